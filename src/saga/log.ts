@@ -1,0 +1,154 @@
+// The durable saga log: the record types the engine writes, the saga statuses and their legal
+// transitions, and the SagaLog interface every backend (memory, SQLite, PostgreSQL) implements.
+// Backends store records; the engine alone decides what they mean (see replay.ts).
+
+export type SagaStatus =
+  | 'pending' // submitted to the queue, not yet claimed by a worker
+  | 'running'
+  | 'compensating'
+  | 'completed'
+  | 'compensated'
+  | 'stuck';
+
+export const FINAL_STATUSES: ReadonlySet<SagaStatus> = new Set(['completed', 'compensated']);
+
+/** Legal status transitions. `stuck` is not final: an operator can retry it. */
+const TRANSITIONS: Record<SagaStatus, readonly SagaStatus[]> = {
+  pending: ['running'],
+  running: ['completed', 'compensating', 'stuck'],
+  compensating: ['compensated', 'stuck'],
+  stuck: ['running', 'compensating'],
+  completed: [],
+  compensated: [],
+};
+
+export function canTransition(from: SagaStatus, to: SagaStatus): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+export function isFinal(status: SagaStatus): boolean {
+  return FINAL_STATUSES.has(status);
+}
+
+/** A JSON value: everything in the log must survive a round trip through JSON. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+export interface ErrorInfo {
+  code: string;
+  message: string;
+  /** true when the error is known to be transient (the retry policy's view). */
+  retryable?: boolean;
+}
+
+/** One durable fact about a saga. `seq` orders a saga's records, starting at 0. */
+export type LogRecord =
+  | { type: 'step_started'; step: string; attempt: number }
+  | { type: 'step_succeeded'; step: string; output: Json }
+  | { type: 'step_failed'; step: string; attempt: number; error: ErrorInfo; willRetry: boolean }
+  | { type: 'compensation_started'; step: string; attempt: number }
+  | { type: 'compensation_succeeded'; step: string }
+  | { type: 'compensation_failed'; step: string; attempt: number; error: ErrorInfo; willRetry: boolean }
+  | { type: 'status'; status: SagaStatus; reason?: ErrorInfo };
+
+export interface SagaHeader {
+  sagaId: string;
+  name: string;
+  version: number;
+  input: Json;
+}
+
+export interface StoredSaga extends SagaHeader {
+  status: SagaStatus;
+  owner: string | null;
+  fencingToken: number;
+  leaseExpiresAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+  /** The reason of the last transition to `stuck` or `compensating`, if any. */
+  reason: ErrorInfo | null;
+  records: LogRecord[];
+}
+
+export interface SagaSummary {
+  sagaId: string;
+  name: string;
+  version: number;
+  status: SagaStatus;
+  owner: string | null;
+  fencingToken: number;
+  leaseExpiresAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+  reason: ErrorInfo | null;
+}
+
+/** Who may write a saga's records: the owner holding this token. */
+export interface Lease {
+  owner: string;
+  fencingToken: number;
+}
+
+export interface BeginRequest extends SagaHeader {
+  /** `running` (start now, owned by `owner`) or `pending` (queued, no owner yet). */
+  status: 'running' | 'pending';
+  owner: string | null;
+  leaseMs: number;
+}
+
+export type BeginResult =
+  | { created: true; lease: Lease }
+  | { created: false; existing: SagaSummary };
+
+export interface AppendRequest {
+  sagaId: string;
+  lease: Lease;
+  /** Sequence number of the first record; the engine numbers records itself. */
+  firstSeq: number;
+  records: LogRecord[];
+  /** When set, the saga's lease is extended to now + leaseMs in the same commit. */
+  leaseMs?: number;
+}
+
+export interface ClaimRequest {
+  owner: string;
+  leaseMs: number;
+  limit: number;
+  /** Also claim queued (`pending`) sagas, oldest first. */
+  includePending: boolean;
+  /** Restrict to these saga names (a worker claims only what it can run). */
+  names?: readonly string[];
+}
+
+export interface ListFilter {
+  status?: SagaStatus;
+  name?: string;
+  limit?: number;
+}
+
+/**
+ * A durable, append-only saga log. Every promise resolves only after its effect is durable.
+ * Backends must reject an append whose lease token is not the saga's current one with a
+ * SagaError of code `SAGA_FENCED`, and must write nothing of that append.
+ */
+export interface SagaLog {
+  readonly kind: string;
+  /** Creates the saga if its id is new; otherwise returns the existing saga, untouched. */
+  begin(req: BeginRequest): Promise<BeginResult>;
+  /** Appends records atomically (all or none). A `status` record also sets the saga's status. */
+  append(req: AppendRequest): Promise<void>;
+  load(sagaId: string): Promise<StoredSaga | undefined>;
+  list(filter?: ListFilter): Promise<SagaSummary[]>;
+  /**
+   * Claims sagas that are not final and whose lease expired (or that are pending when
+   * includePending): sets owner, bumps the fencing token, sets the lease. Stuck sagas are never
+   * claimed: they wait for an operator.
+   */
+  claim(req: ClaimRequest): Promise<Array<{ saga: SagaSummary; lease: Lease }>>;
+  /** Extends leases still held; returns the ids whose lease was lost (token moved on). */
+  renew(owner: string, held: ReadonlyArray<{ sagaId: string; fencingToken: number }>, leaseMs: number): Promise<string[]>;
+  /** Gives up leases (graceful shutdown): the sagas become claimable at once. */
+  release(owner: string, held: ReadonlyArray<{ sagaId: string; fencingToken: number }>): Promise<void>;
+  /** Takes a stuck saga for an operator retry: like claim, for one saga in status `stuck`. */
+  claimStuck(sagaId: string, owner: string, leaseMs: number): Promise<{ saga: SagaSummary; lease: Lease } | undefined>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,170 @@
+// The store interfaces the sagas write through. One adapter per database implements one of them;
+// the embedded stand-ins implement the same ones. See docs/stores.md and DESIGN "Data contract".
+//
+// Every write is idempotent (safe to repeat with the same arguments) and every removal succeeds
+// when there is nothing to remove, because the saga engine may run either of them again after a
+// crash ("maybe applied"). A document's content is versioned by its SHA-256 so that an update can
+// write the new version beside the old one and a failed update can remove only what it wrote.
+
+export type StoreName = 'postgres' | 'neo4j' | 'qdrant' | 'redis';
+
+export interface Chunk {
+  idx: number;
+  text: string;
+  /** Entity names mentioned by the chunk (deterministic extractor). */
+  entities: string[];
+  /** The chunk's embedding; its length is the collection's dimension. */
+  embedding: number[];
+}
+
+/** One version of one document, as the ingest saga writes it. */
+export interface DocumentVersion {
+  docId: string;
+  title: string;
+  contentSha256: string;
+  metadata: Record<string, unknown>;
+  chunks: Chunk[];
+}
+
+/** Passed to every write: who writes, and the lease token that must still be current. */
+export interface WriteContext {
+  sagaId: string;
+  fencingToken: number;
+  signal?: AbortSignal;
+}
+
+export interface HealthReport {
+  ok: boolean;
+  /** e.g. "postgres 15.18 at 127.0.0.1:5432" or "pglite file .apex/postgres"; never a secret. */
+  detail: string;
+}
+
+/** What a derived store holds for one document: which versions, how many chunks each. */
+export interface StoredVersion {
+  docId: string;
+  contentSha256: string;
+  chunkCount: number;
+}
+
+interface StoreLifecycle {
+  readonly name: StoreName;
+  /** Which engine implements it: "postgres", "pglite", "neo4j", "sqlite-graph", ... */
+  readonly backend: string;
+  /** Creates schema/collections when missing; idempotent. */
+  connect(): Promise<void>;
+  health(): Promise<HealthReport>;
+  close(): Promise<void>;
+}
+
+export type IngestionStatus = 'pending' | 'committed' | 'failed' | 'deleting';
+
+export interface DocumentRow {
+  id: string;
+  title: string;
+  /** The current committed version; null until a version commits. */
+  contentSha256: string | null;
+  ingestionStatus: IngestionStatus;
+  sagaId: string | null;
+  metadata: Record<string, unknown>;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** A version in flight (written by an update or first ingest, not yet committed). */
+export interface PendingVersion {
+  docId: string;
+  contentSha256: string;
+  sagaId: string;
+  title: string;
+}
+
+/** PostgreSQL (and the PGlite stand-in): the system of record. */
+export interface RelationalStore extends StoreLifecycle {
+  readonly name: 'postgres';
+  /**
+   * Writes `v` as a pending version: its chunks and a pending-version row. A new document gets a
+   * `documents` row with ingestion_status 'pending'; an existing committed one keeps its committed
+   * version visible (status stays 'committed'). Rejects with STORE_FENCED when a newer token of
+   * the same saga has written.
+   */
+  putPending(v: DocumentVersion, ctx: WriteContext): Promise<void>;
+  /** Compensation of putPending: removes that pending version and its chunks; a document that
+   * never committed becomes 'failed' (row kept, no chunks). No-op when absent. */
+  discardPending(docId: string, contentSha256: string, ctx: WriteContext): Promise<void>;
+  /** The pivot: makes `contentSha256` the committed version (status 'committed'). Idempotent. */
+  commit(docId: string, contentSha256: string, ctx: WriteContext): Promise<void>;
+  /** Removes chunks of a superseded version (never the committed one). No-op when absent. */
+  removeVersion(docId: string, contentSha256: string): Promise<void>;
+  /** Delete saga: status -> 'deleting' (readers stop seeing it as committed). */
+  markDeleting(docId: string, ctx: WriteContext): Promise<void>;
+  /** Compensation of markDeleting: back to 'committed' if it has a committed version. */
+  unmarkDeleting(docId: string, ctx: WriteContext): Promise<void>;
+  /** Delete saga's pivot: removes the row and all its chunks. No-op when absent. */
+  deleteDocument(docId: string, ctx: WriteContext): Promise<void>;
+
+  getDocument(docId: string): Promise<DocumentRow | undefined>;
+  /** The chunks of one version (without embeddings), ordered by idx. */
+  getChunks(docId: string, contentSha256: string): Promise<Array<{ idx: number; text: string }>>;
+  getPendingVersions(docId: string): Promise<PendingVersion[]>;
+  /** Pages through all documents ordered by id (for verify). */
+  listDocuments(afterId: string | null, limit: number): Promise<DocumentRow[]>;
+}
+
+/** Neo4j (and the SQLite graph stand-in). */
+export interface GraphStore extends StoreLifecycle {
+  readonly name: 'neo4j';
+  /** MERGE Document, its Chunks (id = docId:sha:idx) and Entities with HAS_CHUNK / MENTIONS. */
+  writeVersion(v: DocumentVersion, ctx: WriteContext): Promise<void>;
+  /** Removes that version's chunks (and the Document node when no chunk is left). */
+  removeVersion(docId: string, contentSha256: string, ctx?: WriteContext): Promise<void>;
+  removeDocument(docId: string, ctx?: WriteContext): Promise<void>;
+  listVersions(docId: string): Promise<StoredVersion[]>;
+  /** All doc ids present, for verify (paged by id). */
+  listDocIds(afterId: string | null, limit: number): Promise<string[]>;
+  entities(docId: string, contentSha256: string): Promise<string[]>;
+}
+
+export interface VectorHit {
+  docId: string;
+  contentSha256: string;
+  idx: number;
+  score: number;
+}
+
+/** Qdrant (and the SQLite vector stand-in). Point id = UUIDv5(`docId:sha:idx`). */
+export interface VectorStore extends StoreLifecycle {
+  readonly name: 'qdrant';
+  readonly dimension: number;
+  upsertVersion(v: DocumentVersion, ctx: WriteContext): Promise<void>;
+  removeVersion(docId: string, contentSha256: string, ctx?: WriteContext): Promise<void>;
+  removeDocument(docId: string, ctx?: WriteContext): Promise<void>;
+  listVersions(docId: string): Promise<StoredVersion[]>;
+  listDocIds(afterId: string | null, limit: number): Promise<string[]>;
+  search(vector: number[], limit: number): Promise<VectorHit[]>;
+}
+
+export interface CacheEntry {
+  docId: string;
+  title: string;
+  contentSha256: string;
+  chunkCount: number;
+  metadata: Record<string, unknown>;
+}
+
+/** Redis (and the SQLite cache stand-in). Key `apex:doc:<id>`. */
+export interface CacheStore extends StoreLifecycle {
+  readonly name: 'redis';
+  put(entry: CacheEntry, ctx: WriteContext): Promise<void>;
+  /** Removes the entry only if it holds `contentSha256` (never a newer version's entry);
+   * with null, removes whatever is there. */
+  remove(docId: string, contentSha256: string | null, ctx?: WriteContext): Promise<void>;
+  get(docId: string): Promise<CacheEntry | undefined>;
+  listDocIds(afterId: string | null, limit: number): Promise<string[]>;
+}
+
+export interface StoreSet {
+  postgres: RelationalStore;
+  neo4j: GraphStore;
+  qdrant: VectorStore;
+  redis: CacheStore;
+}
