@@ -1,0 +1,408 @@
+#!/usr/bin/env bash
+# Installs (if missing) and runs the real servers the integration, crash and e2e tests use:
+# PostgreSQL 15, Redis 7 and an embedded Neo4j 5.26 (built from Maven Central), each on its own
+# loopback port with its data under <repo>/.services, so they never collide with system services.
+#
+#   bash scripts/services.sh up       install what is missing, start what is down, wait until ready
+#   bash scripts/services.sh down     stop all three cleanly
+#   bash scripts/services.sh status   one line per server; exit 1 if any is down
+#   bash scripts/services.sh env      print the `export APEX_TEST_*=...` lines
+#
+# Meant for CI on a fresh Debian 12 machine (root, no Docker, only package registries reachable):
+# nothing installed by hand survives there, so this script installs what it needs. See docs/services.md.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SVC="$REPO/.services"
+LAUNCHER="$REPO/neo4j-launcher"
+HOST=127.0.0.1
+PG_PORT=55432
+REDIS_PORT=56379
+NEO4J_PORT=57687
+PG_BIN=/usr/lib/postgresql/15/bin
+# Test-only credentials for servers that listen on loopback only.
+PG_ADMIN_PASSWORD=apexadmin
+NEO4J_WAIT_SECONDS=${APEX_NEO4J_WAIT_SECONDS:-120}
+# The machine is shared (2 cores, several test processes): keep Neo4j's memory modest.
+NEO4J_HEAP=${APEX_NEO4J_HEAP:-1g}
+NEO4J_PAGECACHE_MB=${APEX_NEO4J_PAGECACHE_MB:-256}
+export DEBIAN_FRONTEND=noninteractive
+
+log() { printf '%s\n' "$*" >&2; }
+die() { log "services: ERROR: $*"; exit 1; }
+
+env_lines() {
+  cat <<EOF
+export APEX_TEST_DATABASE_URL=postgresql://apex:apex@$HOST:$PG_PORT/apex_test
+export APEX_TEST_PG_ADMIN_URL=postgresql://postgres:$PG_ADMIN_PASSWORD@$HOST:$PG_PORT/postgres
+export APEX_TEST_NEO4J_URL=bolt://$HOST:$NEO4J_PORT
+export APEX_TEST_REDIS_URL=redis://$HOST:$REDIS_PORT
+EOF
+}
+
+port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else die "need root to run: $*"; fi; }
+
+APT_UPDATED=0
+apt_install() {
+  log "services: installing $* (Debian packages)…"
+  if [ "$APT_UPDATED" -eq 0 ]; then
+    as_root apt-get update -q >>"$SVC/logs/apt.log" 2>&1 ||
+      { tail -30 "$SVC/logs/apt.log" >&2; die "apt-get update failed"; }
+    APT_UPDATED=1
+  fi
+  # Keep the packages' own system services (Debian's 'main' cluster, redis on 6379) from starting:
+  # we run our own instances. policy-rc.d is Debian's standard switch for that.
+  local added_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    as_root sh -c 'printf "#!/bin/sh\nexit 101\n" > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d'
+    added_policy=1
+  fi
+  local rc=0
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" \
+    >>"$SVC/logs/apt.log" 2>&1 || rc=$?
+  if [ "$added_policy" -eq 1 ]; then as_root rm -f /usr/sbin/policy-rc.d; fi
+  [ "$rc" -eq 0 ] || { tail -30 "$SVC/logs/apt.log" >&2; die "apt-get install $* failed (exit $rc)"; }
+}
+
+# ---------------------------------------------------------------- PostgreSQL
+
+# postgres refuses to run as root, so as root the cluster belongs to user 'postgres'.
+pg_as_owner() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+pg_chown() { if [ "$(id -u)" -eq 0 ]; then chown postgres: "$@"; fi; }
+
+pg_paths() {
+  PG_DATA="$SVC/pg"
+  PG_SOCKET_DIR="$SVC/run/pg"
+  if [ -L "$SVC/pg" ]; then
+    PG_DATA="$(readlink "$SVC/pg")"
+    PG_SOCKET_DIR="$(dirname "$PG_DATA")/run"
+    return
+  fi
+  # User 'postgres' must be able to reach the data dir, and a unix socket path is limited to ~107
+  # bytes. When the checkout lives somewhere postgres cannot enter (e.g. under /root) or deep,
+  # the cluster goes to a per-checkout dir under /var/tmp instead; .services/pg then points there.
+  if [ "$(id -u)" -eq 0 ] && id postgres >/dev/null 2>&1; then
+    if [ -d "$SVC/pg" ]; then return; fi
+    if ! runuser -u postgres -- test -x "$SVC" || [ "${#PG_SOCKET_DIR}" -gt 80 ]; then
+      local alt
+      alt="/var/tmp/apex-services-$(printf '%s' "$REPO" | sha256sum | cut -c1-12)"
+      PG_DATA="$alt/pg"
+      PG_SOCKET_DIR="$alt/run"
+    fi
+  fi
+}
+
+psql_admin() {
+  PGCONNECT_TIMEOUT=5 "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCKET_DIR" -p "$PG_PORT" \
+    -U postgres -d postgres -tA "$@"
+}
+
+pg_ensure_installed() {
+  [ -x "$PG_BIN/postgres" ] || apt_install postgresql-15
+  [ -x "$PG_BIN/postgres" ] || die "postgresql-15 installed but $PG_BIN/postgres is missing"
+  if [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; then
+    useradd --system --no-create-home --shell /usr/sbin/nologin postgres
+  fi
+}
+
+pg_running() { "$PG_BIN/pg_isready" -q -h "$HOST" -p "$PG_PORT" -t 2 >/dev/null 2>&1; }
+
+pg_init() {
+  log "postgres: creating cluster in $PG_DATA…"
+  mkdir -p "$(dirname "$PG_DATA")"
+  mkdir -p "$PG_DATA"
+  pg_chown "$PG_DATA"
+  chmod 700 "$PG_DATA"
+  local pwfile
+  pwfile="$(mktemp)"
+  printf '%s\n' "$PG_ADMIN_PASSWORD" >"$pwfile"
+  pg_chown "$pwfile"
+  # Local socket: trust (only root/postgres can reach the 0700 socket dir); TCP: passwords.
+  pg_as_owner "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --pwfile="$pwfile" -E UTF8 --locale=C \
+    --auth-local=trust --auth-host=scram-sha-256 >"$SVC/logs/initdb.log" 2>&1 ||
+    { rm -f "$pwfile"; tail -20 "$SVC/logs/initdb.log" >&2; die "initdb failed"; }
+  rm -f "$pwfile"
+  printf "\ninclude = 'apex.conf'\n" | pg_as_owner tee -a "$PG_DATA/postgresql.conf" >/dev/null
+}
+
+pg_write_conf() {
+  # Rewritten on every start so the settings live in one place: this script.
+  pg_as_owner tee "$PG_DATA/apex.conf" >/dev/null <<EOF
+# Written by scripts/services.sh; edits here are overwritten on the next start.
+listen_addresses = '$HOST'
+port = $PG_PORT
+unix_socket_directories = '$PG_SOCKET_DIR'
+unix_socket_permissions = 0700
+max_connections = 200
+fsync = on
+synchronous_commit = on
+EOF
+}
+
+pg_setup_roles() {
+  # Idempotent: only creates what is missing.
+  if [ -z "$(psql_admin -c "SELECT 1 FROM pg_roles WHERE rolname = 'apex'")" ]; then
+    psql_admin -c "CREATE ROLE apex LOGIN PASSWORD 'apex'"
+  fi
+  if [ -z "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = 'apex_test'")" ]; then
+    psql_admin -c "CREATE DATABASE apex_test OWNER apex"
+  fi
+}
+
+pg_up() {
+  pg_ensure_installed
+  pg_paths
+  if pg_running; then pg_setup_roles; log "postgres: already running on $HOST:$PG_PORT"; return; fi
+  log "postgres: starting…"
+  mkdir -p "$PG_SOCKET_DIR"
+  pg_chown "$PG_SOCKET_DIR"
+  chmod 700 "$PG_SOCKET_DIR"
+  [ -f "$PG_DATA/PG_VERSION" ] || pg_init
+  if [ "$PG_DATA" != "$SVC/pg" ] && [ ! -e "$SVC/pg" ]; then ln -s "$PG_DATA" "$SVC/pg"; fi
+  pg_write_conf
+  touch "$SVC/logs/postgres.log"
+  pg_chown "$SVC/logs/postgres.log"
+  pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$SVC/logs/postgres.log" -w -t 60 start >/dev/null 9>&- ||
+    { tail -20 "$SVC/logs/postgres.log" >&2; die "postgres did not start"; }
+  pg_setup_roles
+  log "postgres: ready on $HOST:$PG_PORT"
+}
+
+pg_down() {
+  pg_paths
+  if [ -f "$PG_DATA/postmaster.pid" ]; then
+    log "postgres: stopping…"
+    pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t 60 stop >/dev/null 2>&1 || true
+  fi
+  if pg_running; then die "postgres still answers on $HOST:$PG_PORT (not ours?)"; fi
+}
+
+pg_status() {
+  pg_paths
+  local v
+  if [ -x "$PG_BIN/psql" ] && v="$(psql_admin -c 'SHOW server_version' 2>/dev/null)"; then
+    echo "postgres  $HOST:$PG_PORT  up    PostgreSQL $v"
+  else
+    echo "postgres  $HOST:$PG_PORT  down"
+    return 1
+  fi
+}
+
+# ---------------------------------------------------------------- Redis
+
+redis_cli() { redis-cli -h "$HOST" -p "$REDIS_PORT" "$@"; }
+redis_running() { command -v redis-cli >/dev/null && [ "$(redis_cli ping 2>/dev/null)" = PONG ]; }
+
+redis_up() {
+  command -v redis-server >/dev/null || apt_install redis-server
+  if redis_running; then log "redis: already running on $HOST:$REDIS_PORT"; return; fi
+  log "redis: starting…"
+  mkdir -p "$SVC/redis"
+  redis-server --bind "$HOST" --port "$REDIS_PORT" --daemonize yes --dir "$SVC/redis" \
+    --save '' --appendonly no --protected-mode yes \
+    --pidfile "$SVC/run/redis.pid" --logfile "$SVC/logs/redis.log" 9>&-
+  local i
+  for i in $(seq 1 100); do redis_running && break; sleep 0.1; done
+  redis_running || { tail -20 "$SVC/logs/redis.log" >&2; die "redis did not start"; }
+  log "redis: ready on $HOST:$REDIS_PORT"
+}
+
+redis_down() {
+  if redis_running; then
+    log "redis: stopping…"
+    redis_cli shutdown nosave >/dev/null 2>&1 || true
+    local i
+    for i in $(seq 1 100); do redis_running || break; sleep 0.1; done
+  fi
+  rm -f "$SVC/run/redis.pid"
+  if redis_running; then die "redis still answers on $HOST:$REDIS_PORT"; fi
+}
+
+redis_status() {
+  local v
+  if redis_running; then
+    v="$(redis_cli info server | tr -d '\r' | sed -n 's/^redis_version://p')"
+    echo "redis     $HOST:$REDIS_PORT  up    Redis $v"
+  else
+    echo "redis     $HOST:$REDIS_PORT  down"
+    return 1
+  fi
+}
+
+# ---------------------------------------------------------------- Neo4j
+
+NEO4J_PIDFILE="$SVC/run/neo4j.pid"
+NEO4J_LOG="$SVC/logs/neo4j.log"
+NEO4J_JAR="$LAUNCHER/target/neo4j-launcher.jar"
+NEO4J_STAMP="$LAUNCHER/target/.apex-source-hash"
+
+neo4j_pid() {
+  local pid
+  pid="$(cat "$NEO4J_PIDFILE" 2>/dev/null)" || return 1
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -qa Neo4jLauncher "/proc/$pid/cmdline" 2>/dev/null &&
+    echo "$pid"
+}
+
+# Runs one Cypher query through the real JavaScript driver (the one the adapter uses).
+neo4j_query() {
+  (cd "$REPO" && NEO4J_URL="bolt://$HOST:$NEO4J_PORT" node -e '
+    const neo4j = require("neo4j-driver");
+    // The test server runs with auth disabled.
+    const driver = neo4j.driver(process.env.NEO4J_URL, undefined, { connectionTimeout: 5000 });
+    driver.executeQuery(process.argv[1]).then(
+      (r) => { console.log(String(r.records[0].get(0))); return driver.close(); },
+      (e) => { console.error(e.message); return driver.close().then(() => process.exit(1)); });
+  ' "$1")
+}
+neo4j_driver_available() { (cd "$REPO" && node -e 'require.resolve("neo4j-driver")' 2>/dev/null); }
+
+neo4j_source_hash() {
+  (cd "$LAUNCHER" && find pom.xml src -type f | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-64)
+}
+
+neo4j_ensure_toolchain() {
+  local missing=()
+  command -v javac >/dev/null || missing+=(openjdk-17-jdk-headless)
+  command -v mvn >/dev/null || missing+=(maven)
+  [ "${#missing[@]}" -eq 0 ] || apt_install "${missing[@]}"
+  local major
+  major="$(javac -version 2>&1 | sed -n 's/^javac \([0-9]*\).*/\1/p')"
+  [ "${major:-0}" -ge 17 ] || die "Neo4j 5.26 needs Java 17+, found javac ${major:-?}"
+}
+
+neo4j_build_if_needed() {
+  local want
+  want="$(neo4j_source_hash)"
+  if [ -f "$NEO4J_JAR" ] && [ -d "$LAUNCHER/target/lib" ] && [ "$(cat "$NEO4J_STAMP" 2>/dev/null)" = "$want" ]; then
+    return 0
+  fi
+  neo4j_ensure_toolchain
+  # A running launcher loads classes from the jar we are about to replace.
+  if neo4j_pid >/dev/null; then neo4j_down; fi
+  log "neo4j: building launcher (first run downloads Neo4j from Maven Central, a few minutes)…"
+  rm -rf "$LAUNCHER/target/lib"
+  if ! (cd "$LAUNCHER" && mvn -q -B package) >"$SVC/logs/neo4j-build.log" 2>&1; then
+    tail -40 "$SVC/logs/neo4j-build.log" >&2
+    die "neo4j launcher build failed (full log: $SVC/logs/neo4j-build.log)"
+  fi
+  echo "$want" >"$NEO4J_STAMP"
+}
+
+neo4j_up() {
+  neo4j_build_if_needed
+  if neo4j_pid >/dev/null && port_open "$NEO4J_PORT"; then
+    log "neo4j: already running on $HOST:$NEO4J_PORT"
+    return
+  fi
+  if port_open "$NEO4J_PORT"; then die "port $NEO4J_PORT is taken by a process that is not our launcher"; fi
+  command -v java >/dev/null || neo4j_ensure_toolchain
+  log "neo4j: starting…"
+  mkdir -p "$SVC/neo4j"
+  rm -f "$NEO4J_PIDFILE"
+  # setsid: the server outlives the shell (or test runner) that started it.
+  # --add-opens/netty flags: the ones Neo4j's own launcher passes to the JVM.
+  setsid nohup java -Xms256m "-Xmx$NEO4J_HEAP" -XX:+UseG1GC -XX:-OmitStackTraceInFastThrow \
+    -Djdk.nio.maxCachedBufferSize=1024 -Dio.netty.tryReflectionSetAccessible=true -Dlog4j2.disable.jmx=true \
+    --add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED \
+    --add-opens=java.base/sun.nio.ch=ALL-UNNAMED --add-opens=java.base/java.lang=ALL-UNNAMED \
+    -cp "$NEO4J_JAR:$LAUNCHER/target/lib/*" apex.neo4j.Neo4jLauncher \
+    "$SVC/neo4j" "$NEO4J_PORT" "$NEO4J_PAGECACHE_MB" >"$NEO4J_LOG" 2>&1 </dev/null 9>&- &
+  echo $! >"$NEO4J_PIDFILE"
+
+  local deadline=$((SECONDS + NEO4J_WAIT_SECONDS))
+  until grep -q '^READY ' "$NEO4J_LOG" 2>/dev/null; do
+    if ! neo4j_pid >/dev/null; then tail -30 "$NEO4J_LOG" >&2; die "neo4j exited during start (log: $NEO4J_LOG)"; fi
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      tail -30 "$NEO4J_LOG" >&2
+      die "neo4j not ready after ${NEO4J_WAIT_SECONDS}s (log: $NEO4J_LOG)"
+    fi
+    sleep 0.5
+  done
+  port_open "$NEO4J_PORT" || die "neo4j printed READY but port $NEO4J_PORT is closed"
+  if neo4j_driver_available; then
+    [ "$(neo4j_query 'RETURN 1')" = 1 ] || die "neo4j: Bolt query RETURN 1 failed (log: $NEO4J_LOG)"
+  else
+    log "neo4j: node_modules/neo4j-driver missing (run npm ci); trusting the launcher's own READY query"
+  fi
+  log "neo4j: ready on $HOST:$NEO4J_PORT"
+}
+
+neo4j_down() {
+  local pid i
+  if pid="$(neo4j_pid)"; then
+    log "neo4j: stopping…"
+    kill -TERM "$pid" 2>/dev/null || true
+    # The shutdown hook checkpoints and closes the store; give it time before forcing.
+    for i in $(seq 1 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+      log "neo4j: did not stop within 60s, killing"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  rm -f "$NEO4J_PIDFILE"
+}
+
+neo4j_status() {
+  local v=""
+  if neo4j_pid >/dev/null && port_open "$NEO4J_PORT"; then
+    if neo4j_driver_available; then
+      v="$(neo4j_query 'CALL dbms.components() YIELD versions RETURN versions[0]' 2>/dev/null)" || v=""
+    else
+      v="$(sed -n 's/^READY .* neo4j //p' "$NEO4J_LOG" | tail -1)"
+    fi
+  fi
+  if [ -n "$v" ]; then
+    echo "neo4j     $HOST:$NEO4J_PORT  up    Neo4j $v (embedded)"
+  else
+    echo "neo4j     $HOST:$NEO4J_PORT  down"
+    return 1
+  fi
+}
+
+# ---------------------------------------------------------------- commands
+
+with_lock() {
+  # Several test runs may call `up` at once; one at a time does the work, the others then find
+  # everything running.
+  mkdir -p "$SVC/run" "$SVC/logs"
+  exec 9>"$SVC/run/lock"
+  flock -w 900 9 || die "timed out waiting for another services.sh to finish"
+}
+
+cmd="${1:-}"
+case "$cmd" in
+  up)
+    with_lock
+    started=$SECONDS
+    pg_up
+    redis_up
+    neo4j_up
+    env_lines >"$SVC/env"
+    log "services: all up in $((SECONDS - started))s; env in $SVC/env"
+    ;;
+  down)
+    with_lock
+    rc=0
+    neo4j_down || rc=1
+    redis_down || rc=1
+    pg_down || rc=1
+    log "services: down"
+    exit "$rc"
+    ;;
+  status)
+    rc=0
+    pg_status || rc=1
+    redis_status || rc=1
+    neo4j_status || rc=1
+    exit "$rc"
+    ;;
+  env)
+    env_lines
+    ;;
+  *)
+    echo "usage: $0 up|down|status|env" >&2
+    exit 2
+    ;;
+esac
