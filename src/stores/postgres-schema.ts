@@ -1,0 +1,44 @@
+// The relational schema, shared verbatim by the PostgreSQL adapter and the PGlite stand-in so both
+// hold exactly the same data contract (DESIGN "Data contract": PostgreSQL).
+//
+// documents          one row per document; content_sha256 = the committed version (null until one
+//                    commits), so readers join chunks on it and never see an in-flight version.
+// document_versions  versions in flight (state 'pending'): an update writes here and into chunks
+//                    beside the committed version; commit promotes it and deletes the row.
+// chunks             every version's chunks, keyed by (doc_id, content_sha256, idx).
+
+/** Serializes concurrent connect() calls across processes (arbitrary, fixed key). */
+export const SCHEMA_LOCK_KEY = 7_340_021_913;
+
+export const SCHEMA_STATEMENTS: readonly string[] = [
+  `CREATE TABLE IF NOT EXISTS documents (
+     id               text PRIMARY KEY,
+     title            text NOT NULL,
+     content_sha256   text NULL,
+     ingestion_status text NOT NULL
+       CONSTRAINT documents_status_check CHECK (ingestion_status IN ('pending', 'committed', 'failed', 'deleting')),
+     saga_id          text NULL,
+     fencing_token    bigint NOT NULL DEFAULT 0,
+     metadata         jsonb NOT NULL DEFAULT '{}'::jsonb,
+     created_at       timestamptz NOT NULL DEFAULT now(),
+     updated_at       timestamptz NOT NULL DEFAULT now()
+   )`,
+  `CREATE TABLE IF NOT EXISTS document_versions (
+     doc_id         text NOT NULL,
+     content_sha256 text NOT NULL,
+     title          text NOT NULL,
+     metadata       jsonb NOT NULL DEFAULT '{}'::jsonb,
+     saga_id        text NOT NULL,
+     fencing_token  bigint NOT NULL DEFAULT 0,
+     state          text NOT NULL DEFAULT 'pending' CONSTRAINT document_versions_state_check CHECK (state IN ('pending')),
+     created_at     timestamptz NOT NULL DEFAULT now(),
+     PRIMARY KEY (doc_id, content_sha256)
+   )`,
+  `CREATE TABLE IF NOT EXISTS chunks (
+     doc_id         text NOT NULL,
+     content_sha256 text NOT NULL,
+     idx            integer NOT NULL,
+     text           text NOT NULL,
+     PRIMARY KEY (doc_id, content_sha256, idx)
+   )`,
+];

@@ -1,0 +1,80 @@
+// PostgreSQL adapter (pg Pool): the system of record. All SQL lives in relational-sql.ts and is
+// shared with the PGlite stand-in; this file only supplies a pooled executor and its time limits.
+import pg from 'pg';
+import { SqlRelationalStore } from './relational-sql.js';
+import type { SqlDatabase, SqlExecutor } from './relational-sql.js';
+import { DEFAULT_TIMEOUT_MS } from './timeout.js';
+
+export interface PostgresStoreOptions {
+  /** postgres://user:password@host:port/db (the password never leaves this module). */
+  url: string;
+  /** Per-call limit, enforced server-side (statement_timeout) and client-side. Default 10 s. */
+  timeoutMs?: number;
+  poolSize?: number;
+  /** Shown in pg_stat_activity; lets tests find this adapter's backends. */
+  applicationName?: string;
+}
+
+/** host:port/db of a connection URL, without user or password. */
+export function describePostgresUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || '5432'}${u.pathname}`;
+  } catch {
+    return 'an unparsable DATABASE_URL';
+  }
+}
+
+function poolDatabase(pool: pg.Pool): SqlDatabase {
+  const executorOf = (client: pg.Pool | pg.PoolClient): SqlExecutor => ({
+    async query<R extends object>(sql: string, params?: unknown[]): Promise<R[]> {
+      const res = await client.query<R>(sql, params);
+      return res.rows;
+    },
+  });
+  return {
+    ...executorOf(pool),
+    async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        await client.query('BEGIN');
+        const result = await fn(executorOf(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        try {
+          await client.query('ROLLBACK');
+        } catch (rollbackErr) {
+          // The connection itself is gone: discard it instead of returning it to the pool.
+          broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr));
+        }
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    },
+  };
+}
+
+export function createPostgresStore(options: PostgresStoreOptions): SqlRelationalStore {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolSize ?? 10,
+    statement_timeout: timeoutMs,
+    query_timeout: timeoutMs + 1_000,
+    connectionTimeoutMillis: Math.min(timeoutMs, 5_000),
+    application_name: options.applicationName ?? 'apex-memory',
+  });
+  // Without a listener an idle client's socket error (server restart) would crash the process;
+  // the next query on a fresh client reports the outage as a transient error instead.
+  pool.on('error', () => undefined);
+  return new SqlRelationalStore({
+    backend: 'postgres',
+    db: poolDatabase(pool),
+    timeoutMs: timeoutMs + 2_000,
+    describe: () => describePostgresUrl(options.url),
+    shutdown: () => pool.end(),
+  });
+}

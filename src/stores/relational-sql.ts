@@ -1,0 +1,265 @@
+// The RelationalStore logic, written once against a tiny SQL executor so the PostgreSQL adapter
+// (pg Pool) and the PGlite stand-in run exactly the same statements with the same semantics.
+// Every mutating method is one transaction that first locks the document row, then checks fencing.
+import { StoreError } from './errors.js';
+import { SCHEMA_LOCK_KEY, SCHEMA_STATEMENTS } from './postgres-schema.js';
+import { withTimeout } from './timeout.js';
+import type { DocumentRow, DocumentVersion, HealthReport, IngestionStatus, PendingVersion, RelationalStore, WriteContext } from './types.js';
+
+export interface SqlExecutor {
+  query<R extends object>(sql: string, params?: unknown[]): Promise<R[]>;
+}
+
+export interface SqlDatabase extends SqlExecutor {
+  /** Runs `fn` in one transaction (BEGIN/COMMIT, ROLLBACK on throw). */
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+}
+
+export interface SqlRelationalOptions {
+  backend: string;
+  db: SqlDatabase;
+  timeoutMs: number;
+  /** Where it runs, for health(); never contains a secret. */
+  describe: () => string;
+  shutdown: () => Promise<void>;
+}
+
+/** SQLSTATE classes/codes after which the same call may succeed. */
+const TRANSIENT_SQLSTATES = new Set(['40001', '40P01', '55P03', '57P01', '57P02', '57P03', '53300', '53200', '53100', '58000', '58030']);
+const TRANSIENT_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
+
+/** Maps a pg / PGlite / socket error to a StoreError (fencing and timeouts pass through). */
+export function classifyPgError(err: unknown, what: string): StoreError {
+  if (err instanceof StoreError) return err;
+  const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : '';
+  const message = err instanceof Error ? err.message : String(err);
+  const summary = `${what} failed${code ? ` (${code})` : ''}: ${message}`;
+  if (code === '57014' || /query read timeout/i.test(message)) return new StoreError('postgres', 'STORE_TIMEOUT', summary, { cause: err });
+  if (TRANSIENT_SQLSTATES.has(code) || code.startsWith('08') || TRANSIENT_NODE_CODES.has(code)) {
+    return new StoreError('postgres', 'STORE_TRANSIENT', summary, { cause: err });
+  }
+  if (/connection terminated|terminating connection|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended|socket hang up/i.test(message)) {
+    return new StoreError('postgres', 'STORE_TRANSIENT', summary, { cause: err });
+  }
+  return new StoreError('postgres', 'STORE_PERMANENT', summary, { cause: err });
+}
+
+interface DocumentRecord {
+  id: string;
+  title: string;
+  content_sha256: string | null;
+  ingestion_status: IngestionStatus;
+  saga_id: string | null;
+  metadata: Record<string, unknown> | string | null;
+  created_at: Date | string;
+  updated_at: Date | string;
+}
+
+const DOCUMENT_COLUMNS = 'id, title, content_sha256, ingestion_status, saga_id, metadata, created_at, updated_at';
+
+function toDocumentRow(r: DocumentRecord): DocumentRow {
+  const metadata = typeof r.metadata === 'string' ? (JSON.parse(r.metadata) as Record<string, unknown>) : (r.metadata ?? {});
+  return {
+    id: r.id,
+    title: r.title,
+    contentSha256: r.content_sha256,
+    ingestionStatus: r.ingestion_status,
+    sagaId: r.saga_id,
+    metadata,
+    createdAt: new Date(r.created_at),
+    updatedAt: new Date(r.updated_at),
+  };
+}
+
+/** Locks the document row (if any) and rejects a stale owner of the same saga. */
+async function lockAndFence(tx: SqlExecutor, docId: string, ctx: WriteContext): Promise<void> {
+  await tx.query('SELECT id FROM documents WHERE id = $1 FOR UPDATE', [docId]);
+  const rows = await tx.query<{ fenced: boolean }>(
+    `SELECT (EXISTS (SELECT 1 FROM documents WHERE id = $1 AND saga_id = $2 AND fencing_token > $3::bigint)
+          OR EXISTS (SELECT 1 FROM document_versions WHERE doc_id = $1 AND saga_id = $2 AND fencing_token > $3::bigint)) AS fenced`,
+    [docId, ctx.sagaId, ctx.fencingToken],
+  );
+  if (rows[0]?.fenced) {
+    throw new StoreError('postgres', 'STORE_FENCED', `saga ${ctx.sagaId} token ${ctx.fencingToken} is stale for document ${JSON.stringify(docId)}`);
+  }
+}
+
+/** Removes chunks of a version unless it is the committed one (commit may race; the row lock orders them). */
+const DELETE_UNCOMMITTED_CHUNKS = `DELETE FROM chunks WHERE doc_id = $1 AND content_sha256 = $2
+  AND NOT EXISTS (SELECT 1 FROM documents WHERE id = $1 AND content_sha256 = $2)`;
+
+export class SqlRelationalStore implements RelationalStore {
+  readonly name = 'postgres' as const;
+  readonly backend: string;
+  private readonly opts: SqlRelationalOptions;
+
+  constructor(opts: SqlRelationalOptions) {
+    this.opts = opts;
+    this.backend = opts.backend;
+  }
+
+  private run<T>(what: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return withTimeout('postgres', what, this.opts.timeoutMs, async () => {
+      try {
+        return await work();
+      } catch (err) {
+        throw classifyPgError(err, what);
+      }
+    }, signal);
+  }
+
+  private write(what: string, docId: string, ctx: WriteContext, body: (tx: SqlExecutor) => Promise<void>): Promise<void> {
+    return this.run(what, () => this.opts.db.transaction(async (tx) => {
+      await lockAndFence(tx, docId, ctx);
+      await body(tx);
+    }), ctx.signal);
+  }
+
+  connect(): Promise<void> {
+    return this.run('connect', () => this.opts.db.transaction(async (tx) => {
+      // Concurrent connects (several workers starting) would otherwise race on CREATE TABLE.
+      await tx.query('SELECT pg_advisory_xact_lock($1::bigint)', [SCHEMA_LOCK_KEY]);
+      for (const ddl of SCHEMA_STATEMENTS) await tx.query(ddl);
+    }));
+  }
+
+  async health(): Promise<HealthReport> {
+    try {
+      const rows = await this.run('health', () => this.opts.db.query<{ v: string }>("SELECT current_setting('server_version') AS v"));
+      return { ok: true, detail: `${this.backend} ${rows[0]?.v ?? '?'} at ${this.opts.describe()}` };
+    } catch (err) {
+      return { ok: false, detail: `${this.backend} at ${this.opts.describe()}: ${err instanceof Error ? err.message : String(err)}` };
+    }
+  }
+
+  close(): Promise<void> {
+    return this.opts.shutdown();
+  }
+
+  putPending(v: DocumentVersion, ctx: WriteContext): Promise<void> {
+    return this.write('putPending', v.docId, ctx, async (tx) => {
+      const metadata = JSON.stringify(v.metadata);
+      // A committed document keeps its visible title/metadata/status until the new version commits.
+      await tx.query(
+        `INSERT INTO documents (id, title, content_sha256, ingestion_status, saga_id, fencing_token, metadata)
+         VALUES ($1, $2, NULL, 'pending', $3, $4::bigint, $5::jsonb)
+         ON CONFLICT (id) DO UPDATE SET
+           title = CASE WHEN documents.content_sha256 IS NULL THEN EXCLUDED.title ELSE documents.title END,
+           metadata = CASE WHEN documents.content_sha256 IS NULL THEN EXCLUDED.metadata ELSE documents.metadata END,
+           ingestion_status = CASE WHEN documents.content_sha256 IS NULL THEN 'pending' ELSE documents.ingestion_status END,
+           saga_id = EXCLUDED.saga_id, fencing_token = EXCLUDED.fencing_token, updated_at = now()`,
+        [v.docId, v.title, ctx.sagaId, ctx.fencingToken, metadata],
+      );
+      // Re-writing the already committed version needs no pending row (commit would be a no-op).
+      await tx.query(
+        `INSERT INTO document_versions (doc_id, content_sha256, title, metadata, saga_id, fencing_token)
+         SELECT $1::text, $2::text, $3::text, $4::jsonb, $5::text, $6::bigint
+         WHERE NOT EXISTS (SELECT 1 FROM documents WHERE id = $1::text AND content_sha256 = $2::text)
+         ON CONFLICT (doc_id, content_sha256) DO UPDATE SET title = EXCLUDED.title, metadata = EXCLUDED.metadata,
+           saga_id = EXCLUDED.saga_id, fencing_token = EXCLUDED.fencing_token`,
+        [v.docId, v.contentSha256, v.title, metadata, ctx.sagaId, ctx.fencingToken],
+      );
+      // One statement for all chunks: a JSON array expanded server-side keeps it parameterized.
+      const chunks = JSON.stringify(v.chunks.map((c) => ({ idx: c.idx, text: c.text })));
+      await tx.query(
+        `INSERT INTO chunks (doc_id, content_sha256, idx, text)
+         SELECT $1::text, $2::text, c.idx, c.text FROM jsonb_to_recordset($3::jsonb) AS c(idx integer, text text)
+         ON CONFLICT (doc_id, content_sha256, idx) DO UPDATE SET text = EXCLUDED.text`,
+        [v.docId, v.contentSha256, chunks],
+      );
+    });
+  }
+
+  discardPending(docId: string, contentSha256: string, ctx: WriteContext): Promise<void> {
+    return this.write('discardPending', docId, ctx, async (tx) => {
+      await tx.query('DELETE FROM document_versions WHERE doc_id = $1 AND content_sha256 = $2', [docId, contentSha256]);
+      await tx.query(DELETE_UNCOMMITTED_CHUNKS, [docId, contentSha256]);
+      await tx.query(
+        `UPDATE documents SET ingestion_status = 'failed', saga_id = $2, fencing_token = $3::bigint, updated_at = now()
+         WHERE id = $1 AND content_sha256 IS NULL AND NOT EXISTS (SELECT 1 FROM document_versions WHERE doc_id = $1)`,
+        [docId, ctx.sagaId, ctx.fencingToken],
+      );
+    });
+  }
+
+  commit(docId: string, contentSha256: string, ctx: WriteContext): Promise<void> {
+    return this.write('commit', docId, ctx, async (tx) => {
+      const promoted = await tx.query<{ id: string }>(
+        `UPDATE documents AS d SET content_sha256 = v.content_sha256, title = v.title, metadata = v.metadata,
+           ingestion_status = 'committed', saga_id = $3, fencing_token = $4::bigint, updated_at = now()
+         FROM document_versions AS v
+         WHERE d.id = $1 AND v.doc_id = $1 AND v.content_sha256 = $2
+         RETURNING d.id`,
+        [docId, contentSha256, ctx.sagaId, ctx.fencingToken],
+      );
+      if (promoted.length > 0) {
+        await tx.query('DELETE FROM document_versions WHERE doc_id = $1 AND content_sha256 = $2', [docId, contentSha256]);
+        return;
+      }
+      const current = await tx.query<{ content_sha256: string | null }>('SELECT content_sha256 FROM documents WHERE id = $1', [docId]);
+      if (current[0]?.content_sha256 === contentSha256) return; // already committed: idempotent repeat
+      throw new StoreError('postgres', 'STORE_PERMANENT', `commit: no pending version ${contentSha256} of document ${JSON.stringify(docId)}`);
+    });
+  }
+
+  removeVersion(docId: string, contentSha256: string): Promise<void> {
+    return this.run('removeVersion', () => this.opts.db.transaction(async (tx) => {
+      await tx.query('SELECT id FROM documents WHERE id = $1 FOR UPDATE', [docId]);
+      await tx.query(DELETE_UNCOMMITTED_CHUNKS, [docId, contentSha256]);
+      // A pending row without its chunks must not be committable later.
+      await tx.query('DELETE FROM document_versions WHERE doc_id = $1 AND content_sha256 = $2', [docId, contentSha256]);
+    }));
+  }
+
+  markDeleting(docId: string, ctx: WriteContext): Promise<void> {
+    return this.write('markDeleting', docId, ctx, async (tx) => {
+      await tx.query(
+        `UPDATE documents SET ingestion_status = 'deleting', saga_id = $2, fencing_token = $3::bigint, updated_at = now() WHERE id = $1`,
+        [docId, ctx.sagaId, ctx.fencingToken],
+      );
+    });
+  }
+
+  unmarkDeleting(docId: string, ctx: WriteContext): Promise<void> {
+    return this.write('unmarkDeleting', docId, ctx, async (tx) => {
+      await tx.query(
+        `UPDATE documents SET ingestion_status = CASE WHEN content_sha256 IS NULL THEN 'failed' ELSE 'committed' END,
+           saga_id = $2, fencing_token = $3::bigint, updated_at = now()
+         WHERE id = $1 AND ingestion_status = 'deleting'`,
+        [docId, ctx.sagaId, ctx.fencingToken],
+      );
+    });
+  }
+
+  deleteDocument(docId: string, ctx: WriteContext): Promise<void> {
+    return this.write('deleteDocument', docId, ctx, async (tx) => {
+      await tx.query('DELETE FROM chunks WHERE doc_id = $1', [docId]);
+      await tx.query('DELETE FROM document_versions WHERE doc_id = $1', [docId]);
+      await tx.query('DELETE FROM documents WHERE id = $1', [docId]);
+    });
+  }
+
+  async getDocument(docId: string): Promise<DocumentRow | undefined> {
+    const rows = await this.run('getDocument', () => this.opts.db.query<DocumentRecord>(`SELECT ${DOCUMENT_COLUMNS} FROM documents WHERE id = $1`, [docId]));
+    return rows[0] ? toDocumentRow(rows[0]) : undefined;
+  }
+
+  getChunks(docId: string, contentSha256: string): Promise<Array<{ idx: number; text: string }>> {
+    return this.run('getChunks', () => this.opts.db.query<{ idx: number; text: string }>(
+      'SELECT idx, text FROM chunks WHERE doc_id = $1 AND content_sha256 = $2 ORDER BY idx', [docId, contentSha256]));
+  }
+
+  async getPendingVersions(docId: string): Promise<PendingVersion[]> {
+    const rows = await this.run('getPendingVersions', () => this.opts.db.query<{ doc_id: string; content_sha256: string; saga_id: string; title: string }>(
+      'SELECT doc_id, content_sha256, saga_id, title FROM document_versions WHERE doc_id = $1 ORDER BY created_at, content_sha256', [docId]));
+    return rows.map((r) => ({ docId: r.doc_id, contentSha256: r.content_sha256, sagaId: r.saga_id, title: r.title }));
+  }
+
+  async listDocuments(afterId: string | null, limit: number): Promise<DocumentRow[]> {
+    // COLLATE "C": byte order, the same order the other stores page in, whatever the database locale.
+    const rows = await this.run('listDocuments', () => this.opts.db.query<DocumentRecord>(
+      `SELECT ${DOCUMENT_COLUMNS} FROM documents WHERE ($1::text IS NULL OR id COLLATE "C" > $1::text)
+       ORDER BY id COLLATE "C" LIMIT $2::integer`, [afterId, limit]));
+    return rows.map(toDocumentRow);
+  }
+}

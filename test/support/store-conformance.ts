@@ -1,0 +1,4 @@
+// One conformance suite per store interface, run against every adapter and stand-in by
+// test/conformance/stores-*.test.ts. Each suite takes a harness (a factory for a connected store).
+export { relationalConformance } from './conformance/relational.js';
+export type { StoreHarness } from './conformance/fixtures.js';
