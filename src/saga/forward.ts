@@ -1,0 +1,137 @@
+// The forward phase: runs stages in order, each step with its retry policy and timeout, a
+// parallel group concurrently. Write-ahead: `step_started` is durable before `run` is called.
+import type { AnyStep, StepContext } from './define.js';
+import { SagaError, toErrorInfo } from './errors.js';
+import type { ErrorInfo, Json, LogRecord } from './log.js';
+import { DEFAULT_RETRIABLE_RETRY, DEFAULT_STEP_RETRY, backoffDelay, resolvePolicy, withTimeout } from './policy.js';
+import type { SagaRun } from './run.js';
+
+export const DEFAULT_STEP_TIMEOUT_MS = 60_000;
+
+export type StageResult = { ok: true } | { ok: false; step: string; error: ErrorInfo };
+
+/** Runs stages from `fromStage`; returns the first failure (the stage's steps are all settled). */
+export async function runStages(run: SagaRun, fromStage: number): Promise<StageResult> {
+  const stages = run.def.stages;
+  for (let i = fromStage; i < stages.length; i++) {
+    const stage = stages[i];
+    if (!stage) continue;
+    const todo = stage.steps.filter((s) => run.steps.get(s.name)?.outcome !== 'succeeded');
+    if (todo.length === 0) continue;
+    const result = todo.length === 1 && !stage.parallel ? await runStep(run, todo[0] as AnyStep, run.signal) : await runGroup(run, todo);
+    if (!result.ok) return result;
+  }
+  return { ok: true };
+}
+
+async function runGroup(run: SagaRun, steps: AnyStep[]): Promise<StageResult> {
+  // One controller for the group: the first definitive failure aborts the siblings.
+  const group = new AbortController();
+  const onRunAbort = (): void => group.abort(run.signal.reason);
+  run.signal.addEventListener('abort', onRunAbort, { once: true });
+  try {
+    const results = await Promise.all(
+      steps.map(async (step) => {
+        const r = await runStep(run, step, group.signal);
+        if (!r.ok && !group.signal.aborted) {
+          group.abort(new SagaError('STEP_ABORTED', `sibling step "${step.name}" failed`));
+        }
+        return r;
+      }),
+    );
+    // Report the failure that caused the abort, not a sibling's STEP_ABORTED.
+    const failures = results.filter((r): r is Extract<StageResult, { ok: false }> => !r.ok);
+    return failures.find((f) => f.error.code !== 'STEP_ABORTED') ?? failures[0] ?? { ok: true };
+  } finally {
+    run.signal.removeEventListener('abort', onRunAbort);
+  }
+}
+
+/** Runs one step to success, or to its definitive failure (retries exhausted or not retryable). */
+export async function runStep(run: SagaRun, step: AnyStep, signal: AbortSignal): Promise<StageResult> {
+  const state = run.stepState(step.name);
+  const base = step.kind === 'retriable' ? DEFAULT_RETRIABLE_RETRY : DEFAULT_STEP_RETRY;
+  const policy = resolvePolicy(base, step.retry);
+  const timeoutMs = step.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
+  const hooks = run.env.hooks;
+  const firstAttempt = state.attempts + 1;
+  // Attempt numbers keep counting across crashes and operator retries (the log shows them all);
+  // each resumption gets the policy's full budget again.
+  const lastAttempt = state.attempts + policy.maxAttempts;
+  for (let attempt = firstAttempt; ; attempt++) {
+    state.attempts = attempt;
+    state.outcome = 'unknown';
+    const started: LogRecord = { type: 'step_started', step: step.name, attempt };
+    await run.write([started]);
+    const t0 = hooks.empty ? 0 : run.env.clock.now();
+    if (!hooks.empty) hooks.emit('onStepStart', { sagaId: run.sagaId, saga: run.def.name, step: step.name, attempt });
+    try {
+      const call = (attemptSignal: AbortSignal): Promise<unknown> => {
+        const ctx: StepContext<unknown, Record<string, unknown>> = {
+          sagaId: run.sagaId,
+          input: run.input,
+          results: run.results,
+          attempt,
+          idempotencyKey: `${run.sagaId}/${step.name}`,
+          signal: attemptSignal,
+          fencingToken: run.lease.fencingToken,
+        };
+        return step.run(ctx);
+      };
+      const output = await withTimeout(call, timeoutMs, signal, `step "${step.name}"`);
+      const json = toJson(output, step.name);
+      state.outcome = 'succeeded';
+      state.output = json;
+      run.results[step.name] = json;
+      run.buffer({ type: 'step_succeeded', step: step.name, output: json });
+      if (!hooks.empty) emitEnd(run, step.name, attempt, t0, undefined);
+      return { ok: true };
+    } catch (err) {
+      const error = toErrorInfo(err);
+      const aborted = signal.aborted;
+      const willRetry = !aborted && attempt < lastAttempt && policy.retryable(err);
+      state.error = error;
+      if (!hooks.empty) emitEnd(run, step.name, attempt, t0, error);
+      if (!willRetry) {
+        state.outcome = 'failed';
+        run.buffer({ type: 'step_failed', step: step.name, attempt, error, willRetry: false });
+        return { ok: false, step: step.name, error };
+      }
+      run.buffer({ type: 'step_failed', step: step.name, attempt, error, willRetry: true });
+      const delayMs = backoffDelay(policy, attempt - firstAttempt + 1, run.env.clock.random);
+      if (!hooks.empty) {
+        hooks.emit('onRetry', { sagaId: run.sagaId, saga: run.def.name, step: step.name, phase: 'forward', attempt, delayMs, error });
+      }
+      try {
+        await run.env.clock.sleep(delayMs, signal);
+      } catch {
+        state.outcome = 'failed';
+        const abortedError = toErrorInfo(signal.reason);
+        run.buffer({ type: 'step_failed', step: step.name, attempt, error: abortedError, willRetry: false });
+        return { ok: false, step: step.name, error: abortedError };
+      }
+    }
+  }
+}
+
+function emitEnd(run: SagaRun, step: string, attempt: number, t0: number, error: ErrorInfo | undefined): void {
+  const durationMs = run.env.clock.now() - t0;
+  const base = { sagaId: run.sagaId, saga: run.def.name, step, attempt, durationMs };
+  run.env.hooks.emit('onStepEnd', error ? { ...base, ok: false, error } : { ...base, ok: true });
+}
+
+/** Outputs go to the log as JSON; `undefined` becomes null. Anything else non-JSON is an error. */
+function toJson(value: unknown, step: string): Json {
+  if (value === undefined || value === null) return null;
+  const t = typeof value;
+  if (t === 'string' || t === 'boolean') return value as Json;
+  if (t === 'number') {
+    if (!Number.isFinite(value)) throw new SagaError('SAGA_INPUT_INVALID', `step "${step}" returned a non-finite number`);
+    return value as Json;
+  }
+  try {
+    return JSON.parse(JSON.stringify(value)) as Json;
+  } catch (err) {
+    throw new SagaError('SAGA_INPUT_INVALID', `step "${step}" returned an output that is not JSON-serializable`, { cause: err });
+  }
+}

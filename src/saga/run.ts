@@ -1,0 +1,113 @@
+// One saga being executed by this process: its in-memory state and its ordered, durable writes.
+//
+// Why records are buffered: a step's outcome only has to be durable before anything depends on
+// it (the next step's start, a status change, the caller's answer). So an outcome waits in
+// `buffered` and rides along with the next append, which halves the commits per saga. If the
+// process dies in between, the step reads as "started, outcome unknown", which recovery already
+// treats as "maybe applied": the same as dying during the step.
+import type { Clock } from './clock.js';
+import type { SagaDefinition } from './define.js';
+import type { HookBus } from './events.js';
+import type { ErrorInfo, Json, Lease, LogRecord, SagaLog, SagaStatus } from './log.js';
+import type { ReplayedSaga, StepState } from './replay.js';
+
+export interface RunEnv {
+  log: SagaLog;
+  clock: Clock;
+  hooks: HookBus;
+  leaseMs: number;
+}
+
+export class SagaRun {
+  readonly steps = new Map<string, StepState>();
+  /** Step names in the order they first started (compensation runs this in reverse). */
+  readonly started: string[] = [];
+  readonly results: Record<string, unknown> = {};
+  status: SagaStatus;
+  reason: ErrorInfo | undefined;
+  rollingBack = false;
+  /** Aborts every attempt of this saga: lease lost (fenced) or engine shutdown. */
+  readonly controller = new AbortController();
+  private buffered: LogRecord[] = [];
+  private nextSeq: number;
+  private tail: Promise<void> = Promise.resolve();
+  private broken: unknown;
+  readonly startedAt: number;
+
+  constructor(
+    readonly env: RunEnv,
+    readonly def: SagaDefinition,
+    readonly sagaId: string,
+    readonly input: unknown,
+    public lease: Lease,
+    status: SagaStatus,
+    replayed?: ReplayedSaga,
+  ) {
+    this.status = status;
+    this.nextSeq = replayed?.nextSeq ?? 0;
+    this.startedAt = env.clock.now();
+    if (replayed) {
+      for (const name of replayed.started) {
+        const s = replayed.steps.get(name);
+        if (!s) continue;
+        this.steps.set(name, { ...s });
+        this.started.push(name);
+        if (s.outcome === 'succeeded') this.results[name] = s.output;
+      }
+      this.rollingBack = replayed.rollingBack;
+      this.reason = replayed.reason;
+    }
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  stepState(name: string): StepState {
+    let s = this.steps.get(name);
+    if (!s) {
+      s = { outcome: 'unknown', attempts: 0, compensated: false, compensationAttempts: 0 };
+      this.steps.set(name, s);
+      this.started.push(name);
+    }
+    return s;
+  }
+
+  /** Keeps a record to be written with the next append. */
+  buffer(record: LogRecord): void {
+    this.buffered.push(record);
+  }
+
+  /**
+   * Appends the buffered records plus `records` as one durable commit. Appends of one saga are
+   * chained so their sequence numbers reach the log in order, even from parallel steps.
+   */
+  write(records: LogRecord[]): Promise<void> {
+    const batch = this.buffered.length === 0 ? records : [...this.buffered, ...records];
+    this.buffered = [];
+    if (batch.length === 0) return this.tail;
+    for (const r of batch) if (r.type === 'status') this.status = r.status;
+    const firstSeq = this.nextSeq;
+    this.nextSeq += batch.length;
+    const append = (): Promise<void> => {
+      if (this.broken !== undefined) return Promise.reject(this.broken);
+      return this.env.log.append({ sagaId: this.sagaId, lease: this.lease, firstSeq, records: batch }).catch((err: unknown) => {
+        // After a failed append the log and this run disagree on seq: nothing more may be written.
+        this.broken = err;
+        if (!this.controller.signal.aborted) this.controller.abort(err);
+        throw err;
+      });
+    };
+    this.tail = this.tail.then(append, append);
+    return this.tail;
+  }
+
+  setStatus(status: SagaStatus, reason?: ErrorInfo): Promise<void> {
+    if (reason) this.reason = reason;
+    return this.write([reason ? { type: 'status', status, reason } : { type: 'status', status }]);
+  }
+
+  resultOf(name: string): Json | undefined {
+    return this.results[name] as Json | undefined;
+  }
+}

@@ -1,0 +1,184 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MemorySagaLog } from '../../src/log/memory.js';
+import { SagaEngine, defineSaga, type SagaDefinition } from '../../src/saga/index.js';
+
+/** A clock the test moves by hand, so lease expiry needs no real waiting. */
+function manualTime(): { now: () => number; advance: (ms: number) => void } {
+  let t = 1_000_000;
+  return { now: () => t, advance: (ms) => (t += ms) };
+}
+
+interface Gate {
+  open: () => void;
+  wait: Promise<void>;
+}
+function gate(): Gate {
+  let open = (): void => {};
+  const wait = new Promise<void>((r) => (open = r));
+  return { open, wait };
+}
+
+/** a, b (blocks on `hold` the first time), pivot p, then retriable r. Records every call. */
+function sagaWithGate(calls: string[], hold: Gate, blockStep: string): SagaDefinition<{ id: string }, Record<string, unknown>> {
+  const step = (name: string) => ({
+    name,
+    run: async () => {
+      calls.push(`run:${name}`);
+      if (name === blockStep && calls.filter((c) => c === `run:${name}`).length === 1) await hold.wait;
+      return name;
+    },
+    compensate: async () => {
+      calls.push(`comp:${name}`);
+    },
+  });
+  return defineSaga<{ id: string }>('gated', 1)
+    .step(step('a'))
+    .step(step('b'))
+    .step({ ...step('p'), kind: 'pivot', compensate: undefined })
+    .step({ ...step('r'), kind: 'retriable', compensate: undefined })
+    .build() as unknown as SagaDefinition<{ id: string }, Record<string, unknown>>;
+}
+
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(cond(), 'condition not reached');
+}
+
+test('a saga interrupted before the pivot is rolled back by the next owner; the stale owner is fenced', async () => {
+  const time = manualTime();
+  const log = new MemorySagaLog({ now: time.now });
+  const calls: string[] = [];
+  const hold = gate();
+  const saga = sagaWithGate(calls, hold, 'b');
+  const first = new SagaEngine({ log, owner: 'first', leaseMs: 1_000, heartbeatMs: 0 });
+  const firstRun = first.execute(saga, { id: 'x' }, { sagaId: 'g1' });
+  await until(() => calls.includes('run:b'));
+
+  const second = new SagaEngine({ log, owner: 'second', leaseMs: 1_000, heartbeatMs: 0 }).register(saga);
+  assert.equal(await second.recover(), 0, 'a live lease is not claimed');
+  time.advance(1_001);
+  assert.equal(await second.recover(), 1);
+  await second.idle();
+  assert.deepEqual(calls, ['run:a', 'run:b', 'comp:b', 'comp:a']);
+  assert.equal((await log.load('g1'))?.status, 'compensated');
+
+  // The first owner wakes up: its next append is rejected, it writes nothing and reports the
+  // outcome the new owner reached.
+  hold.open();
+  const outcome = await firstRun;
+  assert.equal(outcome.status, 'compensated');
+  assert.deepEqual(calls, ['run:a', 'run:b', 'comp:b', 'comp:a'], 'the stale owner ran nothing more');
+});
+
+test('a saga interrupted after the pivot is rolled forward; a pivot in doubt is run again', async () => {
+  for (const blockStep of ['r', 'p']) {
+    const time = manualTime();
+    const log = new MemorySagaLog({ now: time.now });
+    const calls: string[] = [];
+    const hold = gate();
+    const saga = sagaWithGate(calls, hold, blockStep);
+    const first = new SagaEngine({ log, owner: 'first', leaseMs: 1_000, heartbeatMs: 0 });
+    void first.execute(saga, { id: 'x' }, { sagaId: 'g2' }).catch(() => undefined);
+    await until(() => calls.includes(`run:${blockStep}`));
+    time.advance(1_001);
+    const second = new SagaEngine({ log, owner: 'second', leaseMs: 1_000, heartbeatMs: 0 }).register(saga);
+    assert.equal(await second.recover(), 1);
+    await second.idle();
+    assert.equal((await log.load('g2'))?.status, 'completed', `blocked at ${blockStep}`);
+    assert.ok(!calls.some((c) => c.startsWith('comp:')), 'nothing compensated');
+    assert.equal(calls.filter((c) => c === 'run:a').length, 1, 'steps that succeeded are not run again');
+    assert.equal(calls.filter((c) => c === `run:${blockStep}`).length, 2, 'the step in doubt is run again');
+    hold.open();
+  }
+});
+
+test('the heartbeat keeps a long step owned; a lost lease aborts the step through its signal', async () => {
+  const log = new MemorySagaLog();
+  let aborted = false;
+  const saga = defineSaga('long', 1)
+    .step({
+      name: 'slow',
+      run: (ctx) =>
+        new Promise<string>((resolve, reject) => {
+          const t = setTimeout(() => resolve('done'), 300);
+          ctx.signal.addEventListener('abort', () => {
+            aborted = true;
+            clearTimeout(t);
+            reject(ctx.signal.reason as Error);
+          });
+        }),
+      compensate: async () => {},
+    })
+    .build();
+  const e = new SagaEngine({ log, owner: 'hb', leaseMs: 90, heartbeatMs: 20 });
+  const out = await e.execute(saga, {}, { sagaId: 'hb1' });
+  assert.equal(out.status, 'completed', 'renewals kept the lease past its 90 ms');
+  assert.equal(aborted, false);
+
+  // Now a rival claims the saga while the step runs: the owner's heartbeat finds the lease gone.
+  const saga2 = defineSaga('long2', 1)
+    .step({
+      name: 'slow',
+      run: (ctx) =>
+        new Promise<string>((resolve, reject) => {
+          const t = setTimeout(() => resolve('done'), 2_000);
+          ctx.signal.addEventListener('abort', () => {
+            aborted = true;
+            clearTimeout(t);
+            reject(ctx.signal.reason as Error);
+          });
+        }),
+      compensate: async () => {},
+    })
+    .build();
+  const stale = new SagaEngine({ log, owner: 'stale', leaseMs: 60_000, heartbeatMs: 20 });
+  const pending = stale.execute(saga2, {}, { sagaId: 'hb2' });
+  await new Promise((r) => setTimeout(r, 30));
+  const rival = new SagaEngine({ log, owner: 'rival', leaseMs: 60_000, heartbeatMs: 0, clock: undefined }).register(saga2);
+  // Force the lease to lapse by releasing it as if the stale owner had stopped.
+  await log.release('stale', [{ sagaId: 'hb2', fencingToken: 1 }]);
+  assert.equal(await rival.recover(), 1);
+  await rival.idle();
+  const outcome = await pending;
+  assert.equal(aborted, true, 'the stale attempt was aborted');
+  assert.equal(outcome.status, 'compensated', 'the rival rolled back the interrupted saga');
+});
+
+test('close() stops running sagas without writing and releases them for another owner', async () => {
+  const log = new MemorySagaLog();
+  const calls: string[] = [];
+  const hold = gate();
+  const saga = sagaWithGate(calls, hold, 'b');
+  const e = new SagaEngine({ log, owner: 'closing', leaseMs: 60_000 });
+  const run = e.execute(saga, { id: 'x' }, { sagaId: 'c1' });
+  await until(() => calls.includes('run:b'));
+  const before = (await log.load('c1'))?.records.length;
+  await e.close();
+  await assert.rejects(run);
+  assert.equal((await log.load('c1'))?.records.length, before, 'nothing written after shutdown');
+  const next = new SagaEngine({ log, owner: 'next', leaseMs: 60_000 }).register(saga);
+  assert.equal(await next.recover(), 1, 'released at once, no lease wait');
+  await next.idle();
+  assert.equal((await log.load('c1'))?.status, 'compensated');
+  hold.open();
+});
+
+test('submitted sagas wait as pending until a worker claims them', async () => {
+  const log = new MemorySagaLog();
+  const calls: string[] = [];
+  const saga = sagaWithGate(calls, { open: () => {}, wait: Promise.resolve() }, 'none');
+  const api = new SagaEngine({ log, owner: 'api' });
+  const a = await api.submit(saga, { id: '1' }, { sagaId: 'q1' });
+  const again = await api.submit(saga, { id: '1' }, { sagaId: 'q1' });
+  assert.deepEqual([a.created, again.created], [true, false]);
+  assert.equal((await log.load('q1'))?.status, 'pending');
+  assert.equal(calls.length, 0);
+  const worker = new SagaEngine({ log, owner: 'worker' }).register(saga);
+  assert.equal(await worker.recover({ includePending: false }), 0);
+  assert.equal(await worker.recover({ includePending: true }), 1);
+  await worker.idle();
+  const out = await api.waitFor('q1');
+  assert.equal(out.status, 'completed');
+  assert.deepEqual(calls, ['run:a', 'run:b', 'run:p', 'run:r']);
+});
