@@ -16,9 +16,10 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SVC="$REPO/.services"
 LAUNCHER="$REPO/neo4j-launcher"
 HOST=127.0.0.1
-PG_PORT=55432
-REDIS_PORT=56379
-NEO4J_PORT=57687
+# Ports can be moved (e.g. when something else holds them); `env` and .services/env follow.
+PG_PORT=${APEX_SERVICES_PG_PORT:-55432}
+REDIS_PORT=${APEX_SERVICES_REDIS_PORT:-56379}
+NEO4J_PORT=${APEX_SERVICES_NEO4J_PORT:-57687}
 PG_BIN=/usr/lib/postgresql/15/bin
 # Test-only credentials for servers that listen on loopback only.
 PG_ADMIN_PASSWORD=apexadmin
@@ -75,9 +76,11 @@ pg_chown() { if [ "$(id -u)" -eq 0 ]; then chown postgres: "$@"; fi; }
 pg_paths() {
   PG_DATA="$SVC/pg"
   PG_SOCKET_DIR="$SVC/run/pg"
+  PG_LOG="$SVC/logs/postgres.log"
   if [ -L "$SVC/pg" ]; then
     PG_DATA="$(readlink "$SVC/pg")"
     PG_SOCKET_DIR="$(dirname "$PG_DATA")/run"
+    PG_LOG="$(dirname "$PG_DATA")/postgres.log"
     return
   fi
   # User 'postgres' must be able to reach the data dir, and a unix socket path is limited to ~107
@@ -90,6 +93,7 @@ pg_paths() {
       alt="/var/tmp/apex-services-$(printf '%s' "$REPO" | sha256sum | cut -c1-12)"
       PG_DATA="$alt/pg"
       PG_SOCKET_DIR="$alt/run"
+      PG_LOG="$alt/postgres.log"
     fi
   fi
 }
@@ -162,10 +166,10 @@ pg_up() {
   [ -f "$PG_DATA/PG_VERSION" ] || pg_init
   if [ "$PG_DATA" != "$SVC/pg" ] && [ ! -e "$SVC/pg" ]; then ln -s "$PG_DATA" "$SVC/pg"; fi
   pg_write_conf
-  touch "$SVC/logs/postgres.log"
-  pg_chown "$SVC/logs/postgres.log"
-  pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$SVC/logs/postgres.log" -w -t 60 start >/dev/null 9>&- ||
-    { tail -20 "$SVC/logs/postgres.log" >&2; die "postgres did not start"; }
+  touch "$PG_LOG"
+  pg_chown "$PG_LOG"
+  pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 start >/dev/null 9>&- ||
+    { tail -20 "$PG_LOG" >&2; die "postgres did not start (log: $PG_LOG)"; }
   pg_setup_roles
   log "postgres: ready on $HOST:$PG_PORT"
 }
@@ -304,6 +308,7 @@ neo4j_up() {
   # setsid: the server outlives the shell (or test runner) that started it.
   # --add-opens/netty flags: the ones Neo4j's own launcher passes to the JVM.
   setsid nohup java -Xms256m "-Xmx$NEO4J_HEAP" -XX:+UseG1GC -XX:-OmitStackTraceInFastThrow \
+    -Djava.net.preferIPv4Stack=true \
     -Djdk.nio.maxCachedBufferSize=1024 -Dio.netty.tryReflectionSetAccessible=true -Dlog4j2.disable.jmx=true \
     --add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED \
     --add-opens=java.base/sun.nio.ch=ALL-UNNAMED --add-opens=java.base/java.lang=ALL-UNNAMED \
