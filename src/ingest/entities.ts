@@ -19,7 +19,7 @@ const FUNCTION_WORDS = new Set([
   'In', 'On', 'At', 'For', 'From', 'With', 'Without', 'By', 'Of', 'To', 'And', 'Or', 'But', 'If', 'When',
   'While', 'Then', 'So', 'As', 'Each', 'Every', 'All', 'No', 'Not', 'Use', 'Do', 'Does', 'Is', 'Are', 'I',
   'After', 'Before', 'Because', 'Since', 'Once', 'Why', 'How', 'What', 'Where', 'Which', 'Who', 'Note',
-  'See', 'Run', 'Set', 'Add', 'Make', 'Keep', 'Let', 'Try', 'Avoid', 'Prefer', 'Never', 'Always',
+  'See', 'Compare', 'Check', 'Run', 'Set', 'Add', 'Make', 'Keep', 'Let', 'Try', 'Avoid', 'Prefer', 'Never', 'Always',
 ]);
 
 /**
