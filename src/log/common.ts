@@ -29,13 +29,32 @@ export function failure(message: string, cause: unknown): SagaError {
   return new SagaError('LOG_FAILURE', message, { cause, retryable: true });
 }
 
-/** The status (and reason) the saga has after this append, or undefined when it carries none. */
-export function lastStatus(records: readonly LogRecord[]): { status: SagaStatus; reason: ErrorInfo | undefined } | undefined {
+/** The status the saga has after these records, or null when they carry none. */
+export function lastStatus(records: readonly LogRecord[]): SagaStatus | null {
   for (let i = records.length - 1; i >= 0; i--) {
     const rec = records[i];
-    if (rec?.type === 'status') return { status: rec.status, reason: rec.reason };
+    if (rec?.type === 'status') return rec.status;
   }
-  return undefined;
+  return null;
+}
+
+/** The reason the last status record carries, or null (the saga keeps its previous reason). */
+export function lastReason(records: readonly LogRecord[]): ErrorInfo | null {
+  let reason: ErrorInfo | null = null;
+  for (const rec of records) if (rec.type === 'status' && rec.reason !== undefined) reason = rec.reason;
+  return reason;
+}
+
+/** JSON text of a value, or a typed error when it cannot be stored (BigInt, cycles, undefined). */
+export function toJsonText(value: unknown, what: string): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (err) {
+    throw new SagaError('SAGA_INPUT_INVALID', `${what} is not JSON-serializable`, { cause: err });
+  }
+  if (text === undefined) throw new SagaError('SAGA_INPUT_INVALID', `${what} is not JSON-serializable`);
+  return text;
 }
 
 /** Status records carry the reason of a move to stuck/compensating; others keep the last one. */

@@ -24,6 +24,7 @@ import {
   notFoundError,
   RECLAIMABLE,
   seqError,
+  toJsonText,
 } from './common.js';
 
 interface MemorySaga {
@@ -37,8 +38,6 @@ interface MemorySaga {
   leaseExpiresAt: number | null;
   createdAt: number;
   updatedAt: number;
-  /** Insertion order: breaks createdAt ties so "oldest first" is stable. */
-  order: number;
   reason: ErrorInfo | null;
   records: string[];
 }
@@ -53,7 +52,6 @@ export class MemorySagaLog implements SagaLog {
   private readonly sagas = new Map<string, MemorySaga>();
   private readonly now: () => number;
   private closed = false;
-  private counter = 0;
 
   constructor(options: MemorySagaLogOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -69,7 +67,7 @@ export class MemorySagaLog implements SagaLog {
       sagaId: req.sagaId,
       name: req.name,
       version: req.version,
-      inputJson: JSON.stringify(req.input),
+      inputJson: toJsonText(req.input, `saga ${req.sagaId} input`),
       status: req.status,
       owner: running ? req.owner : null,
       // A pending saga has no owner yet; its first claim makes token 1.
@@ -77,7 +75,6 @@ export class MemorySagaLog implements SagaLog {
       leaseExpiresAt: running ? now + req.leaseMs : null,
       createdAt: now,
       updatedAt: now,
-      order: this.counter++,
       reason: null,
       records: [],
     };
@@ -95,7 +92,7 @@ export class MemorySagaLog implements SagaLog {
     }
     if (req.firstSeq !== saga.records.length) throw seqError(req.sagaId, req.firstSeq, saga.records.length);
     // Serialize everything before mutating anything: all records or none.
-    const texts = req.records.map((r) => JSON.stringify(r));
+    const texts = req.records.map((r) => toJsonText(r, `saga ${req.sagaId} record`));
     const now = this.now();
     saga.records.push(...texts);
     for (const rec of req.records) if (rec.type === 'status') saga.status = rec.status;
@@ -198,9 +195,9 @@ export class MemorySagaLog implements SagaLog {
     saga.updatedAt = now;
   }
 
-  /** Oldest first: createdAt, then insertion order. */
+  /** Oldest first: createdAt, then id (the order the SQL backends use). */
   private ordered(): MemorySaga[] {
-    return [...this.sagas.values()].sort((a, b) => a.createdAt - b.createdAt || a.order - b.order);
+    return [...this.sagas.values()].sort((a, b) => a.createdAt - b.createdAt || compareIds(a.sagaId, b.sagaId));
   }
 
   private ensureOpen(): void {
@@ -225,4 +222,9 @@ function summarize(saga: MemorySaga): SagaSummary {
 
 function parseRecord(text: string): LogRecord {
   return JSON.parse(text) as LogRecord;
+}
+
+/** Byte-wise order, as SQLite's BINARY and PostgreSQL's "C" collation compare ASCII ids. */
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
