@@ -2,7 +2,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { isStoreError } from '../../../src/stores/errors.js';
-import type { RelationalStore } from '../../../src/stores/types.js';
+import type { DocumentRow, RelationalStore } from '../../../src/stores/types.js';
 import { HOSTILE_STRINGS, ctxFor, largeBody, makeVersion, rejectionOf, runPrefix } from './fixtures.js';
 import type { StoreHarness } from './fixtures.js';
 
@@ -20,7 +20,7 @@ export function relationalConformance(harness: StoreHarness<RelationalStore>): v
       // Remove only this run's documents (ids share the run prefix).
       let cursor: string | null = prefix;
       for (;;) {
-        const page = (await store.listDocuments(cursor, 100)).filter((d) => d.id.startsWith(prefix));
+        const page: DocumentRow[] = (await store.listDocuments(cursor, 100)).filter((d) => d.id.startsWith(prefix));
         for (const d of page) await store.deleteDocument(d.id, ctxFor('cleanup', Number.MAX_SAFE_INTEGER));
         if (page.length < 100) break;
         cursor = page[page.length - 1]?.id ?? null;

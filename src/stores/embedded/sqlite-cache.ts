@@ -1,0 +1,69 @@
+// Embedded stand-in for Redis: one row per cache key `apex:doc:<id>` in SQLite (e.g. .apex/cache.db).
+import type { CacheEntry, CacheStore, HealthReport } from '../types.js';
+import { openSqliteFile, runSqlite } from './sqlite-file.js';
+import type { SqliteDatabase } from './sqlite-file.js';
+
+const CACHE_DDL = [
+  `CREATE TABLE IF NOT EXISTS cache (doc_id TEXT PRIMARY KEY, content_sha256 TEXT NOT NULL, value TEXT NOT NULL) WITHOUT ROWID`,
+];
+
+export class SqliteCacheStore implements CacheStore {
+  readonly name = 'redis' as const;
+  readonly backend = 'sqlite-cache';
+  private readonly db: SqliteDatabase;
+  private readonly file: string;
+
+  constructor(file: string) {
+    this.file = file;
+    this.db = openSqliteFile(file, CACHE_DDL);
+  }
+
+  async connect(): Promise<void> {
+    // Schema is created when the file opens.
+  }
+
+  async health(): Promise<HealthReport> {
+    try {
+      await runSqlite('redis', 'health', () => this.db.prepare('SELECT 1').get());
+      return { ok: true, detail: `sqlite-cache file ${this.file}` };
+    } catch (err) {
+      return { ok: false, detail: `sqlite-cache file ${this.file}: ${String(err)}` };
+    }
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+
+  put(entry: CacheEntry): Promise<void> {
+    return runSqlite('redis', 'put', () => {
+      this.db.prepare('INSERT OR REPLACE INTO cache (doc_id, content_sha256, value) VALUES (?, ?, ?)')
+        .run(entry.docId, entry.contentSha256, JSON.stringify(entry));
+    });
+  }
+
+  remove(docId: string, contentSha256: string | null): Promise<void> {
+    return runSqlite('redis', 'remove', () => {
+      // One statement: the sha comparison and the delete cannot interleave with a newer put.
+      this.db.prepare('DELETE FROM cache WHERE doc_id = ? AND (? IS NULL OR content_sha256 = ?)').run(docId, contentSha256, contentSha256);
+    });
+  }
+
+  get(docId: string): Promise<CacheEntry | undefined> {
+    return runSqlite('redis', 'get', () => {
+      const row = this.db.prepare('SELECT value FROM cache WHERE doc_id = ?').get(docId) as { value: string } | undefined;
+      return row ? (JSON.parse(row.value) as CacheEntry) : undefined;
+    });
+  }
+
+  listDocIds(afterId: string | null, limit: number): Promise<string[]> {
+    return runSqlite('redis', 'listDocIds', () => (this.db.prepare(
+      'SELECT doc_id FROM cache WHERE (? IS NULL OR doc_id > ?) ORDER BY doc_id LIMIT ?',
+    ).all(afterId, afterId, limit) as Array<{ doc_id: string }>).map((r) => r.doc_id));
+  }
+}
+
+/** Opens (creating if needed) the cache stand-in at `file` (e.g. `.apex/cache.db`). */
+export async function openSqliteCache(file: string): Promise<SqliteCacheStore> {
+  return new SqliteCacheStore(file);
+}

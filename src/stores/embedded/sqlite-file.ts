@@ -1,0 +1,39 @@
+// Shared opening and error classification for the SQLite stand-ins (graph, vector, cache). Each
+// stand-in gets its own file so each can fail on its own, like the servers they replace.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { StoreError } from '../errors.js';
+import type { StoreName } from '../types.js';
+
+export type SqliteDatabase = Database.Database;
+
+/** Opens `file` (or memory when ':memory:') in WAL mode and runs the idempotent DDL. */
+export function openSqliteFile(file: string, ddl: readonly string[]): SqliteDatabase {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  // Another process (CLI + worker) may hold the write lock briefly; wait instead of failing.
+  db.pragma('busy_timeout = 5000');
+  for (const statement of ddl) db.exec(statement);
+  return db;
+}
+
+/** SQLITE_BUSY / SQLITE_LOCKED can succeed on retry; everything else will not. */
+export function classifySqliteError(store: StoreName, err: unknown, what: string): StoreError {
+  if (err instanceof StoreError) return err;
+  const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : '';
+  const message = `${what} failed${code ? ` (${code})` : ''}: ${err instanceof Error ? err.message : String(err)}`;
+  const transient = code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED') || code === 'SQLITE_IOERR';
+  return new StoreError(store, transient ? 'STORE_TRANSIENT' : 'STORE_PERMANENT', message, { cause: err });
+}
+
+/** Runs a synchronous SQLite call behind the async store interface, classifying its errors. */
+export async function runSqlite<T>(store: StoreName, what: string, work: () => T): Promise<T> {
+  try {
+    return work();
+  } catch (err) {
+    throw classifySqliteError(store, err, what);
+  }
+}

@@ -1,0 +1,109 @@
+// Embedded stand-in for Neo4j: the same Document -> Chunk -> Entity graph as tables in SQLite
+// (e.g. .apex/graph.db). Chunk ids are `docId:sha:idx` exactly as in Neo4j.
+import { chunkKey } from '../point-id.js';
+import type { DocumentVersion, GraphStore, HealthReport, StoredVersion } from '../types.js';
+import { openSqliteFile, runSqlite } from './sqlite-file.js';
+import type { SqliteDatabase } from './sqlite-file.js';
+
+const GRAPH_DDL = [
+  'CREATE TABLE IF NOT EXISTS documents (id TEXT PRIMARY KEY) WITHOUT ROWID',
+  `CREATE TABLE IF NOT EXISTS chunks (id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, content_sha256 TEXT NOT NULL,
+     idx INTEGER NOT NULL) WITHOUT ROWID`,
+  'CREATE INDEX IF NOT EXISTS chunks_by_version ON chunks (doc_id, content_sha256)',
+  'CREATE TABLE IF NOT EXISTS entities (name TEXT PRIMARY KEY) WITHOUT ROWID',
+  'CREATE TABLE IF NOT EXISTS mentions (chunk_id TEXT NOT NULL, entity TEXT NOT NULL, PRIMARY KEY (chunk_id, entity)) WITHOUT ROWID',
+  'CREATE INDEX IF NOT EXISTS mentions_by_entity ON mentions (entity)',
+];
+
+export class SqliteGraphStore implements GraphStore {
+  readonly name = 'neo4j' as const;
+  readonly backend = 'sqlite-graph';
+  private readonly db: SqliteDatabase;
+  private readonly file: string;
+
+  constructor(file: string) {
+    this.file = file;
+    this.db = openSqliteFile(file, GRAPH_DDL);
+  }
+
+  async connect(): Promise<void> {
+    // Schema is created when the file opens; nothing else to do.
+  }
+
+  async health(): Promise<HealthReport> {
+    try {
+      await runSqlite('neo4j', 'health', () => this.db.prepare('SELECT 1').get());
+      return { ok: true, detail: `sqlite-graph file ${this.file}` };
+    } catch (err) {
+      return { ok: false, detail: `sqlite-graph file ${this.file}: ${String(err)}` };
+    }
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+
+  writeVersion(v: DocumentVersion): Promise<void> {
+    return runSqlite('neo4j', 'writeVersion', () => this.db.transaction(() => {
+      this.db.prepare('INSERT OR IGNORE INTO documents (id) VALUES (?)').run(v.docId);
+      const chunk = this.db.prepare('INSERT OR REPLACE INTO chunks (id, doc_id, content_sha256, idx) VALUES (?, ?, ?, ?)');
+      const entity = this.db.prepare('INSERT OR IGNORE INTO entities (name) VALUES (?)');
+      const mention = this.db.prepare('INSERT OR IGNORE INTO mentions (chunk_id, entity) VALUES (?, ?)');
+      for (const c of v.chunks) {
+        const id = chunkKey(v.docId, v.contentSha256, c.idx);
+        chunk.run(id, v.docId, v.contentSha256, c.idx);
+        for (const name of c.entities) {
+          entity.run(name);
+          mention.run(id, name);
+        }
+      }
+    })());
+  }
+
+  /** Deletes chunks (all, or one version's), their mentions, orphaned entities and an empty Document. */
+  private removeChunks(docId: string, contentSha256: string | null): void {
+    this.db.transaction(() => {
+      const where = contentSha256 === null ? 'doc_id = ?' : 'doc_id = ? AND content_sha256 = ?';
+      const args = contentSha256 === null ? [docId] : [docId, contentSha256];
+      const names = (this.db.prepare(`SELECT DISTINCT entity AS name FROM mentions WHERE chunk_id IN (SELECT id FROM chunks WHERE ${where})`)
+        .all(...args) as Array<{ name: string }>).map((r) => r.name);
+      this.db.prepare(`DELETE FROM mentions WHERE chunk_id IN (SELECT id FROM chunks WHERE ${where})`).run(...args);
+      this.db.prepare(`DELETE FROM chunks WHERE ${where}`).run(...args);
+      const orphan = this.db.prepare('DELETE FROM entities WHERE name = ? AND NOT EXISTS (SELECT 1 FROM mentions WHERE entity = ?)');
+      for (const name of names) orphan.run(name, name);
+      this.db.prepare('DELETE FROM documents WHERE id = ? AND NOT EXISTS (SELECT 1 FROM chunks WHERE doc_id = ?)').run(docId, docId);
+    })();
+  }
+
+  removeVersion(docId: string, contentSha256: string): Promise<void> {
+    return runSqlite('neo4j', 'removeVersion', () => this.removeChunks(docId, contentSha256));
+  }
+
+  removeDocument(docId: string): Promise<void> {
+    return runSqlite('neo4j', 'removeDocument', () => this.removeChunks(docId, null));
+  }
+
+  listVersions(docId: string): Promise<StoredVersion[]> {
+    return runSqlite('neo4j', 'listVersions', () => (this.db.prepare(
+      'SELECT content_sha256 AS sha, COUNT(*) AS n FROM chunks WHERE doc_id = ? GROUP BY content_sha256 ORDER BY content_sha256',
+    ).all(docId) as Array<{ sha: string; n: number }>).map((r) => ({ docId, contentSha256: r.sha, chunkCount: r.n })));
+  }
+
+  listDocIds(afterId: string | null, limit: number): Promise<string[]> {
+    return runSqlite('neo4j', 'listDocIds', () => (this.db.prepare(
+      'SELECT id FROM documents WHERE (? IS NULL OR id > ?) ORDER BY id LIMIT ?',
+    ).all(afterId, afterId, limit) as Array<{ id: string }>).map((r) => r.id));
+  }
+
+  entities(docId: string, contentSha256: string): Promise<string[]> {
+    return runSqlite('neo4j', 'entities', () => (this.db.prepare(
+      `SELECT DISTINCT m.entity AS name FROM mentions m JOIN chunks c ON c.id = m.chunk_id
+       WHERE c.doc_id = ? AND c.content_sha256 = ? ORDER BY m.entity`,
+    ).all(docId, contentSha256) as Array<{ name: string }>).map((r) => r.name));
+  }
+}
+
+/** Opens (creating if needed) the graph stand-in at `file` (e.g. `.apex/graph.db`). */
+export async function openSqliteGraph(file: string): Promise<SqliteGraphStore> {
+  return new SqliteGraphStore(file);
+}

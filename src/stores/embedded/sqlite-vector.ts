@@ -1,0 +1,136 @@
+// Embedded stand-in for Qdrant: chunk vectors in SQLite (e.g. .apex/vectors.db), point ids computed
+// exactly as for Qdrant, and exact brute-force cosine search (fine at embedded-profile sizes).
+import { StoreError } from '../errors.js';
+import { pointId } from '../point-id.js';
+import type { DocumentVersion, HealthReport, StoredVersion, VectorHit, VectorStore } from '../types.js';
+import { openSqliteFile, runSqlite } from './sqlite-file.js';
+import type { SqliteDatabase } from './sqlite-file.js';
+
+const VECTOR_DDL = [
+  `CREATE TABLE IF NOT EXISTS points (id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, content_sha256 TEXT NOT NULL,
+     idx INTEGER NOT NULL, vector BLOB NOT NULL) WITHOUT ROWID`,
+  'CREATE INDEX IF NOT EXISTS points_by_version ON points (doc_id, content_sha256)',
+];
+
+export interface SqliteVectorOptions {
+  file: string;
+  dimension: number;
+}
+
+interface PointRow {
+  doc_id: string;
+  content_sha256: string;
+  idx: number;
+  vector: Buffer;
+}
+
+function toBlob(values: number[]): Buffer {
+  const floats = Float32Array.from(values);
+  return Buffer.from(floats.buffer, floats.byteOffset, floats.byteLength);
+}
+
+function fromBlob(blob: Buffer): Float32Array {
+  // Copy: the Buffer may share a pool whose offset is not 4-byte aligned.
+  return new Float32Array(new Uint8Array(blob).buffer);
+}
+
+function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i += 1) {
+    const x = a[i] ?? 0;
+    const y = b[i] ?? 0;
+    dot += x * y;
+    na += x * x;
+    nb += y * y;
+  }
+  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
+}
+
+export class SqliteVectorStore implements VectorStore {
+  readonly name = 'qdrant' as const;
+  readonly backend = 'sqlite-vector';
+  readonly dimension: number;
+  private readonly db: SqliteDatabase;
+  private readonly file: string;
+
+  constructor(options: SqliteVectorOptions) {
+    this.file = options.file;
+    this.dimension = options.dimension;
+    this.db = openSqliteFile(options.file, VECTOR_DDL);
+  }
+
+  async connect(): Promise<void> {
+    // Schema is created when the file opens.
+  }
+
+  async health(): Promise<HealthReport> {
+    try {
+      await runSqlite('qdrant', 'health', () => this.db.prepare('SELECT 1').get());
+      return { ok: true, detail: `sqlite-vector file ${this.file} (dimension ${this.dimension})` };
+    } catch (err) {
+      return { ok: false, detail: `sqlite-vector file ${this.file}: ${String(err)}` };
+    }
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+
+  private checkDimension(values: number[], what: string): void {
+    if (values.length !== this.dimension) {
+      throw new StoreError('qdrant', 'STORE_PERMANENT', `${what}: vector has ${values.length} dimensions, collection has ${this.dimension}`);
+    }
+  }
+
+  upsertVersion(v: DocumentVersion): Promise<void> {
+    return runSqlite('qdrant', 'upsertVersion', () => {
+      for (const c of v.chunks) this.checkDimension(c.embedding, 'upsertVersion');
+      const upsert = this.db.prepare('INSERT OR REPLACE INTO points (id, doc_id, content_sha256, idx, vector) VALUES (?, ?, ?, ?, ?)');
+      this.db.transaction(() => {
+        for (const c of v.chunks) upsert.run(pointId(v.docId, v.contentSha256, c.idx), v.docId, v.contentSha256, c.idx, toBlob(c.embedding));
+      })();
+    });
+  }
+
+  removeVersion(docId: string, contentSha256: string): Promise<void> {
+    return runSqlite('qdrant', 'removeVersion', () => {
+      this.db.prepare('DELETE FROM points WHERE doc_id = ? AND content_sha256 = ?').run(docId, contentSha256);
+    });
+  }
+
+  removeDocument(docId: string): Promise<void> {
+    return runSqlite('qdrant', 'removeDocument', () => {
+      this.db.prepare('DELETE FROM points WHERE doc_id = ?').run(docId);
+    });
+  }
+
+  listVersions(docId: string): Promise<StoredVersion[]> {
+    return runSqlite('qdrant', 'listVersions', () => (this.db.prepare(
+      'SELECT content_sha256 AS sha, COUNT(*) AS n FROM points WHERE doc_id = ? GROUP BY content_sha256 ORDER BY content_sha256',
+    ).all(docId) as Array<{ sha: string; n: number }>).map((r) => ({ docId, contentSha256: r.sha, chunkCount: r.n })));
+  }
+
+  listDocIds(afterId: string | null, limit: number): Promise<string[]> {
+    return runSqlite('qdrant', 'listDocIds', () => (this.db.prepare(
+      'SELECT DISTINCT doc_id FROM points WHERE (? IS NULL OR doc_id > ?) ORDER BY doc_id LIMIT ?',
+    ).all(afterId, afterId, limit) as Array<{ doc_id: string }>).map((r) => r.doc_id));
+  }
+
+  search(vector: number[], limit: number): Promise<VectorHit[]> {
+    return runSqlite('qdrant', 'search', () => {
+      this.checkDimension(vector, 'search');
+      const hits: VectorHit[] = [];
+      for (const row of this.db.prepare('SELECT doc_id, content_sha256, idx, vector FROM points').iterate() as IterableIterator<PointRow>) {
+        hits.push({ docId: row.doc_id, contentSha256: row.content_sha256, idx: row.idx, score: cosine(vector, fromBlob(row.vector)) });
+      }
+      return hits.sort((a, b) => b.score - a.score).slice(0, limit);
+    });
+  }
+}
+
+/** Opens (creating if needed) the vector stand-in, e.g. `{ file: '.apex/vectors.db', dimension: 64 }`. */
+export async function openSqliteVector(options: SqliteVectorOptions): Promise<SqliteVectorStore> {
+  return new SqliteVectorStore(options);
+}
