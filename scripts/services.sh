@@ -207,8 +207,7 @@ redis_up() {
   redis-server --bind "$HOST" --port "$REDIS_PORT" --daemonize yes --dir "$SVC/redis" \
     --save '' --appendonly no --protected-mode yes \
     --pidfile "$SVC/run/redis.pid" --logfile "$SVC/logs/redis.log" 9>&-
-  local i
-  for i in $(seq 1 100); do redis_running && break; sleep 0.1; done
+  for _ in $(seq 1 100); do redis_running && break; sleep 0.1; done
   redis_running || { tail -20 "$SVC/logs/redis.log" >&2; die "redis did not start"; }
   log "redis: ready on $HOST:$REDIS_PORT"
 }
@@ -217,8 +216,7 @@ redis_down() {
   if redis_running; then
     log "redis: stopping…"
     redis_cli shutdown nosave >/dev/null 2>&1 || true
-    local i
-    for i in $(seq 1 100); do redis_running || break; sleep 0.1; done
+    for _ in $(seq 1 100); do redis_running || break; sleep 0.1; done
   fi
   rm -f "$SVC/run/redis.pid"
   if redis_running; then die "redis still answers on $HOST:$REDIS_PORT"; fi
@@ -335,12 +333,12 @@ neo4j_up() {
 }
 
 neo4j_down() {
-  local pid i
+  local pid
   if pid="$(neo4j_pid)"; then
     log "neo4j: stopping…"
     kill -TERM "$pid" 2>/dev/null || true
     # The shutdown hook checkpoints and closes the store; give it time before forcing.
-    for i in $(seq 1 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 1 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     if kill -0 "$pid" 2>/dev/null; then
       log "neo4j: did not stop within 60s, killing"
       kill -KILL "$pid" 2>/dev/null || true
