@@ -24,7 +24,7 @@ export async function compensateAll(run: SagaRun, reason: ErrorInfo): Promise<'c
     if (!step.compensate) continue; // nothing to undo for this step
     const failure = await compensateStep(run, step);
     if (failure) {
-      if (run.signal.aborted) throw run.signal.reason; // lease lost or shutting down: write nothing more
+      if (run.scope.cancelled) throw run.scope.reason; // lease lost or shutting down: write nothing more
       await run.setStatus('stuck', failure);
       return 'stuck';
     }
@@ -49,14 +49,16 @@ async function compensateStep(run: SagaRun, step: AnyStep): Promise<ErrorInfo | 
     if (!hooks.empty) hooks.emit('onCompensationStart', { sagaId: run.sagaId, saga: run.def.name, step: step.name, attempt });
     try {
       await withTimeout(
-        (signal) => {
+        (scope) => {
           const ctx: CompensationContext<unknown, Record<string, unknown>, unknown> = {
             sagaId: run.sagaId,
             input: run.input,
             results: run.results,
             attempt,
             idempotencyKey: `${run.sagaId}/${step.name}`,
-            signal,
+            get signal() {
+              return scope.signal;
+            },
             fencingToken: run.lease.fencingToken,
             forward: state.outcome,
             output: state.outcome === 'succeeded' ? state.output : undefined,
@@ -64,7 +66,7 @@ async function compensateStep(run: SagaRun, step: AnyStep): Promise<ErrorInfo | 
           return compensate(ctx);
         },
         timeoutMs,
-        run.signal,
+        run.scope,
         `compensation of "${step.name}"`,
       );
       state.compensated = true;
@@ -75,7 +77,7 @@ async function compensateStep(run: SagaRun, step: AnyStep): Promise<ErrorInfo | 
       const error = toErrorInfo(err);
       if (!hooks.empty) emitEnd(run, step.name, attempt, t0, error);
       // A lost lease ends this owner's work at once; the new owner carries on.
-      const willRetry = !run.signal.aborted && attempt < lastAttempt && policy.retryable(err);
+      const willRetry = !run.scope.cancelled && attempt < lastAttempt && policy.retryable(err);
       run.buffer({ type: 'compensation_failed', step: step.name, attempt, error, willRetry });
       if (!willRetry) return { ...error, message: `compensation of "${step.name}" failed: ${error.message}` };
       const delayMs = backoffDelay(policy, attempt - firstAttempt + 1, run.env.clock.random);
@@ -83,9 +85,9 @@ async function compensateStep(run: SagaRun, step: AnyStep): Promise<ErrorInfo | 
         hooks.emit('onRetry', { sagaId: run.sagaId, saga: run.def.name, step: step.name, phase: 'compensation', attempt, delayMs, error });
       }
       try {
-        await run.env.clock.sleep(delayMs, run.signal);
+        await run.env.clock.sleep(delayMs, run.scope.signal);
       } catch {
-        return toErrorInfo(run.signal.reason);
+        return toErrorInfo(run.scope.reason);
       }
     }
   }

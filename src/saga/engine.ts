@@ -199,7 +199,7 @@ export class SagaEngine {
       await Promise.race([this.idle(), this.env.clock.sleep(grace)]);
     }
     const left = [...this.active.values()].map((a) => a.run);
-    for (const run of left) run.controller.abort(new SagaError('STEP_ABORTED', 'engine shutting down'));
+    for (const run of left) run.scope.cancel(new SagaError('STEP_ABORTED', 'engine shutting down'));
     await Promise.allSettled([...this.active.values()].map((a) => a.done));
     this.heartbeat.stop();
     if (left.length > 0) {
@@ -233,7 +233,7 @@ export class SagaEngine {
     try {
       status = await this.follow(run, plan);
     } catch (err) {
-      if (isFenced(err) || isFenced(run.signal.reason)) {
+      if (isFenced(err) || isFenced(run.scope.reason)) {
         if (!hooks.empty) hooks.emit('onFenced', base);
         // Another owner has the saga now; its outcome will be in the log.
         return this.pollOutcome(run.sagaId);
@@ -314,7 +314,7 @@ function conflict(sagaId: string, existing: string, wanted: string): SagaError {
 
 /** A run whose lease was lost or whose engine is closing writes nothing more. */
 function stopIfAborted(run: SagaRun): void {
-  if (run.signal.aborted) throw run.signal.reason;
+  if (run.scope.cancelled) throw run.scope.reason;
 }
 
 export function storedOutcome(stored: StoredSaga): SagaOutcome | undefined {

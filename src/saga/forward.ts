@@ -1,5 +1,6 @@
 // The forward phase: runs stages in order, each step with its retry policy and timeout, a
 // parallel group concurrently. Write-ahead: `step_started` is durable before `run` is called.
+import type { CancelScope } from './cancel.js';
 import type { AnyStep, StepContext } from './define.js';
 import { SagaError, toErrorInfo } from './errors.js';
 import type { ErrorInfo, Json, LogRecord } from './log.js';
@@ -18,23 +19,21 @@ export async function runStages(run: SagaRun, fromStage: number): Promise<StageR
     if (!stage) continue;
     const todo = stage.steps.filter((s) => run.steps.get(s.name)?.outcome !== 'succeeded');
     if (todo.length === 0) continue;
-    const result = todo.length === 1 && !stage.parallel ? await runStep(run, todo[0] as AnyStep, run.signal) : await runGroup(run, todo);
+    const result = todo.length === 1 && !stage.parallel ? await runStep(run, todo[0] as AnyStep, run.scope) : await runGroup(run, todo);
     if (!result.ok) return result;
   }
   return { ok: true };
 }
 
 async function runGroup(run: SagaRun, steps: AnyStep[]): Promise<StageResult> {
-  // One controller for the group: the first definitive failure aborts the siblings.
-  const group = new AbortController();
-  const onRunAbort = (): void => group.abort(run.signal.reason);
-  run.signal.addEventListener('abort', onRunAbort, { once: true });
+  // One scope for the group: the first definitive failure cancels the siblings.
+  const { scope: group, dispose } = run.scope.child();
   try {
     const results = await Promise.all(
       steps.map(async (step) => {
-        const r = await runStep(run, step, group.signal);
-        if (!r.ok && !group.signal.aborted) {
-          group.abort(new SagaError('STEP_ABORTED', `sibling step "${step.name}" failed`));
+        const r = await runStep(run, step, group);
+        if (!r.ok && !group.cancelled) {
+          group.cancel(new SagaError('STEP_ABORTED', `sibling step "${step.name}" failed`));
         }
         return r;
       }),
@@ -43,12 +42,12 @@ async function runGroup(run: SagaRun, steps: AnyStep[]): Promise<StageResult> {
     const failures = results.filter((r): r is Extract<StageResult, { ok: false }> => !r.ok);
     return failures.find((f) => f.error.code !== 'STEP_ABORTED') ?? failures[0] ?? { ok: true };
   } finally {
-    run.signal.removeEventListener('abort', onRunAbort);
+    dispose();
   }
 }
 
 /** Runs one step to success, or to its definitive failure (retries exhausted or not retryable). */
-export async function runStep(run: SagaRun, step: AnyStep, signal: AbortSignal): Promise<StageResult> {
+export async function runStep(run: SagaRun, step: AnyStep, scope: CancelScope): Promise<StageResult> {
   const state = run.stepState(step.name);
   const base = step.kind === 'retriable' ? DEFAULT_RETRIABLE_RETRY : DEFAULT_STEP_RETRY;
   const policy = resolvePolicy(base, step.retry);
@@ -66,19 +65,21 @@ export async function runStep(run: SagaRun, step: AnyStep, signal: AbortSignal):
     const t0 = hooks.empty ? 0 : run.env.clock.now();
     if (!hooks.empty) hooks.emit('onStepStart', { sagaId: run.sagaId, saga: run.def.name, step: step.name, attempt });
     try {
-      const call = (attemptSignal: AbortSignal): Promise<unknown> => {
+      const call = (attemptScope: CancelScope): Promise<unknown> => {
         const ctx: StepContext<unknown, Record<string, unknown>> = {
           sagaId: run.sagaId,
           input: run.input,
           results: run.results,
           attempt,
           idempotencyKey: `${run.sagaId}/${step.name}`,
-          signal: attemptSignal,
+          get signal() {
+            return attemptScope.signal;
+          },
           fencingToken: run.lease.fencingToken,
         };
         return step.run(ctx);
       };
-      const output = await withTimeout(call, timeoutMs, signal, `step "${step.name}"`);
+      const output = await withTimeout(call, timeoutMs, scope, `step "${step.name}"`);
       const json = toJson(output, step.name);
       state.outcome = 'succeeded';
       state.output = json;
@@ -88,7 +89,7 @@ export async function runStep(run: SagaRun, step: AnyStep, signal: AbortSignal):
       return { ok: true };
     } catch (err) {
       const error = toErrorInfo(err);
-      const aborted = signal.aborted;
+      const aborted = scope.cancelled;
       const willRetry = !aborted && attempt < lastAttempt && policy.retryable(err);
       state.error = error;
       if (!hooks.empty) emitEnd(run, step.name, attempt, t0, error);
@@ -103,10 +104,10 @@ export async function runStep(run: SagaRun, step: AnyStep, signal: AbortSignal):
         hooks.emit('onRetry', { sagaId: run.sagaId, saga: run.def.name, step: step.name, phase: 'forward', attempt, delayMs, error });
       }
       try {
-        await run.env.clock.sleep(delayMs, signal);
+        await run.env.clock.sleep(delayMs, scope.signal);
       } catch {
         state.outcome = 'failed';
-        const abortedError = toErrorInfo(signal.reason);
+        const abortedError = toErrorInfo(scope.reason);
         run.buffer({ type: 'step_failed', step: step.name, attempt, error: abortedError, willRetry: false });
         return { ok: false, step: step.name, error: abortedError };
       }

@@ -50,8 +50,8 @@ export class Heartbeat {
       if (lost.length === 0) return;
       const gone = new Set(lost);
       for (const run of runs) {
-        if (gone.has(run.sagaId) && !run.signal.aborted) {
-          run.controller.abort(new SagaError('SAGA_FENCED', `saga ${run.sagaId}: lease taken over by another owner`));
+        if (gone.has(run.sagaId) && !run.scope.cancelled) {
+          run.scope.cancel(new SagaError('SAGA_FENCED', `saga ${run.sagaId}: lease taken over by another owner`));
         }
       }
     } catch {

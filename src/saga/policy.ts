@@ -1,4 +1,5 @@
 // Retry policies (exponential backoff with full jitter) and the per-attempt timeout.
+import type { CancelScope } from './cancel.js';
 import { SagaError } from './errors.js';
 
 export interface RetryPolicy {
@@ -53,54 +54,48 @@ export function backoffDelay(policy: RetryPolicy, attempt: number, random: () =>
 }
 
 /**
- * Runs `fn` with a signal that aborts when `parent` aborts or `timeoutMs` passes. A timed-out
- * attempt rejects with STEP_TIMEOUT at once, even if `fn` ignores its signal: the engine then
- * treats the step as "maybe applied".
+ * Runs `fn` in a child scope of `parent` that is cancelled when the parent is, or when
+ * `timeoutMs` passes. A timed-out attempt rejects with STEP_TIMEOUT at once, even if `fn` ignores
+ * its signal: the engine then treats the step as "maybe applied".
  */
-export function withTimeout<T>(
-  fn: (signal: AbortSignal) => Promise<T>,
-  timeoutMs: number | undefined,
-  parent: AbortSignal,
-  label: string,
-): Promise<T> {
-  if (parent.aborted) return Promise.reject(parent.reason as unknown);
-  const controller = new AbortController();
+export function withTimeout<T>(fn: (scope: CancelScope) => Promise<T>, timeoutMs: number | undefined, parent: CancelScope, label: string): Promise<T> {
+  if (parent.cancelled) return Promise.reject(parent.reason as unknown);
+  const { scope, dispose } = parent.child();
   return new Promise<T>((resolve, reject) => {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const finish = (): void => {
+    let settled = false;
+    const finish = (): boolean => {
+      if (settled) return false;
+      settled = true;
       if (timer !== undefined) clearTimeout(timer);
-      parent.removeEventListener('abort', onParentAbort);
+      dispose();
+      unsubscribe();
+      return true;
     };
-    const onParentAbort = (): void => {
-      finish();
-      controller.abort(parent.reason);
-      reject(parent.reason as unknown);
-    };
-    parent.addEventListener('abort', onParentAbort, { once: true });
+    // The parent's cancellation reaches this attempt through the child scope.
+    const unsubscribe = scope.onCancel((reason) => {
+      if (finish()) reject(reason);
+    });
     if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) {
       timer = setTimeout(() => {
-        finish();
         const err = new SagaError('STEP_TIMEOUT', `${label} timed out after ${timeoutMs} ms`, { retryable: true });
-        controller.abort(err);
-        reject(err);
+        if (finish()) reject(err);
+        scope.cancel(err);
       }, timeoutMs);
     }
     let result: Promise<T>;
     try {
-      result = fn(controller.signal);
+      result = fn(scope);
     } catch (err) {
-      finish();
-      reject(err);
+      if (finish()) reject(err);
       return;
     }
     result.then(
       (value) => {
-        finish();
-        resolve(value);
+        if (finish()) resolve(value);
       },
       (err: unknown) => {
-        finish();
-        reject(err);
+        if (finish()) reject(err);
       },
     );
   });

@@ -5,6 +5,7 @@
 // `buffered` and rides along with the next append, which halves the commits per saga. If the
 // process dies in between, the step reads as "started, outcome unknown", which recovery already
 // treats as "maybe applied": the same as dying during the step.
+import { CancelScope } from './cancel.js';
 import type { Clock } from './clock.js';
 import type { SagaDefinition } from './define.js';
 import type { HookBus } from './events.js';
@@ -26,8 +27,8 @@ export class SagaRun {
   status: SagaStatus;
   reason: ErrorInfo | undefined;
   rollingBack = false;
-  /** Aborts every attempt of this saga: lease lost (fenced) or engine shutdown. */
-  readonly controller = new AbortController();
+  /** Cancels every attempt of this saga: lease lost (fenced) or engine shutdown. */
+  readonly scope = new CancelScope();
   private buffered: LogRecord[] = [];
   private nextSeq: number;
   private tail: Promise<void> = Promise.resolve();
@@ -59,9 +60,6 @@ export class SagaRun {
     }
   }
 
-  get signal(): AbortSignal {
-    return this.controller.signal;
-  }
 
   stepState(name: string): StepState {
     let s = this.steps.get(name);
@@ -94,7 +92,7 @@ export class SagaRun {
       return this.env.log.append({ sagaId: this.sagaId, lease: this.lease, firstSeq, records: batch }).catch((err: unknown) => {
         // After a failed append the log and this run disagree on seq: nothing more may be written.
         this.broken = err;
-        if (!this.controller.signal.aborted) this.controller.abort(err);
+        this.scope.cancel(err);
         throw err;
       });
     };
