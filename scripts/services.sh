@@ -283,7 +283,7 @@ neo4j_build_if_needed() {
   neo4j_ensure_toolchain
   # A running launcher loads classes from the jar we are about to replace.
   if neo4j_pid >/dev/null; then neo4j_down; fi
-  log "neo4j: building launcher (first run downloads Neo4j from Maven Central, a few minutes)…"
+  log "neo4j: building launcher (first run downloads Neo4j from Maven Central: up to a few minutes)…"
   rm -rf "$LAUNCHER/target/lib"
   if ! (cd "$LAUNCHER" && mvn -q -B package) >"$SVC/logs/neo4j-build.log" 2>&1; then
     tail -40 "$SVC/logs/neo4j-build.log" >&2
