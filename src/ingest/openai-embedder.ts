@@ -44,6 +44,10 @@ export class OpenAIEmbedder implements Embedder {
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
       throw new EmbedderError('EMBED_CONFIG', `OPENAI_BASE_URL must be http(s) (got ${parsed.protocol})`);
     }
+    // fetch refuses URLs with credentials, and they would end up in names and logs: use the key.
+    if (parsed.username !== '' || parsed.password !== '') {
+      throw new EmbedderError('EMBED_CONFIG', 'OPENAI_BASE_URL must not contain credentials; put the key in OPENAI_API_KEY');
+    }
     if (!Number.isSafeInteger(options.dimension) || options.dimension < 1) {
       throw new EmbedderError('EMBED_CONFIG', 'EMBEDDING_DIMENSION must be a positive integer');
     }
@@ -52,7 +56,7 @@ export class OpenAIEmbedder implements Embedder {
     this.model = options.model;
     this.dimension = options.dimension;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    // Host only: a base URL may carry credentials (user:pass@) that must never reach a log.
+    // Host only: the path and query of a base URL are noise in logs and metrics labels.
     this.name = `openai:${options.model}@${parsed.host}`;
   }
 
