@@ -37,6 +37,12 @@ function poolDatabase(pool: pg.Pool): SqlDatabase {
     async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       let broken: Error | undefined;
+      // A checked-out client whose socket dies emits 'error' besides rejecting the query; without
+      // a listener that event would crash the process.
+      const onSocketError = (err: Error): void => {
+        broken = err;
+      };
+      client.on('error', onSocketError);
       try {
         await client.query('BEGIN');
         const result = await fn(executorOf(client));
@@ -51,6 +57,7 @@ function poolDatabase(pool: pg.Pool): SqlDatabase {
         }
         throw err;
       } finally {
+        client.off('error', onSocketError);
         client.release(broken);
       }
     },

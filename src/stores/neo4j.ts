@@ -1,0 +1,203 @@
+// Neo4j adapter: (:Document {id})-[:HAS_CHUNK]->(:Chunk {id, doc_id, content_sha256, idx})-[:MENTIONS]->(:Entity {name}).
+// Every write MERGEs (idempotent) in one managed write transaction with a server-side timeout.
+import neo4j from 'neo4j-driver';
+import type { Driver, ManagedTransaction } from 'neo4j-driver';
+import { StoreError } from './errors.js';
+import { chunkKey } from './point-id.js';
+import { DEFAULT_TIMEOUT_MS, withTimeout } from './timeout.js';
+import type { DocumentVersion, GraphStore, HealthReport, StoredVersion, WriteContext } from './types.js';
+
+export interface Neo4jStoreOptions {
+  /** bolt://host:port or neo4j://host:port */
+  url: string;
+  user?: string;
+  password?: string;
+  database?: string;
+  /** Transaction timeout per call (server-side), default 10 s. */
+  timeoutMs?: number;
+  /** How long the driver itself retries transient failures inside one call; the saga retries too. */
+  maxRetryTimeMs?: number;
+}
+
+const SCHEMA = [
+  'CREATE CONSTRAINT apex_document_id IF NOT EXISTS FOR (d:Document) REQUIRE d.id IS UNIQUE',
+  'CREATE CONSTRAINT apex_chunk_id IF NOT EXISTS FOR (c:Chunk) REQUIRE c.id IS UNIQUE',
+  'CREATE CONSTRAINT apex_entity_name IF NOT EXISTS FOR (e:Entity) REQUIRE e.name IS UNIQUE',
+  'CREATE INDEX apex_chunk_doc IF NOT EXISTS FOR (c:Chunk) ON (c.doc_id)',
+  'CREATE INDEX apex_chunk_version IF NOT EXISTS FOR (c:Chunk) ON (c.doc_id, c.content_sha256)',
+];
+
+const WRITE_VERSION = `
+MERGE (d:Document {id: $docId})
+WITH d
+UNWIND $chunks AS c
+MERGE (ch:Chunk {id: c.id})
+SET ch.doc_id = $docId, ch.content_sha256 = $sha, ch.idx = c.idx
+MERGE (d)-[:HAS_CHUNK]->(ch)
+WITH ch, c
+UNWIND c.entities AS name
+MERGE (e:Entity {name: name})
+MERGE (ch)-[:MENTIONS]->(e)`;
+
+/** Deletes the matched chunks, then the entities they alone mentioned (shared ones stay). */
+const removeChunks = (match: string): string => `
+MATCH ${match}
+OPTIONAL MATCH (c)-[:MENTIONS]->(e:Entity)
+WITH collect(DISTINCT c) AS chunks, collect(DISTINCT e) AS ents
+FOREACH (c IN chunks | DETACH DELETE c)
+WITH ents
+UNWIND ents AS e
+WITH e WHERE NOT (e)<-[:MENTIONS]-()
+DELETE e`;
+
+const REMOVE_VERSION = removeChunks('(c:Chunk {doc_id: $docId, content_sha256: $sha})');
+const REMOVE_ALL_CHUNKS = removeChunks('(c:Chunk {doc_id: $docId})');
+const REMOVE_EMPTY_DOCUMENT = 'MATCH (d:Document {id: $docId}) WHERE NOT (d)-[:HAS_CHUNK]->() DETACH DELETE d';
+
+const TIMEOUT_CODES = /TransactionTimedOut|TransactionTimeout/;
+const EXISTS_CODES = /EquivalentSchemaRuleAlreadyExists|IndexAlreadyExists|ConstraintAlreadyExists/;
+
+/** ServiceUnavailable / SessionExpired / Neo.TransientError.* are retryable; the rest is permanent. */
+export function classifyNeo4jError(err: unknown, what: string): StoreError {
+  if (err instanceof StoreError) return err;
+  const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : '';
+  const summary = `${what} failed${code ? ` (${code})` : ''}: ${err instanceof Error ? err.message : String(err)}`;
+  if (TIMEOUT_CODES.test(code)) return new StoreError('neo4j', 'STORE_TIMEOUT', summary, { cause: err });
+  const transient = neo4j.Neo4jError.isRetryable(err) || code === 'ServiceUnavailable' || code === 'SessionExpired' || code.startsWith('Neo.TransientError.');
+  return new StoreError('neo4j', transient ? 'STORE_TRANSIENT' : 'STORE_PERMANENT', summary, { cause: err });
+}
+
+function describeBoltUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || '7687'}`;
+  } catch {
+    return 'an unparsable NEO4J_URL';
+  }
+}
+
+export class Neo4jGraphStore implements GraphStore {
+  readonly name = 'neo4j' as const;
+  readonly backend = 'neo4j';
+  private readonly driver: Driver;
+  private readonly options: Neo4jStoreOptions;
+  private readonly timeoutMs: number;
+
+  constructor(options: Neo4jStoreOptions) {
+    this.options = options;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const auth = options.user ? neo4j.auth.basic(options.user, options.password ?? '') : undefined;
+    this.driver = neo4j.driver(options.url, auth, {
+      disableLosslessIntegers: true, // idx and counts are small; plain numbers keep callers simple
+      maxTransactionRetryTime: options.maxRetryTimeMs ?? 3_000,
+      connectionTimeout: Math.min(this.timeoutMs, 5_000),
+      connectionAcquisitionTimeout: this.timeoutMs,
+    });
+  }
+
+  private session(mode: 'READ' | 'WRITE'): ReturnType<Driver['session']> {
+    return this.driver.session({
+      defaultAccessMode: mode === 'READ' ? neo4j.session.READ : neo4j.session.WRITE,
+      ...(this.options.database ? { database: this.options.database } : {}),
+    });
+  }
+
+  /** One managed transaction per call; the client-side guard outlasts the server-side timeout. */
+  private async tx<T>(what: string, mode: 'READ' | 'WRITE', work: (tx: ManagedTransaction) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return withTimeout('neo4j', what, this.timeoutMs + 2_000, async () => {
+      const session = this.session(mode);
+      try {
+        const config = { timeout: this.timeoutMs };
+        return mode === 'WRITE' ? await session.executeWrite(work, config) : await session.executeRead(work, config);
+      } catch (err) {
+        throw classifyNeo4jError(err, what);
+      } finally {
+        await session.close().catch(() => undefined);
+      }
+    }, signal);
+  }
+
+  async connect(): Promise<void> {
+    for (const statement of SCHEMA) {
+      const session = this.session('WRITE');
+      try {
+        await session.run(statement, {}, { timeout: this.timeoutMs });
+      } catch (err) {
+        // Two processes connecting at once may race to create the same rule: that is success.
+        const code = (err as { code?: unknown }).code;
+        if (!(typeof code === 'string' && EXISTS_CODES.test(code))) throw classifyNeo4jError(err, 'connect');
+      } finally {
+        await session.close().catch(() => undefined);
+      }
+    }
+  }
+
+  async health(): Promise<HealthReport> {
+    try {
+      const info = await withTimeout('neo4j', 'health', this.timeoutMs, () => this.driver.getServerInfo());
+      return { ok: true, detail: `${info.agent ?? 'neo4j'} at ${describeBoltUrl(this.options.url)}` };
+    } catch (err) {
+      return { ok: false, detail: `neo4j at ${describeBoltUrl(this.options.url)}: ${classifyNeo4jError(err, 'health').message}` };
+    }
+  }
+
+  close(): Promise<void> {
+    return this.driver.close();
+  }
+
+  async writeVersion(v: DocumentVersion, ctx: WriteContext): Promise<void> {
+    const chunks = v.chunks.map((c) => ({ id: chunkKey(v.docId, v.contentSha256, c.idx), idx: neo4j.int(c.idx), entities: [...new Set(c.entities)] }));
+    await this.tx('writeVersion', 'WRITE', async (tx) => {
+      await tx.run(WRITE_VERSION, { docId: v.docId, sha: v.contentSha256, chunks });
+    }, ctx.signal);
+  }
+
+  async removeVersion(docId: string, contentSha256: string, ctx?: WriteContext): Promise<void> {
+    await this.tx('removeVersion', 'WRITE', async (tx) => {
+      await tx.run(REMOVE_VERSION, { docId, sha: contentSha256 });
+      await tx.run(REMOVE_EMPTY_DOCUMENT, { docId });
+    }, ctx?.signal);
+  }
+
+  async removeDocument(docId: string, ctx?: WriteContext): Promise<void> {
+    await this.tx('removeDocument', 'WRITE', async (tx) => {
+      await tx.run(REMOVE_ALL_CHUNKS, { docId });
+      await tx.run(REMOVE_EMPTY_DOCUMENT, { docId });
+    }, ctx?.signal);
+  }
+
+  listVersions(docId: string): Promise<StoredVersion[]> {
+    return this.tx('listVersions', 'READ', async (tx) => {
+      const res = await tx.run(
+        'MATCH (c:Chunk {doc_id: $docId}) RETURN c.content_sha256 AS sha, count(c) AS n ORDER BY sha',
+        { docId },
+      );
+      return res.records.map((r) => ({ docId, contentSha256: String(r.get('sha')), chunkCount: Number(r.get('n')) }));
+    });
+  }
+
+  listDocIds(afterId: string | null, limit: number): Promise<string[]> {
+    return this.tx('listDocIds', 'READ', async (tx) => {
+      const res = await tx.run(
+        'MATCH (d:Document) WHERE $after IS NULL OR d.id > $after RETURN d.id AS id ORDER BY id LIMIT $limit',
+        { after: afterId, limit: neo4j.int(limit) },
+      );
+      return res.records.map((r) => String(r.get('id')));
+    });
+  }
+
+  entities(docId: string, contentSha256: string): Promise<string[]> {
+    return this.tx('entities', 'READ', async (tx) => {
+      const res = await tx.run(
+        `MATCH (c:Chunk {doc_id: $docId, content_sha256: $sha})-[:MENTIONS]->(e:Entity)
+         RETURN DISTINCT e.name AS name ORDER BY name`,
+        { docId, sha: contentSha256 },
+      );
+      return res.records.map((r) => String(r.get('name')));
+    });
+  }
+}
+
+export function createNeo4jStore(options: Neo4jStoreOptions): Neo4jGraphStore {
+  return new Neo4jGraphStore(options);
+}

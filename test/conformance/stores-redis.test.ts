@@ -1,0 +1,34 @@
+// The Redis adapter against the cache conformance suite, on the real server started by
+// `bash scripts/services.sh up`. The drop case cuts a TCP proxy while the SET is on the wire.
+import { createRedisStore } from '../../src/stores/redis.js';
+import type { CacheStore } from '../../src/stores/types.js';
+import { rejectionOf } from '../support/conformance/fixtures.js';
+import { testServices } from '../support/services.js';
+import { cacheConformance } from '../support/store-conformance.js';
+import { startTcpProxy, viaProxy } from '../support/tcp-proxy.js';
+
+const url = testServices().redisUrl;
+
+cacheConformance({
+  label: 'redis',
+  async open(): Promise<CacheStore> {
+    const store = createRedisStore({ url, timeoutMs: 10_000 });
+    await store.connect();
+    return store;
+  },
+  async dropMidCall(write): Promise<unknown> {
+    const target = new URL(url);
+    const proxy = await startTcpProxy(target.hostname, Number(target.port || 6379));
+    const store = createRedisStore({ url: viaProxy(url, proxy), timeoutMs: 5_000 });
+    try {
+      await store.connect();
+      const cut = proxy.cutOn('apex:doc:');
+      const err = await rejectionOf(write(store));
+      await cut;
+      return err;
+    } finally {
+      await store.close();
+      await proxy.close();
+    }
+  },
+});
