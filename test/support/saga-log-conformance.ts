@@ -79,6 +79,7 @@ export async function rejectsWith(promise: Promise<unknown>, code: string): Prom
 
 const started0: LogRecord = { type: 'step_started', step: 'postgres_pending', attempt: 1 };
 const succeeded0: LogRecord = { type: 'step_succeeded', step: 'postgres_pending', output: { rows: 3 } };
+const succeededWith = (i: number): LogRecord => ({ type: 'step_succeeded', step: 'postgres_pending', output: { i } });
 const started1: LogRecord = { type: 'step_started', step: 'neo4j_write', attempt: 1 };
 
 export function sagaLogConformance(name: string, open: () => Promise<SagaLog>, opts: SagaLogConformanceOptions): void {
@@ -247,13 +248,13 @@ export function sagaLogConformance(name: string, open: () => Promise<SagaLog>, o
           sagas.map(({ id, lease }, i) => {
             // Saga 7 uses a stale token and saga 11 a wrong seq: they must fail alone.
             const bad = i === 7 ? { ...lease, fencingToken: 99 } : lease;
-            return log.append({ sagaId: id, lease: bad, firstSeq: i === 11 ? 5 : 0, records: [started0, { ...succeeded0, output: { i } }] });
+            return log.append({ sagaId: id, lease: bad, firstSeq: i === 11 ? 5 : 0, records: [started0, succeededWith(i)] });
           }),
         );
         outcomes.forEach((o, i) => assert.equal(o.status, i === 7 || i === 11 ? 'rejected' : 'fulfilled', `append ${i}`));
         const loaded = await Promise.all(sagas.map(({ id }) => log.load(id)));
         loaded.forEach((saga, i) => {
-          const expected = i === 7 || i === 11 ? [] : [started0, { ...succeeded0, output: { i } }];
+          const expected = i === 7 || i === 11 ? [] : [started0, succeededWith(i)];
           assert.deepEqual(saga?.records, expected, `saga ${i}`);
         });
       });

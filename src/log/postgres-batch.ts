@@ -1,0 +1,158 @@
+// One group commit on PostgreSQL: all queued begins as one INSERT, all queued appends as one
+// statement (see postgres-sql.ts). Ops that the statement turned down get their own error; if a
+// whole statement fails unexpectedly, its ops are retried one by one so only a broken one fails.
+import type pg from 'pg';
+import type { AppendRequest, BeginRequest, BeginResult, SagaStatus } from '../saga/log.js';
+import type { SagaError } from '../saga/errors.js';
+import { failure, fencedError, notFoundError, seqError } from './common.js';
+import type { logStatements, SummaryRow } from './postgres-sql.js';
+import { toSummary } from './postgres-sql.js';
+
+type Statements = ReturnType<typeof logStatements>;
+
+export interface QueuedBegin {
+  kind: 'begin';
+  req: BeginRequest;
+  inputJson: string;
+  resolve(result: BeginResult): void;
+  reject(err: unknown): void;
+}
+
+export interface QueuedAppend {
+  kind: 'append';
+  req: AppendRequest;
+  texts: string[];
+  status: SagaStatus | null;
+  reasonJson: string | null;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+function dbFailure(what: string, err: unknown): SagaError {
+  return failure(`PostgreSQL saga log ${what} failed: ${(err as Error).message}`, err);
+}
+
+/** Runs `attempt` on the whole batch; on an unexpected error, once per op so failures stay isolated. */
+async function isolated<T extends { reject(err: unknown): void }>(ops: T[], what: string, attempt: (ops: T[]) => Promise<void>): Promise<void> {
+  try {
+    await attempt(ops);
+  } catch (err) {
+    if (ops.length === 1) {
+      ops[0]?.reject(dbFailure(what, err));
+      return;
+    }
+    await Promise.all(ops.map((op) => isolated([op], what, attempt)));
+  }
+}
+
+export function commitBegins(pool: pg.Pool, sql: Statements, ops: QueuedBegin[]): Promise<void> {
+  return isolated(ops, 'begin', async (batch) => {
+    const first = new Map<string, QueuedBegin>();
+    for (const op of batch) if (!first.has(op.req.sagaId)) first.set(op.req.sagaId, op);
+    const rows = [...first.values()];
+    const running = (op: QueuedBegin): boolean => op.req.status === 'running';
+    const res = await pool.query<{ id: string }>(sql.begin, [
+      rows.map((op) => op.req.sagaId),
+      rows.map((op) => op.req.name),
+      rows.map((op) => op.req.version),
+      rows.map((op) => op.req.status),
+      rows.map((op) => op.inputJson),
+      rows.map((op) => (running(op) ? op.req.owner : null)),
+      rows.map((op) => (running(op) ? 1 : 0)),
+      rows.map((op) => (running(op) ? op.req.leaseMs : null)),
+    ]);
+    const created = new Set(res.rows.map((r) => r.id));
+    // Existing ids (and a repeated id within the batch) report the saga as it is now.
+    const others = batch.filter((op) => !(created.has(op.req.sagaId) && first.get(op.req.sagaId) === op));
+    const existing = new Map<string, SummaryRow>();
+    if (others.length > 0) {
+      const found = await pool.query<SummaryRow>(sql.summaries, [others.map((op) => op.req.sagaId)]);
+      for (const row of found.rows) existing.set(row.id, row);
+    }
+    for (const op of batch) {
+      if (created.has(op.req.sagaId) && first.get(op.req.sagaId) === op) {
+        op.resolve({ created: true, lease: { owner: (running(op) ? op.req.owner : null) ?? '', fencingToken: running(op) ? 1 : 0 } });
+        continue;
+      }
+      const row = existing.get(op.req.sagaId);
+      if (row) op.resolve({ created: false, existing: toSummary(row) });
+      else op.reject(failure(`saga ${op.req.sagaId} was neither created nor found`, undefined));
+    }
+  });
+}
+
+export async function commitAppends(pool: pg.Pool, sql: Statements, ops: QueuedAppend[]): Promise<void> {
+  // One statement can advance a saga only once: a second append to the same saga in this batch
+  // waits for the next round, in call order.
+  let rest = ops;
+  while (rest.length > 0) {
+    const seen = new Set<string>();
+    const round: QueuedAppend[] = [];
+    const later: QueuedAppend[] = [];
+    for (const op of rest) {
+      if (seen.has(op.req.sagaId)) later.push(op);
+      else {
+        seen.add(op.req.sagaId);
+        round.push(op);
+      }
+    }
+    await isolated(round, 'append', (batch) => appendRound(pool, sql, batch));
+    rest = later;
+  }
+}
+
+async function appendRound(pool: pg.Pool, sql: Statements, batch: QueuedAppend[]): Promise<void> {
+  const ids: string[] = [];
+  const tokens: number[] = [];
+  const firstSeqs: number[] = [];
+  const counts: number[] = [];
+  const statuses: Array<string | null> = [];
+  const reasons: Array<string | null> = [];
+  const leases: Array<number | null> = [];
+  const recIds: string[] = [];
+  const recSeqs: number[] = [];
+  const recTypes: string[] = [];
+  const recTexts: string[] = [];
+  for (const op of batch) {
+    const { req } = op;
+    ids.push(req.sagaId);
+    tokens.push(req.lease.fencingToken);
+    firstSeqs.push(req.firstSeq);
+    counts.push(req.records.length);
+    statuses.push(op.status);
+    reasons.push(op.reasonJson);
+    leases.push(req.leaseMs ?? null);
+    for (let i = 0; i < req.records.length; i++) {
+      recIds.push(req.sagaId);
+      recSeqs.push(req.firstSeq + i);
+      recTypes.push(req.records[i]?.type ?? '');
+      recTexts.push(op.texts[i] ?? 'null');
+    }
+  }
+  const res = await pool.query<{ id: string }>(sql.append, [
+    ids, tokens, firstSeqs, counts, statuses, reasons, leases, recIds, recSeqs, recTypes, recTexts,
+  ]);
+  const passed = new Set(res.rows.map((r) => r.id));
+  const turnedDown = batch.filter((op) => !passed.has(op.req.sagaId));
+  const why = new Map<string, SagaError>();
+  if (turnedDown.length > 0) {
+    // Rare path: explain each rejection. Tokens only grow, so a stale token still shows here.
+    const state = await pool.query<{ id: string; fencing_token: string; next_seq: number }>(sql.appendState, [
+      turnedDown.map((op) => op.req.sagaId),
+    ]);
+    const byId = new Map(state.rows.map((r) => [r.id, r]));
+    for (const op of turnedDown) {
+      const { req } = op;
+      const row = byId.get(req.sagaId);
+      if (row === undefined) why.set(req.sagaId, notFoundError(req.sagaId));
+      else if (Number(row.fencing_token) !== req.lease.fencingToken) {
+        why.set(req.sagaId, fencedError(req.sagaId, req.lease.fencingToken, Number(row.fencing_token)));
+      } else why.set(req.sagaId, seqError(req.sagaId, req.firstSeq, row.next_seq));
+    }
+  }
+  for (const op of batch) {
+    const err = why.get(op.req.sagaId);
+    if (err) op.reject(err);
+    else op.resolve();
+  }
+}

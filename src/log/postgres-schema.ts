@@ -1,0 +1,80 @@
+// The PostgreSQL saga log's schema and its migrations. Migrations run under a session advisory
+// lock so that workers starting together never race on DDL; each is applied once and recorded.
+import type pg from 'pg';
+import { SagaError } from '../saga/errors.js';
+
+/** Epoch milliseconds on the DATABASE's clock: fleet machines' clocks differ, the server's is one. */
+export const NOW_MS = '(floor(extract(epoch from now()) * 1000))::bigint';
+
+export function quoteSchema(schema: string): string {
+  // Identifiers cannot be bound as parameters; accept only plain names so quoting is trivially safe.
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new SagaError('LOG_FAILURE', `invalid saga log schema name ${JSON.stringify(schema)}: use [a-z_][a-z0-9_]*`);
+  }
+  return `"${schema}"`;
+}
+
+/** Ordered; index + 1 is the version recorded in schema_migrations. Append only, never edit. */
+function migrations(s: string): string[] {
+  return [
+    `CREATE TABLE ${s}.sagas (
+       id text COLLATE "C" PRIMARY KEY,
+       name text NOT NULL,
+       version integer NOT NULL,
+       status text NOT NULL,
+       input json NOT NULL,
+       owner text,
+       fencing_token bigint NOT NULL,
+       lease_expires_at bigint,
+       created_at bigint NOT NULL,
+       updated_at bigint NOT NULL,
+       reason json,
+       next_seq integer NOT NULL DEFAULT 0
+     );
+     CREATE INDEX sagas_status_created ON ${s}.sagas (status, created_at, id);
+     CREATE TABLE ${s}.saga_records (
+       saga_id text COLLATE "C" NOT NULL,
+       seq integer NOT NULL,
+       type text NOT NULL,
+       record json NOT NULL,
+       PRIMARY KEY (saga_id, seq)
+     );`,
+  ];
+}
+
+export async function migrate(pool: pg.Pool, schema: string): Promise<void> {
+  const s = quoteSchema(schema);
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('SELECT pg_advisory_lock(hashtext($1))', [`apex-saga-log:${schema}`]);
+    try {
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS ${s}.schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
+      );
+      const done = await client.query<{ version: number }>(`SELECT version FROM ${s}.schema_migrations`);
+      const applied = new Set(done.rows.map((r) => r.version));
+      const all = migrations(s);
+      for (let i = 0; i < all.length; i++) {
+        if (applied.has(i + 1)) continue;
+        await client.query('BEGIN');
+        try {
+          await client.query(all[i] as string);
+          await client.query(`INSERT INTO ${s}.schema_migrations (version) VALUES ($1)`, [i + 1]);
+          await client.query('COMMIT');
+        } catch (err) {
+          await client.query('ROLLBACK');
+          throw err;
+        }
+      }
+    } finally {
+      await client.query('SELECT pg_advisory_unlock(hashtext($1))', [`apex-saga-log:${schema}`]);
+    }
+  } catch (err) {
+    broken = err instanceof Error ? err : new Error(String(err));
+    throw err;
+  } finally {
+    client.release(broken);
+  }
+}

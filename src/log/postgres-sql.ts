@@ -1,0 +1,133 @@
+// The PostgreSQL saga log's statements. Each batch statement takes parallel arrays (unnest), so a
+// whole group commit is one statement and one commit whatever its size. Rows that several
+// statements may touch are locked in id order first, so concurrent batches never deadlock.
+import type { ErrorInfo, SagaStatus, SagaSummary } from '../saga/log.js';
+import { NOW_MS } from './postgres-schema.js';
+
+export const SUMMARY_COLUMNS = 'id, name, version, status, owner, fencing_token, lease_expires_at, created_at, updated_at, reason';
+const FINAL = "('completed', 'compensated')";
+
+export function logStatements(s: string) {
+  return {
+    /** $1 ids, $2 names, $3 versions, $4 statuses, $5 inputs, $6 owners, $7 tokens, $8 lease ms. */
+    begin: `INSERT INTO ${s}.sagas (id, name, version, status, input, owner, fencing_token, lease_expires_at, created_at, updated_at)
+      SELECT b.id, b.name, b.version, b.status, b.input::json, b.owner, b.token,
+             CASE WHEN b.lease_ms IS NULL THEN NULL ELSE ${NOW_MS} + b.lease_ms END, ${NOW_MS}, ${NOW_MS}
+      FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[])
+        AS b(id, name, version, status, input, owner, token, lease_ms)
+      ON CONFLICT (id) DO NOTHING
+      RETURNING id`,
+
+    summaries: `SELECT ${SUMMARY_COLUMNS} FROM ${s}.sagas WHERE id = ANY($1::text[])`,
+
+    /**
+     * Appends of many sagas at once. An append passes only if its token and first seq match the
+     * saga's; its records are inserted only if it passed, so a rejected append writes nothing.
+     * $1..$7 one entry per append: id, token, first seq, record count, status, reason, lease ms.
+     * $8..$11 one entry per record: saga id, seq, type, record. Returns the ids that passed.
+     */
+    append: `WITH v AS (
+        SELECT * FROM unnest($1::text[], $2::bigint[], $3::int[], $4::int[], $5::text[], $6::text[], $7::bigint[])
+          AS v(id, token, first_seq, n, status, reason, lease_ms)
+      ), locked AS (
+        SELECT g.id FROM ${s}.sagas g WHERE g.id = ANY($1::text[]) ORDER BY g.id FOR UPDATE
+      ), advanced AS (
+        UPDATE ${s}.sagas g SET
+          next_seq = g.next_seq + v.n,
+          status = coalesce(v.status, g.status),
+          reason = coalesce(v.reason::json, g.reason),
+          lease_expires_at = CASE WHEN v.lease_ms IS NULL THEN g.lease_expires_at ELSE ${NOW_MS} + v.lease_ms END,
+          updated_at = ${NOW_MS}
+        FROM v JOIN locked l ON l.id = v.id
+        WHERE g.id = v.id AND g.fencing_token = v.token AND g.next_seq = v.first_seq
+        RETURNING g.id
+      ), inserted AS (
+        INSERT INTO ${s}.saga_records (saga_id, seq, type, record)
+        SELECT r.saga_id, r.seq, r.type, r.record::json
+        FROM unnest($8::text[], $9::int[], $10::text[], $11::text[]) AS r(saga_id, seq, type, record)
+        WHERE r.saga_id IN (SELECT id FROM advanced)
+      )
+      SELECT id FROM advanced`,
+
+    appendState: `SELECT id, fencing_token, next_seq FROM ${s}.sagas WHERE id = ANY($1::text[])`,
+
+    load: `SELECT ${SUMMARY_COLUMNS}, input,
+        (SELECT coalesce(json_agg(r.record ORDER BY r.seq), '[]'::json) FROM ${s}.saga_records r WHERE r.saga_id = g.id) AS records
+      FROM ${s}.sagas g WHERE g.id = $1`,
+
+    list: `SELECT ${SUMMARY_COLUMNS} FROM ${s}.sagas
+      WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR name = $2)
+      ORDER BY created_at, id LIMIT $3`,
+
+    /** SKIP LOCKED: concurrent claimers (other workers) pass over each other's rows, never share one. */
+    claim: `UPDATE ${s}.sagas g SET owner = $1, fencing_token = g.fencing_token + 1,
+        lease_expires_at = ${NOW_MS} + $2::bigint, updated_at = ${NOW_MS}
+      WHERE g.id IN (
+        SELECT c.id FROM ${s}.sagas c
+        WHERE (c.status IN ('running', 'compensating') OR ($3::boolean AND c.status = 'pending'))
+          AND (c.lease_expires_at IS NULL OR c.lease_expires_at <= ${NOW_MS})
+          AND ($4::text[] IS NULL OR c.name = ANY($4::text[]))
+        ORDER BY c.created_at, c.id
+        LIMIT $5
+        FOR UPDATE SKIP LOCKED
+      )
+      RETURNING ${SUMMARY_COLUMNS}`,
+
+    claimStuck: `UPDATE ${s}.sagas SET owner = $2, fencing_token = fencing_token + 1,
+        lease_expires_at = ${NOW_MS} + $3::bigint, updated_at = ${NOW_MS}
+      WHERE id = $1 AND status = 'stuck'
+      RETURNING ${SUMMARY_COLUMNS}`,
+
+    /** Returns the held ids that are lost: unknown, or held by another token or owner. */
+    renew: `WITH h AS (
+        SELECT * FROM unnest($1::text[], $2::bigint[]) AS h(id, token)
+      ), locked AS (
+        SELECT g.id FROM ${s}.sagas g WHERE g.id = ANY($1::text[]) ORDER BY g.id FOR UPDATE
+      ), renewed AS (
+        UPDATE ${s}.sagas g SET lease_expires_at = ${NOW_MS} + $4::bigint, updated_at = ${NOW_MS}
+        FROM h JOIN locked l ON l.id = h.id
+        WHERE g.id = h.id AND g.fencing_token = h.token AND g.owner = $3 AND g.status NOT IN ${FINAL}
+        RETURNING g.id
+      )
+      SELECT h.id FROM h LEFT JOIN ${s}.sagas g ON g.id = h.id
+      WHERE g.id IS NULL OR g.fencing_token <> h.token OR g.owner IS DISTINCT FROM $3`,
+
+    release: `WITH h AS (
+        SELECT * FROM unnest($1::text[], $2::bigint[]) AS h(id, token)
+      ), locked AS (
+        SELECT g.id FROM ${s}.sagas g WHERE g.id = ANY($1::text[]) ORDER BY g.id FOR UPDATE
+      )
+      UPDATE ${s}.sagas g SET lease_expires_at = 0, updated_at = ${NOW_MS}
+      FROM h JOIN locked l ON l.id = h.id
+      WHERE g.id = h.id AND g.fencing_token = h.token AND g.owner = $3 AND g.status NOT IN ${FINAL}`,
+  };
+}
+
+/** A `sagas` row as pg returns it (bigint columns arrive as strings). */
+export interface SummaryRow {
+  id: string;
+  name: string;
+  version: number;
+  status: SagaStatus;
+  owner: string | null;
+  fencing_token: string | number;
+  lease_expires_at: string | number | null;
+  created_at: string | number;
+  updated_at: string | number;
+  reason: ErrorInfo | null;
+}
+
+export function toSummary(row: SummaryRow): SagaSummary {
+  return {
+    sagaId: row.id,
+    name: row.name,
+    version: row.version,
+    status: row.status,
+    owner: row.owner,
+    fencingToken: Number(row.fencing_token),
+    leaseExpiresAt: row.lease_expires_at === null ? null : Number(row.lease_expires_at),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    reason: row.reason,
+  };
+}

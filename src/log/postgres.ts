@@ -1,0 +1,199 @@
+// PostgreSQL SagaLog (fleets): the log a group of workers share. Group commit turns every begin
+// and append of one event-loop turn into one multi-row statement (one commit); fencing is checked
+// in that statement, row by row, so a fenced append fails alone while the rest commits. Leases are
+// timed on the database's clock. Claims use FOR UPDATE SKIP LOCKED.
+import pg from 'pg';
+import type {
+  AppendRequest,
+  BeginRequest,
+  BeginResult,
+  ClaimRequest,
+  Json,
+  Lease,
+  ListFilter,
+  LogRecord,
+  SagaLog,
+  SagaSummary,
+  StoredSaga,
+} from '../saga/log.js';
+import { checkAppendShape, closedError, failure, lastReason, lastStatus, toJsonText } from './common.js';
+import { GroupCommitQueue } from './group-commit.js';
+import { migrate, quoteSchema } from './postgres-schema.js';
+import type { SummaryRow } from './postgres-sql.js';
+import { logStatements, toSummary } from './postgres-sql.js';
+import type { QueuedAppend, QueuedBegin } from './postgres-batch.js';
+import { commitAppends, commitBegins } from './postgres-batch.js';
+
+export interface PostgresSagaLogOptions {
+  connectionString: string;
+  /** Schema holding the tables (default `apex_saga`). */
+  schema?: string;
+  /** Pool connections (default 8). */
+  poolSize?: number;
+  /** Group commits allowed in flight at once, each on its own connection (default 4). */
+  maxInFlightBatches?: number;
+  applicationName?: string;
+}
+
+
+type Queued = QueuedBegin | QueuedAppend;
+
+export class PostgresSagaLog implements SagaLog {
+  readonly kind = 'postgres';
+  private readonly queue: GroupCommitQueue<Queued>;
+  private readonly sql: ReturnType<typeof logStatements>;
+  private closed = false;
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    readonly schema: string,
+    /** What a committed append survives; the CLI prints it. */
+    readonly durability: string,
+    maxInFlight: number,
+  ) {
+    this.sql = logStatements(quoteSchema(schema));
+    this.queue = new GroupCommitQueue<Queued>((batch) => this.flush(batch), maxInFlight);
+  }
+
+  /** Connects, applies migrations once (advisory lock) and reads the server's durability setting. */
+  static async open(options: PostgresSagaLogOptions): Promise<PostgresSagaLog> {
+    const schema = options.schema ?? 'apex_saga';
+    quoteSchema(schema);
+    const pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.poolSize ?? 8,
+      application_name: options.applicationName ?? 'apex-memory-saga-log',
+    });
+    // An idle client's socket error (server restart) must not crash the process.
+    pool.on('error', () => undefined);
+    try {
+      await migrate(pool, schema);
+      const res = await pool.query<{ synchronous_commit: string }>('SHOW synchronous_commit');
+      const setting = res.rows[0]?.synchronous_commit ?? 'unknown';
+      // Never changed here: the server's (or role's) setting is used and shown as it is.
+      const durability =
+        setting === 'off'
+          ? 'synchronous_commit=off (server setting: the last commits may be lost if PostgreSQL crashes)'
+          : `synchronous_commit=${setting} (a committed append is durable on the server)`;
+      return new PostgresSagaLog(pool, schema, durability, Math.max(1, options.maxInFlightBatches ?? 4));
+    } catch (err) {
+      await pool.end().catch(() => undefined);
+      throw failure(`cannot open the PostgreSQL saga log: ${(err as Error).message}`, err);
+    }
+  }
+
+  begin(req: BeginRequest): Promise<BeginResult> {
+    if (this.closed) return Promise.reject(closedError(this.kind));
+    let inputJson: string;
+    try {
+      inputJson = toJsonText(req.input, `saga ${req.sagaId} input`);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise((resolve, reject) => this.queue.push({ kind: 'begin', req, inputJson, resolve, reject }));
+  }
+
+  append(req: AppendRequest): Promise<void> {
+    if (this.closed) return Promise.reject(closedError(this.kind));
+    let texts: string[];
+    try {
+      checkAppendShape(req);
+      texts = req.records.map((r) => toJsonText(r, `saga ${req.sagaId} record`));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const reason = lastReason(req.records);
+    return new Promise((resolve, reject) =>
+      this.queue.push({
+        kind: 'append',
+        req,
+        texts,
+        status: lastStatus(req.records),
+        reasonJson: reason === null ? null : JSON.stringify(reason),
+        resolve,
+        reject,
+      }),
+    );
+  }
+
+  async load(sagaId: string): Promise<StoredSaga | undefined> {
+    const res = await this.query<SummaryRow & { input: Json; records: LogRecord[] }>(this.sql.load, [sagaId]);
+    const row = res[0];
+    if (row === undefined) return undefined;
+    return { ...toSummary(row), input: row.input, records: row.records };
+  }
+
+  async list(filter: ListFilter = {}): Promise<SagaSummary[]> {
+    const rows = await this.query<SummaryRow>(this.sql.list, [filter.status ?? null, filter.name ?? null, filter.limit ?? null]);
+    return rows.map(toSummary);
+  }
+
+  async claim(req: ClaimRequest): Promise<Array<{ saga: SagaSummary; lease: Lease }>> {
+    if (this.closed) throw closedError(this.kind);
+    if (req.limit <= 0) return [];
+    const rows = await this.query<SummaryRow>(this.sql.claim, [
+      req.owner,
+      req.leaseMs,
+      req.includePending,
+      req.names === undefined ? null : [...req.names],
+      req.limit,
+    ]);
+    // RETURNING does not keep the subquery's order: restore "oldest first".
+    return rows
+      .map(toSummary)
+      .sort((a, b) => a.createdAt - b.createdAt || (a.sagaId < b.sagaId ? -1 : a.sagaId > b.sagaId ? 1 : 0))
+      .map((saga) => ({ saga, lease: { owner: req.owner, fencingToken: saga.fencingToken } }));
+  }
+
+  async renew(owner: string, held: ReadonlyArray<{ sagaId: string; fencingToken: number }>, leaseMs: number): Promise<string[]> {
+    if (this.closed) throw closedError(this.kind);
+    if (held.length === 0) return [];
+    const rows = await this.query<{ id: string }>(this.sql.renew, [held.map((h) => h.sagaId), held.map((h) => h.fencingToken), owner, leaseMs]);
+    return rows.map((r) => r.id);
+  }
+
+  async release(owner: string, held: ReadonlyArray<{ sagaId: string; fencingToken: number }>): Promise<void> {
+    if (this.closed) throw closedError(this.kind);
+    if (held.length === 0) return;
+    await this.query(this.sql.release, [held.map((h) => h.sagaId), held.map((h) => h.fencingToken), owner]);
+  }
+
+  async claimStuck(sagaId: string, owner: string, leaseMs: number): Promise<{ saga: SagaSummary; lease: Lease } | undefined> {
+    const rows = await this.query<SummaryRow>(this.sql.claimStuck, [sagaId, owner, leaseMs]);
+    const row = rows[0];
+    if (row === undefined) return undefined;
+    const saga = toSummary(row);
+    return { saga, lease: { owner, fencingToken: saga.fencingToken } };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // Calls made before close still commit; only later ones see LOG_CLOSED.
+    await this.queue.drain();
+    await this.pool.end();
+  }
+
+  private async flush(batch: Queued[]): Promise<void> {
+    const begins: QueuedBegin[] = [];
+    const appends: QueuedAppend[] = [];
+    for (const op of batch) {
+      if (op.kind === 'begin') begins.push(op);
+      else appends.push(op);
+    }
+    // Two independent statements, each one commit; they touch different sagas' rows or none.
+    await Promise.all([
+      begins.length > 0 ? commitBegins(this.pool, this.sql, begins) : undefined,
+      appends.length > 0 ? commitAppends(this.pool, this.sql, appends) : undefined,
+    ]);
+  }
+
+  private async query<R extends object>(text: string, params: unknown[]): Promise<R[]> {
+    if (this.closed) throw closedError(this.kind);
+    try {
+      return (await this.pool.query<R>(text, params)).rows;
+    } catch (err) {
+      throw failure(`PostgreSQL saga log query failed: ${(err as Error).message}`, err);
+    }
+  }
+}
