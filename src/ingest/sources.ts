@@ -143,7 +143,7 @@ async function* readStdin(stream: AsyncIterable<Buffer | string>, limits: Ingest
     if (next.done === true) break;
     const buf = typeof next.value === 'string' ? Buffer.from(next.value, 'utf8') : next.value;
     head.push(buf);
-    firstByte = buf.find((b) => b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0xef && b !== 0xbb && b !== 0xbf);
+    firstByte = firstSignificantByte(buf, head.length === 1);
   }
   const whole: AsyncIterable<Buffer> = {
     async *[Symbol.asyncIterator]() {
@@ -173,6 +173,16 @@ async function* readStdin(stream: AsyncIterable<Buffer | string>, limits: Ingest
   } catch (err) {
     yield itemFromError(err, 'stdin');
   }
+}
+
+/** The first byte that is not whitespace, after a UTF-8 byte order mark at the start of the input. */
+function firstSignificantByte(bytes: Buffer, atStart: boolean): number | undefined {
+  const start = atStart && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  for (let i = start; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) return b;
+  }
+  return undefined;
 }
 
 /** The first level-1 ATX heading ("# Title") outside code fences, without closing #s. */

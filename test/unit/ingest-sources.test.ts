@@ -159,6 +159,12 @@ test('stdin: JSONL split across chunks at any byte, including inside a multi-byt
   );
 });
 
+test('stdin: a byte order mark and leading blank chunks do not hide JSONL', async () => {
+  const line = JSON.stringify({ id: 'bom', title: 'T', text: 'x' });
+  const items = await collect(['-'], { stdin: Readable.from([Buffer.from([0xef, 0xbb, 0xbf, 0x0a]), Buffer.from('  \n'), Buffer.from(line)]) });
+  assert.deepEqual(items.map((i) => (i.ok ? i.doc.id : i.error.message)), ['bom']);
+});
+
 test('stdin: text that is not JSON is one document titled by its heading or first line', async () => {
   const withHeading = await collect(['-'], { stdin: Readable.from([Buffer.from('\n\n# Piped Note\n\nBody text.')]) });
   assert.equal(withHeading[0]?.ok && withHeading[0].doc.title, 'Piped Note');
