@@ -1,42 +1,35 @@
-// Micro-bench of a SagaLog backend under the engine's write pattern: per saga one begin and five
-// appends of two records (a step's outcome + the next step_started), CONC sagas in flight.
-// Usage: LOG=/tmp/x.db N=20000 CONC=64 node --import tsx bench/log-micro.ts   (LOG=memory|path|postgres URL)
-import { rmSync } from 'node:fs';
-import { openSagaLog } from '../src/log/open.js';
+// Log-only micro bench: the anchor saga's log traffic (begin + 5 appends of 1-2 records) without
+// the engine, to separate the log's cost from the engine's. `node .bench-build/bench/log-micro.js`
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteSagaLog } from '../src/log/sqlite.js';
 import type { LogRecord } from '../src/saga/log.js';
+import { runLoad } from './load.js';
 
-const target = process.env.LOG ?? '/tmp/apex-log-micro.db';
-const n = Number(process.env.N ?? 20000);
-const conc = Number(process.env.CONC ?? 64);
-if (!target.includes('://') && target !== 'memory') {
-  for (const suffix of ['', '-wal', '-shm']) rmSync(target + suffix, { force: true });
-}
-const log = await openSagaLog(target);
-const steps = ['postgres_pending', 'neo4j_write', 'qdrant_write', 'postgres_commit', 'redis_write'];
-const run = `${process.pid}-${Date.now()}`;
-
-async function saga(id: string): Promise<void> {
-  const begun = await log.begin({ sagaId: id, name: 'ingest', version: 1, input: { doc: id }, status: 'running', owner: 'bench', leaseMs: 30_000 });
-  if (!begun.created) throw new Error('duplicate saga id');
-  let seq = 0;
-  for (let i = 0; i < steps.length; i++) {
-    const step = steps[i] as string;
-    const records: LogRecord[] =
-      i === 0
-        ? [{ type: 'step_started', step, attempt: 1 }, { type: 'step_started', step: `${step}:b`, attempt: 1 }]
-        : [{ type: 'step_succeeded', step: steps[i - 1] as string, output: { ok: true } }, { type: 'step_started', step, attempt: 1 }];
-    await log.append({ sagaId: id, lease: begun.lease, firstSeq: seq, records });
-    seq += records.length;
-  }
-}
-
-let next = 0;
-const t0 = performance.now();
-await Promise.all(
-  Array.from({ length: conc }, async () => {
-    while (next < n) await saga(`${run}-${next++}`);
-  }),
+const sync = (process.env.SYNC ?? 'FULL') as 'FULL' | 'NORMAL';
+const log = new SqliteSagaLog(join(mkdtempSync(join(tmpdir(), 'apex-micro-')), 'log.db'), { synchronous: sync });
+const STEPS = ['neo4j_write', 'postgres_write', 'qdrant_write', 'redis_write'];
+let n = 0;
+const row = await runLoad(
+  `log-micro sqlite ${sync}`,
+  async () => {
+    const sagaId = `m-${String(n++).padStart(9, "0")}`;
+    const b = await log.begin({ sagaId, name: 'micro', version: 1, input: { id: sagaId }, status: 'running', owner: 'o', leaseMs: 30_000 });
+    if (!b.created) throw new Error('dup');
+    const lease = b.lease;
+    let seq = 0;
+    let prev: LogRecord | undefined;
+    for (const step of STEPS) {
+      const recs: LogRecord[] = prev ? [prev, { type: 'step_started', step, attempt: 1 }] : [{ type: 'step_started', step, attempt: 1 }];
+      await log.append({ sagaId, lease, firstSeq: seq, records: recs });
+      seq += recs.length;
+      prev = { type: 'step_succeeded', step, output: null };
+    }
+    await log.append({ sagaId, lease, firstSeq: seq, records: [prev as LogRecord, { type: 'status', status: 'completed' }] });
+  },
+  Number(process.env.N ?? 4000),
+  Number(process.env.CONC ?? 64),
 );
-const seconds = (performance.now() - t0) / 1000;
-console.log(JSON.stringify({ log: log.kind, n, conc, sagas_per_s: Math.round(n / seconds), appends_per_s: Math.round((n * 6) / seconds) }));
+console.log(JSON.stringify(row));
 await log.close();

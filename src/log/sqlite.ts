@@ -53,6 +53,7 @@ export class SqliteSagaLog implements SagaLog {
   private readonly now: () => number;
   private readonly queue: GroupCommitQueue<BatchOp>;
   private closed = false;
+  private readonly rids = new Map<string, number>();
   private readonly fastTx: Database.Transaction<(batch: BatchOp[]) => void>;
   private readonly safeTx: Database.Transaction<(batch: BatchOp[]) => void>;
   private readonly savepoint: Database.Transaction<(op: BatchOp) => unknown>;
@@ -82,22 +83,25 @@ export class SqliteSagaLog implements SagaLog {
       ),
       summary: db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM sagas WHERE id = ?`).raw(),
       loadSaga: db.prepare(`SELECT ${SUMMARY_COLUMNS}, input FROM sagas WHERE id = ?`).raw(),
-      loadRecords: db.prepare('SELECT record FROM saga_records WHERE saga_id = ? ORDER BY seq').pluck(),
-      // One statement checks the token and the seq and advances the saga; 0 changes = rejected.
-      advance: db.prepare(
-        `UPDATE sagas SET next_seq = next_seq + ?, status = coalesce(?, status), reason = coalesce(?, reason),
-           lease_expires_at = coalesce(?, lease_expires_at), updated_at = ?
-         WHERE id = ? AND fencing_token = ? AND next_seq = ?`,
+      loadRecords: db.prepare('SELECT record FROM saga_records WHERE saga_rid = (SELECT rid FROM sagas WHERE id = ?) ORDER BY seq').pluck(),
+      ridOf: db.prepare('SELECT rid FROM sagas WHERE id = ?').pluck(),
+      // An append only reads the saga row (token, next seq): two point lookups at the hot right
+      // edge of the B-trees. The row is written only when the status or the lease changes.
+      appendState: db
+        .prepare('SELECT s.fencing_token, (SELECT coalesce(max(seq) + 1, 0) FROM saga_records WHERE saga_rid = s.rid) FROM sagas s WHERE s.rid = ?')
+        .raw(),
+      updateState: db.prepare(
+        `UPDATE sagas SET status = coalesce(?, status), reason = coalesce(?, reason),
+           lease_expires_at = coalesce(?, lease_expires_at), updated_at = ? WHERE rid = ?`,
       ),
-      appendState: db.prepare('SELECT fencing_token, next_seq FROM sagas WHERE id = ?').raw(),
       // Multi-row inserts for the usual 1-3 records: one native call per append.
       insertRecords: [1, 2, 3].map((k) =>
-        db.prepare(`INSERT INTO saga_records (saga_id, seq, type, record) VALUES ${Array(k).fill('(?, ?, ?, ?)').join(', ')}`),
+        db.prepare(`INSERT INTO saga_records (saga_rid, seq, type, record) VALUES ${Array(k).fill('(?, ?, ?, ?)').join(', ')}`),
       ),
       list: db
         .prepare(
           `SELECT ${SUMMARY_COLUMNS} FROM sagas WHERE (@status IS NULL OR status = @status) AND (@name IS NULL OR name = @name)
-           ORDER BY created_at, id LIMIT @limit`,
+           ORDER BY rid LIMIT @limit`,
         )
         .raw(),
       claimable: db
@@ -106,7 +110,7 @@ export class SqliteSagaLog implements SagaLog {
            WHERE (status IN ('running', 'compensating') OR (@pending = 1 AND status = 'pending'))
              AND (lease_expires_at IS NULL OR lease_expires_at <= @now)
              AND (@names IS NULL OR name IN (SELECT value FROM json_each(@names)))
-           ORDER BY created_at, id LIMIT @limit`,
+           ORDER BY rid LIMIT @limit`,
         )
         .pluck(),
       takeOver: db
@@ -158,6 +162,7 @@ export class SqliteSagaLog implements SagaLog {
       const token = running ? 1 : 0;
       const lease = running ? now + req.leaseMs : null;
       const info = this.sql.insertSaga.run(req.sagaId, req.name, req.version, req.status, inputJson, owner, token, lease, now, now);
+      if (info.changes === 1) this.remember(req.sagaId, Number(info.lastInsertRowid));
       if (info.changes === 1) return { created: true, lease: { owner: owner ?? '', fencingToken: token } };
       return { created: false, existing: toSummary(this.sql.summary.get(req.sagaId) as SummaryRow) };
     });
@@ -179,9 +184,15 @@ export class SqliteSagaLog implements SagaLog {
       const records = req.records;
       const now = this.now();
       const lease = req.leaseMs === undefined ? null : now + req.leaseMs;
-      const advanced = this.sql.advance.run(records.length, status, reasonJson, lease, now, id, req.lease.fencingToken, req.firstSeq);
-      if (advanced.changes !== 1) throw this.appendRejection(req);
-      this.insertRecords(id, req.firstSeq, records, texts);
+      const rid = this.rids.get(id) ?? (this.sql.ridOf.get(id) as number | undefined);
+      if (rid === undefined) throw notFoundError(id);
+      const state = this.sql.appendState.get(rid) as [number, number];
+      if (state[0] !== req.lease.fencingToken) throw fencedError(id, req.lease.fencingToken, state[0]);
+      if (state[1] !== req.firstSeq) throw seqError(id, req.firstSeq, state[1]);
+      this.insertRecords(rid, req.firstSeq, records, texts);
+      if (status !== null || lease !== null) this.sql.updateState.run(status, reasonJson, lease, now, rid);
+      if (status === 'completed' || status === 'compensated') this.rids.delete(id);
+      else this.remember(id, rid);
     });
   }
 
@@ -251,25 +262,23 @@ export class SqliteSagaLog implements SagaLog {
     this.db.close();
   }
 
-  private insertRecords(id: string, firstSeq: number, records: readonly LogRecord[], texts: readonly string[]): void {
+  private insertRecords(rid: number, firstSeq: number, records: readonly LogRecord[], texts: readonly string[]): void {
     const stmt = this.sql.insertRecords[records.length - 1];
     if (stmt === undefined) {
       for (let i = 0; i < records.length; i++) {
-        this.sql.insertRecords[0]?.run(id, firstSeq + i, (records[i] as LogRecord).type, texts[i]);
+        this.sql.insertRecords[0]?.run(rid, firstSeq + i, (records[i] as LogRecord).type, texts[i]);
       }
       return;
     }
     const params: Array<string | number> = [];
-    for (let i = 0; i < records.length; i++) params.push(id, firstSeq + i, (records[i] as LogRecord).type, texts[i] as string);
+    for (let i = 0; i < records.length; i++) params.push(rid, firstSeq + i, (records[i] as LogRecord).type, texts[i] as string);
     stmt.run(params);
   }
 
-  /** Why the advancing UPDATE matched nothing (the rare path, so a second SELECT is fine). */
-  private appendRejection(req: AppendRequest): SagaError {
-    const row = this.sql.appendState.get(req.sagaId) as [number, number] | undefined;
-    if (row === undefined) return notFoundError(req.sagaId);
-    if (row[0] !== req.lease.fencingToken) return fencedError(req.sagaId, req.lease.fencingToken, row[0]);
-    return seqError(req.sagaId, req.firstSeq, row[1]);
+  /** Caches the integer key of sagas still running here, so appends skip the text-id lookup. */
+  private remember(id: string, rid: number): void {
+    if (this.rids.size >= 100_000) this.rids.clear(); // bounded; a miss only costs one lookup
+    this.rids.set(id, rid);
   }
 
   private enqueue<T>(exec: () => T): Promise<T> {

@@ -4,6 +4,7 @@ import { systemClock, type Clock } from './clock.js';
 import { compensateAll } from './compensate.js';
 import type { SagaDefinition } from './define.js';
 import { SagaError, isFenced } from './errors.js';
+import { newSagaId } from './ids.js';
 import { HookBus, type SagaHooks } from './events.js';
 import { runStages } from './forward.js';
 import { Heartbeat } from './heartbeat.js';
@@ -87,7 +88,7 @@ export class SagaEngine {
     this.assertOpen();
     const d = def as unknown as SagaDefinition;
     this.register(def as SagaDefinition<unknown, unknown>);
-    const sagaId = opts.sagaId ?? globalThis.crypto.randomUUID();
+    const sagaId = opts.sagaId ?? newSagaId();
     const running = this.active.get(sagaId);
     if (running) return this.sameSaga(running.run.def.name, d, sagaId, running.done) as Promise<SagaOutcome<R>>;
     const begun = await this.log.begin({
@@ -107,7 +108,7 @@ export class SagaEngine {
   /** Stores the saga as pending for a worker to claim; returns whether it was new. */
   async submit<I, R>(def: SagaDefinition<I, R>, input: I, opts: ExecuteOptions = {}): Promise<{ sagaId: string; created: boolean }> {
     this.assertOpen();
-    const sagaId = opts.sagaId ?? globalThis.crypto.randomUUID();
+    const sagaId = opts.sagaId ?? newSagaId();
     const begun = await this.log.begin({
       sagaId,
       name: def.name,
