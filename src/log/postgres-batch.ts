@@ -32,26 +32,57 @@ function dbFailure(what: string, err: unknown): SagaError {
   return failure(`PostgreSQL saga log ${what} failed: ${(err as Error).message}`, err);
 }
 
-/** Runs `attempt` on the whole batch; on an unexpected error, once per op so failures stay isolated. */
+const DEADLOCK = '40P01';
+const SERIALIZATION = '40001';
+
+function isRetryable(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return code === DEADLOCK || code === SERIALIZATION;
+}
+
+/**
+ * Runs `attempt` on the whole batch. A deadlock or serialization failure rolled the statement back,
+ * so it is simply retried; any other error is retried once per op so that only a broken op fails.
+ */
 async function isolated<T extends { reject(err: unknown): void }>(ops: T[], what: string, attempt: (ops: T[]) => Promise<void>): Promise<void> {
-  try {
-    await attempt(ops);
-  } catch (err) {
-    if (ops.length === 1) {
-      ops[0]?.reject(dbFailure(what, err));
+  let tries = 0;
+  for (;;) {
+    try {
+      await attempt(ops);
+      return;
+    } catch (err) {
+      if (isRetryable(err) && ++tries < 5) continue;
+      await isolateFailure(ops, what, attempt, err);
       return;
     }
-    await Promise.all(ops.map((op) => isolated([op], what, attempt)));
   }
+}
+
+async function isolateFailure<T extends { reject(err: unknown): void }>(
+  ops: T[],
+  what: string,
+  attempt: (ops: T[]) => Promise<void>,
+  err: unknown,
+): Promise<void> {
+  if (ops.length === 1) {
+    ops[0]?.reject(dbFailure(what, err));
+    return;
+  }
+  await Promise.all(ops.map((op) => isolated([op], what, attempt)));
+}
+
+/** Named statements are parsed and planned once per connection instead of once per batch. */
+function run<R extends object>(pool: pg.Pool, name: string, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+  return pool.query<R>({ name, text, values });
 }
 
 export function commitBegins(pool: pg.Pool, sql: Statements, ops: QueuedBegin[]): Promise<void> {
   return isolated(ops, 'begin', async (batch) => {
     const first = new Map<string, QueuedBegin>();
     for (const op of batch) if (!first.has(op.req.sagaId)) first.set(op.req.sagaId, op);
-    const rows = [...first.values()];
+    const rows = [...first.values()].sort((a, b) => compareIds(a.req.sagaId, b.req.sagaId));
     const running = (op: QueuedBegin): boolean => op.req.status === 'running';
-    const res = await pool.query<{ id: string }>(sql.begin, [
+    const res = await run<{ id: string }>(pool, sql.names.begin, sql.begin, [
       rows.map((op) => op.req.sagaId),
       rows.map((op) => op.req.name),
       rows.map((op) => op.req.version),
@@ -65,9 +96,15 @@ export function commitBegins(pool: pg.Pool, sql: Statements, ops: QueuedBegin[])
     // Existing ids (and a repeated id within the batch) report the saga as it is now.
     const others = batch.filter((op) => !(created.has(op.req.sagaId) && first.get(op.req.sagaId) === op));
     const existing = new Map<string, SummaryRow>();
+    let lookupError: unknown;
     if (others.length > 0) {
-      const found = await pool.query<SummaryRow>(sql.summaries, [others.map((op) => op.req.sagaId)]);
-      for (const row of found.rows) existing.set(row.id, row);
+      // The insert has committed: a failing lookup must not re-run it, only fail those ops.
+      try {
+        const found = await pool.query<SummaryRow>(sql.summaries, [others.map((op) => op.req.sagaId)]);
+        for (const row of found.rows) existing.set(row.id, row);
+      } catch (err) {
+        lookupError = err;
+      }
     }
     for (const op of batch) {
       if (created.has(op.req.sagaId) && first.get(op.req.sagaId) === op) {
@@ -76,6 +113,7 @@ export function commitBegins(pool: pg.Pool, sql: Statements, ops: QueuedBegin[])
       }
       const row = existing.get(op.req.sagaId);
       if (row) op.resolve({ created: false, existing: toSummary(row) });
+      else if (lookupError !== undefined) op.reject(dbFailure('begin lookup', lookupError));
       else op.reject(failure(`saga ${op.req.sagaId} was neither created nor found`, undefined));
     }
   });
@@ -96,6 +134,7 @@ export async function commitAppends(pool: pg.Pool, sql: Statements, ops: QueuedA
         round.push(op);
       }
     }
+    round.sort((a, b) => compareIds(a.req.sagaId, b.req.sagaId));
     await isolated(round, 'append', (batch) => appendRound(pool, sql, batch));
     rest = later;
   }
@@ -129,7 +168,7 @@ async function appendRound(pool: pg.Pool, sql: Statements, batch: QueuedAppend[]
       recTexts.push(op.texts[i] ?? 'null');
     }
   }
-  const res = await pool.query<{ id: string }>(sql.append, [
+  const res = await run<{ id: string }>(pool, sql.names.append, sql.append, [
     ids, tokens, firstSeqs, counts, statuses, reasons, leases, recIds, recSeqs, recTypes, recTexts,
   ]);
   const passed = new Set(res.rows.map((r) => r.id));
@@ -137,12 +176,18 @@ async function appendRound(pool: pg.Pool, sql: Statements, batch: QueuedAppend[]
   const why = new Map<string, SagaError>();
   if (turnedDown.length > 0) {
     // Rare path: explain each rejection. Tokens only grow, so a stale token still shows here.
-    const state = await pool.query<{ id: string; fencing_token: string; next_seq: number }>(sql.appendState, [
-      turnedDown.map((op) => op.req.sagaId),
-    ]);
-    const byId = new Map(state.rows.map((r) => [r.id, r]));
+    // The statement has committed: a failing lookup must not re-run it, only fail those ops.
+    let state: Array<{ id: string; fencing_token: string; next_seq: number }>;
+    try {
+      state = (await pool.query<{ id: string; fencing_token: string; next_seq: number }>(sql.appendState, [turnedDown.map((op) => op.req.sagaId)])).rows;
+    } catch (err) {
+      state = [];
+      for (const op of turnedDown) why.set(op.req.sagaId, dbFailure('append rejected; its explanation', err));
+    }
+    const byId = new Map(state.map((r) => [r.id, r]));
     for (const op of turnedDown) {
       const { req } = op;
+      if (why.has(req.sagaId)) continue;
       const row = byId.get(req.sagaId);
       if (row === undefined) why.set(req.sagaId, notFoundError(req.sagaId));
       else if (Number(row.fencing_token) !== req.lease.fencingToken) {
@@ -155,4 +200,8 @@ async function appendRound(pool: pg.Pool, sql: Statements, batch: QueuedAppend[]
     if (err) op.reject(err);
     else op.resolve();
   }
+}
+
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -1,6 +1,8 @@
 // The PostgreSQL saga log's statements. Each batch statement takes parallel arrays (unnest), so a
-// whole group commit is one statement and one commit whatever its size. Rows that several
-// statements may touch are locked in id order first, so concurrent batches never deadlock.
+// whole group commit is one statement and one commit whatever its size. Callers pass the arrays
+// sorted by saga id: the update then walks (and locks) rows in id order, so two concurrent batches
+// do not deadlock; renew and release lock in id order explicitly. A deadlock that slips through
+// anyway is detected by PostgreSQL and the batch is retried (postgres-batch.ts).
 import type { ErrorInfo, SagaStatus, SagaSummary } from '../saga/log.js';
 import { NOW_MS } from './postgres-schema.js';
 
@@ -9,6 +11,8 @@ const FINAL = "('completed', 'compensated')";
 
 export function logStatements(s: string) {
   return {
+    /** Prepared-statement names (per connection); the schema is part of the text, so of the name. */
+    names: { begin: `apex_saga_begin_${s.replace(/"/g, '')}`, append: `apex_saga_append_${s.replace(/"/g, '')}` },
     /** $1 ids, $2 names, $3 versions, $4 statuses, $5 inputs, $6 owners, $7 tokens, $8 lease ms. */
     begin: `INSERT INTO ${s}.sagas (id, name, version, status, input, owner, fencing_token, lease_expires_at, created_at, updated_at)
       SELECT b.id, b.name, b.version, b.status, b.input::json, b.owner, b.token,
@@ -29,8 +33,6 @@ export function logStatements(s: string) {
     append: `WITH v AS (
         SELECT * FROM unnest($1::text[], $2::bigint[], $3::int[], $4::int[], $5::text[], $6::text[], $7::bigint[])
           AS v(id, token, first_seq, n, status, reason, lease_ms)
-      ), locked AS (
-        SELECT g.id FROM ${s}.sagas g WHERE g.id = ANY($1::text[]) ORDER BY g.id FOR UPDATE
       ), advanced AS (
         UPDATE ${s}.sagas g SET
           next_seq = g.next_seq + v.n,
@@ -38,7 +40,7 @@ export function logStatements(s: string) {
           reason = coalesce(v.reason::json, g.reason),
           lease_expires_at = CASE WHEN v.lease_ms IS NULL THEN g.lease_expires_at ELSE ${NOW_MS} + v.lease_ms END,
           updated_at = ${NOW_MS}
-        FROM v JOIN locked l ON l.id = v.id
+        FROM v
         WHERE g.id = v.id AND g.fencing_token = v.token AND g.next_seq = v.first_seq
         RETURNING g.id
       ), inserted AS (
