@@ -1,0 +1,207 @@
+// Qdrant adapter on the official REST client: collection `apex_chunks` (cosine), one point per
+// chunk with a deterministic UUIDv5 id and payload {doc_id, content_sha256, idx}. Writes wait for
+// the server to apply them (`wait: true`), so a resolved call means the points are searchable.
+import { QdrantClient } from '@qdrant/js-client-rest';
+import type { Schemas } from '@qdrant/js-client-rest';
+import { StoreError } from './errors.js';
+import { pointId } from './point-id.js';
+import { DEFAULT_TIMEOUT_MS, withTimeout } from './timeout.js';
+import type { DocumentVersion, HealthReport, StoredVersion, VectorHit, VectorStore, WriteContext } from './types.js';
+
+export interface QdrantStoreOptions {
+  url: string;
+  apiKey?: string;
+  dimension: number;
+  collection?: string;
+  timeoutMs?: number;
+}
+
+export const QDRANT_COLLECTION = 'apex_chunks';
+/** Points per upsert request: bounds request size for large documents. */
+const UPSERT_BATCH = 128;
+const SCROLL_PAGE = 256;
+
+interface ChunkPayload {
+  doc_id: string;
+  content_sha256: string;
+  idx: number;
+}
+
+/** HTTP 408/429/5xx and network failures are retryable; other 4xx are the request's fault. */
+export function classifyQdrantError(err: unknown, what: string): StoreError {
+  if (err instanceof StoreError) return err;
+  const name = err instanceof Error ? err.name : '';
+  const status = typeof (err as { status?: unknown }).status === 'number' ? (err as { status: number }).status : undefined;
+  const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
+  const detail = [err instanceof Error ? err.message : String(err), typeof cause?.code === 'string' ? cause.code : '']
+    .filter(Boolean).join(' / ');
+  const data = (err as { data?: { status?: { error?: unknown } } }).data;
+  const serverError = typeof data?.status?.error === 'string' ? `: ${data.status.error}` : '';
+  const summary = `${what} failed${status ? ` (HTTP ${status})` : ''}: ${detail}${serverError}`;
+  if (name === 'QdrantClientTimeoutError' || name === 'AbortError') return new StoreError('qdrant', 'STORE_TIMEOUT', summary, { cause: err });
+  if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) {
+    return new StoreError('qdrant', 'STORE_PERMANENT', summary, { cause: err });
+  }
+  // 5xx, 408, 429 (QdrantClientResourceExhaustedError) and fetch/socket failures.
+  return new StoreError('qdrant', 'STORE_TRANSIENT', summary, { cause: err });
+}
+
+function versionFilter(docId: string, contentSha256?: string): Schemas['Filter'] {
+  const must: Schemas['Condition'][] = [{ key: 'doc_id', match: { value: docId } }];
+  if (contentSha256 !== undefined) must.push({ key: 'content_sha256', match: { value: contentSha256 } });
+  return { must };
+}
+
+function payloadOf(point: { payload?: Record<string, unknown> | null }): ChunkPayload | undefined {
+  const p = point.payload;
+  if (!p || typeof p.doc_id !== 'string' || typeof p.content_sha256 !== 'string' || typeof p.idx !== 'number') return undefined;
+  return { doc_id: p.doc_id, content_sha256: p.content_sha256, idx: p.idx };
+}
+
+export class QdrantVectorStore implements VectorStore {
+  readonly name = 'qdrant' as const;
+  readonly backend = 'qdrant';
+  readonly dimension: number;
+  private readonly client: QdrantClient;
+  private readonly collection: string;
+  private readonly timeoutMs: number;
+  private readonly where: string;
+
+  constructor(options: QdrantStoreOptions) {
+    this.dimension = options.dimension;
+    this.collection = options.collection ?? QDRANT_COLLECTION;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.where = (() => {
+      try {
+        const u = new URL(options.url);
+        return `${u.hostname}:${u.port || '6333'}`;
+      } catch {
+        return 'an unparsable QDRANT_URL';
+      }
+    })();
+    this.client = new QdrantClient({
+      url: options.url,
+      ...(options.apiKey ? { apiKey: options.apiKey } : {}),
+      timeout: this.timeoutMs,
+      checkCompatibility: false, // the pinned client is tested against the 1.19 contract
+    });
+  }
+
+  private call<T>(what: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return withTimeout('qdrant', what, this.timeoutMs + 1_000, async () => {
+      try {
+        return await work();
+      } catch (err) {
+        throw classifyQdrantError(err, what);
+      }
+    }, signal);
+  }
+
+  async connect(): Promise<void> {
+    const { exists } = await this.call('connect', () => this.client.collectionExists(this.collection));
+    if (!exists) {
+      try {
+        await this.call('connect', () => this.client.createCollection(this.collection, { vectors: { size: this.dimension, distance: 'Cosine' } }));
+      } catch (err) {
+        // Another process created it between our check and our create: that is the goal reached.
+        const again = await this.call('connect', () => this.client.collectionExists(this.collection));
+        if (!again.exists) throw err;
+      }
+    }
+    for (const field of ['doc_id', 'content_sha256']) {
+      await this.call('connect', () => this.client.createPayloadIndex(this.collection, { field_name: field, field_schema: 'keyword', wait: true }));
+    }
+  }
+
+  async health(): Promise<HealthReport> {
+    try {
+      const { exists } = await this.call('health', () => this.client.collectionExists(this.collection));
+      return { ok: exists, detail: `qdrant at ${this.where}, collection ${this.collection} ${exists ? 'present' : 'missing'}` };
+    } catch (err) {
+      return { ok: false, detail: `qdrant at ${this.where}: ${err instanceof Error ? err.message : String(err)}` };
+    }
+  }
+
+  async close(): Promise<void> {
+    // The REST client holds no connection that needs closing.
+  }
+
+  async upsertVersion(v: DocumentVersion, ctx: WriteContext): Promise<void> {
+    for (const c of v.chunks) {
+      if (c.embedding.length !== this.dimension) {
+        throw new StoreError('qdrant', 'STORE_PERMANENT', `upsertVersion: chunk ${c.idx} has ${c.embedding.length} dimensions, collection has ${this.dimension}`);
+      }
+    }
+    const points = v.chunks.map((c) => ({
+      id: pointId(v.docId, v.contentSha256, c.idx),
+      vector: c.embedding,
+      payload: { doc_id: v.docId, content_sha256: v.contentSha256, idx: c.idx },
+    }));
+    for (let i = 0; i < points.length; i += UPSERT_BATCH) {
+      const batch = points.slice(i, i + UPSERT_BATCH);
+      await this.call('upsertVersion', () => this.client.upsert(this.collection, { wait: true, points: batch }), ctx.signal);
+    }
+  }
+
+  async removeVersion(docId: string, contentSha256: string, ctx?: WriteContext): Promise<void> {
+    await this.call('removeVersion', () => this.client.delete(this.collection, { wait: true, filter: versionFilter(docId, contentSha256) }), ctx?.signal);
+  }
+
+  async removeDocument(docId: string, ctx?: WriteContext): Promise<void> {
+    await this.call('removeDocument', () => this.client.delete(this.collection, { wait: true, filter: versionFilter(docId) }), ctx?.signal);
+  }
+
+  /** Pages through every point matching `filter` (or all), returning the string value of `field`. */
+  private async scrollField(what: string, filter: Schemas['Filter'] | undefined, field: 'doc_id' | 'content_sha256'): Promise<string[]> {
+    const found: string[] = [];
+    let offset: Schemas['ExtendedPointId'] | undefined;
+    do {
+      const page = await this.call(what, () => this.client.scroll(this.collection, {
+        ...(filter ? { filter } : {}),
+        limit: SCROLL_PAGE,
+        with_payload: [field],
+        with_vector: false,
+        ...(offset !== undefined ? { offset } : {}),
+      }));
+      for (const point of page.points) {
+        const value = point.payload?.[field];
+        if (typeof value === 'string') found.push(value);
+      }
+      const next = page.next_page_offset;
+      offset = typeof next === 'string' || typeof next === 'number' ? next : undefined;
+    } while (offset !== undefined);
+    return found;
+  }
+
+  async listVersions(docId: string): Promise<StoredVersion[]> {
+    const counts = new Map<string, number>();
+    for (const sha of await this.scrollField('listVersions', versionFilter(docId), 'content_sha256')) {
+      counts.set(sha, (counts.get(sha) ?? 0) + 1);
+    }
+    return [...counts.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([contentSha256, chunkCount]) => ({ docId, contentSha256, chunkCount }));
+  }
+
+  /** Qdrant cannot order by a keyword payload, so all doc ids are gathered and paged here. */
+  async listDocIds(afterId: string | null, limit: number): Promise<string[]> {
+    const ids = new Set(await this.scrollField('listDocIds', undefined, 'doc_id'));
+    return [...ids].sort().filter((id) => afterId === null || id > afterId).slice(0, limit);
+  }
+
+  async search(vector: number[], limit: number): Promise<VectorHit[]> {
+    if (vector.length !== this.dimension) {
+      throw new StoreError('qdrant', 'STORE_PERMANENT', `search: query has ${vector.length} dimensions, collection has ${this.dimension}`);
+    }
+    const res = await this.call('search', () => this.client.query(this.collection, { query: vector, limit, with_payload: true }));
+    const hits: VectorHit[] = [];
+    for (const point of res.points) {
+      const p = payloadOf(point);
+      if (p) hits.push({ docId: p.doc_id, contentSha256: p.content_sha256, idx: p.idx, score: point.score });
+    }
+    return hits;
+  }
+}
+
+export function createQdrantStore(options: QdrantStoreOptions): QdrantVectorStore {
+  return new QdrantVectorStore(options);
+}
