@@ -16,6 +16,7 @@ graphConformance({
     await store.connect();
     return store;
   },
+  unreachable: () => createNeo4jStore({ url: 'bolt://127.0.0.1:1', timeoutMs: 3_000, maxRetryTimeMs: 500 }),
   async dropMidCall(write): Promise<unknown> {
     const target = new URL(url);
     const proxy = await startTcpProxy(target.hostname, Number(target.port || 7687));

@@ -23,6 +23,7 @@ vectorConformance({
     await store.connect(); // idempotent: a second connect finds the collection
     return store;
   },
+  unreachable: () => createQdrantStore({ url: 'http://127.0.0.1:1', dimension: 16, timeoutMs: 3_000 }),
   async dropMidCall(write): Promise<unknown> {
     const store = createQdrantStore({ url: stub.url, dimension: 16, timeoutMs: 5_000 });
     const dropped = stub.dropNext('PUT', '/points');

@@ -16,6 +16,7 @@ cacheConformance({
     await store.connect();
     return store;
   },
+  unreachable: () => createRedisStore({ url: 'redis://127.0.0.1:1', timeoutMs: 3_000 }),
   async dropMidCall(write): Promise<unknown> {
     const target = new URL(url);
     const proxy = await startTcpProxy(target.hostname, Number(target.port || 6379));

@@ -4,15 +4,39 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after } from 'node:test';
+import { after, it } from 'node:test';
+import assert from 'node:assert/strict';
 import { openSqliteCache } from '../../src/stores/embedded/sqlite-cache.js';
 import { openSqliteGraph } from '../../src/stores/embedded/sqlite-graph.js';
 import { openSqliteVector } from '../../src/stores/embedded/sqlite-vector.js';
+import { ctxFor, makeVersion } from '../support/conformance/fixtures.js';
 import { cacheConformance, graphConformance, vectorConformance } from '../support/store-conformance.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'apex-sqlite-stores-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 graphConformance({ label: 'sqlite-graph', open: () => openSqliteGraph(join(dir, 'graph.db')) });
-vectorConformance({ label: 'sqlite-vector', open: () => openSqliteVector({ file: join(dir, 'vectors.db'), dimension: 16 }) });
+vectorConformance({ label: 'sqlite-vector', open: () => openSqliteVector(join(dir, 'vectors.db'), 16) });
 cacheConformance({ label: 'sqlite-cache', open: () => openSqliteCache(join(dir, 'cache.db')) });
+
+void it('each stand-in keeps its data across close and reopen (one file each)', async () => {
+  const reopenDir = join(dir, 'reopen');
+  const v = makeVersion({ docId: 'persisted', body: 'kept on disk', chunkCount: 2, dimension: 4 });
+  const graph = await openSqliteGraph(join(reopenDir, 'graph.db'));
+  const vectors = await openSqliteVector(join(reopenDir, 'vectors.db'), 4);
+  const cache = await openSqliteCache(join(reopenDir, 'cache.db'));
+  await graph.writeVersion(v, ctxFor('s'));
+  await vectors.upsertVersion(v, ctxFor('s'));
+  await cache.put({ docId: v.docId, title: v.title, contentSha256: v.contentSha256, chunkCount: 2, metadata: {} }, ctxFor('s'));
+  await Promise.all([graph.close(), vectors.close(), cache.close()]);
+  const graph2 = await openSqliteGraph(join(reopenDir, 'graph.db'));
+  const vectors2 = await openSqliteVector(join(reopenDir, 'vectors.db'), 4);
+  const cache2 = await openSqliteCache(join(reopenDir, 'cache.db'));
+  try {
+    assert.deepEqual(await graph2.listVersions(v.docId), [{ docId: v.docId, contentSha256: v.contentSha256, chunkCount: 2 }]);
+    assert.deepEqual(await vectors2.listVersions(v.docId), [{ docId: v.docId, contentSha256: v.contentSha256, chunkCount: 2 }]);
+    assert.equal((await cache2.get(v.docId))?.contentSha256, v.contentSha256);
+  } finally {
+    await Promise.all([graph2.close(), vectors2.close(), cache2.close()]);
+  }
+});

@@ -24,8 +24,9 @@ function executorOf(target: PgliteQueryable): SqlExecutor {
   };
 }
 
-/** Opens (creating if needed) the PGlite database and its schema. */
-export async function openPgliteRelational(options: PgliteRelationalOptions = {}): Promise<SqlRelationalStore> {
+/** Opens (creating if needed) the PGlite database and its schema: `openPgliteRelational('.apex/postgres')`. */
+export async function openPgliteRelational(dirOrOptions: string | PgliteRelationalOptions = {}): Promise<SqlRelationalStore> {
+  const options: PgliteRelationalOptions = typeof dirOrOptions === 'string' ? { dir: dirOrOptions } : dirOrOptions;
   if (options.dir) mkdirSync(options.dir, { recursive: true });
   const db = options.dir ? await PGlite.create(options.dir) : await PGlite.create();
   const database: SqlDatabase = {

@@ -1,5 +1,5 @@
 // Embedded stand-in for Redis: one row per cache key `apex:doc:<id>` in SQLite (e.g. .apex/cache.db).
-import type { CacheEntry, CacheStore, HealthReport } from '../types.js';
+import type { CacheEntry, CacheStore, HealthReport, WriteContext } from '../types.js';
 import { openSqliteFile, runSqlite } from './sqlite-file.js';
 import type { SqliteDatabase } from './sqlite-file.js';
 
@@ -35,14 +35,14 @@ export class SqliteCacheStore implements CacheStore {
     this.db.close();
   }
 
-  put(entry: CacheEntry): Promise<void> {
+  put(entry: CacheEntry, _ctx?: WriteContext): Promise<void> {
     return runSqlite('redis', 'put', () => {
       this.db.prepare('INSERT OR REPLACE INTO cache (doc_id, content_sha256, value) VALUES (?, ?, ?)')
         .run(entry.docId, entry.contentSha256, JSON.stringify(entry));
     });
   }
 
-  remove(docId: string, contentSha256: string | null): Promise<void> {
+  remove(docId: string, contentSha256: string | null, _ctx?: WriteContext): Promise<void> {
     return runSqlite('redis', 'remove', () => {
       // One statement: the sha comparison and the delete cannot interleave with a newer put.
       this.db.prepare('DELETE FROM cache WHERE doc_id = ? AND (? IS NULL OR content_sha256 = ?)').run(docId, contentSha256, contentSha256);

@@ -1,7 +1,7 @@
 // Embedded stand-in for Neo4j: the same Document -> Chunk -> Entity graph as tables in SQLite
 // (e.g. .apex/graph.db). Chunk ids are `docId:sha:idx` exactly as in Neo4j.
 import { chunkKey } from '../point-id.js';
-import type { DocumentVersion, GraphStore, HealthReport, StoredVersion } from '../types.js';
+import type { DocumentVersion, GraphStore, HealthReport, StoredVersion, WriteContext } from '../types.js';
 import { openSqliteFile, runSqlite } from './sqlite-file.js';
 import type { SqliteDatabase } from './sqlite-file.js';
 
@@ -43,7 +43,7 @@ export class SqliteGraphStore implements GraphStore {
     this.db.close();
   }
 
-  writeVersion(v: DocumentVersion): Promise<void> {
+  writeVersion(v: DocumentVersion, _ctx?: WriteContext): Promise<void> {
     return runSqlite('neo4j', 'writeVersion', () => this.db.transaction(() => {
       this.db.prepare('INSERT OR IGNORE INTO documents (id) VALUES (?)').run(v.docId);
       const chunk = this.db.prepare('INSERT OR REPLACE INTO chunks (id, doc_id, content_sha256, idx) VALUES (?, ?, ?, ?)');
@@ -75,11 +75,11 @@ export class SqliteGraphStore implements GraphStore {
     })();
   }
 
-  removeVersion(docId: string, contentSha256: string): Promise<void> {
+  removeVersion(docId: string, contentSha256: string, _ctx?: WriteContext): Promise<void> {
     return runSqlite('neo4j', 'removeVersion', () => this.removeChunks(docId, contentSha256));
   }
 
-  removeDocument(docId: string): Promise<void> {
+  removeDocument(docId: string, _ctx?: WriteContext): Promise<void> {
     return runSqlite('neo4j', 'removeDocument', () => this.removeChunks(docId, null));
   }
 

@@ -2,7 +2,7 @@
 // exactly as for Qdrant, and exact brute-force cosine search (fine at embedded-profile sizes).
 import { StoreError } from '../errors.js';
 import { pointId } from '../point-id.js';
-import type { DocumentVersion, HealthReport, StoredVersion, VectorHit, VectorStore } from '../types.js';
+import type { DocumentVersion, HealthReport, StoredVersion, VectorHit, VectorStore, WriteContext } from '../types.js';
 import { openSqliteFile, runSqlite } from './sqlite-file.js';
 import type { SqliteDatabase } from './sqlite-file.js';
 
@@ -84,7 +84,7 @@ export class SqliteVectorStore implements VectorStore {
     }
   }
 
-  upsertVersion(v: DocumentVersion): Promise<void> {
+  upsertVersion(v: DocumentVersion, _ctx?: WriteContext): Promise<void> {
     return runSqlite('qdrant', 'upsertVersion', () => {
       for (const c of v.chunks) this.checkDimension(c.embedding, 'upsertVersion');
       const upsert = this.db.prepare('INSERT OR REPLACE INTO points (id, doc_id, content_sha256, idx, vector) VALUES (?, ?, ?, ?, ?)');
@@ -94,13 +94,13 @@ export class SqliteVectorStore implements VectorStore {
     });
   }
 
-  removeVersion(docId: string, contentSha256: string): Promise<void> {
+  removeVersion(docId: string, contentSha256: string, _ctx?: WriteContext): Promise<void> {
     return runSqlite('qdrant', 'removeVersion', () => {
       this.db.prepare('DELETE FROM points WHERE doc_id = ? AND content_sha256 = ?').run(docId, contentSha256);
     });
   }
 
-  removeDocument(docId: string): Promise<void> {
+  removeDocument(docId: string, _ctx?: WriteContext): Promise<void> {
     return runSqlite('qdrant', 'removeDocument', () => {
       this.db.prepare('DELETE FROM points WHERE doc_id = ?').run(docId);
     });
@@ -130,7 +130,7 @@ export class SqliteVectorStore implements VectorStore {
   }
 }
 
-/** Opens (creating if needed) the vector stand-in, e.g. `{ file: '.apex/vectors.db', dimension: 64 }`. */
-export async function openSqliteVector(options: SqliteVectorOptions): Promise<SqliteVectorStore> {
-  return new SqliteVectorStore(options);
+/** Opens (creating if needed) the vector stand-in, e.g. `openSqliteVector('.apex/vectors.db', 64)`. */
+export async function openSqliteVector(file: string, dimension: number): Promise<SqliteVectorStore> {
+  return new SqliteVectorStore({ file, dimension });
 }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { isStoreError } from '../../../src/stores/errors.js';
 import type { CacheEntry, CacheStore } from '../../../src/stores/types.js';
 import { cleanupPrefix, idsWithPrefix } from './derived.js';
-import { HOSTILE_STRINGS, ctxFor, largeBody, runPrefix, sha256 } from './fixtures.js';
+import { HOSTILE_STRINGS, ctxFor, largeBody, runPrefix, sha256, isRetryableStoreFailure, rejectionOf } from './fixtures.js';
 import type { StoreHarness } from './fixtures.js';
 
 function entry(docId: string, body: string, extra: Partial<CacheEntry> = {}): CacheEntry {
@@ -89,6 +89,20 @@ export function cacheConformance(harness: StoreHarness<CacheStore>): void {
         assert.equal(await store.get(e.docId), undefined);
         await store.put(e, ctx);
         assert.deepEqual(await store.get(e.docId), e);
+      });
+    }
+
+    if (harness.unreachable) {
+      const unreachable = harness.unreachable;
+      void it('a server that is down yields a retryable error, not a hang', async () => {
+        const s = unreachable();
+        const v = entry(id('unreachable'), 'nobody home');
+        try {
+          const err = await rejectionOf(s.put(v, ctx));
+          assert.ok(isRetryableStoreFailure(err), String(err));
+        } finally {
+          await s.close().catch(() => undefined);
+        }
       });
     }
   });

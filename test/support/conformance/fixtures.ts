@@ -94,4 +94,12 @@ export interface StoreHarness<S> {
    * and returns what that call rejected with. Absent for in-process engines (no connection to cut).
    */
   dropMidCall?: (write: (store: S) => Promise<void>) => Promise<unknown>;
+  /** An adapter instance (not connected) pointed at a port where no server listens. */
+  unreachable?: () => S;
+}
+
+/** Asserts a store error that the saga engine will retry (connection-level failure). */
+export function isRetryableStoreFailure(err: unknown): boolean {
+  const e = err as { name?: unknown; code?: unknown; retryable?: unknown };
+  return e.name === 'StoreError' && e.retryable === true && (e.code === 'STORE_TRANSIENT' || e.code === 'STORE_TIMEOUT');
 }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { isStoreError } from '../../../src/stores/errors.js';
 import type { GraphStore } from '../../../src/stores/types.js';
 import { cleanupPrefix, idsWithPrefix } from './derived.js';
-import { HOSTILE_STRINGS, ctxFor, largeBody, makeVersion, runPrefix } from './fixtures.js';
+import { HOSTILE_STRINGS, ctxFor, largeBody, makeVersion, runPrefix, isRetryableStoreFailure, rejectionOf } from './fixtures.js';
 import type { StoreHarness } from './fixtures.js';
 
 export function graphConformance(harness: StoreHarness<GraphStore>): void {
@@ -108,6 +108,20 @@ export function graphConformance(harness: StoreHarness<GraphStore>): void {
         assert.deepEqual(await idsWithPrefix(store, v.docId), []);
         await store.writeVersion(v, ctx);
         assert.equal((await store.listVersions(v.docId))[0]?.chunkCount, 4);
+      });
+    }
+
+    if (harness.unreachable) {
+      const unreachable = harness.unreachable;
+      void it('a server that is down yields a retryable error, not a hang', async () => {
+        const s = unreachable();
+        const v = makeVersion({ docId: id('unreachable'), body: 'nobody home' });
+        try {
+          const err = await rejectionOf(s.writeVersion(v, ctx));
+          assert.ok(isRetryableStoreFailure(err), String(err));
+        } finally {
+          await s.close().catch(() => undefined);
+        }
       });
     }
   });

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { isStoreError } from '../../../src/stores/errors.js';
 import type { DocumentRow, RelationalStore } from '../../../src/stores/types.js';
-import { HOSTILE_STRINGS, ctxFor, largeBody, makeVersion, rejectionOf, runPrefix } from './fixtures.js';
+import { HOSTILE_STRINGS, ctxFor, largeBody, makeVersion, rejectionOf, runPrefix, isRetryableStoreFailure } from './fixtures.js';
 import type { StoreHarness } from './fixtures.js';
 
 export function relationalConformance(harness: StoreHarness<RelationalStore>): void {
@@ -187,6 +187,20 @@ export function relationalConformance(harness: StoreHarness<RelationalStore>): v
         assert.deepEqual(await store.getChunks(v.docId, v.contentSha256), []);
         await store.putPending(v, ctx); // the retry succeeds
         assert.equal((await store.getChunks(v.docId, v.contentSha256)).length, 4);
+      });
+    }
+
+    if (harness.unreachable) {
+      const unreachable = harness.unreachable;
+      void it('a server that is down yields a retryable error, not a hang', async () => {
+        const s = unreachable();
+        const v = makeVersion({ docId: id('unreachable'), body: 'nobody home' });
+        try {
+          const err = await rejectionOf(s.putPending(v, ctx));
+          assert.ok(isRetryableStoreFailure(err), String(err));
+        } finally {
+          await s.close().catch(() => undefined);
+        }
       });
     }
   });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { isStoreError } from '../../../src/stores/errors.js';
 import type { VectorStore } from '../../../src/stores/types.js';
 import { cleanupPrefix, idsWithPrefix } from './derived.js';
-import { HOSTILE_STRINGS, ctxFor, embeddingFor, largeBody, makeVersion, rejectionOf, runPrefix } from './fixtures.js';
+import { HOSTILE_STRINGS, ctxFor, embeddingFor, largeBody, makeVersion, rejectionOf, runPrefix, isRetryableStoreFailure } from './fixtures.js';
 import type { StoreHarness } from './fixtures.js';
 
 export function vectorConformance(harness: StoreHarness<VectorStore>): void {
@@ -107,6 +107,20 @@ export function vectorConformance(harness: StoreHarness<VectorStore>): void {
         assert.deepEqual(await store.listVersions(v.docId), []);
         await store.upsertVersion(v, ctx);
         assert.equal((await store.listVersions(v.docId))[0]?.chunkCount, 4);
+      });
+    }
+
+    if (harness.unreachable) {
+      const unreachable = harness.unreachable;
+      void it('a server that is down yields a retryable error, not a hang', async () => {
+        const s = unreachable();
+        const v = version(id('unreachable'), 'nobody home');
+        try {
+          const err = await rejectionOf(s.upsertVersion(v, ctx));
+          assert.ok(isRetryableStoreFailure(err), String(err));
+        } finally {
+          await s.close().catch(() => undefined);
+        }
       });
     }
   });
