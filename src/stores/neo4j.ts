@@ -27,6 +27,10 @@ const SCHEMA = [
   'CREATE INDEX apex_chunk_version IF NOT EXISTS FOR (c:Chunk) ON (c.doc_id, c.content_sha256)',
 ];
 
+/** Creates missing entities in sorted order first: concurrent writers sharing entities then take
+ * their creation locks in the same order, which avoids most deadlocks. */
+const MERGE_ENTITIES = 'UNWIND $names AS name MERGE (:Entity {name: name})';
+
 const WRITE_VERSION = `
 MERGE (d:Document {id: $docId})
 WITH d
@@ -147,7 +151,9 @@ export class Neo4jGraphStore implements GraphStore {
 
   async writeVersion(v: DocumentVersion, ctx: WriteContext): Promise<void> {
     const chunks = v.chunks.map((c) => ({ id: chunkKey(v.docId, v.contentSha256, c.idx), idx: neo4j.int(c.idx), entities: [...new Set(c.entities)] }));
+    const names = [...new Set(v.chunks.flatMap((c) => c.entities))].sort();
     await this.tx('writeVersion', 'WRITE', async (tx) => {
+      await tx.run(MERGE_ENTITIES, { names });
       await tx.run(WRITE_VERSION, { docId: v.docId, sha: v.contentSha256, chunks });
     }, ctx.signal);
   }
