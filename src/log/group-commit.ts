@@ -3,29 +3,6 @@
 // that commit (or individually, when its own checks rejected it). One fsync then pays for many
 // sagas, which is what makes a durable log fast.
 
-/** One queued call. The backend runs `exec` inside the batch transaction. */
-export interface BatchOp {
-  exec(): unknown;
-  resolve(value: unknown): void;
-  reject(err: unknown): void;
-  /** Filled by the backend while the batch runs, read after the commit. */
-  value: unknown;
-  error: unknown;
-  failed: boolean;
-}
-
-export function newOp<T>(exec: () => T, resolve: (value: T) => void, reject: (err: unknown) => void): BatchOp {
-  return { exec, resolve: resolve as (value: unknown) => void, reject, value: undefined, error: undefined, failed: false };
-}
-
-/** Settles every op of a committed batch with its own outcome. */
-export function settle(batch: readonly BatchOp[]): void {
-  for (const op of batch) {
-    if (op.failed) op.reject(op.error);
-    else op.resolve(op.value);
-  }
-}
-
 /**
  * Collects items and hands them to `flush` in batches. At most `maxInFlight` batches run at once
  * (SQLite: 1, synchronous; PostgreSQL: a few, over pool connections); items arriving meanwhile

@@ -16,10 +16,12 @@ let files = 0;
 const nextFile = (): string => join(dir, `log-${files++}.db`);
 
 let now = 1_700_000_000_000;
-sagaLogConformance('sqlite', async () => new SqliteSagaLog(nextFile(), { now: () => now }), {
-  advance: (ms) => {
-    now += ms;
-  },
+const advance = (ms: number): void => {
+  now += ms;
+};
+sagaLogConformance('sqlite', async () => new SqliteSagaLog(nextFile(), { now: () => now }), { advance, shortLeaseMs: 1_000 });
+sagaLogConformance('sqlite (worker thread)', async () => new SqliteSagaLog(nextFile(), { now: () => now, thread: true }), {
+  advance,
   shortLeaseMs: 1_000,
 });
 
@@ -41,7 +43,7 @@ describe('SqliteSagaLog specifics', () => {
   it('a second instance on the same file sees committed records and fences the first', async () => {
     const file = nextFile();
     const first = new SqliteSagaLog(file);
-    const second = new SqliteSagaLog(file);
+    const second = new SqliteSagaLog(file, { thread: true });
     try {
       const req = beginReq({ leaseMs: 1 });
       const begun = await first.begin(req);

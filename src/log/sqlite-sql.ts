@@ -1,0 +1,71 @@
+// The SQLite saga log's prepared statements, created once per connection. Appends address a saga
+// by its integer `rid` (see sqlite-schema.ts), everything else by its text id.
+import type Database from 'better-sqlite3';
+import type { SagaStatus } from '../saga/log.js';
+
+/** The summary columns, in SUMMARY_COLUMNS order. */
+export type SummaryRow = [string, string, number, SagaStatus, string | null, number, number | null, number, number, string | null];
+const SUMMARY_COLUMNS = 'id, name, version, status, owner, fencing_token, lease_expires_at, created_at, updated_at, reason';
+const NOT_FINAL = "status NOT IN ('completed', 'compensated')";
+
+export function prepareStatements(db: Database.Database) {
+  return {
+    insertSaga: db.prepare(
+      `INSERT INTO sagas (id, name, version, status, input, owner, fencing_token, lease_expires_at, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+    ),
+    summary: db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM sagas WHERE id = ?`).raw(),
+    loadSaga: db.prepare(`SELECT ${SUMMARY_COLUMNS}, input FROM sagas WHERE id = ?`).raw(),
+    loadRecords: db.prepare('SELECT record FROM saga_records WHERE saga_rid = (SELECT rid FROM sagas WHERE id = ?) ORDER BY seq').pluck(),
+    ridOf: db.prepare('SELECT rid FROM sagas WHERE id = ?').pluck(),
+    // An append only reads the saga row (token, next seq): two point lookups at the hot right
+    // edge of the B-trees.
+    appendState: db
+      .prepare('SELECT s.fencing_token, (SELECT coalesce(max(seq) + 1, 0) FROM saga_records WHERE saga_rid = s.rid) FROM sagas s WHERE s.rid = ?')
+      .raw(),
+    updateState: db.prepare(
+      `UPDATE sagas SET status = coalesce(?, status), reason = coalesce(?, reason),
+         lease_expires_at = coalesce(?, lease_expires_at), updated_at = ? WHERE rid = ?`,
+    ),
+    // Multi-row inserts for the usual 1-3 records: one native call per append.
+    insertRecords: [1, 2, 3].map((k) =>
+      db.prepare(`INSERT INTO saga_records (saga_rid, seq, type, record) VALUES ${Array(k).fill('(?, ?, ?, ?)').join(', ')}`),
+    ),
+    list: db
+      .prepare(
+        `SELECT ${SUMMARY_COLUMNS} FROM sagas WHERE (@status IS NULL OR status = @status) AND (@name IS NULL OR name = @name)
+         ORDER BY rid LIMIT @limit`,
+      )
+      .raw(),
+    claimable: db
+      .prepare(
+        `SELECT id FROM sagas
+         WHERE (status IN ('running', 'compensating') OR (@pending = 1 AND status = 'pending'))
+           AND (lease_expires_at IS NULL OR lease_expires_at <= @now)
+           AND (@names IS NULL OR name IN (SELECT value FROM json_each(@names)))
+         ORDER BY rid LIMIT @limit`,
+      )
+      .pluck(),
+    takeOver: db
+      .prepare(
+        `UPDATE sagas SET owner = ?, fencing_token = fencing_token + 1, lease_expires_at = ?, updated_at = ?
+         WHERE id = ? RETURNING ${SUMMARY_COLUMNS}`,
+      )
+      .raw(),
+    takeStuck: db
+      .prepare(
+        `UPDATE sagas SET owner = ?, fencing_token = fencing_token + 1, lease_expires_at = ?, updated_at = ?
+         WHERE id = ? AND status = 'stuck' RETURNING ${SUMMARY_COLUMNS}`,
+      )
+      .raw(),
+    renew: db.prepare(
+      `UPDATE sagas SET lease_expires_at = ?, updated_at = ?
+       WHERE id = ? AND fencing_token = ? AND owner = ? AND ${NOT_FINAL}`,
+    ),
+    holder: db.prepare('SELECT fencing_token, owner FROM sagas WHERE id = ?').raw(),
+    release: db.prepare(
+      `UPDATE sagas SET lease_expires_at = 0, updated_at = ?
+       WHERE id = ? AND fencing_token = ? AND owner = ? AND ${NOT_FINAL}`,
+    ),
+  };
+}

@@ -1,0 +1,214 @@
+// The SQLite saga log's storage engine: one connection, its prepared statements, and the batch
+// commit. It runs either on the caller's thread or inside the log's worker thread (sqlite-worker.ts),
+// so its inputs and outputs are plain, cloneable data (WireOp / WireResult).
+import Database from 'better-sqlite3';
+import type { ErrorInfo, Json, LogRecord, SagaStatus, SagaSummary, StoredSaga, ListFilter } from '../saga/log.js';
+import { SagaError } from '../saga/errors.js';
+import type { SagaErrorCode } from '../saga/errors.js';
+import { failure, fencedError, notFoundError, seqError } from './common.js';
+import type { SqliteSynchronous } from './sqlite-schema.js';
+import { configureConnection } from './sqlite-schema.js';
+import { prepareStatements } from './sqlite-sql.js';
+import type { SummaryRow } from './sqlite-sql.js';
+
+/** One queued log call, as data (it may cross to the worker thread). JSON is already text. */
+export type WireOp =
+  | { k: 'begin'; id: string; name: string; version: number; status: 'running' | 'pending'; input: string; owner: string | null; leaseMs: number }
+  | {
+      k: 'append';
+      id: string;
+      token: number;
+      firstSeq: number;
+      types: string[];
+      texts: string[];
+      status: SagaStatus | null;
+      reason: string | null;
+      leaseMs: number | null;
+    }
+  | { k: 'claim'; owner: string; leaseMs: number; limit: number; pending: boolean; names: string | null }
+  | { k: 'renew'; owner: string; ids: string[]; tokens: number[]; leaseMs: number }
+  | { k: 'release'; owner: string; ids: string[]; tokens: number[] }
+  | { k: 'stuck'; id: string; owner: string; leaseMs: number };
+
+export type WireResult = { ok: true; value: unknown } | { ok: false; code: SagaErrorCode; message: string };
+
+export interface SqliteStoreConfig {
+  path: string;
+  synchronous: SqliteSynchronous;
+  busyTimeoutMs: number;
+}
+
+export class SqliteLogStore {
+  private readonly db: Database.Database;
+  private readonly sql: ReturnType<typeof prepareStatements>;
+  /** Integer keys of sagas still running here, so appends skip the text-id lookup. */
+  private readonly rids = new Map<string, number>();
+  private readonly fastTx: Database.Transaction<(ops: WireOp[], now: number, out: WireResult[]) => void>;
+  private readonly safeTx: Database.Transaction<(ops: WireOp[], now: number, out: WireResult[]) => void>;
+  private readonly savepoint: Database.Transaction<(op: WireOp, now: number) => unknown>;
+
+  constructor(config: SqliteStoreConfig) {
+    try {
+      this.db = new Database(config.path);
+      configureConnection(this.db, config.synchronous, config.busyTimeoutMs);
+    } catch (err) {
+      throw failure(`cannot open the SQLite saga log at ${config.path}: ${(err as Error).message}`, err);
+    }
+    this.sql = prepareStatements(this.db);
+    // Fast path: expected rejections (fenced, seq, unknown saga) are detected before an op writes
+    // anything, so they need no savepoint. An unexpected SQL error aborts the batch, which is then
+    // replayed with one savepoint per op so that only the broken op fails.
+    this.fastTx = this.db.transaction((ops: WireOp[], now: number, out: WireResult[]) => {
+      out.length = 0;
+      for (const op of ops) out.push(this.attempt(() => this.exec(op, now), true));
+    });
+    this.savepoint = this.db.transaction((op: WireOp, now: number) => this.exec(op, now));
+    this.safeTx = this.db.transaction((ops: WireOp[], now: number, out: WireResult[]) => {
+      out.length = 0;
+      for (const op of ops) out.push(this.attempt(() => this.savepoint(op, now), false));
+    });
+  }
+
+  /** Commits the batch as one transaction; one result per op. Throws if the commit itself fails. */
+  commit(ops: WireOp[], now: number): WireResult[] {
+    const out: WireResult[] = [];
+    try {
+      this.fastTx.immediate(ops, now, out);
+    } catch {
+      this.rids.clear(); // rolled back: a rid cached by this batch may not exist
+      try {
+        this.safeTx.immediate(ops, now, out);
+      } catch (err) {
+        this.rids.clear();
+        throw err;
+      }
+    }
+    return out;
+  }
+
+  load(sagaId: string): StoredSaga | undefined {
+    const row = this.sql.loadSaga.get(sagaId) as [...SummaryRow, string] | undefined;
+    if (row === undefined) return undefined;
+    const records = (this.sql.loadRecords.all(sagaId) as string[]).map((t) => JSON.parse(t) as LogRecord);
+    return { ...toSummary(row as unknown as SummaryRow), input: JSON.parse(row[10]) as Json, records };
+  }
+
+  list(filter: ListFilter): SagaSummary[] {
+    const rows = this.sql.list.all({ status: filter.status ?? null, name: filter.name ?? null, limit: filter.limit ?? -1 }) as SummaryRow[];
+    return rows.map(toSummary);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private attempt(run: () => unknown, rethrowUnexpected: boolean): WireResult {
+    try {
+      return { ok: true, value: run() };
+    } catch (err) {
+      if (err instanceof SagaError) return { ok: false, code: err.code, message: err.message };
+      if (rethrowUnexpected) throw err;
+      return { ok: false, code: 'LOG_FAILURE', message: `saga log operation failed: ${(err as Error).message}` };
+    }
+  }
+
+  private exec(op: WireOp, now: number): unknown {
+    switch (op.k) {
+      case 'begin':
+        return this.begin(op, now);
+      case 'append':
+        return this.append(op, now);
+      case 'claim':
+        return this.claim(op, now);
+      case 'renew':
+        return this.renew(op, now);
+      case 'release':
+        for (let i = 0; i < op.ids.length; i++) this.sql.release.run(now, op.ids[i], op.tokens[i], op.owner);
+        return undefined;
+      case 'stuck': {
+        const row = this.sql.takeStuck.get(op.owner, now + op.leaseMs, now, op.id) as SummaryRow | undefined;
+        if (row === undefined) return undefined;
+        const saga = toSummary(row);
+        return { saga, lease: { owner: op.owner, fencingToken: saga.fencingToken } };
+      }
+    }
+  }
+
+  private begin(op: Extract<WireOp, { k: 'begin' }>, now: number): unknown {
+    const running = op.status === 'running';
+    const owner = running ? op.owner : null;
+    const token = running ? 1 : 0;
+    const lease = running ? now + op.leaseMs : null;
+    const info = this.sql.insertSaga.run(op.id, op.name, op.version, op.status, op.input, owner, token, lease, now, now);
+    if (info.changes === 1) {
+      this.remember(op.id, Number(info.lastInsertRowid));
+      return { created: true, lease: { owner: owner ?? '', fencingToken: token } };
+    }
+    return { created: false, existing: toSummary(this.sql.summary.get(op.id) as SummaryRow) };
+  }
+
+  private append(op: Extract<WireOp, { k: 'append' }>, now: number): undefined {
+    const rid = this.rids.get(op.id) ?? (this.sql.ridOf.get(op.id) as number | undefined);
+    if (rid === undefined) throw notFoundError(op.id);
+    const state = this.sql.appendState.get(rid) as [number, number];
+    if (state[0] !== op.token) throw fencedError(op.id, op.token, state[0]);
+    if (state[1] !== op.firstSeq) throw seqError(op.id, op.firstSeq, state[1]);
+    const n = op.texts.length;
+    const stmt = this.sql.insertRecords[n - 1];
+    if (stmt !== undefined) {
+      const params: Array<string | number> = [];
+      for (let i = 0; i < n; i++) params.push(rid, op.firstSeq + i, op.types[i] as string, op.texts[i] as string);
+      stmt.run(params);
+    } else {
+      for (let i = 0; i < n; i++) this.sql.insertRecords[0]?.run(rid, op.firstSeq + i, op.types[i], op.texts[i]);
+    }
+    const lease = op.leaseMs === null ? null : now + op.leaseMs;
+    // The saga row is written only when the status or the lease changes.
+    if (op.status !== null || lease !== null) this.sql.updateState.run(op.status, op.reason, lease, now, rid);
+    if (op.status === 'completed' || op.status === 'compensated') this.rids.delete(op.id);
+    else this.remember(op.id, rid);
+    return undefined;
+  }
+
+  private claim(op: Extract<WireOp, { k: 'claim' }>, now: number): unknown {
+    if (op.limit <= 0) return [];
+    const ids = this.sql.claimable.all({ pending: op.pending ? 1 : 0, now, names: op.names, limit: op.limit }) as string[];
+    return ids.map((id) => {
+      const saga = toSummary(this.sql.takeOver.get(op.owner, now + op.leaseMs, now, id) as SummaryRow);
+      return { saga, lease: { owner: op.owner, fencingToken: saga.fencingToken } };
+    });
+  }
+
+  private renew(op: Extract<WireOp, { k: 'renew' }>, now: number): string[] {
+    const lost: string[] = [];
+    for (let i = 0; i < op.ids.length; i++) {
+      const id = op.ids[i] as string;
+      const token = op.tokens[i] as number;
+      if (this.sql.renew.run(now + op.leaseMs, now, id, token, op.owner).changes === 1) continue;
+      // Not renewed: lost if someone else holds it; a saga we finished simply needs no lease.
+      const row = this.sql.holder.get(id) as [number, string | null] | undefined;
+      if (row === undefined || row[0] !== token || row[1] !== op.owner) lost.push(id);
+    }
+    return lost;
+  }
+
+  private remember(id: string, rid: number): void {
+    if (this.rids.size >= 100_000) this.rids.clear(); // bounded; a miss only costs one lookup
+    this.rids.set(id, rid);
+  }
+}
+
+function toSummary(row: SummaryRow): SagaSummary {
+  return {
+    sagaId: row[0],
+    name: row[1],
+    version: row[2],
+    status: row[3],
+    owner: row[4],
+    fencingToken: row[5],
+    leaseExpiresAt: row[6],
+    createdAt: row[7],
+    updatedAt: row[8],
+    reason: row[9] === null ? null : (JSON.parse(row[9]) as ErrorInfo),
+  };
+}
