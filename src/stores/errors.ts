@@ -7,6 +7,7 @@ export type StoreErrorCode =
   | 'STORE_TIMEOUT' // the call exceeded its time limit: retry; the write may have applied
   | 'STORE_PERMANENT' // constraint violation, bad request, auth: retrying will not help
   | 'STORE_FENCED' // a newer owner of the same saga has written: this owner must stop
+  | 'STORE_CONFLICT' // another writer changed the document since this write was planned
   | 'STORE_INJECTED'; // raised by the fault-injection wrapper (tests, benches)
 
 export class StoreError extends Error {

@@ -182,8 +182,16 @@ export class SqlRelationalStore implements RelationalStore {
     });
   }
 
-  commit(docId: string, contentSha256: string, ctx: WriteContext): Promise<void> {
+  commit(docId: string, contentSha256: string, ctx: WriteContext, expectedPrevious?: string | null): Promise<void> {
     return this.write('commit', docId, ctx, async (tx) => {
+      if (expectedPrevious !== undefined) {
+        // The row is locked (lockAndFence): no commit can slip in between this check and the update.
+        const now = await tx.query<{ content_sha256: string | null }>('SELECT content_sha256 FROM documents WHERE id = $1', [docId]);
+        const current = now[0]?.content_sha256 ?? null;
+        if (current !== expectedPrevious && current !== contentSha256) {
+          throw new StoreError('postgres', 'STORE_CONFLICT', `commit: document ${JSON.stringify(docId)} changed meanwhile (now ${current ?? 'none'}, expected ${expectedPrevious ?? 'none'})`);
+        }
+      }
       const promoted = await tx.query<{ id: string }>(
         `UPDATE documents AS d SET content_sha256 = v.content_sha256, title = v.title, metadata = v.metadata,
            ingestion_status = 'committed', saga_id = $3, fencing_token = $4::bigint, updated_at = now()

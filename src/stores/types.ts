@@ -91,8 +91,12 @@ export interface RelationalStore extends StoreLifecycle {
   /** Compensation of putPending: removes that pending version and its chunks; a document that
    * never committed becomes 'failed' (row kept, no chunks). No-op when absent. */
   discardPending(docId: string, contentSha256: string, ctx: WriteContext): Promise<void>;
-  /** The pivot: makes `contentSha256` the committed version (status 'committed'). Idempotent. */
-  commit(docId: string, contentSha256: string, ctx: WriteContext): Promise<void>;
+  /**
+   * The pivot: makes `contentSha256` the committed version (status 'committed'). Idempotent.
+   * With `expectedPrevious` (null = no committed version yet), refuses with STORE_CONFLICT when
+   * another writer committed a different version meanwhile (optimistic concurrency for updates).
+   */
+  commit(docId: string, contentSha256: string, ctx: WriteContext, expectedPrevious?: string | null): Promise<void>;
   /** Removes chunks of a superseded version (never the committed one). No-op when absent. */
   removeVersion(docId: string, contentSha256: string): Promise<void>;
   /** Delete saga: status -> 'deleting' (readers stop seeing it as committed). */

@@ -1,0 +1,57 @@
+// Wires one process: profile (stores + saga log), embedder, saga engine, writer. The CLI, the
+// worker and the tests all start from here, so they run exactly the same write path.
+import { hostname } from 'node:os';
+import { configFromEnv, openProfile, type Env, type OpenedProfile, type ProfileConfig } from './config/profile.js';
+import { embedderFromEnv, type Embedder } from './ingest/embedder.js';
+import type { IngestPlan } from './ingest/sagas/ingest-saga.js';
+import { MemoryWriter } from './ingest/writer.js';
+import { SagaEngine, type SagaHooks } from './saga/index.js';
+
+export interface AppOptions {
+  env?: Env;
+  dataDir?: string;
+  plan?: IngestPlan;
+  /** Replaces the env-derived config (tests). */
+  config?: ProfileConfig;
+  embedder?: Embedder;
+  /** Wraps the opened stores (tests inject faults here). */
+  wrapStores?: (stores: OpenedProfile['stores']) => OpenedProfile['stores'];
+  hooks?: SagaHooks | SagaHooks[];
+  leaseMs?: number;
+  stepTimeoutMs?: number;
+}
+
+export interface App {
+  profile: OpenedProfile;
+  stores: OpenedProfile['stores'];
+  engine: SagaEngine;
+  writer: MemoryWriter;
+  embedder: Embedder;
+  close(opts?: { graceMs?: number }): Promise<void>;
+}
+
+export async function openApp(opts: AppOptions = {}): Promise<App> {
+  const env = opts.env ?? process.env;
+  const embedder = opts.embedder ?? embedderFromEnv(env);
+  const config = opts.config ?? configFromEnv(env, opts.dataDir);
+  const profile = await openProfile(config, embedder);
+  const stores = opts.wrapStores ? opts.wrapStores(profile.stores) : profile.stores;
+  const engine = new SagaEngine({
+    log: profile.log,
+    owner: `${hostname()}:${process.pid}:${globalThis.crypto.randomUUID().slice(0, 6)}`,
+    leaseMs: opts.leaseMs ?? 30_000,
+    hooks: opts.hooks,
+  });
+  const writer = new MemoryWriter({ stores, engine, embedder, plan: opts.plan, stepTimeoutMs: opts.stepTimeoutMs });
+  return {
+    profile,
+    stores,
+    engine,
+    writer,
+    embedder,
+    close: async (o = {}) => {
+      await engine.close(o);
+      await profile.close();
+    },
+  };
+}

@@ -1,0 +1,126 @@
+// Profiles: which store and which saga log each URL selects. Embedded is the default: no server,
+// everything under ./.apex/ (PGlite for PostgreSQL, SQLite files for the graph, vector and cache
+// stand-ins, a SQLite saga log). Any store given a URL uses its real server; any mix is allowed.
+// Adapters load lazily, so an embedded run never loads a server driver.
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { openSagaLog, type OpenedSagaLog } from '../log/open.js';
+import type { Embedder } from '../ingest/embedder.js';
+import type { StoreName, StoreSet } from '../stores/types.js';
+
+export interface ProfileConfig {
+  dataDir: string;
+  databaseUrl?: string;
+  neo4jUrl?: string;
+  neo4jUser?: string;
+  neo4jPassword?: string;
+  qdrantUrl?: string;
+  qdrantApiKey?: string;
+  redisUrl?: string;
+  /** A SQLite path or a PostgreSQL URL; default `<dataDir>/saga-log.db`. */
+  sagaLogUrl?: string;
+  /** `NORMAL` only when named (APEX_SAGA_LOG_SYNC=NORMAL): it is shown in every output. */
+  sqliteSynchronous?: 'FULL' | 'NORMAL';
+  storeTimeoutMs?: number;
+}
+
+export type Env = Record<string, string | undefined>;
+
+export function configFromEnv(env: Env, dataDir?: string): ProfileConfig {
+  const cfg: ProfileConfig = { dataDir: resolve(dataDir ?? env.APEX_DATA_DIR ?? '.apex') };
+  const set = <K extends keyof ProfileConfig>(k: K, v: ProfileConfig[K] | undefined): void => {
+    if (v !== undefined && v !== '') cfg[k] = v;
+  };
+  set('databaseUrl', env.DATABASE_URL);
+  set('neo4jUrl', env.NEO4J_URL);
+  set('neo4jUser', env.NEO4J_USER);
+  set('neo4jPassword', env.NEO4J_PASSWORD);
+  set('qdrantUrl', env.QDRANT_URL);
+  set('qdrantApiKey', env.QDRANT_API_KEY);
+  set('redisUrl', env.REDIS_URL);
+  set('sagaLogUrl', env.SAGA_LOG_URL);
+  const sync = env.APEX_SAGA_LOG_SYNC?.toUpperCase();
+  if (sync === 'FULL' || sync === 'NORMAL') cfg.sqliteSynchronous = sync;
+  if (env.APEX_STORE_TIMEOUT_MS) cfg.storeTimeoutMs = Number(env.APEX_STORE_TIMEOUT_MS);
+  return cfg;
+}
+
+export interface ProfileDescription {
+  profile: 'embedded' | 'servers' | 'mixed';
+  stores: Record<StoreName, string>;
+  sagaLog: string;
+  durability: string;
+  embedder: string;
+}
+
+export interface OpenedProfile {
+  stores: StoreSet;
+  log: OpenedSagaLog;
+  describe(): ProfileDescription;
+  close(): Promise<void>;
+}
+
+/** Connection text without user or password. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
+export async function openProfile(cfg: ProfileConfig, embedder: Embedder): Promise<OpenedProfile> {
+  const embedded = (name: string): string => join(cfg.dataDir, name);
+  const needsDir = !cfg.databaseUrl || !cfg.neo4jUrl || !cfg.qdrantUrl || !cfg.redisUrl || !cfg.sagaLogUrl;
+  if (needsDir) mkdirSync(cfg.dataDir, { recursive: true });
+  const timeoutMs = cfg.storeTimeoutMs;
+  const opened: Array<{ close(): Promise<void> }> = [];
+  try {
+    const postgres = cfg.databaseUrl
+      ? (await import('../stores/postgres.js')).createPostgresStore({ url: cfg.databaseUrl, timeoutMs })
+      : await (await import('../stores/embedded/pglite-relational.js')).openPgliteRelational({ dir: embedded('postgres'), timeoutMs });
+    opened.push(postgres);
+    const neo4j = cfg.neo4jUrl
+      ? (await import('../stores/neo4j.js')).createNeo4jStore({ url: cfg.neo4jUrl, user: cfg.neo4jUser, password: cfg.neo4jPassword, timeoutMs })
+      : await (await import('../stores/embedded/sqlite-graph.js')).openSqliteGraph(embedded('graph.db'));
+    opened.push(neo4j);
+    const qdrant = cfg.qdrantUrl
+      ? (await import('../stores/qdrant.js')).createQdrantStore({ url: cfg.qdrantUrl, apiKey: cfg.qdrantApiKey, dimension: embedder.dimension, timeoutMs })
+      : await (await import('../stores/embedded/sqlite-vector.js')).openSqliteVector(embedded('vectors.db'), embedder.dimension);
+    opened.push(qdrant);
+    const redis = cfg.redisUrl
+      ? (await import('../stores/redis.js')).createRedisStore({ url: cfg.redisUrl, timeoutMs })
+      : await (await import('../stores/embedded/sqlite-cache.js')).openSqliteCache(embedded('cache.db'));
+    opened.push(redis);
+    const stores: StoreSet = { postgres, neo4j, qdrant, redis };
+    for (const s of Object.values(stores)) await s.connect();
+    const logTarget = cfg.sagaLogUrl ?? embedded('saga-log.db');
+    const log = await openSagaLog(logTarget, cfg.sqliteSynchronous ? { sqlite: { synchronous: cfg.sqliteSynchronous } } : {});
+    const servers = [cfg.databaseUrl, cfg.neo4jUrl, cfg.qdrantUrl, cfg.redisUrl].filter(Boolean).length;
+    const describe = (): ProfileDescription => ({
+      profile: servers === 0 && !cfg.sagaLogUrl ? 'embedded' : servers === 4 && cfg.sagaLogUrl ? 'servers' : 'mixed',
+      stores: {
+        postgres: cfg.databaseUrl ? `postgres ${redactUrl(cfg.databaseUrl)}` : `pglite ${embedded('postgres')}`,
+        neo4j: cfg.neo4jUrl ? `neo4j ${redactUrl(cfg.neo4jUrl)}` : `sqlite-graph ${embedded('graph.db')}`,
+        qdrant: cfg.qdrantUrl ? `qdrant ${redactUrl(cfg.qdrantUrl)}` : `sqlite-vector ${embedded('vectors.db')}`,
+        redis: cfg.redisUrl ? `redis ${redactUrl(cfg.redisUrl)}` : `sqlite-cache ${embedded('cache.db')}`,
+      },
+      sagaLog: `${log.kind} ${cfg.sagaLogUrl && /^postgres/i.test(cfg.sagaLogUrl) ? redactUrl(cfg.sagaLogUrl) : logTarget}`,
+      durability: log.durability,
+      embedder: `${embedder.name} (dimension ${embedder.dimension})`,
+    });
+    return {
+      stores,
+      log,
+      describe,
+      close: async () => {
+        await log.close();
+        await Promise.allSettled(opened.map((s) => s.close()));
+      },
+    };
+  } catch (err) {
+    await Promise.allSettled(opened.map((s) => s.close()));
+    throw err;
+  }
+}

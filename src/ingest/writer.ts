@@ -1,0 +1,99 @@
+// The memory write path: decides what a document needs (nothing, an ingest, an update) and runs
+// the matching saga on the engine; deletes run the delete saga. Bad input is rejected here,
+// before any saga starts, so it writes nothing.
+import type { ErrorInfo, SagaEngine, SagaOutcome } from '../saga/index.js';
+import type { StoreSet } from '../stores/types.js';
+import { chunkText } from './chunk.js';
+import type { Embedder } from './embedder.js';
+import { resolveLimits, type IngestLimits } from './limits.js';
+import { contentSha256 } from './prepare.js';
+import type { ValidDocument } from './schema.js';
+import { deleteSaga } from './sagas/delete-saga.js';
+import { ingestSaga, type IngestPlan } from './sagas/ingest-saga.js';
+import type { DeleteInput, IngestInput } from './sagas/version.js';
+import type { SagaDefinition } from '../saga/index.js';
+
+export type WriteAction = 'created' | 'updated' | 'unchanged' | 'deleted' | 'absent';
+
+export interface WriteResult {
+  docId: string;
+  action: WriteAction;
+  /** 'skipped' when no saga was needed (unchanged content, absent document). */
+  status: SagaOutcome['status'] | 'skipped';
+  sagaId?: string;
+  reason?: ErrorInfo;
+  durationMs: number;
+}
+
+export interface WriterOptions {
+  stores: StoreSet;
+  engine: SagaEngine;
+  embedder: Embedder;
+  plan?: IngestPlan;
+  limits?: Partial<IngestLimits>;
+  stepTimeoutMs?: number;
+}
+
+export class MemoryWriter {
+  readonly plan: IngestPlan;
+  private readonly ingestDef: SagaDefinition<IngestInput, Record<string, unknown>>;
+  private readonly deleteDef: SagaDefinition<DeleteInput, Record<string, unknown>>;
+  /** One write per document at a time in this process; across processes the commit's
+   * optimistic check (expected previous version) refuses the loser. */
+  private readonly busy = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly opts: WriterOptions) {
+    this.plan = opts.plan ?? 'default';
+    const deps = { stores: opts.stores, embedder: opts.embedder, limits: opts.limits, stepTimeoutMs: opts.stepTimeoutMs };
+    this.ingestDef = ingestSaga(deps, this.plan);
+    this.deleteDef = deleteSaga(deps);
+    // Every plan is registered so that recovery can finish sagas started under another plan.
+    opts.engine.register(ingestSaga(deps, 'default'), ingestSaga(deps, 'adr'), this.deleteDef);
+  }
+
+  /** Writes `doc` (already validated) into all four stores, or leaves it as it was. */
+  ingest(doc: ValidDocument, opts: { sagaId?: string } = {}): Promise<WriteResult> {
+    // Too many chunks is bad input: reject before anything is written.
+    chunkText(doc.text, resolveLimits(this.opts.limits));
+    return this.exclusive(doc.id, async () => {
+      const t0 = performance.now();
+      const sha = contentSha256(doc);
+      const row = await this.opts.stores.postgres.getDocument(doc.id);
+      const previousSha = row?.contentSha256 ?? null;
+      if (previousSha === sha && row?.ingestionStatus === 'committed') {
+        return { docId: doc.id, action: 'unchanged', status: 'skipped', durationMs: performance.now() - t0 };
+      }
+      const input: IngestInput = { doc, sha, previousSha };
+      const outcome = await this.opts.engine.execute(this.ingestDef, input, opts);
+      return result(doc.id, previousSha === null ? 'created' : 'updated', outcome, t0);
+    });
+  }
+
+  delete(docId: string, opts: { sagaId?: string } = {}): Promise<WriteResult> {
+    return this.exclusive(docId, async () => {
+      const t0 = performance.now();
+      const row = await this.opts.stores.postgres.getDocument(docId);
+      if (!row) return { docId, action: 'absent', status: 'skipped', durationMs: performance.now() - t0 };
+      const input: DeleteInput = { docId, sha: row.contentSha256, title: row.title, metadata: row.metadata };
+      const outcome = await this.opts.engine.execute(this.deleteDef, input, opts);
+      return result(docId, 'deleted', outcome, t0);
+    });
+  }
+
+  private async exclusive<T>(docId: string, work: () => Promise<T>): Promise<T> {
+    for (let prior = this.busy.get(docId); prior; prior = this.busy.get(docId)) await prior.catch(() => undefined);
+    const p = work();
+    this.busy.set(docId, p);
+    try {
+      return await p;
+    } finally {
+      if (this.busy.get(docId) === p) this.busy.delete(docId);
+    }
+  }
+}
+
+function result(docId: string, action: WriteAction, outcome: SagaOutcome, t0: number): WriteResult {
+  const r: WriteResult = { docId, action, status: outcome.status, sagaId: outcome.sagaId, durationMs: performance.now() - t0 };
+  if (outcome.reason) r.reason = outcome.reason;
+  return r;
+}
