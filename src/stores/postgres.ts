@@ -25,6 +25,31 @@ export function describePostgresUrl(url: string): string {
   }
 }
 
+/** Longest wait for a ROLLBACK before the connection is considered unusable. */
+const ROLLBACK_WAIT_MS = 2_000;
+
+/**
+ * Rolls back after a failed transaction. When the connection is gone or stalled (the ROLLBACK
+ * fails or does not answer), returns an error so the client is destroyed rather than pooled:
+ * closing it makes the server roll the transaction back by itself.
+ */
+async function rollbackOrBreak(client: pg.PoolClient): Promise<Error | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      client.query('ROLLBACK'),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`ROLLBACK did not answer within ${ROLLBACK_WAIT_MS} ms`)), ROLLBACK_WAIT_MS);
+      }),
+    ]);
+    return undefined;
+  } catch (rollbackErr) {
+    return rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr));
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+}
+
 function poolDatabase(pool: pg.Pool): SqlDatabase {
   const executorOf = (client: pg.Pool | pg.PoolClient): SqlExecutor => ({
     async query<R extends object>(sql: string, params?: unknown[]): Promise<R[]> {
@@ -49,12 +74,7 @@ function poolDatabase(pool: pg.Pool): SqlDatabase {
         await client.query('COMMIT');
         return result;
       } catch (err) {
-        try {
-          await client.query('ROLLBACK');
-        } catch (rollbackErr) {
-          // The connection itself is gone: discard it instead of returning it to the pool.
-          broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr));
-        }
+        broken ??= await rollbackOrBreak(client);
         throw err;
       } finally {
         client.off('error', onSocketError);

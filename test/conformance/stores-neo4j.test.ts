@@ -17,6 +17,20 @@ graphConformance({
     return store;
   },
   unreachable: () => createNeo4jStore({ url: 'bolt://127.0.0.1:1', timeoutMs: 3_000, maxRetryTimeMs: 500 }),
+  async stallMidCall(write): Promise<unknown> {
+    const target = new URL(url);
+    const proxy = await startTcpProxy(target.hostname, Number(target.port || 7687));
+    const store = createNeo4jStore({ url: viaProxy(url, proxy), timeoutMs: 1_000, maxRetryTimeMs: 500 });
+    try {
+      const stalled = proxy.stallOn('MERGE (d:Document');
+      const err = await rejectionOf(write(store));
+      await stalled;
+      return err;
+    } finally {
+      await proxy.close(); // first: a driver closing a silent connection would wait for it
+      await store.close().catch(() => undefined);
+    }
+  },
   async dropMidCall(write): Promise<unknown> {
     const target = new URL(url);
     const proxy = await startTcpProxy(target.hostname, Number(target.port || 7687));

@@ -20,6 +20,21 @@ relationalConformance({
     return store;
   },
   unreachable: () => createPostgresStore({ url: 'postgres://apex:secret@127.0.0.1:1/none', timeoutMs: 3_000 }),
+  async stallMidCall(write): Promise<unknown> {
+    const target = new URL(url);
+    const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
+    const store = createPostgresStore({ url: viaProxy(url, proxy), timeoutMs: 1_000, poolSize: 1 });
+    try {
+      await store.connect();
+      const stalled = proxy.stallOn('INSERT INTO chunks');
+      const err = await rejectionOf(write(store));
+      await stalled;
+      return err;
+    } finally {
+      await store.close().catch(() => undefined);
+      await proxy.close();
+    }
+  },
   async dropMidCall(write): Promise<unknown> {
     const target = new URL(url);
     const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));

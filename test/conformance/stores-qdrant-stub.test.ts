@@ -24,6 +24,13 @@ vectorConformance({
     return store;
   },
   unreachable: () => createQdrantStore({ url: 'http://127.0.0.1:1', dimension: 16, timeoutMs: 3_000 }),
+  async stallMidCall(write): Promise<unknown> {
+    const store = createQdrantStore({ url: stub.url, dimension: 16, timeoutMs: 1_000 });
+    const stalled = stub.stallNext('PUT', '/points');
+    const err = await rejectionOf(write(store));
+    await stalled;
+    return err;
+  },
   async dropMidCall(write): Promise<unknown> {
     const store = createQdrantStore({ url: stub.url, dimension: 16, timeoutMs: 5_000 });
     const dropped = stub.dropNext('PUT', '/points');

@@ -17,6 +17,21 @@ cacheConformance({
     return store;
   },
   unreachable: () => createRedisStore({ url: 'redis://127.0.0.1:1', timeoutMs: 3_000 }),
+  async stallMidCall(write): Promise<unknown> {
+    const target = new URL(url);
+    const proxy = await startTcpProxy(target.hostname, Number(target.port || 6379));
+    const store = createRedisStore({ url: viaProxy(url, proxy), timeoutMs: 1_000 });
+    try {
+      await store.connect();
+      const stalled = proxy.stallOn('apex:doc:');
+      const err = await rejectionOf(write(store));
+      await stalled;
+      return err;
+    } finally {
+      await proxy.close();
+      await store.close();
+    }
+  },
   async dropMidCall(write): Promise<unknown> {
     const target = new URL(url);
     const proxy = await startTcpProxy(target.hostname, Number(target.port || 6379));

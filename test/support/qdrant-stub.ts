@@ -22,6 +22,8 @@ export interface QdrantContractStub {
   requests(): StubRequestRecord[];
   /** Destroys the socket of the next request whose template ends with `suffix`, before applying it. */
   dropNext(method: string, suffix: string): Promise<void>;
+  /** Never answers (nor applies) the next request whose template ends with `suffix`. */
+  stallNext(method: string, suffix: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -41,7 +43,7 @@ export async function startQdrantContractStub(contract: QdrantContract = loadQdr
   const collections = new Map<string, StubCollection>();
   const violations: string[] = [];
   const log: StubRequestRecord[] = [];
-  const drops: Array<{ method: string; suffix: string; done: () => void }> = [];
+  const drops: Array<{ method: string; suffix: string; done: () => void; stall: boolean }> = [];
 
   const updateResult = (operationId: number, wait: boolean): Reply => ok({ operation_id: operationId, status: wait ? 'completed' : 'acknowledged' });
 
@@ -131,7 +133,8 @@ export async function startQdrantContractStub(contract: QdrantContract = loadQdr
       const drop = drops.findIndex((d) => d.method === method && template.endsWith(d.suffix));
       if (drop >= 0) {
         const [d] = drops.splice(drop, 1);
-        req.socket.destroy();
+        // A stalled request keeps its socket open unanswered; close() destroys it.
+        if (!d?.stall) req.socket.destroy();
         d?.done();
         return;
       }
@@ -169,7 +172,8 @@ export async function startQdrantContractStub(contract: QdrantContract = loadQdr
     url: `http://127.0.0.1:${port}`,
     violations: () => [...violations],
     requests: () => [...log],
-    dropNext: (method, suffix) => new Promise<void>((resolve) => drops.push({ method, suffix, done: resolve })),
+    dropNext: (method, suffix) => new Promise<void>((resolve) => drops.push({ method, suffix, done: resolve, stall: false })),
+    stallNext: (method, suffix) => new Promise<void>((resolve) => drops.push({ method, suffix, done: resolve, stall: true })),
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());

@@ -1,18 +1,23 @@
 // A TCP proxy on 127.0.0.1 that tests can cut: when a chosen byte pattern passes from the client
 // (e.g. the text of a query), every connection is destroyed before that data reaches the server,
-// and later connections are refused. Simulates a network drop in the middle of a store call.
+// and later connections are refused (a network drop in the middle of a store call); or, with
+// stallOn, that connection silently stops forwarding (a partition: only timeouts can end the call).
 import net from 'node:net';
 
 export interface CuttableProxy {
   port: number;
   /** Arms the cut; resolves once it has happened. */
   cutOn(pattern: string): Promise<void>;
+  /** Arms a stall: from the matching data on, that connection forwards nothing more (a silent
+   * network partition); resolves once it has happened. */
+  stallOn(pattern: string): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(targetHost: string, targetPort: number): Promise<CuttableProxy> {
   const sockets = new Set<net.Socket>();
   let pattern: Buffer | undefined;
+  let mode: 'cut' | 'stall' = 'cut';
   let cut = false;
   let onCut: (() => void) | undefined;
 
@@ -32,10 +37,18 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     sockets.add(client);
     sockets.add(upstream);
     let tail = Buffer.alloc(0); // the pattern may straddle two reads
+    let stalled = false;
     client.on('data', (data: Buffer) => {
+      if (stalled) return;
       const window = Buffer.concat([tail, data]);
       if (pattern && window.includes(pattern)) {
-        cutAll();
+        if (mode === 'cut') {
+          cutAll();
+        } else {
+          stalled = true;
+          pattern = undefined;
+          onCut?.();
+        }
         return;
       }
       tail = window.subarray(Math.max(0, window.length - 256));
@@ -60,6 +73,14 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
   return {
     port: address.port,
     cutOn(text: string): Promise<void> {
+      mode = 'cut';
+      pattern = Buffer.from(text, 'utf8');
+      return new Promise<void>((resolve) => {
+        onCut = resolve;
+      });
+    },
+    stallOn(text: string): Promise<void> {
+      mode = 'stall';
       pattern = Buffer.from(text, 'utf8');
       return new Promise<void>((resolve) => {
         onCut = resolve;

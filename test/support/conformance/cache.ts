@@ -1,10 +1,9 @@
 // Conformance suite for CacheStore (Redis adapter and the SQLite cache stand-in).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { isStoreError } from '../../../src/stores/errors.js';
 import type { CacheEntry, CacheStore } from '../../../src/stores/types.js';
 import { cleanupPrefix, idsWithPrefix } from './derived.js';
-import { HOSTILE_STRINGS, ctxFor, largeBody, runPrefix, sha256, isRetryableStoreFailure, rejectionOf } from './fixtures.js';
+import { HOSTILE_STRINGS, ctxFor, largeBody, runPrefix, sha256, interruptions, isRetryableStoreFailure, rejectionOf } from './fixtures.js';
 import type { StoreHarness } from './fixtures.js';
 
 function entry(docId: string, body: string, extra: Partial<CacheEntry> = {}): CacheEntry {
@@ -80,12 +79,11 @@ export function cacheConformance(harness: StoreHarness<CacheStore>): void {
       assert.deepEqual(await store.get(e.docId), e);
     });
 
-    if (harness.dropMidCall) {
-      const dropMidCall = harness.dropMidCall;
-      void it('a connection cut mid-call reports a transient error and writes nothing', async () => {
-        const e = entry(id('dropped'), 'cut in the middle');
-        const err = await dropMidCall((s) => s.put(e, ctx));
-        assert.ok(isStoreError(err) && err.retryable && (err.code === 'STORE_TRANSIENT' || err.code === 'STORE_TIMEOUT'), String(err));
+    for (const cut of interruptions(harness)) {
+      void it(cut.title, async () => {
+        const e = entry(id(cut.docName), 'cut in the middle');
+        const err = await cut.run((s) => s.put(e, ctx));
+        assert.ok(cut.accepts(err), String(err));
         assert.equal(await store.get(e.docId), undefined);
         await store.put(e, ctx);
         assert.deepEqual(await store.get(e.docId), e);

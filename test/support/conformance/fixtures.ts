@@ -94,6 +94,11 @@ export interface StoreHarness<S> {
    * and returns what that call rejected with. Absent for in-process engines (no connection to cut).
    */
   dropMidCall?: (write: (store: S) => Promise<void>) => Promise<unknown>;
+  /**
+   * Like dropMidCall, but the connection goes silent instead (a partition): the call must end
+   * with STORE_TIMEOUT within its configured limit, not hang.
+   */
+  stallMidCall?: (write: (store: S) => Promise<void>) => Promise<unknown>;
   /** An adapter instance (not connected) pointed at a port where no server listens. */
   unreachable?: () => S;
 }
@@ -102,4 +107,29 @@ export interface StoreHarness<S> {
 export function isRetryableStoreFailure(err: unknown): boolean {
   const e = err as { name?: unknown; code?: unknown; retryable?: unknown };
   return e.name === 'StoreError' && e.retryable === true && (e.code === 'STORE_TRANSIENT' || e.code === 'STORE_TIMEOUT');
+}
+
+export interface Interruption<S> {
+  title: string;
+  docName: string;
+  run: (write: (store: S) => Promise<void>) => Promise<unknown>;
+  /** Whether the error is what the saga engine needs to see for this kind of interruption. */
+  accepts: (err: unknown) => boolean;
+}
+
+/** The mid-call interruptions a harness supports: a cut connection and a silent one. */
+export function interruptions<S>(harness: StoreHarness<S>): Array<Interruption<S>> {
+  const out: Array<Interruption<S>> = [];
+  if (harness.dropMidCall) {
+    out.push({ title: 'a connection cut mid-call reports a transient error and writes nothing', docName: 'dropped', run: harness.dropMidCall, accepts: isRetryableStoreFailure });
+  }
+  if (harness.stallMidCall) {
+    out.push({
+      title: 'a connection that goes silent mid-call ends with STORE_TIMEOUT and writes nothing',
+      docName: 'stalled',
+      run: harness.stallMidCall,
+      accepts: (err) => isRetryableStoreFailure(err) && (err as { code?: unknown }).code === 'STORE_TIMEOUT',
+    });
+  }
+  return out;
 }

@@ -1,10 +1,9 @@
 // Conformance suite for GraphStore (Neo4j adapter and the SQLite graph stand-in).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { isStoreError } from '../../../src/stores/errors.js';
 import type { GraphStore } from '../../../src/stores/types.js';
 import { cleanupPrefix, idsWithPrefix } from './derived.js';
-import { HOSTILE_STRINGS, ctxFor, largeBody, makeVersion, runPrefix, isRetryableStoreFailure, rejectionOf } from './fixtures.js';
+import { HOSTILE_STRINGS, ctxFor, largeBody, makeVersion, runPrefix, interruptions, isRetryableStoreFailure, rejectionOf } from './fixtures.js';
 import type { StoreHarness } from './fixtures.js';
 
 export function graphConformance(harness: StoreHarness<GraphStore>): void {
@@ -98,12 +97,11 @@ export function graphConformance(harness: StoreHarness<GraphStore>): void {
       assert.deepEqual(await store.listVersions(v.docId), [{ docId: v.docId, contentSha256: v.contentSha256, chunkCount: 250 }]);
     });
 
-    if (harness.dropMidCall) {
-      const dropMidCall = harness.dropMidCall;
-      void it('a connection cut mid-call reports a transient error and writes nothing', async () => {
-        const v = makeVersion({ docId: id('dropped'), body: 'cut in the middle', chunkCount: 4 });
-        const err = await dropMidCall((s) => s.writeVersion(v, ctx));
-        assert.ok(isStoreError(err) && err.retryable && (err.code === 'STORE_TRANSIENT' || err.code === 'STORE_TIMEOUT'), String(err));
+    for (const cut of interruptions(harness)) {
+      void it(cut.title, async () => {
+        const v = makeVersion({ docId: id(cut.docName), body: 'cut in the middle', chunkCount: 4 });
+        const err = await cut.run((s) => s.writeVersion(v, ctx));
+        assert.ok(cut.accepts(err), String(err));
         assert.deepEqual(await store.listVersions(v.docId), []);
         assert.deepEqual(await idsWithPrefix(store, v.docId), []);
         await store.writeVersion(v, ctx);

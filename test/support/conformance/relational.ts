@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { isStoreError } from '../../../src/stores/errors.js';
 import type { DocumentRow, RelationalStore } from '../../../src/stores/types.js';
-import { HOSTILE_STRINGS, ctxFor, largeBody, makeVersion, rejectionOf, runPrefix, isRetryableStoreFailure } from './fixtures.js';
+import { HOSTILE_STRINGS, ctxFor, largeBody, makeVersion, rejectionOf, runPrefix, interruptions, isRetryableStoreFailure } from './fixtures.js';
 import type { StoreHarness } from './fixtures.js';
 
 export function relationalConformance(harness: StoreHarness<RelationalStore>): void {
@@ -177,12 +177,11 @@ export function relationalConformance(harness: StoreHarness<RelationalStore>): v
       assert.equal(chunks.map((c) => c.text).join(''), v.chunks.map((c) => c.text).join(''));
     });
 
-    if (harness.dropMidCall) {
-      const dropMidCall = harness.dropMidCall;
-      void it('a connection cut mid-call reports a transient error and writes nothing', async () => {
-        const v = makeVersion({ docId: id('dropped'), body: 'cut in the middle', chunkCount: 4 });
-        const err = await dropMidCall((s) => s.putPending(v, ctx));
-        assert.ok(isStoreError(err) && err.retryable && (err.code === 'STORE_TRANSIENT' || err.code === 'STORE_TIMEOUT'), String(err));
+    for (const cut of interruptions(harness)) {
+      void it(cut.title, async () => {
+        const v = makeVersion({ docId: id(cut.docName), body: 'cut in the middle', chunkCount: 4 });
+        const err = await cut.run((s) => s.putPending(v, ctx));
+        assert.ok(cut.accepts(err), String(err));
         assert.equal(await store.getDocument(v.docId), undefined);
         assert.deepEqual(await store.getChunks(v.docId, v.contentSha256), []);
         await store.putPending(v, ctx); // the retry succeeds

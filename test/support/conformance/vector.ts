@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { isStoreError } from '../../../src/stores/errors.js';
 import type { VectorStore } from '../../../src/stores/types.js';
 import { cleanupPrefix, idsWithPrefix } from './derived.js';
-import { HOSTILE_STRINGS, ctxFor, embeddingFor, largeBody, makeVersion, rejectionOf, runPrefix, isRetryableStoreFailure } from './fixtures.js';
+import { HOSTILE_STRINGS, ctxFor, embeddingFor, largeBody, makeVersion, rejectionOf, runPrefix, interruptions, isRetryableStoreFailure } from './fixtures.js';
 import type { StoreHarness } from './fixtures.js';
 
 export function vectorConformance(harness: StoreHarness<VectorStore>): void {
@@ -98,12 +98,11 @@ export function vectorConformance(harness: StoreHarness<VectorStore>): void {
       assert.ok((await store.search(probe, 5)).length === 5);
     });
 
-    if (harness.dropMidCall) {
-      const dropMidCall = harness.dropMidCall;
-      void it('a connection cut mid-call reports a transient error and writes nothing', async () => {
-        const v = version(id('dropped'), 'cut in the middle', 4);
-        const err = await dropMidCall((s) => s.upsertVersion(v, ctx));
-        assert.ok(isStoreError(err) && err.retryable && (err.code === 'STORE_TRANSIENT' || err.code === 'STORE_TIMEOUT'), String(err));
+    for (const cut of interruptions(harness)) {
+      void it(cut.title, async () => {
+        const v = version(id(cut.docName), 'cut in the middle', 4);
+        const err = await cut.run((s) => s.upsertVersion(v, ctx));
+        assert.ok(cut.accepts(err), String(err));
         assert.deepEqual(await store.listVersions(v.docId), []);
         await store.upsertVersion(v, ctx);
         assert.equal((await store.listVersions(v.docId))[0]?.chunkCount, 4);
