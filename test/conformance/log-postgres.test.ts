@@ -30,8 +30,13 @@ describe('PostgresSagaLog specifics', () => {
     const schema = newSchema();
     try {
       const logs = await Promise.all(Array.from({ length: 4 }, () => PostgresSagaLog.open({ connectionString: url, schema, poolSize: 2 })));
-      const applied = await admin.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".schema_migrations`);
-      assert.equal(Number(applied.rows[0]?.n), 1);
+      const applied = await admin.query<{ version: number }>(`SELECT version FROM "${schema}".schema_migrations ORDER BY version`);
+      assert.deepEqual(applied.rows.map((r) => r.version), [1, 2]);
+      const fillfactor = await admin.query<{ reloptions: string[] | null }>(
+        `SELECT c.reloptions FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = 'sagas'`,
+        [schema],
+      );
+      assert.deepEqual(fillfactor.rows[0]?.reloptions, ['fillfactor=70']);
       await Promise.all(logs.map((l) => l.close()));
     } finally {
       await dropSchema(schema);
