@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteSagaLog } from '../../src/log/sqlite.js';
-import { openSagaLog } from '../../src/log/open.js';
+import { isPostgresUrl, openSagaLog } from '../../src/log/open.js';
 import { sagaLogConformance, beginReq, rejectsWith } from '../support/saga-log-conformance.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'apex-log-sqlite-'));
@@ -72,6 +72,10 @@ describe('SqliteSagaLog specifics', () => {
     assert.equal(lite.kind, 'sqlite');
     assert.match(lite.durability, /NORMAL/);
     await lite.close();
+    assert.equal(isPostgresUrl('postgres://u@h/db'), true);
+    assert.equal(isPostgresUrl('postgresql://u@h:5432/db'), true);
+    assert.equal(isPostgresUrl('./postgres/saga-log.db'), false);
+    assert.equal(isPostgresUrl('memory'), false);
   });
 
   it('a failing open reports LOG_FAILURE without crashing', () => {
