@@ -55,6 +55,8 @@ export class RedisCacheStore implements CacheStore {
   private readonly client: RedisWithRemove;
   private readonly options: RedisStoreOptions;
   private readonly timeoutMs: number;
+  /** Rejecters of the calls waiting on the current connection (see the 'close' listener). */
+  private readonly inFlight = new Set<(err: StoreError) => void>();
 
   constructor(options: RedisStoreOptions) {
     this.options = options;
@@ -67,19 +69,36 @@ export class RedisCacheStore implements CacheStore {
       connectTimeout: Math.min(this.timeoutMs, 5_000),
       // Keep reconnecting in the background; calls meanwhile fail fast (no offline queue).
       retryStrategy: (times: number) => Math.min(times * 200, 2_000),
+      // A command in flight when the connection drops must never be re-sent later on its own: the
+      // saga may have compensated meanwhile, and a late SET would resurrect a removed entry.
+      autoResendUnfulfilledCommands: false,
     });
     // Connection errors surface through the failing calls; an unhandled 'error' event would crash.
     client.on('error', () => undefined);
+    // ioredis parks in-flight commands until a reconnect (and then drops them unanswered when not
+    // re-sending), so the calls waiting on a closed connection are failed here, at once.
+    client.on('close', () => {
+      const lost = new StoreError('redis', 'STORE_TRANSIENT', 'connection closed while the call was in flight (it may have applied)');
+      for (const fail of this.inFlight) fail(lost);
+      this.inFlight.clear();
+    });
     client.defineCommand('apexRemoveIfSha', { numberOfKeys: 1, lua: REMOVE_IF_SHA });
     this.client = client as RedisWithRemove;
   }
 
   private call<T>(what: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     return withTimeout('redis', what, this.timeoutMs + 1_000, async () => {
+      let fail: ((err: StoreError) => void) | undefined;
+      const connectionLost = new Promise<never>((_, reject) => {
+        fail = reject;
+      });
+      if (fail) this.inFlight.add(fail);
       try {
-        return await work();
+        return await Promise.race([work(), connectionLost]);
       } catch (err) {
         throw classifyRedisError(err, what);
+      } finally {
+        if (fail) this.inFlight.delete(fail);
       }
     }, signal);
   }
