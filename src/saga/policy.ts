@@ -53,17 +53,31 @@ export function backoffDelay(policy: RetryPolicy, attempt: number, random: () =>
   return Math.floor(random() * ceiling);
 }
 
+/** How long a cancelled or timed-out attempt may take to settle before the engine moves on. */
+export const DEFAULT_SETTLE_GRACE_MS = 15_000;
+
 /**
  * Runs `fn` in a child scope of `parent` that is cancelled when the parent is, or when
- * `timeoutMs` passes. A timed-out attempt rejects with STEP_TIMEOUT at once, even if `fn` ignores
- * its signal: the engine then treats the step as "maybe applied".
+ * `timeoutMs` passes; the attempt then rejects with that reason (STEP_TIMEOUT for a timeout).
+ *
+ * Why it waits after cancelling: a write that was cancelled may still land (a request already
+ * on the wire). If the engine compensated at once, the late write could arrive after its
+ * compensation and leave data behind. So a cancelled attempt rejects only once its promise has
+ * settled, or after `graceMs` if it ignores its signal; the step then counts as "maybe applied".
  */
-export function withTimeout<T>(fn: (scope: CancelScope) => Promise<T>, timeoutMs: number | undefined, parent: CancelScope, label: string): Promise<T> {
+export function withTimeout<T>(
+  fn: (scope: CancelScope) => Promise<T>,
+  timeoutMs: number | undefined,
+  parent: CancelScope,
+  label: string,
+  graceMs: number = DEFAULT_SETTLE_GRACE_MS,
+): Promise<T> {
   if (parent.cancelled) return Promise.reject(parent.reason as unknown);
   const { scope, dispose } = parent.child();
   return new Promise<T>((resolve, reject) => {
     let timer: ReturnType<typeof setTimeout> | undefined;
     let settled = false;
+    let result: Promise<T> | undefined;
     const finish = (): boolean => {
       if (settled) return false;
       settled = true;
@@ -72,18 +86,23 @@ export function withTimeout<T>(fn: (scope: CancelScope) => Promise<T>, timeoutMs
       unsubscribe();
       return true;
     };
-    // The parent's cancellation reaches this attempt through the child scope.
-    const unsubscribe = scope.onCancel((reason) => {
-      if (finish()) reject(reason);
-    });
+    const stop = (reason: unknown): void => {
+      if (!finish()) return;
+      if (!result) return reject(reason);
+      const grace = setTimeout(() => reject(reason), graceMs);
+      const after = (): void => {
+        clearTimeout(grace);
+        reject(reason);
+      };
+      result.then(after, after);
+    };
+    const unsubscribe = scope.onCancel(stop);
     if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) {
       timer = setTimeout(() => {
         const err = new SagaError('STEP_TIMEOUT', `${label} timed out after ${timeoutMs} ms`, { retryable: true });
-        if (finish()) reject(err);
         scope.cancel(err);
       }, timeoutMs);
     }
-    let result: Promise<T>;
     try {
       result = fn(scope);
     } catch (err) {

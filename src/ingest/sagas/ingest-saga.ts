@@ -94,10 +94,20 @@ export function ingestSteps(deps: IngestDeps) {
       await stores.redis.put(await cacheEntry(ctx), wctx(ctx));
       return null;
     },
-    ...(kind === 'compensatable'
-      ? { compensate: async (ctx: Ctx) => stores.redis.remove(ctx.input.doc.id, ctx.input.sha, wctx(ctx)) }
-      : {}),
+    // Before the pivot (plan adr) the write replaced the committed version's entry: undo it by
+    // removing ours and, for an update, putting the committed version's entry back.
+    ...(kind === 'compensatable' ? { compensate: async (ctx: Ctx) => restoreCache(ctx) } : {}),
   });
+  const restoreCache = async (ctx: Ctx): Promise<void> => {
+    const { doc, sha, previousSha } = ctx.input;
+    await stores.redis.remove(doc.id, sha, wctx(ctx));
+    if (previousSha === null) return;
+    const row = await stores.postgres.getDocument(doc.id);
+    if (row?.contentSha256 !== previousSha) return; // nothing committed to restore
+    const chunks = await stores.postgres.getChunks(doc.id, previousSha);
+    const entry = { docId: doc.id, title: row.title, contentSha256: previousSha, chunkCount: chunks.length, metadata: row.metadata };
+    await stores.redis.put(entry, wctx(ctx));
+  };
   const cleanupPrevious: Step = {
     name: 'cleanup_previous',
     kind: 'retriable',

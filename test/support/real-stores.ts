@@ -1,0 +1,67 @@
+// An isolated set of real stores for one test file: a fresh PostgreSQL database, the Neo4j server
+// emptied (test files run one at a time), its own Redis database index, and a fresh Qdrant
+// contract stub. Returns the profile config that points openApp() at them.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import neo4j from 'neo4j-driver';
+import { Redis } from 'ioredis';
+import type { ProfileConfig } from '../../src/config/profile.js';
+import { startQdrantContractStub, type QdrantContractStub } from './qdrant-stub.js';
+import { testPgAdminUrl, testServices } from './services.js';
+
+export interface RealStores {
+  config: ProfileConfig;
+  databaseUrl: string;
+  qdrant: QdrantContractStub;
+  close(): Promise<void>;
+}
+
+export async function realStores(name: string, redisDb: number, opts: { sagaLogOnPostgres?: boolean } = {}): Promise<RealStores> {
+  const services = testServices();
+  const admin = new pg.Client({ connectionString: testPgAdminUrl() });
+  await admin.connect();
+  const db = `apex_it_${name}_${process.pid}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE ${db} OWNER apex`);
+  await admin.end();
+  const url = new URL(services.databaseUrl);
+  url.pathname = `/${db}`;
+  const databaseUrl = url.toString();
+
+  const driver = neo4j.driver(services.neo4jUrl);
+  const session = driver.session();
+  await session.run('MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS');
+  await session.close();
+  await driver.close();
+
+  const redisUrl = `${services.redisUrl.replace(/\/\d*$/, '')}/${redisDb}`;
+  const redis = new Redis(redisUrl);
+  await redis.flushdb();
+  redis.disconnect();
+
+  const qdrant = await startQdrantContractStub();
+  const dataDir = mkdtempSync(join(tmpdir(), `apex-it-${name}-`));
+  const config: ProfileConfig = {
+    dataDir,
+    databaseUrl,
+    neo4jUrl: services.neo4jUrl,
+    qdrantUrl: qdrant.url,
+    redisUrl,
+    sagaLogUrl: opts.sagaLogOnPostgres ? databaseUrl : join(dataDir, 'saga-log.db'),
+    storeTimeoutMs: 10_000,
+  };
+  return {
+    config,
+    databaseUrl,
+    qdrant,
+    close: async () => {
+      await qdrant.close();
+      const a = new pg.Client({ connectionString: testPgAdminUrl() });
+      await a.connect();
+      await a.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+      await a.end();
+    },
+  };
+}
