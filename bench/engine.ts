@@ -24,6 +24,8 @@ export interface EngineBenchOptions {
   pgUrl?: string;
   concurrency: number;
   n: number;
+  /** SQLite only: commit in a worker thread. */
+  thread?: boolean;
 }
 
 export async function benchEngine(opts: EngineBenchOptions): Promise<BenchRow> {
@@ -34,11 +36,11 @@ export async function benchEngine(opts: EngineBenchOptions): Promise<BenchRow> {
         ? (opts.pgUrl ?? process.env.APEX_TEST_DATABASE_URL ?? '')
         : 'memory';
   if (!target) throw new Error('--log postgres needs --pg-url or APEX_TEST_DATABASE_URL');
-  const log = await openSagaLog(target);
+  const log = await openSagaLog(target, opts.thread ? { sqlite: { thread: true } } : {});
   const engine = new SagaEngine({ log, owner: 'bench' });
   const saga = anchorSaga();
   try {
-    return await runLoad(`apex-engine ${opts.log}`, (id) => engine.execute(saga, { id }), opts.n, opts.concurrency);
+    return await runLoad(`apex-engine ${opts.log}${opts.thread ? '-thread' : ''}`, (id) => engine.execute(saga, { id }), opts.n, opts.concurrency);
   } finally {
     await engine.close();
     await log.close();

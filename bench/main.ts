@@ -10,6 +10,7 @@ const { positionals, values } = parseArgs({
     concurrency: { type: 'string', short: 'c', default: '1' },
     n: { type: 'string', default: '1000' },
     json: { type: 'boolean', default: false },
+    thread: { type: 'boolean', default: false },
   },
 });
 
@@ -23,6 +24,7 @@ const row = await benchEngine({
   pgUrl: values['pg-url'],
   concurrency: Number(values.concurrency),
   n: Number(values.n),
+  thread: values.thread,
 });
 if (values.json) console.log(JSON.stringify(row));
 else console.table([row]);
