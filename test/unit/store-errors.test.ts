@@ -75,11 +75,27 @@ void describe('withTimeout', () => {
     }), /bad/);
   });
 
-  void it('rejects as soon as the caller aborts', async () => {
+  void it('an abort before the start rejects without calling the driver', async () => {
     const controller = new AbortController();
-    const pending = withTimeout('qdrant', 'search', 10_000, () => new Promise<never>(() => undefined), controller.signal);
     controller.abort();
-    await assert.rejects(pending, (err: unknown) => err instanceof StoreError && err.code === 'STORE_TRANSIENT');
+    let called = false;
+    await assert.rejects(withTimeout('qdrant', 'search', 1_000, async () => {
+      called = true;
+    }, controller.signal), (err: unknown) => err instanceof StoreError && err.code === 'STORE_TRANSIENT');
+    assert.equal(called, false);
+  });
+
+  void it('a started call is awaited even when the caller aborts (no late write after compensation)', async () => {
+    const controller = new AbortController();
+    let finished = false;
+    const pending = withTimeout('qdrant', 'upsert', 1_000, async () => {
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      finished = true;
+      return 'applied';
+    }, controller.signal);
+    controller.abort();
+    assert.equal(await pending, 'applied');
+    assert.equal(finished, true);
   });
 });
 
