@@ -1,0 +1,21 @@
+// Option parsers shared by commands. Commander reports an InvalidArgumentError as a usage error
+// (exit 2) naming the option.
+import { InvalidArgumentError } from 'commander';
+
+export function positiveInt(max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1 || n > max) {
+      throw new InvalidArgumentError(`expected an integer from 1 to ${max}, got "${value.slice(0, 40)}"`);
+    }
+    return n;
+  };
+}
+
+export function oneOf<T extends string>(allowed: readonly T[]) {
+  return (value: string): T => {
+    const found = allowed.find((a) => a === value);
+    if (found === undefined) throw new InvalidArgumentError(`expected one of ${allowed.join(', ')}, got "${value.slice(0, 40)}"`);
+    return found;
+  };
+}

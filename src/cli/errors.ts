@@ -1,0 +1,66 @@
+// How the CLI turns a thrown error into one line on stderr and an exit code. Errors that carry a
+// known code (bad input, store, saga, log, embedder, usage) are expected: they get their code and
+// message, never a stack trace. Anything else is a bug and keeps its stack so it can be reported.
+
+export type CliErrorCode =
+  | 'CLI_USAGE' // a flag or argument is invalid
+  | 'CLI_CONFIG' // the environment or data directory is unusable
+  | 'CLI_NOT_FOUND'; // the document or saga named does not exist
+
+/** Exit codes: 0 success, 1 the operation ran and failed (or found problems), 2 usage/config. */
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+/** Interrupted by SIGINT, as shells report it. */
+export const EXIT_INTERRUPTED = 130;
+
+export class CliError extends Error {
+  readonly code: CliErrorCode;
+  constructor(code: CliErrorCode, message: string) {
+    super(message);
+    this.name = 'CliError';
+    this.code = code;
+  }
+}
+
+const EXPECTED_PREFIXES = ['CLI_', 'DOC_', 'STORE_', 'SAGA_', 'STEP_', 'LOG_', 'EMBED_'];
+const USAGE_CODES = new Set(['CLI_USAGE', 'CLI_CONFIG', 'EMBED_CONFIG', 'SAGA_UNKNOWN_DEFINITION']);
+
+export interface DescribedError {
+  code: string;
+  message: string;
+  /** true for errors with a known code: no stack trace is printed. */
+  expected: boolean;
+  exitCode: number;
+}
+
+export function describeError(err: unknown): DescribedError {
+  const code = errorCode(err);
+  const message = err instanceof Error ? err.message : String(err);
+  const expected = code !== undefined && EXPECTED_PREFIXES.some((p) => code.startsWith(p));
+  return {
+    code: code ?? 'INTERNAL',
+    message: oneLine(message),
+    expected,
+    exitCode: code !== undefined && USAGE_CODES.has(code) ? EXIT_USAGE : EXIT_FAILED,
+  };
+}
+
+/** The line printed on stderr; unexpected errors add their stack (without the first line). */
+export function formatError(err: unknown): string {
+  const d = describeError(err);
+  const line = `apex-memory: error [${d.code}]: ${d.message}`;
+  if (d.expected || !(err instanceof Error) || err.stack === undefined) return line;
+  const frames = err.stack.split('\n').filter((l) => l.trimStart().startsWith('at '));
+  return [line, ...frames].join('\n');
+}
+
+function errorCode(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && /^[A-Z][A-Z0-9_]+$/.test(code) ? code : undefined;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}

@@ -1,0 +1,118 @@
+// `apex-memory ingest <paths...>`: writes documents from files, folders, JSONL and stdin into all
+// four stores, at most --concurrency at a time, then prints what happened. Exit 1 when any
+// document was rejected, compensated (not written), stuck or failed.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Command } from 'commander';
+import type { IngestPlan } from '../ingest/sagas/ingest-saga.js';
+import { oneOf, positiveInt } from './args.js';
+import { exiting } from './command.js';
+import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK } from './errors.js';
+import { countDocuments, runIngest } from './ingest-run.js';
+import type { DocumentFailure, IngestSummary } from './ingest-tally.js';
+import { formatMs, profileLines, renderTable, toJson } from './output.js';
+import { createProgress } from './progress.js';
+import { withApp, type CommandIo } from './runtime.js';
+
+const PLANS: readonly IngestPlan[] = ['default', 'adr'];
+const LISTED_FAILURES = 20;
+const COUNT_HEAD_START_MS = 500;
+
+interface IngestFlags {
+  concurrency: number;
+  plan: IngestPlan;
+  json?: boolean;
+  progress: boolean;
+}
+
+export function registerIngest(program: Command): void {
+  program
+    .command('ingest')
+    .description('write documents (files, folders, .jsonl, "-" for stdin) into all four stores')
+    .argument('<paths...>', 'files (.md, .txt, .jsonl), folders (read recursively) or "-" for stdin')
+    .option('-c, --concurrency <n>', 'documents written at the same time', positiveInt(256), 8)
+    .option('--plan <plan>', 'saga plan: default (parallel graph+vector writes) or adr (sequential)', oneOf(PLANS), 'default')
+    .option('--no-progress', 'no progress bar or progress lines on stderr')
+    .option('--json', 'print one JSON object (summary and per-document failures) on stdout')
+    .action(exiting((paths: string[], flags: IngestFlags, cmd: Command) => ingest(cmd, paths, flags)));
+}
+
+async function ingest(cmd: Command, paths: string[], flags: IngestFlags): Promise<number> {
+  return withApp(cmd, { json: flags.json === true, plan: flags.plan }, async (app, io) => {
+    const progress = createProgress({ enabled: flags.progress });
+    const counter = paths.includes('-') || !flags.progress ? undefined : countDocuments(paths);
+    void counter?.total.then((n) => n !== undefined && progress.setTotal(n));
+    // Counting competes with the writes once they start; a short head start usually finishes it.
+    if (counter) await Promise.race([counter.total, sleep(COUNT_HEAD_START_MS)]);
+    const interrupt = onInterrupt(io);
+    let tally;
+    try {
+      tally = await runIngest(app, paths, {
+        concurrency: flags.concurrency,
+        signal: interrupt.signal,
+        onItem: (t) => progress.update({ done: t.processed, failed: t.failed }),
+      });
+    } finally {
+      counter?.stop();
+      progress.stop();
+      interrupt.dispose();
+    }
+    const summary = tally.summary();
+    if (io.json) {
+      io.out(toJson({ ok: tally.ok, plan: flags.plan, concurrency: flags.concurrency, ...summary, failures: tally.failures, profile: io.profile }));
+    } else {
+      printFailures(io, tally.failures);
+      io.out(renderSummary(summary, flags));
+      io.out(profileLines(io.profile));
+    }
+    if (summary.interrupted) return EXIT_INTERRUPTED;
+    return tally.ok ? EXIT_OK : EXIT_FAILED;
+  });
+}
+
+function printFailures(io: CommandIo, failures: DocumentFailure[]): void {
+  if (failures.length === 0) return;
+  const shown = failures.slice(0, LISTED_FAILURES);
+  io.out(`\n${failures.length} document(s) not written${failures.length > shown.length ? ` (first ${shown.length} listed)` : ''}:`);
+  io.out(
+    renderTable(
+      [{ header: 'outcome' }, { header: 'source', maxWidth: 60 }, { header: 'code' }, { header: 'message', maxWidth: 120 }],
+      shown.map((f) => [f.kind, f.source, f.code, f.sagaId ? `${withoutSource(f)} (saga ${f.sagaId})` : withoutSource(f)]),
+    ),
+  );
+  if (failures.length > shown.length) io.out(`... and ${failures.length - shown.length} more (--json lists all)`);
+}
+
+/** Document errors end with " at <source>"; the table has a source column already. */
+function withoutSource(f: DocumentFailure): string {
+  const suffix = ` at ${f.source}`;
+  return f.message.endsWith(suffix) ? f.message.slice(0, -suffix.length) : f.message;
+}
+
+function renderSummary(s: IngestSummary, flags: IngestFlags): string {
+  const rows: Array<[string, string]> = [
+    ['completed', `${s.completed} (created ${s.created}, updated ${s.updated}, unchanged ${s.unchanged})`],
+    ['compensated', String(s.compensated)],
+    ['stuck', String(s.stuck)],
+    ['rejected', String(s.rejected)],
+    ['errors', String(s.errors)],
+    [`latency ms (${s.latencyMs.sagas} sagas)`, `p50 ${formatMs(s.latencyMs.p50)}  p90 ${formatMs(s.latencyMs.p90)}  p99 ${formatMs(s.latencyMs.p99)}`],
+    ['documents/second', s.docsPerSecond.toFixed(1)],
+    ['wall time', `${(s.wallTimeMs / 1000).toFixed(2)} s`],
+    ['plan / concurrency', `${flags.plan} / ${flags.concurrency}`],
+  ];
+  if (s.interrupted) rows.push(['interrupted', 'yes: stopped reading after Ctrl-C; the rest was not ingested']);
+  return `\n${renderTable([{ header: 'ingest' }, { header: 'result' }], rows)}`;
+}
+
+/** First Ctrl-C: stop reading, let in-flight writes finish and print the summary. Second: quit now
+ * (sagas left running are finished by `sagas recover` once their lease expires). */
+function onInterrupt(io: CommandIo): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const handler = (): void => {
+    if (controller.signal.aborted) process.exit(EXIT_INTERRUPTED);
+    controller.abort();
+    io.err('interrupted: finishing the documents in flight (Ctrl-C again to quit at once)');
+  };
+  process.on('SIGINT', handler);
+  return { signal: controller.signal, dispose: () => void process.off('SIGINT', handler) };
+}

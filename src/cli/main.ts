@@ -1,0 +1,81 @@
+// The `apex-memory` entry: builds the commander program from the command modules, runs one
+// command and turns its result or error into an exit code. bin/apex-memory.mjs calls main();
+// `node --import tsx src/cli/main.ts` runs it directly.
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError } from 'commander';
+import { takeExitCode, type RegisterCommand } from './command.js';
+import { registerDelete } from './delete.js';
+import { EXIT_OK, EXIT_USAGE, describeError, formatError } from './errors.js';
+import { registerGet } from './get.js';
+import { registerIngest } from './ingest.js';
+import { registerSagas } from './sagas.js';
+import { registerSearch } from './search.js';
+import { registerStatus } from './status.js';
+import { registerVerify } from './verify.js';
+
+/** Every command, in help order. Adding one is one line here. */
+const COMMANDS: readonly RegisterCommand[] = [
+  registerIngest,
+  registerGet,
+  registerSearch,
+  registerDelete,
+  registerVerify,
+  registerSagas,
+  registerStatus,
+];
+
+const ENV_HELP = `
+Environment:
+  APEX_DATA_DIR        data directory (same as --data-dir; default .apex)
+  DATABASE_URL         PostgreSQL store (default: embedded PGlite in the data dir)
+  NEO4J_URL            Neo4j store (bolt://...; NEO4J_USER, NEO4J_PASSWORD)
+  QDRANT_URL           Qdrant store (QDRANT_API_KEY)
+  REDIS_URL            Redis store
+  SAGA_LOG_URL         saga log: a SQLite file path or a PostgreSQL URL (default <data dir>/saga-log.db)
+  APEX_SAGA_LOG_SYNC   FULL (default) or NORMAL for the SQLite log (NORMAL is shown in every output)
+  APEX_STORE_TIMEOUT_MS  per-call store timeout
+  EMBEDDER             hashing (default) or openai (OPENAI_API_KEY, OPENAI_BASE_URL, ...)
+
+Exit codes: 0 success, 1 the command ran and failed or found problems, 2 usage or configuration error,
+130 interrupted. See docs/cli.md.`;
+
+export function buildProgram(): Command {
+  const program = new Command('apex-memory')
+    .description('Writes every document into PostgreSQL, Neo4j, Qdrant and Redis, kept consistent by sagas.')
+    .option('--data-dir <dir>', 'data directory of the embedded stores and saga log (default .apex, env APEX_DATA_DIR)')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
+    .addHelpText('after', ENV_HELP)
+    .exitOverride();
+  for (const register of COMMANDS) register(program);
+  return program;
+}
+
+/** Runs the CLI for `argv` (process.argv shape); resolves to the exit code, never throws. */
+export async function main(argv: readonly string[] = process.argv): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv]);
+    return takeExitCode();
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander has already printed the message (or the help).
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version' ? EXIT_OK : EXIT_USAGE;
+    }
+    process.stderr.write(`${formatError(err)}\n`);
+    return describeError(err).exitCode;
+  }
+}
+
+function isEntryPoint(): boolean {
+  const entry = process.argv[1];
+  if (entry === undefined) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) process.exit(await main());

@@ -1,0 +1,125 @@
+// `apex-memory sagas ...`: the operator's view of the saga log. list and show only read it;
+// retry and recover run sagas through the engine (the writer registered every definition).
+import type { Command } from 'commander';
+import type { SagaStatus, SagaSummary } from '../saga/index.js';
+import { oneOf, positiveInt } from './args.js';
+import { exiting } from './command.js';
+import { CliError, EXIT_FAILED, EXIT_OK } from './errors.js';
+import { formatMs, formatTime, renderPairs, renderTable, toJson } from './output.js';
+import { withApp } from './runtime.js';
+import { registerRecover } from './sagas-recover.js';
+import { renderTimeline } from './sagas-timeline.js';
+
+export const SAGA_STATUSES: readonly SagaStatus[] = ['pending', 'running', 'compensating', 'completed', 'compensated', 'stuck'];
+
+interface ListFlags {
+  status?: SagaStatus;
+  name?: string;
+  limit: number;
+  json?: boolean;
+}
+
+export function registerSagas(program: Command): void {
+  const sagas = program.command('sagas').description('inspect and operate the saga log (list, show, retry, recover)');
+
+  sagas
+    .command('list')
+    .description('list sagas in log order (oldest first), optionally filtered')
+    .option('--status <status>', `only this status: ${SAGA_STATUSES.join(', ')}`, oneOf(SAGA_STATUSES))
+    .option('--name <name>', 'only sagas of this definition (ingest, ingest_adr, delete)')
+    .option('--limit <n>', 'at most this many', positiveInt(1_000_000), 50)
+    .option('--json', 'print the sagas as JSON on stdout')
+    .action(
+      exiting((flags: ListFlags, cmd: Command) =>
+        withApp(cmd, { json: flags.json === true }, async (app, io) => {
+          const filter = { limit: flags.limit, ...(flags.status ? { status: flags.status } : {}), ...(flags.name ? { name: flags.name } : {}) };
+          const list = await app.engine.log.list(filter);
+          if (io.json) io.out(toJson({ sagas: list }));
+          else io.out(`\n${renderSagaTable(list)}\n${list.length} saga(s)${list.length === flags.limit ? ` (limit ${flags.limit} reached)` : ''}`);
+          return EXIT_OK;
+        }),
+      ),
+    );
+
+  sagas
+    .command('show')
+    .description('one saga: header and the timeline of its log records')
+    .argument('<id>', 'saga id')
+    .option('--json', 'print the stored saga (header and records) as JSON on stdout')
+    .action(
+      exiting((id: string, flags: { json?: boolean }, cmd: Command) =>
+        withApp(cmd, { json: flags.json === true }, async (app, io) => {
+          const saga = await app.engine.log.load(id);
+          if (!saga) throw new CliError('CLI_NOT_FOUND', `no saga "${id}" in the log`);
+          if (io.json) {
+            io.out(toJson(saga));
+            return EXIT_OK;
+          }
+          io.out(
+            `\n${renderPairs([
+              ['saga', saga.sagaId],
+              ['definition', `${saga.name} v${saga.version}`],
+              ['status', saga.status],
+              ['reason', saga.reason ? `[${saga.reason.code}] ${saga.reason.message}` : '-'],
+              ['owner', saga.owner ?? '-'],
+              ['fencing token', saga.fencingToken],
+              ['lease expires', formatTime(saga.leaseExpiresAt)],
+              ['created', formatTime(saga.createdAt)],
+              ['updated', formatTime(saga.updatedAt)],
+              ['input', summarizeInput(saga.input)],
+            ])}`,
+          );
+          io.out(`\n${renderTimeline(saga.records)}`);
+          return EXIT_OK;
+        }),
+      ),
+    );
+
+  sagas
+    .command('retry')
+    .description('operator retry of a stuck saga: forward after its pivot, else compensation')
+    .argument('<id>', 'saga id (status stuck)')
+    .option('--json', 'print the outcome as JSON on stdout')
+    .action(
+      exiting((id: string, flags: { json?: boolean }, cmd: Command) =>
+        withApp(cmd, { json: flags.json === true }, async (app, io) => {
+          const t0 = performance.now();
+          const outcome = await app.engine.retryStuck(id);
+          const ok = outcome.status !== 'stuck';
+          if (io.json) io.out(toJson({ ok, sagaId: outcome.sagaId, saga: outcome.saga, status: outcome.status, reason: outcome.reason ?? null }));
+          else {
+            const pairs: Array<[string, string]> = [
+              ['saga', `${outcome.sagaId} (${outcome.saga})`],
+              ['status', outcome.status],
+              ['duration ms', formatMs(performance.now() - t0)],
+            ];
+            if (outcome.reason) pairs.push(['reason', `[${outcome.reason.code}] ${outcome.reason.message}`]);
+            io.out(`\n${renderPairs(pairs)}`);
+          }
+          return ok ? EXIT_OK : EXIT_FAILED;
+        }),
+      ),
+    );
+
+  registerRecover(sagas);
+}
+
+export function renderSagaTable(list: readonly SagaSummary[]): string {
+  return renderTable(
+    [{ header: 'saga' }, { header: 'name' }, { header: 'status' }, { header: 'updated' }, { header: 'owner', maxWidth: 30 }, { header: 'reason', maxWidth: 80 }],
+    list.map((s) => [s.sagaId, `${s.name} v${s.version}`, s.status, formatTime(s.updatedAt), s.owner ?? '-', s.reason ? `[${s.reason.code}] ${s.reason.message}` : '']),
+  );
+}
+
+/** The input's scalar fields and, for documents, the id: enough to know what the saga was about. */
+function summarizeInput(input: unknown): string {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return JSON.stringify(input);
+  const record = input as Record<string, unknown>;
+  const doc = record.doc as Record<string, unknown> | undefined;
+  const parts: string[] = [];
+  if (doc && typeof doc.id === 'string') parts.push(`doc ${doc.id}`);
+  for (const [k, v] of Object.entries(record)) {
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || v === null) parts.push(`${k}=${String(v)}`);
+  }
+  return parts.join('  ') || '{…}';
+}
