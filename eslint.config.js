@@ -1,9 +1,10 @@
 // Lint runs in the test command; rules favour the project's standards (no `any`, no floating promises).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.apex/**', 'neo4j-launcher/target/**', '.services/**', 'examples/**'] },
+  { ignores: ['dist/**', '.bench-build/**', 'scratch/**', 'node_modules/**', '.apex/**', 'neo4j-launcher/target/**', '.services/**', 'examples/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -21,6 +22,6 @@ export default tseslint.config(
   },
   {
     files: ['**/*.mjs', '**/*.js'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', URL: 'readonly' } },
+    languageOptions: { globals: globals.node },
   },
 );
