@@ -25,6 +25,12 @@ export interface WriteResult {
   durationMs: number;
 }
 
+export interface PreparedIngest {
+  def: SagaDefinition<IngestInput, Record<string, unknown>>;
+  input: IngestInput;
+  action: 'created' | 'updated';
+}
+
 export interface WriterOptions {
   stores: StoreSet;
   engine: SagaEngine;
@@ -57,16 +63,25 @@ export class MemoryWriter {
     chunkText(doc.text, resolveLimits(this.opts.limits));
     return this.exclusive(doc.id, async () => {
       const t0 = performance.now();
-      const sha = contentSha256(doc);
-      const row = await this.opts.stores.postgres.getDocument(doc.id);
-      const previousSha = row?.contentSha256 ?? null;
-      if (previousSha === sha && row?.ingestionStatus === 'committed') {
-        return { docId: doc.id, action: 'unchanged', status: 'skipped', durationMs: performance.now() - t0 };
-      }
-      const input: IngestInput = { doc, sha, previousSha };
-      const outcome = await this.opts.engine.execute(this.ingestDef, input, opts);
-      return result(doc.id, previousSha === null ? 'created' : 'updated', outcome, t0);
+      const prepared = await this.prepareIngest(doc);
+      if (!prepared) return { docId: doc.id, action: 'unchanged', status: 'skipped', durationMs: performance.now() - t0 };
+      const outcome = await this.opts.engine.execute(prepared.def, prepared.input, opts);
+      return result(doc.id, prepared.action, outcome, t0);
     });
+  }
+
+  /**
+   * The saga `ingest` would run for `doc` (validated), without running it: undefined when the
+   * content is already committed. `engine.submit` queues exactly this for a worker (fleet mode).
+   */
+  async prepareIngest(doc: ValidDocument): Promise<PreparedIngest | undefined> {
+    chunkText(doc.text, resolveLimits(this.opts.limits));
+    const sha = contentSha256(doc);
+    const row = await this.opts.stores.postgres.getDocument(doc.id);
+    const previousSha = row?.contentSha256 ?? null;
+    if (previousSha === sha && row?.ingestionStatus === 'committed') return undefined;
+    const input: IngestInput = { doc, sha, previousSha };
+    return { def: this.ingestDef, input, action: previousSha === null ? 'created' : 'updated' };
   }
 
   delete(docId: string, opts: { sagaId?: string } = {}): Promise<WriteResult> {

@@ -1,0 +1,126 @@
+// The worker loop of a fleet: keeps up to `concurrency` sagas of the shared saga log running in
+// this process. Work arrives two ways: pending sagas (submitted by `ingest --submit` or the API)
+// and sagas whose owner's lease expired (a dead or stalled worker); `engine.recover` claims both.
+//
+// Why it polls: the log is the queue and claims are `FOR UPDATE SKIP LOCKED`, so several workers
+// can ask at once without blocking one another; a short idle poll (default 200 ms) is cheap and
+// needs no notification channel that could itself fail. It asks again at once when it claimed a
+// full batch (more may be waiting) or when one of its sagas finished (a slot came free).
+//
+// A log error (PostgreSQL down) never ends the loop: one warning line, then a capped backoff;
+// sagas already running keep going as far as the log lets them, and whatever they could not
+// finish is claimed again once the log is back (their leases lapse).
+import type { SagaEngine } from '../saga/index.js';
+import { describeFailure } from './describe-error.js';
+import { WorkerTally, type WorkerCounts } from './tally.js';
+
+export interface WorkerLoopOptions {
+  engine: SagaEngine;
+  /** Most sagas running at once in this process (default 16). */
+  concurrency?: number;
+  /** Idle poll period (default 200 ms). */
+  pollMs?: number;
+  /** Longest wait between attempts while the log fails (default 5 s). */
+  maxBackoffMs?: number;
+  /** One line per problem; never carries a secret. Default: stderr. */
+  warn?: (line: string) => void;
+}
+
+export class WorkerLoop {
+  readonly concurrency: number;
+  readonly pollMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly engine: SagaEngine;
+  private readonly warn: (line: string) => void;
+  private readonly tally = new WorkerTally();
+  private stopping = false;
+  private running: Promise<void> | undefined;
+  private waiting: { resume: () => void; onSagaEnd: boolean } | undefined;
+  private failures = 0;
+
+  constructor(opts: WorkerLoopOptions) {
+    this.engine = opts.engine;
+    this.concurrency = positive(opts.concurrency ?? 16, 'concurrency');
+    this.pollMs = positive(opts.pollMs ?? 200, 'pollMs');
+    this.maxBackoffMs = Math.max(this.pollMs, opts.maxBackoffMs ?? 5_000);
+    this.warn = opts.warn ?? ((line) => void process.stderr.write(`${line}\n`));
+    this.engine.addHooks(this.tally.hooks(() => this.wake('saga-end')));
+  }
+
+  /** Starts claiming; the promise resolves when the loop has stopped (after `stop`). */
+  start(): Promise<void> {
+    this.running ??= this.loop();
+    return this.running;
+  }
+
+  counts(): WorkerCounts {
+    return { ...this.tally.counts, running: this.engine.activeCount, logFailures: this.failures };
+  }
+
+  /**
+   * Graceful stop: claims nothing more, waits up to `graceMs` for the sagas running here, then
+   * stops the rest where they are and releases their leases so another worker resumes them at
+   * once (engine.close). The caller closes the stores and the log afterwards.
+   */
+  async stop(opts: { graceMs?: number } = {}): Promise<void> {
+    this.stopping = true;
+    this.wake('stop');
+    await this.running;
+    await this.engine.close({ graceMs: opts.graceMs ?? 10_000 });
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopping) {
+      const free = this.concurrency - this.engine.activeCount;
+      if (free <= 0) {
+        await this.sleep(this.pollMs); // a finishing saga wakes us earlier
+        continue;
+      }
+      let started: number;
+      try {
+        started = await this.engine.recover({ limit: free, includePending: true });
+      } catch (err) {
+        if (this.stopping) break;
+        this.failures++;
+        const delay = Math.min(this.maxBackoffMs, this.pollMs * 2 ** Math.min(this.failures, 16));
+        this.warn(`worker: cannot claim from the saga log (${describeFailure(err)}); attempt ${this.failures}, retrying in ${delay} ms`);
+        await this.sleep(delay, { wakeOnSagaEnd: false });
+        continue;
+      }
+      if (this.failures > 0) this.warn(`worker: saga log reachable again after ${this.failures} failed attempt(s)`);
+      this.failures = 0;
+      this.tally.claimed(started);
+      if (started < free) await this.sleep(this.pollMs);
+    }
+  }
+
+  private wake(why: 'saga-end' | 'stop'): void {
+    const w = this.waiting;
+    if (!w || (why === 'saga-end' && !w.onSagaEnd)) return;
+    this.waiting = undefined;
+    w.resume();
+  }
+
+  /** Waits `ms`, or less when stopping or (unless told otherwise) when a saga ends. */
+  private sleep(ms: number, opts: { wakeOnSagaEnd?: boolean } = {}): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiting = undefined;
+        resolve();
+      }, ms);
+      this.waiting = {
+        onSagaEnd: opts.wakeOnSagaEnd !== false,
+        resume: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+    });
+  }
+}
+
+function positive(n: number, what: string): number {
+  if (!Number.isInteger(n) || n <= 0) throw new RangeError(`${what} must be a positive integer (got ${n})`);
+  return n;
+}
