@@ -1,7 +1,7 @@
 // The `apex-memory` entry: builds the commander program from the command modules, runs one
 // command and turns its result or error into an exit code. bin/apex-memory.mjs calls main();
 // `node --import tsx src/cli/main.ts` runs it directly.
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { takeExitCode, type RegisterCommand } from './command.js';
@@ -43,6 +43,7 @@ Exit codes: 0 success, 1 the command ran and failed or found problems, 2 usage o
 export function buildProgram(): Command {
   const program = new Command('apex-memory')
     .description('Writes every document into PostgreSQL, Neo4j, Qdrant and Redis, kept consistent by sagas.')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .option('--data-dir <dir>', 'data directory of the embedded stores and saga log (default .apex, env APEX_DATA_DIR)')
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
@@ -60,11 +61,22 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
     return takeExitCode();
   } catch (err) {
     if (err instanceof CommanderError) {
-      // Commander has already printed the message (or the help).
-      return err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version' ? EXIT_OK : EXIT_USAGE;
+      // Commander has already printed the message (or the help). Help asked for exits 0; help
+      // shown because a subcommand is missing (`apex-memory sagas`) is a usage error.
+      return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
     }
     process.stderr.write(`${formatError(err)}\n`);
     return describeError(err).exitCode;
+  }
+}
+
+/** package.json sits two levels up from both src/cli/main.ts and dist/cli/main.js. */
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
   }
 }
 

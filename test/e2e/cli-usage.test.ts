@@ -1,0 +1,164 @@
+// The CLI's edges, each a real `apex-memory` child process: --help on every command, usage and
+// configuration errors (exit 2, one line, no stack), bad input reported document by document
+// (examples/bad: exit 1, the valid ones written, verify clean), stdin, and secrets kept out of
+// error messages.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const BIN = join(ROOT, 'bin/apex-memory.mjs');
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function embeddedEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const k of ['DATABASE_URL', 'NEO4J_URL', 'QDRANT_URL', 'REDIS_URL', 'SAGA_LOG_URL', 'APEX_DATA_DIR', 'EMBEDDER', 'APEX_SAGA_LOG_SYNC']) delete env[k];
+  return { ...env, ...extra };
+}
+
+function cli(args: string[], opts: { env?: Record<string, string>; input?: string } = {}): Run {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    env: embeddedEnv(opts.env ?? {}),
+    encoding: 'utf8',
+    timeout: 120_000,
+    ...(opts.input === undefined ? {} : { input: opts.input }),
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function json<T>(r: Run): T {
+  try {
+    return JSON.parse(r.stdout) as T;
+  } catch {
+    assert.fail(`stdout is not pure JSON:\n${r.stdout.slice(0, 500)}\nstderr:\n${r.stderr.slice(0, 500)}`);
+  }
+}
+
+const NO_STACK = /^\s+at /m;
+
+void describe('apex-memory --help', () => {
+  const commands = [[], ['ingest'], ['get'], ['search'], ['delete'], ['verify'], ['sagas'], ['sagas', 'list'], ['sagas', 'show'], ['sagas', 'retry'], ['sagas', 'recover'], ['status']];
+  for (const cmd of commands) {
+    void test(`${['apex-memory', ...cmd].join(' ')} --help`, () => {
+      const r = cli([...cmd, '--help']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`^Usage: ${['apex-memory', ...cmd].join(' ')} `));
+      assert.match(r.stdout, /--data-dir <dir>/, 'the global --data-dir is shown');
+      if (cmd.length > 0 && cmd[0] !== 'sagas') assert.match(r.stdout, /--json/);
+    });
+  }
+  void test('the top-level help names every command and the environment', () => {
+    const r = cli(['--help']);
+    for (const name of ['ingest', 'get', 'search', 'delete', 'verify', 'sagas', 'status', 'DATABASE_URL', 'SAGA_LOG_URL', 'Exit codes']) assert.ok(r.stdout.includes(name), name);
+  });
+});
+
+void describe('apex-memory usage and configuration errors', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'apex-cli-usage-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  void test('a bad flag value, an unknown command and a missing subcommand exit 2', () => {
+    const bad = cli(['ingest', '--concurrency', '0', 'examples/bad']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--concurrency <n>' argument '0' is invalid/);
+    assert.equal(cli(['ingest', '--plan', 'fast', 'x']).code, 2);
+    assert.equal(cli(['frobnicate']).code, 2);
+    assert.equal(cli(['sagas']).code, 2);
+    assert.equal(cli(['sagas', 'list', '--status', 'done']).code, 2);
+  });
+
+  void test('a bad EMBEDDER is a configuration error: exit 2, one line with its code, no stack', () => {
+    const r = cli(['--data-dir', dir, 'status'], { env: { EMBEDDER: 'bogus' } });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^apex-memory: error \[EMBED_CONFIG\]: EMBEDDER must be/);
+    assert.doesNotMatch(r.stderr, NO_STACK);
+  });
+
+  void test('an unreachable server fails with its store code, and its password is never printed', () => {
+    const r = cli(['--data-dir', dir, 'status'], { env: { DATABASE_URL: 'postgres://apex:hunter2secret@127.0.0.1:1/apex', APEX_STORE_TIMEOUT_MS: '3000' } });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /\[STORE_[A-Z]+\]/);
+    assert.doesNotMatch(r.stdout + r.stderr, /hunter2secret/);
+    assert.doesNotMatch(r.stderr, NO_STACK);
+  });
+});
+
+void describe('apex-memory ingest of bad input (examples/bad)', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'apex-cli-bad-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  void test('every bad input is reported with its field and limit; the valid ones are written; exit 1', () => {
+    const r = cli(['--data-dir', dir, 'ingest', 'examples/bad']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stdout, /6 document\(s\) not written:/);
+    const expected = [
+      ['examples/bad/broken.jsonl:2', /line: not valid JSON/],
+      ['examples/bad/broken.jsonl:3', /id: duplicate id "bad-1" \(first seen at examples\/bad\/broken\.jsonl:1\)/],
+      ['examples/bad/broken.jsonl:4', /metadata: depth at most 4 \(got 5\)/],
+      ['examples/bad/empty.txt', /text: must not be empty/],
+      ['examples/bad/invalid-utf8.md', /text: invalid UTF-8/],
+      ['examples/bad/long-title.md', /title: at most 512 characters \(got 900\)/],
+    ] as const;
+    for (const [source, message] of expected) {
+      const line = r.stdout.split('\n').find((l) => l.startsWith(`rejected  ${source} `));
+      assert.ok(line, `a row for ${source}`);
+      assert.match(line, /DOC_INVALID/);
+      assert.match(line, message);
+    }
+    assert.match(r.stdout, /^completed\s+2 \(created 2, updated 0, unchanged 0\)$/m);
+    assert.match(r.stdout, /^rejected\s+6$/m);
+  });
+
+  void test('--json lists the same failures with field and limit; the valid ones are now unchanged', () => {
+    const r = cli(['--data-dir', dir, 'ingest', 'examples/bad', '--json']);
+    assert.equal(r.code, 1);
+    const s = json<{ ok: boolean; rejected: number; unchanged: number; failures: Array<{ kind: string; source: string; field?: string; limit?: string; code: string }> }>(r);
+    assert.equal(s.ok, false);
+    assert.equal(s.rejected, 6);
+    assert.equal(s.unchanged, 2);
+    const title = s.failures.find((f) => f.source === 'examples/bad/long-title.md');
+    assert.deepEqual(title && [title.kind, title.code, title.field, title.limit], ['rejected', 'DOC_INVALID', 'title', 'at most 512 characters']);
+    assert.ok(s.failures.every((f) => f.kind === 'rejected' && typeof f.field === 'string'));
+  });
+
+  void test('stdin: a JSONL document and a broken line', () => {
+    const input = '{"id":"stdin-1","title":"From stdin","text":"Piped in by the e2e test."}\n{"id":"stdin-2",\n';
+    const r = cli(['--data-dir', dir, 'ingest', '-', '--json'], { input });
+    assert.equal(r.code, 1);
+    const s = json<{ created: number; rejected: number; failures: Array<{ source: string }> }>(r);
+    assert.equal(s.created, 1);
+    assert.equal(s.rejected, 1);
+    assert.equal(s.failures[0]?.source, 'stdin:2');
+  });
+
+  void test('verify is clean: the two valid documents and the stdin one, nothing else', () => {
+    const r = cli(['--data-dir', dir, 'verify', '--json']);
+    assert.equal(r.code, 0, r.stdout);
+    assert.deepEqual(json(r), { ok: true, documents: 3, committed: 3, violations: [] });
+  });
+
+  void test('sagas show and retry of an unknown saga: exit 1 with a code, no stack', () => {
+    const show = cli(['--data-dir', dir, 'sagas', 'show', 'no-such-saga']);
+    assert.equal(show.code, 1);
+    assert.match(show.stderr, /\[CLI_NOT_FOUND\]/);
+    const retry = cli(['--data-dir', dir, 'sagas', 'retry', 'no-such-saga']);
+    assert.equal(retry.code, 1);
+    assert.match(retry.stderr, /\[SAGA_NOT_STUCK\]/);
+    assert.doesNotMatch(show.stderr + retry.stderr, NO_STACK);
+  });
+});
