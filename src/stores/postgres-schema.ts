@@ -6,6 +6,9 @@
 // document_versions  versions in flight (state 'pending'): an update writes here and into chunks
 //                    beside the committed version; commit promotes it and deletes the row.
 // chunks             every version's chunks, keyed by (doc_id, content_sha256, idx).
+// write_fences       the highest fencing token each saga has written a document with. It outlives
+//                    the rows above, so a stale owner whose write arrives after the new owner
+//                    compensated (and found nothing to remove) is still refused.
 
 /** Serializes concurrent connect() calls across processes (arbitrary, fixed key). */
 export const SCHEMA_LOCK_KEY = 7_340_021_913;
@@ -40,5 +43,11 @@ export const SCHEMA_STATEMENTS: readonly string[] = [
      idx            integer NOT NULL,
      text           text NOT NULL,
      PRIMARY KEY (doc_id, content_sha256, idx)
+   )`,
+  `CREATE TABLE IF NOT EXISTS write_fences (
+     doc_id        text NOT NULL,
+     saga_id       text NOT NULL,
+     fencing_token bigint NOT NULL,
+     PRIMARY KEY (doc_id, saga_id)
    )`,
 ];

@@ -74,6 +74,18 @@ function toDocumentRow(r: DocumentRecord): DocumentRow {
 /** Locks the document row (if any) and rejects a stale owner of the same saga. */
 async function lockAndFence(tx: SqlExecutor, docId: string, ctx: WriteContext): Promise<void> {
   await tx.query('SELECT id FROM documents WHERE id = $1 FOR UPDATE', [docId]);
+  // Raises this saga's fence to our token, or returns no row when a newer token already wrote:
+  // the fence survives even when the newer owner's compensation found nothing to delete.
+  const raised = await tx.query<{ ok: number }>(
+    `INSERT INTO write_fences (doc_id, saga_id, fencing_token) VALUES ($1, $2, $3::bigint)
+     ON CONFLICT (doc_id, saga_id) DO UPDATE SET fencing_token = EXCLUDED.fencing_token
+       WHERE write_fences.fencing_token <= EXCLUDED.fencing_token
+     RETURNING 1 AS ok`,
+    [docId, ctx.sagaId, ctx.fencingToken],
+  );
+  if (raised.length === 0) {
+    throw new StoreError('postgres', 'STORE_FENCED', `saga ${ctx.sagaId} token ${ctx.fencingToken} is stale for document ${JSON.stringify(docId)}`);
+  }
   const rows = await tx.query<{ fenced: boolean }>(
     `SELECT (EXISTS (SELECT 1 FROM documents WHERE id = $1 AND saga_id = $2 AND fencing_token > $3::bigint)
           OR EXISTS (SELECT 1 FROM document_versions WHERE doc_id = $1 AND saga_id = $2 AND fencing_token > $3::bigint)) AS fenced`,

@@ -67,6 +67,8 @@ export interface CallInterval {
   start: number;
   /** Infinity when the call never ended (its process was killed: then the kill time is used). */
   end: number;
+  /** 'ok', an error code, or 'cut' when its process was killed during the call. */
+  outcome: string;
 }
 
 /** Parses the call files; a call cut by a kill ends at the kill time. */
@@ -78,11 +80,12 @@ export function readIntervals(files: Array<{ path: string; pid: number; killedAt
     for (const line of readFileSync(f.path, 'utf8').split('\n')) {
       const p = line.split(' ');
       if (p[0] === 'S' && p.length === 7) {
-        open.set(p[1] ?? '', { pid: f.pid, saga: p[2] ?? '', store: p[3] ?? '', method: p[4] ?? '', token: Number(p[5]), start: Number(p[6]), end: Infinity });
-      } else if (p[0] === 'E' && p.length === 3) {
+        open.set(p[1] ?? '', { pid: f.pid, saga: p[2] ?? '', store: p[3] ?? '', method: p[4] ?? '', token: Number(p[5]), start: Number(p[6]), end: Infinity, outcome: 'cut' });
+      } else if (p[0] === 'E' && p.length === 4) {
         const iv = open.get(p[1] ?? '');
         if (iv) {
           iv.end = Number(p[2]);
+          iv.outcome = p[3] ?? '';
           out.push(iv);
           open.delete(p[1] ?? '');
         }

@@ -1,6 +1,6 @@
 // Wraps the four stores so every write that carries a WriteContext (sagaId + fencing token) is
 // recorded as an interval: a start line before the call and an end line after it. The crash
-// tests use it to prove that two owners (tokens) of one saga never write at the same time.
+// line ends with the outcome ('ok' or the error code). The crash tests use it to prove that two owners (tokens) of one saga never write at the same time.
 import type { StoreName, StoreSet, WriteContext } from '../../src/stores/types.js';
 
 export interface RecordOptions {
@@ -31,15 +31,18 @@ function recordStore<T extends object>(store: T, name: StoreName, opts: RecordOp
         if (!ctx) return original.apply(target, args);
         const id = `${process.pid}.${nextId++}`;
         opts.write(`S ${id} ${ctx.sagaId} ${name} ${prop} ${ctx.fencingToken} ${Date.now()}`);
+        let outcome = 'ok';
         try {
           const delay = opts.delayMs?.(name) ?? 0;
           if (delay > 0) await new Promise((r) => setTimeout(r, delay));
           return await original.apply(target, args);
         } catch (err) {
-          if ((err as { code?: unknown }).code === 'STORE_FENCED') opts.onFenced?.(ctx.sagaId);
+          const code = (err as { code?: unknown }).code;
+          outcome = typeof code === 'string' ? code : 'error';
+          if (code === 'STORE_FENCED') opts.onFenced?.(ctx.sagaId);
           throw err;
         } finally {
-          opts.write(`E ${id} ${Date.now()}`);
+          opts.write(`E ${id} ${Date.now()} ${outcome}`);
         }
       };
     },

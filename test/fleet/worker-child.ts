@@ -7,13 +7,15 @@
 //   STOPPED <json counts>    after a graceful stop
 // Every store call that carries a WriteContext is written to APEX_FLEET_CALLS (synchronously, so
 // a SIGKILL loses nothing already started): "S <id> <saga> <store> <method> <token> <t>" before
-// and "E <id> <t>" after, t in epoch ms; the parent checks that two tokens never overlap.
+// and "E <id> <t> <ok or error code>" after, t in epoch ms; the parent checks that two tokens never overlap.
 //
 // Environment: APEX_FLEET_CONFIG (ProfileConfig JSON), APEX_FLEET_SAGA_LOG_URL (overrides the
 // config's saga log, e.g. through a proxy), APEX_FLEET_LEASE_MS, APEX_FLEET_CONCURRENCY,
 // APEX_FLEET_POLL_MS, APEX_FLEET_FAULT_SEED + APEX_FLEET_FAULT_RATE (permanent faults on the Neo4j
 // and Qdrant writes: those sagas compensate), APEX_FLEET_PG_DELAY_MS (each PostgreSQL write waits
-// this long first, so a pause lands inside a step).
+// this long first, so a pause lands inside a step), APEX_FLEET_RENEW_DELAY_MS (lease renewals
+// wait this long first: a slow link to the saga log, so a resumed stale owner reaches the stores
+// before its heartbeat learns that the lease moved on).
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { openApp } from '../../src/app.js';
 import type { ProfileConfig } from '../../src/config/profile.js';
@@ -65,6 +67,14 @@ const app = await openApp({
 
 // Observe the log's refusals of this owner's appends (the engine only sees them as errors).
 const log = app.profile.log;
+const renewDelayMs = num('APEX_FLEET_RENEW_DELAY_MS', 0);
+if (renewDelayMs > 0) {
+  const renew = log.renew.bind(log);
+  log.renew = async (...args) => {
+    await new Promise((r) => setTimeout(r, renewDelayMs));
+    return renew(...args);
+  };
+}
 const append = log.append.bind(log);
 log.append = async (req) => {
   try {
