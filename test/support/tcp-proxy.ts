@@ -11,6 +11,10 @@ export interface CuttableProxy {
   /** Arms a stall: from the matching data on, that connection forwards nothing more (a silent
    * network partition); resolves once it has happened. */
   stallOn(pattern: string): Promise<void>;
+  /** Cuts every connection now and refuses new ones until `restore` (an outage). */
+  cutNow(): void;
+  /** Ends an outage: new connections are accepted again. */
+  restore(): void;
   close(): Promise<void>;
 }
 
@@ -85,6 +89,13 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
       return new Promise<void>((resolve) => {
         onCut = resolve;
       });
+    },
+    cutNow(): void {
+      cutAll();
+    },
+    restore(): void {
+      cut = false;
+      pattern = undefined;
     },
     close(): Promise<void> {
       for (const s of sockets) s.destroy();
