@@ -76,7 +76,7 @@ export class MemorySagaLog implements SagaLog {
       createdAt: now,
       updatedAt: now,
       reason: null,
-      records: [],
+      records: (req.records ?? []).map((r) => toJsonText(r, `saga ${req.sagaId} record`)),
     };
     this.sagas.set(req.sagaId, saga);
     return { created: true, lease: { owner: saga.owner ?? '', fencingToken: saga.fencingToken } };

@@ -13,7 +13,19 @@ import type { SummaryRow } from './sqlite-sql.js';
 
 /** One queued log call, as data (it may cross to the worker thread). JSON is already text. */
 export type WireOp =
-  | { k: 'begin'; id: string; name: string; version: number; status: 'running' | 'pending'; input: string; owner: string | null; leaseMs: number }
+  | {
+      k: 'begin';
+      id: string;
+      name: string;
+      version: number;
+      status: 'running' | 'pending';
+      input: string;
+      owner: string | null;
+      leaseMs: number;
+      /** First records (seq 0..), written only if this begin creates the saga. */
+      types: string[];
+      texts: string[];
+    }
   | {
       k: 'append';
       id: string;
@@ -141,7 +153,9 @@ export class SqliteLogStore {
     const lease = running ? now + op.leaseMs : null;
     const info = this.sql.insertSaga.run(op.id, op.name, op.version, op.status, op.input, owner, token, lease, now, now);
     if (info.changes === 1) {
-      this.remember(op.id, Number(info.lastInsertRowid));
+      const rid = Number(info.lastInsertRowid);
+      this.remember(op.id, rid);
+      if (op.texts.length > 0) this.insertRecords(rid, 0, op.types, op.texts);
       return { created: true, lease: { owner: owner ?? '', fencingToken: token } };
     }
     return { created: false, existing: toSummary(this.sql.summary.get(op.id) as SummaryRow) };
@@ -153,21 +167,26 @@ export class SqliteLogStore {
     const state = this.sql.appendState.get(rid) as [number, number];
     if (state[0] !== op.token) throw fencedError(op.id, op.token, state[0]);
     if (state[1] !== op.firstSeq) throw seqError(op.id, op.firstSeq, state[1]);
-    const n = op.texts.length;
-    const stmt = this.sql.insertRecords[n - 1];
-    if (stmt !== undefined) {
-      const params: Array<string | number> = [];
-      for (let i = 0; i < n; i++) params.push(rid, op.firstSeq + i, op.types[i] as string, op.texts[i] as string);
-      stmt.run(params);
-    } else {
-      for (let i = 0; i < n; i++) this.sql.insertRecords[0]?.run(rid, op.firstSeq + i, op.types[i], op.texts[i]);
-    }
+    this.insertRecords(rid, op.firstSeq, op.types, op.texts);
     const lease = op.leaseMs === null ? null : now + op.leaseMs;
     // The saga row is written only when the status or the lease changes.
     if (op.status !== null || lease !== null) this.sql.updateState.run(op.status, op.reason, lease, now, rid);
     if (op.status === 'completed' || op.status === 'compensated') this.rids.delete(op.id);
     else this.remember(op.id, rid);
     return undefined;
+  }
+
+  /** Multi-row inserts for the usual 1-3 records: one native call per append. */
+  private insertRecords(rid: number, firstSeq: number, types: readonly string[], texts: readonly string[]): void {
+    const n = texts.length;
+    const stmt = this.sql.insertRecords[n - 1];
+    if (stmt !== undefined) {
+      const params: Array<string | number> = [];
+      for (let i = 0; i < n; i++) params.push(rid, firstSeq + i, types[i] as string, texts[i] as string);
+      stmt.run(params);
+    } else {
+      for (let i = 0; i < n; i++) this.sql.insertRecords[0]?.run(rid, firstSeq + i, types[i], texts[i]);
+    }
   }
 
   private claim(op: Extract<WireOp, { k: 'claim' }>, now: number): unknown {

@@ -74,8 +74,15 @@ export class SqliteSagaLog implements SagaLog {
     } catch (err) {
       return Promise.reject(err);
     }
+    let texts: string[] = [];
+    try {
+      texts = (req.records ?? []).map((r) => toJsonText(r, `saga ${req.sagaId} record`));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const types = (req.records ?? []).map((r) => r.type);
     const { sagaId: id, name, version, status, owner, leaseMs } = req;
-    return this.enqueue<BeginResult>({ k: 'begin', id, name, version, status, input, owner, leaseMs });
+    return this.enqueue<BeginResult>({ k: 'begin', id, name, version, status, input, owner, leaseMs, types, texts });
   }
 
   append(req: AppendRequest): Promise<void> {

@@ -8,7 +8,7 @@ import { newSagaId } from './ids.js';
 import { HookBus, type SagaHooks } from './events.js';
 import { runStages } from './forward.js';
 import { Heartbeat } from './heartbeat.js';
-import { isFinal, type ErrorInfo, type Json, type Lease, type SagaLog, type SagaStatus, type SagaSummary, type StoredSaga } from './log.js';
+import { isFinal, type ErrorInfo, type Json, type Lease, type LogRecord, type SagaLog, type SagaStatus, type SagaSummary, type StoredSaga } from './log.js';
 import { planResume, replay, type ResumePlan } from './replay.js';
 import { SagaRun, type RunEnv } from './run.js';
 
@@ -91,6 +91,8 @@ export class SagaEngine {
     const sagaId = opts.sagaId ?? newSagaId();
     const running = this.active.get(sagaId);
     if (running) return this.sameSaga(running.run.def.name, d, sagaId, running.done) as Promise<SagaOutcome<R>>;
+    // The first stage's write-ahead records ride with the saga's creation: one commit fewer.
+    const first: LogRecord[] = (d.stages[0]?.steps ?? []).map((s) => ({ type: 'step_started', step: s.name, attempt: 1 }));
     const begun = await this.log.begin({
       sagaId,
       name: d.name,
@@ -99,9 +101,11 @@ export class SagaEngine {
       status: 'running',
       owner: this.owner,
       leaseMs: this.leaseMs,
+      records: first,
     });
     if (!begun.created) return this.existing(begun.existing, d) as Promise<SagaOutcome<R>>;
     const run = new SagaRun(this.env, d, sagaId, input, begun.lease, 'running');
+    run.startedWithBegin(first);
     return this.track(run, { action: 'forward', fromStage: 0 }, false) as Promise<SagaOutcome<R>>;
   }
 

@@ -60,8 +60,10 @@ export async function runStep(run: SagaRun, step: AnyStep, scope: CancelScope): 
   for (let attempt = firstAttempt; ; attempt++) {
     state.attempts = attempt;
     state.outcome = 'unknown';
-    const started: LogRecord = { type: 'step_started', step: step.name, attempt };
-    await run.write([started]);
+    if (!run.takePreStarted(step.name, attempt)) {
+      const started: LogRecord = { type: 'step_started', step: step.name, attempt };
+      await run.write([started]);
+    }
     const t0 = hooks.empty ? 0 : run.env.clock.now();
     if (!hooks.empty) hooks.emit('onStepStart', { sagaId: run.sagaId, saga: run.def.name, step: step.name, attempt });
     try {

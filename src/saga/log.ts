@@ -93,6 +93,12 @@ export interface BeginRequest extends SagaHeader {
   status: 'running' | 'pending';
   owner: string | null;
   leaseMs: number;
+  /**
+   * Records appended at seq 0 in the same commit, only when this call creates the saga (the
+   * engine sends its first stage's `step_started` here: one commit fewer per saga). Status
+   * records are not allowed here.
+   */
+  records?: LogRecord[];
 }
 
 export type BeginResult =

@@ -71,6 +71,21 @@ export class SagaRun {
     return s;
   }
 
+  /** Steps whose attempt-1 `step_started` went to the log with `begin` (see SagaEngine.execute). */
+  private preStarted: Set<string> | undefined;
+
+  /** Records that `begin` already made durable at seq 0.. (the first stage's step_started). */
+  startedWithBegin(records: readonly LogRecord[]): void {
+    this.nextSeq += records.length;
+    this.preStarted = new Set(records.flatMap((r) => (r.type === 'step_started' ? [r.step] : [])));
+  }
+
+  /** True once for a step whose first `step_started` is already durable. */
+  takePreStarted(step: string, attempt: number): boolean {
+    if (attempt !== 1 || !this.preStarted?.delete(step)) return false;
+    return true;
+  }
+
   /** Keeps a record to be written with the next append. */
   buffer(record: LogRecord): void {
     this.buffered.push(record);

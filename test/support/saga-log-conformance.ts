@@ -123,6 +123,26 @@ export function sagaLogConformance(name: string, open: () => Promise<SagaLog>, o
       });
     });
 
+    it('begin with records writes them at seq 0 only when it creates the saga', async () => {
+      await withLog(ctx, async (log) => {
+        const first: LogRecord[] = [
+          { type: 'step_started', step: 'a', attempt: 1 },
+          { type: 'step_started', step: 'b', attempt: 1 },
+        ];
+        const req = beginReq({ records: first });
+        const result = await log.begin(req);
+        assert.equal(result.created, true);
+        if (!result.created) return;
+        assert.deepEqual((await log.load(req.sagaId))?.records, first);
+        // The next append continues at seq 2.
+        await log.append({ sagaId: req.sagaId, lease: result.lease, firstSeq: 2, records: [{ type: 'step_succeeded', step: 'a', output: 1 }] });
+        // A second begin of the same id appends nothing, whatever records it carries.
+        const again = await log.begin(beginReq({ sagaId: req.sagaId, records: [{ type: 'step_started', step: 'zzz', attempt: 1 }] }));
+        assert.equal(again.created, false);
+        assert.deepEqual((await log.load(req.sagaId))?.records.map((r) => r.type), ['step_started', 'step_started', 'step_succeeded']);
+      });
+    });
+
     it('begin pending queues a saga with no owner and token 0', async () => {
       await withLog(ctx, async (log) => {
         const req = beginReq({ status: 'pending', owner: null });
