@@ -13,6 +13,7 @@ import { registerSagas } from './sagas.js';
 import { registerSearch } from './search.js';
 import { registerStatus } from './status.js';
 import { registerVerify } from './verify.js';
+import { registerWorker } from './worker.js';
 
 /** Every command, in help order. Adding one is one line here. */
 const COMMANDS: readonly RegisterCommand[] = [
@@ -23,6 +24,7 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerVerify,
   registerSagas,
   registerStatus,
+  registerWorker,
 ];
 
 const ENV_HELP = `
