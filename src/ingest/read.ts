@@ -47,23 +47,47 @@ export interface SearchHit {
   entities: string[];
 }
 
+/**
+ * Vector search over committed versions. The candidates' chunks are read from PostgreSQL anyway
+ * (for snippets and to drop uncommitted versions), so a chunk that contains the query verbatim
+ * is ranked first: with the default lexical embedder a long chunk dilutes an exact phrase.
+ */
 export async function searchDocuments(stores: StoreSet, embedder: Embedder, query: string, limit = 5): Promise<SearchHit[]> {
   const [vector] = await embedder.embed([query]);
   if (!vector) return [];
-  const hits = await stores.qdrant.search(vector, Math.max(limit * 4, 20));
+  const hits = await stores.qdrant.search(vector, Math.max(limit * 8, 40));
   const best = new Map<string, { sha: string; idx: number; score: number }>();
   for (const h of hits) {
     const prev = best.get(h.docId);
     if (!prev || h.score > prev.score) best.set(h.docId, { sha: h.contentSha256, idx: h.idx, score: h.score });
   }
-  const out: SearchHit[] = [];
-  for (const [id, hit] of [...best.entries()].sort((a, b) => b[1].score - a[1].score)) {
-    if (out.length >= limit) break;
+  const needle = normalize(query);
+  const scored: Array<SearchHit & { exact: boolean }> = [];
+  for (const [id, hit] of best) {
     const row = await stores.postgres.getDocument(id);
     if (!row || row.ingestionStatus !== 'committed' || row.contentSha256 !== hit.sha) continue;
-    const [chunks, entities] = await Promise.all([stores.postgres.getChunks(id, hit.sha), stores.neo4j.entities(id, hit.sha)]);
-    const snippet = chunks.find((c) => c.idx === hit.idx)?.text ?? '';
-    out.push({ id, title: row.title, score: hit.score, snippet: snippet.length > 240 ? `${snippet.slice(0, 237)}...` : snippet, entities });
+    const chunks = await stores.postgres.getChunks(id, hit.sha);
+    const exactChunk = needle.length > 0 ? chunks.find((c) => normalize(c.text).includes(needle)) : undefined;
+    const chunk = exactChunk ?? chunks.find((c) => c.idx === hit.idx);
+    const snippet = chunk?.text ?? '';
+    scored.push({
+      id,
+      title: row.title,
+      score: hit.score,
+      snippet: snippet.length > 240 ? `${snippet.slice(0, 237)}...` : snippet,
+      entities: [],
+      exact: exactChunk !== undefined,
+    });
   }
-  return out;
+  scored.sort((a, b) => Number(b.exact) - Number(a.exact) || b.score - a.score);
+  const top = scored.slice(0, limit);
+  for (const hit of top) {
+    const sha = best.get(hit.id)?.sha ?? '';
+    hit.entities = await stores.neo4j.entities(hit.id, sha);
+  }
+  return top.map(({ exact: _exact, ...hit }) => hit);
+}
+
+function normalize(text: string): string {
+  return text.toLowerCase().replace(/\s+/g, ' ').trim();
 }
