@@ -28,7 +28,7 @@ export function registerDelete(program: Command): void {
               ['duration ms', formatMs(r.durationMs)],
             ];
             if (r.reason) pairs.push(['reason', `[${r.reason.code}] ${r.reason.message}`]);
-            io.out(renderPairs(pairs));
+            io.out(`\n${renderPairs(pairs)}`);
           }
           return gone ? EXIT_OK : EXIT_FAILED;
         }),

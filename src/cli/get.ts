@@ -26,7 +26,7 @@ export function registerGet(program: Command): void {
             return EXIT_OK;
           }
           io.out(
-            renderPairs([
+            `\n${renderPairs([
               ['id', doc.id],
               ['title', doc.title],
               ['version', doc.contentSha256],
@@ -35,7 +35,7 @@ export function registerGet(program: Command): void {
               ['cached', doc.cached ? 'yes (redis holds this version)' : 'no'],
               ['metadata', JSON.stringify(doc.metadata)],
               ['entities', doc.entities.join(', ') || '-'],
-            ]),
+            ])}`,
           );
           io.out(`\n${doc.text}`);
           return EXIT_OK;

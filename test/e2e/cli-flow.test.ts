@@ -118,11 +118,6 @@ void describe('apex-memory CLI, embedded profile, example corpus', () => {
     assert.match(r.stdout, /^title:\s+Quotes "double", 'single' and `backticks`$/m);
     assert.match(r.stdout, /^cached:\s+yes/m);
     assert.match(r.stdout, /Least Recently Used eviction appears 33 times/);
-    const j = json<{ found: boolean; id: string; chunks: number; entities: string[]; contentSha256: string }>(cli(dir, ['get', TARGET_ID, '--json']));
-    assert.equal(j.found, true);
-    assert.equal(j.id, TARGET_ID);
-    assert.ok(j.chunks >= 1);
-    assert.match(j.contentSha256, /^[0-9a-f]{64}$/);
   });
 
   void test('delete runs the delete saga; get then says not found; a second delete finds it absent', () => {
@@ -160,9 +155,6 @@ void describe('apex-memory CLI, embedded profile, example corpus', () => {
     assert.match(show.stdout, /^status:\s+completed$/m);
     assert.match(show.stdout, /step_started\s+\w+\s+1/);
     assert.match(show.stdout, /status\s+completed\s*$/m);
-    const stored = json<{ sagaId: string; records: Array<{ type: string }> }>(cli(dir, ['sagas', 'show', id, '--json']));
-    assert.equal(stored.sagaId, id);
-    assert.equal(stored.records.at(-1)?.type, 'status');
   });
 
   void test('status: every store healthy, saga counts; recover finds nothing to claim', () => {

@@ -1,0 +1,128 @@
+// Operator commands on real trouble. A stuck saga is made in-process (the vector store refuses the
+// write, then refuses to undo it until the compensation retries run out); the CLI, as a child
+// process on the same data dir, must show it (status exit 1, sagas list, verify's violations)
+// and `sagas retry` must finish it. A saga abandoned mid-step by its process (lease released) must
+// be finished by `sagas recover`. Both end with `verify` clean.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { openApp } from '../../src/app.js';
+import { configFromEnv } from '../../src/config/profile.js';
+import { HashingEmbedder } from '../../src/ingest/embedder.js';
+import { withFaults } from '../../src/stores/faults.js';
+import type { StoreSet, WriteContext } from '../../src/stores/types.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const BIN = join(ROOT, 'bin/apex-memory.mjs');
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(dataDir: string, args: string[]): Run {
+  const env = { ...process.env };
+  for (const k of ['DATABASE_URL', 'NEO4J_URL', 'QDRANT_URL', 'REDIS_URL', 'SAGA_LOG_URL', 'APEX_DATA_DIR', 'EMBEDDER', 'APEX_SAGA_LOG_SYNC']) delete env[k];
+  const r = spawnSync(process.execPath, [BIN, '--data-dir', dataDir, ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function json<T>(r: Run): T {
+  try {
+    return JSON.parse(r.stdout) as T;
+  } catch {
+    assert.fail(`stdout is not pure JSON:\n${r.stdout.slice(0, 500)}\nstderr:\n${r.stderr.slice(0, 500)}`);
+  }
+}
+
+const doc = (id: string) => ({ id, title: `Operator case ${id}`, text: `Alice Martin keeps ${id} in Redis Cluster.`, metadata: {} });
+
+void describe('apex-memory sagas retry / recover on real stuck and abandoned sagas', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'apex-cli-operator-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  void test('a stuck saga: status exit 1, listed, verify lists its violations; sagas retry finishes it', async () => {
+    const app = await openApp({
+      config: configFromEnv({}, dir),
+      embedder: new HashingEmbedder(),
+      wrapStores: (stores) => {
+        const q = withFaults(stores.qdrant, {
+          failOn: [
+            { method: 'upsertVersion', when: 'before', retryable: false, times: 1 },
+            { method: 'removeVersion', when: 'before', retryable: true, times: 1000 },
+          ],
+        });
+        return { ...stores, qdrant: q.store };
+      },
+    });
+    let sagaId: string | undefined;
+    try {
+      const r = await app.writer.ingest(doc('stuck-1'));
+      assert.equal(r.status, 'stuck', JSON.stringify(r));
+      sagaId = r.sagaId;
+    } finally {
+      await app.close();
+    }
+    assert.ok(sagaId);
+
+    const status = cli(dir, ['status', '--json']);
+    assert.equal(status.code, 1, 'a stuck saga needs an operator');
+    assert.equal(json<{ sagas: Record<string, number> }>(status).sagas.stuck, 1);
+    const listed = json<{ sagas: Array<{ sagaId: string; reason: { code: string } | null }> }>(cli(dir, ['sagas', 'list', '--status', 'stuck', '--json']));
+    assert.deepEqual(listed.sagas.map((s) => s.sagaId), [sagaId]);
+    assert.equal(listed.sagas[0]?.reason?.code, 'STORE_INJECTED');
+
+    const verify = cli(dir, ['verify']);
+    assert.equal(verify.code, 1);
+    assert.match(verify.stdout, /^not_final\s+postgres\s+stuck-1\s+ingestion_status 'pending'/m);
+    assert.match(verify.stdout, /verify: FAILED, \d+ violation\(s\)/);
+
+    const retry = cli(dir, ['sagas', 'retry', sagaId]);
+    assert.equal(retry.code, 0, retry.stdout + retry.stderr);
+    assert.match(retry.stdout, /^status:\s+compensated$/m);
+    const show = json<{ status: string; records: Array<{ type: string; step?: string }> }>(cli(dir, ['sagas', 'show', sagaId, '--json']));
+    assert.equal(show.status, 'compensated');
+    assert.ok(show.records.some((r) => r.type === 'compensation_succeeded' && r.step === 'qdrant_write'));
+    assert.equal(cli(dir, ['verify']).code, 0);
+  });
+
+  void test('an abandoned saga (its process stopped mid-step): sagas recover finishes it', async () => {
+    let started: () => void = () => undefined;
+    const stepStarted = new Promise<void>((r) => (started = r));
+    const app = await openApp({
+      config: configFromEnv({}, dir),
+      embedder: new HashingEmbedder(),
+      wrapStores: (stores): StoreSet => {
+        // The vector write never returns until the engine stops this process's work.
+        const hanging = Object.create(stores.qdrant) as StoreSet['qdrant'];
+        hanging.upsertVersion = (_v, ctx: WriteContext) => {
+          started();
+          return new Promise<void>((_ok, fail) => ctx.signal?.addEventListener('abort', () => fail(new Error('stopped')), { once: true }));
+        };
+        return { ...stores, qdrant: hanging };
+      },
+    });
+    const pending = app.writer.ingest(doc('abandoned-1')).catch(() => undefined);
+    await stepStarted;
+    await app.close(); // stops the saga where it is and releases its lease, as a shutdown would
+    await pending;
+
+    const before = json<{ sagas: Array<{ sagaId: string }> }>(cli(dir, ['sagas', 'list', '--status', 'running', '--json']));
+    assert.equal(before.sagas.length, 1, 'the saga is left running in the log');
+    const rec = cli(dir, ['sagas', 'recover', '--json']);
+    assert.equal(rec.code, 0, rec.stdout + rec.stderr);
+    const out = json<{ claimed: number; completed: string[]; compensated: string[]; stuck: string[] }>(rec);
+    assert.equal(out.claimed, 1);
+    assert.equal(out.completed.length + out.compensated.length, 1);
+    assert.deepEqual(out.stuck, []);
+    const verify = cli(dir, ['verify', '--json']);
+    assert.equal(verify.code, 0, verify.stdout);
+  });
+});
