@@ -9,7 +9,8 @@ import { CancelScope } from './cancel.js';
 import type { Clock } from './clock.js';
 import type { SagaDefinition } from './define.js';
 import type { HookBus } from './events.js';
-import type { ErrorInfo, Json, Lease, LogRecord, SagaLog, SagaStatus } from './log.js';
+import { SagaError } from './errors.js';
+import { canTransition, type ErrorInfo, type Json, type Lease, type LogRecord, type SagaLog, type SagaStatus } from './log.js';
 import type { ReplayedSaga, StepState } from './replay.js';
 
 export interface RunEnv {
@@ -99,7 +100,14 @@ export class SagaRun {
     const batch = this.buffered.length === 0 ? records : [...this.buffered, ...records];
     this.buffered = [];
     if (batch.length === 0) return this.tail;
-    for (const r of batch) if (r.type === 'status') this.status = r.status;
+    for (const r of batch) {
+      if (r.type !== 'status') continue;
+      // A bug here would corrupt the saga's history: refuse it before anything is written.
+      if (r.status !== this.status && !canTransition(this.status, r.status)) {
+        return Promise.reject(new SagaError('LOG_FAILURE', `saga ${this.sagaId}: illegal status change ${this.status} -> ${r.status}`));
+      }
+      this.status = r.status;
+    }
     const firstSeq = this.nextSeq;
     this.nextSeq += batch.length;
     const append = (): Promise<void> => {
