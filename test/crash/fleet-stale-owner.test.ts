@@ -5,6 +5,10 @@
 // end consistent (verify clean) and every saga is completed or compensated. A's lease renewals are
 // slowed (a slow link to the log), else its heartbeat notices first and PostgreSQL's fence is
 // never tested.
+//
+// APEX_FLEET_STALE_STORE=neo4j (or qdrant) pauses A inside that store's writes instead. Those
+// stores take no fencing token, so A's late write lands after B's compensation and verify reports
+// orphan data: a known gap, reproduced on purpose by that setting (see docs/fleet.md).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -19,6 +23,7 @@ import { LogProbe, makeDoc, readIntervals, sleep, spawnWorker, type WorkerChild 
 
 const N = 40;
 const LEASE_MS = 2_000;
+const STALE_STORE = process.env.APEX_FLEET_STALE_STORE ?? 'postgres';
 
 async function until(what: string, deadlineMs: number, check: () => Promise<boolean>): Promise<void> {
   const t0 = Date.now();
@@ -49,10 +54,10 @@ test('fleet: a worker paused past its lease is fenced out of the log and Postgre
     // A's PostgreSQL writes each wait 400 ms first, so the pause lands inside its steps; its lease
     // renewals take 800 ms (a slow link to the log), so once resumed its pending writes reach
     // PostgreSQL before its heartbeat can tell it the leases are gone: the store's fence must hold.
-    const a = worker('a', { APEX_FLEET_PG_DELAY_MS: '400', APEX_FLEET_RENEW_DELAY_MS: '800' });
+    const a = worker('a', { APEX_FLEET_DELAY_MS: '400', APEX_FLEET_DELAY_STORE: STALE_STORE, APEX_FLEET_RENEW_DELAY_MS: '800' });
     const ownerA = await a.owner;
     for (let i = 0; i < N; i++) assert.equal((await submitIngest(app, makeDoc('stale', i))).queued, true);
-    await until('A to hold 8 running sagas with PostgreSQL writes in flight', 20_000, async () => (await probe.heldBy(ownerA)).size >= 8);
+    await until(`A to hold 8 running sagas with ${STALE_STORE} writes in flight`, 20_000, async () => (await probe.heldBy(ownerA)).size >= 8);
     await sleep(150);
     a.proc.kill('SIGSTOP');
     const pausedAt = Date.now();
@@ -88,7 +93,7 @@ test('fleet: a worker paused past its lease is fenced out of the log and Postgre
     const late = callsA.filter((c) => c.end >= resumedAt);
     console.log(`A calls on taken sagas ending after resume: ${late.map((c) => `${c.store}.${c.method}=${c.outcome}`).join(', ') || 'none'}`);
     assert.ok(appendFenced.size + dropped.size > 0, 'A learned that its sagas were taken');
-    assert.ok(storeFenced.size > 0, 'A tried to write PostgreSQL with an old token and was refused (STORE_FENCED)');
+    if (STALE_STORE === 'postgres') assert.ok(storeFenced.size > 0, 'A tried to write PostgreSQL with an old token and was refused (STORE_FENCED)');
     for (const id of [...appendFenced, ...storeFenced, ...dropped]) assert.ok(held.has(id), `A was refused only on sagas it held (${id})`);
     for (const id of held.keys()) assert.ok(!lines.some((l) => l === `OWNER ${id}`));
     const stopped = lines.find((l) => l.startsWith('STOPPED '));

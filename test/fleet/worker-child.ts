@@ -12,10 +12,10 @@
 // Environment: APEX_FLEET_CONFIG (ProfileConfig JSON), APEX_FLEET_SAGA_LOG_URL (overrides the
 // config's saga log, e.g. through a proxy), APEX_FLEET_LEASE_MS, APEX_FLEET_CONCURRENCY,
 // APEX_FLEET_POLL_MS, APEX_FLEET_FAULT_SEED + APEX_FLEET_FAULT_RATE (permanent faults on the Neo4j
-// and Qdrant writes: those sagas compensate), APEX_FLEET_PG_DELAY_MS (each PostgreSQL write waits
-// this long first, so a pause lands inside a step), APEX_FLEET_RENEW_DELAY_MS (lease renewals
-// wait this long first: a slow link to the saga log, so a resumed stale owner reaches the stores
-// before its heartbeat learns that the lease moved on).
+// and Qdrant writes: those sagas compensate), APEX_FLEET_DELAY_MS + APEX_FLEET_DELAY_STORE (each
+// write to that store, default postgres, waits this long first, so a pause lands inside a step),
+// APEX_FLEET_RENEW_DELAY_MS (lease renewals wait this long first: a slow link to the saga log, so
+// a resumed stale owner reaches the stores before its heartbeat learns that the lease moved on).
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { openApp } from '../../src/app.js';
 import type { ProfileConfig } from '../../src/config/profile.js';
@@ -35,7 +35,8 @@ if (env.APEX_FLEET_SAGA_LOG_URL) config.sagaLogUrl = env.APEX_FLEET_SAGA_LOG_URL
 const callsFd = env.APEX_FLEET_CALLS ? openSync(env.APEX_FLEET_CALLS, 'a') : undefined;
 const faultRate = num('APEX_FLEET_FAULT_RATE', 0);
 const faultSeed = num('APEX_FLEET_FAULT_SEED', 1);
-const pgDelayMs = num('APEX_FLEET_PG_DELAY_MS', 0);
+const delayMs = num('APEX_FLEET_DELAY_MS', 0);
+const delayedStore = env.APEX_FLEET_DELAY_STORE ?? 'postgres';
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
 process.on('unhandledRejection', (err) => {
@@ -49,7 +50,7 @@ function wrap(stores: StoreSet): StoreSet {
       if (callsFd !== undefined) writeSync(callsFd, `${line}\n`);
     },
     onFenced: (sagaId) => say(`STORE_FENCED ${sagaId}`),
-    delayMs: (store) => (store === 'postgres' ? pgDelayMs : 0),
+    delayMs: (store) => (store === delayedStore ? delayMs : 0),
   });
   if (faultRate <= 0) return recorded;
   const faulty = <K extends 'neo4j' | 'qdrant'>(k: K, method: string, seed: number): StoreSet[K] =>
