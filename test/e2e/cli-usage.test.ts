@@ -4,7 +4,7 @@
 // error messages.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -45,20 +45,34 @@ function json<T>(r: Run): T {
 
 const NO_STACK = /^\s+at /m;
 
+/** Like cli() but without blocking, so that independent runs (help pages) overlap. */
+function cliAsync(args: string[]): Promise<Run> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: embeddedEnv({}) });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}
+
 void describe('apex-memory --help', () => {
   const commands = [[], ['ingest'], ['get'], ['search'], ['delete'], ['verify'], ['sagas'], ['sagas', 'list'], ['sagas', 'show'], ['sagas', 'retry'], ['sagas', 'recover'], ['status']];
-  for (const cmd of commands) {
-    void test(`${['apex-memory', ...cmd].join(' ')} --help`, () => {
-      const r = cli([...cmd, '--help']);
-      assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, new RegExp(`^Usage: ${['apex-memory', ...cmd].join(' ')} `));
-      assert.match(r.stdout, /--data-dir <dir>/, 'the global --data-dir is shown');
-      if (cmd.length > 0 && cmd[0] !== 'sagas') assert.match(r.stdout, /--json/);
+  void test('--help works for every command (exit 0, its usage line, the global --data-dir, --json)', async () => {
+    const runs = await Promise.all(commands.map((cmd) => cliAsync([...cmd, '--help'])));
+    commands.forEach((cmd, i) => {
+      const name = ['apex-memory', ...cmd].join(' ');
+      const r = runs[i];
+      assert.ok(r);
+      assert.equal(r.code, 0, `${name}: ${r.stderr}`);
+      assert.match(r.stdout, new RegExp(`^Usage: ${name} `), name);
+      assert.match(r.stdout, /--data-dir <dir>/, `${name} shows the global --data-dir`);
+      if (cmd.length > 0 && cmd[0] !== 'sagas') assert.match(r.stdout, /--json/, name);
+      if (cmd[0] === 'sagas' && cmd.length === 2) assert.match(r.stdout, /--json/, name);
     });
-  }
-  void test('the top-level help names every command and the environment', () => {
-    const r = cli(['--help']);
-    for (const name of ['ingest', 'get', 'search', 'delete', 'verify', 'sagas', 'status', 'DATABASE_URL', 'SAGA_LOG_URL', 'Exit codes']) assert.ok(r.stdout.includes(name), name);
+    const top = runs[0]?.stdout ?? '';
+    for (const word of ['ingest', 'get', 'search', 'delete', 'verify', 'sagas', 'status', 'DATABASE_URL', 'SAGA_LOG_URL', 'Exit codes']) assert.ok(top.includes(word), word);
   });
 });
 
@@ -150,6 +164,29 @@ void describe('apex-memory ingest of bad input (examples/bad)', () => {
     const r = cli(['--data-dir', dir, 'verify', '--json']);
     assert.equal(r.code, 0, r.stdout);
     assert.deepEqual(json(r), { ok: true, documents: 3, committed: 3, violations: [] });
+  });
+
+  void test('Ctrl-C during ingest: in-flight documents finish, the summary says interrupted, exit 130, verify clean', async () => {
+    const child = spawn(process.execPath, [BIN, '--data-dir', dir, 'ingest', 'examples/corpus', '--concurrency', '1'], { cwd: ROOT, env: embeddedEnv({}) });
+    let stdout = '';
+    let signalled = false;
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      // The profile is printed once the stores are open; the corpus takes seconds at concurrency 1.
+      if (!signalled && stdout.includes('durability:')) {
+        signalled = true;
+        setTimeout(() => child.kill('SIGINT'), 300);
+      }
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const code = await new Promise<number | null>((done) => child.on('close', done));
+    assert.equal(code, 130, stdout + stderr);
+    assert.match(stderr, /interrupted: finishing the documents in flight/);
+    assert.match(stdout, /^interrupted\s+yes/m);
+    const completed = Number(/^completed\s+(\d+)/m.exec(stdout)?.[1]);
+    assert.ok(completed < 304, `stopped early (${completed} completed)`);
+    assert.deepEqual(json(cli(['--data-dir', dir, 'verify', '--json'])), { ok: true, documents: 3 + completed, committed: 3 + completed, violations: [] });
   });
 
   void test('sagas show and retry of an unknown saga: exit 1 with a code, no stack', () => {
