@@ -87,9 +87,6 @@ void describe('apex-memory sagas retry / recover on real stuck and abandoned sag
     const retry = cli(dir, ['sagas', 'retry', sagaId]);
     assert.equal(retry.code, 0, retry.stdout + retry.stderr);
     assert.match(retry.stdout, /^status:\s+compensated$/m);
-    const show = json<{ status: string; records: Array<{ type: string; step?: string }> }>(cli(dir, ['sagas', 'show', sagaId, '--json']));
-    assert.equal(show.status, 'compensated');
-    assert.ok(show.records.some((r) => r.type === 'compensation_succeeded' && r.step === 'qdrant_write'));
     assert.equal(cli(dir, ['verify']).code, 0);
   });
 
@@ -114,8 +111,6 @@ void describe('apex-memory sagas retry / recover on real stuck and abandoned sag
     await app.close(); // stops the saga where it is and releases its lease, as a shutdown would
     await pending;
 
-    const before = json<{ sagas: Array<{ sagaId: string }> }>(cli(dir, ['sagas', 'list', '--status', 'running', '--json']));
-    assert.equal(before.sagas.length, 1, 'the saga is left running in the log');
     const rec = cli(dir, ['sagas', 'recover', '--json']);
     assert.equal(rec.code, 0, rec.stdout + rec.stderr);
     const out = json<{ claimed: number; completed: string[]; compensated: string[]; stuck: string[] }>(rec);
