@@ -8,7 +8,7 @@ import { oneOf, positiveInt } from './args.js';
 import { exiting } from './command.js';
 import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK } from './errors.js';
 import { countDocuments, runIngest } from './ingest-run.js';
-import type { DocumentFailure, IngestSummary } from './ingest-tally.js';
+import type { DocumentFailure, IngestSummary, IngestTally } from './ingest-tally.js';
 import { formatMs, profileLines, renderTable, toJson } from './output.js';
 import { createProgress } from './progress.js';
 import { withApp, type CommandIo } from './runtime.js';
@@ -38,14 +38,14 @@ export function registerIngest(program: Command): void {
 
 async function ingest(cmd: Command, paths: string[], flags: IngestFlags): Promise<number> {
   return withApp(cmd, { json: flags.json === true, plan: flags.plan }, async (app, io) => {
+    const interrupt = onInterrupt(io);
     const progress = createProgress({ enabled: flags.progress });
     const counter = paths.includes('-') || !flags.progress ? undefined : countDocuments(paths);
     void counter?.total.then((n) => n !== undefined && progress.setTotal(n));
-    // Counting competes with the writes once they start; a short head start usually finishes it.
-    if (counter) await Promise.race([counter.total, sleep(COUNT_HEAD_START_MS)]);
-    const interrupt = onInterrupt(io);
-    let tally;
+    let tally: IngestTally;
     try {
+      // Counting competes with the writes once they start; a short head start usually finishes it.
+      if (counter) await Promise.race([counter.total, sleep(COUNT_HEAD_START_MS)]);
       tally = await runIngest(app, paths, {
         concurrency: flags.concurrency,
         signal: interrupt.signal,

@@ -150,14 +150,17 @@ void describe('apex-memory ingest of bad input (examples/bad)', () => {
     assert.ok(s.failures.every((f) => f.kind === 'rejected' && typeof f.field === 'string'));
   });
 
-  void test('stdin: a JSONL document and a broken line', () => {
-    const input = '{"id":"stdin-1","title":"From stdin","text":"Piped in by the e2e test."}\n{"id":"stdin-2",\n';
-    const r = cli(['--data-dir', dir, 'ingest', '-', '--json'], { input });
+  void test('stdin: a JSONL document and 22 broken lines; the first 20 failures listed, the rest counted', () => {
+    const broken = Array.from({ length: 22 }, (_, i) => `{"id":"broken-${i}",`).join('\n');
+    const input = `{"id":"stdin-1","title":"From stdin","text":"Piped in by the e2e test."}\n${broken}\n`;
+    const r = cli(['--data-dir', dir, 'ingest', '-'], { input });
     assert.equal(r.code, 1);
-    const s = json<{ created: number; rejected: number; failures: Array<{ source: string }> }>(r);
-    assert.equal(s.created, 1);
-    assert.equal(s.rejected, 1);
-    assert.equal(s.failures[0]?.source, 'stdin:2');
+    assert.match(r.stdout, /^22 document\(s\) not written \(first 20 listed\):$/m);
+    const rows = r.stdout.split('\n').filter((l) => l.startsWith('rejected  stdin:'));
+    assert.deepEqual(rows.map((l) => l.split(/\s+/)[1]), Array.from({ length: 20 }, (_, i) => `stdin:${i + 2}`));
+    assert.match(r.stdout, /^\.\.\. and 2 more \(--json lists all\)$/m);
+    assert.match(r.stdout, /^completed\s+1 \(created 1, updated 0, unchanged 0\)$/m);
+    assert.match(r.stdout, /^rejected\s+22$/m);
   });
 
   void test('verify is clean: the two valid documents and the stdin one, nothing else', () => {
