@@ -20,9 +20,8 @@ export function prepareStatements(db: Database.Database) {
     ridOf: db.prepare('SELECT rid FROM sagas WHERE id = ?').pluck(),
     // An append only reads the saga row (token, next seq): two point lookups at the hot right
     // edge of the B-trees.
-    appendState: db
-      .prepare('SELECT s.fencing_token, (SELECT coalesce(max(seq) + 1, 0) FROM saga_records WHERE saga_rid = s.rid) FROM sagas s WHERE s.rid = ?')
-      .raw(),
+    tokenOf: db.prepare('SELECT fencing_token FROM sagas WHERE rid = ?').pluck(),
+    nextSeq: db.prepare('SELECT coalesce(max(seq) + 1, 0) FROM saga_records WHERE saga_rid = ?').pluck(),
     updateState: db.prepare(
       `UPDATE sagas SET status = coalesce(?, status), reason = coalesce(?, reason),
          lease_expires_at = coalesce(?, lease_expires_at), updated_at = ? WHERE rid = ?`,

@@ -54,7 +54,13 @@ export class SqliteLogStore {
   private readonly db: Database.Database;
   private readonly sql: ReturnType<typeof prepareStatements>;
   /** Integer keys of sagas still running here, so appends skip the text-id lookup. */
-  private readonly rids = new Map<string, number>();
+  /**
+   * Sagas still running here: their integer key, and the next seq as of the last append made
+   * under `token`. While the saga's token is still that one, no other owner can have appended
+   * (an append needs the current token, and a claim changes it), so the cached seq is exact and
+   * the append skips the max(seq) lookup.
+   */
+  private readonly rids = new Map<string, { rid: number; token: number; nextSeq: number }>();
   private readonly fastTx: Database.Transaction<(ops: WireOp[], now: number, out: WireResult[]) => void>;
   private readonly safeTx: Database.Transaction<(ops: WireOp[], now: number, out: WireResult[]) => void>;
   private readonly savepoint: Database.Transaction<(op: WireOp, now: number) => unknown>;
@@ -154,7 +160,7 @@ export class SqliteLogStore {
     const info = this.sql.insertSaga.run(op.id, op.name, op.version, op.status, op.input, owner, token, lease, now, now);
     if (info.changes === 1) {
       const rid = Number(info.lastInsertRowid);
-      this.remember(op.id, rid);
+      this.remember(op.id, { rid, token, nextSeq: op.texts.length });
       if (op.texts.length > 0) this.insertRecords(rid, 0, op.types, op.texts);
       return { created: true, lease: { owner: owner ?? '', fencingToken: token } };
     }
@@ -162,17 +168,19 @@ export class SqliteLogStore {
   }
 
   private append(op: Extract<WireOp, { k: 'append' }>, now: number): undefined {
-    const rid = this.rids.get(op.id) ?? (this.sql.ridOf.get(op.id) as number | undefined);
+    const cached = this.rids.get(op.id);
+    const rid = cached?.rid ?? (this.sql.ridOf.get(op.id) as number | undefined);
     if (rid === undefined) throw notFoundError(op.id);
-    const state = this.sql.appendState.get(rid) as [number, number];
-    if (state[0] !== op.token) throw fencedError(op.id, op.token, state[0]);
-    if (state[1] !== op.firstSeq) throw seqError(op.id, op.firstSeq, state[1]);
+    const token = this.sql.tokenOf.get(rid) as number;
+    if (token !== op.token) throw fencedError(op.id, op.token, token);
+    const nextSeq = cached !== undefined && cached.token === token ? cached.nextSeq : (this.sql.nextSeq.get(rid) as number);
+    if (nextSeq !== op.firstSeq) throw seqError(op.id, op.firstSeq, nextSeq);
     this.insertRecords(rid, op.firstSeq, op.types, op.texts);
     const lease = op.leaseMs === null ? null : now + op.leaseMs;
     // The saga row is written only when the status or the lease changes.
     if (op.status !== null || lease !== null) this.sql.updateState.run(op.status, op.reason, lease, now, rid);
     if (op.status === 'completed' || op.status === 'compensated') this.rids.delete(op.id);
-    else this.remember(op.id, rid);
+    else this.remember(op.id, { rid, token, nextSeq: op.firstSeq + op.texts.length });
     return undefined;
   }
 
@@ -211,7 +219,7 @@ export class SqliteLogStore {
     return lost;
   }
 
-  private remember(id: string, rid: number): void {
+  private remember(id: string, rid: { rid: number; token: number; nextSeq: number }): void {
     if (this.rids.size >= 100_000) this.rids.clear(); // bounded; a miss only costs one lookup
     this.rids.set(id, rid);
   }
