@@ -58,7 +58,7 @@ function cliAsync(args: string[]): Promise<Run> {
 }
 
 void describe('apex-memory --help', () => {
-  const commands = [[], ['ingest'], ['get'], ['search'], ['delete'], ['verify'], ['sagas'], ['sagas', 'list'], ['sagas', 'show'], ['sagas', 'retry'], ['sagas', 'recover'], ['status']];
+  const commands = [[], ['ingest'], ['get'], ['search'], ['delete'], ['verify'], ['sagas'], ['sagas', 'list'], ['sagas', 'show'], ['sagas', 'retry'], ['sagas', 'recover'], ['status'], ['worker']];
   void test('--help works for every command (exit 0, its usage line, the global --data-dir, --json)', async () => {
     const runs = await Promise.all(commands.map((cmd) => cliAsync([...cmd, '--help'])));
     commands.forEach((cmd, i) => {
@@ -68,11 +68,12 @@ void describe('apex-memory --help', () => {
       assert.equal(r.code, 0, `${name}: ${r.stderr}`);
       assert.match(r.stdout, new RegExp(`^Usage: ${name} `), name);
       assert.match(r.stdout, /--data-dir <dir>/, `${name} shows the global --data-dir`);
-      if (cmd.length > 0 && cmd[0] !== 'sagas') assert.match(r.stdout, /--json/, name);
+      // The long-running worker prints status lines, not a JSON result.
+      if (cmd.length > 0 && cmd[0] !== 'sagas' && cmd[0] !== 'worker') assert.match(r.stdout, /--json/, name);
       if (cmd[0] === 'sagas' && cmd.length === 2) assert.match(r.stdout, /--json/, name);
     });
     const top = runs[0]?.stdout ?? '';
-    for (const word of ['ingest', 'get', 'search', 'delete', 'verify', 'sagas', 'status', 'DATABASE_URL', 'SAGA_LOG_URL', 'Exit codes']) assert.ok(top.includes(word), word);
+    for (const word of ['ingest', 'get', 'search', 'delete', 'verify', 'sagas', 'status', 'worker', 'DATABASE_URL', 'SAGA_LOG_URL', 'Exit codes']) assert.ok(top.includes(word), word);
   });
 });
 
