@@ -1,5 +1,6 @@
 // Neo4j adapter: (:Document {id})-[:HAS_CHUNK]->(:Chunk {id, doc_id, content_sha256, idx})-[:MENTIONS]->(:Entity {name}).
 // Every write MERGEs (idempotent) in one managed write transaction with a server-side timeout.
+// Writes that carry a WriteContext are fenced first, in that same transaction: see raiseFence.
 import neo4j from 'neo4j-driver';
 import type { Driver, ManagedTransaction } from 'neo4j-driver';
 import { StoreError } from './errors.js';
@@ -25,7 +26,23 @@ const SCHEMA = [
   'CREATE CONSTRAINT apex_entity_name IF NOT EXISTS FOR (e:Entity) REQUIRE e.name IS UNIQUE',
   'CREATE INDEX apex_chunk_doc IF NOT EXISTS FOR (c:Chunk) ON (c.doc_id)',
   'CREATE INDEX apex_chunk_version IF NOT EXISTS FOR (c:Chunk) ON (c.doc_id, c.content_sha256)',
+  // One fence node per (document, saga): concurrent first writers MERGE the same node, never two.
+  'CREATE CONSTRAINT apex_write_fence IF NOT EXISTS FOR (f:WriteFence) REQUIRE (f.doc_id, f.saga_id) IS UNIQUE',
 ];
+
+/**
+ * Locks this saga's fence node for the document, then raises its token to ours unless a newer
+ * token already wrote. Neo4j reads are read-committed, so the token is read only after the write
+ * lock is held (the `_lock` SET): otherwise two owners could both read the old token and the lower
+ * one could write after the higher. Returns the token found before ours (null on first write).
+ */
+const RAISE_FENCE = `
+MERGE (f:WriteFence {doc_id: $docId, saga_id: $sagaId})
+SET f._lock = true
+WITH f, f.fencing_token AS current
+SET f.fencing_token = CASE WHEN current IS NOT NULL AND current > $token THEN current ELSE $token END
+REMOVE f._lock
+RETURN current`;
 
 /** Creates missing entities in sorted order first: concurrent writers sharing entities then take
  * their creation locks in the same order, which avoids most deadlocks. */
@@ -77,6 +94,19 @@ function describeBoltUrl(url: string): string {
     return `${u.hostname}:${u.port || '7687'}`;
   } catch {
     return 'an unparsable NEO4J_URL';
+  }
+}
+
+/**
+ * The fence check of a fenced write or compensation. A newer owner of the same saga that wrote or
+ * compensated here leaves a higher token; our late call must then change nothing, so we throw and
+ * the managed transaction rolls back everything it ran.
+ */
+async function raiseFence(tx: ManagedTransaction, docId: string, ctx: WriteContext): Promise<void> {
+  const res = await tx.run(RAISE_FENCE, { docId, sagaId: ctx.sagaId, token: neo4j.int(ctx.fencingToken) });
+  const current: unknown = res.records[0]?.get('current');
+  if (typeof current === 'number' && current > ctx.fencingToken) {
+    throw new StoreError('neo4j', 'STORE_FENCED', `saga ${ctx.sagaId} token ${ctx.fencingToken} is stale for document ${JSON.stringify(docId)} (fence at ${current})`);
   }
 }
 
@@ -153,13 +183,16 @@ export class Neo4jGraphStore implements GraphStore {
     const chunks = v.chunks.map((c) => ({ id: chunkKey(v.docId, v.contentSha256, c.idx), idx: neo4j.int(c.idx), entities: [...new Set(c.entities)] }));
     const names = [...new Set(v.chunks.flatMap((c) => c.entities))].sort();
     await this.tx('writeVersion', 'WRITE', async (tx) => {
+      await raiseFence(tx, v.docId, ctx);
       await tx.run(MERGE_ENTITIES, { names });
       await tx.run(WRITE_VERSION, { docId: v.docId, sha: v.contentSha256, chunks });
     }, ctx.signal);
   }
 
+  /** With `ctx` (a saga's compensation) fenced like a write; without it (operator cleanup) not. */
   async removeVersion(docId: string, contentSha256: string, ctx?: WriteContext): Promise<void> {
     await this.tx('removeVersion', 'WRITE', async (tx) => {
+      if (ctx) await raiseFence(tx, docId, ctx);
       await tx.run(REMOVE_VERSION, { docId, sha: contentSha256 });
       await tx.run(REMOVE_EMPTY_DOCUMENT, { docId });
     }, ctx?.signal);
@@ -167,6 +200,7 @@ export class Neo4jGraphStore implements GraphStore {
 
   async removeDocument(docId: string, ctx?: WriteContext): Promise<void> {
     await this.tx('removeDocument', 'WRITE', async (tx) => {
+      if (ctx) await raiseFence(tx, docId, ctx);
       await tx.run(REMOVE_ALL_CHUNKS, { docId });
       await tx.run(REMOVE_EMPTY_DOCUMENT, { docId });
     }, ctx?.signal);

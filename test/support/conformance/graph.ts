@@ -1,12 +1,22 @@
 // Conformance suite for GraphStore (Neo4j adapter and the SQLite graph stand-in).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { isStoreError } from '../../../src/stores/errors.js';
 import type { GraphStore } from '../../../src/stores/types.js';
 import { cleanupPrefix, idsWithPrefix } from './derived.js';
 import { HOSTILE_STRINGS, ctxFor, largeBody, makeVersion, runPrefix, interruptions, isRetryableStoreFailure, rejectionOf } from './fixtures.js';
 import type { StoreHarness } from './fixtures.js';
 
-export function graphConformance(harness: StoreHarness<GraphStore>): void {
+/** `fencing`: whether the adapter refuses stale fencing tokens. Default: yes, except for the
+ * embedded stand-ins (labels `sqlite-*`), which serve one process and do not fence (docs/stores.md). */
+export type GraphHarness = StoreHarness<GraphStore> & { fencing?: boolean };
+
+/** A refusal for a stale token: STORE_FENCED, and the engine must not retry it. */
+function isFenced(err: unknown): boolean {
+  return isStoreError(err) && err.code === 'STORE_FENCED' && !err.retryable;
+}
+
+export function graphConformance(harness: GraphHarness): void {
   void describe(`GraphStore conformance: ${harness.label}`, () => {
     let store: GraphStore;
     const prefix = runPrefix(harness.label);
@@ -96,6 +106,67 @@ export function graphConformance(harness: StoreHarness<GraphStore>): void {
       await store.writeVersion(v, ctx);
       assert.deepEqual(await store.listVersions(v.docId), [{ docId: v.docId, contentSha256: v.contentSha256, chunkCount: 250 }]);
     });
+
+    if (harness.fencing ?? !harness.label.startsWith('sqlite-')) {
+      void it('fencing: a write with an older token of the same saga is refused and changes nothing', async () => {
+        const saga = `${prefix}fence-a`;
+        const v2 = makeVersion({ docId: id('fence-older'), body: 'written by token 2', chunkCount: 2, entities: () => [`${prefix}by two`] });
+        const v1 = makeVersion({ docId: id('fence-older'), body: 'late write of token 1', chunkCount: 3, entities: () => [`${prefix}by one`] });
+        await store.writeVersion(v2, ctxFor(saga, 2));
+        const err = await rejectionOf(store.writeVersion(v1, ctxFor(saga, 1)));
+        assert.ok(isFenced(err), String(err));
+        assert.deepEqual(await store.listVersions(v2.docId), [{ docId: v2.docId, contentSha256: v2.contentSha256, chunkCount: 2 }]);
+        assert.deepEqual(await store.entities(v1.docId, v1.contentSha256), []);
+        // A stale compensation is refused too: the newer owner's data stays.
+        assert.ok(isFenced(await rejectionOf(store.removeVersion(v2.docId, v2.contentSha256, ctxFor(saga, 1)))));
+        assert.ok(isFenced(await rejectionOf(store.removeDocument(v2.docId, ctxFor(saga, 1)))));
+        assert.equal((await store.listVersions(v2.docId))[0]?.chunkCount, 2);
+      });
+
+      void it('fencing: after a compensation with token 2, the stalled owner\'s late write with token 1 is refused', async () => {
+        const saga = `${prefix}fence-b`;
+        const v = makeVersion({ docId: id('fence-stalled'), body: 'the stalled owner started this', chunkCount: 2 });
+        // The new owner compensates a step the stalled one started but had not written yet.
+        await store.removeVersion(v.docId, v.contentSha256, ctxFor(saga, 2));
+        assert.ok(isFenced(await rejectionOf(store.writeVersion(v, ctxFor(saga, 1)))));
+        assert.deepEqual(await store.listVersions(v.docId), []);
+        // The fence bookkeeping is not a document: verify must not see an orphan here.
+        assert.deepEqual(await idsWithPrefix(store, id('fence-stalled')), []);
+        // The same after a whole-document compensation.
+        const w = makeVersion({ docId: id('fence-stalled-doc'), body: 'stalled delete case' });
+        await store.removeDocument(w.docId, ctxFor(saga, 2));
+        assert.ok(isFenced(await rejectionOf(store.writeVersion(w, ctxFor(saga, 1)))));
+        assert.deepEqual(await idsWithPrefix(store, id('fence-stalled')), []);
+      });
+
+      void it('fencing: other sagas are unaffected; the same token may repeat; removals without a context are not fenced', async () => {
+        const docId = id('fence-other');
+        const a = makeVersion({ docId, body: 'saga a at token 5', chunkCount: 1 });
+        const b = makeVersion({ docId, body: 'saga b at token 1', chunkCount: 2 });
+        await store.writeVersion(a, ctxFor(`${prefix}fence-c`, 5));
+        await store.writeVersion(b, ctxFor(`${prefix}fence-d`, 1));
+        assert.equal((await store.listVersions(docId)).length, 2);
+        await store.writeVersion(b, ctxFor(`${prefix}fence-d`, 1)); // a retry of the same owner
+        await store.removeVersion(docId, b.contentSha256, ctxFor(`${prefix}fence-d`, 1));
+        await store.removeVersion(docId, b.contentSha256, ctxFor(`${prefix}fence-d`, 1));
+        await store.writeVersion(b, ctxFor(`${prefix}fence-d`, 1));
+        assert.equal((await store.listVersions(docId)).length, 2);
+        await store.removeDocument(docId); // operator cleanup: no token, no fence
+        assert.deepEqual(await store.listVersions(docId), []);
+      });
+
+      void it('fencing: concurrent owners of one saga leave the fence at the highest token', async () => {
+        const saga = `${prefix}fence-e`;
+        const docId = id('fence-race');
+        const tokens = [1, 2, 3, 4, 5, 6];
+        const outcomes = await Promise.allSettled(tokens.map((t) => store.writeVersion(makeVersion({ docId, body: `owner ${t}`, chunkCount: 2 }), ctxFor(saga, t))));
+        for (const o of outcomes) if (o.status === 'rejected') assert.ok(isFenced(o.reason), String(o.reason));
+        assert.equal(outcomes.at(-1)?.status, 'fulfilled', 'the highest token is never refused');
+        // Had two owners read the fence before either raised it, token 5 could have lowered it.
+        assert.ok(isFenced(await rejectionOf(store.writeVersion(makeVersion({ docId, body: 'late 5' }), ctxFor(saga, 5)))));
+        await store.writeVersion(makeVersion({ docId, body: 'owner 6', chunkCount: 2 }), ctxFor(saga, 6));
+      });
+    }
 
     for (const cut of interruptions(harness)) {
       void it(cut.title, async () => {
