@@ -1,4 +1,5 @@
-// Redis adapter: one JSON value per document under `apex:doc:<id>`. Fails fast when Redis is down
+// Redis adapter: one JSON value per document under `apex:doc:<id>`; writes with a WriteContext are
+// fenced by a Lua script (check + raise the saga's fence + write, atomically). Fails fast when Redis is down
 // (no offline queue, one retry) so the saga sees a transient error instead of a hanging call.
 import { Redis } from 'ioredis';
 import { StoreError } from './errors.js';
@@ -13,15 +14,51 @@ export interface RedisStoreOptions {
 
 export const CACHE_KEY_PREFIX = 'apex:doc:';
 
-/** Deletes the key only when its JSON holds the expected sha (or when no sha is given): atomic in Redis. */
-const REMOVE_IF_SHA = `
+/**
+ * Fence keys: `apex:fence:<docId length>:<docId>:<sagaId>`, outside the `apex:doc:*` pattern that
+ * listDocIds scans. The length makes the key unambiguous when ids contain ':' (doc "a:b" + saga
+ * "c" and doc "a" + saga "b:c" must not share a fence).
+ */
+export const FENCE_KEY_PREFIX = 'apex:fence:';
+/** A fence only has to outlive the longest realistic stall of an owner (GC pause, SIGSTOP, VM
+ * freeze: seconds to minutes); a week is far beyond that and keeps fence keys from piling up. */
+export const FENCE_TTL_SECONDS = 7 * 24 * 3600;
+/** What the scripts return when a newer token of the same saga has written: nothing was changed. */
+const FENCED_REPLY = -1;
+
+/** Shared head of the fenced scripts: KEYS[2] is the fence, ARGV[1] our token, ARGV[2] the TTL.
+ * Redis runs a script atomically, so check, raise and write cannot interleave with another call. */
+const CHECK_AND_RAISE_FENCE = `
+local token = tonumber(ARGV[1])
+local fence = tonumber(redis.call('GET', KEYS[2]))
+if fence and fence > token then return ${FENCED_REPLY} end
+redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])`;
+
+/** put: KEYS[1] the entry, ARGV[3] its JSON. */
+const FENCED_PUT = `${CHECK_AND_RAISE_FENCE}
+redis.call('SET', KEYS[1], ARGV[3])
+return 1`;
+
+/** Deletes KEYS[1] only when its JSON holds the sha in ARGV[n] (or when that sha is ''). */
+const removeIfSha = (shaArg: number): string => `
 local current = redis.call('GET', KEYS[1])
 if not current then return 0 end
-if ARGV[1] ~= '' then
+if ARGV[${shaArg}] ~= '' then
   local ok, decoded = pcall(cjson.decode, current)
-  if not ok or type(decoded) ~= 'table' or decoded['contentSha256'] ~= ARGV[1] then return 0 end
+  if not ok or type(decoded) ~= 'table' or decoded['contentSha256'] ~= ARGV[${shaArg}] then return 0 end
 end
 return redis.call('DEL', KEYS[1])`;
+
+/** remove without a WriteContext (operator cleanup): KEYS[1], ARGV[1] the sha or ''. */
+const REMOVE_IF_SHA = removeIfSha(1);
+/** A saga's compensation: fenced like a write, and it raises the fence even when nothing was there,
+ * so the stalled owner's late put after it is refused. ARGV[3] the sha or ''. */
+const FENCED_REMOVE_IF_SHA = `${CHECK_AND_RAISE_FENCE}
+${removeIfSha(3)}`;
+
+export function fenceKey(docId: string, sagaId: string): string {
+  return `${FENCE_KEY_PREFIX}${docId.length}:${docId}:${sagaId}`;
+}
 
 /** Server replies that mean "try again later"; every other reply error is permanent. */
 const TRANSIENT_REPLIES = /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY|NOREPLICAS)/;
@@ -38,6 +75,10 @@ export function classifyRedisError(err: unknown, what: string): StoreError {
   return new StoreError('redis', 'STORE_TRANSIENT', summary, { cause: err });
 }
 
+function fenced(docId: string, ctx: WriteContext): StoreError {
+  return new StoreError('redis', 'STORE_FENCED', `saga ${ctx.sagaId} token ${ctx.fencingToken} is stale for document ${JSON.stringify(docId)}`);
+}
+
 function describeRedisUrl(url: string): string {
   try {
     const u = new URL(url);
@@ -47,12 +88,16 @@ function describeRedisUrl(url: string): string {
   }
 }
 
-type RedisWithRemove = Redis & { apexRemoveIfSha(key: string, sha: string): Promise<number> };
+type RedisWithScripts = Redis & {
+  apexRemoveIfSha(key: string, sha: string): Promise<number>;
+  apexFencedPut(key: string, fence: string, token: string, ttl: string, json: string): Promise<number>;
+  apexFencedRemoveIfSha(key: string, fence: string, token: string, ttl: string, sha: string): Promise<number>;
+};
 
 export class RedisCacheStore implements CacheStore {
   readonly name = 'redis' as const;
   readonly backend = 'redis';
-  private readonly client: RedisWithRemove;
+  private readonly client: RedisWithScripts;
   private readonly options: RedisStoreOptions;
   private readonly timeoutMs: number;
   /** Rejecters of the calls waiting on the current connection (see the 'close' listener). */
@@ -83,7 +128,9 @@ export class RedisCacheStore implements CacheStore {
       this.inFlight.clear();
     });
     client.defineCommand('apexRemoveIfSha', { numberOfKeys: 1, lua: REMOVE_IF_SHA });
-    this.client = client as RedisWithRemove;
+    client.defineCommand('apexFencedPut', { numberOfKeys: 2, lua: FENCED_PUT });
+    client.defineCommand('apexFencedRemoveIfSha', { numberOfKeys: 2, lua: FENCED_REMOVE_IF_SHA });
+    this.client = client as RedisWithScripts;
   }
 
   private call<T>(what: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
@@ -125,11 +172,22 @@ export class RedisCacheStore implements CacheStore {
   }
 
   async put(entry: CacheEntry, ctx: WriteContext): Promise<void> {
-    await this.call('put', () => this.client.set(CACHE_KEY_PREFIX + entry.docId, JSON.stringify(entry)), ctx.signal);
+    const reply = await this.call('put', () => this.client.apexFencedPut(
+      CACHE_KEY_PREFIX + entry.docId, fenceKey(entry.docId, ctx.sagaId), String(ctx.fencingToken), String(FENCE_TTL_SECONDS), JSON.stringify(entry),
+    ), ctx.signal);
+    if (reply === FENCED_REPLY) throw fenced(entry.docId, ctx);
   }
 
+  /** With `ctx` (a saga's compensation) fenced like a write; without it (operator cleanup) not. */
   async remove(docId: string, contentSha256: string | null, ctx?: WriteContext): Promise<void> {
-    await this.call('remove', () => this.client.apexRemoveIfSha(CACHE_KEY_PREFIX + docId, contentSha256 ?? ''), ctx?.signal);
+    if (!ctx) {
+      await this.call('remove', () => this.client.apexRemoveIfSha(CACHE_KEY_PREFIX + docId, contentSha256 ?? ''));
+      return;
+    }
+    const reply = await this.call('remove', () => this.client.apexFencedRemoveIfSha(
+      CACHE_KEY_PREFIX + docId, fenceKey(docId, ctx.sagaId), String(ctx.fencingToken), String(FENCE_TTL_SECONDS), contentSha256 ?? '',
+    ), ctx.signal);
+    if (reply === FENCED_REPLY) throw fenced(docId, ctx);
   }
 
   async get(docId: string): Promise<CacheEntry | undefined> {

@@ -1,6 +1,7 @@
 // Conformance suite for CacheStore (Redis adapter and the SQLite cache stand-in).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { isStoreError } from '../../../src/stores/errors.js';
 import type { CacheEntry, CacheStore } from '../../../src/stores/types.js';
 import { cleanupPrefix, idsWithPrefix } from './derived.js';
 import { HOSTILE_STRINGS, ctxFor, largeBody, runPrefix, sha256, interruptions, isRetryableStoreFailure, rejectionOf } from './fixtures.js';
@@ -10,7 +11,16 @@ function entry(docId: string, body: string, extra: Partial<CacheEntry> = {}): Ca
   return { docId, title: `Title ${body.slice(0, 20)}`, contentSha256: sha256(body), chunkCount: 3, metadata: { k: 'v', n: 1 }, ...extra };
 }
 
-export function cacheConformance(harness: StoreHarness<CacheStore>): void {
+/** `fencing`: whether the adapter refuses stale fencing tokens. Default: yes, except for the
+ * embedded stand-ins (labels `sqlite-*`), which serve one process and do not fence (docs/stores.md). */
+export type CacheHarness = StoreHarness<CacheStore> & { fencing?: boolean };
+
+/** A refusal for a stale token: STORE_FENCED, and the engine must not retry it. */
+function isFenced(err: unknown): boolean {
+  return isStoreError(err) && err.code === 'STORE_FENCED' && !err.retryable;
+}
+
+export function cacheConformance(harness: CacheHarness): void {
   void describe(`CacheStore conformance: ${harness.label}`, () => {
     let store: CacheStore;
     const prefix = runPrefix(harness.label);
@@ -78,6 +88,57 @@ export function cacheConformance(harness: StoreHarness<CacheStore>): void {
       await store.put(e, ctx);
       assert.deepEqual(await store.get(e.docId), e);
     });
+
+    if (harness.fencing ?? !harness.label.startsWith('sqlite-')) {
+      void it('fencing: a put with an older token of the same saga is refused and changes nothing', async () => {
+        const saga = `${prefix}fence-a`;
+        const newer = entry(id('fence-older'), 'written by token 2');
+        const late = entry(id('fence-older'), 'late put of token 1');
+        await store.put(newer, ctxFor(saga, 2));
+        assert.ok(isFenced(await rejectionOf(store.put(late, ctxFor(saga, 1)))));
+        assert.deepEqual(await store.get(newer.docId), newer);
+        // A stale compensation is refused too: the newer owner's entry stays.
+        assert.ok(isFenced(await rejectionOf(store.remove(newer.docId, newer.contentSha256, ctxFor(saga, 1)))));
+        assert.ok(isFenced(await rejectionOf(store.remove(newer.docId, null, ctxFor(saga, 1)))));
+        assert.deepEqual(await store.get(newer.docId), newer);
+      });
+
+      void it('fencing: after a compensation with token 2, the stalled owner\'s late put with token 1 is refused', async () => {
+        const saga = `${prefix}fence-b`;
+        const e = entry(id('fence-stalled'), 'the stalled owner started this');
+        // The new owner compensates a put the stalled one started but had not sent yet.
+        await store.remove(e.docId, e.contentSha256, ctxFor(saga, 2));
+        assert.ok(isFenced(await rejectionOf(store.put(e, ctxFor(saga, 1)))));
+        assert.equal(await store.get(e.docId), undefined);
+        // The fence bookkeeping is not an entry: verify must not see an orphan here.
+        assert.deepEqual(await idsWithPrefix(store, id('fence-stalled')), []);
+      });
+
+      void it('fencing: other sagas are unaffected; the same token may repeat; removals without a context are not fenced', async () => {
+        const docId = id('fence-other');
+        const a = entry(docId, 'saga a at token 5');
+        const b = entry(docId, 'saga b at token 1');
+        await store.put(a, ctxFor(`${prefix}fence-c`, 5));
+        await store.put(b, ctxFor(`${prefix}fence-d`, 1));
+        assert.deepEqual(await store.get(docId), b);
+        await store.put(b, ctxFor(`${prefix}fence-d`, 1)); // a retry of the same owner
+        await store.remove(docId, b.contentSha256, ctxFor(`${prefix}fence-d`, 1));
+        await store.remove(docId, b.contentSha256, ctxFor(`${prefix}fence-d`, 1));
+        assert.equal(await store.get(docId), undefined);
+        await store.put(b, ctxFor(`${prefix}fence-d`, 1));
+        assert.deepEqual(await store.get(docId), b);
+        await store.remove(docId, null); // operator cleanup: no token, no fence
+        assert.equal(await store.get(docId), undefined);
+      });
+
+      void it('fencing: ids containing the key separator do not share a fence', async () => {
+        // Doc "x:y" of saga "z" and doc "x" of saga "y:z" would share a naive "<doc>:<saga>" key.
+        await store.put(entry(id('fence-sep:y'), 'first'), ctxFor('z', 9));
+        const other = entry(id('fence-sep'), 'second');
+        await store.put(other, ctxFor('y:z', 1));
+        assert.deepEqual(await store.get(other.docId), other);
+      });
+    }
 
     for (const cut of interruptions(harness)) {
       void it(cut.title, async () => {
