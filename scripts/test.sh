@@ -9,6 +9,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 echo "== lint" && npx eslint . --max-warnings=0
 echo "== type check" && npx tsc -p tsconfig.json --noEmit
+echo "== build" && npm run -s build
 echo "== services" && bash scripts/services.sh up
 eval "$(bash scripts/services.sh env)"
 echo "== tests"

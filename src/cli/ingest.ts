@@ -10,6 +10,7 @@ import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK } from './errors.js';
 import { countDocuments, runIngest } from './ingest-run.js';
 import type { DocumentFailure, IngestSummary, IngestTally } from './ingest-tally.js';
 import { formatMs, profileLines, renderTable, toJson } from './output.js';
+import { submitAll } from './ingest-submit.js';
 import { createProgress } from './progress.js';
 import { withApp, type CommandIo } from './runtime.js';
 
@@ -22,6 +23,7 @@ interface IngestFlags {
   plan: IngestPlan;
   json?: boolean;
   progress: boolean;
+  submit?: boolean;
 }
 
 export function registerIngest(program: Command): void {
@@ -33,11 +35,13 @@ export function registerIngest(program: Command): void {
     .option('--plan <plan>', 'saga plan: default (parallel graph+vector writes) or adr (sequential)', oneOf(PLANS), 'default')
     .option('--no-progress', 'no progress bar or progress lines on stderr')
     .option('--json', 'print one JSON object (summary and per-document failures) on stdout')
+    .option('--submit', 'queue the sagas as pending for `apex-memory worker` processes instead of running them here')
     .action(exiting((paths: string[], flags: IngestFlags, cmd: Command) => ingest(cmd, paths, flags)));
 }
 
 async function ingest(cmd: Command, paths: string[], flags: IngestFlags): Promise<number> {
   return withApp(cmd, { json: flags.json === true, plan: flags.plan }, async (app, io) => {
+    if (flags.submit === true) return submitAll(app, io, paths);
     const interrupt = onInterrupt(io);
     const progress = createProgress({ enabled: flags.progress });
     const counter = paths.includes('-') || !flags.progress ? undefined : countDocuments(paths);

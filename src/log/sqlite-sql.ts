@@ -8,7 +8,27 @@ export type SummaryRow = [string, string, number, SagaStatus, string | null, num
 const SUMMARY_COLUMNS = 'id, name, version, status, owner, fencing_token, lease_expires_at, created_at, updated_at, reason';
 const NOT_FINAL = "status NOT IN ('completed', 'compensated')";
 
-export function prepareStatements(db: Database.Database) {
+/** Named so that the declaration build can refer to it. */
+export interface SqliteStatements {
+  insertSaga: Database.Statement;
+  summary: Database.Statement;
+  loadSaga: Database.Statement;
+  loadRecords: Database.Statement;
+  ridOf: Database.Statement;
+  tokenOf: Database.Statement;
+  nextSeq: Database.Statement;
+  updateState: Database.Statement;
+  list: Database.Statement;
+  claimable: Database.Statement;
+  takeOver: Database.Statement;
+  takeStuck: Database.Statement;
+  renew: Database.Statement;
+  holder: Database.Statement;
+  release: Database.Statement;
+  insertRecords: Database.Statement[];
+}
+
+export function prepareStatements(db: Database.Database): SqliteStatements {
   return {
     insertSaga: db.prepare(
       `INSERT INTO sagas (id, name, version, status, input, owner, fencing_token, lease_expires_at, created_at, updated_at)

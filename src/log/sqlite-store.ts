@@ -8,7 +8,7 @@ import type { SagaErrorCode } from '../saga/errors.js';
 import { failure, fencedError, notFoundError, seqError } from './common.js';
 import type { SqliteSynchronous } from './sqlite-schema.js';
 import { configureConnection } from './sqlite-schema.js';
-import { prepareStatements } from './sqlite-sql.js';
+import { prepareStatements, type SqliteStatements } from './sqlite-sql.js';
 import type { SummaryRow } from './sqlite-sql.js';
 
 /** One queued log call, as data (it may cross to the worker thread). JSON is already text. */
@@ -52,7 +52,7 @@ export interface SqliteStoreConfig {
 
 export class SqliteLogStore {
   private readonly db: Database.Database;
-  private readonly sql: ReturnType<typeof prepareStatements>;
+  private readonly sql: SqliteStatements;
   /** Integer keys of sagas still running here, so appends skip the text-id lookup. */
   /**
    * Sagas still running here: their integer key, and the next seq as of the last append made
