@@ -19,6 +19,7 @@ for _ in $(seq "$reps"); do
   MODE=pg-group N=4000 CONC=64 PG_URL="$APEX_TEST_PG_ADMIN_URL" node "$anchors/floor.mjs" | tee -a "$out"
   node .bench-build/bench/main.js engine --log sqlite --concurrency 1 --n 1000 --json | tee -a "$out"
   node .bench-build/bench/main.js engine --log sqlite --concurrency 64 --n 4000 --json | tee -a "$out"
+  node .bench-build/bench/main.js engine --log sqlite --concurrency 64 --n 4000 --json --thread | tee -a "$out"
   node .bench-build/bench/main.js engine --log postgres --concurrency 1 --n 1000 --json --pg-url "$APEX_TEST_DATABASE_URL" | tee -a "$out"
   node .bench-build/bench/main.js engine --log postgres --concurrency 64 --n 4000 --json --pg-url "$APEX_TEST_DATABASE_URL" | tee -a "$out"
 done
