@@ -1,6 +1,6 @@
 // Redis adapter: one JSON value per document under `apex:doc:<id>`; writes with a WriteContext are
-// fenced by a Lua script (check + raise the saga's fence + write, atomically). Fails fast when Redis is down
-// (no offline queue, one retry) so the saga sees a transient error instead of a hanging call.
+// fenced by a Lua script (check + raise the saga's fence + write, atomically). Fails fast when
+// Redis is down (no offline queue, one retry) so the saga sees a transient error, not a hang.
 import { Redis } from 'ioredis';
 import { StoreError } from './errors.js';
 import { DEFAULT_TIMEOUT_MS, withTimeout } from './timeout.js';
