@@ -96,46 +96,35 @@ test('a saga interrupted after the pivot is rolled forward; a pivot in doubt is 
 test('the heartbeat keeps a long step owned; a lost lease aborts the step through its signal', async () => {
   const log = new MemorySagaLog();
   let aborted = false;
-  const saga = defineSaga('long', 1)
-    .step({
-      name: 'slow',
-      run: (ctx) =>
-        new Promise<string>((resolve, reject) => {
-          const t = setTimeout(() => resolve('done'), 300);
-          ctx.signal.addEventListener('abort', () => {
-            aborted = true;
-            clearTimeout(t);
-            reject(ctx.signal.reason as Error);
-          });
-        }),
-      compensate: async () => {},
-    })
-    .build();
+  /** A saga of one step that takes `ms` unless its signal aborts it first. */
+  const slowSaga = (name: string, ms: number) =>
+    defineSaga(name, 1)
+      .step({
+        name: 'slow',
+        run: (ctx) =>
+          new Promise<string>((resolve, reject) => {
+            const t = setTimeout(() => resolve('done'), ms);
+            ctx.signal.addEventListener('abort', () => {
+              aborted = true;
+              clearTimeout(t);
+              reject(ctx.signal.reason as Error);
+            });
+          }),
+        compensate: async () => {},
+      })
+      .build();
+  const saga = slowSaga('long', 300);
   const e = new SagaEngine({ log, owner: 'hb', leaseMs: 90, heartbeatMs: 20 });
   const out = await e.execute(saga, {}, { sagaId: 'hb1' });
   assert.equal(out.status, 'completed', 'renewals kept the lease past its 90 ms');
   assert.equal(aborted, false);
 
   // Now a rival claims the saga while the step runs: the owner's heartbeat finds the lease gone.
-  const saga2 = defineSaga('long2', 1)
-    .step({
-      name: 'slow',
-      run: (ctx) =>
-        new Promise<string>((resolve, reject) => {
-          const t = setTimeout(() => resolve('done'), 2_000);
-          ctx.signal.addEventListener('abort', () => {
-            aborted = true;
-            clearTimeout(t);
-            reject(ctx.signal.reason as Error);
-          });
-        }),
-      compensate: async () => {},
-    })
-    .build();
+  const saga2 = slowSaga('long2', 2_000);
   const stale = new SagaEngine({ log, owner: 'stale', leaseMs: 60_000, heartbeatMs: 20 });
   const pending = stale.execute(saga2, {}, { sagaId: 'hb2' });
   await new Promise((r) => setTimeout(r, 30));
-  const rival = new SagaEngine({ log, owner: 'rival', leaseMs: 60_000, heartbeatMs: 0, clock: undefined }).register(saga2);
+  const rival = new SagaEngine({ log, owner: 'rival', leaseMs: 60_000, heartbeatMs: 0 }).register(saga2);
   // Force the lease to lapse by releasing it as if the stale owner had stopped.
   await log.release('stale', [{ sagaId: 'hb2', fencingToken: 1 }]);
   assert.equal(await rival.recover(), 1);
