@@ -8,7 +8,8 @@ import { newSagaId } from './ids.js';
 import { HookBus, type SagaHooks } from './events.js';
 import { runStages } from './forward.js';
 import { Heartbeat } from './heartbeat.js';
-import { isFinal, type ErrorInfo, type Json, type Lease, type LogRecord, type SagaLog, type SagaStatus, type SagaSummary, type StoredSaga } from './log.js';
+import { type ErrorInfo, type Json, type Lease, type LogRecord, type SagaLog, type SagaStatus, type SagaSummary, type StoredSaga } from './log.js';
+import { storedOutcome, type SagaOutcome } from './outcome.js';
 import { planResume, replay, type ResumePlan } from './replay.js';
 import { SagaRun, type RunEnv } from './run.js';
 
@@ -22,18 +23,6 @@ export interface EngineOptions {
   heartbeatMs?: number;
   clock?: Clock;
   hooks?: SagaHooks | SagaHooks[];
-}
-
-export interface SagaOutcome<R = Record<string, unknown>> {
-  sagaId: string;
-  saga: string;
-  status: 'completed' | 'compensated' | 'stuck';
-  /** Outputs of the steps that succeeded. */
-  results: Partial<R>;
-  /** Why the saga compensated or is stuck. */
-  reason?: ErrorInfo;
-  /** false when the id already existed and this call only reported its outcome. */
-  executed: boolean;
 }
 
 export interface ExecuteOptions {
@@ -320,21 +309,4 @@ function conflict(sagaId: string, existing: string, wanted: string): SagaError {
 /** A run whose lease was lost or whose engine is closing writes nothing more. */
 function stopIfAborted(run: SagaRun): void {
   if (run.scope.cancelled) throw run.scope.reason;
-}
-
-export function storedOutcome(stored: StoredSaga): SagaOutcome | undefined {
-  if (!isFinal(stored.status) && stored.status !== 'stuck') return undefined;
-  const replayed = replay(stored.records, stored.status);
-  const results: Record<string, unknown> = {};
-  for (const [name, s] of replayed.steps) if (s.outcome === 'succeeded') results[name] = s.output;
-  const outcome: SagaOutcome = {
-    sagaId: stored.sagaId,
-    saga: stored.name,
-    status: stored.status as SagaOutcome['status'],
-    results,
-    executed: false,
-  };
-  const reason = replayed.reason ?? stored.reason ?? undefined;
-  if (stored.status !== 'completed' && reason) outcome.reason = reason;
-  return outcome;
 }

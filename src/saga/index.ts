@@ -1,8 +1,10 @@
 // apex-memory/saga: the saga engine on its own. Knows nothing about documents or databases.
 export { defineSaga, SagaBuilder, GroupBuilder } from './define.js';
 export type { SagaDefinition, StepDefinition, StepContext, CompensationContext, StepKind, StepOutcomeKind, Stage, AnyStep } from './define.js';
-export { SagaEngine, storedOutcome } from './engine.js';
-export type { EngineOptions, SagaOutcome, ExecuteOptions } from './engine.js';
+export { SagaEngine } from './engine.js';
+export { storedOutcome } from './outcome.js';
+export type { EngineOptions, ExecuteOptions } from './engine.js';
+export type { SagaOutcome } from './outcome.js';
 export { SagaError, toErrorInfo, isFenced } from './errors.js';
 export type { SagaErrorCode } from './errors.js';
 export type { SagaHooks, SagaEventBase } from './events.js';
