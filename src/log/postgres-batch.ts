@@ -14,6 +14,8 @@ export interface QueuedBegin {
   kind: 'begin';
   req: BeginRequest;
   inputJson: string;
+  /** JSON text of req.records (written at seq 0.. when the saga is created). */
+  recordTexts: string[];
   resolve(result: BeginResult): void;
   reject(err: unknown): void;
 }
@@ -76,6 +78,23 @@ function run<R extends object>(pool: pg.Pool, name: string, text: string, values
   return pool.query<R>({ name, text, values });
 }
 
+/** The begin statement's per-record arrays ($10..$13) for the sagas' first records. */
+function firstRecordColumns(rows: QueuedBegin[]): [string[], number[], string[], string[]] {
+  const ids: string[] = [];
+  const seqs: number[] = [];
+  const types: string[] = [];
+  const texts: string[] = [];
+  for (const op of rows) {
+    op.recordTexts.forEach((text, i) => {
+      ids.push(op.req.sagaId);
+      seqs.push(i);
+      types.push(op.req.records?.[i]?.type ?? '');
+      texts.push(text);
+    });
+  }
+  return [ids, seqs, types, texts];
+}
+
 export function commitBegins(pool: pg.Pool, sql: Statements, ops: QueuedBegin[]): Promise<void> {
   return isolated(ops, 'begin', async (batch) => {
     const first = new Map<string, QueuedBegin>();
@@ -91,6 +110,8 @@ export function commitBegins(pool: pg.Pool, sql: Statements, ops: QueuedBegin[])
       rows.map((op) => (running(op) ? op.req.owner : null)),
       rows.map((op) => (running(op) ? 1 : 0)),
       rows.map((op) => (running(op) ? op.req.leaseMs : null)),
+      rows.map((op) => op.recordTexts.length),
+      ...firstRecordColumns(rows),
     ]);
     const created = new Set(res.rows.map((r) => r.id));
     // Existing ids (and a repeated id within the batch) report the saga as it is now.

@@ -13,14 +13,26 @@ export function logStatements(s: string) {
   return {
     /** Prepared-statement names (per connection); the schema is part of the text, so of the name. */
     names: { begin: `apex_saga_begin_${s.replace(/"/g, '')}`, append: `apex_saga_append_${s.replace(/"/g, '')}` },
-    /** $1 ids, $2 names, $3 versions, $4 statuses, $5 inputs, $6 owners, $7 tokens, $8 lease ms. */
-    begin: `INSERT INTO ${s}.sagas (id, name, version, status, input, owner, fencing_token, lease_expires_at, created_at, updated_at)
-      SELECT b.id, b.name, b.version, b.status, b.input::json, b.owner, b.token,
-             CASE WHEN b.lease_ms IS NULL THEN NULL ELSE ${NOW_MS} + b.lease_ms END, ${NOW_MS}, ${NOW_MS}
-      FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[])
-        AS b(id, name, version, status, input, owner, token, lease_ms)
-      ON CONFLICT (id) DO NOTHING
-      RETURNING id`,
+    /**
+     * $1 ids, $2 names, $3 versions, $4 statuses, $5 inputs, $6 owners, $7 tokens, $8 lease ms,
+     * $9 record counts; $10..$13 one entry per first record: saga id, seq, type, record. The first
+     * records are inserted only for the sagas this statement created, in the same commit.
+     */
+    begin: `WITH created AS (
+        INSERT INTO ${s}.sagas (id, name, version, status, input, owner, fencing_token, lease_expires_at, created_at, updated_at, next_seq)
+        SELECT b.id, b.name, b.version, b.status, b.input::json, b.owner, b.token,
+               CASE WHEN b.lease_ms IS NULL THEN NULL ELSE ${NOW_MS} + b.lease_ms END, ${NOW_MS}, ${NOW_MS}, b.n
+        FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::int[])
+          AS b(id, name, version, status, input, owner, token, lease_ms, n)
+        ON CONFLICT (id) DO NOTHING
+        RETURNING id
+      ), first_records AS (
+        INSERT INTO ${s}.saga_records (saga_id, seq, type, record)
+        SELECT r.saga_id, r.seq, r.type, r.record::json
+        FROM unnest($10::text[], $11::int[], $12::text[], $13::text[]) AS r(saga_id, seq, type, record)
+        WHERE r.saga_id IN (SELECT id FROM created)
+      )
+      SELECT id FROM created`,
 
     summaries: `SELECT ${SUMMARY_COLUMNS} FROM ${s}.sagas WHERE id = ANY($1::text[])`,
 

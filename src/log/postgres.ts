@@ -90,15 +90,13 @@ export class PostgresSagaLog implements SagaLog {
     } catch (err) {
       return Promise.reject(err);
     }
-    const begun = new Promise<BeginResult>((resolve, reject) => this.queue.push({ kind: 'begin', req, inputJson, resolve, reject }));
-    const records = req.records;
-    if (!records || records.length === 0) return begun;
-    // The first records follow in the next group commit: correct, though not the one commit
-    // SQLite gives (a begin and an append here are separate statements).
-    return begun.then(async (r) => {
-      if (r.created) await this.append({ sagaId: req.sagaId, lease: r.lease, firstSeq: 0, records });
-      return r;
-    });
+    let recordTexts: string[];
+    try {
+      recordTexts = (req.records ?? []).map((r) => toJsonText(r, `saga ${req.sagaId} record`));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise((resolve, reject) => this.queue.push({ kind: 'begin', req, inputJson, recordTexts, resolve, reject }));
   }
 
   append(req: AppendRequest): Promise<void> {
