@@ -13,6 +13,7 @@ import { registerSagas } from './sagas.js';
 import { registerSearch } from './search.js';
 import { registerStatus } from './status.js';
 import { registerVerify } from './verify.js';
+import { registerRepair } from './repair.js';
 import { registerWorker } from './worker.js';
 
 /** Every command, in help order. Adding one is one line here. */
@@ -22,6 +23,7 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerSearch,
   registerDelete,
   registerVerify,
+  registerRepair,
   registerSagas,
   registerStatus,
   registerWorker,

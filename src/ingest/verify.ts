@@ -20,6 +20,8 @@ export interface Violation {
   store: StoreName;
   docId: string;
   detail: string;
+  /** The version concerned, where there is one (stale_version, cache_stale). */
+  version?: string;
 }
 
 export interface VerifyReport {
@@ -63,11 +65,15 @@ export async function verifyStores(stores: StoreSet, opts: { maxViolations?: num
         add({ kind: 'chunk_count', store: store.name, docId: row.id, detail: `${current.chunkCount} chunks, PostgreSQL has ${chunks}` });
       }
       for (const v of versions) {
-        if (v.contentSha256 !== sha) add({ kind: 'stale_version', store: store.name, docId: row.id, detail: `holds version ${v.contentSha256} (${v.chunkCount} chunks)` });
+        if (v.contentSha256 !== sha) {
+          add({ kind: 'stale_version', store: store.name, docId: row.id, detail: `holds version ${v.contentSha256} (${v.chunkCount} chunks)`, version: v.contentSha256 });
+        }
       }
     }
     const cached = await stores.redis.get(row.id);
-    if (cached && cached.contentSha256 !== sha) add({ kind: 'cache_stale', store: 'redis', docId: row.id, detail: `cache holds ${cached.contentSha256}` });
+    if (cached && cached.contentSha256 !== sha) {
+      add({ kind: 'cache_stale', store: 'redis', docId: row.id, detail: `cache holds ${cached.contentSha256}`, version: cached.contentSha256 });
+    }
   }
   const isCommitted = (id: string): boolean => rows.get(id)?.ingestionStatus === 'committed';
   for (const store of [stores.neo4j, stores.qdrant, stores.redis]) {
