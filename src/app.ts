@@ -19,6 +19,8 @@ export interface AppOptions {
   hooks?: SagaHooks | SagaHooks[];
   leaseMs?: number;
   stepTimeoutMs?: number;
+  /** Keep going when a store cannot connect (for `status`, which reports it). */
+  lenientConnect?: boolean;
 }
 
 export interface App {
@@ -34,7 +36,7 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
   const env = opts.env ?? process.env;
   const embedder = opts.embedder ?? embedderFromEnv(env);
   const config = opts.config ?? configFromEnv(env, opts.dataDir);
-  const profile = await openProfile(config, embedder);
+  const profile = await openProfile(config, embedder, { lenient: opts.lenientConnect === true });
   const stores = opts.wrapStores ? opts.wrapStores(profile.stores) : profile.stores;
   const engine = new SagaEngine({
     log: profile.log,

@@ -19,7 +19,7 @@ export function registerStatus(program: Command): void {
     .option('--json', 'print health and counts as JSON on stdout')
     .action(
       exiting((flags: { json?: boolean }, cmd: Command) =>
-        withApp(cmd, { json: flags.json === true }, async (app, io) => {
+        withApp(cmd, { json: flags.json === true, app: { lenientConnect: true } }, async (app, io) => {
           const names = Object.keys(app.stores) as StoreName[];
           const health = await Promise.all(names.map(async (name) => ({ store: name, ...(await app.stores[name].health()) })));
           const sagas = {} as Record<SagaStatus, number>;

@@ -70,7 +70,11 @@ export function redactUrl(url: string): string {
   }
 }
 
-export async function openProfile(cfg: ProfileConfig, embedder: Embedder): Promise<OpenedProfile> {
+/**
+ * Opens the stores and the saga log. With `lenient`, a store that cannot connect is kept anyway
+ * (its health() says what is wrong): `status` must report a down store, not fail to start.
+ */
+export async function openProfile(cfg: ProfileConfig, embedder: Embedder, opts: { lenient?: boolean } = {}): Promise<OpenedProfile> {
   const embedded = (name: string): string => join(cfg.dataDir, name);
   const needsDir = !cfg.databaseUrl || !cfg.neo4jUrl || !cfg.qdrantUrl || !cfg.redisUrl || !cfg.sagaLogUrl;
   if (needsDir) mkdirSync(cfg.dataDir, { recursive: true });
@@ -94,7 +98,13 @@ export async function openProfile(cfg: ProfileConfig, embedder: Embedder): Promi
       : await (await import('../stores/embedded/sqlite-cache.js')).openSqliteCache(embedded('cache.db'));
     opened.push(redis);
     const stores: StoreSet = { postgres, neo4j, qdrant, redis };
-    for (const s of Object.values(stores)) await s.connect();
+    for (const s of Object.values(stores)) {
+      try {
+        await s.connect();
+      } catch (err) {
+        if (!opts.lenient) throw err;
+      }
+    }
     const logTarget = cfg.sagaLogUrl ?? embedded('saga-log.db');
     const log = await openSagaLog(logTarget, cfg.sqliteSynchronous ? { sqlite: { synchronous: cfg.sqliteSynchronous } } : {});
     const servers = [cfg.databaseUrl, cfg.neo4jUrl, cfg.qdrantUrl, cfg.redisUrl].filter(Boolean).length;
