@@ -19,3 +19,12 @@ export function oneOf<T extends string>(allowed: readonly T[]) {
     return found;
   };
 }
+
+const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A duration such as `90s`, `15m`, `12h` or `7d`, in milliseconds. */
+export function duration(value: string): number {
+  const m = /^(\d+)([smhd])$/.exec(value.trim());
+  if (!m) throw new InvalidArgumentError(`expected a duration like 30m, 12h or 7d, got "${value.slice(0, 40)}"`);
+  return Number(m[1]) * (UNIT_MS[m[2] ?? 's'] ?? 1_000);
+}

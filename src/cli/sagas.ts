@@ -8,6 +8,7 @@ import { CliError, EXIT_FAILED, EXIT_OK } from './errors.js';
 import { formatMs, formatTime, renderPairs, renderTable, toJson } from './output.js';
 import { withApp } from './runtime.js';
 import { registerRecover } from './sagas-recover.js';
+import { registerPrune } from './sagas-prune.js';
 import { renderTimeline } from './sagas-timeline.js';
 
 export const SAGA_STATUSES: readonly SagaStatus[] = ['pending', 'running', 'compensating', 'completed', 'compensated', 'stuck'];
@@ -20,7 +21,7 @@ interface ListFlags {
 }
 
 export function registerSagas(program: Command): void {
-  const sagas = program.command('sagas').description('inspect and operate the saga log (list, show, retry, recover)');
+  const sagas = program.command('sagas').description('inspect and operate the saga log (list, show, retry, recover, prune)');
 
   sagas
     .command('list')
@@ -102,6 +103,7 @@ export function registerSagas(program: Command): void {
     );
 
   registerRecover(sagas);
+  registerPrune(sagas);
 }
 
 export function renderSagaTable(list: readonly SagaSummary[]): string {

@@ -101,6 +101,19 @@ export class MemorySagaLog implements SagaLog {
     saga.updatedAt = now;
   }
 
+  async prune(endedBefore: number, limit: number): Promise<number> {
+    this.ensureOpen();
+    let n = 0;
+    for (const [id, saga] of this.sagas) {
+      if (n >= limit) break;
+      if (isFinal(saga.status) && saga.updatedAt < endedBefore) {
+        this.sagas.delete(id);
+        n++;
+      }
+    }
+    return n;
+  }
+
   async load(sagaId: string): Promise<StoredSaga | undefined> {
     this.ensureOpen();
     const saga = this.sagas.get(sagaId);

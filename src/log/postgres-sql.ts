@@ -63,6 +63,16 @@ export function logStatements(s: string) {
       )
       SELECT id FROM advanced`,
 
+    /** Retention: ended sagas last updated before $1 (epoch ms), at most $2, with their records. */
+    prune: `WITH doomed AS (
+        SELECT id FROM ${s}.sagas WHERE status IN ${FINAL} AND updated_at < $1::bigint ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED
+      ), gone_records AS (
+        DELETE FROM ${s}.saga_records WHERE saga_id IN (SELECT id FROM doomed)
+      ), gone AS (
+        DELETE FROM ${s}.sagas WHERE id IN (SELECT id FROM doomed) RETURNING 1
+      )
+      SELECT count(*)::int AS n FROM gone`,
+
     appendState: `SELECT id, fencing_token, next_seq FROM ${s}.sagas WHERE id = ANY($1::text[])`,
 
     load: `SELECT ${SUMMARY_COLUMNS}, input,

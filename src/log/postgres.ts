@@ -129,6 +129,11 @@ export class PostgresSagaLog implements SagaLog {
     return { ...toSummary(row), input: row.input, records: row.records };
   }
 
+  async prune(endedBefore: number, limit: number): Promise<number> {
+    const rows = await this.query<{ n: number }>(this.sql.prune, [endedBefore, limit]);
+    return Number(rows[0]?.n ?? 0);
+  }
+
   async list(filter: ListFilter = {}): Promise<SagaSummary[]> {
     const rows = await this.query<SummaryRow>(this.sql.list, [filter.status ?? null, filter.name ?? null, filter.limit ?? null]);
     return rows.map(toSummary);

@@ -26,6 +26,9 @@ export interface SqliteStatements {
   holder: Database.Statement;
   release: Database.Statement;
   insertRecords: Database.Statement[];
+  prunable: Database.Statement;
+  deleteRecords: Database.Statement;
+  deleteSaga: Database.Statement;
 }
 
 export function prepareStatements(db: Database.Database): SqliteStatements {
@@ -47,6 +50,11 @@ export function prepareStatements(db: Database.Database): SqliteStatements {
          lease_expires_at = coalesce(?, lease_expires_at), updated_at = ? WHERE rid = ?`,
     ),
     // Multi-row inserts for the usual 1-3 records: one native call per append.
+    prunable: db
+      .prepare(`SELECT rid FROM sagas WHERE status IN ('completed', 'compensated') AND updated_at < ? ORDER BY rid LIMIT ?`)
+      .pluck(),
+    deleteRecords: db.prepare('DELETE FROM saga_records WHERE saga_rid = ?'),
+    deleteSaga: db.prepare('DELETE FROM sagas WHERE rid = ?'),
     insertRecords: [1, 2, 3].map((k) =>
       db.prepare(`INSERT INTO saga_records (saga_rid, seq, type, record) VALUES ${Array(k).fill('(?, ?, ?, ?)').join(', ')}`),
     ),

@@ -116,6 +116,18 @@ export class SqliteLogStore {
     return rows.map(toSummary);
   }
 
+  /** Retention (see SagaLog.prune): one transaction, records first, then the saga rows. */
+  prune(endedBefore: number, limit: number): number {
+    return this.db.transaction(() => {
+      const rids = this.sql.prunable.all(endedBefore, limit) as number[];
+      for (const rid of rids) {
+        this.sql.deleteRecords.run(rid);
+        this.sql.deleteSaga.run(rid);
+      }
+      return rids.length;
+    }).immediate();
+  }
+
   close(): void {
     this.db.close();
   }

@@ -112,6 +112,15 @@ export class SqliteSagaLog implements SagaLog {
     return this.store.load(sagaId);
   }
 
+  async prune(endedBefore: number, limit: number): Promise<number> {
+    this.ensureOpen();
+    try {
+      return this.store.prune(endedBefore, limit);
+    } catch (err) {
+      throw failure(`SQLite saga log prune failed: ${(err as Error).message}`, err);
+    }
+  }
+
   async list(filter: ListFilter = {}): Promise<SagaSummary[]> {
     this.ensureOpen();
     return this.store.list(filter);

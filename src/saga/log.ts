@@ -156,5 +156,11 @@ export interface SagaLog {
   release(owner: string, held: ReadonlyArray<{ sagaId: string; fencingToken: number }>): Promise<void>;
   /** Takes a stuck saga for an operator retry: like claim, for one saga in status `stuck`. */
   claimStuck(sagaId: string, owner: string, leaseMs: number): Promise<{ saga: SagaSummary; lease: Lease } | undefined>;
+  /**
+   * Retention: deletes up to `limit` sagas that ended (completed or compensated) before
+   * `endedBefore` (epoch ms, the saga's last update), with their records. Never touches a saga that
+   * is pending, running, compensating or stuck. Returns how many were deleted.
+   */
+  prune(endedBefore: number, limit: number): Promise<number>;
   close(): Promise<void>;
 }

@@ -280,6 +280,31 @@ export function sagaLogConformance(name: string, open: () => Promise<SagaLog>, o
       });
     });
 
+    it('prune deletes ended sagas with their records, never unfinished or stuck ones, up to the limit', async () => {
+      await withLog(ctx, async (log) => {
+        const end = async (status: 'completed' | 'compensated' | 'stuck' | null): Promise<string> => {
+          const { id, lease } = await started(log);
+          const records: LogRecord[] = [started0];
+          if (status) records.push({ type: 'status', status: status === 'completed' ? 'completed' : 'compensating' });
+          if (status === 'compensated' || status === 'stuck') records.push({ type: 'status', status });
+          await log.append({ sagaId: id, lease, firstSeq: 0, records });
+          return id;
+        };
+        const done1 = await end('completed');
+        const done2 = await end('compensated');
+        const done3 = await end('completed');
+        const running = await end(null);
+        const stuck = await end('stuck');
+        const future = Date.now() + 10 * 365 * 24 * 3600 * 1000;
+        assert.equal(await log.prune(0, 100), 0, 'nothing ended before the epoch');
+        assert.equal(await log.prune(future, 2), 2, 'the limit holds');
+        assert.equal(await log.prune(future, 100), 1);
+        for (const id of [done1, done2, done3]) assert.equal(await log.load(id), undefined);
+        assert.equal((await log.load(running))?.records.length, 1, 'a running saga is kept with its records');
+        assert.equal((await log.load(stuck))?.status, 'stuck', 'a stuck saga waits for its operator');
+      });
+    });
+
     it('close lets earlier calls finish and rejects later ones with LOG_CLOSED', async () => {
       const log = await ctx.open();
       try {
