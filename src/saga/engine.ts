@@ -79,7 +79,7 @@ export class SagaEngine {
     this.register(def as SagaDefinition<unknown, unknown>);
     const sagaId = opts.sagaId ?? newSagaId();
     const running = this.active.get(sagaId);
-    if (running) return this.sameSaga(running.run.def.name, d, sagaId, running.done) as Promise<SagaOutcome<R>>;
+    if (running) return this.sameSaga(running.run.def.name, d, sagaId, this.settled(sagaId, running.done)) as Promise<SagaOutcome<R>>;
     // The first stage's write-ahead records ride with the saga's creation: one commit fewer.
     const first: LogRecord[] = (d.stages[0]?.steps ?? []).map((s) => ({ type: 'step_started', step: s.name, attempt: 1 }));
     const begun = await this.log.begin({
@@ -135,7 +135,9 @@ export class SagaEngine {
       const run = this.resumable(stored, lease);
       if (!run) continue;
       started++;
-      this.track(run.run, run.plan, true).catch(() => undefined); // outcome is in the log and hooks
+      // Nobody waits on a recovered saga here: if its lease is lost, this process just lets go (no
+      // polling for the new owner's outcome, which would hold a worker slot for nothing).
+      this.track(run.run, run.plan, true, false).catch(() => undefined); // outcome is in the log and hooks
     }
     return started;
   }
@@ -155,8 +157,13 @@ export class SagaEngine {
   /** The saga's outcome once it is completed, compensated or stuck. */
   async waitFor(sagaId: string, opts: { timeoutMs?: number; pollMs?: number } = {}): Promise<SagaOutcome> {
     const local = this.active.get(sagaId);
-    if (local) return local.done;
+    if (local) return this.settled(sagaId, local.done, opts);
     return this.pollOutcome(sagaId, opts);
+  }
+
+  /** A local run's outcome; if this process lost the saga meanwhile, the new owner's outcome. */
+  private settled(sagaId: string, done: Promise<SagaOutcome>, opts: { timeoutMs?: number; pollMs?: number } = {}): Promise<SagaOutcome> {
+    return done.catch((err: unknown) => (isFenced(err) ? this.pollOutcome(sagaId, opts) : Promise.reject(err)));
   }
 
   private async pollOutcome(sagaId: string, opts: { timeoutMs?: number; pollMs?: number } = {}): Promise<SagaOutcome> {
@@ -209,8 +216,8 @@ export class SagaEngine {
     return { run: new SagaRun(this.env, def, stored.sagaId, stored.input, lease, stored.status, replayed), plan };
   }
 
-  private track(run: SagaRun, plan: ResumePlan, resumed: boolean): Promise<SagaOutcome> {
-    const done = this.drive(run, plan, resumed).finally(() => {
+  private track(run: SagaRun, plan: ResumePlan, resumed: boolean, awaitIfFenced = true): Promise<SagaOutcome> {
+    const done = this.drive(run, plan, resumed, awaitIfFenced).finally(() => {
       this.active.delete(run.sagaId);
       this.heartbeat.changed(this.active.size);
     });
@@ -219,7 +226,7 @@ export class SagaEngine {
     return done;
   }
 
-  private async drive(run: SagaRun, plan: ResumePlan, resumed: boolean): Promise<SagaOutcome> {
+  private async drive(run: SagaRun, plan: ResumePlan, resumed: boolean, awaitIfFenced: boolean): Promise<SagaOutcome> {
     const hooks = this.env.hooks;
     const base = { sagaId: run.sagaId, saga: run.def.name };
     if (!hooks.empty) hooks.emit('onSagaStart', { ...base, resumed });
@@ -230,6 +237,7 @@ export class SagaEngine {
       if (isFenced(err) || isFenced(run.scope.reason)) {
         if (!hooks.empty) hooks.emit('onFenced', base);
         // Another owner has the saga now; its outcome will be in the log.
+        if (!awaitIfFenced) throw new SagaError('SAGA_FENCED', `saga ${run.sagaId}: taken over by another owner`);
         return this.pollOutcome(run.sagaId);
       }
       throw err;
@@ -284,7 +292,7 @@ export class SagaEngine {
   private async existing(existing: SagaSummary, def: SagaDefinition): Promise<SagaOutcome> {
     if (existing.name !== def.name) throw conflict(existing.sagaId, existing.name, def.name);
     const local = this.active.get(existing.sagaId);
-    if (local) return { ...(await local.done), executed: false };
+    if (local) return { ...(await this.settled(existing.sagaId, local.done)), executed: false };
     return { ...(await this.waitFor(existing.sagaId)), executed: false };
   }
 

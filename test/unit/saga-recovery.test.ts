@@ -171,3 +171,39 @@ test('submitted sagas wait as pending until a worker claims them', async () => {
   assert.equal(out.status, 'completed');
   assert.deepEqual(calls, ['run:a', 'run:b', 'run:p', 'run:r']);
 });
+
+test('a worker that loses a recovered saga frees its slot at once instead of waiting for the new owner', async () => {
+  const log = new MemorySagaLog();
+  const saga = defineSaga('slowq', 1)
+    .step({
+      name: 'slow',
+      run: (ctx) =>
+        new Promise<string>((resolve, reject) => {
+          const t = setTimeout(() => resolve('done'), 1_500);
+          ctx.signal.addEventListener('abort', () => {
+            clearTimeout(t);
+            reject(ctx.signal.reason as Error);
+          });
+        }),
+      // The new owner (a newer token) takes its time, so an old owner waiting for its outcome
+      // would hold its slot for a second.
+      compensate: async (ctx) => {
+        if (ctx.fencingToken > 1) await new Promise((r) => setTimeout(r, 1_000));
+      },
+    })
+    .build();
+  await new SagaEngine({ log, owner: 'api' }).submit(saga, {}, { sagaId: 'q-slow' });
+  const first = new SagaEngine({ log, owner: 'first', leaseMs: 60_000, heartbeatMs: 20 }).register(saga);
+  assert.equal(await first.recover({ includePending: true }), 1);
+  await new Promise((r) => setTimeout(r, 30));
+  const held = (await log.load('q-slow'))?.fencingToken ?? 0;
+  await log.release('first', [{ sagaId: 'q-slow', fencingToken: held }]);
+  const second = new SagaEngine({ log, owner: 'second', leaseMs: 60_000, heartbeatMs: 0 }).register(saga);
+  assert.equal(await second.recover(), 1);
+  const t0 = Date.now();
+  while (first.activeCount > 0 && Date.now() - t0 < 500) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(first.activeCount, 0, 'the fenced run let go');
+  assert.equal(second.activeCount, 1, 'while the new owner is still working');
+  await second.idle();
+  assert.equal((await log.load('q-slow'))?.status, 'compensated');
+});
