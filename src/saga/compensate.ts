@@ -50,19 +50,10 @@ async function compensateStep(run: SagaRun, step: AnyStep): Promise<ErrorInfo | 
     try {
       await withTimeout(
         (scope) => {
-          const ctx: CompensationContext<unknown, Record<string, unknown>, unknown> = {
-            sagaId: run.sagaId,
-            input: run.input,
-            results: run.results,
-            attempt,
-            idempotencyKey: `${run.sagaId}/${step.name}`,
-            get signal() {
-              return scope.signal;
-            },
-            fencingToken: run.lease.fencingToken,
-            forward: state.outcome,
-            output: state.outcome === 'succeeded' ? state.output : undefined,
-          };
+          // The base context keeps its lazy `signal` getter: add fields, do not spread it.
+          const ctx = run.contextFor(step.name, attempt, scope) as CompensationContext<unknown, Record<string, unknown>, unknown>;
+          ctx.forward = state.outcome;
+          ctx.output = state.outcome === 'succeeded' ? state.output : undefined;
           return compensate(ctx);
         },
         timeoutMs,

@@ -1,7 +1,7 @@
 // The forward phase: runs stages in order, each step with its retry policy and timeout, a
 // parallel group concurrently. Write-ahead: `step_started` is durable before `run` is called.
 import type { CancelScope } from './cancel.js';
-import type { AnyStep, StepContext } from './define.js';
+import type { AnyStep } from './define.js';
 import { SagaError, toErrorInfo } from './errors.js';
 import type { ErrorInfo, Json, LogRecord } from './log.js';
 import { DEFAULT_RETRIABLE_RETRY, DEFAULT_STEP_RETRY, backoffDelay, resolvePolicy, withTimeout } from './policy.js';
@@ -67,20 +67,7 @@ export async function runStep(run: SagaRun, step: AnyStep, scope: CancelScope): 
     const t0 = hooks.empty ? 0 : run.env.clock.now();
     if (!hooks.empty) hooks.emit('onStepStart', { sagaId: run.sagaId, saga: run.def.name, step: step.name, attempt });
     try {
-      const call = (attemptScope: CancelScope): Promise<unknown> => {
-        const ctx: StepContext<unknown, Record<string, unknown>> = {
-          sagaId: run.sagaId,
-          input: run.input,
-          results: run.results,
-          attempt,
-          idempotencyKey: `${run.sagaId}/${step.name}`,
-          get signal() {
-            return attemptScope.signal;
-          },
-          fencingToken: run.lease.fencingToken,
-        };
-        return step.run(ctx);
-      };
+      const call = (attemptScope: CancelScope): Promise<unknown> => step.run(run.contextFor(step.name, attempt, attemptScope));
       const output = await withTimeout(call, timeoutMs, scope, `step "${step.name}"`);
       const json = toJson(output, step.name);
       state.outcome = 'succeeded';

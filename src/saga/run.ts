@@ -7,7 +7,7 @@
 // treats as "maybe applied": the same as dying during the step.
 import { CancelScope } from './cancel.js';
 import type { Clock } from './clock.js';
-import type { SagaDefinition } from './define.js';
+import type { SagaDefinition, StepContext } from './define.js';
 import type { HookBus } from './events.js';
 import { SagaError } from './errors.js';
 import { canTransition, type ErrorInfo, type Json, type Lease, type LogRecord, type SagaLog, type SagaStatus } from './log.js';
@@ -126,6 +126,21 @@ export class SagaRun {
   setStatus(status: SagaStatus, reason?: ErrorInfo): Promise<void> {
     if (reason) this.reason = reason;
     return this.write([reason ? { type: 'status', status, reason } : { type: 'status', status }]);
+  }
+
+  /** What a step (or its compensation) sees; the AbortSignal is made only if the step reads it. */
+  contextFor(step: string, attempt: number, scope: CancelScope): StepContext<unknown, Record<string, unknown>> {
+    return {
+      sagaId: this.sagaId,
+      input: this.input,
+      results: this.results,
+      attempt,
+      idempotencyKey: `${this.sagaId}/${step}`,
+      get signal() {
+        return scope.signal;
+      },
+      fencingToken: this.lease.fencingToken,
+    };
   }
 
   resultOf(name: string): Json | undefined {
