@@ -102,11 +102,17 @@ void describe('apex-memory usage and configuration errors', () => {
   });
 
   void test('an unreachable server fails with its store code, and its password is never printed', () => {
-    const r = cli(['--data-dir', dir, 'status'], { env: { DATABASE_URL: 'postgres://apex:hunter2secret@127.0.0.1:1/apex', APEX_STORE_TIMEOUT_MS: '3000' } });
+    const env = { DATABASE_URL: 'postgres://apex:hunter2secret@127.0.0.1:1/apex', APEX_STORE_TIMEOUT_MS: '3000' };
+    const r = cli(['--data-dir', dir, 'verify'], { env });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /\[STORE_[A-Z]+\]/);
     assert.doesNotMatch(r.stdout + r.stderr, /hunter2secret/);
     assert.doesNotMatch(r.stderr, NO_STACK);
+    // status still starts (it reports the store DOWN) and does not print the password either.
+    const s = cli(['--data-dir', dir, 'status'], { env });
+    assert.equal(s.code, 1);
+    assert.match(s.stdout, /postgres\s+DOWN/);
+    assert.doesNotMatch(s.stdout + s.stderr, /hunter2secret/);
   });
 });
 
