@@ -3,43 +3,14 @@
 // delete, verify again, list and show sagas, status, recover.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-
-const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = join(ROOT, 'bin/apex-memory.mjs');
+import { join } from 'node:path';
+import { cliIn as cli, json, ROOT } from '../support/cli.js';
 const CORPUS_DOCS = 304;
 // A document and a phrase from it (its title): search must find it among the first hits.
 const TARGET_ID = 'caching/007-quotes-double-single-and-backticks.md';
 const TARGET_TITLE = readFileSync(join(ROOT, 'examples/corpus', TARGET_ID), 'utf8').split('\n')[0]?.replace(/^# /, '') ?? '';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The environment of an embedded run: no server URL leaks in from the caller's shell. */
-function embeddedEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const k of ['DATABASE_URL', 'NEO4J_URL', 'QDRANT_URL', 'REDIS_URL', 'SAGA_LOG_URL', 'APEX_DATA_DIR', 'EMBEDDER', 'APEX_SAGA_LOG_SYNC']) delete env[k];
-  return { ...env, ...extra };
-}
-
-function cli(dataDir: string, args: string[]): Run {
-  const r = spawnSync(process.execPath, [BIN, '--data-dir', dataDir, ...args], { cwd: ROOT, env: embeddedEnv(), encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function json<T>(r: Run): T {
-  try {
-    return JSON.parse(r.stdout) as T;
-  } catch {
-    assert.fail(`stdout is not pure JSON:\n${r.stdout.slice(0, 500)}\nstderr:\n${r.stderr.slice(0, 500)}`);
-  }
-}
 
 interface IngestJson {
   ok: boolean;

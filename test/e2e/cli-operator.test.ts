@@ -5,39 +5,15 @@
 // be finished by `sagas recover`. Both end with `verify` clean.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { openApp } from '../../src/app.js';
 import { configFromEnv } from '../../src/config/profile.js';
 import { HashingEmbedder } from '../../src/ingest/embedder.js';
 import { withFaults } from '../../src/stores/faults.js';
 import type { StoreSet, WriteContext } from '../../src/stores/types.js';
-
-const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = join(ROOT, 'bin/apex-memory.mjs');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(dataDir: string, args: string[]): Run {
-  const env = { ...process.env };
-  for (const k of ['DATABASE_URL', 'NEO4J_URL', 'QDRANT_URL', 'REDIS_URL', 'SAGA_LOG_URL', 'APEX_DATA_DIR', 'EMBEDDER', 'APEX_SAGA_LOG_SYNC']) delete env[k];
-  const r = spawnSync(process.execPath, [BIN, '--data-dir', dataDir, ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function json<T>(r: Run): T {
-  try {
-    return JSON.parse(r.stdout) as T;
-  } catch {
-    assert.fail(`stdout is not pure JSON:\n${r.stdout.slice(0, 500)}\nstderr:\n${r.stderr.slice(0, 500)}`);
-  }
-}
+import { cliIn as cli, json } from '../support/cli.js';
 
 const doc = (id: string) => ({ id, title: `Operator case ${id}`, text: `Alice Martin keeps ${id} in Redis Cluster.`, metadata: {} });
 

@@ -2,19 +2,10 @@
 // ones are kept, and the stores are untouched.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-
-const ROOT = resolve(import.meta.dirname, '../..');
-
-function cli(dataDir: string, args: string[]): { code: number | null; stdout: string } {
-  const env = { ...process.env };
-  for (const k of ['DATABASE_URL', 'NEO4J_URL', 'QDRANT_URL', 'REDIS_URL', 'SAGA_LOG_URL', 'APEX_DATA_DIR']) delete env[k];
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/apex-memory.mjs'), '--data-dir', dataDir, ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout };
-}
+import { join } from 'node:path';
+import { cliIn as cli } from '../support/cli.js';
 
 test('sagas prune deletes only sagas that ended before the given age', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'apex-prune-'));

@@ -2,24 +2,11 @@
 // `worker` claims and runs them, SIGTERM stops it cleanly, and verify finds the stores agreeing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-
-const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = join(ROOT, 'bin/apex-memory.mjs');
-
-function embeddedEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const k of ['DATABASE_URL', 'NEO4J_URL', 'QDRANT_URL', 'REDIS_URL', 'SAGA_LOG_URL', 'APEX_DATA_DIR']) delete env[k];
-  return env;
-}
-
-function cli(dataDir: string, args: string[]): { code: number | null; stdout: string } {
-  const r = spawnSync(process.execPath, [BIN, '--data-dir', dataDir, ...args], { cwd: ROOT, env: embeddedEnv(), encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout };
-}
+import { join } from 'node:path';
+import { BIN, cliIn as cli, embeddedEnv, ROOT } from '../support/cli.js';
 
 test('ingest --submit queues, a worker runs the queue, SIGTERM stops it, verify is clean', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'apex-submit-'));

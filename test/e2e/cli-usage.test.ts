@@ -4,44 +4,11 @@
 // error messages.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-
-const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = join(ROOT, 'bin/apex-memory.mjs');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function embeddedEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const k of ['DATABASE_URL', 'NEO4J_URL', 'QDRANT_URL', 'REDIS_URL', 'SAGA_LOG_URL', 'APEX_DATA_DIR', 'EMBEDDER', 'APEX_SAGA_LOG_SYNC']) delete env[k];
-  return { ...env, ...extra };
-}
-
-function cli(args: string[], opts: { env?: Record<string, string>; input?: string } = {}): Run {
-  const r = spawnSync(process.execPath, [BIN, ...args], {
-    cwd: ROOT,
-    env: embeddedEnv(opts.env ?? {}),
-    encoding: 'utf8',
-    timeout: 120_000,
-    ...(opts.input === undefined ? {} : { input: opts.input }),
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function json<T>(r: Run): T {
-  try {
-    return JSON.parse(r.stdout) as T;
-  } catch {
-    assert.fail(`stdout is not pure JSON:\n${r.stdout.slice(0, 500)}\nstderr:\n${r.stderr.slice(0, 500)}`);
-  }
-}
+import { join } from 'node:path';
+import { runCli as cli, embeddedEnv, json, ROOT, BIN, type Run } from '../support/cli.js';
 
 const NO_STACK = /^\s+at /m;
 
