@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Installs (if missing) and runs the real servers the integration, crash and e2e tests use:
-# PostgreSQL 15, Redis 7 and an embedded Neo4j 5.26 (built from Maven Central), each on its own
-# loopback port with its data under <repo>/.services, so they never collide with system services.
+# PostgreSQL 15, Redis 7, an embedded Neo4j 5.26 (built from Maven Central) and the Qdrant Edge
+# front (services/qdrant-edge: a small REST server on Qdrant's own storage engine from PyPI; it is
+# NOT the Qdrant server), each on its own loopback port with its data under <repo>/.services, so
+# they never collide with system services. A server already answering on its port (for example
+# one started by another checkout of this repository) is reused, not restarted.
 #
 #   bash scripts/services.sh up       install what is missing, start what is down, wait until ready
-#   bash scripts/services.sh down     stop all three cleanly
+#   bash scripts/services.sh install  only install what is missing (packages, Neo4j build, Python venv)
+#   bash scripts/services.sh down     stop all four cleanly
 #   bash scripts/services.sh status   one line per server; exit 1 if any is down
 #   bash scripts/services.sh env      print the `export APEX_TEST_*=...` lines
 #
@@ -20,6 +24,7 @@ HOST=127.0.0.1
 PG_PORT=${APEX_SERVICES_PG_PORT:-55432}
 REDIS_PORT=${APEX_SERVICES_REDIS_PORT:-56379}
 NEO4J_PORT=${APEX_SERVICES_NEO4J_PORT:-57687}
+QDRANT_PORT=${APEX_SERVICES_QDRANT_PORT:-56333}
 PG_BIN=/usr/lib/postgresql/15/bin
 # Test-only credentials for servers that listen on loopback only.
 PG_ADMIN_PASSWORD=apexadmin
@@ -38,6 +43,7 @@ export APEX_TEST_DATABASE_URL=postgresql://apex:apex@$HOST:$PG_PORT/apex_test
 export APEX_TEST_PG_ADMIN_URL=postgresql://postgres:$PG_ADMIN_PASSWORD@$HOST:$PG_PORT/postgres
 export APEX_TEST_NEO4J_URL=bolt://$HOST:$NEO4J_PORT
 export APEX_TEST_REDIS_URL=redis://$HOST:$REDIS_PORT
+export APEX_TEST_QDRANT_URL=http://$HOST:$QDRANT_PORT
 EOF
 }
 
@@ -99,7 +105,11 @@ pg_paths() {
 }
 
 psql_admin() {
-  PGCONNECT_TIMEOUT=5 "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCKET_DIR" -p "$PG_PORT" \
+  # The unix socket when this checkout runs the cluster; TCP with the test admin password when the
+  # cluster on the port was started by another checkout (its socket dir is elsewhere).
+  local host="$PG_SOCKET_DIR"
+  [ -S "$PG_SOCKET_DIR/.s.PGSQL.$PG_PORT" ] || host="$HOST"
+  PGPASSWORD="$PG_ADMIN_PASSWORD" PGCONNECT_TIMEOUT=5 "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$host" -p "$PG_PORT" \
     -U postgres -d postgres -tA "$@"
 }
 
@@ -293,6 +303,11 @@ neo4j_build_if_needed() {
 }
 
 neo4j_up() {
+  if ! neo4j_pid >/dev/null && port_open "$NEO4J_PORT" && neo4j_driver_available &&
+    [ "$(neo4j_query 'RETURN 1' 2>/dev/null)" = 1 ]; then
+    log "neo4j: a Neo4j not started by this checkout answers on $HOST:$NEO4J_PORT; reusing it"
+    return
+  fi
   neo4j_build_if_needed
   if neo4j_pid >/dev/null && port_open "$NEO4J_PORT"; then
     log "neo4j: already running on $HOST:$NEO4J_PORT"
@@ -349,7 +364,7 @@ neo4j_down() {
 
 neo4j_status() {
   local v=""
-  if neo4j_pid >/dev/null && port_open "$NEO4J_PORT"; then
+  if port_open "$NEO4J_PORT"; then
     if neo4j_driver_available; then
       v="$(neo4j_query 'CALL dbms.components() YIELD versions RETURN versions[0]' 2>/dev/null)" || v=""
     else
@@ -360,6 +375,86 @@ neo4j_status() {
     echo "neo4j     $HOST:$NEO4J_PORT  up    Neo4j $v (embedded)"
   else
     echo "neo4j     $HOST:$NEO4J_PORT  down"
+    return 1
+  fi
+}
+
+# ---------------------------------------------------------------- Qdrant Edge front
+
+QDRANT_DIR="$REPO/services/qdrant-edge"
+QDRANT_VENV="$SVC/qdrant-edge/venv"
+QDRANT_PIDFILE="$SVC/run/qdrant-edge.pid"
+QDRANT_LOG="$SVC/logs/qdrant-edge.log"
+QDRANT_STAMP="$QDRANT_VENV/.apex-requirements-hash"
+
+# GET / on the front names it; a real Qdrant or anything else on the port does not.
+qdrant_front_answers() {
+  curl -sf -m 3 "http://$HOST:$QDRANT_PORT/" 2>/dev/null | grep -q 'qdrant-edge front'
+}
+
+qdrant_install() {
+  local want
+  want="$(sha256sum "$QDRANT_DIR/requirements.txt" | cut -c1-64)"
+  if [ -x "$QDRANT_VENV/bin/python" ] && [ "$(cat "$QDRANT_STAMP" 2>/dev/null)" = "$want" ]; then return 0; fi
+  command -v python3 >/dev/null || apt_install python3
+  command -v curl >/dev/null || apt_install curl
+  log "qdrant-edge: creating venv and installing $(tr '\n' ' ' <"$QDRANT_DIR/requirements.txt")from PyPI…"
+  rm -rf "$QDRANT_VENV"
+  if ! python3 -m venv "$QDRANT_VENV" >>"$SVC/logs/qdrant-edge-install.log" 2>&1; then
+    apt_install python3-venv
+    python3 -m venv "$QDRANT_VENV" >>"$SVC/logs/qdrant-edge-install.log" 2>&1 || die "python3 -m venv failed"
+  fi
+  "$QDRANT_VENV/bin/pip" install -q --disable-pip-version-check -r "$QDRANT_DIR/requirements.txt" \
+    >>"$SVC/logs/qdrant-edge-install.log" 2>&1 ||
+    { tail -20 "$SVC/logs/qdrant-edge-install.log" >&2; die "pip install of the Qdrant Edge front failed"; }
+  echo "$want" >"$QDRANT_STAMP"
+}
+
+qdrant_pid() {
+  local pid
+  pid="$(cat "$QDRANT_PIDFILE" 2>/dev/null)" || return 1
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -qa qdrant-edge "/proc/$pid/cmdline" 2>/dev/null && echo "$pid"
+}
+
+qdrant_up() {
+  if qdrant_front_answers; then
+    if qdrant_pid >/dev/null; then log "qdrant-edge: already running on $HOST:$QDRANT_PORT"
+    else log "qdrant-edge: a front not started by this checkout answers on $HOST:$QDRANT_PORT; reusing it"; fi
+    return
+  fi
+  if port_open "$QDRANT_PORT"; then die "port $QDRANT_PORT is taken by something that is not the Qdrant Edge front"; fi
+  qdrant_install
+  log "qdrant-edge: starting…"
+  mkdir -p "$SVC/qdrant-edge/data"
+  PYTHONDONTWRITEBYTECODE=1 setsid nohup "$QDRANT_VENV/bin/python" "$QDRANT_DIR/server.py" --port "$QDRANT_PORT" \
+    --data "$SVC/qdrant-edge/data" >"$QDRANT_LOG" 2>&1 </dev/null 9>&- &
+  echo $! >"$QDRANT_PIDFILE"
+  for _ in $(seq 1 300); do
+    qdrant_front_answers && break
+    qdrant_pid >/dev/null || { tail -20 "$QDRANT_LOG" >&2; die "qdrant-edge front exited during start (log: $QDRANT_LOG)"; }
+    sleep 0.1
+  done
+  qdrant_front_answers || { tail -20 "$QDRANT_LOG" >&2; die "qdrant-edge front not ready after 30s (log: $QDRANT_LOG)"; }
+  log "qdrant-edge: ready on $HOST:$QDRANT_PORT"
+}
+
+qdrant_down() {
+  local pid
+  if pid="$(qdrant_pid)"; then
+    log "qdrant-edge: stopping…"
+    kill -TERM "$pid" 2>/dev/null || true  # the front flushes and closes its shards on SIGTERM
+    for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+  fi
+  rm -f "$QDRANT_PIDFILE"
+}
+
+qdrant_status() {
+  local v
+  if v="$(curl -sf -m 3 "http://$HOST:$QDRANT_PORT/" 2>/dev/null)" && grep -q 'qdrant-edge front' <<<"$v"; then
+    echo "qdrant    $HOST:$QDRANT_PORT  up    Qdrant Edge front (qdrant-edge-py $(sed 's/.*==//' "$QDRANT_DIR/requirements.txt"); not the Qdrant server)"
+  else
+    echo "qdrant    $HOST:$QDRANT_PORT  down"
     return 1
   fi
 }
@@ -382,12 +477,14 @@ case "$cmd" in
     pg_up
     redis_up
     neo4j_up
+    qdrant_up
     env_lines >"$SVC/env"
     log "services: all up in $((SECONDS - started))s; env in $SVC/env"
     ;;
   down)
     with_lock
     rc=0
+    qdrant_down || rc=1
     neo4j_down || rc=1
     redis_down || rc=1
     pg_down || rc=1
@@ -399,13 +496,22 @@ case "$cmd" in
     pg_status || rc=1
     redis_status || rc=1
     neo4j_status || rc=1
+    qdrant_status || rc=1
     exit "$rc"
+    ;;
+  install)
+    with_lock
+    pg_ensure_installed
+    command -v redis-server >/dev/null || apt_install redis-server
+    neo4j_build_if_needed
+    qdrant_install
+    log "services: installed"
     ;;
   env)
     env_lines
     ;;
   *)
-    echo "usage: $0 up|down|status|env" >&2
+    echo "usage: $0 up|install|down|status|env" >&2
     exit 2
     ;;
 esac
