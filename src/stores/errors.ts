@@ -8,6 +8,7 @@ export type StoreErrorCode =
   | 'STORE_PERMANENT' // constraint violation, bad request, auth: retrying will not help
   | 'STORE_FENCED' // a newer owner of the same saga has written: this owner must stop
   | 'STORE_CONFLICT' // another writer changed the document since this write was planned
+  | 'STORE_BUSY' // another unfinished saga holds the document (single-writer rule): wait, then retry
   | 'STORE_INJECTED'; // raised by the fault-injection wrapper (tests, benches)
 
 export class StoreError extends Error {
@@ -19,7 +20,7 @@ export class StoreError extends Error {
     this.name = 'StoreError';
     this.store = store;
     this.code = code;
-    this.retryable = options?.retryable ?? (code === 'STORE_TRANSIENT' || code === 'STORE_TIMEOUT');
+    this.retryable = options?.retryable ?? (code === 'STORE_TRANSIENT' || code === 'STORE_TIMEOUT' || code === 'STORE_BUSY');
   }
 }
 

@@ -9,6 +9,11 @@
 // write_fences       the highest fencing token each saga has written a document with. It outlives
 //                    the rows above, so a stale owner whose write arrives after the new owner
 //                    compensated (and found nothing to remove) is still refused.
+// document_locks     the single-writer rule: at most one unfinished saga holds a document. A saga
+//                    takes the row with its first write and gives it back with its last one (its
+//                    final step, or the compensation of its first step). While another saga holds
+//                    it, writes are refused with STORE_BUSY, so no saga ever removes data that
+//                    another saga wrote or a committed version needs (docs/documents.md).
 
 /** Serializes concurrent connect() calls across processes (arbitrary, fixed key). */
 export const SCHEMA_LOCK_KEY = 7_340_021_913;
@@ -43,6 +48,11 @@ export const SCHEMA_STATEMENTS: readonly string[] = [
      idx            integer NOT NULL,
      text           text NOT NULL,
      PRIMARY KEY (doc_id, content_sha256, idx)
+   )`,
+  `CREATE TABLE IF NOT EXISTS document_locks (
+     doc_id      text PRIMARY KEY,
+     saga_id     text NOT NULL,
+     acquired_at timestamptz NOT NULL DEFAULT now()
    )`,
   `CREATE TABLE IF NOT EXISTS write_fences (
      doc_id        text NOT NULL,

@@ -1,7 +1,9 @@
 // The RelationalStore logic, written once against a tiny SQL executor so the PostgreSQL adapter
 // (pg Pool) and the PGlite stand-in run exactly the same statements with the same semantics.
-// Every mutating method is one transaction that first locks the document row, then checks fencing.
+// Every mutating method is one transaction that first locks the document row, then checks fencing
+// and the single-writer rule (relational-locks.ts).
 import { StoreError } from './errors.js';
+import { holdDocument, lockAndFence, releaseDocument } from './relational-locks.js';
 import { SCHEMA_LOCK_KEY, SCHEMA_STATEMENTS } from './postgres-schema.js';
 import { withTimeout } from './timeout.js';
 import type { DocumentRow, DocumentVersion, HealthReport, IngestionStatus, PendingVersion, RelationalStore, WriteContext } from './types.js';
@@ -71,31 +73,6 @@ function toDocumentRow(r: DocumentRecord): DocumentRow {
   };
 }
 
-/** Locks the document row (if any) and rejects a stale owner of the same saga. */
-async function lockAndFence(tx: SqlExecutor, docId: string, ctx: WriteContext): Promise<void> {
-  await tx.query('SELECT id FROM documents WHERE id = $1 FOR UPDATE', [docId]);
-  // Raises this saga's fence to our token, or returns no row when a newer token already wrote:
-  // the fence survives even when the newer owner's compensation found nothing to delete.
-  const raised = await tx.query<{ ok: number }>(
-    `INSERT INTO write_fences (doc_id, saga_id, fencing_token) VALUES ($1, $2, $3::bigint)
-     ON CONFLICT (doc_id, saga_id) DO UPDATE SET fencing_token = EXCLUDED.fencing_token
-       WHERE write_fences.fencing_token <= EXCLUDED.fencing_token
-     RETURNING 1 AS ok`,
-    [docId, ctx.sagaId, ctx.fencingToken],
-  );
-  if (raised.length === 0) {
-    throw new StoreError('postgres', 'STORE_FENCED', `saga ${ctx.sagaId} token ${ctx.fencingToken} is stale for document ${JSON.stringify(docId)}`);
-  }
-  const rows = await tx.query<{ fenced: boolean }>(
-    `SELECT (EXISTS (SELECT 1 FROM documents WHERE id = $1 AND saga_id = $2 AND fencing_token > $3::bigint)
-          OR EXISTS (SELECT 1 FROM document_versions WHERE doc_id = $1 AND saga_id = $2 AND fencing_token > $3::bigint)) AS fenced`,
-    [docId, ctx.sagaId, ctx.fencingToken],
-  );
-  if (rows[0]?.fenced) {
-    throw new StoreError('postgres', 'STORE_FENCED', `saga ${ctx.sagaId} token ${ctx.fencingToken} is stale for document ${JSON.stringify(docId)}`);
-  }
-}
-
 /** Removes chunks of a version unless it is the committed one (commit may race; the row lock orders them). */
 const DELETE_UNCOMMITTED_CHUNKS = `DELETE FROM chunks WHERE doc_id = $1 AND content_sha256 = $2
   AND NOT EXISTS (SELECT 1 FROM documents WHERE id = $1 AND content_sha256 = $2)`;
@@ -120,10 +97,14 @@ export class SqlRelationalStore implements RelationalStore {
     }, signal);
   }
 
-  private write(what: string, docId: string, ctx: WriteContext, body: (tx: SqlExecutor) => Promise<void>): Promise<void> {
+  /** A fenced write by the saga holding the document (taking it if free); `release` gives it back. */
+  private write<T = void>(what: string, docId: string, ctx: WriteContext, body: (tx: SqlExecutor) => Promise<T>, opts: { release?: boolean } = {}): Promise<T> {
     return this.run(what, () => this.opts.db.transaction(async (tx) => {
       await lockAndFence(tx, docId, ctx);
-      await body(tx);
+      await holdDocument(tx, docId, ctx);
+      const out = await body(tx);
+      if (opts.release) await releaseDocument(tx, docId, ctx);
+      return out;
     }), ctx.signal);
   }
 
@@ -148,8 +129,9 @@ export class SqlRelationalStore implements RelationalStore {
     return this.opts.shutdown();
   }
 
-  putPending(v: DocumentVersion, ctx: WriteContext): Promise<void> {
+  putPending(v: DocumentVersion, ctx: WriteContext): Promise<{ previousSha: string | null }> {
     return this.write('putPending', v.docId, ctx, async (tx) => {
+      const before = await tx.query<{ content_sha256: string | null }>('SELECT content_sha256 FROM documents WHERE id = $1', [v.docId]);
       const metadata = JSON.stringify(v.metadata);
       // A committed document keeps its visible title/metadata/status until the new version commits.
       await tx.query(
@@ -179,10 +161,11 @@ export class SqlRelationalStore implements RelationalStore {
          ON CONFLICT (doc_id, content_sha256, idx) DO UPDATE SET text = EXCLUDED.text`,
         [v.docId, v.contentSha256, chunks],
       );
+      return { previousSha: before[0]?.content_sha256 ?? null };
     });
   }
 
-  discardPending(docId: string, contentSha256: string, ctx: WriteContext): Promise<void> {
+  discardPending(docId: string, contentSha256: string, ctx: WriteContext, opts: { release?: boolean } = {}): Promise<void> {
     return this.write('discardPending', docId, ctx, async (tx) => {
       await tx.query('DELETE FROM document_versions WHERE doc_id = $1 AND content_sha256 = $2', [docId, contentSha256]);
       await tx.query(DELETE_UNCOMMITTED_CHUNKS, [docId, contentSha256]);
@@ -191,7 +174,7 @@ export class SqlRelationalStore implements RelationalStore {
          WHERE id = $1 AND content_sha256 IS NULL AND NOT EXISTS (SELECT 1 FROM document_versions WHERE doc_id = $1)`,
         [docId, ctx.sagaId, ctx.fencingToken],
       );
-    });
+    }, opts);
   }
 
   commit(docId: string, contentSha256: string, ctx: WriteContext, expectedPrevious?: string | null): Promise<void> {
@@ -231,12 +214,15 @@ export class SqlRelationalStore implements RelationalStore {
     }));
   }
 
-  markDeleting(docId: string, ctx: WriteContext): Promise<void> {
+  markDeleting(docId: string, ctx: WriteContext): Promise<DocumentRow | undefined> {
     return this.write('markDeleting', docId, ctx, async (tx) => {
+      // The committed state as found under the lock: what the delete's compensations put back.
+      const before = await tx.query<DocumentRecord>(`SELECT ${DOCUMENT_COLUMNS} FROM documents WHERE id = $1`, [docId]);
       await tx.query(
         `UPDATE documents SET ingestion_status = 'deleting', saga_id = $2, fencing_token = $3::bigint, updated_at = now() WHERE id = $1`,
         [docId, ctx.sagaId, ctx.fencingToken],
       );
+      return before[0] ? toDocumentRow(before[0]) : undefined;
     });
   }
 
@@ -248,7 +234,7 @@ export class SqlRelationalStore implements RelationalStore {
          WHERE id = $1 AND ingestion_status = 'deleting'`,
         [docId, ctx.sagaId, ctx.fencingToken],
       );
-    });
+    }, { release: true });
   }
 
   deleteDocument(docId: string, ctx: WriteContext): Promise<void> {
@@ -256,7 +242,46 @@ export class SqlRelationalStore implements RelationalStore {
       await tx.query('DELETE FROM chunks WHERE doc_id = $1', [docId]);
       await tx.query('DELETE FROM document_versions WHERE doc_id = $1', [docId]);
       await tx.query('DELETE FROM documents WHERE id = $1', [docId]);
-    });
+    }, { release: true });
+  }
+
+  async acquire(docId: string, ctx: WriteContext): Promise<DocumentRow | undefined> {
+    const rows = await this.write('acquire', docId, ctx, (tx) =>
+      tx.query<DocumentRecord>(`SELECT ${DOCUMENT_COLUMNS} FROM documents WHERE id = $1`, [docId]));
+    return rows[0] ? toDocumentRow(rows[0]) : undefined;
+  }
+
+  release(docId: string, ctx: WriteContext): Promise<void> {
+    return this.write('release', docId, ctx, async () => undefined, { release: true });
+  }
+
+  finishVersion(docId: string, previousSha: string | null, ctx: WriteContext): Promise<void> {
+    return this.write('finishVersion', docId, ctx, async (tx) => {
+      if (previousSha === null) return;
+      await tx.query(DELETE_UNCOMMITTED_CHUNKS, [docId, previousSha]);
+      await tx.query('DELETE FROM document_versions WHERE doc_id = $1 AND content_sha256 = $2', [docId, previousSha]);
+    }, { release: true });
+  }
+
+  async holderOf(docId: string): Promise<string | undefined> {
+    const rows = await this.run('holderOf', () => this.opts.db.query<{ saga_id: string }>('SELECT saga_id FROM document_locks WHERE doc_id = $1', [docId]));
+    return rows[0]?.saga_id;
+  }
+
+  async listHeld(afterId: string | null, limit: number): Promise<Array<{ docId: string; sagaId: string }>> {
+    const rows = await this.run('listHeld', () => this.opts.db.query<{ doc_id: string; saga_id: string }>(
+      `SELECT doc_id, saga_id FROM document_locks WHERE ($1::text IS NULL OR doc_id COLLATE "C" > $1::text)
+       ORDER BY doc_id COLLATE "C" LIMIT $2::integer`, [afterId, limit]));
+    return rows.map((r) => ({ docId: r.doc_id, sagaId: r.saga_id }));
+  }
+
+  async pendingStats(): Promise<{ pending: number; oldestPendingAt: Date | null }> {
+    const rows = await this.run('pendingStats', () => this.opts.db.query<{ n: string | number; oldest: Date | string | null }>(
+      `SELECT count(DISTINCT doc_id) AS n, min(since) AS oldest FROM (
+         SELECT id AS doc_id, updated_at AS since FROM documents WHERE ingestion_status = 'pending'
+         UNION ALL SELECT doc_id, created_at FROM document_versions) AS p`));
+    const r = rows[0];
+    return { pending: Number(r?.n ?? 0), oldestPendingAt: r?.oldest ? new Date(r.oldest) : null };
   }
 
   async getDocument(docId: string): Promise<DocumentRow | undefined> {

@@ -85,12 +85,12 @@ export interface RelationalStore extends StoreLifecycle {
    * Writes `v` as a pending version: its chunks and a pending-version row. A new document gets a
    * `documents` row with ingestion_status 'pending'; an existing committed one keeps its committed
    * version visible (status stays 'committed'). Rejects with STORE_FENCED when a newer token of
-   * the same saga has written.
+   * the same saga has written. Returns the version committed when it ran (null: none).
    */
-  putPending(v: DocumentVersion, ctx: WriteContext): Promise<void>;
+  putPending(v: DocumentVersion, ctx: WriteContext): Promise<{ previousSha: string | null }>;
   /** Compensation of putPending: removes that pending version and its chunks; a document that
    * never committed becomes 'failed' (row kept, no chunks). No-op when absent. */
-  discardPending(docId: string, contentSha256: string, ctx: WriteContext): Promise<void>;
+  discardPending(docId: string, contentSha256: string, ctx: WriteContext, opts?: { release?: boolean }): Promise<void>;
   /**
    * The pivot: makes `contentSha256` the committed version (status 'committed'). Idempotent.
    * With `expectedPrevious` (null = no committed version yet), refuses with STORE_CONFLICT when
@@ -99,11 +99,26 @@ export interface RelationalStore extends StoreLifecycle {
   commit(docId: string, contentSha256: string, ctx: WriteContext, expectedPrevious?: string | null): Promise<void>;
   /** Removes chunks of a superseded version (never the committed one). No-op when absent. */
   removeVersion(docId: string, contentSha256: string): Promise<void>;
-  /** Delete saga: status -> 'deleting' (readers stop seeing it as committed). */
-  markDeleting(docId: string, ctx: WriteContext): Promise<void>;
-  /** Compensation of markDeleting: back to 'committed' if it has a committed version. */
+
+  // The single-writer rule (docs/documents.md "Many sagas on one document"): every fenced write
+  // above takes the document for ctx.sagaId, or fails with STORE_BUSY while another saga holds it.
+  /** Takes (or confirms) the document for this saga; returns its row as committed now. */
+  acquire(docId: string, ctx: WriteContext): Promise<DocumentRow | undefined>;
+  /** Gives the document back (the compensation of a saga's first step ends with it). */
+  release(docId: string, ctx: WriteContext): Promise<void>;
+  /** A saga's last write: removes `previousSha` (never the committed version) and releases. */
+  finishVersion(docId: string, previousSha: string | null, ctx: WriteContext): Promise<void>;
+  /** The saga holding the document, if any. */
+  holderOf(docId: string): Promise<string | undefined>;
+  /** Held documents, paged by id (verify: none may be left once no saga runs). */
+  listHeld(afterId: string | null, limit: number): Promise<Array<{ docId: string; sagaId: string }>>;
+  /** Documents with a version in flight, and since when the oldest has been (metrics). */
+  pendingStats(): Promise<{ pending: number; oldestPendingAt: Date | null }>;
+  /** Delete saga: status -> 'deleting' (readers stop seeing it as committed); returns the row as it was. */
+  markDeleting(docId: string, ctx: WriteContext): Promise<DocumentRow | undefined>;
+  /** Compensation of markDeleting: back to 'committed' if it has a committed version; releases. */
   unmarkDeleting(docId: string, ctx: WriteContext): Promise<void>;
-  /** Delete saga's pivot: removes the row and all its chunks. No-op when absent. */
+  /** Delete saga's pivot: removes the row and all its chunks, and releases. No-op when absent. */
   deleteDocument(docId: string, ctx: WriteContext): Promise<void>;
 
   getDocument(docId: string): Promise<DocumentRow | undefined>;

@@ -2,10 +2,14 @@
 // deletions are compensated by writing the committed version back, rebuilt from PostgreSQL (which
 // still holds it: PostgreSQL is deleted last, as the pivot).
 //   postgres_mark_deleting -> [redis_delete || neo4j_delete || qdrant_delete] -> postgres_delete (pivot)
+// The first step takes the document (single-writer rule, document-guard.ts) and records the
+// committed version as it found it: that, not what was seen when the delete was planned, is what
+// the compensations rebuild. The pivot gives the document back; so does the first compensation.
 import { defineSaga, type SagaDefinition, type StepDefinition } from '../../saga/index.js';
 import { StoreError } from '../../stores/errors.js';
 import type { DocumentVersion, StoreSet } from '../../stores/types.js';
 import type { Embedder } from '../embedder.js';
+import { holdOrSkip, unlessBusy } from './document-guard.js';
 import { versionFromChunks, type DeleteInput } from './version.js';
 
 export interface DeleteDeps {
@@ -19,14 +23,27 @@ type Ctx = Parameters<Step['run']>[0];
 
 const wctx = (ctx: Ctx) => ({ sagaId: ctx.sagaId, fencingToken: ctx.fencingToken, signal: ctx.signal });
 
+/** What the first step found committed (older logs, or a first step that never finished: the plan). */
+function foundState(ctx: Ctx): DeleteInput {
+  const out = (ctx.results as Record<string, unknown>).postgres_mark_deleting as Partial<DeleteInput> | null | undefined;
+  if (!out || out.sha === undefined) return ctx.input;
+  return { docId: ctx.input.docId, sha: out.sha, title: out.title ?? ctx.input.title, metadata: out.metadata ?? ctx.input.metadata };
+}
+
 export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record<string, unknown>> {
   const { stores, embedder } = deps;
   const timeoutMs = deps.stepTimeoutMs ?? 30_000;
   const retry = { maxAttempts: 4, initialDelayMs: 25, maxDelayMs: 1_000 };
 
-  /** The committed version as PostgreSQL holds it (chunks in order), for the compensations. */
+  /**
+   * The committed version as PostgreSQL holds it (chunks in order), for the compensations: only
+   * while this saga holds the document (else nothing of ours to undo), and only the version the
+   * first step found committed.
+   */
   const committed = async (ctx: Ctx, withEmbeddings: boolean): Promise<DocumentVersion | undefined> => {
-    const { docId, sha, title, metadata } = ctx.input;
+    const h = await holdOrSkip(stores, ctx.input.docId, wctx(ctx));
+    if (!h.held) return undefined;
+    const { docId, sha, title, metadata } = foundState(ctx);
     if (sha === null) return undefined;
     const chunks = await stores.postgres.getChunks(docId, sha);
     if (chunks.length === 0) {
@@ -39,12 +56,13 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
   const markDeleting: Step = {
     name: 'postgres_mark_deleting',
     timeoutMs,
-    retry,
+    retry: { maxAttempts: 30, initialDelayMs: 50, maxDelayMs: 1_000 }, // waits while another saga holds the document
     run: async (ctx) => {
-      await stores.postgres.markDeleting(ctx.input.docId, wctx(ctx));
-      return null;
+      const row = await stores.postgres.markDeleting(ctx.input.docId, wctx(ctx));
+      const sha = row?.ingestionStatus === 'committed' || row?.ingestionStatus === 'deleting' ? row.contentSha256 : null;
+      return { sha, title: row?.title ?? ctx.input.title, metadata: row?.metadata ?? ctx.input.metadata };
     },
-    compensate: async (ctx) => stores.postgres.unmarkDeleting(ctx.input.docId, wctx(ctx)),
+    compensate: (ctx) => unlessBusy(stores.postgres.unmarkDeleting(ctx.input.docId, wctx(ctx))),
   };
   const redisDelete: Step = {
     name: 'redis_delete',
@@ -56,9 +74,8 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
     },
     compensate: async (ctx) => {
       const v = await committed(ctx, false);
-      const { docId, sha, title, metadata } = ctx.input;
-      if (!v || sha === null) return;
-      await stores.redis.put({ docId, title, contentSha256: sha, chunkCount: v.chunks.length, metadata }, wctx(ctx));
+      if (!v) return;
+      await stores.redis.put({ docId: v.docId, title: v.title, contentSha256: v.contentSha256, chunkCount: v.chunks.length, metadata: v.metadata }, wctx(ctx));
     },
   };
   const neo4jDelete: Step = {

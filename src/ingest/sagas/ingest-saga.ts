@@ -10,10 +10,16 @@
 // Why updates never lose the committed version: the new version is written beside the old one
 // (stores key chunks by content hash), compensations remove only the new version, and the old
 // one is removed only after the pivot made the new one current.
+//
+// Why no other saga's data is ever removed: the first step takes the document (single-writer
+// rule, document-guard.ts) and the last action gives it back. The version to clean up after the
+// pivot is the one committed when this saga took the document (postgres_pending's output), not
+// the one seen when the saga was planned.
 import { defineSaga, type SagaDefinition, type StepDefinition } from '../../saga/index.js';
 import type { StoreSet } from '../../stores/types.js';
 import type { Embedder } from '../embedder.js';
 import type { IngestLimits } from '../limits.js';
+import { holdOrSkip, removeOwnVersion, unlessBusy } from './document-guard.js';
 import { versionOf, type IngestInput } from './version.js';
 
 export type IngestPlan = 'default' | 'adr';
@@ -32,6 +38,16 @@ type Ctx = Parameters<Step['run']>[0];
 
 const wctx = (ctx: Ctx) => ({ sagaId: ctx.sagaId, fencingToken: ctx.fencingToken, signal: ctx.signal });
 
+/** The version committed when this saga took the document (older logs: the planned one). */
+function previousOf(ctx: Ctx): string | null {
+  const out = (ctx.results as Record<string, unknown>).postgres_pending as { previousSha?: unknown } | undefined;
+  const p = out?.previousSha;
+  return typeof p === 'string' || p === null ? p : ctx.input.previousSha;
+}
+
+/** Waiting for the document: another saga holds it (it will finish, or be recovered and finish). */
+const FIRST_STEP_RETRY = { maxAttempts: 30, initialDelayMs: 50, maxDelayMs: 1_000 };
+
 /** The step bodies, shared by both plans. */
 export function ingestSteps(deps: IngestDeps) {
   const { stores, embedder, limits } = deps;
@@ -43,10 +59,12 @@ export function ingestSteps(deps: IngestDeps) {
     retry,
     run: async (ctx) => {
       const v = await versionOf(ctx.input.doc, ctx.input.sha, { limits });
-      await stores.postgres.putPending(v, wctx(ctx));
-      return { chunks: v.chunks.length };
+      const { previousSha } = await stores.postgres.putPending(v, wctx(ctx));
+      return { chunks: v.chunks.length, previousSha };
     },
-    compensate: async (ctx) => stores.postgres.discardPending(ctx.input.doc.id, ctx.input.sha, wctx(ctx)),
+    // In the default plan this is the first step: its compensation is the saga's last action on
+    // the document and gives it back.
+    compensate: (ctx) => unlessBusy(stores.postgres.discardPending(ctx.input.doc.id, ctx.input.sha, wctx(ctx), { release: true })),
   };
   const neo4jWrite: Step = {
     name: 'neo4j_write',
@@ -57,7 +75,10 @@ export function ingestSteps(deps: IngestDeps) {
       await stores.neo4j.writeVersion(v, wctx(ctx));
       return { chunks: v.chunks.length };
     },
-    compensate: async (ctx) => stores.neo4j.removeVersion(ctx.input.doc.id, ctx.input.sha, wctx(ctx)),
+    compensate: async (ctx) => {
+      const w = wctx(ctx);
+      await removeOwnVersion(stores, ctx.input.doc.id, ctx.input.sha, w, () => stores.neo4j.removeVersion(ctx.input.doc.id, ctx.input.sha, w));
+    },
   };
   const qdrantWrite: Step = {
     name: 'qdrant_write',
@@ -68,7 +89,10 @@ export function ingestSteps(deps: IngestDeps) {
       await stores.qdrant.upsertVersion(v, wctx(ctx));
       return { points: v.chunks.length };
     },
-    compensate: async (ctx) => stores.qdrant.removeVersion(ctx.input.doc.id, ctx.input.sha, wctx(ctx)),
+    compensate: async (ctx) => {
+      const w = wctx(ctx);
+      await removeOwnVersion(stores, ctx.input.doc.id, ctx.input.sha, w, () => stores.qdrant.removeVersion(ctx.input.doc.id, ctx.input.sha, w));
+    },
   };
   const postgresCommit: Step = {
     name: 'postgres_commit',
@@ -76,7 +100,7 @@ export function ingestSteps(deps: IngestDeps) {
     timeoutMs,
     retry,
     run: async (ctx) => {
-      await stores.postgres.commit(ctx.input.doc.id, ctx.input.sha, wctx(ctx), ctx.input.previousSha);
+      await stores.postgres.commit(ctx.input.doc.id, ctx.input.sha, wctx(ctx), previousOf(ctx));
       return null;
     },
   };
@@ -99,29 +123,37 @@ export function ingestSteps(deps: IngestDeps) {
     ...(kind === 'compensatable' ? { compensate: async (ctx: Ctx) => restoreCache(ctx) } : {}),
   });
   const restoreCache = async (ctx: Ctx): Promise<void> => {
-    const { doc, sha, previousSha } = ctx.input;
-    await stores.redis.remove(doc.id, sha, wctx(ctx));
-    if (previousSha === null) return;
-    const row = await stores.postgres.getDocument(doc.id);
-    if (row?.contentSha256 !== previousSha) return; // nothing committed to restore
-    const chunks = await stores.postgres.getChunks(doc.id, previousSha);
-    const entry = { docId: doc.id, title: row.title, contentSha256: previousSha, chunkCount: chunks.length, metadata: row.metadata };
-    await stores.redis.put(entry, wctx(ctx));
+    const { doc, sha } = ctx.input;
+    const w = wctx(ctx);
+    const h = await holdOrSkip(stores, doc.id, w);
+    if (!h.held) return;
+    const row = h.row;
+    if (row?.contentSha256 === sha) return; // our content is the committed one: its entry is right
+    await stores.redis.remove(doc.id, sha, w);
+    if (!row || row.contentSha256 === null || row.ingestionStatus !== 'committed') return; // nothing committed to restore
+    const chunks = await stores.postgres.getChunks(doc.id, row.contentSha256);
+    await stores.redis.put({ docId: doc.id, title: row.title, contentSha256: row.contentSha256, chunkCount: chunks.length, metadata: row.metadata }, w);
   };
   const cleanupPrevious: Step = {
     name: 'cleanup_previous',
     kind: 'retriable',
     timeoutMs,
+    // The saga's last action: removes the version it replaced and gives the document back.
     run: async (ctx) => {
-      const { doc, previousSha, sha } = ctx.input;
-      if (previousSha === null || previousSha === sha) return { removed: null };
+      const { doc, sha } = ctx.input;
+      const previousSha = previousOf(ctx);
+      const stale = previousSha !== null && previousSha !== sha ? previousSha : null;
       const w = wctx(ctx);
-      await Promise.all([
-        stores.neo4j.removeVersion(doc.id, previousSha, w),
-        stores.qdrant.removeVersion(doc.id, previousSha, w),
-      ]);
-      await stores.postgres.removeVersion(doc.id, previousSha);
-      return { removed: previousSha };
+      if (ctx.attempt > 1) {
+        // An earlier attempt may have released the document already (then another saga may hold it).
+        const h = await holdOrSkip(stores, doc.id, w);
+        if (!h.held) return { removed: stale };
+      }
+      if (stale !== null) {
+        await Promise.all([stores.neo4j.removeVersion(doc.id, stale, w), stores.qdrant.removeVersion(doc.id, stale, w)]);
+      }
+      await stores.postgres.finishVersion(doc.id, stale, w);
+      return { removed: stale };
     },
   };
   return { postgresPending, neo4jWrite, qdrantWrite, postgresCommit, redisWrite, cleanupPrevious };
@@ -129,10 +161,11 @@ export function ingestSteps(deps: IngestDeps) {
 
 export function ingestSaga(deps: IngestDeps, plan: IngestPlan = 'default'): SagaDefinition<IngestInput, Record<string, unknown>> {
   const s = ingestSteps(deps);
+  s.postgresPending.retry = FIRST_STEP_RETRY;
   if (plan === 'adr') {
     return defineSaga<IngestInput>('ingest_adr', 1)
-      .step(s.neo4jWrite)
-      .step(s.postgresPending)
+      .step(firstTakesDocument(deps, s.neo4jWrite))
+      .step({ ...s.postgresPending, compensate: (ctx) => unlessBusy(deps.stores.postgres.discardPending(ctx.input.doc.id, ctx.input.sha, wctx(ctx))) })
       .step(s.qdrantWrite)
       .step(s.redisWrite('compensatable'))
       .step(s.postgresCommit)
@@ -146,4 +179,24 @@ export function ingestSaga(deps: IngestDeps, plan: IngestPlan = 'default'): Saga
     .step(s.redisWrite('retriable'))
     .step(s.cleanupPrevious)
     .build() as SagaDefinition<IngestInput, Record<string, unknown>>;
+}
+
+/**
+ * The seed's plan starts with Neo4j: that step takes the document in PostgreSQL before writing,
+ * and its compensation (the saga's last) gives it back.
+ */
+function firstTakesDocument(deps: IngestDeps, step: Step): Step {
+  const { stores } = deps;
+  return {
+    ...step,
+    retry: FIRST_STEP_RETRY,
+    run: async (ctx) => {
+      const row = await stores.postgres.acquire(ctx.input.doc.id, wctx(ctx));
+      return step.run(ctx).then((out) => ({ ...(out as object), previousSha: row?.contentSha256 ?? null }));
+    },
+    compensate: async (ctx) => {
+      await step.compensate?.(ctx);
+      await unlessBusy(stores.postgres.release(ctx.input.doc.id, wctx(ctx)));
+    },
+  };
 }
