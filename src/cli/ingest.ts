@@ -3,6 +3,7 @@
 // document was rejected, compensated (not written), stuck or failed.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
+import type { App } from '../app.js';
 import type { IngestPlan } from '../ingest/sagas/ingest-saga.js';
 import { oneOf, positiveInt } from './args.js';
 import { exiting } from './command.js';
@@ -11,6 +12,9 @@ import { countDocuments, runIngest } from './ingest-run.js';
 import type { DocumentFailure, IngestSummary, IngestTally } from './ingest-tally.js';
 import { formatMs, profileLines, renderTable, toJson } from './output.js';
 import { submitAll } from './ingest-submit.js';
+import { httpUrl } from '../metrics/cli.js';
+import { createObservability } from '../metrics/observe.js';
+import { pushOrWarn } from '../metrics/push.js';
 import { createProgress } from './progress.js';
 import { withApp, type CommandIo } from './runtime.js';
 
@@ -24,6 +28,7 @@ interface IngestFlags {
   json?: boolean;
   progress: boolean;
   submit?: boolean;
+  pushgateway?: string;
 }
 
 export function registerIngest(program: Command): void {
@@ -36,41 +41,52 @@ export function registerIngest(program: Command): void {
     .option('--no-progress', 'no progress bar or progress lines on stderr')
     .option('--json', 'print one JSON object (summary and per-document failures) on stdout')
     .option('--submit', 'queue the sagas as pending for `apex-memory worker` processes instead of running them here')
+    .option('--pushgateway <url>', 'push this run\'s metrics to a Prometheus Pushgateway at the end (job apex_ingest)', httpUrl)
     .action(exiting((paths: string[], flags: IngestFlags, cmd: Command) => ingest(cmd, paths, flags)));
 }
 
 async function ingest(cmd: Command, paths: string[], flags: IngestFlags): Promise<number> {
-  return withApp(cmd, { json: flags.json === true, plan: flags.plan }, async (app, io) => {
-    if (flags.submit === true) return submitAll(app, io, paths);
-    const interrupt = onInterrupt(io);
-    const progress = createProgress({ enabled: flags.progress });
-    const counter = paths.includes('-') || !flags.progress ? undefined : countDocuments(paths);
-    void counter?.total.then((n) => n !== undefined && progress.setTotal(n));
-    let tally: IngestTally;
-    try {
-      // Counting competes with the writes once they start; a short head start usually finishes it.
-      if (counter) await Promise.race([counter.total, sleep(COUNT_HEAD_START_MS)]);
-      tally = await runIngest(app, paths, {
-        concurrency: flags.concurrency,
-        signal: interrupt.signal,
-        onItem: (t) => progress.update({ done: t.processed, failed: t.failed }),
-      });
-    } finally {
-      counter?.stop();
-      progress.stop();
-      interrupt.dispose();
-    }
-    const summary = tally.summary();
-    if (io.json) {
-      io.out(toJson({ ok: tally.ok, plan: flags.plan, concurrency: flags.concurrency, ...summary, failures: tally.failures, profile: io.profile }));
-    } else {
-      printFailures(io, tally.failures);
-      io.out(renderSummary(summary, flags));
-      io.out(profileLines(io.profile));
-    }
-    if (summary.interrupted) return EXIT_INTERRUPTED;
-    return tally.ok ? EXIT_OK : EXIT_FAILED;
+  // With --pushgateway the run is observed like a worker's and its metrics pushed at the end.
+  const obs = flags.pushgateway === undefined ? undefined : createObservability();
+  const observed = obs ? { app: { hooks: obs.hooks, wrapStores: obs.wrapStores } } : {};
+  return withApp(cmd, { json: flags.json === true, plan: flags.plan, ...observed }, async (app, io) => {
+    obs?.attach(app);
+    const code = await ingestWith(app, io, paths, flags);
+    if (obs && flags.pushgateway !== undefined) await pushOrWarn(obs.metrics, flags.pushgateway, 'apex_ingest', io.err);
+    return code;
   });
+}
+
+async function ingestWith(app: App, io: CommandIo, paths: string[], flags: IngestFlags): Promise<number> {
+  if (flags.submit === true) return submitAll(app, io, paths);
+  const interrupt = onInterrupt(io);
+  const progress = createProgress({ enabled: flags.progress });
+  const counter = paths.includes('-') || !flags.progress ? undefined : countDocuments(paths);
+  void counter?.total.then((n) => n !== undefined && progress.setTotal(n));
+  let tally: IngestTally;
+  try {
+    // Counting competes with the writes once they start; a short head start usually finishes it.
+    if (counter) await Promise.race([counter.total, sleep(COUNT_HEAD_START_MS)]);
+    tally = await runIngest(app, paths, {
+      concurrency: flags.concurrency,
+      signal: interrupt.signal,
+      onItem: (t) => progress.update({ done: t.processed, failed: t.failed }),
+    });
+  } finally {
+    counter?.stop();
+    progress.stop();
+    interrupt.dispose();
+  }
+  const summary = tally.summary();
+  if (io.json) {
+    io.out(toJson({ ok: tally.ok, plan: flags.plan, concurrency: flags.concurrency, ...summary, failures: tally.failures, profile: io.profile }));
+  } else {
+    printFailures(io, tally.failures);
+    io.out(renderSummary(summary, flags));
+    io.out(profileLines(io.profile));
+  }
+  if (summary.interrupted) return EXIT_INTERRUPTED;
+  return tally.ok ? EXIT_OK : EXIT_FAILED;
 }
 
 function printFailures(io: CommandIo, failures: DocumentFailure[]): void {

@@ -5,6 +5,11 @@
 // the worker still runs, for the one machine that file lives on.
 import type { Command } from 'commander';
 import { WorkerLoop } from '../fleet/worker-loop.js';
+import { createLogger, sagaLogHooks } from '../logging/logger.js';
+import { port } from '../metrics/cli.js';
+import { createObservability } from '../metrics/observe.js';
+import { serveMetrics, type MetricsServer } from '../metrics/server.js';
+import { scheduleVerify } from '../metrics/verify-schedule.js';
 import { onStopSignal } from '../fleet/signals.js';
 import { statusLine } from '../fleet/tally.js';
 import { positiveInt } from './args.js';
@@ -18,6 +23,9 @@ interface WorkerFlags {
   pollMs: number;
   graceMs: number;
   statusMs: number;
+  metricsPort?: number;
+  metricsHost: string;
+  verifyEvery?: number;
 }
 
 export function registerWorker(program: Command): void {
@@ -29,26 +37,44 @@ export function registerWorker(program: Command): void {
     .option('--poll-ms <ms>', 'idle poll period of the saga log', positiveInt(60_000), 200)
     .option('--grace-ms <ms>', 'on SIGTERM, how long running sagas may take to finish before they are released', positiveInt(3_600_000), 10_000)
     .option('--status-ms <ms>', 'period of the one-line status report', positiveInt(3_600_000), 10_000)
+    .option('--metrics-port <port>', 'serve Prometheus metrics on http://<metrics-host>:<port>/metrics (0: any free port)', port)
+    .option('--metrics-host <host>', 'address the metrics endpoint binds to', '127.0.0.1')
+    .option('--verify-every <seconds>', 'run verify every N seconds and export its violation counts (apex_drift_violations)', positiveInt(86_400))
     .action(exiting((flags: WorkerFlags, cmd: Command) => runWorker(flags, cmd)));
 }
 
 function runWorker(flags: WorkerFlags, cmd: Command): Promise<number> {
-  return withApp(cmd, { app: { leaseMs: flags.leaseMs } }, async (app, io) => {
-    io.info(`worker: owner ${app.engine.owner}  concurrency ${flags.concurrency}  lease ${flags.leaseMs} ms  poll ${flags.pollMs} ms  grace ${flags.graceMs} ms`);
+  // Logs are JSON lines (pino) on stdout; the profile lines go to stderr (json mode of withApp).
+  const log = createLogger({ name: 'worker' });
+  const obs = createObservability({ defaultMetrics: true, extraHooks: [sagaLogHooks(log)] });
+  const app = { leaseMs: flags.leaseMs, hooks: obs.hooks, wrapStores: obs.wrapStores };
+  return withApp(cmd, { json: true, app }, async (app) => {
+    obs.attach(app);
+    const owner = app.engine.owner;
+    log.info({ owner, concurrency: flags.concurrency, leaseMs: flags.leaseMs, pollMs: flags.pollMs, graceMs: flags.graceMs }, `worker: owner ${owner}  concurrency ${flags.concurrency}  lease ${flags.leaseMs} ms  poll ${flags.pollMs} ms  grace ${flags.graceMs} ms`);
     if (app.profile.log.kind !== 'postgres') {
-      io.info(`worker: the saga log is ${app.profile.log.kind}, usable by this machine only; a fleet of several machines needs SAGA_LOG_URL=postgresql://...`);
+      log.info(`worker: the saga log is ${app.profile.log.kind}, usable by this machine only; a fleet of several machines needs SAGA_LOG_URL=postgresql://...`);
     }
     const loop = new WorkerLoop({
       engine: app.engine,
       concurrency: flags.concurrency,
       pollMs: flags.pollMs,
-      warn: (line) => io.err(line),
+      warn: (line) => log.warn(line),
     });
-    const report = (): void => io.info(statusLine(app.engine.owner, loop.counts(), loop.concurrency));
-    const timer = setInterval(report, flags.statusMs);
     let stopped: Promise<void> | undefined;
+    obs.metrics.onScrape(async () => {
+      if (stopped === undefined) obs.metrics.heartbeat.set(Date.now() / 1000);
+    });
+    let metrics: MetricsServer | undefined;
+    if (flags.metricsPort !== undefined) {
+      metrics = await serveMetrics(obs.metrics, { port: flags.metricsPort, host: flags.metricsHost });
+      log.info({ metricsUrl: metrics.url }, `worker: metrics on ${metrics.url}`);
+    }
+    const verify = flags.verifyEvery === undefined ? undefined : scheduleVerify(app.stores, obs.metrics, flags.verifyEvery * 1000, (line) => log.warn(line));
+    const report = (): void => log.info({ owner, ...loop.counts() }, statusLine(owner, loop.counts(), loop.concurrency));
+    const timer = setInterval(report, flags.statusMs);
     const removeHandlers = onStopSignal((signal) => {
-      io.info(`worker: ${signal}: claiming nothing more, waiting up to ${flags.graceMs} ms for ${app.engine.activeCount} running saga(s)`);
+      log.info({ signal }, `worker: ${signal}: claiming nothing more, waiting up to ${flags.graceMs} ms for ${app.engine.activeCount} running saga(s)`);
       stopped = loop.stop({ graceMs: flags.graceMs });
     });
     try {
@@ -57,9 +83,11 @@ function runWorker(flags: WorkerFlags, cmd: Command): Promise<number> {
     } finally {
       clearInterval(timer);
       removeHandlers();
+      await verify?.stop();
+      await metrics?.close();
     }
     report();
-    io.info('worker: stopped; unfinished sagas were released to the fleet');
+    log.info('worker: stopped; unfinished sagas were released to the fleet');
     return EXIT_OK;
   });
 }
