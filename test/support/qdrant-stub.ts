@@ -1,31 +1,19 @@
 // The Qdrant contract stub: an in-memory HTTP server on 127.0.0.1 that answers the endpoints the
-// Qdrant adapter uses. It is NOT Qdrant: its value is that every request it receives and every
-// response it sends is validated against Qdrant's official OpenAPI document, and every mismatch
-// is recorded in violations(). Tests assert that list is empty.
+// Qdrant adapter uses. It is NOT Qdrant (the suites run against the Qdrant Edge front for that);
+// it stays for unit tests that need to drop or stall one request without a server. Every request
+// it receives and every response it sends is validated against Qdrant's OpenAPI document when that
+// document is available (contractChecked), and every mismatch is recorded in violations().
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { loadQdrantContract } from './qdrant-contract.js';
+import { optionalQdrantContract } from './qdrant-contract.js';
 import type { QdrantContract } from './qdrant-contract.js';
 import { StubCollection, StubUnsupported, selectPayload } from './qdrant-stub-collection.js';
 import type { PointId } from './qdrant-stub-collection.js';
+import type { QdrantRequestRecord, QdrantUnderTest } from './qdrant-front.js';
 
-export interface StubRequestRecord {
-  method: string;
-  template: string;
-  collection: string;
-  query: Record<string, string>;
-}
-
-export interface QdrantContractStub {
-  url: string;
-  violations(): string[];
-  requests(): StubRequestRecord[];
-  /** Destroys the socket of the next request whose template ends with `suffix`, before applying it. */
-  dropNext(method: string, suffix: string): Promise<void>;
-  /** Never answers (nor applies) the next request whose template ends with `suffix`. */
-  stallNext(method: string, suffix: string): Promise<void>;
-  close(): Promise<void>;
-}
+export type StubRequestRecord = QdrantRequestRecord;
+/** Same surface as the Edge front's checking proxy; dropNext/stallNext never apply the request. */
+export type QdrantContractStub = QdrantUnderTest;
 
 interface Reply {
   status: number;
@@ -39,7 +27,9 @@ const ROUTE = /^\/collections\/([^/]+)(\/exists|\/index|\/points|\/points\/delet
 const ok = (result: unknown): Reply => ({ status: 200, body: { result, status: 'ok', time: 0.0001 } });
 const fail = (status: number, error: string): Reply => ({ status, body: { status: { error }, time: 0.0001, result: null } });
 
-export async function startQdrantContractStub(contract: QdrantContract = loadQdrantContract()): Promise<QdrantContractStub> {
+/** `contract` null: run without contract checks (as when the OpenAPI document is missing). */
+export async function startQdrantContractStub(given?: QdrantContract | null): Promise<QdrantContractStub> {
+  const contract = given === null ? undefined : (given ?? optionalQdrantContract());
   const collections = new Map<string, StubCollection>();
   const violations: string[] = [];
   const log: StubRequestRecord[] = [];
@@ -118,7 +108,7 @@ export async function startQdrantContractStub(contract: QdrantContract = loadQdr
       const match = ROUTE.exec(url.pathname);
       const template = `/collections/{collection_name}${match?.[2] ?? ''}`;
       const send = (reply: Reply, validate: boolean): void => {
-        if (validate) violations.push(...contract.checkResponse(method, template, reply.status, reply.body));
+        if (validate && contract) violations.push(...contract.checkResponse(method, template, reply.status, reply.body));
         res.writeHead(reply.status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(reply.body));
       };
@@ -149,7 +139,7 @@ export async function startQdrantContractStub(contract: QdrantContract = loadQdr
           return;
         }
       }
-      const requestErrors = contract.checkRequest(method, template, raw.length > 0 ? body : undefined);
+      const requestErrors = contract ? contract.checkRequest(method, template, raw.length > 0 ? body : undefined) : [];
       if (requestErrors.length > 0) {
         violations.push(...requestErrors);
         send(fail(400, `Format error in JSON body: ${requestErrors[0] ?? ''}`), true);
@@ -170,6 +160,7 @@ export async function startQdrantContractStub(contract: QdrantContract = loadQdr
 
   return {
     url: `http://127.0.0.1:${port}`,
+    contractChecked: contract !== undefined,
     violations: () => [...violations],
     requests: () => [...log],
     dropNext: (method, suffix) => new Promise<void>((resolve) => drops.push({ method, suffix, done: resolve, stall: false })),

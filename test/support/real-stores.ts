@@ -1,6 +1,8 @@
 // An isolated set of real stores for one test file: a fresh PostgreSQL database, the Neo4j server
-// emptied (test files run one at a time), its own Redis database index, and a fresh Qdrant
-// contract stub. Returns the profile config that points openApp() at them.
+// emptied and the Qdrant Edge front emptied (test files run one at a time), its own Redis database
+// index. Qdrant is reached through a checking proxy in this process (test/support/qdrant-front.ts):
+// contract checks when the OpenAPI document is there, and dropNext/stallNext for fault tests.
+// Returns the profile config that points openApp() at them.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,17 +10,21 @@ import pg from 'pg';
 import neo4j from 'neo4j-driver';
 import { Redis } from 'ioredis';
 import type { ProfileConfig } from '../../src/config/profile.js';
-import { startQdrantContractStub, type QdrantContractStub } from './qdrant-stub.js';
+import { startQdrantFront, type QdrantUnderTest } from './qdrant-front.js';
 import { testPgAdminUrl, testServices } from './services.js';
 
 export interface RealStores {
   config: ProfileConfig;
   databaseUrl: string;
-  qdrant: QdrantContractStub;
+  qdrant: QdrantUnderTest;
   close(): Promise<void>;
 }
 
-export async function realStores(name: string, redisDb: number, opts: { sagaLogOnPostgres?: boolean } = {}): Promise<RealStores> {
+export async function realStores(
+  name: string,
+  redisDb: number,
+  opts: { sagaLogOnPostgres?: boolean; /** another front than the services' one */ qdrantTarget?: string } = {},
+): Promise<RealStores> {
   const services = testServices();
   const admin = new pg.Client({ connectionString: testPgAdminUrl() });
   await admin.connect();
@@ -41,7 +47,7 @@ export async function realStores(name: string, redisDb: number, opts: { sagaLogO
   await redis.flushdb();
   redis.disconnect();
 
-  const qdrant = await startQdrantContractStub();
+  const qdrant = await startQdrantFront({ target: opts.qdrantTarget ?? services.qdrantUrl });
   const dataDir = mkdtempSync(join(tmpdir(), `apex-it-${name}-`));
   const config: ProfileConfig = {
     dataDir,

@@ -8,6 +8,8 @@ export interface TestServices {
   databaseUrl: string;
   neo4jUrl: string;
   redisUrl: string;
+  /** The Qdrant Edge front (services/qdrant-edge), not a Qdrant server. */
+  qdrantUrl: string;
 }
 
 const ENV_FILE = fileURLToPath(new URL('../../.services/env', import.meta.url));
@@ -51,6 +53,7 @@ export function testServices(env: NodeJS.ProcessEnv = process.env, envFile: stri
     databaseUrl: requireServiceVar('APEX_TEST_DATABASE_URL', env, envFile),
     neo4jUrl: requireServiceVar('APEX_TEST_NEO4J_URL', env, envFile),
     redisUrl: requireServiceVar('APEX_TEST_REDIS_URL', env, envFile),
+    qdrantUrl: requireServiceVar('APEX_TEST_QDRANT_URL', env, envFile),
   };
 }
 

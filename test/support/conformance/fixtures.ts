@@ -93,12 +93,12 @@ export interface StoreHarness<S> {
    * Runs `write` on a second adapter instance whose connection is cut while the call is in flight,
    * and returns what that call rejected with. Absent for in-process engines (no connection to cut).
    */
-  dropMidCall?: (write: (store: S) => Promise<void>) => Promise<unknown>;
+  dropMidCall?: (write: (store: S) => Promise<unknown>) => Promise<unknown>;
   /**
    * Like dropMidCall, but the connection goes silent instead (a partition): the call must end
    * with STORE_TIMEOUT within its configured limit, not hang.
    */
-  stallMidCall?: (write: (store: S) => Promise<void>) => Promise<unknown>;
+  stallMidCall?: (write: (store: S) => Promise<unknown>) => Promise<unknown>;
   /** An adapter instance (not connected) pointed at a port where no server listens. */
   unreachable?: () => S;
 }
@@ -112,24 +112,39 @@ export function isRetryableStoreFailure(err: unknown): boolean {
 export interface Interruption<S> {
   title: string;
   docName: string;
-  run: (write: (store: S) => Promise<void>) => Promise<unknown>;
+  run: (write: (store: S) => Promise<unknown>) => Promise<unknown>;
   /** Whether the error is what the saga engine needs to see for this kind of interruption. */
   accepts: (err: unknown) => boolean;
+  /** Why the case is skipped for this harness (it cannot inject the fault), or false. */
+  skip: string | false;
 }
 
-/** The mid-call interruptions a harness supports: a cut connection and a silent one. */
+const cannot = (what: string): (() => Promise<unknown>) => () => Promise.reject(new Error(`this harness cannot ${what}`));
+
+/**
+ * The mid-call interruptions: a cut connection and a silent one. Both are always registered, so
+ * a harness that cannot inject one shows it as skipped (with the reason) instead of dropping it.
+ */
 export function interruptions<S>(harness: StoreHarness<S>): Array<Interruption<S>> {
-  const out: Array<Interruption<S>> = [];
-  if (harness.dropMidCall) {
-    out.push({ title: 'a connection cut mid-call reports a transient error and writes nothing', docName: 'dropped', run: harness.dropMidCall, accepts: isRetryableStoreFailure });
-  }
-  if (harness.stallMidCall) {
-    out.push({
+  return [
+    {
+      title: 'a connection cut mid-call reports a transient error and writes nothing',
+      docName: 'dropped',
+      run: harness.dropMidCall ?? cannot('cut a connection mid-call'),
+      accepts: isRetryableStoreFailure,
+      skip: harness.dropMidCall ? false : `${harness.label} has no network connection to cut (in-process engine or no fault hook)`,
+    },
+    {
       title: 'a connection that goes silent mid-call ends with STORE_TIMEOUT and writes nothing',
       docName: 'stalled',
-      run: harness.stallMidCall,
+      run: harness.stallMidCall ?? cannot('stall a connection mid-call'),
       accepts: (err) => isRetryableStoreFailure(err) && (err as { code?: unknown }).code === 'STORE_TIMEOUT',
-    });
-  }
-  return out;
+      skip: harness.stallMidCall ? false : `${harness.label} has no network connection to stall (in-process engine or no fault hook)`,
+    },
+  ];
+}
+
+/** Test options for a case that only some backends support: skipped with the reason elsewhere. */
+export function onlyWhen(supported: unknown, reason: string): { skip: string | false } {
+  return { skip: supported ? false : reason };
 }

@@ -1,0 +1,59 @@
+// The Qdrant adapter (official client) against the vector conformance suite, on the Qdrant Edge
+// front: Qdrant's own storage engine (segments, WAL, payload indexes) behind services/qdrant-edge,
+// reached through the checking proxy of test/support/qdrant-front.ts. Every request and response
+// on the wire is checked against Qdrant's OpenAPI document when it is available (the output says
+// whether it is); the run fails on any violation.
+import { after, before, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createQdrantStore } from '../../src/stores/qdrant.js';
+import type { VectorStore } from '../../src/stores/types.js';
+import { rejectionOf } from '../support/conformance/fixtures.js';
+import { contractSkipReason } from '../support/qdrant-contract.js';
+import { startQdrantFront, type QdrantUnderTest } from '../support/qdrant-front.js';
+import { vectorConformance } from '../support/store-conformance.js';
+
+let front: QdrantUnderTest;
+before(async () => {
+  front = await startQdrantFront(); // empties the front: test files run one at a time
+});
+
+vectorConformance({
+  label: 'qdrant-edge-front',
+  async open(): Promise<VectorStore> {
+    const store = createQdrantStore({ url: front.url, dimension: 16, timeoutMs: 10_000 });
+    await store.connect();
+    await store.connect(); // idempotent: a second connect finds the collection
+    return store;
+  },
+  unreachable: () => createQdrantStore({ url: 'http://127.0.0.1:1', dimension: 16, timeoutMs: 3_000 }),
+  async stallMidCall(write): Promise<unknown> {
+    const store = createQdrantStore({ url: front.url, dimension: 16, timeoutMs: 1_000 });
+    const stalled = front.stallNext('PUT', '/points');
+    const err = await rejectionOf(write(store));
+    await stalled;
+    return err;
+  },
+  async dropMidCall(write): Promise<unknown> {
+    const store = createQdrantStore({ url: front.url, dimension: 16, timeoutMs: 5_000 });
+    const dropped = front.dropNext('PUT', '/points');
+    const err = await rejectionOf(write(store));
+    await dropped;
+    return err;
+  },
+});
+
+void it('every request and response met Qdrant\'s OpenAPI contract', { skip: contractSkipReason() }, () => {
+  assert.equal(front.contractChecked, true);
+  assert.deepEqual(front.violations(), []);
+});
+
+void it('the adapter waited on every write and used only apex_chunks', () => {
+  const writes = front.requests().filter((r) => r.template.endsWith('/points') || r.template.endsWith('/points/delete') || r.template.endsWith('/index'));
+  assert.ok(writes.length > 0);
+  assert.deepEqual(writes.filter((r) => r.query.wait !== 'true'), []);
+  assert.ok(front.requests().every((r) => r.collection === 'apex_chunks'));
+});
+
+after(async () => {
+  await front.close();
+});
