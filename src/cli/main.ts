@@ -15,6 +15,7 @@ import { registerStatus } from './status.js';
 import { registerVerify } from './verify.js';
 import { registerRepair } from './repair.js';
 import { registerWorker } from './worker.js';
+import { registerServe } from './serve.js';
 
 /** Every command, in help order. Adding one is one line here. */
 const COMMANDS: readonly RegisterCommand[] = [
@@ -27,6 +28,7 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerSagas,
   registerStatus,
   registerWorker,
+  registerServe,
 ];
 
 const ENV_HELP = `

@@ -1,0 +1,72 @@
+// What the HTTP layer needs from the process: the app's engine, writer, stores and embedder, how
+// it runs sagas (here, or queued for workers), its limits, and a little mutable state (draining,
+// the last verify). Tests build this around an embedded app with injected faults.
+import type { ProfileDescription } from '../config/profile.js';
+import type { Embedder } from '../ingest/embedder.js';
+import type { VerifyReport } from '../ingest/verify.js';
+import type { MemoryWriter } from '../ingest/writer.js';
+import type { SagaEngine } from '../saga/index.js';
+import type { StoreSet } from '../stores/types.js';
+import type { SagaTimings } from './timings.js';
+
+export interface ApiApp {
+  engine: SagaEngine;
+  writer: MemoryWriter;
+  stores: StoreSet;
+  embedder: Embedder;
+  profile: { describe(): ProfileDescription };
+}
+
+/** A Prometheus registry (prom-client's Registry has this shape). */
+export interface MetricsSource {
+  contentType: string;
+  metrics(): Promise<string>;
+}
+
+export interface ApiOptions {
+  /** `run`: this process runs the sagas (embedded). `enqueue`: writes are queued for workers. */
+  mode: 'run' | 'enqueue';
+  /** Largest request body accepted, bytes. */
+  maxBodyBytes: number;
+  /** Bearer token; required off loopback. */
+  token?: string;
+  /** Origins allowed by CORS; empty = CORS off (no headers sent). */
+  corsOrigins: readonly string[];
+  metrics?: MetricsSource;
+  /** The seed's targets, shown beside the measured values on the overview. */
+  targets: { successRate: number; compensationRate: number; p90Ms: number; p90AlertMs: number };
+  /** Sagas read from the log at most to answer one list/overview query. */
+  scanLimit: number;
+  /** Called with every verify report the API produces (metrics: the drift gauge). */
+  onVerify?: (report: VerifyReport) => void;
+  /** Largest saga input returned by GET /v1/sagas/{id}, bytes of JSON. */
+  maxInputBytes: number;
+}
+
+export const DEFAULT_API_OPTIONS: ApiOptions = {
+  mode: 'run',
+  // A document may carry 1 MiB of text; JSON escaping can make that up to ~6x larger.
+  maxBodyBytes: 8 * 1024 * 1024,
+  corsOrigins: [],
+  // Success above 99.5 %, compensation below 0.5 %, P90 below 1 s, alert when P90 passes 2 s.
+  targets: { successRate: 0.995, compensationRate: 0.005, p90Ms: 1_000, p90AlertMs: 2_000 },
+  scanLimit: 20_000,
+  maxInputBytes: 16 * 1024,
+};
+
+export interface LastVerify {
+  at: Date;
+  report: VerifyReport;
+}
+
+export interface ApiState {
+  draining: boolean;
+  lastVerify: LastVerify | undefined;
+  timings: SagaTimings;
+}
+
+export interface ApiContext {
+  app: ApiApp;
+  opts: ApiOptions;
+  state: ApiState;
+}

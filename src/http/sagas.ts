@@ -1,0 +1,150 @@
+// /v1/sagas: the operator's view of the saga log (list with filters, one saga as a timeline) and
+// its actions (retry a stuck saga, bulk retry with a dry run first).
+import { z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { SagaOutcome } from '../saga/index.js';
+import type { ApiContext } from './context.js';
+import { readJsonBody } from './body.js';
+import { HttpProblem } from './problem.js';
+import { json, parseQuery, parseWith, problems, route } from './route.js';
+import { querySagas } from './saga-query.js';
+import { docIdOf, limitedInput, outputsOf, recordFacts, recordViews, summaryView, timelineBars } from './saga-view.js';
+import { BulkRetryBody, BulkRetryResult, SagaDetail, SagaList, SagaListQuery, SagaOutcome as SagaOutcomeSchema, WaitQuery } from './schemas.js';
+
+const IdParam = z.object({ id: z.string().min(1).max(200).openapi({ param: { name: 'id', in: 'path' } }) });
+
+export function registerSagaRoutes(api: OpenAPIHono, ctx: ApiContext): void {
+  const log = ctx.app.engine.log;
+
+  route(
+    api,
+    {
+      method: 'get',
+      path: '/v1/sagas',
+      tags: ['sagas'],
+      summary: 'List sagas, newest first, with filters and cursor pagination',
+      request: { query: SagaListQuery },
+      responses: { 200: json(SagaList, 'One page; pass `nextCursor` as `cursor` for the next.'), ...problems(400, 503) },
+    },
+    async (c) => {
+      const q = parseQuery(c, SagaListQuery);
+      const page = await querySagas(log, q, ctx.opts.scanLimit);
+      return c.json({ sagas: page.sagas, nextCursor: page.nextCursor, scanned: page.scanned, scanLimitReached: page.scanLimitReached }, 200);
+    },
+  );
+
+  route(
+    api,
+    {
+      method: 'get',
+      path: '/v1/sagas/{id}',
+      tags: ['sagas'],
+      summary: 'One saga: every log record, and its steps and compensations as a timeline',
+      request: { params: IdParam },
+      responses: { 200: json(SagaDetail, 'The saga.'), ...problems(404, 503) },
+    },
+    async (c) => {
+      const id = c.req.param('id') ?? '';
+      const saga = await log.load(id);
+      if (!saga) throw new HttpProblem(404, 'SAGA_NOT_FOUND', `no saga "${id}" in the log`, { sagaId: id });
+      const events = ctx.state.timings.events(id);
+      const running = saga.status === 'running' || saga.status === 'compensating';
+      const { bars, timeAxis } = timelineBars(saga.records, events, running);
+      const ownership = (events ?? [])
+        .filter((e) => e.kind === 'saga_start')
+        .map((e): { at: number | null; fencingToken: number; owner: string | null; event: string } => ({ at: e.t, fencingToken: saga.fencingToken, owner: saga.owner, event: e.resumed ? 'resumed by this server' : 'started by this server' }));
+      ownership.push({ at: null, fencingToken: saga.fencingToken, owner: saga.owner, event: 'current lease' });
+      return c.json(
+        {
+          ...summaryView(saga, recordFacts(saga.records), docIdOf(saga.input)),
+          ...limitedInput(saga.input, ctx.opts.maxInputBytes),
+          outputs: outputsOf(saga),
+          records: recordViews(saga.records),
+          timeAxis,
+          bars,
+          ownership,
+        },
+        200,
+      );
+    },
+  );
+
+  route(
+    api,
+    {
+      method: 'post',
+      path: '/v1/sagas/{id}/retry',
+      tags: ['sagas'],
+      summary: 'Operator retry of a stuck saga',
+      description: 'Takes the stuck saga and carries on in this server: forward after its pivot, else compensation. 409 `SAGA_NOT_STUCK` for any other status.',
+      request: { params: IdParam, query: WaitQuery },
+      responses: {
+        200: json(SagaOutcomeSchema, 'The retry ended (completed, compensated, or stuck again).'),
+        202: json(SagaOutcomeSchema, 'The retry is running; poll the saga.'),
+        ...problems(400, 404, 409, 503),
+      },
+    },
+    async (c) => {
+      const q = parseQuery(c, WaitQuery);
+      const id = c.req.param('id') ?? '';
+      const saga = await log.load(id);
+      if (!saga) throw new HttpProblem(404, 'SAGA_NOT_FOUND', `no saga "${id}" in the log`, { sagaId: id });
+      if (saga.status !== 'stuck') throw new HttpProblem(409, 'SAGA_NOT_STUCK', `saga ${id} is ${saga.status}, not stuck`, { sagaId: id, status: saga.status });
+      const run = ctx.app.engine.retryStuck(id);
+      const outcome = await waitUpTo(run, q.wait ?? 10);
+      const location = `/v1/sagas/${encodeURIComponent(id)}`;
+      if (!outcome) {
+        c.header('Location', location);
+        return c.json({ sagaId: id, saga: saga.name, status: 'running' as const, reason: null, location }, 202);
+      }
+      return c.json({ sagaId: id, saga: outcome.saga, status: outcome.status, reason: outcome.reason ?? null }, 200);
+    },
+  );
+
+  route(
+    api,
+    {
+      method: 'post',
+      path: '/v1/sagas/bulk-retry',
+      tags: ['sagas'],
+      summary: 'Retry many stuck sagas; dry run by default',
+      description:
+        'Selects stuck sagas by `filter` or exactly `sagaIds`. With `dryRun` (the default) nothing is touched and `sagas` lists exactly what a real run would retry; send those ids back with `dryRun: false` to act on that list and no other.',
+      request: { body: { required: true, content: { 'application/json': { schema: BulkRetryBody } } } },
+      responses: { 200: json(BulkRetryResult, 'What was (or would be) retried, and each result.'), ...problems(400, 413, 415, 422, 503) },
+    },
+    async (c) => {
+      const body = parseWith(BulkRetryBody, await readJsonBody(c, 64 * 1024), 'HTTP_INVALID_BODY', 422);
+      const selected = body.sagaIds
+        ? await Promise.all(body.sagaIds.slice(0, body.limit).map((id) => log.load(id)))
+        : (await querySagas(log, { ...(body.filter ?? {}), stuck: true, limit: body.limit }, ctx.opts.scanLimit)).stored;
+      const stuck = selected.filter((s) => s !== undefined && s.status === 'stuck');
+      if (body.sagaIds && stuck.length !== Math.min(body.sagaIds.length, body.limit)) {
+        const notStuck = body.sagaIds.filter((id) => !stuck.some((s) => s?.sagaId === id));
+        throw new HttpProblem(409, 'SAGA_NOT_STUCK', `not stuck (or unknown): ${notStuck.slice(0, 10).join(', ')}`, { sagaIds: notStuck });
+      }
+      const sagas = stuck.flatMap((s) => (s ? [{ sagaId: s.sagaId, name: s.name, version: s.version, reason: s.reason }] : []));
+      if (body.dryRun) return c.json({ dryRun: true, sagas, results: [] }, 200);
+      const results = [];
+      for (const s of sagas) {
+        try {
+          const outcome = await ctx.app.engine.retryStuck(s.sagaId);
+          results.push({ sagaId: s.sagaId, status: outcome.status, error: null });
+        } catch (err) {
+          const e = err as { code?: unknown; message?: unknown };
+          results.push({ sagaId: s.sagaId, status: null, error: { code: typeof e.code === 'string' ? e.code : 'INTERNAL', message: String(e.message ?? err) } });
+        }
+      }
+      return c.json({ dryRun: false, sagas, results }, 200);
+    },
+  );
+}
+
+async function waitUpTo(p: Promise<SagaOutcome>, seconds: number): Promise<SagaOutcome | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  p.catch(() => undefined);
+  try {
+    return await Promise.race([p, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), seconds * 1000)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,63 @@
+// The HTTP API as a hono app: authentication, CORS (off unless origins are named), draining,
+// problem+json for every error, the OpenAPI document generated from the zod schemas, the API
+// reference page and the dashboard. listen.ts puts it on a socket.
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { cors } from 'hono/cors';
+import type { ApiApp, ApiContext, ApiOptions } from './context.js';
+import { DEFAULT_API_OPTIONS } from './context.js';
+import { bearerAuth } from './auth.js';
+import { registerDocumentRoutes } from './documents.js';
+import { registerHealthRoutes } from './health.js';
+import { openApiDocument } from './openapi.js';
+import { registerOverviewRoutes } from './overview.js';
+import { problemResponse, toProblem } from './problem.js';
+import { registerSagaRoutes } from './sagas.js';
+import { registerStatic } from './static.js';
+import { SagaTimings } from './timings.js';
+
+export interface HttpApi {
+  hono: OpenAPIHono;
+  ctx: ApiContext;
+}
+
+/** Paths anyone may fetch: liveness, the spec and the static pages (they hold no data). */
+const OPEN = (path: string): boolean => path === '/healthz' || path === '/openapi.json' || path === '/docs' || path.startsWith('/docs/') || path === '/ui' || path.startsWith('/ui/');
+
+export function createHttpApi(app: ApiApp, options: Partial<ApiOptions> = {}, log: (line: string) => void = () => undefined): HttpApi {
+  const opts: ApiOptions = { ...DEFAULT_API_OPTIONS, ...options };
+  const timings = new SagaTimings();
+  app.engine.addHooks(timings.hooks());
+  const ctx: ApiContext = { app, opts, state: { draining: false, lastVerify: undefined, timings } };
+  const hono = new OpenAPIHono();
+
+  hono.onError((err, c) => {
+    const p = toProblem(err);
+    if (p.status >= 500 && p.code === 'INTERNAL') log(`http: ${c.req.method} ${c.req.path}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    return problemResponse(c, p.status, p.code, p.detail, p.extensions);
+  });
+  hono.notFound((c) => problemResponse(c, 404, 'HTTP_NOT_FOUND', `no route ${c.req.method} ${c.req.path}`));
+
+  if (opts.corsOrigins.length > 0) {
+    hono.use('*', cors({ origin: [...opts.corsOrigins], allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key'], exposeHeaders: ['Location'] }));
+  }
+  hono.use('*', async (c, next) => {
+    if (ctx.state.draining && c.req.path !== '/healthz' && c.req.path !== '/readyz') {
+      c.header('Connection', 'close');
+      c.header('Retry-After', '1');
+      return problemResponse(c, 503, 'HTTP_SHUTTING_DOWN', 'the server is shutting down; retry on another instance');
+    }
+    return next();
+  });
+  const auth = bearerAuth(opts.token, new Set());
+  hono.use('*', async (c, next) => (OPEN(c.req.path) ? next() : auth(c, next)));
+
+  registerHealthRoutes(hono, ctx);
+  registerDocumentRoutes(hono, ctx);
+  registerSagaRoutes(hono, ctx);
+  registerOverviewRoutes(hono, ctx);
+  hono.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: 'Required when the server listens off loopback.' });
+  const doc = openApiDocument(hono, opts);
+  hono.get('/openapi.json', (c) => c.json(doc));
+  registerStatic(hono);
+  return { hono, ctx };
+}
