@@ -69,6 +69,7 @@ function planFor(stores: StoreSet, embedder: Embedder, v: Violation): { what: st
       return { what: 'replace the cache entry with the committed version', run: () => recache(stores, id) };
     case 'not_final':
     case 'leftover_version':
+    case 'held':
       return undefined;
   }
 }

@@ -3,7 +3,8 @@
 //  - a document has data in Neo4j, Qdrant or Redis only if its PostgreSQL row is 'committed',
 //    and only for its current version;
 //  - a committed document has all of its current chunks in Neo4j and Qdrant (and PostgreSQL);
-//  - no row is left 'pending' or 'deleting', and no in-flight version is left behind.
+//  - no row is left 'pending' or 'deleting', no in-flight version is left behind, and no document
+//    is still held by a saga (document_locks).
 import type { StoreName, StoreSet, DocumentRow } from '../stores/types.js';
 
 export type ViolationKind =
@@ -13,7 +14,8 @@ export type ViolationKind =
   | 'chunk_count' // the current version is there with the wrong number of chunks
   | 'cache_stale' // the Redis entry names another version
   | 'not_final' // a PostgreSQL row left 'pending' or 'deleting'
-  | 'leftover_version'; // an in-flight version row left in PostgreSQL
+  | 'leftover_version' // an in-flight version row left in PostgreSQL
+  | 'held'; // a document still held by a saga (single-writer rule): that saga has not ended
 
 export interface Violation {
   kind: ViolationKind;
@@ -74,6 +76,12 @@ export async function verifyStores(stores: StoreSet, opts: { maxViolations?: num
     if (cached && cached.contentSha256 !== sha) {
       add({ kind: 'cache_stale', store: 'redis', docId: row.id, detail: `cache holds ${cached.contentSha256}`, version: cached.contentSha256 });
     }
+  }
+  for (let after: string | null = null; ; ) {
+    const held = await stores.postgres.listHeld(after, PAGE);
+    for (const h of held) add({ kind: 'held', store: 'postgres', docId: h.docId, detail: `held by saga ${h.sagaId}, which has not ended` });
+    if (held.length < PAGE) break;
+    after = held[held.length - 1]?.docId ?? null;
   }
   const isCommitted = (id: string): boolean => rows.get(id)?.ingestionStatus === 'committed';
   for (const store of [stores.neo4j, stores.qdrant, stores.redis]) {

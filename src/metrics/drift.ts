@@ -12,6 +12,7 @@ export const VIOLATION_KINDS: readonly ViolationKind[] = [
   'cache_stale',
   'not_final',
   'leftover_version',
+  'held',
 ];
 
 export function recordVerify(m: ApexMetrics, report: Pick<VerifyReport, 'violations'>, endedAt: number = Date.now()): void {

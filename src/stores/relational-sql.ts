@@ -73,6 +73,9 @@ function toDocumentRow(r: DocumentRecord): DocumentRow {
   };
 }
 
+/** The transient holder of whileFree (never visible to other transactions). */
+const WHILE_FREE_HOLDER = 'apex:while-free';
+
 /** Removes chunks of a version unless it is the committed one (commit may race; the row lock orders them). */
 const DELETE_UNCOMMITTED_CHUNKS = `DELETE FROM chunks WHERE doc_id = $1 AND content_sha256 = $2
   AND NOT EXISTS (SELECT 1 FROM documents WHERE id = $1 AND content_sha256 = $2)`;
@@ -261,6 +264,23 @@ export class SqlRelationalStore implements RelationalStore {
       await tx.query(DELETE_UNCOMMITTED_CHUNKS, [docId, previousSha]);
       await tx.query('DELETE FROM document_versions WHERE doc_id = $1 AND content_sha256 = $2', [docId, previousSha]);
     }, { release: true });
+  }
+
+  async whileFree<T>(docId: string, work: (row: DocumentRow | undefined) => Promise<T>): Promise<{ free: true; value: T } | { free: false; holder: string }> {
+    return this.run('whileFree', () => this.opts.db.transaction(async (tx) => {
+      // An uncommitted lock row: sagas that try to take the document wait for this transaction,
+      // and it vanishes with it (committed deleted, or rolled back if this process dies).
+      const taken = await tx.query<{ saga_id: string }>(
+        `INSERT INTO document_locks (doc_id, saga_id) VALUES ($1, $2) ON CONFLICT (doc_id) DO NOTHING RETURNING saga_id`, [docId, WHILE_FREE_HOLDER]);
+      if (taken.length === 0) {
+        const holder = await tx.query<{ saga_id: string }>('SELECT saga_id FROM document_locks WHERE doc_id = $1', [docId]);
+        return { free: false as const, holder: holder[0]?.saga_id ?? '?' };
+      }
+      const rows = await tx.query<DocumentRecord>(`SELECT ${DOCUMENT_COLUMNS} FROM documents WHERE id = $1 FOR UPDATE`, [docId]);
+      const value = await work(rows[0] ? toDocumentRow(rows[0]) : undefined);
+      await tx.query('DELETE FROM document_locks WHERE doc_id = $1 AND saga_id = $2', [docId, WHILE_FREE_HOLDER]);
+      return { free: true as const, value };
+    }));
   }
 
   async holderOf(docId: string): Promise<string | undefined> {

@@ -108,6 +108,12 @@ export interface RelationalStore extends StoreLifecycle {
   release(docId: string, ctx: WriteContext): Promise<void>;
   /** A saga's last write: removes `previousSha` (never the committed version) and releases. */
   finishVersion(docId: string, previousSha: string | null, ctx: WriteContext): Promise<void>;
+  /**
+   * Runs `work` while no saga holds the document, keeping every saga out until it returns (for
+   * sweeps and repairs); `free: false` with the holder when a saga holds it. `work` must not use
+   * this store (it runs inside the store's transaction).
+   */
+  whileFree<T>(docId: string, work: (row: DocumentRow | undefined) => Promise<T>): Promise<{ free: true; value: T } | { free: false; holder: string }>;
   /** The saga holding the document, if any. */
   holderOf(docId: string): Promise<string | undefined>;
   /** Held documents, paged by id (verify: none may be left once no saga runs). */

@@ -21,7 +21,12 @@ export function relationalConformance(harness: StoreHarness<RelationalStore>): v
       let cursor: string | null = prefix;
       for (;;) {
         const page: DocumentRow[] = (await store.listDocuments(cursor, 100)).filter((d) => d.id.startsWith(prefix));
-        for (const d of page) await store.deleteDocument(d.id, ctxFor('cleanup', Number.MAX_SAFE_INTEGER));
+        for (const d of page) {
+          // Tests leave documents held by their sagas: give them back first (single-writer rule).
+          const holder = await store.holderOf(d.id);
+          if (holder !== undefined) await store.release(d.id, ctxFor(holder, Number.MAX_SAFE_INTEGER));
+          await store.deleteDocument(d.id, ctxFor('cleanup', Number.MAX_SAFE_INTEGER));
+        }
         if (page.length < 100) break;
         cursor = page[page.length - 1]?.id ?? null;
       }
@@ -132,6 +137,87 @@ export function relationalConformance(harness: StoreHarness<RelationalStore>): v
       assert.deepEqual(await store.getChunks(v.docId, v.contentSha256), []);
     });
 
+    void it('single writer: a document held by one saga refuses every other saga with STORE_BUSY until released', async () => {
+      const v1 = makeVersion({ docId: id('held'), body: 'held by saga A', title: 'A' });
+      const v2 = makeVersion({ docId: id('held'), body: 'wanted by saga B', title: 'B' });
+      const a = ctxFor('saga-held-a');
+      const b = ctxFor('saga-held-b');
+      assert.deepEqual(await store.putPending(v1, a), { previousSha: null });
+      assert.equal(await store.holderOf(v1.docId), 'saga-held-a');
+      for (const attempt of [() => store.putPending(v2, b), () => store.acquire(v1.docId, b), () => store.markDeleting(v1.docId, b), () => store.commit(v1.docId, v1.contentSha256, b), () => store.deleteDocument(v1.docId, b)]) {
+        const err = await rejectionOf(attempt());
+        assert.ok(isStoreError(err) && err.code === 'STORE_BUSY' && err.retryable, String(err));
+        assert.match(String(err), /saga-held-a/);
+      }
+      assert.deepEqual(await store.getChunks(v2.docId, v2.contentSha256), [], 'the refused saga wrote nothing');
+      assert.equal((await store.getDocument(v1.docId))?.ingestionStatus, 'pending');
+      await store.commit(v1.docId, v1.contentSha256, a);
+      await store.finishVersion(v1.docId, null, a);
+      assert.equal(await store.holderOf(v1.docId), undefined);
+      // Free again: B takes it, sees A's committed version, and its own release frees it.
+      assert.equal((await store.acquire(v1.docId, b))?.contentSha256, v1.contentSha256);
+      assert.deepEqual(await store.putPending(v2, b), { previousSha: v1.contentSha256 });
+      await store.commit(v2.docId, v2.contentSha256, b, v1.contentSha256);
+      await store.finishVersion(v2.docId, v1.contentSha256, b);
+      assert.equal(await store.holderOf(v2.docId), undefined);
+      assert.deepEqual(await store.getChunks(v1.docId, v1.contentSha256), [], 'finishVersion removed the replaced version');
+      assert.equal((await store.getChunks(v2.docId, v2.contentSha256)).length, v2.chunks.length);
+      // The holder's compensations and the delete pivot release too.
+      await store.putPending(v1, a);
+      await store.discardPending(v1.docId, v1.contentSha256, a, { release: true });
+      assert.equal(await store.holderOf(v1.docId), undefined);
+      assert.equal((await store.markDeleting(v1.docId, b))?.contentSha256, v2.contentSha256);
+      await store.unmarkDeleting(v1.docId, b);
+      assert.equal(await store.holderOf(v1.docId), undefined);
+      await store.markDeleting(v1.docId, a);
+      await store.deleteDocument(v1.docId, a);
+      assert.equal(await store.holderOf(v1.docId), undefined);
+      assert.equal(await store.getDocument(v1.docId), undefined);
+    });
+
+    void it('two sagas racing for one free document: exactly one takes it', async () => {
+      const docId = id('race');
+      const sagas = Array.from({ length: 8 }, (_, i) => ctxFor(`saga-race-${i}`));
+      const results = await Promise.allSettled(sagas.map((c, i) => store.putPending(makeVersion({ docId, body: `racer ${i}` }), c)));
+      const won = results.filter((r) => r.status === 'fulfilled').length;
+      assert.equal(won, 1, results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok')).join('\n'));
+      for (const r of results) if (r.status === 'rejected') assert.ok(isStoreError(r.reason) && r.reason.code === 'STORE_BUSY', String(r.reason));
+      assert.equal((await store.getPendingVersions(docId)).length, 1);
+    });
+
+    void it('whileFree runs only on a free document and keeps sagas out until it returns', async () => {
+      const v = makeVersion({ docId: id('sweep'), body: 'swept while free' });
+      const a = ctxFor('saga-sweep-a');
+      await store.putPending(v, a);
+      assert.deepEqual(await store.whileFree(v.docId, async () => 'ran'), { free: false, holder: 'saga-sweep-a' });
+      await store.commit(v.docId, v.contentSha256, a);
+      await store.finishVersion(v.docId, null, a);
+      const order: string[] = [];
+      let taken: Promise<unknown> | undefined;
+      const r = await store.whileFree(v.docId, async (row) => {
+        assert.equal(row?.contentSha256, v.contentSha256);
+        taken = store.acquire(v.docId, ctxFor('saga-sweep-b')).then(() => order.push('saga took it'));
+        await new Promise((res) => setTimeout(res, 150));
+        order.push('sweep done');
+        return 7;
+      });
+      await taken;
+      assert.deepEqual(r, { free: true, value: 7 });
+      assert.deepEqual(order, ['sweep done', 'saga took it']);
+      assert.equal(await store.holderOf(v.docId), 'saga-sweep-b', 'the sweep leaves no lock of its own');
+    });
+
+    void it('pendingStats counts documents with a version in flight', async () => {
+      const before = await store.pendingStats();
+      const v = makeVersion({ docId: id('stats'), body: 'pending for stats' });
+      await store.putPending(v, ctxFor('saga-stats'));
+      const during = await store.pendingStats();
+      assert.equal(during.pending, before.pending + 1);
+      assert.ok(during.oldestPendingAt instanceof Date);
+      await store.discardPending(v.docId, v.contentSha256, ctxFor('saga-stats'), { release: true });
+      assert.equal((await store.pendingStats()).pending, before.pending);
+    });
+
     void it('rejects a stale fencing token of the same saga with STORE_FENCED', async () => {
       const v = makeVersion({ docId: id('fenced'), body: 'fenced content' });
       await store.putPending(v, ctxFor('saga-f', 5));
@@ -180,7 +266,9 @@ export function relationalConformance(harness: StoreHarness<RelationalStore>): v
     for (const cut of interruptions(harness)) {
       void it(cut.title, { skip: cut.skip }, async () => {
         const v = makeVersion({ docId: id(cut.docName), body: 'cut in the middle', chunkCount: 4 });
-        const err = await cut.run((s) => s.putPending(v, ctx));
+        const err = await cut.run(async (s) => {
+          await s.putPending(v, ctx);
+        });
         assert.ok(cut.accepts(err), String(err));
         assert.equal(await store.getDocument(v.docId), undefined);
         assert.deepEqual(await store.getChunks(v.docId, v.contentSha256), []);
