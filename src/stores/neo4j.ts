@@ -44,10 +44,45 @@ SET f.fencing_token = CASE WHEN current IS NOT NULL AND current > $token THEN cu
 REMOVE f._lock
 RETURN current`;
 
-/** Creates missing entities in sorted order first: concurrent writers sharing entities then take
- * their creation locks in the same order, which avoids most deadlocks. */
-const MERGE_ENTITIES = 'UNWIND $names AS name MERGE (:Entity {name: name})';
+/*
+ * Lock order. Concurrent sagas share Entity nodes, and Neo4j write-locks both ends of a
+ * relationship it creates or deletes, in the order the query reaches them. Documents listing the
+ * same entities in different orders used to deadlock (Neo.TransientError.Transaction.DeadlockDetected,
+ * issue 15). Every write and removal now takes its locks in one global order, each group sorted:
+ *   1. this saga's WriteFence node (only owners of the same saga share it),
+ *   2. the Entity nodes, by name (code-unit order, computed here, never by the server),
+ *   3. the Document node,
+ *   4. the Chunk nodes, by idx (a writer and a remover of one document are already serialized by 3).
+ * Later relationship locks then fall on nodes already held. The `_lock` property is set and
+ * removed in the same statement: it exists only to take the node's write lock.
+ *
+ * A writer that found a node and then waited for its lock may get it after a remover deleted the
+ * node (reads are read-committed). Neo4j then lets the SET pass silently, so the writer MERGEs the
+ * node again after the lock: that sees the deletion and creates it anew instead of linking a
+ * chunk to a deleted entity (which failed with EntityNotFound or lost the MENTIONS edge).
+ */
 
+/** Writes: write-locks the entities in the order of $names (sorted), creating missing ones. */
+const LOCK_ENTITIES_FOR_WRITE = `
+UNWIND $names AS name
+MERGE (locked:Entity {name: name})
+SET locked._lock = true
+REMOVE locked._lock
+WITH name
+MERGE (:Entity {name: name})`;
+
+/** Removals: the same order, on the entities that exist (a removal creates nothing). */
+const LOCK_ENTITIES_FOR_REMOVAL = `
+UNWIND $names AS name
+MATCH (e:Entity {name: name})
+SET e._lock = true
+REMOVE e._lock`;
+
+const LOCK_DOCUMENT_FOR_WRITE = 'MERGE (d:Document {id: $docId}) SET d._lock = true REMOVE d._lock';
+const LOCK_DOCUMENT_FOR_REMOVAL = 'MATCH (d:Document {id: $docId}) SET d._lock = true REMOVE d._lock';
+
+/** Chunks in idx order ($chunks is sorted), then their mentions, onto entities already locked.
+ * A new statement: its MERGEs see what a remover committed while we waited for the locks. */
 const WRITE_VERSION = `
 MERGE (d:Document {id: $docId})
 WITH d
@@ -60,9 +95,15 @@ UNWIND c.entities AS name
 MERGE (e:Entity {name: name})
 MERGE (ch)-[:MENTIONS]->(e)`;
 
-/** Deletes the matched chunks, then the entities they alone mentioned (shared ones stay). */
+/** The names of the entities that the matched chunks mention: what a removal must lock. */
+const mentionedBy = (match: string): string => `
+MATCH ${match}-[:MENTIONS]->(e:Entity)
+RETURN DISTINCT e.name AS name`;
+
+/** Deletes the matched chunks in idx order, then the entities they alone mentioned (shared ones stay). */
 const removeChunks = (match: string): string => `
 MATCH ${match}
+WITH c ORDER BY c.idx
 OPTIONAL MATCH (c)-[:MENTIONS]->(e:Entity)
 WITH collect(DISTINCT c) AS chunks, collect(DISTINCT e) AS ents
 FOREACH (c IN chunks | DETACH DELETE c)
@@ -71,8 +112,12 @@ UNWIND ents AS e
 WITH e WHERE NOT (e)<-[:MENTIONS]-()
 DELETE e`;
 
-const REMOVE_VERSION = removeChunks('(c:Chunk {doc_id: $docId, content_sha256: $sha})');
-const REMOVE_ALL_CHUNKS = removeChunks('(c:Chunk {doc_id: $docId})');
+const VERSION_CHUNKS = '(c:Chunk {doc_id: $docId, content_sha256: $sha})';
+const ALL_CHUNKS = '(c:Chunk {doc_id: $docId})';
+const VERSION_ENTITIES = mentionedBy(VERSION_CHUNKS);
+const ALL_ENTITIES = mentionedBy(ALL_CHUNKS);
+const REMOVE_VERSION = removeChunks(VERSION_CHUNKS);
+const REMOVE_ALL_CHUNKS = removeChunks(ALL_CHUNKS);
 const REMOVE_EMPTY_DOCUMENT = 'MATCH (d:Document {id: $docId}) WHERE NOT (d)-[:HAS_CHUNK]->() DETACH DELETE d';
 
 const TIMEOUT_CODES = /TransactionTimedOut|TransactionTimeout/;
@@ -108,6 +153,23 @@ async function raiseFence(tx: ManagedTransaction, docId: string, ctx: WriteConte
   if (typeof current === 'number' && current > ctx.fencingToken) {
     throw new StoreError('neo4j', 'STORE_FENCED', `saga ${ctx.sagaId} token ${ctx.fencingToken} is stale for document ${JSON.stringify(docId)} (fence at ${current})`);
   }
+}
+
+function sortedUnique(names: readonly string[]): string[] {
+  // Code-unit order, the same for every process (no locale): the lock order must be global.
+  return [...new Set(names)].sort();
+}
+
+/**
+ * A removal takes the entity and document locks in the global order before deleting anything;
+ * DETACH DELETE then only locks nodes already held (and the chunks, which come last anyway). The
+ * names are read first: reads take no locks, and a version's chunks always mention the same set.
+ */
+async function lockForRemoval(tx: ManagedTransaction, entitiesQuery: string, params: Record<string, unknown>): Promise<void> {
+  const res = await tx.run(entitiesQuery, params);
+  const names = sortedUnique(res.records.map((r) => String(r.get('name'))));
+  if (names.length > 0) await tx.run(LOCK_ENTITIES_FOR_REMOVAL, { names });
+  await tx.run(LOCK_DOCUMENT_FOR_REMOVAL, params);
 }
 
 export class Neo4jGraphStore implements GraphStore {
@@ -179,28 +241,35 @@ export class Neo4jGraphStore implements GraphStore {
     return this.driver.close();
   }
 
+  /** Locks in the global order (see "Lock order" above): fence, entities, document, chunks. */
   async writeVersion(v: DocumentVersion, ctx: WriteContext): Promise<void> {
-    const chunks = v.chunks.map((c) => ({ id: chunkKey(v.docId, v.contentSha256, c.idx), idx: neo4j.int(c.idx), entities: [...new Set(c.entities)] }));
-    const names = [...new Set(v.chunks.flatMap((c) => c.entities))].sort();
+    const chunks = [...v.chunks]
+      .sort((a, b) => a.idx - b.idx)
+      .map((c) => ({ id: chunkKey(v.docId, v.contentSha256, c.idx), idx: neo4j.int(c.idx), entities: sortedUnique(c.entities) }));
+    const names = sortedUnique(v.chunks.flatMap((c) => c.entities));
     await this.tx('writeVersion', 'WRITE', async (tx) => {
       await raiseFence(tx, v.docId, ctx);
-      await tx.run(MERGE_ENTITIES, { names });
+      await tx.run(LOCK_ENTITIES_FOR_WRITE, { names });
+      await tx.run(LOCK_DOCUMENT_FOR_WRITE, { docId: v.docId });
       await tx.run(WRITE_VERSION, { docId: v.docId, sha: v.contentSha256, chunks });
     }, ctx.signal);
   }
 
   /** With `ctx` (a saga's compensation) fenced like a write; without it (operator cleanup) not. */
   async removeVersion(docId: string, contentSha256: string, ctx?: WriteContext): Promise<void> {
+    const params = { docId, sha: contentSha256 };
     await this.tx('removeVersion', 'WRITE', async (tx) => {
       if (ctx) await raiseFence(tx, docId, ctx);
-      await tx.run(REMOVE_VERSION, { docId, sha: contentSha256 });
-      await tx.run(REMOVE_EMPTY_DOCUMENT, { docId });
+      await lockForRemoval(tx, VERSION_ENTITIES, params);
+      await tx.run(REMOVE_VERSION, params);
+      await tx.run(REMOVE_EMPTY_DOCUMENT, params);
     }, ctx?.signal);
   }
 
   async removeDocument(docId: string, ctx?: WriteContext): Promise<void> {
     await this.tx('removeDocument', 'WRITE', async (tx) => {
       if (ctx) await raiseFence(tx, docId, ctx);
+      await lockForRemoval(tx, ALL_ENTITIES, { docId });
       await tx.run(REMOVE_ALL_CHUNKS, { docId });
       await tx.run(REMOVE_EMPTY_DOCUMENT, { docId });
     }, ctx?.signal);
