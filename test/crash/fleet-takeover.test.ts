@@ -1,5 +1,5 @@
 // A fleet of 3 worker processes on a real PostgreSQL saga log (and real PostgreSQL, Neo4j, Redis
-// stores, Qdrant contract stub) runs 1,000 submitted ingest sagas, some failing permanently at a
+// stores, Qdrant Edge front) runs 1,000 submitted ingest sagas, some failing permanently at a
 // Neo4j or Qdrant write (seeded faults) so they compensate. One worker is SIGKILLed three times
 // during the run and replaced each time. Checks: every saga ends completed or compensated; no
 // compensation is recorded twice; no two owners (fencing tokens) write a saga's data in one store

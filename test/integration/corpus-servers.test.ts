@@ -1,5 +1,5 @@
 // The main job against the real servers: the sample corpus goes into PostgreSQL, Neo4j, Redis and
-// the Qdrant contract stub; verify finds nothing wrong; search finds a document by a phrase from
+// the Qdrant Edge front; verify finds nothing wrong; search finds a document by a phrase from
 // it; ingesting again changes nothing. The saga log is on PostgreSQL here.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 // For each step of each plan, against the real servers (PostgreSQL, Neo4j, Redis, and the Qdrant
-// contract stub), a fault is injected at that step's write, before and after the write applies.
+// Edge front), a fault is injected at that step's write, before and after the write applies.
 // Before the pivot the saga compensates and the document is nowhere; after it the step is retried
 // until the saga completes. `verify` reports 0 violations after every case. Updates that fail keep
 // the last committed version; deletes that fail leave the document fully present.
@@ -101,8 +101,12 @@ for (const plan of ['default', 'adr'] as const) {
       assert.equal(r.status, 'completed');
       assert.equal((await getDocument(h.raw, d.id))?.title, d.title);
       const hits = await searchDocuments(h.raw, h.app.embedder, 'Zanzibar Harbour shipping', 3);
-      assert.equal(hits[0]?.id, d.id);
-      assert.ok(hits[0]?.entities.includes('Zanzibar Harbour'));
+      // Both plans ingest this same text, so their documents tie for first place; Qdrant orders
+      // equal scores as it likes (the old stub happened to order them by id).
+      const hit = hits.find((x) => x.id === d.id);
+      assert.ok(hit, JSON.stringify(hits));
+      assert.equal(hit.score, hits[0]?.score);
+      assert.ok(hit.entities.includes('Zanzibar Harbour'));
       await assertClean(h);
     });
 

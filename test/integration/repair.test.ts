@@ -32,7 +32,7 @@ after(async () => {
   await env.close();
 });
 
-/** Async on purpose: the Qdrant contract stub runs in this process and must keep serving. */
+/** Async on purpose: the Qdrant checking proxy runs in this process and must keep serving. */
 function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const c = env.config;
   const child = spawn(process.execPath, [join(ROOT, 'bin/apex-memory.mjs'), ...args], {
