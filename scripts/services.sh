@@ -417,13 +417,14 @@ qdrant_pid() {
 }
 
 qdrant_up() {
+  # Always installed, even when another checkout's front is reused: tests start private fronts too.
+  qdrant_install
   if qdrant_front_answers; then
     if qdrant_pid >/dev/null; then log "qdrant-edge: already running on $HOST:$QDRANT_PORT"
     else log "qdrant-edge: a front not started by this checkout answers on $HOST:$QDRANT_PORT; reusing it"; fi
     return
   fi
   if port_open "$QDRANT_PORT"; then die "port $QDRANT_PORT is taken by something that is not the Qdrant Edge front"; fi
-  qdrant_install
   log "qdrant-edge: starting…"
   mkdir -p "$SVC/qdrant-edge/data"
   PYTHONDONTWRITEBYTECODE=1 setsid nohup "$QDRANT_VENV/bin/python" "$QDRANT_DIR/server.py" --port "$QDRANT_PORT" \

@@ -6,7 +6,7 @@ optimizer. This front serves the Qdrant REST endpoints the Apex Memory adapter u
 status codes and {result, status, time} envelope, one Edge shard per collection under the data
 directory. `wait=true` on a write means the shard is flushed to disk before the answer.
 
-    python server.py --port 56333 --data DIR       (binds 127.0.0.1 only)
+    python server.py --port 56333 --data DIR       (binds 127.0.0.1 only; --port 0: any free port)
 """
 import argparse
 import json
@@ -297,7 +297,8 @@ def main():
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    print(f"READY 127.0.0.1:{args.port} qdrant-edge-py {FRONT_VERSION} data={args.data}", flush=True)
+    # --port 0 takes a free port; the READY line says which (tests start private fronts that way).
+    print(f"READY 127.0.0.1:{server.server_address[1]} {FRONT_VERSION} data={args.data}", flush=True)
     server.serve_forever()
     Handler.store.close_all()
 
