@@ -1,10 +1,10 @@
 // Wires one process: profile (stores + saga log), embedder, saga engine, writer. The CLI, the
 // worker and the tests all start from here, so they run exactly the same write path.
-import { hostname } from 'node:os';
 import { configFromEnv, openProfile, type Env, type OpenedProfile, type ProfileConfig } from './config/profile.js';
 import { embedderFromEnv, type Embedder } from './ingest/embedder.js';
 import type { IngestPlan } from './ingest/sagas/ingest-saga.js';
 import { MemoryWriter } from './ingest/writer.js';
+import { StaleWriteSweeper } from './ingest/stale-sweeper.js';
 import { SagaEngine, type SagaHooks } from './saga/index.js';
 
 export interface AppOptions {
@@ -29,6 +29,8 @@ export interface App {
   engine: SagaEngine;
   writer: MemoryWriter;
   embedder: Embedder;
+  /** Cleans up after sagas this process lost to another owner (docs/documents.md). */
+  sweeper: StaleWriteSweeper;
   close(opts?: { graceMs?: number }): Promise<void>;
 }
 
@@ -40,19 +42,22 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
   const stores = opts.wrapStores ? opts.wrapStores(profile.stores) : profile.stores;
   const engine = new SagaEngine({
     log: profile.log,
-    owner: `${hostname()}:${process.pid}:${globalThis.crypto.randomUUID().slice(0, 6)}`,
     leaseMs: opts.leaseMs ?? 30_000,
     hooks: opts.hooks,
   });
   const writer = new MemoryWriter({ stores, engine, embedder, plan: opts.plan, stepTimeoutMs: opts.stepTimeoutMs });
+  const sweeper = new StaleWriteSweeper(stores, profile.log);
+  engine.addHooks(sweeper.hooks);
   return {
     profile,
     stores,
     engine,
     writer,
     embedder,
+    sweeper,
     close: async (o = {}) => {
       await engine.close(o);
+      await sweeper.drain();
       await profile.close();
     },
   };

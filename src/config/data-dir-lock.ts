@@ -49,8 +49,19 @@ function alive(owner: LockOwner): boolean {
   } catch (err) {
     return (err as { code?: string }).code === 'EPERM';
   }
+  if (processState(owner.pid) === 'Z') return false; // exited, not yet reaped by its parent
   const start = processStart(owner.pid);
   return owner.start === null || start === null || start === owner.start;
+}
+
+/** The state letter of /proc/<pid>/stat (R, S, D, Z, ...), or null. */
+function processState(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] ?? null;
+  } catch {
+    return null;
+  }
 }
 
 function readOwner(path: string): LockOwner | undefined {

@@ -5,6 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { openSagaLog, type OpenedSagaLog } from '../log/open.js';
+import { lockDataDir } from './data-dir-lock.js';
 import type { Embedder } from '../ingest/embedder.js';
 import type { StoreName, StoreSet } from '../stores/types.js';
 
@@ -78,6 +79,9 @@ export async function openProfile(cfg: ProfileConfig, embedder: Embedder, opts: 
   const embedded = (name: string): string => join(cfg.dataDir, name);
   const needsDir = !cfg.databaseUrl || !cfg.neo4jUrl || !cfg.qdrantUrl || !cfg.redisUrl || !cfg.sagaLogUrl;
   if (needsDir) mkdirSync(cfg.dataDir, { recursive: true });
+  // Embedded stores belong to one process at a time (a SQLite saga log alone is multi-process safe).
+  const embeddedStores = !cfg.databaseUrl || !cfg.neo4jUrl || !cfg.qdrantUrl || !cfg.redisUrl;
+  const dirLock = embeddedStores ? lockDataDir(cfg.dataDir) : undefined;
   const timeoutMs = cfg.storeTimeoutMs;
   const opened: Array<{ close(): Promise<void> }> = [];
   try {
@@ -127,10 +131,12 @@ export async function openProfile(cfg: ProfileConfig, embedder: Embedder, opts: 
       close: async () => {
         await log.close();
         await Promise.allSettled(opened.map((s) => s.close()));
+        dirLock?.release();
       },
     };
   } catch (err) {
     await Promise.allSettled(opened.map((s) => s.close()));
+    dirLock?.release();
     throw err;
   }
 }

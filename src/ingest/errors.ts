@@ -81,3 +81,20 @@ export class EmbedderError extends Error {
     this.retryAfterMs = options?.retryAfterMs;
   }
 }
+
+/**
+ * A write cannot start because another saga holds the document and cannot be finished from here:
+ * it is stuck (an operator must retry or cancel it) or this saga log does not know it.
+ */
+export class DocumentHeldError extends Error {
+  readonly code = 'DOC_HELD';
+  readonly retryable = false;
+  readonly docId: string;
+  readonly holder: string;
+  constructor(docId: string, holder: string, why: string) {
+    super(`document ${JSON.stringify(docId)} is held by saga ${holder}, which ${why}`);
+    this.name = 'DocumentHeldError';
+    this.docId = docId;
+    this.holder = holder;
+  }
+}

@@ -4,6 +4,7 @@
 import type { ErrorInfo, SagaEngine, SagaOutcome } from '../saga/index.js';
 import type { StoreSet } from '../stores/types.js';
 import { chunkText } from './chunk.js';
+import { clearHolder } from './holder.js';
 import type { Embedder } from './embedder.js';
 import { resolveLimits, type IngestLimits } from './limits.js';
 import { contentSha256 } from './prepare.js';
@@ -44,8 +45,8 @@ export class MemoryWriter {
   readonly plan: IngestPlan;
   private readonly ingestDef: SagaDefinition<IngestInput, Record<string, unknown>>;
   private readonly deleteDef: SagaDefinition<DeleteInput, Record<string, unknown>>;
-  /** One write per document at a time in this process; across processes the commit's
-   * optimistic check (expected previous version) refuses the loser. */
+  /** One write per document at a time in this process; across processes the single-writer rule
+   * in PostgreSQL (document_locks) orders them, and clearHolder finishes a dead run's saga first. */
   private readonly busy = new Map<string, Promise<unknown>>();
 
   constructor(private readonly opts: WriterOptions) {
@@ -63,6 +64,7 @@ export class MemoryWriter {
     chunkText(doc.text, resolveLimits(this.opts.limits));
     return this.exclusive(doc.id, async () => {
       const t0 = performance.now();
+      await clearHolder(this.opts.stores.postgres, this.opts.engine, doc.id, opts.sagaId);
       const prepared = await this.prepareIngest(doc);
       if (!prepared) return { docId: doc.id, action: 'unchanged', status: 'skipped', durationMs: performance.now() - t0 };
       const outcome = await this.opts.engine.execute(prepared.def, prepared.input, opts);
@@ -87,6 +89,7 @@ export class MemoryWriter {
   delete(docId: string, opts: { sagaId?: string } = {}): Promise<WriteResult> {
     return this.exclusive(docId, async () => {
       const t0 = performance.now();
+      await clearHolder(this.opts.stores.postgres, this.opts.engine, docId, opts.sagaId);
       const row = await this.opts.stores.postgres.getDocument(docId);
       if (!row) return { docId, action: 'absent', status: 'skipped', durationMs: performance.now() - t0 };
       const input: DeleteInput = { docId, sha: row.contentSha256, title: row.title, metadata: row.metadata };

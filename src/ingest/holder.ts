@@ -1,0 +1,31 @@
+// Before a write starts a saga on document D, the saga that holds D (single-writer rule,
+// sagas/document-guard.ts) is brought to its end: waited for while its owner lives, taken over and
+// finished here when its owner is dead. That is what makes "re-run the command after a crash" safe
+// and fast: the dead run's saga on D finishes first, then the new write sees what it left.
+import type { SagaEngine, SagaOutcome } from '../saga/index.js';
+import type { RelationalStore } from '../stores/types.js';
+import { DocumentHeldError } from './errors.js';
+
+/** How many holders in a row one write will see through before giving up (each one finished). */
+const MAX_HOLDERS = 8;
+
+/** `self`: the saga id the caller is about to start (an idempotent repeat holds D itself). */
+export async function clearHolder(postgres: RelationalStore, engine: SagaEngine, docId: string, self?: string): Promise<void> {
+  for (let seen = 0; seen < MAX_HOLDERS; seen++) {
+    const holder = await postgres.holderOf(docId);
+    if (holder === undefined || holder === self) return;
+    let outcome: SagaOutcome;
+    try {
+      outcome = await engine.settle(holder);
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 'SAGA_NOT_FOUND') {
+        throw new DocumentHeldError(docId, holder, 'this saga log does not know (another SAGA_LOG_URL?)');
+      }
+      throw err;
+    }
+    if (outcome.status === 'stuck') {
+      throw new DocumentHeldError(docId, holder, `is stuck (${outcome.reason?.code ?? 'see sagas show'}): run \`apex-memory sagas retry ${holder}\` or \`sagas cancel ${holder}\``);
+    }
+  }
+  // Writers keep taking it: the saga's own first step waits for it (STORE_BUSY is retried).
+}
