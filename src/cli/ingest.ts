@@ -12,6 +12,7 @@ import { countDocuments, runIngest } from './ingest-run.js';
 import type { DocumentFailure, IngestSummary, IngestTally } from './ingest-tally.js';
 import { formatMs, profileLines, renderTable, toJson } from './output.js';
 import { submitAll } from './ingest-submit.js';
+import { finishLeftovers } from './ingest-leftovers.js';
 import { httpUrl } from '../metrics/cli.js';
 import { createObservability } from '../metrics/observe.js';
 import { pushOrWarn } from '../metrics/push.js';
@@ -59,6 +60,8 @@ async function ingest(cmd: Command, paths: string[], flags: IngestFlags): Promis
 
 async function ingestWith(app: App, io: CommandIo, paths: string[], flags: IngestFlags): Promise<number> {
   if (flags.submit === true) return submitAll(app, io, paths);
+  const leftovers = await finishLeftovers(app);
+  if (leftovers > 0 && !io.json) io.out(`finished ${leftovers} saga(s) left by an interrupted run before starting`);
   const interrupt = onInterrupt(io);
   const progress = createProgress({ enabled: flags.progress });
   const counter = paths.includes('-') || !flags.progress ? undefined : countDocuments(paths);
