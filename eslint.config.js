@@ -24,4 +24,9 @@ export default tseslint.config(
     files: ['**/*.mjs', '**/*.js'],
     languageOptions: { globals: globals.node },
   },
+  {
+    // The dashboard and API reference page run in the browser (served by src/http/static.ts).
+    files: ['src/ui/**/*.js'],
+    languageOptions: { globals: { ...globals.browser, SwaggerUIBundle: 'readonly', SwaggerUIStandalonePreset: 'readonly' } },
+  },
 );

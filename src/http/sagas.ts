@@ -51,7 +51,13 @@ export function registerSagaRoutes(api: OpenAPIHono, ctx: ApiContext): void {
       const { bars, timeAxis } = timelineBars(saga.records, events, running);
       const ownership = (events ?? [])
         .filter((e) => e.kind === 'saga_start')
-        .map((e): { at: number | null; fencingToken: number; owner: string | null; event: string } => ({ at: e.t, fencingToken: saga.fencingToken, owner: saga.owner, event: e.resumed ? 'resumed by this server' : 'started by this server' }));
+        .map((e): { at: number | null; fencingToken: number | null; owner: string | null; event: string } => ({
+          at: e.t,
+          // The hooks do not carry the token; only the current one is known.
+          fencingToken: null,
+          owner: null,
+          event: e.resumed ? 'resumed (claim or operator retry) by this server' : 'started by this server',
+        }));
       ownership.push({ at: null, fencingToken: saga.fencingToken, owner: saga.owner, event: 'current lease' });
       return c.json(
         {

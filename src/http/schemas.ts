@@ -149,7 +149,7 @@ export const SagaDetail = SagaSummary.extend({
   timeAxis: z.enum(['wall', 'seq']).openapi({ description: '"wall": bars carry epoch ms (this server ran the saga); "seq": log order only.' }),
   bars: z.array(TimelineBar),
   ownership: z
-    .array(z.object({ at: z.number().nullable(), fencingToken: z.number().int(), owner: z.string().nullable(), event: z.string() }))
+    .array(z.object({ at: z.number().nullable(), fencingToken: z.number().int().nullable(), owner: z.string().nullable(), event: z.string() }))
     .openapi({ description: 'Fencing token changes and takeovers known to this server, oldest first.' }),
 }).openapi('SagaDetail');
 

@@ -32,6 +32,24 @@ export class SagaTimings {
     private readonly now: () => number = Date.now,
   ) {}
 
+  private readonly startWaiters = new Map<string, Array<() => void>>();
+
+  /** Resolves once this process has started (or resumed) the saga: it is in the log then. */
+  started(sagaId: string): Promise<void> {
+    if (this.sagas.get(sagaId)?.some((e) => e.kind === 'saga_start')) return Promise.resolve();
+    return new Promise((resolve) => {
+      const list = this.startWaiters.get(sagaId) ?? [];
+      list.push(resolve);
+      this.startWaiters.set(sagaId, list);
+    });
+  }
+
+  /** Drops the waiters of a saga that will not start here (its run ended without starting). */
+  forget(sagaId: string): void {
+    for (const w of this.startWaiters.get(sagaId) ?? []) w();
+    this.startWaiters.delete(sagaId);
+  }
+
   events(sagaId: string): TimingEvent[] | undefined {
     return this.sagas.get(sagaId);
   }
@@ -44,7 +62,10 @@ export class SagaTimings {
   hooks(): SagaHooks {
     const add = (sagaId: string, e: Omit<TimingEvent, 't'>): void => this.add(sagaId, { t: this.now(), ...e });
     return {
-      onSagaStart: (e) => add(e.sagaId, { kind: 'saga_start', resumed: e.resumed }),
+      onSagaStart: (e) => {
+        add(e.sagaId, { kind: 'saga_start', resumed: e.resumed });
+        this.forget(e.sagaId);
+      },
       onSagaEnd: (e) => {
         add(e.sagaId, { kind: 'saga_end', status: e.status, ...(e.reason ? { error: e.reason } : {}) });
         this.pendingDone.delete(e.sagaId);

@@ -55,6 +55,7 @@ export async function writeDocument(c: Context, ctx: ApiContext, doc: ValidDocum
   }
   const run = writer.ingest(doc, { sagaId });
   run.catch(() => undefined); // its outcome is in the saga log; a late failure is not a request error
+  await startedOrDone(ctx, sagaId, run);
   return race(c, ctx, run.then((r) => ({ docId: doc.id, action: r.action, sagaId: r.sagaId ?? null, outcome: outcomeOf(r) })), doc.id, prepared.action, sagaId, waitS);
 }
 
@@ -75,7 +76,22 @@ export async function deleteDocument(c: Context, ctx: ApiContext, docId: string,
   // Deletes run in this process on every profile: the writer builds the delete saga's input.
   const run = ctx.app.writer.delete(docId, { sagaId });
   run.catch(() => undefined);
+  await startedOrDone(ctx, sagaId, run);
   return race(c, ctx, run.then((r) => ({ docId, action: r.action, sagaId: r.sagaId ?? null, outcome: outcomeOf(r) })), docId, 'deleted', sagaId, waitS);
+}
+
+/**
+ * A 202's Location must be pollable at once: wait until the saga is in the log (its start hook),
+ * or its run ended (then the outcome is known). A write queued behind another write of the same
+ * document waits here for that one.
+ */
+async function startedOrDone(ctx: ApiContext, sagaId: string, run: Promise<unknown>): Promise<void> {
+  const settled = run.then(
+    () => undefined,
+    () => undefined,
+  );
+  await Promise.race([ctx.state.timings.started(sagaId), settled]);
+  void settled.then(() => ctx.state.timings.forget(sagaId));
 }
 
 function outcomeOf(r: { sagaId?: string; status: string; reason?: SagaOutcome['reason'] }): SagaOutcome | undefined {
