@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 // Runs the test groups named on the command line (unit, conformance, integration, crash, e2e)
-// with Node's own test runner, and closes with one line the CI reads: "N passed, N failed, N skipped".
+// with Node's own test runner, and closes with one line the CI reads:
+//   "N passed, N failed, N skipped, N cancelled"
+// (it starts with "N passed, N failed"; a cancelled test fails the run like a failed one).
 // Usage: node scripts/run-tests.mjs unit conformance ...   (no group = all groups)
+// TEST_ONLY=<substring> runs only matching files (local runs; refused under CI=true, where a
+// filtered run must never pass for the whole suite).
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, mkdtempSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +14,17 @@ import { tmpdir } from 'node:os';
 const ALL = ['unit', 'conformance', 'integration', 'crash', 'e2e'];
 const groups = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const only = process.env.TEST_ONLY; // substring filter on file paths, for local runs
+
+if (only && process.env.CI === 'true') {
+  console.error('run-tests: TEST_ONLY is set under CI=true; CI runs every test. Unset TEST_ONLY.');
+  process.exit(2);
+}
+for (const g of groups) {
+  if (!ALL.includes(g)) {
+    console.error(`run-tests: unknown group "${g}" (groups: ${ALL.join(', ')})`);
+    process.exit(2);
+  }
+}
 
 function findTests(dir) {
   if (!existsSync(dir)) return [];
@@ -22,11 +37,25 @@ function findTests(dir) {
   return out;
 }
 
-const totals = { pass: 0, fail: 0, skipped: 0 };
+/** One "# <key> <n>" summary count from a TAP file (0 when absent). */
+function count(tap, key) {
+  const m = tap.match(new RegExp(`^# ${key} (\\d+)$`, 'm'));
+  return m ? Number(m[1]) : 0;
+}
+
+const totals = { pass: 0, fail: 0, skipped: 0, cancelled: 0 };
+const problems = [];
 const tmp = mkdtempSync(join(tmpdir(), 'apex-tests-'));
 for (const group of groups.length ? groups : ALL) {
-  const files = findTests(join('test', group)).filter((f) => !only || f.includes(only));
-  if (files.length === 0) continue;
+  const all = findTests(join('test', group));
+  if (all.length === 0) {
+    // A group that lost its files (moved, renamed, a bad checkout) must not pass as "0 failed".
+    problems.push(`group ${group}: no test files under test/${group}`);
+    console.log(`\n=== ${group}: NO TEST FILES (counted as a failure) ===`);
+    continue;
+  }
+  const files = all.filter((f) => !only || f.includes(only));
+  if (files.length === 0) continue; // filtered out by TEST_ONLY
   console.log(`\n=== ${group}: ${files.length} file(s) ===`);
   const tap = join(tmp, `${group}.tap`);
   // Unit tests run files in parallel; groups that share real servers run one file at a time.
@@ -38,12 +67,16 @@ for (const group of groups.length ? groups : ALL) {
     ...files,
   ], { stdio: 'inherit', env: { ...process.env, APEX_TEST_GROUP: group } });
   const text = existsSync(tap) ? readFileSync(tap, 'utf8') : '';
-  const num = (k) => Number(/^# (\w+) (\d+)$/m.test(text) ? (text.match(new RegExp(`^# ${k} (\\d+)$`, 'm'))?.[1] ?? 0) : 0);
-  const g = { pass: num('pass'), fail: num('fail'), skipped: num('skipped') + num('todo') };
-  if (res.status !== 0 && g.fail === 0) g.fail = 1; // a crashed runner is a failure, never a silent pass
-  console.log(`--- ${group}: ${g.pass} passed, ${g.fail} failed, ${g.skipped} skipped`);
+  const g = { pass: count(text, 'pass'), fail: count(text, 'fail'), skipped: count(text, 'skipped') + count(text, 'todo'), cancelled: count(text, 'cancelled') };
+  if (res.status !== 0 && g.fail === 0 && g.cancelled === 0) {
+    g.fail = 1; // a crashed runner is a failure, never a silent pass
+    problems.push(`group ${group}: the test runner exited with ${res.status ?? res.signal} without reporting a failure`);
+  }
+  console.log(`--- ${group}: ${g.pass} passed, ${g.fail} failed, ${g.skipped} skipped, ${g.cancelled} cancelled`);
   for (const k of Object.keys(totals)) totals[k] += g[k];
 }
-console.log(`\nTotal: ${totals.pass} passed, ${totals.fail} failed, ${totals.skipped} skipped`);
-console.log(`${totals.pass} passed, ${totals.fail} failed`);
-process.exit(totals.fail > 0 || totals.pass === 0 ? 1 : 0);
+if (only && totals.pass + totals.fail + totals.skipped + totals.cancelled === 0) problems.push(`TEST_ONLY=${only} matched no test file`);
+for (const p of problems) console.log(`run-tests: ${p}`);
+const failed = totals.fail + problems.filter((p) => !p.includes('without reporting')).length;
+console.log(`\n${totals.pass} passed, ${failed} failed, ${totals.skipped} skipped, ${totals.cancelled} cancelled`);
+process.exit(failed > 0 || totals.cancelled > 0 || totals.pass === 0 ? 1 : 0);

@@ -1,0 +1,61 @@
+// scripts/run-tests.mjs guards the CI's one line: a group without test files fails, TEST_ONLY is
+// refused under CI=true, and the closing line carries skipped and cancelled counts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const SCRIPT = resolve(import.meta.dirname, '../../scripts/run-tests.mjs');
+const NODE_MODULES = resolve(import.meta.dirname, '../../node_modules');
+
+function run(cwd: string, args: string[], env: Record<string, string> = {}): { code: number | null; out: string } {
+  const base = { ...process.env };
+  delete base.TEST_ONLY;
+  delete base.CI;
+  delete base.NODE_TEST_CONTEXT; // else the inner runner thinks it is nested in this test and runs nothing
+  const r = spawnSync(process.execPath, [SCRIPT, ...args], { cwd, env: { ...base, ...env }, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+function project(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'apex-run-tests-'));
+  symlinkSync(NODE_MODULES, join(dir, 'node_modules'));
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(dir, path, '..'), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+  return dir;
+}
+
+void test('a group with no test files fails the run', () => {
+  const dir = project({});
+  try {
+    const r = run(dir, ['crash']);
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, /no test files under test\/crash/);
+    assert.match(r.out, /^0 passed, 1 failed, 0 skipped, 0 cancelled$/m);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+void test('the closing line counts passed, failed and skipped tests', () => {
+  const dir = project({
+    'test/unit/a.test.ts': "import { test } from 'node:test';\ntest('ok', () => {});\ntest('skipped', { skip: 'reason' }, () => {});\n",
+  });
+  try {
+    const r = run(dir, ['unit']);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /^1 passed, 0 failed, 1 skipped, 0 cancelled$/m);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+void test('TEST_ONLY is refused under CI=true', () => {
+  const r = run(process.cwd(), ['unit'], { CI: 'true', TEST_ONLY: 'qdrant' });
+  assert.equal(r.code, 2, r.out);
+  assert.match(r.out, /TEST_ONLY is set under CI=true/);
+});
