@@ -25,6 +25,7 @@ const ratio = (a, b, f, label) => {
   if (x && y) console.log(`${label}: ${(f(x) / f(y)).toFixed(2)}`);
 };
 console.log('');
+if (![...med.keys()].some((k) => k.startsWith('floor '))) console.log('no floor rows (the anchors are absent): engine/floor ratios not computed');
 ratio('apex-engine sqlite c=1', 'floor sqlite-per-record c=1', (m) => m.p50, 'engine sqlite c=1 p50 / floor sqlite-per-record c=1 p50 (goal <= 1.3)');
 ratio('apex-engine sqlite c=64', 'floor sqlite-group c=64', (m) => m.tp, 'engine sqlite c=64 throughput / floor sqlite-group c=64 throughput');
 ratio('apex-engine postgres c=64', 'floor pg-group c=64', (m) => m.tp, 'engine postgres c=64 throughput / floor pg-group c=64 throughput');
