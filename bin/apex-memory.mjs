@@ -34,5 +34,6 @@ if (compiledIsFresh()) {
   register();
   entry = pathToFileURL(join(root, 'src', 'cli', 'main.ts')).href;
 }
-const { main } = await import(entry);
-process.exit(await main(process.argv));
+// Not process.exit(await main(...)): exiting right after a large write cuts piped output at 64 KiB.
+const { main, runAndExit } = await import(entry);
+await runAndExit(() => main(process.argv));

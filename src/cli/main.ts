@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { takeExitCode, type RegisterCommand } from './command.js';
 import { registerDelete } from './delete.js';
 import { EXIT_OK, EXIT_USAGE, describeError, formatError } from './errors.js';
+import { runAndExit } from './exit.js';
 import { registerGet } from './get.js';
 import { registerIngest } from './ingest.js';
 import { registerSagas } from './sagas.js';
@@ -59,6 +60,9 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** bin/apex-memory.mjs ends the process through this: stdout is drained before the exit. */
+export { runAndExit } from './exit.js';
+
 /** Runs the CLI for `argv` (process.argv shape); resolves to the exit code, never throws. */
 export async function main(argv: readonly string[] = process.argv): Promise<number> {
   const program = buildProgram();
@@ -96,4 +100,4 @@ function isEntryPoint(): boolean {
   }
 }
 
-if (isEntryPoint()) process.exit(await main());
+if (isEntryPoint()) await runAndExit(() => main());
