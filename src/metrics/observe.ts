@@ -55,4 +55,5 @@ function preinitialize(m: ApexMetrics, names: readonly string[]): void {
     for (const outcome of ['completed', 'compensated', 'stuck']) m.sagasFinished.inc({ saga, outcome }, 0);
   }
   for (const event of ['claim', 'takeover', 'lost', 'fenced']) m.leaseEvents.inc({ event }, 0);
+  for (const store of ['postgres', 'neo4j', 'qdrant', 'redis']) m.fencedWrites.inc({ store }, 0);
 }

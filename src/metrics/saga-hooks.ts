@@ -5,8 +5,12 @@ import type { SagaHooks } from '../saga/index.js';
 import { ConsistencyWindow, type WindowSteps } from './consistency.js';
 import type { ApexMetrics } from './registry.js';
 
-/** Outcomes of apex_saga_finished_total; anything else the engine reports is counted as "other". */
-export const SAGA_OUTCOMES = ['completed', 'compensated', 'stuck', 'cancelled', 'fenced', 'shutdown', 'error'] as const;
+/**
+ * Outcomes of apex_saga_finished_total (the engine's end statuses); anything else is counted as
+ * "other". Only completed, compensated, stuck and cancelled are final for the saga; the rest mean
+ * this process stopped working on it (suspended, fenced, lease_lost, shutdown, error).
+ */
+export const SAGA_OUTCOMES = ['completed', 'compensated', 'stuck', 'cancelled', 'suspended', 'fenced', 'lease_lost', 'shutdown', 'error'] as const;
 
 /**
  * Hooks the engine is gaining (onClaim, onTakeover, onLeaseLost, `meta` on start/end). Declared
