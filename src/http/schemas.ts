@@ -20,6 +20,9 @@ export const Problem = z
   .openapi('Problem', { description: 'RFC 9457 problem details; served as application/problem+json.' });
 
 export const ErrorInfo = z.object({ code: z.string(), message: z.string(), retryable: z.boolean().optional() }).openapi('ErrorInfo');
+// Not ErrorInfoOrNull: the generator turns that into allOf [ref, {type: [object, null]}],
+// which rejects null (the ref requires an object). A union becomes anyOf [ref, null].
+const ErrorInfoOrNull = z.union([ErrorInfo, z.null()]);
 
 // Same fields and strictness as the ingest schema (zod schemas made before the OpenAPI extension
 // loaded cannot take .openapi(), so the shape is re-wrapped).
@@ -98,7 +101,7 @@ export const SagaSummary = z
     createdAt: z.string(),
     updatedAt: z.string(),
     durationMs: z.number().openapi({ description: 'updatedAt - createdAt (for a saga still running: so far).' }),
-    reason: ErrorInfo.nullable(),
+    reason: ErrorInfoOrNull,
     attempts: z.number().int().openapi({ description: 'Highest attempt of any step or compensation.' }),
     retrying: z.boolean().openapi({ description: 'Some step or compensation needed more than one attempt.' }),
     failedSteps: z.array(z.string()),
@@ -122,7 +125,7 @@ export const TimelineRecord = z
     step: z.string().nullable(),
     attempt: z.number().int().nullable(),
     status: z.string().nullable(),
-    error: ErrorInfo.nullable(),
+    error: ErrorInfoOrNull,
     willRetry: z.boolean().nullable(),
     output: z.unknown().optional(),
   })
@@ -137,7 +140,7 @@ export const TimelineBar = z
     start: z.number().openapi({ description: 'Epoch ms when timeAxis is "wall", else a record seq.' }),
     end: z.number().nullable(),
     outcome: z.enum(['succeeded', 'failed', 'running', 'unknown']),
-    error: ErrorInfo.nullable(),
+    error: ErrorInfoOrNull,
   })
   .openapi('TimelineBar');
 
@@ -154,7 +157,7 @@ export const SagaDetail = SagaSummary.extend({
 }).openapi('SagaDetail');
 
 export const SagaOutcome = z
-  .object({ sagaId: z.string(), saga: z.string(), status: sagaStatus, reason: ErrorInfo.nullable(), location: z.string().optional() })
+  .object({ sagaId: z.string(), saga: z.string(), status: sagaStatus, reason: ErrorInfoOrNull, location: z.string().optional() })
   .openapi('SagaOutcome');
 
 const boolParam = z.enum(['true', 'false']).transform((v) => v === 'true');
@@ -188,8 +191,8 @@ export const BulkRetryBody = z
 export const BulkRetryResult = z
   .object({
     dryRun: z.boolean(),
-    sagas: z.array(z.object({ sagaId: z.string(), name: z.string(), version: z.number().int(), reason: ErrorInfo.nullable() })),
-    results: z.array(z.object({ sagaId: z.string(), status: sagaStatus.nullable(), error: ErrorInfo.nullable() })),
+    sagas: z.array(z.object({ sagaId: z.string(), name: z.string(), version: z.number().int(), reason: ErrorInfoOrNull })),
+    results: z.array(z.object({ sagaId: z.string(), status: sagaStatus.nullable(), error: ErrorInfoOrNull })),
   })
   .openapi('BulkRetryResult');
 
