@@ -1,5 +1,6 @@
-// Runs the real `apex-memory` CLI as a child process for the e2e tests, on the embedded profile:
-// no server URL (or other setting) leaks in from the caller's shell unless a test passes it.
+// Runs the real `apex-memory` CLI as a child process for the e2e tests. By default on the embedded
+// profile: no server URL (or other setting) leaks in from the caller's shell unless a test passes
+// it. serversEnv() gives the variables of the servers profile for a realStores() config.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
@@ -11,6 +12,20 @@ export interface Run {
   code: number | null;
   stdout: string;
   stderr: string;
+}
+
+/** The servers-profile variables for a config (test/support/real-stores.ts), as a user sets them. */
+export function serversEnv(c: { dataDir: string; databaseUrl?: string; neo4jUrl?: string; qdrantUrl?: string; redisUrl?: string; sagaLogUrl?: string }): Record<string, string> {
+  const env: Record<string, string> = { APEX_DATA_DIR: c.dataDir };
+  const set = (k: string, v: string | undefined): void => {
+    if (v) env[k] = v;
+  };
+  set('DATABASE_URL', c.databaseUrl);
+  set('NEO4J_URL', c.neo4jUrl);
+  set('QDRANT_URL', c.qdrantUrl);
+  set('REDIS_URL', c.redisUrl);
+  set('SAGA_LOG_URL', c.sagaLogUrl);
+  return env;
 }
 
 const LEAKY = ['DATABASE_URL', 'NEO4J_URL', 'QDRANT_URL', 'REDIS_URL', 'SAGA_LOG_URL', 'APEX_DATA_DIR', 'EMBEDDER', 'APEX_SAGA_LOG_SYNC'];
