@@ -1,8 +1,9 @@
 // One process's observability, assembled: metrics registry, saga hooks (metrics, traces), the
 // store wrapper, and the scrape-time readers. A command creates it before opening the app (hooks
 // and the store wrapper are app options) and attaches it to the app once open.
-import type { SagaHooks, SagaLog } from '../saga/index.js';
+import type { SagaEngine, SagaHooks } from '../saga/index.js';
 import type { StoreSet } from '../stores/types.js';
+import { propagateTraceContext } from '../tracing/propagate.js';
 import { SagaTracer } from '../tracing/saga-tracer.js';
 import { ApexMetrics, type MetricsOptions } from './registry.js';
 import { sagaMetricHooks } from './saga-hooks.js';
@@ -17,7 +18,7 @@ export interface Observability {
   /** Pass as AppOptions.wrapStores (after any other wrapper, e.g. faults, so those are timed too). */
   wrapStores(stores: StoreSet): StoreSet;
   /** Starts the scrape-time readers on the opened app. */
-  attach(app: { engine: { log: SagaLog; names: string[] } }): void;
+  attach(app: { engine: SagaEngine }): void;
 }
 
 export function createObservability(opts: MetricsOptions & { extraHooks?: SagaHooks[] } = {}): Observability {
@@ -35,6 +36,7 @@ export function createObservability(opts: MetricsOptions & { extraHooks?: SagaHo
     attach(app) {
       const engine = app.engine;
       preinitialize(metrics, engine.names);
+      propagateTraceContext(engine);
       watchStuck(metrics, engine.log, () => engine.names);
       watchCommits(metrics, engine.log);
       if (raw) watchPending(metrics, raw.postgres);
