@@ -4,13 +4,12 @@
 // validates against the schema for that status and media type.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import Ajv2020Module from 'ajv/dist/2020.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { jsonInit, openHttpHarness, type HttpHarness } from '../support/http-harness.js';
 
-// ajv and ajv-formats are CommonJS: their default export arrives wrapped under ESM.
-const Ajv2020 = (Ajv2020Module as unknown as { default: typeof Ajv2020Module }).default ?? Ajv2020Module;
-const addFormats = (addFormatsModule as unknown as { default: typeof addFormatsModule }).default ?? addFormatsModule;
+// ajv-formats is CommonJS; under NodeNext its default import is the module object.
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => Ajv2020;
 
 type Json = Record<string, unknown>;
 interface Operation {
