@@ -42,7 +42,7 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
   const stores = opts.wrapStores ? opts.wrapStores(profile.stores) : profile.stores;
   const engine = new SagaEngine({
     log: profile.log,
-    leaseMs: opts.leaseMs ?? 30_000,
+    leaseMs: opts.leaseMs ?? leaseFromEnv(env) ?? 30_000,
     hooks: opts.hooks,
   });
   const writer = new MemoryWriter({ stores, engine, embedder, plan: opts.plan, stepTimeoutMs: opts.stepTimeoutMs });
@@ -61,4 +61,15 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
       await profile.close();
     },
   };
+}
+
+/** APEX_LEASE_MS: how long a saga's claim lasts without renewal (tests use short ones). */
+function leaseFromEnv(env: Env): number | undefined {
+  const raw = env.APEX_LEASE_MS;
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 100 || n > 3_600_000) {
+    throw new RangeError(`APEX_LEASE_MS must be an integer number of milliseconds from 100 to 3600000 (got ${JSON.stringify(raw)})`);
+  }
+  return n;
 }

@@ -1,6 +1,7 @@
-// Schedules sweepDocument (sweep.ts) for the documents of sagas this process lost to another owner
-// (fenced: its lease expired while it still worked). Anything this process sent to Qdrant for such
-// a saga may land after the new owner's work, so once the saga's document is free again the
+// Schedules sweepDocument (sweep.ts) for the documents of sagas that changed owner while a write
+// may have been in flight: sagas this process lost (fenced, lease lost) and sagas it took over from
+// another owner (dead or expired). A write sent by the old owner may land after the new owner's
+// work, so once the document is free again (and a short delay has let such a request arrive), the
 // sweep removes every derived version that is not the committed one. Runs in the background,
 // bounded in time; `drain()` waits for it on shutdown.
 import type { SagaHooks, SagaLog } from '../saga/index.js';
@@ -12,6 +13,8 @@ export interface SweeperOptions {
   retryMs?: number;
   /** Give up after this long (default 10 minutes); `verify` would then report what is left. */
   giveUpMs?: number;
+  /** Wait before the first attempt, for the old owner's in-flight requests (default 1 s). */
+  initialDelayMs?: number;
   onSwept?: (docId: string, removed: number) => void;
 }
 
@@ -29,7 +32,12 @@ export class StaleWriteSweeper {
 
   constructor(private readonly stores: StoreSet, private readonly log: SagaLog, private readonly opts: SweeperOptions = {}) {
     this.hooks = {
+      // This process lost the saga: what it sent may still land after the new owner's work.
       onFenced: (e) => this.sagaLost(e.sagaId),
+      onLeaseLost: (e) => this.sagaLost(e.sagaId),
+      // This process took the saga from another owner: what that owner had in flight (a request
+      // a dead process sent just before it died) may land after ours.
+      onTakeover: (e) => this.sagaLost(e.sagaId),
     };
   }
 
@@ -50,6 +58,7 @@ export class StaleWriteSweeper {
     if (docId === undefined) return;
     const retryMs = this.opts.retryMs ?? 500;
     const until = Date.now() + (this.opts.giveUpMs ?? 600_000);
+    await this.pause(this.opts.initialDelayMs ?? 1_000);
     while (!this.stopped && Date.now() < until) {
       try {
         const r = await sweepDocument(this.stores, docId);
@@ -60,12 +69,16 @@ export class StaleWriteSweeper {
       } catch {
         // a store is down: try again later
       }
-      await new Promise((res) => setTimeout(res, retryMs));
+      await this.pause(retryMs);
     }
   }
 
+  private pause(ms: number): Promise<void> {
+    return new Promise((res) => setTimeout(res, ms).unref());
+  }
+
   /** Waits up to `timeoutMs` for the sweeps in progress, then stops the rest. */
-  async drain(timeoutMs = 10_000): Promise<void> {
+  async drain(timeoutMs = 3_000): Promise<void> {
     const all = Promise.allSettled([...this.running]);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([all, new Promise((res) => (timer = setTimeout(res, timeoutMs)))]);

@@ -1,0 +1,30 @@
+// Copies of the sample corpus for tests that need the same documents with other content: every
+// Markdown file of examples/corpus with a marker line appended (ids stay the same, content and
+// hash change). The JSONL part is left out: the Markdown files are enough documents.
+import { cpSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from './cli.js';
+
+export const CORPUS = join(ROOT, 'examples/corpus');
+
+function markdownFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...markdownFiles(p));
+    else if (name.endsWith('.md')) out.push(p);
+  }
+  return out;
+}
+
+/** A copy of the corpus's Markdown documents with `marker` appended to each (none: unchanged). */
+export function corpusVariant(marker?: string): { dir: string; files: string[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'apex-corpus-'));
+  for (const name of readdirSync(CORPUS)) {
+    if (statSync(join(CORPUS, name)).isDirectory()) cpSync(join(CORPUS, name), join(dir, name), { recursive: true });
+  }
+  const files = markdownFiles(dir);
+  if (marker !== undefined) for (const f of files) writeFileSync(f, `${readFileSync(f, 'utf8').trimEnd()}\n\n${marker}\n`);
+  return { dir, files };
+}
