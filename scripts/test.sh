@@ -11,6 +11,7 @@ echo "== lint" && npx eslint . --max-warnings=0
 echo "== type check" && npx tsc -p tsconfig.json --noEmit
 echo "== build" && npm run -s build
 echo "== services" && bash scripts/services.sh up
+echo "== browser (Debian chromium for the dashboard test)" && bash scripts/browser.sh
 echo "== observability tools" && bash scripts/obs-tools.sh
 eval "$(bash scripts/services.sh env)"
 echo "== tests"
