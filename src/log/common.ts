@@ -1,7 +1,7 @@
 // Helpers every SagaLog backend shares: the typed errors and the order-independent checks, so the
 // three backends reject exactly the same requests with exactly the same codes.
 import { SagaError } from '../saga/errors.js';
-import type { AppendRequest, ErrorInfo, LogRecord, SagaStatus } from '../saga/log.js';
+import type { AppendRequest, CommitEvent, ErrorInfo, LogRecord, SagaMeta, SagaStatus } from '../saga/log.js';
 
 export function closedError(kind: string): SagaError {
   return new SagaError('LOG_CLOSED', `the ${kind} saga log is closed`);
@@ -72,3 +72,27 @@ export function checkAppendShape(req: AppendRequest): void {
 
 /** Statuses `claim` may take over when the lease has expired. */
 export const RECLAIMABLE: ReadonlySet<SagaStatus> = new Set(['running', 'compensating']);
+
+/** `name@version` keys of a claim's definitions, or null (no restriction). */
+export function definitionKeys(defs: ReadonlyArray<{ name: string; version: number }> | undefined): string[] | null {
+  return defs === undefined ? null : defs.map((d) => `${d.name}@${d.version}`);
+}
+
+/** Calls a commit listener without letting it break the log. */
+export function reportCommit(listener: ((e: CommitEvent) => void) | undefined, records: number, sagas: number, t0: number): void {
+  if (!listener) return;
+  try {
+    listener({ records, sagas, durationMs: performance.now() - t0 });
+  } catch {
+    // an observer's failure is not the log's
+  }
+}
+
+/** JSON text of a saga's meta, or null. */
+export function metaText(meta: SagaMeta | undefined): string | null {
+  if (meta === undefined) return null;
+  for (const [k, v] of Object.entries(meta)) {
+    if (typeof v !== 'string') throw new SagaError('SAGA_INPUT_INVALID', `meta.${k} must be a string`);
+  }
+  return JSON.stringify(meta);
+}

@@ -16,6 +16,7 @@ export interface QueuedBegin {
   inputJson: string;
   /** JSON text of req.records (written at seq 0.. when the saga is created). */
   recordTexts: string[];
+  metaJson: string | null;
   resolve(result: BeginResult): void;
   reject(err: unknown): void;
 }
@@ -112,6 +113,8 @@ export function commitBegins(pool: pg.Pool, sql: Statements, ops: QueuedBegin[])
       rows.map((op) => (running(op) ? op.req.leaseMs : null)),
       rows.map((op) => op.recordTexts.length),
       ...firstRecordColumns(rows),
+      rows.map((op) => op.metaJson),
+      rows.map((op) => op.req.deadlineAt ?? null),
     ]);
     const created = new Set(res.rows.map((r) => r.id));
     // Existing ids (and a repeated id within the batch) report the saga as it is now.

@@ -42,7 +42,25 @@ function migrations(s: string): string[] {
     // Every append updates its saga row (next_seq, lease): free space on the page lets PostgreSQL
     // do that as a HOT update, without new index entries.
     `ALTER TABLE ${s}.sagas SET (fillfactor = 70);`,
+    // Engine semantics (issue 9): caller meta (trace context) and a deadline stored with the saga;
+    // a notification when a saga's status changes or its lease is released, so waiters need not poll.
+    `ALTER TABLE ${s}.sagas ADD COLUMN meta json, ADD COLUMN deadline_at bigint;
+     CREATE FUNCTION ${s}.notify_saga_change() RETURNS trigger LANGUAGE plpgsql AS $f$
+       BEGIN PERFORM pg_notify(${changeChannelLiteral(s)}, NEW.id); RETURN NULL; END $f$;
+     CREATE TRIGGER saga_change AFTER UPDATE ON ${s}.sagas FOR EACH ROW
+       WHEN (OLD.status IS DISTINCT FROM NEW.status
+             OR (NEW.lease_expires_at IS DISTINCT FROM OLD.lease_expires_at AND (NEW.lease_expires_at = 0 OR NEW.owner IS NULL)))
+       EXECUTE FUNCTION ${s}.notify_saga_change();`,
   ];
+}
+
+/** The LISTEN/NOTIFY channel of a schema's saga changes (the schema name is validated). */
+export function changeChannel(quotedSchema: string): string {
+  return `${quotedSchema.replace(/"/g, '')}_saga_change`;
+}
+
+function changeChannelLiteral(quotedSchema: string): string {
+  return `'${changeChannel(quotedSchema)}'`;
 }
 
 export async function migrate(pool: pg.Pool, schema: string): Promise<void> {

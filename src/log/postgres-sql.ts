@@ -19,11 +19,11 @@ export function logStatements(s: string) {
      * records are inserted only for the sagas this statement created, in the same commit.
      */
     begin: `WITH created AS (
-        INSERT INTO ${s}.sagas (id, name, version, status, input, owner, fencing_token, lease_expires_at, created_at, updated_at, next_seq)
+        INSERT INTO ${s}.sagas (id, name, version, status, input, owner, fencing_token, lease_expires_at, created_at, updated_at, next_seq, meta, deadline_at)
         SELECT b.id, b.name, b.version, b.status, b.input::json, b.owner, b.token,
-               CASE WHEN b.lease_ms IS NULL THEN NULL ELSE ${NOW_MS} + b.lease_ms END, ${NOW_MS}, ${NOW_MS}, b.n
-        FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::int[])
-          AS b(id, name, version, status, input, owner, token, lease_ms, n)
+               CASE WHEN b.lease_ms IS NULL THEN NULL ELSE ${NOW_MS} + b.lease_ms END, ${NOW_MS}, ${NOW_MS}, b.n, b.meta::json, b.deadline
+        FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::int[], $14::text[], $15::bigint[])
+          AS b(id, name, version, status, input, owner, token, lease_ms, n, meta, deadline)
         ON CONFLICT (id) DO NOTHING
         RETURNING id
       ), first_records AS (
@@ -75,31 +75,49 @@ export function logStatements(s: string) {
 
     appendState: `SELECT id, fencing_token, next_seq FROM ${s}.sagas WHERE id = ANY($1::text[])`,
 
-    load: `SELECT ${SUMMARY_COLUMNS}, input,
+    load: `SELECT ${SUMMARY_COLUMNS}, input, meta, deadline_at,
         (SELECT coalesce(json_agg(r.record ORDER BY r.seq), '[]'::json) FROM ${s}.saga_records r WHERE r.saga_id = g.id) AS records
       FROM ${s}.sagas g WHERE g.id = $1`,
 
     list: `SELECT ${SUMMARY_COLUMNS} FROM ${s}.sagas
-      WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR name = $2)
+      WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR name = $2) AND ($4::int IS NULL OR version = $4)
       ORDER BY created_at, id LIMIT $3`,
+
+    count: `SELECT count(*)::bigint AS n FROM ${s}.sagas
+      WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR name = $2) AND ($3::int IS NULL OR version = $3)`,
+
+    owners: `SELECT owner, count(*)::int AS n FROM ${s}.sagas
+      WHERE status IN ('running', 'compensating') AND owner IS NOT NULL AND lease_expires_at > ${NOW_MS} GROUP BY owner`,
+
+    /** One saga by id: expired lease, or still held by the given (dead) owner and token, or forced. */
+    claimOne: `UPDATE ${s}.sagas g SET owner = $2, fencing_token = g.fencing_token + 1,
+        lease_expires_at = ${NOW_MS} + $3::bigint, updated_at = ${NOW_MS}
+      FROM (SELECT id, owner AS prev_owner FROM ${s}.sagas WHERE id = $1 FOR UPDATE) c
+      WHERE g.id = c.id AND g.status IN ('pending', 'running', 'compensating')
+        AND (g.lease_expires_at IS NULL OR g.lease_expires_at <= ${NOW_MS} OR $4::boolean
+             OR ($6::bigint IS NOT NULL AND g.fencing_token = $6 AND g.owner IS NOT DISTINCT FROM $5::text))
+      RETURNING ${SUMMARY_COLUMNS.split(', ').map((c) => `g.${c}`).join(', ')}, c.prev_owner`,
 
     /** SKIP LOCKED: concurrent claimers (other workers) pass over each other's rows, never share one. */
     claim: `UPDATE ${s}.sagas g SET owner = $1, fencing_token = g.fencing_token + 1,
         lease_expires_at = ${NOW_MS} + $2::bigint, updated_at = ${NOW_MS}
-      WHERE g.id IN (
-        SELECT c.id FROM ${s}.sagas c
+      FROM (
+        SELECT c.id, c.owner AS prev_owner FROM ${s}.sagas c
         WHERE (c.status IN ('running', 'compensating') OR ($3::boolean AND c.status = 'pending'))
-          AND (c.lease_expires_at IS NULL OR c.lease_expires_at <= ${NOW_MS})
+          AND (c.lease_expires_at IS NULL OR c.lease_expires_at <= ${NOW_MS}
+               OR ($7::text[] IS NOT NULL AND c.status <> 'pending' AND c.owner = ANY($7::text[])))
           AND ($4::text[] IS NULL OR c.name = ANY($4::text[]))
+          AND ($6::text[] IS NULL OR (c.name || '@' || c.version) = ANY($6::text[]))
         ORDER BY c.created_at, c.id
         LIMIT $5
         FOR UPDATE SKIP LOCKED
-      )
-      RETURNING ${SUMMARY_COLUMNS}`,
+      ) c
+      WHERE g.id = c.id
+      RETURNING ${SUMMARY_COLUMNS.split(', ').map((c) => `g.${c}`).join(', ')}, c.prev_owner`,
 
     claimStuck: `UPDATE ${s}.sagas SET owner = $2, fencing_token = fencing_token + 1,
         lease_expires_at = ${NOW_MS} + $3::bigint, updated_at = ${NOW_MS}
-      WHERE id = $1 AND status = 'stuck'
+      WHERE id = $1 AND status = 'stuck' AND (lease_expires_at IS NULL OR lease_expires_at <= ${NOW_MS})
       RETURNING ${SUMMARY_COLUMNS}`,
 
     /** Returns the held ids that are lost: unknown, or held by another token or owner. */
@@ -121,7 +139,10 @@ export function logStatements(s: string) {
       ), locked AS (
         SELECT g.id FROM ${s}.sagas g WHERE g.id = ANY($1::text[]) ORDER BY g.id FOR UPDATE
       )
-      UPDATE ${s}.sagas g SET lease_expires_at = 0, updated_at = ${NOW_MS}
+      UPDATE ${s}.sagas g SET
+        lease_expires_at = CASE WHEN $4::bigint IS NULL THEN 0 ELSE ${NOW_MS} + $4::bigint END,
+        owner = CASE WHEN $4::bigint IS NULL THEN g.owner ELSE NULL END,
+        updated_at = ${NOW_MS}
       FROM h JOIN locked l ON l.id = h.id
       WHERE g.id = h.id AND g.fencing_token = h.token AND g.owner = $3 AND g.status NOT IN ${FINAL}`,
   };

@@ -8,17 +8,23 @@ import type {
   BeginRequest,
   BeginResult,
   ClaimRequest,
+  ClaimSagaRequest,
+  Claimed,
+  CommitEvent,
+  CountFilter,
   Json,
   Lease,
   ListFilter,
   LogRecord,
   SagaLog,
+  SagaMeta,
   SagaSummary,
   StoredSaga,
 } from '../saga/log.js';
-import { checkAppendShape, closedError, failure, lastReason, lastStatus, toJsonText } from './common.js';
+import { checkAppendShape, closedError, definitionKeys, failure, lastReason, lastStatus, metaText, reportCommit, toJsonText } from './common.js';
 import { GroupCommitQueue } from './group-commit.js';
-import { migrate, quoteSchema } from './postgres-schema.js';
+import { changeChannel, migrate, quoteSchema } from './postgres-schema.js';
+import { ChangeListener } from './postgres-listen.js';
 import type { SummaryRow } from './postgres-sql.js';
 import { logStatements, toSummary } from './postgres-sql.js';
 import type { QueuedAppend, QueuedBegin } from './postgres-batch.js';
@@ -43,6 +49,8 @@ export class PostgresSagaLog implements SagaLog {
   private readonly queue: GroupCommitQueue<Queued>;
   private readonly sql: ReturnType<typeof logStatements>;
   private closed = false;
+  onCommit: ((e: CommitEvent) => void) | undefined;
+  private readonly listener: ChangeListener;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -50,9 +58,11 @@ export class PostgresSagaLog implements SagaLog {
     /** What a committed append survives; the CLI prints it. */
     readonly durability: string,
     maxInFlight: number,
+    connectionString: string,
   ) {
     this.sql = logStatements(quoteSchema(schema));
     this.queue = new GroupCommitQueue<Queued>((batch) => this.flush(batch), maxInFlight);
+    this.listener = new ChangeListener(connectionString, changeChannel(quoteSchema(schema)));
   }
 
   /** Connects, applies migrations once (advisory lock) and reads the server's durability setting. */
@@ -75,7 +85,7 @@ export class PostgresSagaLog implements SagaLog {
         setting === 'off'
           ? 'synchronous_commit=off (server setting: the last commits may be lost if PostgreSQL crashes)'
           : `synchronous_commit=${setting} (a committed append is durable on the server)`;
-      return new PostgresSagaLog(pool, schema, durability, Math.max(1, options.maxInFlightBatches ?? 4));
+      return new PostgresSagaLog(pool, schema, durability, Math.max(1, options.maxInFlightBatches ?? 4), options.connectionString);
     } catch (err) {
       await pool.end().catch(() => undefined);
       throw failure(`cannot open the PostgreSQL saga log: ${(err as Error).message}`, err);
@@ -91,12 +101,14 @@ export class PostgresSagaLog implements SagaLog {
       return Promise.reject(err);
     }
     let recordTexts: string[];
+    let metaJson: string | null;
     try {
       recordTexts = (req.records ?? []).map((r) => toJsonText(r, `saga ${req.sagaId} record`));
+      metaJson = metaText(req.meta);
     } catch (err) {
       return Promise.reject(err);
     }
-    return new Promise((resolve, reject) => this.queue.push({ kind: 'begin', req, inputJson, recordTexts, resolve, reject }));
+    return new Promise((resolve, reject) => this.queue.push({ kind: 'begin', req, inputJson, recordTexts, metaJson, resolve, reject }));
   }
 
   append(req: AppendRequest): Promise<void> {
@@ -123,10 +135,29 @@ export class PostgresSagaLog implements SagaLog {
   }
 
   async load(sagaId: string): Promise<StoredSaga | undefined> {
-    const res = await this.query<SummaryRow & { input: Json; records: LogRecord[] }>(this.sql.load, [sagaId]);
+    const res = await this.query<SummaryRow & { input: Json; records: LogRecord[]; meta: SagaMeta | null; deadline_at: string | null }>(this.sql.load, [
+      sagaId,
+    ]);
     const row = res[0];
     if (row === undefined) return undefined;
-    return { ...toSummary(row), input: row.input, records: row.records };
+    const deadlineAt = row.deadline_at === null ? null : Number(row.deadline_at);
+    return { ...toSummary(row), input: row.input, meta: row.meta, deadlineAt, records: row.records };
+  }
+
+  async count(filter: CountFilter = {}): Promise<number> {
+    const rows = await this.query<{ n: string }>(this.sql.count, [filter.status ?? null, filter.name ?? null, filter.version ?? null]);
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async owners(): Promise<Array<{ owner: string; sagas: number }>> {
+    const rows = await this.query<{ owner: string; n: number }>(this.sql.owners, []);
+    return rows.map((r) => ({ owner: r.owner, sagas: Number(r.n) }));
+  }
+
+  /** LISTEN/NOTIFY: resolves on the saga's next status change or lease release, or after the timeout. */
+  waitForChange(sagaId: string, timeoutMs: number): Promise<void> {
+    if (this.closed) return Promise.reject(closedError(this.kind));
+    return this.listener.wait(sagaId, timeoutMs);
   }
 
   async prune(endedBefore: number, limit: number): Promise<number> {
@@ -135,25 +166,43 @@ export class PostgresSagaLog implements SagaLog {
   }
 
   async list(filter: ListFilter = {}): Promise<SagaSummary[]> {
-    const rows = await this.query<SummaryRow>(this.sql.list, [filter.status ?? null, filter.name ?? null, filter.limit ?? null]);
+    const rows = await this.query<SummaryRow>(this.sql.list, [filter.status ?? null, filter.name ?? null, filter.limit ?? null, filter.version ?? null]);
     return rows.map(toSummary);
   }
 
-  async claim(req: ClaimRequest): Promise<Array<{ saga: SagaSummary; lease: Lease }>> {
+  async claim(req: ClaimRequest): Promise<Claimed[]> {
     if (this.closed) throw closedError(this.kind);
     if (req.limit <= 0) return [];
-    const rows = await this.query<SummaryRow>(this.sql.claim, [
+    const rows = await this.query<SummaryRow & { prev_owner: string | null }>(this.sql.claim, [
       req.owner,
       req.leaseMs,
       req.includePending,
       req.names === undefined ? null : [...req.names],
       req.limit,
+      definitionKeys(req.definitions),
+      req.deadOwners && req.deadOwners.length > 0 ? [...req.deadOwners] : null,
     ]);
     // RETURNING does not keep the subquery's order: restore "oldest first".
     return rows
-      .map(toSummary)
-      .sort((a, b) => a.createdAt - b.createdAt || (a.sagaId < b.sagaId ? -1 : a.sagaId > b.sagaId ? 1 : 0))
-      .map((saga) => ({ saga, lease: { owner: req.owner, fencingToken: saga.fencingToken } }));
+      .map((row) => ({ saga: toSummary(row), previousOwner: row.prev_owner }))
+      .sort((a, b) => a.saga.createdAt - b.saga.createdAt || (a.saga.sagaId < b.saga.sagaId ? -1 : a.saga.sagaId > b.saga.sagaId ? 1 : 0))
+      .map(({ saga, previousOwner }) => ({ saga, lease: { owner: req.owner, fencingToken: saga.fencingToken }, previousOwner }));
+  }
+
+  async claimSaga(req: ClaimSagaRequest): Promise<Claimed | undefined> {
+    if (this.closed) throw closedError(this.kind);
+    const rows = await this.query<SummaryRow & { prev_owner: string | null }>(this.sql.claimOne, [
+      req.sagaId,
+      req.owner,
+      req.leaseMs,
+      req.force === true,
+      req.ifHeldBy?.owner ?? null,
+      req.ifHeldBy?.fencingToken ?? null,
+    ]);
+    const row = rows[0];
+    if (row === undefined) return undefined;
+    const saga = toSummary(row);
+    return { saga, lease: { owner: req.owner, fencingToken: saga.fencingToken }, previousOwner: row.prev_owner };
   }
 
   async renew(owner: string, held: ReadonlyArray<{ sagaId: string; fencingToken: number }>, leaseMs: number): Promise<string[]> {
@@ -163,10 +212,11 @@ export class PostgresSagaLog implements SagaLog {
     return rows.map((r) => r.id);
   }
 
-  async release(owner: string, held: ReadonlyArray<{ sagaId: string; fencingToken: number }>): Promise<void> {
+  async release(owner: string, held: ReadonlyArray<{ sagaId: string; fencingToken: number }>, delayMs?: number): Promise<void> {
     if (this.closed) throw closedError(this.kind);
     if (held.length === 0) return;
-    await this.query(this.sql.release, [held.map((h) => h.sagaId), held.map((h) => h.fencingToken), owner]);
+    const delay = delayMs !== undefined && delayMs > 0 ? Math.round(delayMs) : null;
+    await this.query(this.sql.release, [held.map((h) => h.sagaId), held.map((h) => h.fencingToken), owner, delay]);
   }
 
   async claimStuck(sagaId: string, owner: string, leaseMs: number): Promise<{ saga: SagaSummary; lease: Lease } | undefined> {
@@ -182,6 +232,7 @@ export class PostgresSagaLog implements SagaLog {
     this.closed = true;
     // Calls made before close still commit; only later ones see LOG_CLOSED.
     await this.queue.drain();
+    await this.listener.close();
     await this.pool.end();
   }
 
@@ -192,11 +243,21 @@ export class PostgresSagaLog implements SagaLog {
       if (op.kind === 'begin') begins.push(op);
       else appends.push(op);
     }
+    const t0 = performance.now();
     // Two independent statements, each one commit; they touch different sagas' rows or none.
     await Promise.all([
       begins.length > 0 ? commitBegins(this.pool, this.sql, begins) : undefined,
       appends.length > 0 ? commitAppends(this.pool, this.sql, appends) : undefined,
     ]);
+    if (this.onCommit) {
+      let records = 0;
+      const sagas = new Set<string>();
+      for (const op of batch) {
+        records += op.kind === 'begin' ? op.recordTexts.length : op.texts.length;
+        sagas.add(op.req.sagaId);
+      }
+      reportCommit(this.onCommit, records, sagas.size, t0);
+    }
   }
 
   private async query<R extends object>(text: string, params: unknown[]): Promise<R[]> {

@@ -8,7 +8,7 @@ export type SqliteSynchronous = 'FULL' | 'NORMAL';
 // all running sagas land at the right edge of the B-tree and each group commit dirties a few pages.
 // Keyed by the (random) text id instead, every commit dirtied pages all over the file and the log
 // ran about 3x slower. The text id stays unique for idempotent start.
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 export const SQLITE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS sagas (
   rid INTEGER PRIMARY KEY,
@@ -22,7 +22,9 @@ CREATE TABLE IF NOT EXISTS sagas (
   lease_expires_at INTEGER,
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL,
-  reason TEXT
+  reason TEXT,
+  meta TEXT,
+  deadline_at INTEGER
 );
 -- Only sagas that can still be claimed are indexed: finished ones leave the index.
 CREATE INDEX IF NOT EXISTS sagas_claimable ON sagas (status, lease_expires_at)
@@ -50,6 +52,12 @@ export function configureConnection(db: Database.Database, synchronous: SqliteSy
   db.transaction(() => {
     const version = db.pragma('user_version', { simple: true }) as number;
     const hasTables = db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'sagas'").pluck().get() as number;
+    // Version 2 -> 3: meta and deadline columns (nullable, so old rows stay valid).
+    if (hasTables > 0 && version === 2) {
+      db.exec('ALTER TABLE sagas ADD COLUMN meta TEXT; ALTER TABLE sagas ADD COLUMN deadline_at INTEGER;');
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      return;
+    }
     if (hasTables > 0 && version !== SCHEMA_VERSION) {
       throw new Error(`saga log file has schema version ${version}, this build needs ${SCHEMA_VERSION}; move the old file away`);
     }

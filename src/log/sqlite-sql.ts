@@ -23,6 +23,10 @@ export interface SqliteStatements {
   takeOver: Database.Statement;
   takeStuck: Database.Statement;
   renew: Database.Statement;
+  takeOne: Database.Statement;
+  count: Database.Statement;
+  owners: Database.Statement;
+  releaseUntil: Database.Statement;
   holder: Database.Statement;
   release: Database.Statement;
   insertRecords: Database.Statement[];
@@ -34,11 +38,11 @@ export interface SqliteStatements {
 export function prepareStatements(db: Database.Database): SqliteStatements {
   return {
     insertSaga: db.prepare(
-      `INSERT INTO sagas (id, name, version, status, input, owner, fencing_token, lease_expires_at, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+      `INSERT INTO sagas (id, name, version, status, input, owner, fencing_token, lease_expires_at, created_at, updated_at, meta, deadline_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
     ),
     summary: db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM sagas WHERE id = ?`).raw(),
-    loadSaga: db.prepare(`SELECT ${SUMMARY_COLUMNS}, input FROM sagas WHERE id = ?`).raw(),
+    loadSaga: db.prepare(`SELECT ${SUMMARY_COLUMNS}, input, meta, deadline_at FROM sagas WHERE id = ?`).raw(),
     loadRecords: db.prepare('SELECT record FROM saga_records WHERE saga_rid = (SELECT rid FROM sagas WHERE id = ?) ORDER BY seq').pluck(),
     ridOf: db.prepare('SELECT rid FROM sagas WHERE id = ?').pluck(),
     // An append only reads the saga row (token, next seq): two point lookups at the hot right
@@ -61,18 +65,46 @@ export function prepareStatements(db: Database.Database): SqliteStatements {
     list: db
       .prepare(
         `SELECT ${SUMMARY_COLUMNS} FROM sagas WHERE (@status IS NULL OR status = @status) AND (@name IS NULL OR name = @name)
+           AND (@version IS NULL OR version = @version)
          ORDER BY rid LIMIT @limit`,
       )
       .raw(),
     claimable: db
       .prepare(
-        `SELECT id FROM sagas
+        `SELECT id, owner FROM sagas
          WHERE (status IN ('running', 'compensating') OR (@pending = 1 AND status = 'pending'))
-           AND (lease_expires_at IS NULL OR lease_expires_at <= @now)
+           AND (lease_expires_at IS NULL OR lease_expires_at <= @now
+                OR (@dead IS NOT NULL AND status <> 'pending' AND owner IN (SELECT value FROM json_each(@dead))))
            AND (@names IS NULL OR name IN (SELECT value FROM json_each(@names)))
+           AND (@defs IS NULL OR (name || '@' || version) IN (SELECT value FROM json_each(@defs)))
          ORDER BY rid LIMIT @limit`,
       )
+      .raw(),
+    takeOne: db
+      .prepare(
+        `UPDATE sagas SET owner = @owner, fencing_token = fencing_token + 1, lease_expires_at = @lease, updated_at = @now
+         WHERE id = @id AND status IN ('pending', 'running', 'compensating')
+           AND (lease_expires_at IS NULL OR lease_expires_at <= @now OR @force = 1
+                OR (@heldToken IS NOT NULL AND fencing_token = @heldToken AND owner IS @heldOwner))
+         RETURNING ${SUMMARY_COLUMNS}`,
+      )
+      .raw(),
+    count: db
+      .prepare(
+        `SELECT count(*) FROM sagas WHERE (@status IS NULL OR status = @status) AND (@name IS NULL OR name = @name)
+           AND (@version IS NULL OR version = @version)`,
+      )
       .pluck(),
+    owners: db
+      .prepare(
+        `SELECT owner, count(*) FROM sagas WHERE status IN ('running', 'compensating') AND owner IS NOT NULL
+           AND lease_expires_at > ? GROUP BY owner`,
+      )
+      .raw(),
+    releaseUntil: db.prepare(
+      `UPDATE sagas SET lease_expires_at = ?, owner = NULL, updated_at = ?
+       WHERE id = ? AND fencing_token = ? AND owner = ? AND ${NOT_FINAL}`,
+    ),
     takeOver: db
       .prepare(
         `UPDATE sagas SET owner = ?, fencing_token = fencing_token + 1, lease_expires_at = ?, updated_at = ?
@@ -82,7 +114,7 @@ export function prepareStatements(db: Database.Database): SqliteStatements {
     takeStuck: db
       .prepare(
         `UPDATE sagas SET owner = ?, fencing_token = fencing_token + 1, lease_expires_at = ?, updated_at = ?
-         WHERE id = ? AND status = 'stuck' RETURNING ${SUMMARY_COLUMNS}`,
+         WHERE id = ? AND status = 'stuck' AND (lease_expires_at IS NULL OR lease_expires_at <= ?) RETURNING ${SUMMARY_COLUMNS}`,
       )
       .raw(),
     renew: db.prepare(

@@ -2,7 +2,7 @@
 // commit. It runs either on the caller's thread or inside the log's worker thread (sqlite-worker.ts),
 // so its inputs and outputs are plain, cloneable data (WireOp / WireResult).
 import Database from 'better-sqlite3';
-import type { ErrorInfo, Json, LogRecord, SagaStatus, SagaSummary, StoredSaga, ListFilter } from '../saga/log.js';
+import type { CountFilter, ErrorInfo, Json, ListFilter, LogRecord, SagaMeta, SagaStatus, SagaSummary, StoredSaga } from '../saga/log.js';
 import { SagaError } from '../saga/errors.js';
 import type { SagaErrorCode } from '../saga/errors.js';
 import { failure, fencedError, notFoundError, seqError } from './common.js';
@@ -22,6 +22,8 @@ export type WireOp =
       input: string;
       owner: string | null;
       leaseMs: number;
+      meta: string | null;
+      deadlineAt: number | null;
       /** First records (seq 0..), written only if this begin creates the saga. */
       types: string[];
       texts: string[];
@@ -37,9 +39,10 @@ export type WireOp =
       reason: string | null;
       leaseMs: number | null;
     }
-  | { k: 'claim'; owner: string; leaseMs: number; limit: number; pending: boolean; names: string | null }
+  | { k: 'claim'; owner: string; leaseMs: number; limit: number; pending: boolean; names: string | null; defs: string | null; dead: string | null }
+  | { k: 'claimOne'; id: string; owner: string; leaseMs: number; force: boolean; heldOwner: string | null; heldToken: number | null }
   | { k: 'renew'; owner: string; ids: string[]; tokens: number[]; leaseMs: number }
-  | { k: 'release'; owner: string; ids: string[]; tokens: number[] }
+  | { k: 'release'; owner: string; ids: string[]; tokens: number[]; delayMs: number | null }
   | { k: 'stuck'; id: string; owner: string; leaseMs: number };
 
 export type WireResult = { ok: true; value: unknown } | { ok: false; code: SagaErrorCode; message: string };
@@ -105,14 +108,28 @@ export class SqliteLogStore {
   }
 
   load(sagaId: string): StoredSaga | undefined {
-    const row = this.sql.loadSaga.get(sagaId) as [...SummaryRow, string] | undefined;
+    const row = this.sql.loadSaga.get(sagaId) as [...SummaryRow, string, string | null, number | null] | undefined;
     if (row === undefined) return undefined;
     const records = (this.sql.loadRecords.all(sagaId) as string[]).map((t) => JSON.parse(t) as LogRecord);
-    return { ...toSummary(row as unknown as SummaryRow), input: JSON.parse(row[10]) as Json, records };
+    const meta = row[11] === null ? null : (JSON.parse(row[11]) as SagaMeta);
+    return { ...toSummary(row as unknown as SummaryRow), input: JSON.parse(row[10]) as Json, meta, deadlineAt: row[12], records };
+  }
+
+  count(filter: CountFilter): number {
+    return this.sql.count.get({ status: filter.status ?? null, name: filter.name ?? null, version: filter.version ?? null }) as number;
+  }
+
+  owners(now: number): Array<{ owner: string; sagas: number }> {
+    return (this.sql.owners.all(now) as Array<[string, number]>).map(([owner, sagas]) => ({ owner, sagas }));
   }
 
   list(filter: ListFilter): SagaSummary[] {
-    const rows = this.sql.list.all({ status: filter.status ?? null, name: filter.name ?? null, limit: filter.limit ?? -1 }) as SummaryRow[];
+    const rows = this.sql.list.all({
+      status: filter.status ?? null,
+      name: filter.name ?? null,
+      version: filter.version ?? null,
+      limit: filter.limit ?? -1,
+    }) as SummaryRow[];
     return rows.map(toSummary);
   }
 
@@ -153,10 +170,28 @@ export class SqliteLogStore {
       case 'renew':
         return this.renew(op, now);
       case 'release':
-        for (let i = 0; i < op.ids.length; i++) this.sql.release.run(now, op.ids[i], op.tokens[i], op.owner);
+        for (let i = 0; i < op.ids.length; i++) {
+          if (op.delayMs !== null && op.delayMs > 0) this.sql.releaseUntil.run(now + op.delayMs, now, op.ids[i], op.tokens[i], op.owner);
+          else this.sql.release.run(now, op.ids[i], op.tokens[i], op.owner);
+        }
         return undefined;
+      case 'claimOne': {
+        const prev = this.sql.holder.get(op.id) as [number, string | null] | undefined;
+        const row = this.sql.takeOne.get({
+          owner: op.owner,
+          lease: now + op.leaseMs,
+          now,
+          id: op.id,
+          force: op.force ? 1 : 0,
+          heldToken: op.heldToken,
+          heldOwner: op.heldOwner,
+        }) as SummaryRow | undefined;
+        if (row === undefined) return undefined;
+        const saga = toSummary(row);
+        return { saga, lease: { owner: op.owner, fencingToken: saga.fencingToken }, previousOwner: prev?.[1] ?? null };
+      }
       case 'stuck': {
-        const row = this.sql.takeStuck.get(op.owner, now + op.leaseMs, now, op.id) as SummaryRow | undefined;
+        const row = this.sql.takeStuck.get(op.owner, now + op.leaseMs, now, op.id, now) as SummaryRow | undefined;
         if (row === undefined) return undefined;
         const saga = toSummary(row);
         return { saga, lease: { owner: op.owner, fencingToken: saga.fencingToken } };
@@ -169,7 +204,7 @@ export class SqliteLogStore {
     const owner = running ? op.owner : null;
     const token = running ? 1 : 0;
     const lease = running ? now + op.leaseMs : null;
-    const info = this.sql.insertSaga.run(op.id, op.name, op.version, op.status, op.input, owner, token, lease, now, now);
+    const info = this.sql.insertSaga.run(op.id, op.name, op.version, op.status, op.input, owner, token, lease, now, now, op.meta, op.deadlineAt);
     if (info.changes === 1) {
       const rid = Number(info.lastInsertRowid);
       this.remember(op.id, { rid, token, nextSeq: op.texts.length });
@@ -211,10 +246,12 @@ export class SqliteLogStore {
 
   private claim(op: Extract<WireOp, { k: 'claim' }>, now: number): unknown {
     if (op.limit <= 0) return [];
-    const ids = this.sql.claimable.all({ pending: op.pending ? 1 : 0, now, names: op.names, limit: op.limit }) as string[];
-    return ids.map((id) => {
+    const rows = this.sql.claimable.all({ pending: op.pending ? 1 : 0, now, names: op.names, defs: op.defs, dead: op.dead, limit: op.limit }) as Array<
+      [string, string | null]
+    >;
+    return rows.map(([id, previousOwner]) => {
       const saga = toSummary(this.sql.takeOver.get(op.owner, now + op.leaseMs, now, id) as SummaryRow);
-      return { saga, lease: { owner: op.owner, fencingToken: saga.fencingToken } };
+      return { saga, lease: { owner: op.owner, fencingToken: saga.fencingToken }, previousOwner };
     });
   }
 

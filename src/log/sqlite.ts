@@ -7,6 +7,10 @@ import type {
   BeginRequest,
   BeginResult,
   ClaimRequest,
+  ClaimSagaRequest,
+  Claimed,
+  CommitEvent,
+  CountFilter,
   Lease,
   ListFilter,
   SagaLog,
@@ -14,7 +18,7 @@ import type {
   StoredSaga,
 } from '../saga/log.js';
 import { SagaError } from '../saga/errors.js';
-import { checkAppendShape, closedError, failure, lastReason, lastStatus, toJsonText } from './common.js';
+import { checkAppendShape, closedError, definitionKeys, failure, lastReason, lastStatus, metaText, reportCommit, toJsonText } from './common.js';
 import { GroupCommitQueue } from './group-commit.js';
 import type { SqliteSynchronous } from './sqlite-schema.js';
 import type { WireOp, WireResult } from './sqlite-store.js';
@@ -49,6 +53,7 @@ export class SqliteSagaLog implements SagaLog {
   private readonly now: () => number;
   private readonly queue: GroupCommitQueue<Pending>;
   private closed = false;
+  onCommit: ((e: CommitEvent) => void) | undefined;
 
   constructor(readonly path: string, options: SqliteSagaLogOptions = {}) {
     const synchronous = options.synchronous ?? 'FULL';
@@ -75,14 +80,17 @@ export class SqliteSagaLog implements SagaLog {
       return Promise.reject(err);
     }
     let texts: string[] = [];
+    let meta: string | null;
     try {
       texts = (req.records ?? []).map((r) => toJsonText(r, `saga ${req.sagaId} record`));
+      meta = metaText(req.meta);
     } catch (err) {
       return Promise.reject(err);
     }
     const types = (req.records ?? []).map((r) => r.type);
     const { sagaId: id, name, version, status, owner, leaseMs } = req;
-    return this.enqueue<BeginResult>({ k: 'begin', id, name, version, status, input, owner, leaseMs, types, texts });
+    const deadlineAt = req.deadlineAt ?? null;
+    return this.enqueue<BeginResult>({ k: 'begin', id, name, version, status, input, owner, leaseMs, meta, deadlineAt, types, texts });
   }
 
   append(req: AppendRequest): Promise<void> {
@@ -126,17 +134,42 @@ export class SqliteSagaLog implements SagaLog {
     return this.store.list(filter);
   }
 
-  claim(req: ClaimRequest): Promise<Array<{ saga: SagaSummary; lease: Lease }>> {
+  claim(req: ClaimRequest): Promise<Claimed[]> {
     const names = req.names === undefined ? null : JSON.stringify(req.names);
-    return this.enqueue({ k: 'claim', owner: req.owner, leaseMs: req.leaseMs, limit: req.limit, pending: req.includePending, names });
+    const keys = definitionKeys(req.definitions);
+    const defs = keys === null ? null : JSON.stringify(keys);
+    const dead = req.deadOwners && req.deadOwners.length > 0 ? JSON.stringify(req.deadOwners) : null;
+    return this.enqueue({ k: 'claim', owner: req.owner, leaseMs: req.leaseMs, limit: req.limit, pending: req.includePending, names, defs, dead });
+  }
+
+  claimSaga(req: ClaimSagaRequest): Promise<Claimed | undefined> {
+    return this.enqueue({
+      k: 'claimOne',
+      id: req.sagaId,
+      owner: req.owner,
+      leaseMs: req.leaseMs,
+      force: req.force === true,
+      heldOwner: req.ifHeldBy?.owner ?? null,
+      heldToken: req.ifHeldBy?.fencingToken ?? null,
+    });
+  }
+
+  async count(filter: CountFilter = {}): Promise<number> {
+    this.ensureOpen();
+    return this.store.count(filter);
+  }
+
+  async owners(): Promise<Array<{ owner: string; sagas: number }>> {
+    this.ensureOpen();
+    return this.store.owners(this.now());
   }
 
   renew(owner: string, held: ReadonlyArray<{ sagaId: string; fencingToken: number }>, leaseMs: number): Promise<string[]> {
     return this.enqueue({ k: 'renew', owner, ids: held.map((h) => h.sagaId), tokens: held.map((h) => h.fencingToken), leaseMs });
   }
 
-  release(owner: string, held: ReadonlyArray<{ sagaId: string; fencingToken: number }>): Promise<void> {
-    return this.enqueue({ k: 'release', owner, ids: held.map((h) => h.sagaId), tokens: held.map((h) => h.fencingToken) });
+  release(owner: string, held: ReadonlyArray<{ sagaId: string; fencingToken: number }>, delayMs?: number): Promise<void> {
+    return this.enqueue({ k: 'release', owner, ids: held.map((h) => h.sagaId), tokens: held.map((h) => h.fencingToken), delayMs: delayMs ?? null });
   }
 
   claimStuck(sagaId: string, owner: string, leaseMs: number): Promise<{ saga: SagaSummary; lease: Lease } | undefined> {
@@ -160,6 +193,7 @@ export class SqliteSagaLog implements SagaLog {
   private flush(batch: Pending[]): void | Promise<void> {
     const ops = batch.map((p) => p.op);
     const now = this.now();
+    const t0 = performance.now();
     if (this.worker === undefined) {
       let results: WireResult[];
       try {
@@ -167,12 +201,28 @@ export class SqliteSagaLog implements SagaLog {
       } catch (err) {
         return rejectAll(batch, err);
       }
+      this.reportCommit(ops, t0);
       return settle(batch, results);
     }
     return this.worker.commit(ops, now).then(
-      (results) => settle(batch, results),
+      (results) => {
+        this.reportCommit(ops, t0);
+        settle(batch, results);
+      },
       (err: unknown) => rejectAll(batch, err),
     );
+  }
+
+  private reportCommit(ops: WireOp[], t0: number): void {
+    if (!this.onCommit) return;
+    let records = 0;
+    const sagas = new Set<string>();
+    for (const op of ops) {
+      if (op.k !== 'begin' && op.k !== 'append') continue;
+      records += op.texts.length;
+      sagas.add(op.id);
+    }
+    reportCommit(this.onCommit, records, sagas.size, t0);
   }
 
   private ensureOpen(): void {

@@ -39,14 +39,16 @@ async function compensateStep(run: SagaRun, step: AnyStep): Promise<ErrorInfo | 
   const timeoutMs = step.compensationTimeoutMs ?? step.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
   const hooks = run.env.hooks;
   const firstAttempt = state.compensationAttempts + 1;
-  const lastAttempt = state.compensationAttempts + policy.maxAttempts;
+  // Attempts are counted in the log, so a crash does not renew the budget; an operator retry does.
+  const base = state.compensationBudgetBase ?? 0;
+  const lastAttempt = base + policy.maxAttempts;
   const compensate = step.compensate;
   if (!compensate) return undefined;
   for (let attempt = firstAttempt; ; attempt++) {
     state.compensationAttempts = attempt;
     await run.write([{ type: 'compensation_started', step: step.name, attempt }]);
     const t0 = hooks.empty ? 0 : run.env.clock.now();
-    if (!hooks.empty) hooks.emit('onCompensationStart', { sagaId: run.sagaId, saga: run.def.name, step: step.name, attempt });
+    if (!hooks.empty) hooks.emit('onCompensationStart', { ...run.eventBase, step: step.name, attempt });
     try {
       await withTimeout(
         (scope) => {
@@ -71,9 +73,9 @@ async function compensateStep(run: SagaRun, step: AnyStep): Promise<ErrorInfo | 
       const willRetry = !run.scope.cancelled && attempt < lastAttempt && policy.retryable(err);
       run.buffer({ type: 'compensation_failed', step: step.name, attempt, error, willRetry });
       if (!willRetry) return { ...error, message: `compensation of "${step.name}" failed: ${error.message}` };
-      const delayMs = backoffDelay(policy, attempt - firstAttempt + 1, run.env.clock.random);
+      const delayMs = backoffDelay(policy, attempt - base, run.env.clock.random);
       if (!hooks.empty) {
-        hooks.emit('onRetry', { sagaId: run.sagaId, saga: run.def.name, step: step.name, phase: 'compensation', attempt, delayMs, error });
+        hooks.emit('onRetry', { ...run.eventBase, step: step.name, phase: 'compensation', attempt, delayMs, error });
       }
       try {
         await run.env.clock.sleep(delayMs, run.scope.signal);
@@ -86,6 +88,6 @@ async function compensateStep(run: SagaRun, step: AnyStep): Promise<ErrorInfo | 
 
 function emitEnd(run: SagaRun, step: string, attempt: number, t0: number, error: ErrorInfo | undefined): void {
   const durationMs = run.env.clock.now() - t0;
-  const base = { sagaId: run.sagaId, saga: run.def.name, step, attempt, durationMs };
+  const base = { ...run.eventBase, step, attempt, durationMs };
   run.env.hooks.emit('onCompensationEnd', error ? { ...base, ok: false, error } : { ...base, ok: true });
 }

@@ -6,6 +6,14 @@ import type { RetryPolicy } from './policy.js';
 
 export type StepKind = 'compensatable' | 'pivot' | 'retriable';
 
+/**
+ * What recovery does with a saga whose owner stopped mid-step before the pivot (a crash, a lost
+ * lease, a shutdown): `resume` (default) runs the interrupted step again (attempt + 1, same
+ * idempotency key) and carries on; `compensate` rolls the saga back, for effects that cannot
+ * safely run twice.
+ */
+export type OnInterrupt = 'resume' | 'compensate';
+
 export interface StepContext<I, R> {
   sagaId: string;
   input: I;
@@ -42,6 +50,8 @@ export interface StepDefinition<I, R, O> {
   /** Per attempt; default 60 s. */
   timeoutMs?: number;
   compensationTimeoutMs?: number;
+  /** Overrides the definition's onInterrupt when this step is the one interrupted. */
+  onInterrupt?: OnInterrupt;
 }
 
 /** A step with its types erased, as the engine holds it. */
@@ -54,6 +64,7 @@ export interface AnyStep {
   compensationRetry?: Partial<RetryPolicy>;
   timeoutMs?: number;
   compensationTimeoutMs?: number;
+  onInterrupt?: OnInterrupt;
 }
 
 export interface Stage {
@@ -69,6 +80,8 @@ export interface SagaDefinition<I = unknown, R = Record<string, unknown>> {
   /** Index of the stage holding the pivot step, or -1. */
   readonly pivotStage: number;
   readonly stepIndex: ReadonlyMap<string, { stage: number; step: AnyStep }>;
+  /** Recovery before the pivot: resume (default) or compensate. */
+  readonly onInterrupt: OnInterrupt;
   /** Phantom fields carrying the input and results types. */
   readonly __types?: { input: I; results: R };
 }
@@ -92,6 +105,7 @@ export class SagaBuilder<I, R> {
   constructor(
     private readonly name: string,
     private readonly version: number,
+    private readonly opts: SagaOptions = {},
   ) {}
 
   step<N extends string, O>(def: StepDefinition<I, R, O> & { name: N }): SagaBuilder<I, R & { [K in N]: O }> {
@@ -107,19 +121,24 @@ export class SagaBuilder<I, R> {
   }
 
   build(): SagaDefinition<I, R> {
-    return validate(this.name, this.version, this.stages);
+    return validate(this.name, this.version, this.stages, this.opts.onInterrupt ?? 'resume');
   }
 }
 
-export function defineSaga<I>(name: string, version = 1): SagaBuilder<I, unknown> {
-  return new SagaBuilder<I, unknown>(name, version);
+export interface SagaOptions {
+  onInterrupt?: OnInterrupt;
+}
+
+export function defineSaga<I>(name: string, version = 1, opts: SagaOptions = {}): SagaBuilder<I, unknown> {
+  return new SagaBuilder<I, unknown>(name, version, opts);
 }
 
 function invalid(name: string, message: string): SagaError {
   return new SagaError('SAGA_DEFINITION_INVALID', `saga "${name}": ${message}`);
 }
 
-function validate<I, R>(name: string, version: number, stages: Stage[]): SagaDefinition<I, R> {
+function validate<I, R>(name: string, version: number, stages: Stage[], onInterrupt: OnInterrupt): SagaDefinition<I, R> {
+  if (onInterrupt !== 'resume' && onInterrupt !== 'compensate') throw invalid(name, `onInterrupt must be resume or compensate`);
   if (!NAME.test(name)) throw invalid(name, 'name must be 1-128 of [A-Za-z0-9_.:-]');
   if (!Number.isInteger(version) || version < 1) throw invalid(name, `version must be a positive integer (got ${version})`);
   if (stages.length === 0) throw invalid(name, 'needs at least one step');
@@ -149,11 +168,12 @@ function validate<I, R>(name: string, version: number, stages: Stage[]): SagaDef
         if (t !== undefined && !(t > 0)) throw invalid(name, `step "${step.name}": timeouts must be > 0 ms`);
       }
       for (const p of [step.retry, step.compensationRetry]) {
-        if (p?.maxAttempts !== undefined && !(Number.isInteger(p.maxAttempts) && p.maxAttempts >= 1)) {
+        if (p?.maxAttempts !== undefined && !((Number.isInteger(p.maxAttempts) || p.maxAttempts === Infinity) && p.maxAttempts >= 1)) {
           throw invalid(name, `step "${step.name}": retry.maxAttempts must be an integer >= 1`);
         }
+        if (p?.budgetMs !== undefined && !(p.budgetMs > 0)) throw invalid(name, `step "${step.name}": retry.budgetMs must be > 0`);
       }
     }
   });
-  return Object.freeze({ name, version, stages, pivotStage, stepIndex });
+  return Object.freeze({ name, version, stages, pivotStage, stepIndex, onInterrupt });
 }

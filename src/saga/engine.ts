@@ -1,56 +1,74 @@
-// The saga engine's public face: execute (idempotent start), submit (queue), resume and recover
-// (leases), operator retry of stuck sagas, waiting for outcomes, graceful close.
+// The saga engine's public face: execute (idempotent start), submit (queue), recover (claims),
+// settle (an existing saga's outcome, driving it if nobody else can), cancel, operator retry of
+// stuck sagas, graceful close. Running one saga is drive.ts; waiting and taking over is here.
+import { createHash } from 'node:crypto';
 import { systemClock, type Clock } from './clock.js';
-import { compensateAll } from './compensate.js';
 import type { SagaDefinition } from './define.js';
+import { drive, type DriveResult } from './drive.js';
 import { SagaError, isFenced } from './errors.js';
-import { newSagaId } from './ids.js';
-import { HookBus, type SagaHooks } from './events.js';
-import { runStages } from './forward.js';
+import { HookBus, type ClaimVia, type SagaHooks } from './events.js';
 import { Heartbeat } from './heartbeat.js';
-import { type ErrorInfo, type Json, type Lease, type LogRecord, type SagaLog, type SagaStatus, type SagaSummary, type StoredSaga } from './log.js';
+import { newSagaId } from './ids.js';
+import type { Claimed, Json, Lease, LogRecord, SagaLog, SagaMeta, StoredSaga } from './log.js';
 import { storedOutcome, type SagaOutcome } from './outcome.js';
-import { planResume, replay, type ResumePlan } from './replay.js';
+import { isDeadLocalOwner, processOwnerId } from './owner.js';
+import { planResume, pivotStarted, replay, type ResumePlan } from './replay.js';
 import { SagaRun, type RunEnv } from './run.js';
 
 export interface EngineOptions {
   log: SagaLog;
-  /** Unique per process; default `engine-<random>`. */
+  /** Unique per process; default `<host>:<pid>:<process start>:<random>` (see owner.ts). */
   owner?: string;
   /** How long a claim on a saga lasts without renewal (default 30 s). */
   leaseMs?: number;
   /** Lease renewal period (default leaseMs / 3); 0 disables the heartbeat. */
   heartbeatMs?: number;
+  /** A step whose attempt was interrupted more than this many times ends stuck RECOVERY_LIMIT (default 10). */
+  recoveryLimit?: number;
+  /** Retry backoffs longer than this become durable timers (default 2 s). */
+  durableTimerThresholdMs?: number;
   clock?: Clock;
   hooks?: SagaHooks | SagaHooks[];
 }
 
 export interface ExecuteOptions {
   sagaId?: string;
+  /** Stored with the saga (e.g. a W3C traceparent); returned in StoredSaga.meta and in hook events. */
+  meta?: SagaMeta;
+  /** Past this (epoch ms, engine clock) a saga that has not reached its pivot compensates. */
+  deadline?: number;
+}
+
+interface Active {
+  run: SagaRun;
+  done: Promise<DriveResult>;
 }
 
 export class SagaEngine {
   readonly owner: string;
   readonly leaseMs: number;
   readonly log: SagaLog;
+  readonly recoveryLimit: number;
   private readonly env: RunEnv;
   private readonly defs = new Map<string, SagaDefinition>();
-  private readonly active = new Map<string, { run: SagaRun; done: Promise<SagaOutcome> }>();
+  private readonly active = new Map<string, Active>();
   private readonly heartbeat: Heartbeat;
   private closed = false;
+  private lastDeadScan = Number.NEGATIVE_INFINITY;
 
   constructor(opts: EngineOptions) {
     this.log = opts.log;
-    this.owner = opts.owner ?? `engine-${globalThis.crypto.randomUUID().slice(0, 8)}`;
+    this.owner = opts.owner ?? processOwnerId();
     this.leaseMs = opts.leaseMs ?? 30_000;
+    this.recoveryLimit = opts.recoveryLimit ?? 10;
     const clock = opts.clock ?? systemClock;
-    this.env = { log: opts.log, clock, hooks: new HookBus(opts.hooks), leaseMs: this.leaseMs };
-    this.heartbeat = new Heartbeat(opts.log, this.owner, this.leaseMs, opts.heartbeatMs ?? Math.floor(this.leaseMs / 3), () =>
-      [...this.active.values()].map(({ run }) => run),
-    );
+    const hooks = new HookBus(opts.hooks);
+    this.env = { log: opts.log, clock, hooks, leaseMs: this.leaseMs, durableTimerThresholdMs: opts.durableTimerThresholdMs ?? 2_000 };
+    const period = opts.heartbeatMs ?? Math.floor(this.leaseMs / 3);
+    this.heartbeat = new Heartbeat(opts.log, this.owner, this.leaseMs, period, () => [...this.active.values()].map((a) => a.run), clock, hooks);
   }
 
-  /** Definitions this engine can resume from the log (execute registers its own). */
+  /** Definitions this engine can run and resume; several versions of one name may be registered. */
   register(...defs: SagaDefinition<unknown, unknown>[]): this {
     for (const d of defs) this.defs.set(key(d.name, d.version), d as unknown as SagaDefinition);
     return this;
@@ -64,22 +82,36 @@ export class SagaEngine {
     return this.active.size;
   }
 
-  /** Definitions registered, as `name` list (workers claim only these). */
+  /** Names registered (any version). */
   get names(): string[] {
     return [...new Set([...this.defs.values()].map((d) => d.name))];
   }
 
+  /** The (name, version) pairs registered: the only sagas this engine claims. */
+  get definitions(): Array<{ name: string; version: number }> {
+    return [...this.defs.values()].map((d) => ({ name: d.name, version: d.version }));
+  }
+
+  isRegistered(name: string, version: number): boolean {
+    return this.defs.has(key(name, version));
+  }
+
   /**
-   * Runs a saga to its end. Starting an id that exists never runs it twice: it returns that
-   * saga's outcome, waiting for it if another owner is still running it.
+   * Runs a saga to its end. Starting an id that exists never runs it twice: with the same input it
+   * returns that saga's outcome (settle: waiting, or taking it over if its owner is dead); with a
+   * different input it fails with SAGA_INPUT_CONFLICT.
    */
   async execute<I, R>(def: SagaDefinition<I, R>, input: I, opts: ExecuteOptions = {}): Promise<SagaOutcome<R>> {
     this.assertOpen();
     const d = def as unknown as SagaDefinition;
     this.register(def as SagaDefinition<unknown, unknown>);
     const sagaId = opts.sagaId ?? newSagaId();
-    const running = this.active.get(sagaId);
-    if (running) return this.sameSaga(running.run.def.name, d, sagaId, this.settled(sagaId, running.done)) as Promise<SagaOutcome<R>>;
+    const local = this.active.get(sagaId);
+    if (local) {
+      if (local.run.def.name !== d.name) throw conflict(sagaId, local.run.def.name, d.name);
+      checkInput(sagaId, local.run.input, input);
+      return { ...(await this.settle(sagaId)), executed: false } as SagaOutcome<R>;
+    }
     // The first stage's write-ahead records ride with the saga's creation: one commit fewer.
     const first: LogRecord[] = (d.stages[0]?.steps ?? []).map((s) => ({ type: 'step_started', step: s.name, attempt: 1 }));
     const begun = await this.log.begin({
@@ -91,11 +123,18 @@ export class SagaEngine {
       owner: this.owner,
       leaseMs: this.leaseMs,
       records: first,
+      ...(opts.meta ? { meta: opts.meta } : {}),
+      ...(opts.deadline !== undefined ? { deadlineAt: opts.deadline } : {}),
     });
-    if (!begun.created) return this.existing(begun.existing, d) as Promise<SagaOutcome<R>>;
-    const run = new SagaRun(this.env, d, sagaId, input, begun.lease, 'running');
+    if (!begun.created) {
+      if (begun.existing.name !== d.name) throw conflict(sagaId, begun.existing.name, d.name);
+      const stored = await this.log.load(sagaId);
+      if (stored) checkInput(sagaId, stored.input, input);
+      return { ...(await this.settle(sagaId)), executed: false } as SagaOutcome<R>;
+    }
+    const run = new SagaRun(this.env, d, sagaId, input, begun.lease, 'running', undefined, { meta: opts.meta, deadlineAt: opts.deadline });
     run.startedWithBegin(first);
-    return this.track(run, { action: 'forward', fromStage: 0 }, false) as Promise<SagaOutcome<R>>;
+    return this.awaitRun(run, this.track(run, { action: 'forward', fromStage: 0 }, false)) as Promise<SagaOutcome<R>>;
   }
 
   /** Stores the saga as pending for a worker to claim; returns whether it was new. */
@@ -110,69 +149,142 @@ export class SagaEngine {
       status: 'pending',
       owner: null,
       leaseMs: this.leaseMs,
+      ...(opts.meta ? { meta: opts.meta } : {}),
+      ...(opts.deadline !== undefined ? { deadlineAt: opts.deadline } : {}),
     });
-    if (!begun.created && begun.existing.name !== def.name) throw conflict(sagaId, begun.existing.name, def.name);
+    if (!begun.created) {
+      if (begun.existing.name !== def.name) throw conflict(sagaId, begun.existing.name, def.name);
+      const stored = await this.log.load(sagaId);
+      if (stored) checkInput(sagaId, stored.input, input);
+    }
     return { sagaId, created: begun.created };
   }
 
   /**
-   * Claims up to `limit` sagas (expired leases; pending ones too with includePending) and starts
-   * them in the background. Returns how many were claimed; `idle()` waits for them.
+   * Claims up to `limit` sagas of the registered (name, version) pairs: expired leases, owners on
+   * this host whose process is gone, and pending ones with includePending. Starts them in the
+   * background and returns how many; `idle()` waits for them.
    */
   async recover(opts: { limit?: number; includePending?: boolean } = {}): Promise<number> {
     this.assertOpen();
+    const dead = await this.deadOwners();
     const claimed = await this.log.claim({
       owner: this.owner,
       leaseMs: this.leaseMs,
       limit: opts.limit ?? 32,
       includePending: opts.includePending ?? false,
-      names: this.names,
+      definitions: this.definitions,
+      ...(dead.length > 0 ? { deadOwners: dead } : {}),
     });
     let started = 0;
-    for (const { saga, lease } of claimed) {
-      const stored = await this.log.load(saga.sagaId);
+    for (const c of claimed) {
+      const stored = await this.log.load(c.saga.sagaId);
       if (!stored) continue;
-      const run = this.resumable(stored, lease);
-      if (!run) continue;
+      const r = await this.resumable(stored, c, 'recover', dead.includes(c.previousOwner ?? '') ? 'owner_dead' : 'lease_expired');
+      if (!r) continue;
       started++;
-      // Nobody waits on a recovered saga here: if its lease is lost, this process just lets go (no
-      // polling for the new owner's outcome, which would hold a worker slot for nothing).
-      this.track(run.run, run.plan, true, false).catch(() => undefined); // outcome is in the log and hooks
+      // Nobody waits on a recovered saga here: if its lease is lost, this process just lets go.
+      this.track(r.run, r.plan, true).catch(() => undefined); // the outcome is in the log and the hooks
     }
     return started;
   }
 
-  /** Operator action: takes a stuck saga and carries on (forward after the pivot, else compensation). */
+  /**
+   * The outcome of an existing saga, driving it if nobody else can: final or stuck -> at once;
+   * running here -> waits; owned by a live owner elsewhere -> waits (notifications or polling)
+   * and takes it over if that lease expires; owner dead -> claims it now and runs it here.
+   */
+  async settle(sagaId: string, opts: { timeoutMs?: number } = {}): Promise<SagaOutcome> {
+    const clock = this.env.clock;
+    const deadline = opts.timeoutMs === undefined ? Number.POSITIVE_INFINITY : clock.now() + opts.timeoutMs;
+    for (;;) {
+      const local = this.active.get(sagaId);
+      if (local) {
+        const out = await local.done.catch((err: unknown) => (isHandOff(err) ? undefined : Promise.reject(err)));
+        if (out) return out;
+      } else {
+        const stored = await this.log.load(sagaId);
+        if (!stored) throw new SagaError('SAGA_NOT_FOUND', `saga ${sagaId} not found`);
+        const outcome = storedOutcome(stored);
+        if (outcome) return outcome;
+        const taken = await this.takeIfOrphaned(stored);
+        if (taken) return taken;
+        const now = clock.now();
+        if (now > deadline) throw new SagaError('SAGA_WAIT_TIMEOUT', `saga ${sagaId} did not end in time`);
+        const leaseLeft = stored.leaseExpiresAt === null ? 0 : stored.leaseExpiresAt - now + 5;
+        const wait = Math.max(1, Math.min(deadline - now, Math.max(leaseLeft, 1), this.log.waitForChange ? 1_000 : 50));
+        if (this.log.waitForChange) await this.log.waitForChange(sagaId, wait);
+        else await clock.sleep(wait);
+      }
+    }
+  }
+
+  /** The saga's outcome once it is completed, compensated or stuck (settle with a default timeout). */
+  waitFor(sagaId: string, opts: { timeoutMs?: number; /** ignored: kept for older callers */ pollMs?: number } = {}): Promise<SagaOutcome> {
+    return this.settle(sagaId, { timeoutMs: opts.timeoutMs ?? this.leaseMs * 4 });
+  }
+
+  /**
+   * Cancels a saga: before its pivot it compensates (reason SAGA_CANCELLED), wherever it runs (a
+   * live owner elsewhere is fenced). Once the pivot has started: SAGA_NOT_CANCELLABLE.
+   */
+  async cancel(sagaId: string, reason = 'cancelled by request'): Promise<SagaOutcome> {
+    this.assertOpen();
+    const why = { code: 'SAGA_CANCELLED', message: reason };
+    const refuse = (): SagaError => new SagaError('SAGA_NOT_CANCELLABLE', `saga ${sagaId} passed its pivot (or completed): it can only go forward`);
+    for (;;) {
+      const local = this.active.get(sagaId);
+      if (local) {
+        if (!local.run.rollingBack && !local.run.interruptForward(why) && local.run.interrupt?.code !== 'SAGA_CANCELLED') throw refuse();
+        return this.settle(sagaId);
+      }
+      const stored = await this.log.load(sagaId);
+      if (!stored) throw new SagaError('SAGA_NOT_FOUND', `saga ${sagaId} not found`);
+      if (stored.status === 'compensated') return storedOutcome(stored) as SagaOutcome;
+      const def = this.defs.get(key(stored.name, stored.version));
+      if (stored.status === 'completed' || (def && pivotStarted(def, replay(stored.records, stored.status)))) throw refuse();
+      if (!def) throw unknownDefinition(stored);
+      const claimed =
+        stored.status === 'stuck'
+          ? await this.log.claimStuck(sagaId, this.owner, this.leaseMs).then((c) => (c ? { ...c, previousOwner: stored.owner } : undefined))
+          : await this.log.claimSaga({ sagaId, owner: this.owner, leaseMs: this.leaseMs, force: true });
+      if (!claimed) continue; // it moved meanwhile: look again
+      const fresh = await this.log.load(sagaId);
+      if (!fresh) throw new SagaError('SAGA_NOT_FOUND', `saga ${sagaId} not found`);
+      const r = await this.resumable(fresh, claimed, 'cancel', 'cancel');
+      if (!r) throw unknownDefinition(fresh);
+      if (r.run.pivotStarted) {
+        // The old owner started the pivot before it was fenced: carry it forward, refuse the cancel.
+        this.track(r.run, r.plan, true).catch(() => undefined);
+        throw refuse();
+      }
+      const plan: ResumePlan = r.plan.action === 'done' ? r.plan : { action: 'compensate', reason: why };
+      return this.awaitRun(r.run, this.track(r.run, plan, true));
+    }
+  }
+
+  /** Operator action: takes a stuck saga and carries on (forward, or compensation if it was rolling back). */
   async retryStuck(sagaId: string): Promise<SagaOutcome> {
     this.assertOpen();
-    const claimed = await this.log.claimStuck(sagaId, this.owner, this.leaseMs);
-    if (!claimed) throw new SagaError('SAGA_NOT_STUCK', `saga ${sagaId} is not stuck (or does not exist)`);
-    const stored = await this.log.load(sagaId);
-    if (!stored) throw new SagaError('SAGA_NOT_FOUND', `saga ${sagaId} not found`);
-    const r = this.resumable(stored, claimed.lease);
-    if (!r) throw new SagaError('SAGA_UNKNOWN_DEFINITION', `no definition registered for ${stored.name} v${stored.version}`);
-    return this.track(r.run, r.plan, true);
-  }
-
-  /** The saga's outcome once it is completed, compensated or stuck. */
-  async waitFor(sagaId: string, opts: { timeoutMs?: number; pollMs?: number } = {}): Promise<SagaOutcome> {
-    const local = this.active.get(sagaId);
-    if (local) return this.settled(sagaId, local.done, opts);
-    return this.pollOutcome(sagaId, opts);
-  }
-
-  /** A local run's outcome; if this process lost the saga meanwhile, the new owner's outcome. */
-  private settled(sagaId: string, done: Promise<SagaOutcome>, opts: { timeoutMs?: number; pollMs?: number } = {}): Promise<SagaOutcome> {
-    return done.catch((err: unknown) => (isFenced(err) ? this.pollOutcome(sagaId, opts) : Promise.reject(err)));
-  }
-
-  private async pollOutcome(sagaId: string, opts: { timeoutMs?: number; pollMs?: number } = {}): Promise<SagaOutcome> {
-    const deadline = this.env.clock.now() + (opts.timeoutMs ?? this.leaseMs * 4);
-    for (;;) {
-      const outcome = await this.outcomeOf(sagaId);
-      if (outcome) return outcome;
-      if (this.env.clock.now() > deadline) throw new SagaError('SAGA_WAIT_TIMEOUT', `saga ${sagaId} did not end in time`);
-      await this.env.clock.sleep(opts.pollMs ?? 50);
+    for (let first = true; ; first = false) {
+      const claimed = await this.log.claimStuck(sagaId, this.owner, this.leaseMs);
+      const stored = await this.log.load(sagaId);
+      if (!stored) throw new SagaError('SAGA_NOT_FOUND', `saga ${sagaId} not found`);
+      if (claimed) {
+        const r = await this.resumable(stored, { ...claimed, previousOwner: null }, 'retry');
+        if (!r) throw unknownDefinition(stored);
+        return this.awaitRun(r.run, this.track(r.run, r.plan, true));
+      }
+      if (stored.status !== 'stuck') {
+        // Another retry moved it on: its real outcome, never a stale `stuck`.
+        if (first && (stored.status === 'completed' || stored.status === 'compensated')) {
+          throw new SagaError('SAGA_NOT_STUCK', `saga ${sagaId} is not stuck (it is ${stored.status})`);
+        }
+        return this.settle(sagaId);
+      }
+      // Stuck under a live lease: another retry has claimed it and not written yet.
+      if (this.log.waitForChange) await this.log.waitForChange(sagaId, 200);
+      else await this.env.clock.sleep(20);
     }
   }
 
@@ -196,9 +308,7 @@ export class SagaEngine {
     if (this.closed) return;
     this.closed = true;
     const grace = opts.graceMs ?? 0;
-    if (grace > 0 && this.active.size > 0) {
-      await Promise.race([this.idle(), this.env.clock.sleep(grace)]);
-    }
+    if (grace > 0 && this.active.size > 0) await Promise.race([this.idle(), this.env.clock.sleep(grace)]);
     const left = [...this.active.values()].map((a) => a.run);
     for (const run of left) run.scope.cancel(new SagaError('STEP_ABORTED', 'engine shutting down'));
     await Promise.allSettled([...this.active.values()].map((a) => a.done));
@@ -208,17 +318,71 @@ export class SagaEngine {
     }
   }
 
-  private resumable(stored: StoredSaga, lease: Lease): { run: SagaRun; plan: ResumePlan } | undefined {
-    const def = this.defs.get(key(stored.name, stored.version));
-    if (!def) return undefined;
-    const replayed = replay(stored.records, stored.status);
-    const plan = planResume(def, replayed);
-    return { run: new SagaRun(this.env, def, stored.sagaId, stored.input, lease, stored.status, replayed), plan };
+  /** Claims the saga if its owner is gone (lease expired, dead process on this host, or us). */
+  private async takeIfOrphaned(stored: StoredSaga): Promise<SagaOutcome | undefined> {
+    if (this.closed || !this.defs.has(key(stored.name, stored.version))) return undefined;
+    const expired = stored.leaseExpiresAt === null || stored.leaseExpiresAt <= this.env.clock.now();
+    const dead = stored.owner !== null && (stored.owner === this.owner || isDeadLocalOwner(stored.owner));
+    if (!expired && !dead) return undefined;
+    const held = dead ? { ifHeldBy: { owner: stored.owner, fencingToken: stored.fencingToken } } : {};
+    const claimed = await this.log.claimSaga({ sagaId: stored.sagaId, owner: this.owner, leaseMs: this.leaseMs, ...held });
+    if (!claimed) return undefined;
+    const fresh = await this.log.load(stored.sagaId);
+    if (!fresh) return undefined;
+    const r = await this.resumable(fresh, claimed, 'settle', dead ? 'owner_dead' : 'lease_expired');
+    if (!r) return undefined;
+    const out = await this.track(r.run, r.plan, true).catch((err: unknown) => (isHandOff(err) ? undefined : Promise.reject(err)));
+    return out; // undefined: suspended or lost again; the caller keeps waiting
   }
 
-  private track(run: SagaRun, plan: ResumePlan, resumed: boolean, awaitIfFenced = true): Promise<SagaOutcome> {
-    const done = this.drive(run, plan, resumed, awaitIfFenced).finally(() => {
-      this.active.delete(run.sagaId);
+  /** Owners on this host whose process is gone (scanned at most once a second). */
+  private async deadOwners(): Promise<string[]> {
+    const now = this.env.clock.now();
+    if (now - this.lastDeadScan < 1_000) return [];
+    this.lastDeadScan = now;
+    const owners = await this.log.owners();
+    return owners.map((o) => o.owner).filter((o) => o !== this.owner && isDeadLocalOwner(o));
+  }
+
+  /**
+   * A run for a claimed saga; undefined (and the claim given back) when its definition is not
+   * registered here. Emits onClaim and, when the saga was taken from another owner, onTakeover.
+   */
+  private async resumable(
+    stored: StoredSaga,
+    claimed: Claimed,
+    via: ClaimVia,
+    takeover?: 'lease_expired' | 'owner_dead' | 'cancel',
+  ): Promise<{ run: SagaRun; plan: ResumePlan } | undefined> {
+    const lease: Lease = claimed.lease;
+    const def = this.defs.get(key(stored.name, stored.version));
+    if (!def) {
+      await this.log.release(this.owner, [{ sagaId: stored.sagaId, fencingToken: lease.fencingToken }]).catch(() => undefined);
+      return undefined;
+    }
+    const hooks = this.env.hooks;
+    const base = { sagaId: stored.sagaId, saga: stored.name, version: stored.version, fencingToken: lease.fencingToken };
+    if (!hooks.empty) {
+      hooks.emit('onClaim', { ...base, via, previousOwner: claimed.previousOwner });
+      const prev = claimed.previousOwner;
+      if (takeover && prev !== null && prev !== this.owner && stored.status !== 'pending' && stored.status !== 'stuck') {
+        hooks.emit('onTakeover', { ...base, previousOwner: prev, reason: takeover });
+      }
+    }
+    const replayed = replay(stored.records, stored.status);
+    const extras = { meta: stored.meta ?? undefined, deadlineAt: stored.deadlineAt ?? undefined };
+    const run = new SagaRun(this.env, def, stored.sagaId, stored.input, lease, stored.status, replayed, extras);
+    let plan = planResume(def, replayed);
+    if (replayed.maxInterrupted > this.recoveryLimit && plan.action !== 'done' && plan.action !== 'complete') {
+      const message = `an attempt was interrupted ${replayed.maxInterrupted} times (limit ${this.recoveryLimit}): a step that kills its process?`;
+      plan = { action: 'stuck', reason: { code: 'RECOVERY_LIMIT', message } };
+    }
+    return { run, plan };
+  }
+
+  private track(run: SagaRun, plan: ResumePlan, resumed: boolean): Promise<DriveResult> {
+    const done = drive(run, plan, resumed, () => this.closed).finally(() => {
+      if (this.active.get(run.sagaId)?.run === run) this.active.delete(run.sagaId);
       this.heartbeat.changed(this.active.size);
     });
     this.active.set(run.sagaId, { run, done });
@@ -226,79 +390,16 @@ export class SagaEngine {
     return done;
   }
 
-  private async drive(run: SagaRun, plan: ResumePlan, resumed: boolean, awaitIfFenced: boolean): Promise<SagaOutcome> {
-    const hooks = this.env.hooks;
-    const base = { sagaId: run.sagaId, saga: run.def.name };
-    if (!hooks.empty) hooks.emit('onSagaStart', { ...base, resumed });
-    let status: SagaOutcome['status'];
+  /** A caller's view of a run: its outcome; if it was suspended or lost to another owner, settle. */
+  private async awaitRun(run: SagaRun, done: Promise<DriveResult>): Promise<SagaOutcome> {
+    let out: DriveResult;
     try {
-      status = await this.follow(run, plan);
+      out = await done;
     } catch (err) {
-      if (isFenced(err) || isFenced(run.scope.reason)) {
-        if (!hooks.empty) hooks.emit('onFenced', base);
-        // Another owner has the saga now; its outcome will be in the log.
-        if (!awaitIfFenced) throw new SagaError('SAGA_FENCED', `saga ${run.sagaId}: taken over by another owner`);
-        return this.pollOutcome(run.sagaId);
-      }
-      throw err;
+      if (!isHandOff(err)) throw err;
+      return { ...(await this.settle(run.sagaId)), executed: false };
     }
-    if (!hooks.empty) {
-      const end = { ...base, status: status as SagaStatus, durationMs: this.env.clock.now() - run.startedAt };
-      hooks.emit('onSagaEnd', run.reason && status !== 'completed' ? { ...end, reason: run.reason } : end);
-    }
-    const outcome: SagaOutcome = { sagaId: run.sagaId, saga: run.def.name, status, results: { ...run.results }, executed: true };
-    if (status !== 'completed' && run.reason) outcome.reason = run.reason;
-    return outcome;
-  }
-
-  private async follow(run: SagaRun, plan: ResumePlan): Promise<SagaOutcome['status']> {
-    switch (plan.action) {
-      case 'done':
-        return run.status === 'completed' ? 'completed' : 'compensated';
-      case 'complete':
-        await run.setStatus('completed');
-        return 'completed';
-      case 'compensate':
-        return this.rollBack(run, plan.reason);
-      case 'forward': {
-        if (run.status !== 'running') run.buffer({ type: 'status', status: 'running' });
-        const result = await runStages(run, plan.fromStage);
-        stopIfAborted(run);
-        if (result.ok) {
-          await run.setStatus('completed');
-          return 'completed';
-        }
-        if (this.pivotPassed(run)) {
-          await run.setStatus('stuck', result.error);
-          return 'stuck';
-        }
-        return this.rollBack(run, result.error);
-      }
-    }
-  }
-
-  private async rollBack(run: SagaRun, reason: ErrorInfo): Promise<'compensated' | 'stuck'> {
-    const status = await compensateAll(run, reason);
-    stopIfAborted(run);
-    return status;
-  }
-
-  private pivotPassed(run: SagaRun): boolean {
-    const stage = run.def.stages[run.def.pivotStage];
-    const pivot = stage?.steps[0];
-    return pivot !== undefined && run.steps.get(pivot.name)?.outcome === 'succeeded';
-  }
-
-  private async existing(existing: SagaSummary, def: SagaDefinition): Promise<SagaOutcome> {
-    if (existing.name !== def.name) throw conflict(existing.sagaId, existing.name, def.name);
-    const local = this.active.get(existing.sagaId);
-    if (local) return { ...(await this.settled(existing.sagaId, local.done)), executed: false };
-    return { ...(await this.waitFor(existing.sagaId)), executed: false };
-  }
-
-  private async sameSaga(runningName: string, def: SagaDefinition, sagaId: string, done: Promise<SagaOutcome>): Promise<SagaOutcome> {
-    if (runningName !== def.name) throw conflict(sagaId, runningName, def.name);
-    return { ...(await done), executed: false };
+    return out ?? this.settle(run.sagaId);
   }
 
   private assertOpen(): void {
@@ -310,11 +411,28 @@ function key(name: string, version: number): string {
   return `${name}@${version}`;
 }
 
+/** Lost to another owner or the lease ran out: the saga goes on elsewhere (or here, via settle). */
+function isHandOff(err: unknown): boolean {
+  return isFenced(err) || (err instanceof SagaError && err.code === 'SAGA_LEASE_LOST');
+}
+
 function conflict(sagaId: string, existing: string, wanted: string): SagaError {
   return new SagaError('SAGA_CONFLICT', `saga id ${sagaId} belongs to saga "${existing}", not "${wanted}"`);
 }
 
-/** A run whose lease was lost or whose engine is closing writes nothing more. */
-function stopIfAborted(run: SagaRun): void {
-  if (run.scope.cancelled) throw run.scope.reason;
+function unknownDefinition(s: { name: string; version: number }): SagaError {
+  return new SagaError('SAGA_UNKNOWN_DEFINITION', `no definition registered for ${s.name}@${s.version}`);
+}
+
+function inputHash(input: unknown): string {
+  return createHash('sha256').update(JSON.stringify(input) ?? 'undefined').digest('hex').slice(0, 16);
+}
+
+/** Starting an existing id with another input is a caller bug: name both inputs' hashes. */
+function checkInput(sagaId: string, existing: unknown, wanted: unknown): void {
+  const a = inputHash(existing);
+  const b = inputHash(wanted);
+  if (a !== b) {
+    throw new SagaError('SAGA_INPUT_CONFLICT', `saga id ${sagaId} exists with input sha256:${a}, not the given input sha256:${b}`);
+  }
 }

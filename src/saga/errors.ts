@@ -10,6 +10,11 @@ export type SagaErrorCode =
   | 'SAGA_CONFLICT' // an id was reused for a different saga name
   | 'SAGA_WAIT_TIMEOUT' // waited for another owner's saga past the deadline
   | 'SAGA_NOT_STUCK' // operator retry on a saga that is not stuck
+  | 'SAGA_NOT_CANCELLABLE' // cancel after the pivot started, or of a completed saga
+  | 'SAGA_INPUT_CONFLICT' // an existing saga id started again with a different input
+  | 'SAGA_CANCELLED' // reason of a saga compensated by cancel()
+  | 'SAGA_DEADLINE' // reason of a saga compensated because its deadline passed before the pivot
+  | 'SAGA_LEASE_LOST' // the heartbeat could not renew before the lease ran out: this owner stopped
   | 'STEP_TIMEOUT'
   | 'STEP_ABORTED' // a sibling in a parallel group failed, or the engine is shutting down
   | 'STEP_FAILED' // a step threw something that is not a SagaError

@@ -14,7 +14,8 @@ export const FINAL_STATUSES: ReadonlySet<SagaStatus> = new Set(['completed', 'co
 
 /** Legal status transitions. `stuck` is not final: an operator can retry it. */
 const TRANSITIONS: Record<SagaStatus, readonly SagaStatus[]> = {
-  pending: ['running'],
+  // pending -> compensating: a queued saga cancelled before it ran (nothing to undo).
+  pending: ['running', 'compensating'],
   running: ['completed', 'compensating', 'stuck'],
   compensating: ['compensated', 'stuck'],
   stuck: ['running', 'compensating'],
@@ -42,9 +43,11 @@ export interface ErrorInfo {
 
 /** One durable fact about a saga. `seq` orders a saga's records, starting at 0. */
 export type LogRecord =
-  | { type: 'step_started'; step: string; attempt: number }
+  /** `since`: epoch ms of the step's first attempt, written when its retry policy has a time budget. */
+  | { type: 'step_started'; step: string; attempt: number; since?: number }
   | { type: 'step_succeeded'; step: string; output: Json }
-  | { type: 'step_failed'; step: string; attempt: number; error: ErrorInfo; willRetry: boolean }
+  /** `retryInMs`: the next attempt waits this long as a durable timer (the saga was released). */
+  | { type: 'step_failed'; step: string; attempt: number; error: ErrorInfo; willRetry: boolean; retryInMs?: number }
   | { type: 'compensation_started'; step: string; attempt: number }
   | { type: 'compensation_succeeded'; step: string }
   | { type: 'compensation_failed'; step: string; attempt: number; error: ErrorInfo; willRetry: boolean }
@@ -57,7 +60,14 @@ export interface SagaHeader {
   input: Json;
 }
 
+/** Caller-supplied string pairs stored with the saga (for example a W3C traceparent). */
+export type SagaMeta = Record<string, string>;
+
 export interface StoredSaga extends SagaHeader {
+  /** Stored with the saga at begin; null when none was given. */
+  meta: SagaMeta | null;
+  /** Epoch ms (engine clock): past it, a saga that has not reached its pivot compensates. */
+  deadlineAt: number | null;
   status: SagaStatus;
   owner: string | null;
   fencingToken: number;
@@ -93,6 +103,8 @@ export interface BeginRequest extends SagaHeader {
   status: 'running' | 'pending';
   owner: string | null;
   leaseMs: number;
+  meta?: SagaMeta;
+  deadlineAt?: number;
   /**
    * Records appended at seq 0 in the same commit, only when this call creates the saga (the
    * engine sends its first stage's `step_started` here: one commit fewer per saga). Status
@@ -121,13 +133,54 @@ export interface ClaimRequest {
   limit: number;
   /** Also claim queued (`pending`) sagas, oldest first. */
   includePending: boolean;
-  /** Restrict to these saga names (a worker claims only what it can run). */
+  /** Restrict to these saga names. */
   names?: readonly string[];
+  /** Restrict to these (name, version) pairs: a worker claims only what it has registered. */
+  definitions?: ReadonlyArray<{ name: string; version: number }>;
+  /**
+   * Owners known to be dead (same host, process gone): their sagas are claimed at once, without
+   * waiting for the lease to lapse.
+   */
+  deadOwners?: readonly string[];
+}
+
+/** Claims one saga by id (settle, cancel): see SagaLog.claimSaga. */
+export interface ClaimSagaRequest {
+  sagaId: string;
+  owner: string;
+  leaseMs: number;
+  /** Take it even under a live lease when it is still held by exactly this owner and token (a dead owner). */
+  ifHeldBy?: { owner: string | null; fencingToken: number };
+  /** Take it under any live lease (cancel): the current owner is fenced. */
+  force?: boolean;
+}
+
+/** A claimed saga, its new lease, and who held it before (null: pending or released timer). */
+export interface Claimed {
+  saga: SagaSummary;
+  lease: Lease;
+  previousOwner: string | null;
+}
+
+export interface CountFilter {
+  status?: SagaStatus;
+  name?: string;
+  version?: number;
+}
+
+/** What a backend reports after each durable group commit (metrics). */
+export interface CommitEvent {
+  /** Log records written by the commit. */
+  records: number;
+  /** Distinct sagas the commit touched. */
+  sagas: number;
+  durationMs: number;
 }
 
 export interface ListFilter {
   status?: SagaStatus;
   name?: string;
+  version?: number;
   limit?: number;
 }
 
@@ -138,6 +191,8 @@ export interface ListFilter {
  */
 export interface SagaLog {
   readonly kind: string;
+  /** Set by the caller: called after every durable group commit (never throws into the log). */
+  onCommit?: ((e: CommitEvent) => void) | undefined;
   /** Creates the saga if its id is new; otherwise returns the existing saga, untouched. */
   begin(req: BeginRequest): Promise<BeginResult>;
   /** Appends records atomically (all or none). A `status` record also sets the saga's status. */
@@ -149,12 +204,32 @@ export interface SagaLog {
    * includePending): sets owner, bumps the fencing token, sets the lease. Stuck sagas are never
    * claimed: they wait for an operator.
    */
-  claim(req: ClaimRequest): Promise<Array<{ saga: SagaSummary; lease: Lease }>>;
+  claim(req: ClaimRequest): Promise<Claimed[]>;
+  /**
+   * Claims one saga that is pending, running or compensating when its lease has expired (or it
+   * has none), or `ifHeldBy` still matches, or `force`. Token + 1. undefined when not claimable.
+   */
+  claimSaga(req: ClaimSagaRequest): Promise<Claimed | undefined>;
+  /** Number of sagas matching the filter (no listing). */
+  count(filter?: CountFilter): Promise<number>;
+  /** Owners holding running/compensating sagas under a live lease, with how many each. */
+  owners(): Promise<Array<{ owner: string; sagas: number }>>;
+  /**
+   * Resolves when the saga may have changed (a status change or a released lease), or after
+   * `timeoutMs`. Backends without notifications omit it; callers then poll.
+   */
+  waitForChange?(sagaId: string, timeoutMs: number): Promise<void>;
   /** Extends leases still held; returns the ids whose lease was lost (token moved on). */
   renew(owner: string, held: ReadonlyArray<{ sagaId: string; fencingToken: number }>, leaseMs: number): Promise<string[]>;
-  /** Gives up leases (graceful shutdown): the sagas become claimable at once. */
-  release(owner: string, held: ReadonlyArray<{ sagaId: string; fencingToken: number }>): Promise<void>;
-  /** Takes a stuck saga for an operator retry: like claim, for one saga in status `stuck`. */
+  /**
+   * Gives up leases (graceful shutdown): the sagas become claimable at once. With `delayMs`
+   * (a durable timer) they become claimable that long from now and keep no owner meanwhile.
+   */
+  release(owner: string, held: ReadonlyArray<{ sagaId: string; fencingToken: number }>, delayMs?: number): Promise<void>;
+  /**
+   * Takes a stuck saga for an operator retry: like claim, for one saga in status `stuck` whose
+   * lease has expired (or was released); undefined otherwise, so two retries never run it twice.
+   */
   claimStuck(sagaId: string, owner: string, leaseMs: number): Promise<{ saga: SagaSummary; lease: Lease } | undefined>;
   /**
    * Retention: deletes up to `limit` sagas that ended (completed or compensated) before

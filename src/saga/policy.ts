@@ -10,6 +10,11 @@ export interface RetryPolicy {
   multiplier: number;
   /** Decides whether an error is worth another attempt. */
   retryable: (err: unknown) => boolean;
+  /**
+   * Time budget: keep retrying a retryable error until this long after the step's first attempt
+   * (stored in the log, so it survives crashes). With a budget, maxAttempts defaults to unbounded.
+   */
+  budgetMs?: number;
 }
 
 /** Errors that say so (`retryable: true`, as StoreError and STEP_TIMEOUT do) are retried. */
@@ -44,12 +49,15 @@ export const DEFAULT_COMPENSATION_RETRY: RetryPolicy = {
 };
 
 export function resolvePolicy(base: RetryPolicy, override: Partial<RetryPolicy> | undefined): RetryPolicy {
-  return override ? { ...base, ...override } : base;
+  if (!override) return base;
+  const policy = { ...base, ...override };
+  if (override.budgetMs !== undefined && override.maxAttempts === undefined) policy.maxAttempts = Infinity;
+  return policy;
 }
 
 /** Full jitter: uniform in [0, min(max, initial * multiplier^(attempt-1))]. */
 export function backoffDelay(policy: RetryPolicy, attempt: number, random: () => number): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.initialDelayMs * policy.multiplier ** (attempt - 1));
+  const ceiling = Math.min(policy.maxDelayMs, policy.initialDelayMs * policy.multiplier ** Math.min(attempt - 1, 64));
   return Math.floor(random() * ceiling);
 }
 

@@ -9,8 +9,8 @@ import { CancelScope } from './cancel.js';
 import type { Clock } from './clock.js';
 import type { SagaDefinition, StepContext } from './define.js';
 import type { HookBus } from './events.js';
-import { SagaError } from './errors.js';
-import { canTransition, type ErrorInfo, type Json, type Lease, type LogRecord, type SagaLog, type SagaStatus } from './log.js';
+import { SagaError, type SagaErrorCode } from './errors.js';
+import { canTransition, type ErrorInfo, type Json, type Lease, type LogRecord, type SagaLog, type SagaMeta, type SagaStatus } from './log.js';
 import type { ReplayedSaga, StepState } from './replay.js';
 
 export interface RunEnv {
@@ -18,6 +18,14 @@ export interface RunEnv {
   clock: Clock;
   hooks: HookBus;
   leaseMs: number;
+  /** Backoffs longer than this become durable timers (the saga is released until due). */
+  durableTimerThresholdMs: number;
+}
+
+/** Where a saga came from beyond its header: caller meta and deadline, as stored at begin. */
+export interface RunExtras {
+  meta?: SagaMeta | undefined;
+  deadlineAt?: number | undefined;
 }
 
 export class SagaRun {
@@ -28,8 +36,22 @@ export class SagaRun {
   status: SagaStatus;
   reason: ErrorInfo | undefined;
   rollingBack = false;
-  /** Cancels every attempt of this saga: lease lost (fenced) or engine shutdown. */
+  /** Cancels every attempt of this saga and stops its writes: lease lost, fenced, or engine shutdown. */
   readonly scope = new CancelScope();
+  /**
+   * Cancels the forward steps only (cancel() or the deadline, before the pivot): the saga then
+   * compensates, so its writes go on. A child of `scope`.
+   */
+  readonly work: CancelScope;
+  /** Why the forward phase was cancelled (SAGA_CANCELLED, SAGA_DEADLINE), if it was. */
+  interrupt: ErrorInfo | undefined;
+  /** Set when the pivot's step_started is about to be written: cancel and deadline no longer apply. */
+  pivotStarted = false;
+  /** Local-clock time before which the lease is known to be held (heartbeat bookkeeping). */
+  leaseValidUntil: number;
+  readonly meta: SagaMeta | undefined;
+  readonly deadlineAt: number | undefined;
+  private deadlineTimer: ReturnType<typeof setTimeout> | undefined;
   private buffered: LogRecord[] = [];
   private nextSeq: number;
   private tail: Promise<void> = Promise.resolve();
@@ -44,10 +66,15 @@ export class SagaRun {
     public lease: Lease,
     status: SagaStatus,
     replayed?: ReplayedSaga,
+    extras: RunExtras = {},
   ) {
     this.status = status;
     this.nextSeq = replayed?.nextSeq ?? 0;
     this.startedAt = env.clock.now();
+    this.leaseValidUntil = this.startedAt + env.leaseMs;
+    this.work = this.scope.child().scope;
+    this.meta = extras.meta;
+    this.deadlineAt = extras.deadlineAt;
     if (replayed) {
       for (const name of replayed.started) {
         const s = replayed.steps.get(name);
@@ -58,7 +85,37 @@ export class SagaRun {
       }
       this.rollingBack = replayed.rollingBack;
       this.reason = replayed.reason;
+      const pivot = def.pivotStage >= 0 ? def.stages[def.pivotStage]?.steps[0] : undefined;
+      this.pivotStarted = pivot !== undefined && replayed.steps.has(pivot.name);
     }
+  }
+
+  /** Cancels the forward phase (before the pivot only); the engine then compensates with `reason`. */
+  interruptForward(reason: ErrorInfo): boolean {
+    if (this.pivotStarted || this.work.cancelled) return false;
+    this.interrupt = reason;
+    this.work.cancel(new SagaError(reason.code as SagaErrorCode, reason.message));
+    return true;
+  }
+
+  /** Past the deadline (engine clock), the forward phase is cancelled unless the pivot started. */
+  armDeadline(): void {
+    if (this.deadlineAt === undefined || this.pivotStarted) return;
+    const fire = (): void => void this.interruptForward(deadlineReason(this.deadlineAt ?? 0));
+    const wait = this.deadlineAt - this.env.clock.now();
+    if (wait <= 0) return fire();
+    this.deadlineTimer = setTimeout(fire, Math.min(wait, 2 ** 31 - 1));
+    this.deadlineTimer.unref();
+  }
+
+  disarmDeadline(): void {
+    if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = undefined;
+  }
+
+  /** The base of every hook event of this saga. */
+  get eventBase(): { sagaId: string; saga: string; version: number } {
+    return { sagaId: this.sagaId, saga: this.def.name, version: this.def.version };
   }
 
 
@@ -146,4 +203,8 @@ export class SagaRun {
   resultOf(name: string): Json | undefined {
     return this.results[name] as Json | undefined;
   }
+}
+
+export function deadlineReason(at: number): ErrorInfo {
+  return { code: 'SAGA_DEADLINE', message: `the saga's deadline (${new Date(at).toISOString()}) passed before its pivot` };
 }

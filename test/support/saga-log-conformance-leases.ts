@@ -135,6 +135,9 @@ export function sagaLogLeaseConformance(ctx: SuiteContext): void {
       const stuck = await started(log);
       const reason = { code: 'COMPENSATION_EXHAUSTED', message: 'gave up' };
       await log.append({ sagaId: stuck.id, lease: stuck.lease, firstSeq: 0, records: [{ type: 'status', status: 'stuck', reason }] });
+      // Under a live lease (another retry holds it) a stuck saga is not taken: retries never run twice.
+      assert.equal(await log.claimStuck(stuck.id, 'operator', LONG_LEASE_MS), undefined);
+      await log.release('owner-a', [{ sagaId: stuck.id, fencingToken: stuck.lease.fencingToken }]);
       const running = await started(log);
       assert.equal(await log.claimStuck(running.id, 'operator', LONG_LEASE_MS), undefined);
       assert.equal(await log.claimStuck(uniqueId('missing'), 'operator', LONG_LEASE_MS), undefined);

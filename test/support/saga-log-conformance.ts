@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { SagaError } from '../../src/saga/errors.js';
 import type { BeginRequest, Json, Lease, LogRecord, SagaLog } from '../../src/saga/log.js';
 import { sagaLogLeaseConformance } from './saga-log-conformance-leases.js';
+import { sagaLogEngineConformance } from './saga-log-conformance-engine.js';
 
 export interface SagaLogConformanceOptions {
   /**
@@ -328,5 +329,6 @@ export function sagaLogConformance(name: string, open: () => Promise<SagaLog>, o
     });
 
     sagaLogLeaseConformance(ctx);
+    sagaLogEngineConformance(ctx);
   });
 }

@@ -20,7 +20,7 @@ function gate(): Gate {
 }
 
 /** a, b (blocks on `hold` the first time), pivot p, then retriable r. Records every call. */
-function sagaWithGate(calls: string[], hold: Gate, blockStep: string): SagaDefinition<{ id: string }, Record<string, unknown>> {
+function sagaWithGate(calls: string[], hold: Gate, blockStep: string, onInterrupt: 'resume' | 'compensate' = 'resume'): SagaDefinition<{ id: string }, Record<string, unknown>> {
   const step = (name: string) => ({
     name,
     run: async () => {
@@ -32,7 +32,7 @@ function sagaWithGate(calls: string[], hold: Gate, blockStep: string): SagaDefin
       calls.push(`comp:${name}`);
     },
   });
-  return defineSaga<{ id: string }>('gated', 1)
+  return defineSaga<{ id: string }>('gated', 1, { onInterrupt })
     .step(step('a'))
     .step(step('b'))
     .step({ ...step('p'), kind: 'pivot', compensate: undefined })
@@ -45,12 +45,40 @@ async function until(cond: () => boolean): Promise<void> {
   assert.ok(cond(), 'condition not reached');
 }
 
-test('a saga interrupted before the pivot is rolled back by the next owner; the stale owner is fenced', async () => {
+test('a saga interrupted before the pivot is resumed by the next owner (the step in doubt runs again); the stale owner is fenced', async () => {
   const time = manualTime();
   const log = new MemorySagaLog({ now: time.now });
   const calls: string[] = [];
   const hold = gate();
   const saga = sagaWithGate(calls, hold, 'b');
+  const first = new SagaEngine({ log, owner: 'first', leaseMs: 1_000, heartbeatMs: 0 });
+  const firstRun = first.execute(saga, { id: 'x' }, { sagaId: 'g0' });
+  await until(() => calls.includes('run:b'));
+  const second = new SagaEngine({ log, owner: 'second', leaseMs: 1_000, heartbeatMs: 0 }).register(saga);
+  assert.equal(await second.recover(), 0, 'a live lease is not claimed');
+  time.advance(1_001);
+  assert.equal(await second.recover(), 1);
+  await second.idle();
+  assert.deepEqual(calls, ['run:a', 'run:b', 'run:b', 'run:p', 'run:r'], 'b ran again (attempt 2), nothing compensated');
+  const stored = await log.load('g0');
+  assert.equal(stored?.status, 'completed');
+  assert.deepEqual(
+    stored?.records.flatMap((r) => (r.type === 'step_started' && r.step === 'b' ? [r.attempt] : [])),
+    [1, 2],
+    'the re-run is attempt 2 in the log',
+  );
+  hold.open();
+  const outcome = await firstRun;
+  assert.equal(outcome.status, 'completed', 'the stale owner reports the outcome the new owner reached');
+  assert.equal(calls.length, 5, 'the stale owner ran nothing more');
+});
+
+test("onInterrupt: 'compensate' rolls an interrupted saga back instead; the stale owner is fenced", async () => {
+  const time = manualTime();
+  const log = new MemorySagaLog({ now: time.now });
+  const calls: string[] = [];
+  const hold = gate();
+  const saga = sagaWithGate(calls, hold, 'b', 'compensate');
   const first = new SagaEngine({ log, owner: 'first', leaseMs: 1_000, heartbeatMs: 0 });
   const firstRun = first.execute(saga, { id: 'x' }, { sagaId: 'g1' });
   await until(() => calls.includes('run:b'));
@@ -131,7 +159,7 @@ test('the heartbeat keeps a long step owned; a lost lease aborts the step throug
   await rival.idle();
   const outcome = await pending;
   assert.equal(aborted, true, 'the stale attempt was aborted');
-  assert.equal(outcome.status, 'compensated', 'the rival rolled back the interrupted saga');
+  assert.equal(outcome.status, 'completed', 'the rival resumed the interrupted saga and finished it');
 });
 
 test('close() stops running sagas without writing and releases them for another owner', async () => {
@@ -143,13 +171,16 @@ test('close() stops running sagas without writing and releases them for another 
   const run = e.execute(saga, { id: 'x' }, { sagaId: 'c1' });
   await until(() => calls.includes('run:b'));
   const before = (await log.load('c1'))?.records.length;
-  await e.close();
+  const closing = e.close();
+  hold.open(); // the cut attempt settles (close waits for it rather than its 15 s grace)
+  await closing;
   await assert.rejects(run);
   assert.equal((await log.load('c1'))?.records.length, before, 'nothing written after shutdown');
   const next = new SagaEngine({ log, owner: 'next', leaseMs: 60_000 }).register(saga);
   assert.equal(await next.recover(), 1, 'released at once, no lease wait');
   await next.idle();
-  assert.equal((await log.load('c1'))?.status, 'compensated');
+  assert.equal((await log.load('c1'))?.status, 'completed', 'a deploy resumes in-flight sagas instead of rolling them back');
+  assert.deepEqual(calls, ['run:a', 'run:b', 'run:b', 'run:p', 'run:r']);
   hold.open();
 });
 
@@ -205,5 +236,5 @@ test('a worker that loses a recovered saga frees its slot at once instead of wai
   assert.equal(first.activeCount, 0, 'the fenced run let go');
   assert.equal(second.activeCount, 1, 'while the new owner is still working');
   await second.idle();
-  assert.equal((await log.load('q-slow'))?.status, 'compensated');
+  assert.equal((await log.load('q-slow'))?.status, 'completed');
 });
