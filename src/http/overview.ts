@@ -16,7 +16,7 @@ export function quantile(sorted: readonly number[], q: number): number | null {
 
 const MINUTE = 60_000;
 
-export function overviewOf(list: readonly SagaSummary[]) {
+export function overviewOf(list: readonly SagaSummary[], now = Date.now()) {
   const ended = list.filter((s) => s.status === 'completed' || s.status === 'compensated' || s.status === 'stuck');
   const completed = ended.filter((s) => s.status === 'completed');
   const compensated = ended.filter((s) => s.status === 'compensated');
@@ -29,6 +29,9 @@ export function overviewOf(list: readonly SagaSummary[]) {
     b[s.status as 'completed' | 'compensated' | 'stuck']++;
     if (s.status === 'completed') b.durations.push(s.updatedAt - s.createdAt);
   }
+  // The last 30 minutes always appear (zeros where nothing ended), so the chart has a time axis.
+  const nowBucket = Math.floor(now / MINUTE) * MINUTE;
+  for (let t = nowBucket - 29 * MINUTE; t <= nowBucket; t += MINUTE) if (!buckets.has(t)) buckets.set(t, { completed: 0, compensated: 0, stuck: 0, durations: [] });
   const series = [...buckets.entries()]
     .sort((a, b) => a[0] - b[0])
     .slice(-120)

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { openApp, type App } from '../../src/app.js';
 import { HashingEmbedder } from '../../src/ingest/embedder.js';
 import type { ApiOptions } from '../../src/http/context.js';
+import { startHttpServer, type RunningServer } from '../../src/http/listen.js';
 import { createHttpApi, type HttpApi } from '../../src/http/server.js';
 import { withFaults, type FaultControl } from '../../src/stores/faults.js';
 import type { StoreName, StoreSet } from '../../src/stores/types.js';
@@ -17,13 +18,15 @@ export interface HttpHarness {
   raw: StoreSet;
   faults: Record<StoreName, FaultControl>;
   dir: string;
+  /** Set when opened with `listen`: the real server (http://127.0.0.1:<port>). */
+  server?: RunningServer;
   request(path: string, init?: RequestInit): Promise<Response>;
   /** Everything every store and the saga log hold, for "nothing was written" checks. */
   snapshot(): Promise<string>;
   close(): Promise<void>;
 }
 
-export async function openHttpHarness(opts: Partial<ApiOptions> = {}, appOpts: { leaseMs?: number } = {}): Promise<HttpHarness> {
+export async function openHttpHarness(opts: Partial<ApiOptions> = {}, appOpts: { leaseMs?: number; listen?: boolean } = {}): Promise<HttpHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'apex-http-'));
   const faults = {} as Record<StoreName, FaultControl>;
   let raw: StoreSet | undefined;
@@ -42,7 +45,8 @@ export async function openHttpHarness(opts: Partial<ApiOptions> = {}, appOpts: {
       return { postgres: wrap('postgres'), neo4j: wrap('neo4j'), qdrant: wrap('qdrant'), redis: wrap('redis') };
     },
   });
-  const api = createHttpApi(app, opts);
+  const server = appOpts.listen ? await startHttpServer(app, opts, { host: '127.0.0.1', port: 0, graceMs: 2_000 }) : undefined;
+  const api = server ? server.api : createHttpApi(app, opts);
   const r = raw as StoreSet;
   return {
     app,
@@ -50,7 +54,8 @@ export async function openHttpHarness(opts: Partial<ApiOptions> = {}, appOpts: {
     raw: r,
     faults,
     dir,
-    request: (path, init) => Promise.resolve(api.hono.request(path, init)),
+    ...(server ? { server } : {}),
+    request: (path, init) => (server ? fetch(`${server.url}${path}`, init) : Promise.resolve(api.hono.request(path, init))),
     snapshot: async () => {
       const docs = await r.postgres.listDocuments(null, 10_000);
       const sagas = await app.engine.log.list({ limit: 100_000 });
@@ -63,6 +68,7 @@ export async function openHttpHarness(opts: Partial<ApiOptions> = {}, appOpts: {
       });
     },
     close: async () => {
+      await server?.stop();
       await app.close();
       rmSync(dir, { recursive: true, force: true });
     },
