@@ -9,6 +9,7 @@ import { formatMs, formatTime, renderPairs, renderTable, toJson } from './output
 import { withApp } from './runtime.js';
 import { registerRecover } from './sagas-recover.js';
 import { registerPrune } from './sagas-prune.js';
+import { registerCancel } from './sagas-cancel.js';
 import { renderTimeline } from './sagas-timeline.js';
 
 export const SAGA_STATUSES: readonly SagaStatus[] = ['pending', 'running', 'compensating', 'completed', 'compensated', 'stuck'];
@@ -35,8 +36,9 @@ export function registerSagas(program: Command): void {
         withApp(cmd, { json: flags.json === true }, async (app, io) => {
           const filter = { limit: flags.limit, ...(flags.status ? { status: flags.status } : {}), ...(flags.name ? { name: flags.name } : {}) };
           const list = await app.engine.log.list(filter);
-          if (io.json) io.out(toJson({ sagas: list }));
-          else io.out(`\n${renderSagaTable(list)}\n${list.length} saga(s)${list.length === flags.limit ? ` (limit ${flags.limit} reached)` : ''}`);
+          const registered = (s: SagaSummary): boolean => app.engine.isRegistered(s.name, s.version);
+          if (io.json) io.out(toJson({ sagas: list.map((s) => ({ ...s, registered: registered(s) })) }));
+          else io.out(`\n${renderSagaTable(list, registered)}\n${list.length} saga(s)${list.length === flags.limit ? ` (limit ${flags.limit} reached)` : ''}`);
           return EXIT_OK;
         }),
       ),
@@ -59,7 +61,7 @@ export function registerSagas(program: Command): void {
           io.out(
             `\n${renderPairs([
               ['saga', saga.sagaId],
-              ['definition', `${saga.name} v${saga.version}`],
+              ['definition', `${saga.name}@${saga.version}${app.engine.isRegistered(saga.name, saga.version) ? '' : ' (unregistered: no definition for this version here)'}`],
               ['status', saga.status],
               ['reason', saga.reason ? `[${saga.reason.code}] ${saga.reason.message}` : '-'],
               ['owner', saga.owner ?? '-'],
@@ -104,12 +106,21 @@ export function registerSagas(program: Command): void {
 
   registerRecover(sagas);
   registerPrune(sagas);
+  registerCancel(sagas);
 }
 
-export function renderSagaTable(list: readonly SagaSummary[]): string {
+/** `name@version`; versions this build does not register are marked (no worker of it claims them). */
+export function renderSagaTable(list: readonly SagaSummary[], registered: (s: SagaSummary) => boolean = () => true): string {
   return renderTable(
-    [{ header: 'saga' }, { header: 'name' }, { header: 'status' }, { header: 'updated' }, { header: 'owner', maxWidth: 30 }, { header: 'reason', maxWidth: 80 }],
-    list.map((s) => [s.sagaId, `${s.name} v${s.version}`, s.status, formatTime(s.updatedAt), s.owner ?? '-', s.reason ? `[${s.reason.code}] ${s.reason.message}` : '']),
+    [{ header: 'saga' }, { header: 'definition' }, { header: 'status' }, { header: 'updated' }, { header: 'owner', maxWidth: 30 }, { header: 'reason', maxWidth: 80 }],
+    list.map((s) => [
+      s.sagaId,
+      `${s.name}@${s.version}${registered(s) ? '' : ' (unregistered)'}`,
+      s.status,
+      formatTime(s.updatedAt),
+      s.owner ?? '-',
+      s.reason ? `[${s.reason.code}] ${s.reason.message}` : '',
+    ]),
   );
 }
 

@@ -26,12 +26,10 @@ export class WorkerTally {
   /** Hooks that count outcomes; `freed` runs whenever a saga stops running here. */
   hooks(freed: () => void): SagaHooks {
     return {
+      // onSagaEnd fires on every path (fenced, suspended, shutdown too): one place frees the slot.
       onSagaEnd: (e) => {
-        if (e.status === 'completed' || e.status === 'compensated' || e.status === 'stuck') this.counts[e.status]++;
-        freed();
-      },
-      onFenced: () => {
-        this.counts.fenced++;
+        if (e.status === 'completed' || e.status === 'compensated' || e.status === 'stuck' || e.status === 'fenced') this.counts[e.status]++;
+        else if (e.status === 'cancelled') this.counts.compensated++;
         freed();
       },
     };

@@ -1,0 +1,49 @@
+// `apex-memory sagas cancel <id>`: compensates a saga that has not reached its pivot, wherever it
+// runs (another owner is fenced). After the pivot the engine refuses (SAGA_NOT_CANCELLABLE, exit 1):
+// the saga can only go forward.
+import type { Command } from 'commander';
+import { SagaError } from '../saga/index.js';
+import { exiting } from './command.js';
+import { CliError, EXIT_FAILED, EXIT_OK } from './errors.js';
+import { formatMs, renderPairs, toJson } from './output.js';
+import { withApp } from './runtime.js';
+
+export function registerCancel(sagas: Command): void {
+  sagas
+    .command('cancel')
+    .description('cancel a saga before its pivot: it compensates (exit 1 if it passed its pivot)')
+    .argument('<id>', 'saga id')
+    .option('--reason <text>', 'why; stored as the saga reason', 'cancelled by operator')
+    .option('--json', 'print the outcome as JSON on stdout')
+    .action(
+      exiting((id: string, flags: { reason: string; json?: boolean }, cmd: Command) =>
+        withApp(cmd, { json: flags.json === true }, async (app, io) => {
+          const t0 = performance.now();
+          let outcome;
+          try {
+            outcome = await app.engine.cancel(id, flags.reason);
+          } catch (err) {
+            if (err instanceof SagaError && err.code === 'SAGA_NOT_FOUND') throw new CliError('CLI_NOT_FOUND', `no saga "${id}" in the log`);
+            if (err instanceof SagaError && err.code === 'SAGA_NOT_CANCELLABLE') {
+              if (io.json) io.out(toJson({ ok: false, sagaId: id, error: { code: err.code, message: err.message } }));
+              else io.out(`\n[${err.code}] ${err.message}`);
+              return EXIT_FAILED;
+            }
+            throw err;
+          }
+          const ok = outcome.status === 'compensated';
+          if (io.json) io.out(toJson({ ok, sagaId: outcome.sagaId, saga: outcome.saga, status: outcome.status, reason: outcome.reason ?? null }));
+          else {
+            const pairs: Array<[string, string]> = [
+              ['saga', `${outcome.sagaId} (${outcome.saga})`],
+              ['status', outcome.status],
+              ['duration ms', formatMs(performance.now() - t0)],
+            ];
+            if (outcome.reason) pairs.push(['reason', `[${outcome.reason.code}] ${outcome.reason.message}`]);
+            io.out(`\n${renderPairs(pairs)}`);
+          }
+          return ok ? EXIT_OK : EXIT_FAILED;
+        }),
+      ),
+    );
+}
