@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command the README gives (`npm test`): installs what is missing, starts the real
-# servers (idempotently), then lint, type check and every test group. Ends with "N passed, N failed".
+# servers (idempotently), then lint, type check and every test group. Ends with
+# "N passed, N failed, N skipped, N cancelled".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 node scripts/check-node.mjs
@@ -14,5 +15,9 @@ echo "== services" && bash scripts/services.sh up
 echo "== browser (Debian chromium for the dashboard test)" && bash scripts/browser.sh
 echo "== observability tools" && bash scripts/obs-tools.sh
 eval "$(bash scripts/services.sh env)"
+# Qdrant's OpenAPI document is optional (a public clone has no ../shared): say which way this run goes.
+openapi="${QDRANT_OPENAPI:-../shared/contracts/qdrant-openapi-1.19.json}"
+if [ -f "$openapi" ]; then echo "== Qdrant contract checking: ON ($openapi)"
+else echo "== Qdrant contract checking: OFF (no $openapi; set QDRANT_OPENAPI to turn it on)"; fi
 echo "== tests"
 node scripts/run-tests.mjs "$@"
