@@ -62,7 +62,7 @@ export async function querySagas(log: SagaLog, q: SagaQuery, scanLimit: number):
   const since = parseTime('since', q.since);
   const until = parseTime('until', q.until);
   const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
-  const all = await log.list({ ...(status ? { status } : {}), ...(q.name ? { name: q.name } : {}), limit: scanLimit });
+  const all = await log.list({ ...(status ? { status } : {}), ...(q.name ? { name: q.name } : {}), ...(q.version !== undefined ? { version: q.version } : {}), limit: scanLimit });
   let rows = all.sort(newer);
   if (q.stuck === false) rows = rows.filter((s) => s.status !== 'stuck');
   if (after) rows = rows.filter((s) => s.createdAt < after[0] || (s.createdAt === after[0] && s.sagaId < after[1]));

@@ -8,7 +8,7 @@ import { HttpProblem } from './problem.js';
 import { json, parseQuery, parseWith, problems, route } from './route.js';
 import { querySagas } from './saga-query.js';
 import { docIdOf, limitedInput, outputsOf, recordFacts, recordViews, summaryView, timelineBars } from './saga-view.js';
-import { BulkRetryBody, BulkRetryResult, SagaDetail, SagaList, SagaListQuery, SagaOutcome as SagaOutcomeSchema, WaitQuery } from './schemas.js';
+import { BulkRetryBody, BulkRetryResult, CancelQuery, SagaDetail, SagaList, SagaListQuery, SagaOutcome as SagaOutcomeSchema, WaitQuery } from './schemas.js';
 
 const IdParam = z.object({ id: z.string().min(1).max(200).openapi({ param: { name: 'id', in: 'path' } }) });
 
@@ -96,11 +96,42 @@ export function registerSagaRoutes(api: OpenAPIHono, ctx: ApiContext): void {
       if (!saga) throw new HttpProblem(404, 'SAGA_NOT_FOUND', `no saga "${id}" in the log`, { sagaId: id });
       if (saga.status !== 'stuck') throw new HttpProblem(409, 'SAGA_NOT_STUCK', `saga ${id} is ${saga.status}, not stuck`, { sagaId: id, status: saga.status });
       const run = ctx.app.engine.retryStuck(id);
-      const outcome = await waitUpTo(run, q.wait ?? 10);
+      const outcome = await waitUpTo(run, q.wait ?? 10, true);
       const location = `/v1/sagas/${encodeURIComponent(id)}`;
       if (!outcome) {
         c.header('Location', location);
         return c.json({ sagaId: id, saga: saga.name, status: 'running' as const, reason: null, location }, 202);
+      }
+      return c.json({ sagaId: id, saga: outcome.saga, status: outcome.status, reason: outcome.reason ?? null }, 200);
+    },
+  );
+
+  route(
+    api,
+    {
+      method: 'post',
+      path: '/v1/sagas/{id}/cancel',
+      tags: ['sagas'],
+      summary: 'Cancel a saga before its pivot (it compensates)',
+      description:
+        'Before the pivot the saga is compensated (reason SAGA_CANCELLED), wherever it runs: another owner is fenced. Once the pivot has started it can only go forward: 409 `SAGA_NOT_CANCELLABLE`.',
+      request: { params: IdParam, query: CancelQuery },
+      responses: {
+        200: json(SagaOutcomeSchema, 'The saga ended (compensated).'),
+        202: json(SagaOutcomeSchema, 'The compensation is running; poll the saga.'),
+        ...problems(400, 404, 409, 503),
+      },
+    },
+    async (c) => {
+      const q = parseQuery(c, CancelQuery);
+      const id = c.req.param('id') ?? '';
+      const saga = await log.load(id);
+      if (!saga) throw new HttpProblem(404, 'SAGA_NOT_FOUND', `no saga "${id}" in the log`, { sagaId: id });
+      const outcome = await waitUpTo(ctx.app.engine.cancel(id, q.reason ?? 'cancelled through the HTTP API'), q.wait ?? 10, true);
+      const location = `/v1/sagas/${encodeURIComponent(id)}`;
+      if (!outcome) {
+        c.header('Location', location);
+        return c.json({ sagaId: id, saga: saga.name, status: 'compensating' as const, reason: null, location }, 202);
       }
       return c.json({ sagaId: id, saga: outcome.saga, status: outcome.status, reason: outcome.reason ?? null }, 200);
     },
@@ -145,11 +176,13 @@ export function registerSagaRoutes(api: OpenAPIHono, ctx: ApiContext): void {
   );
 }
 
-async function waitUpTo(p: Promise<SagaOutcome>, seconds: number): Promise<SagaOutcome | undefined> {
+/** The outcome if `p` settles within `seconds`; an early rejection (refused, not found) is thrown. */
+async function waitUpTo(p: Promise<SagaOutcome>, seconds: number, rethrow = false): Promise<SagaOutcome | undefined> {
   let timer: NodeJS.Timeout | undefined;
   p.catch(() => undefined);
   try {
-    return await Promise.race([p, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), seconds * 1000)))]);
+    const timeout = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), seconds * 1000)));
+    return await Promise.race([rethrow ? p : p.catch(() => undefined), timeout]);
   } finally {
     clearTimeout(timer);
   }

@@ -244,3 +244,7 @@ export const Ready = z
     checks: z.array(z.object({ name: z.string(), ok: z.boolean(), latencyMs: z.number(), detail: z.string() })),
   })
   .openapi('Ready');
+
+export const CancelQuery = WaitQuery.extend({
+  reason: z.string().min(1).max(500).optional().openapi({ description: 'Recorded as the message of the SAGA_CANCELLED reason.' }),
+});

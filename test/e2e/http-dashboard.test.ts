@@ -29,11 +29,12 @@ describe('dashboard in Chromium', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     h = await openHttpHarness({}, { listen: true });
     base = h.server?.url ?? '';
-    for (const [id, text] of [
+    const docs: Array<[string, string]> = [
       ['alpha', 'Alice met Bob in Paris to plan the Apex launch.'],
       ['beta', 'Dave moved to Berlin and joined Neo4j Graphs.'],
       ['gamma', 'Erin wrote about Redis Cluster in Lisbon.'],
-    ]) {
+    ];
+    for (const [id, text] of docs) {
       const res = await h.request('/v1/documents?wait=10', jsonInit('POST', { id, title: id.toUpperCase(), text }));
       assert.equal(res.status, 201, await res.text());
     }

@@ -3,6 +3,7 @@
 // (each a 4xx problem+json with a stable code, and nothing written to any store or the log).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { submitIngest } from '../../src/fleet/submit.js';
 import { jsonInit, openHttpHarness, type HttpHarness } from '../support/http-harness.js';
 
 const PROBLEM = 'application/problem+json';
@@ -131,6 +132,20 @@ describe('HTTP API (embedded app, in process)', () => {
     await problem(await h.request('/v1/sagas/bulk-retry', jsonInit('POST', { sagaIds: [String(stuck.sagaId)], dryRun: false })), 409, 'SAGA_NOT_STUCK');
     const empty = await ok<{ sagas: unknown[] }>(await h.request('/v1/sagas/bulk-retry', jsonInit('POST', { dryRun: false })));
     assert.deepEqual(empty.sagas, []);
+  });
+
+  test('cancel: a queued saga compensates (200); a completed one is 409 SAGA_NOT_CANCELLABLE; unknown 404', async () => {
+    const queued = await submitIngest(h.app, { id: 'doc-c', title: 'C', text: 'Chris is cancelled.', metadata: {} });
+    assert.ok(queued.sagaId);
+    const pending = await ok(await h.request(`/v1/sagas/${queued.sagaId}`));
+    assert.equal(pending.status, 'pending');
+    const cancelled = await ok(await h.request(`/v1/sagas/${queued.sagaId}/cancel?wait=10&reason=test`, { method: 'POST' }));
+    assert.equal(cancelled.status, 'compensated');
+    assert.equal((cancelled.reason as { code: string }).code, 'SAGA_CANCELLED');
+    assert.notEqual((await h.raw.postgres.getDocument('doc-c'))?.ingestionStatus, 'committed');
+    const done = (await h.app.engine.log.list({ status: 'completed', limit: 1 }))[0];
+    await problem(await h.request(`/v1/sagas/${done?.sagaId ?? ''}/cancel`, { method: 'POST' }), 409, 'SAGA_NOT_CANCELLABLE');
+    await problem(await h.request('/v1/sagas/nope/cancel', { method: 'POST' }), 404, 'SAGA_NOT_FOUND');
   });
 
   test('saga list: cursor pagination visits every saga once, newest first', async () => {

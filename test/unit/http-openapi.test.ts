@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import { submitIngest } from '../../src/fleet/submit.js';
 import { jsonInit, openHttpHarness, type HttpHarness } from '../support/http-harness.js';
 
 // ajv-formats is CommonJS; under NodeNext its default import is the module object.
@@ -139,6 +140,11 @@ describe('OpenAPI document and contract', () => {
     await call('get', '/v1/sagas/{id}', '/v1/sagas/none');
     await call('post', '/v1/sagas/{id}/retry', `/v1/sagas/${sagaId}/retry`);
     await call('post', '/v1/sagas/{id}/retry', '/v1/sagas/none/retry');
+    const toCancel = await submitIngest(h.app, { id: 'c-4', title: 'Cancel me', text: 'Cancelled before it ran.', metadata: {} });
+    assert.equal((await call('post', '/v1/sagas/{id}/cancel', `/v1/sagas/${toCancel.sagaId ?? ''}/cancel?wait=10`)).status, 200);
+    await call('post', '/v1/sagas/{id}/cancel', `/v1/sagas/${sagaId}/cancel`);
+    await call('post', '/v1/sagas/{id}/cancel', '/v1/sagas/none/cancel');
+    await call('post', '/v1/sagas/{id}/cancel', '/v1/sagas/none/cancel?wait=x');
     await call('post', '/v1/sagas/bulk-retry', '/v1/sagas/bulk-retry', jsonInit('POST', { dryRun: true }));
     await call('post', '/v1/sagas/bulk-retry', '/v1/sagas/bulk-retry', jsonInit('POST', { dryRun: 1 }));
     await call('get', '/v1/overview', '/v1/overview');
