@@ -12,17 +12,8 @@ import type { ApexMetrics } from './registry.js';
  */
 export const SAGA_OUTCOMES = ['completed', 'compensated', 'stuck', 'cancelled', 'suspended', 'fenced', 'lease_lost', 'shutdown', 'error'] as const;
 
-/**
- * Hooks the engine is gaining (onClaim, onTakeover, onLeaseLost, `meta` on start/end). Declared
- * here loosely so this file compiles with and without them; the HookBus calls hooks by name.
- */
-export interface LeaseHooks {
-  onClaim?(e: { sagaId: string; saga: string }): void;
-  onTakeover?(e: { sagaId: string; saga: string }): void;
-  onLeaseLost?(e: { sagaId: string; saga: string }): void;
-}
-
-export type ObserverHooks = SagaHooks & LeaseHooks;
+/** Hooks of observers (metrics, traces, logs): the engine's own hook type. */
+export type ObserverHooks = SagaHooks;
 
 export interface SagaMetricOptions {
   /** Steps that open and close the pending window (default: the ingest saga's). */

@@ -42,7 +42,7 @@ export class SagaTracer {
   hooks(): ObserverHooks {
     return {
       onSagaStart: (e) => {
-        const meta = (e as { meta?: Record<string, string> }).meta;
+        const meta = e.meta;
         const span = this.tracer.startSpan(
           `saga ${e.saga}`,
           { kind: SpanKind.INTERNAL, attributes: { [ATTR.sagaId]: e.sagaId, [ATTR.saga]: e.saga, [ATTR.resumed]: e.resumed } },
