@@ -1,6 +1,8 @@
 // How the CLI turns a thrown error into one line on stderr and an exit code. Errors that carry a
 // known code (bad input, store, saga, log, embedder, usage) are expected: they get their code and
 // message, never a stack trace. Anything else is a bug and keeps its stack so it can be reported.
+// Every message is redacted first: driver messages may echo a connection string or a header.
+import { redactCredentials } from '../config/redact.js';
 
 export type CliErrorCode =
   | 'CLI_USAGE' // a flag or argument is invalid
@@ -40,7 +42,7 @@ export function describeError(err: unknown): DescribedError {
   const expected = code !== undefined && EXPECTED_PREFIXES.some((p) => code.startsWith(p));
   return {
     code: code ?? 'INTERNAL',
-    message: oneLine(message),
+    message: oneLine(redactCredentials(message)),
     expected,
     exitCode: code !== undefined && USAGE_CODES.has(code) ? EXIT_USAGE : EXIT_FAILED,
   };

@@ -3,6 +3,7 @@
 // ran a saga. `summary()` is the shape printed as a table and as --json.
 import type { DocumentError } from '../ingest/errors.js';
 import type { WriteResult } from '../ingest/writer.js';
+import { redactCredentials } from '../config/redact.js';
 import { describeError } from './errors.js';
 
 export type FailureKind = 'rejected' | 'compensated' | 'stuck' | 'error';
@@ -89,7 +90,7 @@ export class IngestTally {
       source,
       docId: r.docId,
       code: r.reason?.code ?? 'SAGA_FAILED',
-      message: r.reason?.message ?? `saga ended ${r.status}`,
+      message: r.reason ? redactCredentials(r.reason.message) : `saga ended ${r.status}`,
     };
     if (r.sagaId !== undefined) f.sagaId = r.sagaId;
     this.failures.push(f);

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { StoreName } from '../stores/types.js';
 import type { SagaEngine, SagaStatus } from '../saga/index.js';
 import { exiting } from './command.js';
+import { redactCredentials } from '../config/redact.js';
 import { EXIT_FAILED, EXIT_OK } from './errors.js';
 import { renderTable, toJson } from './output.js';
 import { withApp } from './runtime.js';
@@ -38,7 +39,11 @@ export function registerStatus(program: Command): void {
       exiting((flags: { json?: boolean }, cmd: Command) =>
         withApp(cmd, { json: flags.json === true, app: { lenientConnect: true } }, async (app, io) => {
           const names = Object.keys(app.stores) as StoreName[];
-          const health = await Promise.all(names.map(async (name) => ({ store: name, ...(await app.stores[name].health()) })));
+          // A down store's detail carries the driver's message: redacted like every CLI error.
+          const health = await Promise.all(names.map(async (name) => {
+            const h = await app.stores[name].health();
+            return { store: name, ...h, detail: redactCredentials(h.detail) };
+          }));
           const sagas = {} as Record<SagaStatus, number>;
           for (const status of SAGA_STATUSES) sagas[status] = await app.engine.log.count({ status });
           const unfinished = await unfinishedByDefinition(app.engine);

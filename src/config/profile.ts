@@ -8,6 +8,7 @@ import { openSagaLog, type OpenedSagaLog } from '../log/open.js';
 import { lockDataDir } from './data-dir-lock.js';
 import type { Embedder } from '../ingest/embedder.js';
 import type { StoreName, StoreSet } from '../stores/types.js';
+import { redactUrl } from './redact.js';
 
 export interface ProfileConfig {
   dataDir: string;
@@ -61,15 +62,8 @@ export interface OpenedProfile {
   close(): Promise<void>;
 }
 
-/** Connection text without user or password. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
-  } catch {
-    return '(unparseable URL)';
-  }
-}
+/** Connection text without user or password (kept exported here for existing callers). */
+export { redactUrl };
 
 /**
  * Opens the stores and the saga log. With `lenient`, a store that cannot connect is kept anyway

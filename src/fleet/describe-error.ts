@@ -1,5 +1,7 @@
 // One line describing a failure for a worker's warnings: the stable code and the message, with
 // anything that looks like credentials in a URL removed (driver messages may echo a URL).
+import { redactCredentials } from '../config/redact.js';
+
 export function describeFailure(err: unknown): string {
   const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
   const message = err instanceof Error ? err.message : String(err);
@@ -7,7 +9,5 @@ export function describeFailure(err: unknown): string {
   return typeof code === 'string' && code !== '' ? `${code}: ${line}` : line;
 }
 
-/** `scheme://user:password@host` -> `scheme://***@host`; also bare `password=...` pairs. */
-export function redactCredentials(text: string): string {
-  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, '$1***@').replace(/(password\s*[=:]\s*)\S+/gi, '$1***');
-}
+/** The one redaction helper, shared with the CLI's error formatter: see src/config/redact.ts. */
+export { redactCredentials };
