@@ -123,7 +123,7 @@ void describe('apex-memory CLI, servers profile (PostgreSQL, Neo4j, Redis, Qdran
     try {
       const r = await app.writer.ingest({ id: 'stuck-1', title: 'Stuck', text: 'Alice Martin keeps stuck-1 in Redis Cluster.', metadata: {} });
       assert.equal(r.status, 'stuck', JSON.stringify(r));
-      sagaId = r.sagaId ?? assert.fail("a stuck saga has an id");
+      sagaId = r.sagaId ?? assert.fail('a stuck saga has an id');
     } finally {
       await app.close();
     }
