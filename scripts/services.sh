@@ -303,9 +303,12 @@ neo4j_build_if_needed() {
 }
 
 neo4j_up() {
-  if ! neo4j_pid >/dev/null && port_open "$NEO4J_PORT" && neo4j_driver_available &&
-    [ "$(neo4j_query 'RETURN 1' 2>/dev/null)" = 1 ]; then
-    log "neo4j: a Neo4j not started by this checkout answers on $HOST:$NEO4J_PORT; reusing it"
+  if ! neo4j_pid >/dev/null && port_open "$NEO4J_PORT"; then
+    # Started by another checkout (or by hand): reuse it rather than build and start a second one.
+    if neo4j_driver_available && [ "$(neo4j_query 'RETURN 1' 2>/dev/null)" != 1 ]; then
+      die "port $NEO4J_PORT is taken by something that does not answer Bolt RETURN 1"
+    fi
+    log "neo4j: a Neo4j not started by this checkout listens on $HOST:$NEO4J_PORT; reusing it"
     return
   fi
   neo4j_build_if_needed
