@@ -86,6 +86,13 @@ export class MemoryWriter {
     return { def: this.ingestDef, input, action: previousSha === null ? 'created' : 'updated' };
   }
 
+  /** The delete saga `delete` would run, without running it (fleet mode queues it); undefined when absent. */
+  async prepareDelete(docId: string): Promise<{ def: SagaDefinition<DeleteInput, Record<string, unknown>>; input: DeleteInput } | undefined> {
+    const row = await this.opts.stores.postgres.getDocument(docId);
+    if (!row) return undefined;
+    return { def: this.deleteDef, input: { docId, sha: row.contentSha256, title: row.title, metadata: row.metadata } };
+  }
+
   delete(docId: string, opts: { sagaId?: string } = {}): Promise<WriteResult> {
     return this.exclusive(docId, async () => {
       const t0 = performance.now();

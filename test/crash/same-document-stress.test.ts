@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { openApp } from '../../src/app.js';
 import { HashingEmbedder } from '../../src/ingest/embedder.js';
 import { verifyStores } from '../../src/ingest/verify.js';
-import { seededRandom, type StoredSaga } from '../../src/saga/index.js';
+import { seededRandom } from '../../src/saga/index.js';
+import { checkLastWriterWins } from '../support/last-writer.js';
 import { realStores } from '../support/real-stores.js';
 
 const DURATION_MS = Number(process.env.STRESS_DURATION_MS ?? 30_000);
@@ -79,7 +80,7 @@ test('same-document stress: 3 processes, 20 documents, SIGKILL and SIGSTOP at ra
       assert.deepEqual(stuck.map((s) => `${s.sagaId} ${s.reason?.code ?? ''}`), [], 'no saga is stuck');
       const report = await verifyStores(app.stores);
       assert.deepEqual(report.violations, [], `seed ${seed}`);
-      await checkLastWriterWins(app, seed);
+      await checkLastWriterWins(app, `seed ${seed}`, 20);
     } finally {
       await app.close();
     }
@@ -88,42 +89,3 @@ test('same-document stress: 3 processes, 20 documents, SIGKILL and SIGSTOP at ra
     await env.close();
   }
 });
-
-function docOf(s: StoredSaga): { docId: string; sha: string | null; kind: 'ingest' | 'delete' } {
-  const input = s.input as { doc?: { id: string }; sha?: string; docId?: string };
-  if (input.doc) return { docId: input.doc.id, sha: input.sha ?? null, kind: 'ingest' };
-  return { docId: input.docId ?? '?', sha: null, kind: 'delete' };
-}
-
-async function checkLastWriterWins(app: Awaited<ReturnType<typeof openApp>>, seed: number): Promise<void> {
-  const completed: StoredSaga[] = [];
-  for (const summary of await app.profile.log.list({ status: 'completed', limit: 100_000 })) {
-    const s = await app.profile.log.load(summary.sagaId);
-    if (s) completed.push(s);
-  }
-  const byDoc = new Map<string, StoredSaga[]>();
-  for (const s of completed) {
-    const d = docOf(s).docId;
-    byDoc.set(d, [...(byDoc.get(d) ?? []), s]);
-  }
-  console.log(`${completed.length} completed sagas over ${byDoc.size} documents`);
-  assert.ok(completed.length >= 20, `only ${completed.length} sagas completed: the run proves little`);
-  for (const [docId, sagas] of byDoc) {
-    const row = await app.stores.postgres.getDocument(docId);
-    if (row?.ingestionStatus === 'committed') {
-      const committer = sagas.find((s) => s.sagaId === row.sagaId);
-      assert.ok(committer, `${docId}: committed by ${row.sagaId ?? '?'}, which is not a completed saga (seed ${seed})`);
-      assert.equal(docOf(committer).sha, row.contentSha256, `${docId}: content is not its committer's`);
-      const later = sagas.filter((s) => s.createdAt > committer.updatedAt);
-      assert.deepEqual(later.map((s) => s.sagaId), [], `${docId}: sagas completed after the committer ended (seed ${seed})`);
-    } else {
-      const deletes = sagas.filter((s) => docOf(s).kind === 'delete');
-      const lastDelete = deletes.reduce<StoredSaga | undefined>((a, s) => (a && a.updatedAt > s.updatedAt ? a : s), undefined);
-      const ingests = sagas.filter((s) => docOf(s).kind === 'ingest');
-      if (ingests.length === 0) continue;
-      assert.ok(lastDelete, `${docId}: absent although ingests completed and no delete did (seed ${seed})`);
-      const after = ingests.filter((s) => s.createdAt > lastDelete.updatedAt);
-      assert.deepEqual(after.map((s) => s.sagaId), [], `${docId}: absent although an ingest began after the last delete ended`);
-    }
-  }
-}
