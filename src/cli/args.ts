@@ -1,15 +1,20 @@
 // Option parsers shared by commands. Commander reports an InvalidArgumentError as a usage error
-// (exit 2) naming the option.
+// (exit 2) naming the option. Integers go through the same check as numeric environment
+// variables (src/config/numeric.ts): plain decimal digits within a stated range, no NaN.
 import { InvalidArgumentError } from 'commander';
+import { rangeProblem } from '../config/numeric.js';
+
+/** An integer from `min` to `max`; the error states the range. */
+export function intInRange(min: number, max: number) {
+  return (value: string): number => {
+    const problem = rangeProblem(value, { min, max });
+    if (problem !== undefined) throw new InvalidArgumentError(problem);
+    return Number(value.trim());
+  };
+}
 
 export function positiveInt(max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1 || n > max) {
-      throw new InvalidArgumentError(`expected an integer from 1 to ${max}, got "${value.slice(0, 40)}"`);
-    }
-    return n;
-  };
+  return intInRange(1, max);
 }
 
 export function oneOf<T extends string>(allowed: readonly T[]) {
@@ -20,11 +25,18 @@ export function oneOf<T extends string>(allowed: readonly T[]) {
   };
 }
 
-const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const UNIT_MS_DAY = 86_400_000;
+const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: UNIT_MS_DAY };
 
-/** A duration such as `90s`, `15m`, `12h` or `7d`, in milliseconds. */
+/** 100 years: any longer age is a typo, and the arithmetic stays exact (no Infinity, no invalid Date). */
+export const MAX_DURATION_MS = 36_500 * UNIT_MS_DAY;
+
+/** A duration such as `90s`, `15m`, `12h` or `7d`, in milliseconds, at most 36500d. */
 export function duration(value: string): number {
   const m = /^(\d+)([smhd])$/.exec(value.trim());
-  if (!m) throw new InvalidArgumentError(`expected a duration like 30m, 12h or 7d, got "${value.slice(0, 40)}"`);
-  return Number(m[1]) * (UNIT_MS[m[2] ?? 's'] ?? 1_000);
+  const ms = m ? Number(m[1]) * (UNIT_MS[m[2] ?? 's'] ?? 1_000) : NaN;
+  if (!Number.isSafeInteger(ms) || ms > MAX_DURATION_MS) {
+    throw new InvalidArgumentError(`expected a duration like 30m, 12h or 7d, from 0s to 36500d, got ${JSON.stringify(value.slice(0, 40))}`);
+  }
+  return ms;
 }

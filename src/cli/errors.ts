@@ -25,8 +25,9 @@ export class CliError extends Error {
   }
 }
 
-const EXPECTED_PREFIXES = ['CLI_', 'DOC_', 'STORE_', 'SAGA_', 'STEP_', 'LOG_', 'EMBED_'];
-const USAGE_CODES = new Set(['CLI_USAGE', 'CLI_CONFIG', 'EMBED_CONFIG', 'SAGA_UNKNOWN_DEFINITION']);
+const EXPECTED_PREFIXES = ['CLI_', 'CONFIG_', 'DOC_', 'STORE_', 'SAGA_', 'STEP_', 'LOG_', 'EMBED_'];
+/** CONFIG_INVALID: a malformed setting such as APEX_STORE_TIMEOUT_MS=abc (src/config/numeric.ts). */
+const USAGE_CODES = new Set(['CLI_USAGE', 'CLI_CONFIG', 'CONFIG_INVALID', 'EMBED_CONFIG', 'SAGA_UNKNOWN_DEFINITION']);
 
 export interface DescribedError {
   code: string;

@@ -41,7 +41,7 @@ Environment:
   REDIS_URL            Redis store
   SAGA_LOG_URL         saga log: a SQLite file path or a PostgreSQL URL (default <data dir>/saga-log.db)
   APEX_SAGA_LOG_SYNC   FULL (default) or NORMAL for the SQLite log (NORMAL is shown in every output)
-  APEX_STORE_TIMEOUT_MS  per-call store timeout
+  APEX_STORE_TIMEOUT_MS  per-call store timeout, 100 to 3600000 ms (default 10000)
   EMBEDDER             hashing (default) or openai (OPENAI_API_KEY, OPENAI_BASE_URL, ...)
 
 Exit codes: 0 success, 1 the command ran and failed or found problems, 2 usage or configuration error,

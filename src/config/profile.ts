@@ -8,6 +8,7 @@ import { openSagaLog, type OpenedSagaLog } from '../log/open.js';
 import { lockDataDir } from './data-dir-lock.js';
 import type { Embedder } from '../ingest/embedder.js';
 import type { StoreName, StoreSet } from '../stores/types.js';
+import { ConfigError, intFromEnv, type IntRange } from './numeric.js';
 import { redactUrl } from './redact.js';
 
 export interface ProfileConfig {
@@ -28,6 +29,10 @@ export interface ProfileConfig {
 
 export type Env = Record<string, string | undefined>;
 
+/** APEX_STORE_TIMEOUT_MS: 100 ms catches a value meant in seconds; an hour is past any sane call. */
+export const STORE_TIMEOUT_RANGE: IntRange = { min: 100, max: 3_600_000, unit: 'milliseconds' };
+
+/** Reads the environment; a malformed setting throws ConfigError (code CONFIG_INVALID) naming it. */
 export function configFromEnv(env: Env, dataDir?: string): ProfileConfig {
   const cfg: ProfileConfig = { dataDir: resolve(dataDir ?? env.APEX_DATA_DIR ?? '.apex') };
   const set = <K extends keyof ProfileConfig>(k: K, v: ProfileConfig[K] | undefined): void => {
@@ -41,9 +46,11 @@ export function configFromEnv(env: Env, dataDir?: string): ProfileConfig {
   set('qdrantApiKey', env.QDRANT_API_KEY);
   set('redisUrl', env.REDIS_URL);
   set('sagaLogUrl', env.SAGA_LOG_URL);
-  const sync = env.APEX_SAGA_LOG_SYNC?.toUpperCase();
+  const sync = env.APEX_SAGA_LOG_SYNC?.trim().toUpperCase();
   if (sync === 'FULL' || sync === 'NORMAL') cfg.sqliteSynchronous = sync;
-  if (env.APEX_STORE_TIMEOUT_MS) cfg.storeTimeoutMs = Number(env.APEX_STORE_TIMEOUT_MS);
+  else if (sync) throw new ConfigError('APEX_SAGA_LOG_SYNC', `APEX_SAGA_LOG_SYNC must be FULL or NORMAL, got ${JSON.stringify(sync.slice(0, 40))}`);
+  const timeout = intFromEnv(env, 'APEX_STORE_TIMEOUT_MS', STORE_TIMEOUT_RANGE);
+  if (timeout !== undefined) cfg.storeTimeoutMs = timeout;
   return cfg;
 }
 
