@@ -29,18 +29,16 @@ export async function startHttpServer(app: ApiApp, api: Partial<ApiOptions>, lis
   const http = createHttpApi(app, api, listen.log);
   let inFlight = 0;
   let idle: (() => void) | undefined;
-  const server = createAdaptorServer({
-    fetch: async (req: Request) => {
-      inFlight++;
-      try {
-        return await http.hono.fetch(req);
-      } finally {
-        inFlight--;
-        if (inFlight === 0) idle?.();
-      }
-    },
-    hostname: listen.host,
-  }) as Server;
+  const server = createAdaptorServer({ fetch: (req: Request) => http.hono.fetch(req), hostname: listen.host }) as Server;
+  // Counted at the socket level: the adapter may call fetch only once the body has arrived, and a
+  // request whose body is still arriving is in flight too.
+  server.on('request', (_req, res) => {
+    inFlight++;
+    res.on('close', () => {
+      inFlight--;
+      if (inFlight === 0) idle?.();
+    });
+  });
   server.headersTimeout = 30_000;
   server.requestTimeout = 120_000;
   await new Promise<void>((resolve, reject) => {
