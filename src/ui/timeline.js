@@ -66,6 +66,21 @@ export async function showSaga({ main }, id) {
       }
     });
   }
+  const cancelBtn = ['pending', 'running', 'stuck'].includes(d.status) ? h('button', { 'data-testid': 'saga-cancel' }, 'Cancel (compensate)') : '';
+  if (cancelBtn) {
+    cancelBtn.addEventListener('click', async () => {
+      if (!window.confirm('Cancel this saga? Before its pivot it is compensated; after it the server refuses.')) return;
+      cancelBtn.disabled = true;
+      try {
+        const { data } = await api(`/v1/sagas/${encodeURIComponent(id)}/cancel?wait=20`, { method: 'POST' });
+        retryOut.textContent = `cancel: ${data.status}`;
+        main.replaceChildren();
+        showSaga({ main }, id);
+      } catch (e) {
+        retryOut.textContent = `${e.code}: ${e.message}`;
+      }
+    });
+  }
   const errors = d.bars.filter((b) => b.error);
   const pairs = [
     ['status', badge(d.status)],
@@ -79,7 +94,7 @@ export async function showSaga({ main }, id) {
   main.replaceChildren(
     h('h1', {}, 'Saga ', h('code', { 'data-testid': 'saga-id' }, d.sagaId)),
     h('table', { class: 'pairs', 'data-testid': 'saga-header' }, pairs.map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', { 'data-field': k }, v)))),
-    h('p', {}, retryBtn, ' ', retryOut),
+    h('p', {}, retryBtn, ' ', cancelBtn, ' ', retryOut),
     h('h2', {}, `Timeline (${d.timeAxis === 'wall' ? 'wall clock' : 'log order: this server did not run it'})`),
     d.bars.length ? timelineSvg(d) : h('p', { class: 'muted' }, 'no steps yet'),
     h('p', { class: 'legend' }, ['succeeded', 'failed', 'running', 'unknown'].map((k) => h('span', { class: 'key' }, h('i', { style: `background:${COLORS[k]}` }), k))),
