@@ -1,5 +1,6 @@
 // Wires one process: profile (stores + saga log), embedder, saga engine, writer. The CLI, the
 // worker and the tests all start from here, so they run exactly the same write path.
+import { intFromEnv } from './config/numeric.js';
 import { configFromEnv, openProfile, type Env, type OpenedProfile, type ProfileConfig } from './config/profile.js';
 import { embedderFromEnv, type Embedder } from './ingest/embedder.js';
 import type { IngestPlan } from './ingest/sagas/ingest-saga.js';
@@ -38,11 +39,13 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
   const env = opts.env ?? process.env;
   const embedder = opts.embedder ?? embedderFromEnv(env);
   const config = opts.config ?? configFromEnv(env, opts.dataDir);
+  // Every setting is checked before anything is opened: a bad one fails at start, leaving nothing behind.
+  const leaseMs = opts.leaseMs ?? leaseFromEnv(env) ?? 30_000;
   const profile = await openProfile(config, embedder, { lenient: opts.lenientConnect === true });
   const stores = opts.wrapStores ? opts.wrapStores(profile.stores) : profile.stores;
   const engine = new SagaEngine({
     log: profile.log,
-    leaseMs: opts.leaseMs ?? leaseFromEnv(env) ?? 30_000,
+    leaseMs,
     hooks: opts.hooks,
   });
   const writer = new MemoryWriter({ stores, engine, embedder, plan: opts.plan, stepTimeoutMs: opts.stepTimeoutMs });
@@ -65,11 +68,6 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
 
 /** APEX_LEASE_MS: how long a saga's claim lasts without renewal (tests use short ones). */
 function leaseFromEnv(env: Env): number | undefined {
-  const raw = env.APEX_LEASE_MS;
-  if (raw === undefined || raw === '') return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 100 || n > 3_600_000) {
-    throw new RangeError(`APEX_LEASE_MS must be an integer number of milliseconds from 100 to 3600000 (got ${JSON.stringify(raw)})`);
-  }
-  return n;
+  // ConfigError (CONFIG_INVALID) naming the variable and range: the CLI prints it without a stack, exit 2.
+  return intFromEnv(env, 'APEX_LEASE_MS', { min: 100, max: 3_600_000, unit: 'milliseconds' });
 }

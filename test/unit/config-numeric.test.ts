@@ -9,6 +9,7 @@ import { InvalidArgumentError } from 'commander';
 import { duration, intInRange, positiveInt } from '../../src/cli/args.js';
 import { describeError, EXIT_USAGE } from '../../src/cli/errors.js';
 import { main } from '../../src/cli/main.js';
+import { openApp } from '../../src/app.js';
 import { ConfigError, intFromEnv, parseDecimalInt } from '../../src/config/numeric.js';
 import { configFromEnv } from '../../src/config/profile.js';
 
@@ -73,6 +74,13 @@ test('apex-memory status with APEX_STORE_TIMEOUT_MS=abc exits 2 before opening a
     else process.env.APEX_STORE_TIMEOUT_MS = saved;
   }
   assert.equal(stderr, 'apex-memory: error [CONFIG_INVALID]: APEX_STORE_TIMEOUT_MS must be an integer from 100 to 3600000 (milliseconds), got "abc"\n');
+  assert.equal(existsSync(dataDir), false, 'no data dir was created');
+});
+
+test('APEX_LEASE_MS=abc: openApp fails with the typed error before opening anything', async () => {
+  const dataDir = join(tmpdir(), `apex-lease-test-${process.pid}`);
+  await assert.rejects(openApp({ env: { APEX_LEASE_MS: 'abc' }, dataDir }), (err: unknown) =>
+    err instanceof ConfigError && err.setting === 'APEX_LEASE_MS' && err.message === 'APEX_LEASE_MS must be an integer from 100 to 3600000 (milliseconds), got "abc"');
   assert.equal(existsSync(dataDir), false, 'no data dir was created');
 });
 
