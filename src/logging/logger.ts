@@ -1,8 +1,10 @@
 // Structured logs for long-running processes (worker, HTTP server): pino, one JSON object per
-// line, with the saga id on every saga event. Secrets never reach a line: credentials inside URLs
-// are masked in every string the logger formats, and fields with secret-looking names are
+// line, with the saga id on every saga event. Secrets never reach a line: every string the logger
+// formats passes through the project's one redaction helper (src/config/redact.ts: credentials in
+// URLs, password=/api_key= pairs, Authorization values), and fields with secret-looking names are
 // redacted by pino before serialisation.
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { redactCredentials } from '../config/redact.js';
 import type { ObserverHooks } from '../metrics/saga-hooks.js';
 
 export type { Logger } from 'pino';
@@ -43,12 +45,8 @@ export function createLogger(opts: LoggerOptions): Logger {
   return opts.destination ? pino(options, opts.destination) : pino(options);
 }
 
-/** `scheme://user:pass@host` -> `scheme://user:***@host`; `password=x` / `api_key: x` -> masked. */
-export function maskSecrets(text: string): string {
-  return text
-    .replace(/([a-z][a-z0-9+.-]*:\/\/[^/\s:@]*):[^@\s/]*@/gi, '$1:***@')
-    .replace(/\b(password|passwd|api[_-]?key|secret|token)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&]+)/gi, '$1$2***');
-}
+/** The redaction every logged string goes through (src/config/redact.ts). */
+export const maskSecrets = redactCredentials;
 
 function maskFields(obj: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};

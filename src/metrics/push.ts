@@ -2,6 +2,7 @@
 // the Prometheus convention for batch jobs. PUT replaces the job's previous push, so the gateway
 // always holds the last run of each command.
 import { Pushgateway } from 'prom-client';
+import { redactCredentials } from '../config/redact.js';
 import type { ApexMetrics } from './registry.js';
 
 export async function pushMetrics(m: ApexMetrics, url: string, job: string, opts: { timeoutMs?: number } = {}): Promise<void> {
@@ -24,6 +25,5 @@ export async function pushOrWarn(m: ApexMetrics, url: string, job: string, err: 
 }
 
 function describe(e: unknown): string {
-  const text = e instanceof Error ? e.message : 'unknown error';
-  return text.replace(/(\/\/[^/\s:@]*):[^@\s/]*@/g, '$1:***@');
+  return redactCredentials(e instanceof Error ? e.message : 'unknown error');
 }

@@ -41,11 +41,12 @@ test('secrets never reach a line: URL passwords, secret-named fields, key=value 
   log.info('reason: connect failed for bolt://neo4j:n3o-pw@graph:7687');
   const text = raw();
   for (const secret of ['s3cret-pw', 'hunter2', 'sk-live-123', 'r3dis-pw', 'n3o-pw']) assert.ok(!text.includes(secret), `${secret} leaked: ${text}`);
-  assert.match(text, /postgresql:\/\/apex:\*\*\*@db:5432\/apex/);
+  assert.match(text, /postgresql:\/\/\*\*\*@db:5432\/apex/);
   assert.match(text, /"password":"\[redacted\]"/);
 });
 
 test('maskSecrets leaves ordinary text alone', () => {
   assert.equal(maskSecrets('saga 0192 compensated at http://127.0.0.1:9464/metrics'), 'saga 0192 compensated at http://127.0.0.1:9464/metrics');
   assert.equal(maskSecrets('api_key: abc def'), 'api_key: *** def');
+  assert.equal(maskSecrets('fencing token: 7'), 'fencing token: 7');
 });
