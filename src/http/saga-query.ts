@@ -28,6 +28,9 @@ export interface SagaPage {
   scanLimitReached: boolean;
 }
 
+/** Most sagas whose records one request reads (record filters read them for every candidate). */
+const MAX_LOADS = 2_000;
+
 export function parseTime(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const ms = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
@@ -72,25 +75,32 @@ export async function querySagas(log: SagaLog, q: SagaQuery, scanLimit: number):
   const stored: StoredSaga[] = [];
   let last: SagaSummary | undefined;
   let more = false;
+  let loads = 0;
   for (const s of rows) {
-    if (sagas.length === q.limit) {
-      if (!needRecords) {
-        more = true;
-        break;
-      }
+    if (sagas.length === q.limit && !needRecords) {
+      more = true;
+      break;
     }
+    if (loads === MAX_LOADS) {
+      // A record filter that matches rarely: stop here; the cursor resumes after the last one read.
+      more = true;
+      break;
+    }
+    loads++;
     const full = await log.load(s.sagaId);
+    const prev = last;
+    last = s;
     if (!full) continue; // pruned meanwhile
     const facts = recordFacts(full.records);
     if (q.retrying !== undefined && facts.retrying !== q.retrying) continue;
     if (q.failedStep !== undefined && !facts.failedSteps.includes(q.failedStep)) continue;
     if (sagas.length === q.limit) {
       more = true;
+      last = prev;
       break;
     }
     sagas.push(summaryView(full, facts, docIdOf(full.input)));
     stored.push(full);
-    last = s;
   }
   return { sagas, stored, nextCursor: more && last ? encodeCursor(last) : null, scanned: all.length, scanLimitReached: all.length >= scanLimit };
 }

@@ -135,7 +135,8 @@ async function race(c: Context, ctx: ApiContext, done: Promise<Ended>, docId: st
     timer = setTimeout(() => resolve(undefined), ms);
   });
   try {
-    const r = ms > 0 ? await Promise.race([done.catch(waitError), timeout]) : undefined;
+    // Even with no wait: a run that already ended (e.g. refused at its start) answers with that.
+    const r = await Promise.race([done.catch(waitError), timeout]);
     if (r === undefined || r === 'timeout') return accepted(c, ctx, docId, action, sagaId);
     return ended(c, ctx, r);
   } finally {
