@@ -123,19 +123,26 @@ test(`verify and repair --json: ${ORPHANS} orphan cache entries listed in full`,
   assert.equal(fixed.ok, true, 'repair fixed every orphan (its report includes verify after)');
 });
 
-test('delete --json', async () => {
+test('delete and sagas recover --json', async () => {
   const del = await piped(['delete', 'big', '--json']);
   assert.equal(del.code, 0);
   assert.equal(parsed<{ ok: boolean }>(del, 'delete').ok, true);
+  const recover = await piped(['sagas', 'recover', '--json']);
+  assert.equal(recover.code, 0);
+  assert.equal(parsed<{ ok: boolean }>(recover, 'sagas recover').ok, true);
 });
 
-test(`ingest --submit --json: ${BAD_LINES} rejections listed in full (exit 1)`, async () => {
+test(`ingest --submit --json: ${BAD_LINES} rejections listed in full (exit 1); sagas cancel --json`, async () => {
   const submit = await piped(['ingest', '--submit', '--json', join(dir, 'queue.jsonl')]);
-  const out = parsed<{ queued: number; sagas: unknown[]; failures: unknown[] }>(submit, 'ingest --submit');
+  const out = parsed<{ queued: number; sagas: Array<{ sagaId: string }>; failures: unknown[] }>(submit, 'ingest --submit');
   assertBig(submit, 'ingest --submit');
   assert.equal(submit.code, 1, 'rejected lines make the exit code 1');
   assert.equal(out.queued, 20);
   assert.equal(out.failures.length, BAD_LINES);
+  // A queued saga can be cancelled (it compensates, nothing to undo).
+  const cancel = await piped(['sagas', 'cancel', out.sagas[0]?.sagaId ?? '', '--json']);
+  assert.equal(cancel.code, 0);
+  assert.equal(parsed<{ status: string }>(cancel, 'sagas cancel').status, 'compensated');
 });
 
 test(`sagas list --json: ${PENDING} queued sagas listed in full`, async () => {
@@ -167,10 +174,7 @@ test('sagas show --json: the saga that wrote the 1 MB document, input included',
   assert.equal(out.sagaId, bigSagaId);
 });
 
-test('sagas recover and sagas prune --json', async () => {
-  const recover = await piped(['sagas', 'recover', '--json']);
-  assert.equal(recover.code, 0);
-  assert.equal(parsed<{ ok: boolean }>(recover, 'sagas recover').ok, true);
+test('sagas prune --json', async () => {
   const prune = await piped(['sagas', 'prune', '--older-than', '1s', '--json']);
   assert.equal(prune.code, 0);
   assert.ok(parsed<{ deleted: number }>(prune, 'sagas prune').deleted >= 2, 'the ingest and delete sagas ended long ago');
