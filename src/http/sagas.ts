@@ -2,6 +2,7 @@
 // its actions (retry a stuck saga, bulk retry with a dry run first).
 import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { SagaOutcome } from '../saga/index.js';
+import type { TimingEvent } from './timings.js';
 import type { ApiContext } from './context.js';
 import { readJsonBody } from './body.js';
 import { HttpProblem } from './problem.js';
@@ -48,16 +49,9 @@ export function registerSagaRoutes(api: OpenAPIHono, ctx: ApiContext): void {
       if (!saga) throw new HttpProblem(404, 'SAGA_NOT_FOUND', `no saga "${id}" in the log`, { sagaId: id });
       const events = ctx.state.timings.events(id);
       const running = saga.status === 'running' || saga.status === 'compensating';
+      const owner = ctx.app.engine.owner;
       const { bars, timeAxis } = timelineBars(saga.records, events, running);
-      const ownership = (events ?? [])
-        .filter((e) => e.kind === 'saga_start')
-        .map((e): { at: number | null; fencingToken: number | null; owner: string | null; event: string } => ({
-          at: e.t,
-          // The hooks do not carry the token; only the current one is known.
-          fencingToken: null,
-          owner: null,
-          event: e.resumed ? 'resumed (claim or operator retry) by this server' : 'started by this server',
-        }));
+      const ownership = ownershipEvents(events ?? [], owner);
       ownership.push({ at: null, fencingToken: saga.fencingToken, owner: saga.owner, event: 'current lease' });
       return c.json(
         {
@@ -174,6 +168,21 @@ export function registerSagaRoutes(api: OpenAPIHono, ctx: ApiContext): void {
       return c.json({ dryRun: false, sagas, results }, 200);
     },
   );
+}
+
+type Ownership = { at: number | null; fencingToken: number | null; owner: string | null; event: string };
+
+/** Starts, claims, takeovers and lost leases this server saw, oldest first, with their tokens. */
+function ownershipEvents(events: readonly TimingEvent[], self: string): Ownership[] {
+  const out: Ownership[] = [];
+  for (const e of events) {
+    if (e.kind === 'saga_start' && !e.resumed) out.push({ at: e.t, fencingToken: null, owner: self, event: 'started by this server' });
+    else if (e.kind === 'claim') out.push({ at: e.t, fencingToken: e.fencingToken ?? null, owner: self, event: `claimed (${e.via ?? '?'})${e.previousOwner ? ` from ${e.previousOwner}` : ''}` });
+    else if (e.kind === 'takeover') out.push({ at: e.t, fencingToken: e.fencingToken ?? null, owner: self, event: `takeover from ${e.previousOwner ?? '?'} (${e.via ?? '?'})` });
+    else if (e.kind === 'lease_lost') out.push({ at: e.t, fencingToken: e.fencingToken ?? null, owner: self, event: 'lease lost: this server stopped' });
+    else if (e.kind === 'fenced') out.push({ at: e.t, fencingToken: null, owner: self, event: 'fenced: another owner holds it now' });
+  }
+  return out;
 }
 
 /** The outcome if `p` settles within `seconds`; an early rejection (refused, not found) is thrown. */

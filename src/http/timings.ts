@@ -4,7 +4,7 @@
 // order (seq). Bounded: the oldest sagas are forgotten first.
 import type { ErrorInfo, SagaHooks } from '../saga/index.js';
 
-export type TimingKind = 'saga_start' | 'saga_end' | 'step_start' | 'step_end' | 'comp_start' | 'comp_end' | 'retry';
+export type TimingKind = 'saga_start' | 'saga_end' | 'step_start' | 'step_end' | 'comp_start' | 'comp_end' | 'retry' | 'claim' | 'takeover' | 'lease_lost' | 'fenced';
 
 export interface TimingEvent {
   /** Epoch ms. */
@@ -18,6 +18,11 @@ export interface TimingEvent {
   /** retry: the backoff before the next attempt. */
   delayMs?: number;
   resumed?: boolean;
+  /** claim, takeover, lease_lost: the fencing token from then on (or the one lost). */
+  fencingToken?: number;
+  previousOwner?: string | null;
+  /** claim: how (recover, settle, retry, cancel); takeover: why (lease_expired, owner_dead, cancel). */
+  via?: string;
 }
 
 export class SagaTimings {
@@ -78,6 +83,10 @@ export class SagaTimings {
       onCompensationStart: (e) => add(e.sagaId, { kind: 'comp_start', step: e.step, attempt: e.attempt }),
       onCompensationEnd: (e) => add(e.sagaId, { kind: 'comp_end', step: e.step, attempt: e.attempt, ok: e.ok, ...(e.error ? { error: e.error } : {}) }),
       onRetry: (e) => add(e.sagaId, { kind: 'retry', step: e.step, attempt: e.attempt, delayMs: e.delayMs, error: e.error }),
+      onClaim: (e) => add(e.sagaId, { kind: 'claim', fencingToken: e.fencingToken, previousOwner: e.previousOwner, via: e.via }),
+      onTakeover: (e) => add(e.sagaId, { kind: 'takeover', fencingToken: e.fencingToken, previousOwner: e.previousOwner, via: e.reason }),
+      onLeaseLost: (e) => add(e.sagaId, { kind: 'lease_lost', fencingToken: e.fencingToken, ...(e.error ? { error: e.error } : {}) }),
+      onFenced: (e) => add(e.sagaId, { kind: 'fenced' }),
     };
   }
 

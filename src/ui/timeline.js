@@ -20,7 +20,7 @@ function timelineSvg(d) {
   const t1 = Math.max(...d.bars.map((b) => b.end ?? b.start), t0 + 1);
   const span = t1 - t0;
   const x = (t) => LEFT + ((t - t0) / span) * (WIDTH - LEFT - 10);
-  const height = lanes.length * LANE + 30;
+  const height = lanes.length * LANE + 40;
   const root = svg('svg', { width: WIDTH, height, class: 'timeline', 'data-testid': 'timeline', 'data-axis': d.timeAxis });
   lanes.forEach((key, i) => {
     const [phase, step] = key.split(':');
@@ -36,6 +36,19 @@ function timelineSvg(d) {
     if (b.outcome === 'failed') g.append(svg('text', { x: x0 + w + 2, y: i * LANE + 17, class: 'fail-mark' }, '✕'));
     if (b.attempt > 1) g.append(svg('text', { x: x0 + 2, y: i * LANE + 3 + LANE - 10, class: 'attempt-mark' }, `#${b.attempt}`));
     root.append(g);
+  }
+  // Fencing token changes (claims, takeovers, lost leases) where they happened, on wall-clock axes.
+  if (d.timeAxis === 'wall') {
+    for (const o of d.ownership) {
+      if (o.at === null || o.at < t0 || o.at > t1 || o.event.startsWith('started')) continue;
+      const mx = x(o.at);
+      root.append(
+        svg('g', { class: 'token-mark', 'data-token': o.fencingToken ?? '' },
+          svg('line', { x1: mx, x2: mx, y1: 0, y2: height - 18, stroke: '#6a1b9a', 'stroke-dasharray': '4 3' }),
+          svg('text', { x: mx + 3, y: height - 20, class: 'token-label' }, `token ${o.fencingToken ?? '?'}`),
+          svg('title', {}, `${new Date(o.at).toLocaleTimeString()}: ${o.event}`)),
+      );
+    }
   }
   root.append(svg('text', { x: LEFT, y: height - 6, class: 'axis' }, d.timeAxis === 'wall' ? `0 ms` : 'seq 0'), svg('text', { x: WIDTH - 90, y: height - 6, class: 'axis' }, d.timeAxis === 'wall' ? ms(span) : `seq ${t1}`));
   return root;

@@ -111,8 +111,14 @@ describe('dashboard in Chromium', () => {
     await row.getByTestId('retry').click();
     const done = page.locator(`tr[data-saga="${ids.stuck[0]}"][data-status="compensated"]`);
     await done.waitFor({ timeout: 25_000 });
-    const saga = (await (await h.request(`/v1/sagas/${ids.stuck[0]}`)).json()) as { status: string };
+    const saga = (await (await h.request(`/v1/sagas/${ids.stuck[0]}`)).json()) as { status: string; fencingToken: number };
     assert.equal(saga.status, 'compensated');
+    // The operator retry claimed the saga with a new fencing token: the timeline marks where.
+    await page.goto(`${base}/ui/#/sagas/${ids.stuck[0]}`);
+    const mark = page.locator(`g.token-mark[data-token="${saga.fencingToken}"]`);
+    await mark.waitFor();
+    assert.ok(saga.fencingToken > 1);
+    assert.match((await page.getByTestId('ownership').textContent()) ?? '', /claimed \(retry\)/);
   });
 
   test('bulk retry: the dry run lists exactly the stuck sagas, then acts on that list', async () => {

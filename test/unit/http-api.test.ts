@@ -127,6 +127,11 @@ describe('HTTP API (embedded app, in process)', () => {
     assert.equal(await h.snapshot(), before, 'a dry run touches nothing');
     const retried = await ok(await h.request(`/v1/sagas/${String(stuck.sagaId)}/retry?wait=20`, { method: 'POST' }));
     assert.equal(retried.status, 'compensated');
+    const page = await ok<{ fencingToken: number; ownership: Array<{ event: string; fencingToken: number | null; at: number | null }> }>(await h.request(`/v1/sagas/${String(stuck.sagaId)}`));
+    const claim = page.ownership.find((o) => o.event.startsWith('claimed (retry)'));
+    assert.ok(claim && claim.at !== null, JSON.stringify(page.ownership));
+    assert.equal(claim.fencingToken, page.fencingToken);
+    assert.ok(page.fencingToken > 1, 'the retry bumped the fencing token');
     await problem(await h.request(`/v1/sagas/${String(stuck.sagaId)}/retry`, { method: 'POST' }), 409, 'SAGA_NOT_STUCK');
     await problem(await h.request('/v1/sagas/no-such-saga/retry', { method: 'POST' }), 404, 'SAGA_NOT_FOUND');
     await problem(await h.request('/v1/sagas/bulk-retry', jsonInit('POST', { sagaIds: [String(stuck.sagaId)], dryRun: false })), 409, 'SAGA_NOT_STUCK');
