@@ -396,7 +396,9 @@ export class SagaEngine {
     try {
       out = await done;
     } catch (err) {
-      if (!isHandOff(err)) throw err;
+      // Fenced: another owner has it, its outcome is the answer. Lease lost (the log unreachable):
+      // the caller learns it; the saga resumes wherever a claim succeeds next.
+      if (!isFenced(err)) throw err;
       return { ...(await this.settle(run.sagaId)), executed: false };
     }
     return out ?? this.settle(run.sagaId);
