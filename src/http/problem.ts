@@ -5,8 +5,7 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
 export type HttpErrorCode =
-  | 'HTTP_NOT_FOUND' // no such route
-  | 'HTTP_METHOD_NOT_ALLOWED'
+  | 'HTTP_NOT_FOUND' // no such route (or method on it)
   | 'HTTP_UNAUTHORIZED' // missing or wrong bearer token
   | 'HTTP_BODY_TOO_LARGE'
   | 'HTTP_UNSUPPORTED_MEDIA_TYPE' // a JSON body was expected

@@ -6,7 +6,7 @@
 // timeline go to test-artifacts/dashboard/ (gitignored).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -26,6 +26,7 @@ describe('dashboard in Chromium', () => {
   const external: string[] = [];
 
   before(async () => {
+    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/browser.sh (npm test does)`);
     mkdirSync(ARTIFACTS, { recursive: true });
     h = await openHttpHarness({}, { listen: true });
     base = h.server?.url ?? '';
