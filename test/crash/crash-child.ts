@@ -2,13 +2,17 @@
 // SQLite saga log and prints "REACHED <sagaId>" when a saga reaches the scenario's kill point;
 // the parent SIGKILLs it there. `recover <log> <effects>` resumes everything left and prints
 // "RECOVERED <count>". Step effects go to a second SQLite file, durably, so the parent can check
-// exactly what is applied after the crash.
+// exactly what is applied after the crash. The engine's owner id names this host and pid, so the
+// recovering process takes the dead process's sagas at once (no lease wait).
+// Scenario 'poison': step a SIGKILLs its own process every time it runs (the recovery limit test).
+// Randomness (the 'load' jitter) comes from CRASH_SEED, so a printed seed replays the run.
 import Database from 'better-sqlite3';
 import { SqliteSagaLog } from '../../src/log/sqlite.js';
-import { SagaEngine, defineSaga } from '../../src/saga/index.js';
+import { SagaEngine, defineSaga, seededRandom } from '../../src/saga/index.js';
 
 const [mode, logPath, effectsPath, scenario = 'none', count = '1'] = process.argv.slice(2);
 if (!mode || !logPath || !effectsPath) throw new Error('usage: crash-child run|recover <log> <effects> [scenario] [n]');
+const random = seededRandom(Number(process.env.CRASH_SEED ?? 1) + (mode === 'recover' ? 1 : 0));
 
 const fx = new Database(effectsPath);
 fx.pragma('journal_mode = WAL');
@@ -32,7 +36,7 @@ async function killPoint(sagaId: string, point: string): Promise<void> {
 /** Under 'load', steps take 0-4 ms so that a kill lands in the middle of many sagas. */
 function jitter(): Promise<void> {
   if (scenario !== 'load') return Promise.resolve();
-  return new Promise((r) => setTimeout(r, Math.floor(Math.random() * 5)));
+  return new Promise((r) => setTimeout(r, Math.floor(random() * 5)));
 }
 
 function effect(step: string, opts: { failFirst?: boolean } = {}) {
@@ -40,6 +44,7 @@ function effect(step: string, opts: { failFirst?: boolean } = {}) {
     name: step,
     run: async (ctx: { sagaId: string; attempt: number; input: { k: number } }) => {
       call.run(ctx.sagaId, step, 'run', process.pid);
+      if (scenario === 'poison' && step === 'a') process.kill(process.pid, 'SIGKILL');
       await killPoint(ctx.sagaId, `before:${step}`);
       await jitter();
       apply.run(ctx.sagaId, step);
@@ -66,8 +71,8 @@ const saga = defineSaga<{ k: number }>('crash', 1)
   .build();
 
 const log = new SqliteSagaLog(logPath);
-// A short lease so the recovering process may take over soon after the kill.
-const engine = new SagaEngine({ log, owner: `pid-${process.pid}`, leaseMs: 400, heartbeatMs: 100 });
+// A long lease on purpose: the recovering process must not need it to lapse (crash-fast takeover).
+const engine = new SagaEngine({ log, leaseMs: 60_000, recoveryLimit: Number(process.env.CRASH_RECOVERY_LIMIT ?? 10) });
 engine.register(saga);
 
 if (mode === 'run') {
@@ -79,16 +84,13 @@ if (mode === 'run') {
   );
   process.stdout.write('ALL DONE\n');
 } else {
-  let total = 0;
-  for (let round = 0; round < 200; round++) {
-    const claimed = await engine.recover({ limit: 64 });
-    total += claimed;
-    await engine.idle();
-    const open = (await log.list()).filter((s) => s.status === 'running' || s.status === 'compensating' || s.status === 'pending');
-    if (open.length === 0) break;
-    await new Promise((r) => setTimeout(r, 100)); // wait for leases of the killed owner to lapse
-  }
-  process.stdout.write(`RECOVERED ${total}\n`);
+  // Every unfinished saga belongs to the killed process: recover() claims them at once (its owner
+  // is on this host and gone); settle() then covers anything recover() did not take.
+  const claimed = await engine.recover({ limit: 10_000 });
+  await engine.idle();
+  const open = [...(await log.list({ status: 'running' })), ...(await log.list({ status: 'compensating' }))];
+  await Promise.all(open.map((s) => engine.settle(s.sagaId, { timeoutMs: 30_000 })));
+  process.stdout.write(`RECOVERED ${claimed + open.length}\n`);
 }
 await engine.close();
 await log.close();
