@@ -1,7 +1,7 @@
 // The HTTP API as a hono app: authentication, CORS (off unless origins are named), draining,
 // problem+json for every error, the OpenAPI document generated from the zod schemas, the API
 // reference page and the dashboard. listen.ts puts it on a socket.
-import { OpenAPIHono } from '@hono/zod-openapi';
+import { OpenAPIHono, z } from '@hono/zod-openapi';
 import { cors } from 'hono/cors';
 import type { ApiApp, ApiContext, ApiOptions } from './context.js';
 import { DEFAULT_API_OPTIONS } from './context.js';
@@ -56,6 +56,14 @@ export function createHttpApi(app: ApiApp, options: Partial<ApiOptions> = {}, lo
   registerSagaRoutes(hono, ctx);
   registerOverviewRoutes(hono, ctx);
   hono.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: 'Required when the server listens off loopback.' });
+  hono.openAPIRegistry.registerPath({
+    method: 'get',
+    path: '/openapi.json',
+    tags: ['health'],
+    summary: 'This document (OpenAPI 3.1); the reference page is /docs',
+    security: [],
+    responses: { 200: { description: 'The OpenAPI document.', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } } },
+  });
   const doc = openApiDocument(hono, opts);
   hono.get('/openapi.json', (c) => c.json(doc));
   registerStatic(hono);

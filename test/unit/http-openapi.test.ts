@@ -112,6 +112,7 @@ describe('OpenAPI document and contract', () => {
     await call('get', '/healthz', '/healthz');
     await call('get', '/readyz', '/readyz');
     await call('get', '/metrics', '/metrics');
+    await call('get', '/openapi.json', '/openapi.json');
     const created = await call('post', '/v1/documents', '/v1/documents?wait=10', jsonInit('POST', docBody));
     assert.equal(created.status, 201);
     assert.equal((await call('post', '/v1/documents', '/v1/documents?wait=10', jsonInit('POST', docBody))).status, 200);
