@@ -4,6 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { submitIngest } from '../../src/fleet/submit.js';
+import { createHttpApi } from '../../src/http/server.js';
 import { jsonInit, openHttpHarness, type HttpHarness } from '../support/http-harness.js';
 
 const PROBLEM = 'application/problem+json';
@@ -234,6 +235,17 @@ describe('HTTP API (embedded app, in process)', () => {
     const ui = await h.request('/ui/');
     assert.equal(ui.status, 200);
     assert.match(ui.headers.get('content-security-policy') ?? '', /default-src 'self'/);
+  });
+
+  test('CORS is off by default; with named origins only those get CORS headers', async () => {
+    const origin = { origin: 'https://ops.example.com' };
+    const off = await h.request('/v1/sagas', { headers: origin });
+    assert.equal(off.headers.get('access-control-allow-origin'), null);
+    const withCors = createHttpApi(h.app, { corsOrigins: ['https://ops.example.com'] });
+    const on = await withCors.hono.request('/v1/sagas', { headers: origin });
+    assert.equal(on.headers.get('access-control-allow-origin'), 'https://ops.example.com');
+    const other = await withCors.hono.request('/v1/sagas', { headers: { origin: 'https://evil.example.com' } });
+    assert.notEqual(other.headers.get('access-control-allow-origin'), 'https://evil.example.com');
   });
 
   test('draining: 503 HTTP_SHUTTING_DOWN, readiness false, liveness still up', async () => {
