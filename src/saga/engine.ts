@@ -1,7 +1,6 @@
 // The saga engine's public face: execute (idempotent start), submit (queue), recover (claims),
 // settle (an existing saga's outcome, driving it if nobody else can), cancel, operator retry of
 // stuck sagas, graceful close. Running one saga is drive.ts; waiting and taking over is here.
-import { createHash } from 'node:crypto';
 import { systemClock, type Clock } from './clock.js';
 import type { SagaDefinition } from './define.js';
 import { drive, type DriveResult } from './drive.js';
@@ -12,8 +11,10 @@ import { newSagaId } from './ids.js';
 import type { Claimed, Json, Lease, LogRecord, SagaLog, SagaMeta, StoredSaga } from './log.js';
 import { storedOutcome, type SagaOutcome } from './outcome.js';
 import { isDeadLocalOwner, processOwnerId } from './owner.js';
-import { planResume, pivotStarted, replay, type ResumePlan } from './replay.js';
+import { planResume, replay, type ResumePlan } from './replay.js';
 import { SagaRun, type RunEnv } from './run.js';
+import { cancelSaga, retryStuckSaga, settleSaga, type EngineOps } from './engine-ops.js';
+import { checkInput, conflict } from './start-checks.js';
 
 export interface EngineOptions {
   log: SagaLog;
@@ -55,6 +56,22 @@ export class SagaEngine {
   private readonly heartbeat: Heartbeat;
   private closed = false;
   private lastDeadScan = Number.NEGATIVE_INFINITY;
+  /** What cancel and retryStuck (engine-ops.ts) may use of this engine. */
+  private readonly ops: EngineOps = {
+    log: undefined as unknown as SagaLog, // set in the constructor
+    owner: '',
+    leaseMs: 0,
+    sleep: (ms) => this.env.clock.sleep(ms),
+    active: (id) => this.active.get(id)?.run,
+    definition: (name, version) => this.defs.get(key(name, version)),
+    resumable: (stored, claimed, via, takeover) => this.resumable(stored, claimed, via, takeover),
+    run: (run, plan) => this.track(run, plan, true),
+    awaitRun: (run, done) => this.awaitRun(run, done),
+    settle: (id) => this.settle(id),
+    activeDone: (id) => this.active.get(id)?.done,
+    now: () => this.env.clock.now(),
+    isClosed: () => this.closed,
+  };
 
   constructor(opts: EngineOptions) {
     this.log = opts.log;
@@ -64,6 +81,7 @@ export class SagaEngine {
     const clock = opts.clock ?? systemClock;
     const hooks = new HookBus(opts.hooks);
     this.env = { log: opts.log, clock, hooks, leaseMs: this.leaseMs, durableTimerThresholdMs: opts.durableTimerThresholdMs ?? 2_000 };
+    Object.assign(this.ops, { log: opts.log, owner: this.owner, leaseMs: this.leaseMs });
     const period = opts.heartbeatMs ?? Math.floor(this.leaseMs / 3);
     this.heartbeat = new Heartbeat(opts.log, this.owner, this.leaseMs, period, () => [...this.active.values()].map((a) => a.run), clock, hooks);
   }
@@ -194,29 +212,8 @@ export class SagaEngine {
    * running here -> waits; owned by a live owner elsewhere -> waits (notifications or polling)
    * and takes it over if that lease expires; owner dead -> claims it now and runs it here.
    */
-  async settle(sagaId: string, opts: { timeoutMs?: number } = {}): Promise<SagaOutcome> {
-    const clock = this.env.clock;
-    const deadline = opts.timeoutMs === undefined ? Number.POSITIVE_INFINITY : clock.now() + opts.timeoutMs;
-    for (;;) {
-      const local = this.active.get(sagaId);
-      if (local) {
-        const out = await local.done.catch((err: unknown) => (isHandOff(err) ? undefined : Promise.reject(err)));
-        if (out) return out;
-      } else {
-        const stored = await this.log.load(sagaId);
-        if (!stored) throw new SagaError('SAGA_NOT_FOUND', `saga ${sagaId} not found`);
-        const outcome = storedOutcome(stored);
-        if (outcome) return outcome;
-        const taken = await this.takeIfOrphaned(stored);
-        if (taken) return taken;
-        const now = clock.now();
-        if (now > deadline) throw new SagaError('SAGA_WAIT_TIMEOUT', `saga ${sagaId} did not end in time`);
-        const leaseLeft = stored.leaseExpiresAt === null ? 0 : stored.leaseExpiresAt - now + 5;
-        const wait = Math.max(1, Math.min(deadline - now, Math.max(leaseLeft, 1), this.log.waitForChange ? 1_000 : 50));
-        if (this.log.waitForChange) await this.log.waitForChange(sagaId, wait);
-        else await clock.sleep(wait);
-      }
-    }
+  settle(sagaId: string, opts: { timeoutMs?: number } = {}): Promise<SagaOutcome> {
+    return settleSaga(this.ops, sagaId, opts.timeoutMs);
   }
 
   /** The saga's outcome once it is completed, compensated or stuck (settle with a default timeout). */
@@ -228,64 +225,15 @@ export class SagaEngine {
    * Cancels a saga: before its pivot it compensates (reason SAGA_CANCELLED), wherever it runs (a
    * live owner elsewhere is fenced). Once the pivot has started: SAGA_NOT_CANCELLABLE.
    */
-  async cancel(sagaId: string, reason = 'cancelled by request'): Promise<SagaOutcome> {
+  cancel(sagaId: string, reason = 'cancelled by request'): Promise<SagaOutcome> {
     this.assertOpen();
-    const why = { code: 'SAGA_CANCELLED', message: reason };
-    const refuse = (): SagaError => new SagaError('SAGA_NOT_CANCELLABLE', `saga ${sagaId} passed its pivot (or completed): it can only go forward`);
-    for (;;) {
-      const local = this.active.get(sagaId);
-      if (local) {
-        if (!local.run.rollingBack && !local.run.interruptForward(why) && local.run.interrupt?.code !== 'SAGA_CANCELLED') throw refuse();
-        return this.settle(sagaId);
-      }
-      const stored = await this.log.load(sagaId);
-      if (!stored) throw new SagaError('SAGA_NOT_FOUND', `saga ${sagaId} not found`);
-      if (stored.status === 'compensated') return storedOutcome(stored) as SagaOutcome;
-      const def = this.defs.get(key(stored.name, stored.version));
-      if (stored.status === 'completed' || (def && pivotStarted(def, replay(stored.records, stored.status)))) throw refuse();
-      if (!def) throw unknownDefinition(stored);
-      const claimed =
-        stored.status === 'stuck'
-          ? await this.log.claimStuck(sagaId, this.owner, this.leaseMs).then((c) => (c ? { ...c, previousOwner: stored.owner } : undefined))
-          : await this.log.claimSaga({ sagaId, owner: this.owner, leaseMs: this.leaseMs, force: true });
-      if (!claimed) continue; // it moved meanwhile: look again
-      const fresh = await this.log.load(sagaId);
-      if (!fresh) throw new SagaError('SAGA_NOT_FOUND', `saga ${sagaId} not found`);
-      const r = await this.resumable(fresh, claimed, 'cancel', 'cancel');
-      if (!r) throw unknownDefinition(fresh);
-      if (r.run.pivotStarted) {
-        // The old owner started the pivot before it was fenced: carry it forward, refuse the cancel.
-        this.track(r.run, r.plan, true).catch(() => undefined);
-        throw refuse();
-      }
-      const plan: ResumePlan = r.plan.action === 'done' ? r.plan : { action: 'compensate', reason: why };
-      return this.awaitRun(r.run, this.track(r.run, plan, true));
-    }
+    return cancelSaga(this.ops, sagaId, reason);
   }
 
   /** Operator action: takes a stuck saga and carries on (forward, or compensation if it was rolling back). */
-  async retryStuck(sagaId: string): Promise<SagaOutcome> {
+  retryStuck(sagaId: string): Promise<SagaOutcome> {
     this.assertOpen();
-    for (let first = true; ; first = false) {
-      const claimed = await this.log.claimStuck(sagaId, this.owner, this.leaseMs);
-      const stored = await this.log.load(sagaId);
-      if (!stored) throw new SagaError('SAGA_NOT_FOUND', `saga ${sagaId} not found`);
-      if (claimed) {
-        const r = await this.resumable(stored, { ...claimed, previousOwner: null }, 'retry');
-        if (!r) throw unknownDefinition(stored);
-        return this.awaitRun(r.run, this.track(r.run, r.plan, true));
-      }
-      if (stored.status !== 'stuck') {
-        // Another retry moved it on: its real outcome, never a stale `stuck`.
-        if (first && (stored.status === 'completed' || stored.status === 'compensated')) {
-          throw new SagaError('SAGA_NOT_STUCK', `saga ${sagaId} is not stuck (it is ${stored.status})`);
-        }
-        return this.settle(sagaId);
-      }
-      // Stuck under a live lease: another retry has claimed it and not written yet.
-      if (this.log.waitForChange) await this.log.waitForChange(sagaId, 200);
-      else await this.env.clock.sleep(20);
-    }
+    return retryStuckSaga(this.ops, sagaId);
   }
 
   /** The outcome if the saga has ended (or is stuck); undefined while it runs. */
@@ -316,23 +264,6 @@ export class SagaEngine {
     if (left.length > 0) {
       await this.log.release(this.owner, left.map((r) => ({ sagaId: r.sagaId, fencingToken: r.lease.fencingToken }))).catch(() => undefined);
     }
-  }
-
-  /** Claims the saga if its owner is gone (lease expired, dead process on this host, or us). */
-  private async takeIfOrphaned(stored: StoredSaga): Promise<SagaOutcome | undefined> {
-    if (this.closed || !this.defs.has(key(stored.name, stored.version))) return undefined;
-    const expired = stored.leaseExpiresAt === null || stored.leaseExpiresAt <= this.env.clock.now();
-    const dead = stored.owner !== null && (stored.owner === this.owner || isDeadLocalOwner(stored.owner));
-    if (!expired && !dead) return undefined;
-    const held = dead ? { ifHeldBy: { owner: stored.owner, fencingToken: stored.fencingToken } } : {};
-    const claimed = await this.log.claimSaga({ sagaId: stored.sagaId, owner: this.owner, leaseMs: this.leaseMs, ...held });
-    if (!claimed) return undefined;
-    const fresh = await this.log.load(stored.sagaId);
-    if (!fresh) return undefined;
-    const r = await this.resumable(fresh, claimed, 'settle', dead ? 'owner_dead' : 'lease_expired');
-    if (!r) return undefined;
-    const out = await this.track(r.run, r.plan, true).catch((err: unknown) => (isHandOff(err) ? undefined : Promise.reject(err)));
-    return out; // undefined: suspended or lost again; the caller keeps waiting
   }
 
   /** Owners on this host whose process is gone (scanned at most once a second). */
@@ -411,30 +342,4 @@ export class SagaEngine {
 
 function key(name: string, version: number): string {
   return `${name}@${version}`;
-}
-
-/** Lost to another owner or the lease ran out: the saga goes on elsewhere (or here, via settle). */
-function isHandOff(err: unknown): boolean {
-  return isFenced(err) || (err instanceof SagaError && err.code === 'SAGA_LEASE_LOST');
-}
-
-function conflict(sagaId: string, existing: string, wanted: string): SagaError {
-  return new SagaError('SAGA_CONFLICT', `saga id ${sagaId} belongs to saga "${existing}", not "${wanted}"`);
-}
-
-function unknownDefinition(s: { name: string; version: number }): SagaError {
-  return new SagaError('SAGA_UNKNOWN_DEFINITION', `no definition registered for ${s.name}@${s.version}`);
-}
-
-function inputHash(input: unknown): string {
-  return createHash('sha256').update(JSON.stringify(input) ?? 'undefined').digest('hex').slice(0, 16);
-}
-
-/** Starting an existing id with another input is a caller bug: name both inputs' hashes. */
-function checkInput(sagaId: string, existing: unknown, wanted: unknown): void {
-  const a = inputHash(existing);
-  const b = inputHash(wanted);
-  if (a !== b) {
-    throw new SagaError('SAGA_INPUT_CONFLICT', `saga id ${sagaId} exists with input sha256:${a}, not the given input sha256:${b}`);
-  }
 }
