@@ -5,6 +5,13 @@ export interface Trace {
   events: string[];
   /** Forward effects currently applied (a compensation removes its step's effect). */
   applied: Set<string>;
+  /** Forward runs so far (all steps, all attempts). */
+  runs?: number;
+  /**
+   * Simulated crash: the `at`-th forward run (1-based) hangs until its signal aborts, before or
+   * after its effect applied, as if its process died there. `reached` is set when it happens.
+   */
+  crash?: { at: number; afterApply: boolean; reached: boolean };
 }
 
 export interface StepPlan {
@@ -51,6 +58,12 @@ export function planSaga(name: string, plans: StepPlan[], trace: Trace): SagaDef
     compensationRetry: { maxAttempts: p.compensationMaxAttempts ?? 3, initialDelayMs: 1, maxDelayMs: 2 },
     run: async (ctx: { attempt: number; signal: AbortSignal }) => {
       trace.events.push(`run:${p.name}:${ctx.attempt}`);
+      trace.runs = (trace.runs ?? 0) + 1;
+      if (trace.crash && trace.runs === trace.crash.at) {
+        trace.crash.reached = true;
+        if (trace.crash.afterApply) trace.applied.add(p.name);
+        await new Promise<never>((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error)));
+      }
       const fail = p.failOn === 'always' || (p.failOn?.includes(ctx.attempt) ?? false);
       if (p.hangMs) {
         await new Promise<void>((resolve, reject) => {
@@ -78,6 +91,7 @@ export function planSaga(name: string, plans: StepPlan[], trace: Trace): SagaDef
               throw new TestError(`compensation of ${p.name} failed`, true);
             }
             trace.applied.delete(p.name);
+            trace.events.push(`compdone:${p.name}`);
           },
   });
   let b = defineSaga<{ n: number }>(name, 1) as unknown as {
