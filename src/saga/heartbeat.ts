@@ -12,7 +12,8 @@ import type { SagaRun } from './run.js';
 export class Heartbeat {
   private timer: ReturnType<typeof setInterval> | undefined;
   private guard: ReturnType<typeof setInterval> | undefined;
-  private beating = false;
+  /** Renewals in flight; two may overlap so that one slow round trip does not lose a lease. */
+  private beating = 0;
   private stopped = false;
   private lastError: unknown;
 
@@ -72,8 +73,8 @@ export class Heartbeat {
   }
 
   private async beat(): Promise<void> {
-    if (this.beating) return; // a slow log must not pile up renewals
-    this.beating = true;
+    if (this.beating >= 2) return; // a slow log must not pile up renewals
+    this.beating++;
     try {
       const runs = this.runs().filter((r) => !r.scope.cancelled);
       if (runs.length === 0) return;
@@ -87,7 +88,7 @@ export class Heartbeat {
       const gone = new Set(lost);
       for (const run of runs) {
         if (!gone.has(run.sagaId)) {
-          run.leaseValidUntil = sent + this.leaseMs;
+          run.leaseValidUntil = Math.max(run.leaseValidUntil, sent + this.leaseMs);
         } else if (!run.scope.cancelled) {
           run.scope.cancel(new SagaError('SAGA_FENCED', `saga ${run.sagaId}: lease taken over by another owner`));
         }
@@ -96,7 +97,7 @@ export class Heartbeat {
       // Not fatal yet: `check` aborts the runs if no renewal succeeds before their lease runs out.
       this.lastError = err;
     } finally {
-      this.beating = false;
+      this.beating--;
     }
   }
 }

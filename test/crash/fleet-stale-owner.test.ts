@@ -99,15 +99,18 @@ for (const STALE_STORE of MODES) {
       const appendFenced = refused('APPEND_FENCED ');
       const storeFenced = refused('STORE_FENCED ');
       const dropped = refused('FENCED ');
+      // A resumed past its lease: its heartbeat may stop the sagas itself (lease lost) before an
+      // append or a renewal is refused: each is a way of learning that the sagas are gone.
+      const leaseLost = refused('LEASE_LOST ');
       console.log(`A after resume: ${appendFenced.size} append(s) refused SAGA_FENCED, ${storeFenced.size} saga(s) with a store write refused STORE_FENCED, ${dropped.size} saga(s) dropped`);
       // What A did after it resumed, on the sagas B took: no write to the paused store succeeded,
       // and no new store call started once it had noticed (one heartbeat period plus slack).
       const callsA = readIntervals([{ path: callsPathA, pid: a.pid }]).filter((c) => held.has(c.saga));
       const late = callsA.filter((c) => c.end >= resumedAt);
       console.log(`A calls on taken sagas ending after resume: ${late.map((c) => `${c.store}.${c.method}=${c.outcome}`).join(', ') || 'none'}`);
-      assert.ok(appendFenced.size + dropped.size > 0, 'A learned that its sagas were taken');
+      assert.ok(appendFenced.size + dropped.size + leaseLost.size > 0, 'A learned that its sagas were taken');
       assert.ok(late.some((c) => c.store === STALE_STORE && c.outcome === 'STORE_FENCED'), `A tried to write ${STALE_STORE} with an old token and was refused (STORE_FENCED)`);
-      for (const id of [...appendFenced, ...storeFenced, ...dropped]) assert.ok(held.has(id), `A was refused only on sagas it held (${id})`);
+      for (const id of [...appendFenced, ...storeFenced, ...dropped, ...leaseLost]) assert.ok(held.has(id), `A was refused only on sagas it held (${id})`);
       for (const id of held.keys()) assert.ok(!lines.some((l) => l === `OWNER ${id}`));
       const stopped = lines.find((l) => l.startsWith('STOPPED '));
       assert.ok(stopped, 'A reported its counts');

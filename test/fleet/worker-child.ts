@@ -2,6 +2,7 @@
 // the worker loop until SIGTERM (graceful) or SIGKILL. What it prints on stdout, one per line:
 //   OWNER <owner>            once the app is open and the loop started
 //   FENCED <sagaId>          the engine stopped a saga because another owner took it (onFenced)
+//   LEASE_LOST <sagaId>      the engine stopped a saga because its lease could not be renewed in time
 //   APPEND_FENCED <sagaId>   the saga log refused an append of this owner (SAGA_FENCED)
 //   STORE_FENCED <sagaId>    PostgreSQL refused a write with this owner's old token
 //   STOPPED <json counts>    after a graceful stop
@@ -63,7 +64,7 @@ const app = await openApp({
   embedder: new HashingEmbedder(),
   leaseMs: num('APEX_FLEET_LEASE_MS', 2_000),
   wrapStores: wrap,
-  hooks: { onFenced: (e) => say(`FENCED ${e.sagaId}`) },
+  hooks: { onFenced: (e) => say(`FENCED ${e.sagaId}`), onLeaseLost: (e) => say(`LEASE_LOST ${e.sagaId}`) },
 });
 
 // Observe the log's refusals of this owner's appends (the engine only sees them as errors).
