@@ -48,7 +48,8 @@ function graph(title: string, unit: string, queries: DataqueryBuilder[], opts: {
   return p;
 }
 
-function stat(title: string, unit: string, q: DataqueryBuilder, red: number): StatPanel {
+/** A single number; `steps` colour it (the first step is the base colour). */
+function stat(title: string, unit: string, q: DataqueryBuilder, steps: Array<{ value: number | null; color: string }>): StatPanel {
   return new StatPanel()
     .title(title)
     .unit(unit)
@@ -56,7 +57,7 @@ function stat(title: string, unit: string, q: DataqueryBuilder, red: number): St
     .height(8)
     .span(6)
     .withTarget(q.refId('A'))
-    .thresholds(new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps([{ value: null, color: 'green' }, { value: red, color: 'red' }]));
+    .thresholds(new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps(steps));
 }
 
 export function buildDashboard(): unknown {
@@ -106,8 +107,8 @@ export function buildDashboard(): unknown {
       { lines: [{ value: 1, color: 'orange' }, { value: 2, color: 'red' }], description: 'Target P90 below 1 s (orange); the alert fires when P90 stays above 2 s for 5 minutes (red).' },
     ),
   );
-  d.withPanel(stat('Stuck sagas', 'short', query(`sum(max by (saga) (apex_sagas_stuck{${S}}))`, 'stuck'), 1).span(6));
-  d.withPanel(stat('Workers reporting', 'short', query('count(apex_worker_heartbeat_timestamp_seconds)', 'workers'), 1e9).span(6));
+  d.withPanel(stat('Stuck sagas', 'short', query(`sum(max by (saga) (apex_sagas_stuck{${S}}))`, 'stuck'), [{ value: null, color: 'green' }, { value: 1, color: 'red' }]));
+  d.withPanel(stat('Workers reporting', 'short', query('count(apex_worker_heartbeat_timestamp_seconds)', 'workers'), [{ value: null, color: 'red' }, { value: 1, color: 'green' }]));
 
   d.withRow(new RowBuilder('Throughput'));
   d.withPanel(graph('Sagas ended per second, by outcome', 'ops', [query(`sum by (saga, outcome) (rate(apex_saga_finished_total{${S}}[$__rate_interval]))`, '{{saga}} {{outcome}}')]));

@@ -34,6 +34,8 @@ export class SagaTracer {
   private readonly tracer: Tracer;
   private readonly sagas = new Map<string, OpenSaga>();
   private readonly steps = new Map<string, Span>();
+  /** Fencing tokens of sagas this process just claimed, until their saga span starts. */
+  private readonly claimed = new Map<string, number>();
 
   constructor(tracer?: Tracer) {
     this.tracer = tracer ?? trace.getTracer(TRACER_NAME);
@@ -48,8 +50,17 @@ export class SagaTracer {
           { kind: SpanKind.INTERNAL, attributes: { [ATTR.sagaId]: e.sagaId, [ATTR.saga]: e.saga, [ATTR.resumed]: e.resumed } },
           contextFromMeta(meta),
         );
+        const token = this.claimed.get(e.sagaId);
+        if (token !== undefined) {
+          span.setAttribute(ATTR.fencingToken, token);
+          this.claimed.delete(e.sagaId);
+        }
         this.sagas.get(e.sagaId)?.span.end(); // a stale entry (should not happen): close it
         this.sagas.set(e.sagaId, { span, ctx: trace.setSpan(contextFromMeta(meta), span) });
+      },
+      onClaim: (e) => {
+        if (this.claimed.size >= 10_000) this.claimed.clear(); // claims whose run never started: do not grow
+        this.claimed.set(e.sagaId, e.fencingToken);
       },
       onSagaEnd: (e) => {
         const open = this.sagas.get(e.sagaId);

@@ -68,5 +68,6 @@ test('a saga resumed by a second engine (another process) continues the trace st
   const resumed = sagaSpans.find((s) => s.attributes[ATTR.resumed] === true);
   assert.ok(resumed, 'the second process marks its span resumed');
   assert.equal(resumed.attributes[ATTR.status], 'completed');
+  assert.ok(Number(resumed.attributes[ATTR.fencingToken]) >= 2, 'the claim\'s fencing token is on the resumed span');
   assert.equal(formatTraceparent(parent), meta?.traceparent);
 });
