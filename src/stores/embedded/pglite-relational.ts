@@ -3,6 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { SqlRelationalStore } from '../relational-sql.js';
+import { createPglite } from './pglite-template.js';
 import type { SqlDatabase, SqlExecutor } from '../relational-sql.js';
 import { DEFAULT_TIMEOUT_MS } from '../timeout.js';
 
@@ -28,7 +29,7 @@ function executorOf(target: PgliteQueryable): SqlExecutor {
 export async function openPgliteRelational(dirOrOptions: string | PgliteRelationalOptions = {}): Promise<SqlRelationalStore> {
   const options: PgliteRelationalOptions = typeof dirOrOptions === 'string' ? { dir: dirOrOptions } : dirOrOptions;
   if (options.dir) mkdirSync(options.dir, { recursive: true });
-  const db = options.dir ? await PGlite.create(options.dir) : await PGlite.create();
+  const db = options.dir ? await createPglite(options.dir) : await PGlite.create();
   const database: SqlDatabase = {
     ...executorOf(db),
     // PGlite runs one statement at a time; its transaction() holds the engine for the callback.
