@@ -5,6 +5,8 @@ export interface Trace {
   events: string[];
   /** Forward effects currently applied (a compensation removes its step's effect). */
   applied: Set<string>;
+  /** Steps whose compensation succeeded, in order (each should appear once). */
+  compensatedOk?: string[];
   /** Forward runs so far (all steps, all attempts). */
   runs?: number;
   /**
@@ -91,7 +93,7 @@ export function planSaga(name: string, plans: StepPlan[], trace: Trace): SagaDef
               throw new TestError(`compensation of ${p.name} failed`, true);
             }
             trace.applied.delete(p.name);
-            trace.events.push(`compdone:${p.name}`);
+            (trace.compensatedOk ??= []).push(p.name);
           },
   });
   let b = defineSaga<{ n: number }>(name, 1) as unknown as {
