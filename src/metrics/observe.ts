@@ -54,7 +54,7 @@ function preinitialize(m: ApexMetrics, names: readonly string[]): void {
     m.sagasStarted.inc({ saga, resumed: 'false' }, 0);
     m.sagasStarted.inc({ saga, resumed: 'true' }, 0);
     m.sagasInFlight.inc({ saga }, 0);
-    for (const outcome of ['completed', 'compensated', 'stuck']) m.sagasFinished.inc({ saga, outcome }, 0);
+    for (const outcome of ['completed', 'compensated', 'stuck', 'cancelled']) m.sagasFinished.inc({ saga, outcome }, 0);
   }
   for (const event of ['claim', 'takeover', 'lost', 'fenced']) m.leaseEvents.inc({ event }, 0);
   for (const store of ['postgres', 'neo4j', 'qdrant', 'redis']) m.fencedWrites.inc({ store }, 0);
