@@ -2,6 +2,7 @@
 // computed from the records) and the saga page's timeline (bars per step attempt and compensation,
 // on wall-clock time when this server ran the saga, else on log order).
 import type { LogRecord, SagaSummary, StoredSaga } from '../saga/index.js';
+import { operationOf } from './step-operations.js';
 import type { TimingEvent } from './timings.js';
 
 export interface RecordFacts {
@@ -61,6 +62,7 @@ interface Bar {
   end: number | null;
   outcome: 'succeeded' | 'failed' | 'running' | 'unknown';
   error: { code: string; message: string; retryable?: boolean } | null;
+  operation: string | null;
 }
 
 /**
@@ -79,7 +81,7 @@ export function timelineBars(records: readonly LogRecord[], events: readonly Tim
     prevWasStart = isStart;
     if (r.type === 'step_started' || r.type === 'compensation_started') {
       const phase = r.type === 'step_started' ? 'forward' : 'compensation';
-      const bar: Bar = { step: r.step, phase, attempt: r.attempt, stage, start: seq, end: null, outcome: running ? 'running' : 'unknown', error: null };
+      const bar: Bar = { step: r.step, phase, attempt: r.attempt, stage, start: seq, end: null, outcome: running ? 'running' : 'unknown', error: null, operation: operationOf(r.step, phase) };
       bars.push(bar);
       open.set(`${phase}:${r.step}`, bar);
     } else if (r.type === 'step_succeeded' || r.type === 'compensation_succeeded') {

@@ -141,6 +141,7 @@ export const TimelineBar = z
     end: z.number().nullable(),
     outcome: z.enum(['succeeded', 'failed', 'running', 'unknown']),
     error: ErrorInfoOrNull,
+    operation: z.string().nullable().openapi({ description: 'The store operation this step (or its compensation) performs.' }),
   })
   .openapi('TimelineBar');
 

@@ -30,7 +30,7 @@ function timelineSvg(d) {
     const i = lanes.indexOf(`${b.phase}:${b.step}`);
     const x0 = x(b.start);
     const w = Math.max(3, x(b.end ?? b.start) - x0);
-    const title = `${b.phase} ${b.step} attempt ${b.attempt}: ${b.outcome}${b.error ? ` ${errText(b.error)}` : ''}${d.timeAxis === 'wall' ? ` (${ms((b.end ?? b.start) - b.start)})` : ''}`;
+    const title = `${b.phase} ${b.step} attempt ${b.attempt}: ${b.outcome}${b.error ? ` ${errText(b.error)}` : ''}${d.timeAxis === 'wall' ? ` (${ms((b.end ?? b.start) - b.start)})` : ''}${b.operation ? `\n${b.operation}` : ''}`;
     const g = svg('g', { class: 'bar', 'data-step': b.step, 'data-phase': b.phase, 'data-outcome': b.outcome, 'data-attempt': b.attempt, 'data-stage': b.stage });
     g.append(svg('rect', { x: x0, y: i * LANE + 4, width: w, height: LANE - 8, rx: 3, fill: COLORS[b.outcome] ?? '#999', opacity: b.phase === 'compensation' ? 0.75 : 1 }, svg('title', {}, title)));
     if (b.outcome === 'failed') g.append(svg('text', { x: x0 + w + 2, y: i * LANE + 17, class: 'fail-mark' }, '✕'));
@@ -111,6 +111,8 @@ export async function showSaga({ main }, id) {
     h('h2', {}, `Timeline (${d.timeAxis === 'wall' ? 'wall clock' : 'log order: this server did not run it'})`),
     d.bars.length ? timelineSvg(d) : h('p', { class: 'muted' }, 'no steps yet'),
     h('p', { class: 'legend' }, ['succeeded', 'failed', 'running', 'unknown'].map((k) => h('span', { class: 'key' }, h('i', { style: `background:${COLORS[k]}` }), k))),
+    h('h2', {}, 'Steps and the store operation each did'),
+    h('table', { class: 'steps', 'data-testid': 'saga-steps' }, h('thead', {}, h('tr', {}, ['phase', 'step', 'attempt', 'outcome', 'store operation', 'duration'].map((c) => h('th', {}, c)))), d.bars.map((b) => h('tr', { class: b.outcome === 'failed' ? 'err' : '' }, h('td', {}, b.phase), h('td', {}, b.step), h('td', {}, String(b.attempt)), h('td', {}, b.outcome), h('td', {}, b.operation ?? '–'), h('td', {}, d.timeAxis === 'wall' && b.end !== null ? ms(b.end - b.start) : '–')))),
     h('h2', {}, `Errors (${errors.length})`),
     h('ul', { 'data-testid': 'saga-errors' }, errors.map((b) => h('li', { class: 'error' }, `${b.phase} ${b.step} attempt ${b.attempt}: ${errText(b.error)}`))),
     h('h2', {}, 'Ownership and fencing'),

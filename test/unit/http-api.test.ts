@@ -109,6 +109,7 @@ describe('HTTP API (embedded app, in process)', () => {
     assert.equal(failed?.outcome, 'failed');
     assert.equal(failed?.error?.code, 'STORE_INJECTED');
     assert.ok(detail.bars.some((b) => b.phase === 'compensation' && b.step === 'postgres_pending'));
+    assert.match(String((failed as { operation?: unknown } | undefined)?.operation), /^Qdrant: upsert/);
   });
 
   test('a stuck saga: listed by stuck=true and retrying=true; bulk retry dry run lists exactly it; retry finishes it', async () => {
