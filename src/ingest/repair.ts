@@ -6,8 +6,13 @@
 //
 // Why it exists: a Qdrant upsert cannot be made conditional on a fencing token, so a worker that
 // stalls past its lease can leave orphan points after the new owner compensated (docs/fleet.md).
-// It must run while no saga is in flight: a write in progress looks exactly like orphan data.
-import type { StoreSet, WriteContext } from '../stores/types.js';
+//
+// It never races a saga: each document is repaired under RelationalStore.whileFree, which runs
+// only while no saga holds the document and keeps every saga out until the repair returns. What
+// the repair needs from PostgreSQL (the committed version and its chunks, embedded) is read
+// before; inside, the row passed in must still be the one read, or the document is left for the
+// next run (a saga changed it meanwhile, and its own steps keep the stores in agreement).
+import type { DocumentRow, DocumentVersion, StoreSet, WriteContext } from '../stores/types.js';
 import type { Embedder } from './embedder.js';
 import { versionFromChunks } from './sagas/version.js';
 import { verifyStores, type VerifyReport, type Violation } from './verify.js';
@@ -29,23 +34,61 @@ export interface RepairReport {
 /** Repairs are writes of their own, fenced under this pseudo-saga (token 0 never beats a real owner). */
 const REPAIR_CTX: WriteContext = { sagaId: 'apex-repair', fencingToken: 0 };
 
+const LEFT_TO_SAGAS = 'left alone: PostgreSQL state of a saga (finish it with `sagas recover` or `sagas retry`)';
+
+interface Plan {
+  what: string;
+  /** Needs the committed version (read before the document is taken). */
+  needs?: 'neo4j' | 'qdrant' | 'redis';
+  run: (committed: DocumentVersion | undefined) => Promise<void>;
+}
+
 export async function repairStores(stores: StoreSet, embedder: Embedder, opts: { dryRun: boolean }): Promise<RepairReport> {
   const before = await verifyStores(stores);
   const actions: RepairAction[] = [];
+  // Grouped per document: one whileFree per document, its violations repaired in verify's order.
+  const byDoc = new Map<string, Violation[]>();
   for (const v of before.violations) {
-    const plan = planFor(stores, embedder, v);
-    if (!plan) {
-      actions.push({ violation: v, action: 'left alone: PostgreSQL state of a saga (finish it with `sagas recover` or `sagas retry`)', done: false });
+    const list = byDoc.get(v.docId);
+    if (list) list.push(v);
+    else byDoc.set(v.docId, [v]);
+  }
+  for (const [docId, found] of byDoc) {
+    const planned = found.map((v) => ({ v, plan: planFor(stores, v) }));
+    for (const { v, plan } of planned) if (!plan) actions.push({ violation: v, action: LEFT_TO_SAGAS, done: false });
+    const todo = planned.flatMap(({ v, plan }) => (plan ? [{ v, plan }] : []));
+    if (todo.length === 0) continue;
+    if (opts.dryRun) {
+      for (const { v, plan } of todo) actions.push({ violation: v, action: plan.what, done: false });
       continue;
     }
-    if (!opts.dryRun) await plan.run();
-    actions.push({ violation: v, action: plan.what, done: !opts.dryRun });
+    actions.push(...await repairDocument(stores, embedder, docId, todo));
   }
   if (opts.dryRun) return { before, actions };
   return { before, actions, after: await verifyStores(stores) };
 }
 
-function planFor(stores: StoreSet, embedder: Embedder, v: Violation): { what: string; run: () => Promise<void> } | undefined {
+async function repairDocument(stores: StoreSet, embedder: Embedder, docId: string, todo: Array<{ v: Violation; plan: Plan }>): Promise<RepairAction[]> {
+  const snapshot = await stores.postgres.getDocument(docId);
+  const needsEmbedding = todo.some(({ plan }) => plan.needs === 'qdrant');
+  const committed = todo.some(({ plan }) => plan.needs) ? await committedVersion(stores, needsEmbedding ? embedder : undefined, snapshot) : undefined;
+  const r = await stores.postgres.whileFree(docId, async (row) => {
+    if (!sameState(snapshot, row)) return false;
+    for (const { plan } of todo) await plan.run(committed);
+    return true;
+  });
+  if (!r.free) return todo.map(({ v }) => ({ violation: v, action: `left alone: saga ${r.holder} holds the document (run repair again once it ends)`, done: false }));
+  if (!r.value) return todo.map(({ v }) => ({ violation: v, action: 'left alone: a saga changed the document meanwhile (run verify again)', done: false }));
+  return todo.map(({ v, plan }) => ({ violation: v, action: plan.what, done: true }));
+}
+
+/** The row as read before the repair is still the row under the lock (no saga wrote in between). */
+function sameState(a: DocumentRow | undefined, b: DocumentRow | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.ingestionStatus === b.ingestionStatus && a.contentSha256 === b.contentSha256 && a.updatedAt.getTime() === b.updatedAt.getTime();
+}
+
+function planFor(stores: StoreSet, v: Violation): Plan | undefined {
   const id = v.docId;
   switch (v.kind) {
     case 'orphan_data':
@@ -62,11 +105,18 @@ function planFor(stores: StoreSet, embedder: Embedder, v: Violation): { what: st
     }
     case 'missing_version':
     case 'chunk_count':
-      if (v.store === 'neo4j') return { what: 'write the committed version to Neo4j again', run: () => rewrite(stores, embedder, id, 'neo4j') };
-      if (v.store === 'qdrant') return { what: 'write the committed version to Qdrant again', run: () => rewrite(stores, embedder, id, 'qdrant') };
+      if (v.store === 'neo4j') return { what: 'write the committed version to Neo4j again', needs: 'neo4j', run: async (c) => { if (c) await stores.neo4j.writeVersion(c, REPAIR_CTX); } };
+      if (v.store === 'qdrant') return { what: 'write the committed version to Qdrant again', needs: 'qdrant', run: async (c) => { if (c) await stores.qdrant.upsertVersion(c, REPAIR_CTX); } };
       return undefined;
     case 'cache_stale':
-      return { what: 'replace the cache entry with the committed version', run: () => recache(stores, id) };
+      return {
+        what: 'replace the cache entry with the committed version',
+        needs: 'redis',
+        run: async (c) => {
+          if (!c) return stores.redis.remove(id, null);
+          await stores.redis.put({ docId: id, title: c.title, contentSha256: c.contentSha256, chunkCount: c.chunks.length, metadata: c.metadata }, REPAIR_CTX);
+        },
+      };
     case 'not_final':
     case 'leftover_version':
     case 'held':
@@ -74,24 +124,9 @@ function planFor(stores: StoreSet, embedder: Embedder, v: Violation): { what: st
   }
 }
 
-async function committedVersion(stores: StoreSet, embedder: Embedder | undefined, docId: string) {
-  const row = await stores.postgres.getDocument(docId);
+async function committedVersion(stores: StoreSet, embedder: Embedder | undefined, row: DocumentRow | undefined): Promise<DocumentVersion | undefined> {
   if (!row || row.ingestionStatus !== 'committed' || row.contentSha256 === null) return undefined;
-  const chunks = await stores.postgres.getChunks(docId, row.contentSha256);
+  const chunks = await stores.postgres.getChunks(row.id, row.contentSha256);
   const texts = chunks.map((c) => c.text);
-  return versionFromChunks(docId, row.title, row.contentSha256, row.metadata, texts, embedder ? { embedder } : {});
-}
-
-async function rewrite(stores: StoreSet, embedder: Embedder, docId: string, store: 'neo4j' | 'qdrant'): Promise<void> {
-  const v = await committedVersion(stores, store === 'qdrant' ? embedder : undefined, docId);
-  if (!v) return;
-  if (store === 'neo4j') await stores.neo4j.writeVersion(v, REPAIR_CTX);
-  else await stores.qdrant.upsertVersion(v, REPAIR_CTX);
-}
-
-async function recache(stores: StoreSet, docId: string): Promise<void> {
-  const v = await committedVersion(stores, undefined, docId);
-  if (!v) return stores.redis.remove(docId, null);
-  const entry = { docId, title: v.title, contentSha256: v.contentSha256, chunkCount: v.chunks.length, metadata: v.metadata };
-  await stores.redis.put(entry, REPAIR_CTX);
+  return versionFromChunks(row.id, row.title, row.contentSha256, row.metadata, texts, embedder ? { embedder } : {});
 }

@@ -5,7 +5,18 @@
 //  - a committed document has all of its current chunks in Neo4j and Qdrant (and PostgreSQL);
 //  - no row is left 'pending' or 'deleting', no in-flight version is left behind, and no document
 //    is still held by a saga (document_locks).
-import type { StoreName, StoreSet, DocumentRow } from '../stores/types.js';
+//
+// It scales with bounded memory (docs/RELIABILITY.md "verify at scale"): two streaming passes,
+// each holding one page at a time.
+//  1. PostgreSQL's documents in id order, `batchSize` at a time (one statement gives the rows, the
+//     committed chunk counts and the in-flight versions); for the committed ones of the page, one
+//     batched read per derived store (Neo4j UNWIND, a Qdrant scroll filtered by `match any`, Redis
+//     MGET). That checks every committed document's current version and stale versions beside it.
+//  2. Every derived store's doc ids, streamed page by page in the store's own order, each page
+//     checked against PostgreSQL's statuses in one query: data of a document that is not
+//     committed (or has no row) is orphan data.
+// So a run costs about 5 round trips per `batchSize` documents instead of ~5 per document.
+import type { DocumentInspection, StoreName, StoreSet, StoredVersion } from '../stores/types.js';
 
 export type ViolationKind =
   | 'orphan_data' // data in a derived store for a document that is not committed in PostgreSQL
@@ -32,70 +43,104 @@ export interface VerifyReport {
   violations: Violation[];
 }
 
-const PAGE = 500;
+export interface VerifyOptions {
+  /** Violations kept in the report (the rest are counted in no list; default 10,000). */
+  maxViolations?: number;
+  /** Documents (and derived-store ids) per page; default 1,000. */
+  batchSize?: number;
+}
 
-export async function verifyStores(stores: StoreSet, opts: { maxViolations?: number } = {}): Promise<VerifyReport> {
+const DEFAULT_BATCH = 1_000;
+
+export async function verifyStores(stores: StoreSet, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const max = opts.maxViolations ?? 10_000;
+  const batch = opts.batchSize ?? DEFAULT_BATCH;
   const violations: Violation[] = [];
   const add = (v: Violation): void => {
     if (violations.length < max) violations.push(v);
   };
-  const rows = new Map<string, DocumentRow>();
-  for (let after: string | null = null; ; ) {
-    const page = await stores.postgres.listDocuments(after, PAGE);
-    for (const r of page) rows.set(r.id, r);
-    if (page.length < PAGE) break;
-    after = page[page.length - 1]?.id ?? null;
-  }
+  let documents = 0;
   let committed = 0;
-  for (const row of rows.values()) {
-    const pending = await stores.postgres.getPendingVersions(row.id);
-    for (const p of pending) add({ kind: 'leftover_version', store: 'postgres', docId: row.id, detail: `in-flight version ${p.contentSha256} of saga ${p.sagaId}` });
+  for (let after: string | null = null; ; ) {
+    const page: DocumentInspection[] = await stores.postgres.inspectDocuments(after, batch);
+    documents += page.length;
+    committed += await checkPage(stores, page, add);
+    if (page.length < batch) break;
+    after = page[page.length - 1]?.row.id ?? null;
+  }
+  for (let after: string | null = null; ; ) {
+    const held = await stores.postgres.listHeld(after, batch);
+    for (const h of held) add({ kind: 'held', store: 'postgres', docId: h.docId, detail: `held by saga ${h.sagaId}, which has not ended` });
+    if (held.length < batch) break;
+    after = held[held.length - 1]?.docId ?? null;
+  }
+  for (const store of [stores.neo4j, stores.qdrant, stores.redis]) {
+    // Qdrant and Redis may list an id on several pages: report each orphan once.
+    const reported = new Set<string>();
+    for (let cursor: string | null = null; ; ) {
+      const { docIds, next } = await store.scanDocIds(cursor, batch);
+      const fresh = [...new Set(docIds)].filter((id) => !reported.has(id));
+      const statuses = await stores.postgres.statusesOf(fresh);
+      for (const id of fresh) {
+        const status = statuses.get(id);
+        if (status === 'committed') continue;
+        if (violations.length < max) reported.add(id);
+        add({ kind: 'orphan_data', store: store.name, docId: id, detail: status ? `PostgreSQL row is '${status}'` : 'no PostgreSQL row' });
+      }
+      if (next === null) break;
+      cursor = next;
+    }
+  }
+  return { documents, committed, violations };
+}
+
+/** Checks one page of PostgreSQL documents against the derived stores; returns how many are committed. */
+async function checkPage(stores: StoreSet, page: DocumentInspection[], add: (v: Violation) => void): Promise<number> {
+  const committed: DocumentInspection[] = [];
+  for (const doc of page) {
+    const { row } = doc;
+    for (const p of doc.pendingVersions) add({ kind: 'leftover_version', store: 'postgres', docId: row.id, detail: `in-flight version ${p.contentSha256} of saga ${p.sagaId}` });
     if (row.ingestionStatus === 'pending' || row.ingestionStatus === 'deleting') {
       add({ kind: 'not_final', store: 'postgres', docId: row.id, detail: `ingestion_status '${row.ingestionStatus}' (saga ${row.sagaId ?? '?'})` });
     }
-    if (row.ingestionStatus !== 'committed' || row.contentSha256 === null) continue;
-    committed++;
-    const sha = row.contentSha256;
-    const chunks = (await stores.postgres.getChunks(row.id, sha)).length;
+    if (row.ingestionStatus === 'committed' && row.contentSha256 !== null) committed.push(doc);
+  }
+  if (committed.length === 0) return 0;
+  const ids = committed.map((d) => d.row.id);
+  const [graph, vector, cache] = await Promise.all([stores.neo4j.versionsOf(ids), stores.qdrant.versionsOf(ids), stores.redis.getMany(ids)]);
+  const graphBy = groupByDoc(graph);
+  const vectorBy = groupByDoc(vector);
+  const cacheBy = new Map(cache.map((e) => [e.docId, e]));
+  for (const { row, committedChunks: chunks } of committed) {
+    const sha = row.contentSha256 ?? '';
     if (chunks === 0) add({ kind: 'missing_version', store: 'postgres', docId: row.id, detail: `no chunks for committed version ${sha}` });
-    for (const store of [stores.neo4j, stores.qdrant]) {
-      const versions = await store.listVersions(row.id);
+    for (const [store, held] of [['neo4j', graphBy], ['qdrant', vectorBy]] as const) {
+      const versions = held.get(row.id) ?? [];
       const current = versions.find((v) => v.contentSha256 === sha);
-      if (!current) add({ kind: 'missing_version', store: store.name, docId: row.id, detail: `committed version ${sha} is absent` });
+      if (!current) add({ kind: 'missing_version', store, docId: row.id, detail: `committed version ${sha} is absent` });
       else if (current.chunkCount !== chunks) {
-        add({ kind: 'chunk_count', store: store.name, docId: row.id, detail: `${current.chunkCount} chunks, PostgreSQL has ${chunks}` });
+        add({ kind: 'chunk_count', store, docId: row.id, detail: `${current.chunkCount} chunks, PostgreSQL has ${chunks}` });
       }
       for (const v of versions) {
         if (v.contentSha256 !== sha) {
-          add({ kind: 'stale_version', store: store.name, docId: row.id, detail: `holds version ${v.contentSha256} (${v.chunkCount} chunks)`, version: v.contentSha256 });
+          add({ kind: 'stale_version', store, docId: row.id, detail: `holds version ${v.contentSha256} (${v.chunkCount} chunks)`, version: v.contentSha256 });
         }
       }
     }
-    const cached = await stores.redis.get(row.id);
+    const cached = cacheBy.get(row.id);
     if (cached && cached.contentSha256 !== sha) {
       add({ kind: 'cache_stale', store: 'redis', docId: row.id, detail: `cache holds ${cached.contentSha256}`, version: cached.contentSha256 });
     }
   }
-  for (let after: string | null = null; ; ) {
-    const held = await stores.postgres.listHeld(after, PAGE);
-    for (const h of held) add({ kind: 'held', store: 'postgres', docId: h.docId, detail: `held by saga ${h.sagaId}, which has not ended` });
-    if (held.length < PAGE) break;
-    after = held[held.length - 1]?.docId ?? null;
+  return committed.length;
+}
+
+function groupByDoc(versions: StoredVersion[]): Map<string, StoredVersion[]> {
+  const by = new Map<string, StoredVersion[]>();
+  for (const v of versions) {
+    const list = by.get(v.docId);
+    if (list) list.push(v);
+    else by.set(v.docId, [v]);
   }
-  const isCommitted = (id: string): boolean => rows.get(id)?.ingestionStatus === 'committed';
-  for (const store of [stores.neo4j, stores.qdrant, stores.redis]) {
-    for (let after: string | null = null; ; ) {
-      const ids: string[] = await store.listDocIds(after, PAGE);
-      for (const id of ids) {
-        if (!isCommitted(id)) {
-          const row = rows.get(id);
-          add({ kind: 'orphan_data', store: store.name, docId: id, detail: row ? `PostgreSQL row is '${row.ingestionStatus}'` : 'no PostgreSQL row' });
-        }
-      }
-      if (ids.length < PAGE) break;
-      after = ids[ids.length - 1] ?? null;
-    }
-  }
-  return { documents: rows.size, committed, violations };
+  return by;
 }

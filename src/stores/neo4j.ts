@@ -6,7 +6,7 @@ import type { Driver, ManagedTransaction } from 'neo4j-driver';
 import { StoreError } from './errors.js';
 import { chunkKey } from './point-id.js';
 import { DEFAULT_TIMEOUT_MS, withTimeout } from './timeout.js';
-import type { DocumentVersion, GraphStore, HealthReport, StoredVersion, WriteContext } from './types.js';
+import type { DocIdPage, DocumentVersion, GraphStore, HealthReport, StoredVersion, WriteContext } from './types.js';
 
 export interface Neo4jStoreOptions {
   /** bolt://host:port or neo4j://host:port */
@@ -293,6 +293,29 @@ export class Neo4jGraphStore implements GraphStore {
       );
       return res.records.map((r) => String(r.get('id')));
     });
+  }
+
+  versionsOf(docIds: readonly string[]): Promise<StoredVersion[]> {
+    if (docIds.length === 0) return Promise.resolve([]);
+    return this.tx('versionsOf', 'READ', async (tx) => {
+      const res = await tx.run(
+        `UNWIND $ids AS id MATCH (c:Chunk {doc_id: id})
+         RETURN id, c.content_sha256 AS sha, count(c) AS n ORDER BY id, sha`,
+        { ids: [...docIds] },
+      );
+      return res.records.map((r) => ({ docId: String(r.get('id')), contentSha256: String(r.get('sha')), chunkCount: Number(r.get('n')) }));
+    });
+  }
+
+  /** Pages in id order; the cursor is the last id (`d.id > $after` alone lets the index serve it). */
+  async scanDocIds(cursor: string | null, limit: number): Promise<DocIdPage> {
+    const docIds = await this.tx('scanDocIds', 'READ', async (tx) => {
+      const res = cursor === null
+        ? await tx.run('MATCH (d:Document) WHERE d.id IS NOT NULL RETURN d.id AS id ORDER BY id LIMIT $limit', { limit: neo4j.int(limit) })
+        : await tx.run('MATCH (d:Document) WHERE d.id > $after RETURN d.id AS id ORDER BY id LIMIT $limit', { after: cursor, limit: neo4j.int(limit) });
+      return res.records.map((r) => String(r.get('id')));
+    });
+    return { docIds, next: docIds.length < limit ? null : (docIds[docIds.length - 1] ?? null) };
   }
 
   entities(docId: string, contentSha256: string): Promise<string[]> {

@@ -6,7 +6,7 @@ import type { Schemas } from '@qdrant/js-client-rest';
 import { StoreError } from './errors.js';
 import { pointId } from './point-id.js';
 import { DEFAULT_TIMEOUT_MS, withTimeout } from './timeout.js';
-import type { DocumentVersion, HealthReport, StoredVersion, VectorHit, VectorStore, WriteContext } from './types.js';
+import type { DocIdPage, DocumentVersion, HealthReport, StoredVersion, VectorHit, VectorStore, WriteContext } from './types.js';
 
 export interface QdrantStoreOptions {
   url: string;
@@ -20,6 +20,8 @@ export const QDRANT_COLLECTION = 'apex_chunks';
 /** Points per upsert request: bounds request size for large documents. */
 const UPSERT_BATCH = 128;
 const SCROLL_PAGE = 256;
+/** Scroll page for batched reads (verify): a batch's points in one or a few calls. */
+const BATCH_SCROLL_PAGE = 4096;
 
 interface ChunkPayload {
   doc_id: string;
@@ -56,6 +58,11 @@ function payloadOf(point: { payload?: Record<string, unknown> | null }): ChunkPa
   const p = point.payload;
   if (!p || typeof p.doc_id !== 'string' || typeof p.content_sha256 !== 'string' || typeof p.idx !== 'number') return undefined;
   return { doc_id: p.doc_id, content_sha256: p.content_sha256, idx: p.idx };
+}
+
+/** Qdrant's next_page_offset (a point id) or undefined at the end. */
+function nextOffset(next: unknown): Schemas['ExtendedPointId'] | undefined {
+  return typeof next === 'string' || typeof next === 'number' ? next : undefined;
 }
 
 export class QdrantVectorStore implements VectorStore {
@@ -186,6 +193,48 @@ export class QdrantVectorStore implements VectorStore {
   async listDocIds(afterId: string | null, limit: number): Promise<string[]> {
     const ids = new Set(await this.scrollField('listDocIds', undefined, 'doc_id'));
     return [...ids].sort().filter((id) => afterId === null || id > afterId).slice(0, limit);
+  }
+
+  /** One scroll over the points of all `docIds` (match any), large pages: a few calls per batch. */
+  async versionsOf(docIds: readonly string[]): Promise<StoredVersion[]> {
+    if (docIds.length === 0) return [];
+    const counts = new Map<string, Map<string, number>>();
+    const filter: Schemas['Filter'] = { must: [{ key: 'doc_id', match: { any: [...docIds] } }] };
+    let offset: Schemas['ExtendedPointId'] | undefined;
+    do {
+      const page = await this.call('versionsOf', () => this.client.scroll(this.collection, {
+        filter, limit: BATCH_SCROLL_PAGE, with_payload: ['doc_id', 'content_sha256'], with_vector: false,
+        ...(offset !== undefined ? { offset } : {}),
+      }));
+      for (const point of page.points) {
+        const doc = point.payload?.doc_id;
+        const sha = point.payload?.content_sha256;
+        if (typeof doc !== 'string' || typeof sha !== 'string') continue;
+        const perDoc = counts.get(doc) ?? new Map<string, number>();
+        perDoc.set(sha, (perDoc.get(sha) ?? 0) + 1);
+        counts.set(doc, perDoc);
+      }
+      offset = nextOffset(page.next_page_offset);
+    } while (offset !== undefined);
+    const out: StoredVersion[] = [];
+    for (const [docId, perDoc] of counts) {
+      for (const [contentSha256, chunkCount] of perDoc) out.push({ docId, contentSha256, chunkCount });
+    }
+    return out.sort((a, b) => (a.docId < b.docId ? -1 : a.docId > b.docId ? 1 : a.contentSha256 < b.contentSha256 ? -1 : a.contentSha256 > b.contentSha256 ? 1 : 0));
+  }
+
+  /** Scrolls points in point-id order; the cursor is Qdrant's next_page_offset as JSON. Ids repeat across pages. */
+  async scanDocIds(cursor: string | null, limit: number): Promise<DocIdPage> {
+    const page = await this.call('scanDocIds', () => this.client.scroll(this.collection, {
+      limit, with_payload: ['doc_id'], with_vector: false, ...(cursor !== null ? { offset: JSON.parse(cursor) as Schemas['ExtendedPointId'] } : {}),
+    }));
+    const docIds = new Set<string>();
+    for (const point of page.points) {
+      const doc = point.payload?.doc_id;
+      if (typeof doc === 'string') docIds.add(doc);
+    }
+    const next = nextOffset(page.next_page_offset);
+    return { docIds: [...docIds], next: next === undefined ? null : JSON.stringify(next) };
   }
 
   async search(vector: number[], limit: number): Promise<VectorHit[]> {

@@ -4,7 +4,7 @@
 import { Redis } from 'ioredis';
 import { StoreError } from './errors.js';
 import { DEFAULT_TIMEOUT_MS, withTimeout } from './timeout.js';
-import type { CacheEntry, CacheStore, HealthReport, WriteContext } from './types.js';
+import type { CacheEntry, CacheStore, DocIdPage, HealthReport, WriteContext } from './types.js';
 
 export interface RedisStoreOptions {
   /** redis://[:password@]host:port[/db] */
@@ -193,6 +193,18 @@ export class RedisCacheStore implements CacheStore {
   async get(docId: string): Promise<CacheEntry | undefined> {
     const raw = await this.call('get', () => this.client.get(CACHE_KEY_PREFIX + docId));
     return raw === null ? undefined : (JSON.parse(raw) as CacheEntry);
+  }
+
+  async getMany(docIds: readonly string[]): Promise<CacheEntry[]> {
+    if (docIds.length === 0) return [];
+    const raws = await this.call('getMany', () => this.client.mget(docIds.map((id) => CACHE_KEY_PREFIX + id)));
+    return raws.flatMap((raw) => (raw === null ? [] : [JSON.parse(raw) as CacheEntry]));
+  }
+
+  /** One SCAN step; the cursor is Redis's. SCAN may return a key twice, and `limit` is a hint (COUNT). */
+  async scanDocIds(cursor: string | null, limit: number): Promise<DocIdPage> {
+    const [next, keys] = await this.call('scanDocIds', () => this.client.scan(cursor ?? '0', 'MATCH', `${CACHE_KEY_PREFIX}*`, 'COUNT', limit));
+    return { docIds: keys.map((key) => key.slice(CACHE_KEY_PREFIX.length)), next: next === '0' ? null : next };
   }
 
   /** SCAN has no order, so the ids are collected, sorted and paged here (fine at cache sizes). */

@@ -133,10 +133,41 @@ export interface RelationalStore extends StoreLifecycle {
   getPendingVersions(docId: string): Promise<PendingVersion[]>;
   /** Pages through all documents ordered by id (for verify). */
   listDocuments(afterId: string | null, limit: number): Promise<DocumentRow[]>;
+
+  // Batched reads for verify and repair at scale (docs/stores.md "Batched reads"): one round trip
+  // per page instead of several per document.
+  /** Like listDocuments, with each row's committed chunk count and its versions in flight. */
+  inspectDocuments(afterId: string | null, limit: number): Promise<DocumentInspection[]>;
+  /** The status of each of `docIds` that has a row (absent: no row). */
+  statusesOf(docIds: readonly string[]): Promise<Map<string, IngestionStatus>>;
+}
+
+/** One document as verify sees it in PostgreSQL (RelationalStore.inspectDocuments). */
+export interface DocumentInspection {
+  row: DocumentRow;
+  /** Chunks of the committed version (0 when there is none). */
+  committedChunks: number;
+  pendingVersions: PendingVersion[];
+}
+
+/** One page of a derived store's doc ids in the store's own order (may repeat ids across pages). */
+export interface DocIdPage {
+  docIds: string[];
+  /** Opaque cursor for the next page; null when the scan is complete. */
+  next: string | null;
+}
+
+/** Batched reads every derived store offers to verify (one round trip, or a few, per call). */
+interface DerivedBatchReads {
+  /**
+   * Streams every doc id the store holds, a page at a time, with bounded memory on both sides.
+   * Unlike listDocIds it needs no global order (Qdrant and Redis cannot page in id order).
+   */
+  scanDocIds(cursor: string | null, limit: number): Promise<DocIdPage>;
 }
 
 /** Neo4j (and the SQLite graph stand-in). */
-export interface GraphStore extends StoreLifecycle {
+export interface GraphStore extends StoreLifecycle, DerivedBatchReads {
   readonly name: 'neo4j';
   /** MERGE Document, its Chunks (id = docId:sha:idx) and Entities with HAS_CHUNK / MENTIONS. */
   writeVersion(v: DocumentVersion, ctx: WriteContext): Promise<void>;
@@ -144,6 +175,8 @@ export interface GraphStore extends StoreLifecycle {
   removeVersion(docId: string, contentSha256: string, ctx?: WriteContext): Promise<void>;
   removeDocument(docId: string, ctx?: WriteContext): Promise<void>;
   listVersions(docId: string): Promise<StoredVersion[]>;
+  /** listVersions of many documents in one call (absent documents contribute nothing). */
+  versionsOf(docIds: readonly string[]): Promise<StoredVersion[]>;
   /** All doc ids present, for verify (paged by id). */
   listDocIds(afterId: string | null, limit: number): Promise<string[]>;
   entities(docId: string, contentSha256: string): Promise<string[]>;
@@ -157,13 +190,15 @@ export interface VectorHit {
 }
 
 /** Qdrant (and the SQLite vector stand-in). Point id = UUIDv5(`docId:sha:idx`). */
-export interface VectorStore extends StoreLifecycle {
+export interface VectorStore extends StoreLifecycle, DerivedBatchReads {
   readonly name: 'qdrant';
   readonly dimension: number;
   upsertVersion(v: DocumentVersion, ctx: WriteContext): Promise<void>;
   removeVersion(docId: string, contentSha256: string, ctx?: WriteContext): Promise<void>;
   removeDocument(docId: string, ctx?: WriteContext): Promise<void>;
   listVersions(docId: string): Promise<StoredVersion[]>;
+  /** listVersions of many documents in one call (absent documents contribute nothing). */
+  versionsOf(docIds: readonly string[]): Promise<StoredVersion[]>;
   listDocIds(afterId: string | null, limit: number): Promise<string[]>;
   search(vector: number[], limit: number): Promise<VectorHit[]>;
 }
@@ -177,13 +212,15 @@ export interface CacheEntry {
 }
 
 /** Redis (and the SQLite cache stand-in). Key `apex:doc:<id>`. */
-export interface CacheStore extends StoreLifecycle {
+export interface CacheStore extends StoreLifecycle, DerivedBatchReads {
   readonly name: 'redis';
   put(entry: CacheEntry, ctx: WriteContext): Promise<void>;
   /** Removes the entry only if it holds `contentSha256` (never a newer version's entry);
    * with null, removes whatever is there. */
   remove(docId: string, contentSha256: string | null, ctx?: WriteContext): Promise<void>;
   get(docId: string): Promise<CacheEntry | undefined>;
+  /** get of many documents in one round trip (absent entries are left out). */
+  getMany(docIds: readonly string[]): Promise<CacheEntry[]>;
   listDocIds(afterId: string | null, limit: number): Promise<string[]>;
 }
 

@@ -1,5 +1,5 @@
 // Embedded stand-in for Redis: one row per cache key `apex:doc:<id>` in SQLite (e.g. .apex/cache.db).
-import type { CacheEntry, CacheStore, HealthReport, WriteContext } from '../types.js';
+import type { CacheEntry, CacheStore, DocIdPage, HealthReport, WriteContext } from '../types.js';
 import { openSqliteFile, runSqlite } from './sqlite-file.js';
 import type { SqliteDatabase } from './sqlite-file.js';
 
@@ -54,6 +54,18 @@ export class SqliteCacheStore implements CacheStore {
       const row = this.db.prepare('SELECT value FROM cache WHERE doc_id = ?').get(docId) as { value: string } | undefined;
       return row ? (JSON.parse(row.value) as CacheEntry) : undefined;
     });
+  }
+
+  getMany(docIds: readonly string[]): Promise<CacheEntry[]> {
+    return runSqlite('redis', 'getMany', () => (this.db.prepare(
+      'SELECT value FROM cache WHERE doc_id IN (SELECT value FROM json_each(?)) ORDER BY doc_id',
+    ).all(JSON.stringify(docIds)) as Array<{ value: string }>).map((r) => JSON.parse(r.value) as CacheEntry));
+  }
+
+  /** Pages in id order; the cursor is the last id. */
+  async scanDocIds(cursor: string | null, limit: number): Promise<DocIdPage> {
+    const docIds = await this.listDocIds(cursor, limit);
+    return { docIds, next: docIds.length < limit ? null : (docIds[docIds.length - 1] ?? null) };
   }
 
   listDocIds(afterId: string | null, limit: number): Promise<string[]> {

@@ -1,7 +1,7 @@
 // Embedded stand-in for Neo4j: the same Document -> Chunk -> Entity graph as tables in SQLite
 // (e.g. .apex/graph.db). Chunk ids are `docId:sha:idx` exactly as in Neo4j.
 import { chunkKey } from '../point-id.js';
-import type { DocumentVersion, GraphStore, HealthReport, StoredVersion, WriteContext } from '../types.js';
+import type { DocIdPage, DocumentVersion, GraphStore, HealthReport, StoredVersion, WriteContext } from '../types.js';
 import { openSqliteFile, runSqlite } from './sqlite-file.js';
 import type { SqliteDatabase } from './sqlite-file.js';
 
@@ -87,6 +87,19 @@ export class SqliteGraphStore implements GraphStore {
     return runSqlite('neo4j', 'listVersions', () => (this.db.prepare(
       'SELECT content_sha256 AS sha, COUNT(*) AS n FROM chunks WHERE doc_id = ? GROUP BY content_sha256 ORDER BY content_sha256',
     ).all(docId) as Array<{ sha: string; n: number }>).map((r) => ({ docId, contentSha256: r.sha, chunkCount: r.n })));
+  }
+
+  versionsOf(docIds: readonly string[]): Promise<StoredVersion[]> {
+    return runSqlite('neo4j', 'versionsOf', () => (this.db.prepare(
+      `SELECT doc_id, content_sha256 AS sha, COUNT(*) AS n FROM chunks
+       WHERE doc_id IN (SELECT value FROM json_each(?)) GROUP BY doc_id, content_sha256 ORDER BY doc_id, content_sha256`,
+    ).all(JSON.stringify(docIds)) as Array<{ doc_id: string; sha: string; n: number }>).map((r) => ({ docId: r.doc_id, contentSha256: r.sha, chunkCount: r.n })));
+  }
+
+  /** Pages in id order; the cursor is the last id. */
+  async scanDocIds(cursor: string | null, limit: number): Promise<DocIdPage> {
+    const docIds = await this.listDocIds(cursor, limit);
+    return { docIds, next: docIds.length < limit ? null : (docIds[docIds.length - 1] ?? null) };
   }
 
   listDocIds(afterId: string | null, limit: number): Promise<string[]> {

@@ -5,6 +5,7 @@ import { isStoreError } from '../../../src/stores/errors.js';
 import type { CacheEntry, CacheStore } from '../../../src/stores/types.js';
 import { cleanupPrefix, idsWithPrefix } from './derived.js';
 import { HOSTILE_STRINGS, ctxFor, largeBody, runPrefix, sha256, interruptions, isRetryableStoreFailure, rejectionOf, onlyWhen } from './fixtures.js';
+import { cacheBatchCases } from './batched-reads.js';
 import type { StoreHarness } from './fixtures.js';
 
 function entry(docId: string, body: string, extra: Partial<CacheEntry> = {}): CacheEntry {
@@ -34,6 +35,8 @@ export function cacheConformance(harness: CacheHarness): void {
       assert.deepEqual(await cleanupPrefix(store, prefix, (d) => store.remove(d, null)), []);
       await store.close();
     });
+
+    cacheBatchCases(() => store, id);
 
     void it('health reports ok', async () => {
       const h = await store.health();

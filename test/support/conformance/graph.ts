@@ -5,6 +5,7 @@ import { isStoreError } from '../../../src/stores/errors.js';
 import type { GraphStore } from '../../../src/stores/types.js';
 import { cleanupPrefix, idsWithPrefix } from './derived.js';
 import { HOSTILE_STRINGS, ctxFor, largeBody, makeVersion, runPrefix, interruptions, isRetryableStoreFailure, rejectionOf, onlyWhen } from './fixtures.js';
+import { derivedBatchCases } from './batched-reads.js';
 import type { StoreHarness } from './fixtures.js';
 
 /** `fencing`: whether the adapter refuses stale fencing tokens. Default: yes, except for the
@@ -30,6 +31,8 @@ export function graphConformance(harness: GraphHarness): void {
       assert.deepEqual(await cleanupPrefix(store, prefix, (d) => store.removeDocument(d)), []);
       await store.close();
     });
+
+    derivedBatchCases(() => store, id, () => 8);
 
     void it('health reports ok', async () => {
       const h = await store.health();

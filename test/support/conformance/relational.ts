@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { isStoreError } from '../../../src/stores/errors.js';
 import type { DocumentRow, RelationalStore } from '../../../src/stores/types.js';
 import { HOSTILE_STRINGS, ctxFor, largeBody, makeVersion, rejectionOf, runPrefix, interruptions, isRetryableStoreFailure, onlyWhen } from './fixtures.js';
+import { relationalBatchCases } from './batched-reads.js';
 import type { StoreHarness } from './fixtures.js';
 
 export function relationalConformance(harness: StoreHarness<RelationalStore>): void {
@@ -33,6 +34,8 @@ export function relationalConformance(harness: StoreHarness<RelationalStore>): v
       assert.equal((await store.listDocuments(prefix, 10)).filter((d) => d.id.startsWith(prefix)).length, 0);
       await store.close();
     });
+
+    relationalBatchCases(() => store, id);
 
     void it('health reports ok with a secret-free detail', async () => {
       const h = await store.health();

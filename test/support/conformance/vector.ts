@@ -6,6 +6,7 @@ import { isStoreError } from '../../../src/stores/errors.js';
 import type { VectorStore } from '../../../src/stores/types.js';
 import { cleanupPrefix, idsWithPrefix } from './derived.js';
 import { HOSTILE_STRINGS, ctxFor, embeddingFor, largeBody, makeVersion, rejectionOf, runPrefix, interruptions, isRetryableStoreFailure, onlyWhen } from './fixtures.js';
+import { derivedBatchCases } from './batched-reads.js';
 import type { StoreHarness } from './fixtures.js';
 
 export function vectorConformance(harness: StoreHarness<VectorStore>): void {
@@ -24,6 +25,8 @@ export function vectorConformance(harness: StoreHarness<VectorStore>): void {
       assert.deepEqual(await cleanupPrefix(store, prefix, (d) => store.removeDocument(d)), []);
       await store.close();
     });
+
+    derivedBatchCases(() => store, id, () => store.dimension);
 
     void it('health reports ok', async () => {
       const h = await store.health();
