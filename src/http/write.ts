@@ -73,7 +73,12 @@ export async function deleteDocument(c: Context, ctx: ApiContext, docId: string,
   const row = await ctx.app.stores.postgres.getDocument(docId);
   if (!row) throw new HttpProblem(404, 'DOC_NOT_FOUND', `no document "${docId}"`, { docId });
   const sagaId = keyed ?? randomUUID();
-  // Deletes run in this process on every profile: the writer builds the delete saga's input.
+  if (ctx.opts.mode === 'enqueue') {
+    const prepared = await ctx.app.writer.prepareDelete(docId);
+    if (!prepared) throw new HttpProblem(404, 'DOC_NOT_FOUND', `no document "${docId}"`, { docId });
+    await ctx.app.engine.submit(prepared.def, prepared.input, { sagaId });
+    return awaitSaga(c, ctx, docId, 'deleted', sagaId, waitS);
+  }
   const run = ctx.app.writer.delete(docId, { sagaId });
   run.catch(() => undefined);
   await startedOrDone(ctx, sagaId, run);
