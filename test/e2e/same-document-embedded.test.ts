@@ -51,6 +51,11 @@ void describe('same document, embedded profile', () => {
     assert.equal(rerun.code, 0, rerun.stdout + rerun.stderr);
     assert.match(rerun.stdout, new RegExp(`completed\\s+${corpus.files.length} `), rerun.stdout);
     assert.match(rerun.stdout, /compensated\s+0\n/);
+    // The re-run finished the dead run's sagas too: nothing is left running, no lease to wait out.
+    for (const status of ['running', 'compensating', 'stuck']) {
+      const left = await runCliAsync(['--data-dir', dataDir, 'sagas', 'list', '--status', status, '--json'], env);
+      assert.deepEqual(json<{ sagas: unknown[] }>(left).sagas, [], `${status} sagas left after the re-run`);
+    }
     await sleep(LEASE_MS + 300); // "an hour later": every lease of the dead run has expired
     const recover = await runCliAsync(['--data-dir', dataDir, 'sagas', 'recover', '--json'], env);
     assert.equal(recover.code, 0, recover.stdout + recover.stderr);
