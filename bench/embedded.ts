@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openApp } from '../src/app.js';
 import { runIngest } from '../src/cli/ingest-run.js';
-import { StoreTimer } from './timing.js';
+import { StoreTimer, type CallRow } from './timing.js';
 
 export interface EmbeddedBenchOptions {
   corpus: string;
@@ -31,7 +31,7 @@ export interface EmbeddedRow {
   p99_ms: number;
   completed: number;
   steps_ms: Record<string, number>;
-  store_calls: Array<{ call: string; calls: number; total_ms: number; mean_ms: number }>;
+  store_calls: CallRow[];
 }
 
 export async function benchEmbedded(opts: EmbeddedBenchOptions): Promise<EmbeddedRow> {

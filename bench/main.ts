@@ -1,4 +1,10 @@
-// `npm run bench -- engine --log sqlite --concurrency 64 --n 4000 [--json]`
+// `npm run bench -- <mode> [options]`. Modes (each prints one JSON row per line with --json):
+//   engine    the anchor workload on a saga log         --log sqlite|postgres -c 64 --n 4000 [--thread]
+//   servers   ingest on the real servers                 --plan default|adr|raw --log sqlite|postgres -c 8 --n 200 [--faults 0.01]
+//   embedded  the README's first run, embedded profile   --corpus examples/corpus -c 8 [--plan adr]
+//   recovery  N in-flight sagas, SIGKILL, time to finish --log sqlite|postgres --n 10000 [--workers 3]
+//   memory    RSS after --first and --n no-op sagas       --log sqlite|postgres --n 1000000 --first 100000
+// `bash bench/run-all.sh` runs them all (medians of 3) and regenerates BENCHMARKS.md.
 import { parseArgs } from 'node:util';
 import { benchEngine } from './engine.js';
 
@@ -9,23 +15,65 @@ const { positionals, values } = parseArgs({
     'pg-url': { type: 'string' },
     concurrency: { type: 'string', short: 'c', default: '1' },
     n: { type: 'string', default: '1000' },
+    first: { type: 'string', default: '100000' },
     json: { type: 'boolean', default: false },
     thread: { type: 'boolean', default: false },
+    plan: { type: 'string', default: 'default' },
+    faults: { type: 'string', default: '0' },
+    seed: { type: 'string' },
+    corpus: { type: 'string', default: 'examples/corpus' },
+    workers: { type: 'string', default: '1' },
+    'lease-ms': { type: 'string', default: '30000' },
+    target: { type: 'string', default: '' },
   },
 });
 
 const what = positionals[0] ?? 'engine';
-if (what !== 'engine') {
-  console.error(`unknown bench "${what}"; available: engine`);
-  process.exit(2);
+const num = (s: string | undefined): number => Number(s);
+const log = values.log === 'postgres' ? 'postgres' : 'sqlite';
+
+async function row(): Promise<object> {
+  switch (what) {
+    case 'engine':
+      return benchEngine({ log: values.log ?? 'sqlite', pgUrl: values['pg-url'], concurrency: num(values.concurrency), n: num(values.n), thread: values.thread });
+    case 'servers': {
+      const { benchServers } = await import('./servers.js');
+      const plan = values.plan === 'adr' || values.plan === 'raw' ? values.plan : 'default';
+      return benchServers({ plan, log, concurrency: num(values.concurrency), n: num(values.n), faultRate: num(values.faults), ...(values.seed ? { seed: num(values.seed) } : {}) });
+    }
+    case 'embedded': {
+      const { benchEmbedded } = await import('./embedded.js');
+      return benchEmbedded({ corpus: values.corpus ?? 'examples/corpus', concurrency: num(values.concurrency), plan: values.plan === 'adr' ? 'adr' : 'default' });
+    }
+    case 'recovery': {
+      const { benchRecovery } = await import('./recovery.js');
+      return benchRecovery({ log, n: num(values.n), workers: num(values.workers), leaseMs: num(values['lease-ms']), concurrency: Math.max(1, num(values.concurrency)) });
+    }
+    case 'memory': {
+      const { benchMemory } = await import('./memory.js');
+      return benchMemory({ log, n: num(values.n), first: num(values.first), concurrency: num(values.concurrency) });
+    }
+    case 'machine': {
+      const { machineRow } = await import('./machine.js');
+      return machineRow();
+    }
+    case 'recovery-victim': {
+      const { recoveryVictim } = await import('./recovery.js');
+      await recoveryVictim(values.target ?? '', num(values.n), num(values['lease-ms']));
+      return {};
+    }
+    case 'recovery-worker': {
+      const { recoveryWorker } = await import('./recovery.js');
+      await recoveryWorker(values.target ?? '', num(values.concurrency));
+      return {};
+    }
+    default:
+      console.error(`unknown bench "${what}"; available: engine, servers, embedded, recovery, memory`);
+      process.exit(2);
+  }
 }
-const row = await benchEngine({
-  log: values.log ?? 'sqlite',
-  pgUrl: values['pg-url'],
-  concurrency: Number(values.concurrency),
-  n: Number(values.n),
-  thread: values.thread,
-});
-if (values.json) console.log(JSON.stringify(row));
-else console.table([row]);
+
+const r = await row();
+if (values.json) console.log(JSON.stringify(r));
+else console.log(JSON.stringify(r, null, 1));
 process.exit(0);

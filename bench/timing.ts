@@ -6,6 +6,7 @@ import type { StoreSet } from '../src/stores/types.js';
 export interface CallStats {
   calls: number;
   totalMs: number;
+  samples: number[];
 }
 
 export class StoreTimer {
@@ -41,16 +42,38 @@ export class StoreTimer {
   }
 
   add(key: string, ms: number): void {
-    const s = this.stats.get(key) ?? { calls: 0, totalMs: 0 };
+    const s = this.stats.get(key) ?? { calls: 0, totalMs: 0, samples: [] };
     s.calls++;
     s.totalMs += ms;
+    s.samples.push(ms);
     this.stats.set(key, s);
   }
 
-  /** Rows sorted by total time: {call, calls, total_ms, mean_ms}. */
-  rows(): Array<{ call: string; calls: number; total_ms: number; mean_ms: number }> {
+  /** Rows sorted by total time: {call, calls, total_ms, mean_ms, p50_ms}. */
+  rows(): CallRow[] {
     return [...this.stats]
-      .map(([call, s]) => ({ call, calls: s.calls, total_ms: +s.totalMs.toFixed(1), mean_ms: +(s.totalMs / s.calls).toFixed(3) }))
+      .map(([call, s]) => {
+        const sorted = [...s.samples].sort((a, b) => a - b);
+        const p50 = sorted[Math.floor(sorted.length / 2)] ?? 0;
+        return { call, calls: s.calls, total_ms: +s.totalMs.toFixed(1), mean_ms: +(s.totalMs / s.calls).toFixed(3), p50_ms: +p50.toFixed(3) };
+      })
       .sort((a, b) => b.total_ms - a.total_ms);
   }
+
+  reset(): void {
+    this.stats.clear();
+  }
+}
+
+export interface CallRow {
+  call: string;
+  calls: number;
+  total_ms: number;
+  mean_ms: number;
+  p50_ms: number;
+}
+
+/** Nearest-rank percentile of an ascending array (0 when empty). */
+export function pct(sorted: readonly number[], p: number): number {
+  return +(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0).toFixed(3);
 }
