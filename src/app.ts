@@ -6,6 +6,8 @@ import { embedderFromEnv, type Embedder } from './ingest/embedder.js';
 import type { IngestPlan } from './ingest/sagas/ingest-saga.js';
 import { MemoryWriter } from './ingest/writer.js';
 import { StaleWriteSweeper } from './ingest/stale-sweeper.js';
+import { OUTAGE_BUDGET_RANGE, type OutageBudgets } from './ingest/sagas/outage-budget.js';
+import { StoreWaits } from './ingest/store-waits.js';
 import { SagaEngine, type SagaHooks } from './saga/index.js';
 
 export interface AppOptions {
@@ -20,6 +22,8 @@ export interface AppOptions {
   hooks?: SagaHooks | SagaHooks[];
   leaseMs?: number;
   stepTimeoutMs?: number;
+  /** How long steps retry a store that is down; replaces APEX_STORE_OUTAGE_BUDGET_MS (per saga/step too). */
+  outage?: OutageBudgets;
   /** Keep going when a store cannot connect (for `status`, which reports it). */
   lenientConnect?: boolean;
 }
@@ -32,6 +36,8 @@ export interface App {
   embedder: Embedder;
   /** Cleans up after sagas this process lost to another owner (docs/documents.md). */
   sweeper: StaleWriteSweeper;
+  /** Documents waiting on a store that is down, in this process (progress lines, summaries). */
+  waits: StoreWaits;
   close(opts?: { graceMs?: number }): Promise<void>;
 }
 
@@ -41,6 +47,7 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
   const config = opts.config ?? configFromEnv(env, opts.dataDir);
   // Every setting is checked before anything is opened: a bad one fails at start, leaving nothing behind.
   const leaseMs = opts.leaseMs ?? leaseFromEnv(env) ?? 30_000;
+  const outage = opts.outage ?? outageFromEnv(env);
   const profile = await openProfile(config, embedder, { lenient: opts.lenientConnect === true });
   const stores = opts.wrapStores ? opts.wrapStores(profile.stores) : profile.stores;
   const engine = new SagaEngine({
@@ -48,7 +55,9 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
     leaseMs,
     hooks: opts.hooks,
   });
-  const writer = new MemoryWriter({ stores, engine, embedder, plan: opts.plan, stepTimeoutMs: opts.stepTimeoutMs });
+  const waits = new StoreWaits();
+  engine.addHooks(waits.hooks);
+  const writer = new MemoryWriter({ stores, engine, embedder, plan: opts.plan, stepTimeoutMs: opts.stepTimeoutMs, waits, ...(outage ? { outage } : {}) });
   const sweeper = new StaleWriteSweeper(stores, profile.log);
   engine.addHooks(sweeper.hooks);
   return {
@@ -58,6 +67,7 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
     writer,
     embedder,
     sweeper,
+    waits,
     close: async (o = {}) => {
       await engine.close(o);
       await sweeper.drain();
@@ -70,4 +80,10 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
 function leaseFromEnv(env: Env): number | undefined {
   // ConfigError (CONFIG_INVALID) naming the variable and range: the CLI prints it without a stack, exit 2.
   return intFromEnv(env, 'APEX_LEASE_MS', { min: 100, max: 3_600_000, unit: 'milliseconds' });
+}
+
+/** APEX_STORE_OUTAGE_BUDGET_MS: how long each step retries a store that is down (0: quick retries). */
+function outageFromEnv(env: Env): OutageBudgets | undefined {
+  const ms = intFromEnv(env, 'APEX_STORE_OUTAGE_BUDGET_MS', OUTAGE_BUDGET_RANGE);
+  return ms === undefined ? undefined : { defaultMs: ms };
 }

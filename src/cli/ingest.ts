@@ -16,12 +16,15 @@ import { finishLeftovers } from './ingest-leftovers.js';
 import { httpUrl } from '../metrics/cli.js';
 import { createObservability } from '../metrics/observe.js';
 import { pushOrWarn } from '../metrics/push.js';
-import { createProgress } from './progress.js';
+import { createProgress, type ProgressCounts } from './progress.js';
+import { formatStoreCounts, type StoreCounts } from '../ingest/store-waits.js';
 import { withApp, type CommandIo } from './runtime.js';
 
 const PLANS: readonly IngestPlan[] = ['default', 'adr'];
 const LISTED_FAILURES = 20;
 const COUNT_HEAD_START_MS = 500;
+/** While a store is down no document finishes: the progress line is still refreshed this often. */
+const WAITING_TICK_MS = 1_000;
 
 interface IngestFlags {
   concurrency: number;
@@ -66,6 +69,10 @@ async function ingestWith(app: App, io: CommandIo, paths: string[], flags: Inges
   const progress = createProgress({ enabled: flags.progress });
   const counter = paths.includes('-') || !flags.progress ? undefined : countDocuments(paths);
   void counter?.total.then((n) => n !== undefined && progress.setTotal(n));
+  let counts: ProgressCounts = { done: 0, failed: 0 };
+  const show = (): void => progress.update({ ...counts, waiting: app.waits.current() });
+  const tick = setInterval(show, WAITING_TICK_MS);
+  tick.unref();
   let tally: IngestTally;
   try {
     // Counting competes with the writes once they start; a short head start usually finishes it.
@@ -73,19 +80,26 @@ async function ingestWith(app: App, io: CommandIo, paths: string[], flags: Inges
     tally = await runIngest(app, paths, {
       concurrency: flags.concurrency,
       signal: interrupt.signal,
-      onItem: (t) => progress.update({ done: t.processed, failed: t.failed }),
+      onItem: (t) => {
+        counts = { done: t.processed, failed: t.failed };
+        show();
+      },
     });
   } finally {
+    clearInterval(tick);
     counter?.stop();
     progress.stop();
     interrupt.dispose();
   }
   const summary = tally.summary();
+  // Documents that waited on a store that was down (and rode the outage out, or not).
+  const waitedOnStore = app.waits.total();
   if (io.json) {
-    io.out(toJson({ ok: tally.ok, plan: flags.plan, concurrency: flags.concurrency, ...summary, failures: tally.failures, profile: io.profile }));
+    const out = { ok: tally.ok, plan: flags.plan, concurrency: flags.concurrency, ...summary, waitedOnStore, failures: tally.failures, profile: io.profile };
+    io.out(toJson(out));
   } else {
     printFailures(io, tally.failures);
-    io.out(renderSummary(summary, flags));
+    io.out(renderSummary(summary, flags, waitedOnStore));
     io.out(profileLines(io.profile));
   }
   if (summary.interrupted) return EXIT_INTERRUPTED;
@@ -111,13 +125,14 @@ function withoutSource(f: DocumentFailure): string {
   return f.message.endsWith(suffix) ? f.message.slice(0, -suffix.length) : f.message;
 }
 
-function renderSummary(s: IngestSummary, flags: IngestFlags): string {
+function renderSummary(s: IngestSummary, flags: IngestFlags, waited: StoreCounts): string {
   const rows: Array<[string, string]> = [
     ['completed', `${s.completed} (created ${s.created}, updated ${s.updated}, unchanged ${s.unchanged})`],
     ['compensated', String(s.compensated)],
     ['stuck', String(s.stuck)],
     ['rejected', String(s.rejected)],
     ['errors', String(s.errors)],
+    ['waited on a store', formatStoreCounts(waited) || 'none'],
     [`latency ms (${s.latencyMs.sagas} sagas)`, `p50 ${formatMs(s.latencyMs.p50)}  p90 ${formatMs(s.latencyMs.p90)}  p99 ${formatMs(s.latencyMs.p99)}`],
     ['documents/second', s.docsPerSecond.toFixed(1)],
     ['wall time', `${(s.wallTimeMs / 1000).toFixed(2)} s`],

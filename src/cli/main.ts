@@ -42,6 +42,7 @@ Environment:
   SAGA_LOG_URL         saga log: a SQLite file path or a PostgreSQL URL (default <data dir>/saga-log.db)
   APEX_SAGA_LOG_SYNC   FULL (default) or NORMAL for the SQLite log (NORMAL is shown in every output)
   APEX_STORE_TIMEOUT_MS  per-call store timeout, 100 to 3600000 ms (default 10000)
+  APEX_STORE_OUTAGE_BUDGET_MS  how long a step retries a store that is down, 0 to 86400000 ms (default 60000)
   EMBEDDER             hashing (default) or openai (OPENAI_API_KEY, OPENAI_BASE_URL, ...)
 
 Exit codes: 0 success, 1 the command ran and failed or found problems, 2 usage or configuration error,

@@ -1,11 +1,22 @@
 // Ingest progress on stderr. On a terminal: a redrawn bar. Anywhere else (CI logs, pipes): a plain
 // line at most every 2 s, so a long run leaves a readable trail without flooding the log. The
 // total may be unknown (stdin) or arrive late (counted in the background); both are shown as such.
+// Documents waiting on a store that is down are shown too ("waiting on neo4j: 12"): an outage is
+// ridden out, so the run pauses instead of failing, and the line says why.
 import cliProgress from 'cli-progress';
+import { formatStoreCounts, type StoreCounts } from '../ingest/store-waits.js';
 
 export interface ProgressCounts {
   done: number;
   failed: number;
+  /** Documents waiting now on a store that is down, by store. */
+  waiting?: StoreCounts;
+}
+
+/** ", waiting on neo4j: 12" or "". */
+export function waitingText(waiting: StoreCounts | undefined): string {
+  const text = waiting ? formatStoreCounts(waiting) : '';
+  return text === '' ? '' : `, waiting on ${text}`;
 }
 
 export interface Progress {
@@ -32,7 +43,7 @@ class BarProgress implements Progress {
     this.bar = new cliProgress.SingleBar(
       {
         stream,
-        format: 'ingest [{bar}] {value}/{totalText} docs | {failed} failed | {rate} docs/s | {duration_formatted}',
+        format: 'ingest [{bar}] {value}/{totalText} docs | {failed} failed | {rate} docs/s | {duration_formatted}{waiting}',
         hideCursor: true,
         clearOnComplete: false,
         fps: 10,
@@ -40,7 +51,7 @@ class BarProgress implements Progress {
       cliProgress.Presets.shades_classic,
     );
     // Until the count arrives the bar has no end; 1 keeps cli-progress from dividing by zero.
-    this.bar.start(1, 0, { totalText: '?', failed: 0, rate: '0.0' });
+    this.bar.start(1, 0, { totalText: '?', failed: 0, rate: '0.0', waiting: '' });
   }
 
   setTotal(total: number): void {
@@ -57,6 +68,7 @@ class BarProgress implements Progress {
       totalText: this.totalKnown ? String(this.bar.getTotal()) : '?',
       failed: counts.failed,
       rate: elapsedS > 0 ? (counts.done / elapsedS).toFixed(1) : '0.0',
+      waiting: waitingText(counts.waiting).replace(/^, /, ' | '),
     });
   }
 
@@ -82,7 +94,8 @@ class LineProgress implements Progress {
     this.lastPrint = now;
     const elapsedS = (now - this.startedAt) / 1000;
     const of = this.total === undefined ? '' : `/${this.total} (${Math.floor((100 * counts.done) / Math.max(this.total, 1))}%)`;
-    this.stream.write(`ingest: ${counts.done}${of} docs, ${counts.failed} failed, ${(counts.done / elapsedS).toFixed(1)} docs/s, ${elapsedS.toFixed(0)} s\n`);
+    const rate = (counts.done / elapsedS).toFixed(1);
+    this.stream.write(`ingest: ${counts.done}${of} docs, ${counts.failed} failed, ${rate} docs/s, ${elapsedS.toFixed(0)} s${waitingText(counts.waiting)}\n`);
   }
 
   stop(): void {

@@ -1,5 +1,7 @@
 // `apex-memory status`: is each store reachable, and how many sagas are in each status.
-// Exit 1 when a store is unhealthy or a saga is stuck: both need an operator.
+// Exit 1 when a store is unhealthy or a saga is stuck: both need an operator. Running sagas whose
+// step is retrying a store that is down (an outage being ridden out) are counted by store, read
+// from the saga log, so any process's ingest or worker shows up here.
 import type { Command } from 'commander';
 import type { StoreName } from '../stores/types.js';
 import type { SagaEngine, SagaStatus } from '../saga/index.js';
@@ -9,6 +11,7 @@ import { EXIT_FAILED, EXIT_OK } from './errors.js';
 import { renderTable, toJson } from './output.js';
 import { withApp } from './runtime.js';
 import { SAGA_STATUSES } from './sagas.js';
+import { formatStoreCounts, waitingInLog } from '../ingest/store-waits.js';
 
 /** Kept in the JSON output for older readers; counts are exact now (SagaLog.count). */
 const COUNT_CAP = Number.MAX_SAFE_INTEGER;
@@ -47,9 +50,11 @@ export function registerStatus(program: Command): void {
           const sagas = {} as Record<SagaStatus, number>;
           for (const status of SAGA_STATUSES) sagas[status] = await app.engine.log.count({ status });
           const unfinished = await unfinishedByDefinition(app.engine);
+          const waiting = await waitingInLog(app.engine.log);
           const ok = health.every((h) => h.ok) && sagas.stuck === 0;
           if (io.json) {
-            io.out(toJson({ ok, stores: health, sagas, unfinished, countCap: COUNT_CAP }));
+            const waitingScan = { running: waiting.scanned, more: waiting.more };
+            io.out(toJson({ ok, stores: health, sagas, waitingOnStore: waiting.counts, waitingScan, unfinished, countCap: COUNT_CAP }));
             return ok ? EXIT_OK : EXIT_FAILED;
           }
           io.out(`\n${renderTable([{ header: 'store' }, { header: 'health' }, { header: 'detail' }], health.map((h) => [h.store, h.ok ? 'ok' : 'DOWN', h.detail]))}`);
@@ -59,6 +64,11 @@ export function registerStatus(program: Command): void {
               SAGA_STATUSES.map((s) => [s, sagas[s]]),
             )}`,
           );
+          const waitingText = formatStoreCounts(waiting.counts);
+          if (waitingText !== '') {
+            const sample = waiting.more ? ` (among the first ${waiting.scanned} running sagas)` : '';
+            io.out(`\nwaiting on ${waitingText}${sample}: retrying a store that is down, within their outage budget`);
+          }
           if (unfinished.length > 0) {
             io.out(
               `\n${renderTable(

@@ -11,6 +11,9 @@ import { contentSha256 } from './prepare.js';
 import type { ValidDocument } from './schema.js';
 import { deleteSaga } from './sagas/delete-saga.js';
 import { ingestSaga, type IngestPlan } from './sagas/ingest-saga.js';
+import { budgetFor, type OutageBudgets } from './sagas/outage-budget.js';
+import { rideOut } from './ride-out.js';
+import type { StoreWaits } from './store-waits.js';
 import type { DeleteInput, IngestInput } from './sagas/version.js';
 import type { SagaDefinition } from '../saga/index.js';
 
@@ -39,6 +42,10 @@ export interface WriterOptions {
   plan?: IngestPlan;
   limits?: Partial<IngestLimits>;
   stepTimeoutMs?: number;
+  /** How long each step retries a store that is down (sagas/outage-budget.ts; default 60 s). */
+  outage?: OutageBudgets;
+  /** Told which documents wait on a store that is down before their saga begins. */
+  waits?: StoreWaits;
 }
 
 export class MemoryWriter {
@@ -51,7 +58,7 @@ export class MemoryWriter {
 
   constructor(private readonly opts: WriterOptions) {
     this.plan = opts.plan ?? 'default';
-    const deps = { stores: opts.stores, embedder: opts.embedder, limits: opts.limits, stepTimeoutMs: opts.stepTimeoutMs };
+    const deps = { stores: opts.stores, embedder: opts.embedder, limits: opts.limits, stepTimeoutMs: opts.stepTimeoutMs, outage: opts.outage };
     this.ingestDef = ingestSaga(deps, this.plan);
     this.deleteDef = deleteSaga(deps);
     // Every plan is registered so that recovery can finish sagas started under another plan.
@@ -64,8 +71,10 @@ export class MemoryWriter {
     chunkText(doc.text, resolveLimits(this.opts.limits));
     return this.exclusive(doc.id, async () => {
       const t0 = performance.now();
-      await clearHolder(this.opts.stores.postgres, this.opts.engine, doc.id, opts.sagaId);
-      const prepared = await this.prepareIngest(doc);
+      const prepared = await this.beforeSaga(doc.id, this.ingestDef.name, async () => {
+        await clearHolder(this.opts.stores.postgres, this.opts.engine, doc.id, opts.sagaId);
+        return this.prepareIngest(doc);
+      });
       if (!prepared) return { docId: doc.id, action: 'unchanged', status: 'skipped', durationMs: performance.now() - t0 };
       const outcome = await this.opts.engine.execute(prepared.def, prepared.input, opts);
       return result(doc.id, prepared.action, outcome, t0);
@@ -96,13 +105,24 @@ export class MemoryWriter {
   delete(docId: string, opts: { sagaId?: string } = {}): Promise<WriteResult> {
     return this.exclusive(docId, async () => {
       const t0 = performance.now();
-      await clearHolder(this.opts.stores.postgres, this.opts.engine, docId, opts.sagaId);
-      const row = await this.opts.stores.postgres.getDocument(docId);
+      const row = await this.beforeSaga(docId, this.deleteDef.name, async () => {
+        await clearHolder(this.opts.stores.postgres, this.opts.engine, docId, opts.sagaId);
+        return this.opts.stores.postgres.getDocument(docId);
+      });
       if (!row) return { docId, action: 'absent', status: 'skipped', durationMs: performance.now() - t0 };
       const input: DeleteInput = { docId, sha: row.contentSha256, title: row.title, metadata: row.metadata };
       const outcome = await this.opts.engine.execute(this.deleteDef, input, opts);
       return result(docId, 'deleted', outcome, t0);
     });
+  }
+
+  /** The reads before a saga begins ride out a PostgreSQL outage like the saga's first step. */
+  private beforeSaga<T>(docId: string, saga: string, work: () => Promise<T>): Promise<T> {
+    const first = saga === 'delete' ? 'postgres_mark_deleting' : 'postgres_pending';
+    const budgetMs = budgetFor(this.opts.outage, saga, first);
+    const waits = this.opts.waits;
+    const key = `doc:${docId}`;
+    return rideOut(work, budgetMs, waits && ((err) => (err ? waits.note(key, err.store) : waits.clear(key))));
   }
 
   private async exclusive<T>(docId: string, work: () => Promise<T>): Promise<T> {

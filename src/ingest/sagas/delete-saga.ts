@@ -10,12 +10,15 @@ import { StoreError } from '../../stores/errors.js';
 import type { DocumentVersion, StoreSet } from '../../stores/types.js';
 import type { Embedder } from '../embedder.js';
 import { holdOrSkip, unlessBusy } from './document-guard.js';
+import { firstStepRetry, storeRetry, type OutageBudgets } from './outage-budget.js';
 import { versionFromChunks, type DeleteInput } from './version.js';
 
 export interface DeleteDeps {
   stores: StoreSet;
   embedder: Embedder;
   stepTimeoutMs?: number;
+  /** How long store errors are retried before giving up (outage-budget.ts; default 60 s each step). */
+  outage?: OutageBudgets;
 }
 
 type Step = StepDefinition<DeleteInput, unknown, unknown> & { name: string };
@@ -33,7 +36,8 @@ function foundState(ctx: Ctx): DeleteInput {
 export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record<string, unknown>> {
   const { stores, embedder } = deps;
   const timeoutMs = deps.stepTimeoutMs ?? 30_000;
-  const retry = { maxAttempts: 4, initialDelayMs: 25, maxDelayMs: 1_000 };
+  // A store that is down is waited for, within the step's outage budget (outage-budget.ts).
+  const retry = (step: string) => storeRetry(deps.outage, 'delete', step);
 
   /**
    * The committed version as PostgreSQL holds it (chunks in order), for the compensations: only
@@ -56,7 +60,7 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
   const markDeleting: Step = {
     name: 'postgres_mark_deleting',
     timeoutMs,
-    retry: { maxAttempts: 30, initialDelayMs: 50, maxDelayMs: 1_000 }, // waits while another saga holds the document
+    retry: firstStepRetry(deps.outage, 'delete', 'postgres_mark_deleting'), // waits while another saga holds the document
     run: async (ctx) => {
       const row = await stores.postgres.markDeleting(ctx.input.docId, wctx(ctx));
       const sha = row?.ingestionStatus === 'committed' || row?.ingestionStatus === 'deleting' ? row.contentSha256 : null;
@@ -67,7 +71,7 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
   const redisDelete: Step = {
     name: 'redis_delete',
     timeoutMs,
-    retry,
+    retry: retry('redis_delete'),
     run: async (ctx) => {
       await stores.redis.remove(ctx.input.docId, null, wctx(ctx));
       return null;
@@ -81,7 +85,7 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
   const neo4jDelete: Step = {
     name: 'neo4j_delete',
     timeoutMs,
-    retry,
+    retry: retry('neo4j_delete'),
     run: async (ctx) => {
       await stores.neo4j.removeDocument(ctx.input.docId, wctx(ctx));
       return null;
@@ -94,7 +98,7 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
   const qdrantDelete: Step = {
     name: 'qdrant_delete',
     timeoutMs,
-    retry,
+    retry: retry('qdrant_delete'),
     run: async (ctx) => {
       await stores.qdrant.removeDocument(ctx.input.docId, wctx(ctx));
       return null;
@@ -108,7 +112,7 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
     name: 'postgres_delete',
     kind: 'pivot',
     timeoutMs,
-    retry,
+    retry: retry('postgres_delete'),
     run: async (ctx) => {
       await stores.postgres.deleteDocument(ctx.input.docId, wctx(ctx));
       return null;

@@ -20,6 +20,7 @@ import type { StoreSet } from '../../stores/types.js';
 import type { Embedder } from '../embedder.js';
 import type { IngestLimits } from '../limits.js';
 import { holdOrSkip, removeOwnVersion, unlessBusy } from './document-guard.js';
+import { afterPivotRetry, firstStepRetry, storeRetry, type OutageBudgets } from './outage-budget.js';
 import { versionOf, type IngestInput } from './version.js';
 
 export type IngestPlan = 'default' | 'adr';
@@ -31,6 +32,8 @@ export interface IngestDeps {
   limits?: Partial<IngestLimits>;
   /** Per-attempt timeout of each store write (ms). */
   stepTimeoutMs?: number;
+  /** How long store errors are retried before giving up (outage-budget.ts; default 60 s each step). */
+  outage?: OutageBudgets;
 }
 
 type Step = StepDefinition<IngestInput, unknown, unknown> & { name: string };
@@ -45,18 +48,19 @@ function previousOf(ctx: Ctx): string | null {
   return typeof p === 'string' || p === null ? p : ctx.input.previousSha;
 }
 
-/** Waiting for the document: another saga holds it (it will finish, or be recovered and finish). */
-const FIRST_STEP_RETRY = { maxAttempts: 30, initialDelayMs: 50, maxDelayMs: 1_000 };
-
-/** The step bodies, shared by both plans. */
-export function ingestSteps(deps: IngestDeps) {
+/**
+ * The step bodies, shared by both plans (`saga`: the definition's name, for per-saga budgets).
+ * Store errors that say `retryable` are retried for the step's outage budget (outage-budget.ts):
+ * a store down for less than that delays the document instead of rolling it back.
+ */
+export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
   const { stores, embedder, limits } = deps;
   const timeoutMs = deps.stepTimeoutMs ?? 30_000;
-  const retry = { maxAttempts: 4, initialDelayMs: 25, maxDelayMs: 1_000 };
+  const retry = (step: string) => storeRetry(deps.outage, saga, step);
   const postgresPending: Step = {
     name: 'postgres_pending',
     timeoutMs,
-    retry,
+    retry: retry('postgres_pending'),
     run: async (ctx) => {
       const v = await versionOf(ctx.input.doc, ctx.input.sha, { limits });
       const { previousSha } = await stores.postgres.putPending(v, wctx(ctx));
@@ -69,7 +73,7 @@ export function ingestSteps(deps: IngestDeps) {
   const neo4jWrite: Step = {
     name: 'neo4j_write',
     timeoutMs,
-    retry,
+    retry: retry('neo4j_write'),
     run: async (ctx) => {
       const v = await versionOf(ctx.input.doc, ctx.input.sha, { limits });
       await stores.neo4j.writeVersion(v, wctx(ctx));
@@ -83,7 +87,7 @@ export function ingestSteps(deps: IngestDeps) {
   const qdrantWrite: Step = {
     name: 'qdrant_write',
     timeoutMs,
-    retry,
+    retry: retry('qdrant_write'),
     run: async (ctx) => {
       const v = await versionOf(ctx.input.doc, ctx.input.sha, { limits, embedder, signal: ctx.signal });
       await stores.qdrant.upsertVersion(v, wctx(ctx));
@@ -98,7 +102,7 @@ export function ingestSteps(deps: IngestDeps) {
     name: 'postgres_commit',
     kind: 'pivot',
     timeoutMs,
-    retry,
+    retry: retry('postgres_commit'),
     run: async (ctx) => {
       await stores.postgres.commit(ctx.input.doc.id, ctx.input.sha, wctx(ctx), previousOf(ctx));
       return null;
@@ -113,7 +117,7 @@ export function ingestSteps(deps: IngestDeps) {
     name: 'redis_write',
     kind,
     timeoutMs,
-    ...(kind === 'retriable' ? {} : { retry }),
+    ...(kind === 'retriable' ? optional(afterPivotRetry(deps.outage, saga, 'redis_write')) : { retry: retry('redis_write') }),
     run: async (ctx) => {
       await stores.redis.put(await cacheEntry(ctx), wctx(ctx));
       return null;
@@ -138,6 +142,7 @@ export function ingestSteps(deps: IngestDeps) {
     name: 'cleanup_previous',
     kind: 'retriable',
     timeoutMs,
+    ...optional(afterPivotRetry(deps.outage, saga, 'cleanup_previous')),
     // The saga's last action: removes the version it replaced and gives the document back.
     run: async (ctx) => {
       const { doc, sha } = ctx.input;
@@ -160,10 +165,12 @@ export function ingestSteps(deps: IngestDeps) {
 }
 
 export function ingestSaga(deps: IngestDeps, plan: IngestPlan = 'default'): SagaDefinition<IngestInput, Record<string, unknown>> {
-  const s = ingestSteps(deps);
-  s.postgresPending.retry = FIRST_STEP_RETRY;
+  const saga = plan === 'adr' ? 'ingest_adr' : 'ingest';
+  const s = ingestSteps(deps, saga);
+  // Waiting for the document: another saga holds it (it will finish, or be recovered and finish).
+  s.postgresPending.retry = firstStepRetry(deps.outage, saga, 'postgres_pending');
   if (plan === 'adr') {
-    return defineSaga<IngestInput>('ingest_adr', 1)
+    return defineSaga<IngestInput>(saga, 1)
       .step(firstTakesDocument(deps, s.neo4jWrite))
       .step({ ...s.postgresPending, compensate: (ctx) => unlessBusy(deps.stores.postgres.discardPending(ctx.input.doc.id, ctx.input.sha, wctx(ctx))) })
       .step(s.qdrantWrite)
@@ -172,7 +179,7 @@ export function ingestSaga(deps: IngestDeps, plan: IngestPlan = 'default'): Saga
       .step(s.cleanupPrevious)
       .build() as SagaDefinition<IngestInput, Record<string, unknown>>;
   }
-  return defineSaga<IngestInput>('ingest', 1)
+  return defineSaga<IngestInput>(saga, 1)
     .step(s.postgresPending)
     .parallel((g) => g.step(s.neo4jWrite).step(s.qdrantWrite))
     .step(s.postgresCommit)
@@ -189,7 +196,8 @@ function firstTakesDocument(deps: IngestDeps, step: Step): Step {
   const { stores } = deps;
   return {
     ...step,
-    retry: FIRST_STEP_RETRY,
+    // The first step: it also waits while another saga holds the document (STORE_BUSY).
+    retry: firstStepRetry(deps.outage, 'ingest_adr', step.name),
     run: async (ctx) => {
       const row = await stores.postgres.acquire(ctx.input.doc.id, wctx(ctx));
       return step.run(ctx).then((out) => ({ ...(out as object), previousSha: row?.contentSha256 ?? null }));
@@ -199,4 +207,9 @@ function firstTakesDocument(deps: IngestDeps, step: Step): Step {
       await unlessBusy(stores.postgres.release(ctx.input.doc.id, wctx(ctx)));
     },
   };
+}
+
+/** `{ retry }` when there is a policy; nothing (the engine's default) otherwise. */
+function optional(retry: Step['retry']): Pick<Step, 'retry'> {
+  return retry === undefined ? {} : { retry };
 }
