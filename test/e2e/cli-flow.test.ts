@@ -122,7 +122,7 @@ void describe('apex-memory CLI, embedded profile, example corpus', () => {
     const id = deletes[0]?.sagaId ?? '';
     const show = cli(dir, ['sagas', 'show', id]);
     assert.equal(show.code, 0, show.stderr);
-    assert.match(show.stdout, /^definition:\s+delete v1$/m);
+    assert.match(show.stdout, /^definition:\s+delete@1$/m);
     assert.match(show.stdout, /^status:\s+completed$/m);
     assert.match(show.stdout, /step_started\s+\w+\s+1/);
     assert.match(show.stdout, /status\s+completed\s*$/m);

@@ -174,7 +174,7 @@ void describe('apex-memory ingest of bad input (examples/bad)', () => {
     assert.match(show.stderr, /\[CLI_NOT_FOUND\]/);
     const retry = cli(['--data-dir', dir, 'sagas', 'retry', 'no-such-saga']);
     assert.equal(retry.code, 1);
-    assert.match(retry.stderr, /\[SAGA_NOT_STUCK\]/);
+    assert.match(retry.stderr, /\[SAGA_NOT_FOUND\]/);
     assert.doesNotMatch(show.stderr + retry.stderr, NO_STACK);
   });
 });
