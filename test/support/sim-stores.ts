@@ -1,0 +1,337 @@
+// In-memory model stores for the deterministic simulation (test/unit/sim-deterministic.test.ts).
+// They model the store CONTRACT (src/stores/types.ts, docs/stores.md), not any database: the
+// versioned data, fencing tokens (PostgreSQL, Neo4j, Redis fence; Qdrant does not, as the real
+// one cannot), and the single-writer rule (document_locks, STORE_BUSY, whileFree), with the same
+// statement order as src/stores/relational-sql.ts. Every call is atomic: each method checks
+// everything that can refuse it before it changes anything (a transaction that rolls back).
+import { StoreError } from '../../src/stores/errors.js';
+import { DocumentBusyError } from '../../src/stores/relational-locks.js';
+import type {
+  CacheEntry, CacheStore, DocIdPage, DocumentInspection, DocumentRow, DocumentVersion, GraphStore, HealthReport, IngestionStatus,
+  PendingVersion, RelationalStore, StoreName, StoreSet, StoredVersion, VectorHit, VectorStore, WriteContext,
+} from '../../src/stores/types.js';
+
+const K = (a: string, b: string): string => `${a}\u0000${b}`;
+const byId = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const WHILE_FREE = 'apex:while-free';
+
+/** Fences per (document, saga): a call with an older token than one seen is refused. */
+class Fences {
+  private readonly tokens = new Map<string, number>();
+  constructor(private readonly store: StoreName) {}
+  check(docId: string, ctx: WriteContext | undefined): () => void {
+    if (!ctx) return () => undefined;
+    const key = K(docId, ctx.sagaId);
+    if ((this.tokens.get(key) ?? -1) > ctx.fencingToken) {
+      throw new StoreError(this.store, 'STORE_FENCED', `saga ${ctx.sagaId} token ${ctx.fencingToken} is stale for ${docId}`);
+    }
+    return () => this.tokens.set(key, ctx.fencingToken);
+  }
+}
+
+abstract class Lifecycle {
+  abstract readonly name: StoreName;
+  readonly backend = 'sim-model';
+  async connect(): Promise<void> {}
+  async health(): Promise<HealthReport> {
+    return { ok: true, detail: 'sim model' };
+  }
+  async close(): Promise<void> {}
+}
+
+interface Doc { row: DocumentRow; token: number }
+interface Ver { title: string; metadata: Record<string, unknown>; sagaId: string; token: number; seq: number }
+
+export class SimRelational extends Lifecycle implements RelationalStore {
+  readonly name = 'postgres' as const;
+  private readonly docs = new Map<string, Doc>();
+  private readonly versions = new Map<string, Map<string, Ver>>();
+  private readonly chunks = new Map<string, string[]>();
+  private readonly locks = new Map<string, string>();
+  private readonly fences = new Fences('postgres');
+  private seq = 0;
+  constructor(private readonly now: () => number) {
+    super();
+  }
+
+  /** lockAndFence + holdDocument: refuses (nothing changed) or returns the commit of both. */
+  private admit(docId: string, ctx: WriteContext): () => void {
+    const raise = this.fences.check(docId, ctx);
+    const d = this.docs.get(docId);
+    const newer = (d && d.row.sagaId === ctx.sagaId && d.token > ctx.fencingToken)
+      || [...(this.versions.get(docId)?.values() ?? [])].some((v) => v.sagaId === ctx.sagaId && v.token > ctx.fencingToken);
+    if (newer) throw new StoreError('postgres', 'STORE_FENCED', `saga ${ctx.sagaId} token ${ctx.fencingToken} is stale for ${docId}`);
+    const holder = this.locks.get(docId);
+    if (holder !== undefined && holder !== ctx.sagaId) throw new DocumentBusyError(docId, holder);
+    return () => {
+      raise();
+      this.locks.set(docId, ctx.sagaId);
+    };
+  }
+  private release0(docId: string, ctx: WriteContext): void {
+    if (this.locks.get(docId) === ctx.sagaId) this.locks.delete(docId);
+  }
+  private dropUncommitted(docId: string, sha: string): void {
+    if (this.docs.get(docId)?.row.contentSha256 !== sha) this.chunks.delete(K(docId, sha));
+  }
+  private stamp(d: Doc, ctx: WriteContext): void {
+    d.row = { ...d.row, sagaId: ctx.sagaId, updatedAt: new Date(this.now()) };
+    d.token = ctx.fencingToken;
+  }
+  private copy(docId: string): DocumentRow | undefined {
+    const d = this.docs.get(docId);
+    return d ? { ...d.row } : undefined;
+  }
+
+  async putPending(v: DocumentVersion, ctx: WriteContext): Promise<{ previousSha: string | null }> {
+    this.admit(v.docId, ctx)();
+    const before = this.docs.get(v.docId);
+    const previousSha = before?.row.contentSha256 ?? null;
+    if (!before) {
+      const at = new Date(this.now());
+      this.docs.set(v.docId, { row: { id: v.docId, title: v.title, contentSha256: null, ingestionStatus: 'pending', sagaId: ctx.sagaId, metadata: v.metadata, createdAt: at, updatedAt: at }, token: ctx.fencingToken });
+    } else {
+      if (before.row.contentSha256 === null) before.row = { ...before.row, title: v.title, metadata: v.metadata, ingestionStatus: 'pending' };
+      this.stamp(before, ctx);
+    }
+    if (previousSha !== v.contentSha256) {
+      const vs = this.versions.get(v.docId) ?? new Map<string, Ver>();
+      vs.set(v.contentSha256, { title: v.title, metadata: v.metadata, sagaId: ctx.sagaId, token: ctx.fencingToken, seq: vs.get(v.contentSha256)?.seq ?? this.seq++ });
+      this.versions.set(v.docId, vs);
+    }
+    this.chunks.set(K(v.docId, v.contentSha256), v.chunks.map((c) => c.text));
+    return { previousSha };
+  }
+
+  async discardPending(docId: string, sha: string, ctx: WriteContext, opts: { release?: boolean } = {}): Promise<void> {
+    this.admit(docId, ctx)();
+    this.versions.get(docId)?.delete(sha);
+    this.dropUncommitted(docId, sha);
+    const d = this.docs.get(docId);
+    if (d && d.row.contentSha256 === null && (this.versions.get(docId)?.size ?? 0) === 0) {
+      d.row = { ...d.row, ingestionStatus: 'failed' };
+      this.stamp(d, ctx);
+    }
+    if (opts.release) this.release0(docId, ctx);
+  }
+
+  async commit(docId: string, sha: string, ctx: WriteContext, expectedPrevious?: string | null): Promise<void> {
+    const admit = this.admit(docId, ctx);
+    const d = this.docs.get(docId);
+    const current = d?.row.contentSha256 ?? null;
+    if (expectedPrevious !== undefined && current !== expectedPrevious && current !== sha) {
+      throw new StoreError('postgres', 'STORE_CONFLICT', `commit: ${docId} changed meanwhile`);
+    }
+    const v = this.versions.get(docId)?.get(sha);
+    if (!(d && v) && current !== sha) throw new StoreError('postgres', 'STORE_PERMANENT', `commit: no pending version ${sha} of ${docId}`);
+    admit();
+    if (d && v) {
+      d.row = { ...d.row, contentSha256: sha, title: v.title, metadata: v.metadata, ingestionStatus: 'committed' };
+      this.stamp(d, ctx);
+      this.versions.get(docId)?.delete(sha);
+    }
+  }
+
+  async removeVersion(docId: string, sha: string): Promise<void> {
+    this.dropUncommitted(docId, sha);
+    this.versions.get(docId)?.delete(sha);
+  }
+
+  async acquire(docId: string, ctx: WriteContext): Promise<DocumentRow | undefined> {
+    this.admit(docId, ctx)();
+    return this.copy(docId);
+  }
+  async release(docId: string, ctx: WriteContext): Promise<void> {
+    this.admit(docId, ctx)();
+    this.release0(docId, ctx);
+  }
+  async finishVersion(docId: string, previousSha: string | null, ctx: WriteContext): Promise<void> {
+    this.admit(docId, ctx)();
+    if (previousSha !== null) {
+      this.dropUncommitted(docId, previousSha);
+      this.versions.get(docId)?.delete(previousSha);
+    }
+    this.release0(docId, ctx);
+  }
+
+  async whileFree<T>(docId: string, work: (row: DocumentRow | undefined) => Promise<T>): Promise<{ free: true; value: T } | { free: false; holder: string }> {
+    const holder = this.locks.get(docId);
+    if (holder !== undefined) return { free: false, holder };
+    this.locks.set(docId, WHILE_FREE);
+    try {
+      return { free: true, value: await work(this.copy(docId)) };
+    } finally {
+      this.locks.delete(docId);
+    }
+  }
+  async holderOf(docId: string): Promise<string | undefined> {
+    return this.locks.get(docId);
+  }
+  async listHeld(afterId: string | null, limit: number): Promise<Array<{ docId: string; sagaId: string }>> {
+    return [...this.locks.entries()].filter(([d]) => afterId === null || d > afterId).sort(([a], [b]) => byId(a, b)).slice(0, limit)
+      .map(([docId, sagaId]) => ({ docId, sagaId }));
+  }
+  async pendingStats(): Promise<{ pending: number; oldestPendingAt: Date | null }> {
+    const ids = new Set([...this.docs.values()].filter((d) => d.row.ingestionStatus === 'pending').map((d) => d.row.id));
+    for (const [id, vs] of this.versions) if (vs.size > 0) ids.add(id);
+    return { pending: ids.size, oldestPendingAt: null };
+  }
+
+  async markDeleting(docId: string, ctx: WriteContext): Promise<DocumentRow | undefined> {
+    this.admit(docId, ctx)();
+    const before = this.copy(docId);
+    const d = this.docs.get(docId);
+    if (d) {
+      d.row = { ...d.row, ingestionStatus: 'deleting' };
+      this.stamp(d, ctx);
+    }
+    return before;
+  }
+  async unmarkDeleting(docId: string, ctx: WriteContext): Promise<void> {
+    this.admit(docId, ctx)();
+    const d = this.docs.get(docId);
+    if (d && d.row.ingestionStatus === 'deleting') {
+      d.row = { ...d.row, ingestionStatus: d.row.contentSha256 === null ? 'failed' : 'committed' };
+      this.stamp(d, ctx);
+    }
+    this.release0(docId, ctx);
+  }
+  async deleteDocument(docId: string, ctx: WriteContext): Promise<void> {
+    this.admit(docId, ctx)();
+    for (const key of [...this.chunks.keys()]) if (key.startsWith(K(docId, ''))) this.chunks.delete(key);
+    this.versions.delete(docId);
+    this.docs.delete(docId);
+    this.release0(docId, ctx);
+  }
+
+  async getDocument(docId: string): Promise<DocumentRow | undefined> {
+    return this.copy(docId);
+  }
+  async getChunks(docId: string, sha: string): Promise<Array<{ idx: number; text: string }>> {
+    return (this.chunks.get(K(docId, sha)) ?? []).map((text, idx) => ({ idx, text }));
+  }
+  async getPendingVersions(docId: string): Promise<PendingVersion[]> {
+    return [...(this.versions.get(docId)?.entries() ?? [])].sort(([, a], [, b]) => a.seq - b.seq)
+      .map(([contentSha256, v]) => ({ docId, contentSha256, sagaId: v.sagaId, title: v.title }));
+  }
+  async listDocuments(afterId: string | null, limit: number): Promise<DocumentRow[]> {
+    return [...this.docs.keys()].filter((d) => afterId === null || d > afterId).sort(byId).slice(0, limit).map((d) => this.copy(d) as DocumentRow);
+  }
+  async inspectDocuments(afterId: string | null, limit: number): Promise<DocumentInspection[]> {
+    const rows = await this.listDocuments(afterId, limit);
+    return Promise.all(rows.map(async (row) => ({
+      row,
+      committedChunks: row.contentSha256 === null ? 0 : (this.chunks.get(K(row.id, row.contentSha256))?.length ?? 0),
+      pendingVersions: await this.getPendingVersions(row.id),
+    })));
+  }
+  async statusesOf(docIds: readonly string[]): Promise<Map<string, IngestionStatus>> {
+    const out = new Map<string, IngestionStatus>();
+    for (const id of docIds) {
+      const d = this.docs.get(id);
+      if (d) out.set(id, d.row.ingestionStatus);
+    }
+    return out;
+  }
+}
+
+/** Neo4j and Qdrant modelled alike: versions of chunks per document; `fenced` for Neo4j only. */
+class SimDerived extends Lifecycle {
+  protected readonly held = new Map<string, Map<string, number>>();
+  private readonly fences: Fences;
+  constructor(readonly name: 'neo4j' | 'qdrant', private readonly fenced: boolean) {
+    super();
+    this.fences = new Fences(name);
+  }
+  protected write(v: DocumentVersion, ctx: WriteContext): void {
+    if (this.fenced) this.fences.check(v.docId, ctx)();
+    const vs = this.held.get(v.docId) ?? new Map<string, number>();
+    vs.set(v.contentSha256, v.chunks.length);
+    this.held.set(v.docId, vs);
+  }
+  async removeVersion(docId: string, sha: string, ctx?: WriteContext): Promise<void> {
+    if (this.fenced) this.fences.check(docId, ctx)();
+    const vs = this.held.get(docId);
+    vs?.delete(sha);
+    if (vs?.size === 0) this.held.delete(docId);
+  }
+  async removeDocument(docId: string, ctx?: WriteContext): Promise<void> {
+    if (this.fenced) this.fences.check(docId, ctx)();
+    this.held.delete(docId);
+  }
+  async listVersions(docId: string): Promise<StoredVersion[]> {
+    return [...(this.held.get(docId)?.entries() ?? [])].sort(([a], [b]) => byId(a, b)).map(([contentSha256, chunkCount]) => ({ docId, contentSha256, chunkCount }));
+  }
+  async versionsOf(docIds: readonly string[]): Promise<StoredVersion[]> {
+    return (await Promise.all(docIds.map((d) => this.listVersions(d)))).flat();
+  }
+  async listDocIds(afterId: string | null, limit: number): Promise<string[]> {
+    return [...this.held.keys()].filter((d) => afterId === null || d > afterId).sort(byId).slice(0, limit);
+  }
+  async scanDocIds(cursor: string | null, limit: number): Promise<DocIdPage> {
+    const docIds = await this.listDocIds(cursor, limit);
+    return { docIds, next: docIds.length < limit ? null : (docIds[docIds.length - 1] ?? null) };
+  }
+}
+
+export class SimGraph extends SimDerived implements GraphStore {
+  declare readonly name: 'neo4j';
+  constructor() {
+    super('neo4j', true);
+  }
+  async writeVersion(v: DocumentVersion, ctx: WriteContext): Promise<void> {
+    this.write(v, ctx);
+  }
+  async entities(): Promise<string[]> {
+    return [];
+  }
+}
+
+export class SimVector extends SimDerived implements VectorStore {
+  declare readonly name: 'qdrant';
+  constructor(readonly dimension: number) {
+    super('qdrant', false);
+  }
+  async upsertVersion(v: DocumentVersion, ctx: WriteContext): Promise<void> {
+    this.write(v, ctx);
+  }
+  async search(): Promise<VectorHit[]> {
+    return [];
+  }
+}
+
+export class SimCache extends Lifecycle implements CacheStore {
+  readonly name = 'redis' as const;
+  private readonly entries = new Map<string, CacheEntry>();
+  private readonly fences = new Fences('redis');
+  async put(entry: CacheEntry, ctx: WriteContext): Promise<void> {
+    this.fences.check(entry.docId, ctx)();
+    this.entries.set(entry.docId, { ...entry });
+  }
+  async remove(docId: string, sha: string | null, ctx?: WriteContext): Promise<void> {
+    this.fences.check(docId, ctx)();
+    const e = this.entries.get(docId);
+    if (e && (sha === null || e.contentSha256 === sha)) this.entries.delete(docId);
+  }
+  async get(docId: string): Promise<CacheEntry | undefined> {
+    const e = this.entries.get(docId);
+    return e ? { ...e } : undefined;
+  }
+  async getMany(docIds: readonly string[]): Promise<CacheEntry[]> {
+    return docIds.flatMap((d) => {
+      const e = this.entries.get(d);
+      return e ? [{ ...e }] : [];
+    });
+  }
+  async listDocIds(afterId: string | null, limit: number): Promise<string[]> {
+    return [...this.entries.keys()].filter((d) => afterId === null || d > afterId).sort(byId).slice(0, limit);
+  }
+  async scanDocIds(cursor: string | null, limit: number): Promise<DocIdPage> {
+    const docIds = await this.listDocIds(cursor, limit);
+    return { docIds, next: docIds.length < limit ? null : (docIds[docIds.length - 1] ?? null) };
+  }
+}
+
+export function simStores(now: () => number, dimension: number): StoreSet {
+  return { postgres: new SimRelational(now), neo4j: new SimGraph(), qdrant: new SimVector(dimension), redis: new SimCache() };
+}
