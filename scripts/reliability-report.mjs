@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+// Regenerates the figures section of docs/RELIABILITY.md from the result files the reliability
+// tests write under test-artifacts/reliability/ (git-ignored): `npm run reliability:report`.
+// Only the part between the two markers is replaced; the prose above it is kept as written.
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '..');
+const dir = join(root, 'test-artifacts/reliability');
+const doc = join(root, 'docs/RELIABILITY.md');
+const BEGIN = '<!-- figures:begin (npm run reliability:report) -->';
+const END = '<!-- figures:end -->';
+
+const results = {};
+if (existsSync(dir)) {
+  for (const f of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+    const r = JSON.parse(readFileSync(join(dir, f), 'utf8'));
+    results[r.name] = r;
+  }
+}
+const pct = (x) => (typeof x === 'number' ? `${(x * 100).toFixed(2)}%` : '?');
+const n = (x) => (typeof x === 'number' ? x.toLocaleString('en') : '?');
+const when = (r) => `${r.at} (RELIABILITY_SCALE=${r.scale})`;
+
+const sections = [];
+const v = results['verify-scale'];
+if (v) sections.push(`### verify at scale (${when(v)})
+
+| documents | chunks each | page | verify time | store calls | peak heap growth | retained heap growth (after GC) | planted / found |
+|---|---|---|---|---|---|---|---|
+| ${n(v.documents)} | ${v.chunksPerDocument} | ${n(v.batch)} | ${n(v.verifyMs)} ms | ${n(v.storeCalls)} | ${v.peakHeapGrowthMb} MB | ${v.retainedHeapGrowthMb ?? 'not measured'}${v.retainedHeapGrowthMb === undefined ? '' : ' MB'} | ${v.violationsPlanted} / ${v.violationsFound} |
+
+Calls by method: ${Object.entries(v.callsByMethod).map(([k, c]) => `\`${k}\` ${n(c)}`).join(', ')}. Seeding (not timed by verify): ${Object.entries(v.seedingMs).map(([k, c]) => `${k.replace(/Ms$/, '')} ${n(c)} ms`).join(', ')}.`);
+const k = results['kill-campaign'];
+if (k) sections.push(`### Random kill campaign (${when(k)}, seed ${k.seed})
+
+| SIGKILLs | writers | CLI runs | fleet workers | elapsed | fleet sagas queued | CLI re-runs (max time) | sagas completed / compensated | documents / committed | violations | stuck |
+|---|---|---|---|---|---|---|---|---|---|---|
+| ${n(k.totalKills)} | ${n(k.kills.writers)} | ${n(k.kills.cli)} | ${n(k.kills.fleet)} | ${n(k.elapsedMs)} ms | ${n(k.fleetSagasQueued)} | ${n(k.cliReruns)} (${n(k.cliRerunMaxMs)} ms) | ${n(k.sagasCompleted)} / ${n(k.sagasCompensated)} | ${n(k.documents)} / ${n(k.committed)} | ${k.violations} | ${k.stuck} |`);
+const f = results['fault-rates'];
+if (f) {
+  const t = f.transient ?? {};
+  const p = f.permanent ?? {};
+  sections.push(`### Rates under faults (${when(f)}, seed ${f.seed}, ${f.concurrency} at a time)
+
+2% transient failures per store call: ${n(t.sagas)} sagas, ${n(t.faultsInjected)} faults injected into ${n(t.sagasHit)} sagas; success ${pct(t.successRate)} (goal > 99.5%), compensation ${pct(t.compensationRate)} (goal < 0.5%), stuck ${t.stuck ?? '?'}; saga duration P50 ${n(t.p50Ms)} ms, P90 ${n(t.p90Ms)} ms, P99 ${n(t.p99Ms)} ms (goal P90 < 1 s; measured on a shared 2-core machine with other suites running); verify ${t.violations ?? '?'} violations.
+
+0.5% permanent failures before the pivot: ${n(p.sagas)} sagas, ${n(p.faultsInjected)} faults into ${n(p.sagasHit)} sagas; ${n(p.compensated)} compensated (exactly the sagas hit), ${n(p.otherThanCompletedOrCompensated)} ended otherwise; verify ${p.violations ?? '?'} violations.`);
+}
+const s = results.simulation;
+if (s) sections.push(`### Deterministic simulation (${when(s)}, first seed ${s.seed})
+
+${n(s.sagas)} simulated sagas in ${n(s.worlds)} worlds, ${n(s.crashes)} crashes, ${n(s.faults)} transient faults, ${n(s.wallMs)} ms; violations ${s.violations}; replay hash of the first world ${s.replayHash} (equal on both runs).`);
+if (sections.length === 0) sections.push('No result files yet: run the reliability tests (see above), then `npm run reliability:report`.');
+
+const text = readFileSync(doc, 'utf8');
+const a = text.indexOf(BEGIN);
+const b = text.indexOf(END);
+if (a < 0 || b < a) throw new Error(`${doc} lacks the figure markers`);
+writeFileSync(doc, `${text.slice(0, a + BEGIN.length)}\n\n${sections.join('\n\n')}\n\n${text.slice(b)}`);
+console.log(`docs/RELIABILITY.md: ${Object.keys(results).length} result file(s) from ${dir}`);
