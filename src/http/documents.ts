@@ -1,6 +1,7 @@
 // /v1/documents and /v1/search: write (ingest, update, delete) through sagas, read committed
 // versions, and show one document's state in each of the four stores.
 import { z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { validateDocument } from '../ingest/schema.js';
 import { getDocument, searchDocuments } from '../ingest/read.js';
 import type { ApiContext } from './context.js';
@@ -10,7 +11,11 @@ import { json, parseQuery, parseWith, problems, route } from './route.js';
 import { DocumentInput, DocumentStores, DocumentView, SearchQuery, SearchResult, WaitQuery, WriteResult } from './schemas.js';
 import { deleteDocument, writeDocument } from './write.js';
 
-const IdParam = z.object({ id: z.string().min(1).max(256).openapi({ param: { name: 'id', in: 'path' }, example: 'notes/alpha' }) });
+// No stored id has a control character (validateDocument refuses them; PostgreSQL cannot hold NUL):
+// such an id is bad input (400), not a store failure (a NUL reached PostgreSQL and came back as a 503).
+const IdParam = z.object({ id: z.string().min(1).max(256).regex(/^\P{Cc}*$/u, 'control characters are not allowed in ids').openapi({ param: { name: 'id', in: 'path' }, example: 'notes/alpha' }) });
+/** The path id, checked against IdParam (400 HTTP_INVALID_PARAMETER), before any store sees it. */
+const idOf = (c: Context): string => parseWith(IdParam, { id: c.req.param('id') ?? '' }, 'HTTP_INVALID_PARAMETER', 400).id;
 const idempotencyHeader = z.object({
   'idempotency-key': z.string().optional().openapi({
     description: 'Maps to the saga id: the same key with the same body returns the same saga (never runs it twice); with a different body it is a 409.',
@@ -60,7 +65,7 @@ export function registerDocumentRoutes(api: OpenAPIHono, ctx: ApiContext): void 
     },
     async (c) => {
       const q = parseQuery(c, WaitQuery);
-      const id = c.req.param('id') ?? '';
+      const id = idOf(c);
       const raw = await readJsonBody(c, ctx.opts.maxBodyBytes);
       if (typeof raw === 'object' && raw !== null && !Array.isArray(raw) && 'id' in raw && (raw as { id: unknown }).id !== id) {
         throw new HttpProblem(422, 'DOC_INVALID', 'id: the body id differs from the id in the path', { field: 'id' });
@@ -83,7 +88,7 @@ export function registerDocumentRoutes(api: OpenAPIHono, ctx: ApiContext): void 
       responses: { 200: json(DocumentView, 'The document.'), ...problems(404, 503) },
     },
     async (c) => {
-      const id = c.req.param('id') ?? '';
+      const id = idOf(c);
       const { stores } = ctx.app;
       const row = await stores.postgres.getDocument(id);
       if (!row) throw new HttpProblem(404, 'DOC_NOT_FOUND', `no document "${id}"`, { docId: id });
@@ -120,7 +125,7 @@ export function registerDocumentRoutes(api: OpenAPIHono, ctx: ApiContext): void 
       responses: { 200: json(DocumentStores, 'What each store holds for this id (also when PostgreSQL has no row).'), ...problems(503) },
     },
     async (c) => {
-      const id = c.req.param('id') ?? '';
+      const id = idOf(c);
       const { stores } = ctx.app;
       const [row, pending, graph, vectors, cache] = await Promise.all([
         stores.postgres.getDocument(id),
@@ -171,7 +176,7 @@ export function registerDocumentRoutes(api: OpenAPIHono, ctx: ApiContext): void 
     },
     async (c) => {
       const q = parseQuery(c, WaitQuery);
-      return deleteDocument(c, ctx, c.req.param('id') ?? '', q.wait);
+      return deleteDocument(c, ctx, idOf(c), q.wait);
     },
   );
 
