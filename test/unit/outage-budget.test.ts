@@ -8,6 +8,7 @@ import { ingestSaga } from '../../src/ingest/sagas/ingest-saga.js';
 import { budgetFor, storeRetry, type OutageBudgets } from '../../src/ingest/sagas/outage-budget.js';
 import { StoreWaits, formatStoreCounts, storeOfFailure, waitingOn } from '../../src/ingest/store-waits.js';
 import type { SagaDefinition } from '../../src/saga/index.js';
+import { waitingText } from '../../src/cli/progress.js';
 import type { StoreSet } from '../../src/stores/types.js';
 
 const deps = (outage?: OutageBudgets) => ({ stores: {} as StoreSet, embedder: {} as Embedder, ...(outage ? { outage } : {}) });
@@ -94,4 +95,11 @@ test('waitingOn: the log shows a step retrying a store that has not succeeded si
   assert.equal(waitingOn([failed('neo4j_write', 'neo4j: down'), { type: 'step_succeeded', step: 'neo4j_write', output: null }]), undefined);
   assert.equal(waitingOn([failed('neo4j_write', 'neo4j: down', false)]), undefined, 'a final failure is no wait');
   assert.equal(waitingOn([failed('neo4j_write', 'neo4j: down'), failed('postgres_commit', 'postgres: down')]), 'postgres');
+});
+
+test('the progress line names the stores documents wait on, and nothing when none', () => {
+  assert.equal(waitingText({ neo4j: 12 }), ', waiting on neo4j: 12');
+  assert.equal(waitingText({ redis: 1, postgres: 3 }), ', waiting on postgres: 3, redis: 1');
+  assert.equal(waitingText({}), '');
+  assert.equal(waitingText(undefined), '');
 });
