@@ -31,6 +31,7 @@ const { positionals, values } = parseArgs({
 const what = positionals[0] ?? 'engine';
 const num = (s: string | undefined): number => Number(s);
 const log = values.log === 'postgres' ? 'postgres' : 'sqlite';
+const serversLog = values.log === 'postgres' || values.log === 'sqlite-thread' ? values.log : 'sqlite';
 
 async function row(): Promise<object> {
   switch (what) {
@@ -39,7 +40,7 @@ async function row(): Promise<object> {
     case 'servers': {
       const { benchServers } = await import('./servers.js');
       const plan = values.plan === 'adr' || values.plan === 'raw' ? values.plan : 'default';
-      return benchServers({ plan, log, concurrency: num(values.concurrency), n: num(values.n), faultRate: num(values.faults), ...(values.seed ? { seed: num(values.seed) } : {}) });
+      return benchServers({ plan, log: serversLog, concurrency: num(values.concurrency), n: num(values.n), faultRate: num(values.faults), ...(values.seed ? { seed: num(values.seed) } : {}) });
     }
     case 'embedded': {
       const { benchEmbedded } = await import('./embedded.js');

@@ -13,7 +13,8 @@ import { StoreTimer, pct, type CallRow } from './timing.js';
 
 export interface ServersBenchOptions {
   plan: 'default' | 'adr' | 'raw';
-  log: 'sqlite' | 'postgres';
+  /** sqlite-thread: the SQLite log committing in a worker thread. */
+  log: 'sqlite' | 'sqlite-thread' | 'postgres';
   concurrency: number;
   n: number;
   /** Probability that a forward store write fails with a transient fault (0..1). */
@@ -74,7 +75,8 @@ export async function benchServers(opts: ServersBenchOptions): Promise<ServersRo
   deadlocks = 0;
   const seed = opts.seed ?? Date.now() % 1_000_000;
   const faultRate = opts.faultRate ?? 0;
-  const fresh = await freshStores(serviceUrls(), opts.log);
+  const fresh = await freshStores(serviceUrls(), opts.log === 'postgres' ? 'postgres' : 'sqlite');
+  fresh.config.sqliteThread = opts.log === 'sqlite-thread';
   const timer = new StoreTimer();
   let injected = 0;
   const faultControls: Array<{ injected(): unknown[] }> = [];

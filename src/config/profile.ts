@@ -24,6 +24,8 @@ export interface ProfileConfig {
   sagaLogUrl?: string;
   /** `NORMAL` only when named (APEX_SAGA_LOG_SYNC=NORMAL): it is shown in every output. */
   sqliteSynchronous?: 'FULL' | 'NORMAL';
+  /** SQLite log commits in a worker thread; default: only beside the PGlite stand-in (see openProfile). */
+  sqliteThread?: boolean;
   storeTimeoutMs?: number;
 }
 
@@ -114,7 +116,7 @@ export async function openProfile(cfg: ProfileConfig, embedder: Embedder, opts: 
     // With the PGlite stand-in the main thread is busy running PostgreSQL in WebAssembly: a SQLite
     // log then commits (and fsyncs) in a worker thread, beside it instead of blocking it (the
     // embedded first run ingests ~30% faster; docs/performance.md). Same durability either way.
-    const sqlite = { ...(cfg.sqliteSynchronous ? { synchronous: cfg.sqliteSynchronous } : {}), ...(!cfg.databaseUrl ? { thread: true } : {}) };
+    const sqlite = { ...(cfg.sqliteSynchronous ? { synchronous: cfg.sqliteSynchronous } : {}), thread: cfg.sqliteThread ?? !cfg.databaseUrl };
     const log = await openSagaLog(logTarget, { sqlite });
     const servers = [cfg.databaseUrl, cfg.neo4jUrl, cfg.qdrantUrl, cfg.redisUrl].filter(Boolean).length;
     const describe = (): ProfileDescription => ({
