@@ -77,7 +77,7 @@ for (const s of sessions) {
   p('Ratios (same session):', '');
   for (const c of cs) {
     const raw = get(s, `raw floor c=${c}`);
-    for (const log of ['sqlite', 'postgres']) {
+    for (const log of ['sqlite', 'sqlite-thread', 'postgres']) {
       const d = get(s, `ingest default log=${log} c=${c}`);
       if (d && raw) p(`- c=${c}, log ${log}: ingest/raw docs/s = **${ratio(d.throughput_per_s, raw.throughput_per_s)}**${c === 16 ? ' (goal >= 0.7)' : ''}; p50 overhead over raw = **${fmt(d.p50_ms - raw.p50_ms)} ms**${c === 1 ? ' (goal <= 3 ms)' : ''}`);
     }

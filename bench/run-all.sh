@@ -18,6 +18,7 @@ export APEX_TEST_DATABASE_URL APEX_TEST_PG_ADMIN_URL APEX_TEST_NEO4J_URL APEX_TE
 npx tsc -p tsconfig.bench.json
 mkdir -p bench/results
 out=${OUT:-bench/results/run-$(date -u +%Y%m%dT%H%M%SZ).jsonl}
+out="$(cd "$(dirname "$out")" && pwd)/$(basename "$out")"  # absolute: the anchors' run.sh changes directory
 bench() { node --expose-gc .bench-build/bench/main.js "$@" --json | grep '^{' | tee -a "$out"; }
 has() { [[ " $parts " == *" $1 "* ]]; }
 bench machine
@@ -57,6 +58,7 @@ for rep in $(seq "$reps"); do
         [ "$c" = 16 ] && continue
         b servers --plan adr --log sqlite -c "$c" --n "$n"
         b servers --plan default --log postgres -c "$c" --n "$n"
+        b servers --plan default --log sqlite-thread -c "$c" --n "$n"
       done
       b servers --plan default --log sqlite -c 8 --n 200 --faults 0.01
       b servers --plan adr --log sqlite -c 8 --n 200 --faults 0.01
