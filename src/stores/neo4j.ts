@@ -121,6 +121,8 @@ const REMOVE_ALL_CHUNKS = removeChunks(ALL_CHUNKS);
 const REMOVE_EMPTY_DOCUMENT = 'MATCH (d:Document {id: $docId}) WHERE NOT (d)-[:HAS_CHUNK]->() DETACH DELETE d';
 
 const TIMEOUT_CODES = /TransactionTimedOut|TransactionTimeout/;
+/** Attempts per schema rule when concurrent connects deadlock on the schema locks. */
+const SCHEMA_ATTEMPTS = 8;
 const EXISTS_CODES = /EquivalentSchemaRuleAlreadyExists|IndexAlreadyExists|ConstraintAlreadyExists/;
 
 /** ServiceUnavailable / SessionExpired / Neo.TransientError.* are retryable; the rest is permanent. */
@@ -214,17 +216,28 @@ export class Neo4jGraphStore implements GraphStore {
   }
 
   async connect(): Promise<void> {
-    for (const statement of SCHEMA) {
+    for (const statement of SCHEMA) await this.createSchemaRule(statement);
+  }
+
+  /**
+   * Processes connecting at once to a fresh database race to create the same rules: "already
+   * exists" is success, and the schema locks they take may deadlock (a transient error): retried.
+   */
+  private async createSchemaRule(statement: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
       const session = this.session('WRITE');
       try {
         await session.run(statement, {}, { timeout: this.timeoutMs });
+        return;
       } catch (err) {
-        // Two processes connecting at once may race to create the same rule: that is success.
         const code = (err as { code?: unknown }).code;
-        if (!(typeof code === 'string' && EXISTS_CODES.test(code))) throw classifyNeo4jError(err, 'connect');
+        if (typeof code === 'string' && EXISTS_CODES.test(code)) return;
+        const classified = classifyNeo4jError(err, 'connect');
+        if (!classified.retryable || attempt >= SCHEMA_ATTEMPTS) throw classified;
       } finally {
         await session.close().catch(() => undefined);
       }
+      await new Promise((r) => setTimeout(r, 50 * attempt + Math.floor(Math.random() * 50)));
     }
   }
 
