@@ -47,12 +47,16 @@ for rep in $(seq "$reps"); do
     done
   fi
   if has embedded; then bench embedded -c 8; fi
-  if has servers; then
-    flock /tmp/apex-servers.lock bash -c '
-      set -euo pipefail
-      b() { node .bench-build/bench/main.js "$@" --json | grep "^{" | tee -a "'"$out"'"; }
+done
+# The server rows: all runs under one hold of the lock (waiting for it once, not once per run).
+if has servers; then
+  flock /tmp/apex-servers.lock bash -c '
+    set -euo pipefail
+    b() { node .bench-build/bench/main.js "$@" --json | grep "^{" | tee -a "'"$out"'" || echo "bench: row failed: $*" >&2; }
+    for rep in $(seq '"$reps"'); do
+      echo "bench: servers run $rep" >&2
       for c in 1 8 16 32; do
-        n=$([ "$c" = 1 ] && echo 60 || echo $((c * 12)))
+        n=$([ "$c" = 1 ] && echo 50 || echo $((c * 10)))
         b servers --plan raw -c "$c" --n "$n"
         b servers --plan default --log sqlite -c "$c" --n "$n"
         [ "$c" = 16 ] && continue
@@ -62,9 +66,9 @@ for rep in $(seq "$reps"); do
       done
       b servers --plan default --log sqlite -c 8 --n 200 --faults 0.01
       b servers --plan adr --log sqlite -c 8 --n 200 --faults 0.01
-    '
-  fi
-done
+    done
+  '
+fi
 # Recovery and memory are long: one run each unless REPS_LONG says otherwise.
 for rep in $(seq "${REPS_LONG:-1}"); do
   if has recovery; then
