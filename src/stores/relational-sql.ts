@@ -241,11 +241,21 @@ export class SqlRelationalStore implements RelationalStore {
   }
 
   deleteDocument(docId: string, ctx: WriteContext): Promise<void> {
-    return this.write('deleteDocument', docId, ctx, async (tx) => {
-      await tx.query('DELETE FROM chunks WHERE doc_id = $1', [docId]);
-      await tx.query('DELETE FROM document_versions WHERE doc_id = $1', [docId]);
-      await tx.query('DELETE FROM documents WHERE id = $1', [docId]);
-    }, { release: true });
+    return this.run('deleteDocument', () => this.opts.db.transaction(async (tx) => {
+      await lockAndFence(tx, docId, ctx);
+      // Only the row this saga marked 'deleting' goes. A repeat of a delete that applied (and gave
+      // the document back) before its success was recorded must not take the document again and
+      // remove what later sagas wrote there (found by the deterministic simulation, issue 13).
+      // STORE_BUSY while another saga holds it, as for every write (taking a free one is undone below).
+      await holdDocument(tx, docId, ctx);
+      const mine = await tx.query<{ id: string }>(`SELECT id FROM documents WHERE id = $1 AND ingestion_status = 'deleting' AND saga_id = $2`, [docId, ctx.sagaId]);
+      if (mine.length > 0) {
+        await tx.query('DELETE FROM chunks WHERE doc_id = $1', [docId]);
+        await tx.query('DELETE FROM document_versions WHERE doc_id = $1', [docId]);
+        await tx.query('DELETE FROM documents WHERE id = $1', [docId]);
+      }
+      await releaseDocument(tx, docId, ctx);
+    }), ctx.signal);
   }
 
   async acquire(docId: string, ctx: WriteContext): Promise<DocumentRow | undefined> {

@@ -124,7 +124,9 @@ export interface RelationalStore extends StoreLifecycle {
   markDeleting(docId: string, ctx: WriteContext): Promise<DocumentRow | undefined>;
   /** Compensation of markDeleting: back to 'committed' if it has a committed version; releases. */
   unmarkDeleting(docId: string, ctx: WriteContext): Promise<void>;
-  /** Delete saga's pivot: removes the row and all its chunks, and releases. No-op when absent. */
+  /** Delete saga's pivot: removes the row this saga marked 'deleting' and all its chunks, and
+   * releases. No-op when absent, and when the row is not (or no longer) this saga's 'deleting'
+   * one: a repeat after the pivot applied must not remove a document later sagas re-created. */
   deleteDocument(docId: string, ctx: WriteContext): Promise<void>;
 
   getDocument(docId: string): Promise<DocumentRow | undefined>;

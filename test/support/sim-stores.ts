@@ -198,6 +198,12 @@ export class SimRelational extends Lifecycle implements RelationalStore {
   }
   async deleteDocument(docId: string, ctx: WriteContext): Promise<void> {
     this.admit(docId, ctx)();
+    const row = this.docs.get(docId)?.row;
+    if (!(row?.ingestionStatus === 'deleting' && row.sagaId === ctx.sagaId)) {
+      // Already applied (a repeat after the document moved on): nothing of ours is left there.
+      this.release0(docId, ctx);
+      return;
+    }
     for (const key of [...this.chunks.keys()]) if (key.startsWith(K(docId, ''))) this.chunks.delete(key);
     this.versions.delete(docId);
     this.docs.delete(docId);

@@ -5,6 +5,7 @@ import { isStoreError } from '../../../src/stores/errors.js';
 import type { DocumentRow, RelationalStore } from '../../../src/stores/types.js';
 import { HOSTILE_STRINGS, ctxFor, largeBody, makeVersion, rejectionOf, runPrefix, interruptions, isRetryableStoreFailure, onlyWhen } from './fixtures.js';
 import { relationalBatchCases } from './batched-reads.js';
+import { relationalRegressionCases } from './reliability-regressions.js';
 import type { StoreHarness } from './fixtures.js';
 
 export function relationalConformance(harness: StoreHarness<RelationalStore>): void {
@@ -26,6 +27,9 @@ export function relationalConformance(harness: StoreHarness<RelationalStore>): v
           // Tests leave documents held by their sagas: give them back first (single-writer rule).
           const holder = await store.holderOf(d.id);
           if (holder !== undefined) await store.release(d.id, ctxFor(holder, Number.MAX_SAFE_INTEGER));
+          // deleteDocument removes only a row its saga marked 'deleting' (a repeated delete pivot
+          // must not remove a re-created document), so the cleanup marks it first.
+          await store.markDeleting(d.id, ctxFor('cleanup', Number.MAX_SAFE_INTEGER));
           await store.deleteDocument(d.id, ctxFor('cleanup', Number.MAX_SAFE_INTEGER));
         }
         if (page.length < 100) break;
@@ -36,6 +40,7 @@ export function relationalConformance(harness: StoreHarness<RelationalStore>): v
     });
 
     relationalBatchCases(() => store, id);
+    relationalRegressionCases(() => store, id);
 
     void it('health reports ok with a secret-free detail', async () => {
       const h = await store.health();

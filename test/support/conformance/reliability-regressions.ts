@@ -1,0 +1,34 @@
+// Conformance regressions found by the reliability work (issue 13), run on every RelationalStore.
+import { it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { RelationalStore } from '../../../src/stores/types.js';
+import { ctxFor, makeVersion } from './fixtures.js';
+
+export function relationalRegressionCases(store: () => RelationalStore, id: (name: string) => string): void {
+  void it('a delete pivot repeated after it applied, once another saga re-created the document, changes nothing', async () => {
+    // Found by the deterministic simulation: the delete saga's last step applied (row gone, document
+    // given back), its success was not recorded (crash), later sagas re-created the document, and
+    // the recovered delete ran the step again: it took the document anew and deleted their work.
+    const s = store();
+    const v1 = makeVersion({ docId: id('redelete'), body: 'first life', chunkCount: 2 });
+    const v2 = makeVersion({ docId: v1.docId, body: 'second life', chunkCount: 3 });
+    const a = ctxFor('saga-rd-a');
+    await s.putPending(v1, a);
+    await s.commit(v1.docId, v1.contentSha256, a);
+    await s.finishVersion(v1.docId, null, a);
+    const del = ctxFor('saga-rd-delete');
+    await s.markDeleting(v1.docId, del);
+    await s.deleteDocument(v1.docId, del);
+    assert.equal(await s.getDocument(v1.docId), undefined);
+    const b = ctxFor('saga-rd-b');
+    await s.putPending(v2, b);
+    await s.commit(v2.docId, v2.contentSha256, b);
+    await s.finishVersion(v2.docId, null, b);
+    await s.deleteDocument(v1.docId, ctxFor('saga-rd-delete', 2)); // the recovered repeat
+    const row = await s.getDocument(v1.docId);
+    assert.equal(row?.ingestionStatus, 'committed');
+    assert.equal(row?.contentSha256, v2.contentSha256);
+    assert.equal((await s.getChunks(v2.docId, v2.contentSha256)).length, 3);
+    assert.equal(await s.holderOf(v1.docId), undefined, 'the repeat took nothing');
+  });
+}
