@@ -181,8 +181,8 @@ export class World {
       await macrotask();
       if (settled) break;
       if (!this.clock.advance()) {
-        // Nothing scheduled in virtual time: give real timers one turn (counted in the trace).
-        await new Promise((r) => setTimeout(r, 1));
+        // Nothing scheduled in virtual time: give the event loop another turn (counted in the trace).
+        await new Promise((r) => setImmediate(r));
         this.note('real-wait;');
       }
     }
@@ -225,7 +225,16 @@ export class World {
         if (claimed === 0) await this.clock.sleep(this.opts.leaseMs);
       }
     };
-    await this.until(work());
+    // A crashed process's steps never settle, so the engine's real step-timeout timers for them
+    // would keep this process alive for their full length after the test: timers created while
+    // the world runs are unref'd (the world itself waits on virtual time, never on them).
+    const realSetTimeout = globalThis.setTimeout;
+    globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => realSetTimeout(...args).unref()) as typeof setTimeout;
+    try {
+      await this.until(work());
+    } finally {
+      globalThis.setTimeout = realSetTimeout;
+    }
     return { sagasStarted: this.started, crashes: this.crashes, faults: this.faults, hash: this.hash.toString(16), virtualMs: this.clock.now() - 1_000_000, stores: this.stores, log: this.log };
   }
 
