@@ -14,6 +14,7 @@ import { injectFaultsFromEnv } from '../stores/faults-env.js';
 import { onStopSignal } from '../fleet/signals.js';
 import { statusLine } from '../fleet/tally.js';
 import { positiveInt } from './args.js';
+import { waitingText } from './progress.js';
 import { exiting } from './command.js';
 import { EXIT_OK } from './errors.js';
 import { withApp } from './runtime.js';
@@ -73,7 +74,11 @@ function runWorker(flags: WorkerFlags, cmd: Command): Promise<number> {
       log.info({ metricsUrl: metrics.url }, `worker: metrics on ${metrics.url}`);
     }
     const verify = flags.verifyEvery === undefined ? undefined : scheduleVerify(app.stores, obs.metrics, flags.verifyEvery * 1000, (line) => log.warn(line));
-    const report = (): void => log.info({ owner, ...loop.counts() }, statusLine(owner, loop.counts(), loop.concurrency));
+    // Sagas retrying a store that is down (an outage ridden out) are named in the status line.
+    const report = (): void => {
+      const waiting = app.waits.current();
+      log.info({ owner, ...loop.counts(), waitingOnStore: waiting }, `${statusLine(owner, loop.counts(), loop.concurrency)}${waitingText(waiting)}`);
+    };
     const timer = setInterval(report, flags.statusMs);
     const removeHandlers = onStopSignal((signal) => {
       log.info({ signal }, `worker: ${signal}: claiming nothing more, waiting up to ${flags.graceMs} ms for ${app.engine.activeCount} running saga(s)`);
