@@ -63,7 +63,9 @@ export function planSaga(name: string, plans: StepPlan[], trace: Trace): SagaDef
       trace.runs = (trace.runs ?? 0) + 1;
       if (trace.crash && trace.runs === trace.crash.at) {
         trace.crash.reached = true;
-        if (trace.crash.afterApply) trace.applied.add(p.name);
+        // A pivot is atomic: one that applied would succeed when run again, so its simulated
+        // crash is before the effect only (else a failing pivot would contradict its own effect).
+        if (trace.crash.afterApply && p.kind !== 'pivot') trace.applied.add(p.name);
         await new Promise<never>((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error)));
       }
       const fail = p.failOn === 'always' || (p.failOn?.includes(ctx.attempt) ?? false);
