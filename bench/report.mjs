@@ -107,7 +107,7 @@ for (const s of sessions) {
   table(['row', 'c', 'runs', 'docs', 'open ms', 'ingest ms', 'docs/s', 'first-run docs/s', 'p50 ms', 'p90 ms', 'p99 ms'], e.map((m) => [m.name, m.concurrency, m.runs, m.n, fmt(m.open_ms, 0), fmt(m.ingest_ms, 0), fmt(m.throughput_per_s), fmt(m.first_run_docs_per_s), fmt(m.p50_ms), fmt(m.p90_ms), fmt(m.p99_ms)]));
   const calls = e[0]?.store_calls;
   if (calls) {
-    p('Time inside each store call during that ingest (median-key run; PGlite runs one statement at a time, so its calls queue):', '');
+    p('Time inside each store call during that ingest (the middle run; PGlite runs one statement at a time, so its calls queue):', '');
     table(['call', 'calls', 'p50 ms', 'mean ms', 'total ms'], calls.map((r) => [r.call, r.calls, fmt(r.p50_ms, 2), fmt(r.mean_ms, 2), fmt(r.total_ms, 0)]));
   }
 }
