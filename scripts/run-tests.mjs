@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Runs the test groups named on the command line (unit, conformance, integration, crash, e2e)
-// with Node's own test runner, and closes with one line the CI reads:
-//   "N passed, N failed, N skipped, N cancelled"
-// (it starts with "N passed, N failed"; a cancelled test fails the run like a failed one).
+// with Node's own test runner, and closes with one line the CI reads, alone on its line:
+//   "N passed, N failed, N skipped"
+// after a line "cancelled: N" (a cancelled test fails the run like a failed one).
 // Usage: node scripts/run-tests.mjs unit conformance ...   (no group = all groups)
 // TEST_ONLY=<substring> runs only matching files (local runs; refused under CI=true, where a
 // filtered run must never pass for the whole suite).
@@ -78,5 +78,6 @@ for (const group of groups.length ? groups : ALL) {
 if (only && totals.pass + totals.fail + totals.skipped + totals.cancelled === 0) problems.push(`TEST_ONLY=${only} matched no test file`);
 for (const p of problems) console.log(`run-tests: ${p}`);
 const failed = totals.fail + problems.filter((p) => !p.includes('without reporting')).length;
-console.log(`\n${totals.pass} passed, ${failed} failed, ${totals.skipped} skipped, ${totals.cancelled} cancelled`);
+console.log(`\ncancelled: ${totals.cancelled}`);
+console.log(`${totals.pass} passed, ${failed} failed, ${totals.skipped} skipped`);
 process.exit(failed > 0 || totals.cancelled > 0 || totals.pass === 0 ? 1 : 0);
