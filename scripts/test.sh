@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command the README gives (`npm test`): installs what is missing, starts the real
 # servers (idempotently), then lint, type check and every test group. Ends with
-# "N passed, N failed, N skipped" (cancelled tests are counted as failures on the line before).
+# "N passed, N failed, N skipped" (a cancelled test counts as failed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 node scripts/check-node.mjs
