@@ -34,9 +34,9 @@ Calls by method: ${Object.entries(v.callsByMethod).map(([k, c]) => `\`${k}\` ${n
 const k = results['kill-campaign'];
 if (k) sections.push(`### Random kill campaign (${when(k)}, seed ${k.seed})
 
-| SIGKILLs | writers | CLI runs | fleet workers | elapsed | fleet sagas queued | CLI re-runs (max time) | sagas completed / compensated | documents / committed | violations | stuck |
+| SIGKILLs | writers (after READY) | CLI runs | fleet workers | elapsed | fleet sagas queued | CLI re-runs (max time) | sagas completed / compensated | documents / committed | violations | stuck |
 |---|---|---|---|---|---|---|---|---|---|---|
-| ${n(k.totalKills)} | ${n(k.kills.writers)} | ${n(k.kills.cli)} | ${n(k.kills.fleet)} | ${n(k.elapsedMs)} ms | ${n(k.fleetSagasQueued)} | ${n(k.cliReruns)} (${n(k.cliRerunMaxMs)} ms) | ${n(k.sagasCompleted)} / ${n(k.sagasCompensated)} | ${n(k.documents)} / ${n(k.committed)} | ${k.violations} | ${k.stuck} |`);
+| ${n(k.totalKills)} | ${n(k.kills.writers)} (${n(k.writerKillsAfterReady ?? 0)}) | ${n(k.kills.cli)} | ${n(k.kills.fleet)} | ${n(k.elapsedMs)} ms | ${n(k.fleetSagasQueued)} | ${n(k.cliReruns)} (${n(k.cliRerunMaxMs)} ms) | ${n(k.sagasCompleted)} / ${n(k.sagasCompensated)} | ${n(k.documents)} / ${n(k.committed)} | ${k.violations} | ${k.stuck} |`);
 const f = results['fault-rates'];
 if (f) {
   const t = f.transient ?? {};
