@@ -149,12 +149,15 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
       const previousSha = previousOf(ctx);
       const stale = previousSha !== null && previousSha !== sha ? previousSha : null;
       const w = wctx(ctx);
+      let committedNow: string | null = sha;
       if (ctx.attempt > 1) {
-        // An earlier attempt may have released the document already (then another saga may hold it).
+        // An earlier attempt may have released the document already: then another saga may hold
+        // it, or may have held it and committed since (even our previous version again).
         const h = await holdOrSkip(stores, doc.id, w);
         if (!h.held) return { removed: stale };
+        committedNow = h.row?.contentSha256 ?? null;
       }
-      if (stale !== null) {
+      if (stale !== null && stale !== committedNow) {
         await Promise.all([stores.neo4j.removeVersion(doc.id, stale, w), stores.qdrant.removeVersion(doc.id, stale, w)]);
       }
       await stores.postgres.finishVersion(doc.id, stale, w);
