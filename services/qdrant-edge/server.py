@@ -123,6 +123,9 @@ def status_of_engine_error(message):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the real server
+    # TCP_NODELAY: with keep-alive, Nagle's algorithm and the client's delayed ACK held every
+    # answer back ~40 ms (measured: a round trip 41 ms -> 1.2 ms, an upsert with wait=true 49 -> 15 ms).
+    disable_nagle_algorithm = True
     server_version = "qdrant-edge-front"
     store = None  # set in main()
 
