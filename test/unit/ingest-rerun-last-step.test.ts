@@ -5,30 +5,20 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemorySagaLog } from '../../src/log/memory.js';
 import { SagaEngine } from '../../src/saga/index.js';
-import { openPgliteRelational } from '../../src/stores/embedded/pglite-relational.js';
-import { openSqliteGraph } from '../../src/stores/embedded/sqlite-graph.js';
-import { openSqliteVector } from '../../src/stores/embedded/sqlite-vector.js';
-import { openSqliteCache } from '../../src/stores/embedded/sqlite-cache.js';
 import { HashingEmbedder } from '../../src/ingest/embedder.js';
 import { MemoryWriter } from '../../src/ingest/writer.js';
 import { ingestSteps } from '../../src/ingest/sagas/ingest-saga.js';
 import { contentSha256 } from '../../src/ingest/prepare.js';
 import { verifyStores } from '../../src/ingest/verify.js';
 import type { StoreSet } from '../../src/stores/types.js';
+import { closeStores, openMemoryStores } from '../support/memory-stores.js';
 
 const embedder = new HashingEmbedder();
 let stores: StoreSet;
 before(async () => {
-  stores = {
-    postgres: await openPgliteRelational(),
-    neo4j: await openSqliteGraph(':memory:'),
-    qdrant: await openSqliteVector(':memory:', embedder.dimension),
-    redis: await openSqliteCache(':memory:'),
-  };
+  stores = await openMemoryStores(embedder.dimension);
 });
-after(async () => {
-  for (const s of Object.values(stores)) await s.close();
-});
+after(() => closeStores(stores));
 
 test('cleanup_previous repeated after later sagas committed the version it removes: that version stays', async () => {
   const engine = new SagaEngine({ log: new MemorySagaLog() });

@@ -12,15 +12,12 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { MemorySagaLog } from '../../src/log/memory.js';
 import { SagaEngine, type SagaLog } from '../../src/saga/index.js';
-import { openPgliteRelational } from '../../src/stores/embedded/pglite-relational.js';
-import { openSqliteGraph } from '../../src/stores/embedded/sqlite-graph.js';
-import { openSqliteVector } from '../../src/stores/embedded/sqlite-vector.js';
-import { openSqliteCache } from '../../src/stores/embedded/sqlite-cache.js';
 import { HashingEmbedder } from '../../src/ingest/embedder.js';
 import { MemoryWriter } from '../../src/ingest/writer.js';
 import { StaleWriteSweeper } from '../../src/ingest/stale-sweeper.js';
 import { verifyStores } from '../../src/ingest/verify.js';
 import type { StoreSet } from '../../src/stores/types.js';
+import { closeStores, openMemoryStores } from '../support/memory-stores.js';
 import { checkLastWriterWins } from '../support/last-writer.js';
 
 const seed = process.env.FC_SEED ? Number(process.env.FC_SEED) : Math.floor(Math.random() * 2 ** 31);
@@ -32,16 +29,9 @@ const embedder = new HashingEmbedder();
 let stores: StoreSet;
 
 before(async () => {
-  stores = {
-    postgres: await openPgliteRelational(),
-    neo4j: await openSqliteGraph(':memory:'),
-    qdrant: await openSqliteVector(':memory:', embedder.dimension),
-    redis: await openSqliteCache(':memory:'),
-  };
+  stores = await openMemoryStores(embedder.dimension);
 });
-after(async () => {
-  for (const s of Object.values(stores)) await s.close();
-});
+after(() => closeStores(stores));
 
 type Op = { kind: 'ingest'; variant: number } | { kind: 'delete' };
 interface Crash { writer: number; atCall: number; mode: 'dies' | 'stale' }

@@ -1,0 +1,20 @@
+// The four stores as in-process engines with nothing on disk (PGlite in memory, the SQLite
+// stand-ins on ':memory:'), for tests that run the real write path without servers.
+import { openPgliteRelational } from '../../src/stores/embedded/pglite-relational.js';
+import { openSqliteGraph } from '../../src/stores/embedded/sqlite-graph.js';
+import { openSqliteVector } from '../../src/stores/embedded/sqlite-vector.js';
+import { openSqliteCache } from '../../src/stores/embedded/sqlite-cache.js';
+import type { StoreSet } from '../../src/stores/types.js';
+
+export async function openMemoryStores(dimension: number): Promise<StoreSet> {
+  return {
+    postgres: await openPgliteRelational(),
+    neo4j: await openSqliteGraph(':memory:'),
+    qdrant: await openSqliteVector(':memory:', dimension),
+    redis: await openSqliteCache(':memory:'),
+  };
+}
+
+export async function closeStores(stores: StoreSet): Promise<void> {
+  for (const s of Object.values(stores)) await s.close();
+}
