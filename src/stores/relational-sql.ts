@@ -4,9 +4,13 @@
 // and the single-writer rule (relational-locks.ts).
 import { StoreError } from './errors.js';
 import { holdDocument, lockAndFence, releaseDocument } from './relational-locks.js';
+import { classifyPgError } from './pg-errors.js';
+import { DOCUMENT_COLUMNS, toDocumentRow, type DocumentRecord } from './relational-rows.js';
 import { SCHEMA_LOCK_KEY, SCHEMA_STATEMENTS } from './postgres-schema.js';
 import { withTimeout } from './timeout.js';
 import type { DocumentInspection, DocumentRow, DocumentVersion, HealthReport, IngestionStatus, PendingVersion, RelationalStore, WriteContext } from './types.js';
+
+export { classifyPgError } from './pg-errors.js';
 
 export interface SqlExecutor {
   query<R extends object>(sql: string, params?: unknown[]): Promise<R[]>;
@@ -24,53 +28,6 @@ export interface SqlRelationalOptions {
   /** Where it runs, for health(); never contains a secret. */
   describe: () => string;
   shutdown: () => Promise<void>;
-}
-
-/** SQLSTATE classes/codes after which the same call may succeed. */
-const TRANSIENT_SQLSTATES = new Set(['40001', '40P01', '55P03', '57P01', '57P02', '57P03', '53300', '53200', '53100', '58000', '58030']);
-const TRANSIENT_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
-
-/** Maps a pg / PGlite / socket error to a StoreError (fencing and timeouts pass through). */
-export function classifyPgError(err: unknown, what: string): StoreError {
-  if (err instanceof StoreError) return err;
-  const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : '';
-  const message = err instanceof Error ? err.message : String(err);
-  const summary = `${what} failed${code ? ` (${code})` : ''}: ${message}`;
-  if (code === '57014' || /query read timeout/i.test(message)) return new StoreError('postgres', 'STORE_TIMEOUT', summary, { cause: err });
-  if (TRANSIENT_SQLSTATES.has(code) || code.startsWith('08') || TRANSIENT_NODE_CODES.has(code)) {
-    return new StoreError('postgres', 'STORE_TRANSIENT', summary, { cause: err });
-  }
-  if (/connection terminated|terminating connection|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended|socket hang up/i.test(message)) {
-    return new StoreError('postgres', 'STORE_TRANSIENT', summary, { cause: err });
-  }
-  return new StoreError('postgres', 'STORE_PERMANENT', summary, { cause: err });
-}
-
-interface DocumentRecord {
-  id: string;
-  title: string;
-  content_sha256: string | null;
-  ingestion_status: IngestionStatus;
-  saga_id: string | null;
-  metadata: Record<string, unknown> | string | null;
-  created_at: Date | string;
-  updated_at: Date | string;
-}
-
-const DOCUMENT_COLUMNS = 'id, title, content_sha256, ingestion_status, saga_id, metadata, created_at, updated_at';
-
-function toDocumentRow(r: DocumentRecord): DocumentRow {
-  const metadata = typeof r.metadata === 'string' ? (JSON.parse(r.metadata) as Record<string, unknown>) : (r.metadata ?? {});
-  return {
-    id: r.id,
-    title: r.title,
-    contentSha256: r.content_sha256,
-    ingestionStatus: r.ingestion_status,
-    sagaId: r.saga_id,
-    metadata,
-    createdAt: new Date(r.created_at),
-    updatedAt: new Date(r.updated_at),
-  };
 }
 
 /** The transient holder of whileFree (never visible to other transactions). */

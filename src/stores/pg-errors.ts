@@ -1,0 +1,22 @@
+// How a pg / PGlite / socket error maps to a StoreError: which failures a retry can fix.
+import { StoreError } from './errors.js';
+
+/** SQLSTATE classes/codes after which the same call may succeed. */
+const TRANSIENT_SQLSTATES = new Set(['40001', '40P01', '55P03', '57P01', '57P02', '57P03', '53300', '53200', '53100', '58000', '58030']);
+const TRANSIENT_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
+
+/** Maps a pg / PGlite / socket error to a StoreError (fencing and timeouts pass through). */
+export function classifyPgError(err: unknown, what: string): StoreError {
+  if (err instanceof StoreError) return err;
+  const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : '';
+  const message = err instanceof Error ? err.message : String(err);
+  const summary = `${what} failed${code ? ` (${code})` : ''}: ${message}`;
+  if (code === '57014' || /query read timeout/i.test(message)) return new StoreError('postgres', 'STORE_TIMEOUT', summary, { cause: err });
+  if (TRANSIENT_SQLSTATES.has(code) || code.startsWith('08') || TRANSIENT_NODE_CODES.has(code)) {
+    return new StoreError('postgres', 'STORE_TRANSIENT', summary, { cause: err });
+  }
+  if (/connection terminated|terminating connection|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended|socket hang up/i.test(message)) {
+    return new StoreError('postgres', 'STORE_TRANSIENT', summary, { cause: err });
+  }
+  return new StoreError('postgres', 'STORE_PERMANENT', summary, { cause: err });
+}
