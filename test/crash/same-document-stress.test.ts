@@ -47,11 +47,13 @@ test('same-document stress: 3 processes, 20 documents, SIGKILL and SIGSTOP at ra
     for (let i = 0; i < PROCESSES; i++) start();
     await sleep(2_000); // let them open the stores and get going
     while (Date.now() < deadline - 1_000) {
-      await sleep(1_000 + Math.floor(random() * 2_000));
+      await sleep(700 + Math.floor(random() * 1_300));
       const victims = [...children];
       const victim = victims[Math.floor(random() * victims.length)];
       if (!victim) continue;
-      if (random() < 0.3) {
+      // At most one SIGSTOP per two SIGKILLs: the run must reach its kill count whatever the seed
+      // (a seed that drew SIGSTOP 6 times in 9 left only 3 kills in CI).
+      if (random() < 0.3 && stops * 2 < kills) {
         victim.kill('SIGSTOP'); // past its lease: its sagas are taken over while it has writes in flight
         await sleep(LEASE_MS * 2 + Math.floor(random() * 500));
         victim.kill('SIGCONT');
