@@ -1,7 +1,6 @@
 // Fault injection for tests and benches: wraps any store and makes chosen methods fail with
 // STORE_INJECTED, before the real call (nothing applied) or after it (applied, but the caller
 // sees a failure: the "maybe applied" case sagas must survive). Seeded, so a run replays exactly.
-import { seededRandom } from '../saga/clock.js';
 import { StoreError } from './errors.js';
 import type { StoreName } from './types.js';
 
@@ -48,8 +47,21 @@ export interface FaultControl {
   disable(): void;
 }
 
-/** mulberry32 (the engine's seeded generator): the same seed gives the same fault sequence. */
-export const mulberry32 = seededRandom;
+/**
+ * mulberry32: the same seed gives the same fault sequence. The engine has the same generator
+ * (src/saga/clock.ts seededRandom); stores do not import the engine, so this is its own copy, and
+ * test/unit/faults.test.ts checks that both give the same numbers for the same seed.
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 
 const STORE_NAMES: readonly StoreName[] = ['postgres', 'neo4j', 'qdrant', 'redis'];
 

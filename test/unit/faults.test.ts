@@ -2,6 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { isStoreError } from '../../src/stores/errors.js';
+import { seededRandom } from '../../src/saga/index.js';
 import { mulberry32, withFaults } from '../../src/stores/faults.js';
 
 class CounterStore {
@@ -86,6 +87,14 @@ void describe('withFaults', () => {
       const x = a();
       assert.equal(x, b());
       assert.ok(x >= 0 && x < 1);
+    }
+  });
+
+  void it("mulberry32 gives the engine's seededRandom sequence (fault seeds replay the same way)", () => {
+    for (const seed of [0, 1, 7, 2 ** 31, 4294967295]) {
+      const stores = mulberry32(seed);
+      const engine = seededRandom(seed);
+      for (let i = 0; i < 1000; i += 1) assert.equal(stores(), engine(), `seed ${seed}, draw ${i}`);
     }
   });
 });
