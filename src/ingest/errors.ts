@@ -1,5 +1,6 @@
 // Typed errors of the ingest input layer. Callers switch on `code`, never on message text.
 // Messages name the field, the limit and where the input came from, and never contain secrets.
+import { redactCredentials } from '../config/redact.js';
 
 export type DocumentErrorCode =
   | 'DOC_INVALID' // the document breaks the schema or a limit; fix the input
@@ -73,7 +74,8 @@ export class EmbedderError extends Error {
     message: string,
     options?: { cause?: unknown; status?: number; retryAfterMs?: number },
   ) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    // Redacted at the source: the message becomes a saga's failure reason in the durable log.
+    super(redactCredentials(message), options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'EmbedderError';
     this.code = code;
     this.retryable = code === 'EMBED_TRANSIENT';

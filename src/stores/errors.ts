@@ -1,5 +1,6 @@
 // Store errors carry a stable code and whether a retry can help. The saga engine reads `code`
 // and `retryable` off any thrown error, so adapters classify every driver error into one of these.
+import { redactCredentials } from '../config/redact.js';
 import type { StoreName } from './types.js';
 
 export type StoreErrorCode =
@@ -16,7 +17,9 @@ export class StoreError extends Error {
   readonly retryable: boolean;
   readonly store: StoreName;
   constructor(store: StoreName, code: StoreErrorCode, message: string, options?: { cause?: unknown; retryable?: boolean }) {
-    super(`${store}: ${message}`, options?.cause === undefined ? undefined : { cause: options.cause });
+    // Redacted here, at the source: the message becomes a saga's failure reason in the durable log,
+    // and every view of the log (CLI, API, dashboard) shows it. Driver messages can echo a URL.
+    super(redactCredentials(`${store}: ${message}`), options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'StoreError';
     this.store = store;
     this.code = code;
