@@ -54,7 +54,7 @@ ${n(s.sagas)} simulated sagas in ${n(s.worlds)} worlds, ${n(s.crashes)} crashes,
 const z = results['fuzz-http'];
 if (z) sections.push(`### HTTP fuzzing (${when(z)}, seed ${z.seed})
 
-${n(z.requests)} hostile requests: ${n(z.accepted)} documents accepted and read back verbatim, ${n(z.refused)} bodies refused with a 4xx problem (${Object.entries(z.codes).map(([c, k]) => `\`${c}\` ${n(k)}`).join(', ')}), the rest hostile ids on GET/DELETE; no 5xx, nothing partial written.`);
+${n(z.requests)} hostile requests: ${n(z.accepted)} documents accepted and read back verbatim, ${n(z.refused)} bodies refused with a 4xx problem (${Object.entries(z.codes).map(([c, k]) => `\`${c}\` ${n(k)}`).join(', ')}), the rest hostile ids on GET/DELETE of documents${z.sagaRequests === undefined ? '' : ` and ${n(z.sagaRequests)} on the saga routes (show, retry, cancel)`}; no 5xx, nothing partial written.`);
 if (sections.length === 0) sections.push('No result files yet: run the reliability tests (see above), then `npm run reliability:report`.');
 
 const text = readFileSync(doc, 'utf8');

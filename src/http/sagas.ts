@@ -1,6 +1,7 @@
 // /v1/sagas: the operator's view of the saga log (list with filters, one saga as a timeline) and
 // its actions (retry a stuck saga, bulk retry with a dry run first).
 import { z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import type { SagaOutcome } from '../saga/index.js';
 import type { TimingEvent } from './timings.js';
 import type { ApiContext } from './context.js';
@@ -11,7 +12,11 @@ import { querySagas } from './saga-query.js';
 import { docIdOf, limitedInput, outputsOf, recordFacts, recordViews, summaryView, timelineBars } from './saga-view.js';
 import { BulkRetryBody, BulkRetryResult, CancelQuery, SagaDetail, SagaList, SagaListQuery, SagaOutcome as SagaOutcomeSchema, WaitQuery } from './schemas.js';
 
-const IdParam = z.object({ id: z.string().min(1).max(200).openapi({ param: { name: 'id', in: 'path' } }) });
+// Saga ids are engine UUIDs or `idem-<hex>` (write.ts): none has a control character. Such an id is
+// bad input (400) checked before the saga log sees it: a NUL on a PostgreSQL log would be a 503.
+const IdParam = z.object({ id: z.string().min(1).max(200).regex(/^\P{Cc}*$/u, 'control characters are not allowed in saga ids').openapi({ param: { name: 'id', in: 'path' } }) });
+/** The path id, checked against IdParam (400 HTTP_INVALID_PARAMETER). */
+const idOf = (c: Context): string => parseWith(IdParam, { id: c.req.param('id') ?? '' }, 'HTTP_INVALID_PARAMETER', 400).id;
 
 export function registerSagaRoutes(api: OpenAPIHono, ctx: ApiContext): void {
   const log = ctx.app.engine.log;
@@ -41,10 +46,10 @@ export function registerSagaRoutes(api: OpenAPIHono, ctx: ApiContext): void {
       tags: ['sagas'],
       summary: 'One saga: every log record, and its steps and compensations as a timeline',
       request: { params: IdParam },
-      responses: { 200: json(SagaDetail, 'The saga.'), ...problems(404, 503) },
+      responses: { 200: json(SagaDetail, 'The saga.'), ...problems(400, 404, 503) },
     },
     async (c) => {
-      const id = c.req.param('id') ?? '';
+      const id = idOf(c);
       const saga = await log.load(id);
       if (!saga) throw new HttpProblem(404, 'SAGA_NOT_FOUND', `no saga "${id}" in the log`, { sagaId: id });
       const events = ctx.state.timings.events(id);
@@ -85,7 +90,7 @@ export function registerSagaRoutes(api: OpenAPIHono, ctx: ApiContext): void {
     },
     async (c) => {
       const q = parseQuery(c, WaitQuery);
-      const id = c.req.param('id') ?? '';
+      const id = idOf(c);
       const saga = await log.load(id);
       if (!saga) throw new HttpProblem(404, 'SAGA_NOT_FOUND', `no saga "${id}" in the log`, { sagaId: id });
       if (saga.status !== 'stuck') throw new HttpProblem(409, 'SAGA_NOT_STUCK', `saga ${id} is ${saga.status}, not stuck`, { sagaId: id, status: saga.status });
@@ -118,7 +123,7 @@ export function registerSagaRoutes(api: OpenAPIHono, ctx: ApiContext): void {
     },
     async (c) => {
       const q = parseQuery(c, CancelQuery);
-      const id = c.req.param('id') ?? '';
+      const id = idOf(c);
       const saga = await log.load(id);
       if (!saga) throw new HttpProblem(404, 'SAGA_NOT_FOUND', `no saga "${id}" in the log`, { sagaId: id });
       const outcome = await waitUpTo(ctx.app.engine.cancel(id, q.reason ?? 'cancelled through the HTTP API'), q.wait ?? 10, true);

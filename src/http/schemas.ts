@@ -183,7 +183,7 @@ export const SagaListQuery = SagaFilter.extend({
 export const BulkRetryBody = z
   .strictObject({
     filter: SagaFilter.omit({ status: true, stuck: true }).optional().openapi({ description: 'Which stuck sagas (status stuck is implied).' }),
-    sagaIds: z.array(z.string().min(1).max(200)).max(500).optional().openapi({ description: 'Exactly these sagas (e.g. the list a dry run returned); each must be stuck.' }),
+    sagaIds: z.array(z.string().min(1).max(200).regex(/^\P{Cc}*$/u, 'control characters are not allowed in saga ids')).max(500).optional().openapi({ description: 'Exactly these sagas (e.g. the list a dry run returned); each must be stuck.' }),
     dryRun: z.boolean().default(true).openapi({ description: 'true (the default): only list the sagas it would retry.' }),
     limit: z.number().int().min(1).max(500).default(100),
   })

@@ -1,6 +1,7 @@
 // Hostile input against the HTTP API (fast-check, embedded app in process, 64 KB body limit):
 // random JSON, random bytes (invalid UTF-8), deep nesting, bodies past the limit, control
-// characters and injection strings in ids, titles and metadata, wrong content types. Each request
+// characters and injection strings in ids, titles and metadata, wrong content types; hostile ids
+// on the document and saga routes (/v1/sagas/{id}, retry, cancel, bulk-retry). Each request
 // gets either a success or a 4xx problem (application/problem+json with a stable code), never a
 // 5xx; a refused request leaves every store and the saga log exactly as they were; an accepted
 // document reads back with its id and title verbatim; the API still answers /healthz afterwards
@@ -16,7 +17,7 @@ const seed = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31)
 const runs = Number(process.env.FUZZ_RUNS ?? Math.round(150 * reliabilityScale()));
 const LIMIT = 64 * 1024;
 let h: HttpHarness;
-const tally = { requests: 0, accepted: 0, refused: 0, codes: {} as Record<string, number> };
+const tally = { requests: 0, accepted: 0, refused: 0, sagaRequests: 0, codes: {} as Record<string, number> };
 
 before(async () => {
   console.log(`http fuzz: FUZZ_SEED=${seed} FUZZ_RUNS=${runs}`);
@@ -94,8 +95,25 @@ test('GET and DELETE /v1/documents/{id} with hostile ids: 200, 404 or a 4xx prob
   assert.deepEqual((await verifyStores(h.raw)).violations, []);
 });
 
+test('GET /v1/sagas/{id}, POST retry and cancel with hostile ids: 400 for control characters, else 404, never a 5xx; the log is unchanged', { timeout: 120_000 }, async () => {
+  const before = await h.snapshot();
+  await fc.assert(fc.asyncProperty(hostile, fc.constantFrom('show', 'retry', 'cancel'), async (id, action) => {
+    const path = `/v1/sagas/${encodeURIComponent(id)}${action === 'show' ? '' : `/${action}?wait=1`}`;
+    const res = await h.request(path, { method: action === 'show' ? 'GET' : 'POST' });
+    tally.requests++;
+    tally.sagaRequests++;
+    assert.ok(res.status >= 400, `${action} ${JSON.stringify(id)}: HTTP ${res.status} for an id no saga has`);
+    const code = await expectProblem(res, `${action} ${JSON.stringify(id)}`);
+    if (/\p{Cc}/u.test(id)) assert.equal(code, 'HTTP_INVALID_PARAMETER', `${action} ${JSON.stringify(id)}: a control character is bad input, not ${code}`);
+  }), { seed: seed + 2, numRuns: runs });
+  const bulk = await h.request('/v1/sagas/bulk-retry', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sagaIds: ['a\u0000b'], dryRun: false }) });
+  assert.equal(bulk.status, 422, 'a control character in a bulk-retry saga id is refused as a body problem');
+  assert.equal(await expectProblem(bulk, 'bulk-retry'), 'HTTP_INVALID_BODY');
+  assert.equal(await h.snapshot(), before, 'hostile saga ids changed nothing');
+});
+
 test('regression: a NUL in a path id is a 400 HTTP_INVALID_PARAMETER, not a 503 STORE_PERMANENT from PostgreSQL', async () => {
-  for (const [method, path] of [['GET', '/v1/documents/a%00b'], ['DELETE', '/v1/documents/%00?wait=5'], ['GET', '/v1/documents/%07/stores']] as const) {
+  for (const [method, path] of [['GET', '/v1/documents/a%00b'], ['DELETE', '/v1/documents/%00?wait=5'], ['GET', '/v1/documents/%07/stores'], ['GET', '/v1/sagas/a%00b'], ['POST', '/v1/sagas/%00/retry'], ['POST', '/v1/sagas/x%1b/cancel?wait=1']] as const) {
     const res = await h.request(path, { method });
     assert.equal(res.status, 400, `${method} ${path}`);
     assert.equal(await expectProblem(res, path), 'HTTP_INVALID_PARAMETER');
