@@ -82,6 +82,13 @@ export class SimRelational extends Lifecycle implements RelationalStore {
     const d = this.docs.get(docId);
     return d ? { ...d.row } : undefined;
   }
+  /** The content state of one document (not who last wrote it, its lock or its times): what an effect changes. */
+  digest(docId: string): string {
+    const r = this.docs.get(docId)?.row;
+    const vs = [...(this.versions.get(docId)?.entries() ?? [])].map(([sha, v]) => [sha, v.title, v.metadata]).sort();
+    const cs = [...this.chunks.entries()].filter(([k]) => k.startsWith(K(docId, ''))).sort();
+    return JSON.stringify([r ? [r.ingestionStatus, r.contentSha256, r.title, r.metadata] : null, vs, cs]);
+  }
 
   async putPending(v: DocumentVersion, ctx: WriteContext): Promise<{ previousSha: string | null }> {
     this.admit(v.docId, ctx)();
@@ -255,6 +262,9 @@ class SimDerived extends Lifecycle {
     vs.set(v.contentSha256, v.chunks.length);
     this.held.set(v.docId, vs);
   }
+  digest(docId: string): string {
+    return JSON.stringify([...(this.held.get(docId)?.entries() ?? [])].sort());
+  }
   async removeVersion(docId: string, sha: string, ctx?: WriteContext): Promise<void> {
     if (this.fenced) this.fences.check(docId, ctx)();
     const vs = this.held.get(docId);
@@ -310,6 +320,9 @@ export class SimCache extends Lifecycle implements CacheStore {
   readonly name = 'redis' as const;
   private readonly entries = new Map<string, CacheEntry>();
   private readonly fences = new Fences('redis');
+  digest(docId: string): string {
+    return JSON.stringify(this.entries.get(docId) ?? null);
+  }
   async put(entry: CacheEntry, ctx: WriteContext): Promise<void> {
     this.fences.check(entry.docId, ctx)();
     this.entries.set(entry.docId, { ...entry });

@@ -10,6 +10,7 @@ import { HashingEmbedder } from '../../src/ingest/embedder.js';
 import { MemoryWriter } from '../../src/ingest/writer.js';
 import { StoreError } from '../../src/stores/errors.js';
 import type { StoreName, StoreSet } from '../../src/stores/types.js';
+import { EffectLog } from './sim-effects.js';
 import { simStores } from './sim-stores.js';
 
 const never = new Promise<never>(() => undefined);
@@ -62,28 +63,36 @@ export interface WorldOptions {
   crashRate: number;
   /** Per store call: probability of a transient failure (half before, half after the call). */
   faultRate: number;
+  /** Per saga write: probability of a permanent refusal (nothing applied): before its pivot the
+   * saga compensates, which is what the compensation check needs. Default 0. */
+  permanentRate?: number;
 }
 
 export interface WorldResult {
   sagasStarted: number;
   crashes: number;
   faults: number;
+  permanentFaults: number;
   hash: string;
   virtualMs: number;
   stores: StoreSet;
   log: SagaLog;
+  effects: EffectLog;
 }
 
 export class World {
   readonly clock: VirtualClock;
   readonly log: MemorySagaLog;
   readonly stores: StoreSet;
+  /** Every saga write with whether it changed a store (sim-effects.ts: compensation exactly once). */
+  readonly effects = new EffectLog();
   private readonly random: () => number;
   private hash = 0x811c9dc5;
   /** With SIM_TRACE set: every noted event, to find where two runs of one seed part. */
   readonly trace: string[] = [];
   crashes = 0;
   faults = 0;
+  permanentFaults = 0;
   started = 0;
   private procNo = 0;
   private readonly embedder = new HashingEmbedder();
@@ -92,7 +101,7 @@ export class World {
     this.random = seededRandom(opts.seed);
     this.clock = new VirtualClock(seededRandom(opts.seed ^ 0x5bd1e995));
     this.log = new MemorySagaLog({ now: () => this.clock.now() });
-    this.stores = simStores(() => this.clock.now(), this.embedder.dimension);
+    this.stores = this.effects.wrap(simStores(() => this.clock.now(), this.embedder.dimension));
   }
 
   /** FNV-1a over everything that happens: equal hashes mean the same run. */
@@ -130,6 +139,9 @@ export class World {
           const last = args[args.length - 1] as { sagaId?: unknown } | undefined;
           const fenced = typeof last === 'object' && last !== null && typeof last.sagaId === 'string';
           const fault = faulty && fenced && this.random() < this.opts.faultRate ? (this.random() < 0.5 ? 'before' : 'after') : undefined;
+          // A permanent refusal (a constraint, a bad request) applies nothing: the saga compensates.
+          const permanent = fault === undefined && faulty && fenced && (this.opts.permanentRate ?? 0) > 0 && this.random() < (this.opts.permanentRate ?? 0);
+          if (permanent) return this.fail(id, what, 'before', name, 'STORE_PERMANENT');
           if (fault === 'before') return this.fail(id, what, fault, name);
           let out: unknown;
           try {
@@ -165,10 +177,11 @@ export class World {
     return { engine, writer, alive: () => !dead };
   }
 
-  private fail(id: string, what: string, when: string, store: StoreName): never {
-    this.faults++;
-    this.note(`${this.clock.now()} ${id} ${what} fault ${when};`);
-    throw new StoreError(store, 'STORE_TRANSIENT', `simulated transient fault ${when} ${what}`);
+  private fail(id: string, what: string, when: string, store: StoreName, code: 'STORE_TRANSIENT' | 'STORE_PERMANENT' = 'STORE_TRANSIENT'): never {
+    if (code === 'STORE_PERMANENT') this.permanentFaults++;
+    else this.faults++;
+    this.note(`${this.clock.now()} ${id} ${what} fault ${code} ${when};`);
+    throw new StoreError(store, code, `simulated ${code === 'STORE_PERMANENT' ? 'permanent' : 'transient'} fault ${when} ${what}`);
   }
 
   /** Runs until `done` settles, moving virtual time whenever nothing else can run. */
@@ -235,7 +248,7 @@ export class World {
     } finally {
       globalThis.setTimeout = realSetTimeout;
     }
-    return { sagasStarted: this.started, crashes: this.crashes, faults: this.faults, hash: this.hash.toString(16), virtualMs: this.clock.now() - 1_000_000, stores: this.stores, log: this.log };
+    return { sagasStarted: this.started, crashes: this.crashes, faults: this.faults, permanentFaults: this.permanentFaults, hash: this.hash.toString(16), virtualMs: this.clock.now() - 1_000_000, stores: this.stores, log: this.log, effects: this.effects };
   }
 
   /** Resolves (in virtual time) once `p` has crashed. */

@@ -1,0 +1,156 @@
+// "Every applied effect of a compensated saga is compensated exactly once, in reverse order"
+// (issue 13), checked on the model stores of the simulation. Every write that carries a saga's
+// WriteContext is recorded with whether it changed the store's content for that document (the
+// model's digest: rows, versions, chunks, points, cache entries; not locks, fencing tokens or
+// times). A repeat after a crash or a retry is therefore allowed exactly when it is idempotent:
+// it changes nothing the second time. checkCompensations then reads each saga's end from the log.
+import assert from 'node:assert/strict';
+import type { SagaLog } from '../../src/saga/index.js';
+import type { StoreName, StoreSet } from '../../src/stores/types.js';
+
+export interface Effect {
+  seq: number;
+  sagaId: string;
+  token: number;
+  /** `store.method`, e.g. `neo4j.writeVersion`. */
+  call: string;
+  docId: string;
+  /** The version the call names, when it names one (removeVersion). */
+  sha: string | undefined;
+  changed: boolean;
+  /** Sent by an owner that had lost the saga (a newer fencing token existed): set by the caller. */
+  stale: boolean;
+}
+
+interface Digestible { digest(docId: string): string }
+
+/** Which step a write belongs to, per saga: `F` its forward action, `C` its compensation. */
+interface Role { step: string; stage: number; side: 'F' | 'C'; onlyOwnSha?: boolean }
+const ROLES: Record<string, Record<string, Role>> = {
+  ingest: {
+    'postgres.putPending': { step: 'postgres_pending', stage: 0, side: 'F' },
+    'postgres.discardPending': { step: 'postgres_pending', stage: 0, side: 'C' },
+    'neo4j.writeVersion': { step: 'neo4j_write', stage: 1, side: 'F' },
+    // cleanup_previous (after the pivot) removes the replaced version: not a compensation.
+    'neo4j.removeVersion': { step: 'neo4j_write', stage: 1, side: 'C', onlyOwnSha: true },
+    'qdrant.upsertVersion': { step: 'qdrant_write', stage: 1, side: 'F' },
+    'qdrant.removeVersion': { step: 'qdrant_write', stage: 1, side: 'C', onlyOwnSha: true },
+  },
+  delete: {
+    'postgres.markDeleting': { step: 'postgres_mark_deleting', stage: 0, side: 'F' },
+    'postgres.unmarkDeleting': { step: 'postgres_mark_deleting', stage: 0, side: 'C' },
+    'redis.remove': { step: 'redis_delete', stage: 1, side: 'F' },
+    'redis.put': { step: 'redis_delete', stage: 1, side: 'C' },
+    'neo4j.removeDocument': { step: 'neo4j_delete', stage: 1, side: 'F' },
+    'neo4j.writeVersion': { step: 'neo4j_delete', stage: 1, side: 'C' },
+    'qdrant.removeDocument': { step: 'qdrant_delete', stage: 1, side: 'F' },
+    'qdrant.upsertVersion': { step: 'qdrant_delete', stage: 1, side: 'C' },
+  },
+};
+
+function docIdOf(args: unknown[]): string | undefined {
+  const a = args[0];
+  if (typeof a === 'string') return a;
+  const d = (a as { docId?: unknown } | undefined)?.docId;
+  return typeof d === 'string' ? d : undefined;
+}
+
+export class EffectLog {
+  readonly effects: Effect[] = [];
+  private seq = 0;
+  /** Decides whether a write comes from an owner that lost its saga (the exhaustive scopes know). */
+  isStale: (sagaId: string, token: number) => boolean = () => false;
+
+  /** The stores, with every saga write recorded. Model calls are atomic (no await before they change anything). */
+  wrap(stores: StoreSet): StoreSet {
+    const view = <T extends object>(name: StoreName, target: T): T => new Proxy(target, {
+      get: (t, prop, recv) => {
+        const v: unknown = Reflect.get(t, prop, recv);
+        if (typeof v !== 'function' || typeof prop !== 'string' || prop === 'digest') return v;
+        const model = t as unknown as Digestible;
+        return (...args: unknown[]): unknown => {
+          const ctx = args.find((a): a is { sagaId: string; fencingToken: number } => typeof a === 'object' && a !== null && typeof (a as { sagaId?: unknown }).sagaId === 'string');
+          const docId = docIdOf(args);
+          if (!ctx || docId === undefined) return (v as (...a: unknown[]) => unknown).apply(t, args);
+          const before = model.digest(docId);
+          const out = (v as (...a: unknown[]) => unknown).apply(t, args);
+          const changed = model.digest(docId) !== before;
+          const sha = typeof args[1] === 'string' ? args[1] : undefined;
+          this.effects.push({ seq: this.seq++, sagaId: ctx.sagaId, token: ctx.fencingToken, call: `${name}.${prop}`, docId, sha, changed, stale: this.isStale(ctx.sagaId, ctx.fencingToken) });
+          return out;
+        };
+      },
+    });
+    return { postgres: view('postgres', stores.postgres), neo4j: view('neo4j', stores.neo4j), qdrant: view('qdrant', stores.qdrant), redis: view('redis', stores.redis) };
+  }
+}
+
+export interface CompensationFigures {
+  /** Sagas that ended compensated. */
+  compensatedSagas: number;
+  /** Forward effects (content changes) of those sagas, each undone exactly once. */
+  effectsUndone: number;
+  /** Forward writes of a lost owner that landed after the new owner compensated (Qdrant: unfenced). */
+  lateStaleWrites: number;
+}
+
+/**
+ * For every saga that ended compensated: each forward step whose write changed a store is undone
+ * by exactly one compensation write that changes it (repeats change nothing), no compensation
+ * changes anything for a step whose forward write changed nothing, and the compensations of a
+ * later stage come before those of an earlier one (steps of one parallel group in any order).
+ * A completed saga changed nothing through a compensation.
+ */
+export async function checkCompensations(log: SagaLog, effects: EffectLog, label: string): Promise<CompensationFigures> {
+  const bySaga = new Map<string, Effect[]>();
+  for (const e of effects.effects) bySaga.set(e.sagaId, [...(bySaga.get(e.sagaId) ?? []), e]);
+  const figures: CompensationFigures = { compensatedSagas: 0, effectsUndone: 0, lateStaleWrites: 0 };
+  for (const [sagaId, list] of bySaga) {
+    const saga = await log.load(sagaId);
+    assert.ok(saga, `effects of unknown saga ${sagaId} (${label})`);
+    const roles = ROLES[saga.name];
+    if (!roles) continue; // the seed's plan (ingest_adr) is not run by the simulation
+    const input = saga.input as { sha?: string };
+    const roleOf = (e: Effect): Role | undefined => {
+      const r = roles[e.call];
+      if (!r || (r.onlyOwnSha && e.sha !== input.sha)) return undefined;
+      return r;
+    };
+    const comps = list.filter((e) => roleOf(e)?.side === 'C' && e.changed);
+    if (saga.status === 'completed') {
+      assert.deepEqual(comps.map((e) => e.call), [], `${sagaId} completed but a compensation changed a store (${label})`);
+      continue;
+    }
+    if (saga.status !== 'compensated') continue;
+    figures.compensatedSagas++;
+    const undone: Array<{ stage: number; seq: number; step: string }> = [];
+    for (const step of new Set(Object.values(roles).map((r) => r.step))) {
+      const mine = list.filter((e) => roleOf(e)?.step === step);
+      const firstComp = mine.find((e) => roleOf(e)?.side === 'C');
+      const forward = mine.filter((e) => roleOf(e)?.side === 'F' && e.changed);
+      // A lost owner's write that lands after the compensation began: stale by its token, and only
+      // where the store cannot refuse it (the stale-write sweep removes it; verify checks that).
+      const late = forward.filter((e) => firstComp !== undefined && e.seq > firstComp.seq);
+      for (const e of late) {
+        assert.ok(e.stale && e.call.startsWith('qdrant.'), `${sagaId}: ${e.call} changed a store after its compensation began (token ${e.token}) (${label})`);
+      }
+      figures.lateStaleWrites += late.length;
+      const applied = forward.length - late.length;
+      const undoing = mine.filter((e) => roleOf(e)?.side === 'C' && e.changed);
+      const what = `${sagaId} ${step}: ${applied} forward change(s), ${undoing.length} compensating change(s): ${mine.map((e) => `${e.call}${e.changed ? '*' : ''}@${e.token}`).join(' ')}`;
+      if (applied > 0) assert.equal(undoing.length, 1, `not compensated exactly once: ${what} (${label})`);
+      else assert.equal(undoing.length, 0, `a compensation changed a store its step never changed: ${what} (${label})`);
+      const c = undoing[0];
+      if (c) {
+        undone.push({ stage: roles[c.call]?.stage ?? -1, seq: c.seq, step });
+        figures.effectsUndone++;
+      }
+    }
+    undone.sort((a, b) => a.seq - b.seq);
+    for (let i = 1; i < undone.length; i++) {
+      const [prev, cur] = [undone[i - 1], undone[i]];
+      if (prev && cur) assert.ok(prev.stage >= cur.stage, `${sagaId}: ${prev.step} (stage ${prev.stage}) compensated before ${cur.step} (stage ${cur.stage}): not reverse order (${label})`);
+    }
+  }
+  return figures;
+}
