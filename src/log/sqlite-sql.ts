@@ -29,7 +29,7 @@ export interface SqliteStatements {
   releaseUntil: Database.Statement;
   holder: Database.Statement;
   release: Database.Statement;
-  insertRecords: Database.Statement[];
+  insertRecords: Database.Statement;
   prunable: Database.Statement;
   deleteRecords: Database.Statement;
   deleteSaga: Database.Statement;
@@ -43,25 +43,23 @@ export function prepareStatements(db: Database.Database): SqliteStatements {
     ),
     summary: db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM sagas WHERE id = ?`).raw(),
     loadSaga: db.prepare(`SELECT ${SUMMARY_COLUMNS}, input, meta, deadline_at FROM sagas WHERE id = ?`).raw(),
-    loadRecords: db.prepare('SELECT record FROM saga_records WHERE saga_rid = (SELECT rid FROM sagas WHERE id = ?) ORDER BY seq').pluck(),
+    loadRecords: db.prepare('SELECT records FROM saga_records WHERE saga_rid = (SELECT rid FROM sagas WHERE id = ?) ORDER BY first_seq').pluck(),
     ridOf: db.prepare('SELECT rid FROM sagas WHERE id = ?').pluck(),
     // An append only reads the saga row (token, next seq): two point lookups at the hot right
     // edge of the B-trees.
     tokenOf: db.prepare('SELECT fencing_token FROM sagas WHERE rid = ?').pluck(),
-    nextSeq: db.prepare('SELECT coalesce(max(seq) + 1, 0) FROM saga_records WHERE saga_rid = ?').pluck(),
+    nextSeq: db.prepare('SELECT coalesce((SELECT first_seq + n FROM saga_records WHERE saga_rid = ? ORDER BY first_seq DESC LIMIT 1), 0)').pluck(),
     updateState: db.prepare(
       `UPDATE sagas SET status = coalesce(?, status), reason = coalesce(?, reason),
          lease_expires_at = coalesce(?, lease_expires_at), updated_at = ? WHERE rid = ?`,
     ),
-    // Multi-row inserts for the usual 1-3 records: one native call per append.
     prunable: db
       .prepare(`SELECT rid FROM sagas WHERE status IN ('completed', 'compensated') AND updated_at < ? ORDER BY rid LIMIT ?`)
       .pluck(),
     deleteRecords: db.prepare('DELETE FROM saga_records WHERE saga_rid = ?'),
     deleteSaga: db.prepare('DELETE FROM sagas WHERE rid = ?'),
-    insertRecords: [1, 2, 3].map((k) =>
-      db.prepare(`INSERT INTO saga_records (saga_rid, seq, type, record) VALUES ${Array(k).fill('(?, ?, ?, ?)').join(', ')}`),
-    ),
+    // One row per append, whatever its size (sqlite-schema.ts); lsn is the rowid, given by SQLite.
+    insertRecords: db.prepare('INSERT INTO saga_records (saga_rid, first_seq, n, records) VALUES (?, ?, ?, ?)'),
     list: db
       .prepare(
         `SELECT ${SUMMARY_COLUMNS} FROM sagas WHERE (@status IS NULL OR status = @status) AND (@name IS NULL OR name = @name)

@@ -2,12 +2,13 @@
 // commit. It runs either on the caller's thread or inside the log's worker thread (sqlite-worker.ts),
 // so its inputs and outputs are plain, cloneable data (WireOp / WireResult).
 import Database from 'better-sqlite3';
-import type { CountFilter, ErrorInfo, Json, ListFilter, LogRecord, SagaMeta, SagaStatus, SagaSummary, StoredSaga } from '../saga/log.js';
+import type { CountFilter, ErrorInfo, Json, ListFilter, SagaMeta, SagaStatus, SagaSummary, StoredSaga } from '../saga/log.js';
 import { SagaError } from '../saga/errors.js';
 import type { SagaErrorCode } from '../saga/errors.js';
 import { failure, fencedError, notFoundError, seqError } from './common.js';
 import type { SqliteSynchronous } from './sqlite-schema.js';
 import { configureConnection } from './sqlite-schema.js';
+import { decodeRecords } from './record-codec.js';
 import { prepareStatements, type SqliteStatements } from './sqlite-sql.js';
 import type { SummaryRow } from './sqlite-sql.js';
 
@@ -24,17 +25,17 @@ export type WireOp =
       leaseMs: number;
       meta: string | null;
       deadlineAt: number | null;
-      /** First records (seq 0..), written only if this begin creates the saga. */
-      types: string[];
-      texts: string[];
+      /** First records (seq 0..), written only if this begin creates the saga: count and text (record-codec.ts). */
+      n: number;
+      records: string;
     }
   | {
       k: 'append';
       id: string;
       token: number;
       firstSeq: number;
-      types: string[];
-      texts: string[];
+      n: number;
+      records: string;
       status: SagaStatus | null;
       reason: string | null;
       leaseMs: number | null;
@@ -110,7 +111,7 @@ export class SqliteLogStore {
   load(sagaId: string): StoredSaga | undefined {
     const row = this.sql.loadSaga.get(sagaId) as [...SummaryRow, string, string | null, number | null] | undefined;
     if (row === undefined) return undefined;
-    const records = (this.sql.loadRecords.all(sagaId) as string[]).map((t) => JSON.parse(t) as LogRecord);
+    const records = (this.sql.loadRecords.all(sagaId) as string[]).flatMap(decodeRecords);
     const meta = row[11] === null ? null : (JSON.parse(row[11]) as SagaMeta);
     return { ...toSummary(row as unknown as SummaryRow), input: JSON.parse(row[10]) as Json, meta, deadlineAt: row[12], records };
   }
@@ -207,8 +208,8 @@ export class SqliteLogStore {
     const info = this.sql.insertSaga.run(op.id, op.name, op.version, op.status, op.input, owner, token, lease, now, now, op.meta, op.deadlineAt);
     if (info.changes === 1) {
       const rid = Number(info.lastInsertRowid);
-      this.remember(op.id, { rid, token, nextSeq: op.texts.length });
-      if (op.texts.length > 0) this.insertRecords(rid, 0, op.types, op.texts);
+      this.remember(op.id, { rid, token, nextSeq: op.n });
+      if (op.n > 0) this.sql.insertRecords.run(rid, 0, op.n, op.records);
       return { created: true, lease: { owner: owner ?? '', fencingToken: token } };
     }
     return { created: false, existing: toSummary(this.sql.summary.get(op.id) as SummaryRow) };
@@ -222,26 +223,13 @@ export class SqliteLogStore {
     if (token !== op.token) throw fencedError(op.id, op.token, token);
     const nextSeq = cached !== undefined && cached.token === token ? cached.nextSeq : (this.sql.nextSeq.get(rid) as number);
     if (nextSeq !== op.firstSeq) throw seqError(op.id, op.firstSeq, nextSeq);
-    this.insertRecords(rid, op.firstSeq, op.types, op.texts);
+    if (op.n > 0) this.sql.insertRecords.run(rid, op.firstSeq, op.n, op.records);
     const lease = op.leaseMs === null ? null : now + op.leaseMs;
     // The saga row is written only when the status or the lease changes.
     if (op.status !== null || lease !== null) this.sql.updateState.run(op.status, op.reason, lease, now, rid);
     if (op.status === 'completed' || op.status === 'compensated') this.rids.delete(op.id);
-    else this.remember(op.id, { rid, token, nextSeq: op.firstSeq + op.texts.length });
+    else this.remember(op.id, { rid, token, nextSeq: op.firstSeq + op.n });
     return undefined;
-  }
-
-  /** Multi-row inserts for the usual 1-3 records: one native call per append. */
-  private insertRecords(rid: number, firstSeq: number, types: readonly string[], texts: readonly string[]): void {
-    const n = texts.length;
-    const stmt = this.sql.insertRecords[n - 1];
-    if (stmt !== undefined) {
-      const params: Array<string | number> = [];
-      for (let i = 0; i < n; i++) params.push(rid, firstSeq + i, types[i] as string, texts[i] as string);
-      stmt.run(params);
-    } else {
-      for (let i = 0; i < n; i++) this.sql.insertRecords[0]?.run(rid, firstSeq + i, types[i], texts[i]);
-    }
   }
 
   private claim(op: Extract<WireOp, { k: 'claim' }>, now: number): unknown {

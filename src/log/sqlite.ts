@@ -20,6 +20,7 @@ import type {
 import { SagaError } from '../saga/errors.js';
 import { checkAppendShape, closedError, definitionKeys, failure, lastReason, lastStatus, metaText, reportCommit, toJsonText } from './common.js';
 import { GroupCommitQueue } from './group-commit.js';
+import { encodeRecords } from './record-codec.js';
 import type { SqliteSynchronous } from './sqlite-schema.js';
 import type { WireOp, WireResult } from './sqlite-store.js';
 import { SqliteLogStore } from './sqlite-store.js';
@@ -79,25 +80,25 @@ export class SqliteSagaLog implements SagaLog {
     } catch (err) {
       return Promise.reject(err);
     }
-    let texts: string[] = [];
+    const first = req.records ?? [];
+    let records: string;
     let meta: string | null;
     try {
-      texts = (req.records ?? []).map((r) => toJsonText(r, `saga ${req.sagaId} record`));
+      records = encodeRecords(first, `saga ${req.sagaId} record`);
       meta = metaText(req.meta);
     } catch (err) {
       return Promise.reject(err);
     }
-    const types = (req.records ?? []).map((r) => r.type);
     const { sagaId: id, name, version, status, owner, leaseMs } = req;
     const deadlineAt = req.deadlineAt ?? null;
-    return this.enqueue<BeginResult>({ k: 'begin', id, name, version, status, input, owner, leaseMs, meta, deadlineAt, types, texts });
+    return this.enqueue<BeginResult>({ k: 'begin', id, name, version, status, input, owner, leaseMs, meta, deadlineAt, n: first.length, records });
   }
 
   append(req: AppendRequest): Promise<void> {
-    let texts: string[];
+    let records: string;
     try {
       checkAppendShape(req);
-      texts = req.records.map((r) => toJsonText(r, `saga ${req.sagaId} record`));
+      records = encodeRecords(req.records, `saga ${req.sagaId} record`);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -107,8 +108,8 @@ export class SqliteSagaLog implements SagaLog {
       id: req.sagaId,
       token: req.lease.fencingToken,
       firstSeq: req.firstSeq,
-      types: req.records.map((r) => r.type),
-      texts,
+      n: req.records.length,
+      records,
       status: lastStatus(req.records),
       reason: reason === null ? null : JSON.stringify(reason),
       leaseMs: req.leaseMs ?? null,
@@ -219,7 +220,7 @@ export class SqliteSagaLog implements SagaLog {
     const sagas = new Set<string>();
     for (const op of ops) {
       if (op.k !== 'begin' && op.k !== 'append') continue;
-      records += op.texts.length;
+      records += op.n;
       sagas.add(op.id);
     }
     reportCommit(this.onCommit, records, sagas.size, t0);
