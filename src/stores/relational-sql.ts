@@ -3,9 +3,10 @@
 // Every mutating method is one transaction that first locks the document row, then checks fencing
 // and the single-writer rule (relational-locks.ts).
 import { StoreError } from './errors.js';
-import { holdDocument, lockAndFence, releaseDocument } from './relational-locks.js';
+import { releaseDocument, sqlErrorFields, takeDocument, takeErrorOf } from './relational-locks.js';
 import { classifyPgError } from './pg-errors.js';
 import { DOCUMENT_COLUMNS, toDocumentRow, type DocumentRecord } from './relational-rows.js';
+import { FUNCTION_STATEMENTS } from './postgres-functions.js';
 import { SCHEMA_LOCK_KEY, SCHEMA_STATEMENTS } from './postgres-schema.js';
 import { withTimeout } from './timeout.js';
 import type { DocumentInspection, DocumentRow, DocumentVersion, HealthReport, IngestionStatus, PendingVersion, RelationalStore, WriteContext } from './types.js';
@@ -59,20 +60,31 @@ export class SqlRelationalStore implements RelationalStore {
 
   /** A fenced write by the saga holding the document (taking it if free); `release` gives it back. */
   private write<T = void>(what: string, docId: string, ctx: WriteContext, body: (tx: SqlExecutor) => Promise<T>, opts: { release?: boolean } = {}): Promise<T> {
-    return this.run(what, () => this.opts.db.transaction(async (tx) => {
-      await lockAndFence(tx, docId, ctx);
-      await holdDocument(tx, docId, ctx);
+    return this.fenced(what, docId, ctx, () => this.opts.db.transaction(async (tx) => {
+      await takeDocument(tx, docId, ctx);
       const out = await body(tx);
       if (opts.release) await releaseDocument(tx, docId, ctx);
       return out;
+    }));
+  }
+
+  /** A fenced call: apex_take's SQLSTATEs (postgres-functions.ts) become STORE_FENCED / STORE_BUSY. */
+  private fenced<T>(what: string, docId: string, ctx: WriteContext, work: () => Promise<T>): Promise<T> {
+    return this.run(what, () => work().catch((err: unknown) => {
+      throw takeErrorOf(err, docId, ctx) ?? err;
     }), ctx.signal);
+  }
+
+  /** One server-side function call: its own implicit transaction, one round trip. */
+  private async call<R extends object>(sql: string, params: unknown[]): Promise<R | undefined> {
+    return (await this.opts.db.query<R>(sql, params))[0];
   }
 
   connect(): Promise<void> {
     return this.run('connect', () => this.opts.db.transaction(async (tx) => {
       // Concurrent connects (several workers starting) would otherwise race on CREATE TABLE.
       await tx.query('SELECT pg_advisory_xact_lock($1::bigint)', [SCHEMA_LOCK_KEY]);
-      for (const ddl of SCHEMA_STATEMENTS) await tx.query(ddl);
+      for (const ddl of [...SCHEMA_STATEMENTS, ...FUNCTION_STATEMENTS]) await tx.query(ddl);
     }));
   }
 
@@ -90,38 +102,15 @@ export class SqlRelationalStore implements RelationalStore {
   }
 
   putPending(v: DocumentVersion, ctx: WriteContext): Promise<{ previousSha: string | null }> {
-    return this.write('putPending', v.docId, ctx, async (tx) => {
-      const before = await tx.query<{ content_sha256: string | null }>('SELECT content_sha256 FROM documents WHERE id = $1', [v.docId]);
-      const metadata = JSON.stringify(v.metadata);
-      // A committed document keeps its visible title/metadata/status until the new version commits.
-      await tx.query(
-        `INSERT INTO documents (id, title, content_sha256, ingestion_status, saga_id, fencing_token, metadata)
-         VALUES ($1, $2, NULL, 'pending', $3, $4::bigint, $5::jsonb)
-         ON CONFLICT (id) DO UPDATE SET
-           title = CASE WHEN documents.content_sha256 IS NULL THEN EXCLUDED.title ELSE documents.title END,
-           metadata = CASE WHEN documents.content_sha256 IS NULL THEN EXCLUDED.metadata ELSE documents.metadata END,
-           ingestion_status = CASE WHEN documents.content_sha256 IS NULL THEN 'pending' ELSE documents.ingestion_status END,
-           saga_id = EXCLUDED.saga_id, fencing_token = EXCLUDED.fencing_token, updated_at = now()`,
-        [v.docId, v.title, ctx.sagaId, ctx.fencingToken, metadata],
+    // One call (postgres-functions.ts apex_put_pending): take the document, the pending row, the
+    // versions row and all chunks (a JSON array expanded server-side keeps it parameterized).
+    const chunks = JSON.stringify(v.chunks.map((c) => ({ idx: c.idx, text: c.text })));
+    return this.fenced('putPending', v.docId, ctx, async () => {
+      const row = await this.call<{ previous: string | null }>(
+        'SELECT apex_put_pending($1, $2, $3, $4::jsonb, $5::jsonb, $6, $7::bigint) AS previous',
+        [v.docId, v.contentSha256, v.title, JSON.stringify(v.metadata), chunks, ctx.sagaId, ctx.fencingToken],
       );
-      // Re-writing the already committed version needs no pending row (commit would be a no-op).
-      await tx.query(
-        `INSERT INTO document_versions (doc_id, content_sha256, title, metadata, saga_id, fencing_token)
-         SELECT $1::text, $2::text, $3::text, $4::jsonb, $5::text, $6::bigint
-         WHERE NOT EXISTS (SELECT 1 FROM documents WHERE id = $1::text AND content_sha256 = $2::text)
-         ON CONFLICT (doc_id, content_sha256) DO UPDATE SET title = EXCLUDED.title, metadata = EXCLUDED.metadata,
-           saga_id = EXCLUDED.saga_id, fencing_token = EXCLUDED.fencing_token`,
-        [v.docId, v.contentSha256, v.title, metadata, ctx.sagaId, ctx.fencingToken],
-      );
-      // One statement for all chunks: a JSON array expanded server-side keeps it parameterized.
-      const chunks = JSON.stringify(v.chunks.map((c) => ({ idx: c.idx, text: c.text })));
-      await tx.query(
-        `INSERT INTO chunks (doc_id, content_sha256, idx, text)
-         SELECT $1::text, $2::text, c.idx, c.text FROM jsonb_to_recordset($3::jsonb) AS c(idx integer, text text)
-         ON CONFLICT (doc_id, content_sha256, idx) DO UPDATE SET text = EXCLUDED.text`,
-        [v.docId, v.contentSha256, chunks],
-      );
-      return { previousSha: before[0]?.content_sha256 ?? null };
+      return { previousSha: row?.previous ?? null };
     });
   }
 
@@ -138,30 +127,20 @@ export class SqlRelationalStore implements RelationalStore {
   }
 
   commit(docId: string, contentSha256: string, ctx: WriteContext, expectedPrevious?: string | null): Promise<void> {
-    return this.write('commit', docId, ctx, async (tx) => {
-      if (expectedPrevious !== undefined) {
-        // The row is locked (lockAndFence): no commit can slip in between this check and the update.
-        const now = await tx.query<{ content_sha256: string | null }>('SELECT content_sha256 FROM documents WHERE id = $1', [docId]);
-        const current = now[0]?.content_sha256 ?? null;
-        if (current !== expectedPrevious && current !== contentSha256) {
-          throw new StoreError('postgres', 'STORE_CONFLICT', `commit: document ${JSON.stringify(docId)} changed meanwhile (now ${current ?? 'none'}, expected ${expectedPrevious ?? 'none'})`);
+    // One call (apex_commit): the check against expectedPrevious runs under the row lock, so no
+    // commit can slip in between it and the update.
+    return this.fenced('commit', docId, ctx, async () => {
+      try {
+        await this.call('SELECT apex_commit($1, $2, $3, $4::bigint, $5, $6) AS done',
+          [docId, contentSha256, ctx.sagaId, ctx.fencingToken, expectedPrevious !== undefined, expectedPrevious ?? null]);
+      } catch (err) {
+        const { code, detail } = sqlErrorFields(err);
+        if (code === 'AXC01') {
+          throw new StoreError('postgres', 'STORE_CONFLICT', `commit: document ${JSON.stringify(docId)} changed meanwhile (now ${detail || 'none'}, expected ${expectedPrevious ?? 'none'})`);
         }
+        if (code === 'AXP01') throw new StoreError('postgres', 'STORE_PERMANENT', `commit: no pending version ${contentSha256} of document ${JSON.stringify(docId)}`);
+        throw err;
       }
-      const promoted = await tx.query<{ id: string }>(
-        `UPDATE documents AS d SET content_sha256 = v.content_sha256, title = v.title, metadata = v.metadata,
-           ingestion_status = 'committed', saga_id = $3, fencing_token = $4::bigint, updated_at = now()
-         FROM document_versions AS v
-         WHERE d.id = $1 AND v.doc_id = $1 AND v.content_sha256 = $2
-         RETURNING d.id`,
-        [docId, contentSha256, ctx.sagaId, ctx.fencingToken],
-      );
-      if (promoted.length > 0) {
-        await tx.query('DELETE FROM document_versions WHERE doc_id = $1 AND content_sha256 = $2', [docId, contentSha256]);
-        return;
-      }
-      const current = await tx.query<{ content_sha256: string | null }>('SELECT content_sha256 FROM documents WHERE id = $1', [docId]);
-      if (current[0]?.content_sha256 === contentSha256) return; // already committed: idempotent repeat
-      throw new StoreError('postgres', 'STORE_PERMANENT', `commit: no pending version ${contentSha256} of document ${JSON.stringify(docId)}`);
     });
   }
 
@@ -198,13 +177,12 @@ export class SqlRelationalStore implements RelationalStore {
   }
 
   deleteDocument(docId: string, ctx: WriteContext): Promise<void> {
-    return this.run('deleteDocument', () => this.opts.db.transaction(async (tx) => {
-      await lockAndFence(tx, docId, ctx);
+    return this.fenced('deleteDocument', docId, ctx, () => this.opts.db.transaction(async (tx) => {
       // Only the row this saga marked 'deleting' goes. A repeat of a delete that applied (and gave
       // the document back) before its success was recorded must not take the document again and
       // remove what later sagas wrote there (found by the deterministic simulation, issue 13).
       // STORE_BUSY while another saga holds it, as for every write (taking a free one is undone below).
-      await holdDocument(tx, docId, ctx);
+      await takeDocument(tx, docId, ctx);
       const mine = await tx.query<{ id: string }>(`SELECT id FROM documents WHERE id = $1 AND ingestion_status = 'deleting' AND saga_id = $2`, [docId, ctx.sagaId]);
       if (mine.length > 0) {
         await tx.query('DELETE FROM chunks WHERE doc_id = $1', [docId]);
@@ -212,7 +190,7 @@ export class SqlRelationalStore implements RelationalStore {
         await tx.query('DELETE FROM documents WHERE id = $1', [docId]);
       }
       await releaseDocument(tx, docId, ctx);
-    }), ctx.signal);
+    }));
   }
 
   async acquire(docId: string, ctx: WriteContext): Promise<DocumentRow | undefined> {
@@ -222,15 +200,18 @@ export class SqlRelationalStore implements RelationalStore {
   }
 
   release(docId: string, ctx: WriteContext): Promise<void> {
-    return this.write('release', docId, ctx, async () => undefined, { release: true });
+    return this.finish('release', docId, null, ctx);
   }
 
   finishVersion(docId: string, previousSha: string | null, ctx: WriteContext): Promise<void> {
-    return this.write('finishVersion', docId, ctx, async (tx) => {
-      if (previousSha === null) return;
-      await tx.query(DELETE_UNCOMMITTED_CHUNKS, [docId, previousSha]);
-      await tx.query('DELETE FROM document_versions WHERE doc_id = $1 AND content_sha256 = $2', [docId, previousSha]);
-    }, { release: true });
+    return this.finish('finishVersion', docId, previousSha, ctx);
+  }
+
+  /** One call (apex_finish_version): removes previousSha (never the committed version) and releases. */
+  private finish(what: string, docId: string, previousSha: string | null, ctx: WriteContext): Promise<void> {
+    return this.fenced(what, docId, ctx, async () => {
+      await this.call('SELECT apex_finish_version($1, $2, $3, $4::bigint) AS done', [docId, previousSha, ctx.sagaId, ctx.fencingToken]);
+    });
   }
 
   async whileFree<T>(docId: string, work: (row: DocumentRow | undefined) => Promise<T>): Promise<{ free: true; value: T } | { free: false; holder: string }> {

@@ -1,5 +1,6 @@
 // The PostgreSQL adapter against the relational conformance suite, on the real server started by
-// `bash scripts/services.sh up`. The drop case cuts a TCP proxy while the chunk INSERT is on the wire.
+// `bash scripts/services.sh up`. The drop case cuts a TCP proxy while putPending's call (one statement,
+// apex_put_pending: the document row, its version and its chunks) is on the wire.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { isStoreError } from '../../src/stores/errors.js';
@@ -26,7 +27,7 @@ relationalConformance({
     const store = createPostgresStore({ url: viaProxy(url, proxy), timeoutMs: 1_000, poolSize: 1 });
     try {
       await store.connect();
-      const stalled = proxy.stallOn('INSERT INTO chunks');
+      const stalled = proxy.stallOn('apex_put_pending');
       const err = await rejectionOf(write(store));
       await stalled;
       return err;
@@ -41,7 +42,7 @@ relationalConformance({
     const store = createPostgresStore({ url: viaProxy(url, proxy), timeoutMs: 5_000, poolSize: 1 });
     try {
       await store.connect();
-      const cut = proxy.cutOn('INSERT INTO chunks');
+      const cut = proxy.cutOn('apex_put_pending');
       const err = await rejectionOf(write(store));
       await cut;
       return err;
