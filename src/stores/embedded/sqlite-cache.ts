@@ -1,7 +1,7 @@
 // Embedded stand-in for Redis: one row per cache key `apex:doc:<id>` in SQLite (e.g. .apex/cache.db).
 import type { CacheEntry, CacheStore, DocIdPage, HealthReport, WriteContext } from '../types.js';
-import { openSqliteFile, runSqlite } from './sqlite-file.js';
-import type { SqliteDatabase } from './sqlite-file.js';
+import { openSqliteFile, runSqlite, statementCache } from './sqlite-file.js';
+import type { SqliteDatabase, SqliteStatement } from './sqlite-file.js';
 
 const CACHE_DDL = [
   `CREATE TABLE IF NOT EXISTS cache (doc_id TEXT PRIMARY KEY, content_sha256 TEXT NOT NULL, value TEXT NOT NULL) WITHOUT ROWID`,
@@ -12,10 +12,13 @@ export class SqliteCacheStore implements CacheStore {
   readonly backend = 'sqlite-cache';
   private readonly db: SqliteDatabase;
   private readonly file: string;
+  /** Prepared once per statement text (sqlite-file.ts statementCache). */
+  private readonly sql: (text: string) => SqliteStatement;
 
   constructor(file: string) {
     this.file = file;
     this.db = openSqliteFile(file, CACHE_DDL);
+    this.sql = statementCache(this.db);
   }
 
   async connect(): Promise<void> {
@@ -24,7 +27,7 @@ export class SqliteCacheStore implements CacheStore {
 
   async health(): Promise<HealthReport> {
     try {
-      await runSqlite('redis', 'health', () => this.db.prepare('SELECT 1').get());
+      await runSqlite('redis', 'health', () => this.sql('SELECT 1').get());
       return { ok: true, detail: `sqlite-cache file ${this.file}` };
     } catch (err) {
       return { ok: false, detail: `sqlite-cache file ${this.file}: ${String(err)}` };
@@ -37,7 +40,7 @@ export class SqliteCacheStore implements CacheStore {
 
   put(entry: CacheEntry, _ctx?: WriteContext): Promise<void> {
     return runSqlite('redis', 'put', () => {
-      this.db.prepare('INSERT OR REPLACE INTO cache (doc_id, content_sha256, value) VALUES (?, ?, ?)')
+      this.sql('INSERT OR REPLACE INTO cache (doc_id, content_sha256, value) VALUES (?, ?, ?)')
         .run(entry.docId, entry.contentSha256, JSON.stringify(entry));
     });
   }
@@ -45,19 +48,19 @@ export class SqliteCacheStore implements CacheStore {
   remove(docId: string, contentSha256: string | null, _ctx?: WriteContext): Promise<void> {
     return runSqlite('redis', 'remove', () => {
       // One statement: the sha comparison and the delete cannot interleave with a newer put.
-      this.db.prepare('DELETE FROM cache WHERE doc_id = ? AND (? IS NULL OR content_sha256 = ?)').run(docId, contentSha256, contentSha256);
+      this.sql('DELETE FROM cache WHERE doc_id = ? AND (? IS NULL OR content_sha256 = ?)').run(docId, contentSha256, contentSha256);
     });
   }
 
   get(docId: string): Promise<CacheEntry | undefined> {
     return runSqlite('redis', 'get', () => {
-      const row = this.db.prepare('SELECT value FROM cache WHERE doc_id = ?').get(docId) as { value: string } | undefined;
+      const row = this.sql('SELECT value FROM cache WHERE doc_id = ?').get(docId) as { value: string } | undefined;
       return row ? (JSON.parse(row.value) as CacheEntry) : undefined;
     });
   }
 
   getMany(docIds: readonly string[]): Promise<CacheEntry[]> {
-    return runSqlite('redis', 'getMany', () => (this.db.prepare(
+    return runSqlite('redis', 'getMany', () => (this.sql(
       'SELECT value FROM cache WHERE doc_id IN (SELECT value FROM json_each(?)) ORDER BY doc_id',
     ).all(JSON.stringify(docIds)) as Array<{ value: string }>).map((r) => JSON.parse(r.value) as CacheEntry));
   }
@@ -69,7 +72,7 @@ export class SqliteCacheStore implements CacheStore {
   }
 
   listDocIds(afterId: string | null, limit: number): Promise<string[]> {
-    return runSqlite('redis', 'listDocIds', () => (this.db.prepare(
+    return runSqlite('redis', 'listDocIds', () => (this.sql(
       'SELECT doc_id FROM cache WHERE (? IS NULL OR doc_id > ?) ORDER BY doc_id LIMIT ?',
     ).all(afterId, afterId, limit) as Array<{ doc_id: string }>).map((r) => r.doc_id));
   }

@@ -7,6 +7,24 @@ import { StoreError } from '../errors.js';
 import type { StoreName } from '../types.js';
 
 export type SqliteDatabase = Database.Database;
+export type SqliteStatement = Database.Statement;
+
+/**
+ * A prepared-statement cache for one database: `sql(text)` prepares each text once. The stand-ins
+ * run the same few statements per document, and better-sqlite3's prepare (SQLite parse + plan)
+ * cost more than the statement itself on the ingest path.
+ */
+export function statementCache(db: SqliteDatabase): (text: string) => SqliteStatement {
+  const cache = new Map<string, SqliteStatement>();
+  return (text) => {
+    let statement = cache.get(text);
+    if (statement === undefined) {
+      statement = db.prepare(text);
+      cache.set(text, statement);
+    }
+    return statement;
+  };
+}
 
 /** Opens `file` (or memory when ':memory:') in WAL mode and runs the idempotent DDL. */
 export function openSqliteFile(file: string, ddl: readonly string[]): SqliteDatabase {

@@ -2,8 +2,8 @@
 // (e.g. .apex/graph.db). Chunk ids are `docId:sha:idx` exactly as in Neo4j.
 import { chunkKey } from '../point-id.js';
 import type { DocIdPage, DocumentVersion, GraphStore, HealthReport, StoredVersion, WriteContext } from '../types.js';
-import { openSqliteFile, runSqlite } from './sqlite-file.js';
-import type { SqliteDatabase } from './sqlite-file.js';
+import { openSqliteFile, runSqlite, statementCache } from './sqlite-file.js';
+import type { SqliteDatabase, SqliteStatement } from './sqlite-file.js';
 
 const GRAPH_DDL = [
   'CREATE TABLE IF NOT EXISTS documents (id TEXT PRIMARY KEY) WITHOUT ROWID',
@@ -20,10 +20,13 @@ export class SqliteGraphStore implements GraphStore {
   readonly backend = 'sqlite-graph';
   private readonly db: SqliteDatabase;
   private readonly file: string;
+  /** Prepared once per statement text (sqlite-file.ts statementCache). */
+  private readonly sql: (text: string) => SqliteStatement;
 
   constructor(file: string) {
     this.file = file;
     this.db = openSqliteFile(file, GRAPH_DDL);
+    this.sql = statementCache(this.db);
   }
 
   async connect(): Promise<void> {
@@ -32,7 +35,7 @@ export class SqliteGraphStore implements GraphStore {
 
   async health(): Promise<HealthReport> {
     try {
-      await runSqlite('neo4j', 'health', () => this.db.prepare('SELECT 1').get());
+      await runSqlite('neo4j', 'health', () => this.sql('SELECT 1').get());
       return { ok: true, detail: `sqlite-graph file ${this.file}` };
     } catch (err) {
       return { ok: false, detail: `sqlite-graph file ${this.file}: ${String(err)}` };
@@ -45,10 +48,10 @@ export class SqliteGraphStore implements GraphStore {
 
   writeVersion(v: DocumentVersion, _ctx?: WriteContext): Promise<void> {
     return runSqlite('neo4j', 'writeVersion', () => this.db.transaction(() => {
-      this.db.prepare('INSERT OR IGNORE INTO documents (id) VALUES (?)').run(v.docId);
-      const chunk = this.db.prepare('INSERT OR REPLACE INTO chunks (id, doc_id, content_sha256, idx) VALUES (?, ?, ?, ?)');
-      const entity = this.db.prepare('INSERT OR IGNORE INTO entities (name) VALUES (?)');
-      const mention = this.db.prepare('INSERT OR IGNORE INTO mentions (chunk_id, entity) VALUES (?, ?)');
+      this.sql('INSERT OR IGNORE INTO documents (id) VALUES (?)').run(v.docId);
+      const chunk = this.sql('INSERT OR REPLACE INTO chunks (id, doc_id, content_sha256, idx) VALUES (?, ?, ?, ?)');
+      const entity = this.sql('INSERT OR IGNORE INTO entities (name) VALUES (?)');
+      const mention = this.sql('INSERT OR IGNORE INTO mentions (chunk_id, entity) VALUES (?, ?)');
       for (const c of v.chunks) {
         const id = chunkKey(v.docId, v.contentSha256, c.idx);
         chunk.run(id, v.docId, v.contentSha256, c.idx);
@@ -65,13 +68,13 @@ export class SqliteGraphStore implements GraphStore {
     this.db.transaction(() => {
       const where = contentSha256 === null ? 'doc_id = ?' : 'doc_id = ? AND content_sha256 = ?';
       const args = contentSha256 === null ? [docId] : [docId, contentSha256];
-      const names = (this.db.prepare(`SELECT DISTINCT entity AS name FROM mentions WHERE chunk_id IN (SELECT id FROM chunks WHERE ${where})`)
+      const names = (this.sql(`SELECT DISTINCT entity AS name FROM mentions WHERE chunk_id IN (SELECT id FROM chunks WHERE ${where})`)
         .all(...args) as Array<{ name: string }>).map((r) => r.name);
-      this.db.prepare(`DELETE FROM mentions WHERE chunk_id IN (SELECT id FROM chunks WHERE ${where})`).run(...args);
-      this.db.prepare(`DELETE FROM chunks WHERE ${where}`).run(...args);
-      const orphan = this.db.prepare('DELETE FROM entities WHERE name = ? AND NOT EXISTS (SELECT 1 FROM mentions WHERE entity = ?)');
+      this.sql(`DELETE FROM mentions WHERE chunk_id IN (SELECT id FROM chunks WHERE ${where})`).run(...args);
+      this.sql(`DELETE FROM chunks WHERE ${where}`).run(...args);
+      const orphan = this.sql('DELETE FROM entities WHERE name = ? AND NOT EXISTS (SELECT 1 FROM mentions WHERE entity = ?)');
       for (const name of names) orphan.run(name, name);
-      this.db.prepare('DELETE FROM documents WHERE id = ? AND NOT EXISTS (SELECT 1 FROM chunks WHERE doc_id = ?)').run(docId, docId);
+      this.sql('DELETE FROM documents WHERE id = ? AND NOT EXISTS (SELECT 1 FROM chunks WHERE doc_id = ?)').run(docId, docId);
     })();
   }
 
@@ -84,13 +87,13 @@ export class SqliteGraphStore implements GraphStore {
   }
 
   listVersions(docId: string): Promise<StoredVersion[]> {
-    return runSqlite('neo4j', 'listVersions', () => (this.db.prepare(
+    return runSqlite('neo4j', 'listVersions', () => (this.sql(
       'SELECT content_sha256 AS sha, COUNT(*) AS n FROM chunks WHERE doc_id = ? GROUP BY content_sha256 ORDER BY content_sha256',
     ).all(docId) as Array<{ sha: string; n: number }>).map((r) => ({ docId, contentSha256: r.sha, chunkCount: r.n })));
   }
 
   versionsOf(docIds: readonly string[]): Promise<StoredVersion[]> {
-    return runSqlite('neo4j', 'versionsOf', () => (this.db.prepare(
+    return runSqlite('neo4j', 'versionsOf', () => (this.sql(
       `SELECT doc_id, content_sha256 AS sha, COUNT(*) AS n FROM chunks
        WHERE doc_id IN (SELECT value FROM json_each(?)) GROUP BY doc_id, content_sha256 ORDER BY doc_id, content_sha256`,
     ).all(JSON.stringify(docIds)) as Array<{ doc_id: string; sha: string; n: number }>).map((r) => ({ docId: r.doc_id, contentSha256: r.sha, chunkCount: r.n })));
@@ -103,13 +106,13 @@ export class SqliteGraphStore implements GraphStore {
   }
 
   listDocIds(afterId: string | null, limit: number): Promise<string[]> {
-    return runSqlite('neo4j', 'listDocIds', () => (this.db.prepare(
+    return runSqlite('neo4j', 'listDocIds', () => (this.sql(
       'SELECT id FROM documents WHERE (? IS NULL OR id > ?) ORDER BY id LIMIT ?',
     ).all(afterId, afterId, limit) as Array<{ id: string }>).map((r) => r.id));
   }
 
   entities(docId: string, contentSha256: string): Promise<string[]> {
-    return runSqlite('neo4j', 'entities', () => (this.db.prepare(
+    return runSqlite('neo4j', 'entities', () => (this.sql(
       `SELECT DISTINCT m.entity AS name FROM mentions m JOIN chunks c ON c.id = m.chunk_id
        WHERE c.doc_id = ? AND c.content_sha256 = ? ORDER BY m.entity`,
     ).all(docId, contentSha256) as Array<{ name: string }>).map((r) => r.name));

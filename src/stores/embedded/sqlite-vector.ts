@@ -3,8 +3,8 @@
 import { StoreError } from '../errors.js';
 import { pointId } from '../point-id.js';
 import type { DocIdPage, DocumentVersion, HealthReport, StoredVersion, VectorHit, VectorStore, WriteContext } from '../types.js';
-import { openSqliteFile, runSqlite } from './sqlite-file.js';
-import type { SqliteDatabase } from './sqlite-file.js';
+import { openSqliteFile, runSqlite, statementCache } from './sqlite-file.js';
+import type { SqliteDatabase, SqliteStatement } from './sqlite-file.js';
 
 const VECTOR_DDL = [
   `CREATE TABLE IF NOT EXISTS points (id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, content_sha256 TEXT NOT NULL,
@@ -54,11 +54,14 @@ export class SqliteVectorStore implements VectorStore {
   readonly dimension: number;
   private readonly db: SqliteDatabase;
   private readonly file: string;
+  /** Prepared once per statement text (sqlite-file.ts statementCache). */
+  private readonly sql: (text: string) => SqliteStatement;
 
   constructor(options: SqliteVectorOptions) {
     this.file = options.file;
     this.dimension = options.dimension;
     this.db = openSqliteFile(options.file, VECTOR_DDL);
+    this.sql = statementCache(this.db);
   }
 
   async connect(): Promise<void> {
@@ -67,7 +70,7 @@ export class SqliteVectorStore implements VectorStore {
 
   async health(): Promise<HealthReport> {
     try {
-      await runSqlite('qdrant', 'health', () => this.db.prepare('SELECT 1').get());
+      await runSqlite('qdrant', 'health', () => this.sql('SELECT 1').get());
       return { ok: true, detail: `sqlite-vector file ${this.file} (dimension ${this.dimension})` };
     } catch (err) {
       return { ok: false, detail: `sqlite-vector file ${this.file}: ${String(err)}` };
@@ -87,7 +90,7 @@ export class SqliteVectorStore implements VectorStore {
   upsertVersion(v: DocumentVersion, _ctx?: WriteContext): Promise<void> {
     return runSqlite('qdrant', 'upsertVersion', () => {
       for (const c of v.chunks) this.checkDimension(c.embedding, 'upsertVersion');
-      const upsert = this.db.prepare('INSERT OR REPLACE INTO points (id, doc_id, content_sha256, idx, vector) VALUES (?, ?, ?, ?, ?)');
+      const upsert = this.sql('INSERT OR REPLACE INTO points (id, doc_id, content_sha256, idx, vector) VALUES (?, ?, ?, ?, ?)');
       this.db.transaction(() => {
         for (const c of v.chunks) upsert.run(pointId(v.docId, v.contentSha256, c.idx), v.docId, v.contentSha256, c.idx, toBlob(c.embedding));
       })();
@@ -96,24 +99,24 @@ export class SqliteVectorStore implements VectorStore {
 
   removeVersion(docId: string, contentSha256: string, _ctx?: WriteContext): Promise<void> {
     return runSqlite('qdrant', 'removeVersion', () => {
-      this.db.prepare('DELETE FROM points WHERE doc_id = ? AND content_sha256 = ?').run(docId, contentSha256);
+      this.sql('DELETE FROM points WHERE doc_id = ? AND content_sha256 = ?').run(docId, contentSha256);
     });
   }
 
   removeDocument(docId: string, _ctx?: WriteContext): Promise<void> {
     return runSqlite('qdrant', 'removeDocument', () => {
-      this.db.prepare('DELETE FROM points WHERE doc_id = ?').run(docId);
+      this.sql('DELETE FROM points WHERE doc_id = ?').run(docId);
     });
   }
 
   listVersions(docId: string): Promise<StoredVersion[]> {
-    return runSqlite('qdrant', 'listVersions', () => (this.db.prepare(
+    return runSqlite('qdrant', 'listVersions', () => (this.sql(
       'SELECT content_sha256 AS sha, COUNT(*) AS n FROM points WHERE doc_id = ? GROUP BY content_sha256 ORDER BY content_sha256',
     ).all(docId) as Array<{ sha: string; n: number }>).map((r) => ({ docId, contentSha256: r.sha, chunkCount: r.n })));
   }
 
   versionsOf(docIds: readonly string[]): Promise<StoredVersion[]> {
-    return runSqlite('qdrant', 'versionsOf', () => (this.db.prepare(
+    return runSqlite('qdrant', 'versionsOf', () => (this.sql(
       `SELECT doc_id, content_sha256 AS sha, COUNT(*) AS n FROM points
        WHERE doc_id IN (SELECT value FROM json_each(?)) GROUP BY doc_id, content_sha256 ORDER BY doc_id, content_sha256`,
     ).all(JSON.stringify(docIds)) as Array<{ doc_id: string; sha: string; n: number }>).map((r) => ({ docId: r.doc_id, contentSha256: r.sha, chunkCount: r.n })));
@@ -126,7 +129,7 @@ export class SqliteVectorStore implements VectorStore {
   }
 
   listDocIds(afterId: string | null, limit: number): Promise<string[]> {
-    return runSqlite('qdrant', 'listDocIds', () => (this.db.prepare(
+    return runSqlite('qdrant', 'listDocIds', () => (this.sql(
       'SELECT DISTINCT doc_id FROM points WHERE (? IS NULL OR doc_id > ?) ORDER BY doc_id LIMIT ?',
     ).all(afterId, afterId, limit) as Array<{ doc_id: string }>).map((r) => r.doc_id));
   }
@@ -135,7 +138,7 @@ export class SqliteVectorStore implements VectorStore {
     return runSqlite('qdrant', 'search', () => {
       this.checkDimension(vector, 'search');
       const hits: VectorHit[] = [];
-      for (const row of this.db.prepare('SELECT doc_id, content_sha256, idx, vector FROM points').iterate() as IterableIterator<PointRow>) {
+      for (const row of this.sql('SELECT doc_id, content_sha256, idx, vector FROM points').iterate() as IterableIterator<PointRow>) {
         hits.push({ docId: row.doc_id, contentSha256: row.content_sha256, idx: row.idx, score: cosine(vector, fromBlob(row.vector)) });
       }
       return hits.sort((a, b) => b.score - a.score).slice(0, limit);
