@@ -1,7 +1,7 @@
 // One group commit on PostgreSQL: all queued begins as one INSERT, all queued appends as one
 // statement (see postgres-sql.ts). Ops that the statement turned down get their own error; if a
 // whole statement fails unexpectedly, its ops are retried one by one so only a broken one fails.
-import type pg from 'pg';
+import pg from 'pg';
 import type { AppendRequest, BeginRequest, BeginResult, SagaStatus } from '../saga/log.js';
 import type { SagaError } from '../saga/errors.js';
 import { failure, fencedError, notFoundError, seqError } from './common.js';
@@ -74,7 +74,24 @@ async function isolateFailure<T extends { reject(err: unknown): void }>(
   await Promise.all(ops.map((op) => isolated([op], what, attempt)));
 }
 
-/** Named statements are parsed and planned once per connection instead of once per batch. */
+/**
+ * The pool the group commits run on. Its connections use PostgreSQL's generic plans for the batch
+ * statements: left to choose, PostgreSQL re-planned the append statement on every execution (its
+ * custom plan looks cheaper for the array sizes it sees: pg_prepared_statements showed 1,280
+ * custom plans and 0 generic ones after 1,280 appends), and planning that CTE cost as much as
+ * running it (docs/performance.md). Other queries (claims, lists with optional filters) keep
+ * custom plans on the log's main pool.
+ */
+export function openBatchPool(config: pg.PoolConfig): pg.Pool {
+  // A startup option (PostgreSQL 12+), so it is in force before the first statement. An `options`
+  // parameter in the connection URL replaces it: the batches then use custom plans, as before.
+  const pool = new pg.Pool({ ...config, options: '-c plan_cache_mode=force_generic_plan' });
+  // An idle client's socket error (server restart) must not crash the process.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+/** Named statements are parsed once per connection, and (see openBatchPool) planned once. */
 function run<R extends object>(pool: pg.Pool, name: string, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
   return pool.query<R>({ name, text, values });
 }

@@ -28,13 +28,13 @@ import { ChangeListener } from './postgres-listen.js';
 import type { SummaryRow } from './postgres-sql.js';
 import { logStatements, toSummary } from './postgres-sql.js';
 import type { QueuedAppend, QueuedBegin } from './postgres-batch.js';
-import { commitAppends, commitBegins } from './postgres-batch.js';
+import { commitAppends, commitBegins, openBatchPool } from './postgres-batch.js';
 
 export interface PostgresSagaLogOptions {
   connectionString: string;
   /** Schema holding the tables (default `apex_saga`). */
   schema?: string;
-  /** Pool connections (default 8). */
+  /** Pool connections (default 8); group commits use a second pool of up to min(8, 2 x maxInFlightBatches). */
   poolSize?: number;
   /** Group commits allowed in flight at once, each on its own connection (default 4). */
   maxInFlightBatches?: number;
@@ -54,6 +54,8 @@ export class PostgresSagaLog implements SagaLog {
 
   private constructor(
     private readonly pool: pg.Pool,
+    /** Group commits only (postgres-batch.ts: generic plans). */
+    private readonly batchPool: pg.Pool,
     readonly schema: string,
     /** What a committed append survives; the CLI prints it. */
     readonly durability: string,
@@ -69,11 +71,9 @@ export class PostgresSagaLog implements SagaLog {
   static async open(options: PostgresSagaLogOptions): Promise<PostgresSagaLog> {
     const schema = options.schema ?? 'apex_saga';
     quoteSchema(schema);
-    const pool = new pg.Pool({
-      connectionString: options.connectionString,
-      max: options.poolSize ?? 8,
-      application_name: options.applicationName ?? 'apex-memory-saga-log',
-    });
+    const poolSize = options.poolSize ?? 8;
+    const appName = options.applicationName ?? 'apex-memory-saga-log';
+    const pool = new pg.Pool({ connectionString: options.connectionString, max: poolSize, application_name: appName });
     // An idle client's socket error (server restart) must not crash the process.
     pool.on('error', () => undefined);
     try {
@@ -85,7 +85,17 @@ export class PostgresSagaLog implements SagaLog {
         setting === 'off'
           ? 'synchronous_commit=off (server setting: the last commits may be lost if PostgreSQL crashes)'
           : `synchronous_commit=${setting} (a committed append is durable on the server)`;
-      return new PostgresSagaLog(pool, schema, durability, Math.max(1, options.maxInFlightBatches ?? 4), options.connectionString);
+      const maxInFlight = Math.max(1, options.maxInFlightBatches ?? 4);
+      // Each group commit uses up to two connections at once (its begins and its appends).
+      const batchPool = openBatchPool({ connectionString: options.connectionString, max: Math.min(poolSize, 2 * maxInFlight), application_name: appName });
+      // Connected now: the first commit should not wait for a connection (nor fail on one later).
+      try {
+        (await batchPool.connect()).release();
+      } catch (err) {
+        await batchPool.end().catch(() => undefined);
+        throw err;
+      }
+      return new PostgresSagaLog(pool, batchPool, schema, durability, maxInFlight, options.connectionString);
     } catch (err) {
       await pool.end().catch(() => undefined);
       throw failure(`cannot open the PostgreSQL saga log: ${(err as Error).message}`, err);
@@ -233,7 +243,7 @@ export class PostgresSagaLog implements SagaLog {
     // Calls made before close still commit; only later ones see LOG_CLOSED.
     await this.queue.drain();
     await this.listener.close();
-    await this.pool.end();
+    await Promise.all([this.pool.end(), this.batchPool.end()]);
   }
 
   private async flush(batch: Queued[]): Promise<void> {
@@ -246,8 +256,8 @@ export class PostgresSagaLog implements SagaLog {
     const t0 = performance.now();
     // Two independent statements, each one commit; they touch different sagas' rows or none.
     await Promise.all([
-      begins.length > 0 ? commitBegins(this.pool, this.sql, begins) : undefined,
-      appends.length > 0 ? commitAppends(this.pool, this.sql, appends) : undefined,
+      begins.length > 0 ? commitBegins(this.batchPool, this.sql, begins) : undefined,
+      appends.length > 0 ? commitAppends(this.batchPool, this.sql, appends) : undefined,
     ]);
     if (this.onCommit) {
       let records = 0;
