@@ -10,7 +10,8 @@ import { Heartbeat } from './heartbeat.js';
 import { newSagaId } from './ids.js';
 import type { Claimed, Json, Lease, LogRecord, SagaLog, SagaMeta, StoredSaga } from './log.js';
 import { storedOutcome, type SagaOutcome } from './outcome.js';
-import { isDeadLocalOwner, processOwnerId } from './owner.js';
+import { processOwnerId } from './owner.js';
+import { DeadOwnerScan } from './dead-owners.js';
 import { planResume, replay, type ResumePlan } from './replay.js';
 import { SagaRun, type RunEnv } from './run.js';
 import { cancelSaga, retryStuckSaga, settleSaga, type EngineOps } from './engine-ops.js';
@@ -55,8 +56,7 @@ export class SagaEngine {
   private readonly active = new Map<string, Active>();
   private readonly heartbeat: Heartbeat;
   private closed = false;
-  private lastDeadScan = Number.NEGATIVE_INFINITY;
-  private lastDead: string[] = [];
+  private readonly dead: DeadOwnerScan;
   /** What cancel and retryStuck (engine-ops.ts) may use of this engine. */
   private readonly ops: EngineOps = {
     log: undefined as unknown as SagaLog, // set in the constructor
@@ -84,6 +84,7 @@ export class SagaEngine {
     this.env = { log: opts.log, clock, hooks, leaseMs: this.leaseMs, durableTimerThresholdMs: opts.durableTimerThresholdMs ?? 2_000 };
     Object.assign(this.ops, { log: opts.log, owner: this.owner, leaseMs: this.leaseMs });
     const period = opts.heartbeatMs ?? Math.floor(this.leaseMs / 3);
+    this.dead = new DeadOwnerScan(opts.log, this.owner, clock);
     this.heartbeat = new Heartbeat(opts.log, this.owner, this.leaseMs, period, () => [...this.active.values()].map((a) => a.run), clock, hooks);
   }
 
@@ -186,7 +187,7 @@ export class SagaEngine {
    */
   async recover(opts: { limit?: number; includePending?: boolean } = {}): Promise<number> {
     this.assertOpen();
-    const dead = await this.deadOwners();
+    const dead = await this.dead.owners();
     const claimed = await this.log.claim({
       owner: this.owner,
       leaseMs: this.leaseMs,
@@ -265,21 +266,6 @@ export class SagaEngine {
     if (left.length > 0) {
       await this.log.release(this.owner, left.map((r) => ({ sagaId: r.sagaId, fencingToken: r.lease.fencingToken }))).catch(() => undefined);
     }
-  }
-
-  /**
-   * Owners on this host whose process is gone (scanned at most once a second). Between scans the
-   * last answer is reused: a dead process stays dead, and returning nothing there made every
-   * claim but one a second wait for lease expiry (10,000 sagas of a killed process took the full
-   * 30 s lease to recover instead of ~2 s; bench/recovery.ts).
-   */
-  private async deadOwners(): Promise<string[]> {
-    const now = this.env.clock.now();
-    if (now - this.lastDeadScan < 1_000) return this.lastDead;
-    this.lastDeadScan = now;
-    const owners = await this.log.owners();
-    this.lastDead = owners.map((o) => o.owner).filter((o) => o !== this.owner && isDeadLocalOwner(o));
-    return this.lastDead;
   }
 
   /**
