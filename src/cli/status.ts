@@ -1,5 +1,5 @@
-// `apex-memory status`: is each store reachable, and how many sagas are in each status.
-// Exit 1 when a store is unhealthy or a saga is stuck: both need an operator. Running sagas whose
+// `apex-memory status`: is each store and the saga log reachable, and how many sagas are in each
+// status. Exit 1 when a store or the log is unhealthy or a saga is stuck: all need an operator. Running sagas whose
 // step is retrying a store that is down (an outage being ridden out) are counted by store, read
 // from the saga log, so any process's ingest or worker shows up here.
 import type { Command } from 'commander';
@@ -8,8 +8,8 @@ import type { SagaEngine, SagaStatus } from '../saga/index.js';
 import { exiting } from './command.js';
 import { redactCredentials } from '../config/redact.js';
 import { EXIT_FAILED, EXIT_OK } from './errors.js';
-import { renderTable, toJson } from './output.js';
-import { withApp } from './runtime.js';
+import { profileLines, renderTable, toJson } from './output.js';
+import { bounded, describeLogError, openForStatus, probeSagaLog } from './status-log.js';
 import { SAGA_STATUSES } from './sagas.js';
 import { formatStoreCounts, waitingInLog } from '../ingest/store-waits.js';
 
@@ -36,49 +36,86 @@ async function unfinishedByDefinition(engine: SagaEngine): Promise<Array<{ defin
 export function registerStatus(program: Command): void {
   program
     .command('status')
-    .description('health of each store and saga counts by status (exit 1 if a store is down or a saga is stuck)')
+    .description('health of each store and of the saga log, saga counts by status (exit 1 if a store or the log is down, or a saga is stuck)')
     .option('--json', 'print health and counts as JSON on stdout')
-    .action(
-      exiting((flags: { json?: boolean }, cmd: Command) =>
-        withApp(cmd, { json: flags.json === true, app: { lenientConnect: true } }, async (app, io) => {
-          const names = Object.keys(app.stores) as StoreName[];
-          // A down store's detail carries the driver's message: redacted like every CLI error.
-          const health = await Promise.all(names.map(async (name) => {
-            const h = await app.stores[name].health();
-            return { store: name, ...h, detail: redactCredentials(h.detail) };
-          }));
-          const sagas = {} as Record<SagaStatus, number>;
-          for (const status of SAGA_STATUSES) sagas[status] = await app.engine.log.count({ status });
-          const unfinished = await unfinishedByDefinition(app.engine);
-          const waiting = await waitingInLog(app.engine.log);
-          const ok = health.every((h) => h.ok) && sagas.stuck === 0;
-          if (io.json) {
-            const waitingScan = { running: waiting.scanned, more: waiting.more };
-            io.out(toJson({ ok, stores: health, sagas, waitingOnStore: waiting.counts, waitingScan, unfinished, countCap: COUNT_CAP }));
-            return ok ? EXIT_OK : EXIT_FAILED;
-          }
-          io.out(`\n${renderTable([{ header: 'store' }, { header: 'health' }, { header: 'detail' }], health.map((h) => [h.store, h.ok ? 'ok' : 'DOWN', h.detail]))}`);
-          io.out(
-            `\n${renderTable(
-              [{ header: 'saga status' }, { header: 'count', align: 'right' }],
-              SAGA_STATUSES.map((s) => [s, sagas[s]]),
-            )}`,
-          );
-          const waitingText = formatStoreCounts(waiting.counts);
-          if (waitingText !== '') {
-            const sample = waiting.more ? ` (among the first ${waiting.scanned} running sagas)` : '';
-            io.out(`\nwaiting on ${waitingText}${sample}: retrying a store that is down, within their outage budget`);
-          }
-          if (unfinished.length > 0) {
-            io.out(
-              `\n${renderTable(
-                [{ header: 'unfinished definition' }, { header: 'count', align: 'right' }, { header: 'registered here' }],
-                unfinished.map((u) => [u.definition, u.count, u.registered ? 'yes' : 'NO (no worker of this build claims it)']),
-              )}`,
-            );
-          }
-          return ok ? EXIT_OK : EXIT_FAILED;
-        }),
-      ),
+    .action(exiting((flags: { json?: boolean }, cmd: Command) => runStatus(flags.json === true, cmd)));
+}
+
+async function runStatus(json: boolean, cmd: Command): Promise<number> {
+  const opened = await openForStatus(cmd);
+  const { app } = opened;
+  try {
+    const io = statusIo(json);
+    io.info(profileLines(opened.profile));
+    const names = Object.keys(app.stores) as StoreName[];
+    // A down store's detail carries the driver's message: redacted like every CLI error.
+    const [health, sagaLog] = await Promise.all([
+      Promise.all(names.map(async (name) => {
+        const h = await app.stores[name].health();
+        return { store: name, ...h, detail: redactCredentials(h.detail) };
+      })),
+      opened.logDown ?? probeSagaLog(app.engine.log, opened.storeTimeoutMs),
+    ]);
+    const counted = sagaLog.ok ? await countSagas(app.engine, opened.storeTimeoutMs) : undefined;
+    const log = counted instanceof Error ? { ok: false, detail: describeLogError(app.engine.log.kind, counted) } : sagaLog;
+    const c = counted instanceof Error ? undefined : counted;
+    const ok = health.every((h) => h.ok) && log.ok && c?.sagas.stuck === 0;
+    if (io.json) {
+      const waitingScan = c ? { running: c.waiting.scanned, more: c.waiting.more } : null;
+      // With the log down its counts are unknown: null, not zeros that would look like "nothing to do".
+      io.out(toJson({ ok, stores: health, sagaLog: log, sagas: c?.sagas ?? null, waitingOnStore: c?.waiting.counts ?? null, waitingScan, unfinished: c?.unfinished ?? null, countCap: COUNT_CAP }));
+      return ok ? EXIT_OK : EXIT_FAILED;
+    }
+    const rows = [...health.map((h) => [h.store, h.ok ? 'ok' : 'DOWN', h.detail]), ['saga log', log.ok ? 'ok' : 'DOWN', log.detail]];
+    io.out(`\n${renderTable([{ header: 'store' }, { header: 'health' }, { header: 'detail' }], rows)}`);
+    if (!c) {
+      io.out('\nsaga counts: unknown (the saga log is down)');
+      return EXIT_FAILED;
+    }
+    io.out(
+      `\n${renderTable(
+        [{ header: 'saga status' }, { header: 'count', align: 'right' }],
+        SAGA_STATUSES.map((s) => [s, c.sagas[s]]),
+      )}`,
     );
+    const waitingText = formatStoreCounts(c.waiting.counts);
+    if (waitingText !== '') {
+      const sample = c.waiting.more ? ` (among the first ${c.waiting.scanned} running sagas)` : '';
+      io.out(`\nwaiting on ${waitingText}${sample}: retrying a store that is down, within their outage budget`);
+    }
+    if (c.unfinished.length > 0) {
+      io.out(
+        `\n${renderTable(
+          [{ header: 'unfinished definition' }, { header: 'count', align: 'right' }, { header: 'registered here' }],
+          c.unfinished.map((u) => [u.definition, u.count, u.registered ? 'yes' : 'NO (no worker of this build claims it)']),
+        )}`,
+      );
+    }
+    return ok ? EXIT_OK : EXIT_FAILED;
+  } finally {
+    await app.close();
+  }
+}
+
+/** The log's counts; an Error when the log fails (or stops answering) half way. */
+async function countSagas(engine: SagaEngine, timeoutMs: number) {
+  const work = async () => {
+    const sagas = {} as Record<SagaStatus, number>;
+    for (const status of SAGA_STATUSES) sagas[status] = await engine.log.count({ status });
+    const unfinished = await unfinishedByDefinition(engine);
+    const waiting = await waitingInLog(engine.log);
+    return { sagas, unfinished, waiting };
+  };
+  try {
+    // Generous: a large log's counts take a while; this only stops a wait on a log that went silent.
+    return await bounded(work(), 6 * timeoutMs);
+  } catch (err) {
+    return err instanceof Error ? err : new Error(String(err));
+  }
+}
+
+/** stdout for the result; the profile lines on stderr under --json (stdout stays pure JSON). */
+function statusIo(json: boolean): { json: boolean; info(text: string): void; out(text: string): void } {
+  const write = (stream: NodeJS.WriteStream) => (text: string) => void stream.write(`${text}\n`);
+  return { json, info: write(json ? process.stderr : process.stdout), out: write(process.stdout) };
 }
