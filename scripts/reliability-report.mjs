@@ -55,6 +55,10 @@ const z = results['fuzz-http'];
 if (z) sections.push(`### HTTP fuzzing (${when(z)}, seed ${z.seed})
 
 ${n(z.requests)} hostile requests: ${n(z.accepted)} documents accepted and read back verbatim, ${n(z.refused)} bodies refused with a 4xx problem (${Object.entries(z.codes).map(([c, k]) => `\`${c}\` ${n(k)}`).join(', ')}), the rest hostile ids on GET/DELETE of documents${z.sagaRequests === undefined ? '' : ` and ${n(z.sagaRequests)} on the saga routes (show, retry, cancel)`}; no 5xx, nothing partial written.`);
+const cl = results['fuzz-cli'];
+if (cl) sections.push(`### CLI fuzzing (${when(cl)}, seed ${cl.seed})
+
+${n(cl.cliCalls)} CLI runs in process and ${n(cl.subprocesses)} as subprocesses: ${n(cl.ingestRuns)} hostile ingest runs over ${n(cl.files)} files and ${n(cl.jsonlLines)} JSONL lines (plus stdin): ${n(cl.accepted)} documents written and read back verbatim, ${n(cl.rejected)} rejected naming their field (${Object.entries(cl.byField).map(([f, k]) => `\`${f}\` ${n(k)}`).join(', ')}); ${n(cl.hostileIds)} hostile ids and ${n(cl.badFlags)} bad flag values refused with exit 2 before any store opened; exit codes ${Object.entries(cl.exitCodes).map(([c, k]) => `${c}: ${n(k)}`).join(', ')}; no stack trace, no raw control character, nothing else stored, verify 0.`);
 if (sections.length === 0) sections.push('No result files yet: run the reliability tests (see above), then `npm run reliability:report`.');
 
 const text = readFileSync(doc, 'utf8');

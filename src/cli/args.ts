@@ -40,3 +40,34 @@ export function duration(value: string): number {
   }
   return ms;
 }
+
+/** Stored document ids have at most this many characters (src/ingest/limits.ts MAX_ID_CHARS). */
+const MAX_DOCUMENT_ID_CHARS = 256;
+/** Saga ids are engine UUIDs or `idem-<hex>`; the HTTP API takes at most 200 characters too. */
+const MAX_SAGA_ID_CHARS = 200;
+const CONTROL = /\p{Cc}/u;
+
+/**
+ * A document or saga id argument: no stored id is empty, longer than its limit or holds a control
+ * character, so such an id is a usage error (exit 2) before any store sees it. A NUL reached
+ * PostgreSQL (`get`, `delete`) and came back as STORE_PERMANENT (exit 1), and other control
+ * characters were echoed raw in "not found" messages.
+ */
+function idArgument(maxChars: number) {
+  return (value: string): string => {
+    const chars = [...value].length;
+    if (chars === 0) throw new InvalidArgumentError('must not be empty');
+    if (chars > maxChars) throw new InvalidArgumentError(`at most ${maxChars} characters (got ${chars})`);
+    if (CONTROL.test(value)) throw new InvalidArgumentError('must not contain control characters');
+    return value;
+  };
+}
+
+export const documentId = idArgument(MAX_DOCUMENT_ID_CHARS);
+export const sagaId = idArgument(MAX_SAGA_ID_CHARS);
+
+/** Control characters shown as \uXXXX escapes (newlines kept): text from the command line or a
+ * file name echoed on a terminal must not carry escape sequences. */
+export function escapeControls(text: string, keepNewlines = true): string {
+  return text.replace(/\p{Cc}/gu, (c) => (keepNewlines && c === '\n' ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+}

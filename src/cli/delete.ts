@@ -1,6 +1,7 @@
 // `apex-memory delete <id>`: runs the delete saga over all four stores and reports its outcome.
 // Exit 0 only when the document is gone (deleted now, or absent already).
 import type { Command } from 'commander';
+import { documentId } from './args.js';
 import { exiting } from './command.js';
 import { EXIT_FAILED, EXIT_OK } from './errors.js';
 import { formatMs, renderPairs, toJson } from './output.js';
@@ -10,7 +11,7 @@ export function registerDelete(program: Command): void {
   program
     .command('delete')
     .description('delete a document from all four stores (runs the delete saga)')
-    .argument('<id>', 'document id')
+    .argument('<id>', 'document id', documentId)
     .option('--json', 'print the outcome as JSON on stdout')
     .action(
       exiting((id: string, flags: { json?: boolean }, cmd: Command) =>

@@ -3,6 +3,7 @@
 // message, never a stack trace. Anything else is a bug and keeps its stack so it can be reported.
 // Every message is redacted first: driver messages may echo a connection string or a header.
 import { redactCredentials } from '../config/redact.js';
+import { escapeControls } from './args.js';
 
 export type CliErrorCode =
   | 'CLI_USAGE' // a flag or argument is invalid
@@ -25,7 +26,9 @@ export class CliError extends Error {
   }
 }
 
-const EXPECTED_PREFIXES = ['CLI_', 'CONFIG_', 'DOC_', 'STORE_', 'SAGA_', 'STEP_', 'LOG_', 'EMBED_'];
+// DATA_DIR_*: the embedded data dir is locked by another process (src/config/data-dir-lock.ts), an
+// expected, documented refusal; it printed a stack trace until the CLI fuzz test caught it.
+const EXPECTED_PREFIXES = ['CLI_', 'CONFIG_', 'DOC_', 'STORE_', 'SAGA_', 'STEP_', 'LOG_', 'EMBED_', 'DATA_DIR_'];
 /** CONFIG_INVALID: a malformed setting such as APEX_STORE_TIMEOUT_MS=abc (src/config/numeric.ts). */
 const USAGE_CODES = new Set(['CLI_USAGE', 'CLI_CONFIG', 'CONFIG_INVALID', 'EMBED_CONFIG', 'SAGA_UNKNOWN_DEFINITION']);
 
@@ -64,6 +67,7 @@ function errorCode(err: unknown): string | undefined {
   return typeof code === 'string' && /^[A-Z][A-Z0-9_]+$/.test(code) ? code : undefined;
 }
 
+/** One line, other control characters escaped: messages echo ids and file names. */
 function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, ' ').trim();
+  return escapeControls(text.replace(/\s*\n\s*/g, ' ').trim(), false);
 }

@@ -1,6 +1,7 @@
 // `apex-memory get <id>`: the committed version of one document, as readers see it.
 import type { Command } from 'commander';
 import { getDocument } from '../ingest/read.js';
+import { documentId } from './args.js';
 import { exiting } from './command.js';
 import { EXIT_FAILED, EXIT_OK } from './errors.js';
 import { renderPairs, toJson } from './output.js';
@@ -10,7 +11,7 @@ export function registerGet(program: Command): void {
   program
     .command('get')
     .description('show the committed version of a document (text, chunks, entities, cache state)')
-    .argument('<id>', 'document id (a path relative to the ingested folder, or a JSONL id)')
+    .argument('<id>', 'document id (a path relative to the ingested folder, or a JSONL id)', documentId)
     .option('--json', 'print the document as JSON on stdout')
     .action(
       exiting((id: string, flags: { json?: boolean }, cmd: Command) =>

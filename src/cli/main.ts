@@ -4,6 +4,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import { escapeControls } from './args.js';
 import { takeExitCode, type RegisterCommand } from './command.js';
 import { registerDelete } from './delete.js';
 import { EXIT_OK, EXIT_USAGE, describeError, formatError } from './errors.js';
@@ -54,6 +55,9 @@ export function buildProgram(): Command {
     .version(packageVersion(), '-V, --version', 'print the version')
     .option('--data-dir <dir>', 'data directory of the embedded stores and saga log (default .apex, env APEX_DATA_DIR)')
     .showHelpAfterError('(run with --help for usage)')
+    // Commander echoes the bad value: control characters in it are shown escaped, never sent raw
+    // to the terminal (an ESC sequence in a flag value could rewrite what the user sees).
+    .configureOutput({ outputError: (text, write) => write(escapeControls(text)) })
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
     .addHelpText('after', ENV_HELP)
     .exitOverride();

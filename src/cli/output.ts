@@ -2,6 +2,7 @@
 // lines, and JSON. Commands print through these so that --json output stays pure JSON on stdout
 // and human output looks the same everywhere.
 import type { ProfileDescription } from '../config/profile.js';
+import { escapeControls } from './args.js';
 
 export type Align = 'left' | 'right';
 
@@ -56,7 +57,8 @@ export function formatTime(epochMs: number | null): string {
 }
 
 function clip(text: string, max: number | undefined): string {
-  const flat = text.replace(/[\r\n\t]+/g, ' ');
+  // Cells hold ids, titles and file names: other control characters are shown escaped.
+  const flat = escapeControls(text.replace(/[\r\n\t]+/g, ' '), false);
   if (max === undefined || flat.length <= max) return flat;
   return `${flat.slice(0, Math.max(0, max - 1))}…`;
 }

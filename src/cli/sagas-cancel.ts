@@ -3,6 +3,7 @@
 // the saga can only go forward.
 import type { Command } from 'commander';
 import { SagaError } from '../saga/index.js';
+import { sagaId } from './args.js';
 import { exiting } from './command.js';
 import { CliError, EXIT_FAILED, EXIT_OK } from './errors.js';
 import { formatMs, renderPairs, toJson } from './output.js';
@@ -12,7 +13,7 @@ export function registerCancel(sagas: Command): void {
   sagas
     .command('cancel')
     .description('cancel a saga before its pivot: it compensates (exit 1 if it passed its pivot)')
-    .argument('<id>', 'saga id')
+    .argument('<id>', 'saga id', sagaId)
     .option('--reason <text>', 'why; stored as the saga reason', 'cancelled by operator')
     .option('--json', 'print the outcome as JSON on stdout')
     .action(

@@ -2,7 +2,7 @@
 // retry and recover run sagas through the engine (the writer registered every definition).
 import type { Command } from 'commander';
 import type { SagaStatus, SagaSummary } from '../saga/index.js';
-import { oneOf, positiveInt } from './args.js';
+import { oneOf, positiveInt, sagaId } from './args.js';
 import { exiting } from './command.js';
 import { CliError, EXIT_FAILED, EXIT_OK } from './errors.js';
 import { formatMs, formatTime, renderPairs, renderTable, toJson } from './output.js';
@@ -47,7 +47,7 @@ export function registerSagas(program: Command): void {
   sagas
     .command('show')
     .description('one saga: header and the timeline of its log records')
-    .argument('<id>', 'saga id')
+    .argument('<id>', 'saga id', sagaId)
     .option('--json', 'print the stored saga (header and records) as JSON on stdout')
     .action(
       exiting((id: string, flags: { json?: boolean }, cmd: Command) =>
@@ -81,7 +81,7 @@ export function registerSagas(program: Command): void {
   sagas
     .command('retry')
     .description('operator retry of a stuck saga: forward after its pivot, else compensation')
-    .argument('<id>', 'saga id (status stuck)')
+    .argument('<id>', 'saga id (status stuck)', sagaId)
     .option('--json', 'print the outcome as JSON on stdout')
     .action(
       exiting((id: string, flags: { json?: boolean }, cmd: Command) =>
