@@ -59,6 +59,22 @@ const cl = results['fuzz-cli'];
 if (cl) sections.push(`### CLI fuzzing (${when(cl)}, seed ${cl.seed})
 
 ${n(cl.cliCalls)} CLI runs in process and ${n(cl.subprocesses)} as subprocesses: ${n(cl.ingestRuns)} hostile ingest runs over ${n(cl.files)} files and ${n(cl.jsonlLines)} JSONL lines (plus stdin): ${n(cl.accepted)} documents written and read back verbatim, ${n(cl.rejected)} rejected naming their field (${Object.entries(cl.byField).map(([f, k]) => `\`${f}\` ${n(k)}`).join(', ')}); ${n(cl.hostileIds)} hostile ids and ${n(cl.badFlags)} bad flag values refused with exit 2 before any store opened; exit codes ${Object.entries(cl.exitCodes).map(([c, k]) => `${c}: ${n(k)}`).join(', ')}; no stack trace, no raw control character, nothing else stored, verify 0.`);
+const o = results['outage-status'];
+if (o) {
+  const names = { postgres: 'PostgreSQL', neo4j: 'Neo4j', redis: 'Redis', qdrant: 'Qdrant Edge front', saga_log: 'saga log (PostgreSQL)' };
+  const clip = (t) => (t.length > 90 ? `${t.slice(0, 90)}…` : t).replaceAll('|', '\\|');
+  const rows = o.outages.map((x) => `| ${names[x.server] ?? x.server} | ${n(x.downMs)} ms (restart ${n(x.restartMs)} ms) | exit ${x.statusDown.code}: ${clip(x.statusDown.detail)} | ${x.readyzDown.status}: ${clip(x.readyzDown.detail)} | ${x.statusDown.waitingOnStore ? Object.entries(x.statusDown.waitingOnStore).map(([s, c]) => `${s} ${c}`).join(', ') || '0' : 'unknown (log down)'} | exit ${x.statusUp.code}, ${x.readyzUp.status} |`);
+  const i = o.ingest;
+  sections.push(`### Outages of every store and of the saga log (${when(o)})
+
+Each server really stopped (SIGKILL; PostgreSQL SIGQUIT) and started again on the same port and data during one \`apex-memory ingest\`; \`status --json\` and \`/readyz\` of a running \`serve\` polled until they reported it.
+
+| server | down | \`status\` while down | \`/readyz\` while down | sagas waiting on it (status) | after restart (status, readyz) |
+|---|---|---|---|---|---|
+${rows.join('\n')}
+
+Ingest of ${n(o.fed)} documents fed during the outages: exit ${i.exitCode}, ${n(i.completed)} completed, ${n(i.compensated)} compensated, ${n(i.stuck)} stuck (${n(o.stuckRetried)} retried by \`sagas retry\`), ${n(i.errors)} errors (${Object.entries(i.failures).map(([k, c]) => `${k} ${n(c)}`).join(', ') || 'none'}); waited on a store: ${Object.entries(i.waitedOnStore).map(([s, c]) => `${s} ${n(c)}`).join(', ') || 'none'}. Re-run of the same input: ${n(o.rerun.created)} written, ${n(o.rerun.unchanged)} unchanged; ${n(o.committed)} documents committed, verify ${o.violations} violations; ${n(o.wallMs)} ms in all.`);
+}
 if (sections.length === 0) sections.push('No result files yet: run the reliability tests (see above), then `npm run reliability:report`.');
 
 const text = readFileSync(doc, 'utf8');
