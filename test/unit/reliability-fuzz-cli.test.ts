@@ -11,18 +11,16 @@
 // FUZZ_RUNS or RELIABILITY_SCALE for more ingest runs. Figures: test-artifacts/reliability/fuzz-cli.json.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import fc from 'fast-check';
-import { main } from '../../src/cli/main.js';
 import { openApp } from '../../src/app.js';
 import { HashingEmbedder } from '../../src/ingest/embedder.js';
 import { verifyStores } from '../../src/ingest/verify.js';
-import { BIN, ROOT, embeddedEnv } from '../support/cli.js';
 import { reliabilityScale, writeResult } from '../support/sim-results.js';
-import { CONTROLS, INJECTIONS, fileArb, lineArb, type Expect, type FileSpec, type LineSpec } from './reliability-fuzz-cli-inputs.js';
+import { CONTROLS, INJECTIONS, fileArb, lineArb, type Expect } from './reliability-fuzz-cli-inputs.js';
+import { RAW_CONTROL, assertCleanErrors, checkIngest, cli, jsonlExpectations, nextRun, stored, subprocess, tally, useContext, writeRun } from './reliability-fuzz-cli-harness.js';
 
 const seed = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const scale = reliabilityScale();
@@ -33,164 +31,18 @@ for (const k of ['DATABASE_URL', 'NEO4J_URL', 'QDRANT_URL', 'REDIS_URL', 'SAGA_L
 
 let dir: string;
 let dataDir: string;
-/** id -> title of every document that must be stored at the end. */
-const stored = new Map<string, string>();
-const tally = { cliCalls: 0, subprocesses: 0, ingestRuns: 0, files: 0, jsonlLines: 0, accepted: 0, rejected: 0, byField: Object.create(null) as Record<string, number>, hostileIds: 0, badFlags: 0, exitCodes: {} as Record<string, number> };
 
 before(() => {
   console.log(`cli fuzz: FUZZ_SEED=${seed} FUZZ_RUNS=${INGEST_RUNS}`);
   dir = mkdtempSync(join(tmpdir(), 'apex-fuzz-cli-'));
   dataDir = join(dir, 'data');
+  useContext({ dir, dataDir });
 });
 after(() => {
   writeResult('fuzz-cli', { seed, ...tally });
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface Result {
-  code: number;
-  out: string;
-  err: string;
-}
-
-/**
- * main() in this process with its output captured. Only string writes are captured: the CLI and
- * commander write strings, while the test runner's own reporting (Buffers) passes through.
- */
-async function cli(args: string[]): Promise<Result> {
-  let out = '';
-  let err = '';
-  const ow = process.stdout.write;
-  const ew = process.stderr.write;
-  const capture = (orig: typeof ow, add: (s: string) => void): typeof ow =>
-    function (this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]): boolean {
-      if (typeof chunk !== 'string') return (orig as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
-      add(chunk);
-      const cb = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
-      cb?.();
-      return true;
-    } as typeof ow;
-  process.stdout.write = capture(ow, (s) => (out += s));
-  process.stderr.write = capture(ew, (s) => (err += s));
-  let code: number;
-  try {
-    code = await main(['node', 'apex-memory', '--data-dir', dataDir, ...args]);
-  } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-  }
-  tally.cliCalls++;
-  tally.exitCodes[code] = (tally.exitCodes[code] ?? 0) + 1;
-  return { code, out, err };
-}
-
-/** Raw control characters other than newlines (which end lines) in text meant for a terminal. */
-const RAW_CONTROL = /(?!\n)\p{Cc}/u;
-
-function assertCleanErrors(r: Result, label: string): void {
-  assert.doesNotMatch(r.err, /\n\s+at .+:\d+:\d+/, `${label}: a stack trace on stderr:\n${r.err.slice(0, 1500)}`);
-  assert.doesNotMatch(r.err, /\[INTERNAL\]/, `${label}: an error without a code:\n${r.err.slice(0, 1500)}`);
-  assert.doesNotMatch(r.err, RAW_CONTROL, `${label}: a raw control character on stderr: ${JSON.stringify(r.err.slice(0, 500))}`);
-}
-
-interface Failure {
-  kind: string;
-  source: string;
-  code: string;
-  message: string;
-  field?: string;
-  limit?: string;
-}
-interface IngestJson {
-  completed: number;
-  rejected: number;
-  compensated: number;
-  stuck: number;
-  errors: number;
-  failures: Failure[];
-}
-
-/** Checks an `ingest --json` result against what each source must give; records the accepted. */
-function checkIngest(r: Result, expected: Map<string, Expect>, label: string): void {
-  assertCleanErrors(r, label);
-  let json: IngestJson;
-  try {
-    json = JSON.parse(r.out) as IngestJson;
-  } catch {
-    assert.fail(`${label}: stdout is not JSON (exit ${r.code}):\n${r.out.slice(0, 800)}\n${r.err.slice(0, 800)}`);
-  }
-  const ok = [...expected.values()].filter((e) => e.ok);
-  const bad = [...expected.entries()].filter(([, e]) => !e.ok);
-  assert.equal(r.code, bad.length > 0 ? 1 : 0, `${label}: exit code (${bad.length} bad inputs)`);
-  assert.deepEqual({ completed: json.completed, rejected: json.rejected, compensated: json.compensated, stuck: json.stuck, errors: json.errors }, { completed: ok.length, rejected: bad.length, compensated: 0, stuck: 0, errors: 0 }, `${label}: ${JSON.stringify(json.failures.slice(0, 5))}`);
-  const bySource = new Map(json.failures.map((f) => [f.source, f]));
-  for (const [source, e] of bad) {
-    if (e.ok) continue;
-    const f = bySource.get(source);
-    assert.ok(f, `${label}: no failure reported for ${JSON.stringify(source)}`);
-    assert.equal(f.kind, 'rejected', `${label} ${source}`);
-    assert.equal(f.code, 'DOC_INVALID', `${label} ${source}: ${f.message}`);
-    const fieldOk = e.field.endsWith('.') ? f.field?.startsWith(e.field) === true : f.field === e.field;
-    assert.ok(fieldOk, `${label} ${JSON.stringify(source)}: field ${JSON.stringify(f.field)}, expected ${e.field} (${f.message})`);
-    assert.ok(f.message.startsWith(`${f.field ?? ''}:`), `${label}: the message names the field: ${f.message}`);
-    if (e.limit !== undefined) {
-      assert.ok(f.limit?.includes(e.limit) === true && f.message.includes(e.limit), `${label} ${source}: limit ${JSON.stringify(f.limit)} / ${f.message}, expected ${e.limit}`);
-    }
-    const key = f.field?.startsWith('metadata.') === true ? 'metadata.<key>' : (f.field ?? '?');
-    tally.byField[key] = (tally.byField[key] ?? 0) + 1;
-  }
-  for (const f of json.failures) assert.ok(expected.get(f.source)?.ok === false, `${label}: unexpected failure ${JSON.stringify(f)}`);
-  for (const e of ok) if (e.ok) stored.set(e.id, e.title);
-  tally.accepted += ok.length;
-  tally.rejected += bad.length;
-}
-
-let lineNo = 0;
-/** Writes `lines` as JSONL bytes and returns each line's expectation by its source. */
-function jsonlExpectations(lines: Array<(n: number) => LineSpec>, source: (k: number) => string): { bytes: Buffer; expected: Map<string, Expect> } {
-  const expected = new Map<string, Expect>();
-  const parts: Buffer[] = [];
-  lines.forEach((make, k) => {
-    const spec = make(lineNo++);
-    parts.push(spec.bytes, Buffer.from('\n'));
-    if (spec.expect !== 'blank') expected.set(source(k + 1), spec.expect);
-    tally.jsonlLines++;
-  });
-  return { bytes: Buffer.concat(parts), expected };
-}
-
-let runNo = 0;
-/** Writes one run's files under a fresh root; returns the root and each source's expectation. */
-function writeRun(files: FileSpec[]): { root: string; expected: Map<string, Expect> } {
-  const run = runNo++;
-  const root = join(dir, `in${run}`);
-  const base = join(root, `r${run}`);
-  const expected = new Map<string, Expect>();
-  files.forEach((spec, i) => {
-    // A dot-file keeps its leading dot (it must be skipped as one).
-    const name = spec.name.startsWith('.') ? `.${i}-${spec.name.slice(1)}` : `${i}-${spec.name}`;
-    const path = join(base, name);
-    mkdirSync(dirname(path), { recursive: true });
-    tally.files++;
-    if (spec.kind === 'md' || spec.kind === 'txt') {
-      writeFileSync(path, spec.kind === 'md' ? `# ${spec.title}\n\n${spec.text}\n` : spec.text);
-      expected.set(path, { ok: true, id: `r${run}/${name}`, title: spec.kind === 'md' ? spec.title : name });
-    } else if (spec.kind === 'bytes') {
-      writeFileSync(path, spec.bytes);
-      expected.set(path, spec.limit === undefined ? { ok: false, field: spec.field } : { ok: false, field: spec.field, limit: spec.limit });
-    } else if (spec.kind === 'huge') {
-      writeFileSync(path, Buffer.alloc(spec.size, 0x61));
-      expected.set(path, { ok: false, field: 'text', limit: 'at most 1048576 bytes' });
-    } else if (spec.kind === 'skipped') {
-      writeFileSync(path, '# Skipped\nnot a document');
-    } else if (spec.kind === 'jsonl') {
-      const j = jsonlExpectations(spec.lines, (k) => `${path}:${k}`);
-      writeFileSync(path, j.bytes);
-      for (const [k, v] of j.expected) expected.set(k, v);
-    }
-  });
-  return { root, expected };
-}
 
 test('ingest <dir> with hostile files and JSONL lines: each bad input rejected naming its field and limit, the rest written', { timeout: 600_000 }, async () => {
   await fc.assert(
@@ -198,14 +50,14 @@ test('ingest <dir> with hostile files and JSONL lines: each bad input rejected n
       const { root, expected } = writeRun(files);
       const r = await cli(['ingest', root, '--json', '--no-progress', '-c', '4']);
       tally.ingestRuns++;
-      checkIngest(r, expected, `ingest run ${runNo - 1}`);
+      checkIngest(r, expected, `ingest of ${root}`);
     }),
     { seed, numRuns: INGEST_RUNS },
   );
 });
 
 test('a JSONL line past the 8 MiB line limit is rejected without being buffered; the lines around it are written', { timeout: 60_000 }, async () => {
-  const run = runNo++;
+  const run = nextRun();
   const path = join(dir, `long${run}.jsonl`);
   const good = (n: number): string => JSON.stringify({ id: `long-${run}-${n}`, title: `Around ${n}`, text: 'Text around the long line.' });
   writeFileSync(path, `${good(1)}\n{"id":"x","title":"t","text":"${'a'.repeat(8 * 1024 * 1024)}"}\n${good(2)}\n`);
@@ -294,12 +146,6 @@ test('ids that pass the check but name nothing: a coded one-line error (or absen
   }
 });
 
-/** The real CLI in a subprocess (bytes on stdin allowed). */
-function subprocess(args: string[], input?: Buffer): Result {
-  const r = spawnSync(process.execPath, [BIN, '--data-dir', dataDir, ...args], { cwd: ROOT, env: embeddedEnv(), input, timeout: 120_000 });
-  tally.subprocesses++;
-  return { code: r.status ?? -1, out: r.stdout.toString('utf8'), err: r.stderr.toString('utf8') };
-}
 
 test('subprocesses: `ingest -` with random JSONL lines on stdin, hostile ids and flags, a control character in a file name', { timeout: 300_000 }, async () => {
   const [lines] = fc.sample(fc.array(lineArb('stdin'), { minLength: 3, maxLength: 15 }), { seed: seed + 4, numRuns: 1 });
