@@ -154,3 +154,36 @@ export async function checkCompensations(log: SagaLog, effects: EffectLog, label
   }
   return figures;
 }
+
+/**
+ * "Last completed saga wins", from the effects: on each document the last pivot that changed
+ * PostgreSQL (a commit or a delete) belongs to a saga that completed, and the document holds what
+ * that pivot left (its version committed, or no committed row); and no saga's pivot changed the
+ * store twice (a repeat after a crash must find its work done, not redo it over later sagas').
+ * Why not test/support/last-writer.ts here: it takes documents.saga_id for the committer, but an
+ * update's first write stamps the committed row with its own saga id, and when that update then
+ * compensates the row names a compensated saga although its content is the last committer's.
+ */
+export async function checkLastPivot(log: SagaLog, effects: EffectLog, stores: StoreSet, label: string): Promise<number> {
+  const pivots = effects.effects.filter((e) => e.changed && (e.call === 'postgres.commit' || e.call === 'postgres.deleteDocument'));
+  const seen = new Set<string>();
+  for (const e of pivots) {
+    assert.ok(!seen.has(e.sagaId), `${e.sagaId}: its pivot ${e.call} changed ${e.docId} twice (${label})`);
+    seen.add(e.sagaId);
+  }
+  const last = new Map<string, Effect>();
+  for (const e of pivots) last.set(e.docId, e);
+  for (const [docId, e] of last) {
+    const saga = await log.load(e.sagaId);
+    assert.equal(saga?.status, 'completed', `${docId}: the last pivot was ${e.sagaId}'s, which ended ${saga?.status ?? '?'} (${label})`);
+    const row = await stores.postgres.getDocument(docId);
+    if (e.call === 'postgres.commit') {
+      const sha = (saga?.input as { sha?: string } | undefined)?.sha;
+      assert.equal(row?.ingestionStatus, 'committed', `${docId}: ${e.sagaId} committed last but the row is ${row?.ingestionStatus ?? 'absent'} (${label})`);
+      assert.equal(row?.contentSha256, sha, `${docId}: the committed content is not that of ${e.sagaId}, which committed last (${label})`);
+    } else {
+      assert.notEqual(row?.ingestionStatus, 'committed', `${docId}: ${e.sagaId} deleted it last but it is committed (${label})`);
+    }
+  }
+  return last.size;
+}

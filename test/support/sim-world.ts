@@ -14,6 +14,12 @@ import { EffectLog } from './sim-effects.js';
 import { simStores } from './sim-stores.js';
 
 const never = new Promise<never>(() => undefined);
+/**
+ * The forward writes before the pivot, which a permanent refusal may hit. Not the pivot itself: a
+ * pivot is atomic, and its repeat after it applied (a crash before its success was logged) must
+ * succeed; a refusal there would make the engine compensate a saga whose pivot applied.
+ */
+const REFUSABLE = new Set(['postgres.putPending', 'neo4j.writeVersion', 'qdrant.upsertVersion', 'postgres.markDeleting', 'redis.remove', 'neo4j.removeDocument', 'qdrant.removeDocument']);
 const macrotask = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /** Virtual time: sleeps wait in a queue; the world pops the earliest when everything else waits. */
@@ -40,6 +46,10 @@ export class VirtualClock implements Clock {
       signal?.addEventListener('abort', onAbort, { once: true });
       this.timers.push(timer);
     });
+  }
+  /** How many sleeps are waiting. */
+  get waiting(): number {
+    return this.timers.length;
   }
   /** Fires every timer due at the earliest time; false when none is left. */
   advance(): boolean {
@@ -140,7 +150,7 @@ export class World {
           const fenced = typeof last === 'object' && last !== null && typeof last.sagaId === 'string';
           const fault = faulty && fenced && this.random() < this.opts.faultRate ? (this.random() < 0.5 ? 'before' : 'after') : undefined;
           // A permanent refusal (a constraint, a bad request) applies nothing: the saga compensates.
-          const permanent = fault === undefined && faulty && fenced && (this.opts.permanentRate ?? 0) > 0 && this.random() < (this.opts.permanentRate ?? 0);
+          const permanent = fault === undefined && faulty && fenced && REFUSABLE.has(what) && (this.opts.permanentRate ?? 0) > 0 && this.random() < (this.opts.permanentRate ?? 0);
           if (permanent) return this.fail(id, what, 'before', name, 'STORE_PERMANENT');
           if (fault === 'before') return this.fail(id, what, fault, name);
           let out: unknown;
