@@ -1,0 +1,75 @@
+// The invariants checked after each execution of an exhaustive small scope (sim-scope.ts), and
+// the worker that explores scopes off the test's thread (sim-worker.ts says why a worker).
+import assert from 'node:assert/strict';
+import { parentPort, workerData } from 'node:worker_threads';
+import { verifyStores } from '../../src/ingest/verify.js';
+import { sweepDocument } from '../../src/ingest/sweep.js';
+import { checkCompensations, checkLastPivot } from './sim-effects.js';
+import { explore, type Exploration } from './sim-explore.js';
+import { DOC_ID, ScopeRun, type Scope } from './sim-scope.js';
+
+export interface ScopeConfig extends Scope {
+  /** Preemption bound (sim-explore.ts); undefined: every interleaving, with sleep sets. */
+  preemptions?: number;
+}
+
+// A crashed process's calls never settle; real timers it armed (a cancelled call's grace period)
+// must neither keep the process alive nor pile up over thousands of executions.
+const realSetTimeout = globalThis.setTimeout;
+const armed = new Set<ReturnType<typeof setTimeout>>();
+export function trapTimers(): () => void {
+  globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+    const t = realSetTimeout(...args).unref();
+    armed.add(t);
+    return t;
+  }) as typeof setTimeout;
+  return () => {
+    globalThis.setTimeout = realSetTimeout;
+  };
+}
+
+export async function checkExecution(run: ScopeRun, sequence: readonly string[]): Promise<void> {
+  const label = `SIM_SCOPE='${run.scope.name}' SIM_FAULTS=${run.scope.faults.join(',') || 'none'} SIM_CHOICES=${sequence.join(',')}`;
+  try {
+    assert.deepEqual(run.errors, [], `a writer failed (${label})`);
+    await run.finish();
+    for (const status of ['running', 'compensating', 'pending', 'stuck'] as const) {
+      assert.equal(await run.log.count({ status }), 0, `${status} sagas left (${label})`);
+    }
+    // A lost owner's late Qdrant write: the worker's stale-write sweep removes it (src/ingest/sweep.ts).
+    if (run.staleLanded) await run.until(sweepDocument(run.stores, DOC_ID));
+    const report = await verifyStores(run.stores);
+    assert.deepEqual(report.violations, [], label);
+    await checkLastPivot(run.log, run.effects, run.stores, label);
+    await checkCompensations(run.log, run.effects, label);
+    for (const s of await run.log.list({ status: 'compensated' })) {
+      const stored = await run.log.load(s.sagaId);
+      const failed = stored?.records.some((r) => r.type === 'step_failed' && !r.willRetry);
+      assert.ok(failed, `${s.sagaId} compensated although no step failed (${label})`);
+    }
+  } finally {
+    for (const t of armed) clearTimeout(t);
+    armed.clear();
+  }
+}
+
+export async function exploreScope(scope: ScopeConfig): Promise<Exploration & { wallMs: number }> {
+  const t = performance.now();
+  const x = await explore(() => new ScopeRun(scope), checkExecution, scope.preemptions === undefined ? {} : { preemptions: scope.preemptions });
+  return { ...x, wallMs: Math.round(performance.now() - t) };
+}
+
+if (parentPort && (workerData as { scopes?: unknown } | undefined)?.scopes) {
+  const port = parentPort;
+  const restore = trapTimers();
+  for (const scope of (workerData as { scopes: ScopeConfig[] }).scopes) {
+    try {
+      port.postMessage({ ok: true, scope, exploration: await exploreScope(scope) });
+    } catch (err) {
+      port.postMessage({ ok: false, scope, error: err instanceof Error ? err.message : String(err) });
+      break;
+    }
+  }
+  restore();
+  port.close();
+}
