@@ -34,9 +34,9 @@ Calls by method: ${Object.entries(v.callsByMethod).map(([k, c]) => `\`${k}\` ${n
 const k = results['kill-campaign'];
 if (k) sections.push(`### Random kill campaign (${when(k)}, seed ${k.seed})
 
-| SIGKILLs | writers (after READY) | CLI runs | fleet workers | elapsed | fleet sagas queued | CLI re-runs (max time) | sagas completed / compensated | documents / committed | violations | stuck |
-|---|---|---|---|---|---|---|---|---|---|---|
-| ${n(k.totalKills)} | ${n(k.kills.writers)} (${n(k.writerKillsAfterReady ?? 0)}) | ${n(k.kills.cli)} | ${n(k.kills.fleet)} | ${n(k.elapsedMs)} ms | ${n(k.fleetSagasQueued)} | ${n(k.cliReruns)} (${n(k.cliRerunMaxMs)} ms) | ${n(k.sagasCompleted)} / ${n(k.sagasCompensated)} | ${n(k.documents)} / ${n(k.committed)} | ${k.violations} | ${k.stuck} |`);
+| SIGKILLs | writers (after READY; forced) | CLI runs | fleet workers | elapsed | fleet sagas queued | CLI re-runs (max time) | sagas completed / compensated | stuck at the recovery limit, retried | documents / committed | violations | stuck at the end |
+|---|---|---|---|---|---|---|---|---|---|---|---|
+| ${n(k.totalKills)} | ${n(k.kills.writers)} (${n(k.writerKillsAfterReady ?? 0)}; ${k.writerKillsForcedAfterReady === undefined ? 'none' : n(k.writerKillsForcedAfterReady)}) | ${n(k.kills.cli)} | ${n(k.kills.fleet)} | ${n(k.elapsedMs)} ms | ${n(k.fleetSagasQueued)} | ${n(k.cliReruns)} (${n(k.cliRerunMaxMs)} ms) | ${n(k.sagasCompleted)} / ${n(k.sagasCompensated)} | ${k.recoveryLimitRetried === undefined ? 'not counted' : n(k.recoveryLimitRetried)} | ${n(k.documents)} / ${n(k.committed)} | ${k.violations} | ${k.stuck} |`);
 const f = results['fault-rates'];
 if (f) {
   const t = f.transient ?? {};
@@ -50,7 +50,17 @@ if (f) {
 const s = results.simulation;
 if (s) sections.push(`### Deterministic simulation (${when(s)}, first seed ${s.seed})
 
-${n(s.sagas)} simulated sagas in ${n(s.worlds)} worlds, ${n(s.crashes)} crashes, ${n(s.faults)} transient faults, ${n(s.wallMs)} ms; violations ${s.violations}; replay hash of the first world ${s.replayHash} (equal on both runs).`);
+${n(s.sagas)} simulated sagas in ${n(s.worlds)} worlds, ${n(s.crashes)} crashes, ${n(s.faults)} transient faults${s.permanentFaults === undefined ? '' : `, ${n(s.permanentFaults)} permanent refusals; ${n(s.compensatedSagas)} sagas compensated, ${n(s.effectsUndone)} applied effects each undone exactly once, in reverse order`}, ${n(s.wallMs)} ms; violations ${s.violations}; replay hash of the first world ${s.replayHash} (equal on both runs).`);
+const e = results['simulation-exhaustive'];
+if (e) sections.push(`### Exhaustive small scopes (${when(e)})
+
+Every execution of each scope within its bound was run and checked (the choices: which pending call completes next, and where the one fault happens: a crash, a lease expiry or a refused write of any process at any point). Preemption bound 0: every placement of the fault and every schedule in which a process runs until it waits; "every interleaving": all orders of the calls, those that differ only in swapping independent calls run once (sleep sets).
+
+| scope | document before | sagas | faults | preemption bound | executions checked | cut short by sleep sets | longest choice sequence | time |
+|---|---|---|---|---|---|---|---|---|
+${e.scopes.map((r) => `| ${r.scope} | ${r.initial} | ${r.ops.join(', ')} | ${r.faults.length ? r.faults.join(', ') : 'none'} | ${r.preemptions ?? 'none (every interleaving)'} | ${n(r.executions)} | ${n(r.sleepBlocked)} | ${n(r.maxDepth)} | ${n(r.wallMs)} ms |`).join('\n')}
+
+${n(e.scopes.reduce((a, r) => a + r.executions, 0))} executions in ${n(e.wallMs)} ms; violations ${e.violations}.`);
 const z = results['fuzz-http'];
 if (z) sections.push(`### HTTP fuzzing (${when(z)}, seed ${z.seed})
 
