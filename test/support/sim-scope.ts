@@ -41,6 +41,8 @@ const LEASE_MS = 10_000;
 const READS = /^(get|list|holderOf|statusesOf|versionsOf|inspect|scan|pendingStats|health|load|count|owners|entities|search)/;
 const never = new Promise<never>(() => undefined);
 const macrotask = (): Promise<void> => new Promise((r) => setImmediate(r));
+/** Event-loop turns to let every process reach its next call (SIM_TURNS: more, to check 1 is enough). */
+const TURNS = Number(process.env.SIM_TURNS ?? 1);
 const embedder = new HashingEmbedder(8);
 
 export const docOf = (variant: number) => ({ id: DOC_ID, title: `Doc ${variant}`, text: `Variant ${variant} of the document about Project Atlas.`, metadata: { v: variant } });
@@ -187,7 +189,7 @@ export class ScopeRun implements Run {
       this.started = true;
       await this.setup();
     }
-    await macrotask();
+    for (let i = 0; i < TURNS; i++) await macrotask();
     const calls = this.pending.filter((p) => !this.procs.find((q) => q.id === p.proc)?.dead);
     this.pending = calls;
     const busy = this.procs.filter((p) => !p.dead && !p.finished);
