@@ -75,7 +75,7 @@ function inWorker(list: ScopeConfig[], onScope: (m: Message & { ok: true }) => v
   });
 }
 
-test('exhaustive small scopes: every interleaving of 2-3 sagas on one document with one fault', { timeout: 1_800_000 }, async () => {
+test('exhaustive small scopes: every interleaving of 2-3 sagas on one document with one fault', { timeout: everything ? 7_200_000 : 600_000 }, async () => {
   const only = scopes[0];
   if (env.SIM_CHOICES !== undefined && only) {
     const restore = trapTimers();
