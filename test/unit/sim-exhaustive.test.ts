@@ -41,10 +41,14 @@ const THREE: Array<Omit<ScopeConfig, 'faults'>> = [
   { name: 'create+update+delete', initial: null, ops: [I(1), I(2), D] },
 ];
 
-/** CI: every 2-saga scope with one fault (preemption bound 0) and without (every interleaving). */
+/**
+ * CI: every 2-saga scope with one fault (preemption bound 0), three of them without a fault (every
+ * interleaving), and the 3-saga scopes without a fault (preemption bound 0).
+ */
 const CI_SCOPES: ScopeConfig[] = [
   ...TWO.map((s) => ({ ...s, faults: FAULTS, preemptions: 0 })),
   ...TWO.slice(0, 3).map((s) => ({ ...s, faults: [] })),
+  ...THREE.map((s) => ({ ...s, faults: [], preemptions: 0 })),
 ];
 /** Longer runs: 3 sagas, and more preemptions. */
 const MORE_SCOPES: ScopeConfig[] = [
