@@ -91,11 +91,11 @@ test('outages of every store and of the saga log database, really stopped and st
       const stoppedAt = Date.now();
       await s[name].proc.kill();
       const isDown = (ok: boolean | undefined): boolean => ok === false;
-      const st = await pollUntil(status, (r) => r.code === 1 && isDown(statusOf(r.report, name)?.ok), SEEN_BOUND_MS, `status reports ${name} down`);
+      // Down is exit 1 with that server not ok and every other one ok (a health check that times
+      // out on a loaded machine only makes it ask again).
+      const othersOk = (r: StatusRun): boolean => (r.report?.stores.every((x) => x.store === name || x.ok) ?? false) && (name === 'saga_log' || r.report?.sagaLog.ok === true);
+      const st = await pollUntil(status, (r) => r.code === 1 && isDown(statusOf(r.report, name)?.ok) && othersOk(r), SEEN_BOUND_MS, `status reports ${name} down and only ${name}`);
       const rz = await pollUntil(() => readyz(base), (r) => r.status === 503 && isDown(r.checks.find((c) => c.name === name)?.ok), SEEN_BOUND_MS, `/readyz reports ${name} down`);
-      const others = st.last.report?.stores.filter((x) => x.store !== name && !x.ok).map((x) => x.store) ?? [];
-      assert.deepEqual(others, [], `while ${name} is down, status reports every other store ok`);
-      if (name !== 'saga_log') assert.equal(st.last.report?.sagaLog.ok, true, 'the saga log is reported ok while a store is down');
       // Neo4j's start alone takes about OUTAGE_MS or more (10-40 s here): it starts as soon as both have seen it down.
       if (name !== 'neo4j') await sleep(stoppedAt + OUTAGE_MS - Date.now());
       assert.equal(ingest.child.exitCode, null, `the ingest survived the outage of ${name}`);
