@@ -181,9 +181,14 @@ export class SqlRelationalStore implements RelationalStore {
       // Only the row this saga marked 'deleting' goes. A repeat of a delete that applied (and gave
       // the document back) before its success was recorded must not take the document again and
       // remove what later sagas wrote there (found by the deterministic simulation, issue 13).
-      // STORE_BUSY while another saga holds it, as for every write (taking a free one is undone below).
+      // The pivot runs only after this saga marked the row, so no marked row means the delete
+      // applied already: answer before taking the document, which a later saga may hold now
+      // (taking it first gave STORE_BUSY, and a pivot that fails for good is compensated; found by
+      // the exhaustive scopes). Otherwise take it (fence, lock) and look again under the row lock.
+      const marked = `SELECT id FROM documents WHERE id = $1 AND ingestion_status = 'deleting' AND saga_id = $2`;
+      if ((await tx.query<{ id: string }>(marked, [docId, ctx.sagaId])).length === 0) return;
       await takeDocument(tx, docId, ctx);
-      const mine = await tx.query<{ id: string }>(`SELECT id FROM documents WHERE id = $1 AND ingestion_status = 'deleting' AND saga_id = $2`, [docId, ctx.sagaId]);
+      const mine = await tx.query<{ id: string }>(marked, [docId, ctx.sagaId]);
       if (mine.length > 0) {
         await tx.query('DELETE FROM chunks WHERE doc_id = $1', [docId]);
         await tx.query('DELETE FROM document_versions WHERE doc_id = $1', [docId]);

@@ -204,13 +204,11 @@ export class SimRelational extends Lifecycle implements RelationalStore {
     this.release0(docId, ctx);
   }
   async deleteDocument(docId: string, ctx: WriteContext): Promise<void> {
+    // As relational-sql.ts: no row this saga marked means the delete applied already; answer
+    // before taking the document (a later saga may hold it: no STORE_BUSY for a finished pivot).
+    const marked = this.docs.get(docId)?.row;
+    if (!(marked?.ingestionStatus === 'deleting' && marked.sagaId === ctx.sagaId)) return;
     this.admit(docId, ctx)();
-    const row = this.docs.get(docId)?.row;
-    if (!(row?.ingestionStatus === 'deleting' && row.sagaId === ctx.sagaId)) {
-      // Already applied (a repeat after the document moved on): nothing of ours is left there.
-      this.release0(docId, ctx);
-      return;
-    }
     for (const key of [...this.chunks.keys()]) if (key.startsWith(K(docId, ''))) this.chunks.delete(key);
     this.versions.delete(docId);
     this.docs.delete(docId);

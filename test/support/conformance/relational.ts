@@ -152,11 +152,15 @@ export function relationalConformance(harness: StoreHarness<RelationalStore>): v
       const b = ctxFor('saga-held-b');
       assert.deepEqual(await store.putPending(v1, a), { previousSha: null });
       assert.equal(await store.holderOf(v1.docId), 'saga-held-a');
-      for (const attempt of [() => store.putPending(v2, b), () => store.acquire(v1.docId, b), () => store.markDeleting(v1.docId, b), () => store.commit(v1.docId, v1.contentSha256, b), () => store.deleteDocument(v1.docId, b)]) {
+      for (const attempt of [() => store.putPending(v2, b), () => store.acquire(v1.docId, b), () => store.markDeleting(v1.docId, b), () => store.commit(v1.docId, v1.contentSha256, b)]) {
         const err = await rejectionOf(attempt());
         assert.ok(isStoreError(err) && err.code === 'STORE_BUSY' && err.retryable, String(err));
         assert.match(String(err), /saga-held-a/);
       }
+      // deleteDocument removes only a row its own saga marked: B marked nothing, so it changes
+      // nothing and takes nothing (a delete's repeat after it applied must not wait for a holder).
+      await store.deleteDocument(v1.docId, b);
+      assert.equal(await store.holderOf(v1.docId), 'saga-held-a');
       assert.deepEqual(await store.getChunks(v2.docId, v2.contentSha256), [], 'the refused saga wrote nothing');
       assert.equal((await store.getDocument(v1.docId))?.ingestionStatus, 'pending');
       await store.commit(v1.docId, v1.contentSha256, a);

@@ -31,4 +31,28 @@ export function relationalRegressionCases(store: () => RelationalStore, id: (nam
     assert.equal((await s.getChunks(v2.docId, v2.contentSha256)).length, 3);
     assert.equal(await s.holderOf(v1.docId), undefined, 'the repeat took nothing');
   });
+
+  void it('a delete pivot repeated after it applied, while a later saga holds the document, answers at once', async () => {
+    // Found by the exhaustive scopes: the repeat took the document before it looked whether its
+    // work was done, so it got STORE_BUSY from the later saga; retried past its budget (the holder
+    // stuck), the engine would compensate a delete whose pivot had applied, which ends stuck.
+    const s = store();
+    const v1 = makeVersion({ docId: id('redelete-busy'), body: 'first life', chunkCount: 2 });
+    const v2 = makeVersion({ docId: v1.docId, body: 'second life', chunkCount: 3 });
+    const a = ctxFor('saga-rdb-a');
+    await s.putPending(v1, a);
+    await s.commit(v1.docId, v1.contentSha256, a);
+    await s.finishVersion(v1.docId, null, a);
+    const del = ctxFor('saga-rdb-delete');
+    await s.markDeleting(v1.docId, del);
+    await s.deleteDocument(v1.docId, del);
+    const b = ctxFor('saga-rdb-b');
+    await s.putPending(v2, b); // b holds the document and has not finished
+    await s.deleteDocument(v1.docId, ctxFor('saga-rdb-delete', 2)); // the recovered repeat: no STORE_BUSY
+    assert.equal(await s.holderOf(v1.docId), 'saga-rdb-b', 'b still holds it');
+    await s.commit(v2.docId, v2.contentSha256, b);
+    await s.finishVersion(v2.docId, null, b);
+    assert.equal((await s.getDocument(v1.docId))?.contentSha256, v2.contentSha256);
+    assert.equal((await s.getChunks(v2.docId, v2.contentSha256)).length, 3);
+  });
 }
