@@ -83,17 +83,36 @@ async function isolateFailure<T extends { reject(err: unknown): void }>(
  * custom plans on the log's main pool.
  */
 export function openBatchPool(config: pg.PoolConfig): pg.Pool {
-  // A startup option (PostgreSQL 12+), so it is in force before the first statement. An `options`
-  // parameter in the connection URL replaces it: the batches then use custom plans, as before.
-  const pool = new pg.Pool({ ...config, options: '-c plan_cache_mode=force_generic_plan' });
+  const pool = new pg.Pool(config);
   // An idle client's socket error (server restart) must not crash the process.
   pool.on('error', () => undefined);
   return pool;
 }
 
-/** Named statements are parsed once per connection, and (see openBatchPool) planned once. */
-function run<R extends object>(pool: pg.Pool, name: string, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
-  return pool.query<R>({ name, text, values });
+/** Connections of a batch pool that already use generic plans. */
+const generic = new WeakSet<pg.PoolClient>();
+
+/**
+ * Named statements are parsed once per connection, and (see openBatchPool) planned once. The
+ * setting is made with SET on a connection's first use rather than as a startup option, which
+ * PgBouncer refuses; a server without it (PostgreSQL < 12) keeps custom plans, as before.
+ */
+async function run<R extends object>(pool: pg.Pool, name: string, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    if (!generic.has(client)) {
+      await client.query('SET plan_cache_mode = force_generic_plan').catch(() => undefined);
+      generic.add(client);
+    }
+    return await client.query<R>({ name, text, values });
+  } catch (err) {
+    // As pool.query does: a client whose statement failed is not handed out again.
+    broken = err instanceof Error ? err : new Error(String(err));
+    throw err;
+  } finally {
+    client.release(broken);
+  }
 }
 
 /** The begin statement's per-record arrays ($10..$13) for the sagas' first records. */

@@ -90,7 +90,8 @@ export class PostgresSagaLog implements SagaLog {
       const batchPool = openBatchPool({ connectionString: options.connectionString, max: Math.min(poolSize, 2 * maxInFlight), application_name: appName });
       // Connected now: the first commit should not wait for a connection (nor fail on one later).
       try {
-        (await batchPool.connect()).release();
+        const client = await batchPool.connect();
+        client.release();
       } catch (err) {
         await batchPool.end().catch(() => undefined);
         throw err;
