@@ -186,25 +186,28 @@ test(`kill campaign: ${TARGET_KILLS}+ SIGKILLs across writers, CLI re-runs and a
     for (const w of workers) w.proc.kill('SIGTERM');
     await Promise.all([...workers].map((w) => w.exited));
 
-    for (let round = 0; round < 100; round++) {
-      const claimed = await app.engine.recover({ limit: 256, includePending: true });
-      await app.engine.idle();
-      const open = (await app.profile.log.count({ status: 'running' })) + (await app.profile.log.count({ status: 'pending' })) + (await app.profile.log.count({ status: 'compensating' }));
-      if (claimed === 0 && open === 0) break;
-      if (claimed === 0) await sleep(LEASE_MS);
-    }
     // A saga whose step attempt was cut short by more than recoveryLimit (10) kills ends stuck
     // RECOVERY_LIMIT: the engine's guard against a step that kills its process, which it cannot
     // tell from a campaign that kills every process (writers killed right after READY are often
     // in the middle of recovering such a saga). That is the documented path to an operator, who
-    // retries it; any other stuck reason fails the test.
-    const limited = await app.profile.log.list({ status: 'stuck', limit: 1_000 });
-    assert.deepEqual(limited.filter((s) => s.reason?.code !== 'RECOVERY_LIMIT').map((s) => `${s.sagaId} ${s.reason?.code ?? ''} ${s.reason?.message ?? ''}`), [], 'no saga is stuck but at the recovery limit');
-    for (const s of limited) await app.engine.retryStuck(s.sagaId);
-    await app.engine.idle();
+    // retries it; it is done in every round, because a stuck saga keeps its document and the sagas
+    // queued behind it wait. Any other stuck reason fails the test below.
+    const retried = new Set<string>();
+    for (let round = 0; round < 100; round++) {
+      const limited = (await app.profile.log.list({ status: 'stuck', limit: 1_000 })).filter((s) => s.reason?.code === 'RECOVERY_LIMIT' && !retried.has(s.sagaId));
+      for (const s of limited) {
+        retried.add(s.sagaId);
+        await app.engine.retryStuck(s.sagaId);
+      }
+      const claimed = await app.engine.recover({ limit: 256, includePending: true });
+      await app.engine.idle();
+      const open = (await app.profile.log.count({ status: 'running' })) + (await app.profile.log.count({ status: 'pending' })) + (await app.profile.log.count({ status: 'compensating' }));
+      if (claimed === 0 && open === 0 && limited.length === 0) break;
+      if (claimed === 0) await sleep(LEASE_MS);
+    }
     for (let i = 0; i < 100 && app.sweeper.pending > 0; i++) await sleep(200);
     const stuck = await app.profile.log.list({ status: 'stuck', limit: 50 });
-    assert.deepEqual(stuck.map((s) => `${s.sagaId} ${s.reason?.code ?? ''} ${s.reason?.message ?? ''}`), [], 'no saga is stuck after the operator retried those at the recovery limit');
+    assert.deepEqual(stuck.map((s) => `${s.sagaId} ${s.reason?.code ?? ''} ${s.reason?.message ?? ''}`), [], 'no saga is stuck (those at the recovery limit were retried)');
     const report = await verifyStores(app.stores);
     assert.deepEqual(report.violations, [], `seed ${seed}`);
     await checkLastWriterWins(app, `seed ${seed}`, 50);
@@ -219,7 +222,7 @@ test(`kill campaign: ${TARGET_KILLS}+ SIGKILLs across writers, CLI re-runs and a
       seed, kills, writerKillsAfterReady: afterReady, writerKillsForcedAfterReady: FORCED_AFTER_READY, totalKills: total(), elapsedMs, fleetSagasQueued: queued, cliReruns: rerunMs.length,
       cliRerunMaxMs: Math.max(...rerunMs), sagasCompleted: completed, sagasCompensated: compensated,
       documents: report.documents, committed: report.committed, violations: report.violations.length, stuck: 0,
-      recoveryLimitRetried: limited.length,
+      recoveryLimitRetried: retried.size,
     });
   } finally {
     for (const c of live) c.kill('SIGKILL');
