@@ -55,7 +55,10 @@ LANGUAGE plpgsql AS $fn$
 DECLARE
   v_before text;
 BEGIN
-  v_before := apex_take(p_doc, p_saga, p_token);
+  PERFORM apex_take(p_doc, p_saga, p_token);
+  -- Read again after taking the document (as the statement-by-statement version did), not the
+  -- value apex_take saw before its inserts: the same under the row lock, and exact without one.
+  SELECT d.content_sha256 INTO v_before FROM documents AS d WHERE d.id = p_doc;
   -- A committed document keeps its visible title/metadata/status until the new version commits.
   INSERT INTO documents AS d (id, title, content_sha256, ingestion_status, saga_id, fencing_token, metadata)
   VALUES (p_doc, p_title, NULL, 'pending', p_saga, p_token, p_metadata)
@@ -84,8 +87,11 @@ LANGUAGE plpgsql AS $fn$
 DECLARE
   v_current text;
 BEGIN
+  PERFORM apex_take(p_doc, p_saga, p_token);
   -- The row is locked here: no commit can slip in between this check and the update.
-  v_current := apex_take(p_doc, p_saga, p_token);
+  IF p_check THEN
+    SELECT d.content_sha256 INTO v_current FROM documents AS d WHERE d.id = p_doc;
+  END IF;
   IF p_check AND v_current IS DISTINCT FROM p_expected AND v_current IS DISTINCT FROM p_sha THEN
     RAISE EXCEPTION 'document changed meanwhile' USING ERRCODE = 'AXC01', DETAIL = coalesce(v_current, '');
   END IF;
