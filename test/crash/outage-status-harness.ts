@@ -54,8 +54,11 @@ export function startFeeder(path: string, everyMs: number): Feeder {
         // Nobody ever opened the pipe for reading (the ingest died at start): unblock our open.
         closeSync(openSync(path, constants.O_RDONLY | constants.O_NONBLOCK));
       }
-      out.end();
-      await once(out, 'close').catch(() => undefined);
+      // A stream already closed (the reader went away: EPIPE) never emits 'close' again.
+      if (!out.closed) {
+        out.end();
+        await once(out, 'close').catch(() => undefined);
+      }
       if (failed) throw failed;
   };
   return { docs, finish: () => (finishing ??= finish()) };

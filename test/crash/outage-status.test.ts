@@ -14,7 +14,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnCli, type CliChild } from '../support/cli-async.js';
@@ -52,11 +52,11 @@ test('outages of every store and of the saga log database, really stopped and st
   let serve: CliChild | undefined;
   let ingest: CliChild | undefined;
   let feeder: Feeder | undefined;
+  const work = mkdtempSync(join(tmpdir(), 'apex-outage-run-'));
   try {
     servers = await startPrivateServers();
     const s = servers.servers;
     console.log(`private servers up in ${Date.now() - t0} ms under ${servers.dir}`);
-    const work = mkdtempSync(join(tmpdir(), 'apex-outage-run-'));
     const env: Record<string, string> = {
       APEX_DATA_DIR: join(work, 'data'),
       DATABASE_URL: s.postgres.url,
@@ -87,7 +87,7 @@ test('outages of every store and of the saga log database, really stopped and st
       // The run is writing: some documents completed since the last outage (read from status).
       const progressed = await pollUntil(status, (r) => completedIn(r) >= mark + PROGRESS_BETWEEN, SEEN_BOUND_MS, `${PROGRESS_BETWEEN} more sagas completed before stopping ${name}`);
       const completedBefore = completedIn(progressed.last);
-      assert.equal(ingest.child.exitCode, null, `the ingest is running when ${name} is stopped`);
+      assert.equal(ingest.child.exitCode, null, `the ingest is running when ${name} is stopped:\n${ingest.output().slice(-3000)}`);
       const stoppedAt = Date.now();
       await s[name].proc.kill();
       const isDown = (ok: boolean | undefined): boolean => ok === false;
@@ -98,8 +98,8 @@ test('outages of every store and of the saga log database, really stopped and st
       const rz = await pollUntil(() => readyz(base), (r) => r.status === 503 && isDown(r.checks.find((c) => c.name === name)?.ok), SEEN_BOUND_MS, `/readyz reports ${name} down`);
       // Neo4j's start alone takes about OUTAGE_MS or more (10-40 s here): it starts as soon as both have seen it down.
       if (name !== 'neo4j') await sleep(stoppedAt + OUTAGE_MS - Date.now());
-      assert.equal(ingest.child.exitCode, null, `the ingest survived the outage of ${name}`);
-      assert.equal(serve.child.exitCode, null, `serve survived the outage of ${name}`);
+      assert.equal(ingest.child.exitCode, null, `the ingest survived the outage of ${name}:\n${ingest.output().slice(-3000)}`);
+      assert.equal(serve.child.exitCode, null, `serve survived the outage of ${name}:\n${serve.output().slice(-3000)}`);
       const startAt = Date.now();
       await s[name].proc.start();
       const upAt = Date.now();
@@ -198,5 +198,6 @@ test('outages of every store and of the saga log database, really stopped and st
     await feeder?.finish().catch(() => undefined);
     for (const c of [ingest, serve]) if (c && c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
     await servers?.close();
+    rmSync(work, { recursive: true, force: true });
   }
 });
