@@ -181,12 +181,17 @@ export class SqlRelationalStore implements RelationalStore {
       // Only the row this saga marked 'deleting' goes. A repeat of a delete that applied (and gave
       // the document back) before its success was recorded must not take the document again and
       // remove what later sagas wrote there (found by the deterministic simulation, issue 13).
-      // The pivot runs only after this saga marked the row, so no marked row means the delete
-      // applied already: answer before taking the document, which a later saga may hold now
-      // (taking it first gave STORE_BUSY, and a pivot that fails for good is compensated; found by
-      // the exhaustive scopes). Otherwise take it (fence, lock) and look again under the row lock.
+      // No row marked by this saga: the delete applied already, or there was nothing to delete
+      // (the document was gone when this saga took it). Give the document back if this saga still
+      // holds it, without taking it first: a later saga may hold it now, and taking it gave a
+      // finished pivot STORE_BUSY (a pivot that fails for good is compensated; found by the
+      // exhaustive scopes, as was a lock left behind by an earlier form of this early answer).
+      // Otherwise take it (fence, lock) and look again under the row lock.
       const marked = `SELECT id FROM documents WHERE id = $1 AND ingestion_status = 'deleting' AND saga_id = $2`;
-      if ((await tx.query<{ id: string }>(marked, [docId, ctx.sagaId])).length === 0) return;
+      if ((await tx.query<{ id: string }>(marked, [docId, ctx.sagaId])).length === 0) {
+        await releaseDocument(tx, docId, ctx);
+        return;
+      }
       await takeDocument(tx, docId, ctx);
       const mine = await tx.query<{ id: string }>(marked, [docId, ctx.sagaId]);
       if (mine.length > 0) {

@@ -204,10 +204,13 @@ export class SimRelational extends Lifecycle implements RelationalStore {
     this.release0(docId, ctx);
   }
   async deleteDocument(docId: string, ctx: WriteContext): Promise<void> {
-    // As relational-sql.ts: no row this saga marked means the delete applied already; answer
-    // before taking the document (a later saga may hold it: no STORE_BUSY for a finished pivot).
+    // As relational-sql.ts: no row this saga marked (applied already, or nothing to delete) gives
+    // back what this saga holds, without taking the document (a later saga may hold it).
     const marked = this.docs.get(docId)?.row;
-    if (!(marked?.ingestionStatus === 'deleting' && marked.sagaId === ctx.sagaId)) return;
+    if (!(marked?.ingestionStatus === 'deleting' && marked.sagaId === ctx.sagaId)) {
+      this.release0(docId, ctx);
+      return;
+    }
     this.admit(docId, ctx)();
     for (const key of [...this.chunks.keys()]) if (key.startsWith(K(docId, ''))) this.chunks.delete(key);
     this.versions.delete(docId);

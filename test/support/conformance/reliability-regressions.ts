@@ -55,4 +55,17 @@ export function relationalRegressionCases(store: () => RelationalStore, id: (nam
     assert.equal((await s.getDocument(v1.docId))?.contentSha256, v2.contentSha256);
     assert.equal((await s.getChunks(v2.docId, v2.contentSha256)).length, 3);
   });
+
+  void it('a delete of a document that is gone gives the document back (its early answer keeps no lock)', async () => {
+    // Found by the exhaustive scopes (delete+delete with a crash): a delete that took a document
+    // another delete had removed marks nothing; its pivot must still give the document back.
+    const s = store();
+    const docId = id('delete-gone');
+    const del = ctxFor('saga-dg-delete');
+    assert.equal(await s.acquire(docId, del), undefined, 'nothing there');
+    assert.equal(await s.holderOf(docId), 'saga-dg-delete');
+    await s.markDeleting(docId, del);
+    await s.deleteDocument(docId, del);
+    assert.equal(await s.holderOf(docId), undefined);
+  });
 }
