@@ -120,7 +120,10 @@ const REMOVE_VERSION = removeChunks(VERSION_CHUNKS);
 const REMOVE_ALL_CHUNKS = removeChunks(ALL_CHUNKS);
 const REMOVE_EMPTY_DOCUMENT = 'MATCH (d:Document {id: $docId}) WHERE NOT (d)-[:HAS_CHUNK]->() DETACH DELETE d';
 
-const TIMEOUT_CODES = /TransactionTimedOut|TransactionTimeout/;
+// LockClientStopped and ClientError...Terminated: the server ended a transaction that waited on a
+// lock past its time limit (seen under concurrent ingest during an outage test); it rolled back, so
+// a retry is safe. They were classified permanent, which compensated sagas that only had to wait.
+const TIMEOUT_CODES = /TransactionTimedOut|TransactionTimeout|Transaction\.LockClientStopped|ClientError\.Transaction\.Terminated/;
 /** Attempts per schema rule when concurrent connects deadlock on the schema locks. */
 const SCHEMA_ATTEMPTS = 8;
 const EXISTS_CODES = /EquivalentSchemaRuleAlreadyExists|IndexAlreadyExists|ConstraintAlreadyExists/;

@@ -32,6 +32,12 @@ void describe('store error classification', () => {
     assert.equal(classifyNeo4jError(withCode('expired', { code: 'SessionExpired' }), 'x').code, 'STORE_TRANSIENT');
     assert.equal(classifyNeo4jError(withCode('deadlock', { code: 'Neo.TransientError.Transaction.DeadlockDetected' }), 'x').code, 'STORE_TRANSIENT');
     assert.equal(classifyNeo4jError(withCode('slow', { code: 'Neo.ClientError.Transaction.TransactionTimedOutClientConfiguration' }), 'x').code, 'STORE_TIMEOUT');
+    // A lock wait the server ended at its transaction timeout rolled back: retryable, not permanent.
+    for (const code of ['Neo.ClientError.Transaction.LockClientStopped', 'Neo.ClientError.Transaction.Terminated']) {
+      const e = classifyNeo4jError(withCode('terminated', { code }), 'x');
+      assert.equal(e.code, 'STORE_TIMEOUT', code);
+      assert.equal(e.retryable, true, code);
+    }
     assert.equal(classifyNeo4jError(withCode('syntax', { code: 'Neo.ClientError.Statement.SyntaxError' }), 'x').code, 'STORE_PERMANENT');
   });
 
