@@ -100,6 +100,13 @@ const generic = new WeakSet<pg.PoolClient>();
 async function run<R extends object>(pool: pg.Pool, name: string, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  // A checked-out client whose socket dies (the log's server stopped) emits 'error' besides
+  // rejecting the query; the pool listens only to idle clients, and an unheard 'error' event
+  // crashes the process (seen by the outage test: the ingest died when the saga log's server did).
+  const onSocketError = (err: Error): void => {
+    broken = err;
+  };
+  client.on('error', onSocketError);
   try {
     if (!generic.has(client)) {
       await client.query('SET plan_cache_mode = force_generic_plan').catch(() => undefined);
@@ -111,6 +118,7 @@ async function run<R extends object>(pool: pg.Pool, name: string, text: string, 
     broken = err instanceof Error ? err : new Error(String(err));
     throw err;
   } finally {
+    client.off('error', onSocketError);
     client.release(broken);
   }
 }

@@ -67,6 +67,11 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<void> {
   const s = quoteSchema(schema);
   const client = await pool.connect();
   let broken: Error | undefined;
+  // A checked-out client's socket error is emitted as an event too: unheard, it would crash.
+  const onSocketError = (err: Error): void => {
+    broken = err;
+  };
+  client.on('error', onSocketError);
   try {
     await client.query('SELECT pg_advisory_lock(hashtext($1))', [`apex-saga-log:${schema}`]);
     try {
@@ -93,9 +98,10 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<void> {
       await client.query('SELECT pg_advisory_unlock(hashtext($1))', [`apex-saga-log:${schema}`]);
     }
   } catch (err) {
-    broken = err instanceof Error ? err : new Error(String(err));
+    broken ??= err instanceof Error ? err : new Error(String(err));
     throw err;
   } finally {
+    client.off('error', onSocketError);
     client.release(broken);
   }
 }
