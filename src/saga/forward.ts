@@ -33,18 +33,6 @@ async function runGroup(run: SagaRun, steps: AnyStep[]): Promise<StageResult> {
   // One scope for the group: the first definitive failure cancels the siblings.
   const { scope: group, dispose } = run.work.child();
   try {
-    // The members' first write-ahead records go to the log in ONE append, in declaration order,
-    // before any member runs. Written by each member itself, they were one commit per member,
-    // one after the other (a saga's appends are chained): the ingest's parallel Neo4j + Qdrant
-    // stage cost two sequential commits instead of one.
-    if (!group.cancelled) {
-      const records: LogRecord[] = [];
-      for (const step of steps) {
-        const attempt = firstAttempt(run, step);
-        if (!run.isPreStarted(step.name, attempt)) records.push(run.preStart(step.name, startedRecord(run, step, attempt)));
-      }
-      if (records.length > 0) await run.write(records);
-    }
     const results = await Promise.all(
       steps.map(async (step) => {
         const r = await runStep(run, step, group, false);
@@ -70,20 +58,25 @@ async function runGroup(run: SagaRun, steps: AnyStep[]): Promise<StageResult> {
  */
 export async function runStep(run: SagaRun, step: AnyStep, scope: CancelScope, alone: boolean): Promise<StageResult> {
   const state = run.stepState(step.name);
-  const policy = policyOf(step);
+  const defaults = step.kind === 'retriable' ? DEFAULT_RETRIABLE_RETRY : DEFAULT_STEP_RETRY;
+  const policy = resolvePolicy(defaults, step.retry);
   const timeoutMs = step.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
   const hooks = run.env.hooks;
   const clock = run.env.clock;
-  const first = firstAttempt(run, step);
+  const firstAttempt = state.attempts + 1;
   const base = state.budgetBase ?? 0;
   const lastAttempt = base + policy.maxAttempts;
-  // Already started in the log (written ahead with its group): it fails below like any attempt.
-  if (scope.cancelled && !run.isPreStarted(step.name, first)) return { ok: false, step: step.name, error: toErrorInfo(scope.reason) };
+  if (policy.budgetMs !== undefined) state.since ??= clock.now();
+  if (scope.cancelled) return { ok: false, step: step.name, error: toErrorInfo(scope.reason) };
   if (step.kind === 'pivot') run.pivotStarted = true; // from here on, cancel and deadline are refused
-  for (let attempt = first; ; attempt++) {
+  for (let attempt = firstAttempt; ; attempt++) {
     state.attempts = attempt;
     state.outcome = 'unknown';
-    if (!run.takePreStarted(step.name, attempt)) await run.write([startedRecord(run, step, attempt)]);
+    if (!run.takePreStarted(step.name, attempt)) {
+      const started: LogRecord =
+        state.since === undefined ? { type: 'step_started', step: step.name, attempt } : { type: 'step_started', step: step.name, attempt, since: state.since };
+      await run.write([started]);
+    }
     const t0 = hooks.empty ? 0 : clock.now();
     if (!hooks.empty) hooks.emit('onStepStart', { ...run.eventBase, step: step.name, attempt });
     try {
@@ -129,22 +122,6 @@ export async function runStep(run: SagaRun, step: AnyStep, scope: CancelScope, a
       }
     }
   }
-}
-
-function policyOf(step: AnyStep): ReturnType<typeof resolvePolicy> {
-  return resolvePolicy(step.kind === 'retriable' ? DEFAULT_RETRIABLE_RETRY : DEFAULT_STEP_RETRY, step.retry);
-}
-
-/** The step's next attempt number here; a time budget starts with the step's first attempt ever. */
-function firstAttempt(run: SagaRun, step: AnyStep): number {
-  const state = run.stepState(step.name);
-  if (policyOf(step).budgetMs !== undefined) state.since ??= run.env.clock.now();
-  return state.attempts + 1;
-}
-
-function startedRecord(run: SagaRun, step: AnyStep, attempt: number): Extract<LogRecord, { type: 'step_started' }> {
-  const since = run.steps.get(step.name)?.since;
-  return since === undefined ? { type: 'step_started', step: step.name, attempt } : { type: 'step_started', step: step.name, attempt, since };
 }
 
 function emitEnd(run: SagaRun, step: string, attempt: number, t0: number, error: ErrorInfo | undefined): void {

@@ -129,29 +129,18 @@ export class SagaRun {
     return s;
   }
 
-  /** Steps whose `step_started` is already written (or being written) for this attempt number. */
-  private preStarted: Map<string, number> | undefined;
+  /** Steps whose attempt-1 `step_started` went to the log with `begin` (see SagaEngine.execute). */
+  private preStarted: Set<string> | undefined;
 
   /** Records that `begin` already made durable at seq 0.. (the first stage's step_started). */
   startedWithBegin(records: readonly LogRecord[]): void {
     this.nextSeq += records.length;
-    for (const r of records) if (r.type === 'step_started') this.preStart(r.step, r);
+    this.preStarted = new Set(records.flatMap((r) => (r.type === 'step_started' ? [r.step] : [])));
   }
 
-  /** Notes that `record` (a step_started) is written by the caller, not by the step; returns it. */
-  preStart(step: string, record: Extract<LogRecord, { type: 'step_started' }>): LogRecord {
-    (this.preStarted ??= new Map()).set(step, record.attempt);
-    return record;
-  }
-
-  isPreStarted(step: string, attempt: number): boolean {
-    return this.preStarted?.get(step) === attempt;
-  }
-
-  /** True once for a step whose `step_started` for this attempt was written ahead by its caller. */
+  /** True once for a step whose first `step_started` is already durable. */
   takePreStarted(step: string, attempt: number): boolean {
-    if (this.preStarted?.get(step) !== attempt) return false;
-    this.preStarted.delete(step);
+    if (attempt !== 1 || !this.preStarted?.delete(step)) return false;
     return true;
   }
 
