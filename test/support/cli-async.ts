@@ -32,12 +32,12 @@ export function spawnCli(args: string[], env: Record<string, string> = {}): CliC
     all += d.toString();
     changed();
   });
+  let done = false;
   const exited = new Promise<Run>((res) => child.on('close', (code) => {
+    done = true; // before the listeners run: a waitFor still waiting then fails at once, not at its timeout
     changed();
     res({ code, stdout, stderr });
   }));
-  let done = false;
-  void exited.then(() => (done = true));
   const waitFor = (re: RegExp, timeoutMs = 120_000): Promise<RegExpMatchArray> => new Promise((res, rej) => {
     const timer = setTimeout(() => finish(new Error(`timed out waiting for ${String(re)}; output so far:\n${all.slice(-2000)}`)), timeoutMs);
     const check = (): void => {
