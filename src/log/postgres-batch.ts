@@ -7,6 +7,7 @@ import type { SagaError } from '../saga/errors.js';
 import { failure, fencedError, notFoundError, seqError } from './common.js';
 import type { logStatements, SummaryRow } from './postgres-sql.js';
 import { toSummary } from './postgres-sql.js';
+import { withConnection } from './pg-connection.js';
 
 type Statements = ReturnType<typeof logStatements>;
 
@@ -98,29 +99,13 @@ const generic = new WeakSet<pg.PoolClient>();
  * PgBouncer refuses; a server without it (PostgreSQL < 12) keeps custom plans, as before.
  */
 async function run<R extends object>(pool: pg.Pool, name: string, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  // A checked-out client whose socket dies (the log's server stopped) emits 'error' besides
-  // rejecting the query; the pool listens only to idle clients, and an unheard 'error' event
-  // crashes the process (seen by the outage test: the ingest died when the saga log's server did).
-  const onSocketError = (err: Error): void => {
-    broken = err;
-  };
-  client.on('error', onSocketError);
-  try {
+  return withConnection(pool, async (client) => {
     if (!generic.has(client)) {
       await client.query('SET plan_cache_mode = force_generic_plan').catch(() => undefined);
       generic.add(client);
     }
-    return await client.query<R>({ name, text, values });
-  } catch (err) {
-    // As pool.query does: a client whose statement failed is not handed out again.
-    broken = err instanceof Error ? err : new Error(String(err));
-    throw err;
-  } finally {
-    client.off('error', onSocketError);
-    client.release(broken);
-  }
+    return client.query<R>({ name, text, values });
+  });
 }
 
 /** The begin statement's per-record arrays ($10..$13) for the sagas' first records. */

@@ -2,6 +2,7 @@
 // lock so that workers starting together never race on DDL; each is applied once and recorded.
 import type pg from 'pg';
 import { SagaError } from '../saga/errors.js';
+import { withConnection } from './pg-connection.js';
 
 /** Epoch milliseconds on the DATABASE's clock: fleet machines' clocks differ, the server's is one. */
 export const NOW_MS = '(floor(extract(epoch from now()) * 1000))::bigint';
@@ -65,14 +66,7 @@ function changeChannelLiteral(quotedSchema: string): string {
 
 export async function migrate(pool: pg.Pool, schema: string): Promise<void> {
   const s = quoteSchema(schema);
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  // A checked-out client's socket error is emitted as an event too: unheard, it would crash.
-  const onSocketError = (err: Error): void => {
-    broken = err;
-  };
-  client.on('error', onSocketError);
-  try {
+  await withConnection(pool, async (client) => {
     await client.query('SELECT pg_advisory_lock(hashtext($1))', [`apex-saga-log:${schema}`]);
     try {
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
@@ -97,11 +91,5 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<void> {
     } finally {
       await client.query('SELECT pg_advisory_unlock(hashtext($1))', [`apex-saga-log:${schema}`]);
     }
-  } catch (err) {
-    broken ??= err instanceof Error ? err : new Error(String(err));
-    throw err;
-  } finally {
-    client.off('error', onSocketError);
-    client.release(broken);
-  }
+  });
 }

@@ -120,9 +120,8 @@ const REMOVE_VERSION = removeChunks(VERSION_CHUNKS);
 const REMOVE_ALL_CHUNKS = removeChunks(ALL_CHUNKS);
 const REMOVE_EMPTY_DOCUMENT = 'MATCH (d:Document {id: $docId}) WHERE NOT (d)-[:HAS_CHUNK]->() DETACH DELETE d';
 
-// LockClientStopped and ClientError...Terminated: the server ended a transaction that waited on a
-// lock past its time limit (seen under concurrent ingest during an outage test); it rolled back, so
-// a retry is safe. They were classified permanent, which compensated sagas that only had to wait.
+// LockClientStopped, ClientError...Terminated: the server ended (rolled back) a transaction that
+// waited on a lock past its time limit; permanent, they compensated sagas that only had to wait.
 const TIMEOUT_CODES = /TransactionTimedOut|TransactionTimeout|Transaction\.LockClientStopped|ClientError\.Transaction\.Terminated/;
 /** Attempts per schema rule when concurrent connects deadlock on the schema locks. */
 const SCHEMA_ATTEMPTS = 8;
