@@ -309,6 +309,8 @@ neo4j_up() {
       die "port $NEO4J_PORT is taken by something that does not answer Bolt RETURN 1"
     fi
     log "neo4j: a Neo4j not started by this checkout listens on $HOST:$NEO4J_PORT; reusing it"
+    # The launcher is still built here: the outage test starts private Neo4j servers from it.
+    neo4j_build_if_needed
     return
   fi
   neo4j_build_if_needed
