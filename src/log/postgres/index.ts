@@ -155,6 +155,20 @@ export class PostgresSagaLog implements SagaLogBackend {
     return { ...toSummary(row), input: row.input, meta: row.meta, deadlineAt, records: row.records };
   }
 
+  async loadMany(sagaIds: readonly string[]): Promise<StoredSaga[]> {
+    if (sagaIds.length === 0) return [];
+    const res = await this.query<SummaryRow & { input: Json; records: LogRecord[]; meta: SagaMeta | null; deadline_at: string | null }>(this.sql.loadMany, [
+      [...sagaIds],
+    ]);
+    return res.map((row) => ({
+      ...toSummary(row),
+      input: row.input,
+      meta: row.meta,
+      deadlineAt: row.deadline_at === null ? null : Number(row.deadline_at),
+      records: row.records,
+    }));
+  }
+
   async count(filter: CountFilter = {}): Promise<number> {
     const rows = await this.query<{ n: string }>(this.sql.count, [filter.status ?? null, filter.name ?? null, filter.version ?? null]);
     return Number(rows[0]?.n ?? 0);
@@ -168,7 +182,11 @@ export class PostgresSagaLog implements SagaLogBackend {
   /** LISTEN/NOTIFY: resolves on the saga's next status change or lease release, or after the timeout. */
   waitForChange(sagaId: string, timeoutMs: number): Promise<void> {
     if (this.closed) return Promise.reject(closedError(this.kind));
-    return this.listener.wait(sagaId, timeoutMs);
+    // The trigger notifies only sagas someone registered interest in (migration 4): register for
+    // the wait's length (plus a margin for clock and round trips). Failing to register only means
+    // this wait ends at its timeout, as a lost LISTEN connection does.
+    const registered = this.query(this.sql.registerWait, [sagaId, Math.ceil(timeoutMs) + 5_000]).catch(() => undefined);
+    return this.listener.wait(sagaId, timeoutMs, registered);
   }
 
   async prune(endedBefore: number, limit: number): Promise<number> {

@@ -1,5 +1,6 @@
-// LISTEN/NOTIFY for waiters on the PostgreSQL saga log. A trigger (migration 3) notifies the
-// schema's channel with the saga id whenever a saga's status changes or its lease is released;
+// LISTEN/NOTIFY for waiters on the PostgreSQL saga log. A trigger (migrations 3 and 4) notifies the
+// schema's channel with the saga id when a saga someone registered interest in (saga_waits) changes
+// status or has its lease released;
 // one dedicated connection per log listens, opened on first use, and wakes the waiters of that id.
 // Why not poll: a caller waiting for another owner's saga (execute on an existing id, settle)
 // would otherwise query every 50 ms. A lost connection is not fatal: waiters still wake at their
@@ -17,7 +18,9 @@ export class ChangeListener {
     private readonly channel: string,
   ) {}
 
-  wait(sagaId: string, timeoutMs: number): Promise<void> {
+  /** `ready` (the interest registration) is awaited only so that its failure is never unhandled. */
+  wait(sagaId: string, timeoutMs: number, ready?: Promise<unknown>): Promise<void> {
+    void ready?.catch(() => undefined);
     return new Promise((resolve) => {
       const set = this.waiters.get(sagaId) ?? new Set<() => void>();
       this.waiters.set(sagaId, set);

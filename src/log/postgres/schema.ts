@@ -52,6 +52,28 @@ function migrations(s: string): string[] {
        WHEN (OLD.status IS DISTINCT FROM NEW.status
              OR (NEW.lease_expires_at IS DISTINCT FROM OLD.lease_expires_at AND (NEW.lease_expires_at = 0 OR NEW.owner IS NULL)))
        EXECUTE FUNCTION ${s}.notify_saga_change();`,
+    // Fleet at scale (issue 19), one self-contained step:
+    // - claims that cost the same with 1,000 or 1,000,000 pending: the queue of pending sagas in
+    //   creation order, and the running/compensating sagas by lease expiry (a NULL lease counts as
+    //   expired), each a partial index that a claim walks from its head (no Sort over the queue);
+    // - retention walks ended sagas by last update;
+    // - notifications only for sagas someone waits on: a waiter registers interest in saga_waits
+    //   (UNLOGGED: no WAL, so registering does not wait for a flush; lost on a crash, like the
+    //   waiters' own connections) and the trigger notifies only those. A committing transaction
+    //   that notified holds a server-wide lock until its WAL flush, so notifying every status
+    //   change put all the fleet's commits in one line.
+    `CREATE INDEX sagas_pending_queue ON ${s}.sagas (created_at, id) WHERE status = 'pending';
+     CREATE INDEX sagas_lease_due ON ${s}.sagas ((coalesce(lease_expires_at, 0)), created_at, id)
+       WHERE status IN ('running', 'compensating');
+     CREATE INDEX sagas_ended_updated ON ${s}.sagas (updated_at) WHERE status IN ('completed', 'compensated');
+     CREATE UNLOGGED TABLE ${s}.saga_waits (saga_id text COLLATE "C" PRIMARY KEY, until_ms bigint NOT NULL);
+     CREATE OR REPLACE FUNCTION ${s}.notify_saga_change() RETURNS trigger LANGUAGE plpgsql AS $f$
+       BEGIN
+         IF EXISTS (SELECT 1 FROM ${s}.saga_waits w WHERE w.saga_id = NEW.id AND w.until_ms > ${NOW_MS}) THEN
+           PERFORM pg_notify(${changeChannelLiteral(s)}, NEW.id);
+         END IF;
+         RETURN NULL;
+       END $f$;`,
   ];
 }
 
