@@ -13,9 +13,11 @@ export class ChangeListener {
   private readonly waiters = new Map<string, Set<() => void>>();
   private closed = false;
 
+  /** No connectionString: notifications are unavailable (a pooler without a direct URL); waits poll. */
   constructor(
-    private readonly connectionString: string,
+    private readonly connectionString: string | undefined,
     private readonly channel: string,
+    private readonly connectTimeoutMs = 5_000,
   ) {}
 
   /** `ready` (the interest registration) is awaited only so that its failure is never unhandled. */
@@ -30,7 +32,8 @@ export class ChangeListener {
         if (set.size === 0) this.waiters.delete(sagaId);
         resolve();
       };
-      const timer = setTimeout(done, Math.max(0, timeoutMs));
+      // Without notifications the caller re-reads the log after a short wait instead.
+      const timer = setTimeout(done, Math.max(0, this.connectionString === undefined ? Math.min(timeoutMs, 250) : timeoutMs));
       set.add(done);
       // A failed LISTEN only means this wait ends at its timeout.
       void this.connect().catch(() => undefined);
@@ -46,9 +49,16 @@ export class ChangeListener {
   }
 
   private connect(): Promise<pg.Client | undefined> {
-    if (this.client || this.closed) return Promise.resolve(this.client);
+    const url = this.connectionString;
+    if (this.client || this.closed || url === undefined) return Promise.resolve(this.client);
     this.connecting ??= (async () => {
-      const client = new pg.Client({ connectionString: this.connectionString, application_name: 'apex-memory-saga-log-listen' });
+      const client = new pg.Client({
+        connectionString: url,
+        application_name: 'apex-memory-saga-log-listen',
+        connectionTimeoutMillis: this.connectTimeoutMs,
+        // LISTEN answers at once; a server that never does must not leave the wait pending.
+        query_timeout: 10_000,
+      });
       client.on('error', () => {
         if (this.client === client) this.client = undefined;
       });

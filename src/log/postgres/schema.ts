@@ -1,5 +1,6 @@
-// The PostgreSQL saga log's schema and its migrations. Migrations run under a session advisory
-// lock so that workers starting together never race on DDL; each is applied once and recorded.
+// The PostgreSQL saga log's schema and its migrations. Migrations run in one transaction under a
+// transaction advisory lock so that workers starting together never race on DDL (and so that they
+// work behind PgBouncer in transaction mode); each is applied once and recorded.
 import type pg from 'pg';
 import { SagaError } from '../../saga/errors.js';
 import { withConnection } from './connection.js';
@@ -86,11 +87,18 @@ function changeChannelLiteral(quotedSchema: string): string {
   return `'${changeChannel(quotedSchema)}'`;
 }
 
+/**
+ * Applies the missing migrations in ONE transaction under pg_advisory_xact_lock, so that workers
+ * starting together never race on DDL. A transaction-level lock (not a session lock) works behind
+ * PgBouncer in transaction mode, where a session lock would stay on a server connection that other
+ * clients then use; it is released by COMMIT or ROLLBACK, even when this process dies.
+ */
 export async function migrate(pool: pg.Pool, schema: string): Promise<void> {
   const s = quoteSchema(schema);
   await withConnection(pool, async (client) => {
-    await client.query('SELECT pg_advisory_lock(hashtext($1))', [`apex-saga-log:${schema}`]);
+    await client.query('BEGIN');
     try {
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`apex-saga-log:${schema}`]);
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
       await client.query(
         `CREATE TABLE IF NOT EXISTS ${s}.schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
@@ -100,18 +108,13 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<void> {
       const all = migrations(s);
       for (let i = 0; i < all.length; i++) {
         if (applied.has(i + 1)) continue;
-        await client.query('BEGIN');
-        try {
-          await client.query(all[i] as string);
-          await client.query(`INSERT INTO ${s}.schema_migrations (version) VALUES ($1)`, [i + 1]);
-          await client.query('COMMIT');
-        } catch (err) {
-          await client.query('ROLLBACK');
-          throw err;
-        }
+        await client.query(all[i] as string);
+        await client.query(`INSERT INTO ${s}.schema_migrations (version) VALUES ($1)`, [i + 1]);
       }
-    } finally {
-      await client.query('SELECT pg_advisory_unlock(hashtext($1))', [`apex-saga-log:${schema}`]);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
     }
   });
 }
