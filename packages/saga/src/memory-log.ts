@@ -19,8 +19,8 @@ import type {
   SagaStatus,
   SagaSummary,
   StoredSaga,
-} from '../saga/log.js';
-import { isFinal } from '../saga/log.js';
+} from './log.js';
+import { isFinal } from './log.js';
 import {
   checkAppendShape,
   closedError,
@@ -33,7 +33,7 @@ import {
   RECLAIMABLE,
   seqError,
   toJsonText,
-} from './common.js';
+} from './log-kit/common.js';
 
 interface MemorySaga {
   sagaId: string;

@@ -1,7 +1,7 @@
 // The PostgreSQL saga log's schema and its migrations. Migrations run under a session advisory
 // lock so that workers starting together never race on DDL; each is applied once and recorded.
 import type pg from 'pg';
-import { SagaError } from '../../saga/errors.js';
+import { SagaError } from '../../saga/index.js';
 import { withConnection } from './connection.js';
 
 /** Epoch milliseconds on the DATABASE's clock: fleet machines' clocks differ, the server's is one. */
