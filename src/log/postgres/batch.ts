@@ -2,9 +2,8 @@
 // statement (see postgres/sql.ts). Ops that the statement turned down get their own error; if a
 // whole statement fails unexpectedly, its ops are retried one by one so only a broken one fails.
 import pg from 'pg';
-import type { AppendRequest, BeginRequest, BeginResult, SagaStatus } from '../../saga/log.js';
-import type { SagaError } from '../../saga/errors.js';
-import { failure, fencedError, notFoundError, seqError } from '../common.js';
+import type { AppendRequest, BeginRequest, BeginResult, SagaStatus, SagaError } from '../../saga/index.js';
+import { failure, fencedError, notFoundError, seqError } from '@apex-memory/saga/log-kit';
 import type { logStatements, SummaryRow } from './sql.js';
 import { toSummary } from './sql.js';
 import { withConnection } from './connection.js';

@@ -20,9 +20,8 @@ import type {
   SagaMeta,
   SagaSummary,
   StoredSaga,
-} from '../../saga/log.js';
-import { checkAppendShape, closedError, definitionKeys, failure, lastReason, lastStatus, metaText, reportCommit, toJsonText } from '../common.js';
-import { GroupCommitQueue } from '../group-commit.js';
+} from '../../saga/index.js';
+import { checkAppendShape, closedError, definitionKeys, failure, lastReason, lastStatus, metaText, reportCommit, toJsonText, GroupCommitQueue } from '@apex-memory/saga/log-kit';
 import { changeChannel, migrate, quoteSchema } from './schema.js';
 import { ChangeListener } from './listen.js';
 import type { SummaryRow } from './sql.js';

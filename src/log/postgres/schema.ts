@@ -2,7 +2,7 @@
 // transaction advisory lock so that workers starting together never race on DDL (and so that they
 // work behind PgBouncer in transaction mode); each is applied once and recorded.
 import type pg from 'pg';
-import { SagaError } from '../../saga/errors.js';
+import { SagaError } from '../../saga/index.js';
 import { withConnection } from './connection.js';
 
 /** Epoch milliseconds on the DATABASE's clock: fleet machines' clocks differ, the server's is one. */
