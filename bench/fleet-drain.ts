@@ -36,7 +36,9 @@ async function run(backlog: number): Promise<void> {
   await admin.query(`INSERT INTO ${s}.sagas (id, name, version, status, input, owner, fencing_token, lease_expires_at, created_at, updated_at, next_seq, meta, deadline_at)
     SELECT 'b' || i, name, version, status, input, owner, fencing_token, lease_expires_at, created_at + 100000000 + i, updated_at, next_seq, meta, deadline_at
     FROM ${s}.sagas, generate_series(1, $1::int) i WHERE id = (SELECT min(id) FROM ${s}.sagas)`, [backlog]);
-  await admin.query(`ANALYZE ${s}.sagas`);
+  // VACUUM=1: a backlog that has sat for a while (vacuumed); else autovacuum of the bulk insert
+  // runs during the drain.
+  await admin.query(process.env.VACUUM === '1' ? `VACUUM ANALYZE ${s}.sagas` : `ANALYZE ${s}.sagas`);
   if (process.env.NOTIFY === 'all') {
     // The trigger before migration 4: a NOTIFY on every status change (for the with/without row).
     await admin.query(`CREATE OR REPLACE FUNCTION ${s}.notify_saga_change() RETURNS trigger LANGUAGE plpgsql AS $f$
