@@ -10,7 +10,7 @@ import { HttpProblem } from './problem.js';
 import { json, parseQuery, parseWith, problems, route } from './route.js';
 import { querySagas } from './saga-query.js';
 import { docIdOf, limitedInput, outputsOf, recordFacts, recordViews, summaryView, timelineBars } from './saga-view.js';
-import { BulkRetryBody, BulkRetryResult, CancelQuery, SagaDetail, SagaList, SagaListQuery, SagaOutcome as SagaOutcomeSchema, WaitQuery } from './schemas.js';
+import { BulkRetryBody, Problem, BulkRetryResult, CancelQuery, SagaDetail, SagaList, SagaListQuery, SagaOutcome as SagaOutcomeSchema, WaitQuery } from './schemas.js';
 
 // Saga ids are engine UUIDs or `idem-<hex>` (write.ts): none has a control character. Such an id is
 // bad input (400) checked before the saga log sees it: a NUL on a PostgreSQL log would be a 503.
@@ -146,7 +146,11 @@ export function registerSagaRoutes(api: OpenAPIHono, ctx: ApiContext): void {
       description:
         'Selects stuck sagas by `filter` or exactly `sagaIds`. With `dryRun` (the default) nothing is touched and `sagas` lists exactly what a real run would retry; send those ids back with `dryRun: false` to act on that list and no other.',
       request: { body: { required: true, content: { 'application/json': { schema: BulkRetryBody } } } },
-      responses: { 200: json(BulkRetryResult, 'What was (or would be) retried, and each result.'), ...problems(400, 413, 415, 422, 503) },
+      responses: {
+        200: json(BulkRetryResult, 'What was (or would be) retried, and each result.'),
+        ...problems(400, 413, 415, 422, 503),
+        409: { description: '`SAGA_NOT_STUCK`: a listed `sagaIds` entry is unknown or not stuck; `sagaIds` in the problem names them. Nothing was retried.', content: { 'application/problem+json': { schema: Problem } } },
+      },
     },
     async (c) => {
       const body = parseWith(BulkRetryBody, await readJsonBody(c, 64 * 1024), 'HTTP_INVALID_BODY', 422);

@@ -36,7 +36,10 @@ const ingestionStatus = z.enum(['pending', 'committed', 'failed', 'deleting', 'a
 export const WriteResult = z
   .object({
     docId: z.string(),
-    action: z.enum(['created', 'updated', 'unchanged', 'deleted', 'absent']),
+    action: z.enum(['created', 'updated', 'unchanged', 'deleted', 'absent', 'queued', 'in_progress']).openapi({
+      description: 'What happened. In a 202 nothing has happened yet: `queued` (the saga waits in the log for a worker) or `in_progress` (running, or stuck waiting for an operator); `intent` says what it will do.',
+    }),
+    intent: z.enum(['created', 'updated', 'deleted']).optional().openapi({ description: 'In a 202: what the saga will do once it completes.' }),
     sagaId: z.string().nullable(),
     sagaStatus: z.enum([...SAGA_STATUSES, 'skipped']).openapi({ description: '`skipped`: no saga was needed (content already committed, or nothing to delete).' }),
     ingestionStatus: ingestionStatus.openapi({ description: "The document's `ingestion_status` in PostgreSQL after this call; `absent` when there is no row." }),

@@ -6,6 +6,8 @@ import { cors } from 'hono/cors';
 import type { ApiApp, ApiContext, ApiOptions } from './context.js';
 import { DEFAULT_API_OPTIONS } from './context.js';
 import { bearerAuth } from './auth.js';
+import { hostGuard } from './host-guard.js';
+import { allowedMethods } from './methods.js';
 import { registerDocumentRoutes } from './documents.js';
 import { registerHealthRoutes } from './health.js';
 import { openApiDocument } from './openapi.js';
@@ -35,8 +37,14 @@ export function createHttpApi(app: ApiApp, options: Partial<ApiOptions> = {}, lo
     if (p.status >= 500 && p.code === 'INTERNAL') log(`http: ${c.req.method} ${c.req.path}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     return problemResponse(c, p.status, p.code, p.detail, p.extensions);
   });
-  hono.notFound((c) => problemResponse(c, 404, 'HTTP_NOT_FOUND', `no route ${c.req.method} ${c.req.path}`));
+  hono.notFound((c) => {
+    const allow = allowedMethods(hono, c.req.path);
+    if (allow.length === 0 || allow.includes(c.req.method)) return problemResponse(c, 404, 'HTTP_NOT_FOUND', `no route ${c.req.method} ${c.req.path}`);
+    c.header('Allow', allow.join(', '));
+    return problemResponse(c, 405, 'HTTP_METHOD_NOT_ALLOWED', `${c.req.method} is not allowed on ${c.req.path} (allowed: ${allow.join(', ')})`, { allow });
+  });
 
+  hono.use('*', hostGuard({ bindHost: opts.bindHost, allowedHosts: opts.allowedHosts, corsOrigins: opts.corsOrigins }));
   if (opts.corsOrigins.length > 0) {
     hono.use('*', cors({ origin: [...opts.corsOrigins], allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key'], exposeHeaders: ['Location'] }));
   }
