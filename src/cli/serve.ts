@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { WorkerLoop } from '../fleet/worker-loop.js';
 import { onStopSignal } from '../fleet/signals.js';
+import { drillStoresFromEnv, drillWrapper } from '../stores/faults-env.js';
 import { ALLOWED_HOSTS_ENV, parseAllowedHosts } from '../http/host-guard.js';
 import { startHttpServer } from '../http/listen.js';
 import { createLogger, sagaLogHooks } from '../logging/logger.js';
@@ -75,7 +76,14 @@ async function runServe(flags: ServeFlags, cmd: Command): Promise<number> {
   } catch (err) {
     throw new CliError('CLI_CONFIG', err instanceof InvalidArgumentError ? `${CORS_ORIGINS_ENV}: ${err.message}` : (err as Error).message);
   }
-  return withApp(cmd, { json: true, app: { hooks: obs.hooks, wrapStores: obs.wrapStores } }, async (app, io) => {
+  let drill: string[];
+  try {
+    drill = drillStoresFromEnv(process.env);
+  } catch (err) {
+    throw new CliError('CLI_CONFIG', (err as Error).message);
+  }
+  const wrapStores = drillWrapper(process.env, (line) => log.warn(line), obs.wrapStores);
+  return withApp(cmd, { json: true, app: { hooks: obs.hooks, wrapStores } }, async (app, io) => {
     obs.attach(app);
     const mode = flags.mode ?? (app.profile.log.kind === 'postgres' ? 'enqueue' : 'run');
     let server;
@@ -87,6 +95,7 @@ async function runServe(flags: ServeFlags, cmd: Command): Promise<number> {
           maxBodyBytes: flags.maxBodyBytes,
           corsOrigins: [...(flags.corsOrigin ?? []), ...envOrigins],
           allowedHosts,
+          ...(drill.length > 0 ? { faultDrill: { stores: drill } } : {}),
           metrics: { contentType: obs.metrics.contentType, metrics: () => obs.metrics.text() },
           onVerify: (report) => recordVerify(obs.metrics, report),
           ...(token ? { token } : {}),

@@ -43,6 +43,8 @@ export interface ApiOptions {
   scanLimit: number;
   /** Called with every verify report the API produces (metrics: the drift gauge). */
   onVerify?: (report: VerifyReport) => void;
+  /** Set while APEX_INJECT_FAULTS injects faults into these stores (a drill): /readyz and the dashboard say so. */
+  faultDrill?: { stores: readonly string[] };
   /** Largest saga input returned by GET /v1/sagas/{id}, bytes of JSON. */
   maxInputBytes: number;
 }

@@ -81,6 +81,7 @@ export function registerOverviewRoutes(api: OpenAPIHono, ctx: ApiContext): void 
           lastVerify: last ? { at: last.at.toISOString(), documents: last.report.documents, violations: last.report.violations.length, byKind } : null,
           profile: ctx.app.profile.describe().profile,
           mode: ctx.opts.mode,
+          faultDrill: ctx.opts.faultDrill ? { stores: [...ctx.opts.faultDrill.stores] } : null,
         },
         200,
       );

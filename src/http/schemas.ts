@@ -214,6 +214,8 @@ export const SearchQuery = z.strictObject({
   k: z.coerce.number().int().min(1).max(50).default(5),
 });
 
+const FaultDrill = z.object({ stores: z.array(z.string()) }).nullable().openapi({ description: 'Set while a fault drill (APEX_INJECT_FAULTS) injects failures into these stores; null otherwise.' });
+
 export const Overview = z
   .object({
     window: z.object({ sagas: z.number().int(), from: z.string().nullable(), to: z.string().nullable() }),
@@ -233,6 +235,7 @@ export const Overview = z
       .openapi({ description: 'Per-minute buckets of sagas that ended, by their last update.' }),
     profile: z.string(),
     mode: z.enum(['run', 'enqueue']),
+    faultDrill: FaultDrill,
   })
   .openapi('Overview');
 
@@ -245,6 +248,7 @@ export const Ready = z
   .object({
     ready: z.boolean(),
     draining: z.boolean(),
+    faultDrill: FaultDrill,
     checks: z.array(z.object({ name: z.string(), ok: z.boolean(), latencyMs: z.number(), detail: z.string() })),
   })
   .openapi('Ready');
