@@ -107,6 +107,13 @@ export class SagaEngine {
     return [...new Set([...this.defs.values()].map((d) => d.name))];
   }
 
+  /** Every registered step (any version) and whether it can be compensated: observers give each a series. */
+  get steps(): Array<{ saga: string; step: string; compensatable: boolean }> {
+    const out = new Map<string, { saga: string; step: string; compensatable: boolean }>();
+    for (const d of this.defs.values()) for (const st of d.stages) for (const step of st.steps) out.set(`${d.name}\u0000${step.name}`, { saga: d.name, step: step.name, compensatable: step.compensate !== undefined });
+    return [...out.values()];
+  }
+
   /** The (name, version) pairs registered: the only sagas this engine claims. */
   get definitions(): Array<{ name: string; version: number }> {
     return [...this.defs.values()].map((d) => ({ name: d.name, version: d.version }));
