@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { cliIn, json } from '../support/cli.js';
 import { spawnCli } from '../support/cli-async.js';
 
-const QDRANT_ONCE = JSON.stringify({ qdrant: { failOn: [{ method: 'upsertVersion', when: 'before', retryable: false, times: 1 }] } });
+const QDRANT_ONCE = JSON.stringify({ qdrant: { failOn: [{ method: 'writeVersion', when: 'before', retryable: false, times: 1 }] } });
 
 test('ingest: the drill fails Qdrant once, that document compensates, stderr says it is a drill', () => {
   const dir = mkdtempSync(join(tmpdir(), 'apex-drill-'));
