@@ -153,6 +153,7 @@ export function registerDocumentRoutes(api: OpenAPIHono, ctx: ApiContext): void 
           qdrant: { versions: strip(vectors) },
           redis: { contentSha256: cache?.contentSha256 ?? null, chunkCount: cache?.chunkCount ?? null },
           consistent,
+          exists: row !== undefined || pending.length > 0 || graph.length > 0 || vectors.length > 0 || cache !== undefined,
         },
         200,
       );

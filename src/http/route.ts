@@ -4,7 +4,7 @@
 // the input here and describe it in the spec.
 import type { OpenAPIHono, RouteConfig } from '@hono/zod-openapi';
 import type { Context, Handler } from 'hono';
-import type { z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { HttpProblem } from './problem.js';
 import { Problem } from './schemas.js';
 
@@ -56,6 +56,14 @@ function problemsOnly(statuses: readonly number[]): ProblemResponses {
 
 export function json<T extends z.ZodType>(schema: T, description: string) {
   return { description, content: { 'application/json': { schema } } };
+}
+
+/** 200 with an ETag, and 304 for a matching If-None-Match (the dashboard polls these routes). */
+export function polled<T extends z.ZodType>(schema: T, description: string) {
+  return {
+    200: { ...json(schema, description), headers: z.object({ ETag: z.string().openapi({ description: 'Send it back as If-None-Match: an unchanged answer is a 304 with no body.' }) }) },
+    304: { description: 'Not modified: If-None-Match matched the current ETag.' },
+  };
 }
 
 /**

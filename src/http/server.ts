@@ -3,6 +3,7 @@
 // reference page and the dashboard. listen.ts puts it on a socket.
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import { cors } from 'hono/cors';
+import { etag } from 'hono/etag';
 import type { ApiApp, ApiContext, ApiOptions } from './context.js';
 import { DEFAULT_API_OPTIONS } from './context.js';
 import { bearerAuth } from './auth.js';
@@ -46,7 +47,7 @@ export function createHttpApi(app: ApiApp, options: Partial<ApiOptions> = {}, lo
 
   hono.use('*', hostGuard({ bindHost: opts.bindHost, allowedHosts: opts.allowedHosts, corsOrigins: opts.corsOrigins }));
   if (opts.corsOrigins.length > 0) {
-    hono.use('*', cors({ origin: [...opts.corsOrigins], allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key'], exposeHeaders: ['Location'] }));
+    hono.use('*', cors({ origin: [...opts.corsOrigins], allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'If-None-Match'], exposeHeaders: ['Location', 'ETag'] }));
   }
   hono.use('*', async (c, next) => {
     if (ctx.state.draining && c.req.path !== '/healthz' && c.req.path !== '/readyz') {
@@ -58,6 +59,9 @@ export function createHttpApi(app: ApiApp, options: Partial<ApiOptions> = {}, lo
   });
   const auth = bearerAuth(opts.token, new Set());
   hono.use('*', async (c, next) => (OPEN(c.req.path) ? next() : auth(c, next)));
+  // The dashboard polls these: an unchanged answer is a 304 with no body (If-None-Match).
+  const tag = etag();
+  for (const path of ['/v1/sagas', '/v1/sagas/*', '/v1/overview']) hono.use(path, async (c, next) => (c.req.method === 'GET' ? tag(c, next) : next()));
 
   registerHealthRoutes(hono, ctx);
   registerDocumentRoutes(hono, ctx);

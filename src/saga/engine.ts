@@ -120,6 +120,10 @@ export class SagaEngine<L extends SagaLog = SagaLog> {
     return [...this.defs.values()].map((d) => ({ name: d.name, version: d.version }));
   }
 
+  definition(name: string, version: number): SagaDefinition | undefined {
+    return this.defs.get(key(name, version));
+  }
+
   isRegistered(name: string, version: number): boolean {
     return this.defs.has(key(name, version));
   }
@@ -233,11 +237,13 @@ export class SagaEngine<L extends SagaLog = SagaLog> {
 
   /**
    * Cancels a saga: before its pivot it compensates (reason SAGA_CANCELLED), wherever it runs (a
-   * live owner elsewhere is fenced). Once the pivot has started: SAGA_NOT_CANCELLABLE.
+   * live owner elsewhere is fenced). Once the pivot has started: SAGA_NOT_CANCELLABLE. `by` (default:
+   * this engine's owner) is recorded with the time and reason; a saga that had already failed keeps
+   * its failure as its reason.
    */
-  cancel(sagaId: string, reason = 'cancelled by request'): Promise<SagaOutcome> {
+  cancel(sagaId: string, reason = 'cancelled by request', opts: { by?: string } = {}): Promise<SagaOutcome> {
     this.assertOpen();
-    return cancelSaga(this.ops, sagaId, reason);
+    return cancelSaga(this.ops, sagaId, reason, opts.by ?? this.owner);
   }
 
   /** Operator action: takes a stuck saga and carries on (forward, or compensation if it was rolling back). */

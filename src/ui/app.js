@@ -22,6 +22,7 @@ function route() {
   try {
     if (parts[0] === 'sagas' && parts[1]) showSaga(ctx, decodeURIComponent(parts[1]));
     else if (parts[0] === 'sagas') showSagaList(ctx);
+    else if (parts[0] === 'retrying') showSagaList(ctx, 'retrying');
     else if (parts[0] === 'documents') showDocuments(ctx, parts[1] ? decodeURIComponent(parts[1]) : '');
     else showOverview(ctx);
   } catch (err) {
