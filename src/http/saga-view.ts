@@ -176,6 +176,7 @@ export function recordViews(records: readonly LogRecord[]) {
     attempt: 'attempt' in r ? r.attempt : null,
     status: r.type === 'status' ? r.status : null,
     error: r.type === 'step_failed' || r.type === 'compensation_failed' ? r.error : r.type === 'status' ? (r.reason ?? null) : null,
+    ...(r.type === 'status' && r.cancel ? { cancel: { by: r.cancel.by, at: new Date(r.cancel.at).toISOString(), message: r.cancel.message } } : {}),
     willRetry: 'willRetry' in r ? r.willRetry : null,
     ...(r.type === 'step_succeeded' ? { output: r.output } : {}),
   }));

@@ -144,6 +144,7 @@ export const TimelineRecord = z
     error: ErrorInfoOrNull,
     willRetry: z.boolean().nullable(),
     output: z.unknown().optional(),
+    cancel: z.object({ by: z.string(), at: z.string(), message: z.string() }).optional().openapi({ description: 'On the status record a cancel wrote: who, when, why.' }),
   })
   .openapi('TimelineRecord');
 
