@@ -22,7 +22,7 @@ export class BindError extends Error {
 export function assertSafeBind(host: string, token: string | undefined): void {
   if (isLoopbackHost(host)) return;
   if (token === undefined || token.length < 16) {
-    throw new BindError(`refusing to listen on ${host} (not loopback) without a bearer token of at least 16 characters (--token or APEX_API_TOKEN)`);
+    throw new BindError(`refusing to listen on ${host} (not loopback) without a bearer token of at least 16 characters (set the APEX_API_TOKEN environment variable; there is no flag, so the token stays out of the process list)`);
   }
 }
 

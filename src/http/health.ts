@@ -49,7 +49,9 @@ export function registerHealthRoutes(api: OpenAPIHono, ctx: ApiContext): void {
         }),
       ]);
       const ready = !ctx.state.draining && checks.every((x) => x.ok);
-      return c.json({ ready, draining: ctx.state.draining, checks }, ready ? 200 : 503);
+      // A drill does not make the server unready (that is what is being rehearsed); it is named.
+      const faultDrill = ctx.opts.faultDrill ? { stores: [...ctx.opts.faultDrill.stores] } : null;
+      return c.json({ ready, draining: ctx.state.draining, faultDrill, checks }, ready ? 200 : 503);
     },
   );
 

@@ -14,6 +14,12 @@ export type HttpErrorCode =
   | 'HTTP_INVALID_PARAMETER' // a query, path or header value is invalid
   | 'HTTP_IDEMPOTENCY_CONFLICT' // the Idempotency-Key was used with a different body
   | 'HTTP_SHUTTING_DOWN' // the server is draining after SIGTERM
+  | 'HTTP_HOST_NOT_ALLOWED' // 421: the Host is not a name this server answers for (DNS rebinding)
+  | 'HTTP_FOREIGN_ORIGIN' // 403: a state-changing request from another site's page
+  | 'HTTP_METHOD_NOT_ALLOWED' // 405: the path exists, the method does not (Allow lists them)
+  | 'HTTP_HEADERS_TOO_LARGE' // 431: request line + headers over Node's limit
+  | 'HTTP_MALFORMED_REQUEST' // 400 from Node's parser: not valid HTTP/1.1
+  | 'HTTP_REQUEST_TIMEOUT' // 408: the request did not arrive within requestTimeout
   | 'DOC_NOT_FOUND'
   | 'SAGA_NOT_FOUND'
   | 'SAGA_NOT_STUCK'
@@ -46,11 +52,15 @@ export class HttpProblem extends Error {
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',
+  403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  408: 'Request Timeout',
   409: 'Conflict',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
+  421: 'Misdirected Request',
+  431: 'Request Header Fields Too Large',
   422: 'Unprocessable Content',
   500: 'Internal Server Error',
   503: 'Service Unavailable',

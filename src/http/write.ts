@@ -163,7 +163,12 @@ async function accepted(c: Context, ctx: ApiContext, docId: string, action: Writ
   const saga = await ctx.app.engine.log.load(sagaId);
   const location = `/v1/sagas/${encodeURIComponent(sagaId)}`;
   c.header('Location', location);
-  return c.json({ docId, action, sagaId, sagaStatus: saga?.status ?? 'pending', ...(await ingestionStatus(ctx, docId)), location, ...(saga?.reason ? { reason: saga.reason } : {}) }, 202);
+  const sagaStatus = saga?.status ?? 'pending';
+  // Nothing has been created or deleted yet: say what the answer is (queued / in progress) and
+  // keep the intended action apart, so a client never reads "deleted" for a pending delete.
+  const now = sagaStatus === 'pending' ? 'queued' : 'in_progress';
+  const intent = action === 'created' || action === 'updated' || action === 'deleted' ? { intent: action } : {};
+  return c.json({ docId, action: now, ...intent, sagaId, sagaStatus, ...(await ingestionStatus(ctx, docId)), location, ...(saga?.reason ? { reason: saga.reason } : {}) }, 202);
 }
 
 async function ended(c: Context, ctx: ApiContext, r: Ended): Promise<Response> {

@@ -30,7 +30,7 @@ export async function drive(run: SagaRun, plan: ResumePlan, resumed: boolean, cl
       // An operator (or a concurrent retry) may take it at once: give the lease back.
       await run.env.log.release(run.lease.owner, [{ sagaId: run.sagaId, fencingToken: run.lease.fencingToken }]).catch(() => undefined);
     }
-    end = status === 'compensated' && run.reason?.code === 'SAGA_CANCELLED' ? 'cancelled' : status;
+    end = status === 'compensated' && (run.reason?.code === 'SAGA_CANCELLED' || run.cancel !== undefined) ? 'cancelled' : status;
     if (status !== 'completed') endReason = run.reason;
     const outcome: SagaOutcome = { sagaId: run.sagaId, saga: run.def.name, status, results: { ...run.results }, executed: true };
     if (status !== 'completed' && run.reason) outcome.reason = run.reason;

@@ -6,7 +6,7 @@ import type { DriveResult } from './drive.js';
 import { SagaError, isFenced } from './errors.js';
 import { isDeadLocalOwner } from './owner.js';
 import type { ClaimVia } from './events.js';
-import type { Claimed, SagaLog, StoredSaga } from './log.js';
+import type { CancelInfo, Claimed, SagaLog, StoredSaga } from './log.js';
 import { storedOutcome, type SagaOutcome } from './outcome.js';
 import { pivotStarted, replay, type ResumePlan } from './replay.js';
 import type { SagaRun } from './run.js';
@@ -31,13 +31,15 @@ export function unknownDefinition(s: { name: string; version: number }): SagaErr
   return new SagaError('SAGA_UNKNOWN_DEFINITION', `no definition registered for ${s.name}@${s.version}`);
 }
 
-export async function cancelSaga(e: EngineOps, sagaId: string, reason: string): Promise<SagaOutcome> {
+export async function cancelSaga(e: EngineOps, sagaId: string, reason: string, by: string): Promise<SagaOutcome> {
   const why = { code: 'SAGA_CANCELLED', message: reason };
+  const info = (): CancelInfo => ({ by, at: e.now(), message: reason });
   const refuse = (): SagaError => new SagaError('SAGA_NOT_CANCELLABLE', `saga ${sagaId} passed its pivot (or completed): it can only go forward`);
   for (;;) {
     const local = e.active(sagaId);
     if (local) {
       if (!local.rollingBack && !local.interruptForward(why) && local.interrupt?.code !== 'SAGA_CANCELLED') throw refuse();
+      if (local.interrupt === why) local.cancel = info();
       return e.settle(sagaId);
     }
     const stored = await e.log.load(sagaId);
@@ -60,7 +62,11 @@ export async function cancelSaga(e: EngineOps, sagaId: string, reason: string): 
       e.run(r.run, r.plan).catch(() => undefined);
       throw refuse();
     }
-    const plan: ResumePlan = r.plan.action === 'done' ? r.plan : { action: 'compensate', reason: why };
+    // A saga that had already failed (stuck, or compensating) keeps that failure as its reason;
+    // the cancellation is recorded beside it (who, when, why) on the compensating record.
+    const failed = (stored.status === 'stuck' || stored.status === 'compensating') && stored.reason !== null ? stored.reason : undefined;
+    r.run.cancel = info();
+    const plan: ResumePlan = r.plan.action === 'done' ? r.plan : { action: 'compensate', reason: failed ?? why };
     return e.awaitRun(r.run, e.run(r.run, plan));
   }
 }

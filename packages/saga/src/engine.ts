@@ -108,9 +108,20 @@ export class SagaEngine<L extends SagaLog = SagaLog> {
     return [...new Set([...this.defs.values()].map((d) => d.name))];
   }
 
+  /** Every registered step (any version) and whether it can be compensated: observers give each a series. */
+  get steps(): Array<{ saga: string; step: string; compensatable: boolean }> {
+    const out = new Map<string, { saga: string; step: string; compensatable: boolean }>();
+    for (const d of this.defs.values()) for (const st of d.stages) for (const step of st.steps) out.set(`${d.name}\u0000${step.name}`, { saga: d.name, step: step.name, compensatable: step.compensate !== undefined });
+    return [...out.values()];
+  }
+
   /** The (name, version) pairs registered: the only sagas this engine claims. */
   get definitions(): Array<{ name: string; version: number }> {
     return [...this.defs.values()].map((d) => ({ name: d.name, version: d.version }));
+  }
+
+  definition(name: string, version: number): SagaDefinition | undefined {
+    return this.defs.get(key(name, version));
   }
 
   isRegistered(name: string, version: number): boolean {
@@ -231,11 +242,13 @@ export class SagaEngine<L extends SagaLog = SagaLog> {
 
   /**
    * Cancels a saga: before its pivot it compensates (reason SAGA_CANCELLED), wherever it runs (a
-   * live owner elsewhere is fenced). Once the pivot has started: SAGA_NOT_CANCELLABLE.
+   * live owner elsewhere is fenced). Once the pivot has started: SAGA_NOT_CANCELLABLE. `by` (default:
+   * this engine's owner) is recorded with the time and reason; a saga that had already failed keeps
+   * its failure as its reason.
    */
-  cancel(sagaId: string, reason = 'cancelled by request'): Promise<SagaOutcome> {
+  cancel(sagaId: string, reason = 'cancelled by request', opts: { by?: string } = {}): Promise<SagaOutcome> {
     this.assertOpen();
-    return cancelSaga(this.ops, sagaId, reason);
+    return cancelSaga(this.ops, sagaId, reason, opts.by ?? this.owner);
   }
 
   /** Operator action: takes a stuck saga and carries on (forward, or compensation if it was rolling back). */

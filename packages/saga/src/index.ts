@@ -14,6 +14,8 @@ export type { Clock } from './clock.js';
 export { DEFAULT_STEP_RETRY, DEFAULT_RETRIABLE_RETRY, DEFAULT_COMPENSATION_RETRY, isMarkedRetryable, backoffDelay } from './policy.js';
 export type { RetryPolicy } from './policy.js';
 export { replay, planResume, pivotStarted } from './replay.js';
+export { operatorActions } from './actions.js';
+export type { OperatorActions } from './actions.js';
 export type { ReplayedSaga, ResumePlan, StepState } from './replay.js';
 export { canTransition, isFinal, FINAL_STATUSES } from './log.js';
 export type * from './log.js';

@@ -10,7 +10,7 @@ import type { Clock } from './clock.js';
 import type { SagaDefinition, StepContext } from './define.js';
 import type { HookBus } from './events.js';
 import { SagaError, type SagaErrorCode } from './errors.js';
-import { canTransition, type ErrorInfo, type Json, type Lease, type LogRecord, type SagaLog, type SagaMeta, type SagaStatus } from './log.js';
+import { canTransition, type CancelInfo, type ErrorInfo, type Json, type Lease, type LogRecord, type SagaLog, type SagaMeta, type SagaStatus } from './log.js';
 import type { ReplayedSaga, StepState } from './replay.js';
 
 export interface RunEnv {
@@ -45,6 +45,8 @@ export class SagaRun {
   readonly work: CancelScope;
   /** Why the forward phase was cancelled (SAGA_CANCELLED, SAGA_DEADLINE), if it was. */
   interrupt: ErrorInfo | undefined;
+  /** Set by cancel(): written on the `compensating` status record. */
+  cancel: CancelInfo | undefined;
   /** Set when the pivot's step_started is about to be written: cancel and deadline no longer apply. */
   pivotStarted = false;
   /** Local-clock time before which the lease is known to be held (heartbeat bookkeeping). */
