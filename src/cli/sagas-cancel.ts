@@ -2,7 +2,7 @@
 // runs (another owner is fenced). After the pivot the engine refuses (SAGA_NOT_CANCELLABLE, exit 1):
 // the saga can only go forward.
 import type { Command } from 'commander';
-import { SagaError } from '../saga/index.js';
+import { errorCode, errorMessage } from '../lib/errors.js';
 import { sagaId } from './args.js';
 import { exiting } from './command.js';
 import { CliError, EXIT_FAILED, EXIT_OK } from './errors.js';
@@ -24,10 +24,11 @@ export function registerCancel(sagas: Command): void {
           try {
             outcome = await app.engine.cancel(id, flags.reason);
           } catch (err) {
-            if (err instanceof SagaError && err.code === 'SAGA_NOT_FOUND') throw new CliError('CLI_NOT_FOUND', `no saga "${id}" in the log`);
-            if (err instanceof SagaError && err.code === 'SAGA_NOT_CANCELLABLE') {
-              if (io.json) io.out(toJson({ ok: false, sagaId: id, error: { code: err.code, message: err.message } }));
-              else io.out(`\n[${err.code}] ${err.message}`);
+            if (errorCode(err) === 'SAGA_NOT_FOUND') throw new CliError('CLI_NOT_FOUND', `no saga "${id}" in the log`);
+            if (errorCode(err) === 'SAGA_NOT_CANCELLABLE') {
+              const message = errorMessage(err);
+              if (io.json) io.out(toJson({ ok: false, sagaId: id, error: { code: 'SAGA_NOT_CANCELLABLE', message } }));
+              else io.out(`\n[SAGA_NOT_CANCELLABLE] ${message}`);
               return EXIT_FAILED;
             }
             throw err;

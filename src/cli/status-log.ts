@@ -10,6 +10,7 @@ import { redactCredentials } from '../config/redact.js';
 import { isPostgresUrl, openSagaLog } from '../log/open.js';
 import type { SagaLog } from '../saga/index.js';
 import { globalOptions } from './runtime.js';
+import { errorCode, errorMessage } from '../lib/errors.js';
 
 export interface LogHealth {
   ok: boolean;
@@ -46,9 +47,8 @@ export async function probeSagaLog(log: Pick<SagaLog, 'list'> & { readonly kind:
 
 export function describeLogError(kind: string, err: unknown): string {
   if (err instanceof NoAnswer) return `${kind} saga log: ${err.message}`;
-  const code = (err as { code?: unknown }).code;
-  const message = err instanceof Error ? err.message : String(err);
-  return redactCredentials(`${kind} saga log: ${typeof code === 'string' ? `[${code}] ` : ''}${message}`);
+  const code = errorCode(err);
+  return redactCredentials(`${kind} saga log: ${code !== undefined ? `[${code}] ` : ''}${errorMessage(err)}`);
 }
 
 export interface StatusApp {
@@ -85,7 +85,7 @@ export async function openForStatus(cmd: Command): Promise<StatusApp> {
     const app = await openApp({ lenientConnect: true, config });
     return { app, profile: app.profile.describe(), storeTimeoutMs };
   } catch (err) {
-    if (!(err instanceof NoAnswer) && (err as { code?: unknown }).code !== 'LOG_FAILURE') throw err;
+    if (!(err instanceof NoAnswer) && errorCode(err) !== 'LOG_FAILURE') throw err;
     const app = await openApp({ lenientConnect: true, config: { ...config, sagaLogUrl: 'memory' } });
     const profile = {
       ...app.profile.describe(),

@@ -3,6 +3,8 @@
 // fails with a typed error that names the setting and the accepted range. The CLI prints it as a
 // configuration error (exit 2); commander flags use the same check through src/cli/args.ts.
 
+import { markError } from '../lib/errors.js';
+
 export type ConfigErrorCode = 'CONFIG_INVALID';
 
 export class ConfigError extends Error {
@@ -13,6 +15,7 @@ export class ConfigError extends Error {
     super(message);
     this.name = 'ConfigError';
     this.setting = setting;
+    markError(this);
   }
 }
 

@@ -12,6 +12,7 @@ import type { WriteAction } from '../ingest/writer.js';
 import type { SagaOutcome } from '../saga/index.js';
 import type { ApiContext } from './context.js';
 import { HttpProblem, problemResponse } from './problem.js';
+import { errorCode } from '../lib/errors.js';
 
 const KEY_RE = /^[\x21-\x7e]{1,200}$/;
 
@@ -150,7 +151,7 @@ async function race(c: Context, ctx: ApiContext, done: Promise<Ended>, docId: st
 }
 
 function waitError(err: unknown): 'timeout' {
-  if ((err as { code?: unknown }).code === 'SAGA_WAIT_TIMEOUT') return 'timeout';
+  if (errorCode(err) === 'SAGA_WAIT_TIMEOUT') return 'timeout';
   throw err;
 }
 

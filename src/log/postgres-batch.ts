@@ -8,6 +8,7 @@ import { failure, fencedError, notFoundError, seqError } from './common.js';
 import type { logStatements, SummaryRow } from './postgres-sql.js';
 import { toSummary } from './postgres-sql.js';
 import { withConnection } from './pg-connection.js';
+import { errorCode } from '../lib/errors.js';
 
 type Statements = ReturnType<typeof logStatements>;
 
@@ -40,7 +41,7 @@ const DEADLOCK = '40P01';
 const SERIALIZATION = '40001';
 
 function isRetryable(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
+  const code = errorCode(err);
   return code === DEADLOCK || code === SERIALIZATION;
 }
 

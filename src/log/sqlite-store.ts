@@ -3,7 +3,7 @@
 // so its inputs and outputs are plain, cloneable data (WireOp / WireResult).
 import Database from 'better-sqlite3';
 import type { CountFilter, ErrorInfo, Json, ListFilter, SagaMeta, SagaStatus, SagaSummary, StoredSaga } from '../saga/log.js';
-import { SagaError } from '../saga/errors.js';
+import { isSagaError } from '../saga/errors.js';
 import type { SagaErrorCode } from '../saga/errors.js';
 import { failure, fencedError, notFoundError, seqError } from './common.js';
 import type { SqliteSynchronous } from './sqlite-schema.js';
@@ -154,7 +154,7 @@ export class SqliteLogStore {
     try {
       return { ok: true, value: run() };
     } catch (err) {
-      if (err instanceof SagaError) return { ok: false, code: err.code, message: err.message };
+      if (isSagaError(err)) return { ok: false, code: err.code, message: err.message };
       if (rethrowUnexpected) throw err;
       return { ok: false, code: 'LOG_FAILURE', message: `saga log operation failed: ${(err as Error).message}` };
     }

@@ -3,6 +3,7 @@
 // is the method name, so its values are bounded by the store interfaces (src/stores/types.ts).
 import type { StoreSet } from '../stores/types.js';
 import type { ApexMetrics } from './registry.js';
+import { errorCode } from '../lib/errors.js';
 
 /** Called for every store call that carried a write context (tracing uses it for store spans). */
 export type StoreCallListener = (call: { store: string; operation: string; sagaId: string; fencingToken: number; startMs: number; endMs: number; error?: unknown }) => void;
@@ -69,7 +70,7 @@ function isThenable(v: unknown): v is Promise<unknown> {
 }
 
 function isFenced(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'STORE_FENCED';
+  return errorCode(err) === 'STORE_FENCED';
 }
 
 /** The WriteContext argument of a write, if any (sagaId + fencingToken). */

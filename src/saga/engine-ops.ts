@@ -3,7 +3,7 @@
 // of a stuck saga (two concurrent retries run it once). Kept apart so engine.ts stays readable.
 import type { SagaDefinition } from './define.js';
 import type { DriveResult } from './drive.js';
-import { SagaError, isFenced } from './errors.js';
+import { SagaError, isFenced, isSagaError } from './errors.js';
 import { isDeadLocalOwner } from './owner.js';
 import type { ClaimVia } from './events.js';
 import type { Claimed, SagaLog, StoredSaga } from './log.js';
@@ -137,5 +137,5 @@ async function takeIfOrphaned(e: EngineOps, stored: StoredSaga): Promise<SagaOut
 
 /** Lost to another owner or the lease ran out: the saga goes on elsewhere (or here, via settle). */
 export function isHandOff(err: unknown): boolean {
-  return isFenced(err) || (err instanceof SagaError && err.code === 'SAGA_LEASE_LOST');
+  return isFenced(err) || isSagaError(err, 'SAGA_LEASE_LOST');
 }

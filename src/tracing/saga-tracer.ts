@@ -8,6 +8,7 @@ import { SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer }
 import type { ObserverHooks } from '../metrics/saga-hooks.js';
 import type { StoreCallListener } from '../metrics/stores.js';
 import { contextFromMeta } from './traceparent.js';
+import { errorCode } from '../lib/errors.js';
 
 export const TRACER_NAME = 'apex-memory';
 
@@ -149,6 +150,5 @@ function stepKey(sagaId: string, step: string, phase: string): string {
 }
 
 function codeOf(err: unknown): string {
-  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
-  return typeof code === 'string' ? code : 'error';
+  return errorCode(err) ?? 'error';
 }
