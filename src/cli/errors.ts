@@ -3,7 +3,7 @@
 // trace) and its exit code come from the one error registry (src/errors/registry.ts). Anything
 // else is a bug and keeps its stack so it can be reported.
 // Every message is redacted first: driver messages may echo a connection string or a header.
-import { redactCredentials } from '../config/redact.js';
+import { redactCredentials } from '../lib/redact.js';
 import { errorCode, errorMessage, markError } from '../lib/errors.js';
 import { errorTraits, type CliErrorCode } from '../errors/registry.js';
 import { escapeControls } from './args.js';

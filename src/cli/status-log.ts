@@ -5,8 +5,9 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { App } from '../app.js';
-import { configFromEnv, redactUrl, type ProfileDescription } from '../config/profile.js';
-import { redactCredentials } from '../config/redact.js';
+import { configFromEnv } from '../config/profile.js';
+import type { ProfileDescription } from '../wiring.js';
+import { redactCredentials, redactUrl } from '../lib/redact.js';
 import { isPostgresUrl, openSagaLog } from '../log/open.js';
 import type { SagaLog } from '../saga/index.js';
 import { globalOptions } from './runtime.js';

@@ -2,7 +2,7 @@
 // (src/errors/registry.ts) expects it (a store or the log down: the worker waits it out) or not (a
 // bug: the line says so, so an operator does not wait for it to pass), and the message with
 // anything that looks like credentials in a URL removed (driver messages may echo a URL).
-import { redactCredentials } from '../config/redact.js';
+import { redactCredentials } from '../lib/redact.js';
 import { errorCode, errorMessage } from '../lib/errors.js';
 import { errorTraits } from '../errors/registry.js';
 

@@ -1,7 +1,7 @@
 // Typed errors of the ingest input layer. Callers switch on `code`, never on message text.
 // Messages name the field, the limit and where the input came from, and never contain secrets.
 import { isApexError, markError } from '../lib/errors.js';
-import { redactCredentials } from '../config/redact.js';
+import { redactCredentials } from '../lib/redact.js';
 
 export type DocumentErrorCode =
   | 'DOC_INVALID' // the document breaks the schema or a limit; fix the input

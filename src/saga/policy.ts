@@ -73,7 +73,7 @@ export const DEFAULT_SETTLE_GRACE_MS = 15_000;
  * compensation and leave data behind. So a cancelled attempt rejects only once its promise has
  * settled, or after `graceMs` if it ignores its signal; the step then counts as "maybe applied".
  */
-export function withTimeout<T>(
+export function withStepTimeout<T>(
   fn: (scope: CancelScope) => Promise<T>,
   timeoutMs: number | undefined,
   parent: CancelScope,

@@ -1,7 +1,7 @@
 // Store errors carry a stable code and whether a retry can help. The saga engine reads `code`
 // and `retryable` off any thrown error, so adapters classify every driver error into one of these.
 import { isApexError, markError } from '../lib/errors.js';
-import { redactCredentials } from '../config/redact.js';
+import { redactCredentials } from '../lib/redact.js';
 import type { StoreName } from './types.js';
 
 export type StoreErrorCode =

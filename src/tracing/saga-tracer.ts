@@ -5,8 +5,8 @@
 // A saga's span continues the trace stored in its meta (traceparent), so a saga resumed by
 // another process lands in the same trace.
 import { SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
-import type { ObserverHooks } from '../metrics/saga-hooks.js';
-import type { StoreCallListener } from '../metrics/stores.js';
+import type { SagaHooks } from '../saga/index.js';
+import type { StoreCallListener } from '../lib/store-calls.js';
 import { contextFromMeta } from './traceparent.js';
 import { errorCode } from '../lib/errors.js';
 
@@ -42,7 +42,7 @@ export class SagaTracer {
     this.tracer = tracer ?? trace.getTracer(TRACER_NAME);
   }
 
-  hooks(): ObserverHooks {
+  hooks(): SagaHooks {
     return {
       onSagaStart: (e) => {
         const meta = e.meta;
