@@ -3,7 +3,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqliteSagaLog } from '../src/log/sqlite.js';
+import { SqliteSagaLog } from '../src/log/sqlite/index.js';
 import type { LogRecord } from '../src/saga/log.js';
 import { runLoad } from './load.js';
 

@@ -47,7 +47,7 @@ export interface ServersRow {
   store_calls: CallRow[];
 }
 
-const FORWARD = ['putPending', 'commit', 'finishVersion', 'acquire', 'writeVersion', 'upsertVersion', 'put'];
+const FORWARD = ['putPending', 'commit', 'finishVersion', 'acquire', 'writeVersion', 'writeVersion', 'put'];
 
 /** Counts deadlocks seen inside the Neo4j driver's managed transactions (it retries them itself). */
 let deadlocks = 0;
@@ -189,7 +189,7 @@ function rawWriter(app: App): One {
     const sha = contentSha256(doc);
     const plain = await versionOf(doc, sha);
     await stores.postgres.putPending(plain, ctx);
-    await Promise.all([stores.neo4j.writeVersion(plain, ctx), versionOf(doc, sha, { embedder }).then((v) => stores.qdrant.upsertVersion(v, ctx))]);
+    await Promise.all([stores.neo4j.writeVersion(plain, ctx), versionOf(doc, sha, { embedder }).then((v) => stores.qdrant.writeVersion(v, ctx))]);
     await stores.postgres.commit(doc.id, sha, ctx, null);
     await stores.redis.put({ docId: doc.id, title: doc.title, contentSha256: sha, chunkCount: plain.chunks.length, metadata: doc.metadata }, ctx);
     await stores.postgres.finishVersion(doc.id, null, ctx);

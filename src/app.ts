@@ -1,5 +1,6 @@
 // Wires one process: profile (stores + saga log), embedder, saga engine, writer. The CLI, the
 // worker and the tests all start from here, so they run exactly the same write path.
+import type { SagaLogBackend } from './saga/index.js';
 import { intFromEnv } from './config/numeric.js';
 import { configFromEnv, type Env, type ProfileConfig } from './config/profile.js';
 import { openProfile, type OpenedProfile } from './wiring.js';
@@ -32,7 +33,7 @@ export interface AppOptions {
 export interface App {
   profile: OpenedProfile;
   stores: OpenedProfile['stores'];
-  engine: SagaEngine;
+  engine: SagaEngine<SagaLogBackend>;
   writer: MemoryWriter;
   embedder: Embedder;
   /** Cleans up after sagas this process lost to another owner (docs/documents.md). */

@@ -40,20 +40,20 @@ export async function openProfile(cfg: ProfileConfig, embedder: Embedder, opts: 
   const opened: Array<{ close(): Promise<void> }> = [];
   try {
     const postgres = cfg.databaseUrl
-      ? (await import('./stores/postgres.js')).createPostgresStore({ url: cfg.databaseUrl, timeoutMs })
-      : await (await import('./stores/embedded/pglite-relational.js')).openPgliteRelational({ dir: embedded('postgres'), timeoutMs });
+      ? (await import('./stores/postgres/relational-store.js')).createPostgresStore({ url: cfg.databaseUrl, timeoutMs })
+      : await (await import('./stores/pglite/relational-store.js')).openPgliteRelational({ dir: embedded('postgres'), timeoutMs });
     opened.push(postgres);
     const neo4j = cfg.neo4jUrl
-      ? (await import('./stores/neo4j.js')).createNeo4jStore({ url: cfg.neo4jUrl, user: cfg.neo4jUser, password: cfg.neo4jPassword, timeoutMs })
-      : await (await import('./stores/embedded/sqlite-graph.js')).openSqliteGraph(embedded('graph.db'));
+      ? (await import('./stores/neo4j/graph-store.js')).createNeo4jStore({ url: cfg.neo4jUrl, user: cfg.neo4jUser, password: cfg.neo4jPassword, timeoutMs })
+      : await (await import('./stores/sqlite/graph-store.js')).openSqliteGraph(embedded('graph.db'));
     opened.push(neo4j);
     const qdrant = cfg.qdrantUrl
-      ? (await import('./stores/qdrant.js')).createQdrantStore({ url: cfg.qdrantUrl, apiKey: cfg.qdrantApiKey, dimension: embedder.dimension, timeoutMs })
-      : await (await import('./stores/embedded/sqlite-vector.js')).openSqliteVector(embedded('vectors.db'), embedder.dimension);
+      ? (await import('./stores/qdrant/vector-store.js')).createQdrantStore({ url: cfg.qdrantUrl, apiKey: cfg.qdrantApiKey, dimension: embedder.dimension, timeoutMs })
+      : await (await import('./stores/sqlite/vector-store.js')).openSqliteVector(embedded('vectors.db'), embedder.dimension);
     opened.push(qdrant);
     const redis = cfg.redisUrl
-      ? (await import('./stores/redis.js')).createRedisStore({ url: cfg.redisUrl, timeoutMs })
-      : await (await import('./stores/embedded/sqlite-cache.js')).openSqliteCache(embedded('cache.db'));
+      ? (await import('./stores/redis/cache-store.js')).createRedisStore({ url: cfg.redisUrl, timeoutMs })
+      : await (await import('./stores/sqlite/cache-store.js')).openSqliteCache(embedded('cache.db'));
     opened.push(redis);
     const stores: StoreSet = { postgres, neo4j, qdrant, redis };
     for (const s of Object.values(stores)) {

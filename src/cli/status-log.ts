@@ -9,7 +9,7 @@ import { configFromEnv } from '../config/profile.js';
 import type { ProfileDescription } from '../wiring.js';
 import { redactCredentials, redactUrl } from '../lib/redact.js';
 import { isPostgresUrl, openSagaLog } from '../log/open.js';
-import type { SagaLog } from '../saga/index.js';
+import type { SagaLogBackend } from '../saga/index.js';
 import { globalOptions } from './runtime.js';
 import { errorCode, errorMessage } from '../lib/errors.js';
 
@@ -37,7 +37,7 @@ export function bounded<T>(work: Promise<T>, ms: number): Promise<T> {
 }
 
 /** One small read of the log within `timeoutMs`: what `/readyz` checks too. */
-export async function probeSagaLog(log: Pick<SagaLog, 'list'> & { readonly kind: string }, timeoutMs: number): Promise<LogHealth> {
+export async function probeSagaLog(log: Pick<SagaLogBackend, 'list'> & { readonly kind: string }, timeoutMs: number): Promise<LogHealth> {
   try {
     await bounded(log.list({ limit: 1 }), timeoutMs);
     return { ok: true, detail: `${log.kind} saga log answers` };

@@ -4,7 +4,7 @@
 // from the saga log, so any process's ingest or worker shows up here.
 import type { Command } from 'commander';
 import type { StoreName } from '../stores/types.js';
-import type { SagaEngine, SagaStatus } from '../saga/index.js';
+import type { SagaEngine, SagaStatus, SagaLogBackend } from '../saga/index.js';
 import { exiting } from './command.js';
 import { redactCredentials } from '../lib/redact.js';
 import { EXIT_FAILED, EXIT_OK } from './errors.js';
@@ -13,11 +13,11 @@ import { bounded, describeLogError, openForStatus, probeSagaLog } from './status
 import { SAGA_STATUSES } from './sagas.js';
 import { formatStoreCounts, waitingInLog } from '../ingest/store-waits.js';
 
-/** Kept in the JSON output for older readers; counts are exact now (SagaLog.count). */
+/** Kept in the JSON output for older readers; counts are exact now (SagaLogBackend.count). */
 const COUNT_CAP = Number.MAX_SAFE_INTEGER;
 
 /** Unfinished sagas by name@version (counted per definition this build knows, plus any other seen). */
-async function unfinishedByDefinition(engine: SagaEngine): Promise<Array<{ definition: string; count: number; registered: boolean }>> {
+async function unfinishedByDefinition(engine: SagaEngine<SagaLogBackend>): Promise<Array<{ definition: string; count: number; registered: boolean }>> {
   const byDef = new Map<string, { definition: string; count: number; registered: boolean }>();
   for (const status of ['pending', 'running', 'compensating', 'stuck'] as const) {
     // Versions nobody here registers show up in a bounded sample; registered ones are counted exactly.
@@ -98,7 +98,7 @@ async function runStatus(json: boolean, cmd: Command): Promise<number> {
 }
 
 /** The log's counts; an Error when the log fails (or stops answering) half way. */
-async function countSagas(engine: SagaEngine, timeoutMs: number) {
+async function countSagas(engine: SagaEngine<SagaLogBackend>, timeoutMs: number) {
   const work = async () => {
     const sagas = {} as Record<SagaStatus, number>;
     for (const status of SAGA_STATUSES) sagas[status] = await engine.log.count({ status });

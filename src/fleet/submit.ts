@@ -8,7 +8,7 @@
 // compensates, as it would in process.
 import type { MemoryWriter } from '../ingest/writer.js';
 import type { ValidDocument } from '../ingest/schema.js';
-import type { SagaEngine } from '../saga/index.js';
+import type { SagaEngine, SagaLogBackend } from '../saga/index.js';
 
 export interface SubmitResult {
   docId: string;
@@ -20,7 +20,7 @@ export interface SubmitResult {
 }
 
 export async function submitIngest(
-  app: { engine: SagaEngine; writer: MemoryWriter },
+  app: { engine: SagaEngine<SagaLogBackend>; writer: MemoryWriter },
   doc: ValidDocument,
   opts: { sagaId?: string } = {},
 ): Promise<SubmitResult> {

@@ -10,12 +10,12 @@
 // A log error (PostgreSQL down) never ends the loop: one warning line, then a capped backoff;
 // sagas already running keep going as far as the log lets them, and whatever they could not
 // finish is claimed again once the log is back (their leases lapse).
-import type { SagaEngine } from '../saga/index.js';
+import type { SagaEngine, SagaLogBackend } from '../saga/index.js';
 import { describeFailure } from './describe-error.js';
 import { WorkerTally, type WorkerCounts } from './tally.js';
 
 export interface WorkerLoopOptions {
-  engine: SagaEngine;
+  engine: SagaEngine<SagaLogBackend>;
   /** Most sagas running at once in this process (default 16). */
   concurrency?: number;
   /** Idle poll period (default 200 ms). */
@@ -30,7 +30,7 @@ export class WorkerLoop {
   readonly concurrency: number;
   readonly pollMs: number;
   private readonly maxBackoffMs: number;
-  private readonly engine: SagaEngine;
+  private readonly engine: SagaEngine<SagaLogBackend>;
   private readonly warn: (line: string) => void;
   private readonly tally = new WorkerTally();
   private stopping = false;

@@ -5,12 +5,12 @@ import type { ProfileDescription } from '../wiring.js';
 import type { Embedder } from '../ingest/embedder.js';
 import type { VerifyReport } from '../ingest/verify.js';
 import type { MemoryWriter } from '../ingest/writer.js';
-import type { SagaEngine } from '../saga/index.js';
+import type { SagaEngine, SagaLogBackend } from '../saga/index.js';
 import type { StoreSet } from '../stores/types.js';
 import type { SagaTimings } from './timings.js';
 
 export interface ApiApp {
-  engine: SagaEngine;
+  engine: SagaEngine<SagaLogBackend>;
   writer: MemoryWriter;
   stores: StoreSet;
   embedder: Embedder;

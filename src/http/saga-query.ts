@@ -3,7 +3,7 @@
 // retrying, failed step) run here over at most `scanLimit` sagas; the answer says when that limit
 // was reached. Records are loaded only for the sagas on the page (and for candidates when a
 // filter needs them).
-import type { SagaLog, SagaStatus, SagaSummary, StoredSaga } from '../saga/index.js';
+import type { SagaLogBackend, SagaStatus, SagaSummary, StoredSaga } from '../saga/index.js';
 import { HttpProblem } from './problem.js';
 import { docIdOf, recordFacts, summaryView, type SagaSummaryView } from './saga-view.js';
 
@@ -57,7 +57,7 @@ function newer(a: SagaSummary, b: SagaSummary): number {
   return b.createdAt - a.createdAt || (a.sagaId < b.sagaId ? 1 : a.sagaId > b.sagaId ? -1 : 0);
 }
 
-export async function querySagas(log: SagaLog, q: SagaQuery, scanLimit: number): Promise<SagaPage> {
+export async function querySagas(log: SagaLogBackend, q: SagaQuery, scanLimit: number): Promise<SagaPage> {
   if (q.stuck === true && q.status !== undefined && q.status !== 'stuck') {
     throw new HttpProblem(400, 'HTTP_INVALID_PARAMETER', `stuck=true contradicts status=${q.status}`, { parameter: 'stuck' });
   }

@@ -106,7 +106,7 @@ function planFor(stores: StoreSet, v: Violation): Plan | undefined {
     case 'missing_version':
     case 'chunk_count':
       if (v.store === 'neo4j') return { what: 'write the committed version to Neo4j again', needs: 'neo4j', run: async (c) => { if (c) await stores.neo4j.writeVersion(c, REPAIR_CTX); } };
-      if (v.store === 'qdrant') return { what: 'write the committed version to Qdrant again', needs: 'qdrant', run: async (c) => { if (c) await stores.qdrant.upsertVersion(c, REPAIR_CTX); } };
+      if (v.store === 'qdrant') return { what: 'write the committed version to Qdrant again', needs: 'qdrant', run: async (c) => { if (c) await stores.qdrant.writeVersion(c, REPAIR_CTX); } };
       return undefined;
     case 'cache_stale':
       return {

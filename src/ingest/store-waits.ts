@@ -4,7 +4,7 @@
 // in this process after a backoff, or as a durable timer) and by the writer's own retries before
 // a saga begins; cleared when the step succeeds or the saga ends. `waitingInLog` reads the same
 // from the saga log, for `status` in another process.
-import type { ErrorInfo, LogRecord, SagaHooks, SagaLog } from '../saga/index.js';
+import type { ErrorInfo, LogRecord, SagaHooks, SagaLogBackend } from '../saga/index.js';
 import type { StoreName } from '../stores/types.js';
 
 const STORES: readonly StoreName[] = ['postgres', 'neo4j', 'qdrant', 'redis'];
@@ -104,7 +104,7 @@ export function formatStoreCounts(counts: StoreCounts): string {
  * retryable store error and that has not succeeded since (its next attempt is sleeping, in flight
  * or a durable timer). Reads at most `limit` running sagas.
  */
-export async function waitingInLog(log: SagaLog, limit = 500): Promise<{ counts: StoreCounts; scanned: number; more: boolean }> {
+export async function waitingInLog(log: SagaLogBackend, limit = 500): Promise<{ counts: StoreCounts; scanned: number; more: boolean }> {
   const running = await log.list({ status: 'running', limit: limit + 1 });
   const counts: StoreCounts = {};
   for (const s of running.slice(0, limit)) {

@@ -1,4 +1,4 @@
-// In-memory SagaLog: the reference semantics for tests and the engine's unit tests. Records are
+// In-memory SagaLogBackend: the reference semantics for tests and the engine's unit tests. Records are
 // kept as JSON text so that anything that would not survive a real backend fails here too.
 import type {
   AppendRequest,
@@ -14,7 +14,7 @@ import type {
   Lease,
   ListFilter,
   LogRecord,
-  SagaLog,
+  SagaLogBackend,
   SagaMeta,
   SagaStatus,
   SagaSummary,
@@ -56,7 +56,7 @@ export interface MemorySagaLogOptions {
   now?: () => number;
 }
 
-export class MemorySagaLog implements SagaLog {
+export class MemorySagaLog implements SagaLogBackend {
   readonly kind = 'memory';
   readonly durability = 'none (process memory)';
   private readonly sagas = new Map<string, MemorySaga>();

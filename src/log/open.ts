@@ -1,8 +1,8 @@
 // Opens the saga log a config names: a PostgreSQL URL, `memory`, or else a SQLite file path.
 // Backends load lazily so a SQLite user never loads `pg` and vice versa.
-import type { SagaLog } from '../saga/log.js';
-import type { PostgresSagaLogOptions } from './postgres.js';
-import type { SqliteSagaLogOptions } from './sqlite.js';
+import type { SagaLogBackend } from '../saga/log.js';
+import type { PostgresSagaLogOptions } from './postgres/index.js';
+import type { SqliteSagaLogOptions } from './sqlite/index.js';
 
 export interface OpenSagaLogOptions {
   sqlite?: SqliteSagaLogOptions;
@@ -10,8 +10,8 @@ export interface OpenSagaLogOptions {
   now?: () => number;
 }
 
-/** A SagaLog plus the durability it provides, in words the CLI prints. */
-export type OpenedSagaLog = SagaLog & { readonly durability: string };
+/** A SagaLogBackend plus the durability it provides, in words the CLI prints. */
+export type OpenedSagaLog = SagaLogBackend & { readonly durability: string };
 
 export function isPostgresUrl(target: string): boolean {
   return /^postgres(ql)?:\/\//i.test(target);
@@ -19,14 +19,14 @@ export function isPostgresUrl(target: string): boolean {
 
 export async function openSagaLog(target: string, options: OpenSagaLogOptions = {}): Promise<OpenedSagaLog> {
   if (isPostgresUrl(target)) {
-    const { PostgresSagaLog } = await import('./postgres.js');
+    const { PostgresSagaLog } = await import('./postgres/index.js');
     return PostgresSagaLog.open({ ...options.postgres, connectionString: target });
   }
   if (target === 'memory') {
     const { MemorySagaLog } = await import('./memory.js');
     return new MemorySagaLog(options.now ? { now: options.now } : {});
   }
-  const { SqliteSagaLog } = await import('./sqlite.js');
+  const { SqliteSagaLog } = await import('./sqlite/index.js');
   const sqliteOptions = { ...options.sqlite };
   if (options.now) sqliteOptions.now = options.now;
   return new SqliteSagaLog(target, sqliteOptions);

@@ -1,7 +1,7 @@
 // One process's observability, assembled: metrics registry, saga hooks (metrics, traces), the
 // store wrapper, and the scrape-time readers. A command creates it before opening the app (hooks
 // and the store wrapper are app options) and attaches it to the app once open.
-import type { SagaEngine, SagaHooks } from '../saga/index.js';
+import type { SagaEngine, SagaHooks, SagaLogBackend } from '../saga/index.js';
 import type { StoreSet } from '../stores/types.js';
 import { propagateTraceContext } from '../tracing/propagate.js';
 import { SagaTracer } from '../tracing/saga-tracer.js';
@@ -18,7 +18,7 @@ export interface Observability {
   /** Pass as AppOptions.wrapStores (after any other wrapper, e.g. faults, so those are timed too). */
   wrapStores(stores: StoreSet): StoreSet;
   /** Starts the scrape-time readers on the opened app. */
-  attach(app: { engine: SagaEngine }): void;
+  attach(app: { engine: SagaEngine<SagaLogBackend> }): void;
 }
 
 export function createObservability(opts: MetricsOptions & { extraHooks?: SagaHooks[] } = {}): Observability {

@@ -1,7 +1,7 @@
 // Metrics read at scrape time from durable state rather than counted from events: stuck sagas
 // (from the saga log, so a worker started after a saga got stuck still reports it) and pending
 // documents (from PostgreSQL). Also the saga log's commit reports (latency, group-commit size).
-import type { SagaLog } from '../saga/index.js';
+import type { SagaLogBackend } from '../saga/index.js';
 import type { RelationalStore } from '../stores/types.js';
 import type { ApexMetrics } from './registry.js';
 
@@ -9,7 +9,7 @@ import type { ApexMetrics } from './registry.js';
  * Stuck sagas per saga name. `names` are the sagas this process knows (each gets a 0 series, so
  * an alert can tell "none stuck" from "no data").
  */
-export function watchStuck(m: ApexMetrics, log: SagaLog, names: () => readonly string[]): void {
+export function watchStuck(m: ApexMetrics, log: SagaLogBackend, names: () => readonly string[]): void {
   m.onScrape(async () => {
     const counts = await Promise.all(names().map(async (saga) => [saga, await log.count({ status: 'stuck', name: saga })] as const));
     m.sagasStuck.reset();
@@ -27,7 +27,7 @@ export function watchPending(m: ApexMetrics, postgres: RelationalStore, now: () 
 }
 
 /** Subscribes to the log's commit reports (log.onCommit): latency and group-commit size. */
-export function watchCommits(m: ApexMetrics, log: SagaLog): void {
+export function watchCommits(m: ApexMetrics, log: SagaLogBackend): void {
   const previous = log.onCommit;
   log.onCommit = (e) => {
     previous?.(e);

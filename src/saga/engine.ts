@@ -17,8 +17,9 @@ import { SagaRun, type RunEnv } from './run.js';
 import { cancelSaga, retryStuckSaga, settleSaga, type EngineOps } from './engine-ops.js';
 import { checkInput, conflict } from './start-checks.js';
 
-export interface EngineOptions {
-  log: SagaLog;
+export interface EngineOptions<L extends SagaLog = SagaLog> {
+  /** The log; the engine keeps its type, so `engine.log` offers a backend's operator queries too. */
+  log: L;
   /** Unique per process; default `<host>:<pid>:<process start>:<random>` (see owner.ts). */
   owner?: string;
   /** How long a claim on a saga lasts without renewal (default 30 s). */
@@ -46,10 +47,10 @@ interface Active {
   done: Promise<DriveResult>;
 }
 
-export class SagaEngine {
+export class SagaEngine<L extends SagaLog = SagaLog> {
   readonly owner: string;
   readonly leaseMs: number;
-  readonly log: SagaLog;
+  readonly log: L;
   readonly recoveryLimit: number;
   private readonly env: RunEnv;
   private readonly defs = new Map<string, SagaDefinition>();
@@ -74,7 +75,7 @@ export class SagaEngine {
     isClosed: () => this.closed,
   };
 
-  constructor(opts: EngineOptions) {
+  constructor(opts: EngineOptions<L>) {
     this.log = opts.log;
     this.owner = opts.owner ?? processOwnerId();
     this.leaseMs = opts.leaseMs ?? 30_000;

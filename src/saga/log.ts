@@ -198,7 +198,6 @@ export interface SagaLog {
   /** Appends records atomically (all or none). A `status` record also sets the saga's status. */
   append(req: AppendRequest): Promise<void>;
   load(sagaId: string): Promise<StoredSaga | undefined>;
-  list(filter?: ListFilter): Promise<SagaSummary[]>;
   /**
    * Claims sagas that are not final and whose lease expired (or that are pending when
    * includePending): sets owner, bumps the fencing token, sets the lease. Stuck sagas are never
@@ -210,8 +209,6 @@ export interface SagaLog {
    * has none), or `ifHeldBy` still matches, or `force`. Token + 1. undefined when not claimable.
    */
   claimSaga(req: ClaimSagaRequest): Promise<Claimed | undefined>;
-  /** Number of sagas matching the filter (no listing). */
-  count(filter?: CountFilter): Promise<number>;
   /** Owners holding running/compensating sagas under a live lease, with how many each. */
   owners(): Promise<Array<{ owner: string; sagas: number }>>;
   /**
@@ -231,11 +228,26 @@ export interface SagaLog {
    * lease has expired (or was released); undefined otherwise, so two retries never run it twice.
    */
   claimStuck(sagaId: string, owner: string, leaseMs: number): Promise<{ saga: SagaSummary; lease: Lease } | undefined>;
+  close(): Promise<void>;
+}
+
+/**
+ * The operators' queries on a saga log (CLI `sagas list|prune`, the HTTP API, metrics): not used by
+ * the engine, which needs only SagaLog. Kept apart so that a backend for the engine alone stays
+ * small, and so that these queries can grow (filters, cursors) without touching the engine.
+ */
+export interface SagaLogQueries {
+  list(filter?: ListFilter): Promise<SagaSummary[]>;
+  /** Number of sagas matching the filter (no listing). */
+  count(filter?: CountFilter): Promise<number>;
   /**
    * Retention: deletes up to `limit` sagas that ended (completed or compensated) before
    * `endedBefore` (epoch ms, the saga's last update), with their records. Never touches a saga that
    * is pending, running, compensating or stuck. Returns how many were deleted.
    */
   prune(endedBefore: number, limit: number): Promise<number>;
-  close(): Promise<void>;
 }
+
+/** What every bundled backend (memory, SQLite, PostgreSQL) implements: the engine's log and the
+ * operators' queries. */
+export interface SagaLogBackend extends SagaLog, SagaLogQueries {}

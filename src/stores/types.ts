@@ -78,9 +78,11 @@ export interface PendingVersion {
   title: string;
 }
 
-/** PostgreSQL (and the PGlite stand-in): the system of record. */
-export interface RelationalStore extends StoreLifecycle {
-  readonly name: 'postgres';
+// PostgreSQL (and the PGlite stand-in), the system of record, split by concern: the saga steps'
+// writes, the single-writer document lock, plain reads, and the batched reads of verify and repair.
+
+/** The saga steps' writes. Every fenced one takes the document for ctx.sagaId (DocumentLocks). */
+export interface RelationalWrites {
   /**
    * Writes `v` as a pending version: its chunks and a pending-version row. A new document gets a
    * `documents` row with ingestion_status 'pending'; an existing committed one keeps its committed
@@ -99,27 +101,8 @@ export interface RelationalStore extends StoreLifecycle {
   commit(docId: string, contentSha256: string, ctx: WriteContext, expectedPrevious?: string | null): Promise<void>;
   /** Removes chunks of a superseded version (never the committed one). No-op when absent. */
   removeVersion(docId: string, contentSha256: string): Promise<void>;
-
-  // The single-writer rule (docs/documents.md "Many sagas on one document"): every fenced write
-  // above takes the document for ctx.sagaId, or fails with STORE_BUSY while another saga holds it.
-  /** Takes (or confirms) the document for this saga; returns its row as committed now. */
-  acquire(docId: string, ctx: WriteContext): Promise<DocumentRow | undefined>;
-  /** Gives the document back (the compensation of a saga's first step ends with it). */
-  release(docId: string, ctx: WriteContext): Promise<void>;
   /** A saga's last write: removes `previousSha` (never the committed version) and releases. */
   finishVersion(docId: string, previousSha: string | null, ctx: WriteContext): Promise<void>;
-  /**
-   * Runs `work` while no saga holds the document, keeping every saga out until it returns (for
-   * sweeps and repairs); `free: false` with the holder when a saga holds it. `work` must not use
-   * this store (it runs inside the store's transaction).
-   */
-  whileFree<T>(docId: string, work: (row: DocumentRow | undefined) => Promise<T>): Promise<{ free: true; value: T } | { free: false; holder: string }>;
-  /** The saga holding the document, if any. */
-  holderOf(docId: string): Promise<string | undefined>;
-  /** Held documents, paged by id (verify: none may be left once no saga runs). */
-  listHeld(afterId: string | null, limit: number): Promise<Array<{ docId: string; sagaId: string }>>;
-  /** Documents with a version in flight, and since when the oldest has been (metrics). */
-  pendingStats(): Promise<{ pending: number; oldestPendingAt: Date | null }>;
   /** Delete saga: status -> 'deleting' (readers stop seeing it as committed); returns the row as it was. */
   markDeleting(docId: string, ctx: WriteContext): Promise<DocumentRow | undefined>;
   /** Compensation of markDeleting: back to 'committed' if it has a committed version; releases. */
@@ -128,20 +111,52 @@ export interface RelationalStore extends StoreLifecycle {
    * releases. No-op when absent, and when the row is not (or no longer) this saga's 'deleting'
    * one: a repeat after the pivot applied must not remove a document later sagas re-created. */
   deleteDocument(docId: string, ctx: WriteContext): Promise<void>;
+}
 
+/**
+ * The single-writer rule (docs/documents.md "Many sagas on one document"): every fenced write takes
+ * the document for ctx.sagaId, or fails with STORE_BUSY while another saga holds it.
+ */
+export interface DocumentLocks {
+  /** Takes (or confirms) the document for this saga; returns its row as committed now. */
+  acquire(docId: string, ctx: WriteContext): Promise<DocumentRow | undefined>;
+  /** Gives the document back (the compensation of a saga's first step ends with it). */
+  release(docId: string, ctx: WriteContext): Promise<void>;
+  /**
+   * Runs `work` while no saga holds the document, keeping every saga out until it returns (for
+   * sweeps and repairs); `free: false` with the holder when a saga holds it. `work` must not use
+   * this store (it runs inside the store's transaction).
+   */
+  whileFree<T>(docId: string, work: (row: DocumentRow | undefined) => Promise<T>): Promise<{ free: true; value: T } | { free: false; holder: string }>;
+  /** The saga holding the document, if any. */
+  holderOf(docId: string): Promise<string | undefined>;
+}
+
+export interface RelationalReads {
   getDocument(docId: string): Promise<DocumentRow | undefined>;
   /** The chunks of one version (without embeddings), ordered by idx. */
   getChunks(docId: string, contentSha256: string): Promise<Array<{ idx: number; text: string }>>;
   getPendingVersions(docId: string): Promise<PendingVersion[]>;
   /** Pages through all documents ordered by id (for verify). */
   listDocuments(afterId: string | null, limit: number): Promise<DocumentRow[]>;
+}
 
-  // Batched reads for verify and repair at scale (docs/stores.md "Batched reads"): one round trip
-  // per page instead of several per document.
+/** Reads for verify, repair and metrics at scale (docs/stores.md "Batched reads"): one round trip
+ * per page instead of several per document. */
+export interface RelationalVerifyReads {
+  /** Held documents, paged by id (verify: none may be left once no saga runs). */
+  listHeld(afterId: string | null, limit: number): Promise<Array<{ docId: string; sagaId: string }>>;
+  /** Documents with a version in flight, and since when the oldest has been (metrics). */
+  pendingStats(): Promise<{ pending: number; oldestPendingAt: Date | null }>;
   /** Like listDocuments, with each row's committed chunk count and its versions in flight. */
   inspectDocuments(afterId: string | null, limit: number): Promise<DocumentInspection[]>;
   /** The status of each of `docIds` that has a row (absent: no row). */
   statusesOf(docIds: readonly string[]): Promise<Map<string, IngestionStatus>>;
+}
+
+/** PostgreSQL (and the PGlite stand-in): the system of record. */
+export interface RelationalStore extends StoreLifecycle, RelationalWrites, DocumentLocks, RelationalReads, RelationalVerifyReads {
+  readonly name: 'postgres';
 }
 
 /** One document as verify sees it in PostgreSQL (RelationalStore.inspectDocuments). */
@@ -168,19 +183,31 @@ interface DerivedBatchReads {
   scanDocIds(cursor: string | null, limit: number): Promise<DocIdPage>;
 }
 
-/** Neo4j (and the SQLite graph stand-in). */
-export interface GraphStore extends StoreLifecycle, DerivedBatchReads {
-  readonly name: 'neo4j';
-  /** MERGE Document, its Chunks (id = docId:sha:idx) and Entities with HAS_CHUNK / MENTIONS. */
+/**
+ * The writes of the derived stores of chunks (graph, vector), under one verb: a saga step writes a
+ * version and its compensation removes it. Idempotent; removals succeed when nothing is there.
+ */
+export interface DerivedWrites {
+  /** Graph: MERGE Document, its Chunks (id = docId:sha:idx) and Entities with HAS_CHUNK / MENTIONS.
+   * Vector: one point per chunk, point id UUIDv5(`docId:sha:idx`). */
   writeVersion(v: DocumentVersion, ctx: WriteContext): Promise<void>;
-  /** Removes that version's chunks (and the Document node when no chunk is left). */
+  /** Removes that version's chunks (graph: and the Document node when no chunk is left). */
   removeVersion(docId: string, contentSha256: string, ctx?: WriteContext): Promise<void>;
   removeDocument(docId: string, ctx?: WriteContext): Promise<void>;
+}
+
+/** What verify and repair read from a derived store of chunks. */
+export interface DerivedReads extends DerivedBatchReads {
   listVersions(docId: string): Promise<StoredVersion[]>;
   /** listVersions of many documents in one call (absent documents contribute nothing). */
   versionsOf(docIds: readonly string[]): Promise<StoredVersion[]>;
   /** All doc ids present, for verify (paged by id). */
   listDocIds(afterId: string | null, limit: number): Promise<string[]>;
+}
+
+/** Neo4j (and the SQLite graph stand-in). */
+export interface GraphStore extends StoreLifecycle, DerivedWrites, DerivedReads {
+  readonly name: 'neo4j';
   entities(docId: string, contentSha256: string): Promise<string[]>;
 }
 
@@ -191,17 +218,10 @@ export interface VectorHit {
   score: number;
 }
 
-/** Qdrant (and the SQLite vector stand-in). Point id = UUIDv5(`docId:sha:idx`). */
-export interface VectorStore extends StoreLifecycle, DerivedBatchReads {
+/** Qdrant (and the SQLite vector stand-in). */
+export interface VectorStore extends StoreLifecycle, DerivedWrites, DerivedReads {
   readonly name: 'qdrant';
   readonly dimension: number;
-  upsertVersion(v: DocumentVersion, ctx: WriteContext): Promise<void>;
-  removeVersion(docId: string, contentSha256: string, ctx?: WriteContext): Promise<void>;
-  removeDocument(docId: string, ctx?: WriteContext): Promise<void>;
-  listVersions(docId: string): Promise<StoredVersion[]>;
-  /** listVersions of many documents in one call (absent documents contribute nothing). */
-  versionsOf(docIds: readonly string[]): Promise<StoredVersion[]>;
-  listDocIds(afterId: string | null, limit: number): Promise<string[]>;
   search(vector: number[], limit: number): Promise<VectorHit[]>;
 }
 

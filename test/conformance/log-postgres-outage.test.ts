@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { PostgresSagaLog } from '../../src/log/postgres.js';
+import { PostgresSagaLog } from '../../src/log/postgres/index.js';
 import { SagaEngine, defineSaga } from '../../src/saga/index.js';
 import { testServices } from '../support/services.js';
 import { startTcpProxy, viaProxy } from '../support/tcp-proxy.js';

@@ -6,7 +6,7 @@ import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { PostgresSagaLog } from '../../src/log/postgres.js';
+import { PostgresSagaLog } from '../../src/log/postgres/index.js';
 import { WorkerLoop } from '../../src/fleet/worker-loop.js';
 import { SagaEngine, defineSaga } from '../../src/saga/index.js';
 import { testServices } from '../support/services.js';

@@ -5,7 +5,7 @@ import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { PostgresSagaLog } from '../../src/log/postgres.js';
+import { PostgresSagaLog } from '../../src/log/postgres/index.js';
 import { openSagaLog } from '../../src/log/open.js';
 import type { SagaLog } from '../../src/saga/log.js';
 import { testServices } from '../support/services.js';

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import neo4j from 'neo4j-driver';
-import { createNeo4jStore } from '../../src/stores/neo4j.js';
+import { createNeo4jStore } from '../../src/stores/neo4j/graph-store.js';
 import { testServices } from '../support/services.js';
 
 test('Neo4j: 8 concurrent connects on a database without the schema all succeed, and the schema is complete', { timeout: 120_000 }, async () => {

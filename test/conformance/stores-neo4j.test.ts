@@ -1,6 +1,6 @@
 // The Neo4j adapter against the graph conformance suite, on the real (embedded-jar) Neo4j started
 // by `bash scripts/services.sh up`. The drop case cuts a TCP proxy while the MERGE query is sent.
-import { createNeo4jStore } from '../../src/stores/neo4j.js';
+import { createNeo4jStore } from '../../src/stores/neo4j/graph-store.js';
 import type { GraphStore } from '../../src/stores/types.js';
 import { rejectionOf } from '../support/conformance/fixtures.js';
 import { testServices } from '../support/services.js';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { openPgliteRelational } from '../../src/stores/embedded/pglite-relational.js';
+import { openPgliteRelational } from '../../src/stores/pglite/relational-store.js';
 import { ctxFor, makeVersion } from '../support/conformance/fixtures.js';
 import { relationalConformance } from '../support/store-conformance.js';
 

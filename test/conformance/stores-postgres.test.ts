@@ -4,7 +4,7 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { isStoreError } from '../../src/stores/errors.js';
-import { createPostgresStore } from '../../src/stores/postgres.js';
+import { createPostgresStore } from '../../src/stores/postgres/relational-store.js';
 import type { RelationalStore } from '../../src/stores/types.js';
 import { rejectionOf } from '../support/conformance/fixtures.js';
 import { testServices } from '../support/services.js';

@@ -5,7 +5,7 @@
 // whether it is); the run fails on any violation.
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createQdrantStore } from '../../src/stores/qdrant.js';
+import { createQdrantStore } from '../../src/stores/qdrant/vector-store.js';
 import type { VectorStore } from '../../src/stores/types.js';
 import { rejectionOf } from '../support/conformance/fixtures.js';
 import { contractSkipReason } from '../support/qdrant-contract.js';

@@ -1,6 +1,6 @@
 // The Redis adapter against the cache conformance suite, on the real server started by
 // `bash scripts/services.sh up`. The drop case cuts a TCP proxy while the SET is on the wire.
-import { createRedisStore } from '../../src/stores/redis.js';
+import { createRedisStore } from '../../src/stores/redis/cache-store.js';
 import type { CacheStore } from '../../src/stores/types.js';
 import { rejectionOf } from '../support/conformance/fixtures.js';
 import { testServices } from '../support/services.js';

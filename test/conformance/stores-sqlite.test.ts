@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { openSqliteCache } from '../../src/stores/embedded/sqlite-cache.js';
-import { openSqliteGraph } from '../../src/stores/embedded/sqlite-graph.js';
-import { openSqliteVector } from '../../src/stores/embedded/sqlite-vector.js';
+import { openSqliteCache } from '../../src/stores/sqlite/cache-store.js';
+import { openSqliteGraph } from '../../src/stores/sqlite/graph-store.js';
+import { openSqliteVector } from '../../src/stores/sqlite/vector-store.js';
 import { ctxFor, makeVersion } from '../support/conformance/fixtures.js';
 import { cacheConformance, graphConformance, vectorConformance } from '../support/store-conformance.js';
 
@@ -26,7 +26,7 @@ void it('each stand-in keeps its data across close and reopen (one file each)', 
   const vectors = await openSqliteVector(join(reopenDir, 'vectors.db'), 4);
   const cache = await openSqliteCache(join(reopenDir, 'cache.db'));
   await graph.writeVersion(v, ctxFor('s'));
-  await vectors.upsertVersion(v, ctxFor('s'));
+  await vectors.writeVersion(v, ctxFor('s'));
   await cache.put({ docId: v.docId, title: v.title, contentSha256: v.contentSha256, chunkCount: 2, metadata: {} }, ctxFor('s'));
   await Promise.all([graph.close(), vectors.close(), cache.close()]);
   const graph2 = await openSqliteGraph(join(reopenDir, 'graph.db'));

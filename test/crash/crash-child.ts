@@ -7,7 +7,7 @@
 // Scenario 'poison': step a SIGKILLs its own process every time it runs (the recovery limit test).
 // Randomness (the 'load' jitter) comes from CRASH_SEED, so a printed seed replays the run.
 import Database from 'better-sqlite3';
-import { SqliteSagaLog } from '../../src/log/sqlite.js';
+import { SqliteSagaLog } from '../../src/log/sqlite/index.js';
 import { SagaEngine, defineSaga, seededRandom } from '../../src/saga/index.js';
 
 const [mode, logPath, effectsPath, scenario = 'none', count = '1'] = process.argv.slice(2);

@@ -42,7 +42,7 @@ function counted<T extends object>(store: T, name: string): T {
 
 function wrap(stores: StoreSet): StoreSet {
   const qdrant = process.env.CRASH_FAIL === 'qdrant'
-    ? withFaults(stores.qdrant, { failOn: [{ method: 'upsertVersion', when: 'after', retryable: false, times: 1000 }] }).store
+    ? withFaults(stores.qdrant, { failOn: [{ method: 'writeVersion', when: 'after', retryable: false, times: 1000 }] }).store
     : stores.qdrant;
   return { postgres: counted(stores.postgres, 'postgres'), neo4j: counted(stores.neo4j, 'neo4j'), qdrant: counted(qdrant, 'qdrant'), redis: counted(stores.redis, 'redis') };
 }

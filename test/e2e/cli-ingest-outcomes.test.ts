@@ -54,7 +54,7 @@ void describe('CLI ingest loop: outcomes and bounded concurrency', () => {
 
   void test('one compensated document: counted, reported with its saga, run not ok; the rest written', async () => {
     // The 4th vector write fails permanently before applying: that document's saga compensates.
-    qdrantFaults?.schedule({ method: 'upsertVersion', skip: 3, times: 1, when: 'before', retryable: false });
+    qdrantFaults?.schedule({ method: 'writeVersion', skip: 3, times: 1, when: 'before', retryable: false });
     const tally = await runIngest(app, [docs], { concurrency: 3 });
     const s = tally.summary();
     assert.equal(s.compensated, 1);

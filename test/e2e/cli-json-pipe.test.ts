@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { openSagaLog } from '../../src/log/open.js';
-import { openSqliteCache } from '../../src/stores/embedded/sqlite-cache.js';
+import { openSqliteCache } from '../../src/stores/sqlite/cache-store.js';
 import { BIN, ROOT, embeddedEnv } from '../support/cli.js';
 
 const MIB = 1024 * 1024;

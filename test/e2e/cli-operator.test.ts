@@ -31,7 +31,7 @@ void describe('apex-memory sagas retry / recover on real stuck and abandoned sag
       wrapStores: (stores) => {
         const q = withFaults(stores.qdrant, {
           failOn: [
-            { method: 'upsertVersion', when: 'before', retryable: false, times: 1 },
+            { method: 'writeVersion', when: 'before', retryable: false, times: 1 },
             { method: 'removeVersion', when: 'before', retryable: true, times: 1000 },
           ],
         });
@@ -75,7 +75,7 @@ void describe('apex-memory sagas retry / recover on real stuck and abandoned sag
       wrapStores: (stores): StoreSet => {
         // The vector write never returns until the engine stops this process's work.
         const hanging = Object.create(stores.qdrant) as StoreSet['qdrant'];
-        hanging.upsertVersion = (_v, ctx: WriteContext) => {
+        hanging.writeVersion = (_v, ctx: WriteContext) => {
           started();
           return new Promise<void>((_ok, fail) => ctx.signal?.addEventListener('abort', () => fail(new Error('stopped')), { once: true }));
         };

@@ -112,7 +112,7 @@ void describe('apex-memory CLI, servers profile (PostgreSQL, Neo4j, Redis, Qdran
       wrapStores: (stores) => {
         const q = withFaults(stores.qdrant, {
           failOn: [
-            { method: 'upsertVersion', when: 'before', retryable: false, times: 1 },
+            { method: 'writeVersion', when: 'before', retryable: false, times: 1 },
             { method: 'removeVersion', when: 'before', retryable: true, times: 1000 },
           ],
         });
@@ -144,7 +144,7 @@ void describe('apex-memory CLI, servers profile (PostgreSQL, Neo4j, Redis, Qdran
       embedder: new HashingEmbedder(),
       wrapStores: (stores): StoreSet => {
         const hanging = Object.create(stores.qdrant) as StoreSet['qdrant'];
-        hanging.upsertVersion = (_v, ctx: WriteContext) => {
+        hanging.writeVersion = (_v, ctx: WriteContext) => {
           started();
           return new Promise<void>((_ok, fail) => ctx.signal?.addEventListener('abort', () => fail(new Error('stopped')), { once: true }));
         };

@@ -40,12 +40,12 @@ describe('dashboard in Chromium', () => {
       assert.equal(res.status, 201, await res.text());
     }
     // One injected failure: Qdrant refuses the write, the saga compensates.
-    h.faults.qdrant.schedule({ method: 'upsertVersion', when: 'before', retryable: false, times: 1 });
+    h.faults.qdrant.schedule({ method: 'writeVersion', when: 'before', retryable: false, times: 1 });
     const failed = await h.request('/v1/documents?wait=10', jsonInit('POST', { id: 'delta', title: 'DELTA', text: 'Frank fails in Rome.' }));
     assert.equal(failed.status, 503);
     ids.compensated = ((await failed.json()) as { sagaId: string }).sagaId;
     // Two stuck sagas: Qdrant fails, then Neo4j cannot undo its write until the faults stop.
-    h.faults.qdrant.schedule({ method: 'upsertVersion', when: 'before', retryable: false, times: 2 });
+    h.faults.qdrant.schedule({ method: 'writeVersion', when: 'before', retryable: false, times: 2 });
     h.faults.neo4j.schedule({ method: 'removeVersion', when: 'before', retryable: true, times: 1_000 });
     const stuck = await Promise.all(
       ['epsilon', 'zeta'].map((id) => h.request('/v1/documents?wait=30', jsonInit('POST', { id, title: id.toUpperCase(), text: `${id} is stuck in Oslo.` }))),

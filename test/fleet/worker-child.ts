@@ -56,7 +56,7 @@ function wrap(stores: StoreSet): StoreSet {
   if (faultRate <= 0) return recorded;
   const faulty = <K extends 'neo4j' | 'qdrant'>(k: K, method: string, seed: number): StoreSet[K] =>
     withFaults(recorded[k], { random: { seed, rate: faultRate, methods: [method], when: 'either', retryableShare: 0 } }).store;
-  return { ...recorded, neo4j: faulty('neo4j', 'writeVersion', faultSeed), qdrant: faulty('qdrant', 'upsertVersion', faultSeed + 7919) };
+  return { ...recorded, neo4j: faulty('neo4j', 'writeVersion', faultSeed), qdrant: faulty('qdrant', 'writeVersion', faultSeed + 7919) };
 }
 
 const app = await openApp({

@@ -65,14 +65,14 @@ const STEPS: Record<IngestPlan, Array<{ step: string; store: StoreName; method: 
   default: [
     { step: 'postgres_pending', store: 'postgres', method: 'putPending', beforePivot: true },
     { step: 'neo4j_write', store: 'neo4j', method: 'writeVersion', beforePivot: true },
-    { step: 'qdrant_write', store: 'qdrant', method: 'upsertVersion', beforePivot: true },
+    { step: 'qdrant_write', store: 'qdrant', method: 'writeVersion', beforePivot: true },
     { step: 'postgres_commit', store: 'postgres', method: 'commit', beforePivot: true },
     { step: 'redis_write', store: 'redis', method: 'put', beforePivot: false },
   ],
   adr: [
     { step: 'neo4j_write', store: 'neo4j', method: 'writeVersion', beforePivot: true },
     { step: 'postgres_pending', store: 'postgres', method: 'putPending', beforePivot: true },
-    { step: 'qdrant_write', store: 'qdrant', method: 'upsertVersion', beforePivot: true },
+    { step: 'qdrant_write', store: 'qdrant', method: 'writeVersion', beforePivot: true },
     { step: 'redis_write', store: 'redis', method: 'put', beforePivot: true },
     { step: 'postgres_commit', store: 'postgres', method: 'commit', beforePivot: true },
   ],

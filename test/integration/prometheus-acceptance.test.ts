@@ -18,7 +18,7 @@ import type { Embedder } from '../../src/ingest/embedder.js';
 import { contentSha256 } from '../../src/ingest/prepare.js';
 import { ingestSaga } from '../../src/ingest/sagas/ingest-saga.js';
 import { validateDocument } from '../../src/ingest/schema.js';
-import { SqliteSagaLog } from '../../src/log/sqlite.js';
+import { SqliteSagaLog } from '../../src/log/sqlite/index.js';
 import { SagaEngine } from '../../src/saga/index.js';
 import { mulberry32 } from '../../src/lib/random.js';
 import type { StoreSet } from '../../src/stores/types.js';
@@ -37,7 +37,7 @@ const FAULTS = {
     failOn: [{ method: 'removeVersion', times: 2, when: 'before', retryable: true }],
   },
   // Three transient Qdrant failures (retries; a step has 4 attempts, so none compensates).
-  qdrant: { failOn: [{ method: 'upsertVersion', skip: 1, times: 3, when: 'before', retryable: true }] },
+  qdrant: { failOn: [{ method: 'writeVersion', skip: 1, times: 3, when: 'before', retryable: true }] },
 };
 
 /** How many of the first `calls` writeVersion calls the seeded schedule fails (withFaults' draws). */

@@ -27,10 +27,10 @@ const SEED = Number(process.env.RATES_SEED ?? Math.floor(Math.random() * 1e9));
 const WRITES: Record<StoreName, string[]> = {
   postgres: ['putPending', 'commit', 'finishVersion', 'discardPending', 'release', 'acquire', 'removeVersion', 'markDeleting', 'unmarkDeleting', 'deleteDocument'],
   neo4j: ['writeVersion', 'removeVersion', 'removeDocument'],
-  qdrant: ['upsertVersion', 'removeVersion', 'removeDocument'],
+  qdrant: ['writeVersion', 'removeVersion', 'removeDocument'],
   redis: ['put', 'remove'],
 };
-const FORWARD_BEFORE_PIVOT: Partial<Record<StoreName, string[]>> = { postgres: ['putPending'], neo4j: ['writeVersion'], qdrant: ['upsertVersion'] };
+const FORWARD_BEFORE_PIVOT: Partial<Record<StoreName, string[]>> = { postgres: ['putPending'], neo4j: ['writeVersion'], qdrant: ['writeVersion'] };
 
 let env: RealStores;
 const figures: Record<string, unknown> = { seed: SEED, sagasPerPhase: N, concurrency: CONCURRENCY };

@@ -12,10 +12,10 @@ import { QdrantClient } from '@qdrant/js-client-rest';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { verifyStores, type Violation } from '../../src/ingest/verify.js';
-import { createPostgresStore } from '../../src/stores/postgres.js';
-import { createNeo4jStore } from '../../src/stores/neo4j.js';
-import { createQdrantStore } from '../../src/stores/qdrant.js';
-import { createRedisStore } from '../../src/stores/redis.js';
+import { createPostgresStore } from '../../src/stores/postgres/relational-store.js';
+import { createNeo4jStore } from '../../src/stores/neo4j/graph-store.js';
+import { createQdrantStore } from '../../src/stores/qdrant/vector-store.js';
+import { createRedisStore } from '../../src/stores/redis/cache-store.js';
 import { pointId } from '../../src/stores/point-id.js';
 import type { StoreSet } from '../../src/stores/types.js';
 import { realStores, type RealStores } from '../support/real-stores.js';
@@ -121,9 +121,9 @@ before(async () => {
   const v = (docId: string, sha: string) => ({ docId, title: 't', contentSha256: sha, metadata: {}, chunks: [{ idx: 0, text: 'x', entities: [], embedding: [1, 1, 1, 1] }] });
   const ctx = { sagaId: 'plant', fencingToken: 1 };
   await graph.writeVersion(v('zz-orphan-graph', 's1'), ctx);
-  await vector.upsertVersion(v('zz-orphan-vector', 's1'), ctx);
+  await vector.writeVersion(v('zz-orphan-vector', 's1'), ctx);
   await cache.put({ docId: 'zz-orphan-cache', title: 't', contentSha256: 's1', chunkCount: 1, metadata: {} }, ctx);
-  await vector.upsertVersion(v(idOf(50), 'old'), ctx); // stale_version in Qdrant
+  await vector.writeVersion(v(idOf(50), 'old'), ctx); // stale_version in Qdrant
   await graph.removeVersion(idOf(N - 1), shaOf(N - 1)); // missing_version in Neo4j
   await cache.put({ docId: idOf(1), title: 't', contentSha256: 'old', chunkCount: 1, metadata: {} }, { sagaId: 'plant-2', fencingToken: 1 }); // cache_stale
   const pg = await import('pg');

@@ -63,7 +63,7 @@ function cli(args: string[]): Promise<{ code: number | null; stdout: string; std
 test('repair fixes every kind of derived-store damage from PostgreSQL', async () => {
   const s = app.stores;
   const ghost = await versionOf({ id: 'ghost', title: 'Ghost', text: 'Orphan points of a stalled owner.', metadata: {} }, 'f'.repeat(64), { embedder: app.embedder });
-  await s.qdrant.upsertVersion(ghost, ctx); // orphan_data in Qdrant
+  await s.qdrant.writeVersion(ghost, ctx); // orphan_data in Qdrant
   const stale = await versionOf({ id: 'a', title: 'Doc a', text: 'An old version of a.', metadata: {} }, 'e'.repeat(64));
   await s.neo4j.writeVersion(stale, ctx); // stale_version in Neo4j
   await s.qdrant.removeDocument('b'); // missing_version in Qdrant
@@ -89,7 +89,7 @@ test('repair fixes every kind of derived-store damage from PostgreSQL', async ()
 });
 
 test('the CLI refuses to repair while a saga is in flight, and repairs once none is', async () => {
-  await app.stores.qdrant.upsertVersion(
+  await app.stores.qdrant.writeVersion(
     await versionOf({ id: 'ghost2', title: 'G', text: 'More orphan points.', metadata: {} }, 'c'.repeat(64), { embedder: app.embedder }),
     ctx,
   );

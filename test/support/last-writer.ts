@@ -1,12 +1,12 @@
 // The oracle of the same-document tests: "each document's content is that of the last saga that
 // completed on it, or the document is absent if that saga was a delete".
 import assert from 'node:assert/strict';
-import type { SagaLog, StoredSaga } from '../../src/saga/index.js';
+import type { SagaLogBackend, StoredSaga } from '../../src/saga/index.js';
 import type { StoreSet } from '../../src/stores/types.js';
 
 /** What the oracle reads: the saga log and the stores (an App has both). */
 export interface Observed {
-  profile: { log: SagaLog };
+  profile: { log: SagaLogBackend };
   stores: StoreSet;
 }
 

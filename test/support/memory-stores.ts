@@ -1,9 +1,9 @@
 // The four stores as in-process engines with nothing on disk (PGlite in memory, the SQLite
 // stand-ins on ':memory:'), for tests that run the real write path without servers.
-import { openPgliteRelational } from '../../src/stores/embedded/pglite-relational.js';
-import { openSqliteGraph } from '../../src/stores/embedded/sqlite-graph.js';
-import { openSqliteVector } from '../../src/stores/embedded/sqlite-vector.js';
-import { openSqliteCache } from '../../src/stores/embedded/sqlite-cache.js';
+import { openPgliteRelational } from '../../src/stores/pglite/relational-store.js';
+import { openSqliteGraph } from '../../src/stores/sqlite/graph-store.js';
+import { openSqliteVector } from '../../src/stores/sqlite/vector-store.js';
+import { openSqliteCache } from '../../src/stores/sqlite/cache-store.js';
 import type { StoreSet } from '../../src/stores/types.js';
 
 export async function openMemoryStores(dimension: number): Promise<StoreSet> {

@@ -1,14 +1,14 @@
-// The lease half of the SagaLog conformance suite: claim (expired leases only, pending, names,
+// The lease half of the SagaLogBackend conformance suite: claim (expired leases only, pending, names,
 // never two owners at once), fencing after a claim, renew, release and claimStuck.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { LogRecord, SagaLog } from '../../src/saga/log.js';
+import type { LogRecord, SagaLogBackend } from '../../src/saga/log.js';
 import type { SuiteContext } from './saga-log-conformance.js';
 import { elapse, LONG_LEASE_MS, rejectsWith, started, uniqueId, withLog } from './saga-log-conformance.js';
 
 const step: LogRecord = { type: 'step_started', step: 's1', attempt: 1 };
 
-async function setStatus(log: SagaLog, id: string, lease: { owner: string; fencingToken: number }, status: 'completed' | 'compensated' | 'stuck' | 'compensating'): Promise<void> {
+async function setStatus(log: SagaLogBackend, id: string, lease: { owner: string; fencingToken: number }, status: 'completed' | 'compensated' | 'stuck' | 'compensating'): Promise<void> {
   await log.append({ sagaId: id, lease, firstSeq: 0, records: [{ type: 'status', status }] });
 }
 

@@ -1,10 +1,10 @@
-// One behavioural suite every SagaLog backend must pass (memory, SQLite, PostgreSQL): records,
+// One behavioural suite every SagaLogBackend backend must pass (memory, SQLite, PostgreSQL): records,
 // seq order, fencing, statuses and list. Leases and claims live in saga-log-conformance-leases.ts.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { SagaError } from '../../src/saga/errors.js';
-import type { BeginRequest, Json, Lease, LogRecord, SagaLog } from '../../src/saga/log.js';
+import type { BeginRequest, Json, Lease, LogRecord, SagaLogBackend } from '../../src/saga/log.js';
 import { sagaLogLeaseConformance } from './saga-log-conformance-leases.js';
 import { sagaLogEngineConformance } from './saga-log-conformance-engine.js';
 
@@ -17,18 +17,18 @@ export interface SagaLogConformanceOptions {
   /** A lease short enough to let expire in a test: virtual ms with `advance`, real ms without. */
   shortLeaseMs: number;
   /** Called once after each test with the log it used (drop a schema, delete a file). */
-  cleanup?: (log: SagaLog) => Promise<void>;
+  cleanup?: (log: SagaLogBackend) => Promise<void>;
 }
 
 export interface SuiteContext {
-  open: () => Promise<SagaLog>;
+  open: () => Promise<SagaLogBackend>;
   opts: SagaLogConformanceOptions;
 }
 
 export const LONG_LEASE_MS = 600_000;
 
 /** Opens a log, runs `body`, always closes it (and runs the cleanup). */
-export async function withLog(ctx: SuiteContext, body: (log: SagaLog) => Promise<void>): Promise<void> {
+export async function withLog(ctx: SuiteContext, body: (log: SagaLogBackend) => Promise<void>): Promise<void> {
   const log = await ctx.open();
   try {
     await body(log);
@@ -62,7 +62,7 @@ export function beginReq(overrides: Partial<BeginRequest> = {}): BeginRequest {
 }
 
 /** Begins a running saga and returns its lease. */
-export async function started(log: SagaLog, overrides: Partial<BeginRequest> = {}): Promise<{ id: string; lease: Lease }> {
+export async function started(log: SagaLogBackend, overrides: Partial<BeginRequest> = {}): Promise<{ id: string; lease: Lease }> {
   const req = beginReq(overrides);
   const result = await log.begin(req);
   assert.equal(result.created, true, 'a new id must create a saga');
@@ -83,10 +83,10 @@ const succeeded0: LogRecord = { type: 'step_succeeded', step: 'postgres_pending'
 const succeededWith = (i: number): LogRecord => ({ type: 'step_succeeded', step: 'postgres_pending', output: { i } });
 const started1: LogRecord = { type: 'step_started', step: 'neo4j_write', attempt: 1 };
 
-export function sagaLogConformance(name: string, open: () => Promise<SagaLog>, opts: SagaLogConformanceOptions): void {
+export function sagaLogConformance(name: string, open: () => Promise<SagaLogBackend>, opts: SagaLogConformanceOptions): void {
   const ctx: SuiteContext = { open, opts };
 
-  describe(`SagaLog conformance: ${name}`, () => {
+  describe(`SagaLogBackend conformance: ${name}`, () => {
     it('begin creates a running saga owned by the caller, with token 1', async () => {
       await withLog(ctx, async (log) => {
         const req = beginReq({ input: { doc: 'x', n: 2 } });

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { MemorySagaLog } from '../../src/log/memory.js';
-import { SqliteSagaLog } from '../../src/log/sqlite.js';
+import { SqliteSagaLog } from '../../src/log/sqlite/index.js';
 import type { SagaLog } from '../../src/saga/log.js';
 import { processOwnerId } from '../../src/saga/index.js';
 

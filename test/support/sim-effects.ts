@@ -33,7 +33,7 @@ const ROLES: Record<string, Record<string, Role>> = {
     'neo4j.writeVersion': { step: 'neo4j_write', stage: 1, side: 'F' },
     // cleanup_previous (after the pivot) removes the replaced version: not a compensation.
     'neo4j.removeVersion': { step: 'neo4j_write', stage: 1, side: 'C', onlyOwnSha: true },
-    'qdrant.upsertVersion': { step: 'qdrant_write', stage: 1, side: 'F' },
+    'qdrant.writeVersion': { step: 'qdrant_write', stage: 1, side: 'F' },
     'qdrant.removeVersion': { step: 'qdrant_write', stage: 1, side: 'C', onlyOwnSha: true },
   },
   delete: {
@@ -44,7 +44,7 @@ const ROLES: Record<string, Record<string, Role>> = {
     'neo4j.removeDocument': { step: 'neo4j_delete', stage: 1, side: 'F' },
     'neo4j.writeVersion': { step: 'neo4j_delete', stage: 1, side: 'C' },
     'qdrant.removeDocument': { step: 'qdrant_delete', stage: 1, side: 'F' },
-    'qdrant.upsertVersion': { step: 'qdrant_delete', stage: 1, side: 'C' },
+    'qdrant.writeVersion': { step: 'qdrant_delete', stage: 1, side: 'C' },
   },
 };
 

@@ -2,10 +2,10 @@
 // They model the store CONTRACT (src/stores/types.ts, docs/stores.md), not any database: the
 // versioned data, fencing tokens (PostgreSQL, Neo4j, Redis fence; Qdrant does not, as the real
 // one cannot), and the single-writer rule (document_locks, STORE_BUSY, whileFree), with the same
-// statement order as src/stores/relational-sql.ts. Every call is atomic: each method checks
+// statement order as src/stores/postgres/sql-store.ts. Every call is atomic: each method checks
 // everything that can refuse it before it changes anything (a transaction that rolls back).
 import { StoreError } from '../../src/stores/errors.js';
-import { DocumentBusyError } from '../../src/stores/relational-locks.js';
+import { DocumentBusyError } from '../../src/stores/postgres/locks.js';
 import type {
   CacheEntry, CacheStore, DocIdPage, DocumentInspection, DocumentRow, DocumentVersion, GraphStore, HealthReport, IngestionStatus,
   PendingVersion, RelationalStore, StoreName, StoreSet, StoredVersion, VectorHit, VectorStore, WriteContext,
@@ -204,7 +204,7 @@ export class SimRelational extends Lifecycle implements RelationalStore {
     this.release0(docId, ctx);
   }
   async deleteDocument(docId: string, ctx: WriteContext): Promise<void> {
-    // As relational-sql.ts: no row this saga marked (applied already, or nothing to delete) gives
+    // As postgres/sql-store.ts: no row this saga marked (applied already, or nothing to delete) gives
     // back what this saga holds, without taking the document (a later saga may hold it).
     const marked = this.docs.get(docId)?.row;
     if (!(marked?.ingestionStatus === 'deleting' && marked.sagaId === ctx.sagaId)) {
@@ -309,7 +309,7 @@ export class SimVector extends SimDerived implements VectorStore {
   constructor(readonly dimension: number) {
     super('qdrant', false);
   }
-  async upsertVersion(v: DocumentVersion, ctx: WriteContext): Promise<void> {
+  async writeVersion(v: DocumentVersion, ctx: WriteContext): Promise<void> {
     this.write(v, ctx);
   }
   async search(): Promise<VectorHit[]> {

@@ -5,7 +5,7 @@
 // take a seeded virtual latency, which is what interleaves the processes; time only moves when
 // nothing else can run, so a seed replays bit for bit (the trace hash says so).
 import { MemorySagaLog } from '../../src/log/memory.js';
-import { SagaEngine, seededRandom, type Clock, type SagaLog } from '../../src/saga/index.js';
+import { SagaEngine, seededRandom, type Clock, type SagaLogBackend } from '../../src/saga/index.js';
 import { HashingEmbedder } from '../../src/ingest/embedder.js';
 import { MemoryWriter } from '../../src/ingest/writer.js';
 import { StoreError } from '../../src/stores/errors.js';
@@ -19,7 +19,7 @@ const never = new Promise<never>(() => undefined);
  * pivot is atomic, and its repeat after it applied (a crash before its success was logged) must
  * succeed; a refusal there would make the engine compensate a saga whose pivot applied.
  */
-const REFUSABLE = new Set(['postgres.putPending', 'neo4j.writeVersion', 'qdrant.upsertVersion', 'postgres.markDeleting', 'redis.remove', 'neo4j.removeDocument', 'qdrant.removeDocument']);
+const REFUSABLE = new Set(['postgres.putPending', 'neo4j.writeVersion', 'qdrant.writeVersion', 'postgres.markDeleting', 'redis.remove', 'neo4j.removeDocument', 'qdrant.removeDocument']);
 const macrotask = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /** Virtual time: sleeps wait in a queue; the world pops the earliest when everything else waits. */
@@ -86,7 +86,7 @@ export interface WorldResult {
   hash: string;
   virtualMs: number;
   stores: StoreSet;
-  log: SagaLog;
+  log: SagaLogBackend;
   effects: EffectLog;
 }
 

@@ -96,7 +96,7 @@ describe('HTTP API (embedded app, in process)', () => {
   });
 
   test('an injected failure: 503 WRITE_COMPENSATED, nothing of the document anywhere; the saga is found by filters', async () => {
-    h.faults.qdrant.schedule({ method: 'upsertVersion', when: 'before', retryable: false, times: 1 });
+    h.faults.qdrant.schedule({ method: 'writeVersion', when: 'before', retryable: false, times: 1 });
     const p = await problem(await h.request('/v1/documents?wait=10', jsonInit('POST', { id: 'doc-f', title: 'F', text: 'Frank fails here.' })), 503, 'WRITE_COMPENSATED');
     assert.equal(p.ingestionStatus, 'failed');
     assert.deepEqual(await h.raw.neo4j.listVersions('doc-f'), []);
@@ -113,7 +113,7 @@ describe('HTTP API (embedded app, in process)', () => {
   });
 
   test('a stuck saga: listed by stuck=true and retrying=true; bulk retry dry run lists exactly it; retry finishes it', async () => {
-    h.faults.qdrant.schedule({ method: 'upsertVersion', when: 'before', retryable: false, times: 1 });
+    h.faults.qdrant.schedule({ method: 'writeVersion', when: 'before', retryable: false, times: 1 });
     h.faults.neo4j.schedule({ method: 'removeVersion', when: 'before', retryable: true, times: 100 });
     const res = await h.request('/v1/documents?wait=30', jsonInit('POST', { id: 'doc-s', title: 'S', text: 'Sam is stuck.' }));
     const stuck = await ok(res, 202);

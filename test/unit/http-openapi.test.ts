@@ -122,7 +122,7 @@ describe('OpenAPI document and contract', () => {
     await call('post', '/v1/documents', '/v1/documents', jsonInit('POST', { title: 1 }));
     await call('post', '/v1/documents', '/v1/documents', { headers: { 'content-type': 'application/json' }, body: '{' });
     await call('post', '/v1/documents', '/v1/documents', { headers: { 'content-type': 'text/plain' }, body: '{}' });
-    h.faults.qdrant.schedule({ method: 'upsertVersion', when: 'before', retryable: false, times: 1 });
+    h.faults.qdrant.schedule({ method: 'writeVersion', when: 'before', retryable: false, times: 1 });
     const failed = await call('post', '/v1/documents', '/v1/documents?wait=10', jsonInit('POST', { id: 'c-3', title: 'Fails', text: 'Fiona fails.' }));
     assert.equal(failed.status, 503);
     await call('put', '/v1/documents/{id}', '/v1/documents/c-1?wait=10', jsonInit('PUT', { title: 'Contract 2', text: 'Carol rechecks.' }));

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { decodeRecords, encodeRecords } from '../../src/log/record-codec.js';
-import { SqliteSagaLog } from '../../src/log/sqlite.js';
+import { SqliteSagaLog } from '../../src/log/sqlite/index.js';
 import type { LogRecord } from '../../src/saga/log.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'apex-log-records-'));

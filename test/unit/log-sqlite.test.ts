@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { SqliteSagaLog } from '../../src/log/sqlite.js';
+import { SqliteSagaLog } from '../../src/log/sqlite/index.js';
 import { isPostgresUrl, openSagaLog } from '../../src/log/open.js';
 import { sagaLogConformance, beginReq, rejectsWith } from '../support/saga-log-conformance.js';
 

@@ -24,7 +24,7 @@ function fakeStores(): StoreSet {
   return {
     postgres: { name: 'postgres', putPending: ok, commit: ok, discardPending: ok },
     neo4j: { name: 'neo4j', writeVersion: failing('neo4j', 'STORE_INJECTED', false), removeVersion: ok },
-    qdrant: { name: 'qdrant', upsertVersion: failing('qdrant', 'STORE_TRANSIENT', true), removeVersion: ok },
+    qdrant: { name: 'qdrant', writeVersion: failing('qdrant', 'STORE_TRANSIENT', true), removeVersion: ok },
     redis: { name: 'redis', put: ok },
   } as unknown as StoreSet;
 }
@@ -38,7 +38,7 @@ function ingestLike(stores: StoreSet) {
     .parallel((g) =>
       g
         .step({ name: 'neo4j_write', retry, run: (c) => call(stores.neo4j.writeVersion({} as never, w(c, c.input.i % 10 === 3))), compensate: (c) => stores.neo4j.removeVersion(c.input.doc, 'sha', w(c)) })
-        .step({ name: 'qdrant_write', retry, run: (c) => call(stores.qdrant.upsertVersion({} as never, w(c, c.input.i % 10 === 5 && c.attempt === 1))), compensate: (c) => stores.qdrant.removeVersion(c.input.doc, 'sha', w(c)) }),
+        .step({ name: 'qdrant_write', retry, run: (c) => call(stores.qdrant.writeVersion({} as never, w(c, c.input.i % 10 === 5 && c.attempt === 1))), compensate: (c) => stores.qdrant.removeVersion(c.input.doc, 'sha', w(c)) }),
     )
     .step({ name: 'postgres_commit', kind: 'pivot', retry, run: (c) => call(stores.postgres.commit(c.input.doc, 'sha', w(c))) })
     .step({ name: 'redis_write', kind: 'retriable', retry, run: (c) => call(stores.redis.put({} as never, w(c))) })

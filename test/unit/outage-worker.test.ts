@@ -64,7 +64,7 @@ test('worker: a store down for ~1.5 s is waited out through durable timers, then
 });
 
 test('worker: a permanent error is not an outage: one attempt, then the saga compensates', async () => {
-  const w = setup(() => new StoreError('qdrant', 'STORE_PERMANENT', 'upsertVersion: chunk 0 has 257 dimensions, collection has 256'));
+  const w = setup(() => new StoreError('qdrant', 'STORE_PERMANENT', 'writeVersion: chunk 0 has 257 dimensions, collection has 256'));
   const { sagaId } = await w.engine.submit(w.def, { k: 1 });
   void w.loop.start();
   await until(async () => (await w.log.load(sagaId))?.status === 'compensated', 'compensation');

@@ -1,11 +1,11 @@
-// The PGlite initdb template (src/stores/embedded/pglite-template.ts): the first new data
+// The PGlite initdb template (src/stores/pglite/template.ts): the first new data
 // directory saves it, the next one is unpacked from it, and a broken template falls back to initdb.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { createPglite, templateCacheDir } from '../../src/stores/embedded/pglite-template.js';
+import { createPglite, templateCacheDir } from '../../src/stores/pglite/template.js';
 
 test('new PGlite data directories come from the cached initdb template; a broken one falls back', { timeout: 120_000 }, async () => {
   const root = mkdtempSync(join(tmpdir(), 'apex-pglite-template-'));

@@ -33,7 +33,7 @@ after(async () => {
 
 test('a document held by a saga is left alone, then repaired once the saga gave it back', async () => {
   const v2 = await versionOf(doc('Some stalled owner wrote this.'), 'a'.repeat(64), { embedder: app.embedder });
-  await app.stores.qdrant.upsertVersion(v2, { sagaId: 'stalled', fencingToken: 1 });
+  await app.stores.qdrant.writeVersion(v2, { sagaId: 'stalled', fencingToken: 1 });
   const holder = { sagaId: 'holding-saga', fencingToken: 1 };
   await app.stores.postgres.acquire('race', holder);
   const held = await repairStores(app.stores, app.embedder, { dryRun: false });
@@ -55,7 +55,7 @@ test('a saga committing between repair\'s read and its lock: the document is lef
   const sha = (prepared.input as { sha: string }).sha;
   // Its Qdrant write lands first: verify sees a stale version in Qdrant (and in no other store).
   const v3 = await versionOf(next, sha, { embedder: app.embedder });
-  await app.stores.qdrant.upsertVersion(v3, { sagaId: 'racer', fencingToken: 1 });
+  await app.stores.qdrant.writeVersion(v3, { sagaId: 'racer', fencingToken: 1 });
   // The saga then runs to its end just before repair takes the document.
   let raced = false;
   const racing: RelationalStore = new Proxy(app.stores.postgres, {

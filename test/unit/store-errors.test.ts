@@ -3,12 +3,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { StoreError } from '../../src/stores/errors.js';
-import { classifyNeo4jError } from '../../src/stores/neo4j.js';
+import { classifyNeo4jError } from '../../src/stores/neo4j/graph-store.js';
 import { pointId } from '../../src/stores/point-id.js';
-import { describePostgresUrl } from '../../src/stores/postgres.js';
-import { classifyQdrantError } from '../../src/stores/qdrant.js';
-import { classifyRedisError } from '../../src/stores/redis.js';
-import { classifyPgError } from '../../src/stores/relational-sql.js';
+import { describePostgresUrl } from '../../src/stores/postgres/relational-store.js';
+import { classifyQdrantError } from '../../src/stores/qdrant/vector-store.js';
+import { classifyRedisError } from '../../src/stores/redis/cache-store.js';
+import { classifyPgError } from '../../src/stores/postgres/sql-store.js';
 import { withTimeout } from '../../src/stores/timeout.js';
 
 const withCode = (message: string, props: Record<string, unknown>): Error => Object.assign(new Error(message), props);

@@ -105,7 +105,7 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
     },
     compensate: async (ctx) => {
       const v = await committed(ctx, true);
-      if (v) await stores.qdrant.upsertVersion(v, wctx(ctx));
+      if (v) await stores.qdrant.writeVersion(v, wctx(ctx));
     },
   };
   const postgresDelete: Step = {

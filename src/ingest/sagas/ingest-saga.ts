@@ -90,7 +90,7 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
     retry: retry('qdrant_write'),
     run: async (ctx) => {
       const v = await versionOf(ctx.input.doc, ctx.input.sha, { limits, embedder, signal: ctx.signal });
-      await stores.qdrant.upsertVersion(v, wctx(ctx));
+      await stores.qdrant.writeVersion(v, wctx(ctx));
       return { points: v.chunks.length };
     },
     compensate: async (ctx) => {

@@ -25,7 +25,7 @@ export function derivedBatchCases(store: () => Derived, id: (name: string) => st
   void it('batched reads: versionsOf equals listVersions per document; scanDocIds visits every document', async () => {
     const s = store();
     const write = (v: ReturnType<typeof makeVersion>): Promise<void> =>
-      (s.name === 'neo4j' ? s.writeVersion(v, ctxFor('saga-batch')) : s.upsertVersion(v, ctxFor('saga-batch')));
+      (s.name === 'neo4j' ? s.writeVersion(v, ctxFor('saga-batch')) : s.writeVersion(v, ctxFor('saga-batch')));
     const docs = [id('batch-a'), id('batch-b'), id(`batch-${HOSTILE_STRINGS[1] ?? 'x'}`), id('batch-c')];
     const made = [
       makeVersion({ docId: docs[0] ?? '', body: 'batch one', chunkCount: 2, dimension: dimension() }),

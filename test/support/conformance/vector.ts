@@ -35,7 +35,7 @@ export function vectorConformance(harness: StoreHarness<VectorStore>): void {
 
     void it('upserts a version and finds each chunk by its own embedding', async () => {
       const v = version(id('write'), 'alpha beta gamma');
-      await store.upsertVersion(v, ctx);
+      await store.writeVersion(v, ctx);
       assert.deepEqual(await store.listVersions(v.docId), [{ docId: v.docId, contentSha256: v.contentSha256, chunkCount: 3 }]);
       for (const c of v.chunks) {
         const hits = await store.search(c.embedding, 50);
@@ -47,16 +47,16 @@ export function vectorConformance(harness: StoreHarness<VectorStore>): void {
 
     void it('repeating an upsert leaves the same state (deterministic point ids)', async () => {
       const v = version(id('repeat'), 'same same', 2);
-      await store.upsertVersion(v, ctx);
-      await store.upsertVersion(v, ctx);
+      await store.writeVersion(v, ctx);
+      await store.writeVersion(v, ctx);
       assert.deepEqual(await store.listVersions(v.docId), [{ docId: v.docId, contentSha256: v.contentSha256, chunkCount: 2 }]);
     });
 
     void it('compensation removes only that version', async () => {
       const v1 = version(id('comp'), 'one');
       const v2 = version(id('comp'), 'two!', 2);
-      await store.upsertVersion(v1, ctx);
-      await store.upsertVersion(v2, ctx);
+      await store.writeVersion(v1, ctx);
+      await store.writeVersion(v2, ctx);
       await store.removeVersion(v2.docId, v2.contentSha256, ctx);
       await store.removeVersion(v2.docId, v2.contentSha256, ctx);
       assert.deepEqual(await store.listVersions(v1.docId), [{ docId: v1.docId, contentSha256: v1.contentSha256, chunkCount: 3 }]);
@@ -74,20 +74,20 @@ export function vectorConformance(harness: StoreHarness<VectorStore>): void {
     void it('rejects a vector of the wrong dimension as permanent', async () => {
       const v = version(id('wrong-dim'), 'bad');
       const bad = { ...v, chunks: v.chunks.map((c) => ({ ...c, embedding: [...c.embedding, 1] })) };
-      const err = await rejectionOf(store.upsertVersion(bad, ctx));
+      const err = await rejectionOf(store.writeVersion(bad, ctx));
       assert.ok(isStoreError(err) && err.code === 'STORE_PERMANENT', String(err));
     });
 
     void it('20 concurrent upserts of different documents all land', async () => {
       const versions = Array.from({ length: 20 }, (_, i) => version(id(`conc-${String(i).padStart(2, '0')}`), `concurrent ${i}`, 2));
-      await Promise.all(versions.map((v) => store.upsertVersion(v, ctx)));
+      await Promise.all(versions.map((v) => store.writeVersion(v, ctx)));
       assert.deepEqual(await idsWithPrefix(store, id('conc-')), versions.map((v) => v.docId));
     });
 
     void it('stores hostile strings verbatim', async () => {
       for (const [i, s] of HOSTILE_STRINGS.entries()) {
         const v = version(id(`hostile-${i}-${s}`), s, 1);
-        await store.upsertVersion(v, ctxFor(s));
+        await store.writeVersion(v, ctxFor(s));
         assert.deepEqual(await store.listVersions(v.docId), [{ docId: v.docId, contentSha256: v.contentSha256, chunkCount: 1 }]);
       }
       assert.equal((await idsWithPrefix(store, id('hostile-'))).length, HOSTILE_STRINGS.length);
@@ -95,7 +95,7 @@ export function vectorConformance(harness: StoreHarness<VectorStore>): void {
 
     void it('stores a 1 MB document', async () => {
       const v = makeVersion({ docId: id('large'), body: largeBody(1_000_000), chunkCount: 250, dimension: store.dimension });
-      await store.upsertVersion(v, ctx);
+      await store.writeVersion(v, ctx);
       assert.deepEqual(await store.listVersions(v.docId), [{ docId: v.docId, contentSha256: v.contentSha256, chunkCount: 250 }]);
       const probe = embeddingFor(999, store.dimension);
       assert.ok((await store.search(probe, 5)).length === 5);
@@ -104,10 +104,10 @@ export function vectorConformance(harness: StoreHarness<VectorStore>): void {
     for (const cut of interruptions(harness)) {
       void it(cut.title, { skip: cut.skip }, async () => {
         const v = version(id(cut.docName), 'cut in the middle', 4);
-        const err = await cut.run((s) => s.upsertVersion(v, ctx));
+        const err = await cut.run((s) => s.writeVersion(v, ctx));
         assert.ok(cut.accepts(err), String(err));
         assert.deepEqual(await store.listVersions(v.docId), []);
-        await store.upsertVersion(v, ctx);
+        await store.writeVersion(v, ctx);
         assert.equal((await store.listVersions(v.docId))[0]?.chunkCount, 4);
       });
     }
@@ -119,7 +119,7 @@ export function vectorConformance(harness: StoreHarness<VectorStore>): void {
         const s = unreachable();
         const v = version(id('unreachable'), 'nobody home');
         try {
-          const err = await rejectionOf(s.upsertVersion(v, ctx));
+          const err = await rejectionOf(s.writeVersion(v, ctx));
           assert.ok(isRetryableStoreFailure(err), String(err));
         } finally {
           await s.close().catch(() => undefined);

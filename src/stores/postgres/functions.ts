@@ -1,6 +1,6 @@
 // The hot fenced writes as PL/pgSQL functions: one round trip (one statement, its own implicit
 // transaction) instead of BEGIN + 6-9 statements + COMMIT. The bodies are the statements that
-// relational-sql.ts / relational-locks.ts ran one by one, in the same order and under the same
+// postgres/sql-store.ts / postgres/locks.ts ran one by one, in the same order and under the same
 // row locks; PL/pgSQL takes a fresh snapshot per statement (READ COMMITTED), exactly as separate
 // statements in one transaction did. An error raised anywhere rolls the whole call back.
 //
@@ -10,7 +10,7 @@
 // PostgreSQL server the same functions save the round trips.
 //
 // Errors are raised with this project's own SQLSTATEs (class AX, unused by PostgreSQL) and turned
-// back into the typed StoreErrors by relational-locks.ts (takeErrorOf):
+// back into the typed StoreErrors by postgres/locks.ts (takeErrorOf):
 //   AXF01 stale fencing token (STORE_FENCED)      AXB01 held by another saga, DETAIL = holder (STORE_BUSY)
 //   AXC01 commit conflict, DETAIL = current sha or '' (STORE_CONFLICT)
 //   AXP01 commit without a pending version (STORE_PERMANENT)

@@ -2,8 +2,8 @@
 // (e.g. .apex/graph.db). Chunk ids are `docId:sha:idx` exactly as in Neo4j.
 import { chunkKey } from '../point-id.js';
 import type { DocIdPage, DocumentVersion, GraphStore, HealthReport, StoredVersion, WriteContext } from '../types.js';
-import { openSqliteFile, runSqlite, statementCache } from './sqlite-file.js';
-import type { SqliteDatabase, SqliteStatement } from './sqlite-file.js';
+import { openSqliteFile, runSqlite, statementCache } from './file.js';
+import type { SqliteDatabase, SqliteStatement } from './file.js';
 
 const GRAPH_DDL = [
   'CREATE TABLE IF NOT EXISTS documents (id TEXT PRIMARY KEY) WITHOUT ROWID',

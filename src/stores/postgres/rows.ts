@@ -1,6 +1,6 @@
 // The documents table's row as the SQL returns it (pg and PGlite differ in how they hand back
 // jsonb and timestamps) and its mapping to the store interface's DocumentRow.
-import type { DocumentRow, IngestionStatus } from './types.js';
+import type { DocumentRow, IngestionStatus } from '../types.js';
 
 export interface DocumentRecord {
   id: string;

@@ -1,11 +1,11 @@
 // Embedded stand-in for PostgreSQL: PGlite is PostgreSQL compiled to WebAssembly, so the shared
-// statements in relational-sql.ts run unchanged against a data directory (e.g. .apex/postgres).
+// statements in postgres/sql-store.ts run unchanged against a data directory (e.g. .apex/postgres).
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import { SqlRelationalStore } from '../relational-sql.js';
-import { preparedQuery } from './pglite-prepared.js';
-import { createPglite } from './pglite-template.js';
-import type { SqlDatabase, SqlExecutor } from '../relational-sql.js';
+import { SqlRelationalStore } from '../postgres/sql-store.js';
+import { preparedQuery } from './prepared.js';
+import { createPglite } from './template.js';
+import type { SqlDatabase, SqlExecutor } from '../postgres/sql-store.js';
 import { DEFAULT_TIMEOUT_MS } from '../timeout.js';
 
 export interface PgliteRelationalOptions {

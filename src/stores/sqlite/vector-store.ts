@@ -3,8 +3,8 @@
 import { StoreError } from '../errors.js';
 import { pointId } from '../point-id.js';
 import type { DocIdPage, DocumentVersion, HealthReport, StoredVersion, VectorHit, VectorStore, WriteContext } from '../types.js';
-import { openSqliteFile, runSqlite, statementCache } from './sqlite-file.js';
-import type { SqliteDatabase, SqliteStatement } from './sqlite-file.js';
+import { openSqliteFile, runSqlite, statementCache } from './file.js';
+import type { SqliteDatabase, SqliteStatement } from './file.js';
 
 const VECTOR_DDL = [
   `CREATE TABLE IF NOT EXISTS points (id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, content_sha256 TEXT NOT NULL,
@@ -87,9 +87,9 @@ export class SqliteVectorStore implements VectorStore {
     }
   }
 
-  upsertVersion(v: DocumentVersion, _ctx?: WriteContext): Promise<void> {
-    return runSqlite('qdrant', 'upsertVersion', () => {
-      for (const c of v.chunks) this.checkDimension(c.embedding, 'upsertVersion');
+  writeVersion(v: DocumentVersion, _ctx?: WriteContext): Promise<void> {
+    return runSqlite('qdrant', 'writeVersion', () => {
+      for (const c of v.chunks) this.checkDimension(c.embedding, 'writeVersion');
       const upsert = this.sql('INSERT OR REPLACE INTO points (id, doc_id, content_sha256, idx, vector) VALUES (?, ?, ?, ?, ?)');
       this.db.transaction(() => {
         for (const c of v.chunks) upsert.run(pointId(v.docId, v.contentSha256, c.idx), v.docId, v.contentSha256, c.idx, toBlob(c.embedding));

@@ -2,8 +2,8 @@
 // dead worker into LOG_FAILURE for every batch it still owed. The worker is ref'ed only while it
 // owes replies, so an idle open log does not keep the process alive.
 import { Worker } from 'node:worker_threads';
-import type { SqliteStoreConfig, WireOp, WireResult } from './sqlite-store.js';
-import type { FromWorker, ToWorker } from './sqlite-worker.js';
+import type { SqliteStoreConfig, WireOp, WireResult } from './store.js';
+import type { FromWorker, ToWorker } from './worker.js';
 
 interface Owed {
   resolve(results: WireResult[]): void;
@@ -73,12 +73,12 @@ export class SqliteWorkerHandle {
 }
 
 /**
- * Compiled builds start sqlite-worker.js directly. Run from TypeScript sources (tests, tsx), the
+ * Compiled builds start worker.js directly. Run from TypeScript sources (tests, tsx), the
  * worker first registers tsx's loader, because a worker does not inherit the parent's --import.
  */
 function startWorker(config: SqliteStoreConfig): Worker {
   const fromSource = import.meta.url.endsWith('.ts');
-  const entry = new URL(fromSource ? './sqlite-worker.ts' : './sqlite-worker.js', import.meta.url);
+  const entry = new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url);
   if (!fromSource) return new Worker(entry, { workerData: config });
   const tsx = import.meta.resolve('tsx/esm/api');
   const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); });`;

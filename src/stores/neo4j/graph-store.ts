@@ -3,11 +3,11 @@
 // Writes that carry a WriteContext are fenced first, in that same transaction: see raiseFence.
 import neo4j from 'neo4j-driver';
 import type { Driver, ManagedTransaction } from 'neo4j-driver';
-import { isStoreError, StoreError } from './errors.js';
-import { chunkKey } from './point-id.js';
-import { DEFAULT_TIMEOUT_MS, withTimeout } from './timeout.js';
-import type { DocIdPage, DocumentVersion, GraphStore, HealthReport, StoredVersion, WriteContext } from './types.js';
-import { errorCode } from '../lib/errors.js';
+import { isStoreError, StoreError } from '../errors.js';
+import { chunkKey } from '../point-id.js';
+import { DEFAULT_TIMEOUT_MS, withTimeout } from '../timeout.js';
+import type { DocIdPage, DocumentVersion, GraphStore, HealthReport, StoredVersion, WriteContext } from '../types.js';
+import { errorCode } from '../../lib/errors.js';
 
 export interface Neo4jStoreOptions {
   /** bolt://host:port or neo4j://host:port */

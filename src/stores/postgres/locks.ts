@@ -9,10 +9,10 @@
 // The checks run server-side in one statement, apex_take (postgres-functions.ts: lock the row,
 // raise the fence, check it, take the document); this file calls it and turns its SQLSTATEs back
 // into typed errors.
-import { StoreError } from './errors.js';
-import type { SqlExecutor } from './relational-sql.js';
-import type { WriteContext } from './types.js';
-import { errorCode } from '../lib/errors.js';
+import { StoreError } from '../errors.js';
+import type { SqlExecutor } from './sql-store.js';
+import type { WriteContext } from '../types.js';
+import { errorCode } from '../../lib/errors.js';
 
 const fenced = (docId: string, ctx: WriteContext): StoreError =>
   new StoreError('postgres', 'STORE_FENCED', `saga ${ctx.sagaId} token ${ctx.fencingToken} is stale for document ${JSON.stringify(docId)}`);

@@ -1,16 +1,16 @@
 // The SQLite saga log's storage engine: one connection, its prepared statements, and the batch
-// commit. It runs either on the caller's thread or inside the log's worker thread (sqlite-worker.ts),
+// commit. It runs either on the caller's thread or inside the log's worker thread (sqlite/worker.ts),
 // so its inputs and outputs are plain, cloneable data (WireOp / WireResult).
 import Database from 'better-sqlite3';
-import type { CountFilter, ErrorInfo, Json, ListFilter, SagaMeta, SagaStatus, SagaSummary, StoredSaga } from '../saga/log.js';
-import { isSagaError } from '../saga/errors.js';
-import type { SagaErrorCode } from '../saga/errors.js';
-import { failure, fencedError, notFoundError, seqError } from './common.js';
-import type { SqliteSynchronous } from './sqlite-schema.js';
-import { configureConnection } from './sqlite-schema.js';
-import { decodeRecords } from './record-codec.js';
-import { prepareStatements, type SqliteStatements } from './sqlite-sql.js';
-import type { SummaryRow } from './sqlite-sql.js';
+import type { CountFilter, ErrorInfo, Json, ListFilter, SagaMeta, SagaStatus, SagaSummary, StoredSaga } from '../../saga/log.js';
+import { isSagaError } from '../../saga/errors.js';
+import type { SagaErrorCode } from '../../saga/errors.js';
+import { failure, fencedError, notFoundError, seqError } from '../common.js';
+import type { SqliteSynchronous } from './schema.js';
+import { configureConnection } from './schema.js';
+import { decodeRecords } from '../record-codec.js';
+import { prepareStatements, type SqliteStatements } from './sql.js';
+import type { SummaryRow } from './sql.js';
 
 /** One queued log call, as data (it may cross to the worker thread). JSON is already text. */
 export type WireOp =

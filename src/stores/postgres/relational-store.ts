@@ -1,9 +1,9 @@
-// PostgreSQL adapter (pg Pool): the system of record. All SQL lives in relational-sql.ts and is
+// PostgreSQL adapter (pg Pool): the system of record. All SQL lives in postgres/sql-store.ts and is
 // shared with the PGlite stand-in; this file only supplies a pooled executor and its time limits.
 import pg from 'pg';
-import { SqlRelationalStore } from './relational-sql.js';
-import type { SqlDatabase, SqlExecutor } from './relational-sql.js';
-import { DEFAULT_TIMEOUT_MS } from './timeout.js';
+import { SqlRelationalStore } from './sql-store.js';
+import type { SqlDatabase, SqlExecutor } from './sql-store.js';
+import { DEFAULT_TIMEOUT_MS } from '../timeout.js';
 
 export interface PostgresStoreOptions {
   /** postgres://user:password@host:port/db (the password never leaves this module). */

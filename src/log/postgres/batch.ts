@@ -1,14 +1,14 @@
 // One group commit on PostgreSQL: all queued begins as one INSERT, all queued appends as one
-// statement (see postgres-sql.ts). Ops that the statement turned down get their own error; if a
+// statement (see postgres/sql.ts). Ops that the statement turned down get their own error; if a
 // whole statement fails unexpectedly, its ops are retried one by one so only a broken one fails.
 import pg from 'pg';
-import type { AppendRequest, BeginRequest, BeginResult, SagaStatus } from '../saga/log.js';
-import type { SagaError } from '../saga/errors.js';
-import { failure, fencedError, notFoundError, seqError } from './common.js';
-import type { logStatements, SummaryRow } from './postgres-sql.js';
-import { toSummary } from './postgres-sql.js';
-import { withConnection } from './pg-connection.js';
-import { errorCode } from '../lib/errors.js';
+import type { AppendRequest, BeginRequest, BeginResult, SagaStatus } from '../../saga/log.js';
+import type { SagaError } from '../../saga/errors.js';
+import { failure, fencedError, notFoundError, seqError } from '../common.js';
+import type { logStatements, SummaryRow } from './sql.js';
+import { toSummary } from './sql.js';
+import { withConnection } from './connection.js';
+import { errorCode } from '../../lib/errors.js';
 
 type Statements = ReturnType<typeof logStatements>;
 

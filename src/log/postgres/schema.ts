@@ -1,8 +1,8 @@
 // The PostgreSQL saga log's schema and its migrations. Migrations run under a session advisory
 // lock so that workers starting together never race on DDL; each is applied once and recorded.
 import type pg from 'pg';
-import { SagaError } from '../saga/errors.js';
-import { withConnection } from './pg-connection.js';
+import { SagaError } from '../../saga/errors.js';
+import { withConnection } from './connection.js';
 
 /** Epoch milliseconds on the DATABASE's clock: fleet machines' clocks differ, the server's is one. */
 export const NOW_MS = '(floor(extract(epoch from now()) * 1000))::bigint';

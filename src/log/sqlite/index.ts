@@ -1,6 +1,6 @@
-// SQLite SagaLog (the default, one file): WAL, synchronous=FULL, and group commit: all the log
+// SQLite SagaLogBackend (the default, one file): WAL, synchronous=FULL, and group commit: all the log
 // calls of one event-loop turn share one transaction and one fsync. With `thread: true` the writing
-// connection lives in a worker thread (sqlite-thread.ts), so SQLite's work and its fsync can run on
+// connection lives in a worker thread (sqlite/thread.ts), so SQLite's work and its fsync can run on
 // another core beside the engine; reads always use a connection on the caller's thread.
 import type {
   AppendRequest,
@@ -13,18 +13,18 @@ import type {
   CountFilter,
   Lease,
   ListFilter,
-  SagaLog,
+  SagaLogBackend,
   SagaSummary,
   StoredSaga,
-} from '../saga/log.js';
-import { SagaError } from '../saga/errors.js';
-import { checkAppendShape, closedError, definitionKeys, failure, lastReason, lastStatus, metaText, reportCommit, toJsonText } from './common.js';
-import { GroupCommitQueue } from './group-commit.js';
-import { encodeRecords } from './record-codec.js';
-import type { SqliteSynchronous } from './sqlite-schema.js';
-import type { WireOp, WireResult } from './sqlite-store.js';
-import { SqliteLogStore } from './sqlite-store.js';
-import { SqliteWorkerHandle } from './sqlite-thread.js';
+} from '../../saga/log.js';
+import { SagaError } from '../../saga/errors.js';
+import { checkAppendShape, closedError, definitionKeys, failure, lastReason, lastStatus, metaText, reportCommit, toJsonText } from '../common.js';
+import { GroupCommitQueue } from '../group-commit.js';
+import { encodeRecords } from '../record-codec.js';
+import type { SqliteSynchronous } from './schema.js';
+import type { WireOp, WireResult } from './store.js';
+import { SqliteLogStore } from './store.js';
+import { SqliteWorkerHandle } from './thread.js';
 
 export interface SqliteSagaLogOptions {
   /** `NORMAL` trades power-loss durability for speed; only when the config names it. */
@@ -45,7 +45,7 @@ interface Pending {
   reject(err: unknown): void;
 }
 
-export class SqliteSagaLog implements SagaLog {
+export class SqliteSagaLog implements SagaLogBackend {
   readonly kind = 'sqlite';
   /** What a committed append survives; the CLI prints it. */
   readonly durability: string;

@@ -3,7 +3,7 @@
 // Sync), so every call is parsed and planned again: 0.4-0.8 ms for a primary-key lookup on this
 // machine. Here each statement text is parsed once into a named server-side prepared statement,
 // and every call is one exchange (Bind + Describe + Execute + Sync in one message): 0.2-0.3 ms.
-// The ingest path's five statements per document (relational-sql.ts) all go through it.
+// The ingest path's five statements per document (postgres/sql-store.ts) all go through it.
 //
 // Same semantics as PGlite's query(): the same mutexes (so a call never runs inside another
 // caller's transaction), the same parameter serializers and result parsers, errors thrown as

@@ -2,9 +2,9 @@
 // whole group commit is one statement and one commit whatever its size. Callers pass the arrays
 // sorted by saga id: the update then walks (and locks) rows in id order, so two concurrent batches
 // do not deadlock; renew and release lock in id order explicitly. A deadlock that slips through
-// anyway is detected by PostgreSQL and the batch is retried (postgres-batch.ts).
-import type { ErrorInfo, SagaStatus, SagaSummary } from '../saga/log.js';
-import { NOW_MS } from './postgres-schema.js';
+// anyway is detected by PostgreSQL and the batch is retried (postgres/batch.ts).
+import type { ErrorInfo, SagaStatus, SagaSummary } from '../../saga/log.js';
+import { NOW_MS } from './schema.js';
 
 export const SUMMARY_COLUMNS = 'id, name, version, status, owner, fencing_token, lease_expires_at, created_at, updated_at, reason';
 const FINAL = "('completed', 'compensated')";

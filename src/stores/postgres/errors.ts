@@ -1,6 +1,6 @@
 // How a pg / PGlite / socket error maps to a StoreError: which failures a retry can fix.
-import { isStoreError, StoreError } from './errors.js';
-import { errorCode } from '../lib/errors.js';
+import { isStoreError, StoreError } from '../errors.js';
+import { errorCode } from '../../lib/errors.js';
 
 /** SQLSTATE classes/codes after which the same call may succeed. */
 const TRANSIENT_SQLSTATES = new Set(['40001', '40P01', '55P03', '57P01', '57P02', '57P03', '53300', '53200', '53100', '58000', '58030']);

@@ -3,11 +3,11 @@
 // the server to apply them (`wait: true`), so a resolved call means the points are searchable.
 import { QdrantClient } from '@qdrant/js-client-rest';
 import type { Schemas } from '@qdrant/js-client-rest';
-import { isStoreError, StoreError } from './errors.js';
-import { pointId } from './point-id.js';
-import { DEFAULT_TIMEOUT_MS, withTimeout } from './timeout.js';
-import type { DocIdPage, DocumentVersion, HealthReport, StoredVersion, VectorHit, VectorStore, WriteContext } from './types.js';
-import { errorCode } from '../lib/errors.js';
+import { isStoreError, StoreError } from '../errors.js';
+import { pointId } from '../point-id.js';
+import { DEFAULT_TIMEOUT_MS, withTimeout } from '../timeout.js';
+import type { DocIdPage, DocumentVersion, HealthReport, StoredVersion, VectorHit, VectorStore, WriteContext } from '../types.js';
+import { errorCode } from '../../lib/errors.js';
 
 export interface QdrantStoreOptions {
   url: string;
@@ -134,10 +134,10 @@ export class QdrantVectorStore implements VectorStore {
     // The REST client holds no connection that needs closing.
   }
 
-  async upsertVersion(v: DocumentVersion, ctx: WriteContext): Promise<void> {
+  async writeVersion(v: DocumentVersion, ctx: WriteContext): Promise<void> {
     for (const c of v.chunks) {
       if (c.embedding.length !== this.dimension) {
-        throw new StoreError('qdrant', 'STORE_PERMANENT', `upsertVersion: chunk ${c.idx} has ${c.embedding.length} dimensions, collection has ${this.dimension}`);
+        throw new StoreError('qdrant', 'STORE_PERMANENT', `writeVersion: chunk ${c.idx} has ${c.embedding.length} dimensions, collection has ${this.dimension}`);
       }
     }
     const points = v.chunks.map((c) => ({
@@ -147,7 +147,7 @@ export class QdrantVectorStore implements VectorStore {
     }));
     for (let i = 0; i < points.length; i += UPSERT_BATCH) {
       const batch = points.slice(i, i + UPSERT_BATCH);
-      await this.call('upsertVersion', () => this.client.upsert(this.collection, { wait: true, points: batch }), ctx.signal);
+      await this.call('writeVersion', () => this.client.upsert(this.collection, { wait: true, points: batch }), ctx.signal);
     }
   }
 

@@ -1,17 +1,17 @@
 // The RelationalStore logic, written once against a tiny SQL executor so the PostgreSQL adapter
 // (pg Pool) and the PGlite stand-in run exactly the same statements with the same semantics.
 // Every mutating method is one transaction that first locks the document row, then checks fencing
-// and the single-writer rule (relational-locks.ts).
-import { StoreError } from './errors.js';
-import { releaseDocument, sqlErrorFields, takeDocument, takeErrorOf } from './relational-locks.js';
-import { classifyPgError } from './pg-errors.js';
-import { DOCUMENT_COLUMNS, toDocumentRow, type DocumentRecord } from './relational-rows.js';
-import { FUNCTION_STATEMENTS } from './postgres-functions.js';
-import { SCHEMA_LOCK_KEY, SCHEMA_STATEMENTS } from './postgres-schema.js';
-import { withTimeout } from './timeout.js';
-import type { DocumentInspection, DocumentRow, DocumentVersion, HealthReport, IngestionStatus, PendingVersion, RelationalStore, WriteContext } from './types.js';
+// and the single-writer rule (postgres/locks.ts).
+import { StoreError } from '../errors.js';
+import { releaseDocument, sqlErrorFields, takeDocument, takeErrorOf } from './locks.js';
+import { classifyPgError } from './errors.js';
+import { DOCUMENT_COLUMNS, toDocumentRow, type DocumentRecord } from './rows.js';
+import { FUNCTION_STATEMENTS } from './functions.js';
+import { SCHEMA_LOCK_KEY, SCHEMA_STATEMENTS } from './schema.js';
+import { withTimeout } from '../timeout.js';
+import type { DocumentInspection, DocumentRow, DocumentVersion, HealthReport, IngestionStatus, PendingVersion, RelationalStore, WriteContext } from '../types.js';
 
-export { classifyPgError } from './pg-errors.js';
+export { classifyPgError } from './errors.js';
 
 export interface SqlExecutor {
   query<R extends object>(sql: string, params?: unknown[]): Promise<R[]>;

@@ -1,7 +1,7 @@
 // Embedded stand-in for Redis: one row per cache key `apex:doc:<id>` in SQLite (e.g. .apex/cache.db).
 import type { CacheEntry, CacheStore, DocIdPage, HealthReport, WriteContext } from '../types.js';
-import { openSqliteFile, runSqlite, statementCache } from './sqlite-file.js';
-import type { SqliteDatabase, SqliteStatement } from './sqlite-file.js';
+import { openSqliteFile, runSqlite, statementCache } from './file.js';
+import type { SqliteDatabase, SqliteStatement } from './file.js';
 
 const CACHE_DDL = [
   `CREATE TABLE IF NOT EXISTS cache (doc_id TEXT PRIMARY KEY, content_sha256 TEXT NOT NULL, value TEXT NOT NULL) WITHOUT ROWID`,

@@ -2,9 +2,9 @@
 // fenced by a Lua script (check + raise the saga's fence + write, atomically). Fails fast when
 // Redis is down (no offline queue, one retry) so the saga sees a transient error, not a hang.
 import { Redis } from 'ioredis';
-import { isStoreError, StoreError } from './errors.js';
-import { DEFAULT_TIMEOUT_MS, withTimeout } from './timeout.js';
-import type { CacheEntry, CacheStore, DocIdPage, HealthReport, WriteContext } from './types.js';
+import { isStoreError, StoreError } from '../errors.js';
+import { DEFAULT_TIMEOUT_MS, withTimeout } from '../timeout.js';
+import type { CacheEntry, CacheStore, DocIdPage, HealthReport, WriteContext } from '../types.js';
 
 export interface RedisStoreOptions {
   /** redis://[:password@]host:port[/db] */

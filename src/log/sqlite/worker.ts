@@ -2,8 +2,8 @@
 // the log's thread posts, one at a time, in order. Running SQLite (and its fsync) here leaves the
 // main thread to the engine: on 2 cores, the two run side by side.
 import { parentPort, workerData } from 'node:worker_threads';
-import type { SqliteStoreConfig, WireOp } from './sqlite-store.js';
-import { SqliteLogStore } from './sqlite-store.js';
+import type { SqliteStoreConfig, WireOp } from './store.js';
+import { SqliteLogStore } from './store.js';
 
 export type ToWorker = { kind: 'batch'; id: number; ops: WireOp[]; now: number } | { kind: 'close' };
 export type FromWorker =
@@ -13,7 +13,7 @@ export type FromWorker =
   | { kind: 'closed' };
 
 const port = parentPort;
-if (port === null) throw new Error('sqlite-worker.ts must run as a worker thread');
+if (port === null) throw new Error('sqlite/worker.ts must run as a worker thread');
 const send = (msg: FromWorker): void => port.postMessage(msg);
 
 let store: SqliteLogStore | undefined;

@@ -1,4 +1,4 @@
-// PostgreSQL SagaLog (fleets): the log a group of workers share. Group commit turns every begin
+// PostgreSQL SagaLogBackend (fleets): the log a group of workers share. Group commit turns every begin
 // and append of one event-loop turn into one multi-row statement (one commit); fencing is checked
 // in that statement, row by row, so a fenced append fails alone while the rest commits. Leases are
 // timed on the database's clock. Claims use FOR UPDATE SKIP LOCKED.
@@ -16,19 +16,19 @@ import type {
   Lease,
   ListFilter,
   LogRecord,
-  SagaLog,
+  SagaLogBackend,
   SagaMeta,
   SagaSummary,
   StoredSaga,
-} from '../saga/log.js';
-import { checkAppendShape, closedError, definitionKeys, failure, lastReason, lastStatus, metaText, reportCommit, toJsonText } from './common.js';
-import { GroupCommitQueue } from './group-commit.js';
-import { changeChannel, migrate, quoteSchema } from './postgres-schema.js';
-import { ChangeListener } from './postgres-listen.js';
-import type { SummaryRow } from './postgres-sql.js';
-import { logStatements, toSummary } from './postgres-sql.js';
-import type { QueuedAppend, QueuedBegin } from './postgres-batch.js';
-import { commitAppends, commitBegins, openBatchPool } from './postgres-batch.js';
+} from '../../saga/log.js';
+import { checkAppendShape, closedError, definitionKeys, failure, lastReason, lastStatus, metaText, reportCommit, toJsonText } from '../common.js';
+import { GroupCommitQueue } from '../group-commit.js';
+import { changeChannel, migrate, quoteSchema } from './schema.js';
+import { ChangeListener } from './listen.js';
+import type { SummaryRow } from './sql.js';
+import { logStatements, toSummary } from './sql.js';
+import type { QueuedAppend, QueuedBegin } from './batch.js';
+import { commitAppends, commitBegins, openBatchPool } from './batch.js';
 
 export interface PostgresSagaLogOptions {
   connectionString: string;
@@ -44,7 +44,7 @@ export interface PostgresSagaLogOptions {
 
 type Queued = QueuedBegin | QueuedAppend;
 
-export class PostgresSagaLog implements SagaLog {
+export class PostgresSagaLog implements SagaLogBackend {
   readonly kind = 'postgres';
   private readonly queue: GroupCommitQueue<Queued>;
   private readonly sql: ReturnType<typeof logStatements>;
@@ -54,7 +54,7 @@ export class PostgresSagaLog implements SagaLog {
 
   private constructor(
     private readonly pool: pg.Pool,
-    /** Group commits only (postgres-batch.ts: generic plans). */
+    /** Group commits only (postgres/batch.ts: generic plans). */
     private readonly batchPool: pg.Pool,
     readonly schema: string,
     /** What a committed append survives; the CLI prints it. */
