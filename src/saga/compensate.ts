@@ -61,6 +61,7 @@ async function compensateStep(run: SagaRun, step: AnyStep): Promise<ErrorInfo | 
         timeoutMs,
         run.scope,
         `compensation of "${step.name}"`,
+        run.env.clock,
       );
       state.compensated = true;
       run.buffer({ type: 'compensation_succeeded', step: step.name });

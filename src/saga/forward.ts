@@ -81,7 +81,7 @@ export async function runStep(run: SagaRun, step: AnyStep, scope: CancelScope, a
     if (!hooks.empty) hooks.emit('onStepStart', { ...run.eventBase, step: step.name, attempt });
     try {
       const call = (attemptScope: CancelScope): Promise<unknown> => step.run(run.contextFor(step.name, attempt, attemptScope));
-      const output = await withStepTimeout(call, timeoutMs, scope, `step "${step.name}"`);
+      const output = await withStepTimeout(call, timeoutMs, scope, `step "${step.name}"`, run.env.clock);
       const json = toJson(output, step.name);
       state.outcome = 'succeeded';
       state.output = json;
