@@ -2,8 +2,8 @@
 // The public surface only: what README.md and docs/saga-semantics.md document, and what a log
 // backend needs (the SagaLog contract in log.ts). Internals (replay planning, owner parsing,
 // backoff, the default policies) are imported from their modules inside src/saga.
-export { defineSaga, SagaBuilder, GroupBuilder } from './define.js';
-export type { SagaDefinition, StepDefinition, StepContext, CompensationContext, StepKind, StepOutcomeKind, Stage, AnyStep, OnInterrupt, SagaOptions } from './define.js';
+export { defineSaga, defineStep, resultReader, SagaBuilder, GroupBuilder } from './define.js';
+export type { SagaDefinition, StepDefinition, StepContext, ResultReader, CompensationContext, StepKind, StepOutcomeKind, Stage, AnyStep, OnInterrupt, SagaOptions } from './define.js';
 export { SagaEngine } from './engine.js';
 export type { EngineOptions, ExecuteOptions } from './engine.js';
 export type { SagaHandle } from './handle.js';

@@ -7,7 +7,7 @@
 // treats as "maybe applied": the same as dying during the step.
 import { CancelScope } from './cancel.js';
 import { startTimer, type Clock } from './clock.js';
-import type { SagaDefinition, StepContext } from './define.js';
+import { resultReader, type SagaDefinition, type StepContext } from './define.js';
 import type { HookBus } from './events.js';
 import { SagaError, type SagaErrorCode } from './errors.js';
 import { canTransition, type ErrorInfo, type Json, type Lease, type LogRecord, type SagaLog, type SagaMeta, type SagaStatus } from './log.js';
@@ -191,6 +191,7 @@ export class SagaRun {
       sagaId: this.sagaId,
       input: this.input,
       results: this.results,
+      result: resultReader(this.results),
       attempt,
       idempotencyKey: `${this.sagaId}/${step}`,
       get signal() {
