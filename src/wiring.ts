@@ -40,7 +40,12 @@ export async function openProfile(cfg: ProfileConfig, embedder: Embedder, opts: 
   const opened: Array<{ close(): Promise<void> }> = [];
   try {
     const postgres = cfg.databaseUrl
-      ? (await import('./stores/postgres/relational-store.js')).createPostgresStore({ url: cfg.databaseUrl, timeoutMs })
+      ? (await import('./stores/postgres/relational-store.js')).createPostgresStore({
+          url: cfg.databaseUrl,
+          timeoutMs,
+          ...(cfg.pgPoolSize !== undefined ? { poolSize: cfg.pgPoolSize } : {}),
+          ...(cfg.pgPooler ? { pooler: cfg.pgPooler } : {}),
+        })
       : await (await import('./stores/pglite/relational-store.js')).openPgliteRelational({ dir: embedded('postgres'), timeoutMs });
     opened.push(postgres);
     const neo4j = cfg.neo4jUrl
@@ -68,7 +73,16 @@ export async function openProfile(cfg: ProfileConfig, embedder: Embedder, opts: 
     // log then commits (and fsyncs) in a worker thread, beside it instead of blocking it (the
     // embedded first run ingests ~30% faster; docs/performance.md). Same durability either way.
     const sqlite = { ...(cfg.sqliteSynchronous ? { synchronous: cfg.sqliteSynchronous } : {}), thread: cfg.sqliteThread ?? !cfg.databaseUrl };
-    const log = await openSagaLog(logTarget, { sqlite });
+    const postgresLog = {
+      ...(cfg.sagaLogConnections !== undefined ? { poolSize: cfg.sagaLogConnections } : {}),
+      connection: {
+        ...(cfg.pgPooler ? { pooler: cfg.pgPooler } : {}),
+        ...(cfg.sagaLogDirectUrl ? { directConnectionString: cfg.sagaLogDirectUrl } : {}),
+        ...(cfg.sagaLogTimeoutMs !== undefined ? { queryTimeoutMs: cfg.sagaLogTimeoutMs } : {}),
+        ...(cfg.sagaLogConnectTimeoutMs !== undefined ? { connectTimeoutMs: cfg.sagaLogConnectTimeoutMs } : {}),
+      },
+    };
+    const log = await openSagaLog(logTarget, { sqlite, postgres: postgresLog });
     const servers = [cfg.databaseUrl, cfg.neo4jUrl, cfg.qdrantUrl, cfg.redisUrl].filter(Boolean).length;
     const describe = (): ProfileDescription => ({
       profile: servers === 0 && !cfg.sagaLogUrl ? 'embedded' : servers === 4 && cfg.sagaLogUrl ? 'servers' : 'mixed',

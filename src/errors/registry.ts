@@ -7,7 +7,7 @@
 // `ErrorCode` is the union of every layer's code union, and the table is a Record over it: a code
 // added to any layer does not compile until it has an entry here. test/unit/error-registry.test.ts
 // also greps the sources for code literals that bypass the unions.
-import type { SagaErrorCode, SagaReasonCode } from '../saga/errors.js';
+import type { SagaErrorCode, SagaReasonCode } from '../saga/index.js';
 import type { StoreErrorCode } from '../stores/errors.js';
 import type { DocumentErrorCode, DocumentHeldError, EmbedderErrorCode } from '../ingest/errors.js';
 import type { ConfigErrorCode } from '../config/numeric.js';

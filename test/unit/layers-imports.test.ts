@@ -1,7 +1,7 @@
 // The floors of the house (docs/ARCHITECTURE.md), checked: each folder of src/ imports only the
 // folders below it, and a database driver only from the adapter named after it. A new import that
 // climbs a floor fails here with the file and the import. src/saga has its own, stricter test
-// (saga-imports.test.ts: nothing outside itself).
+// (the engine package imports nothing outside itself).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -21,19 +21,19 @@ const FLOORS: Record<string, readonly string[]> = {
   logging: ['lib', 'saga'],
   errors: ['lib', 'saga', 'stores', 'ingest', 'config'],
   metrics: ['lib', 'saga', 'stores', 'ingest', 'tracing'],
-  fleet: ['lib', 'saga', 'ingest', 'errors'],
-  '.': ['lib', 'saga', 'config', 'stores', 'log', 'ingest'],
+  fleet: ['lib', 'saga', 'config', 'ingest', 'errors'],
+  '.': ['lib', 'saga', 'config', 'stores', 'log', 'ingest', 'fleet'],
   http: ['lib', 'saga', 'stores', 'ingest', 'errors', 'fleet', '.'],
   cli: ['lib', 'saga', 'config', 'stores', 'log', 'ingest', 'errors', 'fleet', 'http', 'logging', 'metrics', '.'],
 };
 
 /** Packages each folder may import (drivers further limited by DRIVERS below). */
 const PACKAGES: Record<string, readonly string[]> = {
-  saga: [],
+  saga: ['@apex-memory/saga'], // src/saga only re-exports the engine's package (packages/saga)
   lib: [],
   config: [],
   stores: ['pg', 'neo4j-driver', 'ioredis', '@qdrant/js-client-rest', 'better-sqlite3', '@electric-sql/pglite', 'uuid'],
-  log: ['pg', 'better-sqlite3'],
+  log: ['pg', 'better-sqlite3', '@apex-memory/saga'], // the log kit and the memory log
   ingest: ['zod'],
   tracing: ['@opentelemetry/api'],
   logging: ['pino'],
