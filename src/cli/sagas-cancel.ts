@@ -3,7 +3,7 @@
 // the saga can only go forward.
 import type { Command } from 'commander';
 import { hostname, userInfo } from 'node:os';
-import { SagaError } from '../saga/index.js';
+import { errorCode, errorMessage } from '../lib/errors.js';
 import { sagaId } from './args.js';
 import { exiting } from './command.js';
 import { CliError, EXIT_FAILED, EXIT_OK } from './errors.js';
@@ -37,10 +37,11 @@ export function registerCancel(sagas: Command): void {
           try {
             outcome = await app.engine.cancel(id, flags.reason, { by: flags.by ?? whoAmI() });
           } catch (err) {
-            if (err instanceof SagaError && err.code === 'SAGA_NOT_FOUND') throw new CliError('CLI_NOT_FOUND', `no saga "${id}" in the log`);
-            if (err instanceof SagaError && err.code === 'SAGA_NOT_CANCELLABLE') {
-              if (io.json) io.out(toJson({ ok: false, sagaId: id, error: { code: err.code, message: err.message } }));
-              else io.out(`\n[${err.code}] ${err.message}`);
+            if (errorCode(err) === 'SAGA_NOT_FOUND') throw new CliError('CLI_NOT_FOUND', `no saga "${id}" in the log`);
+            if (errorCode(err) === 'SAGA_NOT_CANCELLABLE') {
+              const message = errorMessage(err);
+              if (io.json) io.out(toJson({ ok: false, sagaId: id, error: { code: 'SAGA_NOT_CANCELLABLE', message } }));
+              else io.out(`\n[SAGA_NOT_CANCELLABLE] ${message}`);
               return EXIT_FAILED;
             }
             throw err;

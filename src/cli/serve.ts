@@ -18,6 +18,7 @@ import { oneOf, positiveInt } from './args.js';
 import { exiting } from './command.js';
 import { CliError, EXIT_OK } from './errors.js';
 import { withApp } from './runtime.js';
+import { errorCode, errorMessage } from '../lib/errors.js';
 
 const CORS_ORIGINS_ENV = 'APEX_HTTP_CORS_ORIGINS';
 
@@ -103,8 +104,8 @@ async function runServe(flags: ServeFlags, cmd: Command): Promise<number> {
         { host: flags.host, port: flags.port, graceMs: flags.graceMs, log: (line) => log.error(line) },
       );
     } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      if (code === 'HTTP_UNSAFE_BIND') throw new CliError('CLI_CONFIG', (err as Error).message);
+      const code = errorCode(err);
+      if (code === 'HTTP_UNSAFE_BIND') throw new CliError('CLI_CONFIG', errorMessage(err));
       if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
         throw new CliError('CLI_CONFIG', `cannot listen on ${flags.host}:${flags.port} (${code})`);
       }

@@ -1,7 +1,7 @@
 // What the HTTP layer needs from the process: the app's engine, writer, stores and embedder, how
 // it runs sagas (here, or queued for workers), its limits, and a little mutable state (draining,
 // the last verify). Tests build this around an embedded app with injected faults.
-import type { ProfileDescription } from '../config/profile.js';
+import type { ProfileDescription } from '../wiring.js';
 import type { Embedder } from '../ingest/embedder.js';
 import type { VerifyReport } from '../ingest/verify.js';
 import type { MemoryWriter } from '../ingest/writer.js';

@@ -5,7 +5,7 @@
 import type { OpenAPIHono, RouteConfig } from '@hono/zod-openapi';
 import type { Context, Handler } from 'hono';
 import { z } from '@hono/zod-openapi';
-import { HttpProblem } from './problem.js';
+import { HttpProblem, type HttpErrorCode } from './problem.js';
 import { Problem } from './schemas.js';
 
 /**
@@ -80,7 +80,7 @@ export function parseQuery<T extends z.ZodType>(c: Context, schema: T): z.output
   return parseWith(schema, c.req.query(), 'HTTP_INVALID_PARAMETER', 400);
 }
 
-export function parseWith<T extends z.ZodType>(schema: T, value: unknown, code: string, status: 400 | 422): z.output<T> {
+export function parseWith<T extends z.ZodType>(schema: T, value: unknown, code: HttpErrorCode, status: 400 | 422): z.output<T> {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
   const issue = r.error.issues[0];

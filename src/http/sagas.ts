@@ -12,6 +12,7 @@ import { querySagas } from './saga-query.js';
 import { actionsView, cancellationOf, errorGroups } from './saga-guide.js';
 import { docIdOf, limitedInput, outputsOf, recordFacts, recordViews, summaryView, timelineBars } from './saga-view.js';
 import { BulkRetryBody, Problem, BulkRetryResult, CancelQuery, SagaDetail, SagaList, SagaListQuery, SagaOutcome as SagaOutcomeSchema, WaitQuery } from './schemas.js';
+import { errorCode, errorMessage } from '../lib/errors.js';
 
 // Saga ids are engine UUIDs or `idem-<hex>` (write.ts): none has a control character. Such an id is
 // bad input (400) checked before the saga log sees it: a NUL on a PostgreSQL log would be a 503.
@@ -175,8 +176,7 @@ export function registerSagaRoutes(api: OpenAPIHono, ctx: ApiContext): void {
           const outcome = await ctx.app.engine.retryStuck(s.sagaId);
           results.push({ sagaId: s.sagaId, status: outcome.status, error: null });
         } catch (err) {
-          const e = err as { code?: unknown; message?: unknown };
-          results.push({ sagaId: s.sagaId, status: null, error: { code: typeof e.code === 'string' ? e.code : 'INTERNAL', message: String(e.message ?? err) } });
+          results.push({ sagaId: s.sagaId, status: null, error: { code: errorCode(err) ?? 'INTERNAL', message: errorMessage(err) } });
         }
       }
       return c.json({ dryRun: false, sagas, results }, 200);

@@ -6,8 +6,8 @@
 // process dies in between, the step reads as "started, outcome unknown", which recovery already
 // treats as "maybe applied": the same as dying during the step.
 import { CancelScope } from './cancel.js';
-import type { Clock } from './clock.js';
-import type { SagaDefinition, StepContext } from './define.js';
+import { startTimer, type Clock } from './clock.js';
+import { resultReader, type SagaDefinition, type StepContext } from './define.js';
 import type { HookBus } from './events.js';
 import { SagaError, type SagaErrorCode } from './errors.js';
 import { canTransition, type CancelInfo, type ErrorInfo, type Json, type Lease, type LogRecord, type SagaLog, type SagaMeta, type SagaStatus } from './log.js';
@@ -53,7 +53,7 @@ export class SagaRun {
   leaseValidUntil: number;
   readonly meta: SagaMeta | undefined;
   readonly deadlineAt: number | undefined;
-  private deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+  private cancelDeadline: (() => void) | undefined;
   private buffered: LogRecord[] = [];
   private nextSeq: number;
   private tail: Promise<void> = Promise.resolve();
@@ -106,13 +106,13 @@ export class SagaRun {
     const fire = (): void => void this.interruptForward(deadlineReason(this.deadlineAt ?? 0));
     const wait = this.deadlineAt - this.env.clock.now();
     if (wait <= 0) return fire();
-    this.deadlineTimer = setTimeout(fire, Math.min(wait, 2 ** 31 - 1));
-    this.deadlineTimer.unref();
+    // On the engine's clock (a simulated one controls deadlines); never keeps the process alive.
+    this.cancelDeadline = startTimer(this.env.clock, wait, fire, { unref: true });
   }
 
   disarmDeadline(): void {
-    if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
-    this.deadlineTimer = undefined;
+    this.cancelDeadline?.();
+    this.cancelDeadline = undefined;
   }
 
   /** The base of every hook event of this saga. */
@@ -193,6 +193,7 @@ export class SagaRun {
       sagaId: this.sagaId,
       input: this.input,
       results: this.results,
+      result: resultReader(this.results),
       attempt,
       idempotencyKey: `${this.sagaId}/${step}`,
       get signal() {
