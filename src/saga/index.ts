@@ -15,5 +15,5 @@ export { DEFAULT_STEP_RETRY, DEFAULT_RETRIABLE_RETRY, DEFAULT_COMPENSATION_RETRY
 export type { RetryPolicy } from './policy.js';
 export { replay, planResume, pivotStarted } from './replay.js';
 export type { ReplayedSaga, ResumePlan, StepState } from './replay.js';
-export { canTransition, isFinal, FINAL_STATUSES } from './log.js';
+export { canTransition, isFinal, FINAL_STATUSES, DEFAULT_PAGE, MAX_PAGE } from './log.js';
 export type * from './log.js';

@@ -11,16 +11,20 @@ import type {
   ClaimSagaRequest,
   Claimed,
   CommitEvent,
-  CountFilter,
   Json,
   Lease,
-  ListFilter,
+  LogCount,
+  LogFilter,
+  LogPage,
+  LogPageOptions,
   LogRecord,
   SagaLogBackend,
   SagaMeta,
   SagaSummary,
   StoredSaga,
 } from '../../saga/log.js';
+import { checkKey } from '../query.js';
+import { countQuery, listQuery, toPage, type EntryRow } from './queries.js';
 import { checkAppendShape, closedError, definitionKeys, failure, lastReason, lastStatus, metaText, reportCommit, toJsonText } from '../common.js';
 import { GroupCommitQueue } from '../group-commit.js';
 import { changeChannel, migrate, quoteSchema } from './schema.js';
@@ -116,6 +120,7 @@ export class PostgresSagaLog implements SagaLogBackend {
     try {
       recordTexts = (req.records ?? []).map((r) => toJsonText(r, `saga ${req.sagaId} record`));
       metaJson = metaText(req.meta);
+      checkKey(req.sagaId, req.key);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -146,18 +151,36 @@ export class PostgresSagaLog implements SagaLogBackend {
   }
 
   async load(sagaId: string): Promise<StoredSaga | undefined> {
-    const res = await this.query<SummaryRow & { input: Json; records: LogRecord[]; meta: SagaMeta | null; deadline_at: string | null }>(this.sql.load, [
-      sagaId,
-    ]);
+    type LoadRow = SummaryRow & { input: Json; records: LogRecord[]; meta: SagaMeta | null; deadline_at: string | null };
+    const res = await this.query<LoadRow & { key: string | null; ended_at: string | null; record_times: Array<number | string | null> }>(this.sql.load, [sagaId]);
     const row = res[0];
     if (row === undefined) return undefined;
     const deadlineAt = row.deadline_at === null ? null : Number(row.deadline_at);
-    return { ...toSummary(row), input: row.input, meta: row.meta, deadlineAt, records: row.records };
+    const recordTimes = row.record_times.map((t) => (t === null ? null : Number(t)));
+    return {
+      ...toSummary(row),
+      input: row.input,
+      meta: row.meta,
+      deadlineAt,
+      records: row.records,
+      recordTimes,
+      key: row.key,
+      startedAt: recordTimes[0] ?? null,
+      endedAt: row.ended_at === null ? null : Number(row.ended_at),
+    };
   }
 
-  async count(filter: CountFilter = {}): Promise<number> {
-    const rows = await this.query<{ n: string }>(this.sql.count, [filter.status ?? null, filter.name ?? null, filter.version ?? null]);
+  async count(filter?: LogFilter): Promise<number> {
+    const q = countQuery(quoteSchema(this.schema), filter);
+    const rows = await this.query<{ n: string }>(q.text, q.values);
     return Number(rows[0]?.n ?? 0);
+  }
+
+  async countUpTo(filter: LogFilter, cap: number): Promise<LogCount> {
+    const q = countQuery(quoteSchema(this.schema), filter, cap);
+    const rows = await this.query<{ n: string }>(q.text, q.values);
+    const n = Number(rows[0]?.n ?? 0);
+    return n > cap ? { count: cap, capped: true } : { count: n, capped: false };
   }
 
   async owners(): Promise<Array<{ owner: string; sagas: number }>> {
@@ -176,9 +199,10 @@ export class PostgresSagaLog implements SagaLogBackend {
     return Number(rows[0]?.n ?? 0);
   }
 
-  async list(filter: ListFilter = {}): Promise<SagaSummary[]> {
-    const rows = await this.query<SummaryRow>(this.sql.list, [filter.status ?? null, filter.name ?? null, filter.limit ?? null, filter.version ?? null]);
-    return rows.map(toSummary);
+  async list(filter?: LogFilter, page?: LogPageOptions): Promise<LogPage> {
+    const q = listQuery(quoteSchema(this.schema), filter, page);
+    const rows = await this.query<EntryRow>(q.text, q.values);
+    return toPage(rows, q.limit, q.order);
   }
 
   async claim(req: ClaimRequest): Promise<Claimed[]> {
