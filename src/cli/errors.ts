@@ -30,7 +30,7 @@ export class CliError extends Error {
 // expected, documented refusal; it printed a stack trace until the CLI fuzz test caught it.
 const EXPECTED_PREFIXES = ['CLI_', 'CONFIG_', 'DOC_', 'STORE_', 'SAGA_', 'STEP_', 'LOG_', 'EMBED_', 'DATA_DIR_'];
 /** CONFIG_INVALID: a malformed setting such as APEX_STORE_TIMEOUT_MS=abc (src/config/numeric.ts). */
-const USAGE_CODES = new Set(['CLI_USAGE', 'CLI_CONFIG', 'CONFIG_INVALID', 'EMBED_CONFIG', 'SAGA_UNKNOWN_DEFINITION']);
+const USAGE_CODES = new Set(['CLI_USAGE', 'CLI_CONFIG', 'CONFIG_INVALID', 'EMBED_CONFIG', 'SAGA_UNKNOWN_DEFINITION', 'SAGA_QUERY_INVALID']);
 
 export interface DescribedError {
   code: string;

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { submitIngest } from '../../src/fleet/submit.js';
 import { createHttpApi } from '../../src/http/server.js';
 import { jsonInit, openHttpHarness, type HttpHarness } from '../support/http-harness.js';
+import { allSagas } from '../support/log-pages.js';
 
 const PROBLEM = 'application/problem+json';
 
@@ -86,7 +87,7 @@ describe('HTTP API (embedded app, in process)', () => {
     const first = await ok(await h.request('/v1/documents?wait=10', jsonInit('POST', { id: 'doc-k', title: 'K', text: 'Kim wrote this.' }, key)), 201);
     const second = await ok(await h.request('/v1/documents?wait=10', jsonInit('POST', { id: 'doc-k', title: 'K', text: 'Kim wrote this.' }, key)), 201);
     assert.equal(second.sagaId, first.sagaId);
-    const sagas = await h.app.engine.log.list({ limit: 1000 });
+    const sagas = await allSagas(h.app.engine.log);
     assert.equal(sagas.filter((s) => s.sagaId === first.sagaId).length, 1);
     const before = await h.snapshot();
     const conflict = await problem(await h.request('/v1/documents?wait=10', jsonInit('POST', { id: 'doc-k', title: 'K', text: 'Other text.' }, key)), 409, 'HTTP_IDEMPOTENCY_CONFLICT');
@@ -150,13 +151,13 @@ describe('HTTP API (embedded app, in process)', () => {
     assert.equal(cancelled.status, 'compensated');
     assert.equal((cancelled.reason as { code: string }).code, 'SAGA_CANCELLED');
     assert.notEqual((await h.raw.postgres.getDocument('doc-c'))?.ingestionStatus, 'committed');
-    const done = (await h.app.engine.log.list({ status: 'completed', limit: 1 }))[0];
+    const done = (await allSagas(h.app.engine.log, { status: 'completed' }))[0];
     await problem(await h.request(`/v1/sagas/${done?.sagaId ?? ''}/cancel`, { method: 'POST' }), 409, 'SAGA_NOT_CANCELLABLE');
     await problem(await h.request('/v1/sagas/nope/cancel', { method: 'POST' }), 404, 'SAGA_NOT_FOUND');
   });
 
   test('saga list: cursor pagination visits every saga once, newest first', async () => {
-    const all = await h.app.engine.log.list({ limit: 100_000 });
+    const all = await allSagas(h.app.engine.log);
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
