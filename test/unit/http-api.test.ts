@@ -113,15 +113,19 @@ describe('HTTP API (embedded app, in process)', () => {
     assert.match(String((failed as { operation?: unknown } | undefined)?.operation), /^Qdrant: upsert/);
   });
 
-  test('a stuck saga: listed by stuck=true and retrying=true; bulk retry dry run lists exactly it; retry finishes it', async () => {
+  test('a stuck saga: listed by stuck=true and its failed compensation, not as retrying; bulk retry dry run lists exactly it; retry finishes it', async () => {
     h.faults.qdrant.schedule({ method: 'writeVersion', when: 'before', retryable: false, times: 1 });
     h.faults.neo4j.schedule({ method: 'removeVersion', when: 'before', retryable: true, times: 100 });
     const res = await h.request('/v1/documents?wait=30', jsonInit('POST', { id: 'doc-s', title: 'S', text: 'Sam is stuck.' }));
     const stuck = await ok(res, 202);
     assert.equal(stuck.sagaStatus, 'stuck');
     h.faults.neo4j.disable();
-    const listed = await ok<{ sagas: Array<{ sagaId: string; retrying: boolean }> }>(await h.request('/v1/sagas?stuck=true&retrying=true'));
+    const listed = await ok<{ sagas: Array<{ sagaId: string; retrying: boolean }>; total: number }>(await h.request('/v1/sagas?stuck=true&failedStep=neo4j_write'));
     assert.deepEqual(listed.sagas.map((s) => s.sagaId), [stuck.sagaId]);
+    assert.equal(listed.total, 1);
+    // Retrying means running in a step retry; a stuck saga waits for its operator instead.
+    assert.equal(listed.sagas[0]?.retrying, false);
+    assert.deepEqual((await ok<{ sagas: unknown[] }>(await h.request('/v1/sagas?stuck=true&retrying=true'))).sagas, []);
     const before = await h.snapshot();
     const dry = await ok<{ dryRun: boolean; sagas: Array<{ sagaId: string }>; results: unknown[] }>(await h.request('/v1/sagas/bulk-retry', jsonInit('POST', { dryRun: true })));
     assert.equal(dry.dryRun, true);
