@@ -38,7 +38,7 @@ export function showSagaList({ main, params }) {
     form,
     h('p', {}, h('button', { 'data-testid': 'bulk-dry-run', onclick: () => dryRun() }, 'Bulk retry stuck (dry run)…')),
     bulk,
-    h('table', { class: 'sagas', 'data-testid': 'saga-table' }, h('thead', {}, h('tr', {}, ['saga', 'status', 'name@version', 'document', 'created', 'duration', 'attempts', 'owner', 'reason', ''].map((c) => h('th', {}, c)))), tbody),
+    h('table', { class: 'sagas', 'data-testid': 'saga-table' }, h('thead', {}, h('tr', {}, ['saga', 'status', 'name@version', 'document', 'created', 'ran', 'attempts', 'owner', 'reason', ''].map((c) => h('th', {}, c)))), tbody),
     more,
     note,
   );
@@ -60,7 +60,7 @@ export function showSagaList({ main, params }) {
       for (const s of data.sagas) tbody.append(row(s));
       more.hidden = !data.nextCursor;
       more.onclick = () => load(data.nextCursor);
-      note.textContent = `${tbody.children.length} shown${data.scanLimitReached ? ` · filters ran over the first ${data.scanned} sagas of the log` : ''}`;
+      note.textContent = `${tbody.children.length} shown${typeof data.total === 'number' ? ` of ${data.total.toLocaleString('en-US')}${data.totalCapped ? '+' : ''}` : ''}`;
     } catch (e) {
       note.textContent = e.message;
       note.className = 'error';
@@ -77,7 +77,7 @@ export function showSagaList({ main, params }) {
       h('td', {}, `${s.name}@${s.version}`),
       h('td', {}, s.docId ? h('a', { href: `#/documents/${encodeURIComponent(s.docId)}` }, s.docId) : ''),
       h('td', {}, time(s.createdAt)),
-      h('td', {}, ms(s.durationMs)),
+      h('td', { title: `queued ${ms(s.queuedMs)}` }, s.runningMs === null ? 'queued' : ms(s.runningMs)),
       h('td', { class: s.retrying ? 'warn' : '' }, String(s.attempts)),
       h('td', { class: 'owner' }, s.owner ?? '–'),
       h('td', { class: 'reason' }, errText(s.reason)),

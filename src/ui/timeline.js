@@ -102,7 +102,7 @@ export async function showSaga({ main }, id) {
     ['reason', errText(d.reason) || '–'],
     ['owner', d.owner ?? '–'],
     ['fencing token', String(d.fencingToken)],
-    ['created', `${time(d.createdAt)} · duration ${ms(d.durationMs)} · ${d.attempts} max attempt(s)`],
+    ['created', `${time(d.createdAt)} · queued ${ms(d.queuedMs)} · ran ${d.runningMs === null ? '–' : ms(d.runningMs)} · ${d.attempts} max attempt(s)`],
   ];
   main.replaceChildren(
     h('h1', {}, 'Saga ', h('code', { 'data-testid': 'saga-id' }, d.sagaId)),
