@@ -3,7 +3,7 @@
 // keyset pages. Nothing is filtered here, so a filter that matches only old sagas still fills the
 // first page. Records are loaded only for the sagas on the page (the row's attempts and steps).
 import type { LogFilter, SagaLogBackend, SagaStatus, StoredSaga } from '../saga/index.js';
-import { SagaError } from '../saga/errors.js';
+import { SagaError } from '../saga/index.js';
 import { HttpProblem } from './problem.js';
 import { docIdOf, recordFacts, summaryView, type SagaSummaryView } from './saga-view.js';
 

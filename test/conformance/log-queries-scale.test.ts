@@ -14,7 +14,7 @@ import pg from 'pg';
 import { PostgresSagaLog } from '../../src/log/postgres/index.js';
 import { listQuery } from '../../src/log/postgres/queries.js';
 import { SqliteSagaLog } from '../../src/log/sqlite/index.js';
-import type { LogFilter, SagaLogBackend } from '../../src/saga/log.js';
+import type { LogFilter, SagaLogBackend } from '../../src/saga/index.js';
 import { testServices } from '../support/services.js';
 
 const N = 20_500;

@@ -3,8 +3,8 @@
 // (created_at, id), read from the sagas_created index (or, under a filter, from that filter's
 // index: sagas_status_created, sagas_key, sagas_reason_code, saga_records_failed), so page 100
 // costs what page 1 costs. docs/saga-log.md lists which filter reads which index.
-import type { LogFilter, LogPageOptions, SagaEntry } from '../../saga/log.js';
-import { checkCap, checkFilter, checkPage, encodeCursor, positionNumber, positionText, type CheckedFilter } from '../query.js';
+import type { LogFilter, LogPageOptions, SagaEntry } from '../../saga/index.js';
+import { checkCap, checkFilter, checkPage, encodeCursor, positionNumber, positionText, type CheckedFilter } from '@apex-memory/saga/log-kit';
 import { SUMMARY_COLUMNS, toSummary, type SummaryRow } from './sql.js';
 
 const FAILED_TYPES = "('step_failed', 'compensation_failed')";

@@ -3,8 +3,8 @@
 // every secondary index ends with, so a filter's index yields rows already in page order
 // (sagas_status, sagas_key, sagas_reason_code; saga_failed_steps for a failed step).
 import type Database from 'better-sqlite3';
-import type { ErrorInfo, LogCount, LogFilter, LogPage, LogPageOptions, SagaEntry, SagaStatus } from '../../saga/log.js';
-import { checkCap, checkFilter, checkPage, encodeCursor, positionNumber, type CheckedFilter } from '../query.js';
+import type { ErrorInfo, LogCount, LogFilter, LogPage, LogPageOptions, SagaEntry, SagaStatus } from '../../saga/index.js';
+import { checkCap, checkFilter, checkPage, encodeCursor, positionNumber, type CheckedFilter } from '@apex-memory/saga/log-kit';
 import { SUMMARY_COLUMNS } from './sql.js';
 
 // The last append's last record (record-codec.ts tuples; a plain object when its shape was unusual):

@@ -1,9 +1,9 @@
 // The operators' queries, backend-independent parts: checking a filter and a page request (bad
 // input names the field and the limit, and reads nothing), opaque keyset cursors, and the
 // record-level facts (retrying, failed steps) the memory log computes and the SQL logs index.
-import { SagaError } from '../saga/errors.js';
-import type { LogFilter, LogPageOptions, LogRecord, SagaStatus } from '../saga/log.js';
-import { DEFAULT_PAGE, MAX_PAGE } from '../saga/log.js';
+import { SagaError } from '../errors.js';
+import type { LogFilter, LogPageOptions, LogRecord, SagaStatus } from '../log.js';
+import { DEFAULT_PAGE, MAX_PAGE } from '../log.js';
 
 const STATUSES: ReadonlySet<string> = new Set(['pending', 'running', 'compensating', 'completed', 'compensated', 'stuck']);
 /** Longest text a filter field may carry (ids, names, codes, keys). */
