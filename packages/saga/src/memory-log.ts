@@ -37,7 +37,8 @@ import {
   seqError,
   toJsonText,
 } from './log-kit/common.js';
-import { checkCap, checkFilter, checkKey, checkPage, encodeCursor, failedSteps, isRetrying, positionNumber, type CheckedFilter } from './log-kit/query.js';
+import { checkCap, checkKey } from './log-kit/query.js';
+import { countUpTo, listPage } from './memory-queries.js';
 
 interface MemorySaga {
   sagaId: string;
@@ -144,22 +145,12 @@ export class MemorySagaLog implements SagaLogBackend {
 
   async count(filter: LogFilter = {}): Promise<number> {
     this.ensureOpen();
-    const f = checkFilter(filter);
-    let n = 0;
-    for (const saga of this.sagas.values()) if (matches(saga, f)) n++;
-    return n;
+    return countUpTo(this.sagas.values(), filter, Number.MAX_SAFE_INTEGER).count;
   }
 
   async countUpTo(filter: LogFilter, cap: number): Promise<LogCount> {
     this.ensureOpen();
-    const f = checkFilter(filter);
-    checkCap(cap);
-    let n = 0;
-    for (const saga of this.sagas.values()) {
-      if (!matches(saga, f)) continue;
-      if (++n > cap) return { count: cap, capped: true };
-    }
-    return { count: n, capped: false };
+    return countUpTo(this.sagas.values(), filter, checkCap(cap));
   }
 
   async owners(): Promise<Array<{ owner: string; sagas: number }>> {
@@ -222,25 +213,7 @@ export class MemorySagaLog implements SagaLogBackend {
 
   async list(filter: LogFilter = {}, page: LogPageOptions = {}): Promise<LogPage> {
     this.ensureOpen();
-    const f = checkFilter(filter);
-    const p = checkPage(this.kind, page);
-    const desc = p.order === 'desc';
-    const after = p.after === null ? null : positionNumber(p.after, 0);
-    const sorted = [...this.sagas.values()].sort((a, b) => (desc ? b.seq - a.seq : a.seq - b.seq));
-    const sagas: SagaEntry[] = [];
-    let next: string | null = null;
-    let last: MemorySaga | undefined;
-    for (const saga of sorted) {
-      if (after !== null && (desc ? saga.seq >= after : saga.seq <= after)) continue;
-      if (!matches(saga, f)) continue;
-      if (sagas.length === p.limit) {
-        next = encodeCursor(this.kind, p.order, [last?.seq ?? 0]);
-        break;
-      }
-      sagas.push(entry(saga));
-      last = saga;
-    }
-    return { sagas, next };
+    return listPage(this.kind, this.sagas.values(), filter, page, entry);
   }
 
   async claim(req: ClaimRequest): Promise<Claimed[]> {
@@ -351,23 +324,6 @@ export class MemorySagaLog implements SagaLogBackend {
   private ensureOpen(): void {
     if (this.closed) throw closedError(this.kind);
   }
-}
-
-function matches(saga: MemorySaga, f: CheckedFilter): boolean {
-  if (f.statuses !== null && !f.statuses.includes(saga.status)) return false;
-  if (f.name !== null && saga.name !== f.name) return false;
-  if (f.version !== null && saga.version !== f.version) return false;
-  if (f.key !== null && saga.key !== f.key) return false;
-  if (f.owner !== null && saga.owner !== f.owner) return false;
-  if (f.reasonCode !== null && saga.reason?.code !== f.reasonCode) return false;
-  if (f.createdFrom !== null && saga.createdAt < f.createdFrom) return false;
-  if (f.createdBefore !== null && saga.createdAt >= f.createdBefore) return false;
-  if (f.retrying !== null || f.failedStep !== null) {
-    const records = saga.records.map(parseRecord);
-    if (f.retrying !== null && isRetrying(saga.status, records) !== f.retrying) return false;
-    if (f.failedStep !== null && !failedSteps(records).includes(f.failedStep)) return false;
-  }
-  return true;
 }
 
 function entry(saga: MemorySaga): SagaEntry {
