@@ -27,7 +27,7 @@ export function registerRepair(program: Command): void {
       exiting((flags: RepairFlags, cmd: Command) =>
         withApp(cmd, { json: flags.json === true }, async (app, io) => {
           let inFlight = 0;
-          for (const status of IN_FLIGHT) inFlight += (await app.profile.log.list({ status, limit: 1000 })).length;
+          inFlight = (await app.profile.log.countUpTo({ status: IN_FLIGHT }, 1000)).count;
           if (inFlight > 0 && flags.force !== true) {
             io.err(`repair: ${inFlight} saga(s) in flight (pending/running/compensating); their writes would look like damage.`);
             io.err('repair: let them finish (`apex-memory sagas recover`), or pass --force if their owners are gone for good.');

@@ -2,7 +2,7 @@
 // killed process) and finishes them: forward after the pivot, compensation before it. Loops until
 // nothing is left to claim, bounded by --max-rounds so a misbehaving log cannot spin forever.
 import type { Command } from 'commander';
-import type { SagaStatus, SagaSummary } from '../saga/index.js';
+import type { SagaLogQueries, SagaStatus, SagaSummary } from '../saga/index.js';
 import { positiveInt } from './args.js';
 import { exiting } from './command.js';
 import { EXIT_FAILED, EXIT_OK } from './errors.js';
@@ -42,7 +42,7 @@ export function registerRecover(sagas: Command): void {
             claimed += n;
             await app.engine.idle();
           }
-          const waiting = await notFinalWithLiveLease(app.engine.log.list.bind(app.engine.log));
+          const waiting = await notFinalWithLiveLease(app.engine.log);
           const ok = ended.stuck.length === 0;
           if (io.json) {
             io.out(toJson({ ok, claimed, rounds, ...ended, leaseNotExpired: waiting }));
@@ -75,8 +75,6 @@ export function registerRecover(sagas: Command): void {
 const IN_FLIGHT: readonly SagaStatus[] = ['running', 'compensating'];
 
 /** Sagas another process still owns: recover cannot take them yet; the operator should know. */
-async function notFinalWithLiveLease(list: (f: { status: SagaStatus; limit: number }) => Promise<SagaSummary[]>): Promise<SagaSummary[]> {
-  const out: SagaSummary[] = [];
-  for (const status of IN_FLIGHT) out.push(...(await list({ status, limit: 1000 })));
-  return out;
+async function notFinalWithLiveLease(log: Pick<SagaLogQueries, 'list'>): Promise<SagaSummary[]> {
+  return (await log.list({ status: IN_FLIGHT }, { limit: 1000 })).sagas;
 }

@@ -1,48 +1,23 @@
 // `apex-memory sagas ...`: the operator's view of the saga log. list and show only read it;
 // retry and recover run sagas through the engine (the writer registered every definition).
 import type { Command } from 'commander';
-import type { SagaStatus, SagaSummary } from '../saga/index.js';
-import { oneOf, positiveInt, sagaId } from './args.js';
+import { sagaId } from './args.js';
 import { exiting } from './command.js';
 import { CliError, EXIT_FAILED, EXIT_OK } from './errors.js';
-import { formatMs, formatTime, renderPairs, renderTable, toJson } from './output.js';
+import { formatMs, formatTime, renderPairs, toJson } from './output.js';
 import { withApp } from './runtime.js';
 import { registerRecover } from './sagas-recover.js';
 import { registerPrune } from './sagas-prune.js';
 import { registerCancel } from './sagas-cancel.js';
 import { renderTimeline } from './sagas-timeline.js';
+import { registerList } from './sagas-list.js';
 
-export const SAGA_STATUSES: readonly SagaStatus[] = ['pending', 'running', 'compensating', 'completed', 'compensated', 'stuck'];
-
-interface ListFlags {
-  status?: SagaStatus;
-  name?: string;
-  limit: number;
-  json?: boolean;
-}
+export { SAGA_STATUSES, renderSagaTable } from './sagas-list.js';
 
 export function registerSagas(program: Command): void {
   const sagas = program.command('sagas').description('inspect and operate the saga log (list, show, retry, recover, prune)');
 
-  sagas
-    .command('list')
-    .description('list sagas in log order (oldest first), optionally filtered')
-    .option('--status <status>', `only this status: ${SAGA_STATUSES.join(', ')}`, oneOf(SAGA_STATUSES))
-    .option('--name <name>', 'only sagas of this definition (ingest, ingest_adr, delete)')
-    .option('--limit <n>', 'at most this many', positiveInt(1_000_000), 50)
-    .option('--json', 'print the sagas as JSON on stdout')
-    .action(
-      exiting((flags: ListFlags, cmd: Command) =>
-        withApp(cmd, { json: flags.json === true }, async (app, io) => {
-          const filter = { limit: flags.limit, ...(flags.status ? { status: flags.status } : {}), ...(flags.name ? { name: flags.name } : {}) };
-          const list = await app.engine.log.list(filter);
-          const registered = (s: SagaSummary): boolean => app.engine.isRegistered(s.name, s.version);
-          if (io.json) io.out(toJson({ sagas: list.map((s) => ({ ...s, registered: registered(s) })) }));
-          else io.out(`\n${renderSagaTable(list, registered)}\n${list.length} saga(s)${list.length === flags.limit ? ` (limit ${flags.limit} reached)` : ''}`);
-          return EXIT_OK;
-        }),
-      ),
-    );
+  registerList(sagas);
 
   sagas
     .command('show')
@@ -64,15 +39,19 @@ export function registerSagas(program: Command): void {
               ['definition', `${saga.name}@${saga.version}${app.engine.isRegistered(saga.name, saga.version) ? '' : ' (unregistered: no definition for this version here)'}`],
               ['status', saga.status],
               ['reason', saga.reason ? `[${saga.reason.code}] ${saga.reason.message}` : '-'],
-              ['owner', saga.owner ?? '-'],
+              // An ended saga holds no lease: its last owner and token are history.
+              ['owner', saga.endedAt === null ? (saga.owner ?? '-') : `- (last: ${saga.owner ?? '-'})`],
               ['fencing token', saga.fencingToken],
-              ['lease expires', formatTime(saga.leaseExpiresAt)],
+              ['lease expires', saga.endedAt === null ? formatTime(saga.leaseExpiresAt) : '-'],
+              ['key', saga.key ?? '-'],
               ['created', formatTime(saga.createdAt)],
+              ['started', saga.startedAt === null ? '- (queued)' : `${formatTime(saga.startedAt)} (queued ${formatMs(saga.startedAt - saga.createdAt)} ms)`],
+              ['ended', saga.endedAt === null ? '-' : `${formatTime(saga.endedAt)} (ran ${formatMs(saga.endedAt - (saga.startedAt ?? saga.createdAt))} ms)`],
               ['updated', formatTime(saga.updatedAt)],
               ['input', summarizeInput(saga.input)],
             ])}`,
           );
-          io.out(`\n${renderTimeline(saga.records)}`);
+          io.out(`\n${renderTimeline(saga.records, saga.recordTimes)}`);
           return EXIT_OK;
         }),
       ),
@@ -107,21 +86,6 @@ export function registerSagas(program: Command): void {
   registerRecover(sagas);
   registerPrune(sagas);
   registerCancel(sagas);
-}
-
-/** `name@version`; versions this build does not register are marked (no worker of it claims them). */
-export function renderSagaTable(list: readonly SagaSummary[], registered: (s: SagaSummary) => boolean = () => true): string {
-  return renderTable(
-    [{ header: 'saga' }, { header: 'definition' }, { header: 'status' }, { header: 'updated' }, { header: 'owner', maxWidth: 30 }, { header: 'reason', maxWidth: 80 }],
-    list.map((s) => [
-      s.sagaId,
-      `${s.name}@${s.version}${registered(s) ? '' : ' (unregistered)'}`,
-      s.status,
-      formatTime(s.updatedAt),
-      s.owner ?? '-',
-      s.reason ? `[${s.reason.code}] ${s.reason.message}` : '',
-    ]),
-  );
 }
 
 /** The input's scalar fields and, for documents, the id: enough to know what the saga was about. */

@@ -39,7 +39,7 @@ export function bounded<T>(work: Promise<T>, ms: number): Promise<T> {
 /** One small read of the log within `timeoutMs`: what `/readyz` checks too. */
 export async function probeSagaLog(log: Pick<SagaLogBackend, 'list'> & { readonly kind: string }, timeoutMs: number): Promise<LogHealth> {
   try {
-    await bounded(log.list({ limit: 1 }), timeoutMs);
+    await bounded(log.list({}, { limit: 1 }), timeoutMs);
     return { ok: true, detail: `${log.kind} saga log answers` };
   } catch (err) {
     return { ok: false, detail: describeLogError(log.kind, err) };

@@ -21,7 +21,7 @@ async function unfinishedByDefinition(engine: SagaEngine<SagaLogBackend>): Promi
   const byDef = new Map<string, { definition: string; count: number; registered: boolean }>();
   for (const status of ['pending', 'running', 'compensating', 'stuck'] as const) {
     // Versions nobody here registers show up in a bounded sample; registered ones are counted exactly.
-    for (const s of await engine.log.list({ status, limit: 1000 })) {
+    for (const s of (await engine.log.list({ status }, { limit: 1000 })).sagas) {
       const definition = `${s.name}@${s.version}`;
       if (!byDef.has(definition)) byDef.set(definition, { definition, count: 0, registered: engine.isRegistered(s.name, s.version) });
     }

@@ -77,6 +77,7 @@ export const ERROR_REGISTRY: Readonly<Record<ErrorCode, ErrorTraits>> = {
   // The engine (src/saga/errors.ts).
   SAGA_DEFINITION_INVALID: bug, // a definition the builder rejects is a programming error
   SAGA_UNKNOWN_DEFINITION: usage(503), // the log holds a saga this build does not define
+  SAGA_QUERY_INVALID: usage(400), // a bad filter or a foreign cursor on the operators' queries
   SAGA_NOT_FOUND: fail(404),
   SAGA_FENCED: fail(409), // another owner runs the saga now
   SAGA_INPUT_INVALID: fail(422),

@@ -26,6 +26,6 @@ export async function submitIngest(
 ): Promise<SubmitResult> {
   const prepared = await app.writer.prepareIngest(doc);
   if (!prepared) return { docId: doc.id, action: 'unchanged', queued: false };
-  const { sagaId, created } = await app.engine.submit(prepared.def, prepared.input, opts);
+  const { sagaId, created } = await app.engine.submit(prepared.def, prepared.input, { ...opts, key: doc.id });
   return { docId: doc.id, action: prepared.action, sagaId, queued: created };
 }

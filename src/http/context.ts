@@ -39,7 +39,7 @@ export interface ApiOptions {
   metrics?: MetricsSource;
   /** The seed's targets, shown beside the measured values on the overview. */
   targets: { successRate: number; compensationRate: number; p90Ms: number; p90AlertMs: number };
-  /** Sagas read from the log at most to answer one list/overview query. */
+  /** Sagas the overview reads (one page of the log, newest first; at most MAX_PAGE = 10,000). */
   scanLimit: number;
   /** Called with every verify report the API produces (metrics: the drift gauge). */
   onVerify?: (report: VerifyReport) => void;
@@ -57,7 +57,7 @@ export const DEFAULT_API_OPTIONS: ApiOptions = {
   allowedHosts: [],
   // Success above 99.5 %, compensation below 0.5 %, P90 below 1 s, alert when P90 passes 2 s.
   targets: { successRate: 0.995, compensationRate: 0.005, p90Ms: 1_000, p90AlertMs: 2_000 },
-  scanLimit: 20_000,
+  scanLimit: 10_000,
   maxInputBytes: 16 * 1024,
 };
 

@@ -45,7 +45,7 @@ export function registerHealthRoutes(api: OpenAPIHono, ctx: ApiContext): void {
       const checks = await Promise.all([
         ...[stores.postgres, stores.neo4j, stores.qdrant, stores.redis].map((s) => timed(s.name, () => s.health())),
         timed('saga_log', async () => {
-          await engine.log.list({ limit: 1 });
+          await engine.log.list({}, { limit: 1 });
           return { ok: true, detail: engine.log.kind };
         }),
       ]);

@@ -1,9 +1,11 @@
 // GET /v1/overview and POST /v1/verify: the dashboard's numbers. Rates and latency come from the
-// saga log (so they cover every worker of a fleet), over the newest `scanLimit` sagas; the
-// consistency window from this server's own hook stamps; drift from the last verify it ran.
+// saga log (so they cover every worker of a fleet), over its newest page (`scanLimit` sagas, at
+// most MAX_PAGE); latency is running time (first record -> end), not queue time. Counts of
+// in-flight, pending and stuck sagas are the log's own counts, capped at COUNT_CAP. The
+// consistency window comes from this server's own hook stamps; drift from the last verify it ran.
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { verifyStores } from '../ingest/verify.js';
-import type { SagaSummary } from '../saga/index.js';
+import { MAX_PAGE, type SagaEntry } from '../saga/index.js';
 import type { ApiContext } from './context.js';
 import { json, polled, problems, route } from './route.js';
 import { Overview, VerifyResult } from './schemas.js';
@@ -16,18 +18,24 @@ export function quantile(sorted: readonly number[], q: number): number | null {
 
 const MINUTE = 60_000;
 
-export function overviewOf(list: readonly SagaSummary[], now = Date.now()) {
+/** Counts stop here: an exact count of a 1M backlog would read every entry of its index. */
+export const COUNT_CAP = 100_000;
+
+/** Running time of an ended saga: from its first record (not its creation: queue time is not latency). */
+const runningMs = (s: SagaEntry): number => (s.endedAt ?? s.updatedAt) - (s.startedAt ?? s.createdAt);
+
+export function overviewOf(list: readonly SagaEntry[], now = Date.now()) {
   const ended = list.filter((s) => s.status === 'completed' || s.status === 'compensated' || s.status === 'stuck');
   const completed = ended.filter((s) => s.status === 'completed');
   const compensated = ended.filter((s) => s.status === 'compensated');
-  const durations = completed.map((s) => s.updatedAt - s.createdAt).sort((a, b) => a - b);
+  const durations = completed.map(runningMs).sort((a, b) => a - b);
   const buckets = new Map<number, { completed: number; compensated: number; stuck: number; durations: number[] }>();
   for (const s of ended) {
     const t = Math.floor(s.updatedAt / MINUTE) * MINUTE;
     let b = buckets.get(t);
     if (!b) buckets.set(t, (b = { completed: 0, compensated: 0, stuck: 0, durations: [] }));
     b[s.status as 'completed' | 'compensated' | 'stuck']++;
-    if (s.status === 'completed') b.durations.push(s.updatedAt - s.createdAt);
+    if (s.status === 'completed') b.durations.push(runningMs(s));
   }
   // The last 30 minutes always appear (zeros where nothing ended), so the chart has a time axis.
   const nowBucket = Math.floor(now / MINUTE) * MINUTE;
@@ -58,13 +66,13 @@ export function registerOverviewRoutes(api: OpenAPIHono, ctx: ApiContext): void 
     },
     async (c) => {
       const log = ctx.app.engine.log;
-      const [list, running, compensating, pending, stuck] = await Promise.all([
-        log.list({ limit: ctx.opts.scanLimit }),
-        log.count({ status: 'running' }),
-        log.count({ status: 'compensating' }),
-        log.count({ status: 'pending' }),
-        log.count({ status: 'stuck' }),
+      const [page, inFlight, pending, stuck] = await Promise.all([
+        log.list({}, { limit: Math.min(ctx.opts.scanLimit, MAX_PAGE) }),
+        log.countUpTo({ status: ['running', 'compensating'] }, COUNT_CAP),
+        log.countUpTo({ status: 'pending' }, COUNT_CAP),
+        log.countUpTo({ status: 'stuck' }, COUNT_CAP),
       ]);
+      const list = page.sagas;
       const windows = [...ctx.state.timings.consistencyWindows()].sort((a, b) => a - b);
       const last = ctx.state.lastVerify;
       const byKind: Record<string, number> = {};
@@ -73,9 +81,10 @@ export function registerOverviewRoutes(api: OpenAPIHono, ctx: ApiContext): void 
         {
           ...overviewOf(list),
           // Whole-log counts (the rates above cover the window only).
-          inFlight: running + compensating,
-          pending,
-          stuck,
+          inFlight: inFlight.count,
+          pending: pending.count,
+          stuck: stuck.count,
+          countsCapped: inFlight.capped || pending.capped || stuck.capped,
           targets: ctx.opts.targets,
           consistencyWindowMs: { samples: windows.length, p50: quantile(windows, 0.5), p99: quantile(windows, 0.99) },
           lastVerify: last ? { at: last.at.toISOString(), documents: last.report.documents, violations: last.report.violations.length, byKind } : null,

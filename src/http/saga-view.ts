@@ -1,7 +1,8 @@
 // Turns stored sagas into the API's shapes: the list row (with attempts, retrying, failed steps,
 // computed from the records) and the saga page's timeline (bars per step attempt and compensation,
-// on wall-clock time when this server ran the saga, else on log order).
-import type { LogRecord, SagaSummary, StoredSaga } from '../saga/index.js';
+// on wall-clock time: this server's own hook stamps when it ran the saga, else the times the log
+// stamped on each record, whoever ran it; log order only for records older than those times).
+import type { LogRecord, SagaEntry, SagaStatus, StoredSaga } from '../saga/index.js';
 import { operationOf } from './step-operations.js';
 import type { TimingEvent } from './timings.js';
 
@@ -24,7 +25,8 @@ export interface RecordFacts {
   waiting: RetryWait | null;
 }
 
-export function recordFacts(records: readonly LogRecord[]): RecordFacts {
+/** `retrying` as the log's filter defines it (LogFilter.retrying), so a row and its filter agree. */
+export function recordFacts(status: SagaStatus, records: readonly LogRecord[]): RecordFacts {
   let attempts = 0;
   const failed = new Set<string>();
   const open = new Map<string, RetryWait>();
@@ -43,7 +45,9 @@ export function recordFacts(records: readonly LogRecord[]): RecordFacts {
     }
   });
   const waits = [...open.values()];
-  return { attempts, retrying: attempts > 1, failedSteps: [...failed], waiting: waits[waits.length - 1] ?? null };
+  const last = records[records.length - 1];
+  const retrying = status === 'running' && last !== undefined && ((last.type === 'step_failed' && last.willRetry) || (last.type === 'step_started' && last.attempt > 1));
+  return { attempts, retrying, failedSteps: [...failed], waiting: waits[waits.length - 1] ?? null };
 }
 
 /** The store a step talks to, from its operation text ("Qdrant: ..."). */
@@ -52,7 +56,7 @@ function storeOf(step: string, phase: 'forward' | 'compensation'): string | null
   return op ? (op.split(':')[0] ?? null) : null;
 }
 
-function waitView(w: RetryWait | null, s: SagaSummary) {
+function waitView(w: RetryWait | null, s: SagaEntry) {
   if (!w) return null;
   // Record times are not stored (yet): the next attempt's time is known when the failure is the
   // saga's last append (updatedAt is then its time) and carried a durable retry delay.
@@ -69,7 +73,21 @@ export function docIdOf(input: unknown): string | null {
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-export function summaryView(s: SagaSummary, facts: RecordFacts, docId: string | null) {
+/**
+ * Queue time (created -> first written by an owner) and running time (-> ended) apart: one duration
+ * made a saga that waited 12 s in the queue and ran 0.65 s look 13 s slow. For a saga not ended yet
+ * both run up to its last log change, never to "now": an answer that only changes when the log does
+ * keeps its ETag, so the dashboard's polls of an unchanged list are 304s (the page ticks the live
+ * part itself from the timestamps).
+ */
+function phases(s: SagaEntry): { queuedMs: number; runningMs: number | null } {
+  const stopped = s.endedAt ?? s.updatedAt;
+  if (s.startedAt === null) return { queuedMs: Math.max(0, stopped - s.createdAt), runningMs: null };
+  return { queuedMs: Math.max(0, s.startedAt - s.createdAt), runningMs: Math.max(0, stopped - s.startedAt) };
+}
+
+export function summaryView(s: SagaEntry, facts: RecordFacts, docId: string | null) {
+  const final = s.status === 'completed' || s.status === 'compensated';
   return {
     sagaId: s.sagaId,
     name: s.name,
@@ -77,12 +95,13 @@ export function summaryView(s: SagaSummary, facts: RecordFacts, docId: string | 
     status: s.status,
     owner: s.owner,
     fencingToken: s.fencingToken,
-    leaseExpiresAt: s.leaseExpiresAt === null ? null : iso(s.leaseExpiresAt),
+    // An ended saga holds no lease, whatever its last owner's expiry says.
+    leaseExpiresAt: final || s.leaseExpiresAt === null ? null : iso(s.leaseExpiresAt),
     createdAt: iso(s.createdAt),
+    startedAt: s.startedAt === null ? null : iso(s.startedAt),
+    endedAt: s.endedAt === null ? null : iso(s.endedAt),
     updatedAt: iso(s.updatedAt),
-    // Up to the last log change, also while it runs: an answer that only changes when the log does
-    // keeps its ETag, so the dashboard's polls of an unchanged list are 304s.
-    durationMs: s.updatedAt - s.createdAt,
+    ...phases(s),
     reason: s.reason,
     attempts: facts.attempts,
     retrying: facts.retrying,
@@ -111,7 +130,12 @@ interface Bar {
  * step_started records sit together (no other record between them) started together: a parallel
  * group, one stage. With `events` (this server's hook stamps) bars get wall-clock times.
  */
-export function timelineBars(records: readonly LogRecord[], events: readonly TimingEvent[] | undefined, running: boolean) {
+export function timelineBars(
+  records: readonly LogRecord[],
+  events: readonly TimingEvent[] | undefined,
+  running: boolean,
+  recordTimes: ReadonlyArray<number | null> = [],
+) {
   const bars: Bar[] = [];
   const open = new Map<string, Bar>();
   let stage = -1;
@@ -134,8 +158,27 @@ export function timelineBars(records: readonly LogRecord[], events: readonly Tim
     }
   });
   for (const b of bars) if (b.end === null) b.end = records.length;
-  const wall = events !== undefined && applyWallClock(bars, events);
+  const wall = (events !== undefined && applyWallClock(bars, events)) || applyRecordTimes(bars, recordTimes, running);
   return { bars, timeAxis: wall ? ('wall' as const) : ('seq' as const) };
+}
+
+/**
+ * Replaces seq positions with the times the log stamped on the records (any process ran the
+ * saga). Records of one group commit share a time, so a bar may be 0 ms long: the log's clock
+ * says when a record became durable, not when the step's work started. A bar still open ends at
+ * null (running) or at its saga's last record. False when some record has no time (older log).
+ */
+function applyRecordTimes(bars: Bar[], times: ReadonlyArray<number | null>, running: boolean): boolean {
+  if (bars.length === 0 || times.length === 0) return false;
+  const at = (seq: number): number | null => times[seq] ?? null;
+  const mapped = bars.map((b) => ({ b, start: at(b.start), end: b.end === null ? null : b.end >= times.length ? undefined : at(b.end) }));
+  if (mapped.some((x) => x.start === null || x.end === null)) return false;
+  const lastTime = at(times.length - 1);
+  for (const x of mapped) {
+    x.b.start = x.start ?? 0;
+    x.b.end = x.end === undefined ? (running ? null : lastTime) : x.end;
+  }
+  return true;
 }
 
 /** Replaces seq positions with hook times when every bar has a matching start event. */
@@ -168,9 +211,10 @@ export function limitedInput(input: unknown, maxBytes: number): { input: unknown
   return { input: `${Buffer.from(json, 'utf8').subarray(0, maxBytes).toString('utf8')}…`, inputTruncated: true };
 }
 
-export function recordViews(records: readonly LogRecord[]) {
+export function recordViews(records: readonly LogRecord[], times: ReadonlyArray<number | null> = []) {
   return records.map((r, seq) => ({
     seq,
+    at: times[seq] == null ? null : iso(times[seq] as number),
     type: r.type,
     step: 'step' in r ? r.step : null,
     attempt: 'attempt' in r ? r.attempt : null,

@@ -8,7 +8,7 @@ import type { ApiContext } from './context.js';
 import { readJsonBody } from './body.js';
 import { HttpProblem } from './problem.js';
 import { json, parseQuery, parseWith, polled, problems, route } from './route.js';
-import { querySagas } from './saga-query.js';
+import { querySagas, totalOf } from './saga-query.js';
 import { actionsView, cancellationOf, errorGroups } from './saga-guide.js';
 import { docIdOf, limitedInput, outputsOf, recordFacts, recordViews, summaryView, timelineBars } from './saga-view.js';
 import { BulkRetryBody, Problem, BulkRetryResult, CancelQuery, SagaDetail, SagaList, SagaListQuery, SagaOutcome as SagaOutcomeSchema, WaitQuery } from './schemas.js';
@@ -30,13 +30,15 @@ export function registerSagaRoutes(api: OpenAPIHono, ctx: ApiContext): void {
       path: '/v1/sagas',
       tags: ['sagas'],
       summary: 'List sagas, newest first, with filters and cursor pagination',
+      description:
+        'Every filter is answered by the saga log from its indexes (keyset pages): a filter that matches only old sagas still fills the first page. `total` counts the matches up to 10,000 (`totalCapped`: there are more).',
       request: { query: SagaListQuery },
       responses: { ...polled(SagaList, 'One page; pass `nextCursor` as `cursor` for the next.'), ...problems(400, 503) },
     },
     async (c) => {
       const q = parseQuery(c, SagaListQuery);
-      const page = await querySagas(log, q, ctx.opts.scanLimit);
-      return c.json({ sagas: page.sagas, nextCursor: page.nextCursor, scanned: page.scanned, scanLimitReached: page.scanLimitReached }, 200);
+      const [page, total] = await Promise.all([querySagas(log, q), totalOf(log, q)]);
+      return c.json({ sagas: page.sagas, nextCursor: page.nextCursor, ...total }, 200);
     },
   );
 
@@ -57,16 +59,16 @@ export function registerSagaRoutes(api: OpenAPIHono, ctx: ApiContext): void {
       const events = ctx.state.timings.events(id);
       const running = saga.status === 'running' || saga.status === 'compensating';
       const owner = ctx.app.engine.owner;
-      const { bars, timeAxis } = timelineBars(saga.records, events, running);
+      const { bars, timeAxis } = timelineBars(saga.records, events, running, saga.recordTimes);
       const ownership = ownershipEvents(events ?? [], owner);
       // Only a saga that runs has a current lease; an ended or stuck one keeps a stale owner column.
       if (running && saga.owner !== null) ownership.push({ at: null, fencingToken: saga.fencingToken, owner: saga.owner, event: 'current lease' });
       return c.json(
         {
-          ...summaryView(saga, recordFacts(saga.records), docIdOf(saga.input)),
+          ...summaryView(saga, recordFacts(saga.status, saga.records), saga.key ?? docIdOf(saga.input)),
           ...limitedInput(saga.input, ctx.opts.maxInputBytes),
           outputs: outputsOf(saga),
-          records: recordViews(saga.records),
+          records: recordViews(saga.records, saga.recordTimes),
           timeAxis,
           bars,
           ownership,
@@ -162,7 +164,7 @@ export function registerSagaRoutes(api: OpenAPIHono, ctx: ApiContext): void {
       const body = parseWith(BulkRetryBody, await readJsonBody(c, 64 * 1024), 'HTTP_INVALID_BODY', 422);
       const selected = body.sagaIds
         ? await Promise.all(body.sagaIds.slice(0, body.limit).map((id) => log.load(id)))
-        : (await querySagas(log, { ...(body.filter ?? {}), stuck: true, limit: body.limit }, ctx.opts.scanLimit)).stored;
+        : (await querySagas(log, { ...(body.filter ?? {}), stuck: true, limit: body.limit })).stored;
       const stuck = selected.filter((s) => s !== undefined && s.status === 'stuck');
       if (body.sagaIds && stuck.length !== Math.min(body.sagaIds.length, body.limit)) {
         const notStuck = body.sagaIds.filter((id) => !stuck.some((s) => s?.sagaId === id));

@@ -101,15 +101,18 @@ export const SagaSummary = z
     status: sagaStatus,
     owner: z.string().nullable(),
     fencingToken: z.number().int(),
-    leaseExpiresAt: z.string().nullable(),
-    createdAt: z.string(),
+    leaseExpiresAt: z.string().nullable().openapi({ description: 'null for a completed or compensated saga: it holds no lease.' }),
+    createdAt: z.string().openapi({ description: 'When it was begun (started, or queued), on the saga log\'s clock.' }),
+    startedAt: z.string().nullable().openapi({ description: 'When an owner first wrote to it (its first log record); null while queued.' }),
+    endedAt: z.string().nullable().openapi({ description: 'When it became completed or compensated; null otherwise.' }),
     updatedAt: z.string(),
-    durationMs: z.number().openapi({ description: 'updatedAt - createdAt (for a saga still running: up to its last log change).' }),
+    queuedMs: z.number().openapi({ description: 'startedAt - createdAt (still queued: up to its last log change).' }),
+    runningMs: z.number().nullable().openapi({ description: 'endedAt - startedAt (not ended: up to its last log change, so an unchanged saga keeps its ETag); null if it never started.' }),
     reason: ErrorInfoOrNull,
     attempts: z.number().int().openapi({ description: 'Highest attempt of any step or compensation.' }),
-    retrying: z.boolean().openapi({ description: 'Some step or compensation needed more than one attempt.' }),
+    retrying: z.boolean().openapi({ description: 'Running, in a step retry: its last record is a failed attempt that will be retried, or an attempt after the first.' }),
     failedSteps: z.array(z.string()),
-    docId: z.string().nullable(),
+    docId: z.string().nullable().openapi({ description: 'The document the saga writes (the saga key the writer set; older sagas: read from the input).' }),
     waitingOn: z
       .object({
         step: z.string(),
@@ -128,15 +131,16 @@ export const SagaSummary = z
 export const SagaList = z
   .object({
     sagas: z.array(SagaSummary),
-    nextCursor: z.string().nullable(),
-    scanned: z.number().int().openapi({ description: 'Sagas read from the log to answer (filters run over at most scanLimit of them).' }),
-    scanLimitReached: z.boolean(),
+    nextCursor: z.string().nullable().openapi({ description: 'Opaque keyset cursor: pass it as `cursor` (same filters) for the next page; null on the last page.' }),
+    total: z.number().int().openapi({ description: 'Sagas matching the filters, counted up to 10,000.' }),
+    totalCapped: z.boolean().openapi({ description: 'true: more than `total` match ("10,000+"); counting on would read the whole log.' }),
   })
   .openapi('SagaList');
 
 export const TimelineRecord = z
   .object({
     seq: z.number().int(),
+    at: z.string().nullable().openapi({ description: 'When the record became durable, on the saga log\'s clock; null for records older than that stamp.' }),
     type: z.string(),
     step: z.string().nullable(),
     attempt: z.number().int().nullable(),
@@ -167,7 +171,7 @@ export const SagaDetail = SagaSummary.extend({
   inputTruncated: z.boolean(),
   outputs: z.record(z.string(), z.unknown()),
   records: z.array(TimelineRecord),
-  timeAxis: z.enum(['wall', 'seq']).openapi({ description: '"wall": bars carry epoch ms (this server ran the saga); "seq": log order only.' }),
+  timeAxis: z.enum(['wall', 'seq']).openapi({ description: '"wall": bars carry epoch ms (this server\'s stamps, else the log\'s record times); "seq": log order only (records older than the log\'s times).' }),
   bars: z.array(TimelineBar),
   ownership: z
     .array(z.object({ at: z.number().nullable(), fencingToken: z.number().int().nullable(), owner: z.string().nullable(), event: z.string() }))
@@ -210,18 +214,33 @@ export const SagaOutcome = z
 const boolParam = z.enum(['true', 'false']).transform((v) => v === 'true');
 const timeParam = z.string().openapi({ description: 'ISO 8601 date-time or epoch milliseconds.' });
 
+const statusList = z
+  .string()
+  .max(200)
+  .transform((v, ctx) => {
+    const list = v.split(',').map((s) => s.trim());
+    const bad = list.filter((s) => !(sagaStatus.options as readonly string[]).includes(s));
+    if (bad.length > 0) ctx.addIssue({ code: 'custom', message: `unknown status ${bad.join(', ')}: use ${sagaStatus.options.join(', ')}` });
+    return list as Array<z.infer<typeof sagaStatus>>;
+  })
+  .openapi({ type: 'string', description: 'One status, or several separated by commas (any of them).', example: 'stuck,compensating' });
+
 export const SagaFilter = z.strictObject({
-  status: sagaStatus.optional(),
+  status: statusList.optional(),
   name: z.string().min(1).max(200).optional(),
   version: z.coerce.number().int().min(0).optional(),
   stuck: boolParam.optional().openapi({ description: 'true: only stuck sagas (same as status=stuck).' }),
-  retrying: boolParam.optional().openapi({ description: 'true: only sagas where some step needed more than one attempt.' }),
+  retrying: boolParam.optional().openapi({ description: 'true: only running sagas in a step retry (last record a failed attempt that will be retried, or an attempt after the first).' }),
   failedStep: z.string().min(1).max(200).optional().openapi({ description: 'Only sagas in which this step (or its compensation) failed at least once.' }),
   since: timeParam.optional().openapi({ description: 'Created at or after (ISO 8601 or epoch ms).' }),
   until: timeParam.optional().openapi({ description: 'Created before (ISO 8601 or epoch ms).' }),
+  docId: z.string().min(1).max(500).optional().openapi({ description: 'Only sagas writing this document (the saga key).' }),
+  reasonCode: z.string().min(1).max(200).optional().openapi({ description: 'Only sagas whose reason has this code (SAGA_CANCELLED, a fault code, ...).' }),
+  owner: z.string().min(1).max(500).optional().openapi({ description: 'Only sagas held (or last held) by this owner.' }),
 });
 
 export const SagaListQuery = SagaFilter.extend({
+  order: z.enum(['desc', 'asc']).optional().openapi({ description: 'desc (default): newest first.' }),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(500).optional(),
 });
@@ -271,6 +290,7 @@ export const Overview = z
     inFlight: z.number().int(),
     pending: z.number().int(),
     stuck: z.number().int(),
+    countsCapped: z.boolean().openapi({ description: 'true: one of inFlight, pending, stuck reached 100,000 and shows the cap ("100,000+").' }),
     consistencyWindowMs: z.object({ samples: z.number().int(), p50: z.number().nullable(), p99: z.number().nullable() }),
     lastVerify: z.object({ at: z.string(), documents: z.number().int(), violations: z.number().int(), byKind: z.record(z.string(), z.number().int()) }).nullable(),
     series: z

@@ -77,7 +77,7 @@ export async function deleteDocument(c: Context, ctx: ApiContext, docId: string,
   if (ctx.opts.mode === 'enqueue') {
     const prepared = await ctx.app.writer.prepareDelete(docId);
     if (!prepared) throw new HttpProblem(404, 'DOC_NOT_FOUND', `no document "${docId}"`, { docId });
-    await ctx.app.engine.submit(prepared.def, prepared.input, { sagaId });
+    await ctx.app.engine.submit(prepared.def, prepared.input, { sagaId, key: docId });
     return awaitSaga(c, ctx, docId, 'deleted', sagaId, waitS);
   }
   const run = ctx.app.writer.delete(docId, { sagaId });

@@ -105,7 +105,7 @@ export function formatStoreCounts(counts: StoreCounts): string {
  * or a durable timer). Reads at most `limit` running sagas.
  */
 export async function waitingInLog(log: SagaLogBackend, limit = 500): Promise<{ counts: StoreCounts; scanned: number; more: boolean }> {
-  const running = await log.list({ status: 'running', limit: limit + 1 });
+  const running = (await log.list({ status: 'running' }, { limit: limit + 1 })).sagas;
   const counts: StoreCounts = {};
   for (const s of running.slice(0, limit)) {
     const stored = await log.load(s.sagaId);

@@ -75,7 +75,7 @@ export class MemoryWriter {
         return this.prepareIngest(doc);
       });
       if (!prepared) return { docId: doc.id, action: 'unchanged', status: 'skipped', durationMs: performance.now() - t0 };
-      const outcome = await this.opts.engine.execute(prepared.def, prepared.input, opts);
+      const outcome = await this.opts.engine.execute(prepared.def, prepared.input, { ...opts, key: doc.id });
       return result(doc.id, prepared.action, outcome, t0);
     });
   }
@@ -110,7 +110,7 @@ export class MemoryWriter {
       });
       if (!row) return { docId, action: 'absent', status: 'skipped', durationMs: performance.now() - t0 };
       const input: DeleteInput = { docId, sha: row.contentSha256, title: row.title, metadata: row.metadata };
-      const outcome = await this.opts.engine.execute(this.deleteDef, input, opts);
+      const outcome = await this.opts.engine.execute(this.deleteDef, input, { ...opts, key: docId });
       return result(docId, 'deleted', outcome, t0);
     });
   }

@@ -41,7 +41,7 @@ export function showSagaList({ main, params, onStop }, mode = 'list') {
   const title = retryingNow ? 'Retrying now' : params.get('stuck') === 'true' ? 'Stuck sagas' : 'Sagas';
   const head = retryingNow
     ? ['saga', 'status', 'name@version', 'document', 'waits on', 'attempt', 'next attempt', 'last error']
-    : ['saga', 'status', 'name@version', 'document', 'created', 'duration', 'attempts', 'owner', 'reason', ''];
+    : ['saga', 'status', 'name@version', 'document', 'created', 'ran', 'attempts', 'owner', 'reason', ''];
   main.append(
     h('h1', {}, title),
     retryingNow ? h('p', { class: 'muted' }, 'Running sagas whose last attempt of a step failed and will be retried: the step and store they wait on, the next attempt, and its time when the log has it.') : form,
@@ -80,9 +80,8 @@ export function showSagaList({ main, params, onStop }, mode = 'list') {
     tbody.replaceChildren(...rows.map((s) => (retryingNow ? retryRow(s, prefixes.get(s.sagaId)) : row(s, prefixes.get(s.sagaId)))));
     more.hidden = retryingNow || !cursor;
     const total = typeof page.total === 'number' ? ` of ${page.totalCapped ? `${page.total.toLocaleString()}+` : page.total.toLocaleString()}` : '';
-    const scan = page.scanLimitReached ? ` · filters ran over the first ${page.scanned} sagas of the log` : '';
     note.className = 'muted';
-    note.textContent = `${rows.length} shown${total}${scan}${cursor && !retryingNow ? ' · more on later pages' : ''} · live, updated ${new Date().toLocaleTimeString()}`;
+    note.textContent = `${rows.length} shown${total}${cursor && !retryingNow ? ' · more on later pages' : ''} · live, updated ${new Date().toLocaleTimeString()}`;
   }
   const poll = poller(url, POLL_MS, render, (e) => {
     note.textContent = e.message;
@@ -109,7 +108,7 @@ export function showSagaList({ main, params, onStop }, mode = 'list') {
       h('td', {}, `${s.name}@${s.version}`),
       h('td', {}, s.docId ? h('a', { href: `#/documents/${encodeURIComponent(s.docId)}` }, s.docId) : ''),
       h('td', {}, time(s.createdAt)),
-      h('td', {}, ms(s.durationMs)),
+      h('td', { title: `queued ${ms(s.queuedMs)}` }, s.runningMs === null ? 'queued' : ms(s.runningMs)),
       h('td', { class: s.retrying ? 'warn' : '' }, String(s.attempts)),
       h('td', { class: 'owner' }, s.owner ?? '–'),
       h('td', { class: 'reason' }, errText(s.reason)),

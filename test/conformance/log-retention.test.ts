@@ -75,7 +75,8 @@ test('a retention pass on the PostgreSQL log prunes only old ended sagas; stuck 
   const log = await PostgresSagaLog.open({ connectionString: url, schema, poolSize: 2 });
   try {
     const ids = await seed(log, async (old) => {
-      await admin.query(`UPDATE "${schema}".sagas SET updated_at = updated_at - $2::bigint WHERE id = ANY($1::text[])`, [old, 30 * DAY]);
+      // Ended 30 days ago: retention reads the end time (ended_at, stamped when a saga ends).
+      await admin.query(`UPDATE "${schema}".sagas SET updated_at = updated_at - $2::bigint, ended_at = ended_at - $2::bigint WHERE id = ANY($1::text[])`, [old, 30 * DAY]);
     });
     await checkPass(log, ids);
     const records = await admin.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".saga_records WHERE saga_id = ANY($1::text[])`, [

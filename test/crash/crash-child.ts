@@ -9,6 +9,7 @@
 import Database from 'better-sqlite3';
 import { SqliteSagaLog } from '../../src/log/sqlite/index.js';
 import { SagaEngine, defineSaga, seededRandom } from '../../src/saga/index.js';
+import { allSagas } from '../support/log-pages.js';
 
 const [mode, logPath, effectsPath, scenario = 'none', count = '1'] = process.argv.slice(2);
 if (!mode || !logPath || !effectsPath) throw new Error('usage: crash-child run|recover <log> <effects> [scenario] [n]');
@@ -88,7 +89,7 @@ if (mode === 'run') {
   // is on this host and gone); settle() then covers anything recover() did not take.
   const claimed = await engine.recover({ limit: 10_000 });
   await engine.idle();
-  const open = [...(await log.list({ status: 'running' })), ...(await log.list({ status: 'compensating' }))];
+  const open = [...(await allSagas(log, { status: 'running' })), ...(await allSagas(log, { status: 'compensating' }))];
   await Promise.all(open.map((s) => engine.settle(s.sagaId, { timeoutMs: 30_000 })));
   process.stdout.write(`RECOVERED ${claimed + open.length}\n`);
 }

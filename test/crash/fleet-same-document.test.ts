@@ -12,6 +12,7 @@ import { seededRandom } from '../../src/saga/index.js';
 import { realStores } from '../support/real-stores.js';
 import { checkLastWriterWins } from '../support/last-writer.js';
 import { makeDoc, sigkill, sleep, spawnWorker, type WorkerChild } from '../fleet/harness.js';
+import { allSagas } from '../support/log-pages.js';
 
 const LEASE_MS = 2_000;
 const ROUNDS = 10;
@@ -75,7 +76,7 @@ test('fleet, same documents: 3 workers, 2 s leases, SIGKILL and SIGSTOP, changin
     await sleep(3_000); // the workers' sweeps after takeovers (1 s delay) run before they stop
     for (const w of workers) w.proc.kill('SIGTERM');
     await Promise.all([...workers].map((w) => w.exited));
-    const stuck = await app.profile.log.list({ status: 'stuck', limit: 20 });
+    const stuck = await allSagas(app.profile.log, { status: 'stuck' });
     assert.deepEqual(stuck.map((s) => `${s.sagaId} ${s.reason?.code ?? ''} ${s.reason?.message ?? ''}`), []);
     assert.equal((await app.profile.log.count({ status: 'running' })) + (await app.profile.log.count({ status: 'pending' })), 0, 'every saga ended');
     const report = await verifyStores(app.stores);

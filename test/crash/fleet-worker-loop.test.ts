@@ -7,6 +7,7 @@ import { MemorySagaLog } from '../../src/log/memory.js';
 import { SagaEngine, defineSaga } from '../../src/saga/index.js';
 import { WorkerLoop } from '../../src/fleet/worker-loop.js';
 import { sleep } from '../fleet/harness.js';
+import { allSagas } from '../support/log-pages.js';
 
 function slowSaga(stepMs: number, gauge: { now: number; max: number }) {
   return defineSaga<{ k: number }>('slow', 1)
@@ -56,7 +57,7 @@ test('worker loop: claims pending sagas, never more than `concurrency` at once, 
   assert.equal(c.claimed, 40);
   assert.equal(c.completed, 40);
   assert.equal(gauge.max, 5, 'ran 5 at once, never more');
-  assert.ok((await log.list()).every((s) => s.status === 'completed'));
+  assert.ok((await allSagas(log)).every((s) => s.status === 'completed'));
 });
 
 test('worker loop: a failing log yields one-line warnings without credentials, and the loop recovers', async () => {

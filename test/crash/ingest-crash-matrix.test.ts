@@ -14,6 +14,7 @@ import { openApp, type App } from '../../src/app.js';
 import { HashingEmbedder } from '../../src/ingest/embedder.js';
 import { contentSha256 } from '../../src/ingest/prepare.js';
 import { realStores, type RealStores } from '../support/real-stores.js';
+import { allSagas } from '../support/log-pages.js';
 
 const CHILD = join(import.meta.dirname, 'ingest-crash-child.ts');
 const V1 = 'Version one of the document, about Redis Cluster and Project Atlas.';
@@ -114,7 +115,7 @@ async function runScenario(i: number, s: Scenario, env: RealStores): Promise<str
       }
       seen.push(r.reached);
       await recoverAll(app);
-      const sagas = await app.profile.log.list({ limit: 1000 });
+      const sagas = await allSagas(app.profile.log);
       const open = sagas.filter((x) => x.status !== 'completed' && x.status !== 'compensated');
       assert.deepEqual(open.map((x) => `${x.sagaId} ${x.status}`), [], `${s.name}: killed at ${r.reached}`);
       const row = await app.stores.postgres.getDocument(docId);

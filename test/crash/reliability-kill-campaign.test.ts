@@ -27,6 +27,7 @@ import { checkLastWriterWins } from '../support/last-writer.js';
 import { realStores } from '../support/real-stores.js';
 import { reliabilityScale, writeResult } from '../support/sim-results.js';
 import { makeDoc, sleep, spawnWorker, type WorkerChild } from '../fleet/harness.js';
+import { allSagas } from '../support/log-pages.js';
 
 const SCALE = reliabilityScale();
 const TARGET_KILLS = Math.round(200 * SCALE);
@@ -155,7 +156,7 @@ test(`kill campaign: ${TARGET_KILLS}+ SIGKILLs across writers, CLI re-runs and a
       if (claimed === 0) await sleep(LEASE_MS);
     }
     for (let i = 0; i < 100 && app.sweeper.pending > 0; i++) await sleep(200);
-    const stuck = await app.profile.log.list({ status: 'stuck', limit: 50 });
+    const stuck = await allSagas(app.profile.log, { status: 'stuck' });
     assert.deepEqual(stuck.map((s) => `${s.sagaId} ${s.reason?.code ?? ''} ${s.reason?.message ?? ''}`), [], 'no saga is stuck');
     const report = await verifyStores(app.stores);
     assert.deepEqual(report.violations, [], `seed ${seed}`);

@@ -17,6 +17,7 @@ import { verifyStores } from '../../src/ingest/verify.js';
 import { seededRandom } from '../../src/saga/index.js';
 import { checkLastWriterWins } from '../support/last-writer.js';
 import { realStores } from '../support/real-stores.js';
+import { allSagas } from '../support/log-pages.js';
 
 const DURATION_MS = Number(process.env.STRESS_DURATION_MS ?? 30_000);
 const PROCESSES = 3;
@@ -87,7 +88,7 @@ test('same-document stress: 3 processes, 20 documents, SIGKILL and SIGSTOP at ra
         if (claimed === 0) await sleep(LEASE_MS);
       }
       for (let i = 0; i < 100 && app.sweeper.pending > 0; i++) await sleep(200);
-      const stuck = await app.profile.log.list({ status: 'stuck', limit: 50 });
+      const stuck = await allSagas(app.profile.log, { status: 'stuck' });
       assert.deepEqual(stuck.map((s) => `${s.sagaId} ${s.reason?.code ?? ''}`), [], 'no saga is stuck');
       const report = await verifyStores(app.stores);
       assert.deepEqual(report.violations, [], `seed ${seed}`);

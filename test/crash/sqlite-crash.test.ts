@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteSagaLog } from '../../src/log/sqlite/index.js';
 import type { StoredSaga } from '../../src/saga/index.js';
+import { allSagas } from '../support/log-pages.js';
 
 const CHILD = join(import.meta.dirname, 'crash-child.ts');
 const ALL = ['a', 'b', 'c', 'p', 'r'];
@@ -68,7 +69,7 @@ async function crashAndRecover(
   // The killed owner's lease is 60 s: finishing well inside it proves the crash-fast takeover.
   assert.ok(Date.now() - t0 < 30_000, `recovered without waiting out the lease (${Date.now() - t0} ms)`);
   const log = new SqliteSagaLog(logPath);
-  const summaries = await log.list();
+  const summaries = await allSagas(log);
   const sagas: StoredSaga[] = [];
   for (const s of summaries) {
     const stored = await log.load(s.sagaId);
@@ -172,7 +173,7 @@ test('a step that kills its own process every time ends stuck RECOVERY_LIMIT aft
   }
   assert.equal(deaths, limit, 'each of the N recoveries ran the step once more (and died)');
   const log = new SqliteSagaLog(logPath);
-  const [saga] = await log.list();
+  const [saga] = await allSagas(log);
   assert.deepEqual([saga?.status, saga?.reason?.code], ['stuck', 'RECOVERY_LIMIT']);
   await log.close();
   const fx = new Database(fxPath, { readonly: true });

@@ -24,6 +24,7 @@ import type { StoreSet } from '../../src/stores/types.js';
 import { BIN, ROOT, embeddedEnv } from '../support/cli.js';
 import { dashboardQueries, expandVariables } from '../support/dashboard-queries.js';
 import { PROM_DIR, freePort, startPrometheus } from '../support/prometheus.js';
+import { allSagas } from '../support/log-pages.js';
 
 const SAGAS = 60;
 const SEED = Number(process.env.APEX_TEST_SEED ?? 1107);
@@ -98,7 +99,7 @@ test('a real Prometheus scraping a real worker: rules, dashboard queries, P90 an
     if (i % 6 === 5) await sleep(700);
   }
   const ended = async (): Promise<{ completed: number; compensated: number; other: number }> => {
-    const all = await log.list({ limit: 10_000 });
+    const all = await allSagas(log);
     const completed = all.filter((s) => s.status === 'completed').length;
     const compensated = all.filter((s) => s.status === 'compensated').length;
     return { completed, compensated, other: all.length - completed - compensated };

@@ -11,6 +11,7 @@ import { startHttpServer, type RunningServer } from '../../src/http/listen.js';
 import { createHttpApi, type HttpApi } from '../../src/http/server.js';
 import { withFaults, type FaultControl } from '../../src/stores/faults.js';
 import type { StoreName, StoreSet } from '../../src/stores/types.js';
+import { allSagas } from './log-pages.js';
 
 export interface HttpHarness {
   app: App;
@@ -58,7 +59,7 @@ export async function openHttpHarness(opts: Partial<ApiOptions> = {}, appOpts: {
     request: (path, init) => (server ? fetch(`${server.url}${path}`, init) : Promise.resolve(api.hono.request(path, init))),
     snapshot: async () => {
       const docs = await r.postgres.listDocuments(null, 10_000);
-      const sagas = await app.engine.log.list({ limit: 100_000 });
+      const sagas = await allSagas(app.engine.log);
       return JSON.stringify({
         docs: docs.map((d) => [d.id, d.ingestionStatus, d.contentSha256]),
         neo4j: await r.neo4j.listDocIds(null, 10_000),

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import type { SagaLogBackend, StoredSaga } from '../../src/saga/index.js';
 import type { StoreSet } from '../../src/stores/types.js';
+import { allSagas } from './log-pages.js';
 
 /** What the oracle reads: the saga log and the stores (an App has both). */
 export interface Observed {
@@ -24,7 +25,7 @@ function docOf(s: StoredSaga): { docId: string; sha: string | null; kind: 'inges
  */
 export async function checkLastWriterWins(app: Observed, label: string, minCompleted: number): Promise<void> {
   const completed: StoredSaga[] = [];
-  for (const summary of await app.profile.log.list({ status: 'completed', limit: 100_000 })) {
+  for (const summary of await allSagas(app.profile.log, { status: 'completed' })) {
     const s = await app.profile.log.load(summary.sagaId);
     if (s) completed.push(s);
   }

@@ -7,6 +7,7 @@ import { sweepDocument } from '../../src/ingest/sweep.js';
 import { checkCompensations, checkLastPivot } from './sim-effects.js';
 import { explore, type Exploration } from './sim-explore.js';
 import { DOC_ID, ScopeRun, type Scope } from './sim-scope.js';
+import { allSagas } from './log-pages.js';
 
 export interface ScopeConfig extends Scope {
   /** Preemption bound (sim-explore.ts); undefined: every interleaving, with sleep sets. */
@@ -42,7 +43,7 @@ export async function checkExecution(run: ScopeRun, sequence: readonly string[])
     assert.deepEqual(report.violations, [], label);
     await checkLastPivot(run.log, run.effects, run.stores, label);
     await checkCompensations(run.log, run.effects, label);
-    for (const s of await run.log.list({ status: 'compensated' })) {
+    for (const s of await allSagas(run.log, { status: 'compensated' })) {
       const stored = await run.log.load(s.sagaId);
       const failed = stored?.records.some((r) => r.type === 'step_failed' && !r.willRetry);
       assert.ok(failed, `${s.sagaId} compensated although no step failed (${label})`);

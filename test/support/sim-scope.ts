@@ -24,6 +24,7 @@ import type { Access, Choice, Run } from './sim-explore.js';
 import { EffectLog } from './sim-effects.js';
 import { simStores } from './sim-stores.js';
 import { VirtualClock } from './sim-world.js';
+import { allSagas } from './log-pages.js';
 
 export type ScopeOp = { kind: 'ingest'; variant: number } | { kind: 'delete' };
 export type FaultKind = 'crash' | 'expire' | 'fail';
@@ -246,7 +247,7 @@ export class ScopeRun implements Run {
     this.fault = id;
     if (kind === 'crash') p.dead = true;
     // Its leases run out (a crashed process cannot renew them; a stalled one does not).
-    for (const s of await this.log.list({})) {
+    for (const s of await allSagas(this.log)) {
       if (s.owner === p.engine.owner && (s.status === 'running' || s.status === 'compensating')) {
         await this.log.release(p.engine.owner, [{ sagaId: s.sagaId, fencingToken: s.fencingToken }]);
       }

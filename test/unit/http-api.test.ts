@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { submitIngest } from '../../src/fleet/submit.js';
 import { createHttpApi } from '../../src/http/server.js';
 import { jsonInit, openHttpHarness, type HttpHarness } from '../support/http-harness.js';
+import { allSagas } from '../support/log-pages.js';
 
 const PROBLEM = 'application/problem+json';
 
@@ -86,7 +87,7 @@ describe('HTTP API (embedded app, in process)', () => {
     const first = await ok(await h.request('/v1/documents?wait=10', jsonInit('POST', { id: 'doc-k', title: 'K', text: 'Kim wrote this.' }, key)), 201);
     const second = await ok(await h.request('/v1/documents?wait=10', jsonInit('POST', { id: 'doc-k', title: 'K', text: 'Kim wrote this.' }, key)), 201);
     assert.equal(second.sagaId, first.sagaId);
-    const sagas = await h.app.engine.log.list({ limit: 1000 });
+    const sagas = await allSagas(h.app.engine.log);
     assert.equal(sagas.filter((s) => s.sagaId === first.sagaId).length, 1);
     const before = await h.snapshot();
     const conflict = await problem(await h.request('/v1/documents?wait=10', jsonInit('POST', { id: 'doc-k', title: 'K', text: 'Other text.' }, key)), 409, 'HTTP_IDEMPOTENCY_CONFLICT');
@@ -112,15 +113,19 @@ describe('HTTP API (embedded app, in process)', () => {
     assert.match(String((failed as { operation?: unknown } | undefined)?.operation), /^Qdrant: upsert/);
   });
 
-  test('a stuck saga: listed by stuck=true and retrying=true; bulk retry dry run lists exactly it; retry finishes it', async () => {
+  test('a stuck saga: listed by stuck=true and its failed compensation, not as retrying; bulk retry dry run lists exactly it; retry finishes it', async () => {
     h.faults.qdrant.schedule({ method: 'writeVersion', when: 'before', retryable: false, times: 1 });
     h.faults.neo4j.schedule({ method: 'removeVersion', when: 'before', retryable: true, times: 100 });
     const res = await h.request('/v1/documents?wait=30', jsonInit('POST', { id: 'doc-s', title: 'S', text: 'Sam is stuck.' }));
     const stuck = await ok(res, 202);
     assert.equal(stuck.sagaStatus, 'stuck');
     h.faults.neo4j.disable();
-    const listed = await ok<{ sagas: Array<{ sagaId: string; retrying: boolean }> }>(await h.request('/v1/sagas?stuck=true&retrying=true'));
+    const listed = await ok<{ sagas: Array<{ sagaId: string; retrying: boolean }>; total: number }>(await h.request('/v1/sagas?stuck=true&failedStep=neo4j_write'));
     assert.deepEqual(listed.sagas.map((s) => s.sagaId), [stuck.sagaId]);
+    assert.equal(listed.total, 1);
+    // Retrying means running in a step retry; a stuck saga waits for its operator instead.
+    assert.equal(listed.sagas[0]?.retrying, false);
+    assert.deepEqual((await ok<{ sagas: unknown[] }>(await h.request('/v1/sagas?stuck=true&retrying=true'))).sagas, []);
     const before = await h.snapshot();
     const dry = await ok<{ dryRun: boolean; sagas: Array<{ sagaId: string }>; results: unknown[] }>(await h.request('/v1/sagas/bulk-retry', jsonInit('POST', { dryRun: true })));
     assert.equal(dry.dryRun, true);
@@ -150,13 +155,13 @@ describe('HTTP API (embedded app, in process)', () => {
     assert.equal(cancelled.status, 'compensated');
     assert.equal((cancelled.reason as { code: string }).code, 'SAGA_CANCELLED');
     assert.notEqual((await h.raw.postgres.getDocument('doc-c'))?.ingestionStatus, 'committed');
-    const done = (await h.app.engine.log.list({ status: 'completed', limit: 1 }))[0];
+    const done = (await allSagas(h.app.engine.log, { status: 'completed' }))[0];
     await problem(await h.request(`/v1/sagas/${done?.sagaId ?? ''}/cancel`, { method: 'POST' }), 409, 'SAGA_NOT_CANCELLABLE');
     await problem(await h.request('/v1/sagas/nope/cancel', { method: 'POST' }), 404, 'SAGA_NOT_FOUND');
   });
 
   test('saga list: cursor pagination visits every saga once, newest first', async () => {
-    const all = await h.app.engine.log.list({ limit: 100_000 });
+    const all = await allSagas(h.app.engine.log);
     const seen: string[] = [];
     let cursor: string | null = null;
     do {

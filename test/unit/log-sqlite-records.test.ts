@@ -1,6 +1,6 @@
-// The SQLite log's record storage (schema 4): the compact record encoding round-trips every record
+// The SQLite log's record storage (schema 4, times and operator indexes in schema 5): the compact record encoding round-trips every record
 // shape exactly (known shapes as tuples, anything else as its JSON object), and a schema 3 file
-// (one row per record) is migrated in place with its records intact.
+// (one row per record) is migrated in place (3 -> 4 -> 5) with its records intact.
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -55,7 +55,7 @@ describe('SQLite record encoding', () => {
   });
 });
 
-describe('SQLite log schema 3 -> 4', () => {
+describe('SQLite log schema 3 -> 5', () => {
   it('migrates a schema 3 file in place: every record of every saga is still there, appends go on', async () => {
     const file = join(dir, 'v3.db');
     const db = new Database(file);
@@ -69,15 +69,18 @@ describe('SQLite log schema 3 -> 4', () => {
     const insSaga = db.prepare(`INSERT INTO sagas (id, name, version, status, input, owner, fencing_token, lease_expires_at, created_at, updated_at)
       VALUES (?, 'n', 1, 'running', '{"x":1}', 'o', 1, 9999999999999, 1, 1)`);
     const insRec = db.prepare('INSERT INTO saga_records (saga_rid, seq, type, record) VALUES (?, ?, ?, ?)');
-    for (const id of ['s1', 's2']) {
+    const old = { s1: RECORDS.slice(0, 4), s2: RECORDS.slice(4, 8) };
+    for (const [id, records] of Object.entries(old)) {
       const rid = Number(insSaga.run(id).lastInsertRowid);
-      RECORDS.slice(0, 4).forEach((r, seq) => insRec.run(rid, seq, r.type, JSON.stringify(r)));
+      records.forEach((r, seq) => insRec.run(rid, seq, r.type, JSON.stringify(r)));
     }
     db.pragma('user_version = 3');
     db.close();
 
     const log = new SqliteSagaLog(file);
-    for (const id of ['s1', 's2']) assert.deepEqual((await log.load(id))?.records, RECORDS.slice(0, 4));
+    for (const [id, records] of Object.entries(old)) assert.deepEqual((await log.load(id))?.records, records);
+    assert.deepEqual((await log.load('s2'))?.recordTimes, [null, null, null, null], 'records older than the times have none');
+    assert.deepEqual((await log.list({ failedStep: 'a' })).sagas.map((s) => s.sagaId), ['s2'], 'old failures are indexed too');
     await log.append({ sagaId: 's1', lease: { owner: 'o', fencingToken: 1 }, firstSeq: 4, records: [{ type: 'status', status: 'completed' }] });
     await assert.rejects(
       log.append({ sagaId: 's2', lease: { owner: 'o', fencingToken: 1 }, firstSeq: 3, records: [{ type: 'status', status: 'completed' }] }),
@@ -86,9 +89,16 @@ describe('SQLite log schema 3 -> 4', () => {
     const s1 = await log.load('s1');
     assert.equal(s1?.status, 'completed');
     assert.deepEqual(s1?.records, [...RECORDS.slice(0, 4), { type: 'status', status: 'completed' }]);
+    const stamped = s1?.recordTimes[4];
+    assert.equal(typeof stamped, 'number', 'a new record has its time');
+    assert.equal(s1?.endedAt, stamped);
+    assert.equal(s1?.startedAt, null, 'its first record predates the times');
     await log.close();
-    const after4 = new Database(file, { readonly: true });
-    assert.equal(after4.pragma('user_version', { simple: true }), 4);
-    after4.close();
+    const after5 = new Database(file, { readonly: true });
+    assert.equal(after5.pragma('user_version', { simple: true }), 5);
+    after5.close();
+    const reopened = new SqliteSagaLog(file);
+    assert.equal((await reopened.load('s1'))?.status, 'completed', 'a schema 5 file opens as it is');
+    await reopened.close();
   });
 });

@@ -21,6 +21,7 @@ import { verifyStores } from '../../src/ingest/verify.js';
 import { reliabilityScale, writeResult } from '../support/sim-results.js';
 import { CONTROLS, INJECTIONS, fileArb, lineArb, type Expect } from './reliability-fuzz-cli-inputs.js';
 import { RAW_CONTROL, assertCleanErrors, checkIngest, cli, jsonlExpectations, nextRun, stored, subprocess, tally, useContext, writeRun } from './reliability-fuzz-cli-harness.js';
+import { allSagas } from '../support/log-pages.js';
 
 const seed = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const scale = reliabilityScale();
@@ -205,7 +206,7 @@ test('afterwards: the stores hold exactly the valid documents (ids and titles ve
     assert.deepEqual((await app.stores.neo4j.listDocIds(null, 100_000)).sort(), want, 'Neo4j stand-in');
     assert.deepEqual((await app.stores.qdrant.listDocIds(null, 100_000)).sort(), want, 'Qdrant stand-in');
     assert.deepEqual((await app.stores.redis.listDocIds(null, 100_000)).sort(), want, 'Redis stand-in');
-    const sagas = await app.engine.log.list({ limit: 100_000 });
+    const sagas = await allSagas(app.engine.log);
     assert.deepEqual(sagas.filter((s) => s.status !== 'completed').map((s) => `${s.sagaId} ${s.status}`), [], 'every saga completed');
     assert.deepEqual((await verifyStores(app.stores)).violations, []);
   } finally {

@@ -35,7 +35,7 @@ async function status(logUrl: string, extra: Record<string, string> = {}): Promi
 
 test('probeSagaLog: ok, a failure (code kept, password redacted) and a log that never answers (bounded)', async () => {
   const kind = 'postgres';
-  assert.deepEqual(await probeSagaLog({ kind, list: () => Promise.resolve([]) }, 1_000), { ok: true, detail: 'postgres saga log answers' });
+  assert.deepEqual(await probeSagaLog({ kind, list: () => Promise.resolve({ sagas: [], next: null }) }, 1_000), { ok: true, detail: 'postgres saga log answers' });
   const failing = Object.assign(new Error('connect ECONNREFUSED postgresql://apex:hunter2@127.0.0.1:5/x'), { code: 'LOG_FAILURE' });
   const down = await probeSagaLog({ kind, list: () => Promise.reject(failing) }, 1_000);
   assert.equal(down.ok, false);

@@ -10,6 +10,7 @@ import { defineSaga, SagaEngine, type SagaHooks } from '../../src/saga/index.js'
 import { propagateTraceContext } from '../../src/tracing/propagate.js';
 import { ATTR, SagaTracer } from '../../src/tracing/saga-tracer.js';
 import { formatTraceparent, parseTraceparent } from '../../src/tracing/traceparent.js';
+import { allSagas } from '../support/log-pages.js';
 
 const exporter = new InMemorySpanExporter();
 trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
@@ -48,7 +49,7 @@ test('a saga resumed by a second engine (another process) continues the trace st
   await e1.close({ graceMs: 0 }); // "process 1 stops": the saga is released mid-step
   await run1;
   release();
-  const stored = (await log.list())[0];
+  const stored = (await allSagas(log))[0];
   assert.ok(stored);
   const meta = ((await log.load(stored.sagaId)) as unknown as { meta?: Record<string, string> | null }).meta;
   const parent = parseTraceparent(meta?.traceparent);

@@ -43,6 +43,8 @@ export interface ExecuteOptions {
   meta?: SagaMeta;
   /** Past this (epoch ms, engine clock) a saga that has not reached its pivot compensates. */
   deadline?: number;
+  /** The saga's subject, stored and indexed by the log (operators list a subject's sagas by it). */
+  key?: string;
 }
 
 interface Active {
@@ -161,6 +163,7 @@ export class SagaEngine<L extends SagaLog = SagaLog> {
       records: first,
       ...(opts.meta ? { meta: opts.meta } : {}),
       ...(opts.deadline !== undefined ? { deadlineAt: opts.deadline } : {}),
+      ...(opts.key !== undefined ? { key: opts.key } : {}),
     });
     if (!begun.created) {
       if (begun.existing.name !== d.name) throw conflict(sagaId, begun.existing.name, d.name);
@@ -187,6 +190,7 @@ export class SagaEngine<L extends SagaLog = SagaLog> {
       leaseMs: this.leaseMs,
       ...(opts.meta ? { meta: opts.meta } : {}),
       ...(opts.deadline !== undefined ? { deadlineAt: opts.deadline } : {}),
+      ...(opts.key !== undefined ? { key: opts.key } : {}),
     });
     if (!begun.created) {
       if (begun.existing.name !== def.name) throw conflict(sagaId, begun.existing.name, def.name);

@@ -7,6 +7,7 @@ export type SagaErrorCode =
   | 'SAGA_NOT_FOUND'
   | 'SAGA_FENCED' // another owner holds the saga now; this owner must stop
   | 'SAGA_INPUT_INVALID' // input or output is not JSON-serializable
+  | 'SAGA_QUERY_INVALID' // an operators' query (filter, page, cursor) the log cannot answer as asked
   | 'SAGA_CONFLICT' // an id was reused for a different saga name
   | 'SAGA_WAIT_TIMEOUT' // waited for another owner's saga past the deadline
   | 'SAGA_NOT_STUCK' // operator retry on a saga that is not stuck

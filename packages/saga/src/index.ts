@@ -18,5 +18,5 @@ export type { Clock } from './clock.js';
 export type { RetryPolicy } from './policy.js';
 export { operatorActions } from './actions.js';
 export type { OperatorActions } from './actions.js';
-export { isFinal, FINAL_STATUSES } from './log.js';
+export { isFinal, FINAL_STATUSES, DEFAULT_PAGE, MAX_PAGE } from './log.js';
 export type * from './log.js';

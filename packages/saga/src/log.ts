@@ -75,7 +75,7 @@ export interface SagaHeader {
 /** Caller-supplied string pairs stored with the saga (for example a W3C traceparent). */
 export type SagaMeta = Record<string, string>;
 
-export interface StoredSaga extends SagaHeader {
+export interface StoredSaga extends SagaHeader, SagaTimes {
   /** Stored with the saga at begin; null when none was given. */
   meta: SagaMeta | null;
   /** Epoch ms (engine clock): past it, a saga that has not reached its pivot compensates. */
@@ -89,7 +89,25 @@ export interface StoredSaga extends SagaHeader {
   /** The reason of the last transition to `stuck` or `compensating`, if any. */
   reason: ErrorInfo | null;
   records: LogRecord[];
+  /**
+   * When each record became durable (epoch ms on the LOG's clock: PostgreSQL's on the PostgreSQL
+   * log), index for index with `records`; null for records written before the log kept times.
+   */
+  recordTimes: Array<number | null>;
 }
+
+/** What operators need beyond the summary: the saga's subject and its wall-clock phases. */
+export interface SagaTimes {
+  /** The subject given at begin (the memory writer's document id), or null. */
+  key: string | null;
+  /** When an owner first wrote to it (its first record): createdAt + queue time. null: never ran. */
+  startedAt: number | null;
+  /** When it became completed or compensated; null while it is not final. */
+  endedAt: number | null;
+}
+
+/** A row of the operators' list: the summary and its times. */
+export interface SagaEntry extends SagaSummary, SagaTimes {}
 
 export interface SagaSummary {
   sagaId: string;
@@ -117,6 +135,8 @@ export interface BeginRequest extends SagaHeader {
   leaseMs: number;
   meta?: SagaMeta;
   deadlineAt?: number;
+  /** The saga's subject (e.g. a document id), indexed for `list({ key })`; at most 500 chars. */
+  key?: string;
   /**
    * Records appended at seq 0 in the same commit, only when this call creates the saga (the
    * engine sends its first stage's `step_started` here: one commit fewer per saga). Status
@@ -174,12 +194,6 @@ export interface Claimed {
   previousOwner: string | null;
 }
 
-export interface CountFilter {
-  status?: SagaStatus;
-  name?: string;
-  version?: number;
-}
-
 /** What a backend reports after each durable group commit (metrics). */
 export interface CommitEvent {
   /** Log records written by the commit. */
@@ -187,13 +201,6 @@ export interface CommitEvent {
   /** Distinct sagas the commit touched. */
   sagas: number;
   durationMs: number;
-}
-
-export interface ListFilter {
-  status?: SagaStatus;
-  name?: string;
-  version?: number;
-  limit?: number;
 }
 
 /**
@@ -249,18 +256,75 @@ export interface SagaLog {
 }
 
 /**
+ * What the operators' queries select. Every field narrows (AND); each is answered by the log's own
+ * query from an index (docs/saga-log.md lists them), never by reading pages in the caller.
+ */
+export interface LogFilter {
+  /** Any of these statuses. */
+  status?: SagaStatus | readonly SagaStatus[];
+  name?: string;
+  version?: number;
+  /** The subject given at begin (BeginRequest.key). */
+  key?: string;
+  /** The current (or last) lease holder. */
+  owner?: string;
+  /** The reason's code (the last move to stuck/compensating): SAGA_CANCELLED, a fault code, ... */
+  reasonCode?: string;
+  /**
+   * true: running sagas in a step retry: the last record is a failed step attempt that will be
+   * retried, or a step attempt after the first. false: all others.
+   */
+  retrying?: boolean;
+  /** Sagas in which this step (or its compensation) failed at least once. */
+  failedStep?: string;
+  /** Created at or after (epoch ms). */
+  createdFrom?: number;
+  /** Created before (epoch ms). */
+  createdBefore?: number;
+}
+
+/** Keyset paging: the cursor is opaque, issued by the same backend for the same order. */
+export interface LogPageOptions {
+  /** 1..MAX_PAGE (default DEFAULT_PAGE). */
+  limit?: number;
+  /** `next` of the previous page. */
+  cursor?: string;
+  /** `desc` (default): newest first. */
+  order?: 'desc' | 'asc';
+}
+
+export interface LogPage {
+  sagas: SagaEntry[];
+  /** Pass as `cursor` for the next page; null when this page is the last. */
+  next: string | null;
+}
+
+export interface LogCount {
+  /** Exact when !capped; else the cap (there are more). */
+  count: number;
+  capped: boolean;
+}
+
+export const DEFAULT_PAGE = 100;
+export const MAX_PAGE = 10_000;
+
+/**
  * The operators' queries on a saga log (CLI `sagas list|prune`, the HTTP API, metrics): not used by
  * the engine, which needs only SagaLog. Kept apart so that a backend for the engine alone stays
  * small, and so that these queries can grow (filters, cursors) without touching the engine.
  */
 export interface SagaLogQueries {
-  list(filter?: ListFilter): Promise<SagaSummary[]>;
-  /** Number of sagas matching the filter (no listing). */
-  count(filter?: CountFilter): Promise<number>;
+  /** One page of matching sagas, newest first by default; `next` continues after its last row. */
+  list(filter?: LogFilter, page?: LogPageOptions): Promise<LogPage>;
+  /** Exact number of sagas matching the filter (reads every match: prefer countUpTo on big logs). */
+  count(filter?: LogFilter): Promise<number>;
+  /** Counts matches up to `cap` and stops there: `{ count: cap, capped: true }` means "cap+". */
+  countUpTo(filter: LogFilter, cap: number): Promise<LogCount>;
   /**
    * Retention: deletes up to `limit` sagas that ended (completed or compensated) before
-   * `endedBefore` (epoch ms, the saga's last update), with their records. Never touches a saga that
-   * is pending, running, compensating or stuck. Returns how many were deleted.
+   * `endedBefore` (epoch ms, SagaTimes.endedAt), oldest ended first, from an index, with their
+   * records. Never touches a saga that is pending, running, compensating or stuck. Returns how
+   * many were deleted; call again for the next batch.
    */
   prune(endedBefore: number, limit: number): Promise<number>;
 }

@@ -8,12 +8,15 @@ import type {
   ClaimSagaRequest,
   Claimed,
   CommitEvent,
-  CountFilter,
   ErrorInfo,
   Json,
   Lease,
-  ListFilter,
+  LogCount,
+  LogFilter,
+  LogPage,
+  LogPageOptions,
   LogRecord,
+  SagaEntry,
   SagaLogBackend,
   SagaMeta,
   SagaStatus,
@@ -34,6 +37,8 @@ import {
   seqError,
   toJsonText,
 } from './log-kit/common.js';
+import { checkCap, checkKey } from './log-kit/query.js';
+import { countUpTo, listPage } from './memory-queries.js';
 
 interface MemorySaga {
   sagaId: string;
@@ -50,6 +55,12 @@ interface MemorySaga {
   meta: string | null;
   deadlineAt: number | null;
   records: string[];
+  /** When each record was appended (this log's clock). */
+  recordTimes: number[];
+  key: string | null;
+  endedAt: number | null;
+  /** Creation order: the keyset cursor's position (createdAt may repeat under a test clock). */
+  seq: number;
 }
 
 export interface MemorySagaLogOptions {
@@ -64,6 +75,7 @@ export class MemorySagaLog implements SagaLogBackend {
   private closed = false;
   onCommit: ((e: CommitEvent) => void) | undefined;
   private readonly changeWaiters = new Map<string, Set<() => void>>();
+  private nextSeq = 0;
 
   constructor(options: MemorySagaLogOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -73,6 +85,7 @@ export class MemorySagaLog implements SagaLogBackend {
     this.ensureOpen();
     const existing = this.sagas.get(req.sagaId);
     if (existing) return { created: false, existing: summarize(existing) };
+    const key = checkKey(req.sagaId, req.key);
     const now = this.now();
     const t0 = performance.now();
     const running = req.status === 'running';
@@ -92,6 +105,10 @@ export class MemorySagaLog implements SagaLogBackend {
       meta: metaText(req.meta),
       deadlineAt: req.deadlineAt ?? null,
       records: (req.records ?? []).map((r) => toJsonText(r, `saga ${req.sagaId} record`)),
+      recordTimes: (req.records ?? []).map(() => now),
+      key,
+      endedAt: null,
+      seq: this.nextSeq++,
     };
     this.sagas.set(req.sagaId, saga);
     reportCommit(this.onCommit, saga.records.length, 1, t0);
@@ -112,11 +129,13 @@ export class MemorySagaLog implements SagaLogBackend {
     const now = this.now();
     const t0 = performance.now();
     saga.records.push(...texts);
+    for (let i = 0; i < texts.length; i++) saga.recordTimes.push(now);
     let statusChanged = false;
     for (const rec of req.records) if (rec.type === 'status') {
       saga.status = rec.status;
       statusChanged = true;
     }
+    if (statusChanged && isFinal(saga.status) && saga.endedAt === null) saga.endedAt = now;
     saga.reason = nextReason(saga.reason, req.records);
     if (req.leaseMs !== undefined) saga.leaseExpiresAt = now + req.leaseMs;
     saga.updatedAt = now;
@@ -124,11 +143,14 @@ export class MemorySagaLog implements SagaLogBackend {
     if (statusChanged) this.changed(req.sagaId);
   }
 
-  async count(filter: CountFilter = {}): Promise<number> {
+  async count(filter: LogFilter = {}): Promise<number> {
     this.ensureOpen();
-    let n = 0;
-    for (const saga of this.sagas.values()) if (matches(saga, filter)) n++;
-    return n;
+    return countUpTo(this.sagas.values(), filter, Number.MAX_SAFE_INTEGER).count;
+  }
+
+  async countUpTo(filter: LogFilter, cap: number): Promise<LogCount> {
+    this.ensureOpen();
+    return countUpTo(this.sagas.values(), filter, checkCap(cap));
   }
 
   async owners(): Promise<Array<{ owner: string; sagas: number }>> {
@@ -167,7 +189,7 @@ export class MemorySagaLog implements SagaLogBackend {
     let n = 0;
     for (const [id, saga] of this.sagas) {
       if (n >= limit) break;
-      if (isFinal(saga.status) && saga.updatedAt < endedBefore) {
+      if (saga.endedAt !== null && saga.endedAt < endedBefore) {
         this.sagas.delete(id);
         n++;
       }
@@ -180,23 +202,18 @@ export class MemorySagaLog implements SagaLogBackend {
     const saga = this.sagas.get(sagaId);
     if (!saga) return undefined;
     return {
-      ...summarize(saga),
+      ...entry(saga),
       input: JSON.parse(saga.inputJson) as Json,
       meta: saga.meta === null ? null : (JSON.parse(saga.meta) as SagaMeta),
       deadlineAt: saga.deadlineAt,
       records: saga.records.map(parseRecord),
+      recordTimes: [...saga.recordTimes],
     };
   }
 
-  async list(filter: ListFilter = {}): Promise<SagaSummary[]> {
+  async list(filter: LogFilter = {}, page: LogPageOptions = {}): Promise<LogPage> {
     this.ensureOpen();
-    const out: SagaSummary[] = [];
-    for (const saga of this.ordered()) {
-      if (!matches(saga, filter)) continue;
-      out.push(summarize(saga));
-      if (filter.limit !== undefined && out.length >= filter.limit) break;
-    }
-    return out;
+    return listPage(this.kind, this.sagas.values(), filter, page, entry);
   }
 
   async claim(req: ClaimRequest): Promise<Claimed[]> {
@@ -309,11 +326,8 @@ export class MemorySagaLog implements SagaLogBackend {
   }
 }
 
-function matches(saga: MemorySaga, filter: CountFilter): boolean {
-  if (filter.status !== undefined && saga.status !== filter.status) return false;
-  if (filter.name !== undefined && saga.name !== filter.name) return false;
-  if (filter.version !== undefined && saga.version !== filter.version) return false;
-  return true;
+function entry(saga: MemorySaga): SagaEntry {
+  return { ...summarize(saga), key: saga.key, startedAt: saga.recordTimes[0] ?? null, endedAt: saga.endedAt };
 }
 
 function summarize(saga: MemorySaga): SagaSummary {

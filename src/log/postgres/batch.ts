@@ -154,6 +154,7 @@ export function commitBegins(pool: pg.Pool, sql: Statements, ops: QueuedBegin[])
       ...firstRecordColumns(rows),
       rows.map((op) => op.metaJson),
       rows.map((op) => op.req.deadlineAt ?? null),
+      rows.map((op) => op.req.key ?? null),
     ]);
     const created = new Set(res.rows.map((r) => r.id));
     // Existing ids (and a repeated id within the batch) report the saga as it is now.

@@ -11,17 +11,20 @@ import type {
   ClaimSagaRequest,
   Claimed,
   CommitEvent,
-  CountFilter,
   Json,
   Lease,
-  ListFilter,
+  LogCount,
+  LogFilter,
+  LogPage,
+  LogPageOptions,
   LogRecord,
   SagaLogBackend,
   SagaMeta,
   SagaSummary,
   StoredSaga,
 } from '../../saga/index.js';
-import { checkAppendShape, closedError, definitionKeys, failure, lastReason, lastStatus, metaText, reportCommit, toJsonText, GroupCommitQueue } from '@apex-memory/saga/log-kit';
+import { checkAppendShape, checkKey, closedError, definitionKeys, failure, lastReason, lastStatus, metaText, reportCommit, toJsonText, GroupCommitQueue } from '@apex-memory/saga/log-kit';
+import { countQuery, listQuery, toPage, type EntryRow } from './queries.js';
 import { changeChannel, migrate, quoteSchema } from './schema.js';
 import { ChangeListener } from './listen.js';
 import type { SummaryRow } from './sql.js';
@@ -139,6 +142,7 @@ export class PostgresSagaLog implements SagaLogBackend {
     try {
       recordTexts = (req.records ?? []).map((r) => toJsonText(r, `saga ${req.sagaId} record`));
       metaJson = metaText(req.meta);
+      checkKey(req.sagaId, req.key);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -169,32 +173,27 @@ export class PostgresSagaLog implements SagaLogBackend {
   }
 
   async load(sagaId: string): Promise<StoredSaga | undefined> {
-    const res = await this.query<SummaryRow & { input: Json; records: LogRecord[]; meta: SagaMeta | null; deadline_at: string | null }>(this.sql.load, [
-      sagaId,
-    ]);
-    const row = res[0];
-    if (row === undefined) return undefined;
-    const deadlineAt = row.deadline_at === null ? null : Number(row.deadline_at);
-    return { ...toSummary(row), input: row.input, meta: row.meta, deadlineAt, records: row.records };
+    const row = (await this.query<LoadRow>(this.sql.load, [sagaId]))[0];
+    return row === undefined ? undefined : toStored(row);
   }
 
   async loadMany(sagaIds: readonly string[]): Promise<StoredSaga[]> {
     if (sagaIds.length === 0) return [];
-    const res = await this.query<SummaryRow & { input: Json; records: LogRecord[]; meta: SagaMeta | null; deadline_at: string | null }>(this.sql.loadMany, [
-      [...sagaIds],
-    ]);
-    return res.map((row) => ({
-      ...toSummary(row),
-      input: row.input,
-      meta: row.meta,
-      deadlineAt: row.deadline_at === null ? null : Number(row.deadline_at),
-      records: row.records,
-    }));
+    const res = await this.query<LoadRow>(this.sql.loadMany, [[...sagaIds]]);
+    return res.map(toStored);
   }
 
-  async count(filter: CountFilter = {}): Promise<number> {
-    const rows = await this.query<{ n: string }>(this.sql.count, [filter.status ?? null, filter.name ?? null, filter.version ?? null]);
+  async count(filter?: LogFilter): Promise<number> {
+    const q = countQuery(quoteSchema(this.schema), filter);
+    const rows = await this.query<{ n: string }>(q.text, q.values);
     return Number(rows[0]?.n ?? 0);
+  }
+
+  async countUpTo(filter: LogFilter, cap: number): Promise<LogCount> {
+    const q = countQuery(quoteSchema(this.schema), filter, cap);
+    const rows = await this.query<{ n: string }>(q.text, q.values);
+    const n = Number(rows[0]?.n ?? 0);
+    return n > cap ? { count: cap, capped: true } : { count: n, capped: false };
   }
 
   async owners(): Promise<Array<{ owner: string; sagas: number }>> {
@@ -217,9 +216,10 @@ export class PostgresSagaLog implements SagaLogBackend {
     return Number(rows[0]?.n ?? 0);
   }
 
-  async list(filter: ListFilter = {}): Promise<SagaSummary[]> {
-    const rows = await this.query<SummaryRow>(this.sql.list, [filter.status ?? null, filter.name ?? null, filter.limit ?? null, filter.version ?? null]);
-    return rows.map(toSummary);
+  async list(filter?: LogFilter, page?: LogPageOptions): Promise<LogPage> {
+    const q = listQuery(quoteSchema(this.schema), filter, page);
+    const rows = await this.query<EntryRow>(q.text, q.values);
+    return toPage(rows, q.limit, q.order);
   }
 
   async claim(req: ClaimRequest): Promise<Claimed[]> {
@@ -327,4 +327,29 @@ export class PostgresSagaLog implements SagaLogBackend {
       throw failure(`PostgreSQL saga log query failed: ${why}`, err);
     }
   }
+}
+
+type LoadRow = SummaryRow & {
+  input: Json;
+  records: LogRecord[];
+  meta: SagaMeta | null;
+  deadline_at: string | null;
+  key: string | null;
+  ended_at: string | null;
+  record_times: Array<number | string | null>;
+};
+
+function toStored(row: LoadRow): StoredSaga {
+  const recordTimes = row.record_times.map((t) => (t === null ? null : Number(t)));
+  return {
+    ...toSummary(row),
+    input: row.input,
+    meta: row.meta,
+    deadlineAt: row.deadline_at === null ? null : Number(row.deadline_at),
+    records: row.records,
+    recordTimes,
+    key: row.key,
+    startedAt: recordTimes[0] ?? null,
+    endedAt: row.ended_at === null ? null : Number(row.ended_at),
+  };
 }

@@ -75,7 +75,33 @@ function migrations(s: string): string[] {
          END IF;
          RETURN NULL;
        END $f$;`,
+    operatorQueries(s),
   ];
+}
+
+/**
+ * Operators' queries (issues 19 and 21): the time of every record, the saga's subject (`key`) and
+ * end time, and the indexes the filters and keyset pages read (docs/saga-log.md). No index covers
+ * a column the append or lease statements change (next_seq, lease_expires_at, updated_at, owner),
+ * so those updates stay HOT; `reason` and `ended_at` change only with the status, which is
+ * indexed already. Old records keep a null time; old ended sagas get ended_at = updated_at.
+ */
+function operatorQueries(s: string): string {
+  return `ALTER TABLE ${s}.saga_records ADD COLUMN at bigint;
+     ALTER TABLE ${s}.saga_records ALTER COLUMN at SET DEFAULT ${NOW_MS};
+     ALTER TABLE ${s}.sagas ADD COLUMN key text COLLATE "C", ADD COLUMN ended_at bigint;
+     UPDATE ${s}.sagas SET ended_at = updated_at WHERE status IN ('completed', 'compensated');
+     CREATE FUNCTION ${s}.stamp_saga_end() RETURNS trigger LANGUAGE plpgsql AS $f$
+       BEGIN NEW.ended_at := ${NOW_MS}; RETURN NEW; END $f$;
+     CREATE TRIGGER saga_end BEFORE UPDATE ON ${s}.sagas FOR EACH ROW
+       WHEN (NEW.status IN ('completed', 'compensated') AND OLD.status IS DISTINCT FROM NEW.status)
+       EXECUTE FUNCTION ${s}.stamp_saga_end();
+     CREATE INDEX sagas_created ON ${s}.sagas (created_at, id);
+     CREATE INDEX sagas_key ON ${s}.sagas (key, created_at, id) WHERE key IS NOT NULL;
+     CREATE INDEX sagas_reason_code ON ${s}.sagas ((reason->>'code'), created_at, id) WHERE reason IS NOT NULL;
+     CREATE INDEX sagas_ended ON ${s}.sagas (ended_at, id) WHERE ended_at IS NOT NULL;
+     CREATE INDEX saga_records_failed ON ${s}.saga_records ((record->>'step'), saga_id)
+       WHERE type IN ('step_failed', 'compensation_failed');`;
 }
 
 /** The LISTEN/NOTIFY channel of a schema's saga changes (the schema name is validated). */

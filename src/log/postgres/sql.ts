@@ -17,13 +17,14 @@ export function logStatements(s: string) {
      * $1 ids, $2 names, $3 versions, $4 statuses, $5 inputs, $6 owners, $7 tokens, $8 lease ms,
      * $9 record counts; $10..$13 one entry per first record: saga id, seq, type, record. The first
      * records are inserted only for the sagas this statement created, in the same commit.
+     * $14 metas, $15 deadlines, $16 keys. Record times come from saga_records.at's default.
      */
     begin: `WITH created AS (
-        INSERT INTO ${s}.sagas (id, name, version, status, input, owner, fencing_token, lease_expires_at, created_at, updated_at, next_seq, meta, deadline_at)
+        INSERT INTO ${s}.sagas (id, name, version, status, input, owner, fencing_token, lease_expires_at, created_at, updated_at, next_seq, meta, deadline_at, key)
         SELECT b.id, b.name, b.version, b.status, b.input::json, b.owner, b.token,
-               CASE WHEN b.lease_ms IS NULL THEN NULL ELSE ${NOW_MS} + b.lease_ms END, ${NOW_MS}, ${NOW_MS}, b.n, b.meta::json, b.deadline
-        FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::int[], $14::text[], $15::bigint[])
-          AS b(id, name, version, status, input, owner, token, lease_ms, n, meta, deadline)
+               CASE WHEN b.lease_ms IS NULL THEN NULL ELSE ${NOW_MS} + b.lease_ms END, ${NOW_MS}, ${NOW_MS}, b.n, b.meta::json, b.deadline, b.key
+        FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::int[], $14::text[], $15::bigint[], $16::text[])
+          AS b(id, name, version, status, input, owner, token, lease_ms, n, meta, deadline, key)
         ON CONFLICT (id) DO NOTHING
         RETURNING id
       ), first_records AS (
@@ -63,9 +64,9 @@ export function logStatements(s: string) {
       )
       SELECT id FROM advanced`,
 
-    /** Retention: ended sagas last updated before $1 (epoch ms), at most $2, with their records. */
+    /** Retention: sagas that ended before $1 (epoch ms), oldest ended first, at most $2, with their records (index sagas_ended). */
     prune: `WITH doomed AS (
-        SELECT id FROM ${s}.sagas WHERE status IN ${FINAL} AND updated_at < $1::bigint ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED
+        SELECT id FROM ${s}.sagas WHERE ended_at < $1::bigint ORDER BY ended_at, id LIMIT $2 FOR UPDATE SKIP LOCKED
       ), gone_records AS (
         DELETE FROM ${s}.saga_records WHERE saga_id IN (SELECT id FROM doomed)
       ), gone AS (
@@ -75,16 +76,11 @@ export function logStatements(s: string) {
 
     appendState: `SELECT id, fencing_token, next_seq FROM ${s}.sagas WHERE id = ANY($1::text[])`,
 
-    load: `SELECT ${SUMMARY_COLUMNS}, input, meta, deadline_at,
-        (SELECT coalesce(json_agg(r.record ORDER BY r.seq), '[]'::json) FROM ${s}.saga_records r WHERE r.saga_id = g.id) AS records
-      FROM ${s}.sagas g WHERE g.id = $1`,
-
-    list: `SELECT ${SUMMARY_COLUMNS} FROM ${s}.sagas
-      WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR name = $2) AND ($4::int IS NULL OR version = $4)
-      ORDER BY created_at, id LIMIT $3`,
-
-    count: `SELECT count(*)::bigint AS n FROM ${s}.sagas
-      WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR name = $2) AND ($3::int IS NULL OR version = $3)`,
+    load: `SELECT ${SUMMARY_COLUMNS}, input, meta, deadline_at, key, ended_at, rr.records, rr.record_times
+      FROM ${s}.sagas g CROSS JOIN LATERAL (
+        SELECT coalesce(json_agg(r.record ORDER BY r.seq), '[]'::json) AS records, coalesce(json_agg(r.at ORDER BY r.seq), '[]'::json) AS record_times
+        FROM ${s}.saga_records r WHERE r.saga_id = g.id) rr
+      WHERE g.id = $1`,
 
     owners: `SELECT owner, count(*)::int AS n FROM ${s}.sagas
       WHERE status IN ('running', 'compensating') AND owner IS NOT NULL AND lease_expires_at > ${NOW_MS} GROUP BY owner`,
@@ -137,9 +133,11 @@ export function logStatements(s: string) {
       RETURNING ${SUMMARY_COLUMNS.split(', ').map((c) => `g.${c}`).join(', ')}, c.prev_owner`,
 
     /** Many sagas with their records in one round trip (a worker loads what it just claimed). */
-    loadMany: `SELECT ${SUMMARY_COLUMNS}, input, meta, deadline_at,
-        (SELECT coalesce(json_agg(r.record ORDER BY r.seq), '[]'::json) FROM ${s}.saga_records r WHERE r.saga_id = g.id) AS records
-      FROM ${s}.sagas g WHERE g.id = ANY($1::text[])`,
+    loadMany: `SELECT ${SUMMARY_COLUMNS}, input, meta, deadline_at, key, ended_at, rr.records, rr.record_times
+      FROM ${s}.sagas g CROSS JOIN LATERAL (
+        SELECT coalesce(json_agg(r.record ORDER BY r.seq), '[]'::json) AS records, coalesce(json_agg(r.at ORDER BY r.seq), '[]'::json) AS record_times
+        FROM ${s}.saga_records r WHERE r.saga_id = g.id) rr
+      WHERE g.id = ANY($1::text[])`,
 
     /** A waiter's interest in one saga until $2 ms from now: the trigger notifies only these. */
     registerWait: `INSERT INTO ${s}.saga_waits (saga_id, until_ms) VALUES ($1, ${NOW_MS} + $2::bigint)

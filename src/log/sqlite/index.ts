@@ -10,15 +10,17 @@ import type {
   ClaimSagaRequest,
   Claimed,
   CommitEvent,
-  CountFilter,
   Lease,
-  ListFilter,
+  LogCount,
+  LogFilter,
+  LogPage,
+  LogPageOptions,
   SagaLogBackend,
   SagaSummary,
   StoredSaga,
 } from '../../saga/index.js';
 import { SagaError } from '../../saga/index.js';
-import { checkAppendShape, closedError, definitionKeys, failure, lastReason, lastStatus, metaText, reportCommit, toJsonText, GroupCommitQueue, encodeRecords } from '@apex-memory/saga/log-kit';
+import { checkAppendShape, checkKey, closedError, definitionKeys, failedSteps, failure, lastReason, lastStatus, metaText, reportCommit, toJsonText, GroupCommitQueue, encodeRecords } from '@apex-memory/saga/log-kit';
 import type { SqliteSynchronous } from './schema.js';
 import type { WireOp, WireResult } from './store.js';
 import { SqliteLogStore } from './store.js';
@@ -81,15 +83,17 @@ export class SqliteSagaLog implements SagaLogBackend {
     const first = req.records ?? [];
     let records: string;
     let meta: string | null;
+    let key: string | null;
     try {
       records = encodeRecords(first, `saga ${req.sagaId} record`);
       meta = metaText(req.meta);
+      key = checkKey(req.sagaId, req.key);
     } catch (err) {
       return Promise.reject(err);
     }
     const { sagaId: id, name, version, status, owner, leaseMs } = req;
     const deadlineAt = req.deadlineAt ?? null;
-    return this.enqueue<BeginResult>({ k: 'begin', id, name, version, status, input, owner, leaseMs, meta, deadlineAt, n: first.length, records });
+    return this.enqueue<BeginResult>({ k: 'begin', id, name, version, status, input, owner, leaseMs, meta, deadlineAt, key, n: first.length, records });
   }
 
   append(req: AppendRequest): Promise<void> {
@@ -101,6 +105,7 @@ export class SqliteSagaLog implements SagaLogBackend {
       return Promise.reject(err);
     }
     const reason = lastReason(req.records);
+    const failed = failedSteps(req.records);
     return this.enqueue<void>({
       k: 'append',
       id: req.sagaId,
@@ -111,6 +116,7 @@ export class SqliteSagaLog implements SagaLogBackend {
       status: lastStatus(req.records),
       reason: reason === null ? null : JSON.stringify(reason),
       leaseMs: req.leaseMs ?? null,
+      failed: failed.length > 0 ? failed : null,
     });
   }
 
@@ -128,9 +134,9 @@ export class SqliteSagaLog implements SagaLogBackend {
     }
   }
 
-  async list(filter: ListFilter = {}): Promise<SagaSummary[]> {
+  async list(filter?: LogFilter, page?: LogPageOptions): Promise<LogPage> {
     this.ensureOpen();
-    return this.store.list(filter);
+    return this.store.list(filter, page);
   }
 
   claim(req: ClaimRequest): Promise<Claimed[]> {
@@ -153,9 +159,14 @@ export class SqliteSagaLog implements SagaLogBackend {
     });
   }
 
-  async count(filter: CountFilter = {}): Promise<number> {
+  async count(filter?: LogFilter): Promise<number> {
     this.ensureOpen();
     return this.store.count(filter);
+  }
+
+  async countUpTo(filter: LogFilter, cap: number): Promise<LogCount> {
+    this.ensureOpen();
+    return this.store.countUpTo(filter, cap);
   }
 
   async owners(): Promise<Array<{ owner: string; sagas: number }>> {

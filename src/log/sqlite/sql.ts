@@ -5,7 +5,7 @@ import type { SagaStatus } from '../../saga/index.js';
 
 /** The summary columns, in SUMMARY_COLUMNS order. */
 export type SummaryRow = [string, string, number, SagaStatus, string | null, number, number | null, number, number, string | null];
-const SUMMARY_COLUMNS = 'id, name, version, status, owner, fencing_token, lease_expires_at, created_at, updated_at, reason';
+export const SUMMARY_COLUMNS = 'id, name, version, status, owner, fencing_token, lease_expires_at, created_at, updated_at, reason';
 const NOT_FINAL = "status NOT IN ('completed', 'compensated')";
 
 /** Named so that the declaration build can refer to it. */
@@ -18,18 +18,18 @@ export interface SqliteStatements {
   tokenOf: Database.Statement;
   nextSeq: Database.Statement;
   updateState: Database.Statement;
-  list: Database.Statement;
   claimable: Database.Statement;
   takeOver: Database.Statement;
   takeStuck: Database.Statement;
   renew: Database.Statement;
   takeOne: Database.Statement;
-  count: Database.Statement;
   owners: Database.Statement;
   releaseUntil: Database.Statement;
   holder: Database.Statement;
   release: Database.Statement;
   insertRecords: Database.Statement;
+  insertFailed: Database.Statement;
+  deleteFailed: Database.Statement;
   prunable: Database.Statement;
   deleteRecords: Database.Statement;
   deleteSaga: Database.Statement;
@@ -38,35 +38,32 @@ export interface SqliteStatements {
 export function prepareStatements(db: Database.Database): SqliteStatements {
   return {
     insertSaga: db.prepare(
-      `INSERT INTO sagas (id, name, version, status, input, owner, fencing_token, lease_expires_at, created_at, updated_at, meta, deadline_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+      `INSERT INTO sagas (id, name, version, status, input, owner, fencing_token, lease_expires_at, created_at, updated_at, meta, deadline_at, key)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
     ),
     summary: db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM sagas WHERE id = ?`).raw(),
-    loadSaga: db.prepare(`SELECT ${SUMMARY_COLUMNS}, input, meta, deadline_at FROM sagas WHERE id = ?`).raw(),
-    loadRecords: db.prepare('SELECT records FROM saga_records WHERE saga_rid = (SELECT rid FROM sagas WHERE id = ?) ORDER BY first_seq').pluck(),
+    loadSaga: db.prepare(`SELECT ${SUMMARY_COLUMNS}, input, meta, deadline_at, key, ended_at FROM sagas WHERE id = ?`).raw(),
+    loadRecords: db.prepare('SELECT records, n, at FROM saga_records WHERE saga_rid = (SELECT rid FROM sagas WHERE id = ?) ORDER BY first_seq').raw(),
     ridOf: db.prepare('SELECT rid FROM sagas WHERE id = ?').pluck(),
     // An append only reads the saga row (token, next seq): two point lookups at the hot right
     // edge of the B-trees.
     tokenOf: db.prepare('SELECT fencing_token FROM sagas WHERE rid = ?').pluck(),
     nextSeq: db.prepare('SELECT coalesce((SELECT first_seq + n FROM saga_records WHERE saga_rid = ? ORDER BY first_seq DESC LIMIT 1), 0)').pluck(),
+    // ended_at: set once, by the append that makes the saga final (completed/compensated are final).
     updateState: db.prepare(
-      `UPDATE sagas SET status = coalesce(?, status), reason = coalesce(?, reason),
-         lease_expires_at = coalesce(?, lease_expires_at), updated_at = ? WHERE rid = ?`,
+      `UPDATE sagas SET status = coalesce(@status, status), reason = coalesce(@reason, reason),
+         lease_expires_at = coalesce(@lease, lease_expires_at), updated_at = @now,
+         ended_at = CASE WHEN @status IN ('completed', 'compensated') THEN coalesce(ended_at, @now) ELSE ended_at END
+       WHERE rid = @rid`,
     ),
-    prunable: db
-      .prepare(`SELECT rid FROM sagas WHERE status IN ('completed', 'compensated') AND updated_at < ? ORDER BY rid LIMIT ?`)
-      .pluck(),
+    // From the sagas_ended index, oldest ended first; stuck and unfinished sagas have no ended_at.
+    prunable: db.prepare('SELECT rid FROM sagas WHERE ended_at < ? ORDER BY ended_at LIMIT ?').pluck(),
+    insertFailed: db.prepare('INSERT OR IGNORE INTO saga_failed_steps (step, saga_rid) VALUES (?, ?)'),
+    deleteFailed: db.prepare('DELETE FROM saga_failed_steps WHERE saga_rid = ?'),
     deleteRecords: db.prepare('DELETE FROM saga_records WHERE saga_rid = ?'),
     deleteSaga: db.prepare('DELETE FROM sagas WHERE rid = ?'),
     // One row per append, whatever its size (sqlite-schema.ts); lsn is the rowid, given by SQLite.
-    insertRecords: db.prepare('INSERT INTO saga_records (saga_rid, first_seq, n, records) VALUES (?, ?, ?, ?)'),
-    list: db
-      .prepare(
-        `SELECT ${SUMMARY_COLUMNS} FROM sagas WHERE (@status IS NULL OR status = @status) AND (@name IS NULL OR name = @name)
-           AND (@version IS NULL OR version = @version)
-         ORDER BY rid LIMIT @limit`,
-      )
-      .raw(),
+    insertRecords: db.prepare('INSERT INTO saga_records (saga_rid, first_seq, n, records, at) VALUES (?, ?, ?, ?, ?)'),
     claimable: db
       .prepare(
         `SELECT id, owner FROM sagas
@@ -87,12 +84,6 @@ export function prepareStatements(db: Database.Database): SqliteStatements {
          RETURNING ${SUMMARY_COLUMNS}`,
       )
       .raw(),
-    count: db
-      .prepare(
-        `SELECT count(*) FROM sagas WHERE (@status IS NULL OR status = @status) AND (@name IS NULL OR name = @name)
-           AND (@version IS NULL OR version = @version)`,
-      )
-      .pluck(),
     owners: db
       .prepare(
         `SELECT owner, count(*) FROM sagas WHERE status IN ('running', 'compensating') AND owner IS NOT NULL

@@ -2,13 +2,14 @@
 // commit. It runs either on the caller's thread or inside the log's worker thread (sqlite/worker.ts),
 // so its inputs and outputs are plain, cloneable data (WireOp / WireResult).
 import Database from 'better-sqlite3';
-import type { CountFilter, ErrorInfo, Json, ListFilter, SagaMeta, SagaStatus, SagaSummary, StoredSaga, SagaErrorCode } from '../../saga/index.js';
+import type { ErrorInfo, Json, LogCount, LogFilter, LogPage, LogPageOptions, SagaMeta, SagaStatus, SagaSummary, StoredSaga, SagaErrorCode } from '../../saga/index.js';
 import { isSagaError } from '../../saga/index.js';
 import { failure, fencedError, notFoundError, seqError, decodeRecords } from '@apex-memory/saga/log-kit';
 import type { SqliteSynchronous } from './schema.js';
 import { configureConnection } from './schema.js';
 import { prepareStatements, type SqliteStatements } from './sql.js';
 import type { SummaryRow } from './sql.js';
+import { SqliteQueries } from './queries.js';
 
 /** One queued log call, as data (it may cross to the worker thread). JSON is already text. */
 export type WireOp =
@@ -23,6 +24,7 @@ export type WireOp =
       leaseMs: number;
       meta: string | null;
       deadlineAt: number | null;
+      key: string | null;
       /** First records (seq 0..), written only if this begin creates the saga: count and text (record-codec.ts). */
       n: number;
       records: string;
@@ -37,6 +39,8 @@ export type WireOp =
       status: SagaStatus | null;
       reason: string | null;
       leaseMs: number | null;
+      /** Steps (or compensations) these records report failed: saga_failed_steps (the failedStep filter). */
+      failed: string[] | null;
     }
   | { k: 'claim'; owner: string; leaseMs: number; limit: number; pending: boolean; names: string | null; defs: string | null; dead: string | null }
   | { k: 'claimOne'; id: string; owner: string; leaseMs: number; force: boolean; heldOwner: string | null; heldToken: number | null }
@@ -66,6 +70,7 @@ export class SqliteLogStore {
   private readonly fastTx: Database.Transaction<(ops: WireOp[], now: number, out: WireResult[]) => void>;
   private readonly safeTx: Database.Transaction<(ops: WireOp[], now: number, out: WireResult[]) => void>;
   private readonly savepoint: Database.Transaction<(op: WireOp, now: number) => unknown>;
+  private readonly queries: SqliteQueries;
 
   constructor(config: SqliteStoreConfig) {
     try {
@@ -75,6 +80,7 @@ export class SqliteLogStore {
       throw failure(`cannot open the SQLite saga log at ${config.path}: ${(err as Error).message}`, err);
     }
     this.sql = prepareStatements(this.db);
+    this.queries = new SqliteQueries(this.db);
     // Fast path: expected rejections (fenced, seq, unknown saga) are detected before an op writes
     // anything, so they need no savepoint. An unexpected SQL error aborts the batch, which is then
     // replayed with one savepoint per op so that only the broken op fails.
@@ -107,29 +113,42 @@ export class SqliteLogStore {
   }
 
   load(sagaId: string): StoredSaga | undefined {
-    const row = this.sql.loadSaga.get(sagaId) as [...SummaryRow, string, string | null, number | null] | undefined;
+    const row = this.sql.loadSaga.get(sagaId) as [...SummaryRow, string, string | null, number | null, string | null, number | null] | undefined;
     if (row === undefined) return undefined;
-    const records = (this.sql.loadRecords.all(sagaId) as string[]).flatMap(decodeRecords);
+    const records: StoredSaga['records'] = [];
+    const recordTimes: Array<number | null> = [];
+    for (const [text, n, at] of this.sql.loadRecords.all(sagaId) as Array<[string, number, number | null]>) {
+      records.push(...decodeRecords(text));
+      for (let i = 0; i < n; i++) recordTimes.push(at);
+    }
     const meta = row[11] === null ? null : (JSON.parse(row[11]) as SagaMeta);
-    return { ...toSummary(row as unknown as SummaryRow), input: JSON.parse(row[10]) as Json, meta, deadlineAt: row[12], records };
+    return {
+      ...toSummary(row as unknown as SummaryRow),
+      input: JSON.parse(row[10]) as Json,
+      meta,
+      deadlineAt: row[12],
+      records,
+      recordTimes,
+      key: row[13],
+      startedAt: recordTimes[0] ?? null,
+      endedAt: row[14],
+    };
   }
 
-  count(filter: CountFilter): number {
-    return this.sql.count.get({ status: filter.status ?? null, name: filter.name ?? null, version: filter.version ?? null }) as number;
+  count(filter: LogFilter | undefined): number {
+    return this.queries.count(filter);
+  }
+
+  countUpTo(filter: LogFilter, cap: number): LogCount {
+    return this.queries.countUpTo(filter, cap);
   }
 
   owners(now: number): Array<{ owner: string; sagas: number }> {
     return (this.sql.owners.all(now) as Array<[string, number]>).map(([owner, sagas]) => ({ owner, sagas }));
   }
 
-  list(filter: ListFilter): SagaSummary[] {
-    const rows = this.sql.list.all({
-      status: filter.status ?? null,
-      name: filter.name ?? null,
-      version: filter.version ?? null,
-      limit: filter.limit ?? -1,
-    }) as SummaryRow[];
-    return rows.map(toSummary);
+  list(filter: LogFilter | undefined, page: LogPageOptions | undefined): LogPage {
+    return this.queries.list(filter, page);
   }
 
   /** Retention (see SagaLog.prune): one transaction, records first, then the saga rows. */
@@ -138,6 +157,7 @@ export class SqliteLogStore {
       const rids = this.sql.prunable.all(endedBefore, limit) as number[];
       for (const rid of rids) {
         this.sql.deleteRecords.run(rid);
+        this.sql.deleteFailed.run(rid);
         this.sql.deleteSaga.run(rid);
       }
       return rids.length;
@@ -203,11 +223,11 @@ export class SqliteLogStore {
     const owner = running ? op.owner : null;
     const token = running ? 1 : 0;
     const lease = running ? now + op.leaseMs : null;
-    const info = this.sql.insertSaga.run(op.id, op.name, op.version, op.status, op.input, owner, token, lease, now, now, op.meta, op.deadlineAt);
+    const info = this.sql.insertSaga.run(op.id, op.name, op.version, op.status, op.input, owner, token, lease, now, now, op.meta, op.deadlineAt, op.key);
     if (info.changes === 1) {
       const rid = Number(info.lastInsertRowid);
       this.remember(op.id, { rid, token, nextSeq: op.n });
-      if (op.n > 0) this.sql.insertRecords.run(rid, 0, op.n, op.records);
+      if (op.n > 0) this.sql.insertRecords.run(rid, 0, op.n, op.records, now);
       return { created: true, lease: { owner: owner ?? '', fencingToken: token } };
     }
     return { created: false, existing: toSummary(this.sql.summary.get(op.id) as SummaryRow) };
@@ -221,10 +241,11 @@ export class SqliteLogStore {
     if (token !== op.token) throw fencedError(op.id, op.token, token);
     const nextSeq = cached !== undefined && cached.token === token ? cached.nextSeq : (this.sql.nextSeq.get(rid) as number);
     if (nextSeq !== op.firstSeq) throw seqError(op.id, op.firstSeq, nextSeq);
-    if (op.n > 0) this.sql.insertRecords.run(rid, op.firstSeq, op.n, op.records);
+    if (op.n > 0) this.sql.insertRecords.run(rid, op.firstSeq, op.n, op.records, now);
+    if (op.failed !== null) for (const step of op.failed) this.sql.insertFailed.run(step, rid);
     const lease = op.leaseMs === null ? null : now + op.leaseMs;
     // The saga row is written only when the status or the lease changes.
-    if (op.status !== null || lease !== null) this.sql.updateState.run(op.status, op.reason, lease, now, rid);
+    if (op.status !== null || lease !== null) this.sql.updateState.run({ status: op.status, reason: op.reason, lease, now, rid });
     if (op.status === 'completed' || op.status === 'compensated') this.rids.delete(op.id);
     else this.remember(op.id, { rid, token, nextSeq: op.firstSeq + op.n });
     return undefined;

@@ -8,6 +8,7 @@ import { SagaError } from '../errors.js';
 import type { BeginRequest, Json, Lease, LogRecord, SagaLogBackend } from '../log.js';
 import { sagaLogLeaseConformance } from './conformance-leases.js';
 import { sagaLogEngineConformance } from './conformance-engine.js';
+import { sagaLogQueryConformance } from './conformance-queries.js';
 
 /** Where the suite registers its cases: `{ describe, it }` from node:test, or a runner with that shape. */
 export interface TestRegistrar {
@@ -159,7 +160,7 @@ export function sagaLogConformance(name: string, open: () => Promise<SagaLogBack
         const req = beginReq({ status: 'pending', owner: null });
         const result = await log.begin(req);
         assert.equal(result.created, true);
-        const [summary] = await log.list({ status: 'pending' });
+        const [summary] = (await log.list({ status: 'pending' })).sagas;
         assert.equal(summary?.sagaId, req.sagaId);
         assert.equal(summary?.owner, null);
         assert.equal(summary?.fencingToken, 0);
@@ -254,21 +255,23 @@ export function sagaLogConformance(name: string, open: () => Promise<SagaLogBack
       });
     });
 
-    it('list filters by status and name, oldest first, with a limit', async () => {
+    it('list filters by status and name, newest first, with a limit', async () => {
       await withLog(ctx, async (log) => {
         const ids: string[] = [];
         for (let i = 0; i < 4; i++) {
           const { id, lease } = await started(log, { sagaId: `list-${i}-${uniqueId('s')}`, name: i % 2 === 0 ? 'even' : 'odd' });
           ids.push(id);
           if (i === 3) await log.append({ sagaId: id, lease, firstSeq: 0, records: [{ type: 'status', status: 'completed' }] });
-          opts.advance?.(10);
+          if (opts.advance) opts.advance(10);
+          else await new Promise((resolve) => setTimeout(resolve, 5)); // distinct creation times on the log's own clock
         }
-        assert.deepEqual((await log.list({ name: 'even' })).map((s) => s.sagaId), [ids[0], ids[2]]);
-        assert.deepEqual((await log.list({ status: 'completed' })).map((s) => s.sagaId), [ids[3]]);
-        assert.deepEqual((await log.list({ name: 'odd', status: 'running' })).map((s) => s.sagaId), [ids[1]]);
-        assert.deepEqual((await log.list({ limit: 2 })).map((s) => s.sagaId), [ids[0], ids[1]]);
-        assert.equal((await log.list()).length, 4);
-        assert.deepEqual(await log.list({ name: 'none' }), []);
+        const sagaIds = async (...args: Parameters<SagaLogBackend['list']>): Promise<string[]> => (await log.list(...args)).sagas.map((s) => s.sagaId);
+        assert.deepEqual(await sagaIds({ name: 'even' }), [ids[2], ids[0]]);
+        assert.deepEqual(await sagaIds({ status: 'completed' }), [ids[3]]);
+        assert.deepEqual(await sagaIds({ name: 'odd', status: 'running' }), [ids[1]]);
+        assert.deepEqual(await sagaIds({}, { limit: 2 }), [ids[3], ids[2]]);
+        assert.equal((await log.list()).sagas.length, 4);
+        assert.deepEqual(await log.list({ name: 'none' }), { sagas: [], next: null });
       });
     });
 
@@ -340,5 +343,6 @@ export function sagaLogConformance(name: string, open: () => Promise<SagaLogBack
 
     sagaLogLeaseConformance(ctx);
     sagaLogEngineConformance(ctx);
+    sagaLogQueryConformance(ctx);
   });
 }
