@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { MemorySagaLog } from '../../src/log/memory.js';
 import { rideOutLog } from '../../src/log/ride-out-log.js';
 import { SagaEngine, defineSaga, type SagaDefinition, type SagaLog } from '../../src/saga/index.js';
-import { SagaError } from '../../src/saga/errors.js';
+import { SagaError } from '../../src/saga/index.js';
 
 const down = (): SagaError => new SagaError('LOG_FAILURE', 'saga log: connection terminated', { retryable: true });
 
