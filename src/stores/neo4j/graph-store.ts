@@ -218,7 +218,7 @@ export class Neo4jGraphStore implements GraphStore {
 
   /** One schema creation at a time per process: concurrent writes that find no marker share it. */
   private ensureSchemaOnce(): Promise<string[]> {
-    this.schemaRun ??= ensureSchema(this.schema.create, this.schema.run)
+    this.schemaRun ??= ensureSchema(this.schema.create)
       .then((failed) => (this.schemaFailures = failed))
       .finally(() => (this.schemaRun = undefined));
     return this.schemaRun;

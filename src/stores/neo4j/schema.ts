@@ -40,7 +40,8 @@ const UNIQUE_KEYS: ReadonlyArray<{ rule: string; label: string; key: string }> =
 ];
 
 const MARKER_ID = 'apex';
-const SET_MARKER = 'MERGE (m:ApexSchema {id: $id}) SET m.created_at = coalesce(m.created_at, datetime())';
+/** No parameters: it runs through `create`, which retries it like the rules (a loaded server). */
+const SET_MARKER = `MERGE (m:ApexSchema {id: '${MARKER_ID}'}) SET m.created_at = coalesce(m.created_at, datetime())`;
 const READ_MARKER = 'OPTIONAL MATCH (m:ApexSchema {id: $id}) RETURN count(m) AS n';
 
 /** Why a write was refused: the database has no schema marker (new, emptied or replaced). */
@@ -56,7 +57,7 @@ export async function schemaMarked(tx: ManagedTransaction): Promise<boolean> {
 export type RunStatement = (statement: string, params?: Record<string, unknown>) => Promise<Array<Record<string, unknown>>>;
 
 /** Creates each rule (`create(rule)` handles races) and, if all exist, the marker. Returns the failures. */
-export async function ensureSchema(create: (statement: string) => Promise<void>, run: RunStatement): Promise<string[]> {
+export async function ensureSchema(create: (statement: string) => Promise<void>): Promise<string[]> {
   const failed: string[] = [];
   for (const rule of SCHEMA_RULES) {
     try {
@@ -65,7 +66,7 @@ export async function ensureSchema(create: (statement: string) => Promise<void>,
       failed.push(`${rule.name}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
-  if (failed.length === 0) await run(SET_MARKER, { id: MARKER_ID });
+  if (failed.length === 0) await create(SET_MARKER);
   return failed;
 }
 
