@@ -19,6 +19,7 @@ import { repairStores } from '../../src/ingest/repair.js';
 import { versionOf } from '../../src/ingest/sagas/version.js';
 import { verifyStores } from '../../src/ingest/verify.js';
 import { isStoreError } from '../../src/stores/errors.js';
+import { createNeo4jStore } from '../../src/stores/neo4j/graph-store.js';
 import { realStores, type RealStores } from '../support/real-stores.js';
 import { testServices } from '../support/services.js';
 
@@ -114,10 +115,14 @@ test('empty Neo4j plus two Entity nodes of one name: commands connect, no entity
   assert.equal(await entityCopies('#graphs'), 2, 'no entity write ran');
   assert.equal((await cypher("MATCH (d:Document {id: 'd'}) RETURN count(d) AS n"))[0]?.n, 0);
 
-  // A new process: status connects and names the problem; verify reports it (exit 1, no crash).
-  const status = await cli(['status', '--json']);
-  assert.doesNotMatch(status.stderr, /STORE_PERMANENT|ConstraintCreationFailed.*connect/);
-  assert.match(status.stdout, /schema incomplete/);
+  // A fresh connection connects and its health names the problem (what `status` prints).
+  const fresh = createNeo4jStore({ url: testServices().neo4jUrl });
+  await fresh.connect();
+  const health = await fresh.health();
+  await fresh.close();
+  assert.equal(health.ok, false);
+  assert.match(health.detail, /schema incomplete.*apex_entity_name.*apex-memory repair/s);
+  // A new process: verify connects and reports it (exit 1, no crash).
   const verify = await cli(['verify', '--json']);
   assert.equal(verify.code, 1, verify.stderr);
   const found = (JSON.parse(verify.stdout) as { violations: Array<{ kind: string; store: string; docId: string }> }).violations;
