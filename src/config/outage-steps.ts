@@ -3,7 +3,8 @@
 // only code could set them (openApp({ outage: { steps } })); an operator (and the outage test,
 // issue 22) may want a step after the pivot to give up sooner and end `stuck`, an operator's case,
 // rather than retry through a long outage.
-import { ConfigError, intSetting, type IntRange } from './numeric.js';
+import { ConfigError, intSetting } from './numeric.js';
+import type { IntRange } from '../lib/int-range.js';
 
 const NAME = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$/;
 const SETTING = 'APEX_STORE_OUTAGE_BUDGET_STEPS';

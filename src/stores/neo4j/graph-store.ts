@@ -3,10 +3,11 @@
 // Writes that carry a WriteContext are fenced first, in that same transaction: see raiseFence.
 import neo4j from 'neo4j-driver';
 import type { Driver, ManagedTransaction } from 'neo4j-driver';
-import { StoreError } from '../errors.js';
+import { isStoreError, StoreError } from '../errors.js';
 import { chunkKey } from '../point-id.js';
 import { DEFAULT_TIMEOUT_MS, withTimeout } from '../timeout.js';
 import type { DocIdPage, DocumentVersion, GraphStore, HealthReport, SchemaProblem, StoredVersion, WriteContext } from '../types.js';
+import { errorCode } from '../../lib/errors.js';
 import { checkSchema, ensureSchema, mergeDuplicates, SCHEMA_MISSING, schemaMarked, schemaStatements } from './schema.js';
 
 export interface Neo4jStoreOptions {
@@ -117,8 +118,8 @@ const TIMEOUT_CODES = /TransactionTimedOut|TransactionTimeout|Transaction\.LockC
 
 /** ServiceUnavailable / SessionExpired / Neo.TransientError.* are retryable; the rest is permanent. */
 export function classifyNeo4jError(err: unknown, what: string): StoreError {
-  if (err instanceof StoreError) return err;
-  const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : '';
+  if (isStoreError(err)) return err;
+  const code = errorCode(err) ?? '';
   const summary = `${what} failed${code ? ` (${code})` : ''}: ${err instanceof Error ? err.message : String(err)}`;
   if (TIMEOUT_CODES.test(code)) return new StoreError('neo4j', 'STORE_TIMEOUT', summary, { cause: err });
   const transient = neo4j.Neo4jError.isRetryable(err) || code === 'ServiceUnavailable' || code === 'SessionExpired' || code.startsWith('Neo.TransientError.');
