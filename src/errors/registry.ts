@@ -131,7 +131,7 @@ export const ERROR_REGISTRY: Readonly<Record<ErrorCode, ErrorTraits>> = {
   HTTP_METHOD_NOT_ALLOWED: fail(405),
   HTTP_HEADERS_TOO_LARGE: fail(431),
   HTTP_MALFORMED_REQUEST: fail(400),
-  HTTP_REQUEST_TIMEOUT: fail(408, true),
+  HTTP_REQUEST_TIMEOUT: fail(408), // the client was too slow: sending again is the client's call
   DOC_NOT_FOUND: fail(404),
   WRITE_CONFLICT: fail(409),
   WRITE_COMPENSATED: fail(503, true),
