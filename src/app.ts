@@ -8,7 +8,9 @@ import { embedderFromEnv, type Embedder } from './ingest/embedder.js';
 import type { IngestPlan } from './ingest/sagas/ingest-saga.js';
 import { MemoryWriter } from './ingest/writer.js';
 import { StaleWriteSweeper } from './ingest/stale-sweeper.js';
-import { OUTAGE_BUDGET_RANGE, type OutageBudgets } from './ingest/sagas/outage-budget.js';
+import { DEFAULT_OUTAGE_BUDGET_MS, OUTAGE_BUDGET_RANGE, type OutageBudgets } from './ingest/sagas/outage-budget.js';
+import { rideOutLog } from './log/ride-out-log.js';
+import { outageStepsFromEnv } from './config/outage-steps.js';
 import { StoreWaits } from './ingest/store-waits.js';
 import { SagaEngine, type SagaHooks } from './saga/index.js';
 import { Retention, retentionFromEnv } from './fleet/retention.js';
@@ -57,7 +59,8 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
   const profile = await openProfile(config, embedder, { lenient: opts.lenientConnect === true });
   const stores = opts.wrapStores ? opts.wrapStores(profile.stores) : profile.stores;
   const engine = new SagaEngine({
-    log: profile.log,
+    // begin/append ride out an outage of the log's database within the outage budget (issue 22).
+    log: rideOutLog(profile.log, { budgetMs: outage?.defaultMs ?? DEFAULT_OUTAGE_BUDGET_MS }),
     leaseMs,
     hooks: opts.hooks,
   });
@@ -91,8 +94,11 @@ function leaseFromEnv(env: Env): number | undefined {
   return intFromEnv(env, 'APEX_LEASE_MS', { min: 100, max: 3_600_000, unit: 'milliseconds' });
 }
 
-/** APEX_STORE_OUTAGE_BUDGET_MS: how long each step retries a store that is down (0: quick retries). */
+/** APEX_STORE_OUTAGE_BUDGET_MS: how long each step retries a store that is down (0: quick retries);
+ * APEX_STORE_OUTAGE_BUDGET_STEPS: per step (config/outage-steps.ts). */
 function outageFromEnv(env: Env): OutageBudgets | undefined {
   const ms = intFromEnv(env, 'APEX_STORE_OUTAGE_BUDGET_MS', OUTAGE_BUDGET_RANGE);
-  return ms === undefined ? undefined : { defaultMs: ms };
+  const steps = outageStepsFromEnv(env, OUTAGE_BUDGET_RANGE);
+  if (ms === undefined && steps === undefined) return undefined;
+  return { ...(ms !== undefined ? { defaultMs: ms } : {}), ...(steps ? { steps } : {}) };
 }

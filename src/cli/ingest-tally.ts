@@ -5,8 +5,10 @@ import type { DocumentError } from '../ingest/errors.js';
 import type { WriteResult } from '../ingest/writer.js';
 import { redactCredentials } from '../lib/redact.js';
 import { describeError } from './errors.js';
+import { SagaInDoubtError } from '../ingest/in-doubt.js';
 
-export type FailureKind = 'rejected' | 'compensated' | 'stuck' | 'error';
+/** `unknown`: a saga that may still commit (SagaInDoubtError): not written is not known. */
+export type FailureKind = 'rejected' | 'compensated' | 'stuck' | 'error' | 'unknown';
 
 export interface DocumentFailure {
   kind: FailureKind;
@@ -30,6 +32,8 @@ export interface IngestSummary {
   rejected: number;
   /** Writes that threw instead of ending a saga (a store unreachable before the saga began). */
   errors: number;
+  /** Sagas that may still commit (the saga log failed past its outage budget): see `failures`. */
+  unknown: number;
   latencyMs: { sagas: number; p50: number | null; p90: number | null; p99: number | null };
   docsPerSecond: number;
   wallTimeMs: number;
@@ -44,6 +48,7 @@ export class IngestTally {
   stuck = 0;
   rejected = 0;
   errors = 0;
+  unknown = 0;
   interrupted = false;
   readonly failures: DocumentFailure[] = [];
   private readonly latencies: number[] = [];
@@ -51,11 +56,11 @@ export class IngestTally {
   private endedAt: number | undefined;
 
   get processed(): number {
-    return this.completed + this.compensated + this.stuck + this.rejected + this.errors;
+    return this.completed + this.compensated + this.stuck + this.rejected + this.errors + this.unknown;
   }
 
   get failed(): number {
-    return this.compensated + this.stuck + this.rejected + this.errors;
+    return this.compensated + this.stuck + this.rejected + this.errors + this.unknown;
   }
 
   get completed(): number {
@@ -70,6 +75,11 @@ export class IngestTally {
   }
 
   addError(source: string, docId: string, err: unknown): void {
+    if (err instanceof SagaInDoubtError) {
+      this.unknown++;
+      this.failures.push({ kind: 'unknown', source, docId, code: err.code, message: redactCredentials(err.message), sagaId: err.sagaId });
+      return;
+    }
     this.errors++;
     const d = describeError(err);
     this.failures.push({ kind: 'error', source, docId, code: d.code, message: d.message });
@@ -113,6 +123,7 @@ export class IngestTally {
       stuck: this.stuck,
       rejected: this.rejected,
       errors: this.errors,
+      unknown: this.unknown,
       latencyMs: { sagas: sorted.length, p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99) },
       docsPerSecond: wall > 0 ? round((this.completed * 1000) / wall) : 0,
       wallTimeMs: round(wall),

@@ -116,7 +116,9 @@ async function ingestWith(app: App, io: CommandIo, paths: string[], flags: Inges
 function printFailures(io: CommandIo, failures: DocumentFailure[]): void {
   if (failures.length === 0) return;
   const shown = failures.slice(0, LISTED_FAILURES);
-  io.out(`\n${failures.length} document(s) not written${failures.length > shown.length ? ` (first ${shown.length} listed)` : ''}:`);
+  const unknown = failures.filter((f) => f.kind === 'unknown').length;
+  const head = unknown === 0 ? `${failures.length} document(s) not written` : `${failures.length - unknown} document(s) not written, ${unknown} in doubt (their sagas may still commit)`;
+  io.out(`\n${head}${failures.length > shown.length ? ` (first ${shown.length} listed)` : ''}:`);
   io.out(
     renderTable(
       [{ header: 'outcome' }, { header: 'source', maxWidth: 60 }, { header: 'code' }, { header: 'message', maxWidth: 120 }],
@@ -139,6 +141,7 @@ function renderSummary(s: IngestSummary, flags: IngestFlags, waited: StoreCounts
     ['stuck', String(s.stuck)],
     ['rejected', String(s.rejected)],
     ['errors', String(s.errors)],
+    ...(s.unknown > 0 ? [['unknown', `${s.unknown} (sagas that may still commit: \`apex-memory sagas recover\` finishes them)`] as [string, string]] : []),
     ['waited on a store', formatStoreCounts(waited) || 'none'],
     [`latency ms (${s.latencyMs.sagas} sagas)`, `p50 ${formatMs(s.latencyMs.p50)}  p90 ${formatMs(s.latencyMs.p90)}  p99 ${formatMs(s.latencyMs.p99)}`],
     ['documents/second', s.docsPerSecond.toFixed(1)],

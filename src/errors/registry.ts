@@ -41,7 +41,8 @@ export type CliErrorCode =
   | 'CLI_USAGE' // a flag or argument is invalid
   | 'CLI_CONFIG' // the environment or data directory is unusable
   | 'CLI_NOT_FOUND' // the document or saga named does not exist
-  | 'SAGA_FAILED'; // a tally line for a saga that ended without a reason code
+  | 'SAGA_FAILED' // a tally line for a saga that ended without a reason code
+  | 'SAGA_IN_DOUBT'; // a saga whose log failed past the outage budget: it may still commit (src/ingest/in-doubt.ts)
 
 export type ErrorCode =
   | SagaErrorCode
@@ -140,6 +141,7 @@ export const ERROR_REGISTRY: Readonly<Record<ErrorCode, ErrorTraits>> = {
   CLI_CONFIG: usage(503),
   CLI_NOT_FOUND: fail(404),
   SAGA_FAILED: fail(503),
+  SAGA_IN_DOUBT: fail(503, true),
   INTERNAL: bug,
 };
 

@@ -15,7 +15,7 @@
 import type { DocumentRow, DocumentVersion, StoreSet, WriteContext } from '../stores/types.js';
 import type { Embedder } from './embedder.js';
 import { versionFromChunks } from './sagas/version.js';
-import { verifyStores, type VerifyReport, type Violation } from './verify.js';
+import { isSchemaViolation, verifyStores, type VerifyReport, type Violation } from './verify.js';
 
 export interface RepairAction {
   violation: Violation;
@@ -46,9 +46,24 @@ interface Plan {
 export async function repairStores(stores: StoreSet, embedder: Embedder, opts: { dryRun: boolean }): Promise<RepairReport> {
   const before = await verifyStores(stores);
   const actions: RepairAction[] = [];
+  // The schema first (merging duplicate nodes, recreating constraints, collections): the
+  // per-document repairs below write through it.
+  const schema = before.violations.filter(isSchemaViolation);
+  for (const store of [stores.neo4j, stores.qdrant, stores.redis]) {
+    const found = schema.filter((v) => v.store === store.name);
+    if (found.length === 0 || !store.repairSchema) continue;
+    if (opts.dryRun) {
+      for (const v of found) actions.push({ violation: v, action: `merge duplicates, create the ${store.name} schema again`, done: false });
+      continue;
+    }
+    const did = await store.repairSchema();
+    const what = did.length > 0 ? `${did.join('; ')}; schema created again` : 'schema created again';
+    for (const v of found) actions.push({ violation: v, action: what, done: true });
+  }
   // Grouped per document: one whileFree per document, its violations repaired in verify's order.
   const byDoc = new Map<string, Violation[]>();
   for (const v of before.violations) {
+    if (isSchemaViolation(v)) continue;
     const list = byDoc.get(v.docId);
     if (list) list.push(v);
     else byDoc.set(v.docId, [v]);
@@ -120,6 +135,8 @@ function planFor(stores: StoreSet, v: Violation): Plan | undefined {
     case 'not_final':
     case 'leftover_version':
     case 'held':
+    case 'schema_missing':
+    case 'duplicate_node':
       return undefined;
   }
 }

@@ -12,6 +12,12 @@ function isOutage(err: unknown): err is StoreError {
   return isStoreError(err) && err.retryable && err.code !== 'STORE_BUSY';
 }
 
+/** The saga log down (a read of it before the saga, e.g. settling a dead run's saga; issue 22). */
+function isLogOutage(err: unknown): boolean {
+  const e = err as { code?: unknown; retryable?: unknown };
+  return e.code === 'LOG_FAILURE' && e.retryable === true;
+}
+
 /**
  * Runs `work`, retrying store outages with capped, jittered backoff until `budgetMs` has passed
  * since the first attempt; `onWait(err)` before each pause, `onWait(undefined)` once it is over.
@@ -26,12 +32,13 @@ export async function rideOut<T>(work: () => Promise<T>, budgetMs: number, onWai
       return out;
     } catch (err) {
       const left = started + budgetMs - Date.now();
-      if (!isOutage(err) || left <= 0) {
+      const store = isOutage(err);
+      if ((!store && !isLogOutage(err)) || left <= 0) {
         if (waited) onWait?.(undefined);
         throw err;
       }
       waited = true;
-      onWait?.(err);
+      if (store) onWait?.(err);
       const ceiling = Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** Math.min(attempt - 1, 16));
       await new Promise((resolve) => setTimeout(resolve, Math.min(left, Math.floor(Math.random() * ceiling))));
     }

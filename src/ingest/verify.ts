@@ -26,7 +26,9 @@ export type ViolationKind =
   | 'cache_stale' // the Redis entry names another version
   | 'not_final' // a PostgreSQL row left 'pending' or 'deleting'
   | 'leftover_version' // an in-flight version row left in PostgreSQL
-  | 'held'; // a document still held by a saga (single-writer rule): that saga has not ended
+  | 'held' // a document still held by a saga (single-writer rule): that saga has not ended
+  | 'schema_missing' // a derived store lacks a schema rule, its marker or its collection (docId '')
+  | 'duplicate_node'; // nodes a missing uniqueness rule let double, e.g. two Entity nodes of one name (docId '')
 
 export interface Violation {
   kind: ViolationKind;
@@ -36,6 +38,9 @@ export interface Violation {
   /** The version concerned, where there is one (stale_version, cache_stale). */
   version?: string;
 }
+
+/** Schema findings concern no document: their docId is ''. */
+export const isSchemaViolation = (v: Violation): boolean => v.kind === 'schema_missing' || v.kind === 'duplicate_node';
 
 export interface VerifyReport {
   documents: number;
@@ -59,6 +64,11 @@ export async function verifyStores(stores: StoreSet, opts: VerifyOptions = {}): 
   const add = (v: Violation): void => {
     if (violations.length < max) violations.push(v);
   };
+  // First the derived stores' schema (issue 22): a store that came back empty or without its
+  // constraints is reported here, and its reads below still run (an absent collection reads empty).
+  for (const store of [stores.neo4j, stores.qdrant, stores.redis]) {
+    for (const p of (await store.checkSchema?.()) ?? []) add({ kind: p.kind, store: p.store, docId: '', detail: p.detail });
+  }
   let documents = 0;
   let committed = 0;
   for (let after: string | null = null; ; ) {

@@ -15,6 +15,8 @@ import { budgetFor, type OutageBudgets } from './sagas/outage-budget.js';
 import { rideOut } from './ride-out.js';
 import type { StoreWaits } from './store-waits.js';
 import type { DeleteInput, IngestInput } from './sagas/version.js';
+import { newSagaId } from '../saga/index.js';
+import { isLogOutage, SagaInDoubtError } from './in-doubt.js';
 
 export type WriteAction = 'created' | 'updated' | 'unchanged' | 'deleted' | 'absent';
 
@@ -75,7 +77,7 @@ export class MemoryWriter {
         return this.prepareIngest(doc);
       });
       if (!prepared) return { docId: doc.id, action: 'unchanged', status: 'skipped', durationMs: performance.now() - t0 };
-      const outcome = await this.opts.engine.execute(prepared.def, prepared.input, { ...opts, key: doc.id });
+      const outcome = await this.execute(doc.id, prepared.def, prepared.input, opts);
       return result(doc.id, prepared.action, outcome, t0);
     });
   }
@@ -110,9 +112,24 @@ export class MemoryWriter {
       });
       if (!row) return { docId, action: 'absent', status: 'skipped', durationMs: performance.now() - t0 };
       const input: DeleteInput = { docId, sha: row.contentSha256, title: row.title, metadata: row.metadata };
-      const outcome = await this.opts.engine.execute(this.deleteDef, input, { ...opts, key: docId });
+      const outcome = await this.execute(docId, this.deleteDef, input, opts);
       return result(docId, 'deleted', outcome, t0);
     });
+  }
+
+  /**
+   * Runs the saga under an id known here, so that a saga whose log failed for good (past the
+   * outage budget, src/log/ride-out-log.ts) is reported as in doubt with that id: it may still
+   * commit, and is never reported as not written.
+   */
+  private async execute<I>(docId: string, def: SagaDefinition<I, Record<string, unknown>>, input: I, opts: { sagaId?: string }): Promise<SagaOutcome> {
+    const sagaId = opts.sagaId ?? newSagaId();
+    try {
+      return await this.opts.engine.execute(def, input, { ...opts, sagaId, key: docId });
+    } catch (err) {
+      if (isLogOutage(err)) throw new SagaInDoubtError(sagaId, docId, err);
+      throw err;
+    }
   }
 
   /** The reads before a saga begins ride out a PostgreSQL outage like the saga's first step. */

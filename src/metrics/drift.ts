@@ -13,6 +13,8 @@ export const VIOLATION_KINDS: readonly ViolationKind[] = [
   'not_final',
   'leftover_version',
   'held',
+  'schema_missing',
+  'duplicate_node',
 ];
 
 export function recordVerify(m: ApexMetrics, report: Pick<VerifyReport, 'violations'>, endedAt: number = Date.now()): void {

@@ -54,6 +54,20 @@ interface StoreLifecycle {
   connect(): Promise<void>;
   health(): Promise<HealthReport>;
   close(): Promise<void>;
+  /** Schema the store needs that is missing or violated (issue 22): read by `verify`. Optional:
+   * stores without a schema to lose (the embedded stand-ins, Redis) leave it out. */
+  checkSchema?(): Promise<SchemaProblem[]>;
+  /** Makes the schema whole again (merging duplicates first); returns what it did. By `repair`. */
+  repairSchema?(): Promise<string[]>;
+}
+
+/** A schema rule or collection missing, or nodes that a missing uniqueness rule let double. */
+export interface SchemaProblem {
+  kind: 'schema_missing' | 'duplicate_node';
+  store: StoreName;
+  /** What is missing or doubled: a rule or collection name, or `Label:"key"`. */
+  key: string;
+  detail: string;
 }
 
 export type IngestionStatus = 'pending' | 'committed' | 'failed' | 'deleting';

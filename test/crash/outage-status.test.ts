@@ -14,6 +14,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import pg from 'pg';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,7 +47,7 @@ function completedIn(status: Awaited<ReturnType<typeof statusOnce>>): number {
   return status.report?.sagas?.completed ?? -1;
 }
 
-test('outages of every store and of the saga log database, really stopped and started again during an ingest: status and /readyz report each; nothing crashes, nothing is lost, verify 0', { timeout: 600_000 }, async () => {
+test('outages of every store and of the saga log database, really stopped and started again during an ingest: status and /readyz report each; nothing crashes, nothing is lost, verify 0', { timeout: 900_000 }, async () => {
   const t0 = Date.now();
   let servers: PrivateServers | undefined;
   let serve: CliChild | undefined;
@@ -67,6 +68,9 @@ test('outages of every store and of the saga log database, really stopped and st
       // The outage budget is raised past a Neo4j restart on a slow machine: this test is about
       // reporting and surviving the outage; the default budget (60 s) is docs/documents.md's.
       APEX_STORE_OUTAGE_BUDGET_MS: '300000',
+      // The cache step (after the pivot) gives up after 3 s: the Redis outage (10 s) leaves sagas
+      // stuck, and the operator's path (stuck -> `sagas retry`) runs in every run (issue 22).
+      APEX_STORE_OUTAGE_BUDGET_STEPS: 'redis_write=3000',
     };
     // A short store timeout keeps each `status` quick while a server is down.
     const statusEnv = { ...env, APEX_STORE_TIMEOUT_MS: '3000' };
@@ -123,7 +127,7 @@ test('outages of every store and of the saga log database, really stopped and st
     await feeder.finish();
     const fed = feeder.docs.length;
     const ran = await ingest.exited;
-    const summary = JSON.parse(ran.stdout) as { ok: boolean; completed: number; compensated: number; stuck: number; errors: number; rejected: number; waitedOnStore: Record<string, number>; failures: Array<{ kind: string; code: string; message: string; sagaId?: string }> };
+    const summary = JSON.parse(ran.stdout) as { ok: boolean; completed: number; compensated: number; stuck: number; errors: number; unknown: number; rejected: number; waitedOnStore: Record<string, number>; failures: Array<{ kind: string; code: string; message: string; docId?: string; sagaId?: string }> };
     const byCode = new Map<string, { n: number; example: string }>();
     for (const f of summary.failures) {
       const key = `${f.kind} ${f.code}`;
@@ -134,14 +138,14 @@ test('outages of every store and of the saga log database, really stopped and st
     const failureKinds = Object.fromEntries([...byCode].map(([k, e]) => [k, e.n]));
     console.log(`ingest exit ${ran.code}: ${fed} fed, ${JSON.stringify({ ...summary, failures: undefined, profile: undefined })}; failures ${JSON.stringify([...byCode])}`);
     assert.equal(ran.code, summary.ok ? 0 : 1, 'the ingest exits as documented: 0 when every document completed, else 1');
-    assert.equal(summary.completed + summary.compensated + summary.stuck + summary.errors + summary.rejected, fed, 'every document fed got an outcome');
+    assert.equal(summary.completed + summary.compensated + summary.stuck + summary.errors + summary.unknown + summary.rejected, fed, 'every document fed got an outcome');
     assert.equal(summary.rejected, 0);
-    // The stores' outages are ridden out (budget above). The saga log's is not, by the CLI ingest:
-    // a document whose saga cannot begin or log a step while the log is down is an `error`
-    // (LOG_FAILURE; docs/cli.md) and the re-run below writes it. A compensation is allowed (it is
-    // final and the re-run writes the document) and reported: under heavy load a Neo4j write that
-    // outlives its server-side timeout on a lock comes back as a permanent LockClientStopped.
-    const unexpected = summary.failures.filter((f) => !(f.kind === 'error' && f.code.startsWith('LOG_')) && f.kind !== 'compensated' && f.kind !== 'stuck');
+    // The stores' outages and the saga log's are ridden out (budget above; src/log/ride-out-log.ts).
+    // A saga whose log still failed for good would be `unknown` (it may commit), never an error.
+    // A compensation is allowed (it is final and the re-run writes the document) and reported:
+    // under heavy load a Neo4j write that outlives its server-side timeout on a lock comes back as
+    // a permanent LockClientStopped. `stuck`: the cache step's short budget (env above).
+    const unexpected = summary.failures.filter((f) => f.kind !== 'compensated' && f.kind !== 'stuck' && f.kind !== 'unknown');
     assert.deepEqual(unexpected, [], 'no document failed for another reason');
 
     // Nothing is left pending, running or compensating (serve resumes what an expired lease left).
@@ -151,14 +155,32 @@ test('outages of every store and of the saga log database, really stopped and st
     const retried: string[] = [];
     if ((settled.last.report?.sagas?.stuck ?? 0) > 0) {
       const stuckList = JSON.parse((await spawnCli(['sagas', 'list', '--status', 'stuck', '--json', '--limit', '10000'], env).exited).stdout) as { sagas: Array<{ sagaId: string }> };
-      for (const { sagaId } of stuckList.sagas) {
-        const r = await spawnCli(['sagas', 'retry', sagaId, '--json'], env).exited;
-        assert.equal(r.code, 0, `sagas retry ${sagaId}: ${r.stdout}${r.stderr}`);
-        retried.push(sagaId);
+      // The first through the CLI (`sagas retry`), the rest in one bulk retry through serve's API:
+      // a CLI process per stuck saga cost minutes on the loaded machine (20 stuck in one run).
+      const [head, ...rest] = stuckList.sagas.map((x) => x.sagaId);
+      if (head !== undefined) {
+        const r = await spawnCli(['sagas', 'retry', head, '--json'], env).exited;
+        assert.equal(r.code, 0, `sagas retry ${head}: ${r.stdout}${r.stderr}`);
+        retried.push(head);
+      }
+      for (let i = 0; i < rest.length; i += 500) {
+        const ids = rest.slice(i, i + 500);
+        const res = await fetch(`${base}/v1/sagas/bulk-retry`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sagaIds: ids, dryRun: false, limit: ids.length }) });
+        assert.equal(res.status, 200, `bulk retry: ${await res.text()}`);
+        retried.push(...ids);
       }
       settled = await pollUntil(status, (r) => final4(r, ['pending', 'running', 'compensating', 'stuck']), SEEN_BOUND_MS, 'every saga final after the retries');
     }
+    assert.ok(retried.length > 0, 'the Redis outage left sagas stuck (cache step budget 3 s) and `sagas retry` completed them');
     assert.equal(settled.last.code, 0, 'status: every store and the log ok, nothing stuck');
+    // No document reported as not written (compensated, error) is committed now that every saga
+    // has ended (issue 22: 7 of 117 reported failed were committed by recovery).
+    const reportedFailed = summary.failures.filter((f) => f.kind === 'compensated' || f.kind === 'error').flatMap((f) => (f.docId ? [f.docId] : []));
+    const db = new pg.Client({ connectionString: s.postgres.url });
+    await db.connect();
+    const committedAnyway = (await db.query<{ id: string }>("SELECT id FROM documents WHERE id = ANY($1::text[]) AND ingestion_status = 'committed'", [reportedFailed])).rows.map((r) => r.id);
+    await db.end();
+    assert.deepEqual(committedAnyway, [], 'no document reported failed was committed after all');
     const sagas = settled.last.report?.sagas ?? {};
 
     const verify = await spawnCli(['verify', '--json'], env).exited;
@@ -186,7 +208,7 @@ test('outages of every store and of the saga log database, really stopped and st
       outageMs: OUTAGE_MS,
       outages,
       fed,
-      ingest: { exitCode: ran.code, completed: summary.completed, compensated: summary.compensated, stuck: summary.stuck, errors: summary.errors, waitedOnStore: summary.waitedOnStore, failures: failureKinds },
+      ingest: { exitCode: ran.code, completed: summary.completed, compensated: summary.compensated, stuck: summary.stuck, errors: summary.errors, unknown: summary.unknown, waitedOnStore: summary.waitedOnStore, failures: failureKinds },
       stuckRetried: retried.length,
       rerun: { created: again.created, unchanged: again.unchanged },
       sagas,

@@ -19,4 +19,6 @@ export type { RetryPolicy } from './policy.js';
 export { operatorActions } from './actions.js';
 export type { OperatorActions } from './actions.js';
 export { isFinal, FINAL_STATUSES, DEFAULT_PAGE, MAX_PAGE } from './log.js';
+/** The ids execute() makes (UUIDv7), for a caller that must know a saga's id before it starts. */
+export { newSagaId } from './ids.js';
 export type * from './log.js';

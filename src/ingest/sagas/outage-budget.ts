@@ -67,5 +67,8 @@ export function firstStepRetry(budgets: OutageBudgets | undefined, saga: string,
 export function afterPivotRetry(budgets: OutageBudgets | undefined, saga: string, step: string): Partial<RetryPolicy> | undefined {
   const budgetMs = budgetFor(budgets, saga, step);
   if (budgetMs === 0) return undefined;
+  // A budget set for this very step is taken as given (issue 22): giving up after the pivot means
+  // `stuck`, and an operator may prefer that to a long wait (`sagas retry` finishes it).
+  if (budgets?.steps?.[`${saga}.${step}`] !== undefined || budgets?.steps?.[step] !== undefined) return { budgetMs };
   return { budgetMs: Math.max(budgetMs, DEFAULT_OUTAGE_BUDGET_MS) };
 }

@@ -6,8 +6,9 @@ import type { Driver, ManagedTransaction } from 'neo4j-driver';
 import { isStoreError, StoreError } from '../errors.js';
 import { chunkKey } from '../point-id.js';
 import { DEFAULT_TIMEOUT_MS, withTimeout } from '../timeout.js';
-import type { DocIdPage, DocumentVersion, GraphStore, HealthReport, StoredVersion, WriteContext } from '../types.js';
+import type { DocIdPage, DocumentVersion, GraphStore, HealthReport, SchemaProblem, StoredVersion, WriteContext } from '../types.js';
 import { errorCode } from '../../lib/errors.js';
+import { checkSchema, ensureSchema, mergeDuplicates, SCHEMA_MISSING, schemaMarked, schemaStatements } from './schema.js';
 
 export interface Neo4jStoreOptions {
   /** bolt://host:port or neo4j://host:port */
@@ -20,16 +21,6 @@ export interface Neo4jStoreOptions {
   /** How long the driver itself retries transient failures inside one call; the saga retries too. */
   maxRetryTimeMs?: number;
 }
-
-const SCHEMA = [
-  'CREATE CONSTRAINT apex_document_id IF NOT EXISTS FOR (d:Document) REQUIRE d.id IS UNIQUE',
-  'CREATE CONSTRAINT apex_chunk_id IF NOT EXISTS FOR (c:Chunk) REQUIRE c.id IS UNIQUE',
-  'CREATE CONSTRAINT apex_entity_name IF NOT EXISTS FOR (e:Entity) REQUIRE e.name IS UNIQUE',
-  'CREATE INDEX apex_chunk_doc IF NOT EXISTS FOR (c:Chunk) ON (c.doc_id)',
-  'CREATE INDEX apex_chunk_version IF NOT EXISTS FOR (c:Chunk) ON (c.doc_id, c.content_sha256)',
-  // One fence node per (document, saga): concurrent first writers MERGE the same node, never two.
-  'CREATE CONSTRAINT apex_write_fence IF NOT EXISTS FOR (f:WriteFence) REQUIRE (f.doc_id, f.saga_id) IS UNIQUE',
-];
 
 /**
  * Locks this saga's fence node for the document, then raises its token to ours unless a newer
@@ -124,9 +115,6 @@ const REMOVE_EMPTY_DOCUMENT = 'MATCH (d:Document {id: $docId}) WHERE NOT (d)-[:H
 // LockClientStopped, ClientError...Terminated: the server ended (rolled back) a transaction that
 // waited on a lock past its time limit; permanent, they compensated sagas that only had to wait.
 const TIMEOUT_CODES = /TransactionTimedOut|TransactionTimeout|Transaction\.LockClientStopped|ClientError\.Transaction\.Terminated/;
-/** Attempts per schema rule when concurrent connects deadlock on the schema locks. */
-const SCHEMA_ATTEMPTS = 8;
-const EXISTS_CODES = /EquivalentSchemaRuleAlreadyExists|IndexAlreadyExists|ConstraintAlreadyExists/;
 
 /** ServiceUnavailable / SessionExpired / Neo.TransientError.* are retryable; the rest is permanent. */
 export function classifyNeo4jError(err: unknown, what: string): StoreError {
@@ -183,6 +171,7 @@ export class Neo4jGraphStore implements GraphStore {
   private readonly driver: Driver;
   private readonly options: Neo4jStoreOptions;
   private readonly timeoutMs: number;
+  private readonly schema: ReturnType<typeof schemaStatements>;
 
   constructor(options: Neo4jStoreOptions) {
     this.options = options;
@@ -194,6 +183,7 @@ export class Neo4jGraphStore implements GraphStore {
       connectionTimeout: Math.min(this.timeoutMs, 5_000),
       connectionAcquisitionTimeout: this.timeoutMs,
     });
+    this.schema = schemaStatements({ open: () => this.session('WRITE'), timeoutMs: this.timeoutMs, classify: classifyNeo4jError });
   }
 
   private session(mode: 'READ' | 'WRITE'): ReturnType<Driver['session']> {
@@ -218,35 +208,41 @@ export class Neo4jGraphStore implements GraphStore {
     }, signal);
   }
 
+  /** Schema rules that could not be created at the last attempt (reported by health; see schema.ts). */
+  private schemaFailures: string[] = [];
+  private schemaRun: Promise<string[]> | undefined;
+
+  /** Creates the schema; a rule that cannot be created is reported, not thrown (verify, repair must run). */
   async connect(): Promise<void> {
-    for (const statement of SCHEMA) await this.createSchemaRule(statement);
+    await this.ensureSchemaOnce();
   }
 
-  /**
-   * Processes connecting at once to a fresh database race to create the same rules: "already
-   * exists" is success, and the schema locks they take may deadlock (a transient error): retried.
-   */
-  private async createSchemaRule(statement: string): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      const session = this.session('WRITE');
-      try {
-        await session.run(statement, {}, { timeout: this.timeoutMs });
-        return;
-      } catch (err) {
-        if (EXISTS_CODES.test(errorCode(err) ?? '')) return;
-        const classified = classifyNeo4jError(err, 'connect');
-        if (!classified.retryable || attempt >= SCHEMA_ATTEMPTS) throw classified;
-      } finally {
-        await session.close().catch(() => undefined);
-      }
-      await new Promise((r) => setTimeout(r, 50 * attempt + Math.floor(Math.random() * 50)));
-    }
+  /** One schema creation at a time per process: concurrent writes that find no marker share it. */
+  private ensureSchemaOnce(): Promise<string[]> {
+    this.schemaRun ??= ensureSchema(this.schema.create)
+      .then((failed) => (this.schemaFailures = failed))
+      .finally(() => (this.schemaRun = undefined));
+    return this.schemaRun;
+  }
+
+  checkSchema(): Promise<SchemaProblem[]> {
+    return checkSchema(this.schema.run);
+  }
+
+  /** Merges duplicate nodes, then creates the rules and the marker; throws if a rule still fails. */
+  async repairSchema(): Promise<string[]> {
+    const done = await mergeDuplicates(this.schema.run);
+    const failed = await this.ensureSchemaOnce();
+    if (failed.length > 0) throw new StoreError('neo4j', 'STORE_PERMANENT', `schema: ${failed.join('; ')}`);
+    return done;
   }
 
   async health(): Promise<HealthReport> {
     try {
       const info = await withTimeout('neo4j', 'health', this.timeoutMs, () => this.driver.getServerInfo());
-      return { ok: true, detail: `${info.agent ?? 'neo4j'} at ${describeBoltUrl(this.options.url)}` };
+      const where = `${info.agent ?? 'neo4j'} at ${describeBoltUrl(this.options.url)}`;
+      if (this.schemaFailures.length > 0) return { ok: false, detail: `${where}: schema incomplete (${this.schemaFailures.join('; ')}); run \`apex-memory repair\`` };
+      return { ok: true, detail: where };
     } catch (err) {
       return { ok: false, detail: `neo4j at ${describeBoltUrl(this.options.url)}: ${classifyNeo4jError(err, 'health').message}` };
     }
@@ -256,18 +252,30 @@ export class Neo4jGraphStore implements GraphStore {
     return this.driver.close();
   }
 
-  /** Locks in the global order (see "Lock order" above): fence, entities, document, chunks. */
+  /**
+   * Locks in the global order (see "Lock order" above): fence, entities, document, chunks. First,
+   * in the same transaction, the schema marker: without it (a new, emptied or replaced database)
+   * the uniqueness constraints may be missing and the MERGEs could double entities, so nothing is
+   * written; the schema is created again and the write retried once (schema.ts).
+   */
   async writeVersion(v: DocumentVersion, ctx: WriteContext): Promise<void> {
     const chunks = [...v.chunks]
       .sort((a, b) => a.idx - b.idx)
       .map((c) => ({ id: chunkKey(v.docId, v.contentSha256, c.idx), idx: neo4j.int(c.idx), entities: sortedUnique(c.entities) }));
     const names = sortedUnique(v.chunks.flatMap((c) => c.entities));
-    await this.tx('writeVersion', 'WRITE', async (tx) => {
+    const write = (): Promise<boolean> => this.tx('writeVersion', 'WRITE', async (tx) => {
+      if (!(await schemaMarked(tx))) return false;
       await raiseFence(tx, v.docId, ctx);
       await tx.run(LOCK_ENTITIES_FOR_WRITE, { names });
       await tx.run(LOCK_DOCUMENT_FOR_WRITE, { docId: v.docId });
       await tx.run(WRITE_VERSION, { docId: v.docId, sha: v.contentSha256, chunks });
+      return true;
     }, ctx.signal);
+    if (await write()) return;
+    const failed = await this.ensureSchemaOnce();
+    if (failed.length === 0 && (await write())) return;
+    // Retryable: the saga rides it out within its outage budget; `repair` makes it pass.
+    throw new StoreError('neo4j', 'STORE_TRANSIENT', `writeVersion refused: ${SCHEMA_MISSING} (a new, emptied or replaced database?)${failed.length > 0 ? ` and cannot be created: ${failed.join('; ')}; run \`apex-memory repair\`` : ''}`);
   }
 
   /** With `ctx` (a saga's compensation) fenced like a write; without it (operator cleanup) not. */

@@ -66,7 +66,11 @@ BEGIN
     title = CASE WHEN d.content_sha256 IS NULL THEN EXCLUDED.title ELSE d.title END,
     metadata = CASE WHEN d.content_sha256 IS NULL THEN EXCLUDED.metadata ELSE d.metadata END,
     ingestion_status = CASE WHEN d.content_sha256 IS NULL THEN 'pending' ELSE d.ingestion_status END,
-    saga_id = EXCLUDED.saga_id, fencing_token = EXCLUDED.fencing_token, updated_at = now();
+    -- A committed row keeps naming its committer (issue 22): an update in flight is named by its
+    -- document_versions row, and one that compensates must leave no trace here.
+    saga_id = CASE WHEN d.content_sha256 IS NULL THEN EXCLUDED.saga_id ELSE d.saga_id END,
+    fencing_token = CASE WHEN d.content_sha256 IS NULL THEN EXCLUDED.fencing_token ELSE d.fencing_token END,
+    updated_at = now();
   -- Re-writing the already committed version needs no pending row (commit would be a no-op).
   INSERT INTO document_versions AS v (doc_id, content_sha256, title, metadata, saga_id, fencing_token)
   SELECT p_doc, p_sha, p_title, p_metadata, p_saga, p_token

@@ -60,4 +60,8 @@ export const SCHEMA_STATEMENTS: readonly string[] = [
      fencing_token bigint NOT NULL,
      PRIMARY KEY (doc_id, saga_id)
    )`,
+  // documents.saga_id names the saga that committed the row (issue 22), or the saga in flight on a
+  // row that has no committed version ('pending') or is being deleted ('deleting'). While a delete
+  // holds the row, the committer waits here, and a compensated delete puts it back.
+  'ALTER TABLE documents ADD COLUMN IF NOT EXISTS committed_saga_id text NULL',
 ];

@@ -158,7 +158,9 @@ export class SqlRelationalStore implements RelationalStore {
       // The committed state as found under the lock: what the delete's compensations put back.
       const before = await tx.query<DocumentRecord>(`SELECT ${DOCUMENT_COLUMNS} FROM documents WHERE id = $1`, [docId]);
       await tx.query(
-        `UPDATE documents SET ingestion_status = 'deleting', saga_id = $2, fencing_token = $3::bigint, updated_at = now() WHERE id = $1`,
+        // The committer waits in committed_saga_id (a repeat keeps it) until the delete ends.
+        `UPDATE documents SET committed_saga_id = CASE WHEN ingestion_status = 'deleting' THEN committed_saga_id ELSE saga_id END,
+           ingestion_status = 'deleting', saga_id = $2, fencing_token = $3::bigint, updated_at = now() WHERE id = $1`,
         [docId, ctx.sagaId, ctx.fencingToken],
       );
       return before[0] ? toDocumentRow(before[0]) : undefined;
@@ -169,7 +171,8 @@ export class SqlRelationalStore implements RelationalStore {
     return this.write('unmarkDeleting', docId, ctx, async (tx) => {
       await tx.query(
         `UPDATE documents SET ingestion_status = CASE WHEN content_sha256 IS NULL THEN 'failed' ELSE 'committed' END,
-           saga_id = $2, fencing_token = $3::bigint, updated_at = now()
+           saga_id = CASE WHEN content_sha256 IS NULL THEN $2 ELSE coalesce(committed_saga_id, $2) END,
+           fencing_token = $3::bigint, updated_at = now()
          WHERE id = $1 AND ingestion_status = 'deleting'`,
         [docId, ctx.sagaId, ctx.fencingToken],
       );

@@ -6,8 +6,9 @@ import type { Schemas } from '@qdrant/js-client-rest';
 import { isStoreError, StoreError } from '../errors.js';
 import { pointId } from '../point-id.js';
 import { DEFAULT_TIMEOUT_MS, withTimeout } from '../timeout.js';
-import type { DocIdPage, DocumentVersion, HealthReport, StoredVersion, VectorHit, VectorStore, WriteContext } from '../types.js';
+import type { DocIdPage, DocumentVersion, HealthReport, SchemaProblem, StoredVersion, VectorHit, VectorStore, WriteContext } from '../types.js';
 import { errorCode } from '../../lib/errors.js';
+import { isMissingCollection } from './collection.js';
 
 export interface QdrantStoreOptions {
   url: string;
@@ -23,6 +24,10 @@ const UPSERT_BATCH = 128;
 const SCROLL_PAGE = 256;
 /** Scroll page for batched reads (verify): a batch's points in one or a few calls. */
 const BATCH_SCROLL_PAGE = 4096;
+
+/** What a read of a missing collection gives (collection.ts). */
+const EMPTY_SCROLL: Schemas['ScrollResult'] = { points: [], next_page_offset: null };
+const EMPTY_QUERY: Schemas['QueryResponse'] = { points: [] };
 
 interface ChunkPayload {
   doc_id: string;
@@ -105,6 +110,26 @@ export class QdrantVectorStore implements VectorStore {
     }, signal);
   }
 
+  /** A call that finds the collection gone (issue 22): reads see an empty store, removals have nothing to do. */
+  private async orEmpty<T>(what: string, empty: T, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    try {
+      return await this.call(what, work, signal);
+    } catch (err) {
+      if (isMissingCollection(err)) return empty;
+      throw err;
+    }
+  }
+
+  async checkSchema(): Promise<SchemaProblem[]> {
+    const { exists } = await this.call('checkSchema', () => this.client.collectionExists(this.collection));
+    return exists ? [] : [{ kind: 'schema_missing', store: 'qdrant', key: this.collection, detail: `collection ${this.collection} is missing (a new, emptied or replaced Qdrant?)` }];
+  }
+
+  async repairSchema(): Promise<string[]> {
+    await this.connect();
+    return [];
+  }
+
   async connect(): Promise<void> {
     const { exists } = await this.call('connect', () => this.client.collectionExists(this.collection));
     if (!exists) {
@@ -147,16 +172,22 @@ export class QdrantVectorStore implements VectorStore {
     }));
     for (let i = 0; i < points.length; i += UPSERT_BATCH) {
       const batch = points.slice(i, i + UPSERT_BATCH);
-      await this.call('writeVersion', () => this.client.upsert(this.collection, { wait: true, points: batch }), ctx.signal);
+      const upsert = (): Promise<unknown> => this.call('writeVersion', () => this.client.upsert(this.collection, { wait: true, points: batch }), ctx.signal);
+      // A Qdrant that came back without the collection: create it again (connect), then write.
+      await upsert().catch(async (err: unknown) => {
+        if (!isMissingCollection(err)) throw err;
+        await this.connect();
+        await upsert();
+      });
     }
   }
 
   async removeVersion(docId: string, contentSha256: string, ctx?: WriteContext): Promise<void> {
-    await this.call('removeVersion', () => this.client.delete(this.collection, { wait: true, filter: versionFilter(docId, contentSha256) }), ctx?.signal);
+    await this.orEmpty('removeVersion', undefined, () => this.client.delete(this.collection, { wait: true, filter: versionFilter(docId, contentSha256) }), ctx?.signal);
   }
 
   async removeDocument(docId: string, ctx?: WriteContext): Promise<void> {
-    await this.call('removeDocument', () => this.client.delete(this.collection, { wait: true, filter: versionFilter(docId) }), ctx?.signal);
+    await this.orEmpty('removeDocument', undefined, () => this.client.delete(this.collection, { wait: true, filter: versionFilter(docId) }), ctx?.signal);
   }
 
   /** Pages through every point matching `filter` (or all), returning the string value of `field`. */
@@ -164,7 +195,7 @@ export class QdrantVectorStore implements VectorStore {
     const found: string[] = [];
     let offset: Schemas['ExtendedPointId'] | undefined;
     do {
-      const page = await this.call(what, () => this.client.scroll(this.collection, {
+      const page = await this.orEmpty(what, EMPTY_SCROLL, () => this.client.scroll(this.collection, {
         ...(filter ? { filter } : {}),
         limit: SCROLL_PAGE,
         with_payload: [field],
@@ -203,7 +234,7 @@ export class QdrantVectorStore implements VectorStore {
     const filter: Schemas['Filter'] = { must: [{ key: 'doc_id', match: { any: [...docIds] } }] };
     let offset: Schemas['ExtendedPointId'] | undefined;
     do {
-      const page = await this.call('versionsOf', () => this.client.scroll(this.collection, {
+      const page = await this.orEmpty('versionsOf', EMPTY_SCROLL, () => this.client.scroll(this.collection, {
         filter, limit: BATCH_SCROLL_PAGE, with_payload: ['doc_id', 'content_sha256'], with_vector: false,
         ...(offset !== undefined ? { offset } : {}),
       }));
@@ -226,7 +257,7 @@ export class QdrantVectorStore implements VectorStore {
 
   /** Scrolls points in point-id order; the cursor is Qdrant's next_page_offset as JSON. Ids repeat across pages. */
   async scanDocIds(cursor: string | null, limit: number): Promise<DocIdPage> {
-    const page = await this.call('scanDocIds', () => this.client.scroll(this.collection, {
+    const page = await this.orEmpty('scanDocIds', EMPTY_SCROLL, () => this.client.scroll(this.collection, {
       limit, with_payload: ['doc_id'], with_vector: false, ...(cursor !== null ? { offset: JSON.parse(cursor) as Schemas['ExtendedPointId'] } : {}),
     }));
     const docIds = new Set<string>();
@@ -242,7 +273,7 @@ export class QdrantVectorStore implements VectorStore {
     if (vector.length !== this.dimension) {
       throw new StoreError('qdrant', 'STORE_PERMANENT', `search: query has ${vector.length} dimensions, collection has ${this.dimension}`);
     }
-    const res = await this.call('search', () => this.client.query(this.collection, { query: vector, limit, with_payload: true }));
+    const res = await this.orEmpty('search', EMPTY_QUERY, () => this.client.query(this.collection, { query: vector, limit, with_payload: true }));
     const hits: VectorHit[] = [];
     for (const point of res.points) {
       const p = payloadOf(point);
