@@ -8,6 +8,7 @@ import { openSagaLog, type OpenedSagaLog } from '../log/open.js';
 import { lockDataDir } from './data-dir-lock.js';
 import type { Embedder } from '../ingest/embedder.js';
 import type { StoreName, StoreSet } from '../stores/types.js';
+import { BatchStats, coalesceStores } from '../stores/coalesce/stores.js';
 import { ConfigError, intFromEnv, type IntRange } from './numeric.js';
 import { redactUrl } from './redact.js';
 
@@ -27,6 +28,8 @@ export interface ProfileConfig {
   /** SQLite log commits in a worker thread; default: only beside the PGlite stand-in (see openProfile). */
   sqliteThread?: boolean;
   storeTimeoutMs?: number;
+  /** Store group commit (src/stores/coalesce/); default on. APEX_STORE_COALESCE=off turns it off. */
+  coalesce?: boolean;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -51,6 +54,9 @@ export function configFromEnv(env: Env, dataDir?: string): ProfileConfig {
   const sync = env.APEX_SAGA_LOG_SYNC?.trim().toUpperCase();
   if (sync === 'FULL' || sync === 'NORMAL') cfg.sqliteSynchronous = sync;
   else if (sync) throw new ConfigError('APEX_SAGA_LOG_SYNC', `APEX_SAGA_LOG_SYNC must be FULL or NORMAL, got ${JSON.stringify(sync.slice(0, 40))}`);
+  const coalesce = env.APEX_STORE_COALESCE?.trim().toLowerCase();
+  if (coalesce === 'off' || coalesce === 'on') cfg.coalesce = coalesce === 'on';
+  else if (coalesce) throw new ConfigError('APEX_STORE_COALESCE', `APEX_STORE_COALESCE must be on or off, got ${JSON.stringify(coalesce.slice(0, 40))}`);
   const timeout = intFromEnv(env, 'APEX_STORE_TIMEOUT_MS', STORE_TIMEOUT_RANGE);
   if (timeout !== undefined) cfg.storeTimeoutMs = timeout;
   return cfg;
@@ -66,6 +72,8 @@ export interface ProfileDescription {
 
 export interface OpenedProfile {
   stores: StoreSet;
+  /** Coalesced batch sizes per store operation (empty when coalescing is off). */
+  batchStats: BatchStats;
   log: OpenedSagaLog;
   describe(): ProfileDescription;
   close(): Promise<void>;
@@ -104,14 +112,18 @@ export async function openProfile(cfg: ProfileConfig, embedder: Embedder, opts: 
       ? (await import('../stores/redis/cache-store.js')).createRedisStore({ url: cfg.redisUrl, timeoutMs })
       : await (await import('../stores/sqlite/cache-store.js')).openSqliteCache(embedded('cache.db'));
     opened.push(redis);
-    const stores: StoreSet = { postgres, neo4j, qdrant, redis };
-    for (const s of Object.values(stores)) {
+    const raw: StoreSet = { postgres, neo4j, qdrant, redis };
+    for (const s of Object.values(raw)) {
       try {
         await s.connect();
       } catch (err) {
         if (!opts.lenient) throw err;
       }
     }
+    // The store group commit sits directly on the adapters, under the fault and metrics wrappers
+    // that callers add (docs/stores.md "Store group commit").
+    const batchStats = new BatchStats();
+    const stores = cfg.coalesce === false ? raw : coalesceStores(raw, {}, batchStats);
     const logTarget = cfg.sagaLogUrl ?? embedded('saga-log.db');
     // With the PGlite stand-in the main thread is busy running PostgreSQL in WebAssembly: a SQLite
     // log then commits (and fsyncs) in a worker thread, beside it instead of blocking it (the
@@ -133,6 +145,7 @@ export async function openProfile(cfg: ProfileConfig, embedder: Embedder, opts: 
     });
     return {
       stores,
+      batchStats,
       log,
       describe,
       close: async () => {
