@@ -7,6 +7,8 @@ import { StoreError } from '../errors.js';
 import { chunkKey } from '../point-id.js';
 import { DEFAULT_TIMEOUT_MS, withTimeout } from '../timeout.js';
 import type { DocIdPage, DocumentVersion, GraphStore, HealthReport, StoredVersion, WriteContext } from '../types.js';
+import type { DerivedBatchWrites, Outcomes, RemoveVersionItem, WriteItem } from '../batch-types.js';
+import { removeVersionBatch, writeVersionBatch } from './batch.js';
 
 export interface Neo4jStoreOptions {
   /** bolt://host:port or neo4j://host:port */
@@ -176,7 +178,7 @@ async function lockForRemoval(tx: ManagedTransaction, entitiesQuery: string, par
   await tx.run(LOCK_DOCUMENT_FOR_REMOVAL, params);
 }
 
-export class Neo4jGraphStore implements GraphStore {
+export class Neo4jGraphStore implements GraphStore, DerivedBatchWrites {
   readonly name = 'neo4j' as const;
   readonly backend = 'neo4j';
   private readonly driver: Driver;
@@ -268,6 +270,15 @@ export class Neo4jGraphStore implements GraphStore {
       await tx.run(LOCK_DOCUMENT_FOR_WRITE, { docId: v.docId });
       await tx.run(WRITE_VERSION, { docId: v.docId, sha: v.contentSha256, chunks });
     }, ctx.signal);
+  }
+
+  /** Many documents in one transaction, one round trip (neo4j/batch.ts); fence per member. */
+  writeVersionBatch(items: readonly WriteItem[]): Outcomes {
+    return this.tx('writeVersionBatch', 'WRITE', (tx) => writeVersionBatch(tx, items));
+  }
+
+  removeVersionBatch(items: readonly RemoveVersionItem[]): Outcomes {
+    return this.tx('removeVersionBatch', 'WRITE', (tx) => removeVersionBatch(tx, items));
   }
 
   /** With `ctx` (a saga's compensation) fenced like a write; without it (operator cleanup) not. */
