@@ -9,8 +9,8 @@
 // withFaults naming a batched method (e.g. `writeVersionBatch`) before coalescing; the whole batch
 // then fails, before or after it applied, as a real one would.
 import { StoreError } from '../errors.js';
-import type { CacheBatchWrites, CommitItem, DerivedBatchWrites, FinishItem, RelationalBatchWrites, RemoveVersionItem, WriteItem, CacheRemoveItem } from '../batch-types.js';
-import type { CacheEntry, DocumentVersion, StoreName, StoreSet, WriteContext } from '../types.js';
+import type { CacheBatchWrites, CommitItem, DerivedBatchWrites, FinishItem, RelationalBatchReads, RelationalBatchWrites, RemoveVersionItem, WriteItem, CacheRemoveItem } from '../batch-types.js';
+import type { CacheEntry, DocumentRow, DocumentVersion, StoreName, StoreSet, WriteContext } from '../types.js';
 import { Coalescer, type CoalescerOptions } from './coalescer.js';
 
 export interface CoalesceOptions {
@@ -71,12 +71,26 @@ export function coalesceStores(stores: StoreSet, opts: CoalesceOptions = {}, sta
   const { postgres, neo4j, qdrant, redis } = stores;
 
   let pg = postgres;
+  if (hasMethods(postgres, 'documentStates')) {
+    // The pre-reads before a saga begins (holderOf, then getDocument: the same-content no-op, the
+    // DOC_HELD answer, the takeover of a dead holder) of concurrent writes: one statement.
+    const b = postgres as unknown as RelationalBatchReads;
+    type State = { row: DocumentRow | undefined; holder: string | undefined };
+    const states = make<string, State>('postgres', 'documentStates', async (ids) => {
+      const found = await b.documentStates(ids);
+      return ids.map((docId) => ({ ok: true as const, value: found.get(docId) ?? { row: undefined, holder: undefined } }));
+    }, (docId) => docId);
+    pg = overlay(pg, {
+      getDocument: async (docId: string) => (await states.submit(docId)).row,
+      holderOf: async (docId: string) => (await states.submit(docId)).holder,
+    });
+  }
   if (hasMethods(postgres, 'putPendingBatch', 'commitBatch', 'finishVersionBatch')) {
     const b = postgres as unknown as RelationalBatchWrites;
     const put = make<WriteItem, { previousSha: string | null }>('postgres', 'putPending', (items) => b.putPendingBatch(items), (i) => i.v.docId, (i) => versionBytes(i.v));
     const commit = make<CommitItem, void>('postgres', 'commit', (items) => b.commitBatch(items), (i) => i.docId);
     const finish = make<FinishItem, void>('postgres', 'finishVersion', (items) => b.finishVersionBatch(items), (i) => i.docId);
-    pg = overlay(postgres, {
+    pg = overlay(pg, {
       putPending: (v: DocumentVersion, ctx: WriteContext) => put.submit({ v, ctx: bare(ctx) }, ctx.signal),
       commit: (docId: string, contentSha256: string, ctx: WriteContext, expectedPrevious?: string | null) =>
         commit.submit({ docId, contentSha256, ctx: bare(ctx), ...(expectedPrevious !== undefined ? { expectedPrevious } : {}) }, ctx.signal),
