@@ -1,7 +1,7 @@
 // The memory write path: decides what a document needs (nothing, an ingest, an update) and runs
 // the matching saga on the engine; deletes run the delete saga. Bad input is rejected here,
 // before any saga starts, so it writes nothing.
-import type { ErrorInfo, SagaEngine, SagaOutcome } from '../saga/index.js';
+import type { ErrorInfo, SagaEngine, SagaOutcome, SagaDefinition } from '../saga/index.js';
 import type { StoreSet } from '../stores/types.js';
 import { chunkText } from './chunk.js';
 import { clearHolder } from './holder.js';
@@ -15,7 +15,6 @@ import { budgetFor, type OutageBudgets } from './sagas/outage-budget.js';
 import { rideOut } from './ride-out.js';
 import type { StoreWaits } from './store-waits.js';
 import type { DeleteInput, IngestInput } from './sagas/version.js';
-import type { SagaDefinition } from '../saga/index.js';
 
 export type WriteAction = 'created' | 'updated' | 'unchanged' | 'deleted' | 'absent';
 
