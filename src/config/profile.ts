@@ -152,7 +152,12 @@ export async function openProfile(cfg: ProfileConfig, embedder: Embedder, opts: 
     // The store group commit sits directly on the adapters, under the fault and metrics wrappers
     // that callers add (docs/stores.md "Store group commit").
     const batchStats = new BatchStats();
-    const stores = cfg.coalesce === false ? raw : coalesceStores(raw, {}, batchStats);
+    // PGlite runs each call as one synchronous WebAssembly run on this thread: a batch of many
+    // documents blocks the event loop (and the lease heartbeats) for all of them at once, which
+    // lost leases at start-up under load (e2e same-document-embedded, 1.5 s leases). Its calls
+    // stay one by one; the SQLite stand-ins coalesce.
+    const skip: StoreName[] = cfg.databaseUrl ? [] : ['postgres'];
+    const stores = cfg.coalesce === false ? raw : coalesceStores(raw, { skip }, batchStats);
     const logTarget = cfg.sagaLogUrl ?? embedded('saga-log.db');
     // With the PGlite stand-in the main thread is busy running PostgreSQL in WebAssembly: a SQLite
     // log then commits (and fsyncs) in a worker thread, beside it instead of blocking it (the

@@ -14,6 +14,8 @@ import type { CacheEntry, DocumentRow, DocumentVersion, StoreName, StoreSet, Wri
 import { Coalescer, type CoalescerOptions } from './coalescer.js';
 
 export interface CoalesceOptions {
+  /** Stores left uncoalesced (their calls pass through one by one). */
+  skip?: readonly StoreName[];
   maxItems?: number;
   maxBytes?: number;
   maxInFlight?: number;
@@ -57,7 +59,8 @@ function versionBytes(v: DocumentVersion): number {
   return n;
 }
 
-export function coalesceStores(stores: StoreSet, opts: CoalesceOptions = {}, stats: BatchStats = new BatchStats()): StoreSet {
+export function coalesceStores(stores: StoreSet, options: CoalesceOptions = {}, stats: BatchStats = new BatchStats()): StoreSet {
+  const { skip = [], ...opts } = options;
   const make = <I, R>(store: StoreName, op: string, send: (items: readonly I[]) => ReturnType<CoalescerOptions<I, R>['send']>, keyOf: (i: I) => string, sizeOf?: (i: I) => number): Coalescer<I, R> =>
     new Coalescer<I, R>({
       send,
@@ -69,9 +72,10 @@ export function coalesceStores(stores: StoreSet, opts: CoalesceOptions = {}, sta
     });
 
   const { postgres, neo4j, qdrant, redis } = stores;
+  const on = (name: StoreName): boolean => !skip.includes(name);
 
   let pg = postgres;
-  if (hasMethods(postgres, 'documentStates')) {
+  if (on('postgres') && hasMethods(postgres, 'documentStates')) {
     // The pre-reads before a saga begins (holderOf, then getDocument: the same-content no-op, the
     // DOC_HELD answer, the takeover of a dead holder) of concurrent writes: one statement.
     const b = postgres as unknown as RelationalBatchReads;
@@ -85,7 +89,7 @@ export function coalesceStores(stores: StoreSet, opts: CoalesceOptions = {}, sta
       holderOf: async (docId: string) => (await states.submit(docId)).holder,
     });
   }
-  if (hasMethods(postgres, 'putPendingBatch', 'commitBatch', 'finishVersionBatch')) {
+  if (on('postgres') && hasMethods(postgres, 'putPendingBatch', 'commitBatch', 'finishVersionBatch')) {
     const b = postgres as unknown as RelationalBatchWrites;
     const put = make<WriteItem, { previousSha: string | null }>('postgres', 'putPending', (items) => b.putPendingBatch(items), (i) => i.v.docId, (i) => versionBytes(i.v));
     const commit = make<CommitItem, void>('postgres', 'commit', (items) => b.commitBatch(items), (i) => i.docId);
@@ -99,7 +103,7 @@ export function coalesceStores(stores: StoreSet, opts: CoalesceOptions = {}, sta
   }
 
   const derived = <T extends StoreSet['neo4j'] | StoreSet['qdrant']>(store: T): T => {
-    if (!hasMethods(store, 'writeVersionBatch', 'removeVersionBatch')) return store;
+    if (!on(store.name) || !hasMethods(store, 'writeVersionBatch', 'removeVersionBatch')) return store;
     const b = store as unknown as DerivedBatchWrites;
     const write = make<WriteItem, void>(store.name, 'writeVersion', (items) => b.writeVersionBatch(items), (i) => i.v.docId, (i) => versionBytes(i.v));
     const remove = make<RemoveVersionItem, void>(store.name, 'removeVersion', (items) => b.removeVersionBatch(items), (i) => i.docId);
@@ -111,7 +115,7 @@ export function coalesceStores(stores: StoreSet, opts: CoalesceOptions = {}, sta
   };
 
   let cache = redis;
-  if (hasMethods(redis, 'putBatch', 'removeBatch')) {
+  if (on('redis') && hasMethods(redis, 'putBatch', 'removeBatch')) {
     const b = redis as unknown as CacheBatchWrites;
     const put = make<{ entry: CacheEntry; ctx: WriteContext }, void>('redis', 'put', (items) => b.putBatch(items), (i) => i.entry.docId);
     const remove = make<CacheRemoveItem, void>('redis', 'remove', (items) => b.removeBatch(items), (i) => i.docId);
