@@ -4,6 +4,7 @@
 // that batch, as a real whole-batch failure would.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { configFromEnv } from '../../src/config/profile.js';
 import { BatchStats, coalesceStores } from '../../src/stores/coalesce/stores.js';
 import { isStoreError } from '../../src/stores/errors.js';
 import { withFaults } from '../../src/stores/faults.js';
@@ -60,5 +61,22 @@ void describe('coalesceStores', () => {
     const again = await Promise.all(docs.map((v) => settle(stores.neo4j.writeVersion(v, ctxFor(`s${v.docId}`)))));
     assert.deepEqual(again.map((o) => o.ok), [true, true, true]);
     assert.equal(stats.summary()['neo4j.writeVersion']?.batches, 2);
+  });
+
+  void it('APEX_STORE_COALESCE: on/off, anything else is CONFIG_INVALID naming the variable', () => {
+    assert.equal(configFromEnv({ APEX_STORE_COALESCE: 'off' }).coalesce, false);
+    assert.equal(configFromEnv({ APEX_STORE_COALESCE: 'ON' }).coalesce, true);
+    assert.equal(configFromEnv({}).coalesce, undefined);
+    assert.throws(() => configFromEnv({ APEX_STORE_COALESCE: 'maybe' }), (err: unknown) => (err as { code?: unknown }).code === 'CONFIG_INVALID' && /APEX_STORE_COALESCE/.test(String(err)));
+  });
+
+  void it('a store named in skip passes through uncoalesced', async () => {
+    const stats = new BatchStats();
+    const stores = coalesceStores(await storeSet(), { skip: ['neo4j'] }, stats);
+    const docs = [0, 1].map((i) => makeVersion({ docId: `k${i}`, body: `skip ${i}` }));
+    await Promise.all(docs.map((v) => stores.neo4j.writeVersion(v, ctxFor('s'))));
+    await Promise.all(docs.map((v) => stores.qdrant.writeVersion(v, ctxFor('s'))));
+    assert.equal(stats.summary()['neo4j.writeVersion'], undefined);
+    assert.equal(stats.summary()['qdrant.writeVersion']?.members, 2);
   });
 });
