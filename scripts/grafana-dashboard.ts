@@ -151,8 +151,14 @@ export function buildDashboard(): unknown {
   d.withPanel(
     graph('Cross-store drift: violations by kind (last verify)', 'short', [query('max by (kind) (apex_drift_violations)', '{{kind}}')], {
       lines: [{ value: 1, color: 'red' }],
-      description: 'From `apex-memory worker --verify-every` or `apex-memory verify --pushgateway`. not_final and leftover_version are normal while sagas run.',
-    }),
+      description:
+        'From `apex-memory worker --verify-every` or `apex-memory verify --pushgateway`. not_final and leftover_version are normal while sagas run. No series until a verify ran: "never verified", not 0.',
+    }).noValue('never verified'),
+  );
+  d.withPanel(
+    stat('Last verify', 'dateTimeFromNow', query('max(apex_verify_last_run_timestamp_seconds) * 1000', 'last verify'), [{ value: null, color: 'text' }])
+      .noValue('never verified')
+      .description('When the last verify that fed the drift panel ended. Absent (never verified) until one ran.'),
   );
 
   d.withRow(new RowBuilder('Stores and saga log'));

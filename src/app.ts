@@ -2,7 +2,8 @@
 // worker and the tests all start from here, so they run exactly the same write path.
 import type { SagaLogBackend } from './saga/index.js';
 import { intFromEnv } from './config/numeric.js';
-import { configFromEnv, openProfile, type Env, type OpenedProfile, type ProfileConfig } from './config/profile.js';
+import { configFromEnv, type Env, type ProfileConfig } from './config/profile.js';
+import { openProfile, type OpenedProfile } from './wiring.js';
 import { embedderFromEnv, type Embedder } from './ingest/embedder.js';
 import type { IngestPlan } from './ingest/sagas/ingest-saga.js';
 import { MemoryWriter } from './ingest/writer.js';

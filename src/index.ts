@@ -8,7 +8,8 @@ export type { Violation, ViolationKind, VerifyReport } from './ingest/verify.js'
 export { getDocument, searchDocuments } from './ingest/read.js';
 export { readDocuments } from './ingest/sources.js';
 export { validateDocument } from './ingest/schema.js';
-export { configFromEnv, openProfile } from './config/profile.js';
+export { configFromEnv } from './config/profile.js';
+export { openProfile } from './wiring.js';
 export { openSagaLog } from './log/open.js';
 export { withFaults } from './stores/faults.js';
 export { StoreError } from './stores/errors.js';

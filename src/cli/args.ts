@@ -2,7 +2,7 @@
 // (exit 2) naming the option. Integers go through the same check as numeric environment
 // variables (src/config/numeric.ts): plain decimal digits within a stated range, no NaN.
 import { InvalidArgumentError } from 'commander';
-import { rangeProblem } from '../config/numeric.js';
+import { rangeProblem } from '../lib/int-range.js';
 
 /** An integer from `min` to `max`; the error states the range. */
 export function intInRange(min: number, max: number) {

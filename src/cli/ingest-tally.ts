@@ -3,7 +3,7 @@
 // ran a saga. `summary()` is the shape printed as a table and as --json.
 import type { DocumentError } from '../ingest/errors.js';
 import type { WriteResult } from '../ingest/writer.js';
-import { redactCredentials } from '../config/redact.js';
+import { redactCredentials } from '../lib/redact.js';
 import { describeError } from './errors.js';
 
 export type FailureKind = 'rejected' | 'compensated' | 'stuck' | 'error';

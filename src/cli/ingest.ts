@@ -19,6 +19,7 @@ import { pushOrWarn } from '../metrics/push.js';
 import { createProgress, type ProgressCounts } from './progress.js';
 import { formatStoreCounts, type StoreCounts } from '../ingest/store-waits.js';
 import { withApp, type CommandIo } from './runtime.js';
+import { drillWrapper } from '../stores/faults-env.js';
 
 const PLANS: readonly IngestPlan[] = ['default', 'adr'];
 const LISTED_FAILURES = 20;
@@ -52,7 +53,9 @@ export function registerIngest(program: Command): void {
 async function ingest(cmd: Command, paths: string[], flags: IngestFlags): Promise<number> {
   // With --pushgateway the run is observed like a worker's and its metrics pushed at the end.
   const obs = flags.pushgateway === undefined ? undefined : createObservability();
-  const observed = obs ? { app: { hooks: obs.hooks, wrapStores: obs.wrapStores } } : {};
+  // APEX_INJECT_FAULTS drills ingest exactly as they drill serve and worker.
+  const wrapStores = drillWrapper(process.env, (line) => void process.stderr.write(`${line}\n`), obs?.wrapStores);
+  const observed = { app: { ...(obs ? { hooks: obs.hooks } : {}), wrapStores } };
   return withApp(cmd, { json: flags.json === true, plan: flags.plan, ...observed }, async (app, io) => {
     obs?.attach(app);
     const code = await ingestWith(app, io, paths, flags);

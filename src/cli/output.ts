@@ -1,7 +1,7 @@
 // Plain-text rendering shared by every command: aligned tables, key/value blocks, the profile
 // lines, and JSON. Commands print through these so that --json output stays pure JSON on stdout
 // and human output looks the same everywhere.
-import type { ProfileDescription } from '../config/profile.js';
+import type { ProfileDescription } from '../wiring.js';
 import { escapeControls } from './args.js';
 
 export type Align = 'left' | 'right';

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import type { App, AppOptions } from '../app.js';
 import type { IngestPlan } from '../ingest/sagas/ingest-saga.js';
-import type { ProfileDescription } from '../config/profile.js';
+import type { ProfileDescription } from '../wiring.js';
 import { profileLines } from './output.js';
 
 export interface GlobalOptions {

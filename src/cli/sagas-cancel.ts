@@ -2,32 +2,46 @@
 // runs (another owner is fenced). After the pivot the engine refuses (SAGA_NOT_CANCELLABLE, exit 1):
 // the saga can only go forward.
 import type { Command } from 'commander';
-import { SagaError } from '../saga/index.js';
+import { hostname, userInfo } from 'node:os';
+import { errorCode, errorMessage } from '../lib/errors.js';
 import { sagaId } from './args.js';
 import { exiting } from './command.js';
 import { CliError, EXIT_FAILED, EXIT_OK } from './errors.js';
 import { formatMs, renderPairs, toJson } from './output.js';
 import { withApp } from './runtime.js';
 
+/** user@host of the operator, for the cancellation record (userInfo throws without a passwd entry). */
+function whoAmI(): string {
+  let user = process.env.USER ?? 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    // keep $USER
+  }
+  return `${user}@${hostname()} (cli)`;
+}
+
 export function registerCancel(sagas: Command): void {
   sagas
     .command('cancel')
     .description('cancel a saga before its pivot: it compensates (exit 1 if it passed its pivot)')
     .argument('<id>', 'saga id', sagaId)
-    .option('--reason <text>', 'why; stored as the saga reason', 'cancelled by operator')
+    .option('--reason <text>', 'why; recorded with the cancellation (the saga reason too, unless it had already failed: then that failure stays its reason)', 'cancelled by operator')
+    .option('--by <name>', 'who cancels, recorded with the time and reason (default: user@host)')
     .option('--json', 'print the outcome as JSON on stdout')
     .action(
-      exiting((id: string, flags: { reason: string; json?: boolean }, cmd: Command) =>
+      exiting((id: string, flags: { reason: string; by?: string; json?: boolean }, cmd: Command) =>
         withApp(cmd, { json: flags.json === true }, async (app, io) => {
           const t0 = performance.now();
           let outcome;
           try {
-            outcome = await app.engine.cancel(id, flags.reason);
+            outcome = await app.engine.cancel(id, flags.reason, { by: flags.by ?? whoAmI() });
           } catch (err) {
-            if (err instanceof SagaError && err.code === 'SAGA_NOT_FOUND') throw new CliError('CLI_NOT_FOUND', `no saga "${id}" in the log`);
-            if (err instanceof SagaError && err.code === 'SAGA_NOT_CANCELLABLE') {
-              if (io.json) io.out(toJson({ ok: false, sagaId: id, error: { code: err.code, message: err.message } }));
-              else io.out(`\n[${err.code}] ${err.message}`);
+            if (errorCode(err) === 'SAGA_NOT_FOUND') throw new CliError('CLI_NOT_FOUND', `no saga "${id}" in the log`);
+            if (errorCode(err) === 'SAGA_NOT_CANCELLABLE') {
+              const message = errorMessage(err);
+              if (io.json) io.out(toJson({ ok: false, sagaId: id, error: { code: 'SAGA_NOT_CANCELLABLE', message } }));
+              else io.out(`\n[SAGA_NOT_CANCELLABLE] ${message}`);
               return EXIT_FAILED;
             }
             throw err;
@@ -41,6 +55,7 @@ export function registerCancel(sagas: Command): void {
               ['duration ms', formatMs(performance.now() - t0)],
             ];
             if (outcome.reason) pairs.push(['reason', `[${outcome.reason.code}] ${outcome.reason.message}`]);
+            pairs.push(['cancelled by', `${flags.by ?? whoAmI()}: ${flags.reason}`]);
             io.out(`\n${renderPairs(pairs)}`);
           }
           return ok ? EXIT_OK : EXIT_FAILED;

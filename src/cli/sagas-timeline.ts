@@ -14,8 +14,10 @@ function detail(r: LogRecord): string {
     case 'step_failed':
     case 'compensation_failed':
       return `[${r.error.code}] ${r.error.message}${r.willRetry ? ' (will retry)' : ''}`;
-    case 'status':
-      return r.reason ? `${r.status}: [${r.reason.code}] ${r.reason.message}` : r.status;
+    case 'status': {
+      const base = r.reason ? `${r.status}: [${r.reason.code}] ${r.reason.message}` : r.status;
+      return r.cancel ? `${base} · cancelled by ${r.cancel.by} at ${new Date(r.cancel.at).toISOString()}: ${r.cancel.message}` : base;
+    }
     case 'step_succeeded':
       return r.output === null ? '' : JSON.stringify(r.output);
     default:

@@ -7,6 +7,8 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { WorkerLoop } from '../fleet/worker-loop.js';
 import { onStopSignal } from '../fleet/signals.js';
+import { drillStoresFromEnv, drillWrapper } from '../stores/faults-env.js';
+import { ALLOWED_HOSTS_ENV, parseAllowedHosts } from '../http/host-guard.js';
 import { startHttpServer } from '../http/listen.js';
 import { createLogger, sagaLogHooks } from '../logging/logger.js';
 import { port } from '../metrics/cli.js';
@@ -16,6 +18,9 @@ import { oneOf, positiveInt } from './args.js';
 import { exiting } from './command.js';
 import { CliError, EXIT_OK } from './errors.js';
 import { withApp } from './runtime.js';
+import { errorCode, errorMessage } from '../lib/errors.js';
+
+const CORS_ORIGINS_ENV = 'APEX_HTTP_CORS_ORIGINS';
 
 interface ServeFlags {
   host: string;
@@ -49,15 +54,37 @@ export function registerServe(program: Command): void {
     .option('--max-body-bytes <n>', 'largest request body accepted', positiveInt(64 * 1024 * 1024), 8 * 1024 * 1024)
     .option('--grace-ms <ms>', 'on SIGTERM, how long requests and sagas in flight may take to finish', positiveInt(3_600_000), 10_000)
     .option('--concurrency <n>', 'run mode: sagas resumed from the log at once by this process', positiveInt(4096), 16)
-    .addHelpText('after', '\nEnvironment:\n  APEX_API_TOKEN       bearer token clients must send (required off loopback; at least 16 characters)\n')
+    .addHelpText(
+      'after',
+      '\nEnvironment:\n' +
+        '  APEX_API_TOKEN           bearer token clients must send (required off loopback; at least 16 characters)\n' +
+        '  APEX_HTTP_ALLOWED_HOSTS  comma list of Host names answered besides loopback names (others: 421)\n' +
+        '  APEX_HTTP_CORS_ORIGINS   comma list of origins, like --cors-origin\n' +
+        '  APEX_INJECT_FAULTS       fault drill: JSON of store faults (docs/observability.md); never in production\n',
+    )
     .action(exiting((flags: ServeFlags, cmd: Command) => runServe(flags, cmd)));
 }
 
-function runServe(flags: ServeFlags, cmd: Command): Promise<number> {
+async function runServe(flags: ServeFlags, cmd: Command): Promise<number> {
   const log = createLogger({ name: 'server' });
   const obs = createObservability({ defaultMetrics: true, extraHooks: [sagaLogHooks(log)] });
   const token = process.env.APEX_API_TOKEN || undefined;
-  return withApp(cmd, { json: true, app: { hooks: obs.hooks, wrapStores: obs.wrapStores } }, async (app, io) => {
+  let allowedHosts: string[];
+  let envOrigins: string[];
+  try {
+    allowedHosts = parseAllowedHosts(process.env[ALLOWED_HOSTS_ENV]);
+    envOrigins = (process.env[CORS_ORIGINS_ENV] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '').reduce<string[]>((acc, o) => origin(o, acc), []);
+  } catch (err) {
+    throw new CliError('CLI_CONFIG', err instanceof InvalidArgumentError ? `${CORS_ORIGINS_ENV}: ${err.message}` : (err as Error).message);
+  }
+  let drill: string[];
+  try {
+    drill = drillStoresFromEnv(process.env);
+  } catch (err) {
+    throw new CliError('CLI_CONFIG', (err as Error).message);
+  }
+  const wrapStores = drillWrapper(process.env, (line) => log.warn(line), obs.wrapStores);
+  return withApp(cmd, { json: true, app: { hooks: obs.hooks, wrapStores } }, async (app, io) => {
     obs.attach(app);
     const mode = flags.mode ?? (app.profile.log.kind === 'postgres' ? 'enqueue' : 'run');
     let server;
@@ -67,7 +94,9 @@ function runServe(flags: ServeFlags, cmd: Command): Promise<number> {
         {
           mode,
           maxBodyBytes: flags.maxBodyBytes,
-          corsOrigins: flags.corsOrigin ?? [],
+          corsOrigins: [...(flags.corsOrigin ?? []), ...envOrigins],
+          allowedHosts,
+          ...(drill.length > 0 ? { faultDrill: { stores: drill } } : {}),
           metrics: { contentType: obs.metrics.contentType, metrics: () => obs.metrics.text() },
           onVerify: (report) => recordVerify(obs.metrics, report),
           ...(token ? { token } : {}),
@@ -75,8 +104,8 @@ function runServe(flags: ServeFlags, cmd: Command): Promise<number> {
         { host: flags.host, port: flags.port, graceMs: flags.graceMs, log: (line) => log.error(line) },
       );
     } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      if (code === 'HTTP_UNSAFE_BIND') throw new CliError('CLI_CONFIG', (err as Error).message);
+      const code = errorCode(err);
+      if (code === 'HTTP_UNSAFE_BIND') throw new CliError('CLI_CONFIG', errorMessage(err));
       if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
         throw new CliError('CLI_CONFIG', `cannot listen on ${flags.host}:${flags.port} (${code})`);
       }

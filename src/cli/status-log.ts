@@ -5,11 +5,13 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { App } from '../app.js';
-import { configFromEnv, redactUrl, type ProfileDescription } from '../config/profile.js';
-import { redactCredentials } from '../config/redact.js';
+import { configFromEnv } from '../config/profile.js';
+import type { ProfileDescription } from '../wiring.js';
+import { redactCredentials, redactUrl } from '../lib/redact.js';
 import { isPostgresUrl, openSagaLog } from '../log/open.js';
 import type { SagaLogBackend } from '../saga/index.js';
 import { globalOptions } from './runtime.js';
+import { errorCode, errorMessage } from '../lib/errors.js';
 
 export interface LogHealth {
   ok: boolean;
@@ -46,9 +48,8 @@ export async function probeSagaLog(log: Pick<SagaLogBackend, 'list'> & { readonl
 
 export function describeLogError(kind: string, err: unknown): string {
   if (err instanceof NoAnswer) return `${kind} saga log: ${err.message}`;
-  const code = (err as { code?: unknown }).code;
-  const message = err instanceof Error ? err.message : String(err);
-  return redactCredentials(`${kind} saga log: ${typeof code === 'string' ? `[${code}] ` : ''}${message}`);
+  const code = errorCode(err);
+  return redactCredentials(`${kind} saga log: ${code !== undefined ? `[${code}] ` : ''}${errorMessage(err)}`);
 }
 
 export interface StatusApp {
@@ -85,7 +86,7 @@ export async function openForStatus(cmd: Command): Promise<StatusApp> {
     const app = await openApp({ lenientConnect: true, config });
     return { app, profile: app.profile.describe(), storeTimeoutMs };
   } catch (err) {
-    if (!(err instanceof NoAnswer) && (err as { code?: unknown }).code !== 'LOG_FAILURE') throw err;
+    if (!(err instanceof NoAnswer) && errorCode(err) !== 'LOG_FAILURE') throw err;
     const app = await openApp({ lenientConnect: true, config: { ...config, sagaLogUrl: 'memory' } });
     const profile = {
       ...app.profile.describe(),

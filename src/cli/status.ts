@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import type { StoreName } from '../stores/types.js';
 import type { SagaEngine, SagaStatus, SagaLogBackend } from '../saga/index.js';
 import { exiting } from './command.js';
-import { redactCredentials } from '../config/redact.js';
+import { redactCredentials } from '../lib/redact.js';
 import { EXIT_FAILED, EXIT_OK } from './errors.js';
 import { profileLines, renderTable, toJson } from './output.js';
 import { bounded, describeLogError, openForStatus, probeSagaLog } from './status-log.js';

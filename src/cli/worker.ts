@@ -10,7 +10,7 @@ import { port } from '../metrics/cli.js';
 import { createObservability } from '../metrics/observe.js';
 import { serveMetrics, type MetricsServer } from '../metrics/server.js';
 import { scheduleVerify } from '../metrics/verify-schedule.js';
-import { injectFaultsFromEnv } from '../stores/faults-env.js';
+import { drillWrapper } from '../stores/faults-env.js';
 import { onStopSignal } from '../fleet/signals.js';
 import { statusLine } from '../fleet/tally.js';
 import { positiveInt } from './args.js';
@@ -49,7 +49,7 @@ function runWorker(flags: WorkerFlags, cmd: Command): Promise<number> {
   // Logs are JSON lines (pino) on stdout; the profile lines go to stderr (json mode of withApp).
   const log = createLogger({ name: 'worker' });
   const obs = createObservability({ defaultMetrics: true, extraHooks: [sagaLogHooks(log)] });
-  const wrapStores: typeof obs.wrapStores = (stores) => obs.wrapStores(injectFaultsFromEnv(stores, process.env, (line) => log.warn(line)));
+  const wrapStores = drillWrapper(process.env, (line) => log.warn(line), obs.wrapStores);
   const app = { leaseMs: flags.leaseMs, hooks: obs.hooks, wrapStores };
   return withApp(cmd, { json: true, app }, async (app) => {
     obs.attach(app);

@@ -5,6 +5,7 @@
 // the owner's pid, host and process start time. A second process refuses with a message naming
 // the holder. A lock whose holder died (SIGKILL leaves the file behind) is detected — same host,
 // and that pid is gone or is now another process (start time differs) — and taken over.
+import { markError } from '../lib/errors.js';
 import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +28,7 @@ export class DataDirLockedError extends Error {
     super(`the data directory ${dir} is in use by ${who}; the embedded stores allow one process at a time: wait for it to finish, or use another --data-dir`);
     this.name = 'DataDirLockedError';
     this.owner = owner;
+    markError(this);
   }
 }
 

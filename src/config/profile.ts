@@ -1,16 +1,10 @@
 // Profiles: which store and which saga log each URL selects. Embedded is the default: no server,
 // everything under ./.apex/ (PGlite for PostgreSQL, SQLite files for the graph, vector and cache
 // stand-ins, a SQLite saga log). Any store given a URL uses its real server; any mix is allowed.
-// Adapters load lazily, so an embedded run never loads a server driver.
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { openSagaLog, type OpenedSagaLog } from '../log/open.js';
-import { lockDataDir } from './data-dir-lock.js';
-import type { Embedder } from '../ingest/embedder.js';
-import type { StoreName, StoreSet } from '../stores/types.js';
-import { BatchStats, coalesceStores } from '../stores/coalesce/stores.js';
-import { ConfigError, intFromEnv, type IntRange } from './numeric.js';
-import { redactUrl } from './redact.js';
+// This file only reads settings; src/wiring.ts opens what they select.
+import { resolve } from 'node:path';
+import { ConfigError, intFromEnv } from './numeric.js';
+import type { IntRange } from '../lib/int-range.js';
 
 export interface ProfileConfig {
   dataDir: string;
@@ -84,122 +78,4 @@ export function configFromEnv(env: Env, dataDir?: string): ProfileConfig {
   const poolSize = intFromEnv(env, 'APEX_PG_POOL_SIZE', { min: 1, max: 1_000, unit: 'connections' });
   if (poolSize !== undefined) cfg.pgPoolSize = poolSize;
   return cfg;
-}
-
-export interface ProfileDescription {
-  profile: 'embedded' | 'servers' | 'mixed';
-  stores: Record<StoreName, string>;
-  sagaLog: string;
-  durability: string;
-  embedder: string;
-}
-
-export interface OpenedProfile {
-  stores: StoreSet;
-  /** Coalesced batch sizes per store operation (empty when coalescing is off). */
-  batchStats: BatchStats;
-  log: OpenedSagaLog;
-  describe(): ProfileDescription;
-  close(): Promise<void>;
-}
-
-/** Connection text without user or password (kept exported here for existing callers). */
-export { redactUrl };
-
-/**
- * Opens the stores and the saga log. With `lenient`, a store that cannot connect is kept anyway
- * (its health() says what is wrong): `status` must report a down store, not fail to start.
- */
-export async function openProfile(cfg: ProfileConfig, embedder: Embedder, opts: { lenient?: boolean } = {}): Promise<OpenedProfile> {
-  const embedded = (name: string): string => join(cfg.dataDir, name);
-  const needsDir = !cfg.databaseUrl || !cfg.neo4jUrl || !cfg.qdrantUrl || !cfg.redisUrl || !cfg.sagaLogUrl;
-  if (needsDir) mkdirSync(cfg.dataDir, { recursive: true });
-  // Embedded stores belong to one process at a time (a SQLite saga log alone is multi-process safe).
-  const embeddedStores = !cfg.databaseUrl || !cfg.neo4jUrl || !cfg.qdrantUrl || !cfg.redisUrl;
-  const dirLock = embeddedStores ? lockDataDir(cfg.dataDir) : undefined;
-  const timeoutMs = cfg.storeTimeoutMs;
-  const opened: Array<{ close(): Promise<void> }> = [];
-  try {
-    const postgres = cfg.databaseUrl
-      ? (await import('../stores/postgres/relational-store.js')).createPostgresStore({
-          url: cfg.databaseUrl,
-          timeoutMs,
-          ...(cfg.pgPoolSize !== undefined ? { poolSize: cfg.pgPoolSize } : {}),
-          ...(cfg.pgPooler ? { pooler: cfg.pgPooler } : {}),
-        })
-      : await (await import('../stores/pglite/relational-store.js')).openPgliteRelational({ dir: embedded('postgres'), timeoutMs });
-    opened.push(postgres);
-    const neo4j = cfg.neo4jUrl
-      ? (await import('../stores/neo4j/graph-store.js')).createNeo4jStore({ url: cfg.neo4jUrl, user: cfg.neo4jUser, password: cfg.neo4jPassword, timeoutMs })
-      : await (await import('../stores/sqlite/graph-store.js')).openSqliteGraph(embedded('graph.db'));
-    opened.push(neo4j);
-    const qdrant = cfg.qdrantUrl
-      ? (await import('../stores/qdrant/vector-store.js')).createQdrantStore({ url: cfg.qdrantUrl, apiKey: cfg.qdrantApiKey, dimension: embedder.dimension, timeoutMs })
-      : await (await import('../stores/sqlite/vector-store.js')).openSqliteVector(embedded('vectors.db'), embedder.dimension);
-    opened.push(qdrant);
-    const redis = cfg.redisUrl
-      ? (await import('../stores/redis/cache-store.js')).createRedisStore({ url: cfg.redisUrl, timeoutMs })
-      : await (await import('../stores/sqlite/cache-store.js')).openSqliteCache(embedded('cache.db'));
-    opened.push(redis);
-    const raw: StoreSet = { postgres, neo4j, qdrant, redis };
-    for (const s of Object.values(raw)) {
-      try {
-        await s.connect();
-      } catch (err) {
-        if (!opts.lenient) throw err;
-      }
-    }
-    // The store group commit sits directly on the adapters, under the fault and metrics wrappers
-    // that callers add (docs/stores.md "Store group commit").
-    const batchStats = new BatchStats();
-    // PGlite runs each call as one synchronous WebAssembly run on this thread: a batch of many
-    // documents blocks the event loop (and the lease heartbeats) for all of them at once, which
-    // lost leases at start-up under load (e2e same-document-embedded, 1.5 s leases). Its calls
-    // stay one by one; the SQLite stand-ins coalesce.
-    const skip: StoreName[] = cfg.databaseUrl ? [] : ['postgres'];
-    const stores = cfg.coalesce === false ? raw : coalesceStores(raw, { skip }, batchStats);
-    const logTarget = cfg.sagaLogUrl ?? embedded('saga-log.db');
-    // With the PGlite stand-in the main thread is busy running PostgreSQL in WebAssembly: a SQLite
-    // log then commits (and fsyncs) in a worker thread, beside it instead of blocking it (the
-    // embedded first run ingests ~30% faster; docs/performance.md). Same durability either way.
-    const sqlite = { ...(cfg.sqliteSynchronous ? { synchronous: cfg.sqliteSynchronous } : {}), thread: cfg.sqliteThread ?? !cfg.databaseUrl };
-    const postgresLog = {
-      ...(cfg.sagaLogConnections !== undefined ? { poolSize: cfg.sagaLogConnections } : {}),
-      connection: {
-        ...(cfg.pgPooler ? { pooler: cfg.pgPooler } : {}),
-        ...(cfg.sagaLogDirectUrl ? { directConnectionString: cfg.sagaLogDirectUrl } : {}),
-        ...(cfg.sagaLogTimeoutMs !== undefined ? { queryTimeoutMs: cfg.sagaLogTimeoutMs } : {}),
-        ...(cfg.sagaLogConnectTimeoutMs !== undefined ? { connectTimeoutMs: cfg.sagaLogConnectTimeoutMs } : {}),
-      },
-    };
-    const log = await openSagaLog(logTarget, { sqlite, postgres: postgresLog });
-    const servers = [cfg.databaseUrl, cfg.neo4jUrl, cfg.qdrantUrl, cfg.redisUrl].filter(Boolean).length;
-    const describe = (): ProfileDescription => ({
-      profile: servers === 0 && !cfg.sagaLogUrl ? 'embedded' : servers === 4 && cfg.sagaLogUrl ? 'servers' : 'mixed',
-      stores: {
-        postgres: cfg.databaseUrl ? `postgres ${redactUrl(cfg.databaseUrl)}` : `pglite ${embedded('postgres')}`,
-        neo4j: cfg.neo4jUrl ? `neo4j ${redactUrl(cfg.neo4jUrl)}` : `sqlite-graph ${embedded('graph.db')}`,
-        qdrant: cfg.qdrantUrl ? `qdrant ${redactUrl(cfg.qdrantUrl)}` : `sqlite-vector ${embedded('vectors.db')}`,
-        redis: cfg.redisUrl ? `redis ${redactUrl(cfg.redisUrl)}` : `sqlite-cache ${embedded('cache.db')}`,
-      },
-      sagaLog: `${log.kind} ${cfg.sagaLogUrl && /^postgres/i.test(cfg.sagaLogUrl) ? redactUrl(cfg.sagaLogUrl) : logTarget}`,
-      durability: log.durability,
-      embedder: `${embedder.name} (dimension ${embedder.dimension})`,
-    });
-    return {
-      stores,
-      batchStats,
-      log,
-      describe,
-      close: async () => {
-        await log.close();
-        await Promise.allSettled(opened.map((s) => s.close()));
-        dirLock?.release();
-      },
-    };
-  } catch (err) {
-    await Promise.allSettled(opened.map((s) => s.close()));
-    dirLock?.release();
-    throw err;
-  }
 }

@@ -1,6 +1,7 @@
 // Bearer-token authentication. The token is compared in constant time (both sides hashed to the
 // same length first, so neither the content nor the length leaks through timing). A server bound
 // to anything but loopback must have a token: `assertSafeBind` refuses to start otherwise.
+import { markError } from '../lib/errors.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { problemResponse } from './problem.js';
@@ -15,6 +16,7 @@ export class BindError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'BindError';
+    markError(this);
   }
 }
 
@@ -22,7 +24,7 @@ export class BindError extends Error {
 export function assertSafeBind(host: string, token: string | undefined): void {
   if (isLoopbackHost(host)) return;
   if (token === undefined || token.length < 16) {
-    throw new BindError(`refusing to listen on ${host} (not loopback) without a bearer token of at least 16 characters (--token or APEX_API_TOKEN)`);
+    throw new BindError(`refusing to listen on ${host} (not loopback) without a bearer token of at least 16 characters (set the APEX_API_TOKEN environment variable; there is no flag, so the token stays out of the process list)`);
   }
 }
 

@@ -1,7 +1,7 @@
 // What the HTTP layer needs from the process: the app's engine, writer, stores and embedder, how
 // it runs sagas (here, or queued for workers), its limits, and a little mutable state (draining,
 // the last verify). Tests build this around an embedded app with injected faults.
-import type { ProfileDescription } from '../config/profile.js';
+import type { ProfileDescription } from '../wiring.js';
 import type { Embedder } from '../ingest/embedder.js';
 import type { VerifyReport } from '../ingest/verify.js';
 import type { MemoryWriter } from '../ingest/writer.js';
@@ -30,8 +30,12 @@ export interface ApiOptions {
   maxBodyBytes: number;
   /** Bearer token; required off loopback. */
   token?: string;
-  /** Origins allowed by CORS; empty = CORS off (no headers sent). */
+  /** Origins allowed by CORS; empty = CORS off (no headers sent). They may also send writes. */
   corsOrigins: readonly string[];
+  /** Host names answered besides loopback names (APEX_HTTP_ALLOWED_HOSTS; host-guard.ts). */
+  allowedHosts: readonly string[];
+  /** The address the server binds; undefined (in-process) counts as loopback. Set by listen.ts. */
+  bindHost?: string;
   metrics?: MetricsSource;
   /** The seed's targets, shown beside the measured values on the overview. */
   targets: { successRate: number; compensationRate: number; p90Ms: number; p90AlertMs: number };
@@ -39,6 +43,8 @@ export interface ApiOptions {
   scanLimit: number;
   /** Called with every verify report the API produces (metrics: the drift gauge). */
   onVerify?: (report: VerifyReport) => void;
+  /** Set while APEX_INJECT_FAULTS injects faults into these stores (a drill): /readyz and the dashboard say so. */
+  faultDrill?: { stores: readonly string[] };
   /** Largest saga input returned by GET /v1/sagas/{id}, bytes of JSON. */
   maxInputBytes: number;
 }
@@ -48,6 +54,7 @@ export const DEFAULT_API_OPTIONS: ApiOptions = {
   // A document may carry 1 MiB of text; JSON escaping can make that up to ~6x larger.
   maxBodyBytes: 8 * 1024 * 1024,
   corsOrigins: [],
+  allowedHosts: [],
   // Success above 99.5 %, compensation below 0.5 %, P90 below 1 s, alert when P90 passes 2 s.
   targets: { successRate: 0.995, compensationRate: 0.005, p90Ms: 1_000, p90AlertMs: 2_000 },
   scanLimit: 20_000,

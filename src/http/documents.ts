@@ -153,6 +153,7 @@ export function registerDocumentRoutes(api: OpenAPIHono, ctx: ApiContext): void 
           qdrant: { versions: strip(vectors) },
           redis: { contentSha256: cache?.contentSha256 ?? null, chunkCount: cache?.chunkCount ?? null },
           consistent,
+          exists: row !== undefined || pending.length > 0 || graph.length > 0 || vectors.length > 0 || cache !== undefined,
         },
         200,
       );
@@ -191,7 +192,7 @@ export function registerDocumentRoutes(api: OpenAPIHono, ctx: ApiContext): void 
       responses: { 200: json(SearchResult, 'Best hits first; only committed versions of committed documents.'), ...problems(400, 503) },
     },
     async (c) => {
-      const q = parseWith(SearchQuery, c.req.query(), 'HTTP_INVALID_PARAMETER', 400);
+      const q = parseQuery(c, SearchQuery);
       const hits = await searchDocuments(ctx.app.stores, ctx.app.embedder, q.q, q.k);
       return c.json({ query: q.q, k: q.k, hits }, 200);
     },

@@ -4,6 +4,7 @@ import type { ApiContext } from './context.js';
 import { json, route } from './route.js';
 import { Health, Ready } from './schemas.js';
 import { z } from '@hono/zod-openapi';
+import { errorCode } from '../lib/errors.js';
 
 const CHECK_TIMEOUT_MS = 2_000;
 
@@ -17,7 +18,7 @@ async function timed(name: string, check: () => Promise<{ ok: boolean; detail: s
     ]);
     return { name, ok: r.ok, latencyMs: Math.round((performance.now() - t0) * 100) / 100, detail: r.detail };
   } catch (err) {
-    return { name, ok: false, latencyMs: Math.round((performance.now() - t0) * 100) / 100, detail: `[${String((err as { code?: unknown }).code ?? 'ERROR')}] unreachable` };
+    return { name, ok: false, latencyMs: Math.round((performance.now() - t0) * 100) / 100, detail: `[${errorCode(err) ?? 'ERROR'}] unreachable` };
   } finally {
     clearTimeout(timer);
   }
@@ -49,7 +50,9 @@ export function registerHealthRoutes(api: OpenAPIHono, ctx: ApiContext): void {
         }),
       ]);
       const ready = !ctx.state.draining && checks.every((x) => x.ok);
-      return c.json({ ready, draining: ctx.state.draining, checks }, ready ? 200 : 503);
+      // A drill does not make the server unready (that is what is being rehearsed); it is named.
+      const faultDrill = ctx.opts.faultDrill ? { stores: [...ctx.opts.faultDrill.stores] } : null;
+      return c.json({ ready, draining: ctx.state.draining, faultDrill, checks }, ready ? 200 : 503);
     },
   );
 

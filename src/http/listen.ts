@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
 import { assertSafeBind } from './auth.js';
+import { answerClientErrors } from './client-error.js';
 import type { ApiApp, ApiOptions } from './context.js';
 import { createHttpApi, type HttpApi } from './server.js';
 
@@ -26,7 +27,7 @@ export interface RunningServer {
 
 export async function startHttpServer(app: ApiApp, api: Partial<ApiOptions>, listen: ListenOptions): Promise<RunningServer> {
   assertSafeBind(listen.host, api.token);
-  const http = createHttpApi(app, api, listen.log);
+  const http = createHttpApi(app, { ...api, bindHost: listen.host }, listen.log);
   let inFlight = 0;
   let idle: (() => void) | undefined;
   const server = createAdaptorServer({ fetch: (req: Request) => http.hono.fetch(req), hostname: listen.host }) as Server;
@@ -39,6 +40,7 @@ export async function startHttpServer(app: ApiApp, api: Partial<ApiOptions>, lis
       if (inFlight === 0) idle?.();
     });
   });
+  answerClientErrors(server);
   server.headersTimeout = 30_000;
   server.requestTimeout = 120_000;
   await new Promise<void>((resolve, reject) => {

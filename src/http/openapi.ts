@@ -3,6 +3,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { readFileSync } from 'node:fs';
 import type { ApiOptions } from './context.js';
+import { ERROR_REGISTRY } from '../errors/registry.js';
 
 const SEMANTICS = `
 Every write (POST/PUT/DELETE of a document) runs as a **saga** across PostgreSQL, Neo4j, Qdrant and
@@ -34,8 +35,28 @@ WRITE_COMPENSATED (new key). Never retry 400/401/404/409/413/415/422 unchanged.
 the saga twice and answers with that saga's state; the same key with another body is a 409
 HTTP_IDEMPOTENCY_CONFLICT.
 
-**Errors** are \`application/problem+json\` (RFC 9457) with a stable \`code\`.
+**Errors** are \`application/problem+json\` (RFC 9457) with a stable \`code\`; a 5xx problem
+says in \`retryable\` whether the same request can succeed later.
+
+**Changed (unreleased)**: these codes used to answer 500 INTERNAL: DOC_HELD (now 409, with
+\`docId\` and the holding \`sagaId\`), EMBED_TRANSIENT (503), EMBED_PERMANENT (502), EMBED_CONFIG
+(503), DOC_SOURCE (422), SAGA_FENCED and SAGA_CANCELLED (409), SAGA_INPUT_INVALID (422),
+SAGA_DEADLINE, SAGA_LEASE_LOST, STEP_TIMEOUT, STEP_ABORTED, SAGA_INTERRUPTED, RECOVERY_LIMIT,
+SAGA_UNKNOWN_DEFINITION, CONFIG_INVALID, DATA_DIR_LOCKED (503). STORE_FENCED answers 409 (was 503).
+STORE_PERMANENT and STORE_INJECTED stay 503 but say \`retryable: false\` (was true); LOG_CLOSED and
+SAGA_WAIT_TIMEOUT now carry \`retryable: true\`. See CHANGELOG.md.
 `;
+
+/** Status -> codes, from the one error registry (src/errors/registry.ts). */
+function errorTable(): string {
+  const byStatus = new Map<number, string[]>();
+  for (const [code, t] of Object.entries(ERROR_REGISTRY)) {
+    if (!t.expected || code.startsWith('CLI_') || code === 'SAGA_FAILED' || code === 'HTTP_UNSAFE_BIND') continue; // not sent by the API
+    byStatus.set(t.http, [...(byStatus.get(t.http) ?? []), code]);
+  }
+  const rows = [...byStatus].sort(([a], [b]) => a - b).map(([status, codes]) => `- **${status}**: ${codes.join(', ')}`);
+  return `**Error codes by status**\n${rows.join('\n')}\n- **500**: INTERNAL (a bug; the server log has the details)`;
+}
 
 function version(): string {
   try {
@@ -52,7 +73,7 @@ export function openApiDocument(api: OpenAPIHono, opts: ApiOptions) {
     info: {
       title: 'Apex Memory API',
       version: version(),
-      description: `${SEMANTICS.trim()}\n\nThis server runs in **${opts.mode === 'run' ? 'run' : 'enqueue'}** mode: ${
+      description: `${SEMANTICS.trim()}\n\n${errorTable()}\n\nThis server runs in **${opts.mode === 'run' ? 'run' : 'enqueue'}** mode: ${
         opts.mode === 'run' ? 'it runs the sagas itself.' : 'document writes are queued in the saga log and `apex-memory worker` processes run them.'
       }`,
     },

@@ -5,7 +5,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import { verifyStores } from '../ingest/verify.js';
 import type { SagaSummary } from '../saga/index.js';
 import type { ApiContext } from './context.js';
-import { json, problems, route } from './route.js';
+import { json, polled, problems, route } from './route.js';
 import { Overview, VerifyResult } from './schemas.js';
 
 export function quantile(sorted: readonly number[], q: number): number | null {
@@ -54,7 +54,7 @@ export function registerOverviewRoutes(api: OpenAPIHono, ctx: ApiContext): void 
       path: '/v1/overview',
       tags: ['operations'],
       summary: 'Dashboard numbers: success and compensation rates, latency against targets, in flight, stuck, consistency window, drift',
-      responses: { 200: json(Overview, 'Computed over the newest sagas in the log (window).'), ...problems(503) },
+      responses: { ...polled(Overview, 'Computed over the newest sagas in the log (window).'), ...problems(503) },
     },
     async (c) => {
       const log = ctx.app.engine.log;
@@ -81,6 +81,7 @@ export function registerOverviewRoutes(api: OpenAPIHono, ctx: ApiContext): void 
           lastVerify: last ? { at: last.at.toISOString(), documents: last.report.documents, violations: last.report.violations.length, byKind } : null,
           profile: ctx.app.profile.describe().profile,
           mode: ctx.opts.mode,
+          faultDrill: ctx.opts.faultDrill ? { stores: [...ctx.opts.faultDrill.stores] } : null,
         },
         200,
       );

@@ -1,24 +1,14 @@
 // Errors as RFC 9457 problem details (`application/problem+json`). Every 4xx/5xx the API sends
 // goes through here, so each carries a stable `code` a client can switch on; `detail` is for
-// people. Domain errors (DocumentError, SagaError) keep their own codes.
+// people. Domain errors (DocumentError, SagaError) keep their own codes; the status of each code
+// comes from the one error registry (src/errors/registry.ts).
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { errorCode, errorMessage, errorRetryable, isApexError, markError } from '../lib/errors.js';
+import { errorTraits, type HttpErrorCode } from '../errors/registry.js';
 
-export type HttpErrorCode =
-  | 'HTTP_NOT_FOUND' // no such route (or method on it)
-  | 'HTTP_UNAUTHORIZED' // missing or wrong bearer token
-  | 'HTTP_BODY_TOO_LARGE'
-  | 'HTTP_UNSUPPORTED_MEDIA_TYPE' // a JSON body was expected
-  | 'HTTP_MALFORMED_JSON'
-  | 'HTTP_INVALID_UTF8'
-  | 'HTTP_INVALID_PARAMETER' // a query, path or header value is invalid
-  | 'HTTP_IDEMPOTENCY_CONFLICT' // the Idempotency-Key was used with a different body
-  | 'HTTP_SHUTTING_DOWN' // the server is draining after SIGTERM
-  | 'DOC_NOT_FOUND'
-  | 'SAGA_NOT_FOUND'
-  | 'SAGA_NOT_STUCK'
-  | 'SAGA_NOT_CANCELLABLE'
-  | 'INTERNAL';
+/** The API's own codes: listed, with every other code's status, in src/errors/registry.ts. */
+export type { HttpErrorCode } from '../errors/registry.js';
 
 export interface ProblemBody {
   type: string;
@@ -34,25 +24,35 @@ export interface ProblemBody {
 export class HttpProblem extends Error {
   constructor(
     readonly status: ContentfulStatusCode,
-    readonly code: string,
+    readonly code: HttpErrorCode | 'DOC_INVALID' | 'SAGA_NOT_FOUND' | 'SAGA_NOT_STUCK',
     detail: string,
     readonly extensions: Record<string, unknown> = {},
   ) {
     super(detail);
     this.name = 'HttpProblem';
+    markError(this);
   }
+}
+
+function isHttpProblem(err: unknown): err is HttpProblem {
+  return isApexError(err) && err.name === 'HttpProblem' && typeof (err as { status?: unknown }).status === 'number';
 }
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',
+  403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  408: 'Request Timeout',
   409: 'Conflict',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
+  421: 'Misdirected Request',
+  431: 'Request Header Fields Too Large',
   422: 'Unprocessable Content',
   500: 'Internal Server Error',
+  502: 'Bad Gateway',
   503: 'Service Unavailable',
 };
 
@@ -77,22 +77,24 @@ export function problemResponse(c: Context, status: ContentfulStatusCode, code: 
 }
 
 /**
- * Maps anything thrown by a handler to a problem. Known codes get their status; anything else is
- * a 500 whose detail names no internals (the server logs the error itself).
+ * Maps anything thrown by a handler to a problem. Registered, expected codes get their status from
+ * the registry (5xx ones say whether a retry can help); anything else is a 500 whose detail names
+ * no internals (the server logs the error itself).
  */
 export function toProblem(err: unknown): { status: ContentfulStatusCode; code: string; detail: string; extensions: Record<string, unknown> } {
-  if (err instanceof HttpProblem) return { status: err.status, code: err.code, detail: err.message, extensions: err.extensions };
-  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
-  const message = err instanceof Error ? err.message : String(err);
-  if (code === 'DOC_INVALID') {
-    const field = (err as { field?: unknown }).field;
-    return { status: 422, code, detail: message, extensions: typeof field === 'string' ? { field } : {} };
+  if (isHttpProblem(err)) return { status: err.status, code: err.code, detail: err.message, extensions: err.extensions };
+  const code = errorCode(err);
+  const traits = errorTraits(code);
+  if (code === undefined || traits === undefined || !traits.expected) {
+    return { status: 500, code: 'INTERNAL', detail: 'internal error (see the server log)', extensions: {} };
   }
-  if (code === 'SAGA_NOT_FOUND') return { status: 404, code, detail: message, extensions: {} };
-  if (code === 'SAGA_NOT_STUCK' || code === 'SAGA_NOT_CANCELLABLE' || code === 'SAGA_CONFLICT' || code === 'SAGA_INPUT_CONFLICT' || code === 'STORE_CONFLICT') {
-    return { status: 409, code, detail: message, extensions: {} };
+  const extensions: Record<string, unknown> = {};
+  const field = (err as { field?: unknown }).field;
+  if (typeof field === 'string') extensions.field = field;
+  if (code === 'DOC_HELD') {
+    const { docId, holder } = err as { docId?: unknown; holder?: unknown };
+    Object.assign(extensions, { docId, sagaId: holder });
   }
-  if (code === 'LOG_CLOSED' || code === 'SAGA_WAIT_TIMEOUT') return { status: 503, code, detail: message, extensions: {} };
-  if (typeof code === 'string' && /^(STORE|LOG)_[A-Z_]+$/.test(code)) return { status: 503, code, detail: message, extensions: { retryable: true } };
-  return { status: 500, code: 'INTERNAL', detail: 'internal error (see the server log)', extensions: {} };
+  if (traits.http >= 500) extensions.retryable = errorRetryable(err) ?? traits.retryable;
+  return { status: traits.http, code, detail: errorMessage(err), extensions };
 }

@@ -5,20 +5,59 @@ import type { LogRecord, SagaSummary, StoredSaga } from '../saga/index.js';
 import { operationOf } from './step-operations.js';
 import type { TimingEvent } from './timings.js';
 
+export interface RetryWait {
+  step: string;
+  phase: 'forward' | 'compensation';
+  /** The attempt that failed; the next one is attempt + 1. */
+  attempt: number;
+  error: { code: string; message: string };
+  retryInMs: number | null;
+  /** The failure is the saga's last record (so updatedAt is when it was written). */
+  last: boolean;
+}
+
 export interface RecordFacts {
   attempts: number;
   retrying: boolean;
   failedSteps: string[];
+  /** A failed attempt whose retry has not started yet (the saga waits on that step's store). */
+  waiting: RetryWait | null;
 }
 
 export function recordFacts(records: readonly LogRecord[]): RecordFacts {
   let attempts = 0;
   const failed = new Set<string>();
-  for (const r of records) {
+  const open = new Map<string, RetryWait>();
+  records.forEach((r, i) => {
     if ('attempt' in r) attempts = Math.max(attempts, r.attempt);
-    if (r.type === 'step_failed' || r.type === 'compensation_failed') failed.add(r.step);
-  }
-  return { attempts, retrying: attempts > 1, failedSteps: [...failed] };
+    if (r.type === 'step_failed' || r.type === 'compensation_failed') {
+      failed.add(r.step);
+      const phase = r.type === 'step_failed' ? 'forward' : 'compensation';
+      const retryInMs = r.type === 'step_failed' ? (r.retryInMs ?? null) : null;
+      if (r.willRetry) open.set(`${phase}:${r.step}`, { step: r.step, phase, attempt: r.attempt, error: { code: r.error.code, message: r.error.message }, retryInMs, last: i === records.length - 1 });
+      else open.delete(`${phase}:${r.step}`);
+    } else if (r.type === 'step_started' || r.type === 'compensation_started') {
+      open.delete(`${r.type === 'step_started' ? 'forward' : 'compensation'}:${r.step}`);
+    } else if (r.type === 'status' && r.status !== 'running' && r.status !== 'compensating') {
+      open.clear(); // ended or stuck: nothing waits for a retry any more
+    }
+  });
+  const waits = [...open.values()];
+  return { attempts, retrying: attempts > 1, failedSteps: [...failed], waiting: waits[waits.length - 1] ?? null };
+}
+
+/** The store a step talks to, from its operation text ("Qdrant: ..."). */
+function storeOf(step: string, phase: 'forward' | 'compensation'): string | null {
+  const op = operationOf(step, phase);
+  return op ? (op.split(':')[0] ?? null) : null;
+}
+
+function waitView(w: RetryWait | null, s: SagaSummary) {
+  if (!w) return null;
+  // Record times are not stored (yet): the next attempt's time is known when the failure is the
+  // saga's last append (updatedAt is then its time) and carried a durable retry delay.
+  const nextAttemptAt = w.last && w.retryInMs !== null ? iso(s.updatedAt + w.retryInMs) : null;
+  return { step: w.step, phase: w.phase, store: storeOf(w.step, w.phase), nextAttempt: w.attempt + 1, error: w.error, retryInMs: w.retryInMs, nextAttemptAt };
 }
 
 export function docIdOf(input: unknown): string | null {
@@ -30,8 +69,7 @@ export function docIdOf(input: unknown): string | null {
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-export function summaryView(s: SagaSummary, facts: RecordFacts, docId: string | null, now = Date.now()) {
-  const ended = s.status === 'completed' || s.status === 'compensated' || s.status === 'stuck';
+export function summaryView(s: SagaSummary, facts: RecordFacts, docId: string | null) {
   return {
     sagaId: s.sagaId,
     name: s.name,
@@ -42,12 +80,15 @@ export function summaryView(s: SagaSummary, facts: RecordFacts, docId: string | 
     leaseExpiresAt: s.leaseExpiresAt === null ? null : iso(s.leaseExpiresAt),
     createdAt: iso(s.createdAt),
     updatedAt: iso(s.updatedAt),
-    durationMs: (ended ? s.updatedAt : Math.max(now, s.updatedAt)) - s.createdAt,
+    // Up to the last log change, also while it runs: an answer that only changes when the log does
+    // keeps its ETag, so the dashboard's polls of an unchanged list are 304s.
+    durationMs: s.updatedAt - s.createdAt,
     reason: s.reason,
     attempts: facts.attempts,
     retrying: facts.retrying,
     failedSteps: facts.failedSteps,
     docId,
+    waitingOn: s.status === 'running' || s.status === 'compensating' || s.status === 'pending' ? waitView(facts.waiting, s) : null,
   };
 }
 
@@ -135,6 +176,7 @@ export function recordViews(records: readonly LogRecord[]) {
     attempt: 'attempt' in r ? r.attempt : null,
     status: r.type === 'status' ? r.status : null,
     error: r.type === 'step_failed' || r.type === 'compensation_failed' ? r.error : r.type === 'status' ? (r.reason ?? null) : null,
+    ...(r.type === 'status' && r.cancel ? { cancel: { by: r.cancel.by, at: new Date(r.cancel.at).toISOString(), message: r.cancel.message } } : {}),
     willRetry: 'willRetry' in r ? r.willRetry : null,
     ...(r.type === 'step_succeeded' ? { output: r.output } : {}),
   }));

@@ -7,10 +7,12 @@ import type { TimingEvent } from './timings.js';
 import type { ApiContext } from './context.js';
 import { readJsonBody } from './body.js';
 import { HttpProblem } from './problem.js';
-import { json, parseQuery, parseWith, problems, route } from './route.js';
+import { json, parseQuery, parseWith, polled, problems, route } from './route.js';
 import { querySagas } from './saga-query.js';
+import { actionsView, cancellationOf, errorGroups } from './saga-guide.js';
 import { docIdOf, limitedInput, outputsOf, recordFacts, recordViews, summaryView, timelineBars } from './saga-view.js';
-import { BulkRetryBody, BulkRetryResult, CancelQuery, SagaDetail, SagaList, SagaListQuery, SagaOutcome as SagaOutcomeSchema, WaitQuery } from './schemas.js';
+import { BulkRetryBody, Problem, BulkRetryResult, CancelQuery, SagaDetail, SagaList, SagaListQuery, SagaOutcome as SagaOutcomeSchema, WaitQuery } from './schemas.js';
+import { errorCode, errorMessage } from '../lib/errors.js';
 
 // Saga ids are engine UUIDs or `idem-<hex>` (write.ts): none has a control character. Such an id is
 // bad input (400) checked before the saga log sees it: a NUL on a PostgreSQL log would be a 503.
@@ -29,7 +31,7 @@ export function registerSagaRoutes(api: OpenAPIHono, ctx: ApiContext): void {
       tags: ['sagas'],
       summary: 'List sagas, newest first, with filters and cursor pagination',
       request: { query: SagaListQuery },
-      responses: { 200: json(SagaList, 'One page; pass `nextCursor` as `cursor` for the next.'), ...problems(400, 503) },
+      responses: { ...polled(SagaList, 'One page; pass `nextCursor` as `cursor` for the next.'), ...problems(400, 503) },
     },
     async (c) => {
       const q = parseQuery(c, SagaListQuery);
@@ -46,7 +48,7 @@ export function registerSagaRoutes(api: OpenAPIHono, ctx: ApiContext): void {
       tags: ['sagas'],
       summary: 'One saga: every log record, and its steps and compensations as a timeline',
       request: { params: IdParam },
-      responses: { 200: json(SagaDetail, 'The saga.'), ...problems(400, 404, 503) },
+      responses: { ...polled(SagaDetail, 'The saga.'), ...problems(400, 404, 503) },
     },
     async (c) => {
       const id = idOf(c);
@@ -57,7 +59,8 @@ export function registerSagaRoutes(api: OpenAPIHono, ctx: ApiContext): void {
       const owner = ctx.app.engine.owner;
       const { bars, timeAxis } = timelineBars(saga.records, events, running);
       const ownership = ownershipEvents(events ?? [], owner);
-      ownership.push({ at: null, fencingToken: saga.fencingToken, owner: saga.owner, event: 'current lease' });
+      // Only a saga that runs has a current lease; an ended or stuck one keeps a stale owner column.
+      if (running && saga.owner !== null) ownership.push({ at: null, fencingToken: saga.fencingToken, owner: saga.owner, event: 'current lease' });
       return c.json(
         {
           ...summaryView(saga, recordFacts(saga.records), docIdOf(saga.input)),
@@ -67,6 +70,9 @@ export function registerSagaRoutes(api: OpenAPIHono, ctx: ApiContext): void {
           timeAxis,
           bars,
           ownership,
+          actions: actionsView(ctx.app.engine.definition(saga.name, saga.version), saga),
+          cancellation: cancellationOf(saga.records),
+          errorGroups: errorGroups(bars, timeAxis === 'wall'),
         },
         200,
       );
@@ -126,7 +132,7 @@ export function registerSagaRoutes(api: OpenAPIHono, ctx: ApiContext): void {
       const id = idOf(c);
       const saga = await log.load(id);
       if (!saga) throw new HttpProblem(404, 'SAGA_NOT_FOUND', `no saga "${id}" in the log`, { sagaId: id });
-      const outcome = await waitUpTo(ctx.app.engine.cancel(id, q.reason ?? 'cancelled through the HTTP API'), q.wait ?? 10, true);
+      const outcome = await waitUpTo(ctx.app.engine.cancel(id, q.reason ?? 'cancelled through the HTTP API', { by: q.by ?? 'http-api' }), q.wait ?? 10, true);
       const location = `/v1/sagas/${encodeURIComponent(id)}`;
       if (!outcome) {
         c.header('Location', location);
@@ -146,7 +152,11 @@ export function registerSagaRoutes(api: OpenAPIHono, ctx: ApiContext): void {
       description:
         'Selects stuck sagas by `filter` or exactly `sagaIds`. With `dryRun` (the default) nothing is touched and `sagas` lists exactly what a real run would retry; send those ids back with `dryRun: false` to act on that list and no other.',
       request: { body: { required: true, content: { 'application/json': { schema: BulkRetryBody } } } },
-      responses: { 200: json(BulkRetryResult, 'What was (or would be) retried, and each result.'), ...problems(400, 413, 415, 422, 503) },
+      responses: {
+        200: json(BulkRetryResult, 'What was (or would be) retried, and each result.'),
+        ...problems(400, 413, 415, 422, 503),
+        409: { description: '`SAGA_NOT_STUCK`: a listed `sagaIds` entry is unknown or not stuck; `sagaIds` in the problem names them. Nothing was retried.', content: { 'application/problem+json': { schema: Problem } } },
+      },
     },
     async (c) => {
       const body = parseWith(BulkRetryBody, await readJsonBody(c, 64 * 1024), 'HTTP_INVALID_BODY', 422);
@@ -166,8 +176,7 @@ export function registerSagaRoutes(api: OpenAPIHono, ctx: ApiContext): void {
           const outcome = await ctx.app.engine.retryStuck(s.sagaId);
           results.push({ sagaId: s.sagaId, status: outcome.status, error: null });
         } catch (err) {
-          const e = err as { code?: unknown; message?: unknown };
-          results.push({ sagaId: s.sagaId, status: null, error: { code: typeof e.code === 'string' ? e.code : 'INTERNAL', message: String(e.message ?? err) } });
+          results.push({ sagaId: s.sagaId, status: null, error: { code: errorCode(err) ?? 'INTERNAL', message: errorMessage(err) } });
         }
       }
       return c.json({ dryRun: false, sagas, results }, 200);

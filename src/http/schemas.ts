@@ -36,7 +36,10 @@ const ingestionStatus = z.enum(['pending', 'committed', 'failed', 'deleting', 'a
 export const WriteResult = z
   .object({
     docId: z.string(),
-    action: z.enum(['created', 'updated', 'unchanged', 'deleted', 'absent']),
+    action: z.enum(['created', 'updated', 'unchanged', 'deleted', 'absent', 'queued', 'in_progress']).openapi({
+      description: 'What happened. In a 202 nothing has happened yet: `queued` (the saga waits in the log for a worker) or `in_progress` (running, or stuck waiting for an operator); `intent` says what it will do.',
+    }),
+    intent: z.enum(['created', 'updated', 'deleted']).optional().openapi({ description: 'In a 202: what the saga will do once it completes.' }),
     sagaId: z.string().nullable(),
     sagaStatus: z.enum([...SAGA_STATUSES, 'skipped']).openapi({ description: '`skipped`: no saga was needed (content already committed, or nothing to delete).' }),
     ingestionStatus: ingestionStatus.openapi({ description: "The document's `ingestion_status` in PostgreSQL after this call; `absent` when there is no row." }),
@@ -78,6 +81,7 @@ export const DocumentStores = z
     qdrant: z.object({ versions }),
     redis: z.object({ contentSha256: z.string().nullable(), chunkCount: z.number().int().nullable() }),
     consistent: z.boolean().openapi({ description: 'Every store holds exactly the committed version (or nothing, when none is committed).' }),
+    exists: z.boolean().openapi({ description: 'Some store holds something for this id. false: an unknown id (nothing anywhere; `consistent` is then trivially true).' }),
   })
   .openapi('DocumentStores');
 
@@ -100,12 +104,24 @@ export const SagaSummary = z
     leaseExpiresAt: z.string().nullable(),
     createdAt: z.string(),
     updatedAt: z.string(),
-    durationMs: z.number().openapi({ description: 'updatedAt - createdAt (for a saga still running: so far).' }),
+    durationMs: z.number().openapi({ description: 'updatedAt - createdAt (for a saga still running: up to its last log change).' }),
     reason: ErrorInfoOrNull,
     attempts: z.number().int().openapi({ description: 'Highest attempt of any step or compensation.' }),
     retrying: z.boolean().openapi({ description: 'Some step or compensation needed more than one attempt.' }),
     failedSteps: z.array(z.string()),
     docId: z.string().nullable(),
+    waitingOn: z
+      .object({
+        step: z.string(),
+        phase: z.enum(['forward', 'compensation']),
+        store: z.string().nullable().openapi({ description: 'The store the step talks to (PostgreSQL, Neo4j, Qdrant, Redis), when known.' }),
+        nextAttempt: z.number().int(),
+        error: z.object({ code: z.string(), message: z.string() }),
+        retryInMs: z.number().nullable(),
+        nextAttemptAt: z.string().nullable().openapi({ description: 'When the next attempt is due, when the log says (a durable retry timer that is the last record); else null.' }),
+      })
+      .nullable()
+      .openapi({ description: 'A running saga retrying a step: the attempt that failed, the store it waits on, and the next attempt time when known. Null otherwise.' }),
   })
   .openapi('SagaSummary');
 
@@ -128,6 +144,7 @@ export const TimelineRecord = z
     error: ErrorInfoOrNull,
     willRetry: z.boolean().nullable(),
     output: z.unknown().optional(),
+    cancel: z.object({ by: z.string(), at: z.string(), message: z.string() }).optional().openapi({ description: 'On the status record a cancel wrote: who, when, why.' }),
   })
   .openapi('TimelineRecord');
 
@@ -154,7 +171,36 @@ export const SagaDetail = SagaSummary.extend({
   bars: z.array(TimelineBar),
   ownership: z
     .array(z.object({ at: z.number().nullable(), fencingToken: z.number().int().nullable(), owner: z.string().nullable(), event: z.string() }))
-    .openapi({ description: 'Fencing token changes and takeovers known to this server, oldest first.' }),
+    .openapi({ description: 'Fencing token changes and takeovers known to this server, oldest first; the current lease only while the saga runs.' }),
+  actions: z
+    .object({
+      allowed: z.array(z.enum(['retry', 'cancel'])).openapi({ description: 'The operator actions the server accepts now (a page shows only these).' }),
+      retryWill: z.enum(['forward', 'compensate']).nullable().openapi({ description: 'For a stuck saga: Retry goes forward (after the pivot, or nothing failed for good) or continues undoing (compensate).' }),
+      pivotStarted: z.boolean(),
+      retryText: z.string().nullable(),
+      cancelText: z.string().nullable(),
+      note: z.string().nullable(),
+    })
+    .openapi({ description: 'What an operator can do, decided as the engine decides (replay and pivot), in words.' }),
+  cancellation: z
+    .object({ by: z.string(), at: z.string(), message: z.string() })
+    .nullable()
+    .openapi({ description: 'Who cancelled the saga, when and why (null if never cancelled). A saga that had failed before keeps that failure as `reason`.' }),
+  errorGroups: z
+    .array(
+      z.object({
+        phase: z.enum(['forward', 'compensation']),
+        step: z.string(),
+        code: z.string(),
+        message: z.string(),
+        count: z.number().int(),
+        firstAttempt: z.number().int(),
+        lastAttempt: z.number().int(),
+        firstAt: z.number().nullable(),
+        lastAt: z.number().nullable(),
+      }),
+    )
+    .openapi({ description: 'Identical errors of one step and phase collapsed (count, first and last attempt; epoch ms on a wall-clock timeline).' }),
 }).openapi('SagaDetail');
 
 export const SagaOutcome = z
@@ -211,6 +257,8 @@ export const SearchQuery = z.strictObject({
   k: z.coerce.number().int().min(1).max(50).default(5),
 });
 
+const FaultDrill = z.object({ stores: z.array(z.string()) }).nullable().openapi({ description: 'Set while a fault drill (APEX_INJECT_FAULTS) injects failures into these stores; null otherwise.' });
+
 export const Overview = z
   .object({
     window: z.object({ sagas: z.number().int(), from: z.string().nullable(), to: z.string().nullable() }),
@@ -230,6 +278,7 @@ export const Overview = z
       .openapi({ description: 'Per-minute buckets of sagas that ended, by their last update.' }),
     profile: z.string(),
     mode: z.enum(['run', 'enqueue']),
+    faultDrill: FaultDrill,
   })
   .openapi('Overview');
 
@@ -242,10 +291,18 @@ export const Ready = z
   .object({
     ready: z.boolean(),
     draining: z.boolean(),
+    faultDrill: FaultDrill,
     checks: z.array(z.object({ name: z.string(), ok: z.boolean(), latencyMs: z.number(), detail: z.string() })),
   })
   .openapi('Ready');
 
 export const CancelQuery = WaitQuery.extend({
-  reason: z.string().min(1).max(500).optional().openapi({ description: 'Recorded as the message of the SAGA_CANCELLED reason.' }),
+  reason: z.string().min(1).max(500).optional().openapi({ description: 'Why; recorded with the cancellation (and as the SAGA_CANCELLED reason when the saga had not failed before).' }),
+  by: z
+    .string()
+    .min(1)
+    .max(100)
+    .regex(/^\P{Cc}*$/u, 'control characters are not allowed')
+    .optional()
+    .openapi({ description: 'Who cancels (an operator name), recorded with the cancellation; default `http-api`.' }),
 });

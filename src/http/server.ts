@@ -3,9 +3,12 @@
 // reference page and the dashboard. listen.ts puts it on a socket.
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import { cors } from 'hono/cors';
+import { etag } from 'hono/etag';
 import type { ApiApp, ApiContext, ApiOptions } from './context.js';
 import { DEFAULT_API_OPTIONS } from './context.js';
 import { bearerAuth } from './auth.js';
+import { hostGuard } from './host-guard.js';
+import { allowedMethods } from './methods.js';
 import { registerDocumentRoutes } from './documents.js';
 import { registerHealthRoutes } from './health.js';
 import { openApiDocument } from './openapi.js';
@@ -35,10 +38,16 @@ export function createHttpApi(app: ApiApp, options: Partial<ApiOptions> = {}, lo
     if (p.status >= 500 && p.code === 'INTERNAL') log(`http: ${c.req.method} ${c.req.path}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     return problemResponse(c, p.status, p.code, p.detail, p.extensions);
   });
-  hono.notFound((c) => problemResponse(c, 404, 'HTTP_NOT_FOUND', `no route ${c.req.method} ${c.req.path}`));
+  hono.notFound((c) => {
+    const allow = allowedMethods(hono, c.req.path);
+    if (allow.length === 0 || allow.includes(c.req.method)) return problemResponse(c, 404, 'HTTP_NOT_FOUND', `no route ${c.req.method} ${c.req.path}`);
+    c.header('Allow', allow.join(', '));
+    return problemResponse(c, 405, 'HTTP_METHOD_NOT_ALLOWED', `${c.req.method} is not allowed on ${c.req.path} (allowed: ${allow.join(', ')})`, { allow });
+  });
 
+  hono.use('*', hostGuard({ bindHost: opts.bindHost, allowedHosts: opts.allowedHosts, corsOrigins: opts.corsOrigins }));
   if (opts.corsOrigins.length > 0) {
-    hono.use('*', cors({ origin: [...opts.corsOrigins], allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key'], exposeHeaders: ['Location'] }));
+    hono.use('*', cors({ origin: [...opts.corsOrigins], allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'If-None-Match'], exposeHeaders: ['Location', 'ETag'] }));
   }
   hono.use('*', async (c, next) => {
     if (ctx.state.draining && c.req.path !== '/healthz' && c.req.path !== '/readyz') {
@@ -50,6 +59,9 @@ export function createHttpApi(app: ApiApp, options: Partial<ApiOptions> = {}, lo
   });
   const auth = bearerAuth(opts.token, new Set());
   hono.use('*', async (c, next) => (OPEN(c.req.path) ? next() : auth(c, next)));
+  // The dashboard polls these: an unchanged answer is a 304 with no body (If-None-Match).
+  const tag = etag();
+  for (const path of ['/v1/sagas', '/v1/sagas/*', '/v1/overview']) hono.use(path, async (c, next) => (c.req.method === 'GET' ? tag(c, next) : next()));
 
   registerHealthRoutes(hono, ctx);
   registerDocumentRoutes(hono, ctx);

@@ -34,7 +34,7 @@ function assets(): Map<string, Asset> {
   const swagger = pkgDir('swagger-ui-dist');
   const uplot = pkgDir('uplot');
   const m = new Map<string, Asset>();
-  for (const f of ['index.html', 'app.js', 'api.js', 'dom.js', 'views.js', 'sagas.js', 'timeline.js', 'app.css']) m.set(`/ui/${f}`, asset(join(UI_DIR, f)));
+  for (const f of ['index.html', 'app.js', 'api.js', 'dom.js', 'views.js', 'sagas.js', 'timeline.js', 'ids.js', 'app.css']) m.set(`/ui/${f}`, asset(join(UI_DIR, f)));
   m.set('/ui/', asset(join(UI_DIR, 'index.html')));
   m.set('/ui/vendor/uPlot.iife.min.js', asset(join(uplot, 'dist', 'uPlot.iife.min.js')));
   m.set('/ui/vendor/uPlot.min.css', asset(join(uplot, 'dist', 'uPlot.min.css')));

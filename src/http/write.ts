@@ -12,6 +12,7 @@ import type { WriteAction } from '../ingest/writer.js';
 import type { SagaOutcome } from '../saga/index.js';
 import type { ApiContext } from './context.js';
 import { HttpProblem, problemResponse } from './problem.js';
+import { errorCode } from '../lib/errors.js';
 
 const KEY_RE = /^[\x21-\x7e]{1,200}$/;
 
@@ -106,31 +107,17 @@ function outcomeOf(r: { sagaId?: string; status: string; reason?: SagaOutcome['r
 
 /** Waits up to waitS for a saga run elsewhere (a worker, another request) to end. */
 async function awaitSaga(c: Context, ctx: ApiContext, docId: string, action: WriteAction, sagaId: string, waitS: number | undefined): Promise<Response> {
+  // The engine's watch handle: never engine.settle(), which takes over a saga nobody holds (a
+  // queued saga is held by nobody until a worker claims it: the API would run it itself instead of
+  // leaving it to the workers). result() waits on the log's notifications where it has them.
+  const handle = ctx.app.engine.watch(sagaId);
   if (!waitS) {
-    const outcome = await ctx.app.engine.outcomeOf(sagaId);
+    const outcome = await handle.outcome();
     return outcome ? ended(c, ctx, { docId, action, sagaId, outcome }) : accepted(c, ctx, docId, action, sagaId);
   }
-  const done = watchOutcome(ctx, sagaId, waitS * 1000);
+  const done = handle.result({ timeoutMs: waitS * 1000 });
   done.catch(() => undefined);
   return race(c, ctx, done.then((outcome) => ({ docId, action, sagaId, outcome })), docId, action, sagaId, waitS);
-}
-
-/**
- * Waits for a saga run elsewhere to end, reading the log only. Not engine.settle(): that takes
- * over a saga nobody holds, and a queued saga is held by nobody until a worker claims it, so the
- * API would run it itself instead of leaving it to the workers.
- */
-async function watchOutcome(ctx: ApiContext, sagaId: string, timeoutMs: number): Promise<SagaOutcome> {
-  const { engine } = ctx.app;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const outcome = await engine.outcomeOf(sagaId);
-    if (outcome) return outcome;
-    const left = deadline - Date.now();
-    if (left <= 0) throw Object.assign(new Error(`saga ${sagaId} did not end in time`), { code: 'SAGA_WAIT_TIMEOUT' });
-    if (engine.log.waitForChange) await engine.log.waitForChange(sagaId, Math.min(left, 1_000));
-    else await new Promise((r) => setTimeout(r, Math.min(left, 50)));
-  }
 }
 
 async function race(c: Context, ctx: ApiContext, done: Promise<Ended>, docId: string, action: WriteAction, sagaId: string, waitS: number | undefined): Promise<Response> {
@@ -150,7 +137,7 @@ async function race(c: Context, ctx: ApiContext, done: Promise<Ended>, docId: st
 }
 
 function waitError(err: unknown): 'timeout' {
-  if ((err as { code?: unknown }).code === 'SAGA_WAIT_TIMEOUT') return 'timeout';
+  if (errorCode(err) === 'SAGA_WAIT_TIMEOUT') return 'timeout';
   throw err;
 }
 
@@ -163,7 +150,12 @@ async function accepted(c: Context, ctx: ApiContext, docId: string, action: Writ
   const saga = await ctx.app.engine.log.load(sagaId);
   const location = `/v1/sagas/${encodeURIComponent(sagaId)}`;
   c.header('Location', location);
-  return c.json({ docId, action, sagaId, sagaStatus: saga?.status ?? 'pending', ...(await ingestionStatus(ctx, docId)), location, ...(saga?.reason ? { reason: saga.reason } : {}) }, 202);
+  const sagaStatus = saga?.status ?? 'pending';
+  // Nothing has been created or deleted yet: say what the answer is (queued / in progress) and
+  // keep the intended action apart, so a client never reads "deleted" for a pending delete.
+  const now = sagaStatus === 'pending' ? 'queued' : 'in_progress';
+  const intent = action === 'created' || action === 'updated' || action === 'deleted' ? { intent: action } : {};
+  return c.json({ docId, action: now, ...intent, sagaId, sagaStatus, ...(await ingestionStatus(ctx, docId)), location, ...(saga?.reason ? { reason: saga.reason } : {}) }, 202);
 }
 
 async function ended(c: Context, ctx: ApiContext, r: Ended): Promise<Response> {

@@ -1,6 +1,7 @@
 // Typed errors of the ingest input layer. Callers switch on `code`, never on message text.
 // Messages name the field, the limit and where the input came from, and never contain secrets.
-import { redactCredentials } from '../config/redact.js';
+import { isApexError, markError } from '../lib/errors.js';
+import { redactCredentials } from '../lib/redact.js';
 
 export type DocumentErrorCode =
   | 'DOC_INVALID' // the document breaks the schema or a limit; fix the input
@@ -40,6 +41,7 @@ export class DocumentError extends Error {
     this.reason = details.reason;
     this.got = details.got;
     this.source = details.source;
+    markError(this);
   }
 
   /** The same error attributed to `source` (validation runs before the caller knows the line). */
@@ -53,7 +55,7 @@ export class DocumentError extends Error {
 }
 
 export function isDocumentError(err: unknown): err is DocumentError {
-  return err instanceof DocumentError;
+  return isApexError(err) && err.name === 'DocumentError';
 }
 
 export type EmbedderErrorCode =
@@ -81,6 +83,7 @@ export class EmbedderError extends Error {
     this.retryable = code === 'EMBED_TRANSIENT';
     this.status = options?.status;
     this.retryAfterMs = options?.retryAfterMs;
+    markError(this);
   }
 }
 
@@ -98,5 +101,6 @@ export class DocumentHeldError extends Error {
     this.name = 'DocumentHeldError';
     this.docId = docId;
     this.holder = holder;
+    markError(this);
   }
 }

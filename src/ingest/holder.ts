@@ -5,6 +5,7 @@
 import type { SagaEngine, SagaOutcome } from '../saga/index.js';
 import type { RelationalStore } from '../stores/types.js';
 import { DocumentHeldError } from './errors.js';
+import { errorCode } from '../lib/errors.js';
 
 /** How many holders in a row one write will see through before giving up (each one finished). */
 const MAX_HOLDERS = 8;
@@ -18,7 +19,7 @@ export async function clearHolder(postgres: RelationalStore, engine: SagaEngine,
     try {
       outcome = await engine.settle(holder);
     } catch (err) {
-      if ((err as { code?: unknown }).code === 'SAGA_NOT_FOUND') {
+      if (errorCode(err) === 'SAGA_NOT_FOUND') {
         throw new DocumentHeldError(docId, holder, 'this saga log does not know (another SAGA_LOG_URL?)');
       }
       throw err;

@@ -9,6 +9,7 @@ import { DocumentError } from './errors.js';
 import { parseJsonlLine, splitLines } from './jsonl.js';
 import { resolveLimits, type IngestLimits } from './limits.js';
 import { codePoints, idFromText, validateDocument, type ValidDocument } from './schema.js';
+import { errorCode } from '../lib/errors.js';
 
 export type SourceItem =
   | { ok: true; doc: ValidDocument; source: string }
@@ -222,9 +223,9 @@ function sourceError(source: string, reason: string): SourceItem {
 }
 
 function describeIoError(err: unknown): string {
-  const code = (err as { code?: unknown } | null)?.code;
+  const code = errorCode(err);
   if (code === 'ENOENT') return 'not found';
   if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
   if (code === 'EISDIR') return 'is a directory';
-  return typeof code === 'string' ? `cannot read (${code})` : 'cannot read';
+  return code !== undefined ? `cannot read (${code})` : 'cannot read';
 }

@@ -1,11 +1,11 @@
 // Structured logs for long-running processes (worker, HTTP server): pino, one JSON object per
 // line, with the saga id on every saga event. Secrets never reach a line: every string the logger
-// formats passes through the project's one redaction helper (src/config/redact.ts: credentials in
+// formats passes through the project's one redaction helper (src/lib/redact.ts: credentials in
 // URLs, password=/api_key= pairs, Authorization values), and fields with secret-looking names are
 // redacted by pino before serialisation.
 import { pino, type DestinationStream, type Logger } from 'pino';
-import { redactCredentials } from '../config/redact.js';
-import type { ObserverHooks } from '../metrics/saga-hooks.js';
+import { redactCredentials } from '../lib/redact.js';
+import type { SagaHooks } from '../saga/index.js';
 
 export type { Logger } from 'pino';
 
@@ -45,7 +45,7 @@ export function createLogger(opts: LoggerOptions): Logger {
   return opts.destination ? pino(options, opts.destination) : pino(options);
 }
 
-/** The redaction every logged string goes through (src/config/redact.ts). */
+/** The redaction every logged string goes through (src/lib/redact.ts). */
 export const maskSecrets = redactCredentials;
 
 function maskFields(obj: Record<string, unknown>): Record<string, unknown> {
@@ -58,7 +58,7 @@ function maskFields(obj: Record<string, unknown>): Record<string, unknown> {
  * Engine hooks -> log lines. A saga that did not complete is a warning (with its id and reason);
  * starts, completions and retries are debug lines, so a busy worker stays quiet at info.
  */
-export function sagaLogHooks(log: Logger): ObserverHooks {
+export function sagaLogHooks(log: Logger): SagaHooks {
   return {
     onSagaStart: (e) => log.debug({ sagaId: e.sagaId, saga: e.saga, resumed: e.resumed }, 'saga started'),
     onSagaEnd: (e) => {

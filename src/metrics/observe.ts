@@ -9,6 +9,7 @@ import { ApexMetrics, type MetricsOptions } from './registry.js';
 import { sagaMetricHooks } from './saga-hooks.js';
 import { watchCommits, watchPending, watchStuck } from './scrape.js';
 import { instrumentStores } from './stores.js';
+import { preinitialize } from './preinit.js';
 
 export interface Observability {
   metrics: ApexMetrics;
@@ -35,27 +36,11 @@ export function createObservability(opts: MetricsOptions & { extraHooks?: SagaHo
     },
     attach(app) {
       const engine = app.engine;
-      preinitialize(metrics, engine.names);
+      preinitialize(metrics, engine.names, engine.steps);
       propagateTraceContext(engine);
       watchStuck(metrics, engine.log, () => engine.names);
       watchCommits(metrics, engine.log);
       if (raw) watchPending(metrics, raw.postgres);
     },
   };
-}
-
-/**
- * Zero series for every saga this process can run and its main outcomes, so that a counter's first
- * scrape is 0 rather than its first increase: rate() then counts from the process's start, and
- * every outcome's rate shares the same extrapolation (ratios such as the compensation rate stay exact).
- */
-function preinitialize(m: ApexMetrics, names: readonly string[]): void {
-  for (const saga of names) {
-    m.sagasStarted.inc({ saga, resumed: 'false' }, 0);
-    m.sagasStarted.inc({ saga, resumed: 'true' }, 0);
-    m.sagasInFlight.inc({ saga }, 0);
-    for (const outcome of ['completed', 'compensated', 'stuck', 'cancelled']) m.sagasFinished.inc({ saga, outcome }, 0);
-  }
-  for (const event of ['claim', 'takeover', 'lost', 'fenced']) m.leaseEvents.inc({ event }, 0);
-  for (const store of ['postgres', 'neo4j', 'qdrant', 'redis']) m.fencedWrites.inc({ store }, 0);
 }

@@ -2,7 +2,7 @@
 // the Prometheus convention for batch jobs. PUT replaces the job's previous push, so the gateway
 // always holds the last run of each command.
 import { Pushgateway } from 'prom-client';
-import { redactCredentials } from '../config/redact.js';
+import { redactCredentials } from '../lib/redact.js';
 import type { ApexMetrics } from './registry.js';
 
 export async function pushMetrics(m: ApexMetrics, url: string, job: string, opts: { timeoutMs?: number } = {}): Promise<void> {

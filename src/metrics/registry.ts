@@ -164,6 +164,11 @@ export class ApexMetrics {
       help: 'Last time the worker loop of this process was alive (Unix time); absent outside workers.',
       registers,
     });
+    // Absent until set: a 0 would read as "1970" (a verify 56 years ago, a dead worker in a
+    // process that is no worker at all). prom-client gives a label-less gauge a 0 sample from
+    // the start; emptying its map makes it absent until the first set().
+    absentUntilSet(this.verifyLastRun);
+    absentUntilSet(this.heartbeat);
     this.scrapeErrors = new Counter({
       name: 'apex_metrics_scrape_errors_total',
       help: 'Scrape-time reads (saga log, PostgreSQL) that failed; their gauges keep the last value.',
@@ -198,4 +203,9 @@ export class ApexMetrics {
   get contentType(): string {
     return this.registry.contentType;
   }
+}
+
+/** Removes a label-less gauge's initial 0 sample (test/unit/metrics-fresh-worker.test.ts checks it). */
+function absentUntilSet(g: Gauge): void {
+  (g as unknown as { hashMap: Record<string, unknown> }).hashMap = {};
 }

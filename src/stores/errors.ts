@@ -1,6 +1,7 @@
 // Store errors carry a stable code and whether a retry can help. The saga engine reads `code`
 // and `retryable` off any thrown error, so adapters classify every driver error into one of these.
-import { redactCredentials } from '../config/redact.js';
+import { isApexError, markError } from '../lib/errors.js';
+import { redactCredentials } from '../lib/redact.js';
 import type { StoreName } from './types.js';
 
 export type StoreErrorCode =
@@ -24,9 +25,11 @@ export class StoreError extends Error {
     this.store = store;
     this.code = code;
     this.retryable = options?.retryable ?? (code === 'STORE_TRANSIENT' || code === 'STORE_TIMEOUT' || code === 'STORE_BUSY');
+    markError(this);
   }
 }
 
 export function isStoreError(err: unknown): err is StoreError {
-  return err instanceof StoreError;
+  // Brand and name, not instanceof: a StoreError from another copy of the package counts too.
+  return isApexError(err) && err.name === 'StoreError';
 }

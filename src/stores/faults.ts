@@ -2,6 +2,8 @@
 // STORE_INJECTED, before the real call (nothing applied) or after it (applied, but the caller
 // sees a failure: the "maybe applied" case sagas must survive). Seeded, so a run replays exactly.
 import { StoreError } from './errors.js';
+import { mulberry32 } from '../lib/random.js';
+import { interceptCalls } from '../lib/store-calls.js';
 import type { StoreName } from './types.js';
 
 export type FaultTiming = 'before' | 'after';
@@ -47,22 +49,6 @@ export interface FaultControl {
   disable(): void;
 }
 
-/**
- * mulberry32: the same seed gives the same fault sequence. The engine has the same generator
- * (packages/saga/src/clock.ts seededRandom); stores do not import the engine, so this is its own copy, and
- * test/unit/faults.test.ts checks that both give the same numbers for the same seed.
- */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const STORE_NAMES: readonly StoreName[] = ['postgres', 'neo4j', 'qdrant', 'redis'];
 
 function storeNameOf(target: object): StoreName {
@@ -76,8 +62,8 @@ interface PendingSchedule extends ScheduledFault {
 }
 
 /**
- * Returns a proxy with the same interface as `store` plus a control handle. Only function-valued
- * properties are intercepted; everything else passes through.
+ * Returns a proxy with the same interface as `store` plus a control handle, built on the one
+ * store-call proxy (src/lib/store-calls.ts): only function-valued properties are intercepted.
  */
 export function withFaults<T extends object>(store: T, options: FaultOptions): { store: T; faults: FaultControl } {
   const storeName = storeNameOf(store);
@@ -118,29 +104,22 @@ export function withFaults<T extends object>(store: T, options: FaultOptions): {
       retryable: fault.retryable,
     });
 
-  const proxy = new Proxy(store, {
-    get(target, prop, receiver) {
-      const value: unknown = Reflect.get(target, prop, receiver);
-      if (typeof value !== 'function' || typeof prop !== 'string') return value;
-      const method = prop;
-      const original = value as (...args: unknown[]) => unknown;
-      return async (...args: unknown[]): Promise<unknown> => {
-        const call = (calls.get(method) ?? 0) + 1;
-        calls.set(method, call);
-        const decided = decide(method);
-        const fault = decided ? { ...decided, call } : undefined;
-        if (fault?.when === 'before') {
-          log.push(fault);
-          throw fail(fault);
-        }
-        const result = await original.apply(target, args);
-        if (fault?.when === 'after') {
-          log.push(fault);
-          throw fail(fault);
-        }
-        return result;
-      };
-    },
+  // Every method becomes async here (a fault is a rejection); the store interfaces are async anyway.
+  const proxy = interceptCalls(store, async (method, _args, run) => {
+    const call = (calls.get(method) ?? 0) + 1;
+    calls.set(method, call);
+    const decided = decide(method);
+    const fault = decided ? { ...decided, call } : undefined;
+    if (fault?.when === 'before') {
+      log.push(fault);
+      throw fail(fault);
+    }
+    const result = await run();
+    if (fault?.when === 'after') {
+      log.push(fault);
+      throw fail(fault);
+    }
+    return result;
   });
 
   return {

@@ -5,9 +5,10 @@
 // A saga's span continues the trace stored in its meta (traceparent), so a saga resumed by
 // another process lands in the same trace.
 import { SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
-import type { ObserverHooks } from '../metrics/saga-hooks.js';
-import type { StoreCallListener } from '../metrics/stores.js';
+import type { SagaHooks } from '../saga/index.js';
+import type { StoreCallListener } from '../lib/store-calls.js';
 import { contextFromMeta } from './traceparent.js';
+import { errorCode } from '../lib/errors.js';
 
 export const TRACER_NAME = 'apex-memory';
 
@@ -41,7 +42,7 @@ export class SagaTracer {
     this.tracer = tracer ?? trace.getTracer(TRACER_NAME);
   }
 
-  hooks(): ObserverHooks {
+  hooks(): SagaHooks {
     return {
       onSagaStart: (e) => {
         const meta = e.meta;
@@ -149,6 +150,5 @@ function stepKey(sagaId: string, step: string, phase: string): string {
 }
 
 function codeOf(err: unknown): string {
-  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
-  return typeof code === 'string' ? code : 'error';
+  return errorCode(err) ?? 'error';
 }

@@ -1,11 +1,16 @@
-// The saga list: every filter the API has, rows with status, name@version, duration, attempts and
-// owner; stuck rows highlighted with a retry button; bulk retry shows its dry-run list first and
-// then acts on exactly that list.
-import { api } from './api.js';
+// The saga list (and the stuck and "retrying now" views): every filter the API has; rows with the
+// saga id (shortest unique prefix, copy button), status, name@version, duration, attempts, owner;
+// stuck rows highlighted with a Retry button. The list is live: it polls with If-None-Match (a 304
+// costs nothing) and refreshes at once after any action, so a retried saga leaves the stuck view.
+// Bulk retry shows its dry-run list first and then acts on exactly that list.
+import { api, poller } from './api.js';
 import { badge, errText, h, ms, time } from './dom.js';
+import { idCell, shortestUniquePrefixes } from './ids.js';
 
 const FILTERS = ['status', 'name', 'version', 'stuck', 'retrying', 'failedStep', 'since', 'until'];
 const STATUSES = ['', 'pending', 'running', 'compensating', 'completed', 'compensated', 'stuck'];
+const POLL_MS = 3000;
+const PAGE = 50;
 
 function filterForm(params) {
   const field = (name, el) => h('label', {}, name, ' ', el);
@@ -26,24 +31,28 @@ function filterForm(params) {
   );
 }
 
-export function showSagaList({ main, params }) {
+export function showSagaList({ main, params, onStop }, mode = 'list') {
+  const retryingNow = mode === 'retrying';
   const form = filterForm(params);
   const tbody = h('tbody');
   const more = h('button', { hidden: true, 'data-testid': 'load-more' }, 'Load more');
-  const note = h('p', { class: 'muted' });
+  const note = h('p', { class: 'muted', 'data-testid': 'list-note' });
   const bulk = h('div', { class: 'bulk', 'data-testid': 'bulk' });
-  const title = params.get('stuck') === 'true' ? 'Stuck sagas' : 'Sagas';
+  const title = retryingNow ? 'Retrying now' : params.get('stuck') === 'true' ? 'Stuck sagas' : 'Sagas';
+  const head = retryingNow
+    ? ['saga', 'status', 'name@version', 'document', 'waits on', 'attempt', 'next attempt', 'last error']
+    : ['saga', 'status', 'name@version', 'document', 'created', 'duration', 'attempts', 'owner', 'reason', ''];
   main.append(
     h('h1', {}, title),
-    form,
-    h('p', {}, h('button', { 'data-testid': 'bulk-dry-run', onclick: () => dryRun() }, 'Bulk retry stuck (dry run)…')),
+    retryingNow ? h('p', { class: 'muted' }, 'Running sagas whose last attempt of a step failed and will be retried: the step and store they wait on, the next attempt, and its time when the log has it.') : form,
+    retryingNow ? '' : h('p', {}, h('button', { 'data-testid': 'bulk-dry-run', onclick: () => dryRun() }, 'Bulk retry stuck (dry run)…')),
     bulk,
-    h('table', { class: 'sagas', 'data-testid': 'saga-table' }, h('thead', {}, h('tr', {}, ['saga', 'status', 'name@version', 'document', 'created', 'duration', 'attempts', 'owner', 'reason', ''].map((c) => h('th', {}, c)))), tbody),
+    h('table', { class: 'sagas', 'data-testid': 'saga-table' }, h('thead', {}, h('tr', {}, head.map((c) => h('th', {}, c)))), tbody),
     more,
     note,
   );
   const query = new URLSearchParams();
-  for (const f of FILTERS) if (params.get(f)) query.set(f, params.get(f));
+  if (!retryingNow) for (const f of FILTERS) if (params.get(f)) query.set(f, params.get(f));
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const q = new URLSearchParams();
@@ -51,28 +60,51 @@ export function showSagaList({ main, params }) {
     location.hash = `#/sagas?${q}`;
   });
 
-  async function load(cursor) {
+  // Page 1 is polled (as many rows as are shown); "Load more" appends later pages by cursor.
+  let shown = PAGE;
+  let extra = [];
+  let first = [];
+  let cursor = null;
+  const url = () => {
     const q = new URLSearchParams(query);
-    q.set('limit', '50');
-    if (cursor) q.set('cursor', cursor);
-    try {
-      const { data } = await api(`/v1/sagas?${q}`);
-      for (const s of data.sagas) tbody.append(row(s));
-      more.hidden = !data.nextCursor;
-      more.onclick = () => load(data.nextCursor);
-      note.textContent = `${tbody.children.length} shown${data.scanLimitReached ? ` · filters ran over the first ${data.scanned} sagas of the log` : ''}`;
-    } catch (e) {
-      note.textContent = e.message;
-      note.className = 'error';
-    }
+    // Retrying now: the running sagas (few, normally) whose last attempt of a step failed.
+    q.set('limit', String(retryingNow ? 200 : Math.min(shown, 200)));
+    if (retryingNow) q.set('status', 'running');
+    return `/v1/sagas?${q}`;
+  };
+  function render(page) {
+    first = page.sagas;
+    cursor = page.nextCursor;
+    const rows = retryingNow ? first.filter((s) => s.waitingOn) : [...first, ...extra];
+    const prefixes = shortestUniquePrefixes(rows.map((s) => s.sagaId));
+    tbody.replaceChildren(...rows.map((s) => (retryingNow ? retryRow(s, prefixes.get(s.sagaId)) : row(s, prefixes.get(s.sagaId)))));
+    more.hidden = retryingNow || !cursor;
+    const total = typeof page.total === 'number' ? ` of ${page.totalCapped ? `${page.total.toLocaleString()}+` : page.total.toLocaleString()}` : '';
+    const scan = page.scanLimitReached ? ` · filters ran over the first ${page.scanned} sagas of the log` : '';
+    note.className = 'muted';
+    note.textContent = `${rows.length} shown${total}${scan}${cursor && !retryingNow ? ' · more on later pages' : ''} · live, updated ${new Date().toLocaleTimeString()}`;
   }
+  const poll = poller(url, POLL_MS, render, (e) => {
+    note.textContent = e.message;
+    note.className = 'error';
+  });
+  more.addEventListener('click', async () => {
+    const q = new URLSearchParams(query);
+    q.set('limit', String(PAGE));
+    q.set('cursor', cursor);
+    const { data } = await api(`/v1/sagas?${q}`);
+    extra = [...extra, ...data.sagas];
+    render({ ...data, sagas: first, nextCursor: data.nextCursor });
+  });
+  poll.start();
+  onStop(() => poll.stop());
 
-  function row(s) {
+  function row(s, prefix) {
     const retry = s.status === 'stuck' ? h('button', { class: 'retry', 'data-testid': 'retry', onclick: (e) => retryOne(e.target, s.sagaId) }, 'Retry') : '';
     return h(
       'tr',
       { class: s.status === 'stuck' ? 'stuck' : '', 'data-saga': s.sagaId, 'data-status': s.status },
-      h('td', {}, h('a', { href: `#/sagas/${encodeURIComponent(s.sagaId)}`, 'data-testid': 'saga-link' }, s.sagaId.slice(0, 13))),
+      h('td', { class: 'idcell' }, idCell(s.sagaId, prefix)),
       h('td', {}, badge(s.status)),
       h('td', {}, `${s.name}@${s.version}`),
       h('td', {}, s.docId ? h('a', { href: `#/documents/${encodeURIComponent(s.docId)}` }, s.docId) : ''),
@@ -85,17 +117,32 @@ export function showSagaList({ main, params }) {
     );
   }
 
+  function retryRow(s, prefix) {
+    const w = s.waitingOn;
+    return h(
+      'tr',
+      { 'data-saga': s.sagaId, 'data-status': s.status, 'data-testid': 'retrying-row' },
+      h('td', { class: 'idcell' }, idCell(s.sagaId, prefix)),
+      h('td', {}, badge(s.status)),
+      h('td', {}, `${s.name}@${s.version}`),
+      h('td', {}, s.docId ?? ''),
+      h('td', {}, `${w.phase === 'compensation' ? '↶ ' : ''}${w.step}${w.store ? ` (${w.store})` : ''}`),
+      h('td', { 'data-field': 'attempt' }, `next: #${w.nextAttempt}`),
+      h('td', {}, w.nextAttemptAt ? time(w.nextAttemptAt) : w.retryInMs !== null ? `in ${ms(w.retryInMs)}` : 'now (in process)'),
+      h('td', { class: 'reason' }, errText(w.error)),
+    );
+  }
+
   async function retryOne(button, id) {
     button.disabled = true;
     button.textContent = 'retrying…';
     try {
       const { data } = await api(`/v1/sagas/${encodeURIComponent(id)}/retry?wait=20`, { method: 'POST' });
-      const tr = button.closest('tr');
-      tr.replaceWith(row({ ...(await api(`/v1/sagas/${encodeURIComponent(id)}`)).data }));
       note.textContent = `retry of ${id}: ${data.status}`;
     } catch (e) {
       button.textContent = e.code;
     }
+    await poll.refresh();
   }
 
   async function dryRun() {
@@ -112,6 +159,7 @@ export function showSagaList({ main, params }) {
         act.disabled = true;
         const { data: done } = await api('/v1/sagas/bulk-retry', { method: 'POST', body: { sagaIds: ids, dryRun: false } }).catch((e) => ({ data: { results: [{ sagaId: '-', status: null, error: { code: e.code, message: e.message } }] } }));
         bulk.append(h('ul', { 'data-testid': 'bulk-results' }, done.results.map((r) => h('li', {}, `${r.sagaId}: ${r.status ?? errText(r.error)}`))));
+        await poll.refresh();
       });
       bulk.replaceChildren(
         h('p', { 'data-testid': 'bulk-dry-run-count' }, `Dry run: ${ids.length} stuck saga(s) would be retried. Nothing has been touched yet.`),
@@ -122,6 +170,4 @@ export function showSagaList({ main, params }) {
       bulk.replaceChildren(h('p', { class: 'error' }, e.message));
     }
   }
-
-  load();
 }

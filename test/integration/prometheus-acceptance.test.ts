@@ -19,7 +19,7 @@ import { ingestSaga } from '../../src/ingest/sagas/ingest-saga.js';
 import { validateDocument } from '../../src/ingest/schema.js';
 import { SqliteSagaLog } from '../../src/log/sqlite/index.js';
 import { SagaEngine } from '../../src/saga/index.js';
-import { mulberry32 } from '../../src/stores/faults.js';
+import { mulberry32 } from '../../src/lib/random.js';
 import type { StoreSet } from '../../src/stores/types.js';
 import { BIN, ROOT, embeddedEnv } from '../support/cli.js';
 import { dashboardQueries, expandVariables } from '../support/dashboard-queries.js';

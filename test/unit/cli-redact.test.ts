@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import neo4j from 'neo4j-driver';
 import { describeError, formatError } from '../../src/cli/errors.js';
-import { redactCredentials, redactUrl } from '../../src/config/redact.js';
+import { redactCredentials, redactUrl } from '../../src/lib/redact.js';
 import { describeFailure } from '../../src/fleet/describe-error.js';
 import { StoreError } from '../../src/stores/errors.js';
 

@@ -10,7 +10,8 @@ import { duration, intInRange, positiveInt } from '../../src/cli/args.js';
 import { describeError, EXIT_USAGE } from '../../src/cli/errors.js';
 import { main } from '../../src/cli/main.js';
 import { openApp } from '../../src/app.js';
-import { ConfigError, intFromEnv, parseDecimalInt } from '../../src/config/numeric.js';
+import { ConfigError, intFromEnv } from '../../src/config/numeric.js';
+import { parseDecimalInt } from '../../src/lib/int-range.js';
 import { configFromEnv } from '../../src/config/profile.js';
 
 const BAD_INTEGERS = ['abc', '1e3', '0x10', '12.5', '1_000', '5000ms', 'NaN', 'Infinity', '-', '99999999999999999999'];

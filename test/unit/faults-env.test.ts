@@ -2,7 +2,7 @@
 // observability acceptance test; only the named stores, loudly, and bad JSON is refused.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FAULTS_ENV, injectFaultsFromEnv } from '../../src/stores/faults-env.js';
+import { drillStoresFromEnv, FAULTS_ENV, injectFaultsFromEnv } from '../../src/stores/faults-env.js';
 import type { StoreSet } from '../../src/stores/types.js';
 
 const stores = (): StoreSet =>
@@ -34,4 +34,12 @@ test('set: only the named store fails as scheduled, with a warning per store', a
 
 test('bad JSON is refused', () => {
   assert.throws(() => injectFaultsFromEnv(stores(), { [FAULTS_ENV]: '{nope' }, () => undefined), /not valid JSON/);
+});
+
+test('drillStoresFromEnv names the drilled stores; refuses unknown stores and non-objects', () => {
+  assert.deepEqual(drillStoresFromEnv({}), []);
+  assert.deepEqual(drillStoresFromEnv({ [FAULTS_ENV]: '{"redis":{"random":{"probability":0.1}},"neo4j":{"failOn":[]}}' }), ['neo4j', 'redis']);
+  assert.throws(() => drillStoresFromEnv({ [FAULTS_ENV]: '{"qdrnt":{}}' }), /unknown store qdrnt/);
+  assert.throws(() => drillStoresFromEnv({ [FAULTS_ENV]: '[1]' }), /JSON object/);
+  assert.throws(() => injectFaultsFromEnv(stores(), { [FAULTS_ENV]: '{"qdrnt":{}}' }, () => undefined), /unknown store/);
 });

@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { isStoreError } from '../../src/stores/errors.js';
 import { seededRandom } from '../../src/saga/index.js';
-import { mulberry32, withFaults } from '../../src/stores/faults.js';
+import { withFaults } from '../../src/stores/faults.js';
+import { mulberry32 } from '../../src/lib/random.js';
 
 class CounterStore {
   readonly name = 'redis' as const;

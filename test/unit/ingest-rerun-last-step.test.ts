@@ -12,6 +12,7 @@ import { contentSha256 } from '../../src/ingest/prepare.js';
 import { verifyStores } from '../../src/ingest/verify.js';
 import type { StoreSet } from '../../src/stores/types.js';
 import { closeStores, openMemoryStores } from '../support/memory-stores.js';
+import { resultReader } from '../../src/saga/index.js';
 
 const embedder = new HashingEmbedder();
 let stores: StoreSet;
@@ -33,8 +34,9 @@ test('cleanup_previous repeated after later sagas committed the version it remov
   const cleanup = ingestSteps({ stores, embedder }).cleanupPrevious;
   const sha1 = contentSha256(v1);
   const sha2 = contentSha256(v2);
+  const results = { postgres_pending: { chunks: 1, previousSha: sha1 } };
   await cleanup.run({
-    sagaId: b.sagaId ?? 'B', input: { doc: v2, sha: sha2, previousSha: sha1 }, results: { postgres_pending: { chunks: 1, previousSha: sha1 } },
+    sagaId: b.sagaId ?? 'B', input: { doc: v2, sha: sha2, previousSha: sha1 }, results, result: resultReader(results),
     attempt: 2, idempotencyKey: `${b.sagaId ?? 'B'}/cleanup_previous`, signal: new AbortController().signal, fencingToken: 1,
   });
   assert.equal((await stores.postgres.getDocument('rerun'))?.contentSha256, sha1);

@@ -4,7 +4,7 @@
 import type { AnyStep, CompensationContext } from './define.js';
 import { toErrorInfo } from './errors.js';
 import type { ErrorInfo } from './log.js';
-import { DEFAULT_COMPENSATION_RETRY, backoffDelay, resolvePolicy, withTimeout } from './policy.js';
+import { DEFAULT_COMPENSATION_RETRY, backoffDelay, resolvePolicy, withStepTimeout } from './policy.js';
 import type { SagaRun } from './run.js';
 import { DEFAULT_STEP_TIMEOUT_MS } from './forward.js';
 
@@ -12,7 +12,7 @@ import { DEFAULT_STEP_TIMEOUT_MS } from './forward.js';
 export async function compensateAll(run: SagaRun, reason: ErrorInfo): Promise<'compensated' | 'stuck'> {
   if (run.status !== 'compensating') {
     run.rollingBack = true;
-    run.buffer({ type: 'status', status: 'compensating', reason });
+    run.buffer(run.cancel ? { type: 'status', status: 'compensating', reason, cancel: run.cancel } : { type: 'status', status: 'compensating', reason });
     run.reason = reason;
   }
   const order = [...run.started].reverse();
@@ -50,7 +50,7 @@ async function compensateStep(run: SagaRun, step: AnyStep): Promise<ErrorInfo | 
     const t0 = hooks.empty ? 0 : run.env.clock.now();
     if (!hooks.empty) hooks.emit('onCompensationStart', { ...run.eventBase, step: step.name, attempt });
     try {
-      await withTimeout(
+      await withStepTimeout(
         (scope) => {
           // The base context keeps its lazy `signal` getter: add fields, do not spread it.
           const ctx = run.contextFor(step.name, attempt, scope) as CompensationContext<unknown, Record<string, unknown>, unknown>;
@@ -61,6 +61,7 @@ async function compensateStep(run: SagaRun, step: AnyStep): Promise<ErrorInfo | 
         timeoutMs,
         run.scope,
         `compensation of "${step.name}"`,
+        run.env.clock,
       );
       state.compensated = true;
       run.buffer({ type: 'compensation_succeeded', step: step.name });

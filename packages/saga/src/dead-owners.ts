@@ -2,7 +2,6 @@
 // hands them to claim() so their sagas are taken at once instead of after their lease.
 import type { Clock } from './clock.js';
 import type { SagaLog } from './log.js';
-import { isDeadLocalOwner } from './owner.js';
 
 /**
  * Scans the log's owners at most once a second. Between scans the last answer is reused: a dead
@@ -18,6 +17,7 @@ export class DeadOwnerScan {
     private readonly log: SagaLog,
     private readonly self: string,
     private readonly clock: Clock,
+    private readonly isDead: (owner: string) => boolean,
   ) {}
 
   async owners(): Promise<string[]> {
@@ -25,7 +25,7 @@ export class DeadOwnerScan {
     if (now - this.lastScan < 1_000) return this.last;
     this.lastScan = now;
     const owners = await this.log.owners();
-    this.last = owners.map((o) => o.owner).filter((o) => o !== this.self && isDeadLocalOwner(o));
+    this.last = owners.map((o) => o.owner).filter((o) => o !== this.self && this.isDead(o));
     return this.last;
   }
 }

@@ -19,6 +19,12 @@ export interface StepContext<I, R> {
   input: I;
   /** Outputs of the steps of earlier stages (as stored in the log: JSON round-tripped). */
   results: Readonly<R>;
+  /**
+   * The output of an earlier step that succeeded, else undefined; typed by the step itself
+   * (`ctx.result(reserve)`, for a step made with defineStep or inline) or by name within a builder
+   * chain (`ctx.result('reserve')`). As stored in the log: JSON round-tripped.
+   */
+  result: ResultReader<R>;
   /** 1 for the first attempt; also counts attempts made before a crash. */
   attempt: number;
   /** Stable across attempts and processes: `${sagaId}/${stepName}`. */
@@ -27,6 +33,25 @@ export interface StepContext<I, R> {
   signal: AbortSignal;
   /** The lease token of the owner running this attempt; stores that can, reject older tokens. */
   fencingToken: number;
+}
+
+export interface ResultReader<R> {
+  <O>(step: { readonly name: string; run(ctx: never): Promise<O> }): O | undefined;
+  <K extends keyof R & string>(name: K): R[K] | undefined;
+}
+
+/** `ctx.result` over a results record (the engine's, or a test's hand-made context). */
+export function resultReader<R>(results: Readonly<Record<string, unknown>>): ResultReader<R> {
+  return ((step: string | { name: string }) => results[typeof step === 'string' ? step : step.name]) as ResultReader<R>;
+}
+
+/**
+ * A step defined on its own, outside a builder chain: its input type I and output type O are
+ * fixed here, and it reads earlier steps' outputs with `ctx.result(step)`, typed by that step.
+ * The builder accepts it like an inline step. Returns `def` unchanged (it only types it).
+ */
+export function defineStep<I, O, N extends string = string>(def: StepDefinition<I, unknown, O> & { name: N }): StepDefinition<I, unknown, O> & { name: N } {
+  return def;
 }
 
 export type StepOutcomeKind = 'succeeded' | 'failed' | 'unknown';

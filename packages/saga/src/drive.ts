@@ -2,7 +2,7 @@
 // (completed, compensated, stuck), a durable timer (suspended), or an interruption (fenced, lease
 // lost, shutdown, error). Emits onSagaStart and exactly one onSagaEnd on every path.
 import { compensateAll } from './compensate.js';
-import { isFenced, SagaError, toErrorInfo } from './errors.js';
+import { codeOf, isFenced, SagaError, toErrorInfo } from './errors.js';
 import type { SagaEndStatus } from './events.js';
 import { runStages } from './forward.js';
 import type { ErrorInfo } from './log.js';
@@ -30,7 +30,7 @@ export async function drive(run: SagaRun, plan: ResumePlan, resumed: boolean, cl
       // An operator (or a concurrent retry) may take it at once: give the lease back.
       await run.env.log.release(run.lease.owner, [{ sagaId: run.sagaId, fencingToken: run.lease.fencingToken }]).catch(() => undefined);
     }
-    end = status === 'compensated' && run.reason?.code === 'SAGA_CANCELLED' ? 'cancelled' : status;
+    end = status === 'compensated' && (run.reason?.code === 'SAGA_CANCELLED' || run.cancel !== undefined) ? 'cancelled' : status;
     if (status !== 'completed') endReason = run.reason;
     const outcome: SagaOutcome = { sagaId: run.sagaId, saga: run.def.name, status, results: { ...run.results }, executed: true };
     if (status !== 'completed' && run.reason) outcome.reason = run.reason;
@@ -105,9 +105,4 @@ function pivotPassed(run: SagaRun): boolean {
 /** A run whose lease was lost or whose engine is closing writes nothing more. */
 function stopIfAborted(run: SagaRun): void {
   if (run.scope.cancelled) throw run.scope.reason;
-}
-
-function codeOf(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' ? code : undefined;
 }

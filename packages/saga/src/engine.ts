@@ -9,19 +9,22 @@ import { HookBus, type ClaimVia, type SagaHooks } from './events.js';
 import { Heartbeat } from './heartbeat.js';
 import { newSagaId } from './ids.js';
 import type { Claimed, Json, Lease, LogRecord, SagaLog, SagaMeta, StoredSaga } from './log.js';
-import { storedOutcome, type SagaOutcome } from './outcome.js';
-import { processOwnerId } from './owner.js';
+import type { SagaOutcome } from './outcome.js';
+import { nodeRuntime, type EngineRuntime } from './owner.js';
 import { DeadOwnerScan } from './dead-owners.js';
 import { planResume, replay, type ResumePlan } from './replay.js';
 import { SagaRun, type RunEnv } from './run.js';
-import { cancelSaga, retryStuckSaga, settleSaga, type EngineOps } from './engine-ops.js';
+import { cancelSaga, retryStuckSaga, type EngineOps } from './engine-ops.js';
+import { sagaHandle, type SagaHandle } from './handle.js';
 import { checkInput, conflict } from './start-checks.js';
 
 export interface EngineOptions<L extends SagaLog = SagaLog> {
   /** The log; the engine keeps its type, so `engine.log` offers a backend's operator queries too. */
   log: L;
-  /** Unique per process; default `<host>:<pid>:<process start>:<random>` (see owner.ts). */
+  /** Unique per process; default `runtime.ownerId()`: `<host>:<pid>:<process start>:<random>` (see owner.ts). */
   owner?: string;
+  /** The owner id and the dead-owner check of the process (default: nodeRuntime, which reads /proc). */
+  runtime?: EngineRuntime;
   /** How long a claim on a saga lasts without renewal (default 30 s). */
   leaseMs?: number;
   /** Lease renewal period (default leaseMs / 3); 0 disables the heartbeat. */
@@ -58,34 +61,35 @@ export class SagaEngine<L extends SagaLog = SagaLog> {
   private readonly heartbeat: Heartbeat;
   private closed = false;
   private readonly dead: DeadOwnerScan;
-  /** What cancel and retryStuck (engine-ops.ts) may use of this engine. */
-  private readonly ops: EngineOps = {
-    log: undefined as unknown as SagaLog, // set in the constructor
-    owner: '',
-    leaseMs: 0,
-    sleep: (ms) => this.env.clock.sleep(ms),
-    active: (id) => this.active.get(id)?.run,
-    definition: (name, version) => this.defs.get(key(name, version)),
-    resumable: (stored, claimed, via, takeover) => this.resumable(stored, claimed, via, takeover),
-    run: (run, plan) => this.track(run, plan, true),
-    awaitRun: (run, done) => this.awaitRun(run, done),
-    settle: (id) => this.settle(id),
-    activeDone: (id) => this.active.get(id)?.done,
-    now: () => this.env.clock.now(),
-    isClosed: () => this.closed,
-  };
+  /** What cancel, retryStuck and settle (engine-ops.ts) may use of this engine. */
+  private readonly ops: EngineOps;
 
   constructor(opts: EngineOptions<L>) {
+    const runtime = opts.runtime ?? nodeRuntime;
     this.log = opts.log;
-    this.owner = opts.owner ?? processOwnerId();
+    this.owner = opts.owner ?? runtime.ownerId();
     this.leaseMs = opts.leaseMs ?? 30_000;
     this.recoveryLimit = opts.recoveryLimit ?? 10;
     const clock = opts.clock ?? systemClock;
     const hooks = new HookBus(opts.hooks);
     this.env = { log: opts.log, clock, hooks, leaseMs: this.leaseMs, durableTimerThresholdMs: opts.durableTimerThresholdMs ?? 2_000 };
-    Object.assign(this.ops, { log: opts.log, owner: this.owner, leaseMs: this.leaseMs });
+    this.ops = {
+      log: opts.log,
+      owner: this.owner,
+      leaseMs: this.leaseMs,
+      clock,
+      active: (id) => this.active.get(id)?.run,
+      definition: (name, version) => this.defs.get(key(name, version)),
+      resumable: (stored, claimed, via, takeover) => this.resumable(stored, claimed, via, takeover),
+      run: (run, plan) => this.track(run, plan, true),
+      awaitRun: (run, done) => this.awaitRun(run, done),
+      settle: (id) => this.settle(id),
+      activeDone: (id) => this.active.get(id)?.done,
+      isClosed: () => this.closed,
+      isDeadOwner: (owner) => runtime.isDeadOwner(owner),
+    };
     const period = opts.heartbeatMs ?? Math.floor(this.leaseMs / 3);
-    this.dead = new DeadOwnerScan(opts.log, this.owner, clock);
+    this.dead = new DeadOwnerScan(opts.log, this.owner, clock, (owner) => runtime.isDeadOwner(owner));
     this.heartbeat = new Heartbeat(opts.log, this.owner, this.leaseMs, period, () => [...this.active.values()].map((a) => a.run), clock, hooks);
   }
 
@@ -108,9 +112,20 @@ export class SagaEngine<L extends SagaLog = SagaLog> {
     return [...new Set([...this.defs.values()].map((d) => d.name))];
   }
 
+  /** Every registered step (any version) and whether it can be compensated: observers give each a series. */
+  get steps(): Array<{ saga: string; step: string; compensatable: boolean }> {
+    const out = new Map<string, { saga: string; step: string; compensatable: boolean }>();
+    for (const d of this.defs.values()) for (const st of d.stages) for (const step of st.steps) out.set(`${d.name}\u0000${step.name}`, { saga: d.name, step: step.name, compensatable: step.compensate !== undefined });
+    return [...out.values()];
+  }
+
   /** The (name, version) pairs registered: the only sagas this engine claims. */
   get definitions(): Array<{ name: string; version: number }> {
     return [...this.defs.values()].map((d) => ({ name: d.name, version: d.version }));
+  }
+
+  definition(name: string, version: number): SagaDefinition | undefined {
+    return this.defs.get(key(name, version));
   }
 
   isRegistered(name: string, version: number): boolean {
@@ -126,7 +141,7 @@ export class SagaEngine<L extends SagaLog = SagaLog> {
     this.assertOpen();
     const d = def as unknown as SagaDefinition;
     this.register(def as SagaDefinition<unknown, unknown>);
-    const sagaId = opts.sagaId ?? newSagaId();
+    const sagaId = opts.sagaId ?? newSagaId(this.env.clock.now());
     const local = this.active.get(sagaId);
     if (local) {
       if (local.run.def.name !== d.name) throw conflict(sagaId, local.run.def.name, d.name);
@@ -161,7 +176,7 @@ export class SagaEngine<L extends SagaLog = SagaLog> {
   /** Stores the saga as pending for a worker to claim; returns whether it was new. */
   async submit<I, R>(def: SagaDefinition<I, R>, input: I, opts: ExecuteOptions = {}): Promise<{ sagaId: string; created: boolean }> {
     this.assertOpen();
-    const sagaId = opts.sagaId ?? newSagaId();
+    const sagaId = opts.sagaId ?? newSagaId(this.env.clock.now());
     const begun = await this.log.begin({
       sagaId,
       name: def.name,
@@ -216,26 +231,37 @@ export class SagaEngine<L extends SagaLog = SagaLog> {
   }
 
   /**
-   * The outcome of an existing saga, driving it if nobody else can: final or stuck -> at once;
-   * running here -> waits; owned by a live owner elsewhere -> waits (notifications or polling)
-   * and takes it over if that lease expires; owner dead -> claims it now and runs it here.
+   * A handle on an existing saga (see handle.ts): `outcome()` now, `result()` waits without taking
+   * it over, `settle()` waits and drives it if nobody else can. The methods below are shorthands.
    */
-  settle(sagaId: string, opts: { timeoutMs?: number } = {}): Promise<SagaOutcome> {
-    return settleSaga(this.ops, sagaId, opts.timeoutMs);
+  watch(sagaId: string): SagaHandle {
+    return sagaHandle(this.ops, sagaId);
   }
 
-  /** The saga's outcome once it is completed, compensated or stuck (settle with a default timeout). */
-  waitFor(sagaId: string, opts: { timeoutMs?: number; /** ignored: kept for older callers */ pollMs?: number } = {}): Promise<SagaOutcome> {
+  /**
+   * `watch(id).settle()`: the outcome of an existing saga, driving it if nobody else can: final or
+   * stuck -> at once; running here -> waits; owned by a live owner elsewhere -> waits
+   * (notifications or polling) and takes it over if that lease expires; owner dead -> claims it
+   * now and runs it here.
+   */
+  settle(sagaId: string, opts: { timeoutMs?: number } = {}): Promise<SagaOutcome> {
+    return this.watch(sagaId).settle(opts);
+  }
+
+  /** `settle` with a default timeout of four leases. */
+  waitFor(sagaId: string, opts: { timeoutMs?: number } = {}): Promise<SagaOutcome> {
     return this.settle(sagaId, { timeoutMs: opts.timeoutMs ?? this.leaseMs * 4 });
   }
 
   /**
    * Cancels a saga: before its pivot it compensates (reason SAGA_CANCELLED), wherever it runs (a
-   * live owner elsewhere is fenced). Once the pivot has started: SAGA_NOT_CANCELLABLE.
+   * live owner elsewhere is fenced). Once the pivot has started: SAGA_NOT_CANCELLABLE. `by` (default:
+   * this engine's owner) is recorded with the time and reason; a saga that had already failed keeps
+   * its failure as its reason.
    */
-  cancel(sagaId: string, reason = 'cancelled by request'): Promise<SagaOutcome> {
+  cancel(sagaId: string, reason = 'cancelled by request', opts: { by?: string } = {}): Promise<SagaOutcome> {
     this.assertOpen();
-    return cancelSaga(this.ops, sagaId, reason);
+    return cancelSaga(this.ops, sagaId, reason, opts.by ?? this.owner);
   }
 
   /** Operator action: takes a stuck saga and carries on (forward, or compensation if it was rolling back). */
@@ -244,11 +270,9 @@ export class SagaEngine<L extends SagaLog = SagaLog> {
     return retryStuckSaga(this.ops, sagaId);
   }
 
-  /** The outcome if the saga has ended (or is stuck); undefined while it runs. */
-  async outcomeOf(sagaId: string): Promise<SagaOutcome | undefined> {
-    const stored = await this.log.load(sagaId);
-    if (!stored) throw new SagaError('SAGA_NOT_FOUND', `saga ${sagaId} not found`);
-    return storedOutcome(stored);
+  /** `watch(id).outcome()`: the outcome if the saga has ended (or is stuck); undefined while it runs. */
+  outcomeOf(sagaId: string): Promise<SagaOutcome | undefined> {
+    return this.watch(sagaId).outcome();
   }
 
   /** Waits until no saga runs in this engine. */

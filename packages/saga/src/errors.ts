@@ -21,6 +21,18 @@ export type SagaErrorCode =
   | 'LOG_CLOSED'
   | 'LOG_FAILURE';
 
+/** Codes the engine writes as a saga's reason in the log, never throws. */
+export type SagaReasonCode =
+  | 'SAGA_INTERRUPTED' // the owner stopped mid-step; a later recovery ran the saga on
+  | 'RECOVERY_LIMIT'; // a step was interrupted too often: the saga ends stuck for an operator
+
+/**
+ * The brand src/lib/errors.ts reads: registered with `Symbol.for`, so an engine from another copy
+ * of the package is recognised too (`instanceof` is not). Declared here again because the engine
+ * imports nothing outside src/saga.
+ */
+const APEX_ERROR = Symbol.for('apex-memory.error');
+
 export class SagaError extends Error {
   readonly code: SagaErrorCode;
   readonly retryable: boolean;
@@ -29,21 +41,37 @@ export class SagaError extends Error {
     this.name = 'SagaError';
     this.code = code;
     this.retryable = options?.retryable ?? false;
+    Object.defineProperty(this, APEX_ERROR, { value: true, enumerable: false });
   }
+}
+
+/** The string `code` of anything thrown, or undefined (the engine's copy of lib's errorCode). */
+export function codeOf(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** A SagaError from any copy of the engine with this code (brand + code, never `instanceof`). */
+export function isSagaError(err: unknown, code?: SagaErrorCode): err is SagaError {
+  if (typeof err !== 'object' || err === null || (err as Record<symbol, unknown>)[APEX_ERROR] !== true) return false;
+  if ((err as { name?: unknown }).name !== 'SagaError') return false;
+  return code === undefined || codeOf(err) === code;
 }
 
 /** Anything thrown that carries a string `code` keeps it; everything else becomes STEP_FAILED. */
 export function toErrorInfo(err: unknown, retryable?: boolean): ErrorInfo {
   if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
+    const code = codeOf(err);
     const flag = retryable ?? (err as { retryable?: unknown }).retryable;
-    const info: ErrorInfo = { code: typeof code === 'string' ? code : 'STEP_FAILED', message: err.message };
+    const info: ErrorInfo = { code: code ?? 'STEP_FAILED', message: err.message };
     if (typeof flag === 'boolean') info.retryable = flag;
     return info;
   }
   return { code: 'STEP_FAILED', message: String(err) };
 }
 
+/** This owner was fenced out: works across package copies (see isSagaError). */
 export function isFenced(err: unknown): boolean {
-  return err instanceof SagaError && err.code === 'SAGA_FENCED';
+  return isSagaError(err, 'SAGA_FENCED');
 }

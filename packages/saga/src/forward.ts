@@ -4,7 +4,7 @@ import type { CancelScope } from './cancel.js';
 import type { AnyStep } from './define.js';
 import { SagaError, toErrorInfo } from './errors.js';
 import type { ErrorInfo, Json, LogRecord } from './log.js';
-import { DEFAULT_RETRIABLE_RETRY, DEFAULT_STEP_RETRY, backoffDelay, resolvePolicy, withTimeout } from './policy.js';
+import { DEFAULT_RETRIABLE_RETRY, DEFAULT_STEP_RETRY, backoffDelay, resolvePolicy, withStepTimeout } from './policy.js';
 import type { SagaRun } from './run.js';
 
 export const DEFAULT_STEP_TIMEOUT_MS = 60_000;
@@ -81,7 +81,7 @@ export async function runStep(run: SagaRun, step: AnyStep, scope: CancelScope, a
     if (!hooks.empty) hooks.emit('onStepStart', { ...run.eventBase, step: step.name, attempt });
     try {
       const call = (attemptScope: CancelScope): Promise<unknown> => step.run(run.contextFor(step.name, attempt, attemptScope));
-      const output = await withTimeout(call, timeoutMs, scope, `step "${step.name}"`);
+      const output = await withStepTimeout(call, timeoutMs, scope, `step "${step.name}"`, run.env.clock);
       const json = toJson(output, step.name);
       state.outcome = 'succeeded';
       state.output = json;

@@ -51,7 +51,19 @@ export type LogRecord =
   | { type: 'compensation_started'; step: string; attempt: number }
   | { type: 'compensation_succeeded'; step: string }
   | { type: 'compensation_failed'; step: string; attempt: number; error: ErrorInfo; willRetry: boolean }
-  | { type: 'status'; status: SagaStatus; reason?: ErrorInfo };
+  /** `cancel`: on the `compensating` record a cancel() wrote: who, when, why (absent in older logs). */
+  | { type: 'status'; status: SagaStatus; reason?: ErrorInfo; cancel?: CancelInfo };
+
+/**
+ * Who cancelled a saga, when (epoch ms, the engine's clock) and why. Kept apart from the saga's
+ * reason: cancelling a saga that had already failed (stuck, or compensating) keeps that failure as
+ * its reason; a saga cancelled while it was fine gets SAGA_CANCELLED.
+ */
+export interface CancelInfo {
+  by: string;
+  at: number;
+  message: string;
+}
 
 export interface SagaHeader {
   sagaId: string;

@@ -5,6 +5,7 @@
 // lease. Owners on other hosts, and ids in any other format, are never judged dead here.
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { codeOf } from './errors.js';
 
 const HOST = hostname().replace(/:/g, '_');
 
@@ -20,12 +21,31 @@ function startTicks(pid: number | 'self'): string | undefined {
   }
 }
 
-const SELF_START = startTicks('self') ?? String(Math.round(Date.now() - process.uptime() * 1000));
+let selfStart: string | undefined;
 
 /** A fresh owner id for an engine in this process. */
 export function processOwnerId(): string {
-  return `${HOST}:${process.pid}:${SELF_START}:${globalThis.crypto.randomUUID().slice(0, 6)}`;
+  // Read on first use, not at import: a runtime without /proc (or a browser bundle) pays nothing.
+  selfStart ??= startTicks('self') ?? String(Math.round(Date.now() - process.uptime() * 1000));
+  return `${HOST}:${process.pid}:${selfStart}:${globalThis.crypto.randomUUID().slice(0, 6)}`;
 }
+
+/**
+ * What the engine needs from the process it runs in: an owner id for itself, and whether another
+ * owner is certainly dead (its sagas are then taken at once instead of after their lease). Inject
+ * your own (EngineOptions.runtime) where there is no `/proc` or no pid to check; `isDeadOwner`
+ * must never say true for a live owner, or two owners run one saga.
+ */
+export interface EngineRuntime {
+  ownerId(): string;
+  isDeadOwner(owner: string): boolean;
+}
+
+/** Node on Linux (and elsewhere without /proc: a dead pid is still detected, a reused one not). */
+export const nodeRuntime: EngineRuntime = {
+  ownerId: processOwnerId,
+  isDeadOwner: (owner) => isDeadLocalOwner(owner),
+};
 
 export interface OwnerPlace {
   host: string;
@@ -52,7 +72,7 @@ export function isDeadLocalOwner(owner: string): boolean {
   try {
     process.kill(place.pid, 0);
   } catch (err) {
-    return (err as { code?: string }).code === 'ESRCH'; // EPERM: alive, another user's
+    return codeOf(err) === 'ESRCH'; // EPERM: alive, another user's
   }
   if (place.start === undefined) return false;
   const now = startTicks(place.pid);

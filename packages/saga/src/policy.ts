@@ -1,5 +1,6 @@
 // Retry policies (exponential backoff with full jitter) and the per-attempt timeout.
 import type { CancelScope } from './cancel.js';
+import { startTimer, type Clock } from './clock.js';
 import { SagaError } from './errors.js';
 
 export interface RetryPolicy {
@@ -73,23 +74,24 @@ export const DEFAULT_SETTLE_GRACE_MS = 15_000;
  * compensation and leave data behind. So a cancelled attempt rejects only once its promise has
  * settled, or after `graceMs` if it ignores its signal; the step then counts as "maybe applied".
  */
-export function withTimeout<T>(
+export function withStepTimeout<T>(
   fn: (scope: CancelScope) => Promise<T>,
   timeoutMs: number | undefined,
   parent: CancelScope,
   label: string,
+  clock: Clock,
   graceMs: number = DEFAULT_SETTLE_GRACE_MS,
 ): Promise<T> {
   if (parent.cancelled) return Promise.reject(parent.reason as unknown);
   const { scope, dispose } = parent.child();
   return new Promise<T>((resolve, reject) => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let cancelTimer: (() => void) | undefined;
     let settled = false;
     let result: Promise<T> | undefined;
     const finish = (): boolean => {
       if (settled) return false;
       settled = true;
-      if (timer !== undefined) clearTimeout(timer);
+      cancelTimer?.();
       dispose();
       unsubscribe();
       return true;
@@ -97,19 +99,19 @@ export function withTimeout<T>(
     const stop = (reason: unknown): void => {
       if (!finish()) return;
       if (!result) return reject(reason);
-      const grace = setTimeout(() => reject(reason), graceMs);
+      const cancelGrace = startTimer(clock, graceMs, () => reject(reason));
       const after = (): void => {
-        clearTimeout(grace);
+        cancelGrace();
         reject(reason);
       };
       result.then(after, after);
     };
     const unsubscribe = scope.onCancel(stop);
     if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) {
-      timer = setTimeout(() => {
+      cancelTimer = startTimer(clock, timeoutMs, () => {
         const err = new SagaError('STEP_TIMEOUT', `${label} timed out after ${timeoutMs} ms`, { retryable: true });
         scope.cancel(err);
-      }, timeoutMs);
+      });
     }
     try {
       result = fn(scope);

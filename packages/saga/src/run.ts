@@ -6,11 +6,11 @@
 // process dies in between, the step reads as "started, outcome unknown", which recovery already
 // treats as "maybe applied": the same as dying during the step.
 import { CancelScope } from './cancel.js';
-import type { Clock } from './clock.js';
-import type { SagaDefinition, StepContext } from './define.js';
+import { startTimer, type Clock } from './clock.js';
+import { resultReader, type SagaDefinition, type StepContext } from './define.js';
 import type { HookBus } from './events.js';
 import { SagaError, type SagaErrorCode } from './errors.js';
-import { canTransition, type ErrorInfo, type Json, type Lease, type LogRecord, type SagaLog, type SagaMeta, type SagaStatus } from './log.js';
+import { canTransition, type CancelInfo, type ErrorInfo, type Json, type Lease, type LogRecord, type SagaLog, type SagaMeta, type SagaStatus } from './log.js';
 import type { ReplayedSaga, StepState } from './replay.js';
 
 export interface RunEnv {
@@ -45,13 +45,15 @@ export class SagaRun {
   readonly work: CancelScope;
   /** Why the forward phase was cancelled (SAGA_CANCELLED, SAGA_DEADLINE), if it was. */
   interrupt: ErrorInfo | undefined;
+  /** Set by cancel(): written on the `compensating` status record. */
+  cancel: CancelInfo | undefined;
   /** Set when the pivot's step_started is about to be written: cancel and deadline no longer apply. */
   pivotStarted = false;
   /** Local-clock time before which the lease is known to be held (heartbeat bookkeeping). */
   leaseValidUntil: number;
   readonly meta: SagaMeta | undefined;
   readonly deadlineAt: number | undefined;
-  private deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+  private cancelDeadline: (() => void) | undefined;
   private buffered: LogRecord[] = [];
   private nextSeq: number;
   private tail: Promise<void> = Promise.resolve();
@@ -104,13 +106,13 @@ export class SagaRun {
     const fire = (): void => void this.interruptForward(deadlineReason(this.deadlineAt ?? 0));
     const wait = this.deadlineAt - this.env.clock.now();
     if (wait <= 0) return fire();
-    this.deadlineTimer = setTimeout(fire, Math.min(wait, 2 ** 31 - 1));
-    this.deadlineTimer.unref();
+    // On the engine's clock (a simulated one controls deadlines); never keeps the process alive.
+    this.cancelDeadline = startTimer(this.env.clock, wait, fire, { unref: true });
   }
 
   disarmDeadline(): void {
-    if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
-    this.deadlineTimer = undefined;
+    this.cancelDeadline?.();
+    this.cancelDeadline = undefined;
   }
 
   /** The base of every hook event of this saga. */
@@ -191,6 +193,7 @@ export class SagaRun {
       sagaId: this.sagaId,
       input: this.input,
       results: this.results,
+      result: resultReader(this.results),
       attempt,
       idempotencyKey: `${this.sagaId}/${step}`,
       get signal() {

@@ -5,12 +5,13 @@
 // The first step takes the document (single-writer rule, document-guard.ts) and records the
 // committed version as it found it: that, not what was seen when the delete was planned, is what
 // the compensations rebuild. The pivot gives the document back; so does the first compensation.
-import { defineSaga, type SagaDefinition, type StepDefinition } from '../../saga/index.js';
+import { defineSaga, type SagaDefinition, type StepContext } from '../../saga/index.js';
 import { StoreError } from '../../stores/errors.js';
 import type { DocumentVersion, StoreSet } from '../../stores/types.js';
 import type { Embedder } from '../embedder.js';
 import { holdOrSkip, unlessBusy } from './document-guard.js';
 import { firstStepRetry, storeRetry, type OutageBudgets } from './outage-budget.js';
+import { storeStepFactory, writeContext } from './store-step.js';
 import { versionFromChunks, type DeleteInput } from './version.js';
 
 export interface DeleteDeps {
@@ -21,23 +22,31 @@ export interface DeleteDeps {
   outage?: OutageBudgets;
 }
 
-type Step = StepDefinition<DeleteInput, unknown, unknown> & { name: string };
-type Ctx = Parameters<Step['run']>[0];
-
-const wctx = (ctx: Ctx) => ({ sagaId: ctx.sagaId, fencingToken: ctx.fencingToken, signal: ctx.signal });
-
-/** What the first step found committed (older logs, or a first step that never finished: the plan). */
-function foundState(ctx: Ctx): DeleteInput {
-  const out = (ctx.results as Record<string, unknown>).postgres_mark_deleting as Partial<DeleteInput> | null | undefined;
-  if (!out || out.sha === undefined) return ctx.input;
-  return { docId: ctx.input.docId, sha: out.sha, title: out.title ?? ctx.input.title, metadata: out.metadata ?? ctx.input.metadata };
-}
+type Ctx = StepContext<DeleteInput, unknown>;
+/** What the first step found committed; absent fields in logs written before it recorded them. */
+type Found = Partial<Pick<DeleteInput, 'sha' | 'title' | 'metadata'>>;
 
 export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record<string, unknown>> {
   const { stores, embedder } = deps;
-  const timeoutMs = deps.stepTimeoutMs ?? 30_000;
   // A store that is down is waited for, within the step's outage budget (outage-budget.ts).
-  const retry = (step: string) => storeRetry(deps.outage, 'delete', step);
+  const storeStep = storeStepFactory<DeleteInput>({ timeoutMs: deps.stepTimeoutMs ?? 30_000, retry: (step) => storeRetry(deps.outage, 'delete', step) });
+
+  const markDeleting = storeStep('postgres_mark_deleting', {
+    retry: firstStepRetry(deps.outage, 'delete', 'postgres_mark_deleting'), // waits while another saga holds the document
+    run: async (ctx, w): Promise<Found> => {
+      const row = await stores.postgres.markDeleting(ctx.input.docId, w);
+      const sha = row?.ingestionStatus === 'committed' || row?.ingestionStatus === 'deleting' ? row.contentSha256 : null;
+      return { sha, title: row?.title ?? ctx.input.title, metadata: row?.metadata ?? ctx.input.metadata };
+    },
+    compensate: (ctx, w) => unlessBusy(stores.postgres.unmarkDeleting(ctx.input.docId, w)),
+  });
+
+  /** What the first step found committed (older logs, or a first step that never finished: the plan). */
+  const foundState = (ctx: Ctx): DeleteInput => {
+    const out = ctx.result(markDeleting);
+    if (!out || out.sha === undefined) return ctx.input;
+    return { docId: ctx.input.docId, sha: out.sha, title: out.title ?? ctx.input.title, metadata: out.metadata ?? ctx.input.metadata };
+  };
 
   /**
    * The committed version as PostgreSQL holds it (chunks in order), for the compensations: only
@@ -45,7 +54,7 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
    * first step found committed.
    */
   const committed = async (ctx: Ctx, withEmbeddings: boolean): Promise<DocumentVersion | undefined> => {
-    const h = await holdOrSkip(stores, ctx.input.docId, wctx(ctx));
+    const h = await holdOrSkip(stores, ctx.input.docId, writeContext(ctx));
     if (!h.held) return undefined;
     const { docId, sha, title, metadata } = foundState(ctx);
     if (sha === null) return undefined;
@@ -57,70 +66,47 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
     return versionFromChunks(docId, title, sha, metadata, texts, withEmbeddings ? { embedder, signal: ctx.signal } : {});
   };
 
-  const markDeleting: Step = {
-    name: 'postgres_mark_deleting',
-    timeoutMs,
-    retry: firstStepRetry(deps.outage, 'delete', 'postgres_mark_deleting'), // waits while another saga holds the document
-    run: async (ctx) => {
-      const row = await stores.postgres.markDeleting(ctx.input.docId, wctx(ctx));
-      const sha = row?.ingestionStatus === 'committed' || row?.ingestionStatus === 'deleting' ? row.contentSha256 : null;
-      return { sha, title: row?.title ?? ctx.input.title, metadata: row?.metadata ?? ctx.input.metadata };
-    },
-    compensate: (ctx) => unlessBusy(stores.postgres.unmarkDeleting(ctx.input.docId, wctx(ctx))),
-  };
-  const redisDelete: Step = {
-    name: 'redis_delete',
-    timeoutMs,
-    retry: retry('redis_delete'),
-    run: async (ctx) => {
-      await stores.redis.remove(ctx.input.docId, null, wctx(ctx));
+  const redisDelete = storeStep('redis_delete', {
+    run: async (ctx, w) => {
+      await stores.redis.remove(ctx.input.docId, null, w);
       return null;
     },
-    compensate: async (ctx) => {
+    compensate: async (ctx, w) => {
       const v = await committed(ctx, false);
       if (!v) return;
-      await stores.redis.put({ docId: v.docId, title: v.title, contentSha256: v.contentSha256, chunkCount: v.chunks.length, metadata: v.metadata }, wctx(ctx));
+      await stores.redis.put({ docId: v.docId, title: v.title, contentSha256: v.contentSha256, chunkCount: v.chunks.length, metadata: v.metadata }, w);
     },
-  };
-  const neo4jDelete: Step = {
-    name: 'neo4j_delete',
-    timeoutMs,
-    retry: retry('neo4j_delete'),
-    run: async (ctx) => {
-      await stores.neo4j.removeDocument(ctx.input.docId, wctx(ctx));
+  });
+  const neo4jDelete = storeStep('neo4j_delete', {
+    run: async (ctx, w) => {
+      await stores.neo4j.removeDocument(ctx.input.docId, w);
       return null;
     },
-    compensate: async (ctx) => {
+    compensate: async (ctx, w) => {
       const v = await committed(ctx, false);
-      if (v) await stores.neo4j.writeVersion(v, wctx(ctx));
+      if (v) await stores.neo4j.writeVersion(v, w);
     },
-  };
-  const qdrantDelete: Step = {
-    name: 'qdrant_delete',
-    timeoutMs,
-    retry: retry('qdrant_delete'),
-    run: async (ctx) => {
-      await stores.qdrant.removeDocument(ctx.input.docId, wctx(ctx));
+  });
+  const qdrantDelete = storeStep('qdrant_delete', {
+    run: async (ctx, w) => {
+      await stores.qdrant.removeDocument(ctx.input.docId, w);
       return null;
     },
-    compensate: async (ctx) => {
+    compensate: async (ctx, w) => {
       const v = await committed(ctx, true);
-      if (v) await stores.qdrant.writeVersion(v, wctx(ctx));
+      if (v) await stores.qdrant.writeVersion(v, w);
     },
-  };
-  const postgresDelete: Step = {
-    name: 'postgres_delete',
+  });
+  const postgresDelete = storeStep('postgres_delete', {
     kind: 'pivot',
-    timeoutMs,
-    retry: retry('postgres_delete'),
-    run: async (ctx) => {
-      await stores.postgres.deleteDocument(ctx.input.docId, wctx(ctx));
+    run: async (ctx, w) => {
+      await stores.postgres.deleteDocument(ctx.input.docId, w);
       return null;
     },
-  };
+  });
   return defineSaga<DeleteInput>('delete', 1)
     .step(markDeleting)
     .parallel((g) => g.step(redisDelete).step(neo4jDelete).step(qdrantDelete))
     .step(postgresDelete)
-    .build() as SagaDefinition<DeleteInput, Record<string, unknown>>;
+    .build();
 }

@@ -9,11 +9,12 @@
 //    after S took D) or has already finished with it (its last action applied). Either way, a
 //    compensation or a re-run of the last step has nothing left to do.
 import type { DocumentRow, StoreSet, WriteContext } from '../../stores/types.js';
+import { errorCode } from '../../lib/errors.js';
 
 export type Held = { held: true; row: DocumentRow | undefined } | { held: false };
 
 export function isBusy(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'STORE_BUSY';
+  return errorCode(err) === 'STORE_BUSY';
 }
 
 /** Takes or confirms D for this saga; `held: false` when another saga holds it (see above). */

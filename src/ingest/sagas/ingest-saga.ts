@@ -15,12 +15,13 @@
 // rule, document-guard.ts) and the last action gives it back. The version to clean up after the
 // pivot is the one committed when this saga took the document (postgres_pending's output), not
 // the one seen when the saga was planned.
-import { defineSaga, type SagaDefinition, type StepDefinition } from '../../saga/index.js';
-import type { StoreSet } from '../../stores/types.js';
+import { defineSaga, type SagaDefinition, type StepContext } from '../../saga/index.js';
+import type { StoreSet, WriteContext } from '../../stores/types.js';
 import type { Embedder } from '../embedder.js';
 import type { IngestLimits } from '../limits.js';
 import { holdOrSkip, removeOwnVersion, unlessBusy } from './document-guard.js';
 import { afterPivotRetry, firstStepRetry, storeRetry, type OutageBudgets } from './outage-budget.js';
+import { storeStepFactory, writeContext as writeContextOf, type StoreStep } from './store-step.js';
 import { versionOf, type IngestInput } from './version.js';
 
 export type IngestPlan = 'default' | 'adr';
@@ -36,16 +37,11 @@ export interface IngestDeps {
   outage?: OutageBudgets;
 }
 
-type Step = StepDefinition<IngestInput, unknown, unknown> & { name: string };
-type Ctx = Parameters<Step['run']>[0];
-
-const wctx = (ctx: Ctx) => ({ sagaId: ctx.sagaId, fencingToken: ctx.fencingToken, signal: ctx.signal });
-
-/** The version committed when this saga took the document (older logs: the planned one). */
-function previousOf(ctx: Ctx): string | null {
-  const out = (ctx.results as Record<string, unknown>).postgres_pending as { previousSha?: unknown } | undefined;
-  const p = out?.previousSha;
-  return typeof p === 'string' || p === null ? p : ctx.input.previousSha;
+type Ctx = StepContext<IngestInput, unknown>;
+/** postgres_pending's output; `previousSha` is absent in logs written before it was recorded. */
+interface Pending {
+  chunks: number;
+  previousSha?: string | null;
 }
 
 /**
@@ -55,80 +51,52 @@ function previousOf(ctx: Ctx): string | null {
  */
 export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
   const { stores, embedder, limits } = deps;
-  const timeoutMs = deps.stepTimeoutMs ?? 30_000;
-  const retry = (step: string) => storeRetry(deps.outage, saga, step);
-  const postgresPending: Step = {
-    name: 'postgres_pending',
-    timeoutMs,
-    retry: retry('postgres_pending'),
-    run: async (ctx) => {
+  const storeStep = storeStepFactory<IngestInput>({ timeoutMs: deps.stepTimeoutMs ?? 30_000, retry: (step) => storeRetry(deps.outage, saga, step) });
+  const postgresPending = storeStep('postgres_pending', {
+    run: async (ctx, w): Promise<Pending> => {
       const v = await versionOf(ctx.input.doc, ctx.input.sha, { limits });
-      const { previousSha } = await stores.postgres.putPending(v, wctx(ctx));
+      const { previousSha } = await stores.postgres.putPending(v, w);
       return { chunks: v.chunks.length, previousSha };
     },
     // In the default plan this is the first step: its compensation is the saga's last action on
     // the document and gives it back.
-    compensate: (ctx) => unlessBusy(stores.postgres.discardPending(ctx.input.doc.id, ctx.input.sha, wctx(ctx), { release: true })),
+    compensate: (ctx, w) => unlessBusy(stores.postgres.discardPending(ctx.input.doc.id, ctx.input.sha, w, { release: true })),
+  });
+  /** The version committed when this saga took the document (older logs: the planned one). */
+  const previousOf = (ctx: Ctx): string | null => {
+    const p = ctx.result(postgresPending)?.previousSha;
+    return typeof p === 'string' || p === null ? p : ctx.input.previousSha;
   };
-  const neo4jWrite: Step = {
-    name: 'neo4j_write',
-    timeoutMs,
-    retry: retry('neo4j_write'),
-    run: async (ctx) => {
+  const neo4jWrite = storeStep('neo4j_write', {
+    run: async (ctx, w) => {
       const v = await versionOf(ctx.input.doc, ctx.input.sha, { limits });
-      await stores.neo4j.writeVersion(v, wctx(ctx));
+      await stores.neo4j.writeVersion(v, w);
       return { chunks: v.chunks.length };
     },
-    compensate: async (ctx) => {
-      const w = wctx(ctx);
-      await removeOwnVersion(stores, ctx.input.doc.id, ctx.input.sha, w, () => stores.neo4j.removeVersion(ctx.input.doc.id, ctx.input.sha, w));
-    },
-  };
-  const qdrantWrite: Step = {
-    name: 'qdrant_write',
-    timeoutMs,
-    retry: retry('qdrant_write'),
-    run: async (ctx) => {
+    compensate: (ctx, w) => removeOwnVersion(stores, ctx.input.doc.id, ctx.input.sha, w, () => stores.neo4j.removeVersion(ctx.input.doc.id, ctx.input.sha, w)),
+  });
+  const qdrantWrite = storeStep('qdrant_write', {
+    run: async (ctx, w) => {
       const v = await versionOf(ctx.input.doc, ctx.input.sha, { limits, embedder, signal: ctx.signal });
-      await stores.qdrant.writeVersion(v, wctx(ctx));
+      await stores.qdrant.writeVersion(v, w);
       return { points: v.chunks.length };
     },
-    compensate: async (ctx) => {
-      const w = wctx(ctx);
-      await removeOwnVersion(stores, ctx.input.doc.id, ctx.input.sha, w, () => stores.qdrant.removeVersion(ctx.input.doc.id, ctx.input.sha, w));
-    },
-  };
-  const postgresCommit: Step = {
-    name: 'postgres_commit',
+    compensate: (ctx, w) => removeOwnVersion(stores, ctx.input.doc.id, ctx.input.sha, w, () => stores.qdrant.removeVersion(ctx.input.doc.id, ctx.input.sha, w)),
+  });
+  const postgresCommit = storeStep('postgres_commit', {
     kind: 'pivot',
-    timeoutMs,
-    retry: retry('postgres_commit'),
-    run: async (ctx) => {
-      await stores.postgres.commit(ctx.input.doc.id, ctx.input.sha, wctx(ctx), previousOf(ctx));
+    run: async (ctx, w) => {
+      await stores.postgres.commit(ctx.input.doc.id, ctx.input.sha, w, previousOf(ctx));
       return null;
     },
-  };
+  });
   const cacheEntry = async (ctx: Ctx) => {
     const { doc, sha } = ctx.input;
     const v = await versionOf(doc, sha, { limits });
     return { docId: doc.id, title: doc.title, contentSha256: sha, chunkCount: v.chunks.length, metadata: doc.metadata };
   };
-  const redisWrite = (kind: 'retriable' | 'compensatable'): Step => ({
-    name: 'redis_write',
-    kind,
-    timeoutMs,
-    ...(kind === 'retriable' ? optional(afterPivotRetry(deps.outage, saga, 'redis_write')) : { retry: retry('redis_write') }),
-    run: async (ctx) => {
-      await stores.redis.put(await cacheEntry(ctx), wctx(ctx));
-      return null;
-    },
-    // Before the pivot (plan adr) the write replaced the committed version's entry: undo it by
-    // removing ours and, for an update, putting the committed version's entry back.
-    ...(kind === 'compensatable' ? { compensate: async (ctx: Ctx) => restoreCache(ctx) } : {}),
-  });
-  const restoreCache = async (ctx: Ctx): Promise<void> => {
+  const restoreCache = async (ctx: Ctx, w: WriteContext): Promise<void> => {
     const { doc, sha } = ctx.input;
-    const w = wctx(ctx);
     const h = await holdOrSkip(stores, doc.id, w);
     if (!h.held) return;
     const row = h.row;
@@ -138,17 +106,24 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
     const chunks = await stores.postgres.getChunks(doc.id, row.contentSha256);
     await stores.redis.put({ docId: doc.id, title: row.title, contentSha256: row.contentSha256, chunkCount: chunks.length, metadata: row.metadata }, w);
   };
-  const cleanupPrevious: Step = {
-    name: 'cleanup_previous',
+  const putCache = async (ctx: Ctx, w: WriteContext): Promise<null> => {
+    await stores.redis.put(await cacheEntry(ctx), w);
+    return null;
+  };
+  const redisWrite = (kind: 'retriable' | 'compensatable') =>
+    kind === 'retriable'
+      ? storeStep('redis_write', { kind, retry: afterPivotRetry(deps.outage, saga, 'redis_write'), run: putCache })
+      : // Before the pivot (plan adr) the write replaced the committed version's entry: undo it by
+        // removing ours and, for an update, putting the committed version's entry back.
+        storeStep('redis_write', { kind, run: putCache, compensate: restoreCache });
+  const cleanupPrevious = storeStep('cleanup_previous', {
     kind: 'retriable',
-    timeoutMs,
-    ...optional(afterPivotRetry(deps.outage, saga, 'cleanup_previous')),
+    retry: afterPivotRetry(deps.outage, saga, 'cleanup_previous'),
     // The saga's last action: removes the version it replaced and gives the document back.
-    run: async (ctx) => {
+    run: async (ctx, w) => {
       const { doc, sha } = ctx.input;
       const previousSha = previousOf(ctx);
       const stale = previousSha !== null && previousSha !== sha ? previousSha : null;
-      const w = wctx(ctx);
       let committedNow: string | null = sha;
       if (ctx.attempt > 1) {
         // An earlier attempt may have released the document already: then another saga may hold
@@ -163,7 +138,7 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
       await stores.postgres.finishVersion(doc.id, stale, w);
       return { removed: stale };
     },
-  };
+  });
   return { postgresPending, neo4jWrite, qdrantWrite, postgresCommit, redisWrite, cleanupPrevious };
 }
 
@@ -175,12 +150,12 @@ export function ingestSaga(deps: IngestDeps, plan: IngestPlan = 'default'): Saga
   if (plan === 'adr') {
     return defineSaga<IngestInput>(saga, 1)
       .step(firstTakesDocument(deps, s.neo4jWrite))
-      .step({ ...s.postgresPending, compensate: (ctx) => unlessBusy(deps.stores.postgres.discardPending(ctx.input.doc.id, ctx.input.sha, wctx(ctx))) })
+      .step({ ...s.postgresPending, compensate: (ctx) => unlessBusy(deps.stores.postgres.discardPending(ctx.input.doc.id, ctx.input.sha, writeContextOf(ctx))) })
       .step(s.qdrantWrite)
       .step(s.redisWrite('compensatable'))
       .step(s.postgresCommit)
       .step(s.cleanupPrevious)
-      .build() as SagaDefinition<IngestInput, Record<string, unknown>>;
+      .build();
   }
   return defineSaga<IngestInput>(saga, 1)
     .step(s.postgresPending)
@@ -188,31 +163,27 @@ export function ingestSaga(deps: IngestDeps, plan: IngestPlan = 'default'): Saga
     .step(s.postgresCommit)
     .step(s.redisWrite('retriable'))
     .step(s.cleanupPrevious)
-    .build() as SagaDefinition<IngestInput, Record<string, unknown>>;
+    .build();
 }
 
 /**
  * The seed's plan starts with Neo4j: that step takes the document in PostgreSQL before writing,
  * and its compensation (the saga's last) gives it back.
  */
-function firstTakesDocument(deps: IngestDeps, step: Step): Step {
+function firstTakesDocument<O extends object>(deps: IngestDeps, step: StoreStep<IngestInput, O>): StoreStep<IngestInput, O & { previousSha: string | null }> {
   const { stores } = deps;
   return {
     ...step,
     // The first step: it also waits while another saga holds the document (STORE_BUSY).
     retry: firstStepRetry(deps.outage, 'ingest_adr', step.name),
     run: async (ctx) => {
-      const row = await stores.postgres.acquire(ctx.input.doc.id, wctx(ctx));
-      return step.run(ctx).then((out) => ({ ...(out as object), previousSha: row?.contentSha256 ?? null }));
+      const row = await stores.postgres.acquire(ctx.input.doc.id, writeContextOf(ctx));
+      const out = await step.run(ctx);
+      return { ...out, previousSha: row?.contentSha256 ?? null };
     },
     compensate: async (ctx) => {
       await step.compensate?.(ctx);
-      await unlessBusy(stores.postgres.release(ctx.input.doc.id, wctx(ctx)));
+      await unlessBusy(stores.postgres.release(ctx.input.doc.id, writeContextOf(ctx)));
     },
   };
-}
-
-/** `{ retry }` when there is a policy; nothing (the engine's default) otherwise. */
-function optional(retry: Step['retry']): Pick<Step, 'retry'> {
-  return retry === undefined ? {} : { retry };
 }

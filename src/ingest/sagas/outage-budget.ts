@@ -11,7 +11,7 @@
 // The budget is set for every step (APEX_STORE_OUTAGE_BUDGET_MS), per saga or per step (code:
 // OutageBudgets). 0 brings back the quick policy.
 import type { RetryPolicy } from '../../saga/index.js';
-import type { IntRange } from '../../config/numeric.js';
+import type { IntRange } from '../../lib/int-range.js';
 
 export const DEFAULT_OUTAGE_BUDGET_MS = 60_000;
 /** APEX_STORE_OUTAGE_BUDGET_MS: 0 (quick retries only) to a day. */

@@ -7,6 +7,7 @@ import { failure, fencedError, notFoundError, seqError } from '@apex-memory/saga
 import type { logStatements, SummaryRow } from './sql.js';
 import { toSummary } from './sql.js';
 import { withConnection } from './connection.js';
+import { errorCode } from '../../lib/errors.js';
 
 type Statements = ReturnType<typeof logStatements>;
 
@@ -39,7 +40,7 @@ const DEADLOCK = '40P01';
 const SERIALIZATION = '40001';
 
 function isRetryable(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
+  const code = errorCode(err);
   return code === DEADLOCK || code === SERIALIZATION;
 }
 

@@ -3,7 +3,7 @@
 // so its inputs and outputs are plain, cloneable data (WireOp / WireResult).
 import Database from 'better-sqlite3';
 import type { CountFilter, ErrorInfo, Json, ListFilter, SagaMeta, SagaStatus, SagaSummary, StoredSaga, SagaErrorCode } from '../../saga/index.js';
-import { SagaError } from '../../saga/index.js';
+import { isSagaError } from '../../saga/index.js';
 import { failure, fencedError, notFoundError, seqError, decodeRecords } from '@apex-memory/saga/log-kit';
 import type { SqliteSynchronous } from './schema.js';
 import { configureConnection } from './schema.js';
@@ -152,7 +152,7 @@ export class SqliteLogStore {
     try {
       return { ok: true, value: run() };
     } catch (err) {
-      if (err instanceof SagaError) return { ok: false, code: err.code, message: err.message };
+      if (isSagaError(err)) return { ok: false, code: err.code, message: err.message };
       if (rethrowUnexpected) throw err;
       return { ok: false, code: 'LOG_FAILURE', message: `saga log operation failed: ${(err as Error).message}` };
     }

@@ -3,12 +3,13 @@
 // Writes that carry a WriteContext are fenced first, in that same transaction: see raiseFence.
 import neo4j from 'neo4j-driver';
 import type { Driver, ManagedTransaction } from 'neo4j-driver';
-import { StoreError } from '../errors.js';
+import { isStoreError, StoreError } from '../errors.js';
 import { chunkKey } from '../point-id.js';
 import { DEFAULT_TIMEOUT_MS, withTimeout } from '../timeout.js';
 import type { DocIdPage, DocumentVersion, GraphStore, HealthReport, StoredVersion, WriteContext } from '../types.js';
 import type { DerivedBatchWrites, Outcomes, RemoveVersionItem, WriteItem } from '../batch-types.js';
 import { removeVersionBatch, writeVersionBatch } from './batch.js';
+import { errorCode } from '../../lib/errors.js';
 
 export interface Neo4jStoreOptions {
   /** bolt://host:port or neo4j://host:port */
@@ -131,8 +132,8 @@ const EXISTS_CODES = /EquivalentSchemaRuleAlreadyExists|IndexAlreadyExists|Const
 
 /** ServiceUnavailable / SessionExpired / Neo.TransientError.* are retryable; the rest is permanent. */
 export function classifyNeo4jError(err: unknown, what: string): StoreError {
-  if (err instanceof StoreError) return err;
-  const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : '';
+  if (isStoreError(err)) return err;
+  const code = errorCode(err) ?? '';
   const summary = `${what} failed${code ? ` (${code})` : ''}: ${err instanceof Error ? err.message : String(err)}`;
   if (TIMEOUT_CODES.test(code)) return new StoreError('neo4j', 'STORE_TIMEOUT', summary, { cause: err });
   const transient = neo4j.Neo4jError.isRetryable(err) || code === 'ServiceUnavailable' || code === 'SessionExpired' || code.startsWith('Neo.TransientError.');
@@ -234,8 +235,7 @@ export class Neo4jGraphStore implements GraphStore, DerivedBatchWrites {
         await session.run(statement, {}, { timeout: this.timeoutMs });
         return;
       } catch (err) {
-        const code = (err as { code?: unknown }).code;
-        if (typeof code === 'string' && EXISTS_CODES.test(code)) return;
+        if (EXISTS_CODES.test(errorCode(err) ?? '')) return;
         const classified = classifyNeo4jError(err, 'connect');
         if (!classified.retryable || attempt >= SCHEMA_ATTEMPTS) throw classified;
       } finally {

@@ -1,5 +1,6 @@
 // How a pg / PGlite / socket error maps to a StoreError: which failures a retry can fix.
-import { StoreError } from '../errors.js';
+import { isStoreError, StoreError } from '../errors.js';
+import { errorCode } from '../../lib/errors.js';
 
 /** SQLSTATE classes/codes after which the same call may succeed. */
 const TRANSIENT_SQLSTATES = new Set(['40001', '40P01', '55P03', '57P01', '57P02', '57P03', '53300', '53200', '53100', '58000', '58030']);
@@ -7,8 +8,8 @@ const TRANSIENT_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ET
 
 /** Maps a pg / PGlite / socket error to a StoreError (fencing and timeouts pass through). */
 export function classifyPgError(err: unknown, what: string): StoreError {
-  if (err instanceof StoreError) return err;
-  const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : '';
+  if (isStoreError(err)) return err;
+  const code = errorCode(err) ?? '';
   const message = err instanceof Error ? err.message : String(err);
   const summary = `${what} failed${code ? ` (${code})` : ''}: ${message}`;
   if (code === '57014' || /query read timeout/i.test(message)) return new StoreError('postgres', 'STORE_TIMEOUT', summary, { cause: err });

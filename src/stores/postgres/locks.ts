@@ -12,6 +12,7 @@
 import { StoreError } from '../errors.js';
 import type { SqlExecutor } from './sql-store.js';
 import type { WriteContext } from '../types.js';
+import { errorCode } from '../../lib/errors.js';
 
 const fenced = (docId: string, ctx: WriteContext): StoreError =>
   new StoreError('postgres', 'STORE_FENCED', `saga ${ctx.sagaId} token ${ctx.fencingToken} is stale for document ${JSON.stringify(docId)}`);
@@ -41,8 +42,8 @@ export function takeErrorOf(err: unknown, docId: string, ctx: WriteContext): Sto
 /** SQLSTATE and DETAIL of a pg / PGlite error ('' when absent). */
 export function sqlErrorFields(err: unknown): { code: string; detail: string } {
   if (typeof err !== 'object' || err === null) return { code: '', detail: '' };
-  const { code, detail } = err as { code?: unknown; detail?: unknown };
-  return { code: typeof code === 'string' ? code : '', detail: typeof detail === 'string' ? detail : '' };
+  const { detail } = err as { detail?: unknown };
+  return { code: errorCode(err) ?? '', detail: typeof detail === 'string' ? detail : '' };
 }
 
 export class DocumentBusyError extends StoreError {

@@ -3,11 +3,12 @@
 // the server to apply them (`wait: true`), so a resolved call means the points are searchable.
 import { QdrantClient } from '@qdrant/js-client-rest';
 import type { Schemas } from '@qdrant/js-client-rest';
-import { StoreError } from '../errors.js';
+import { isStoreError, StoreError } from '../errors.js';
 import { pointId } from '../point-id.js';
 import { DEFAULT_TIMEOUT_MS, withTimeout } from '../timeout.js';
 import type { DocIdPage, DocumentVersion, HealthReport, StoredVersion, VectorHit, VectorStore, WriteContext } from '../types.js';
 import { failed, OK, type DerivedBatchWrites, type MemberOutcome, type Outcomes, type RemoveVersionItem, type WriteItem } from '../batch-types.js';
+import { errorCode } from '../../lib/errors.js';
 
 export interface QdrantStoreOptions {
   url: string;
@@ -34,11 +35,11 @@ interface ChunkPayload {
 
 /** HTTP 408/429/5xx and network failures are retryable; other 4xx are the request's fault. */
 export function classifyQdrantError(err: unknown, what: string): StoreError {
-  if (err instanceof StoreError) return err;
+  if (isStoreError(err)) return err;
   const name = err instanceof Error ? err.name : '';
   const status = typeof (err as { status?: unknown }).status === 'number' ? (err as { status: number }).status : undefined;
-  const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
-  const detail = [err instanceof Error ? err.message : String(err), typeof cause?.code === 'string' ? cause.code : '']
+  const cause = (err as { cause?: unknown }).cause;
+  const detail = [err instanceof Error ? err.message : String(err), errorCode(cause) ?? '']
     .filter(Boolean).join(' / ');
   const data = (err as { data?: { status?: { error?: unknown } } }).data;
   const serverError = typeof data?.status?.error === 'string' ? `: ${data.status.error}` : '';

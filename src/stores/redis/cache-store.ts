@@ -2,7 +2,7 @@
 // fenced by a Lua script (check + raise the saga's fence + write, atomically). Fails fast when
 // Redis is down (no offline queue, one retry) so the saga sees a transient error, not a hang.
 import { Redis } from 'ioredis';
-import { StoreError } from '../errors.js';
+import { isStoreError, StoreError } from '../errors.js';
 import { DEFAULT_TIMEOUT_MS, withTimeout } from '../timeout.js';
 import type { CacheEntry, CacheStore, DocIdPage, HealthReport, WriteContext } from '../types.js';
 import { failed, OK, type CacheBatchWrites, type CacheRemoveItem, type MemberOutcome, type Outcomes } from '../batch-types.js';
@@ -65,7 +65,7 @@ export function fenceKey(docId: string, sagaId: string): string {
 const TRANSIENT_REPLIES = /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY|NOREPLICAS)/;
 
 export function classifyRedisError(err: unknown, what: string): StoreError {
-  if (err instanceof StoreError) return err;
+  if (isStoreError(err)) return err;
   const message = err instanceof Error ? err.message : String(err);
   const summary = `${what} failed: ${message}`;
   if (/command timed out/i.test(message)) return new StoreError('redis', 'STORE_TIMEOUT', summary, { cause: err });

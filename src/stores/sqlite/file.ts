@@ -3,9 +3,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { StoreError } from '../errors.js';
+import { isStoreError, StoreError } from '../errors.js';
 import type { StoreName } from '../types.js';
 import { failed, OK, type MemberOutcome } from '../batch-types.js';
+import { errorCode } from '../../lib/errors.js';
 
 export type SqliteDatabase = Database.Database;
 export type SqliteStatement = Database.Statement;
@@ -41,8 +42,8 @@ export function openSqliteFile(file: string, ddl: readonly string[]): SqliteData
 
 /** SQLITE_BUSY / SQLITE_LOCKED can succeed on retry; everything else will not. */
 export function classifySqliteError(store: StoreName, err: unknown, what: string): StoreError {
-  if (err instanceof StoreError) return err;
-  const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : '';
+  if (isStoreError(err)) return err;
+  const code = errorCode(err) ?? '';
   const message = `${what} failed${code ? ` (${code})` : ''}: ${err instanceof Error ? err.message : String(err)}`;
   const transient = code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED') || code === 'SQLITE_IOERR';
   return new StoreError(store, transient ? 'STORE_TRANSIENT' : 'STORE_PERMANENT', message, { cause: err });
