@@ -44,6 +44,10 @@ export interface ServersRow {
   pending_p50_ms: number | null;
   pending_p99_ms: number | null;
   neo4j_deadlocks: number;
+  /** Store group commit on (default) or off (APEX_STORE_COALESCE=off): the before/after switch. */
+  coalesce: boolean;
+  /** Coalesced batch sizes per store operation (p50 / max members per batched call). */
+  batches: Record<string, { batches: number; members: number; p50: number; max: number }>;
   store_calls: CallRow[];
 }
 
@@ -77,6 +81,8 @@ export async function benchServers(opts: ServersBenchOptions): Promise<ServersRo
   const faultRate = opts.faultRate ?? 0;
   const fresh = await freshStores(serviceUrls(), opts.log === 'postgres' ? 'postgres' : 'sqlite');
   fresh.config.sqliteThread = opts.log === 'sqlite-thread';
+  const coalesce = process.env.APEX_STORE_COALESCE !== 'off';
+  fresh.config.coalesce = coalesce;
   const timer = new StoreTimer();
   let injected = 0;
   const faultControls: Array<{ injected(): unknown[] }> = [];
@@ -118,6 +124,7 @@ export async function benchServers(opts: ServersBenchOptions): Promise<ServersRo
     const one = opts.plan === 'raw' ? rawWriter(app) : sagaWriter(app);
     for (const d of warm) await one(d);
     timer.reset();
+    const batchesBefore = app.profile.batchStats.summary();
     pending.length = 0;
     deadlocks = 0;
     const counts = { completed: 0, compensated: 0, stuck: 0, errors: 0 };
@@ -166,12 +173,24 @@ export async function benchServers(opts: ServersBenchOptions): Promise<ServersRo
       pending_p50_ms: pending.length ? pct(pending, 0.5) : null,
       pending_p99_ms: pending.length ? pct(pending, 0.99) : null,
       neo4j_deadlocks: deadlocks,
+      coalesce,
+      batches: sinceWarmup(app.profile.batchStats.summary(), batchesBefore),
       store_calls: timer.rows(),
     };
   } finally {
     await app.close();
     await fresh.drop();
   }
+}
+
+/** Batch counts of the measured run only (the warm-up's are subtracted; p50/max are whole-run). */
+function sinceWarmup(now: ServersRow['batches'], before: ServersRow['batches']): ServersRow['batches'] {
+  const out: ServersRow['batches'] = {};
+  for (const [op, s] of Object.entries(now)) {
+    const b = before[op];
+    out[op] = { ...s, batches: s.batches - (b?.batches ?? 0), members: s.members - (b?.members ?? 0) };
+  }
+  return out;
 }
 
 type One = (doc: ReturnType<typeof benchDocs>[number]) => Promise<string>;

@@ -9,6 +9,7 @@ import type { ProfileConfig } from './config/profile.js';
 import type { Embedder } from './ingest/embedder.js';
 import type { StoreName, StoreSet } from './stores/types.js';
 import { redactUrl } from './lib/redact.js';
+import { BatchStats, coalesceStores } from './stores/coalesce/stores.js';
 
 export interface ProfileDescription {
   profile: 'embedded' | 'servers' | 'mixed';
@@ -20,6 +21,8 @@ export interface ProfileDescription {
 
 export interface OpenedProfile {
   stores: StoreSet;
+  /** Coalesced batch sizes per store operation (empty when coalescing is off). */
+  batchStats: BatchStats;
   log: OpenedSagaLog;
   describe(): ProfileDescription;
   close(): Promise<void>;
@@ -60,14 +63,23 @@ export async function openProfile(cfg: ProfileConfig, embedder: Embedder, opts: 
       ? (await import('./stores/redis/cache-store.js')).createRedisStore({ url: cfg.redisUrl, timeoutMs })
       : await (await import('./stores/sqlite/cache-store.js')).openSqliteCache(embedded('cache.db'));
     opened.push(redis);
-    const stores: StoreSet = { postgres, neo4j, qdrant, redis };
-    for (const s of Object.values(stores)) {
+    const raw: StoreSet = { postgres, neo4j, qdrant, redis };
+    for (const s of Object.values(raw)) {
       try {
         await s.connect();
       } catch (err) {
         if (!opts.lenient) throw err;
       }
     }
+    // The store group commit sits directly on the adapters, under the fault and metrics wrappers
+    // that callers add (docs/stores.md "Store group commit"). PGlite runs each call as one
+    // synchronous WebAssembly run on this thread: a batch of many documents blocks the event loop
+    // (and the lease heartbeats) for all of them at once, which lost leases at start-up under load
+    // (e2e same-document-embedded, 1.5 s leases). Its calls stay one by one; the SQLite stand-ins
+    // coalesce.
+    const batchStats = new BatchStats();
+    const skip: StoreName[] = cfg.databaseUrl ? [] : ['postgres'];
+    const stores = cfg.coalesce === false ? raw : coalesceStores(raw, { skip }, batchStats);
     const logTarget = cfg.sagaLogUrl ?? embedded('saga-log.db');
     // With the PGlite stand-in the main thread is busy running PostgreSQL in WebAssembly: a SQLite
     // log then commits (and fsyncs) in a worker thread, beside it instead of blocking it (the
@@ -98,6 +110,7 @@ export async function openProfile(cfg: ProfileConfig, embedder: Embedder, opts: 
     });
     return {
       stores,
+      batchStats,
       log,
       describe,
       close: async () => {

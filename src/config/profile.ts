@@ -22,6 +22,8 @@ export interface ProfileConfig {
   /** SQLite log commits in a worker thread; default: only beside the PGlite stand-in (see openProfile). */
   sqliteThread?: boolean;
   storeTimeoutMs?: number;
+  /** Store group commit (src/stores/coalesce/); default on. APEX_STORE_COALESCE=off turns it off. */
+  coalesce?: boolean;
   /** APEX_PG_POOLER=transaction: SAGA_LOG_URL and DATABASE_URL point at PgBouncer in transaction mode. */
   pgPooler?: 'none' | 'transaction';
   /** SAGA_LOG_DIRECT_URL: the server itself, for LISTEN and migrations (behind a pooler). */
@@ -58,6 +60,9 @@ export function configFromEnv(env: Env, dataDir?: string): ProfileConfig {
   const sync = env.APEX_SAGA_LOG_SYNC?.trim().toUpperCase();
   if (sync === 'FULL' || sync === 'NORMAL') cfg.sqliteSynchronous = sync;
   else if (sync) throw new ConfigError('APEX_SAGA_LOG_SYNC', `APEX_SAGA_LOG_SYNC must be FULL or NORMAL, got ${JSON.stringify(sync.slice(0, 40))}`);
+  const coalesce = env.APEX_STORE_COALESCE?.trim().toLowerCase();
+  if (coalesce === 'off' || coalesce === 'on') cfg.coalesce = coalesce === 'on';
+  else if (coalesce) throw new ConfigError('APEX_STORE_COALESCE', `APEX_STORE_COALESCE must be on or off, got ${JSON.stringify(coalesce.slice(0, 40))}`);
   const timeout = intFromEnv(env, 'APEX_STORE_TIMEOUT_MS', STORE_TIMEOUT_RANGE);
   if (timeout !== undefined) cfg.storeTimeoutMs = timeout;
   const pooler = env.APEX_PG_POOLER?.trim().toLowerCase();

@@ -4,6 +4,7 @@
 // real model. `embedderFromEnv` picks one from configuration.
 import { EmbedderError } from './errors.js';
 import { OpenAIEmbedder } from './openai-embedder.js';
+import { CoalescedEmbedder } from './coalesced-embedder.js';
 
 export interface Embedder {
   /** Identifies model and dimension, e.g. "hashing-256" or "openai:text-embedding-3-small@api.openai.com". */
@@ -130,13 +131,16 @@ export function embedderFromEnv(env: EmbedderEnv = process.env): Embedder {
       throw new EmbedderError('EMBED_CONFIG', 'EMBEDDER=openai needs OPENAI_API_KEY (or OPENAI_BASE_URL of a server without auth)');
     }
     const timeout = env.EMBEDDING_TIMEOUT_MS === undefined ? {} : { timeoutMs: positiveInt(env.EMBEDDING_TIMEOUT_MS, 0, 'EMBEDDING_TIMEOUT_MS') };
-    return new OpenAIEmbedder({
+    const model = new OpenAIEmbedder({
       baseUrl,
       ...(apiKey === undefined ? {} : { apiKey }),
       model: env.EMBEDDING_MODEL?.trim() || OPENAI_DEFAULT_MODEL,
       dimension: positiveInt(env.EMBEDDING_DIMENSION, OPENAI_DEFAULT_DIMENSION, 'EMBEDDING_DIMENSION'),
       ...timeout,
     });
+    // Concurrent sagas' chunks share requests (coalesced-embedder.ts); APEX_STORE_COALESCE=off
+    // sends one request per call, as before (bench comparisons).
+    return env.APEX_STORE_COALESCE?.trim().toLowerCase() === 'off' ? model : new CoalescedEmbedder(model);
   }
   throw new EmbedderError('EMBED_CONFIG', `EMBEDDER must be "hashing" or "openai" (got "${kind.slice(0, 40)}")`);
 }

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HashingEmbedder, embedderFromEnv } from '../../src/ingest/embedder.js';
 import { OpenAIEmbedder } from '../../src/ingest/openai-embedder.js';
+import { CoalescedEmbedder } from '../../src/ingest/coalesced-embedder.js';
 import { EmbedderError } from '../../src/ingest/errors.js';
 
 const norm = (v: number[]): number => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
@@ -64,7 +65,7 @@ test('embedderFromEnv: hashing by default, openai when asked, config errors neve
     EMBEDDING_MODEL: 'nomic-embed-text',
     EMBEDDING_DIMENSION: '768',
   });
-  assert.ok(openai instanceof OpenAIEmbedder);
+  assert.ok(openai instanceof CoalescedEmbedder, 'requests of concurrent sagas are coalesced');
   assert.equal(openai.dimension, 768);
   assert.equal(openai.name, 'openai:nomic-embed-text@127.0.0.1:9');
 
@@ -84,5 +85,6 @@ test('embedderFromEnv: hashing by default, openai when asked, config errors neve
   configError({ EMBEDDER: 'openai', OPENAI_BASE_URL: 'http://user:pa55@127.0.0.1:9/v1' }, /credentials/);
   assert.throws(() => embedderFromEnv({ EMBEDDER: 'openai', OPENAI_BASE_URL: 'http://user:pa55@127.0.0.1:9/v1' }), (err: unknown) => err instanceof Error && !err.message.includes('pa55'));
   // A local OpenAI-compatible server without auth needs no key.
-  assert.ok(embedderFromEnv({ EMBEDDER: 'openai', OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1' }) instanceof OpenAIEmbedder);
+  assert.ok(embedderFromEnv({ EMBEDDER: 'openai', OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1' }) instanceof CoalescedEmbedder);
+  assert.ok(embedderFromEnv({ EMBEDDER: 'openai', OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1', APEX_STORE_COALESCE: 'off' }) instanceof OpenAIEmbedder);
 });

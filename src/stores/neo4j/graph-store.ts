@@ -7,6 +7,8 @@ import { isStoreError, StoreError } from '../errors.js';
 import { chunkKey } from '../point-id.js';
 import { DEFAULT_TIMEOUT_MS, withTimeout } from '../timeout.js';
 import type { DocIdPage, DocumentVersion, GraphStore, HealthReport, SchemaProblem, StoredVersion, WriteContext } from '../types.js';
+import type { DerivedBatchWrites, Outcomes, RemoveVersionItem, WriteItem } from '../batch-types.js';
+import { removeVersionBatch, writeVersionBatch } from './batch.js';
 import { errorCode } from '../../lib/errors.js';
 import { checkSchema, ensureSchema, mergeDuplicates, SCHEMA_MISSING, schemaMarked, schemaStatements } from './schema.js';
 
@@ -165,7 +167,7 @@ async function lockForRemoval(tx: ManagedTransaction, entitiesQuery: string, par
   await tx.run(LOCK_DOCUMENT_FOR_REMOVAL, params);
 }
 
-export class Neo4jGraphStore implements GraphStore {
+export class Neo4jGraphStore implements GraphStore, DerivedBatchWrites {
   readonly name = 'neo4j' as const;
   readonly backend = 'neo4j';
   private readonly driver: Driver;
@@ -276,6 +278,25 @@ export class Neo4jGraphStore implements GraphStore {
     if (failed.length === 0 && (await write())) return;
     // Retryable: the saga rides it out within its outage budget; `repair` makes it pass.
     throw new StoreError('neo4j', 'STORE_TRANSIENT', `writeVersion refused: ${SCHEMA_MISSING} (a new, emptied or replaced database?)${failed.length > 0 ? ` and cannot be created: ${failed.join('; ')}; run \`apex-memory repair\`` : ''}`);
+  }
+
+  /**
+   * Many documents in one transaction (neo4j/batch.ts); fence per member. The schema marker is read
+   * first, as in writeVersion: a batch never MERGEs entities while the constraints may be missing.
+   */
+  async writeVersionBatch(items: readonly WriteItem[]): Outcomes {
+    const write = () => this.tx('writeVersionBatch', 'WRITE', async (tx) => ((await schemaMarked(tx)) ? writeVersionBatch(tx, items) : undefined));
+    const first = await write();
+    if (first) return first;
+    const failed = await this.ensureSchemaOnce();
+    const again = failed.length === 0 ? await write() : undefined;
+    if (again) return again;
+    // The whole batch is refused as retryable: each member rides it out by its own step policy.
+    throw new StoreError('neo4j', 'STORE_TRANSIENT', `writeVersionBatch refused: ${SCHEMA_MISSING} (a new, emptied or replaced database?)${failed.length > 0 ? ` and cannot be created: ${failed.join('; ')}; run \`apex-memory repair\`` : ''}`);
+  }
+
+  removeVersionBatch(items: readonly RemoveVersionItem[]): Outcomes {
+    return this.tx('removeVersionBatch', 'WRITE', (tx) => removeVersionBatch(tx, items));
   }
 
   /** With `ctx` (a saga's compensation) fenced like a write; without it (operator cleanup) not. */

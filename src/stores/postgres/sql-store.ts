@@ -7,6 +7,9 @@ import { releaseDocument, sqlErrorFields, takeDocument, takeErrorOf } from './lo
 import { classifyPgError } from './errors.js';
 import { DOCUMENT_COLUMNS, toDocumentRow, type DocumentRecord } from './rows.js';
 import { FUNCTION_STATEMENTS } from './functions.js';
+import { BATCH_FUNCTION_STATEMENTS } from './batch-functions.js';
+import { commitBatch, documentStates, finishVersionBatch, putPendingBatch } from './sql-batch.js';
+import type { CommitItem, FinishItem, Outcomes, RelationalBatchReads, RelationalBatchWrites, WriteItem } from '../batch-types.js';
 import { SCHEMA_LOCK_KEY, SCHEMA_STATEMENTS } from './schema.js';
 import { withTimeout } from '../timeout.js';
 import type { DocumentInspection, DocumentRow, DocumentVersion, HealthReport, IngestionStatus, PendingVersion, RelationalStore, WriteContext } from '../types.js';
@@ -38,7 +41,7 @@ const WHILE_FREE_HOLDER = 'apex:while-free';
 const DELETE_UNCOMMITTED_CHUNKS = `DELETE FROM chunks WHERE doc_id = $1 AND content_sha256 = $2
   AND NOT EXISTS (SELECT 1 FROM documents WHERE id = $1 AND content_sha256 = $2)`;
 
-export class SqlRelationalStore implements RelationalStore {
+export class SqlRelationalStore implements RelationalStore, RelationalBatchWrites, RelationalBatchReads {
   readonly name = 'postgres' as const;
   readonly backend: string;
   private readonly opts: SqlRelationalOptions;
@@ -84,7 +87,7 @@ export class SqlRelationalStore implements RelationalStore {
     return this.run('connect', () => this.opts.db.transaction(async (tx) => {
       // Concurrent connects (several workers starting) would otherwise race on CREATE TABLE.
       await tx.query('SELECT pg_advisory_xact_lock($1::bigint)', [SCHEMA_LOCK_KEY]);
-      for (const ddl of [...SCHEMA_STATEMENTS, ...FUNCTION_STATEMENTS]) await tx.query(ddl);
+      for (const ddl of [...SCHEMA_STATEMENTS, ...FUNCTION_STATEMENTS, ...BATCH_FUNCTION_STATEMENTS]) await tx.query(ddl);
     }));
   }
 
@@ -112,6 +115,24 @@ export class SqlRelationalStore implements RelationalStore {
       );
       return { previousSha: row?.previous ?? null };
     });
+  }
+
+  // Batched forms (store group commit, sql-batch.ts): one call for many sagas' documents, one
+  // outcome each; the call itself fails only as a whole (connection, timeout).
+  putPendingBatch(items: readonly WriteItem[]): Outcomes<{ previousSha: string | null }> {
+    return this.run('putPendingBatch', () => putPendingBatch(this.opts.db, items));
+  }
+
+  commitBatch(items: readonly CommitItem[]): Outcomes {
+    return this.run('commitBatch', () => commitBatch(this.opts.db, items));
+  }
+
+  finishVersionBatch(items: readonly FinishItem[]): Outcomes {
+    return this.run('finishVersionBatch', () => finishVersionBatch(this.opts.db, items));
+  }
+
+  documentStates(docIds: readonly string[]): ReturnType<RelationalBatchReads['documentStates']> {
+    return this.run('documentStates', () => documentStates(this.opts.db, docIds));
   }
 
   discardPending(docId: string, contentSha256: string, ctx: WriteContext, opts: { release?: boolean } = {}): Promise<void> {

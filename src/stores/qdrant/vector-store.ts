@@ -7,6 +7,7 @@ import { isStoreError, StoreError } from '../errors.js';
 import { pointId } from '../point-id.js';
 import { DEFAULT_TIMEOUT_MS, withTimeout } from '../timeout.js';
 import type { DocIdPage, DocumentVersion, HealthReport, SchemaProblem, StoredVersion, VectorHit, VectorStore, WriteContext } from '../types.js';
+import { failed, OK, type DerivedBatchWrites, type MemberOutcome, type Outcomes, type RemoveVersionItem, type WriteItem } from '../batch-types.js';
 import { errorCode } from '../../lib/errors.js';
 import { isMissingCollection } from './collection.js';
 
@@ -21,6 +22,8 @@ export interface QdrantStoreOptions {
 export const QDRANT_COLLECTION = 'apex_chunks';
 /** Points per upsert request: bounds request size for large documents. */
 const UPSERT_BATCH = 128;
+/** Points per upsert request of a coalesced batch (many small documents in one request). */
+const UPSERT_BATCH_MANY = 1024;
 const SCROLL_PAGE = 256;
 /** Scroll page for batched reads (verify): a batch's points in one or a few calls. */
 const BATCH_SCROLL_PAGE = 4096;
@@ -71,7 +74,7 @@ function nextOffset(next: unknown): Schemas['ExtendedPointId'] | undefined {
   return typeof next === 'string' || typeof next === 'number' ? next : undefined;
 }
 
-export class QdrantVectorStore implements VectorStore {
+export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
   readonly name = 'qdrant' as const;
   readonly backend = 'qdrant';
   readonly dimension: number;
@@ -159,17 +162,23 @@ export class QdrantVectorStore implements VectorStore {
     // The REST client holds no connection that needs closing.
   }
 
-  async writeVersion(v: DocumentVersion, ctx: WriteContext): Promise<void> {
-    for (const c of v.chunks) {
-      if (c.embedding.length !== this.dimension) {
-        throw new StoreError('qdrant', 'STORE_PERMANENT', `writeVersion: chunk ${c.idx} has ${c.embedding.length} dimensions, collection has ${this.dimension}`);
-      }
-    }
-    const points = v.chunks.map((c) => ({
+  private badDimension(v: DocumentVersion): StoreError | undefined {
+    const c = v.chunks.find((chunk) => chunk.embedding.length !== this.dimension);
+    return c ? new StoreError('qdrant', 'STORE_PERMANENT', `writeVersion: chunk ${c.idx} has ${c.embedding.length} dimensions, collection has ${this.dimension}`) : undefined;
+  }
+
+  private pointsOf(v: DocumentVersion): Schemas['PointStruct'][] {
+    return v.chunks.map((c) => ({
       id: pointId(v.docId, v.contentSha256, c.idx),
       vector: c.embedding,
       payload: { doc_id: v.docId, content_sha256: v.contentSha256, idx: c.idx },
     }));
+  }
+
+  async writeVersion(v: DocumentVersion, ctx: WriteContext): Promise<void> {
+    const bad = this.badDimension(v);
+    if (bad) throw bad;
+    const points = this.pointsOf(v);
     for (let i = 0; i < points.length; i += UPSERT_BATCH) {
       const batch = points.slice(i, i + UPSERT_BATCH);
       const upsert = (): Promise<unknown> => this.call('writeVersion', () => this.client.upsert(this.collection, { wait: true, points: batch }), ctx.signal);
@@ -180,6 +189,36 @@ export class QdrantVectorStore implements VectorStore {
         await upsert();
       });
     }
+  }
+
+  /** Many documents' points in one upsert (or a few, of UPSERT_BATCH_MANY points). Unfenced, like
+   * writeVersion: a stale owner's points are swept (docs/documents.md). */
+  async writeVersionBatch(items: readonly WriteItem[]): Outcomes {
+    const outcomes: Array<MemberOutcome<void>> = items.map(({ v }) => {
+      const bad = this.badDimension(v);
+      return bad ? failed(bad) : OK;
+    });
+    const points = items.flatMap(({ v }, i) => (outcomes[i]?.ok ? this.pointsOf(v) : []));
+    for (let i = 0; i < points.length; i += UPSERT_BATCH_MANY) {
+      const batch = points.slice(i, i + UPSERT_BATCH_MANY);
+      const upsert = (): Promise<unknown> => this.call('writeVersionBatch', () => this.client.upsert(this.collection, { wait: true, points: batch }));
+      // As writeVersion: a Qdrant that came back without the collection gets it again first.
+      await upsert().catch(async (err: unknown) => {
+        if (!isMissingCollection(err)) throw err;
+        await this.connect();
+        await upsert();
+      });
+    }
+    return outcomes;
+  }
+
+  /** One delete by filter: any of the items' (doc_id, content_sha256) versions. */
+  async removeVersionBatch(items: readonly RemoveVersionItem[]): Outcomes {
+    if (items.length > 0) {
+      const filter: Schemas['Filter'] = { should: items.map((it) => versionFilter(it.docId, it.contentSha256)) };
+      await this.orEmpty('removeVersionBatch', undefined, () => this.client.delete(this.collection, { wait: true, filter }));
+    }
+    return items.map(() => OK);
   }
 
   async removeVersion(docId: string, contentSha256: string, ctx?: WriteContext): Promise<void> {

@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { isStoreError, StoreError } from '../errors.js';
 import { DEFAULT_TIMEOUT_MS, withTimeout } from '../timeout.js';
 import type { CacheEntry, CacheStore, DocIdPage, HealthReport, WriteContext } from '../types.js';
+import { failed, OK, type CacheBatchWrites, type CacheRemoveItem, type MemberOutcome, type Outcomes } from '../batch-types.js';
 
 export interface RedisStoreOptions {
   /** redis://[:password@]host:port[/db] */
@@ -88,13 +89,15 @@ function describeRedisUrl(url: string): string {
   }
 }
 
-type RedisWithScripts = Redis & {
-  apexRemoveIfSha(key: string, sha: string): Promise<number>;
-  apexFencedPut(key: string, fence: string, token: string, ttl: string, json: string): Promise<number>;
-  apexFencedRemoveIfSha(key: string, fence: string, token: string, ttl: string, sha: string): Promise<number>;
-};
+interface ScriptCommands<R> {
+  apexRemoveIfSha(key: string, sha: string): R;
+  apexFencedPut(key: string, fence: string, token: string, ttl: string, json: string): R;
+  apexFencedRemoveIfSha(key: string, fence: string, token: string, ttl: string, sha: string): R;
+}
+type ScriptPipeline = ScriptCommands<unknown> & { exec(): Promise<Array<[Error | null, unknown]> | null> };
+type RedisWithScripts = Redis & ScriptCommands<Promise<number>>;
 
-export class RedisCacheStore implements CacheStore {
+export class RedisCacheStore implements CacheStore, CacheBatchWrites {
   readonly name = 'redis' as const;
   readonly backend = 'redis';
   private readonly client: RedisWithScripts;
@@ -188,6 +191,47 @@ export class RedisCacheStore implements CacheStore {
       CACHE_KEY_PREFIX + docId, fenceKey(docId, ctx.sagaId), String(ctx.fencingToken), String(FENCE_TTL_SECONDS), contentSha256 ?? '',
     ), ctx.signal);
     if (reply === FENCED_REPLY) throw fenced(docId, ctx);
+  }
+
+  /** Many fenced puts in one pipeline: each key's script checks its own fence (one reply each). */
+  putBatch(items: ReadonlyArray<{ entry: CacheEntry; ctx: WriteContext }>): Outcomes {
+    return this.pipelined('putBatch', items.map(({ entry, ctx }) => ({ docId: entry.docId, ctx })), (p, i) => {
+      const it = items[i];
+      if (it) p.apexFencedPut(CACHE_KEY_PREFIX + it.entry.docId, fenceKey(it.entry.docId, it.ctx.sagaId), String(it.ctx.fencingToken), String(FENCE_TTL_SECONDS), JSON.stringify(it.entry));
+    });
+  }
+
+  /** Many removals in one pipeline; fenced per key where the item has a context. */
+  removeBatch(items: readonly CacheRemoveItem[]): Outcomes {
+    return this.pipelined('removeBatch', items, (p, i) => {
+      const it = items[i];
+      if (!it) return;
+      if (it.ctx) p.apexFencedRemoveIfSha(CACHE_KEY_PREFIX + it.docId, fenceKey(it.docId, it.ctx.sagaId), String(it.ctx.fencingToken), String(FENCE_TTL_SECONDS), it.contentSha256 ?? '');
+      else p.apexRemoveIfSha(CACHE_KEY_PREFIX + it.docId, it.contentSha256 ?? '');
+    });
+  }
+
+  /** One pipeline, one reply per item: a script error or a FENCED reply fails only its item. */
+  private async pipelined(what: string, items: ReadonlyArray<{ docId: string; ctx?: WriteContext }>, add: (p: ScriptPipeline, i: number) => void): Outcomes {
+    if (items.length === 0) return [];
+    const replies = await this.call(what, async () => {
+      // defineCommand adds the scripts to pipelines too; ioredis's types do not know them.
+      const p = this.client.pipeline() as unknown as ScriptPipeline;
+      items.forEach((_, i) => add(p, i));
+      const out = await p.exec();
+      if (!out) throw new StoreError('redis', 'STORE_TRANSIENT', `${what}: the pipeline was not executed`);
+      // A timeout or a lost connection answers every command of the pipeline with an error instead
+      // of rejecting exec: that is the batch failing as a whole (in doubt), not one member.
+      const lost = out.find(([err]) => err !== null && err.name !== 'ReplyError');
+      if (lost?.[0]) throw lost[0];
+      return out;
+    });
+    return items.map(({ docId, ctx }, i): MemberOutcome<void> => {
+      const [err, reply] = replies[i] ?? [new Error('no reply'), undefined];
+      if (err) return failed(classifyRedisError(err, what));
+      if (reply === FENCED_REPLY && ctx) return failed(fenced(docId, ctx));
+      return OK;
+    });
   }
 
   async get(docId: string): Promise<CacheEntry | undefined> {

@@ -1,13 +1,14 @@
 // Embedded stand-in for Redis: one row per cache key `apex:doc:<id>` in SQLite (e.g. .apex/cache.db).
 import type { CacheEntry, CacheStore, DocIdPage, HealthReport, WriteContext } from '../types.js';
-import { openSqliteFile, runSqlite, statementCache } from './file.js';
+import { openSqliteFile, runSqlite, runSqliteBatch, statementCache } from './file.js';
+import type { CacheBatchWrites, CacheRemoveItem, Outcomes } from '../batch-types.js';
 import type { SqliteDatabase, SqliteStatement } from './file.js';
 
 const CACHE_DDL = [
   `CREATE TABLE IF NOT EXISTS cache (doc_id TEXT PRIMARY KEY, content_sha256 TEXT NOT NULL, value TEXT NOT NULL) WITHOUT ROWID`,
 ];
 
-export class SqliteCacheStore implements CacheStore {
+export class SqliteCacheStore implements CacheStore, CacheBatchWrites {
   readonly name = 'redis' as const;
   readonly backend = 'sqlite-cache';
   private readonly db: SqliteDatabase;
@@ -50,6 +51,17 @@ export class SqliteCacheStore implements CacheStore {
       // One statement: the sha comparison and the delete cannot interleave with a newer put.
       this.sql('DELETE FROM cache WHERE doc_id = ? AND (? IS NULL OR content_sha256 = ?)').run(docId, contentSha256, contentSha256);
     });
+  }
+
+  /** Unfenced, like put (the stand-in runs in one process; docs/stores.md). */
+  putBatch(items: ReadonlyArray<{ entry: CacheEntry; ctx: WriteContext }>): Outcomes {
+    const put = this.sql('INSERT OR REPLACE INTO cache (doc_id, content_sha256, value) VALUES (?, ?, ?)');
+    return runSqliteBatch('redis', 'putBatch', this.db, items, ({ entry }) => put.run(entry.docId, entry.contentSha256, JSON.stringify(entry)));
+  }
+
+  removeBatch(items: readonly CacheRemoveItem[]): Outcomes {
+    const del = this.sql('DELETE FROM cache WHERE doc_id = ? AND (? IS NULL OR content_sha256 = ?)');
+    return runSqliteBatch('redis', 'removeBatch', this.db, items, (it) => del.run(it.docId, it.contentSha256, it.contentSha256));
   }
 
   get(docId: string): Promise<CacheEntry | undefined> {

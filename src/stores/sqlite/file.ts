@@ -5,6 +5,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { isStoreError, StoreError } from '../errors.js';
 import type { StoreName } from '../types.js';
+import { failed, OK, type MemberOutcome } from '../batch-types.js';
 import { errorCode } from '../../lib/errors.js';
 
 export type SqliteDatabase = Database.Database;
@@ -55,4 +56,26 @@ export async function runSqlite<T>(store: StoreName, what: string, work: () => T
   } catch (err) {
     throw classifySqliteError(store, err, what);
   }
+}
+
+/**
+ * A batched call of a stand-in (store group commit): one SQLite transaction (one WAL commit) for
+ * all members, each member in its own savepoint (a nested better-sqlite3 transaction), so a member
+ * that throws rolls back alone and fails alone, as its per-document call would.
+ */
+export async function runSqliteBatch<I>(store: StoreName, what: string, db: SqliteDatabase, items: readonly I[], each: (item: I) => void): Promise<Array<MemberOutcome<void>>> {
+  return runSqlite(store, what, () => {
+    const out: Array<MemberOutcome<void>> = [];
+    db.transaction(() => {
+      for (const item of items) {
+        try {
+          db.transaction(() => each(item))();
+          out.push(OK);
+        } catch (err) {
+          out.push(failed(classifySqliteError(store, err, what)));
+        }
+      }
+    })();
+    return out;
+  });
 }

@@ -2,7 +2,8 @@
 // (e.g. .apex/graph.db). Chunk ids are `docId:sha:idx` exactly as in Neo4j.
 import { chunkKey } from '../point-id.js';
 import type { DocIdPage, DocumentVersion, GraphStore, HealthReport, StoredVersion, WriteContext } from '../types.js';
-import { openSqliteFile, runSqlite, statementCache } from './file.js';
+import { openSqliteFile, runSqlite, runSqliteBatch, statementCache } from './file.js';
+import type { DerivedBatchWrites, Outcomes, RemoveVersionItem, WriteItem } from '../batch-types.js';
 import type { SqliteDatabase, SqliteStatement } from './file.js';
 
 const GRAPH_DDL = [
@@ -15,7 +16,7 @@ const GRAPH_DDL = [
   'CREATE INDEX IF NOT EXISTS mentions_by_entity ON mentions (entity)',
 ];
 
-export class SqliteGraphStore implements GraphStore {
+export class SqliteGraphStore implements GraphStore, DerivedBatchWrites {
   readonly name = 'neo4j' as const;
   readonly backend = 'sqlite-graph';
   private readonly db: SqliteDatabase;
@@ -47,7 +48,19 @@ export class SqliteGraphStore implements GraphStore {
   }
 
   writeVersion(v: DocumentVersion, _ctx?: WriteContext): Promise<void> {
-    return runSqlite('neo4j', 'writeVersion', () => this.db.transaction(() => {
+    return runSqlite('neo4j', 'writeVersion', () => this.writeSync(v));
+  }
+
+  writeVersionBatch(items: readonly WriteItem[]): Outcomes {
+    return runSqliteBatch('neo4j', 'writeVersionBatch', this.db, items, ({ v }) => this.writeSync(v));
+  }
+
+  removeVersionBatch(items: readonly RemoveVersionItem[]): Outcomes {
+    return runSqliteBatch('neo4j', 'removeVersionBatch', this.db, items, (it) => this.removeChunks(it.docId, it.contentSha256));
+  }
+
+  private writeSync(v: DocumentVersion): void {
+    this.db.transaction(() => {
       this.sql('INSERT OR IGNORE INTO documents (id) VALUES (?)').run(v.docId);
       const chunk = this.sql('INSERT OR REPLACE INTO chunks (id, doc_id, content_sha256, idx) VALUES (?, ?, ?, ?)');
       const entity = this.sql('INSERT OR IGNORE INTO entities (name) VALUES (?)');
@@ -60,7 +73,7 @@ export class SqliteGraphStore implements GraphStore {
           mention.run(id, name);
         }
       }
-    })());
+    })();
   }
 
   /** Deletes chunks (all, or one version's), their mentions, orphaned entities and an empty Document. */

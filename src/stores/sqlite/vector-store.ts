@@ -3,7 +3,8 @@
 import { StoreError } from '../errors.js';
 import { pointId } from '../point-id.js';
 import type { DocIdPage, DocumentVersion, HealthReport, StoredVersion, VectorHit, VectorStore, WriteContext } from '../types.js';
-import { openSqliteFile, runSqlite, statementCache } from './file.js';
+import { openSqliteFile, runSqlite, runSqliteBatch, statementCache } from './file.js';
+import type { DerivedBatchWrites, Outcomes, RemoveVersionItem, WriteItem } from '../batch-types.js';
 import type { SqliteDatabase, SqliteStatement } from './file.js';
 
 const VECTOR_DDL = [
@@ -48,7 +49,7 @@ function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
 }
 
-export class SqliteVectorStore implements VectorStore {
+export class SqliteVectorStore implements VectorStore, DerivedBatchWrites {
   readonly name = 'qdrant' as const;
   readonly backend = 'sqlite-vector';
   readonly dimension: number;
@@ -87,14 +88,25 @@ export class SqliteVectorStore implements VectorStore {
     }
   }
 
+  private writeSync(v: DocumentVersion): void {
+    for (const c of v.chunks) this.checkDimension(c.embedding, 'writeVersion');
+    const upsert = this.sql('INSERT OR REPLACE INTO points (id, doc_id, content_sha256, idx, vector) VALUES (?, ?, ?, ?, ?)');
+    this.db.transaction(() => {
+      for (const c of v.chunks) upsert.run(pointId(v.docId, v.contentSha256, c.idx), v.docId, v.contentSha256, c.idx, toBlob(c.embedding));
+    })();
+  }
+
   writeVersion(v: DocumentVersion, _ctx?: WriteContext): Promise<void> {
-    return runSqlite('qdrant', 'writeVersion', () => {
-      for (const c of v.chunks) this.checkDimension(c.embedding, 'writeVersion');
-      const upsert = this.sql('INSERT OR REPLACE INTO points (id, doc_id, content_sha256, idx, vector) VALUES (?, ?, ?, ?, ?)');
-      this.db.transaction(() => {
-        for (const c of v.chunks) upsert.run(pointId(v.docId, v.contentSha256, c.idx), v.docId, v.contentSha256, c.idx, toBlob(c.embedding));
-      })();
-    });
+    return runSqlite('qdrant', 'writeVersion', () => this.writeSync(v));
+  }
+
+  writeVersionBatch(items: readonly WriteItem[]): Outcomes {
+    return runSqliteBatch('qdrant', 'writeVersionBatch', this.db, items, ({ v }) => this.writeSync(v));
+  }
+
+  removeVersionBatch(items: readonly RemoveVersionItem[]): Outcomes {
+    const del = this.sql('DELETE FROM points WHERE doc_id = ? AND content_sha256 = ?');
+    return runSqliteBatch('qdrant', 'removeVersionBatch', this.db, items, (it) => del.run(it.docId, it.contentSha256));
   }
 
   removeVersion(docId: string, contentSha256: string, _ctx?: WriteContext): Promise<void> {

@@ -6,6 +6,7 @@ import type { CacheEntry, CacheStore } from '../../../src/stores/types.js';
 import { cleanupPrefix, idsWithPrefix } from './derived.js';
 import { HOSTILE_STRINGS, ctxFor, largeBody, runPrefix, sha256, interruptions, isRetryableStoreFailure, rejectionOf, onlyWhen } from './fixtures.js';
 import { cacheBatchCases } from './batched-reads.js';
+import { cacheGroupCommitCases } from './group-commit.js';
 import type { StoreHarness } from './fixtures.js';
 
 function entry(docId: string, body: string, extra: Partial<CacheEntry> = {}): CacheEntry {
@@ -37,6 +38,7 @@ export function cacheConformance(harness: CacheHarness): void {
     });
 
     cacheBatchCases(() => store, id);
+    cacheGroupCommitCases(harness, () => store, id);
 
     void it('health reports ok', async () => {
       const h = await store.health();

@@ -6,6 +6,7 @@ import type { GraphStore } from '../../../src/stores/types.js';
 import { cleanupPrefix, idsWithPrefix } from './derived.js';
 import { HOSTILE_STRINGS, ctxFor, largeBody, makeVersion, runPrefix, interruptions, isRetryableStoreFailure, rejectionOf, onlyWhen } from './fixtures.js';
 import { derivedBatchCases } from './batched-reads.js';
+import { derivedGroupCommitCases } from './group-commit.js';
 import type { StoreHarness } from './fixtures.js';
 
 /** `fencing`: whether the adapter refuses stale fencing tokens. Default: yes, except for the
@@ -33,6 +34,7 @@ export function graphConformance(harness: GraphHarness): void {
     });
 
     derivedBatchCases(() => store, id, () => 8);
+    derivedGroupCommitCases(harness, () => store, id, { fencing: harness.fencing ?? !harness.label.startsWith('sqlite-'), dimension: () => 8 });
 
     void it('health reports ok', async () => {
       const h = await store.health();

@@ -5,6 +5,7 @@ import { isStoreError } from '../../../src/stores/errors.js';
 import type { DocumentRow, RelationalStore } from '../../../src/stores/types.js';
 import { HOSTILE_STRINGS, ctxFor, largeBody, makeVersion, rejectionOf, runPrefix, interruptions, isRetryableStoreFailure, onlyWhen } from './fixtures.js';
 import { relationalBatchCases } from './batched-reads.js';
+import { relationalGroupCommitCases } from './group-commit.js';
 import { relationalRegressionCases } from './reliability-regressions.js';
 import type { StoreHarness } from './fixtures.js';
 
@@ -40,6 +41,7 @@ export function relationalConformance(harness: StoreHarness<RelationalStore>): v
     });
 
     relationalBatchCases(() => store, id);
+    relationalGroupCommitCases(harness, () => store, id);
     relationalRegressionCases(() => store, id);
 
     void it('health reports ok with a secret-free detail', async () => {

@@ -7,6 +7,7 @@ import type { VectorStore } from '../../../src/stores/types.js';
 import { cleanupPrefix, idsWithPrefix } from './derived.js';
 import { HOSTILE_STRINGS, ctxFor, embeddingFor, largeBody, makeVersion, rejectionOf, runPrefix, interruptions, isRetryableStoreFailure, onlyWhen } from './fixtures.js';
 import { derivedBatchCases } from './batched-reads.js';
+import { derivedGroupCommitCases } from './group-commit.js';
 import type { StoreHarness } from './fixtures.js';
 
 export function vectorConformance(harness: StoreHarness<VectorStore>): void {
@@ -27,6 +28,7 @@ export function vectorConformance(harness: StoreHarness<VectorStore>): void {
     });
 
     derivedBatchCases(() => store, id, () => store.dimension);
+    derivedGroupCommitCases(harness, () => store, id, { fencing: false, dimension: () => store.dimension });
 
     void it('health reports ok', async () => {
       const h = await store.health();
