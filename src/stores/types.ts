@@ -154,8 +154,45 @@ export interface RelationalVerifyReads {
   statusesOf(docIds: readonly string[]): Promise<Map<string, IngestionStatus>>;
 }
 
+/** A saga's document content, staged by the front before the saga begins (docs/erasure.md). */
+export interface StagedContent {
+  title: string;
+  text: string;
+  metadata: Record<string, unknown>;
+}
+
+export interface StagedFilter {
+  docId?: string;
+  /** Staged before this time. */
+  before?: Date;
+  /** Paging: saga ids after this one (byte order). */
+  afterSagaId?: string;
+}
+
+export interface StagedRef {
+  sagaId: string;
+  docId: string;
+  createdAt: Date;
+}
+
+/**
+ * Content by reference (docs/erasure.md): the saga log holds ids and hashes only; a saga's content
+ * lives here (table saga_inputs) from before the saga begins until it ends. Unfenced: a row belongs
+ * to one saga id, written once by the front and removed once the saga no longer needs it.
+ */
+export interface StagedInputs {
+  /** Stages `content` for saga `sagaId` (of document `docId`); a repeat with the same id keeps the first. */
+  stageInput(sagaId: string, docId: string, content: StagedContent): Promise<void>;
+  /** The staged content of `sagaId`; undefined when never staged or already removed. */
+  stagedInput(sagaId: string): Promise<{ docId: string; content: StagedContent } | undefined>;
+  /** Removes the staged content of these sagas (no-op for absent ones). */
+  dropStagedInputs(sagaIds: readonly string[]): Promise<number>;
+  /** Staged rows (never their content) in saga-id order: of one document, older than `before`. */
+  listStaged(filter: StagedFilter, limit: number): Promise<StagedRef[]>;
+}
+
 /** PostgreSQL (and the PGlite stand-in): the system of record. */
-export interface RelationalStore extends StoreLifecycle, RelationalWrites, DocumentLocks, RelationalReads, RelationalVerifyReads {
+export interface RelationalStore extends StoreLifecycle, RelationalWrites, DocumentLocks, RelationalReads, RelationalVerifyReads, StagedInputs {
   readonly name: 'postgres';
 }
 

@@ -5,9 +5,15 @@
 // The first step takes the document (single-writer rule, document-guard.ts) and records the
 // committed version as it found it: that, not what was seen when the delete was planned, is what
 // the compensations rebuild. The pivot gives the document back; so does the first compensation.
+//
+// Erasure (docs/erasure.md): the log holds ids and hashes only (the first step's output is the
+// version it found, never its title or metadata: the compensations read those from PostgreSQL's
+// row, which is removed last). After the pivot the same step erases the staged content of the
+// document's ENDED sagas (`endedSagas`); an unfinished saga's staged input (an ingest queued after
+// this delete) is never removed.
 import { defineSaga, type SagaDefinition, type StepDefinition } from '../../saga/index.js';
 import { StoreError } from '../../stores/errors.js';
-import type { DocumentVersion, StoreSet } from '../../stores/types.js';
+import type { DocumentVersion, StagedRef, StoreSet } from '../../stores/types.js';
 import type { Embedder } from '../embedder.js';
 import { holdOrSkip, unlessBusy } from './document-guard.js';
 import { firstStepRetry, storeRetry, type OutageBudgets } from './outage-budget.js';
@@ -15,6 +21,10 @@ import { versionFromChunks, type DeleteInput } from './version.js';
 
 export interface DeleteDeps {
   stores: StoreSet;
+  /** Which of these staged sagas have ended (completed or compensated; or unknown to the log past
+   * a grace period: staged, then never begun): their staged content may go. Without it, the delete
+   * erases no staged content (the sweep does, later). staged-sweep.ts endedOf is the one in use. */
+  endedSagas?: (staged: readonly StagedRef[]) => Promise<Set<string>>;
   embedder: Embedder;
   stepTimeoutMs?: number;
   /** How long store errors are retried before giving up (outage-budget.ts; default 60 s each step). */
@@ -26,12 +36,14 @@ type Ctx = Parameters<Step['run']>[0];
 
 const wctx = (ctx: Ctx) => ({ sagaId: ctx.sagaId, fencingToken: ctx.fencingToken, signal: ctx.signal });
 
-/** What the first step found committed (older logs, or a first step that never finished: the plan). */
-function foundState(ctx: Ctx): DeleteInput {
-  const out = (ctx.results as Record<string, unknown>).postgres_mark_deleting as Partial<DeleteInput> | null | undefined;
-  if (!out || out.sha === undefined) return ctx.input;
-  return { docId: ctx.input.docId, sha: out.sha, title: out.title ?? ctx.input.title, metadata: out.metadata ?? ctx.input.metadata };
+/** The version the first step found committed (older logs, or a first step that never finished: the plan). */
+function foundSha(ctx: Ctx): string | null {
+  const out = (ctx.results as Record<string, unknown>).postgres_mark_deleting as { sha?: string | null } | null | undefined;
+  return !out || out.sha === undefined ? ctx.input.sha : out.sha;
 }
+
+/** Staged rows looked at per round when the delete erases its document's ended sagas' content. */
+const STAGED_PAGE = 500;
 
 export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record<string, unknown>> {
   const { stores, embedder } = deps;
@@ -47,8 +59,13 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
   const committed = async (ctx: Ctx, withEmbeddings: boolean): Promise<DocumentVersion | undefined> => {
     const h = await holdOrSkip(stores, ctx.input.docId, wctx(ctx));
     if (!h.held) return undefined;
-    const { docId, sha, title, metadata } = foundState(ctx);
+    const docId = ctx.input.docId;
+    const sha = foundSha(ctx);
     if (sha === null) return undefined;
+    // Title and metadata as PostgreSQL holds them (the row stays until the pivot); older logs
+    // carried them in the input, which serves when the row has none.
+    const title = h.row?.title ?? ctx.input.title ?? '';
+    const metadata = h.row?.metadata ?? ctx.input.metadata ?? {};
     const chunks = await stores.postgres.getChunks(docId, sha);
     if (chunks.length === 0) {
       throw new StoreError('postgres', 'STORE_PERMANENT', `cannot restore ${JSON.stringify(docId)}: no chunks of ${sha} left in PostgreSQL`);
@@ -64,7 +81,7 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
     run: async (ctx) => {
       const row = await stores.postgres.markDeleting(ctx.input.docId, wctx(ctx));
       const sha = row?.ingestionStatus === 'committed' || row?.ingestionStatus === 'deleting' ? row.contentSha256 : null;
-      return { sha, title: row?.title ?? ctx.input.title, metadata: row?.metadata ?? ctx.input.metadata };
+      return { sha }; // ids and hashes only in the log (docs/erasure.md)
     },
     compensate: (ctx) => unlessBusy(stores.postgres.unmarkDeleting(ctx.input.docId, wctx(ctx))),
   };
@@ -115,8 +132,19 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
     retry: retry('postgres_delete'),
     run: async (ctx) => {
       await stores.postgres.deleteDocument(ctx.input.docId, wctx(ctx));
-      return null;
+      return { stagedErased: await eraseEndedStaged(ctx.input.docId) };
     },
+  };
+  /** Removes the staged content of the document's sagas that have ended (never a live one's). */
+  const eraseEndedStaged = async (docId: string): Promise<number> => {
+    if (!deps.endedSagas) return 0;
+    let erased = 0;
+    for (let after: string | undefined; ;) {
+      const page = await stores.postgres.listStaged({ docId, ...(after === undefined ? {} : { afterSagaId: after }) }, STAGED_PAGE);
+      if (page.length > 0) erased += await stores.postgres.dropStagedInputs([...(await deps.endedSagas(page))]);
+      if (page.length < STAGED_PAGE) return erased;
+      after = page[page.length - 1]?.sagaId;
+    }
   };
   return defineSaga<DeleteInput>('delete', 1)
     .step(markDeleting)

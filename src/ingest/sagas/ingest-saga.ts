@@ -15,12 +15,17 @@
 // rule, document-guard.ts) and the last action gives it back. The version to clean up after the
 // pivot is the one committed when this saga took the document (postgres_pending's output), not
 // the one seen when the saga was planned.
+//
+// Content by reference (content.ts, docs/erasure.md): the logged input holds the document's id and
+// hash; the steps that need the content read the saga's staged copy, and the saga's last action
+// (cleanup_previous, or the first step's compensation) removes it.
 import { defineSaga, type SagaDefinition, type StepDefinition } from '../../saga/index.js';
 import type { StoreSet } from '../../stores/types.js';
 import type { Embedder } from '../embedder.js';
 import type { IngestLimits } from '../limits.js';
 import { holdOrSkip, removeOwnVersion, unlessBusy } from './document-guard.js';
 import { afterPivotRetry, firstStepRetry, storeRetry, type OutageBudgets } from './outage-budget.js';
+import { docIdOf, documentOf, dropContent } from './content.js';
 import { versionOf, type IngestInput } from './version.js';
 
 export type IngestPlan = 'default' | 'adr';
@@ -62,26 +67,30 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
     timeoutMs,
     retry: retry('postgres_pending'),
     run: async (ctx) => {
-      const v = await versionOf(ctx.input.doc, ctx.input.sha, { limits });
+      const v = await versionOf(await documentOf(stores, ctx.sagaId, ctx.input), ctx.input.sha, { limits });
       const { previousSha } = await stores.postgres.putPending(v, wctx(ctx));
       return { chunks: v.chunks.length, previousSha };
     },
     // In the default plan this is the first step: its compensation is the saga's last action on
-    // the document and gives it back.
-    compensate: (ctx) => unlessBusy(stores.postgres.discardPending(ctx.input.doc.id, ctx.input.sha, wctx(ctx), { release: true })),
+    // the document and gives it back; the saga has ended, so its staged content goes too.
+    compensate: async (ctx) => {
+      await unlessBusy(stores.postgres.discardPending(docIdOf(ctx.input), ctx.input.sha, wctx(ctx), { release: true }));
+      await dropContent(stores, ctx.sagaId);
+    },
   };
   const neo4jWrite: Step = {
     name: 'neo4j_write',
     timeoutMs,
     retry: retry('neo4j_write'),
     run: async (ctx) => {
-      const v = await versionOf(ctx.input.doc, ctx.input.sha, { limits });
+      const v = await versionOf(await documentOf(stores, ctx.sagaId, ctx.input), ctx.input.sha, { limits });
       await stores.neo4j.writeVersion(v, wctx(ctx));
       return { chunks: v.chunks.length };
     },
     compensate: async (ctx) => {
       const w = wctx(ctx);
-      await removeOwnVersion(stores, ctx.input.doc.id, ctx.input.sha, w, () => stores.neo4j.removeVersion(ctx.input.doc.id, ctx.input.sha, w));
+      const docId = docIdOf(ctx.input);
+      await removeOwnVersion(stores, docId, ctx.input.sha, w, () => stores.neo4j.removeVersion(docId, ctx.input.sha, w));
     },
   };
   const qdrantWrite: Step = {
@@ -89,13 +98,14 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
     timeoutMs,
     retry: retry('qdrant_write'),
     run: async (ctx) => {
-      const v = await versionOf(ctx.input.doc, ctx.input.sha, { limits, embedder, signal: ctx.signal });
+      const v = await versionOf(await documentOf(stores, ctx.sagaId, ctx.input), ctx.input.sha, { limits, embedder, signal: ctx.signal });
       await stores.qdrant.writeVersion(v, wctx(ctx));
       return { points: v.chunks.length };
     },
     compensate: async (ctx) => {
       const w = wctx(ctx);
-      await removeOwnVersion(stores, ctx.input.doc.id, ctx.input.sha, w, () => stores.qdrant.removeVersion(ctx.input.doc.id, ctx.input.sha, w));
+      const docId = docIdOf(ctx.input);
+      await removeOwnVersion(stores, docId, ctx.input.sha, w, () => stores.qdrant.removeVersion(docId, ctx.input.sha, w));
     },
   };
   const postgresCommit: Step = {
@@ -104,12 +114,13 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
     timeoutMs,
     retry: retry('postgres_commit'),
     run: async (ctx) => {
-      await stores.postgres.commit(ctx.input.doc.id, ctx.input.sha, wctx(ctx), previousOf(ctx));
+      await stores.postgres.commit(docIdOf(ctx.input), ctx.input.sha, wctx(ctx), previousOf(ctx));
       return null;
     },
   };
   const cacheEntry = async (ctx: Ctx) => {
-    const { doc, sha } = ctx.input;
+    const { sha } = ctx.input;
+    const doc = await documentOf(stores, ctx.sagaId, ctx.input);
     const v = await versionOf(doc, sha, { limits });
     return { docId: doc.id, title: doc.title, contentSha256: sha, chunkCount: v.chunks.length, metadata: doc.metadata };
   };
@@ -127,7 +138,8 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
     ...(kind === 'compensatable' ? { compensate: async (ctx: Ctx) => restoreCache(ctx) } : {}),
   });
   const restoreCache = async (ctx: Ctx): Promise<void> => {
-    const { doc, sha } = ctx.input;
+    const { sha } = ctx.input;
+    const doc = { id: docIdOf(ctx.input) };
     const w = wctx(ctx);
     const h = await holdOrSkip(stores, doc.id, w);
     if (!h.held) return;
@@ -143,27 +155,34 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
     kind: 'retriable',
     timeoutMs,
     ...optional(afterPivotRetry(deps.outage, saga, 'cleanup_previous')),
-    // The saga's last action: removes the version it replaced and gives the document back.
+    // The saga's last action: removes the version it replaced and gives the document back; the
+    // saga needs its staged content no more.
     run: async (ctx) => {
-      const { doc, sha } = ctx.input;
-      const previousSha = previousOf(ctx);
-      const stale = previousSha !== null && previousSha !== sha ? previousSha : null;
-      const w = wctx(ctx);
-      let committedNow: string | null = sha;
-      if (ctx.attempt > 1) {
-        // An earlier attempt may have released the document already: then another saga may hold
-        // it, or may have held it and committed since (even our previous version again).
-        const h = await holdOrSkip(stores, doc.id, w);
-        if (!h.held) return { removed: stale };
-        committedNow = h.row?.contentSha256 ?? null;
-      }
-      if (stale !== null && stale !== committedNow) {
-        await Promise.all([stores.neo4j.removeVersion(doc.id, stale, w), stores.qdrant.removeVersion(doc.id, stale, w)]);
-      }
-      await stores.postgres.finishVersion(doc.id, stale, w);
-      return { removed: stale };
+      const out = await finishDocument(ctx);
+      await dropContent(stores, ctx.sagaId);
+      return out;
     },
   };
+  async function finishDocument(ctx: Ctx): Promise<{ removed: string | null }> {
+    const { sha } = ctx.input;
+    const doc = { id: docIdOf(ctx.input) };
+    const previousSha = previousOf(ctx);
+    const stale = previousSha !== null && previousSha !== sha ? previousSha : null;
+    const w = wctx(ctx);
+    let committedNow: string | null = sha;
+    if (ctx.attempt > 1) {
+      // An earlier attempt may have released the document already: then another saga may hold
+      // it, or may have held it and committed since (even our previous version again).
+      const h = await holdOrSkip(stores, doc.id, w);
+      if (!h.held) return { removed: stale };
+      committedNow = h.row?.contentSha256 ?? null;
+    }
+    if (stale !== null && stale !== committedNow) {
+      await Promise.all([stores.neo4j.removeVersion(doc.id, stale, w), stores.qdrant.removeVersion(doc.id, stale, w)]);
+    }
+    await stores.postgres.finishVersion(doc.id, stale, w);
+    return { removed: stale };
+  }
   return { postgresPending, neo4jWrite, qdrantWrite, postgresCommit, redisWrite, cleanupPrevious };
 }
 
@@ -175,7 +194,7 @@ export function ingestSaga(deps: IngestDeps, plan: IngestPlan = 'default'): Saga
   if (plan === 'adr') {
     return defineSaga<IngestInput>(saga, 1)
       .step(firstTakesDocument(deps, s.neo4jWrite))
-      .step({ ...s.postgresPending, compensate: (ctx) => unlessBusy(deps.stores.postgres.discardPending(ctx.input.doc.id, ctx.input.sha, wctx(ctx))) })
+      .step({ ...s.postgresPending, compensate: (ctx) => unlessBusy(deps.stores.postgres.discardPending(docIdOf(ctx.input), ctx.input.sha, wctx(ctx))) })
       .step(s.qdrantWrite)
       .step(s.redisWrite('compensatable'))
       .step(s.postgresCommit)
@@ -202,12 +221,13 @@ function firstTakesDocument(deps: IngestDeps, step: Step): Step {
     // The first step: it also waits while another saga holds the document (STORE_BUSY).
     retry: firstStepRetry(deps.outage, 'ingest_adr', step.name),
     run: async (ctx) => {
-      const row = await stores.postgres.acquire(ctx.input.doc.id, wctx(ctx));
+      const row = await stores.postgres.acquire(docIdOf(ctx.input), wctx(ctx));
       return step.run(ctx).then((out) => ({ ...(out as object), previousSha: row?.contentSha256 ?? null }));
     },
     compensate: async (ctx) => {
       await step.compensate?.(ctx);
-      await unlessBusy(stores.postgres.release(ctx.input.doc.id, wctx(ctx)));
+      await unlessBusy(stores.postgres.release(docIdOf(ctx.input), wctx(ctx)));
+      await dropContent(stores, ctx.sagaId); // the saga's last action: it needs its content no more
     },
   };
 }

@@ -14,6 +14,10 @@
 //                    final step, or the compensation of its first step). While another saga holds
 //                    it, writes are refused with STORE_BUSY, so no saga ever removes data that
 //                    another saga wrote or a committed version needs (docs/documents.md).
+// saga_inputs        content by reference (docs/erasure.md): a saga's document content (title,
+//                    text, metadata), staged by the front before the saga begins and removed when
+//                    it ends, so the saga log never holds content. Keyed by saga id, not by hash:
+//                    removing one saga's row can never take content another saga still needs.
 
 /** Serializes concurrent connect() calls across processes (arbitrary, fixed key). */
 export const SCHEMA_LOCK_KEY = 7_340_021_913;
@@ -60,4 +64,12 @@ export const SCHEMA_STATEMENTS: readonly string[] = [
      fencing_token bigint NOT NULL,
      PRIMARY KEY (doc_id, saga_id)
    )`,
+  `CREATE TABLE IF NOT EXISTS saga_inputs (
+     saga_id    text PRIMARY KEY,
+     doc_id     text NOT NULL,
+     content    jsonb NOT NULL,
+     created_at timestamptz NOT NULL DEFAULT now()
+   )`,
+  'CREATE INDEX IF NOT EXISTS saga_inputs_by_doc ON saga_inputs (doc_id)',
+  'CREATE INDEX IF NOT EXISTS saga_inputs_by_age ON saga_inputs (created_at)',
 ];

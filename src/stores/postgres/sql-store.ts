@@ -8,8 +8,11 @@ import { classifyPgError } from './errors.js';
 import { DOCUMENT_COLUMNS, toDocumentRow, type DocumentRecord } from './rows.js';
 import { FUNCTION_STATEMENTS } from './functions.js';
 import { SCHEMA_LOCK_KEY, SCHEMA_STATEMENTS } from './schema.js';
+import * as staged from './staged-inputs.js';
 import { withTimeout } from '../timeout.js';
-import type { DocumentInspection, DocumentRow, DocumentVersion, HealthReport, IngestionStatus, PendingVersion, RelationalStore, WriteContext } from '../types.js';
+import type {
+  DocumentInspection, DocumentRow, DocumentVersion, HealthReport, IngestionStatus, PendingVersion, RelationalStore, StagedContent, StagedFilter, StagedRef, WriteContext,
+} from '../types.js';
 
 export { classifyPgError } from './errors.js';
 
@@ -312,5 +315,22 @@ export class SqlRelationalStore implements RelationalStore {
     const rows = await this.run('statusesOf', () => this.opts.db.query<{ id: string; ingestion_status: IngestionStatus }>(
       'SELECT id, ingestion_status FROM documents WHERE id = ANY($1::text[])', [[...docIds]]));
     return new Map(rows.map((r) => [r.id, r.ingestion_status]));
+  }
+
+  // Content by reference (postgres/staged-inputs.ts, docs/erasure.md).
+  stageInput(sagaId: string, docId: string, content: StagedContent): Promise<void> {
+    return this.run('stageInput', () => staged.stageInput(this.opts.db, sagaId, docId, content));
+  }
+
+  stagedInput(sagaId: string): Promise<{ docId: string; content: StagedContent } | undefined> {
+    return this.run('stagedInput', () => staged.stagedInput(this.opts.db, sagaId));
+  }
+
+  dropStagedInputs(sagaIds: readonly string[]): Promise<number> {
+    return this.run('dropStagedInputs', () => staged.dropStagedInputs(this.opts.db, sagaIds));
+  }
+
+  listStaged(filter: StagedFilter, limit: number): Promise<StagedRef[]> {
+    return this.run('listStaged', () => staged.listStaged(this.opts.db, filter, limit));
   }
 }
