@@ -12,20 +12,20 @@ export const STAGED_GRACE_MS = 10 * 60_000;
 const PAGE = 500;
 
 /** Which staged sagas have ended, by the log: final, or unknown past the grace period. */
-export function endedOf(log: Pick<SagaLog, 'load'>, graceMs = STAGED_GRACE_MS, now: () => number = Date.now) {
+export function endedOf(log: Pick<SagaLog, 'load'>, graceMs = STAGED_GRACE_MS) {
   return async (staged: readonly StagedRef[]): Promise<Set<string>> => {
     const ended = new Set<string>();
     for (const ref of staged) {
       const saga = await log.load(ref.sagaId);
-      if (saga ? isFinal(saga.status) : now() - ref.createdAt.getTime() > graceMs) ended.add(ref.sagaId);
+      if (saga ? isFinal(saga.status) : ref.ageMs > graceMs) ended.add(ref.sagaId);
     }
     return ended;
   };
 }
 
 /** One pass over every staged row: removes those of ended sagas; returns how many went. */
-export async function sweepStagedInputs(stores: StoreSet, log: Pick<SagaLog, 'load'>, opts: { graceMs?: number; now?: () => number } = {}): Promise<number> {
-  const ended = endedOf(log, opts.graceMs, opts.now);
+export async function sweepStagedInputs(stores: StoreSet, log: Pick<SagaLog, 'load'>, opts: { graceMs?: number } = {}): Promise<number> {
+  const ended = endedOf(log, opts.graceMs);
   let removed = 0;
   for (let after: string | undefined; ;) {
     const page = await stores.postgres.listStaged(after === undefined ? {} : { afterSagaId: after }, PAGE);

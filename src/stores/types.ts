@@ -173,6 +173,8 @@ export interface StagedRef {
   sagaId: string;
   docId: string;
   createdAt: Date;
+  /** How long ago it was staged, by the database's clock (no skew with the caller's). */
+  ageMs: number;
 }
 
 /**

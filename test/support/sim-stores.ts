@@ -70,7 +70,7 @@ export class SimRelational extends Lifecycle implements RelationalStore {
     return [...this.staged.entries()]
       .filter(([id, r]) => (filter.docId === undefined || r.docId === filter.docId) && (filter.before === undefined || r.createdAt < filter.before)
         && (filter.afterSagaId === undefined || id > filter.afterSagaId))
-      .sort(([a], [b]) => byId(a, b)).slice(0, limit).map(([sagaId, r]) => ({ sagaId, docId: r.docId, createdAt: r.createdAt }));
+      .sort(([a], [b]) => byId(a, b)).slice(0, limit).map(([sagaId, r]) => ({ sagaId, docId: r.docId, createdAt: r.createdAt, ageMs: this.now() - r.createdAt.getTime() }));
   }
 
   /** lockAndFence + holdDocument: refuses (nothing changed) or returns the commit of both. */

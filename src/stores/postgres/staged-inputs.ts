@@ -9,6 +9,7 @@ interface StagedRecord {
   saga_id: string;
   doc_id: string;
   created_at: Date | string;
+  age_ms: number | string;
 }
 
 export async function stageInput(db: SqlExecutor, sagaId: string, docId: string, content: StagedContent): Promise<void> {
@@ -39,11 +40,11 @@ export async function dropStagedInputs(db: SqlExecutor, sagaIds: readonly string
 export async function listStaged(db: SqlExecutor, filter: StagedFilter, limit: number): Promise<StagedRef[]> {
   // Paged by saga id (byte order) so that a sweep that keeps live rows still moves on.
   const rows = await db.query<StagedRecord>(
-    `SELECT saga_id, doc_id, created_at FROM saga_inputs
+    `SELECT saga_id, doc_id, created_at, (extract(epoch FROM (now() - created_at)) * 1000)::float8 AS age_ms FROM saga_inputs
      WHERE ($1::text IS NULL OR doc_id = $1::text) AND ($2::timestamptz IS NULL OR created_at < $2::timestamptz)
        AND ($3::text IS NULL OR saga_id COLLATE "C" > $3::text)
      ORDER BY saga_id COLLATE "C" LIMIT $4::integer`,
     [filter.docId ?? null, filter.before?.toISOString() ?? null, filter.afterSagaId ?? null, limit],
   );
-  return rows.map((r) => ({ sagaId: r.saga_id, docId: r.doc_id, createdAt: new Date(r.created_at) }));
+  return rows.map((r) => ({ sagaId: r.saga_id, docId: r.doc_id, createdAt: new Date(r.created_at), ageMs: Number(r.age_ms) }));
 }

@@ -1,6 +1,6 @@
 // Embedded stand-in for Redis: one row per cache key `apex:doc:<id>` in SQLite (e.g. .apex/cache.db).
 import type { CacheEntry, CacheStore, DocIdPage, HealthReport, WriteContext } from '../types.js';
-import { openSqliteFile, runSqlite, statementCache } from './file.js';
+import { openSqliteFile, runSqlite, statementCache, truncateWal } from './file.js';
 import type { SqliteDatabase, SqliteStatement } from './file.js';
 
 const CACHE_DDL = [
@@ -49,6 +49,8 @@ export class SqliteCacheStore implements CacheStore {
     return runSqlite('redis', 'remove', () => {
       // One statement: the sha comparison and the delete cannot interleave with a newer put.
       this.sql('DELETE FROM cache WHERE doc_id = ? AND (? IS NULL OR content_sha256 = ?)').run(docId, contentSha256, contentSha256);
+      // Any version (null): the delete saga's removal; the WAL's old page images go too.
+      if (contentSha256 === null) truncateWal(this.db);
     });
   }
 

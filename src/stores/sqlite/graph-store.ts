@@ -2,7 +2,7 @@
 // (e.g. .apex/graph.db). Chunk ids are `docId:sha:idx` exactly as in Neo4j.
 import { chunkKey } from '../point-id.js';
 import type { DocIdPage, DocumentVersion, GraphStore, HealthReport, StoredVersion, WriteContext } from '../types.js';
-import { openSqliteFile, runSqlite, statementCache } from './file.js';
+import { openSqliteFile, runSqlite, statementCache, truncateWal } from './file.js';
 import type { SqliteDatabase, SqliteStatement } from './file.js';
 
 const GRAPH_DDL = [
@@ -83,7 +83,11 @@ export class SqliteGraphStore implements GraphStore {
   }
 
   removeDocument(docId: string, _ctx?: WriteContext): Promise<void> {
-    return runSqlite('neo4j', 'removeDocument', () => this.removeChunks(docId, null));
+    // The delete saga's removal: the WAL's old page images go too (file.ts truncateWal).
+    return runSqlite('neo4j', 'removeDocument', () => {
+      this.removeChunks(docId, null);
+      truncateWal(this.db);
+    });
   }
 
   listVersions(docId: string): Promise<StoredVersion[]> {

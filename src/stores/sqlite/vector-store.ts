@@ -3,7 +3,7 @@
 import { StoreError } from '../errors.js';
 import { pointId } from '../point-id.js';
 import type { DocIdPage, DocumentVersion, HealthReport, StoredVersion, VectorHit, VectorStore, WriteContext } from '../types.js';
-import { openSqliteFile, runSqlite, statementCache } from './file.js';
+import { openSqliteFile, runSqlite, statementCache, truncateWal } from './file.js';
 import type { SqliteDatabase, SqliteStatement } from './file.js';
 
 const VECTOR_DDL = [
@@ -106,6 +106,7 @@ export class SqliteVectorStore implements VectorStore {
   removeDocument(docId: string, _ctx?: WriteContext): Promise<void> {
     return runSqlite('qdrant', 'removeDocument', () => {
       this.sql('DELETE FROM points WHERE doc_id = ?').run(docId);
+      truncateWal(this.db); // the delete saga's removal: the WAL's old page images go too
     });
   }
 
