@@ -7,6 +7,7 @@ import type { ApiApp, ApiContext, ApiOptions } from './context.js';
 import { DEFAULT_API_OPTIONS } from './context.js';
 import { bearerAuth } from './auth.js';
 import { registerDocumentRoutes } from './documents.js';
+import { registerErasureRoute } from './erasure.js';
 import { registerHealthRoutes } from './health.js';
 import { openApiDocument } from './openapi.js';
 import { registerOverviewRoutes } from './overview.js';
@@ -53,6 +54,7 @@ export function createHttpApi(app: ApiApp, options: Partial<ApiOptions> = {}, lo
 
   registerHealthRoutes(hono, ctx);
   registerDocumentRoutes(hono, ctx);
+  registerErasureRoute(hono, ctx);
   registerSagaRoutes(hono, ctx);
   registerOverviewRoutes(hono, ctx);
   hono.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: 'Required when the server listens off loopback.' });

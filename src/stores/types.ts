@@ -193,8 +193,27 @@ export interface StagedInputs {
   listStaged(filter: StagedFilter, limit: number): Promise<StagedRef[]>;
 }
 
+/** Rows naming one document in PostgreSQL's tables (verify --erased). */
+export interface RelationalTraces {
+  documents: number;
+  versions: number;
+  chunks: number;
+  /** Staged saga content (saga_inputs). */
+  staged: number;
+  /** Write fences: ids and tokens only, kept on purpose (docs/stores.md). */
+  fences: number;
+}
+
+/** The delete saga's audit record (ids only) and the check behind `verify --erased`. */
+export interface ErasureRecords {
+  /** The delete saga `sagaId` erased `docId` (its pivot applied); a later erasure replaces it. */
+  recordErasure(docId: string, sagaId: string): Promise<void>;
+  erasureOf(docId: string): Promise<{ sagaId: string; erasedAt: Date } | undefined>;
+  tracesOf(docId: string): Promise<RelationalTraces>;
+}
+
 /** PostgreSQL (and the PGlite stand-in): the system of record. */
-export interface RelationalStore extends StoreLifecycle, RelationalWrites, DocumentLocks, RelationalReads, RelationalVerifyReads, StagedInputs {
+export interface RelationalStore extends StoreLifecycle, RelationalWrites, DocumentLocks, RelationalReads, RelationalVerifyReads, StagedInputs, ErasureRecords {
   readonly name: 'postgres';
 }
 

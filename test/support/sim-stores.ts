@@ -8,7 +8,7 @@ import { StoreError } from '../../src/stores/errors.js';
 import { DocumentBusyError } from '../../src/stores/postgres/locks.js';
 import type {
   CacheEntry, CacheStore, DocIdPage, DocumentInspection, DocumentRow, DocumentVersion, GraphStore, HealthReport, IngestionStatus,
-  PendingVersion, RelationalStore, StagedContent, StagedFilter, StagedRef, StoreName, StoreSet, StoredVersion, VectorHit, VectorStore, WriteContext,
+  PendingVersion, RelationalStore, RelationalTraces, StagedContent, StagedFilter, StagedRef, StoreName, StoreSet, StoredVersion, VectorHit, VectorStore, WriteContext,
 } from '../../src/stores/types.js';
 
 const K = (a: string, b: string): string => `${a}\u0000${b}`;
@@ -65,6 +65,22 @@ export class SimRelational extends Lifecycle implements RelationalStore {
   }
   async dropStagedInputs(sagaIds: readonly string[]): Promise<number> {
     return sagaIds.filter((id) => this.staged.delete(id)).length;
+  }
+  private readonly erasures = new Map<string, { sagaId: string; erasedAt: Date }>();
+  async recordErasure(docId: string, sagaId: string): Promise<void> {
+    if (this.erasures.get(docId)?.sagaId !== sagaId) this.erasures.set(docId, { sagaId, erasedAt: new Date(this.now()) });
+  }
+  async erasureOf(docId: string): Promise<{ sagaId: string; erasedAt: Date } | undefined> {
+    return this.erasures.get(docId);
+  }
+  async tracesOf(docId: string): Promise<RelationalTraces> {
+    return {
+      documents: this.docs.has(docId) ? 1 : 0,
+      versions: this.versions.get(docId)?.size ?? 0,
+      chunks: [...this.chunks.keys()].filter((k) => k.startsWith(K(docId, ''))).length,
+      staged: [...this.staged.values()].filter((r) => r.docId === docId).length,
+      fences: 0,
+    };
   }
   async listStaged(filter: StagedFilter, limit: number): Promise<StagedRef[]> {
     return [...this.staged.entries()]

@@ -132,6 +132,9 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
     retry: retry('postgres_delete'),
     run: async (ctx) => {
       await stores.postgres.deleteDocument(ctx.input.docId, wctx(ctx));
+      // The receipt's record (ids only) only when the document is gone: a repeat after a later
+      // saga re-created it must not claim an erasure (deleteDocument left that document alone).
+      if ((await stores.postgres.getDocument(ctx.input.docId)) === undefined) await stores.postgres.recordErasure(ctx.input.docId, ctx.sagaId);
       return { stagedErased: await eraseEndedStaged(ctx.input.docId) };
     },
   };

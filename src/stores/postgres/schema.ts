@@ -18,6 +18,8 @@
 //                    text, metadata), staged by the front before the saga begins and removed when
 //                    it ends, so the saga log never holds content. Keyed by saga id, not by hash:
 //                    removing one saga's row can never take content another saga still needs.
+// erasures           the erasure receipt's record: which delete saga erased a document, when (ids
+//                    only, kept for audit like write_fences; `verify --erased` reads it).
 
 /** Serializes concurrent connect() calls across processes (arbitrary, fixed key). */
 export const SCHEMA_LOCK_KEY = 7_340_021_913;
@@ -72,4 +74,9 @@ export const SCHEMA_STATEMENTS: readonly string[] = [
    )`,
   'CREATE INDEX IF NOT EXISTS saga_inputs_by_doc ON saga_inputs (doc_id)',
   'CREATE INDEX IF NOT EXISTS saga_inputs_by_age ON saga_inputs (created_at)',
+  `CREATE TABLE IF NOT EXISTS erasures (
+     doc_id    text PRIMARY KEY,
+     saga_id   text NOT NULL,
+     erased_at timestamptz NOT NULL DEFAULT now()
+   )`,
 ];

@@ -11,7 +11,7 @@ import { SCHEMA_LOCK_KEY, SCHEMA_STATEMENTS } from './schema.js';
 import * as staged from './staged-inputs.js';
 import { withTimeout } from '../timeout.js';
 import type {
-  DocumentInspection, DocumentRow, DocumentVersion, HealthReport, IngestionStatus, PendingVersion, RelationalStore, StagedContent, StagedFilter, StagedRef, WriteContext,
+  DocumentInspection, DocumentRow, DocumentVersion, HealthReport, IngestionStatus, PendingVersion, RelationalStore, RelationalTraces, StagedContent, StagedFilter, StagedRef, WriteContext,
 } from '../types.js';
 
 export { classifyPgError } from './errors.js';
@@ -332,5 +332,17 @@ export class SqlRelationalStore implements RelationalStore {
 
   listStaged(filter: StagedFilter, limit: number): Promise<StagedRef[]> {
     return this.run('listStaged', () => staged.listStaged(this.opts.db, filter, limit));
+  }
+
+  recordErasure(docId: string, sagaId: string): Promise<void> {
+    return this.run('recordErasure', () => staged.recordErasure(this.opts.db, docId, sagaId));
+  }
+
+  erasureOf(docId: string): Promise<{ sagaId: string; erasedAt: Date } | undefined> {
+    return this.run('erasureOf', () => staged.erasureOf(this.opts.db, docId));
+  }
+
+  tracesOf(docId: string): Promise<RelationalTraces> {
+    return this.run('tracesOf', () => staged.tracesOf(this.opts.db, docId));
   }
 }

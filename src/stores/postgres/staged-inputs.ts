@@ -1,8 +1,9 @@
 // Content by reference (docs/erasure.md): the statements behind StagedInputs, shared by the
 // PostgreSQL adapter and the PGlite stand-in (postgres/sql-store.ts delegates here). Table
 // saga_inputs (postgres/schema.ts): one row per saga id, written by the front before the saga
-// begins, removed when the saga ends (its last step, its final compensation, or the sweep).
-import type { StagedContent, StagedFilter, StagedRef } from '../types.js';
+// begins, removed when the saga ends (its last step, its final compensation, or the sweep); and
+// table erasures, the delete saga's audit record (ids only).
+import type { RelationalTraces, StagedContent, StagedFilter, StagedRef } from '../types.js';
 import type { SqlExecutor } from './sql-store.js';
 
 interface StagedRecord {
@@ -47,4 +48,31 @@ export async function listStaged(db: SqlExecutor, filter: StagedFilter, limit: n
     [filter.docId ?? null, filter.before?.toISOString() ?? null, filter.afterSagaId ?? null, limit],
   );
   return rows.map((r) => ({ sagaId: r.saga_id, docId: r.doc_id, createdAt: new Date(r.created_at), ageMs: Number(r.age_ms) }));
+}
+
+export async function recordErasure(db: SqlExecutor, docId: string, sagaId: string): Promise<void> {
+  await db.query(
+    `INSERT INTO erasures (doc_id, saga_id) VALUES ($1, $2)
+     ON CONFLICT (doc_id) DO UPDATE SET saga_id = EXCLUDED.saga_id, erased_at = now() WHERE erasures.saga_id <> EXCLUDED.saga_id`,
+    [docId, sagaId],
+  );
+}
+
+export async function erasureOf(db: SqlExecutor, docId: string): Promise<{ sagaId: string; erasedAt: Date } | undefined> {
+  const rows = await db.query<{ saga_id: string; erased_at: Date | string }>('SELECT saga_id, erased_at FROM erasures WHERE doc_id = $1', [docId]);
+  const r = rows[0];
+  return r ? { sagaId: r.saga_id, erasedAt: new Date(r.erased_at) } : undefined;
+}
+
+export async function tracesOf(db: SqlExecutor, docId: string): Promise<RelationalTraces> {
+  const rows = await db.query<Record<keyof RelationalTraces, string | number>>(
+    `SELECT (SELECT count(*) FROM documents WHERE id = $1) AS documents,
+            (SELECT count(*) FROM document_versions WHERE doc_id = $1) AS versions,
+            (SELECT count(*) FROM chunks WHERE doc_id = $1) AS chunks,
+            (SELECT count(*) FROM saga_inputs WHERE doc_id = $1) AS staged,
+            (SELECT count(*) FROM write_fences WHERE doc_id = $1) AS fences`,
+    [docId],
+  );
+  const r = rows[0];
+  return { documents: Number(r?.documents ?? 0), versions: Number(r?.versions ?? 0), chunks: Number(r?.chunks ?? 0), staged: Number(r?.staged ?? 0), fences: Number(r?.fences ?? 0) };
 }
