@@ -54,6 +54,12 @@ interface StoreLifecycle {
   connect(): Promise<void>;
   health(): Promise<HealthReport>;
   close(): Promise<void>;
+  /**
+   * Reclaims the space (and the bytes) of deleted rows: `apex-memory vacuum` (docs/erasure.md).
+   * `full`: rewrite the files (PostgreSQL VACUUM FULL: an exclusive lock per table meanwhile).
+   * Returns what it did, in words. Absent where the store has nothing to do (Redis, Qdrant).
+   */
+  reclaim?(opts: { full: boolean }): Promise<string>;
 }
 
 export type IngestionStatus = 'pending' | 'committed' | 'failed' | 'deleting';

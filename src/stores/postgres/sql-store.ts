@@ -345,4 +345,8 @@ export class SqlRelationalStore implements RelationalStore {
   tracesOf(docId: string): Promise<RelationalTraces> {
     return this.run('tracesOf', () => staged.tracesOf(this.opts.db, docId));
   }
+
+  reclaim(opts: { full: boolean }): Promise<string> {
+    return staged.reclaim(this.opts.db, opts.full, this.backend === 'pglite'); // no timeout: VACUUM FULL takes its time
+  }
 }

@@ -76,3 +76,18 @@ export async function tracesOf(db: SqlExecutor, docId: string): Promise<Relation
   const r = rows[0];
   return { documents: Number(r?.documents ?? 0), versions: Number(r?.versions ?? 0), chunks: Number(r?.chunks ?? 0), staged: Number(r?.staged ?? 0), fences: Number(r?.fences ?? 0) };
 }
+
+/** The tables that hold content (documents, versions, chunks, staged inputs). */
+const CONTENT_TABLES = ['documents', 'document_versions', 'chunks', 'saga_inputs'];
+
+/**
+ * apex-memory vacuum: plain VACUUM marks dead rows' space reusable (their bytes stay in the table
+ * files until overwritten); VACUUM FULL rewrites the tables into new files without them. PGlite
+ * (one process) also gets a CHECKPOINT, so its WAL segments can be recycled; on a server,
+ * checkpoints and WAL recycling are the server's (checkpoint_timeout, wal_keep_size).
+ */
+export async function reclaim(db: SqlExecutor, full: boolean, embedded: boolean): Promise<string> {
+  for (const t of CONTENT_TABLES) await db.query(`VACUUM ${full ? '(FULL) ' : ''}${t}`);
+  if (embedded) await db.query('CHECKPOINT');
+  return `VACUUM${full ? ' FULL' : ''} ${CONTENT_TABLES.join(', ')}${embedded ? '; CHECKPOINT' : ''}`;
+}

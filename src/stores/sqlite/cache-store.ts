@@ -1,6 +1,6 @@
 // Embedded stand-in for Redis: one row per cache key `apex:doc:<id>` in SQLite (e.g. .apex/cache.db).
 import type { CacheEntry, CacheStore, DocIdPage, HealthReport, WriteContext } from '../types.js';
-import { openSqliteFile, runSqlite, statementCache, truncateWal } from './file.js';
+import { openSqliteFile, runSqlite, statementCache, truncateWal, vacuumFile } from './file.js';
 import type { SqliteDatabase, SqliteStatement } from './file.js';
 
 const CACHE_DDL = [
@@ -36,6 +36,10 @@ export class SqliteCacheStore implements CacheStore {
 
   async close(): Promise<void> {
     this.db.close();
+  }
+
+  reclaim(_opts: { full: boolean }): Promise<string> {
+    return runSqlite('redis', 'reclaim', () => vacuumFile(this.db));
   }
 
   put(entry: CacheEntry, _ctx?: WriteContext): Promise<void> {

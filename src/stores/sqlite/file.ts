@@ -70,3 +70,10 @@ export function truncateWal(db: SqliteDatabase): boolean {
   const r = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
   return (r[0]?.busy ?? 0) === 0;
 }
+
+/** apex-memory vacuum: rebuilds the file without free pages, then empties the WAL. */
+export function vacuumFile(db: SqliteDatabase): string {
+  if (db.memory) return 'in memory: nothing to do';
+  db.exec('VACUUM');
+  return truncateWal(db) ? 'VACUUM; WAL truncated' : 'VACUUM; WAL NOT truncated (another connection is reading: run again)';
+}

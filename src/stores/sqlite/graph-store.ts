@@ -2,7 +2,7 @@
 // (e.g. .apex/graph.db). Chunk ids are `docId:sha:idx` exactly as in Neo4j.
 import { chunkKey } from '../point-id.js';
 import type { DocIdPage, DocumentVersion, GraphStore, HealthReport, StoredVersion, WriteContext } from '../types.js';
-import { openSqliteFile, runSqlite, statementCache, truncateWal } from './file.js';
+import { openSqliteFile, runSqlite, statementCache, truncateWal, vacuumFile } from './file.js';
 import type { SqliteDatabase, SqliteStatement } from './file.js';
 
 const GRAPH_DDL = [
@@ -44,6 +44,10 @@ export class SqliteGraphStore implements GraphStore {
 
   async close(): Promise<void> {
     this.db.close();
+  }
+
+  reclaim(_opts: { full: boolean }): Promise<string> {
+    return runSqlite('neo4j', 'reclaim', () => vacuumFile(this.db));
   }
 
   writeVersion(v: DocumentVersion, _ctx?: WriteContext): Promise<void> {

@@ -3,7 +3,7 @@
 import { StoreError } from '../errors.js';
 import { pointId } from '../point-id.js';
 import type { DocIdPage, DocumentVersion, HealthReport, StoredVersion, VectorHit, VectorStore, WriteContext } from '../types.js';
-import { openSqliteFile, runSqlite, statementCache, truncateWal } from './file.js';
+import { openSqliteFile, runSqlite, statementCache, truncateWal, vacuumFile } from './file.js';
 import type { SqliteDatabase, SqliteStatement } from './file.js';
 
 const VECTOR_DDL = [
@@ -79,6 +79,10 @@ export class SqliteVectorStore implements VectorStore {
 
   async close(): Promise<void> {
     this.db.close();
+  }
+
+  reclaim(_opts: { full: boolean }): Promise<string> {
+    return runSqlite('qdrant', 'reclaim', () => vacuumFile(this.db));
   }
 
   private checkDimension(values: number[], what: string): void {
