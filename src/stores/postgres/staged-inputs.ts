@@ -83,8 +83,10 @@ const CONTENT_TABLES = ['documents', 'document_versions', 'chunks', 'saga_inputs
 /**
  * apex-memory vacuum: plain VACUUM marks dead rows' space reusable (their bytes stay in the table
  * files until overwritten); VACUUM FULL rewrites the tables into new files without them. PGlite
- * (one process) also gets a CHECKPOINT, so its WAL segments can be recycled; on a server,
- * checkpoints and WAL recycling are the server's (checkpoint_timeout, wal_keep_size).
+ * (one process) also gets a CHECKPOINT. Measured (test/integration/erasure-embedded.test.ts): the
+ * deleted content is then in no table file, but PGlite's current WAL segment (pg_wal) still holds
+ * it until the segment is overwritten; pg_switch_wal did not move it on. On a server, checkpoints
+ * and WAL recycling are the server's (checkpoint_timeout, max_wal_size, wal_keep_size, archives).
  */
 export async function reclaim(db: SqlExecutor, full: boolean, embedded: boolean): Promise<string> {
   for (const t of CONTENT_TABLES) await db.query(`VACUUM ${full ? '(FULL) ' : ''}${t}`);
