@@ -1,6 +1,6 @@
 // Deterministic documents of a few KB for the server benches: prose with capitalized names (the
 // entity extractor's input), so every store gets realistic chunks, entities and vectors.
-import { seededRandom } from '../src/saga/clock.js';
+import { seededRandom } from '../src/saga/index.js';
 import type { ValidDocument } from '../src/ingest/schema.js';
 
 const WORDS = 'saga store write commit durable replica index vector graph cache chunk entity version lease token fence group record latency throughput queue worker'.split(' ');

@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteSagaLog } from '../src/log/sqlite/index.js';
-import type { LogRecord } from '../src/saga/log.js';
+import type { LogRecord } from '../src/saga/index.js';
 import { runLoad } from './load.js';
 
 const sync = (process.env.SYNC ?? 'FULL') as 'FULL' | 'NORMAL';

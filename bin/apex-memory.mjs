@@ -20,11 +20,22 @@ function newestMtime(dir) {
   return newest;
 }
 
+// A source checkout has src/cli (an installed package ships only dist/, bin/ and src/ui). There the
+// build is fresh only when it is newer than the app's sources and the engine package's
+// (packages/saga), whose dist/ the compiled app imports.
 function compiledIsFresh() {
   if (!existsSync(compiled)) return false;
-  const srcDir = join(root, 'src');
-  return !existsSync(srcDir) || statSync(compiled).mtimeMs >= newestMtime(srcDir);
+  if (!existsSync(join(root, 'src', 'cli'))) return true;
+  const built = statSync(compiled).mtimeMs;
+  const engine = join(root, 'packages', 'saga');
+  const engineBuilt = join(engine, 'dist', 'index.js');
+  if (!existsSync(engineBuilt)) return false;
+  return built >= newestMtime(join(root, 'src')) && statSync(engineBuilt).mtimeMs >= newestMtime(join(engine, 'src'));
 }
+
+const SOURCE_CONDITION_HOOK =
+  'data:text/javascript,' +
+  encodeURIComponent('export function resolve(s, c, next) { return next(s, { ...c, conditions: [...c.conditions, "apex-memory-source"] }); }');
 
 let entry;
 if (compiledIsFresh()) {
@@ -32,6 +43,10 @@ if (compiledIsFresh()) {
 } else {
   const { register } = await import('tsx/esm/api');
   register();
+  // From sources, @apex-memory/saga resolves to packages/saga/src through its "apex-memory-source"
+  // export condition (the hook runs before tsx's and adds the condition).
+  const { register: registerHooks } = await import('node:module');
+  registerHooks(SOURCE_CONDITION_HOOK);
   entry = pathToFileURL(join(root, 'src', 'cli', 'main.ts')).href;
 }
 // Not process.exit(await main(...)): exiting right after a large write cuts piped output at 64 KiB.

@@ -43,6 +43,13 @@ function count(tap, key) {
   return m ? Number(m[1]) : 0;
 }
 
+// Tests run the TypeScript sources: @apex-memory/saga (packages/saga) resolves to its src/ through
+// the "apex-memory-source" export condition, never to a stale dist/. Through NODE_OPTIONS the
+// condition reaches every process and worker a test starts.
+const SOURCE_CONDITION = '--conditions=apex-memory-source';
+const inherited = process.env.NODE_OPTIONS ?? '';
+const SOURCE_CONDITION_OPTIONS = inherited.includes(SOURCE_CONDITION) ? inherited : `${inherited} ${SOURCE_CONDITION}`.trim();
+
 const totals = { pass: 0, fail: 0, skipped: 0, cancelled: 0 };
 const problems = [];
 const tmp = mkdtempSync(join(tmpdir(), 'apex-tests-'));
@@ -65,7 +72,7 @@ for (const group of groups.length ? groups : ALL) {
     '--test-reporter=spec', '--test-reporter-destination=stdout',
     '--test-reporter=tap', `--test-reporter-destination=${tap}`,
     ...files,
-  ], { stdio: 'inherit', env: { ...process.env, APEX_TEST_GROUP: group } });
+  ], { stdio: 'inherit', env: { ...process.env, APEX_TEST_GROUP: group, NODE_OPTIONS: SOURCE_CONDITION_OPTIONS } });
   const text = existsSync(tap) ? readFileSync(tap, 'utf8') : '';
   const g = { pass: count(text, 'pass'), fail: count(text, 'fail'), skipped: count(text, 'skipped') + count(text, 'todo'), cancelled: count(text, 'cancelled') };
   if (res.status !== 0 && g.fail === 0 && g.cancelled === 0) {

@@ -25,6 +25,7 @@ PG_PORT=${APEX_SERVICES_PG_PORT:-55432}
 REDIS_PORT=${APEX_SERVICES_REDIS_PORT:-56379}
 NEO4J_PORT=${APEX_SERVICES_NEO4J_PORT:-57687}
 QDRANT_PORT=${APEX_SERVICES_QDRANT_PORT:-56333}
+PGBOUNCER_PORT=${APEX_SERVICES_PGBOUNCER_PORT:-56432}
 PG_BIN=/usr/lib/postgresql/15/bin
 # Test-only credentials for servers that listen on loopback only.
 PG_ADMIN_PASSWORD=apexadmin
@@ -44,6 +45,7 @@ export APEX_TEST_PG_ADMIN_URL=postgresql://postgres:$PG_ADMIN_PASSWORD@$HOST:$PG
 export APEX_TEST_NEO4J_URL=bolt://$HOST:$NEO4J_PORT
 export APEX_TEST_REDIS_URL=redis://$HOST:$REDIS_PORT
 export APEX_TEST_QDRANT_URL=http://$HOST:$QDRANT_PORT
+export APEX_TEST_PGBOUNCER_URL=postgresql://apex:apex@$HOST:$PGBOUNCER_PORT/apex_test
 EOF
 }
 
@@ -465,6 +467,67 @@ qdrant_status() {
   fi
 }
 
+# ---------------------------------------------------------------- PgBouncer
+# Debian's pgbouncer in TRANSACTION mode in front of the test PostgreSQL (the fleet tests run the
+# saga log through it: APEX_PG_POOLER=transaction). Its files live where user 'postgres' (which it
+# runs as: it refuses root) can read them.
+
+pgbouncer_dir() { printf '/var/tmp/apex-pgbouncer-%s' "$(printf '%s' "$REPO" | sha256sum | cut -c1-12)"; }
+pgbouncer_running() { port_open "$PGBOUNCER_PORT"; }
+
+pgbouncer_up() {
+  [ -x /usr/sbin/pgbouncer ] || apt_install pgbouncer
+  if pgbouncer_running; then log "pgbouncer: already running on $HOST:$PGBOUNCER_PORT"; return; fi
+  local dir
+  dir="$(pgbouncer_dir)"
+  mkdir -p "$dir"
+  printf '"apex" "apex"\n' >"$dir/userlist.txt"
+  cat >"$dir/pgbouncer.ini" <<EOF
+; Written by scripts/services.sh; rewritten on every start.
+[databases]
+apex_test = host=$HOST port=$PG_PORT dbname=apex_test
+[pgbouncer]
+listen_addr = $HOST
+listen_port = $PGBOUNCER_PORT
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_file = $dir/userlist.txt
+pool_mode = transaction
+max_client_conn = 1000
+default_pool_size = 40
+logfile = $dir/pgbouncer.log
+pidfile = $dir/pgbouncer.pid
+EOF
+  pg_chown -R "$dir"
+  chmod 700 "$dir"
+  log "pgbouncer: starting (transaction mode) on $HOST:$PGBOUNCER_PORT…"
+  pg_as_owner /usr/sbin/pgbouncer -d "$dir/pgbouncer.ini" >/dev/null 2>&1 9>&- ||
+    { tail -20 "$dir/pgbouncer.log" >&2 || true; die "pgbouncer did not start"; }
+  local i
+  for i in $(seq 1 50); do pgbouncer_running && break; sleep 0.1; done
+  pgbouncer_running || die "pgbouncer does not answer on $HOST:$PGBOUNCER_PORT (log: $dir/pgbouncer.log)"
+  log "pgbouncer: ready on $HOST:$PGBOUNCER_PORT"
+}
+
+pgbouncer_down() {
+  local pidfile
+  pidfile="$(pgbouncer_dir)/pgbouncer.pid"
+  if [ -f "$pidfile" ]; then
+    log "pgbouncer: stopping…"
+    kill "$(cat "$pidfile")" 2>/dev/null || true
+    rm -f "$pidfile"
+  fi
+}
+
+pgbouncer_status() {
+  if pgbouncer_running; then
+    echo "pgbouncer $HOST:$PGBOUNCER_PORT  up    transaction mode -> postgres $HOST:$PG_PORT"
+  else
+    echo "pgbouncer $HOST:$PGBOUNCER_PORT  down"
+    return 1
+  fi
+}
+
 # ---------------------------------------------------------------- commands
 
 with_lock() {
@@ -481,6 +544,7 @@ case "$cmd" in
     with_lock
     started=$SECONDS
     pg_up
+    pgbouncer_up
     redis_up
     neo4j_up
     qdrant_up
@@ -493,6 +557,7 @@ case "$cmd" in
     qdrant_down || rc=1
     neo4j_down || rc=1
     redis_down || rc=1
+    pgbouncer_down || rc=1
     pg_down || rc=1
     log "services: down"
     exit "$rc"
@@ -500,6 +565,7 @@ case "$cmd" in
   status)
     rc=0
     pg_status || rc=1
+    pgbouncer_status || rc=1
     redis_status || rc=1
     neo4j_status || rc=1
     qdrant_status || rc=1
@@ -508,6 +574,7 @@ case "$cmd" in
   install)
     with_lock
     pg_ensure_installed
+    [ -x /usr/sbin/pgbouncer ] || apt_install pgbouncer
     command -v redis-server >/dev/null || apt_install redis-server
     neo4j_build_if_needed
     qdrant_install

@@ -10,6 +10,7 @@ import { StaleWriteSweeper } from './ingest/stale-sweeper.js';
 import { OUTAGE_BUDGET_RANGE, type OutageBudgets } from './ingest/sagas/outage-budget.js';
 import { StoreWaits } from './ingest/store-waits.js';
 import { SagaEngine, type SagaHooks } from './saga/index.js';
+import { Retention, retentionFromEnv } from './fleet/retention.js';
 
 export interface AppOptions {
   env?: Env;
@@ -39,6 +40,8 @@ export interface App {
   sweeper: StaleWriteSweeper;
   /** Documents waiting on a store that is down, in this process (progress lines, summaries). */
   waits: StoreWaits;
+  /** APEX_SAGA_RETENTION: workers and `serve` start it; `ingest` on a SQLite log runs one pass. */
+  retention: Retention;
   close(opts?: { graceMs?: number }): Promise<void>;
 }
 
@@ -49,6 +52,7 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
   // Every setting is checked before anything is opened: a bad one fails at start, leaving nothing behind.
   const leaseMs = opts.leaseMs ?? leaseFromEnv(env) ?? 30_000;
   const outage = opts.outage ?? outageFromEnv(env);
+  const retentionMs = retentionFromEnv(env);
   const profile = await openProfile(config, embedder, { lenient: opts.lenientConnect === true });
   const stores = opts.wrapStores ? opts.wrapStores(profile.stores) : profile.stores;
   const engine = new SagaEngine({
@@ -61,6 +65,7 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
   const writer = new MemoryWriter({ stores, engine, embedder, plan: opts.plan, stepTimeoutMs: opts.stepTimeoutMs, waits, ...(outage ? { outage } : {}) });
   const sweeper = new StaleWriteSweeper(stores, profile.log);
   engine.addHooks(sweeper.hooks);
+  const retention = new Retention({ log: profile.log, retentionMs, warn: (line) => void process.stderr.write(`${line}\n`) });
   return {
     profile,
     stores,
@@ -69,7 +74,9 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
     embedder,
     sweeper,
     waits,
+    retention,
     close: async (o = {}) => {
+      await retention.stop();
       await engine.close(o);
       await sweeper.drain();
       await profile.close();

@@ -64,6 +64,10 @@ async function ingest(cmd: Command, paths: string[], flags: IngestFlags): Promis
 async function ingestWith(app: App, io: CommandIo, paths: string[], flags: IngestFlags): Promise<number> {
   if (flags.submit === true) return submitAll(app, io, paths);
   const leftovers = await finishLeftovers(app);
+  // On a SQLite log nothing else may ever prune (no worker, no serve): one pass per run.
+  if (app.profile.log.kind === 'sqlite') {
+    await app.retention.pass().catch((err: unknown) => io.err(`retention: prune failed (${(err as Error).message})`));
+  }
   if (leftovers > 0 && !io.json) io.out(`finished ${leftovers} saga(s) left by an interrupted run before starting`);
   const interrupt = onInterrupt(io);
   const progress = createProgress({ enabled: flags.progress });

@@ -64,6 +64,9 @@ function runWorker(flags: WorkerFlags, cmd: Command): Promise<number> {
       pollMs: flags.pollMs,
       warn: (line) => log.warn(line),
     });
+    // Every worker prunes ended sagas past APEX_SAGA_RETENTION (src/fleet/retention.ts); prunes
+    // skip rows another worker is deleting, so a fleet doing it at once only shares the work.
+    app.retention.start();
     let stopped: Promise<void> | undefined;
     obs.metrics.onScrape(async () => {
       if (stopped === undefined) obs.metrics.heartbeat.set(Date.now() / 1000);

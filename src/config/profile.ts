@@ -27,6 +27,18 @@ export interface ProfileConfig {
   /** SQLite log commits in a worker thread; default: only beside the PGlite stand-in (see openProfile). */
   sqliteThread?: boolean;
   storeTimeoutMs?: number;
+  /** APEX_PG_POOLER=transaction: SAGA_LOG_URL and DATABASE_URL point at PgBouncer in transaction mode. */
+  pgPooler?: 'none' | 'transaction';
+  /** SAGA_LOG_DIRECT_URL: the server itself, for LISTEN and migrations (behind a pooler). */
+  sagaLogDirectUrl?: string;
+  /** APEX_SAGA_LOG_CONNECTIONS: the saga log's connection budget per process (default 6). */
+  sagaLogConnections?: number;
+  /** APEX_SAGA_LOG_TIMEOUT_MS: longest wait for one saga log statement (default 30 s). */
+  sagaLogTimeoutMs?: number;
+  /** APEX_SAGA_LOG_CONNECT_TIMEOUT_MS: longest wait for a saga log connection (default 5 s). */
+  sagaLogConnectTimeoutMs?: number;
+  /** APEX_PG_POOL_SIZE: the document store's connections per process (default 10). */
+  pgPoolSize?: number;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -53,6 +65,18 @@ export function configFromEnv(env: Env, dataDir?: string): ProfileConfig {
   else if (sync) throw new ConfigError('APEX_SAGA_LOG_SYNC', `APEX_SAGA_LOG_SYNC must be FULL or NORMAL, got ${JSON.stringify(sync.slice(0, 40))}`);
   const timeout = intFromEnv(env, 'APEX_STORE_TIMEOUT_MS', STORE_TIMEOUT_RANGE);
   if (timeout !== undefined) cfg.storeTimeoutMs = timeout;
+  const pooler = env.APEX_PG_POOLER?.trim().toLowerCase();
+  if (pooler === 'transaction' || pooler === 'none') cfg.pgPooler = pooler;
+  else if (pooler) throw new ConfigError('APEX_PG_POOLER', `APEX_PG_POOLER must be transaction or none, got ${JSON.stringify(pooler.slice(0, 40))}`);
+  set('sagaLogDirectUrl', env.SAGA_LOG_DIRECT_URL);
+  const conns = intFromEnv(env, 'APEX_SAGA_LOG_CONNECTIONS', { min: 2, max: 1_000, unit: 'connections' });
+  if (conns !== undefined) cfg.sagaLogConnections = conns;
+  const logTimeout = intFromEnv(env, 'APEX_SAGA_LOG_TIMEOUT_MS', STORE_TIMEOUT_RANGE);
+  if (logTimeout !== undefined) cfg.sagaLogTimeoutMs = logTimeout;
+  const connectTimeout = intFromEnv(env, 'APEX_SAGA_LOG_CONNECT_TIMEOUT_MS', { min: 100, max: 600_000, unit: 'milliseconds' });
+  if (connectTimeout !== undefined) cfg.sagaLogConnectTimeoutMs = connectTimeout;
+  const poolSize = intFromEnv(env, 'APEX_PG_POOL_SIZE', { min: 1, max: 1_000, unit: 'connections' });
+  if (poolSize !== undefined) cfg.pgPoolSize = poolSize;
   return cfg;
 }
 
@@ -89,7 +113,12 @@ export async function openProfile(cfg: ProfileConfig, embedder: Embedder, opts: 
   const opened: Array<{ close(): Promise<void> }> = [];
   try {
     const postgres = cfg.databaseUrl
-      ? (await import('../stores/postgres/relational-store.js')).createPostgresStore({ url: cfg.databaseUrl, timeoutMs })
+      ? (await import('../stores/postgres/relational-store.js')).createPostgresStore({
+          url: cfg.databaseUrl,
+          timeoutMs,
+          ...(cfg.pgPoolSize !== undefined ? { poolSize: cfg.pgPoolSize } : {}),
+          ...(cfg.pgPooler ? { pooler: cfg.pgPooler } : {}),
+        })
       : await (await import('../stores/pglite/relational-store.js')).openPgliteRelational({ dir: embedded('postgres'), timeoutMs });
     opened.push(postgres);
     const neo4j = cfg.neo4jUrl
@@ -117,7 +146,16 @@ export async function openProfile(cfg: ProfileConfig, embedder: Embedder, opts: 
     // log then commits (and fsyncs) in a worker thread, beside it instead of blocking it (the
     // embedded first run ingests ~30% faster; docs/performance.md). Same durability either way.
     const sqlite = { ...(cfg.sqliteSynchronous ? { synchronous: cfg.sqliteSynchronous } : {}), thread: cfg.sqliteThread ?? !cfg.databaseUrl };
-    const log = await openSagaLog(logTarget, { sqlite });
+    const postgresLog = {
+      ...(cfg.sagaLogConnections !== undefined ? { poolSize: cfg.sagaLogConnections } : {}),
+      connection: {
+        ...(cfg.pgPooler ? { pooler: cfg.pgPooler } : {}),
+        ...(cfg.sagaLogDirectUrl ? { directConnectionString: cfg.sagaLogDirectUrl } : {}),
+        ...(cfg.sagaLogTimeoutMs !== undefined ? { queryTimeoutMs: cfg.sagaLogTimeoutMs } : {}),
+        ...(cfg.sagaLogConnectTimeoutMs !== undefined ? { connectTimeoutMs: cfg.sagaLogConnectTimeoutMs } : {}),
+      },
+    };
+    const log = await openSagaLog(logTarget, { sqlite, postgres: postgresLog });
     const servers = [cfg.databaseUrl, cfg.neo4jUrl, cfg.qdrantUrl, cfg.redisUrl].filter(Boolean).length;
     const describe = (): ProfileDescription => ({
       profile: servers === 0 && !cfg.sagaLogUrl ? 'embedded' : servers === 4 && cfg.sagaLogUrl ? 'servers' : 'mixed',

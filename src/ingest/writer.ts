@@ -6,7 +6,7 @@
 // is staged in PostgreSQL under the saga's id before the saga begins (stageContent) and removed
 // when the saga ends (by the saga's last action, again here once it ended, and by the sweep).
 import { randomUUID } from 'node:crypto';
-import { isFinal, type ErrorInfo, type SagaEngine, type SagaOutcome } from '../saga/index.js';
+import { isFinal, type ErrorInfo, type SagaEngine, type SagaOutcome, type SagaDefinition } from '../saga/index.js';
 import type { StoreSet } from '../stores/types.js';
 import { chunkText } from './chunk.js';
 import { clearHolder } from './holder.js';
@@ -21,7 +21,6 @@ import { rideOut } from './ride-out.js';
 import { endedOf } from './staged-sweep.js';
 import type { StoreWaits } from './store-waits.js';
 import type { DeleteInput, IngestInput } from './sagas/version.js';
-import type { SagaDefinition } from '../saga/index.js';
 
 export type WriteAction = 'created' | 'updated' | 'unchanged' | 'deleted' | 'absent';
 

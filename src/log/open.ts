@@ -1,6 +1,6 @@
 // Opens the saga log a config names: a PostgreSQL URL, `memory`, or else a SQLite file path.
 // Backends load lazily so a SQLite user never loads `pg` and vice versa.
-import type { SagaLogBackend } from '../saga/log.js';
+import type { SagaLogBackend } from '../saga/index.js';
 import type { PostgresSagaLogOptions } from './postgres/index.js';
 import type { SqliteSagaLogOptions } from './sqlite/index.js';
 

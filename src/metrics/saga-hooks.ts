@@ -1,4 +1,4 @@
-// Engine hooks -> metrics. The engine knows no metrics library (src/saga/events.ts); this file
+// Engine hooks -> metrics. The engine knows no metrics library (packages/saga/src/events.ts); this file
 // subscribes to its hooks and turns each event into counter, gauge and histogram updates.
 // Labels only ever carry saga names, step names and fixed outcome words, never a saga id.
 import type { SagaHooks } from '../saga/index.js';

@@ -49,7 +49,7 @@ export interface FaultControl {
 
 /**
  * mulberry32: the same seed gives the same fault sequence. The engine has the same generator
- * (src/saga/clock.ts seededRandom); stores do not import the engine, so this is its own copy, and
+ * (packages/saga/src/clock.ts seededRandom); stores do not import the engine, so this is its own copy, and
  * test/unit/faults.test.ts checks that both give the same numbers for the same seed.
  */
 export function mulberry32(seed: number): () => number {

@@ -7,9 +7,9 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { PostgresSagaLog } from '../../src/log/postgres/index.js';
 import { openSagaLog } from '../../src/log/open.js';
-import type { SagaLog } from '../../src/saga/log.js';
+import type { SagaLog } from '../../src/saga/index.js';
 import { testServices } from '../support/services.js';
-import { sagaLogConformance, beginReq, rejectsWith } from '../support/saga-log-conformance.js';
+import { sagaLogConformance, beginReq, rejectsWith } from '@apex-memory/saga/testing';
 
 const url = testServices().databaseUrl;
 const admin = new pg.Pool({ connectionString: url, max: 2 });
@@ -21,6 +21,7 @@ async function dropSchema(schema: string): Promise<void> {
 }
 
 sagaLogConformance('postgres', () => PostgresSagaLog.open({ connectionString: url, schema: newSchema(), poolSize: 4 }), {
+  test: { describe, it },
   shortLeaseMs: 200,
   cleanup: (log: SagaLog) => dropSchema((log as PostgresSagaLog).schema),
 });
@@ -31,7 +32,7 @@ describe('PostgresSagaLog specifics', () => {
     try {
       const logs = await Promise.all(Array.from({ length: 4 }, () => PostgresSagaLog.open({ connectionString: url, schema, poolSize: 2 })));
       const applied = await admin.query<{ version: number }>(`SELECT version FROM "${schema}".schema_migrations ORDER BY version`);
-      assert.deepEqual(applied.rows.map((r) => r.version), [1, 2, 3]);
+      assert.deepEqual(applied.rows.map((r) => r.version), [1, 2, 3, 4]);
       const fillfactor = await admin.query<{ reloptions: string[] | null }>(
         `SELECT c.reloptions FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = 'sagas'`,
         [schema],

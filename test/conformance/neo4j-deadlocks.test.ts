@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import neo4j from 'neo4j-driver';
-import { seededRandom } from '../../src/saga/clock.js';
+import { seededRandom } from '../../src/saga/index.js';
 import { createNeo4jStore, type Neo4jGraphStore } from '../../src/stores/neo4j/graph-store.js';
 import type { DocumentVersion } from '../../src/stores/types.js';
 import { testServices } from '../support/services.js';

@@ -8,12 +8,11 @@
 // queues the sagas in the worker's SQLite saga log, paced so that Prometheus sees them run.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'yaml';
-import { readFileSync } from 'node:fs';
 import type { Embedder } from '../../src/ingest/embedder.js';
 import { contentSha256 } from '../../src/ingest/prepare.js';
 import { ingestSaga } from '../../src/ingest/sagas/ingest-saga.js';

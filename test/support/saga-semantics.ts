@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { MemorySagaLog } from '../../src/log/memory.js';
 import { SqliteSagaLog } from '../../src/log/sqlite/index.js';
-import type { SagaLog } from '../../src/saga/log.js';
-import { processOwnerId } from '../../src/saga/index.js';
+import type { SagaLog } from '../../src/saga/index.js';
+import { processOwnerId, SagaEngine, systemClock, type EngineOptions } from '../../src/saga/index.js';
 
 export interface TestLog {
   log: SagaLog;
@@ -78,7 +78,6 @@ export function deadOwnerId(): string {
   return `${host}:${child.stdout}:${start}:dead00`;
 }
 
-import { SagaEngine, systemClock, type EngineOptions } from '../../src/saga/index.js';
 
 /** An engine on the test log, sharing its clock. */
 export function engineOn(t: TestLog, opts: Partial<EngineOptions> = {}): SagaEngine {

@@ -7,9 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { decodeRecords, encodeRecords } from '../../src/log/record-codec.js';
+import { decodeRecords, encodeRecords } from '@apex-memory/saga/log-kit';
 import { SqliteSagaLog } from '../../src/log/sqlite/index.js';
-import type { LogRecord } from '../../src/saga/log.js';
+import type { LogRecord } from '../../src/saga/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'apex-log-records-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

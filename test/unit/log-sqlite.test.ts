@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteSagaLog } from '../../src/log/sqlite/index.js';
 import { isPostgresUrl, openSagaLog } from '../../src/log/open.js';
-import { sagaLogConformance, beginReq, rejectsWith } from '../support/saga-log-conformance.js';
+import { sagaLogConformance, beginReq, rejectsWith } from '@apex-memory/saga/testing';
 
 const dir = mkdtempSync(join(tmpdir(), 'apex-log-sqlite-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -19,8 +19,9 @@ let now = 1_700_000_000_000;
 const advance = (ms: number): void => {
   now += ms;
 };
-sagaLogConformance('sqlite', async () => new SqliteSagaLog(nextFile(), { now: () => now }), { advance, shortLeaseMs: 1_000 });
+sagaLogConformance('sqlite', async () => new SqliteSagaLog(nextFile(), { now: () => now }), { test: { describe, it }, advance, shortLeaseMs: 1_000 });
 sagaLogConformance('sqlite (worker thread)', async () => new SqliteSagaLog(nextFile(), { now: () => now, thread: true }), {
+  test: { describe, it },
   advance,
   shortLeaseMs: 1_000,
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { newSagaId } from '../../src/saga/ids.js';
+import { newSagaId } from '../../packages/saga/src/ids.js';
 
 test('engine saga ids are RFC 9562 UUIDv7, unique and increasing', () => {
   const ids = Array.from({ length: 5000 }, () => newSagaId());

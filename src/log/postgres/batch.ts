@@ -2,9 +2,8 @@
 // statement (see postgres/sql.ts). Ops that the statement turned down get their own error; if a
 // whole statement fails unexpectedly, its ops are retried one by one so only a broken one fails.
 import pg from 'pg';
-import type { AppendRequest, BeginRequest, BeginResult, SagaStatus } from '../../saga/log.js';
-import type { SagaError } from '../../saga/errors.js';
-import { failure, fencedError, notFoundError, seqError } from '../common.js';
+import type { AppendRequest, BeginRequest, BeginResult, SagaStatus, SagaError } from '../../saga/index.js';
+import { failure, fencedError, notFoundError, seqError } from '@apex-memory/saga/log-kit';
 import type { logStatements, SummaryRow } from './sql.js';
 import { toSummary } from './sql.js';
 import { withConnection } from './connection.js';
@@ -83,12 +82,21 @@ async function isolateFailure<T extends { reject(err: unknown): void }>(
  * running it (docs/performance.md). Other queries (claims, lists with optional filters) keep
  * custom plans on the log's main pool.
  */
-export function openBatchPool(config: pg.PoolConfig): pg.Pool {
+export function openBatchPool(config: pg.PoolConfig, pooler: 'none' | 'transaction' = 'none'): pg.Pool {
   const pool = new pg.Pool(config);
   // An idle client's socket error (server restart) must not crash the process.
   pool.on('error', () => undefined);
+  if (pooler === 'transaction') behindPooler.add(pool);
   return pool;
 }
+
+/**
+ * Pools behind a transaction pooler (PgBouncer): consecutive statements may run on different
+ * server connections, so no named statement (it may not exist there) and no SET (it would stay
+ * on a server connection another client gets next). Their statements are unnamed and planned
+ * per execution.
+ */
+const behindPooler = new WeakSet<pg.Pool>();
 
 /** Connections of a batch pool that already use generic plans. */
 const generic = new WeakSet<pg.PoolClient>();
@@ -99,6 +107,7 @@ const generic = new WeakSet<pg.PoolClient>();
  * PgBouncer refuses; a server without it (PostgreSQL < 12) keeps custom plans, as before.
  */
 async function run<R extends object>(pool: pg.Pool, name: string, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+  if (behindPooler.has(pool)) return withConnection(pool, (client) => client.query<R>(text, values));
   return withConnection(pool, async (client) => {
     if (!generic.has(client)) {
       await client.query('SET plan_cache_mode = force_generic_plan').catch(() => undefined);

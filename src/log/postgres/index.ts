@@ -20,22 +20,27 @@ import type {
   SagaMeta,
   SagaSummary,
   StoredSaga,
-} from '../../saga/log.js';
-import { checkAppendShape, closedError, definitionKeys, failure, lastReason, lastStatus, metaText, reportCommit, toJsonText } from '../common.js';
-import { GroupCommitQueue } from '../group-commit.js';
+} from '../../saga/index.js';
+import { checkAppendShape, closedError, definitionKeys, failure, lastReason, lastStatus, metaText, reportCommit, toJsonText, GroupCommitQueue } from '@apex-memory/saga/log-kit';
 import { changeChannel, migrate, quoteSchema } from './schema.js';
 import { ChangeListener } from './listen.js';
 import type { SummaryRow } from './sql.js';
 import { logStatements, toSummary } from './sql.js';
 import type { QueuedAppend, QueuedBegin } from './batch.js';
 import { commitAppends, commitBegins, openBatchPool } from './batch.js';
+import { logConnectionSettings, poolConfig, splitBudget, type LogConnectionSettings } from './pools.js';
 
 export interface PostgresSagaLogOptions {
   connectionString: string;
   /** Schema holding the tables (default `apex_saga`). */
   schema?: string;
-  /** Pool connections (default 8); group commits use a second pool of up to min(8, 2 x maxInFlightBatches). */
+  /**
+   * Connection budget of this log (default 6): group commits get up to 2 x maxInFlightBatches of
+   * it, claims and queries the rest (postgres/pools.ts). Plus one LISTEN connection.
+   */
   poolSize?: number;
+  /** Timeouts, PgBouncer mode and the direct URL (postgres/pools.ts). */
+  connection?: Partial<Omit<LogConnectionSettings, 'connections'>>;
   /** Group commits allowed in flight at once, each on its own connection (default 4). */
   maxInFlightBatches?: number;
   applicationName?: string;
@@ -61,23 +66,36 @@ export class PostgresSagaLog implements SagaLogBackend {
     readonly durability: string,
     maxInFlight: number,
     connectionString: string,
+    readonly settings: LogConnectionSettings,
   ) {
     this.sql = logStatements(quoteSchema(schema));
     this.queue = new GroupCommitQueue<Queued>((batch) => this.flush(batch), maxInFlight);
-    this.listener = new ChangeListener(connectionString, changeChannel(quoteSchema(schema)));
+    // Behind a transaction pooler LISTEN needs a direct connection; without one, waits poll.
+    const listenUrl = settings.pooler === 'transaction' ? settings.directConnectionString : (settings.directConnectionString ?? connectionString);
+    this.listener = new ChangeListener(listenUrl, changeChannel(quoteSchema(schema)), settings.connectTimeoutMs);
   }
 
   /** Connects, applies migrations once (advisory lock) and reads the server's durability setting. */
   static async open(options: PostgresSagaLogOptions): Promise<PostgresSagaLog> {
     const schema = options.schema ?? 'apex_saga';
     quoteSchema(schema);
-    const poolSize = options.poolSize ?? 8;
+    const settings = logConnectionSettings({ ...options.connection, ...(options.poolSize !== undefined ? { connections: options.poolSize } : {}) });
     const appName = options.applicationName ?? 'apex-memory-saga-log';
-    const pool = new pg.Pool({ connectionString: options.connectionString, max: poolSize, application_name: appName });
+    const maxInFlight = Math.max(1, options.maxInFlightBatches ?? 4);
+    const budget = splitBudget(settings, maxInFlight);
+    const pool = new pg.Pool(poolConfig(options.connectionString, budget.main, appName, settings));
     // An idle client's socket error (server restart) must not crash the process.
     pool.on('error', () => undefined);
     try {
-      await migrate(pool, schema);
+      // Migrations on the direct server when given (a pooler may not allow long DDL), on their own
+      // short-lived connection with a longer timeout (index builds on a large log).
+      const migrationPool = new pg.Pool(poolConfig(settings.directConnectionString ?? options.connectionString, 1, appName, settings, settings.migrationTimeoutMs));
+      migrationPool.on('error', () => undefined);
+      try {
+        await migrate(migrationPool, schema);
+      } finally {
+        await migrationPool.end().catch(() => undefined);
+      }
       const res = await pool.query<{ synchronous_commit: string }>('SHOW synchronous_commit');
       const setting = res.rows[0]?.synchronous_commit ?? 'unknown';
       // Never changed here: the server's (or role's) setting is used and shown as it is.
@@ -85,9 +103,8 @@ export class PostgresSagaLog implements SagaLogBackend {
         setting === 'off'
           ? 'synchronous_commit=off (server setting: the last commits may be lost if PostgreSQL crashes)'
           : `synchronous_commit=${setting} (a committed append is durable on the server)`;
-      const maxInFlight = Math.max(1, options.maxInFlightBatches ?? 4);
       // Each group commit uses up to two connections at once (its begins and its appends).
-      const batchPool = openBatchPool({ connectionString: options.connectionString, max: Math.min(poolSize, 2 * maxInFlight), application_name: appName });
+      const batchPool = openBatchPool(poolConfig(options.connectionString, budget.batch, appName, settings), settings.pooler);
       // Connected now: the first commit should not wait for a connection (nor fail on one later).
       try {
         const client = await batchPool.connect();
@@ -96,10 +113,16 @@ export class PostgresSagaLog implements SagaLogBackend {
         await batchPool.end().catch(() => undefined);
         throw err;
       }
-      return new PostgresSagaLog(pool, batchPool, schema, durability, maxInFlight, options.connectionString);
+      return new PostgresSagaLog(pool, batchPool, schema, durability, maxInFlight, options.connectionString, settings);
     } catch (err) {
       await pool.end().catch(() => undefined);
-      throw failure(`cannot open the PostgreSQL saga log: ${(err as Error).message}`, err);
+      const message = (err as Error).message;
+      const why = /timeout exceeded when trying to connect|Connection terminated due to connection timeout/i.test(message)
+        ? `no answer from the server within ${settings.connectTimeoutMs} ms (${message})`
+        : /Query read timeout/i.test(message)
+          ? `the server accepted the connection but did not answer a query within the timeout`
+          : message;
+      throw failure(`cannot open the PostgreSQL saga log: ${why}`, err);
     }
   }
 
@@ -155,6 +178,20 @@ export class PostgresSagaLog implements SagaLogBackend {
     return { ...toSummary(row), input: row.input, meta: row.meta, deadlineAt, records: row.records };
   }
 
+  async loadMany(sagaIds: readonly string[]): Promise<StoredSaga[]> {
+    if (sagaIds.length === 0) return [];
+    const res = await this.query<SummaryRow & { input: Json; records: LogRecord[]; meta: SagaMeta | null; deadline_at: string | null }>(this.sql.loadMany, [
+      [...sagaIds],
+    ]);
+    return res.map((row) => ({
+      ...toSummary(row),
+      input: row.input,
+      meta: row.meta,
+      deadlineAt: row.deadline_at === null ? null : Number(row.deadline_at),
+      records: row.records,
+    }));
+  }
+
   async count(filter: CountFilter = {}): Promise<number> {
     const rows = await this.query<{ n: string }>(this.sql.count, [filter.status ?? null, filter.name ?? null, filter.version ?? null]);
     return Number(rows[0]?.n ?? 0);
@@ -168,7 +205,11 @@ export class PostgresSagaLog implements SagaLogBackend {
   /** LISTEN/NOTIFY: resolves on the saga's next status change or lease release, or after the timeout. */
   waitForChange(sagaId: string, timeoutMs: number): Promise<void> {
     if (this.closed) return Promise.reject(closedError(this.kind));
-    return this.listener.wait(sagaId, timeoutMs);
+    // The trigger notifies only sagas someone registered interest in (migration 4): register for
+    // the wait's length (plus a margin for clock and round trips). Failing to register only means
+    // this wait ends at its timeout, as a lost LISTEN connection does.
+    const registered = this.query(this.sql.registerWait, [sagaId, Math.ceil(timeoutMs) + 5_000]).catch(() => undefined);
+    return this.listener.wait(sagaId, timeoutMs, registered);
   }
 
   async prune(endedBefore: number, limit: number): Promise<number> {
@@ -276,7 +317,14 @@ export class PostgresSagaLog implements SagaLogBackend {
     try {
       return (await this.pool.query<R>(text, params)).rows;
     } catch (err) {
-      throw failure(`PostgreSQL saga log query failed: ${(err as Error).message}`, err);
+      const message = (err as Error).message;
+      // pg's own words ("Query read timeout") do not say which limit ran out, nor how to change it.
+      const why = /Query read timeout/i.test(message)
+        ? `the server did not answer within ${this.settings.queryTimeoutMs} ms (APEX_SAGA_LOG_TIMEOUT_MS)`
+        : /timeout exceeded when trying to connect/i.test(message)
+          ? `no connection within ${this.settings.connectTimeoutMs} ms`
+          : message;
+      throw failure(`PostgreSQL saga log query failed: ${why}`, err);
     }
   }
 }

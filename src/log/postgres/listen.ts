@@ -1,5 +1,6 @@
-// LISTEN/NOTIFY for waiters on the PostgreSQL saga log. A trigger (migration 3) notifies the
-// schema's channel with the saga id whenever a saga's status changes or its lease is released;
+// LISTEN/NOTIFY for waiters on the PostgreSQL saga log. A trigger (migrations 3 and 4) notifies the
+// schema's channel with the saga id when a saga someone registered interest in (saga_waits) changes
+// status or has its lease released;
 // one dedicated connection per log listens, opened on first use, and wakes the waiters of that id.
 // Why not poll: a caller waiting for another owner's saga (execute on an existing id, settle)
 // would otherwise query every 50 ms. A lost connection is not fatal: waiters still wake at their
@@ -12,12 +13,16 @@ export class ChangeListener {
   private readonly waiters = new Map<string, Set<() => void>>();
   private closed = false;
 
+  /** No connectionString: notifications are unavailable (a pooler without a direct URL); waits poll. */
   constructor(
-    private readonly connectionString: string,
+    private readonly connectionString: string | undefined,
     private readonly channel: string,
+    private readonly connectTimeoutMs = 5_000,
   ) {}
 
-  wait(sagaId: string, timeoutMs: number): Promise<void> {
+  /** `ready` (the interest registration) is awaited only so that its failure is never unhandled. */
+  wait(sagaId: string, timeoutMs: number, ready?: Promise<unknown>): Promise<void> {
+    void ready?.catch(() => undefined);
     return new Promise((resolve) => {
       const set = this.waiters.get(sagaId) ?? new Set<() => void>();
       this.waiters.set(sagaId, set);
@@ -27,7 +32,8 @@ export class ChangeListener {
         if (set.size === 0) this.waiters.delete(sagaId);
         resolve();
       };
-      const timer = setTimeout(done, Math.max(0, timeoutMs));
+      // Without notifications the caller re-reads the log after a short wait instead.
+      const timer = setTimeout(done, Math.max(0, this.connectionString === undefined ? Math.min(timeoutMs, 250) : timeoutMs));
       set.add(done);
       // A failed LISTEN only means this wait ends at its timeout.
       void this.connect().catch(() => undefined);
@@ -43,9 +49,16 @@ export class ChangeListener {
   }
 
   private connect(): Promise<pg.Client | undefined> {
-    if (this.client || this.closed) return Promise.resolve(this.client);
+    const url = this.connectionString;
+    if (this.client || this.closed || url === undefined) return Promise.resolve(this.client);
     this.connecting ??= (async () => {
-      const client = new pg.Client({ connectionString: this.connectionString, application_name: 'apex-memory-saga-log-listen' });
+      const client = new pg.Client({
+        connectionString: url,
+        application_name: 'apex-memory-saga-log-listen',
+        connectionTimeoutMillis: this.connectTimeoutMs,
+        // LISTEN answers at once; a server that never does must not leave the wait pending.
+        query_timeout: 10_000,
+      });
       client.on('error', () => {
         if (this.client === client) this.client = undefined;
       });

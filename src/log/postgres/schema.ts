@@ -1,7 +1,8 @@
-// The PostgreSQL saga log's schema and its migrations. Migrations run under a session advisory
-// lock so that workers starting together never race on DDL; each is applied once and recorded.
+// The PostgreSQL saga log's schema and its migrations. Migrations run in one transaction under a
+// transaction advisory lock so that workers starting together never race on DDL (and so that they
+// work behind PgBouncer in transaction mode); each is applied once and recorded.
 import type pg from 'pg';
-import { SagaError } from '../../saga/errors.js';
+import { SagaError } from '../../saga/index.js';
 import { withConnection } from './connection.js';
 
 /** Epoch milliseconds on the DATABASE's clock: fleet machines' clocks differ, the server's is one. */
@@ -52,6 +53,28 @@ function migrations(s: string): string[] {
        WHEN (OLD.status IS DISTINCT FROM NEW.status
              OR (NEW.lease_expires_at IS DISTINCT FROM OLD.lease_expires_at AND (NEW.lease_expires_at = 0 OR NEW.owner IS NULL)))
        EXECUTE FUNCTION ${s}.notify_saga_change();`,
+    // Fleet at scale (issue 19), one self-contained step:
+    // - claims that cost the same with 1,000 or 1,000,000 pending: the queue of pending sagas in
+    //   creation order, and the running/compensating sagas by lease expiry (a NULL lease counts as
+    //   expired), each a partial index that a claim walks from its head (no Sort over the queue);
+    // - retention walks ended sagas by last update;
+    // - notifications only for sagas someone waits on: a waiter registers interest in saga_waits
+    //   (UNLOGGED: no WAL, so registering does not wait for a flush; lost on a crash, like the
+    //   waiters' own connections) and the trigger notifies only those. A committing transaction
+    //   that notified holds a server-wide lock until its WAL flush, so notifying every status
+    //   change put all the fleet's commits in one line.
+    `CREATE INDEX sagas_pending_queue ON ${s}.sagas (created_at, id) WHERE status = 'pending';
+     CREATE INDEX sagas_lease_due ON ${s}.sagas ((coalesce(lease_expires_at, 0)), created_at, id)
+       WHERE status IN ('running', 'compensating');
+     CREATE INDEX sagas_ended_updated ON ${s}.sagas (updated_at) WHERE status IN ('completed', 'compensated');
+     CREATE UNLOGGED TABLE ${s}.saga_waits (saga_id text COLLATE "C" PRIMARY KEY, until_ms bigint NOT NULL);
+     CREATE OR REPLACE FUNCTION ${s}.notify_saga_change() RETURNS trigger LANGUAGE plpgsql AS $f$
+       BEGIN
+         IF EXISTS (SELECT 1 FROM ${s}.saga_waits w WHERE w.saga_id = NEW.id AND w.until_ms > ${NOW_MS}) THEN
+           PERFORM pg_notify(${changeChannelLiteral(s)}, NEW.id);
+         END IF;
+         RETURN NULL;
+       END $f$;`,
   ];
 }
 
@@ -64,11 +87,18 @@ function changeChannelLiteral(quotedSchema: string): string {
   return `'${changeChannel(quotedSchema)}'`;
 }
 
+/**
+ * Applies the missing migrations in ONE transaction under pg_advisory_xact_lock, so that workers
+ * starting together never race on DDL. A transaction-level lock (not a session lock) works behind
+ * PgBouncer in transaction mode, where a session lock would stay on a server connection that other
+ * clients then use; it is released by COMMIT or ROLLBACK, even when this process dies.
+ */
 export async function migrate(pool: pg.Pool, schema: string): Promise<void> {
   const s = quoteSchema(schema);
   await withConnection(pool, async (client) => {
-    await client.query('SELECT pg_advisory_lock(hashtext($1))', [`apex-saga-log:${schema}`]);
+    await client.query('BEGIN');
     try {
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`apex-saga-log:${schema}`]);
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
       await client.query(
         `CREATE TABLE IF NOT EXISTS ${s}.schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
@@ -78,18 +108,13 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<void> {
       const all = migrations(s);
       for (let i = 0; i < all.length; i++) {
         if (applied.has(i + 1)) continue;
-        await client.query('BEGIN');
-        try {
-          await client.query(all[i] as string);
-          await client.query(`INSERT INTO ${s}.schema_migrations (version) VALUES ($1)`, [i + 1]);
-          await client.query('COMMIT');
-        } catch (err) {
-          await client.query('ROLLBACK');
-          throw err;
-        }
+        await client.query(all[i] as string);
+        await client.query(`INSERT INTO ${s}.schema_migrations (version) VALUES ($1)`, [i + 1]);
       }
-    } finally {
-      await client.query('SELECT pg_advisory_unlock(hashtext($1))', [`apex-saga-log:${schema}`]);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
     }
   });
 }

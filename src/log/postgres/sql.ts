@@ -3,7 +3,7 @@
 // sorted by saga id: the update then walks (and locks) rows in id order, so two concurrent batches
 // do not deadlock; renew and release lock in id order explicitly. A deadlock that slips through
 // anyway is detected by PostgreSQL and the batch is retried (postgres/batch.ts).
-import type { ErrorInfo, SagaStatus, SagaSummary } from '../../saga/log.js';
+import type { ErrorInfo, SagaStatus, SagaSummary } from '../../saga/index.js';
 import { NOW_MS } from './schema.js';
 
 export const SUMMARY_COLUMNS = 'id, name, version, status, owner, fencing_token, lease_expires_at, created_at, updated_at, reason';
@@ -98,22 +98,55 @@ export function logStatements(s: string) {
              OR ($6::bigint IS NOT NULL AND g.fencing_token = $6 AND g.owner IS NOT DISTINCT FROM $5::text))
       RETURNING ${SUMMARY_COLUMNS.split(', ').map((c) => `g.${c}`).join(', ')}, c.prev_owner`,
 
-    /** SKIP LOCKED: concurrent claimers (other workers) pass over each other's rows, never share one. */
-    claim: `UPDATE ${s}.sagas g SET owner = $1, fencing_token = g.fencing_token + 1,
-        lease_expires_at = ${NOW_MS} + $2::bigint, updated_at = ${NOW_MS}
-      FROM (
-        SELECT c.id, c.owner AS prev_owner FROM ${s}.sagas c
-        WHERE (c.status IN ('running', 'compensating') OR ($3::boolean AND c.status = 'pending'))
-          AND (c.lease_expires_at IS NULL OR c.lease_expires_at <= ${NOW_MS}
-               OR ($7::text[] IS NOT NULL AND c.status <> 'pending' AND c.owner = ANY($7::text[])))
+    /**
+     * Two queues, each walked from the head of its partial index (migration 4), so a claim visits
+     * about `limit` rows whatever the backlog: sagas whose lease expired (or whose owner is dead),
+     * by expiry, first; then pending ones in creation order. No Sort over the queue: each branch
+     * reads at most $5 rows in index order, and only those (at most 2 x $5) are sorted.
+     * SKIP LOCKED: concurrent claimers (other workers) pass over each other's rows, never share one.
+     * $7 (dead owners) makes the first branch read all running rows: bounded by the fleet's
+     * concurrency, not by the backlog.
+     */
+    claim: `WITH due AS (
+        SELECT c.id, c.owner AS prev_owner, c.created_at, 0 AS prio FROM ${s}.sagas c
+        WHERE c.status IN ('running', 'compensating')
+          AND (coalesce(c.lease_expires_at, 0) <= ${NOW_MS}
+               OR ($7::text[] IS NOT NULL AND c.owner = ANY($7::text[])))
+          AND ($4::text[] IS NULL OR c.name = ANY($4::text[]))
+          AND ($6::text[] IS NULL OR (c.name || '@' || c.version) = ANY($6::text[]))
+        ORDER BY coalesce(c.lease_expires_at, 0), c.created_at, c.id
+        LIMIT $5
+        FOR UPDATE SKIP LOCKED
+      ), queued AS (
+        SELECT c.id, c.owner AS prev_owner, c.created_at, 1 AS prio FROM ${s}.sagas c
+        WHERE $3::boolean AND c.status = 'pending'
+          AND (c.lease_expires_at IS NULL OR c.lease_expires_at <= ${NOW_MS})
           AND ($4::text[] IS NULL OR c.name = ANY($4::text[]))
           AND ($6::text[] IS NULL OR (c.name || '@' || c.version) = ANY($6::text[]))
         ORDER BY c.created_at, c.id
         LIMIT $5
         FOR UPDATE SKIP LOCKED
-      ) c
+      ), picked AS (
+        SELECT q.id, q.prev_owner FROM (SELECT * FROM due UNION ALL SELECT * FROM queued) q
+        ORDER BY q.prio, q.created_at, q.id LIMIT $5
+      )
+      UPDATE ${s}.sagas g SET owner = $1, fencing_token = g.fencing_token + 1,
+        lease_expires_at = ${NOW_MS} + $2::bigint, updated_at = ${NOW_MS}
+      FROM picked c
       WHERE g.id = c.id
       RETURNING ${SUMMARY_COLUMNS.split(', ').map((c) => `g.${c}`).join(', ')}, c.prev_owner`,
+
+    /** Many sagas with their records in one round trip (a worker loads what it just claimed). */
+    loadMany: `SELECT ${SUMMARY_COLUMNS}, input, meta, deadline_at,
+        (SELECT coalesce(json_agg(r.record ORDER BY r.seq), '[]'::json) FROM ${s}.saga_records r WHERE r.saga_id = g.id) AS records
+      FROM ${s}.sagas g WHERE g.id = ANY($1::text[])`,
+
+    /** A waiter's interest in one saga until $2 ms from now: the trigger notifies only these. */
+    registerWait: `INSERT INTO ${s}.saga_waits (saga_id, until_ms) VALUES ($1, ${NOW_MS} + $2::bigint)
+      ON CONFLICT (saga_id) DO UPDATE SET until_ms = greatest(${s}.saga_waits.until_ms, excluded.until_ms)`,
+
+    /** Interest that lapsed a minute ago (retention passes clear them). */
+    expireWaits: `DELETE FROM ${s}.saga_waits WHERE until_ms < ${NOW_MS} - 60000`,
 
     claimStuck: `UPDATE ${s}.sagas SET owner = $2, fencing_token = fencing_token + 1,
         lease_expires_at = ${NOW_MS} + $3::bigint, updated_at = ${NOW_MS}

@@ -16,11 +16,9 @@ import type {
   SagaLogBackend,
   SagaSummary,
   StoredSaga,
-} from '../../saga/log.js';
-import { SagaError } from '../../saga/errors.js';
-import { checkAppendShape, closedError, definitionKeys, failure, lastReason, lastStatus, metaText, reportCommit, toJsonText } from '../common.js';
-import { GroupCommitQueue } from '../group-commit.js';
-import { encodeRecords } from '../record-codec.js';
+} from '../../saga/index.js';
+import { SagaError } from '../../saga/index.js';
+import { checkAppendShape, closedError, definitionKeys, failure, lastReason, lastStatus, metaText, reportCommit, toJsonText, GroupCommitQueue, encodeRecords } from '@apex-memory/saga/log-kit';
 import type { SqliteSynchronous } from './schema.js';
 import type { WireOp, WireResult } from './store.js';
 import { SqliteLogStore } from './store.js';

@@ -13,9 +13,9 @@ export type SqliteSynchronous = 'FULL' | 'NORMAL';
 // leaf pages of 4 KiB at c=64), and every commit wrote and fsynced most of them: 9.7 WAL frames
 // per commit, 6.8 of them records. Keyed by the commit order, the rows of a commit go to the right
 // edge; only the small (rid, first_seq) index entries fall into the running sagas' window. The
-// records themselves are one compact text per append (record-codec.ts).
+// records themselves are one compact text per append (@apex-memory/saga/log-kit, record-codec.ts).
 export const SCHEMA_VERSION = 4;
-/** One row per append: records first_seq .. first_seq + n - 1 of one saga (record-codec.ts). */
+/** One row per append: records first_seq .. first_seq + n - 1 of one saga (@apex-memory/saga/log-kit, record-codec.ts). */
 const RECORDS_TABLE = `
 CREATE TABLE IF NOT EXISTS saga_records (
   lsn INTEGER PRIMARY KEY,

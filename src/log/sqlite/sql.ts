@@ -1,7 +1,7 @@
 // The SQLite saga log's prepared statements, created once per connection. Appends address a saga
 // by its integer `rid` (see sqlite-schema.ts), everything else by its text id.
 import type Database from 'better-sqlite3';
-import type { SagaStatus } from '../../saga/log.js';
+import type { SagaStatus } from '../../saga/index.js';
 
 /** The summary columns, in SUMMARY_COLUMNS order. */
 export type SummaryRow = [string, string, number, SagaStatus, string | null, number, number | null, number, number, string | null];

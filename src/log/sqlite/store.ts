@@ -2,13 +2,11 @@
 // commit. It runs either on the caller's thread or inside the log's worker thread (sqlite/worker.ts),
 // so its inputs and outputs are plain, cloneable data (WireOp / WireResult).
 import Database from 'better-sqlite3';
-import type { CountFilter, ErrorInfo, Json, ListFilter, SagaMeta, SagaStatus, SagaSummary, StoredSaga } from '../../saga/log.js';
-import { SagaError } from '../../saga/errors.js';
-import type { SagaErrorCode } from '../../saga/errors.js';
-import { failure, fencedError, notFoundError, seqError } from '../common.js';
+import type { CountFilter, ErrorInfo, Json, ListFilter, SagaMeta, SagaStatus, SagaSummary, StoredSaga, SagaErrorCode } from '../../saga/index.js';
+import { SagaError } from '../../saga/index.js';
+import { failure, fencedError, notFoundError, seqError, decodeRecords } from '@apex-memory/saga/log-kit';
 import type { SqliteSynchronous } from './schema.js';
 import { configureConnection } from './schema.js';
-import { decodeRecords } from '../record-codec.js';
 import { prepareStatements, type SqliteStatements } from './sql.js';
 import type { SummaryRow } from './sql.js';
 

@@ -72,6 +72,8 @@ export class SqliteWorkerHandle {
   }
 }
 
+const SOURCE_CONDITION_HOOK = 'export function resolve(s, c, next) { return next(s, { ...c, conditions: [...c.conditions, "apex-memory-source"] }); }';
+
 /**
  * Compiled builds start worker.js directly. Run from TypeScript sources (tests, tsx), the
  * worker first registers tsx's loader, because a worker does not inherit the parent's --import.
@@ -81,6 +83,12 @@ function startWorker(config: SqliteStoreConfig): Worker {
   const entry = new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url);
   if (!fromSource) return new Worker(entry, { workerData: config });
   const tsx = import.meta.resolve('tsx/esm/api');
-  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); });`;
+  // The worker also needs @apex-memory/saga's "apex-memory-source" export condition (run-tests
+  // passes it in NODE_OPTIONS, which workers inherit; bin/apex-memory.mjs adds it with a hook,
+  // which they do not): this hook adds it after tsx's loader is registered.
+  const hook = `data:text/javascript,${encodeURIComponent(SOURCE_CONDITION_HOOK)}`;
+  const boot =
+    `import(${JSON.stringify(tsx)}).then(async (m) => { m.register(); (await import('node:module')).register(${JSON.stringify(hook)}); ` +
+    `return import(${JSON.stringify(entry.href)}); });`;
   return new Worker(boot, { eval: true, workerData: config });
 }

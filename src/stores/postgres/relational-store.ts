@@ -13,6 +13,12 @@ export interface PostgresStoreOptions {
   poolSize?: number;
   /** Shown in pg_stat_activity; lets tests find this adapter's backends. */
   applicationName?: string;
+  /**
+   * 'transaction': DATABASE_URL is PgBouncer in transaction mode, which refuses statement_timeout
+   * as a startup parameter; transactions then set it with SET LOCAL, single statements rely on the
+   * client-side timeout (and a role default: ALTER ROLE ... SET statement_timeout, docs/fleet.md).
+   */
+  pooler?: 'none' | 'transaction';
 }
 
 /** host:port/db of a connection URL, without user or password. */
@@ -50,7 +56,7 @@ async function rollbackOrBreak(client: pg.PoolClient): Promise<Error | undefined
   }
 }
 
-function poolDatabase(pool: pg.Pool): SqlDatabase {
+function poolDatabase(pool: pg.Pool, localTimeoutMs?: number): SqlDatabase {
   const executorOf = (client: pg.Pool | pg.PoolClient): SqlExecutor => ({
     async query<R extends object>(sql: string, params?: unknown[]): Promise<R[]> {
       const res = await client.query<R>(sql, params);
@@ -70,6 +76,7 @@ function poolDatabase(pool: pg.Pool): SqlDatabase {
       client.on('error', onSocketError);
       try {
         await client.query('BEGIN');
+        if (localTimeoutMs !== undefined) await client.query(`SET LOCAL statement_timeout = ${Math.round(localTimeoutMs)}`);
         const result = await fn(executorOf(client));
         await client.query('COMMIT');
         return result;
@@ -86,10 +93,11 @@ function poolDatabase(pool: pg.Pool): SqlDatabase {
 
 export function createPostgresStore(options: PostgresStoreOptions): SqlRelationalStore {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const pooled = options.pooler === 'transaction';
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.poolSize ?? 10,
-    statement_timeout: timeoutMs,
+    ...(pooled ? {} : { statement_timeout: timeoutMs }),
     query_timeout: timeoutMs + 1_000,
     connectionTimeoutMillis: Math.min(timeoutMs, 5_000),
     application_name: options.applicationName ?? 'apex-memory',
@@ -99,7 +107,7 @@ export function createPostgresStore(options: PostgresStoreOptions): SqlRelationa
   pool.on('error', () => undefined);
   return new SqlRelationalStore({
     backend: 'postgres',
-    db: poolDatabase(pool),
+    db: poolDatabase(pool, pooled ? timeoutMs : undefined),
     timeoutMs: timeoutMs + 2_000,
     describe: () => describePostgresUrl(options.url),
     shutdown: () => pool.end(),

@@ -198,8 +198,13 @@ export class SagaEngine<L extends SagaLog = SagaLog> {
       ...(dead.length > 0 ? { deadOwners: dead } : {}),
     });
     let started = 0;
+    // One round trip for the whole batch where the log offers it (a worker claims several at once).
+    const preloaded = new Map<string, StoredSaga>();
+    if (this.log.loadMany && claimed.length > 1) {
+      for (const s of await this.log.loadMany(claimed.map((c) => c.saga.sagaId))) preloaded.set(s.sagaId, s);
+    }
     for (const c of claimed) {
-      const stored = await this.log.load(c.saga.sagaId);
+      const stored = preloaded.get(c.saga.sagaId) ?? (await this.log.load(c.saga.sagaId));
       if (!stored) continue;
       const r = await this.resumable(stored, c, 'recover', dead.includes(c.previousOwner ?? '') ? 'owner_dead' : 'lease_expired');
       if (!r) continue;

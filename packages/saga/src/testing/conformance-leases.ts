@@ -1,10 +1,9 @@
 // The lease half of the SagaLogBackend conformance suite: claim (expired leases only, pending, names,
 // never two owners at once), fencing after a claim, renew, release and claimStuck.
-import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { LogRecord, SagaLogBackend } from '../../src/saga/log.js';
-import type { SuiteContext } from './saga-log-conformance.js';
-import { elapse, LONG_LEASE_MS, rejectsWith, started, uniqueId, withLog } from './saga-log-conformance.js';
+import type { LogRecord, SagaLogBackend } from '../log.js';
+import type { SuiteContext } from './conformance.js';
+import { elapse, LONG_LEASE_MS, rejectsWith, started, uniqueId, withLog } from './conformance.js';
 
 const step: LogRecord = { type: 'step_started', step: 's1', attempt: 1 };
 
@@ -13,6 +12,7 @@ async function setStatus(log: SagaLogBackend, id: string, lease: { owner: string
 }
 
 export function sagaLogLeaseConformance(ctx: SuiteContext): void {
+  const { it } = ctx.opts.test;
   const short = ctx.opts.shortLeaseMs;
 
   it('claim takes only expired running/compensating sagas, bumps the token and fences the old owner', async () => {

@@ -1,14 +1,23 @@
 // One behavioural suite every SagaLogBackend backend must pass (memory, SQLite, PostgreSQL): records,
-// seq order, fencing, statuses and list. Leases and claims live in saga-log-conformance-leases.ts.
-import { describe, it } from 'node:test';
+// seq order, fencing, statuses and list. Leases and claims live in conformance-leases.ts.
+// It registers its cases through the caller's `describe`/`it` (node:test's, or any runner with
+// the same shape), so it never touches a test runner's globals itself.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { SagaError } from '../../src/saga/errors.js';
-import type { BeginRequest, Json, Lease, LogRecord, SagaLogBackend } from '../../src/saga/log.js';
-import { sagaLogLeaseConformance } from './saga-log-conformance-leases.js';
-import { sagaLogEngineConformance } from './saga-log-conformance-engine.js';
+import { SagaError } from '../errors.js';
+import type { BeginRequest, Json, Lease, LogRecord, SagaLogBackend } from '../log.js';
+import { sagaLogLeaseConformance } from './conformance-leases.js';
+import { sagaLogEngineConformance } from './conformance-engine.js';
+
+/** Where the suite registers its cases: `{ describe, it }` from node:test, or a runner with that shape. */
+export interface TestRegistrar {
+  describe: (name: string, body: () => void) => unknown;
+  it: (name: string, body: () => Promise<void>) => unknown;
+}
 
 export interface SagaLogConformanceOptions {
+  /** The test runner's `describe` and `it`. */
+  test: TestRegistrar;
   /**
    * Moves the log's clock forward. Backends with an injectable clock (memory, SQLite) pass it so
    * lease tests run instantly; without it the suite waits in real time (PostgreSQL uses its own clock).
@@ -85,6 +94,7 @@ const started1: LogRecord = { type: 'step_started', step: 'neo4j_write', attempt
 
 export function sagaLogConformance(name: string, open: () => Promise<SagaLogBackend>, opts: SagaLogConformanceOptions): void {
   const ctx: SuiteContext = { open, opts };
+  const { describe, it } = opts.test;
 
   describe(`SagaLogBackend conformance: ${name}`, () => {
     it('begin creates a running saga owned by the caller, with token 1', async () => {

@@ -6,8 +6,8 @@
 // were most of them (anchor saga: 55 -> 19 bytes per step_started; bench/log-micro.ts).
 // A record whose shape is not exactly a known one (unexpected keys or types) is kept as its plain
 // JSON object, so decoding always returns what was appended, field for field.
-import type { ErrorInfo, Json, LogRecord, SagaStatus } from '../saga/log.js';
-import { SagaError } from '../saga/errors.js';
+import type { ErrorInfo, Json, LogRecord, SagaStatus } from '../log.js';
+import { SagaError } from '../errors.js';
 
 const enum Code {
   StepStarted = 0,

@@ -1,15 +1,15 @@
 // Conformance cases for the log methods the engine semantics of issue 9 need: count, claimSaga
 // (one saga: expired, dead owner, forced), versioned claims, dead owners, durable-timer release,
 // meta and deadline round trip, the commit listener, and waitForChange where a backend has it.
-import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CommitEvent, LogRecord } from '../../src/saga/log.js';
-import type { SuiteContext } from './saga-log-conformance.js';
-import { elapse, LONG_LEASE_MS, rejectsWith, started, uniqueId, withLog } from './saga-log-conformance.js';
+import type { CommitEvent, LogRecord } from '../log.js';
+import type { SuiteContext } from './conformance.js';
+import { elapse, LONG_LEASE_MS, rejectsWith, started, uniqueId, withLog } from './conformance.js';
 
 const step: LogRecord = { type: 'step_started', step: 's1', attempt: 1 };
 
 export function sagaLogEngineConformance(ctx: SuiteContext): void {
+  const { it } = ctx.opts.test;
   const short = ctx.opts.shortLeaseMs;
 
   it('count counts by status, name and version without listing', async () => {

@@ -1,7 +1,7 @@
 // Helpers every SagaLog backend shares: the typed errors and the order-independent checks, so the
 // three backends reject exactly the same requests with exactly the same codes.
-import { SagaError } from '../saga/errors.js';
-import type { AppendRequest, CommitEvent, ErrorInfo, LogRecord, SagaMeta, SagaStatus } from '../saga/log.js';
+import { SagaError } from '../errors.js';
+import type { AppendRequest, CommitEvent, ErrorInfo, LogRecord, SagaMeta, SagaStatus } from '../log.js';
 
 export function closedError(kind: string): SagaError {
   return new SagaError('LOG_CLOSED', `the ${kind} saga log is closed`);

@@ -199,6 +199,11 @@ export interface SagaLog {
   append(req: AppendRequest): Promise<void>;
   load(sagaId: string): Promise<StoredSaga | undefined>;
   /**
+   * Several sagas in one round trip (a worker loads the batch it just claimed); unknown ids are
+   * left out. Optional: the engine falls back to one load per saga.
+   */
+  loadMany?(sagaIds: readonly string[]): Promise<StoredSaga[]>;
+  /**
    * Claims sagas that are not final and whose lease expired (or that are pending when
    * includePending): sets owner, bumps the fencing token, sets the lease. Stuck sagas are never
    * claimed: they wait for an operator.

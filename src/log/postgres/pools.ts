@@ -1,0 +1,63 @@
+// The PostgreSQL saga log's connections: how many, how long to wait, and what a pooler allows.
+//
+// Budget: a log uses at most `connections` pooled connections (default 6: group commits get up to
+// 2 x maxInFlightBatches of them, at least 1 is left for claims, loads and leases), plus one
+// dedicated LISTEN connection, opened on the first wait. With the document store's pool
+// (APEX_PG_POOL_SIZE, default 10) a worker holds at most 17 server connections (docs/fleet.md).
+//
+// Timeouts: every pool has a connect timeout and a client-side query timeout. Without them a
+// server that accepts connections and never answers (a hung host, a half-open network path) hung
+// every command: now the call fails with LOG_FAILURE naming the timeout.
+//
+// Poolers: behind PgBouncer in transaction mode (pooler 'transaction') a session spans nothing but
+// one transaction, so: no named prepared statements, no per-connection SET, no session advisory
+// lock (migrations take pg_advisory_xact_lock inside their one transaction), and LISTEN goes to
+// `directConnectionString` (SAGA_LOG_DIRECT_URL), which also runs the migrations when given.
+import type pg from 'pg';
+
+export type PoolerMode = 'none' | 'transaction';
+
+export interface LogConnectionSettings {
+  /** Total pooled connections of this log (default 6). */
+  connections: number;
+  /** Longest wait for a connection (TCP + startup + authentication), default 5 s. */
+  connectTimeoutMs: number;
+  /** Longest wait for any one statement's answer, client-side, default 30 s. */
+  queryTimeoutMs: number;
+  /** Longest wait for the migrations (index builds on a large log take a while), default 10 min. */
+  migrationTimeoutMs: number;
+  pooler: PoolerMode;
+  /** A direct server URL for LISTEN and migrations (needed for notifications behind a pooler). */
+  directConnectionString?: string;
+}
+
+export const DEFAULT_LOG_CONNECTIONS = 6;
+
+export function logConnectionSettings(o: Partial<LogConnectionSettings>): LogConnectionSettings {
+  return {
+    connections: Math.max(2, o.connections ?? DEFAULT_LOG_CONNECTIONS),
+    connectTimeoutMs: o.connectTimeoutMs ?? 5_000,
+    queryTimeoutMs: o.queryTimeoutMs ?? 30_000,
+    migrationTimeoutMs: o.migrationTimeoutMs ?? 600_000,
+    pooler: o.pooler ?? 'none',
+    ...(o.directConnectionString ? { directConnectionString: o.directConnectionString } : {}),
+  };
+}
+
+/** Group-commit connections and claim/query connections out of one budget. */
+export function splitBudget(s: LogConnectionSettings, maxInFlight: number): { main: number; batch: number } {
+  const batch = Math.max(1, Math.min(2 * maxInFlight, s.connections - 1));
+  return { main: Math.max(1, s.connections - batch), batch };
+}
+
+export function poolConfig(connectionString: string, max: number, applicationName: string, s: LogConnectionSettings, queryTimeoutMs = s.queryTimeoutMs): pg.PoolConfig {
+  return {
+    connectionString,
+    max,
+    application_name: applicationName,
+    connectionTimeoutMillis: s.connectTimeoutMs,
+    query_timeout: queryTimeoutMs,
+    // Idle connections go back to the server (or the pooler) after 30 s.
+    idleTimeoutMillis: 30_000,
+  };
+}
