@@ -11,15 +11,28 @@ import { openApp, type App } from '../../src/app.js';
 import { HashingEmbedder } from '../../src/ingest/embedder.js';
 import { checkErasure } from '../../src/ingest/erasure.js';
 import { verifyStores } from '../../src/ingest/verify.js';
+import { createLogger, sagaLogHooks } from '../../src/logging/logger.js';
+import { ApexMetrics } from '../../src/metrics/registry.js';
+import { sagaMetricHooks } from '../../src/metrics/saga-hooks.js';
+import { instrumentStores } from '../../src/metrics/stores.js';
 import { deletedTokens, found, keptTokens, runScenario, sagaLogText, type ErasureDocs } from '../support/erasure-scenario.js';
 
 let app: App;
 let dataDir: string;
 let docs: ErasureDocs;
+const metrics = new ApexMetrics();
+const logLines: string[] = [];
 
 before(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'apex-erasure-embedded-'));
-  app = await openApp({ env: {}, dataDir, embedder: new HashingEmbedder() });
+  const logger = createLogger({ name: 'erasure-test', level: 'debug', destination: { write: (line: string) => void logLines.push(line) } });
+  app = await openApp({
+    env: {},
+    dataDir,
+    embedder: new HashingEmbedder(),
+    hooks: [sagaMetricHooks(metrics), sagaLogHooks(logger)],
+    wrapStores: (stores) => instrumentStores(stores, metrics),
+  });
   assert.equal(app.profile.describe().profile, 'embedded');
   docs = await runScenario(app, 'erase-emb');
 });
@@ -57,6 +70,15 @@ test('embedded: the saga log holds no content at all (content by reference), and
   assert.deepEqual(found(text, deletedTokens(docs)), []);
   assert.deepEqual(found(text, keptTokens(docs)), [], 'not even a live document\'s content: the log holds ids and hashes');
   assert.deepEqual(await app.stores.postgres.listStaged({}, 100), []);
+});
+
+test('embedded: metrics (every label and value) and logs carry no content of any document', async () => {
+  const all = [...docs.tokens.values()].flat();
+  const text = await metrics.text();
+  assert.ok(text.includes('apex_'), 'the metrics were recorded');
+  assert.ok(logLines.length > 0, 'the saga events were logged');
+  assert.deepEqual(found(text, all), []);
+  assert.deepEqual(found(logLines.join(''), all), []);
 });
 
 test('embedded: no byte of any SQLite file (stand-ins, saga log, WAL included) holds a deleted token', async () => {
