@@ -11,6 +11,7 @@ import { json, parseQuery, parseWith, problems, route } from './route.js';
 import { querySagas } from './saga-query.js';
 import { docIdOf, limitedInput, outputsOf, recordFacts, recordViews, summaryView, timelineBars } from './saga-view.js';
 import { BulkRetryBody, BulkRetryResult, CancelQuery, SagaDetail, SagaList, SagaListQuery, SagaOutcome as SagaOutcomeSchema, WaitQuery } from './schemas.js';
+import { contentStateOf, describeContent } from '../ingest/content-state.js';
 
 // Saga ids are engine UUIDs or `idem-<hex>` (write.ts): none has a control character. Such an id is
 // bad input (400) checked before the saga log sees it: a NUL on a PostgreSQL log would be a 503.
@@ -62,6 +63,7 @@ export function registerSagaRoutes(api: OpenAPIHono, ctx: ApiContext): void {
         {
           ...summaryView(saga, recordFacts(saga.records), docIdOf(saga.input)),
           ...limitedInput(saga.input, ctx.opts.maxInputBytes),
+          content: describeContent(await contentStateOf(ctx.app.stores.postgres, saga).catch(() => ({ state: 'none' as const }))),
           outputs: outputsOf(saga),
           records: recordViews(saga.records),
           timeAxis,

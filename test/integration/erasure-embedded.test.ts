@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { openApp, type App } from '../../src/app.js';
 import { HashingEmbedder } from '../../src/ingest/embedder.js';
+import { contentStateOf } from '../../src/ingest/content-state.js';
 import { checkErasure } from '../../src/ingest/erasure.js';
 import { verifyStores } from '../../src/ingest/verify.js';
 import { createLogger, sagaLogHooks } from '../../src/logging/logger.js';
@@ -70,6 +71,18 @@ test('embedded: the saga log holds no content at all (content by reference), and
   assert.deepEqual(found(text, deletedTokens(docs)), []);
   assert.deepEqual(found(text, keptTokens(docs)), [], 'not even a live document\'s content: the log holds ids and hashes');
   assert.deepEqual(await app.stores.postgres.listStaged({}, 100), []);
+});
+
+test('embedded: sagas show says what became of the content: erased by the delete (named), or removed when the saga ended', async () => {
+  const sagas = await Promise.all((await app.engine.log.list({ name: 'ingest', limit: 1_000 })).map((s) => app.engine.log.load(s.sagaId)));
+  const of = (docId: string) => sagas.filter((s) => (s?.input as { docId?: string } | undefined)?.docId === docId);
+  const deleted = docs.deleted[0] ?? '';
+  const receipt = await checkErasure(app.stores, app.engine.log, deleted);
+  for (const s of of(deleted)) {
+    if (s) assert.deepEqual(await contentStateOf(app.stores.postgres, s), { state: 'erased', bySaga: receipt.deleteSaga?.sagaId, at: receipt.deleteSaga?.recordedAt });
+  }
+  for (const s of of(docs.kept[0] ?? '')) if (s) assert.equal((await contentStateOf(app.stores.postgres, s)).state, 'removed');
+  assert.equal(of(deleted).length, 3);
 });
 
 test('embedded: metrics (every label and value) and logs carry no content of any document', async () => {
