@@ -3,7 +3,8 @@
 // sagas/s and claim p50/p99. NOTE: the W workers are W engines + WorkerLoops with their own log
 // connections in ONE Node process (not W processes): on this 2-core machine the numbers show the
 // claim's cost against the backlog, not a fleet's CPU scaling.
-// Usage: SAGA_LOG_URL=postgresql://... BACKLOGS=5000,200000 WORKERS=2 npx tsx bench/fleet-drain.ts
+// Usage: SAGA_LOG_URL=postgresql://... BACKLOGS=5000,200000 WORKERS=2 [NOTIFY=all] npx tsx bench/fleet-drain.ts
+// NOTIFY=all puts back the old trigger (a NOTIFY on every status change) for comparison.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { PostgresSagaLog } from '../src/log/postgres/index.js';
@@ -35,7 +36,14 @@ async function run(backlog: number): Promise<void> {
   await admin.query(`INSERT INTO ${s}.sagas (id, name, version, status, input, owner, fencing_token, lease_expires_at, created_at, updated_at, next_seq, meta, deadline_at)
     SELECT 'b' || i, name, version, status, input, owner, fencing_token, lease_expires_at, created_at + 100000000 + i, updated_at, next_seq, meta, deadline_at
     FROM ${s}.sagas, generate_series(1, $1::int) i WHERE id = (SELECT min(id) FROM ${s}.sagas)`, [backlog]);
-  await admin.query(`ANALYZE ${s}.sagas`);
+  // VACUUM=1: a backlog that has sat for a while (vacuumed); else autovacuum of the bulk insert
+  // runs during the drain.
+  await admin.query(process.env.VACUUM === '1' ? `VACUUM ANALYZE ${s}.sagas` : `ANALYZE ${s}.sagas`);
+  if (process.env.NOTIFY === 'all') {
+    // The trigger before migration 4: a NOTIFY on every status change (for the with/without row).
+    await admin.query(`CREATE OR REPLACE FUNCTION ${s}.notify_saga_change() RETURNS trigger LANGUAGE plpgsql AS $f$
+      BEGIN PERFORM pg_notify('${schema}_saga_change', NEW.id); RETURN NULL; END $f$`);
+  }
   const claims: number[] = [];
   const logs = await Promise.all(Array.from({ length: workers }, () => PostgresSagaLog.open({ connectionString: url, schema })));
   const loops = logs.map((log) => {
@@ -64,7 +72,7 @@ async function run(backlog: number): Promise<void> {
   await Promise.all(running);
   await Promise.all(logs.map((l) => l.close()));
   console.log(
-    JSON.stringify({ workers, concurrency: 16, drained: DRAIN, backlog, seconds: Number(secs.toFixed(2)), sagasPerSec: Math.round(DRAIN / secs), claims: claims.length, claimP50ms: Number(pct(claims, 50).toFixed(2)), claimP99ms: Number(pct(claims, 99).toFixed(2)) }),
+    JSON.stringify({ notify: process.env.NOTIFY === 'all' ? 'every change' : 'waiters only', workers, concurrency: 16, drained: DRAIN, backlog, seconds: Number(secs.toFixed(2)), sagasPerSec: Math.round(DRAIN / secs), claims: claims.length, claimP50ms: Number(pct(claims, 50).toFixed(2)), claimP99ms: Number(pct(claims, 99).toFixed(2)) }),
   );
   await admin.query(`DROP SCHEMA ${s} CASCADE`);
   await admin.end();

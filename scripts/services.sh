@@ -486,6 +486,8 @@ pgbouncer_up() {
 ; Written by scripts/services.sh; rewritten on every start.
 [databases]
 apex_test = host=$HOST port=$PG_PORT dbname=apex_test
+; Any other database (the tests create one per run) by the same name on the same server.
+* = host=$HOST port=$PG_PORT
 [pgbouncer]
 listen_addr = $HOST
 listen_port = $PGBOUNCER_PORT

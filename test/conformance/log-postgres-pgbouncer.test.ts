@@ -2,14 +2,14 @@
 // pooler `bash scripts/services.sh up` starts in front of the test server: the whole log
 // conformance suite (begin, append, fencing, leases, claims, takeover by a second owner) runs
 // through it, with LISTEN and migrations on the direct URL, as SAGA_LOG_DIRECT_URL does.
-import { after, test } from 'node:test';
+import { after, describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { PostgresSagaLog } from '../../src/log/postgres/index.js';
-import type { SagaLog } from '../../src/saga/log.js';
+import type { SagaLog } from '../../src/saga/index.js';
 import { requireServiceVar, testServices } from '../support/services.js';
-import { sagaLogConformance } from '../support/saga-log-conformance.js';
+import { sagaLogConformance } from '@apex-memory/saga/testing';
 
 const direct = testServices().databaseUrl;
 const bouncer = requireServiceVar('APEX_TEST_PGBOUNCER_URL');
@@ -20,7 +20,7 @@ const newSchema = (): string => `apex_saga_pgb_${randomBytes(6).toString('hex')}
 sagaLogConformance(
   'postgres via pgbouncer (transaction mode)',
   () => PostgresSagaLog.open({ connectionString: bouncer, schema: newSchema(), poolSize: 4, connection: { pooler: 'transaction', directConnectionString: direct } }),
-  { shortLeaseMs: 200, cleanup: (log: SagaLog) => admin.query(`DROP SCHEMA IF EXISTS "${(log as PostgresSagaLog).schema}" CASCADE`).then(() => undefined) },
+  { test: { describe, it }, shortLeaseMs: 200, cleanup: (log: SagaLog) => admin.query(`DROP SCHEMA IF EXISTS "${(log as PostgresSagaLog).schema}" CASCADE`).then(() => undefined) },
 );
 
 test('behind the pooler without a direct URL: migrations (advisory xact lock) and waits (polling) still work', { timeout: 30_000 }, async () => {

@@ -76,18 +76,19 @@ test('a claim whose connection stops answering fails after the query timeout; th
   }
 });
 
-test('the CLI with SAGA_LOG_URL on a server that never answers exits with a clear error instead of hanging', { timeout: 60_000 }, async () => {
+test('the CLI with SAGA_LOG_URL on a server that never answers exits with a clear error instead of hanging', { timeout: 90_000 }, async () => {
   const silent = await silentServer();
   after(() => silent.close());
   const dataDir = mkdtempSync(join(tmpdir(), 'apex-silent-'));
   after(() => rmSync(dataDir, { recursive: true, force: true }));
   const t0 = Date.now();
   const child = spawnCli(['sagas', 'list'], { APEX_DATA_DIR: dataDir, SAGA_LOG_URL: `postgresql://apex:secret-pw@127.0.0.1:${silent.port}/apex_test`, APEX_SAGA_LOG_CONNECT_TIMEOUT_MS: '1000' });
-  const killer = setTimeout(() => child.child.kill('SIGKILL'), 40_000);
+  const killer = setTimeout(() => child.child.kill('SIGKILL'), 70_000);
   const run = await child.exited;
   clearTimeout(killer);
   assert.notEqual(run.code, 0, `exit ${run.code}`);
   assert.match(run.stderr, /LOG_FAILURE.*no answer from the server within 1000 ms/);
   assert.doesNotMatch(run.stderr + run.stdout, /secret-pw/);
-  assert.ok(Date.now() - t0 < 30_000, `exited after ${Date.now() - t0} ms`);
+  // Generous: a hang is the failure looked for; the CLI's start-up alone takes seconds on a loaded machine.
+  assert.ok(Date.now() - t0 < 60_000, `exited after ${Date.now() - t0} ms`);
 });

@@ -11,9 +11,9 @@ import pg from 'pg';
 import { PostgresSagaLog } from '../../src/log/postgres/index.js';
 import { SqliteSagaLog } from '../../src/log/sqlite/index.js';
 import { Retention, retentionFromEnv, DEFAULT_RETENTION_MS } from '../../src/fleet/retention.js';
-import type { SagaLogBackend, SagaStatus } from '../../src/saga/log.js';
+import type { SagaLogBackend, SagaStatus } from '../../src/saga/index.js';
 import { testServices } from '../support/services.js';
-import { beginReq } from '../support/saga-log-conformance.js';
+import { beginReq } from '@apex-memory/saga/testing';
 
 const DAY = 24 * 3_600_000;
 

@@ -41,9 +41,14 @@ function openCalls(path: string, pid: number, store: string): number {
   return readIntervals([{ path, pid }]).filter((c) => c.store === store && c.end === Infinity).length;
 }
 
-for (const STALE_STORE of MODES) {
-  test(`fleet: a worker paused past its lease inside its ${STALE_STORE} writes is fenced out of the log and ${STALE_STORE} and drops the sagas taken from it`, { timeout: 120_000 }, async () => {
-    const env = await realStores('fleet_stale', 12, { sagaLogOnPostgres: true });
+// Plus one run with the saga log and the document store behind PgBouncer in transaction mode
+// (APEX_PG_POOLER=transaction): the same fencing must hold when consecutive statements of a worker
+// run on different server connections.
+const RUNS = [...MODES.map((store) => ({ store, bouncer: false })), ...(process.env.APEX_FLEET_STALE_STORE ? [] : [{ store: 'postgres', bouncer: true }])];
+
+for (const { store: STALE_STORE, bouncer } of RUNS) {
+  test(`fleet: a worker paused past its lease inside its ${STALE_STORE} writes is fenced out of the log and ${STALE_STORE} and drops the sagas taken from it${bouncer ? ' (through PgBouncer, transaction mode)' : ''}`, { timeout: 120_000 }, async () => {
+    const env = await realStores('fleet_stale', 12, { sagaLogOnPostgres: true, viaPgBouncer: bouncer });
     const dir = mkdtempSync(join(tmpdir(), 'apex-fleet-stale-'));
     const app = await openApp({ config: env.config, embedder: new HashingEmbedder(), leaseMs: LEASE_MS });
     const probe = LogProbe.open(env.databaseUrl);

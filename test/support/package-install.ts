@@ -34,7 +34,7 @@ export function readPackageJson(dir: string): PackageJson {
  */
 function userEnv(): NodeJS.ProcessEnv {
   const options = (process.env.NODE_OPTIONS ?? '').replace(/--conditions=apex-memory-source/g, '').trim();
-  const env = { ...process.env, NODE_OPTIONS: options };
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: options };
   delete env.NODE_TEST_CONTEXT; // else a `node --test` started here reports to this runner, not to its stdout
   return env;
 }

@@ -11,7 +11,7 @@ import neo4j from 'neo4j-driver';
 import { Redis } from 'ioredis';
 import type { ProfileConfig } from '../../src/config/profile.js';
 import { startQdrantFront, type QdrantUnderTest } from './qdrant-front.js';
-import { testPgAdminUrl, testServices } from './services.js';
+import { requireServiceVar, testPgAdminUrl, testServices } from './services.js';
 
 export interface RealStores {
   config: ProfileConfig;
@@ -23,7 +23,13 @@ export interface RealStores {
 export async function realStores(
   name: string,
   redisDb: number,
-  opts: { sagaLogOnPostgres?: boolean; /** another front than the services' one */ qdrantTarget?: string } = {},
+  opts: {
+    sagaLogOnPostgres?: boolean;
+    /** another front than the services' one */
+    qdrantTarget?: string;
+    /** The saga log and the document store through PgBouncer in transaction mode (APEX_TEST_PGBOUNCER_URL). */
+    viaPgBouncer?: boolean;
+  } = {},
 ): Promise<RealStores> {
   const services = testServices();
   const admin = new pg.Client({ connectionString: testPgAdminUrl() });
@@ -58,6 +64,17 @@ export async function realStores(
     sagaLogUrl: opts.sagaLogOnPostgres ? databaseUrl : join(dataDir, 'saga-log.db'),
     storeTimeoutMs: 10_000,
   };
+  if (opts.viaPgBouncer) {
+    // Same database through the pooler; LISTEN and migrations of the log on the server itself.
+    const bouncer = new URL(requireServiceVar('APEX_TEST_PGBOUNCER_URL'));
+    bouncer.pathname = `/${db}`;
+    config.databaseUrl = bouncer.toString();
+    if (opts.sagaLogOnPostgres) {
+      config.sagaLogUrl = bouncer.toString();
+      config.sagaLogDirectUrl = databaseUrl;
+    }
+    config.pgPooler = 'transaction';
+  }
   return {
     config,
     databaseUrl,

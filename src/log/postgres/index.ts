@@ -35,8 +35,8 @@ export interface PostgresSagaLogOptions {
   /** Schema holding the tables (default `apex_saga`). */
   schema?: string;
   /**
-   * Connection budget of this log (default 6): group commits get up to 2 x maxInFlightBatches of
-   * it, claims and queries the rest (postgres/pools.ts). Plus one LISTEN connection.
+   * Connection budget of this log (default 8): half for group commits (up to 2 x
+   * maxInFlightBatches), the rest for claims and queries (postgres/pools.ts). Plus one LISTEN connection.
    */
   poolSize?: number;
   /** Timeouts, PgBouncer mode and the direct URL (postgres/pools.ts). */

@@ -1,9 +1,11 @@
 // The PostgreSQL saga log's connections: how many, how long to wait, and what a pooler allows.
 //
-// Budget: a log uses at most `connections` pooled connections (default 6: group commits get up to
-// 2 x maxInFlightBatches of them, at least 1 is left for claims, loads and leases), plus one
+// Budget: a log uses at most `connections` pooled connections (default 8: half for group commits,
+// up to 2 x maxInFlightBatches, the rest for claims, loads, lease renewals and waits), plus one
 // dedicated LISTEN connection, opened on the first wait. With the document store's pool
-// (APEX_PG_POOL_SIZE, default 10) a worker holds at most 17 server connections (docs/fleet.md).
+// (APEX_PG_POOL_SIZE, default 10) a worker holds at most 19 server connections (docs/fleet.md).
+// Why not fewer for claims: lease renewals queue behind claims and loads on those connections; with
+// one (an earlier split) a loaded fleet test lost leases and crawled.
 //
 // Timeouts: every pool has a connect timeout and a client-side query timeout. Without them a
 // server that accepts connections and never answers (a hung host, a half-open network path) hung
@@ -18,7 +20,7 @@ import type pg from 'pg';
 export type PoolerMode = 'none' | 'transaction';
 
 export interface LogConnectionSettings {
-  /** Total pooled connections of this log (default 6). */
+  /** Total pooled connections of this log (default 8). */
   connections: number;
   /** Longest wait for a connection (TCP + startup + authentication), default 5 s. */
   connectTimeoutMs: number;
@@ -31,7 +33,7 @@ export interface LogConnectionSettings {
   directConnectionString?: string;
 }
 
-export const DEFAULT_LOG_CONNECTIONS = 6;
+export const DEFAULT_LOG_CONNECTIONS = 8;
 
 export function logConnectionSettings(o: Partial<LogConnectionSettings>): LogConnectionSettings {
   return {
@@ -46,7 +48,7 @@ export function logConnectionSettings(o: Partial<LogConnectionSettings>): LogCon
 
 /** Group-commit connections and claim/query connections out of one budget. */
 export function splitBudget(s: LogConnectionSettings, maxInFlight: number): { main: number; batch: number } {
-  const batch = Math.max(1, Math.min(2 * maxInFlight, s.connections - 1));
+  const batch = Math.max(1, Math.min(2 * maxInFlight, Math.floor(s.connections / 2)));
   return { main: Math.max(1, s.connections - batch), batch };
 }
 
