@@ -15,6 +15,7 @@ import { registerSagas } from './sagas.js';
 import { registerSearch } from './search.js';
 import { registerStatus } from './status.js';
 import { registerVerify } from './verify.js';
+import { registerVacuum } from './vacuum.js';
 import { registerRepair } from './repair.js';
 import { registerWorker } from './worker.js';
 import { registerServe } from './serve.js';
@@ -26,6 +27,7 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerSearch,
   registerDelete,
   registerVerify,
+  registerVacuum,
   registerRepair,
   registerSagas,
   registerStatus,

@@ -6,6 +6,7 @@ import { exiting } from './command.js';
 import { CliError, EXIT_FAILED, EXIT_OK } from './errors.js';
 import { formatMs, formatTime, renderPairs, toJson } from './output.js';
 import { withApp } from './runtime.js';
+import { contentStateOf, describeContent } from '../ingest/content-state.js';
 import { registerRecover } from './sagas-recover.js';
 import { registerPrune } from './sagas-prune.js';
 import { registerCancel } from './sagas-cancel.js';
@@ -49,6 +50,7 @@ export function registerSagas(program: Command): void {
               ['ended', saga.endedAt === null ? '-' : `${formatTime(saga.endedAt)} (ran ${formatMs(saga.endedAt - (saga.startedAt ?? saga.createdAt))} ms)`],
               ['updated', formatTime(saga.updatedAt)],
               ['input', summarizeInput(saga.input)],
+              ['content', describeContent(await contentStateOf(app.stores.postgres, saga))],
             ])}`,
           );
           io.out(`\n${renderTimeline(saga.records, saga.recordTimes)}`);

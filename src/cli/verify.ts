@@ -1,11 +1,13 @@
 // `apex-memory verify`: checks the cross-store invariant (DESIGN "Data contract") and lists every
 // violation. Exit 1 when there is any. Run it when no saga is in flight, or expect not_final rows.
 import type { Command } from 'commander';
+import { checkErasure, type ErasureReceipt } from '../ingest/erasure.js';
 import { verifyStores } from '../ingest/verify.js';
 import { httpUrl } from '../metrics/cli.js';
 import { recordVerify } from '../metrics/drift.js';
 import { pushOrWarn } from '../metrics/push.js';
 import { ApexMetrics } from '../metrics/registry.js';
+import { documentId, positiveInt } from './args.js';
 import { exiting } from './command.js';
 import { EXIT_FAILED, EXIT_OK } from './errors.js';
 import { renderPairs, renderTable, toJson } from './output.js';
@@ -15,11 +17,18 @@ export function registerVerify(program: Command): void {
   program
     .command('verify')
     .description('check that the four stores agree (every violation is listed; exit 1 if any)')
-    .option('--json', 'print counts and violations as JSON on stdout')
+    .option('--json', 'print counts and violations (with --erased: the erasure receipt) as JSON on stdout')
+    .option('--erased <id>', 'instead: prove that document <id> was erased (every store and the saga log, by id and content hash); exit 1 while a trace remains', documentId)
+    .option('--log-scan-limit <n>', 'with --erased: sagas per definition the saga-log scan loads', positiveInt(10_000_000), 10_000)
     .option('--pushgateway <url>', 'push the violation counts by kind (apex_drift_violations) to a Prometheus Pushgateway (job apex_verify)', httpUrl)
     .action(
-      exiting((flags: { json?: boolean; pushgateway?: string }, cmd: Command) =>
+      exiting((flags: { json?: boolean; pushgateway?: string; erased?: string; logScanLimit: number }, cmd: Command) =>
         withApp(cmd, { json: flags.json === true }, async (app, io) => {
+          if (flags.erased !== undefined) {
+            const receipt = await checkErasure(app.stores, app.engine.log, flags.erased, { logScanLimit: flags.logScanLimit });
+            io.out(io.json ? toJson(receipt) : renderReceipt(receipt));
+            return receipt.erased ? EXIT_OK : EXIT_FAILED;
+          }
           const report = await verifyStores(app.stores);
           if (flags.pushgateway !== undefined) {
             const metrics = new ApexMetrics();
@@ -51,4 +60,16 @@ export function registerVerify(program: Command): void {
         }),
       ),
     );
+}
+
+function renderReceipt(r: ErasureReceipt): string {
+  const d = r.deleteSaga;
+  const head = renderPairs([
+    ['document', r.docId],
+    ['delete saga', d ? `${d.sagaId} (${d.status ?? 'not in the log'}${d.completedAt ? `, completed ${d.completedAt}` : ''})` : '- (no erasure on record)'],
+    ['checked at', r.checkedAt],
+  ]);
+  const rows = r.stores.map((c) => [c.store, c.backend, c.clean === null ? `NOT CHECKED: ${c.error ?? '?'}` : c.clean ? 'clean' : c.traces.join('; '), c.kept.join('; ') || '-']);
+  const table = renderTable([{ header: 'store' }, { header: 'backend' }, { header: 'result' }, { header: 'kept on purpose' }], rows);
+  return `\n${head}\n\n${table}\n${r.erased ? '\nverify --erased: OK, no trace of the document remains' : '\nverify --erased: NOT ERASED (traces above, or a store could not be checked)'}`;
 }

@@ -13,6 +13,7 @@ import { actionsView, cancellationOf, errorGroups } from './saga-guide.js';
 import { docIdOf, limitedInput, outputsOf, recordFacts, recordViews, summaryView, timelineBars } from './saga-view.js';
 import { BulkRetryBody, Problem, BulkRetryResult, CancelQuery, SagaDetail, SagaList, SagaListQuery, SagaOutcome as SagaOutcomeSchema, WaitQuery } from './schemas.js';
 import { errorCode, errorMessage } from '../lib/errors.js';
+import { contentStateOf, describeContent } from '../ingest/content-state.js';
 
 // Saga ids are engine UUIDs or `idem-<hex>` (write.ts): none has a control character. Such an id is
 // bad input (400) checked before the saga log sees it: a NUL on a PostgreSQL log would be a 503.
@@ -67,6 +68,7 @@ export function registerSagaRoutes(api: OpenAPIHono, ctx: ApiContext): void {
         {
           ...summaryView(saga, recordFacts(saga.status, saga.records), saga.key ?? docIdOf(saga.input)),
           ...limitedInput(saga.input, ctx.opts.maxInputBytes),
+          content: describeContent(await contentStateOf(ctx.app.stores.postgres, saga).catch(() => ({ state: 'none' as const }))),
           outputs: outputsOf(saga),
           records: recordViews(saga.records, saga.recordTimes),
           timeAxis,

@@ -169,6 +169,7 @@ export const TimelineBar = z
 export const SagaDetail = SagaSummary.extend({
   input: z.unknown(),
   inputTruncated: z.boolean(),
+  content: z.string().optional().openapi({ description: 'What became of the saga\'s document content (docs/erasure.md): staged, removed when the saga ended, erased by a delete (naming it), or inline (older logs).' }),
   outputs: z.record(z.string(), z.unknown()),
   records: z.array(TimelineRecord),
   timeAxis: z.enum(['wall', 'seq']).openapi({ description: '"wall": bars carry epoch ms (this server\'s stamps, else the log\'s record times); "seq": log order only (records older than the log\'s times).' }),

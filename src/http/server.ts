@@ -10,6 +10,7 @@ import { bearerAuth } from './auth.js';
 import { hostGuard } from './host-guard.js';
 import { allowedMethods } from './methods.js';
 import { registerDocumentRoutes } from './documents.js';
+import { registerErasureRoute } from './erasure.js';
 import { registerHealthRoutes } from './health.js';
 import { openApiDocument } from './openapi.js';
 import { registerOverviewRoutes } from './overview.js';
@@ -65,6 +66,7 @@ export function createHttpApi(app: ApiApp, options: Partial<ApiOptions> = {}, lo
 
   registerHealthRoutes(hono, ctx);
   registerDocumentRoutes(hono, ctx);
+  registerErasureRoute(hono, ctx);
   registerSagaRoutes(hono, ctx);
   registerOverviewRoutes(hono, ctx);
   hono.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: 'Required when the server listens off loopback.' });

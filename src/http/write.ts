@@ -39,8 +39,10 @@ export async function writeDocument(c: Context, ctx: ApiContext, doc: ValidDocum
   if (keyed !== undefined) {
     const existing = await engine.log.load(keyed);
     if (existing) {
-      const input = existing.input as { doc?: { id?: unknown }; sha?: unknown } | null;
-      if (existing.name === 'delete' || input?.doc?.id !== doc.id || input.sha !== contentSha256(doc)) {
+      // Both input shapes: { docId } (content by reference) and { doc } (logs written before it).
+      const input = existing.input as { doc?: { id?: unknown }; docId?: unknown; sha?: unknown } | null;
+      const loggedId = input?.docId ?? input?.doc?.id;
+      if (existing.name === 'delete' || loggedId !== doc.id || input?.sha !== contentSha256(doc)) {
         throw new HttpProblem(409, 'HTTP_IDEMPOTENCY_CONFLICT', 'this Idempotency-Key was used with a different request body', { sagaId: keyed });
       }
       const action = (input as { previousSha?: unknown }).previousSha === null ? 'created' : 'updated';

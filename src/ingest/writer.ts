@@ -1,7 +1,11 @@
 // The memory write path: decides what a document needs (nothing, an ingest, an update) and runs
 // the matching saga on the engine; deletes run the delete saga. Bad input is rejected here,
 // before any saga starts, so it writes nothing.
-import type { ErrorInfo, SagaEngine, SagaOutcome, SagaDefinition } from '../saga/index.js';
+//
+// Content by reference (docs/erasure.md): the saga log gets the document's id and hash; its content
+// is staged in PostgreSQL under the saga's id before the saga begins (stageContent) and removed
+// when the saga ends (by the saga's last action, again here once it ended, and by the sweep).
+import { isFinal, type ErrorInfo, type SagaEngine, type SagaOutcome, type SagaDefinition } from '../saga/index.js';
 import type { StoreSet } from '../stores/types.js';
 import { chunkText } from './chunk.js';
 import { clearHolder } from './holder.js';
@@ -13,6 +17,7 @@ import { deleteSaga } from './sagas/delete-saga.js';
 import { ingestSaga, type IngestPlan } from './sagas/ingest-saga.js';
 import { budgetFor, type OutageBudgets } from './sagas/outage-budget.js';
 import { rideOut } from './ride-out.js';
+import { endedOf } from './staged-sweep.js';
 import type { StoreWaits } from './store-waits.js';
 import type { DeleteInput, IngestInput } from './sagas/version.js';
 import { newSagaId } from '../saga/index.js';
@@ -34,6 +39,8 @@ export interface PreparedIngest {
   def: SagaDefinition<IngestInput, Record<string, unknown>>;
   input: IngestInput;
   action: 'created' | 'updated';
+  /** The content to stage under the saga's id before it begins (never logged). */
+  doc: ValidDocument;
 }
 
 export interface WriterOptions {
@@ -61,7 +68,7 @@ export class MemoryWriter {
     this.plan = opts.plan ?? 'default';
     const deps = { stores: opts.stores, embedder: opts.embedder, limits: opts.limits, stepTimeoutMs: opts.stepTimeoutMs, outage: opts.outage };
     this.ingestDef = ingestSaga(deps, this.plan);
-    this.deleteDef = deleteSaga(deps);
+    this.deleteDef = deleteSaga({ ...deps, endedSagas: endedOf(opts.engine.log) });
     // Every plan is registered so that recovery can finish sagas started under another plan.
     opts.engine.register(ingestSaga(deps, 'default'), ingestSaga(deps, 'adr'), this.deleteDef);
   }
@@ -77,7 +84,11 @@ export class MemoryWriter {
         return this.prepareIngest(doc);
       });
       if (!prepared) return { docId: doc.id, action: 'unchanged', status: 'skipped', durationMs: performance.now() - t0 };
-      const outcome = await this.execute(doc.id, prepared.def, prepared.input, opts);
+      const sagaId = opts.sagaId ?? newSagaId();
+      await this.stageContent(sagaId, doc);
+      const outcome = await this.execute(doc.id, prepared.def, prepared.input, { ...opts, sagaId });
+      // The saga's last action removed its content; an idempotent repeat of an ended saga staged it again.
+      if (isFinal(outcome.status)) await this.opts.stores.postgres.dropStagedInputs([outcome.sagaId]).catch(() => undefined);
       return result(doc.id, prepared.action, outcome, t0);
     });
   }
@@ -92,15 +103,20 @@ export class MemoryWriter {
     const row = await this.opts.stores.postgres.getDocument(doc.id);
     const previousSha = row?.contentSha256 ?? null;
     if (previousSha === sha && row?.ingestionStatus === 'committed') return undefined;
-    const input: IngestInput = { doc, sha, previousSha };
-    return { def: this.ingestDef, input, action: previousSha === null ? 'created' : 'updated' };
+    const input: IngestInput = { docId: doc.id, sha, previousSha };
+    return { def: this.ingestDef, input, action: previousSha === null ? 'created' : 'updated', doc };
+  }
+
+  /** Stages `doc`'s content for saga `sagaId`: before the saga begins (or is queued), never after. */
+  stageContent(sagaId: string, doc: ValidDocument): Promise<void> {
+    return this.opts.stores.postgres.stageInput(sagaId, doc.id, { title: doc.title, text: doc.text, metadata: doc.metadata });
   }
 
   /** The delete saga `delete` would run, without running it (fleet mode queues it); undefined when absent. */
   async prepareDelete(docId: string): Promise<{ def: SagaDefinition<DeleteInput, Record<string, unknown>>; input: DeleteInput } | undefined> {
     const row = await this.opts.stores.postgres.getDocument(docId);
     if (!row) return undefined;
-    return { def: this.deleteDef, input: { docId, sha: row.contentSha256, title: row.title, metadata: row.metadata } };
+    return { def: this.deleteDef, input: { docId, sha: row.contentSha256 } };
   }
 
   delete(docId: string, opts: { sagaId?: string } = {}): Promise<WriteResult> {
@@ -111,7 +127,7 @@ export class MemoryWriter {
         return this.opts.stores.postgres.getDocument(docId);
       });
       if (!row) return { docId, action: 'absent', status: 'skipped', durationMs: performance.now() - t0 };
-      const input: DeleteInput = { docId, sha: row.contentSha256, title: row.title, metadata: row.metadata };
+      const input: DeleteInput = { docId, sha: row.contentSha256 }; // ids and hashes only (docs/erasure.md)
       const outcome = await this.execute(docId, this.deleteDef, input, opts);
       return result(docId, 'deleted', outcome, t0);
     });

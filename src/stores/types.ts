@@ -59,6 +59,12 @@ interface StoreLifecycle {
   checkSchema?(): Promise<SchemaProblem[]>;
   /** Makes the schema whole again (merging duplicates first); returns what it did. By `repair`. */
   repairSchema?(): Promise<string[]>;
+  /**
+   * Reclaims the space (and the bytes) of deleted rows: `apex-memory vacuum` (docs/erasure.md).
+   * `full`: rewrite the files (PostgreSQL VACUUM FULL: an exclusive lock per table meanwhile).
+   * Returns what it did, in words. Absent where the store has nothing to do (Redis, Qdrant).
+   */
+  reclaim?(opts: { full: boolean }): Promise<string>;
 }
 
 /** A schema rule or collection missing, or nodes that a missing uniqueness rule let double. */
@@ -168,8 +174,66 @@ export interface RelationalVerifyReads {
   statusesOf(docIds: readonly string[]): Promise<Map<string, IngestionStatus>>;
 }
 
+/** A saga's document content, staged by the front before the saga begins (docs/erasure.md). */
+export interface StagedContent {
+  title: string;
+  text: string;
+  metadata: Record<string, unknown>;
+}
+
+export interface StagedFilter {
+  docId?: string;
+  /** Staged before this time. */
+  before?: Date;
+  /** Paging: saga ids after this one (byte order). */
+  afterSagaId?: string;
+}
+
+export interface StagedRef {
+  sagaId: string;
+  docId: string;
+  createdAt: Date;
+  /** How long ago it was staged, by the database's clock (no skew with the caller's). */
+  ageMs: number;
+}
+
+/**
+ * Content by reference (docs/erasure.md): the saga log holds ids and hashes only; a saga's content
+ * lives here (table saga_inputs) from before the saga begins until it ends. Unfenced: a row belongs
+ * to one saga id, written once by the front and removed once the saga no longer needs it.
+ */
+export interface StagedInputs {
+  /** Stages `content` for saga `sagaId` (of document `docId`); a repeat with the same id keeps the first. */
+  stageInput(sagaId: string, docId: string, content: StagedContent): Promise<void>;
+  /** The staged content of `sagaId`; undefined when never staged or already removed. */
+  stagedInput(sagaId: string): Promise<{ docId: string; content: StagedContent } | undefined>;
+  /** Removes the staged content of these sagas (no-op for absent ones). */
+  dropStagedInputs(sagaIds: readonly string[]): Promise<number>;
+  /** Staged rows (never their content) in saga-id order: of one document, older than `before`. */
+  listStaged(filter: StagedFilter, limit: number): Promise<StagedRef[]>;
+}
+
+/** Rows naming one document in PostgreSQL's tables (verify --erased). */
+export interface RelationalTraces {
+  documents: number;
+  versions: number;
+  chunks: number;
+  /** Staged saga content (saga_inputs). */
+  staged: number;
+  /** Write fences: ids and tokens only, kept on purpose (docs/stores.md). */
+  fences: number;
+}
+
+/** The delete saga's audit record (ids only) and the check behind `verify --erased`. */
+export interface ErasureRecords {
+  /** The delete saga `sagaId` erased `docId` (its pivot applied); a later erasure replaces it. */
+  recordErasure(docId: string, sagaId: string): Promise<void>;
+  erasureOf(docId: string): Promise<{ sagaId: string; erasedAt: Date } | undefined>;
+  tracesOf(docId: string): Promise<RelationalTraces>;
+}
+
 /** PostgreSQL (and the PGlite stand-in): the system of record. */
-export interface RelationalStore extends StoreLifecycle, RelationalWrites, DocumentLocks, RelationalReads, RelationalVerifyReads {
+export interface RelationalStore extends StoreLifecycle, RelationalWrites, DocumentLocks, RelationalReads, RelationalVerifyReads, StagedInputs, ErasureRecords {
   readonly name: 'postgres';
 }
 

@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openApp } from '../../src/app.js';
+import { submitIngest } from '../../src/fleet/submit.js';
 import { HashingEmbedder } from '../../src/ingest/embedder.js';
 import { verifyStores } from '../../src/ingest/verify.js';
 import { seededRandom } from '../../src/saga/index.js';
@@ -46,8 +47,8 @@ test('fleet, same documents: 3 workers, 2 s leases, SIGKILL and SIGSTOP, changin
           if (del) await app.engine.submit(del.def, del.input);
         } else {
           const base = makeDoc('same', i);
-          const prepared = await app.writer.prepareIngest({ ...base, text: `${base.text} Round ${round}, variant ${Math.floor(random() * 1e6)}.` });
-          if (prepared) await app.engine.submit(prepared.def, prepared.input);
+          // Stages the content, then queues (content by reference, docs/erasure.md).
+          await submitIngest(app, { ...base, text: `${base.text} Round ${round}, variant ${Math.floor(random() * 1e6)}.` });
         }
         queued++;
       }

@@ -18,6 +18,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openApp } from '../../src/app.js';
+import { submitIngest } from '../../src/fleet/submit.js';
 import { HashingEmbedder } from '../../src/ingest/embedder.js';
 import { verifyStores } from '../../src/ingest/verify.js';
 import { seededRandom } from '../../src/saga/index.js';
@@ -114,10 +115,14 @@ test(`kill campaign: ${TARGET_KILLS}+ SIGKILLs across writers, CLI re-runs and a
       for (let round = 0; going(); round++) {
         for (let i = 0; i < 10; i++) {
           const base = makeDoc('fleet', Math.floor(random() * 20));
-          const prepared = random() < 0.2 ? await app.writer.prepareDelete(base.id) : await app.writer.prepareIngest({ ...base, text: `${base.text} Round ${round}.${i}.` });
-          if (prepared) {
-            await app.engine.submit(prepared.def, prepared.input);
-            queued++;
+          if (random() < 0.2) {
+            const prepared = await app.writer.prepareDelete(base.id);
+            if (prepared) {
+              await app.engine.submit(prepared.def, prepared.input);
+              queued++;
+            }
+          } else if ((await submitIngest(app, { ...base, text: `${base.text} Round ${round}.${i}.` })).queued) {
+            queued++; // staged, then queued (content by reference, docs/erasure.md)
           }
         }
         await sleep(500);

@@ -166,10 +166,12 @@ test(`sagas list --json: ${PENDING} queued sagas listed in full`, async () => {
   bigSagaId = written[0]?.sagaId ?? '';
 });
 
-test('sagas show --json: the saga that wrote the 1 MB document, input included', async () => {
+test('sagas show --json: the saga that wrote the 1 MB document logs a reference, not the document', async () => {
   const r = await piped(['sagas', 'show', bigSagaId, '--json']);
   const out = parsed<{ sagaId: string; status: string }>(r, 'sagas show');
-  assertBig(r, 'sagas show');
+  // Content by reference (docs/erasure.md): the log holds ids and hashes, so this output is small
+  // now; the pipe itself is still exercised by the commands above that print more than 1 MiB.
+  assert.ok(Buffer.byteLength(r.stdout) < 64 * 1024, `sagas show: ${Buffer.byteLength(r.stdout)} bytes: the document is in the log`);
   assert.equal(r.code, 0);
   assert.equal(out.sagaId, bigSagaId);
 });

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { openApp, type App } from '../../src/app.js';
+import { submitIngest } from '../../src/fleet/submit.js';
 import { HashingEmbedder } from '../../src/ingest/embedder.js';
 import { searchDocuments } from '../../src/ingest/read.js';
 import { repairStores } from '../../src/ingest/repair.js';
@@ -93,9 +94,8 @@ test('the CLI refuses to repair while a saga is in flight, and repairs once none
     await versionOf({ id: 'ghost2', title: 'G', text: 'More orphan points.', metadata: {} }, 'c'.repeat(64), { embedder: app.embedder }),
     ctx,
   );
-  const prepared = await app.writer.prepareIngest({ id: 'queued', title: 'Q', text: 'Waiting for a worker.', metadata: {} });
-  assert.ok(prepared);
-  const queued = await app.engine.submit(prepared.def, prepared.input);
+  const queued = await submitIngest(app, { id: 'queued', title: 'Q', text: 'Waiting for a worker.', metadata: {} });
+  assert.ok(queued.sagaId !== undefined && queued.queued);
   const refused = await cli(['repair']);
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /1 saga\(s\) in flight/);

@@ -12,9 +12,11 @@ export interface Observed {
 }
 
 function docOf(s: StoredSaga): { docId: string; sha: string | null; kind: 'ingest' | 'delete' } {
+  // Both input shapes: { docId, sha } (content by reference) and { doc, sha } (older logs).
   const input = s.input as { doc?: { id: string }; sha?: string; docId?: string };
-  if (input.doc) return { docId: input.doc.id, sha: input.sha ?? null, kind: 'ingest' };
-  return { docId: input.docId ?? '?', sha: null, kind: 'delete' };
+  const docId = input.docId ?? input.doc?.id ?? '?';
+  if (s.name === 'delete') return { docId, sha: null, kind: 'delete' };
+  return { docId, sha: input.sha ?? null, kind: 'ingest' };
 }
 
 /**

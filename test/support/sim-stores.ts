@@ -8,7 +8,7 @@ import { StoreError } from '../../src/stores/errors.js';
 import { DocumentBusyError } from '../../src/stores/postgres/locks.js';
 import type {
   CacheEntry, CacheStore, DocIdPage, DocumentInspection, DocumentRow, DocumentVersion, GraphStore, HealthReport, IngestionStatus,
-  PendingVersion, RelationalStore, StoreName, StoreSet, StoredVersion, VectorHit, VectorStore, WriteContext,
+  PendingVersion, RelationalStore, RelationalTraces, StagedContent, StagedFilter, StagedRef, StoreName, StoreSet, StoredVersion, VectorHit, VectorStore, WriteContext,
 } from '../../src/stores/types.js';
 
 const K = (a: string, b: string): string => `${a}\u0000${b}`;
@@ -50,8 +50,43 @@ export class SimRelational extends Lifecycle implements RelationalStore {
   private readonly locks = new Map<string, string>();
   private readonly fences = new Fences('postgres');
   private seq = 0;
+  private readonly staged = new Map<string, { docId: string; content: StagedContent; createdAt: Date }>();
   constructor(private readonly now: () => number) {
     super();
+  }
+
+  // Content by reference (src/stores/postgres/staged-inputs.ts): unfenced rows keyed by saga id.
+  async stageInput(sagaId: string, docId: string, content: StagedContent): Promise<void> {
+    if (!this.staged.has(sagaId)) this.staged.set(sagaId, { docId, content: structuredClone(content), createdAt: new Date(this.now()) });
+  }
+  async stagedInput(sagaId: string): Promise<{ docId: string; content: StagedContent } | undefined> {
+    const r = this.staged.get(sagaId);
+    return r ? { docId: r.docId, content: structuredClone(r.content) } : undefined;
+  }
+  async dropStagedInputs(sagaIds: readonly string[]): Promise<number> {
+    return sagaIds.filter((id) => this.staged.delete(id)).length;
+  }
+  private readonly erasures = new Map<string, { sagaId: string; erasedAt: Date }>();
+  async recordErasure(docId: string, sagaId: string): Promise<void> {
+    if (this.erasures.get(docId)?.sagaId !== sagaId) this.erasures.set(docId, { sagaId, erasedAt: new Date(this.now()) });
+  }
+  async erasureOf(docId: string): Promise<{ sagaId: string; erasedAt: Date } | undefined> {
+    return this.erasures.get(docId);
+  }
+  async tracesOf(docId: string): Promise<RelationalTraces> {
+    return {
+      documents: this.docs.has(docId) ? 1 : 0,
+      versions: this.versions.get(docId)?.size ?? 0,
+      chunks: [...this.chunks.keys()].filter((k) => k.startsWith(K(docId, ''))).length,
+      staged: [...this.staged.values()].filter((r) => r.docId === docId).length,
+      fences: 0,
+    };
+  }
+  async listStaged(filter: StagedFilter, limit: number): Promise<StagedRef[]> {
+    return [...this.staged.entries()]
+      .filter(([id, r]) => (filter.docId === undefined || r.docId === filter.docId) && (filter.before === undefined || r.createdAt < filter.before)
+        && (filter.afterSagaId === undefined || id > filter.afterSagaId))
+      .sort(([a], [b]) => byId(a, b)).slice(0, limit).map(([sagaId, r]) => ({ sagaId, docId: r.docId, createdAt: r.createdAt, ageMs: this.now() - r.createdAt.getTime() }));
   }
 
   /** lockAndFence + holdDocument: refuses (nothing changed) or returns the commit of both. */

@@ -152,6 +152,8 @@ describe('OpenAPI document and contract', () => {
     await call('post', '/v1/verify', '/v1/verify');
     await call('delete', '/v1/documents/{id}', '/v1/documents/c-1?wait=10');
     await call('delete', '/v1/documents/{id}', '/v1/documents/c-1');
+    await call('get', '/v1/documents/{id}/erasure', '/v1/documents/c-1/erasure');
+    await call('get', '/v1/documents/{id}/erasure', '/v1/documents/%00/erasure');
     for (const [method, path] of ops()) assert.ok(called.has(`${method} ${path}`), `${method} ${path} was called`);
   });
 

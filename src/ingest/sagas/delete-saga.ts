@@ -5,9 +5,15 @@
 // The first step takes the document (single-writer rule, document-guard.ts) and records the
 // committed version as it found it: that, not what was seen when the delete was planned, is what
 // the compensations rebuild. The pivot gives the document back; so does the first compensation.
+//
+// Erasure (docs/erasure.md): the log holds ids and hashes only (the first step's output is the
+// version it found, never its title or metadata: the compensations read those from PostgreSQL's
+// row, which is removed last). After the pivot the same step erases the staged content of the
+// document's ENDED sagas (`endedSagas`); an unfinished saga's staged input (an ingest queued after
+// this delete) is never removed.
 import { defineSaga, type SagaDefinition, type StepContext } from '../../saga/index.js';
 import { StoreError } from '../../stores/errors.js';
-import type { DocumentVersion, StoreSet } from '../../stores/types.js';
+import type { DocumentVersion, StagedRef, StoreSet } from '../../stores/types.js';
 import type { Embedder } from '../embedder.js';
 import { holdOrSkip, unlessBusy } from './document-guard.js';
 import { firstStepRetry, storeRetry, type OutageBudgets } from './outage-budget.js';
@@ -20,11 +26,18 @@ export interface DeleteDeps {
   stepTimeoutMs?: number;
   /** How long store errors are retried before giving up (outage-budget.ts; default 60 s each step). */
   outage?: OutageBudgets;
+  /** Which of these staged sagas have ended (completed or compensated; or unknown to the log past
+   * a grace period: staged, then never begun): their staged content may go. Without it, the delete
+   * erases no staged content (the sweep does, later). staged-sweep.ts endedOf is the one in use. */
+  endedSagas?: (staged: readonly StagedRef[]) => Promise<Set<string>>;
 }
 
 type Ctx = StepContext<DeleteInput, unknown>;
-/** What the first step found committed; absent fields in logs written before it recorded them. */
-type Found = Partial<Pick<DeleteInput, 'sha' | 'title' | 'metadata'>>;
+/** What the first step found committed: its hash only (absent in logs written before it recorded it). */
+type Found = Partial<Pick<DeleteInput, 'sha'>>;
+
+/** Staged rows looked at per round when the delete erases its document's ended sagas' content. */
+const STAGED_PAGE = 500;
 
 export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record<string, unknown>> {
   const { stores, embedder } = deps;
@@ -36,16 +49,15 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
     run: async (ctx, w): Promise<Found> => {
       const row = await stores.postgres.markDeleting(ctx.input.docId, w);
       const sha = row?.ingestionStatus === 'committed' || row?.ingestionStatus === 'deleting' ? row.contentSha256 : null;
-      return { sha, title: row?.title ?? ctx.input.title, metadata: row?.metadata ?? ctx.input.metadata };
+      return { sha }; // ids and hashes only in the log (docs/erasure.md)
     },
     compensate: (ctx, w) => unlessBusy(stores.postgres.unmarkDeleting(ctx.input.docId, w)),
   });
 
-  /** What the first step found committed (older logs, or a first step that never finished: the plan). */
-  const foundState = (ctx: Ctx): DeleteInput => {
+  /** The version the first step found committed (older logs, or a first step that never finished: the plan). */
+  const foundSha = (ctx: Ctx): string | null => {
     const out = ctx.result(markDeleting);
-    if (!out || out.sha === undefined) return ctx.input;
-    return { docId: ctx.input.docId, sha: out.sha, title: out.title ?? ctx.input.title, metadata: out.metadata ?? ctx.input.metadata };
+    return !out || out.sha === undefined ? ctx.input.sha : out.sha;
   };
 
   /**
@@ -56,8 +68,13 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
   const committed = async (ctx: Ctx, withEmbeddings: boolean): Promise<DocumentVersion | undefined> => {
     const h = await holdOrSkip(stores, ctx.input.docId, writeContext(ctx));
     if (!h.held) return undefined;
-    const { docId, sha, title, metadata } = foundState(ctx);
+    const docId = ctx.input.docId;
+    const sha = foundSha(ctx);
     if (sha === null) return undefined;
+    // Title and metadata as PostgreSQL holds them (the row stays until the pivot); older logs
+    // carried them in the input, which serves when the row has none.
+    const title = h.row?.title ?? ctx.input.title ?? '';
+    const metadata = h.row?.metadata ?? ctx.input.metadata ?? {};
     const chunks = await stores.postgres.getChunks(docId, sha);
     if (chunks.length === 0) {
       throw new StoreError('postgres', 'STORE_PERMANENT', `cannot restore ${JSON.stringify(docId)}: no chunks of ${sha} left in PostgreSQL`);
@@ -97,11 +114,25 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
       if (v) await stores.qdrant.writeVersion(v, w);
     },
   });
+  /** Removes the staged content of the document's sagas that have ended (never a live one's). */
+  const eraseEndedStaged = async (docId: string): Promise<number> => {
+    if (!deps.endedSagas) return 0;
+    let erased = 0;
+    for (let after: string | undefined; ;) {
+      const page = await stores.postgres.listStaged({ docId, ...(after === undefined ? {} : { afterSagaId: after }) }, STAGED_PAGE);
+      if (page.length > 0) erased += await stores.postgres.dropStagedInputs([...(await deps.endedSagas(page))]);
+      if (page.length < STAGED_PAGE) return erased;
+      after = page[page.length - 1]?.sagaId;
+    }
+  };
   const postgresDelete = storeStep('postgres_delete', {
     kind: 'pivot',
     run: async (ctx, w) => {
       await stores.postgres.deleteDocument(ctx.input.docId, w);
-      return null;
+      // The receipt's record (ids only) only when the document is gone: a repeat after a later
+      // saga re-created it must not claim an erasure (deleteDocument left that document alone).
+      if ((await stores.postgres.getDocument(ctx.input.docId)) === undefined) await stores.postgres.recordErasure(ctx.input.docId, ctx.sagaId);
+      return { stagedErased: await eraseEndedStaged(ctx.input.docId) };
     },
   });
   return defineSaga<DeleteInput>('delete', 1)

@@ -15,6 +15,10 @@
 // rule, document-guard.ts) and the last action gives it back. The version to clean up after the
 // pivot is the one committed when this saga took the document (postgres_pending's output), not
 // the one seen when the saga was planned.
+//
+// Content by reference (content.ts, docs/erasure.md): the logged input holds the document's id and
+// hash; the steps that need the content read the saga's staged copy, and the saga's last action
+// (cleanup_previous, or the first step's compensation) removes it.
 import { defineSaga, type SagaDefinition, type StepContext } from '../../saga/index.js';
 import type { StoreSet, WriteContext } from '../../stores/types.js';
 import type { Embedder } from '../embedder.js';
@@ -23,6 +27,7 @@ import { holdOrSkip, removeOwnVersion, unlessBusy } from './document-guard.js';
 import { afterPivotRetry, firstStepRetry, storeRetry, type OutageBudgets } from './outage-budget.js';
 import { storeStepFactory, writeContext as writeContextOf, type StoreStep } from './store-step.js';
 import { versionOf, type IngestInput } from './version.js';
+import { docIdOf, documentOf, dropContent } from './content.js';
 
 export type IngestPlan = 'default' | 'adr';
 export const INGEST_PLANS: readonly IngestPlan[] = ['default', 'adr'];
@@ -54,13 +59,16 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
   const storeStep = storeStepFactory<IngestInput>({ timeoutMs: deps.stepTimeoutMs ?? 30_000, retry: (step) => storeRetry(deps.outage, saga, step) });
   const postgresPending = storeStep('postgres_pending', {
     run: async (ctx, w): Promise<Pending> => {
-      const v = await versionOf(ctx.input.doc, ctx.input.sha, { limits });
+      const v = await versionOf(await documentOf(stores, ctx.sagaId, ctx.input), ctx.input.sha, { limits });
       const { previousSha } = await stores.postgres.putPending(v, w);
       return { chunks: v.chunks.length, previousSha };
     },
     // In the default plan this is the first step: its compensation is the saga's last action on
-    // the document and gives it back.
-    compensate: (ctx, w) => unlessBusy(stores.postgres.discardPending(ctx.input.doc.id, ctx.input.sha, w, { release: true })),
+    // the document and gives it back; the saga has ended, so its staged content goes too.
+    compensate: async (ctx, w) => {
+      await unlessBusy(stores.postgres.discardPending(docIdOf(ctx.input), ctx.input.sha, w, { release: true }));
+      await dropContent(stores, ctx.sagaId);
+    },
   });
   /** The version committed when this saga took the document (older logs: the planned one). */
   const previousOf = (ctx: Ctx): string | null => {
@@ -69,34 +77,42 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
   };
   const neo4jWrite = storeStep('neo4j_write', {
     run: async (ctx, w) => {
-      const v = await versionOf(ctx.input.doc, ctx.input.sha, { limits });
+      const v = await versionOf(await documentOf(stores, ctx.sagaId, ctx.input), ctx.input.sha, { limits });
       await stores.neo4j.writeVersion(v, w);
       return { chunks: v.chunks.length };
     },
-    compensate: (ctx, w) => removeOwnVersion(stores, ctx.input.doc.id, ctx.input.sha, w, () => stores.neo4j.removeVersion(ctx.input.doc.id, ctx.input.sha, w)),
+    compensate: (ctx, w) => {
+      const docId = docIdOf(ctx.input);
+      return removeOwnVersion(stores, docId, ctx.input.sha, w, () => stores.neo4j.removeVersion(docId, ctx.input.sha, w));
+    },
   });
   const qdrantWrite = storeStep('qdrant_write', {
     run: async (ctx, w) => {
-      const v = await versionOf(ctx.input.doc, ctx.input.sha, { limits, embedder, signal: ctx.signal });
+      const v = await versionOf(await documentOf(stores, ctx.sagaId, ctx.input), ctx.input.sha, { limits, embedder, signal: ctx.signal });
       await stores.qdrant.writeVersion(v, w);
       return { points: v.chunks.length };
     },
-    compensate: (ctx, w) => removeOwnVersion(stores, ctx.input.doc.id, ctx.input.sha, w, () => stores.qdrant.removeVersion(ctx.input.doc.id, ctx.input.sha, w)),
+    compensate: (ctx, w) => {
+      const docId = docIdOf(ctx.input);
+      return removeOwnVersion(stores, docId, ctx.input.sha, w, () => stores.qdrant.removeVersion(docId, ctx.input.sha, w));
+    },
   });
   const postgresCommit = storeStep('postgres_commit', {
     kind: 'pivot',
     run: async (ctx, w) => {
-      await stores.postgres.commit(ctx.input.doc.id, ctx.input.sha, w, previousOf(ctx));
+      await stores.postgres.commit(docIdOf(ctx.input), ctx.input.sha, w, previousOf(ctx));
       return null;
     },
   });
   const cacheEntry = async (ctx: Ctx) => {
-    const { doc, sha } = ctx.input;
+    const { sha } = ctx.input;
+    const doc = await documentOf(stores, ctx.sagaId, ctx.input);
     const v = await versionOf(doc, sha, { limits });
     return { docId: doc.id, title: doc.title, contentSha256: sha, chunkCount: v.chunks.length, metadata: doc.metadata };
   };
   const restoreCache = async (ctx: Ctx, w: WriteContext): Promise<void> => {
-    const { doc, sha } = ctx.input;
+    const { sha } = ctx.input;
+    const doc = { id: docIdOf(ctx.input) };
     const h = await holdOrSkip(stores, doc.id, w);
     if (!h.held) return;
     const row = h.row;
@@ -119,26 +135,33 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
   const cleanupPrevious = storeStep('cleanup_previous', {
     kind: 'retriable',
     retry: afterPivotRetry(deps.outage, saga, 'cleanup_previous'),
-    // The saga's last action: removes the version it replaced and gives the document back.
+    // The saga's last action: removes the version it replaced and gives the document back; the
+    // saga needs its staged content no more.
     run: async (ctx, w) => {
-      const { doc, sha } = ctx.input;
-      const previousSha = previousOf(ctx);
-      const stale = previousSha !== null && previousSha !== sha ? previousSha : null;
-      let committedNow: string | null = sha;
-      if (ctx.attempt > 1) {
-        // An earlier attempt may have released the document already: then another saga may hold
-        // it, or may have held it and committed since (even our previous version again).
-        const h = await holdOrSkip(stores, doc.id, w);
-        if (!h.held) return { removed: stale };
-        committedNow = h.row?.contentSha256 ?? null;
-      }
-      if (stale !== null && stale !== committedNow) {
-        await Promise.all([stores.neo4j.removeVersion(doc.id, stale, w), stores.qdrant.removeVersion(doc.id, stale, w)]);
-      }
-      await stores.postgres.finishVersion(doc.id, stale, w);
-      return { removed: stale };
+      const out = await finishDocument(ctx, w);
+      await dropContent(stores, ctx.sagaId);
+      return out;
     },
   });
+  async function finishDocument(ctx: Ctx, w: WriteContext): Promise<{ removed: string | null }> {
+    const { sha } = ctx.input;
+    const docId = docIdOf(ctx.input);
+    const previousSha = previousOf(ctx);
+    const stale = previousSha !== null && previousSha !== sha ? previousSha : null;
+    let committedNow: string | null = sha;
+    if (ctx.attempt > 1) {
+      // An earlier attempt may have released the document already: then another saga may hold
+      // it, or may have held it and committed since (even our previous version again).
+      const h = await holdOrSkip(stores, docId, w);
+      if (!h.held) return { removed: stale };
+      committedNow = h.row?.contentSha256 ?? null;
+    }
+    if (stale !== null && stale !== committedNow) {
+      await Promise.all([stores.neo4j.removeVersion(docId, stale, w), stores.qdrant.removeVersion(docId, stale, w)]);
+    }
+    await stores.postgres.finishVersion(docId, stale, w);
+    return { removed: stale };
+  }
   return { postgresPending, neo4jWrite, qdrantWrite, postgresCommit, redisWrite, cleanupPrevious };
 }
 
@@ -150,7 +173,7 @@ export function ingestSaga(deps: IngestDeps, plan: IngestPlan = 'default'): Saga
   if (plan === 'adr') {
     return defineSaga<IngestInput>(saga, 1)
       .step(firstTakesDocument(deps, s.neo4jWrite))
-      .step({ ...s.postgresPending, compensate: (ctx) => unlessBusy(deps.stores.postgres.discardPending(ctx.input.doc.id, ctx.input.sha, writeContextOf(ctx))) })
+      .step({ ...s.postgresPending, compensate: (ctx) => unlessBusy(deps.stores.postgres.discardPending(docIdOf(ctx.input), ctx.input.sha, writeContextOf(ctx))) })
       .step(s.qdrantWrite)
       .step(s.redisWrite('compensatable'))
       .step(s.postgresCommit)
@@ -177,13 +200,14 @@ function firstTakesDocument<O extends object>(deps: IngestDeps, step: StoreStep<
     // The first step: it also waits while another saga holds the document (STORE_BUSY).
     retry: firstStepRetry(deps.outage, 'ingest_adr', step.name),
     run: async (ctx) => {
-      const row = await stores.postgres.acquire(ctx.input.doc.id, writeContextOf(ctx));
+      const row = await stores.postgres.acquire(docIdOf(ctx.input), writeContextOf(ctx));
       const out = await step.run(ctx);
       return { ...out, previousSha: row?.contentSha256 ?? null };
     },
     compensate: async (ctx) => {
       await step.compensate?.(ctx);
-      await unlessBusy(stores.postgres.release(ctx.input.doc.id, writeContextOf(ctx)));
+      await unlessBusy(stores.postgres.release(docIdOf(ctx.input), writeContextOf(ctx)));
+      await dropContent(stores, ctx.sagaId); // the saga's last action: it needs its content no more
     },
   };
 }

@@ -1,7 +1,8 @@
 // What the ingest, update and delete sagas carry in their (logged) input, and how a step turns
-// it back into the DocumentVersion a store writes. The input holds the document, not its
-// embeddings: chunks and entities are cheap and deterministic, so each step recomputes them, and
-// only the vector step pays for embeddings. That keeps the saga log small.
+// it back into the DocumentVersion a store writes. The input references the document (its
+// content is staged in PostgreSQL: content.ts, docs/erasure.md) and holds no embeddings: chunks
+// and entities are cheap and deterministic, so each step recomputes them, and only the vector
+// step pays for embeddings. That keeps the saga log small.
 import type { DocumentVersion } from '../../stores/types.js';
 import { chunkText } from '../chunk.js';
 import type { Embedder } from '../embedder.js';
@@ -10,21 +11,17 @@ import { EmbedderError } from '../errors.js';
 import type { IngestLimits } from '../limits.js';
 import type { ValidDocument } from '../schema.js';
 
-export interface IngestInput {
-  doc: ValidDocument;
-  /** Content hash of this version (contentSha256 of doc). */
-  sha: string;
-  /** The version committed when the saga was planned; null for a new document. */
-  previousSha: string | null;
-}
+export type { IngestInput } from './content.js';
 
 export interface DeleteInput {
   docId: string;
   /** The committed version being deleted (its compensations rebuild it from PostgreSQL);
    * null for a document that never committed (nothing to restore). */
   sha: string | null;
-  title: string;
-  metadata: Record<string, unknown>;
+  /** Logs written before content by reference only; new delete sagas log ids and hashes
+   * (the compensations read title and metadata from PostgreSQL's row). */
+  title?: string;
+  metadata?: Record<string, unknown>;
 }
 
 export interface VersionOptions {

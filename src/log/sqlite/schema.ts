@@ -94,6 +94,9 @@ export function configureConnection(db: Database.Database, synchronous: SqliteSy
   db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${synchronous}`);
+  // Pruned sagas (and the inline content of sagas logged before content by reference) are zeroed
+  // in the file, not left in free pages (docs/erasure.md; `apex-memory vacuum` truncates the WAL).
+  db.pragma('secure_delete = ON');
   db.pragma('cache_size = -32768'); // 32 MiB: the hot pages of a busy log stay in memory
   db.transaction(() => {
     const version = db.pragma('user_version', { simple: true }) as number;

@@ -14,6 +14,12 @@
 //                    final step, or the compensation of its first step). While another saga holds
 //                    it, writes are refused with STORE_BUSY, so no saga ever removes data that
 //                    another saga wrote or a committed version needs (docs/documents.md).
+// saga_inputs        content by reference (docs/erasure.md): a saga's document content (title,
+//                    text, metadata), staged by the front before the saga begins and removed when
+//                    it ends, so the saga log never holds content. Keyed by saga id, not by hash:
+//                    removing one saga's row can never take content another saga still needs.
+// erasures           the erasure receipt's record: which delete saga erased a document, when (ids
+//                    only, kept for audit like write_fences; `verify --erased` reads it).
 
 /** Serializes concurrent connect() calls across processes (arbitrary, fixed key). */
 export const SCHEMA_LOCK_KEY = 7_340_021_913;
@@ -64,4 +70,17 @@ export const SCHEMA_STATEMENTS: readonly string[] = [
   // row that has no committed version ('pending') or is being deleted ('deleting'). While a delete
   // holds the row, the committer waits here, and a compensated delete puts it back.
   'ALTER TABLE documents ADD COLUMN IF NOT EXISTS committed_saga_id text NULL',
+  `CREATE TABLE IF NOT EXISTS saga_inputs (
+     saga_id    text PRIMARY KEY,
+     doc_id     text NOT NULL,
+     content    jsonb NOT NULL,
+     created_at timestamptz NOT NULL DEFAULT now()
+   )`,
+  'CREATE INDEX IF NOT EXISTS saga_inputs_by_doc ON saga_inputs (doc_id)',
+  'CREATE INDEX IF NOT EXISTS saga_inputs_by_age ON saga_inputs (created_at)',
+  `CREATE TABLE IF NOT EXISTS erasures (
+     doc_id    text PRIMARY KEY,
+     saga_id   text NOT NULL,
+     erased_at timestamptz NOT NULL DEFAULT now()
+   )`,
 ];

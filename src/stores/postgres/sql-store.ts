@@ -11,8 +11,11 @@ import { BATCH_FUNCTION_STATEMENTS } from './batch-functions.js';
 import { commitBatch, documentStates, finishVersionBatch, putPendingBatch } from './sql-batch.js';
 import type { CommitItem, FinishItem, Outcomes, RelationalBatchReads, RelationalBatchWrites, WriteItem } from '../batch-types.js';
 import { SCHEMA_LOCK_KEY, SCHEMA_STATEMENTS } from './schema.js';
+import * as staged from './staged-inputs.js';
 import { withTimeout } from '../timeout.js';
-import type { DocumentInspection, DocumentRow, DocumentVersion, HealthReport, IngestionStatus, PendingVersion, RelationalStore, WriteContext } from '../types.js';
+import type {
+  DocumentInspection, DocumentRow, DocumentVersion, HealthReport, IngestionStatus, PendingVersion, RelationalStore, RelationalTraces, StagedContent, StagedFilter, StagedRef, WriteContext,
+} from '../types.js';
 
 export { classifyPgError } from './errors.js';
 
@@ -336,5 +339,38 @@ export class SqlRelationalStore implements RelationalStore, RelationalBatchWrite
     const rows = await this.run('statusesOf', () => this.opts.db.query<{ id: string; ingestion_status: IngestionStatus }>(
       'SELECT id, ingestion_status FROM documents WHERE id = ANY($1::text[])', [[...docIds]]));
     return new Map(rows.map((r) => [r.id, r.ingestion_status]));
+  }
+
+  // Content by reference (postgres/staged-inputs.ts, docs/erasure.md).
+  stageInput(sagaId: string, docId: string, content: StagedContent): Promise<void> {
+    return this.run('stageInput', () => staged.stageInput(this.opts.db, sagaId, docId, content));
+  }
+
+  stagedInput(sagaId: string): Promise<{ docId: string; content: StagedContent } | undefined> {
+    return this.run('stagedInput', () => staged.stagedInput(this.opts.db, sagaId));
+  }
+
+  dropStagedInputs(sagaIds: readonly string[]): Promise<number> {
+    return this.run('dropStagedInputs', () => staged.dropStagedInputs(this.opts.db, sagaIds));
+  }
+
+  listStaged(filter: StagedFilter, limit: number): Promise<StagedRef[]> {
+    return this.run('listStaged', () => staged.listStaged(this.opts.db, filter, limit));
+  }
+
+  recordErasure(docId: string, sagaId: string): Promise<void> {
+    return this.run('recordErasure', () => staged.recordErasure(this.opts.db, docId, sagaId));
+  }
+
+  erasureOf(docId: string): Promise<{ sagaId: string; erasedAt: Date } | undefined> {
+    return this.run('erasureOf', () => staged.erasureOf(this.opts.db, docId));
+  }
+
+  tracesOf(docId: string): Promise<RelationalTraces> {
+    return this.run('tracesOf', () => staged.tracesOf(this.opts.db, docId));
+  }
+
+  reclaim(opts: { full: boolean }): Promise<string> {
+    return staged.reclaim(this.opts.db, opts.full, this.backend === 'pglite'); // no timeout: VACUUM FULL takes its time
   }
 }

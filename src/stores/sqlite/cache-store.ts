@@ -1,6 +1,6 @@
 // Embedded stand-in for Redis: one row per cache key `apex:doc:<id>` in SQLite (e.g. .apex/cache.db).
 import type { CacheEntry, CacheStore, DocIdPage, HealthReport, WriteContext } from '../types.js';
-import { openSqliteFile, runSqlite, runSqliteBatch, statementCache } from './file.js';
+import { openSqliteFile, runSqlite, runSqliteBatch, statementCache, truncateWal, vacuumFile } from './file.js';
 import type { CacheBatchWrites, CacheRemoveItem, Outcomes } from '../batch-types.js';
 import type { SqliteDatabase, SqliteStatement } from './file.js';
 
@@ -39,6 +39,10 @@ export class SqliteCacheStore implements CacheStore, CacheBatchWrites {
     this.db.close();
   }
 
+  reclaim(_opts: { full: boolean }): Promise<string> {
+    return runSqlite('redis', 'reclaim', () => vacuumFile(this.db));
+  }
+
   put(entry: CacheEntry, _ctx?: WriteContext): Promise<void> {
     return runSqlite('redis', 'put', () => {
       this.sql('INSERT OR REPLACE INTO cache (doc_id, content_sha256, value) VALUES (?, ?, ?)')
@@ -50,6 +54,8 @@ export class SqliteCacheStore implements CacheStore, CacheBatchWrites {
     return runSqlite('redis', 'remove', () => {
       // One statement: the sha comparison and the delete cannot interleave with a newer put.
       this.sql('DELETE FROM cache WHERE doc_id = ? AND (? IS NULL OR content_sha256 = ?)').run(docId, contentSha256, contentSha256);
+      // Any version (null): the delete saga's removal; the WAL's old page images go too.
+      if (contentSha256 === null) truncateWal(this.db);
     });
   }
 
@@ -59,9 +65,12 @@ export class SqliteCacheStore implements CacheStore, CacheBatchWrites {
     return runSqliteBatch('redis', 'putBatch', this.db, items, ({ entry }) => put.run(entry.docId, entry.contentSha256, JSON.stringify(entry)));
   }
 
-  removeBatch(items: readonly CacheRemoveItem[]): Outcomes {
+  async removeBatch(items: readonly CacheRemoveItem[]): Outcomes {
     const del = this.sql('DELETE FROM cache WHERE doc_id = ? AND (? IS NULL OR content_sha256 = ?)');
-    return runSqliteBatch('redis', 'removeBatch', this.db, items, (it) => del.run(it.docId, it.contentSha256, it.contentSha256));
+    const out = await runSqliteBatch('redis', 'removeBatch', this.db, items, (it) => del.run(it.docId, it.contentSha256, it.contentSha256));
+    // As remove(): a delete saga's removal (any version) takes the WAL's old page images with it.
+    if (items.some((it) => it.contentSha256 === null)) truncateWal(this.db);
+    return out;
   }
 
   get(docId: string): Promise<CacheEntry | undefined> {

@@ -34,6 +34,9 @@ export function openSqliteFile(file: string, ddl: readonly string[]): SqliteData
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
+  // Erasure (docs/erasure.md): deleted content is overwritten with zeros in the page, not left in
+  // a free page or the page's free space where the file's bytes would still show it.
+  db.pragma('secure_delete = ON');
   // Another process (CLI + worker) may hold the write lock briefly; wait instead of failing.
   db.pragma('busy_timeout = 5000');
   for (const statement of ddl) db.exec(statement);
@@ -78,4 +81,23 @@ export async function runSqliteBatch<I>(store: StoreName, what: string, db: Sqli
     })();
     return out;
   });
+}
+
+/**
+ * After a document's erasure: secure_delete zeroed the database pages, but the WAL still holds the
+ * page images written before (and the deleted bytes in them). A TRUNCATE checkpoint copies the WAL
+ * into the database and empties the WAL file. Returns false when another connection's read kept
+ * it from completing (then `apex-memory vacuum` finishes the job).
+ */
+export function truncateWal(db: SqliteDatabase): boolean {
+  if (db.memory) return true;
+  const r = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+  return (r[0]?.busy ?? 0) === 0;
+}
+
+/** apex-memory vacuum: rebuilds the file without free pages, then empties the WAL. */
+export function vacuumFile(db: SqliteDatabase): string {
+  if (db.memory) return 'in memory: nothing to do';
+  db.exec('VACUUM');
+  return truncateWal(db) ? 'VACUUM; WAL truncated' : 'VACUUM; WAL NOT truncated (another connection is reading: run again)';
 }

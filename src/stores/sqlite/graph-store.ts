@@ -2,7 +2,7 @@
 // (e.g. .apex/graph.db). Chunk ids are `docId:sha:idx` exactly as in Neo4j.
 import { chunkKey } from '../point-id.js';
 import type { DocIdPage, DocumentVersion, GraphStore, HealthReport, StoredVersion, WriteContext } from '../types.js';
-import { openSqliteFile, runSqlite, runSqliteBatch, statementCache } from './file.js';
+import { openSqliteFile, runSqlite, runSqliteBatch, statementCache, truncateWal, vacuumFile } from './file.js';
 import type { DerivedBatchWrites, Outcomes, RemoveVersionItem, WriteItem } from '../batch-types.js';
 import type { SqliteDatabase, SqliteStatement } from './file.js';
 
@@ -45,6 +45,10 @@ export class SqliteGraphStore implements GraphStore, DerivedBatchWrites {
 
   async close(): Promise<void> {
     this.db.close();
+  }
+
+  reclaim(_opts: { full: boolean }): Promise<string> {
+    return runSqlite('neo4j', 'reclaim', () => vacuumFile(this.db));
   }
 
   writeVersion(v: DocumentVersion, _ctx?: WriteContext): Promise<void> {
@@ -96,7 +100,11 @@ export class SqliteGraphStore implements GraphStore, DerivedBatchWrites {
   }
 
   removeDocument(docId: string, _ctx?: WriteContext): Promise<void> {
-    return runSqlite('neo4j', 'removeDocument', () => this.removeChunks(docId, null));
+    // The delete saga's removal: the WAL's old page images go too (file.ts truncateWal).
+    return runSqlite('neo4j', 'removeDocument', () => {
+      this.removeChunks(docId, null);
+      truncateWal(this.db);
+    });
   }
 
   listVersions(docId: string): Promise<StoredVersion[]> {

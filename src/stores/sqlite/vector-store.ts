@@ -3,7 +3,7 @@
 import { StoreError } from '../errors.js';
 import { pointId } from '../point-id.js';
 import type { DocIdPage, DocumentVersion, HealthReport, StoredVersion, VectorHit, VectorStore, WriteContext } from '../types.js';
-import { openSqliteFile, runSqlite, runSqliteBatch, statementCache } from './file.js';
+import { openSqliteFile, runSqlite, runSqliteBatch, statementCache, truncateWal, vacuumFile } from './file.js';
 import type { DerivedBatchWrites, Outcomes, RemoveVersionItem, WriteItem } from '../batch-types.js';
 import type { SqliteDatabase, SqliteStatement } from './file.js';
 
@@ -82,6 +82,10 @@ export class SqliteVectorStore implements VectorStore, DerivedBatchWrites {
     this.db.close();
   }
 
+  reclaim(_opts: { full: boolean }): Promise<string> {
+    return runSqlite('qdrant', 'reclaim', () => vacuumFile(this.db));
+  }
+
   private checkDimension(values: number[], what: string): void {
     if (values.length !== this.dimension) {
       throw new StoreError('qdrant', 'STORE_PERMANENT', `${what}: vector has ${values.length} dimensions, collection has ${this.dimension}`);
@@ -118,6 +122,7 @@ export class SqliteVectorStore implements VectorStore, DerivedBatchWrites {
   removeDocument(docId: string, _ctx?: WriteContext): Promise<void> {
     return runSqlite('qdrant', 'removeDocument', () => {
       this.sql('DELETE FROM points WHERE doc_id = ?').run(docId);
+      truncateWal(this.db); // the delete saga's removal: the WAL's old page images go too
     });
   }
 

@@ -1,0 +1,173 @@
+// Issue 23 on the real servers (PostgreSQL, Neo4j, Qdrant Edge front, Redis; saga log on
+// PostgreSQL): after the deletes, no live row of any store and no saga-log row holds a deleted
+// token, the kept documents are intact, and `verify --erased` proves it. Then erasure under faults:
+// a store down during the delete, every delete step failing after it applied (re-run), and a
+// delete racing an update: each ends erased, or reported not erased with the document intact.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import neo4j from 'neo4j-driver';
+import { Redis } from 'ioredis';
+import { openApp, type App } from '../../src/app.js';
+import { HashingEmbedder } from '../../src/ingest/embedder.js';
+import { checkErasure } from '../../src/ingest/erasure.js';
+import { verifyStores } from '../../src/ingest/verify.js';
+import { withFaults, type FaultControl } from '../../src/stores/faults.js';
+import type { StoreName, StoreSet } from '../../src/stores/types.js';
+import { deletedTokens, found, keptTokens, runScenario, sagaLogText, tokenDoc, type ErasureDocs } from '../support/erasure-scenario.js';
+import { realStores, type RealStores } from '../support/real-stores.js';
+
+let env: RealStores;
+let app: App;
+let faults: Record<StoreName, FaultControl>;
+let docs: ErasureDocs;
+
+before(async () => {
+  const t0 = Date.now();
+  env = await realStores('erasure', 2, { sagaLogOnPostgres: true });
+  const t1 = Date.now();
+  faults = {} as Record<StoreName, FaultControl>;
+  app = await openApp({
+    config: env.config,
+    embedder: new HashingEmbedder(),
+    outage: { defaultMs: 0 },
+    wrapStores: (stores) => {
+      const wrap = <K extends StoreName>(k: K): StoreSet[K] => {
+        const w = withFaults(stores[k], {});
+        faults[k] = w.faults;
+        return w.store;
+      };
+      return { postgres: wrap('postgres'), neo4j: wrap('neo4j'), qdrant: wrap('qdrant'), redis: wrap('redis') };
+    },
+  });
+  const t2 = Date.now();
+  docs = await runScenario(app, 'erase-srv');
+  console.log(`setup: real stores ${t1 - t0} ms, open ${t2 - t1} ms, scenario (9 ingests, 2 deletes) ${Date.now() - t2} ms`);
+});
+
+after(async () => {
+  await app?.close();
+  await env?.close();
+});
+
+/** Every live row of every table (documents' and the saga log's schemas), as text. */
+async function postgresText(): Promise<string> {
+  const c = new pg.Client({ connectionString: env.databaseUrl });
+  await c.connect();
+  try {
+    const tables = await c.query<{ s: string; t: string }>(
+      "SELECT table_schema AS s, table_name AS t FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') AND table_type = 'BASE TABLE'");
+    const parts: string[] = [];
+    for (const { s, t } of tables.rows) {
+      const rows = await c.query<{ r: string }>(`SELECT x::text AS r FROM ${pg.escapeIdentifier(s)}.${pg.escapeIdentifier(t)} AS x`);
+      parts.push(...rows.rows.map((r) => `${s}.${t}: ${r.r}`));
+    }
+    return parts.join('\n');
+  } finally {
+    await c.end();
+  }
+}
+
+async function neo4jText(): Promise<string> {
+  const driver = neo4j.driver(env.config.neo4jUrl ?? '');
+  const session = driver.session();
+  try {
+    const r = await session.run('MATCH (n) RETURN labels(n) AS l, properties(n) AS p UNION ALL MATCH ()-[e]->() RETURN [type(e)] AS l, properties(e) AS p');
+    return r.records.map((x) => JSON.stringify([x.get('l'), x.get('p')])).join('\n');
+  } finally {
+    await session.close();
+    await driver.close();
+  }
+}
+
+async function redisText(): Promise<string> {
+  const redis = new Redis(env.config.redisUrl ?? '');
+  try {
+    const keys = await redis.keys('*');
+    const parts: string[] = [];
+    for (const k of keys) {
+      const type = await redis.type(k);
+      parts.push(`${k} ${type === 'string' ? (await redis.get(k)) ?? '' : JSON.stringify(type === 'hash' ? await redis.hgetall(k) : type)}`);
+    }
+    return parts.join('\n');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function qdrantText(): Promise<string> {
+  const res = await fetch(`${env.config.qdrantUrl ?? ''}/collections/apex_chunks/points/scroll`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ limit: 10_000, with_payload: true, with_vector: false }),
+  });
+  assert.equal(res.status, 200);
+  return JSON.stringify(await res.json());
+}
+
+test('servers: no live row of any store, and no saga-log row, holds a deleted token; kept documents intact; verify --erased', async () => {
+  const texts = { postgres: await postgresText(), neo4j: await neo4jText(), qdrant: await qdrantText(), redis: await redisText(), log: await sagaLogText(app) };
+  for (const [store, text] of Object.entries(texts)) assert.deepEqual(found(text, deletedTokens(docs)), [], `${store} holds a deleted token`);
+  // The scans can fail: the kept document's content is in PostgreSQL, Neo4j (entities) and Redis.
+  assert.ok(found(texts.postgres, keptTokens(docs)).length > 0 && found(texts.redis, keptTokens(docs)).length > 0 && found(texts.neo4j, keptTokens(docs)).length > 0);
+  assert.deepEqual(found(texts.log, keptTokens(docs)), [], 'the saga log holds ids and hashes, never content');
+  // Nothing names a deleted document but its write fences (ids and tokens only; they stay on
+  // purpose: they refuse a stalled owner's late write, docs/erasure.md).
+  const naming = (text: string, docId: string, fence: string): string[] => text.split('\n').filter((l) => l.includes(docId) && !l.includes(fence));
+  for (const docId of docs.deleted) {
+    assert.equal((await checkErasure(app.stores, app.engine.log, docId)).erased, true);
+    assert.deepEqual(naming(texts.neo4j, docId, 'WriteFence'), [], `Neo4j names ${docId}`);
+    assert.deepEqual(naming(texts.redis, docId, 'apex:fence:'), [], `Redis names ${docId}`);
+    assert.ok(!texts.qdrant.includes(docId), `Qdrant names ${docId}`);
+  }
+  for (const docId of docs.kept) assert.equal((await checkErasure(app.stores, app.engine.log, docId)).erased, false);
+  assert.deepEqual((await verifyStores(app.stores)).violations, []);
+});
+
+test('servers: a store down during the delete: compensated, reported NOT erased, document intact; erased once it is back', async () => {
+  const docId = docs.kept[0] ?? 'erase-srv-2';
+  // Permanent: the step fails for good at once (a retryable error would wait out the outage budget).
+  faults.neo4j.schedule({ method: 'removeDocument', times: 1, when: 'before', retryable: false });
+  const r = await app.writer.delete(docId);
+  assert.equal(r.status, 'compensated');
+  const receipt = await checkErasure(app.stores, app.engine.log, docId);
+  assert.equal(receipt.erased, false);
+  assert.equal((await app.stores.postgres.getDocument(docId))?.ingestionStatus, 'committed');
+  assert.deepEqual((await verifyStores(app.stores)).violations, [], 'never silently partial');
+  const again = await app.writer.delete(docId);
+  assert.equal(again.status, 'completed');
+  const done = await checkErasure(app.stores, app.engine.log, docId);
+  assert.equal(done.erased, true, JSON.stringify(done.stores));
+  assert.equal(done.deleteSaga?.sagaId, again.sagaId, 'the receipt names the delete that erased it');
+  docs.kept.splice(docs.kept.indexOf(docId), 1);
+});
+
+test('servers: every delete step failing once after it applied (the re-run of a maybe-applied step): ends erased', async () => {
+  const steps: Array<[StoreName, string]> = [['postgres', 'markDeleting'], ['redis', 'remove'], ['neo4j', 'removeDocument'], ['qdrant', 'removeDocument'], ['postgres', 'deleteDocument']];
+  for (const [i, [store, method]] of steps.entries()) {
+    const docId = `erase-rerun-${i}`;
+    assert.equal((await app.writer.ingest(tokenDoc(docId, `rr${i}`, 0))).status, 'completed');
+    const injected = faults[store].injected().length;
+    faults[store].schedule({ method, times: 1, when: 'after', retryable: true });
+    const r = await app.writer.delete(docId);
+    assert.equal(faults[store].injected().length, injected + 1, `${store}.${method}: the fault was injected`);
+    assert.equal(r.status, 'completed', `${store}.${method}: ${JSON.stringify(r.reason)}`);
+    const receipt = await checkErasure(app.stores, app.engine.log, docId);
+    assert.equal(receipt.erased, true, `${store}.${method}: ${JSON.stringify(receipt.stores)}`);
+  }
+});
+
+test('servers: a delete racing an update (two processes): erased and absent, or present and not erased; never partial', async () => {
+  const other = await openApp({ config: env.config, embedder: new HashingEmbedder() });
+  try {
+    for (let round = 0; round < 4; round++) {
+      const docId = `erase-race-${round}`;
+      assert.equal((await app.writer.ingest(tokenDoc(docId, `race${round}`, 0))).status, 'completed');
+      const [, del] = await Promise.all([other.writer.ingest(tokenDoc(docId, `race${round}`, 1)), app.writer.delete(docId)]);
+      const row = await app.stores.postgres.getDocument(docId);
+      const receipt = await checkErasure(app.stores, app.engine.log, docId);
+      assert.equal(receipt.erased, row === undefined, `round ${round}: delete ${del.status}, row ${row?.ingestionStatus ?? 'absent'}: ${JSON.stringify(receipt.stores)}`);
+    }
+    assert.deepEqual((await verifyStores(app.stores)).violations, []);
+  } finally {
+    await other.close();
+  }
+});
