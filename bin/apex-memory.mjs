@@ -37,8 +37,14 @@ const SOURCE_CONDITION_HOOK =
   'data:text/javascript,' +
   encodeURIComponent('export function resolve(s, c, next) { return next(s, { ...c, conditions: [...c.conditions, "apex-memory-source"] }); }');
 
+// The test runner (scripts/run-tests.mjs) puts the source condition in NODE_OPTIONS: then
+// @apex-memory/saga resolves to its TypeScript sources even from the compiled CLI, and tsx must
+// be there to load them.
+const sourceCondition = `${process.env.NODE_OPTIONS ?? ''} ${process.execArgv.join(' ')}`.includes('apex-memory-source');
+
 let entry;
 if (compiledIsFresh()) {
+  if (sourceCondition) (await import('tsx/esm/api')).register();
   entry = pathToFileURL(compiled).href;
 } else {
   const { register } = await import('tsx/esm/api');
