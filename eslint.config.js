@@ -4,7 +4,19 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'packages/*/dist/**', '.bench-build/**', 'scratch/**', 'node_modules/**', '.apex/**', 'neo4j-launcher/target/**', '.services/**', 'examples/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'packages/*/dist/**',
+      '.bench-build/**',
+      'scratch/**',
+      'node_modules/**',
+      '.apex/**',
+      'neo4j-launcher/target/**',
+      '.services/**',
+      'examples/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

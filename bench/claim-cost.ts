@@ -8,7 +8,8 @@ import { PostgresSagaLog } from '../src/log/postgres/index.js';
 
 const url = process.env.SAGA_LOG_URL ?? '';
 const backlogs = (process.env.BACKLOGS ?? '5000,1000000').split(',').map(Number);
-const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN;
+const pct = (xs: number[], p: number): number =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN;
 
 for (const n of backlogs) {
   const schema = `apex_saga_claim_${randomBytes(4).toString('hex')}`;
@@ -16,8 +17,11 @@ for (const n of backlogs) {
   const log = await PostgresSagaLog.open({ connectionString: url, schema });
   const s = `"${schema}"`;
   const t0 = Date.now();
-  await admin.query(`INSERT INTO ${s}.sagas (id, name, version, status, input, fencing_token, created_at, updated_at, next_seq)
-    SELECT 'p' || lpad(i::text, 8, '0'), 'noop', 1, 'pending', '{"id":"x"}', 0, i, i, 0 FROM generate_series(1, $1::int) i`, [n]);
+  await admin.query(
+    `INSERT INTO ${s}.sagas (id, name, version, status, input, fencing_token, created_at, updated_at, next_seq)
+    SELECT 'p' || lpad(i::text, 8, '0'), 'noop', 1, 'pending', '{"id":"x"}', 0, i, i, 0 FROM generate_series(1, $1::int) i`,
+    [n],
+  );
   await admin.query(`VACUUM ANALYZE ${s}.sagas`);
   const seeded = Date.now() - t0;
   const times: number[] = [];
@@ -26,7 +30,16 @@ for (const n of backlogs) {
     await log.claim({ owner: 'bench', leaseMs: 600_000, limit: 16, includePending: true, definitions: [{ name: 'noop', version: 1 }] });
     times.push(performance.now() - c0);
   }
-  console.log(JSON.stringify({ pending: n, seedMs: seeded, claims: times.length, limit: 16, p50ms: Number(pct(times, 50).toFixed(2)), p99ms: Number(pct(times, 99).toFixed(2)) }));
+  console.log(
+    JSON.stringify({
+      pending: n,
+      seedMs: seeded,
+      claims: times.length,
+      limit: 16,
+      p50ms: Number(pct(times, 50).toFixed(2)),
+      p99ms: Number(pct(times, 99).toFixed(2)),
+    }),
+  );
   await log.close();
   await admin.query(`DROP SCHEMA ${s} CASCADE`);
   await admin.end();

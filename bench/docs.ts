@@ -3,7 +3,10 @@
 import { seededRandom } from '../src/saga/index.js';
 import type { ValidDocument } from '../src/ingest/schema.js';
 
-const WORDS = 'saga store write commit durable replica index vector graph cache chunk entity version lease token fence group record latency throughput queue worker'.split(' ');
+const WORDS =
+  'saga store write commit durable replica index vector graph cache chunk entity version lease token fence group record latency throughput queue worker'.split(
+    ' ',
+  );
 const NAMES = 'Postgres Neo4j Qdrant Redis Ada Grace Linus Barbara Edsger Leslie Tony Donald Margaret Ken Dennis Niklaus'.split(' ');
 
 export function benchDocs(prefix: string, n: number, seed: number, bytes = 3000): ValidDocument[] {

@@ -11,7 +11,9 @@ import { parseArgs } from 'node:util';
 import { openApp } from '../src/app.js';
 import { benchDocs } from './docs.js';
 
-const { values } = parseArgs({ options: { concurrency: { type: 'string', short: 'c', default: '64' }, n: { type: 'string', default: '256' } } });
+const { values } = parseArgs({
+  options: { concurrency: { type: 'string', short: 'c', default: '64' }, n: { type: 'string', default: '256' } },
+});
 const concurrency = Number(values.concurrency);
 const n = Number(values.n);
 const DIM = 64;
@@ -26,7 +28,11 @@ const server = createServer((req, res) => {
     inputs += texts.length;
     setTimeout(() => {
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ data: texts.map((t, index) => ({ index, embedding: Array.from({ length: DIM }, (_, i) => ((t.length + i) % 7) + 1) })) }));
+      res.end(
+        JSON.stringify({
+          data: texts.map((t, index) => ({ index, embedding: Array.from({ length: DIM }, (_, i) => ((t.length + i) % 7) + 1) })),
+        }),
+      );
     }, 100 + texts.length);
   });
 });
@@ -35,21 +41,40 @@ const port = (server.address() as { port: number }).port;
 const dir = mkdtempSync(join(tmpdir(), 'apex-embed-bench-'));
 const coalesce = process.env.APEX_STORE_COALESCE !== 'off';
 const app = await openApp({
-  env: { EMBEDDER: 'openai', OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`, EMBEDDING_DIMENSION: String(DIM), APEX_STORE_COALESCE: coalesce ? 'on' : 'off' },
+  env: {
+    EMBEDDER: 'openai',
+    OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`,
+    EMBEDDING_DIMENSION: String(DIM),
+    APEX_STORE_COALESCE: coalesce ? 'on' : 'off',
+  },
   dataDir: dir,
 });
 try {
   const docs = benchDocs('emb', n, 7);
   let next = 0;
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < docs.length) {
-      const d = docs[next++];
-      if (d) await app.writer.ingest(d);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < docs.length) {
+        const d = docs[next++];
+        if (d) await app.writer.ingest(d);
+      }
+    }),
+  );
   const wall = (performance.now() - t0) / 1000;
-  console.log(JSON.stringify({ bench: 'embed-requests', coalesce, concurrency, n, requests, inputs, requests_per_doc: +(requests / n).toFixed(3), docs_per_s: +(n / wall).toFixed(1), load: (await import('node:os')).loadavg()[0] }));
+  console.log(
+    JSON.stringify({
+      bench: 'embed-requests',
+      coalesce,
+      concurrency,
+      n,
+      requests,
+      inputs,
+      requests_per_doc: +(requests / n).toFixed(3),
+      docs_per_s: +(n / wall).toFixed(1),
+      load: (await import('node:os')).loadavg()[0],
+    }),
+  );
 } finally {
   await app.close();
   server.close();

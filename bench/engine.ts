@@ -40,7 +40,12 @@ export async function benchEngine(opts: EngineBenchOptions): Promise<BenchRow> {
   const engine = new SagaEngine({ log, owner: 'bench' });
   const saga = anchorSaga();
   try {
-    return await runLoad(`apex-engine ${opts.log}${opts.thread ? '-thread' : ''}`, (id) => engine.execute(saga, { id }), opts.n, opts.concurrency);
+    return await runLoad(
+      `apex-engine ${opts.log}${opts.thread ? '-thread' : ''}`,
+      (id) => engine.execute(saga, { id }),
+      opts.n,
+      opts.concurrency,
+    );
   } finally {
     await engine.close();
     await log.close();

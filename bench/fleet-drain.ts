@@ -33,9 +33,12 @@ async function run(backlog: number): Promise<void> {
   await submitter.close();
   await submitLog.close();
   const s = `"${schema}"`;
-  await admin.query(`INSERT INTO ${s}.sagas (id, name, version, status, input, owner, fencing_token, lease_expires_at, created_at, updated_at, next_seq, meta, deadline_at)
+  await admin.query(
+    `INSERT INTO ${s}.sagas (id, name, version, status, input, owner, fencing_token, lease_expires_at, created_at, updated_at, next_seq, meta, deadline_at)
     SELECT 'b' || i, name, version, status, input, owner, fencing_token, lease_expires_at, created_at + 100000000 + i, updated_at, next_seq, meta, deadline_at
-    FROM ${s}.sagas, generate_series(1, $1::int) i WHERE id = (SELECT min(id) FROM ${s}.sagas)`, [backlog]);
+    FROM ${s}.sagas, generate_series(1, $1::int) i WHERE id = (SELECT min(id) FROM ${s}.sagas)`,
+    [backlog],
+  );
   // VACUUM=1: a backlog that has sat for a while (vacuumed); else autovacuum of the bulk insert
   // runs during the drain.
   await admin.query(process.env.VACUUM === '1' ? `VACUUM ANALYZE ${s}.sagas` : `ANALYZE ${s}.sagas`);
@@ -72,7 +75,18 @@ async function run(backlog: number): Promise<void> {
   await Promise.all(running);
   await Promise.all(logs.map((l) => l.close()));
   console.log(
-    JSON.stringify({ notify: process.env.NOTIFY === 'all' ? 'every change' : 'waiters only', workers, concurrency: 16, drained: DRAIN, backlog, seconds: Number(secs.toFixed(2)), sagasPerSec: Math.round(DRAIN / secs), claims: claims.length, claimP50ms: Number(pct(claims, 50).toFixed(2)), claimP99ms: Number(pct(claims, 99).toFixed(2)) }),
+    JSON.stringify({
+      notify: process.env.NOTIFY === 'all' ? 'every change' : 'waiters only',
+      workers,
+      concurrency: 16,
+      drained: DRAIN,
+      backlog,
+      seconds: Number(secs.toFixed(2)),
+      sagasPerSec: Math.round(DRAIN / secs),
+      claims: claims.length,
+      claimP50ms: Number(pct(claims, 50).toFixed(2)),
+      claimP99ms: Number(pct(claims, 99).toFixed(2)),
+    }),
   );
   await admin.query(`DROP SCHEMA ${s} CASCADE`);
   await admin.end();

@@ -14,7 +14,7 @@ let n = 0;
 const row = await runLoad(
   `log-micro sqlite ${sync}`,
   async () => {
-    const sagaId = `m-${String(n++).padStart(9, "0")}`;
+    const sagaId = `m-${String(n++).padStart(9, '0')}`;
     const b = await log.begin({ sagaId, name: 'micro', version: 1, input: { id: sagaId }, status: 'running', owner: 'o', leaseMs: 30_000 });
     if (!b.created) throw new Error('dup');
     const lease = b.lease;

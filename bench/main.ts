@@ -36,19 +36,42 @@ const serversLog = values.log === 'postgres' || values.log === 'sqlite-thread' ?
 async function row(): Promise<object> {
   switch (what) {
     case 'engine':
-      return benchEngine({ log: values.log ?? 'sqlite', pgUrl: values['pg-url'], concurrency: num(values.concurrency), n: num(values.n), thread: values.thread });
+      return benchEngine({
+        log: values.log ?? 'sqlite',
+        pgUrl: values['pg-url'],
+        concurrency: num(values.concurrency),
+        n: num(values.n),
+        thread: values.thread,
+      });
     case 'servers': {
       const { benchServers } = await import('./servers.js');
       const plan = values.plan === 'adr' || values.plan === 'raw' ? values.plan : 'default';
-      return benchServers({ plan, log: serversLog, concurrency: num(values.concurrency), n: num(values.n), faultRate: num(values.faults), ...(values.seed ? { seed: num(values.seed) } : {}) });
+      return benchServers({
+        plan,
+        log: serversLog,
+        concurrency: num(values.concurrency),
+        n: num(values.n),
+        faultRate: num(values.faults),
+        ...(values.seed ? { seed: num(values.seed) } : {}),
+      });
     }
     case 'embedded': {
       const { benchEmbedded } = await import('./embedded.js');
-      return benchEmbedded({ corpus: values.corpus ?? 'examples/corpus', concurrency: num(values.concurrency), plan: values.plan === 'adr' ? 'adr' : 'default' });
+      return benchEmbedded({
+        corpus: values.corpus ?? 'examples/corpus',
+        concurrency: num(values.concurrency),
+        plan: values.plan === 'adr' ? 'adr' : 'default',
+      });
     }
     case 'recovery': {
       const { benchRecovery } = await import('./recovery.js');
-      return benchRecovery({ log, n: num(values.n), workers: num(values.workers), leaseMs: num(values['lease-ms']), concurrency: Math.max(1, num(values.concurrency)) });
+      return benchRecovery({
+        log,
+        n: num(values.n),
+        workers: num(values.workers),
+        leaseMs: num(values['lease-ms']),
+        concurrency: Math.max(1, num(values.concurrency)),
+      });
     }
     case 'memory': {
       const { benchMemory } = await import('./memory.js');

@@ -21,7 +21,12 @@ export interface MemoryRow {
 function sample(sagas: number, t0: number): { sagas: number; rss_mb: number; heap_mb: number; elapsed_s: number } {
   (globalThis as { gc?: () => void }).gc?.();
   const m = process.memoryUsage();
-  return { sagas, rss_mb: +(m.rss / 2 ** 20).toFixed(1), heap_mb: +(m.heapUsed / 2 ** 20).toFixed(1), elapsed_s: +((performance.now() - t0) / 1000).toFixed(1) };
+  return {
+    sagas,
+    rss_mb: +(m.rss / 2 ** 20).toFixed(1),
+    heap_mb: +(m.heapUsed / 2 ** 20).toFixed(1),
+    elapsed_s: +((performance.now() - t0) / 1000).toFixed(1),
+  };
 }
 
 export async function benchMemory(opts: { log: 'sqlite' | 'postgres'; n: number; first: number; concurrency: number }): Promise<MemoryRow> {
@@ -55,5 +60,11 @@ export async function benchMemory(opts: { log: 'sqlite' | 'postgres'; n: number;
   }
   const a = checkpoints[0]?.rss_mb ?? 0;
   const b = checkpoints[checkpoints.length - 1]?.rss_mb ?? 0;
-  return { name: `memory ${opts.log}`, log: opts.log, concurrency: opts.concurrency, checkpoints, growth: a > 0 ? +((b - a) / a).toFixed(3) : 0 };
+  return {
+    name: `memory ${opts.log}`,
+    log: opts.log,
+    concurrency: opts.concurrency,
+    checkpoints,
+    growth: a > 0 ? +((b - a) / a).toFixed(3) : 0,
+  };
 }

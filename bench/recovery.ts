@@ -75,7 +75,13 @@ function lineOf(p: ChildProcess, prefix: string): Promise<string> {
   });
 }
 
-export async function benchRecovery(opts: { log: 'sqlite' | 'postgres'; n: number; workers: number; leaseMs: number; concurrency: number }): Promise<RecoveryRow> {
+export async function benchRecovery(opts: {
+  log: 'sqlite' | 'postgres';
+  n: number;
+  workers: number;
+  leaseMs: number;
+  concurrency: number;
+}): Promise<RecoveryRow> {
   // A clean log each time: the workers count unfinished sagas over the whole log.
   const db = opts.log === 'postgres' ? await freshDatabase(serviceUrls(), `apex_bench_rec_${process.pid}`) : undefined;
   const target = db ? db.url : join(mkdtempSync(join(tmpdir(), 'apex-bench-rec-')), 'saga-log.db');
@@ -86,13 +92,18 @@ export async function benchRecovery(opts: { log: 'sqlite' | 'postgres'; n: numbe
   }
 }
 
-async function run(target: string, opts: { log: 'sqlite' | 'postgres'; n: number; workers: number; leaseMs: number; concurrency: number }): Promise<RecoveryRow> {
+async function run(
+  target: string,
+  opts: { log: 'sqlite' | 'postgres'; n: number; workers: number; leaseMs: number; concurrency: number },
+): Promise<RecoveryRow> {
   const victim = child(['recovery-victim', '--target', target, '--n', String(opts.n), '--lease-ms', String(opts.leaseMs)]);
   await lineOf(victim, 'READY');
   victim.kill('SIGKILL');
   await new Promise((r) => victim.once('exit', r));
   const killed = performance.now();
-  const workers = Array.from({ length: opts.workers }, () => child(['recovery-worker', '--target', target, '--concurrency', String(opts.concurrency)]));
+  const workers = Array.from({ length: opts.workers }, () =>
+    child(['recovery-worker', '--target', target, '--concurrency', String(opts.concurrency)]),
+  );
   const started = performance.now();
   const done = await Promise.all(workers.map((w) => lineOf(w, 'DONE')));
   const end = performance.now();

@@ -18,11 +18,15 @@ const median = (xs) => {
   const s = xs.filter((x) => typeof x === 'number').sort((a, b) => a - b);
   return s.length ? s[Math.floor(s.length / 2)] : undefined;
 };
-const fmt = (x, d = 1) => (x === undefined || x === null ? '' : Number(x).toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }));
+const fmt = (x, d = 1) =>
+  x === undefined || x === null ? '' : Number(x).toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
 
 /** One session: rows grouped by `name c=N`, medians of every numeric field. */
 function session(file) {
-  const rows = readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+  const rows = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l));
   const groups = new Map();
   for (const r of rows) {
     const key = r.concurrency === undefined ? r.name : `${r.name} c=${r.concurrency}`;
@@ -57,21 +61,53 @@ p('machine is a shared 2-core VM on which other work ran at the same time: read 
 for (const s of sessions) {
   const m = s.machine;
   if (!m) continue;
-  p(`Session \`${s.file}\` (${m.date}): ${m.cores} cores (${m.cpu}), ${m.memory_gb} GB, Linux ${m.kernel}, Node ${m.node}; PostgreSQL ${m.postgresql ?? 'n/a'}, ${m.neo4j ?? 'Neo4j n/a'}, Redis ${m.redis ?? 'n/a'}, Qdrant: ${m.qdrant ?? 'n/a'}; SQLite ${m.sqlite} (better-sqlite3 ${m['better-sqlite3']}), PGlite ${m.pglite}.`, '');
+  p(
+    `Session \`${s.file}\` (${m.date}): ${m.cores} cores (${m.cpu}), ${m.memory_gb} GB, Linux ${m.kernel}, Node ${m.node}; PostgreSQL ${m.postgresql ?? 'n/a'}, ${m.neo4j ?? 'Neo4j n/a'}, Redis ${m.redis ?? 'n/a'}, Qdrant: ${m.qdrant ?? 'n/a'}; SQLite ${m.sqlite} (better-sqlite3 ${m['better-sqlite3']}), PGlite ${m.pglite}.`,
+    '',
+  );
 }
 p('![latency percentiles per system and plan](bench/latency.svg)', '');
 
 // 1. Ingest on the servers.
 for (const s of sessions) {
-  const ingest = [...s.med.values()].filter((m) => m.plan !== undefined && m.name.startsWith('ingest') || m.name === 'raw floor');
+  const ingest = [...s.med.values()].filter((m) => (m.plan !== undefined && m.name.startsWith('ingest')) || m.name === 'raw floor');
   if (ingest.length === 0) continue;
   p(`## Ingest on the real servers (session \`${s.file}\`)`, '');
-  p('Documents of ~3 KB (about 3 chunks each), each a new document. `raw floor`: the same store writes for the same documents in the default plan\'s shape, called directly: no saga, no log, no pre-reads. Pending window: time from `postgres_pending` done to `postgres_commit` done (readers see `pending`).', '');
+  p(
+    "Documents of ~3 KB (about 3 chunks each), each a new document. `raw floor`: the same store writes for the same documents in the default plan's shape, called directly: no saga, no log, no pre-reads. Pending window: time from `postgres_pending` done to `postgres_commit` done (readers see `pending`).",
+    '',
+  );
   table(
-    ['row', 'c', 'runs', 'docs/s', 'p50 ms', 'p90 ms', 'p99 ms', 'success', 'compensated', 'faults injected', 'pending p50 / p99 ms', 'Neo4j deadlocks'],
+    [
+      'row',
+      'c',
+      'runs',
+      'docs/s',
+      'p50 ms',
+      'p90 ms',
+      'p99 ms',
+      'success',
+      'compensated',
+      'faults injected',
+      'pending p50 / p99 ms',
+      'Neo4j deadlocks',
+    ],
     ingest
       .sort((a, b) => a.name.localeCompare(b.name) || a.concurrency - b.concurrency)
-      .map((m) => [m.name, m.concurrency, m.runs, fmt(m.throughput_per_s), fmt(m.p50_ms), fmt(m.p90_ms), fmt(m.p99_ms), m.plan === 'raw' ? '' : `${fmt(m.success_rate * 100)}%`, m.plan === 'raw' ? '' : `${fmt(m.compensation_rate * 100)}%`, m.faults_injected || '', m.pending_p50_ms == null ? '' : `${fmt(m.pending_p50_ms)} / ${fmt(m.pending_p99_ms)}`, m.neo4j_deadlocks]),
+      .map((m) => [
+        m.name,
+        m.concurrency,
+        m.runs,
+        fmt(m.throughput_per_s),
+        fmt(m.p50_ms),
+        fmt(m.p90_ms),
+        fmt(m.p99_ms),
+        m.plan === 'raw' ? '' : `${fmt(m.success_rate * 100)}%`,
+        m.plan === 'raw' ? '' : `${fmt(m.compensation_rate * 100)}%`,
+        m.faults_injected || '',
+        m.pending_p50_ms == null ? '' : `${fmt(m.pending_p50_ms)} / ${fmt(m.pending_p99_ms)}`,
+        m.neo4j_deadlocks,
+      ]),
   );
   const cs = [...new Set(ingest.map((m) => m.concurrency))].sort((a, b) => a - b);
   p('Ratios (same session):', '');
@@ -79,7 +115,10 @@ for (const s of sessions) {
     const raw = get(s, `raw floor c=${c}`);
     for (const log of ['sqlite', 'sqlite-thread', 'postgres']) {
       const d = get(s, `ingest default log=${log} c=${c}`);
-      if (d && raw) p(`- c=${c}, log ${log}: ingest/raw docs/s = **${ratio(d.throughput_per_s, raw.throughput_per_s)}**${c === 16 ? ' (goal >= 0.7)' : ''}; p50 overhead over raw = **${fmt(d.p50_ms - raw.p50_ms)} ms**${c === 1 ? ' (goal <= 3 ms)' : ''}`);
+      if (d && raw)
+        p(
+          `- c=${c}, log ${log}: ingest/raw docs/s = **${ratio(d.throughput_per_s, raw.throughput_per_s)}**${c === 16 ? ' (goal >= 0.7)' : ''}; p50 overhead over raw = **${fmt(d.p50_ms - raw.p50_ms)} ms**${c === 1 ? ' (goal <= 3 ms)' : ''}`,
+        );
     }
     const d = get(s, `ingest default log=sqlite c=${c}`);
     const a = get(s, `ingest adr log=sqlite c=${c}`);
@@ -88,13 +127,19 @@ for (const s of sessions) {
   p('');
   const raw1 = get(s, 'raw floor c=1');
   if (raw1?.store_calls) {
-    p('Each store\'s own write latency (raw floor, c=1, median run; p50 per call):', '');
-    table(['call', 'calls', 'p50 ms', 'mean ms'], raw1.store_calls.map((r) => [r.call, r.calls, fmt(r.p50_ms, 2), fmt(r.mean_ms, 2)]));
+    p("Each store's own write latency (raw floor, c=1, median run; p50 per call):", '');
+    table(
+      ['call', 'calls', 'p50 ms', 'mean ms'],
+      raw1.store_calls.map((r) => [r.call, r.calls, fmt(r.p50_ms, 2), fmt(r.mean_ms, 2)]),
+    );
   }
   const d1 = get(s, 'ingest default log=sqlite c=1');
   if (d1?.store_calls) {
     p('Where an ingest saga waits (default plan, SQLite log, c=1, median run; time inside each store call):', '');
-    table(['call', 'calls', 'p50 ms', 'mean ms', 'total ms'], d1.store_calls.map((r) => [r.call, r.calls, fmt(r.p50_ms, 2), fmt(r.mean_ms, 2), fmt(r.total_ms, 0)]));
+    table(
+      ['call', 'calls', 'p50 ms', 'mean ms', 'total ms'],
+      d1.store_calls.map((r) => [r.call, r.calls, fmt(r.p50_ms, 2), fmt(r.mean_ms, 2), fmt(r.total_ms, 0)]),
+    );
   }
 }
 
@@ -103,12 +148,33 @@ for (const s of sessions) {
   const e = [...s.med.values()].filter((m) => m.name.startsWith('embedded'));
   if (e.length === 0) continue;
   p(`## Embedded profile, first run (session \`${s.file}\`)`, '');
-  p('`apex-memory ingest examples/corpus` into a new data directory, through the CLI\'s own code path. "open" is creating the data directory (PGlite, SQLite files, saga log); docs/s counts the ingest only, first-run docs/s counts open + ingest.', '');
-  table(['row', 'c', 'runs', 'docs', 'open ms', 'ingest ms', 'docs/s', 'first-run docs/s', 'p50 ms', 'p90 ms', 'p99 ms'], e.map((m) => [m.name, m.concurrency, m.runs, m.n, fmt(m.open_ms, 0), fmt(m.ingest_ms, 0), fmt(m.throughput_per_s), fmt(m.first_run_docs_per_s), fmt(m.p50_ms), fmt(m.p90_ms), fmt(m.p99_ms)]));
+  p(
+    '`apex-memory ingest examples/corpus` into a new data directory, through the CLI\'s own code path. "open" is creating the data directory (PGlite, SQLite files, saga log); docs/s counts the ingest only, first-run docs/s counts open + ingest.',
+    '',
+  );
+  table(
+    ['row', 'c', 'runs', 'docs', 'open ms', 'ingest ms', 'docs/s', 'first-run docs/s', 'p50 ms', 'p90 ms', 'p99 ms'],
+    e.map((m) => [
+      m.name,
+      m.concurrency,
+      m.runs,
+      m.n,
+      fmt(m.open_ms, 0),
+      fmt(m.ingest_ms, 0),
+      fmt(m.throughput_per_s),
+      fmt(m.first_run_docs_per_s),
+      fmt(m.p50_ms),
+      fmt(m.p90_ms),
+      fmt(m.p99_ms),
+    ]),
+  );
   const calls = e[0]?.store_calls;
   if (calls) {
     p('Time inside each store call during that ingest (the middle run; PGlite runs one statement at a time, so its calls queue):', '');
-    table(['call', 'calls', 'p50 ms', 'mean ms', 'total ms'], calls.map((r) => [r.call, r.calls, fmt(r.p50_ms, 2), fmt(r.mean_ms, 2), fmt(r.total_ms, 0)]));
+    table(
+      ['call', 'calls', 'p50 ms', 'mean ms', 'total ms'],
+      calls.map((r) => [r.call, r.calls, fmt(r.p50_ms, 2), fmt(r.mean_ms, 2), fmt(r.total_ms, 0)]),
+    );
   }
 }
 
@@ -117,18 +183,28 @@ for (const s of sessions) {
   const e = [...s.med.values()].filter((m) => /^(apex-engine|floor |dbos|restate)/.test(m.name));
   if (e.length === 0) continue;
   p(`## Engine, anchor workload (session \`${s.file}\`)`, '');
-  table(['row', 'c', 'runs', 'sagas/s', 'p50 ms', 'p90 ms', 'p99 ms'], e.sort((a, b) => a.name.localeCompare(b.name) || a.concurrency - b.concurrency).map((m) => [m.name, m.concurrency, m.runs, fmt(m.throughput_per_s, 0), fmt(m.p50_ms, 2), fmt(m.p90_ms, 2), fmt(m.p99_ms, 1)]));
+  table(
+    ['row', 'c', 'runs', 'sagas/s', 'p50 ms', 'p90 ms', 'p99 ms'],
+    e
+      .sort((a, b) => a.name.localeCompare(b.name) || a.concurrency - b.concurrency)
+      .map((m) => [m.name, m.concurrency, m.runs, fmt(m.throughput_per_s, 0), fmt(m.p50_ms, 2), fmt(m.p90_ms, 2), fmt(m.p99_ms, 1)]),
+  );
   const r = (a, b, label) => {
     const x = get(s, a);
     const y = get(s, b);
-    if (x && y) p(`- ${label}: **${ratio(x.throughput_per_s, y.throughput_per_s)}** (${fmt(x.throughput_per_s, 0)} / ${fmt(y.throughput_per_s, 0)} sagas/s)`);
+    if (x && y)
+      p(
+        `- ${label}: **${ratio(x.throughput_per_s, y.throughput_per_s)}** (${fmt(x.throughput_per_s, 0)} / ${fmt(y.throughput_per_s, 0)} sagas/s)`,
+      );
   };
   r('apex-engine sqlite c=64', 'floor sqlite-group c=64', 'engine SQLite c=64 / floor sqlite-group c=64 (goal: >= 15,000 sagas/s, 0.65)');
   r('apex-engine postgres c=64', 'floor pg-group c=64', 'engine PostgreSQL c=64 / floor pg-group c=64 (goal >= 0.65)');
   r('apex-engine postgres c=64', 'dbos-5.3 postgres c=64', 'engine PostgreSQL c=64 / DBOS c=64');
   r('apex-engine sqlite c=64', 'restate-1.7 server c=64', 'engine SQLite c=64 / Restate c=64');
-  if (![...s.med.keys()].some((k) => k.startsWith('floor '))) p('- the anchors (../shared/bench/anchors) were absent: no floor, DBOS or Restate rows in this session.');
-  if (![...s.med.keys()].some((k) => k.startsWith('dbos'))) p('- no DBOS/Restate rows in this session (anchors run.sh not run or its peers not installed).');
+  if (![...s.med.keys()].some((k) => k.startsWith('floor ')))
+    p('- the anchors (../shared/bench/anchors) were absent: no floor, DBOS or Restate rows in this session.');
+  if (![...s.med.keys()].some((k) => k.startsWith('dbos')))
+    p('- no DBOS/Restate rows in this session (anchors run.sh not run or its peers not installed).');
   p('');
 }
 
@@ -137,14 +213,27 @@ for (const s of sessions) {
   const rec = [...s.med.values()].filter((m) => m.name.startsWith('recovery'));
   if (rec.length) {
     p(`## Recovery (session \`${s.file}\`)`, '');
-    p('N in-flight sagas (anchor workload, stopped in step 2), their process SIGKILLed, then new worker processes (the fleet\'s worker loop) start; the time from the kill until every saga has finished. Goal: <= 10 s for 10,000 on SQLite.', '');
-    table(['row', 'runs', 'sagas', 'workers', 'victim lease ms', 'kill to all finished ms', 'finished'], rec.map((m) => [m.name, m.runs, m.n, m.workers, m.lease_ms, fmt(m.recovery_ms, 0), m.finished]));
+    p(
+      "N in-flight sagas (anchor workload, stopped in step 2), their process SIGKILLed, then new worker processes (the fleet's worker loop) start; the time from the kill until every saga has finished. Goal: <= 10 s for 10,000 on SQLite.",
+      '',
+    );
+    table(
+      ['row', 'runs', 'sagas', 'workers', 'victim lease ms', 'kill to all finished ms', 'finished'],
+      rec.map((m) => [m.name, m.runs, m.n, m.workers, m.lease_ms, fmt(m.recovery_ms, 0), m.finished]),
+    );
   }
   const mem = [...s.med.values()].filter((m) => m.name.startsWith('memory'));
   if (mem.length) {
     p(`## Memory (session \`${s.file}\`)`, '');
     p('Resident memory of one process running no-op anchor sagas at c=64, after a forced GC. Goal: growth <= 10% between 100k and 1M.', '');
-    table(['row', 'checkpoints (sagas: RSS MB / heap MB / s)', 'growth'], mem.map((m) => [m.name, m.checkpoints.map((c) => `${c.sagas.toLocaleString('en-US')}: ${c.rss_mb} / ${c.heap_mb} / ${c.elapsed_s}`).join('; '), `${fmt(m.growth * 100)}%`]));
+    table(
+      ['row', 'checkpoints (sagas: RSS MB / heap MB / s)', 'growth'],
+      mem.map((m) => [
+        m.name,
+        m.checkpoints.map((c) => `${c.sagas.toLocaleString('en-US')}: ${c.rss_mb} / ${c.heap_mb} / ${c.elapsed_s}`).join('; '),
+        `${fmt(m.growth * 100)}%`,
+      ]),
+    );
   }
 }
 writeFileSync(out, `${lines.join('\n')}\n`);
@@ -157,11 +246,17 @@ function chart(all) {
   for (const s of all) {
     for (const m of s.med.values()) {
       if (m.p50_ms === undefined) continue;
-      const keep = ((m.name.startsWith('ingest') || m.name === 'raw floor') && m.concurrency === 8 && !m.fault_rate) || m.name.startsWith('embedded') || (/^(apex-engine|floor |dbos|restate)/.test(m.name) && m.concurrency === 64);
+      const keep =
+        ((m.name.startsWith('ingest') || m.name === 'raw floor') && m.concurrency === 8 && !m.fault_rate) ||
+        m.name.startsWith('embedded') ||
+        (/^(apex-engine|floor |dbos|restate)/.test(m.name) && m.concurrency === 64);
       if (keep) picks.push({ label: `${m.name} c=${m.concurrency}`, v: [m.p50_ms, m.p90_ms, m.p99_ms] });
     }
   }
-  const W = 900, left = 330, rowH = 34, top = 40;
+  const W = 900,
+    left = 330,
+    rowH = 34,
+    top = 40;
   const H = top + picks.length * rowH + 40;
   const max = Math.max(1, ...picks.flatMap((x) => x.v.filter(Boolean)));
   const min = 0.5;
@@ -185,6 +280,12 @@ function chart(all) {
       svg += `<rect x="${left}" y="${y + 3 + j * 9}" width="${Math.max(1, x(v) - left)}" height="8" fill="${colors[j]}"/><text x="${x(v) + 4}" y="${y + 11 + j * 9}" font-size="9" fill="#333">${v < 10 ? v.toFixed(2) : v.toFixed(0)}</text>\n`;
     });
   });
-  svg += ['p50', 'p90', 'p99'].map((l, j) => `<rect x="${W - 200 + j * 60}" y="8" width="10" height="10" fill="${colors[j]}"/><text x="${W - 186 + j * 60}" y="17">${l}</text>`).join('') + '\n</svg>\n';
+  svg +=
+    ['p50', 'p90', 'p99']
+      .map(
+        (l, j) =>
+          `<rect x="${W - 200 + j * 60}" y="8" width="10" height="10" fill="${colors[j]}"/><text x="${W - 186 + j * 60}" y="17">${l}</text>`,
+      )
+      .join('') + '\n</svg>\n';
   return svg;
 }

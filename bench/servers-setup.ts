@@ -39,7 +39,10 @@ export interface FreshStores {
 }
 
 /** A new, empty PostgreSQL database owned by the test user; returns its URL and how to drop it. */
-export async function freshDatabase(urls: Pick<ServiceUrls, 'adminUrl' | 'databaseUrl'>, db: string): Promise<{ url: string; drop(): Promise<void> }> {
+export async function freshDatabase(
+  urls: Pick<ServiceUrls, 'adminUrl' | 'databaseUrl'>,
+  db: string,
+): Promise<{ url: string; drop(): Promise<void> }> {
   const admin = async (sql: string): Promise<void> => {
     const a = new pg.Client({ connectionString: urls.adminUrl });
     await a.connect();
@@ -73,7 +76,8 @@ export async function freshStores(urls: ServiceUrls, sagaLog: 'sqlite' | 'postgr
 
   const res = await fetch(`${urls.qdrantUrl}/collections`);
   const body = (await res.json()) as { result: { collections: Array<{ name: string }> } };
-  for (const { name } of body.result.collections) await fetch(`${urls.qdrantUrl}/collections/${encodeURIComponent(name)}`, { method: 'DELETE' });
+  for (const { name } of body.result.collections)
+    await fetch(`${urls.qdrantUrl}/collections/${encodeURIComponent(name)}`, { method: 'DELETE' });
 
   const dataDir = mkdtempSync(join(tmpdir(), 'apex-bench-servers-'));
   return {

@@ -59,7 +59,9 @@ let patched = false;
 function countNeo4jDeadlocks(): void {
   if (patched) return;
   patched = true;
-  const proto = Session.prototype as unknown as { executeWrite: (work: (tx: unknown) => Promise<unknown>, config?: unknown) => Promise<unknown> };
+  const proto = Session.prototype as unknown as {
+    executeWrite: (work: (tx: unknown) => Promise<unknown>, config?: unknown) => Promise<unknown>;
+  };
   const original = proto.executeWrite;
   proto.executeWrite = function (this: unknown, work, config) {
     const counted = async (tx: unknown): Promise<unknown> => {
@@ -91,7 +93,9 @@ export async function benchServers(opts: ServersBenchOptions): Promise<ServersRo
     if (faultRate > 0) {
       const w: Record<string, unknown> = {};
       for (const [name, store] of Object.entries(s)) {
-        const { store: wrapped, faults } = withFaults(store as object, { random: { seed: seed + name.length, rate: faultRate, methods: FORWARD, when: 'either', retryableShare: 1 } });
+        const { store: wrapped, faults } = withFaults(store as object, {
+          random: { seed: seed + name.length, rate: faultRate, methods: FORWARD, when: 'either', retryableShare: 1 },
+        });
         faultControls.push(faults);
         w[name] = wrapped;
       }
@@ -208,9 +212,15 @@ function rawWriter(app: App): One {
     const sha = contentSha256(doc);
     const plain = await versionOf(doc, sha);
     await stores.postgres.putPending(plain, ctx);
-    await Promise.all([stores.neo4j.writeVersion(plain, ctx), versionOf(doc, sha, { embedder }).then((v) => stores.qdrant.writeVersion(v, ctx))]);
+    await Promise.all([
+      stores.neo4j.writeVersion(plain, ctx),
+      versionOf(doc, sha, { embedder }).then((v) => stores.qdrant.writeVersion(v, ctx)),
+    ]);
     await stores.postgres.commit(doc.id, sha, ctx, null);
-    await stores.redis.put({ docId: doc.id, title: doc.title, contentSha256: sha, chunkCount: plain.chunks.length, metadata: doc.metadata }, ctx);
+    await stores.redis.put(
+      { docId: doc.id, title: doc.title, contentSha256: sha, chunkCount: plain.chunks.length, metadata: doc.metadata },
+      ctx,
+    );
     await stores.postgres.finishVersion(doc.id, null, ctx);
     return 'completed';
   };

@@ -55,7 +55,13 @@ export class StoreTimer {
       .map(([call, s]) => {
         const sorted = [...s.samples].sort((a, b) => a - b);
         const p50 = sorted[Math.floor(sorted.length / 2)] ?? 0;
-        return { call, calls: s.calls, total_ms: +s.totalMs.toFixed(1), mean_ms: +(s.totalMs / s.calls).toFixed(3), p50_ms: +p50.toFixed(3) };
+        return {
+          call,
+          calls: s.calls,
+          total_ms: +s.totalMs.toFixed(1),
+          mean_ms: +(s.totalMs / s.calls).toFixed(3),
+          p50_ms: +p50.toFixed(3),
+        };
       })
       .sort((a, b) => b.total_ms - a.total_ms);
   }

@@ -35,7 +35,9 @@ function compiledIsFresh() {
 
 const SOURCE_CONDITION_HOOK =
   'data:text/javascript,' +
-  encodeURIComponent('export function resolve(s, c, next) { return next(s, { ...c, conditions: [...c.conditions, "apex-memory-source"] }); }');
+  encodeURIComponent(
+    'export function resolve(s, c, next) { return next(s, { ...c, conditions: [...c.conditions, "apex-memory-source"] }); }',
+  );
 
 // The test runner (scripts/run-tests.mjs) puts the source condition in NODE_OPTIONS: then
 // @apex-memory/saga resolves to its TypeScript sources even from the compiled CLI, and tsx must

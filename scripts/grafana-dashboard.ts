@@ -5,7 +5,15 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as common from '@grafana/grafana-foundation-sdk/common';
-import { DashboardBuilder, DashboardCursorSync, QueryVariableBuilder, RowBuilder, ThresholdsConfigBuilder, ThresholdsMode, VariableRefresh } from '@grafana/grafana-foundation-sdk/dashboard';
+import {
+  DashboardBuilder,
+  DashboardCursorSync,
+  QueryVariableBuilder,
+  RowBuilder,
+  ThresholdsConfigBuilder,
+  ThresholdsMode,
+  VariableRefresh,
+} from '@grafana/grafana-foundation-sdk/dashboard';
 import { DataqueryBuilder } from '@grafana/grafana-foundation-sdk/prometheus';
 import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
@@ -27,14 +35,24 @@ function query(expr: string, legend: string): DataqueryBuilder {
 const REF_IDS = 'ABCDEFGH';
 
 /** A time series panel; `lines` draws the seed's targets as dashed threshold lines. */
-function graph(title: string, unit: string, queries: DataqueryBuilder[], opts: { lines?: Line[]; description?: string; min?: number; max?: number } = {}): TimeseriesPanel {
+function graph(
+  title: string,
+  unit: string,
+  queries: DataqueryBuilder[],
+  opts: { lines?: Line[]; description?: string; min?: number; max?: number } = {},
+): TimeseriesPanel {
   const p = new TimeseriesPanel()
     .title(title)
     .unit(unit)
     .datasource(DATASOURCE)
     .height(8)
     .span(12)
-    .legend(new common.VizLegendOptionsBuilder().showLegend(true).displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom))
+    .legend(
+      new common.VizLegendOptionsBuilder()
+        .showLegend(true)
+        .displayMode(common.LegendDisplayMode.List)
+        .placement(common.LegendPlacement.Bottom),
+    )
     .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.Descending));
   queries.forEach((q, i) => p.withTarget(q.refId(REF_IDS[i] ?? `Q${i}`)));
   if (opts.description) p.description(opts.description);
@@ -42,9 +60,15 @@ function graph(title: string, unit: string, queries: DataqueryBuilder[], opts: {
   if (opts.max !== undefined) p.max(opts.max);
   const lines = opts.lines ?? [];
   p.thresholds(
-    new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps([{ value: null, color: 'green' }, ...lines.map((l) => ({ value: l.value, color: l.color }))]),
+    new ThresholdsConfigBuilder()
+      .mode(ThresholdsMode.Absolute)
+      .steps([{ value: null, color: 'green' }, ...lines.map((l) => ({ value: l.value, color: l.color }))]),
   );
-  p.thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(lines.length > 0 ? common.GraphThresholdsStyleMode.Dashed : common.GraphThresholdsStyleMode.Off));
+  p.thresholdsStyle(
+    new common.GraphThresholdsStyleConfigBuilder().mode(
+      lines.length > 0 ? common.GraphThresholdsStyleMode.Dashed : common.GraphThresholdsStyleMode.Off,
+    ),
+  );
   return p;
 }
 
@@ -63,7 +87,9 @@ function stat(title: string, unit: string, q: DataqueryBuilder, steps: Array<{ v
 export function buildDashboard(): unknown {
   const d = new DashboardBuilder('Apex Memory: sagas and stores')
     .uid('apex-memory')
-    .description('Saga outcomes and latency against the seed targets, steps, compensations, the consistency window, cross-store drift and store latency.')
+    .description(
+      'Saga outcomes and latency against the seed targets, steps, compensations, the consistency window, cross-store drift and store latency.',
+    )
     .tags(['apex-memory', 'sagas'])
     .refresh('30s')
     .time({ from: 'now-1h', to: 'now' })
@@ -104,30 +130,59 @@ export function buildDashboard(): unknown {
         query(`apex:saga_duration_seconds:p90_5m{${S}}`, 'P90 {{saga}}'),
         query(`apex:saga_duration_seconds:p99_5m{${S}}`, 'P99 {{saga}}'),
       ],
-      { lines: [{ value: 1, color: 'orange' }, { value: 2, color: 'red' }], description: 'Target P90 below 1 s (orange); the alert fires when P90 stays above 2 s for 5 minutes (red).' },
+      {
+        lines: [
+          { value: 1, color: 'orange' },
+          { value: 2, color: 'red' },
+        ],
+        description: 'Target P90 below 1 s (orange); the alert fires when P90 stays above 2 s for 5 minutes (red).',
+      },
     ),
   );
-  d.withPanel(stat('Stuck sagas', 'short', query(`sum(max by (saga) (apex_sagas_stuck{${S}}))`, 'stuck'), [{ value: null, color: 'green' }, { value: 1, color: 'red' }]));
-  d.withPanel(stat('Workers reporting', 'short', query('count(apex_worker_heartbeat_timestamp_seconds)', 'workers'), [{ value: null, color: 'red' }, { value: 1, color: 'green' }]));
+  d.withPanel(
+    stat('Stuck sagas', 'short', query(`sum(max by (saga) (apex_sagas_stuck{${S}}))`, 'stuck'), [
+      { value: null, color: 'green' },
+      { value: 1, color: 'red' },
+    ]),
+  );
+  d.withPanel(
+    stat('Workers reporting', 'short', query('count(apex_worker_heartbeat_timestamp_seconds)', 'workers'), [
+      { value: null, color: 'red' },
+      { value: 1, color: 'green' },
+    ]),
+  );
 
   d.withRow(new RowBuilder('Throughput'));
-  d.withPanel(graph('Sagas ended per second, by outcome', 'ops', [query(`sum by (saga, outcome) (rate(apex_saga_finished_total{${S}}[$__rate_interval]))`, '{{saga}} {{outcome}}')]));
+  d.withPanel(
+    graph('Sagas ended per second, by outcome', 'ops', [
+      query(`sum by (saga, outcome) (rate(apex_saga_finished_total{${S}}[$__rate_interval]))`, '{{saga}} {{outcome}}'),
+    ]),
+  );
   d.withPanel(graph('Sagas in flight', 'short', [query(`sum by (saga) (apex_sagas_in_flight{${S}})`, '{{saga}}')]));
 
   d.withRow(new RowBuilder('Steps and compensations'));
   d.withPanel(
     graph('Step latency P90, by step and phase', 's', [
-      query(`histogram_quantile(0.9, sum by (saga, step, phase, le) (rate(apex_saga_step_duration_seconds_bucket{${S}}[$__rate_interval])))`, '{{saga}} {{step}} {{phase}}'),
+      query(
+        `histogram_quantile(0.9, sum by (saga, step, phase, le) (rate(apex_saga_step_duration_seconds_bucket{${S}}[$__rate_interval])))`,
+        '{{saga}} {{step}} {{phase}}',
+      ),
     ]),
   );
-  d.withPanel(graph('Retries per second, by step', 'ops', [query(`sum by (saga, step, phase) (rate(apex_saga_step_retries_total{${S}}[$__rate_interval]))`, '{{saga}} {{step}} {{phase}}')]));
+  d.withPanel(
+    graph('Retries per second, by step', 'ops', [
+      query(`sum by (saga, step, phase) (rate(apex_saga_step_retries_total{${S}}[$__rate_interval]))`, '{{saga}} {{step}} {{phase}}'),
+    ]),
+  );
   d.withPanel(
     graph('Compensations per second, by step and outcome', 'ops', [
       query(`sum by (saga, step, outcome) (rate(apex_saga_compensations_total{${S}}[$__rate_interval]))`, '{{saga}} {{step}} {{outcome}}'),
     ]),
   );
   d.withPanel(
-    graph('Stuck sagas (from the saga log)', 'short', [query(`max by (saga) (apex_sagas_stuck{${S}})`, '{{saga}}')], { lines: [{ value: 1, color: 'red' }] }),
+    graph('Stuck sagas (from the saga log)', 'short', [query(`max by (saga) (apex_sagas_stuck{${S}})`, '{{saga}}')], {
+      lines: [{ value: 1, color: 'red' }],
+    }),
   );
 
   d.withRow(new RowBuilder('Consistency window and drift'));
@@ -136,10 +191,16 @@ export function buildDashboard(): unknown {
       'Consistency window: pending -> committed (P50 / P90)',
       's',
       [
-        query(`histogram_quantile(0.5, sum by (saga, le) (rate(apex_consistency_window_seconds_bucket{${S}}[$__rate_interval])))`, 'P50 {{saga}}'),
+        query(
+          `histogram_quantile(0.5, sum by (saga, le) (rate(apex_consistency_window_seconds_bucket{${S}}[$__rate_interval])))`,
+          'P50 {{saga}}',
+        ),
         query(`apex:consistency_window_seconds:p90_5m{${S}}`, 'P90 {{saga}} (5 m)'),
       ],
-      { lines: [{ value: 1, color: 'red' }], description: 'How long readers see a document as pending. The seed names about 800 ms; the alert fires above 1 s (P90).' },
+      {
+        lines: [{ value: 1, color: 'red' }],
+        description: 'How long readers see a document as pending. The seed names about 800 ms; the alert fires above 1 s (P90).',
+      },
     ),
   );
   d.withPanel(
@@ -156,7 +217,9 @@ export function buildDashboard(): unknown {
     }).noValue('never verified'),
   );
   d.withPanel(
-    stat('Last verify', 'dateTimeFromNow', query('max(apex_verify_last_run_timestamp_seconds) * 1000', 'last verify'), [{ value: null, color: 'text' }])
+    stat('Last verify', 'dateTimeFromNow', query('max(apex_verify_last_run_timestamp_seconds) * 1000', 'last verify'), [
+      { value: null, color: 'text' },
+    ])
       .noValue('never verified')
       .description('When the last verify that fed the drift panel ended. Absent (never verified) until one ran.'),
   );
@@ -164,12 +227,18 @@ export function buildDashboard(): unknown {
   d.withRow(new RowBuilder('Stores and saga log'));
   d.withPanel(
     graph('Store latency P90, by store and operation', 's', [
-      query('histogram_quantile(0.9, sum by (store, operation, le) (rate(apex_store_request_duration_seconds_bucket[$__rate_interval])))', '{{store}} {{operation}}'),
+      query(
+        'histogram_quantile(0.9, sum by (store, operation, le) (rate(apex_store_request_duration_seconds_bucket[$__rate_interval])))',
+        '{{store}} {{operation}}',
+      ),
     ]),
   );
   d.withPanel(
     graph('Store errors per second, by store and outcome', 'ops', [
-      query('sum by (store, outcome) (rate(apex_store_request_duration_seconds_count{outcome!="ok"}[$__rate_interval]))', '{{store}} {{outcome}}'),
+      query(
+        'sum by (store, outcome) (rate(apex_store_request_duration_seconds_count{outcome!="ok"}[$__rate_interval]))',
+        '{{store}} {{outcome}}',
+      ),
     ]),
   );
   d.withPanel(
@@ -181,7 +250,10 @@ export function buildDashboard(): unknown {
   d.withPanel(
     graph('Saga log: commit latency P90 and group-commit size (median)', 's', [
       query('histogram_quantile(0.9, sum by (le) (rate(apex_saga_log_commit_duration_seconds_bucket[$__rate_interval])))', 'commit P90'),
-      query('histogram_quantile(0.5, sum by (le) (rate(apex_saga_log_commit_sagas_bucket[$__rate_interval])))', 'sagas per commit (median)'),
+      query(
+        'histogram_quantile(0.5, sum by (le) (rate(apex_saga_log_commit_sagas_bucket[$__rate_interval])))',
+        'sagas per commit (median)',
+      ),
     ]),
   );
   return d.build();

@@ -28,12 +28,28 @@ const rand = prng(SEED);
 const pick = (list) => list[Math.floor(rand() * list.length)];
 const between = (lo, hi) => lo + Math.floor(rand() * (hi - lo + 1));
 
-const PEOPLE = ['Alice Martin', 'Bob Chen', 'Priya Natarajan', 'Jonas Weber', 'Chiara Rossi', 'Kenji Tanaka', 'Amara Okafor', 'Lucas Moreau'];
+const PEOPLE = [
+  'Alice Martin',
+  'Bob Chen',
+  'Priya Natarajan',
+  'Jonas Weber',
+  'Chiara Rossi',
+  'Kenji Tanaka',
+  'Amara Okafor',
+  'Lucas Moreau',
+];
 const TEAMS = ['Project Atlas', 'Orion Team', 'Platform Guild', 'Search Squad'];
 const TOPICS = {
   databases: {
     things: ['PostgreSQL', 'SQLite', 'CockroachDB', 'Google Spanner', 'Amazon Aurora', 'MySQL'],
-    ideas: ['the Write-Ahead Log', 'Multi-Version Concurrency Control', 'Serializable Snapshot Isolation', 'logical replication', 'autovacuum', 'partial indexes'],
+    ideas: [
+      'the Write-Ahead Log',
+      'Multi-Version Concurrency Control',
+      'Serializable Snapshot Isolation',
+      'logical replication',
+      'autovacuum',
+      'partial indexes',
+    ],
     tags: ['#databases', '#postgres', '#transactions'],
   },
   sagas: {
@@ -43,7 +59,14 @@ const TOPICS = {
   },
   caching: {
     things: ['Redis', 'Memcached', 'Varnish', 'Cloudflare', 'Redis Cluster', 'KeyDB'],
-    ideas: ['cache-aside reads', 'write-through updates', 'Least Recently Used eviction', 'stampede protection', 'negative caching', 'key expiry'],
+    ideas: [
+      'cache-aside reads',
+      'write-through updates',
+      'Least Recently Used eviction',
+      'stampede protection',
+      'negative caching',
+      'key expiry',
+    ],
     tags: ['#caching', '#redis', '#latency'],
   },
   graphs: {
@@ -102,7 +125,13 @@ const HOSTILE_TITLES = [
 ];
 
 function slug(s) {
-  return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'note';
+  return (
+    s
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '')
+      .slice(0, 40) || 'note'
+  );
 }
 
 function writeCorpus() {
@@ -123,13 +152,20 @@ function writeCorpus() {
   const lines = [];
   for (let i = 1; i <= JSONL_LINES; i++) {
     const topic = pick(topics);
-    const title = hostile < HOSTILE_TITLES.length && i % 10 === 3 ? HOSTILE_TITLES[hostile++] : `${pick(topic.things)}: notes on ${pick(topic.ideas)}`;
+    const title =
+      hostile < HOSTILE_TITLES.length && i % 10 === 3 ? HOSTILE_TITLES[hostile++] : `${pick(topic.things)}: notes on ${pick(topic.ideas)}`;
     const doc = {};
     // Every tenth line has no id: its id is derived from the text.
-    if (i % 10 !== 0) doc.id = i === 42 ? "note-042 'quoted' \\ id" : i === 77 ? 'note/077 ünïcode ✓' : `note-${String(i).padStart(3, '0')}`;
+    if (i % 10 !== 0)
+      doc.id = i === 42 ? "note-042 'quoted' \\ id" : i === 77 ? 'note/077 ünïcode ✓' : `note-${String(i).padStart(3, '0')}`;
     doc.title = title;
     doc.text = body(topic, i % 12 === 0);
-    doc.metadata = { author: pick(PEOPLE), team: { name: pick(TEAMS), oncall: rand() < 0.5 }, tags: topic.tags.slice(0, between(1, 3)), year: between(2019, 2026) };
+    doc.metadata = {
+      author: pick(PEOPLE),
+      team: { name: pick(TEAMS), oncall: rand() < 0.5 },
+      tags: topic.tags.slice(0, between(1, 3)),
+      year: between(2019, 2026),
+    };
     lines.push(JSON.stringify(doc));
   }
   writeFileSync(join(dir, 'notes.jsonl'), `${lines.join('\n')}\n`);
@@ -140,13 +176,21 @@ function writeBad() {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'empty.txt'), '   \n\n');
-  writeFileSync(join(dir, 'invalid-utf8.md'), Buffer.concat([Buffer.from('# Bad bytes\n\nThese bytes are not UTF-8: '), Buffer.from([0xff, 0xfe, 0xc3, 0x28]), Buffer.from('\n')]));
+  writeFileSync(
+    join(dir, 'invalid-utf8.md'),
+    Buffer.concat([Buffer.from('# Bad bytes\n\nThese bytes are not UTF-8: '), Buffer.from([0xff, 0xfe, 0xc3, 0x28]), Buffer.from('\n')]),
+  );
   writeFileSync(join(dir, 'long-title.md'), `# ${'T'.repeat(900)}\n\nThe heading above has 900 characters.\n`);
   const broken = [
     JSON.stringify({ id: 'bad-1', title: 'A valid line', text: 'The first line is fine.' }),
     '{"id": "bad-2", "title": "Broken line", "text": "this line is cut off',
     JSON.stringify({ id: 'bad-1', title: 'Duplicate id', text: 'Same id as line 1.' }),
-    JSON.stringify({ id: 'bad-4', title: 'Too deep', text: 'Metadata nested five levels.', metadata: { a: { b: { c: { d: { e: 1 } } } } } }),
+    JSON.stringify({
+      id: 'bad-4',
+      title: 'Too deep',
+      text: 'Metadata nested five levels.',
+      metadata: { a: { b: { c: { d: { e: 1 } } } } },
+    }),
     JSON.stringify({ id: 'bad-5', title: 'Valid after the errors', text: 'The stream went on.' }),
   ];
   writeFileSync(join(dir, 'broken.jsonl'), `${broken.join('\n')}\n`);

@@ -67,14 +67,28 @@ for (const group of groups.length ? groups : ALL) {
   const tap = join(tmp, `${group}.tap`);
   // Unit tests run files in parallel; groups that share real servers run one file at a time.
   const concurrency = group === 'unit' ? '2' : '1';
-  const res = spawnSync(process.execPath, [
-    '--import', 'tsx', '--test', `--test-concurrency=${concurrency}`,
-    '--test-reporter=spec', '--test-reporter-destination=stdout',
-    '--test-reporter=tap', `--test-reporter-destination=${tap}`,
-    ...files,
-  ], { stdio: 'inherit', env: { ...process.env, APEX_TEST_GROUP: group, NODE_OPTIONS: SOURCE_CONDITION_OPTIONS } });
+  const res = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--test',
+      `--test-concurrency=${concurrency}`,
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      '--test-reporter=tap',
+      `--test-reporter-destination=${tap}`,
+      ...files,
+    ],
+    { stdio: 'inherit', env: { ...process.env, APEX_TEST_GROUP: group, NODE_OPTIONS: SOURCE_CONDITION_OPTIONS } },
+  );
   const text = existsSync(tap) ? readFileSync(tap, 'utf8') : '';
-  const g = { pass: count(text, 'pass'), fail: count(text, 'fail'), skipped: count(text, 'skipped') + count(text, 'todo'), cancelled: count(text, 'cancelled') };
+  const g = {
+    pass: count(text, 'pass'),
+    fail: count(text, 'fail'),
+    skipped: count(text, 'skipped') + count(text, 'todo'),
+    cancelled: count(text, 'cancelled'),
+  };
   if (res.status !== 0 && g.fail === 0 && g.cancelled === 0) {
     g.fail = 1; // a crashed runner is a failure, never a silent pass
     problems.push(`group ${group}: the test runner exited with ${res.status ?? res.signal} without reporting a failure`);

@@ -9,6 +9,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 echo "== lint" && npx eslint . --max-warnings=0
+echo "== format (prettier --check; fix with npm run format)" && npx prettier --check . --log-level=warn
 echo "== type check" && npx tsc -p tsconfig.json --noEmit
 echo "== build" && npm run -s build
 echo "== services" && bash scripts/services.sh up

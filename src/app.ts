@@ -66,7 +66,15 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
   });
   const waits = new StoreWaits();
   engine.addHooks(waits.hooks);
-  const writer = new MemoryWriter({ stores, engine, embedder, plan: opts.plan, stepTimeoutMs: opts.stepTimeoutMs, waits, ...(outage ? { outage } : {}) });
+  const writer = new MemoryWriter({
+    stores,
+    engine,
+    embedder,
+    plan: opts.plan,
+    stepTimeoutMs: opts.stepTimeoutMs,
+    waits,
+    ...(outage ? { outage } : {}),
+  });
   const sweeper = new StaleWriteSweeper(stores, profile.log);
   engine.addHooks(sweeper.hooks);
   const retention = new Retention({ log: profile.log, retentionMs, warn: (line) => void process.stderr.write(`${line}\n`) });

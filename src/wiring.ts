@@ -52,11 +52,21 @@ export async function openProfile(cfg: ProfileConfig, embedder: Embedder, opts: 
       : await (await import('./stores/pglite/relational-store.js')).openPgliteRelational({ dir: embedded('postgres'), timeoutMs });
     opened.push(postgres);
     const neo4j = cfg.neo4jUrl
-      ? (await import('./stores/neo4j/graph-store.js')).createNeo4jStore({ url: cfg.neo4jUrl, user: cfg.neo4jUser, password: cfg.neo4jPassword, timeoutMs })
+      ? (await import('./stores/neo4j/graph-store.js')).createNeo4jStore({
+          url: cfg.neo4jUrl,
+          user: cfg.neo4jUser,
+          password: cfg.neo4jPassword,
+          timeoutMs,
+        })
       : await (await import('./stores/sqlite/graph-store.js')).openSqliteGraph(embedded('graph.db'));
     opened.push(neo4j);
     const qdrant = cfg.qdrantUrl
-      ? (await import('./stores/qdrant/vector-store.js')).createQdrantStore({ url: cfg.qdrantUrl, apiKey: cfg.qdrantApiKey, dimension: embedder.dimension, timeoutMs })
+      ? (await import('./stores/qdrant/vector-store.js')).createQdrantStore({
+          url: cfg.qdrantUrl,
+          apiKey: cfg.qdrantApiKey,
+          dimension: embedder.dimension,
+          timeoutMs,
+        })
       : await (await import('./stores/sqlite/vector-store.js')).openSqliteVector(embedded('vectors.db'), embedder.dimension);
     opened.push(qdrant);
     const redis = cfg.redisUrl
@@ -84,7 +94,10 @@ export async function openProfile(cfg: ProfileConfig, embedder: Embedder, opts: 
     // With the PGlite stand-in the main thread is busy running PostgreSQL in WebAssembly: a SQLite
     // log then commits (and fsyncs) in a worker thread, beside it instead of blocking it (the
     // embedded first run ingests ~30% faster; docs/performance.md). Same durability either way.
-    const sqlite = { ...(cfg.sqliteSynchronous ? { synchronous: cfg.sqliteSynchronous } : {}), thread: cfg.sqliteThread ?? !cfg.databaseUrl };
+    const sqlite = {
+      ...(cfg.sqliteSynchronous ? { synchronous: cfg.sqliteSynchronous } : {}),
+      thread: cfg.sqliteThread ?? !cfg.databaseUrl,
+    };
     const postgresLog = {
       ...(cfg.sagaLogConnections !== undefined ? { poolSize: cfg.sagaLogConnections } : {}),
       connection: {

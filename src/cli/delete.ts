@@ -21,7 +21,8 @@ export function registerDelete(program: Command): void {
           if (io.json) {
             io.out(toJson({ ok: gone, ...r }));
           } else {
-            const outcome = r.action === 'absent' ? 'absent (nothing to delete)' : r.status === 'completed' ? 'deleted' : `${r.status}: NOT deleted`;
+            const outcome =
+              r.action === 'absent' ? 'absent (nothing to delete)' : r.status === 'completed' ? 'deleted' : `${r.status}: NOT deleted`;
             const pairs: Array<[string, string]> = [
               ['document', r.docId],
               ['outcome', outcome],

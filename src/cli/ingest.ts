@@ -46,7 +46,7 @@ export function registerIngest(program: Command): void {
     .option('--no-progress', 'no progress bar or progress lines on stderr')
     .option('--json', 'print one JSON object (summary and per-document failures) on stdout')
     .option('--submit', 'queue the sagas as pending for `apex-memory worker` processes instead of running them here')
-    .option('--pushgateway <url>', 'push this run\'s metrics to a Prometheus Pushgateway at the end (job apex_ingest)', httpUrl)
+    .option('--pushgateway <url>', "push this run's metrics to a Prometheus Pushgateway at the end (job apex_ingest)", httpUrl)
     .action(exiting((paths: string[], flags: IngestFlags, cmd: Command) => ingest(cmd, paths, flags)));
 }
 
@@ -102,7 +102,15 @@ async function ingestWith(app: App, io: CommandIo, paths: string[], flags: Inges
   // Documents that waited on a store that was down (and rode the outage out, or not).
   const waitedOnStore = app.waits.total();
   if (io.json) {
-    const out = { ok: tally.ok, plan: flags.plan, concurrency: flags.concurrency, ...summary, waitedOnStore, failures: tally.failures, profile: io.profile };
+    const out = {
+      ok: tally.ok,
+      plan: flags.plan,
+      concurrency: flags.concurrency,
+      ...summary,
+      waitedOnStore,
+      failures: tally.failures,
+      profile: io.profile,
+    };
     io.out(toJson(out));
   } else {
     printFailures(io, tally.failures);
@@ -117,7 +125,10 @@ function printFailures(io: CommandIo, failures: DocumentFailure[]): void {
   if (failures.length === 0) return;
   const shown = failures.slice(0, LISTED_FAILURES);
   const unknown = failures.filter((f) => f.kind === 'unknown').length;
-  const head = unknown === 0 ? `${failures.length} document(s) not written` : `${failures.length - unknown} document(s) not written, ${unknown} in doubt (their sagas may still commit)`;
+  const head =
+    unknown === 0
+      ? `${failures.length} document(s) not written`
+      : `${failures.length - unknown} document(s) not written, ${unknown} in doubt (their sagas may still commit)`;
   io.out(`\n${head}${failures.length > shown.length ? ` (first ${shown.length} listed)` : ''}:`);
   io.out(
     renderTable(
@@ -141,9 +152,14 @@ function renderSummary(s: IngestSummary, flags: IngestFlags, waited: StoreCounts
     ['stuck', String(s.stuck)],
     ['rejected', String(s.rejected)],
     ['errors', String(s.errors)],
-    ...(s.unknown > 0 ? [['unknown', `${s.unknown} (sagas that may still commit: \`apex-memory sagas recover\` finishes them)`] as [string, string]] : []),
+    ...(s.unknown > 0
+      ? [['unknown', `${s.unknown} (sagas that may still commit: \`apex-memory sagas recover\` finishes them)`] as [string, string]]
+      : []),
     ['waited on a store', formatStoreCounts(waited) || 'none'],
-    [`latency ms (${s.latencyMs.sagas} sagas)`, `p50 ${formatMs(s.latencyMs.p50)}  p90 ${formatMs(s.latencyMs.p90)}  p99 ${formatMs(s.latencyMs.p99)}`],
+    [
+      `latency ms (${s.latencyMs.sagas} sagas)`,
+      `p50 ${formatMs(s.latencyMs.p50)}  p90 ${formatMs(s.latencyMs.p90)}  p99 ${formatMs(s.latencyMs.p99)}`,
+    ],
     ['documents/second', s.docsPerSecond.toFixed(1)],
     ['wall time', `${(s.wallTimeMs / 1000).toFixed(2)} s`],
     ['plan / concurrency', `${flags.plan} / ${flags.concurrency}`],

@@ -95,7 +95,9 @@ class LineProgress implements Progress {
     const elapsedS = (now - this.startedAt) / 1000;
     const of = this.total === undefined ? '' : `/${this.total} (${Math.floor((100 * counts.done) / Math.max(this.total, 1))}%)`;
     const rate = (counts.done / elapsedS).toFixed(1);
-    this.stream.write(`ingest: ${counts.done}${of} docs, ${counts.failed} failed, ${rate} docs/s, ${elapsedS.toFixed(0)} s${waitingText(counts.waiting)}\n`);
+    this.stream.write(
+      `ingest: ${counts.done}${of} docs, ${counts.failed} failed, ${rate} docs/s, ${elapsedS.toFixed(0)} s${waitingText(counts.waiting)}\n`,
+    );
   }
 
   stop(): void {

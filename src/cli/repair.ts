@@ -42,11 +42,20 @@ export function registerRepair(program: Command): void {
             else {
               io.out(
                 `\n${renderTable(
-                  [{ header: 'kind' }, { header: 'store' }, { header: 'document', maxWidth: 60 }, { header: flags.dryRun ? 'would' : 'done' }],
+                  [
+                    { header: 'kind' },
+                    { header: 'store' },
+                    { header: 'document', maxWidth: 60 },
+                    { header: flags.dryRun ? 'would' : 'done' },
+                  ],
                   report.actions.map((a) => [a.violation.kind, a.violation.store, a.violation.docId, a.action]),
                 )}`,
               );
-              io.out(report.after ? `\nrepair: ${report.before.violations.length} violation(s) before, ${left} after` : '\nrepair: dry run, nothing changed');
+              io.out(
+                report.after
+                  ? `\nrepair: ${report.before.violations.length} violation(s) before, ${left} after`
+                  : '\nrepair: dry run, nothing changed',
+              );
             }
           }
           return left === 0 || flags.dryRun === true ? EXIT_OK : EXIT_FAILED;

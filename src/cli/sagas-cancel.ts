@@ -26,7 +26,11 @@ export function registerCancel(sagas: Command): void {
     .command('cancel')
     .description('cancel a saga before its pivot: it compensates (exit 1 if it passed its pivot)')
     .argument('<id>', 'saga id', sagaId)
-    .option('--reason <text>', 'why; recorded with the cancellation (the saga reason too, unless it had already failed: then that failure stays its reason)', 'cancelled by operator')
+    .option(
+      '--reason <text>',
+      'why; recorded with the cancellation (the saga reason too, unless it had already failed: then that failure stays its reason)',
+      'cancelled by operator',
+    )
     .option('--by <name>', 'who cancels, recorded with the time and reason (default: user@host)')
     .option('--json', 'print the outcome as JSON on stdout')
     .action(
@@ -47,7 +51,8 @@ export function registerCancel(sagas: Command): void {
             throw err;
           }
           const ok = outcome.status === 'compensated';
-          if (io.json) io.out(toJson({ ok, sagaId: outcome.sagaId, saga: outcome.saga, status: outcome.status, reason: outcome.reason ?? null }));
+          if (io.json)
+            io.out(toJson({ ok, sagaId: outcome.sagaId, saga: outcome.saga, status: outcome.status, reason: outcome.reason ?? null }));
           else {
             const pairs: Array<[string, string]> = [
               ['saga', `${outcome.sagaId} (${outcome.saga})`],

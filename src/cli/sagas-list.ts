@@ -31,13 +31,16 @@ interface ListFlags {
 
 function statuses(value: string): SagaStatus[] {
   const list = value.split(',').map((s) => s.trim());
-  for (const s of list) if (!SAGA_STATUSES.includes(s as SagaStatus)) throw new InvalidArgumentError(`expected one or more of ${SAGA_STATUSES.join(', ')} (comma-separated), got "${s.slice(0, 40)}"`);
+  for (const s of list)
+    if (!SAGA_STATUSES.includes(s as SagaStatus))
+      throw new InvalidArgumentError(`expected one or more of ${SAGA_STATUSES.join(', ')} (comma-separated), got "${s.slice(0, 40)}"`);
   return list as SagaStatus[];
 }
 
 function time(value: string): number {
   const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-  if (!Number.isSafeInteger(ms)) throw new InvalidArgumentError(`expected an ISO 8601 date-time or epoch milliseconds, got "${value.slice(0, 40)}"`);
+  if (!Number.isSafeInteger(ms))
+    throw new InvalidArgumentError(`expected an ISO 8601 date-time or epoch milliseconds, got "${value.slice(0, 40)}"`);
   return ms;
 }
 
@@ -64,7 +67,7 @@ function filterOf(flags: ListFlags): LogFilter {
 export function registerList(sagas: Command): void {
   sagas
     .command('list')
-    .description('one page of the saga log, newest first, filtered by the log itself; prints the next page\'s cursor')
+    .description("one page of the saga log, newest first, filtered by the log itself; prints the next page's cursor")
     .option('--status <statuses>', `only these statuses (comma-separated): ${SAGA_STATUSES.join(', ')}`, statuses)
     .option('--name <name>', 'only sagas of this definition (ingest, ingest_adr, delete)', text)
     .option('--saga-version <n>', 'only this definition version', positiveInt(1_000_000))
@@ -84,12 +87,23 @@ export function registerList(sagas: Command): void {
         withApp(cmd, { json: flags.json === true }, async (app, io) => {
           const filter = filterOf(flags);
           const [page, total] = await Promise.all([
-            app.engine.log.list(filter, { limit: flags.limit, order: flags.order, ...(flags.cursor !== undefined ? { cursor: flags.cursor } : {}) }),
+            app.engine.log.list(filter, {
+              limit: flags.limit,
+              order: flags.order,
+              ...(flags.cursor !== undefined ? { cursor: flags.cursor } : {}),
+            }),
             app.engine.log.countUpTo(filter, TOTAL_CAP),
           ]);
           const registered = (s: SagaEntry): boolean => app.engine.isRegistered(s.name, s.version);
           if (io.json) {
-            io.out(toJson({ sagas: page.sagas.map((s) => ({ ...s, registered: registered(s) })), next: page.next, total: total.count, totalCapped: total.capped }));
+            io.out(
+              toJson({
+                sagas: page.sagas.map((s) => ({ ...s, registered: registered(s) })),
+                next: page.next,
+                total: total.count,
+                totalCapped: total.capped,
+              }),
+            );
             return EXIT_OK;
           }
           const matches = `${total.count.toLocaleString('en-US')}${total.capped ? '+' : ''} match(es)`;

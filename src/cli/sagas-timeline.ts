@@ -17,7 +17,15 @@ export function renderTimeline(records: readonly LogRecord[], times: ReadonlyArr
     records.map((r, seq) => {
       const at = times[seq] ?? null;
       const before = seq > 0 ? (times[seq - 1] ?? null) : null;
-      return [seq, at === null ? '-' : formatTime(at), at !== null && before !== null ? at - before : '', r.type, 'step' in r ? r.step : '', 'attempt' in r ? r.attempt : '', detail(r)];
+      return [
+        seq,
+        at === null ? '-' : formatTime(at),
+        at !== null && before !== null ? at - before : '',
+        r.type,
+        'step' in r ? r.step : '',
+        'attempt' in r ? r.attempt : '',
+        detail(r),
+      ];
     }),
   );
 }

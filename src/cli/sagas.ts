@@ -37,7 +37,10 @@ export function registerSagas(program: Command): void {
           io.out(
             `\n${renderPairs([
               ['saga', saga.sagaId],
-              ['definition', `${saga.name}@${saga.version}${app.engine.isRegistered(saga.name, saga.version) ? '' : ' (unregistered: no definition for this version here)'}`],
+              [
+                'definition',
+                `${saga.name}@${saga.version}${app.engine.isRegistered(saga.name, saga.version) ? '' : ' (unregistered: no definition for this version here)'}`,
+              ],
               ['status', saga.status],
               ['reason', saga.reason ? `[${saga.reason.code}] ${saga.reason.message}` : '-'],
               // An ended saga holds no lease: its last owner and token are history.
@@ -46,8 +49,18 @@ export function registerSagas(program: Command): void {
               ['lease expires', saga.endedAt === null ? formatTime(saga.leaseExpiresAt) : '-'],
               ['key', saga.key ?? '-'],
               ['created', formatTime(saga.createdAt)],
-              ['started', saga.startedAt === null ? '- (queued)' : `${formatTime(saga.startedAt)} (queued ${formatMs(saga.startedAt - saga.createdAt)} ms)`],
-              ['ended', saga.endedAt === null ? '-' : `${formatTime(saga.endedAt)} (ran ${formatMs(saga.endedAt - (saga.startedAt ?? saga.createdAt))} ms)`],
+              [
+                'started',
+                saga.startedAt === null
+                  ? '- (queued)'
+                  : `${formatTime(saga.startedAt)} (queued ${formatMs(saga.startedAt - saga.createdAt)} ms)`,
+              ],
+              [
+                'ended',
+                saga.endedAt === null
+                  ? '-'
+                  : `${formatTime(saga.endedAt)} (ran ${formatMs(saga.endedAt - (saga.startedAt ?? saga.createdAt))} ms)`,
+              ],
               ['updated', formatTime(saga.updatedAt)],
               ['input', summarizeInput(saga.input)],
               ['content', describeContent(await contentStateOf(app.stores.postgres, saga))],
@@ -70,7 +83,8 @@ export function registerSagas(program: Command): void {
           const t0 = performance.now();
           const outcome = await app.engine.retryStuck(id);
           const ok = outcome.status !== 'stuck';
-          if (io.json) io.out(toJson({ ok, sagaId: outcome.sagaId, saga: outcome.saga, status: outcome.status, reason: outcome.reason ?? null }));
+          if (io.json)
+            io.out(toJson({ ok, sagaId: outcome.sagaId, saga: outcome.saga, status: outcome.status, reason: outcome.reason ?? null }));
           else {
             const pairs: Array<[string, string]> = [
               ['saga', `${outcome.sagaId} (${outcome.saga})`],

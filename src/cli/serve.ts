@@ -49,7 +49,11 @@ export function registerServe(program: Command): void {
     .description('HTTP API (/v1), OpenAPI (/openapi.json, /docs) and dashboard (/ui); see docs/http.md')
     .option('--host <host>', 'address to bind (anything but loopback needs APEX_API_TOKEN)', '127.0.0.1')
     .option('--port <port>', 'TCP port (0: any free port, printed at start)', port, 8080)
-    .option('--mode <mode>', 'run: sagas run in this process; enqueue: queued for `apex-memory worker` (default: enqueue with a PostgreSQL saga log, else run)', oneOf(['run', 'enqueue'] as const))
+    .option(
+      '--mode <mode>',
+      'run: sagas run in this process; enqueue: queued for `apex-memory worker` (default: enqueue with a PostgreSQL saga log, else run)',
+      oneOf(['run', 'enqueue'] as const),
+    )
     .option('--cors-origin <origin>', 'allow this browser origin (repeatable); CORS is off without it', origin)
     .option('--max-body-bytes <n>', 'largest request body accepted', positiveInt(64 * 1024 * 1024), 8 * 1024 * 1024)
     .option('--grace-ms <ms>', 'on SIGTERM, how long requests and sagas in flight may take to finish', positiveInt(3_600_000), 10_000)
@@ -73,7 +77,11 @@ async function runServe(flags: ServeFlags, cmd: Command): Promise<number> {
   let envOrigins: string[];
   try {
     allowedHosts = parseAllowedHosts(process.env[ALLOWED_HOSTS_ENV]);
-    envOrigins = (process.env[CORS_ORIGINS_ENV] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '').reduce<string[]>((acc, o) => origin(o, acc), []);
+    envOrigins = (process.env[CORS_ORIGINS_ENV] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '')
+      .reduce<string[]>((acc, o) => origin(o, acc), []);
   } catch (err) {
     throw new CliError('CLI_CONFIG', err instanceof InvalidArgumentError ? `${CORS_ORIGINS_ENV}: ${err.message}` : (err as Error).message);
   }
@@ -112,7 +120,8 @@ async function runServe(flags: ServeFlags, cmd: Command): Promise<number> {
       throw err;
     }
     // Run mode: this process is also the worker that resumes orphaned and queued sagas.
-    const loop = mode === 'run' ? new WorkerLoop({ engine: app.engine, concurrency: flags.concurrency, warn: (line) => log.warn(line) }) : undefined;
+    const loop =
+      mode === 'run' ? new WorkerLoop({ engine: app.engine, concurrency: flags.concurrency, warn: (line) => log.warn(line) }) : undefined;
     const looping = loop?.start();
     app.retention.start(); // ended sagas past APEX_SAGA_RETENTION (src/fleet/retention.ts)
     io.err(`apex-memory serve: listening on ${server.url} (mode ${mode}; dashboard ${server.url}/ui/, API reference ${server.url}/docs)`);

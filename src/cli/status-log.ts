@@ -80,7 +80,10 @@ export async function openForStatus(cmd: Command): Promise<StatusApp> {
     if (kind === 'postgres') {
       const opening = openSagaLog(target);
       // Opened late after all: closed whenever that happens.
-      void opening.then((log) => log.close(), () => undefined);
+      void opening.then(
+        (log) => log.close(),
+        () => undefined,
+      );
       await bounded(opening, openBoundMs(storeTimeoutMs));
     }
     const app = await openApp({ lenientConnect: true, config });

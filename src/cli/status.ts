@@ -17,7 +17,9 @@ import { formatStoreCounts, waitingInLog } from '../ingest/store-waits.js';
 const COUNT_CAP = Number.MAX_SAFE_INTEGER;
 
 /** Unfinished sagas by name@version (counted per definition this build knows, plus any other seen). */
-async function unfinishedByDefinition(engine: SagaEngine<SagaLogBackend>): Promise<Array<{ definition: string; count: number; registered: boolean }>> {
+async function unfinishedByDefinition(
+  engine: SagaEngine<SagaLogBackend>,
+): Promise<Array<{ definition: string; count: number; registered: boolean }>> {
   const byDef = new Map<string, { definition: string; count: number; registered: boolean }>();
   for (const status of ['pending', 'running', 'compensating', 'stuck'] as const) {
     // Versions nobody here registers show up in a bounded sample; registered ones are counted exactly.
@@ -27,8 +29,12 @@ async function unfinishedByDefinition(engine: SagaEngine<SagaLogBackend>): Promi
     }
   }
   for (const entry of byDef.values()) {
-    const [name, version] = [entry.definition.slice(0, entry.definition.lastIndexOf('@')), Number(entry.definition.slice(entry.definition.lastIndexOf('@') + 1))];
-    for (const status of ['pending', 'running', 'compensating', 'stuck'] as const) entry.count += await engine.log.count({ status, name, version });
+    const [name, version] = [
+      entry.definition.slice(0, entry.definition.lastIndexOf('@')),
+      Number(entry.definition.slice(entry.definition.lastIndexOf('@') + 1)),
+    ];
+    for (const status of ['pending', 'running', 'compensating', 'stuck'] as const)
+      entry.count += await engine.log.count({ status, name, version });
   }
   return [...byDef.values()].sort((a, b) => a.definition.localeCompare(b.definition));
 }
@@ -36,7 +42,9 @@ async function unfinishedByDefinition(engine: SagaEngine<SagaLogBackend>): Promi
 export function registerStatus(program: Command): void {
   program
     .command('status')
-    .description('health of each store and of the saga log, saga counts by status (exit 1 if a store or the log is down, or a saga is stuck)')
+    .description(
+      'health of each store and of the saga log, saga counts by status (exit 1 if a store or the log is down, or a saga is stuck)',
+    )
     .option('--json', 'print health and counts as JSON on stdout')
     .action(exiting((flags: { json?: boolean }, cmd: Command) => runStatus(flags.json === true, cmd)));
 }
@@ -50,10 +58,12 @@ async function runStatus(json: boolean, cmd: Command): Promise<number> {
     const names = Object.keys(app.stores) as StoreName[];
     // A down store's detail carries the driver's message: redacted like every CLI error.
     const [health, sagaLog] = await Promise.all([
-      Promise.all(names.map(async (name) => {
-        const h = await app.stores[name].health();
-        return { store: name, ...h, detail: redactCredentials(h.detail) };
-      })),
+      Promise.all(
+        names.map(async (name) => {
+          const h = await app.stores[name].health();
+          return { store: name, ...h, detail: redactCredentials(h.detail) };
+        }),
+      ),
       opened.logDown ?? probeSagaLog(app.engine.log, opened.storeTimeoutMs),
     ]);
     const counted = sagaLog.ok ? await countSagas(app.engine, opened.storeTimeoutMs) : undefined;
@@ -63,7 +73,18 @@ async function runStatus(json: boolean, cmd: Command): Promise<number> {
     if (io.json) {
       const waitingScan = c ? { running: c.waiting.scanned, more: c.waiting.more } : null;
       // With the log down its counts are unknown: null, not zeros that would look like "nothing to do".
-      io.out(toJson({ ok, stores: health, sagaLog: log, sagas: c?.sagas ?? null, waitingOnStore: c?.waiting.counts ?? null, waitingScan, unfinished: c?.unfinished ?? null, countCap: COUNT_CAP }));
+      io.out(
+        toJson({
+          ok,
+          stores: health,
+          sagaLog: log,
+          sagas: c?.sagas ?? null,
+          waitingOnStore: c?.waiting.counts ?? null,
+          waitingScan,
+          unfinished: c?.unfinished ?? null,
+          countCap: COUNT_CAP,
+        }),
+      );
       return ok ? EXIT_OK : EXIT_FAILED;
     }
     const rows = [...health.map((h) => [h.store, h.ok ? 'ok' : 'DOWN', h.detail]), ['saga log', log.ok ? 'ok' : 'DOWN', log.detail]];

@@ -21,7 +21,9 @@ interface Step {
 export function registerVacuum(program: Command): void {
   program
     .command('vacuum')
-    .description('reclaim the space and bytes of deleted documents: sweep ended sagas\' staged content, VACUUM PostgreSQL/PGlite and the SQLite files, truncate WALs')
+    .description(
+      "reclaim the space and bytes of deleted documents: sweep ended sagas' staged content, VACUUM PostgreSQL/PGlite and the SQLite files, truncate WALs",
+    )
     .option('--full', 'PostgreSQL: VACUUM FULL (rewrites the tables; takes an exclusive lock on each meanwhile)')
     .option('--json', 'print what was done as JSON on stdout')
     .action(
@@ -36,7 +38,10 @@ export function registerVacuum(program: Command): void {
               steps.push({ target, done: err instanceof Error ? err.message : String(err), ok: false });
             }
           };
-          await attempt('saga_inputs', async () => `removed the staged content of ${await sweepStagedInputs(app.stores, app.engine.log)} ended saga(s)`);
+          await attempt(
+            'saga_inputs',
+            async () => `removed the staged content of ${await sweepStagedInputs(app.stores, app.engine.log)} ended saga(s)`,
+          );
           for (const store of [app.stores.postgres, app.stores.neo4j, app.stores.qdrant, app.stores.redis]) {
             const reclaim = store.reclaim?.bind(store);
             if (reclaim) await attempt(`${store.name} (${store.backend})`, () => reclaim({ full: flags.full === true }));
@@ -58,7 +63,13 @@ export function registerVacuum(program: Command): void {
           }
           const ok = code === EXIT_OK && steps.every((s) => s.ok);
           if (flags.json === true) process.stdout.write(`${toJson({ ok, steps })}\n`);
-          else process.stdout.write(`\n${renderTable([{ header: 'target' }, { header: 'done' }], steps.map((s) => [s.target, s.ok ? s.done : `FAILED: ${s.done}`]))}\n`);
+          else
+            process.stdout.write(
+              `\n${renderTable(
+                [{ header: 'target' }, { header: 'done' }],
+                steps.map((s) => [s.target, s.ok ? s.done : `FAILED: ${s.done}`]),
+              )}\n`,
+            );
           return ok ? EXIT_OK : EXIT_FAILED;
         });
       }),

@@ -18,9 +18,17 @@ export function registerVerify(program: Command): void {
     .command('verify')
     .description('check that the four stores agree (every violation is listed; exit 1 if any)')
     .option('--json', 'print counts and violations (with --erased: the erasure receipt) as JSON on stdout')
-    .option('--erased <id>', 'instead: prove that document <id> was erased (every store and the saga log, by id and content hash); exit 1 while a trace remains', documentId)
+    .option(
+      '--erased <id>',
+      'instead: prove that document <id> was erased (every store and the saga log, by id and content hash); exit 1 while a trace remains',
+      documentId,
+    )
     .option('--log-scan-limit <n>', 'with --erased: sagas per definition the saga-log scan loads', positiveInt(10_000_000), 10_000)
-    .option('--pushgateway <url>', 'push the violation counts by kind (apex_drift_violations) to a Prometheus Pushgateway (job apex_verify)', httpUrl)
+    .option(
+      '--pushgateway <url>',
+      'push the violation counts by kind (apex_drift_violations) to a Prometheus Pushgateway (job apex_verify)',
+      httpUrl,
+    )
     .action(
       exiting((flags: { json?: boolean; pushgateway?: string; erased?: string; logScanLimit: number }, cmd: Command) =>
         withApp(cmd, { json: flags.json === true }, async (app, io) => {
@@ -66,10 +74,20 @@ function renderReceipt(r: ErasureReceipt): string {
   const d = r.deleteSaga;
   const head = renderPairs([
     ['document', r.docId],
-    ['delete saga', d ? `${d.sagaId} (${d.status ?? 'not in the log'}${d.completedAt ? `, completed ${d.completedAt}` : ''})` : '- (no erasure on record)'],
+    [
+      'delete saga',
+      d
+        ? `${d.sagaId} (${d.status ?? 'not in the log'}${d.completedAt ? `, completed ${d.completedAt}` : ''})`
+        : '- (no erasure on record)',
+    ],
     ['checked at', r.checkedAt],
   ]);
-  const rows = r.stores.map((c) => [c.store, c.backend, c.clean === null ? `NOT CHECKED: ${c.error ?? '?'}` : c.clean ? 'clean' : c.traces.join('; '), c.kept.join('; ') || '-']);
+  const rows = r.stores.map((c) => [
+    c.store,
+    c.backend,
+    c.clean === null ? `NOT CHECKED: ${c.error ?? '?'}` : c.clean ? 'clean' : c.traces.join('; '),
+    c.kept.join('; ') || '-',
+  ]);
   const table = renderTable([{ header: 'store' }, { header: 'backend' }, { header: 'result' }, { header: 'kept on purpose' }], rows);
   return `\n${head}\n\n${table}\n${r.erased ? '\nverify --erased: OK, no trace of the document remains' : '\nverify --erased: NOT ERASED (traces above, or a store could not be checked)'}`;
 }

@@ -35,13 +35,27 @@ export function registerWorker(program: Command): void {
     .command('worker')
     .description('run sagas from the shared saga log until SIGTERM (fleet mode; needs SAGA_LOG_URL=postgresql://... for several machines)')
     .option('--concurrency <n>', 'sagas running at once in this worker', positiveInt(4096), 16)
-    .option('--lease-ms <ms>', 'lease on a claimed saga; another worker takes it over this long after this one dies', positiveInt(3_600_000), 30_000)
+    .option(
+      '--lease-ms <ms>',
+      'lease on a claimed saga; another worker takes it over this long after this one dies',
+      positiveInt(3_600_000),
+      30_000,
+    )
     .option('--poll-ms <ms>', 'idle poll period of the saga log', positiveInt(60_000), 200)
-    .option('--grace-ms <ms>', 'on SIGTERM, how long running sagas may take to finish before they are released', positiveInt(3_600_000), 10_000)
+    .option(
+      '--grace-ms <ms>',
+      'on SIGTERM, how long running sagas may take to finish before they are released',
+      positiveInt(3_600_000),
+      10_000,
+    )
     .option('--status-ms <ms>', 'period of the one-line status report', positiveInt(3_600_000), 10_000)
     .option('--metrics-port <port>', 'serve Prometheus metrics on http://<metrics-host>:<port>/metrics (0: any free port)', port)
     .option('--metrics-host <host>', 'address the metrics endpoint binds to', '127.0.0.1')
-    .option('--verify-every <seconds>', 'run verify every N seconds and export its violation counts (apex_drift_violations)', positiveInt(86_400))
+    .option(
+      '--verify-every <seconds>',
+      'run verify every N seconds and export its violation counts (apex_drift_violations)',
+      positiveInt(86_400),
+    )
     .action(exiting((flags: WorkerFlags, cmd: Command) => runWorker(flags, cmd)));
 }
 
@@ -54,9 +68,14 @@ function runWorker(flags: WorkerFlags, cmd: Command): Promise<number> {
   return withApp(cmd, { json: true, app }, async (app) => {
     obs.attach(app);
     const owner = app.engine.owner;
-    log.info({ owner, concurrency: flags.concurrency, leaseMs: flags.leaseMs, pollMs: flags.pollMs, graceMs: flags.graceMs }, `worker: owner ${owner}  concurrency ${flags.concurrency}  lease ${flags.leaseMs} ms  poll ${flags.pollMs} ms  grace ${flags.graceMs} ms`);
+    log.info(
+      { owner, concurrency: flags.concurrency, leaseMs: flags.leaseMs, pollMs: flags.pollMs, graceMs: flags.graceMs },
+      `worker: owner ${owner}  concurrency ${flags.concurrency}  lease ${flags.leaseMs} ms  poll ${flags.pollMs} ms  grace ${flags.graceMs} ms`,
+    );
     if (app.profile.log.kind !== 'postgres') {
-      log.info(`worker: the saga log is ${app.profile.log.kind}, usable by this machine only; a fleet of several machines needs SAGA_LOG_URL=postgresql://...`);
+      log.info(
+        `worker: the saga log is ${app.profile.log.kind}, usable by this machine only; a fleet of several machines needs SAGA_LOG_URL=postgresql://...`,
+      );
     }
     const loop = new WorkerLoop({
       engine: app.engine,
@@ -76,15 +95,24 @@ function runWorker(flags: WorkerFlags, cmd: Command): Promise<number> {
       metrics = await serveMetrics(obs.metrics, { port: flags.metricsPort, host: flags.metricsHost });
       log.info({ metricsUrl: metrics.url }, `worker: metrics on ${metrics.url}`);
     }
-    const verify = flags.verifyEvery === undefined ? undefined : scheduleVerify(app.stores, obs.metrics, flags.verifyEvery * 1000, (line) => log.warn(line));
+    const verify =
+      flags.verifyEvery === undefined
+        ? undefined
+        : scheduleVerify(app.stores, obs.metrics, flags.verifyEvery * 1000, (line) => log.warn(line));
     // Sagas retrying a store that is down (an outage ridden out) are named in the status line.
     const report = (): void => {
       const waiting = app.waits.current();
-      log.info({ owner, ...loop.counts(), waitingOnStore: waiting }, `${statusLine(owner, loop.counts(), loop.concurrency)}${waitingText(waiting)}`);
+      log.info(
+        { owner, ...loop.counts(), waitingOnStore: waiting },
+        `${statusLine(owner, loop.counts(), loop.concurrency)}${waitingText(waiting)}`,
+      );
     };
     const timer = setInterval(report, flags.statusMs);
     const removeHandlers = onStopSignal((signal) => {
-      log.info({ signal }, `worker: ${signal}: claiming nothing more, waiting up to ${flags.graceMs} ms for ${app.engine.activeCount} running saga(s)`);
+      log.info(
+        { signal },
+        `worker: ${signal}: claiming nothing more, waiting up to ${flags.graceMs} ms for ${app.engine.activeCount} running saga(s)`,
+      );
       stopped = loop.stop({ graceMs: flags.graceMs });
     });
     try {

@@ -25,7 +25,9 @@ export class DataDirLockedError extends Error {
   readonly owner: LockOwner | undefined;
   constructor(dir: string, owner: LockOwner | undefined) {
     const who = owner ? `process ${owner.pid} on ${owner.host} (${owner.command}, since ${owner.since})` : 'another process';
-    super(`the data directory ${dir} is in use by ${who}; the embedded stores allow one process at a time: wait for it to finish, or use another --data-dir`);
+    super(
+      `the data directory ${dir} is in use by ${who}; the embedded stores allow one process at a time: wait for it to finish, or use another --data-dir`,
+    );
     this.name = 'DataDirLockedError';
     this.owner = owner;
     markError(this);
@@ -70,7 +72,13 @@ function readOwner(path: string): LockOwner | undefined {
   try {
     const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<LockOwner>;
     if (typeof parsed.pid !== 'number' || typeof parsed.host !== 'string') return undefined;
-    return { pid: parsed.pid, host: parsed.host, start: parsed.start ?? null, command: String(parsed.command ?? '?'), since: String(parsed.since ?? '?') };
+    return {
+      pid: parsed.pid,
+      host: parsed.host,
+      start: parsed.start ?? null,
+      command: String(parsed.command ?? '?'),
+      since: String(parsed.since ?? '?'),
+    };
   } catch {
     return undefined;
   }
@@ -133,7 +141,10 @@ function removeStale(path: string, seen: LockOwner | undefined): void {
   }
   try {
     const now = readOwner(path);
-    const same = seen === undefined ? now === undefined : now !== undefined && now.pid === seen.pid && now.start === seen.start && now.since === seen.since;
+    const same =
+      seen === undefined
+        ? now === undefined
+        : now !== undefined && now.pid === seen.pid && now.start === seen.start && now.since === seen.since;
     if (same) unlinkSync(path);
   } catch {
     // removed by its owner meanwhile

@@ -23,7 +23,8 @@ export class ConfigError extends Error {
 /** Parses `raw` for the setting `name` or throws ConfigError naming it and the range. */
 export function intSetting(name: string, raw: string, range: IntRange): number {
   const problem = rangeProblem(raw, range);
-  if (problem !== undefined) throw new ConfigError(name, `${name} must be ${describeRange(range)}, got ${JSON.stringify(raw.slice(0, 40))}`);
+  if (problem !== undefined)
+    throw new ConfigError(name, `${name} must be ${describeRange(range)}, got ${JSON.stringify(raw.slice(0, 40))}`);
   return Number(raw.trim());
 }
 

@@ -17,7 +17,10 @@ export function outageStepsFromEnv(env: Record<string, string | undefined>, rang
   for (const part of raw.split(',')) {
     const [name, value, ...rest] = part.trim().split('=');
     if (name === undefined || value === undefined || rest.length > 0 || !NAME.test(name)) {
-      throw new ConfigError(SETTING, `${SETTING}: expected step=milliseconds[,step=milliseconds] (step: a step name or saga.step, lower case), got ${JSON.stringify(part.trim()).slice(0, 80)}`);
+      throw new ConfigError(
+        SETTING,
+        `${SETTING}: expected step=milliseconds[,step=milliseconds] (step: a step name or saga.step, lower case), got ${JSON.stringify(part.trim()).slice(0, 80)}`,
+      );
     }
     steps[name] = intSetting(`${SETTING} (${name})`, value, range);
   }

@@ -59,15 +59,18 @@ export function configFromEnv(env: Env, dataDir?: string): ProfileConfig {
   set('sagaLogUrl', env.SAGA_LOG_URL);
   const sync = env.APEX_SAGA_LOG_SYNC?.trim().toUpperCase();
   if (sync === 'FULL' || sync === 'NORMAL') cfg.sqliteSynchronous = sync;
-  else if (sync) throw new ConfigError('APEX_SAGA_LOG_SYNC', `APEX_SAGA_LOG_SYNC must be FULL or NORMAL, got ${JSON.stringify(sync.slice(0, 40))}`);
+  else if (sync)
+    throw new ConfigError('APEX_SAGA_LOG_SYNC', `APEX_SAGA_LOG_SYNC must be FULL or NORMAL, got ${JSON.stringify(sync.slice(0, 40))}`);
   const coalesce = env.APEX_STORE_COALESCE?.trim().toLowerCase();
   if (coalesce === 'off' || coalesce === 'on') cfg.coalesce = coalesce === 'on';
-  else if (coalesce) throw new ConfigError('APEX_STORE_COALESCE', `APEX_STORE_COALESCE must be on or off, got ${JSON.stringify(coalesce.slice(0, 40))}`);
+  else if (coalesce)
+    throw new ConfigError('APEX_STORE_COALESCE', `APEX_STORE_COALESCE must be on or off, got ${JSON.stringify(coalesce.slice(0, 40))}`);
   const timeout = intFromEnv(env, 'APEX_STORE_TIMEOUT_MS', STORE_TIMEOUT_RANGE);
   if (timeout !== undefined) cfg.storeTimeoutMs = timeout;
   const pooler = env.APEX_PG_POOLER?.trim().toLowerCase();
   if (pooler === 'transaction' || pooler === 'none') cfg.pgPooler = pooler;
-  else if (pooler) throw new ConfigError('APEX_PG_POOLER', `APEX_PG_POOLER must be transaction or none, got ${JSON.stringify(pooler.slice(0, 40))}`);
+  else if (pooler)
+    throw new ConfigError('APEX_PG_POOLER', `APEX_PG_POOLER must be transaction or none, got ${JSON.stringify(pooler.slice(0, 40))}`);
   set('sagaLogDirectUrl', env.SAGA_LOG_DIRECT_URL);
   const conns = intFromEnv(env, 'APEX_SAGA_LOG_CONNECTIONS', { min: 2, max: 1_000, unit: 'connections' });
   if (conns !== undefined) cfg.sagaLogConnections = conns;

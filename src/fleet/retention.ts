@@ -80,7 +80,9 @@ export class Retention {
     if (!this.enabled || this.timer || this.stopped) return;
     const tick = (): void => {
       this.pass()
-        .catch((err: unknown) => this.opts.warn?.(`retention: prune failed (${(err as Error).message}); next attempt in ${Math.round(intervalMs / 1000)} s`))
+        .catch((err: unknown) =>
+          this.opts.warn?.(`retention: prune failed (${(err as Error).message}); next attempt in ${Math.round(intervalMs / 1000)} s`),
+        )
         .finally(() => {
           if (!this.stopped) {
             this.timer = setTimeout(tick, intervalMs);

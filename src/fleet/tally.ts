@@ -28,7 +28,8 @@ export class WorkerTally {
     return {
       // onSagaEnd fires on every path (fenced, suspended, shutdown too): one place frees the slot.
       onSagaEnd: (e) => {
-        if (e.status === 'completed' || e.status === 'compensated' || e.status === 'stuck' || e.status === 'fenced') this.counts[e.status]++;
+        if (e.status === 'completed' || e.status === 'compensated' || e.status === 'stuck' || e.status === 'fenced')
+          this.counts[e.status]++;
         else if (e.status === 'cancelled') this.counts.compensated++;
         freed();
       },

@@ -24,7 +24,9 @@ export class BindError extends Error {
 export function assertSafeBind(host: string, token: string | undefined): void {
   if (isLoopbackHost(host)) return;
   if (token === undefined || token.length < 16) {
-    throw new BindError(`refusing to listen on ${host} (not loopback) without a bearer token of at least 16 characters (set the APEX_API_TOKEN environment variable; there is no flag, so the token stays out of the process list)`);
+    throw new BindError(
+      `refusing to listen on ${host} (not loopback) without a bearer token of at least 16 characters (set the APEX_API_TOKEN environment variable; there is no flag, so the token stays out of the process list)`,
+    );
   }
 }
 
@@ -47,7 +49,12 @@ export function bearerAuth(token: string | undefined, open: ReadonlySet<string>)
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!m?.[1] || !tokenMatches(m[1], token)) {
       c.header('WWW-Authenticate', 'Bearer realm="apex-memory"');
-      return problemResponse(c, 401, 'HTTP_UNAUTHORIZED', m ? 'the bearer token is wrong' : 'a bearer token is required (Authorization: Bearer <token>)');
+      return problemResponse(
+        c,
+        401,
+        'HTTP_UNAUTHORIZED',
+        m ? 'the bearer token is wrong' : 'a bearer token is required (Authorization: Bearer <token>)',
+      );
     }
     return next();
   };

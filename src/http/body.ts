@@ -29,7 +29,11 @@ export async function readJsonBody(c: Context, maxBytes: number): Promise<unknow
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new HttpProblem(400, 'HTTP_MALFORMED_JSON', `the request body is not valid JSON: ${err instanceof Error ? err.message : 'parse error'}`);
+    throw new HttpProblem(
+      400,
+      'HTTP_MALFORMED_JSON',
+      `the request body is not valid JSON: ${err instanceof Error ? err.message : 'parse error'}`,
+    );
   }
 }
 

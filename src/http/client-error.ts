@@ -20,7 +20,13 @@ export function answerClientErrors(server: Server): void {
       return;
     }
     if (err.code === 'HPE_HEADER_OVERFLOW') {
-      respond(socket, 431, 'Request Header Fields Too Large', 'HTTP_HEADERS_TOO_LARGE', 'the request line and headers are larger than this server accepts (16 KiB); send long inputs in a POST body');
+      respond(
+        socket,
+        431,
+        'Request Header Fields Too Large',
+        'HTTP_HEADERS_TOO_LARGE',
+        'the request line and headers are larger than this server accepts (16 KiB); send long inputs in a POST body',
+      );
     } else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
       respond(socket, 408, 'Request Timeout', 'HTTP_REQUEST_TIMEOUT', 'the request did not arrive in time');
     } else {

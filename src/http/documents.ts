@@ -13,12 +13,20 @@ import { deleteDocument, writeDocument } from './write.js';
 
 // No stored id has a control character (validateDocument refuses them; PostgreSQL cannot hold NUL):
 // such an id is bad input (400), not a store failure (a NUL reached PostgreSQL and came back as a 503).
-const IdParam = z.object({ id: z.string().min(1).max(256).regex(/^\P{Cc}*$/u, 'control characters are not allowed in ids').openapi({ param: { name: 'id', in: 'path' }, example: 'notes/alpha' }) });
+const IdParam = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(256)
+    .regex(/^\P{Cc}*$/u, 'control characters are not allowed in ids')
+    .openapi({ param: { name: 'id', in: 'path' }, example: 'notes/alpha' }),
+});
 /** The path id, checked against IdParam (400 HTTP_INVALID_PARAMETER), before any store sees it. */
 const idOf = (c: Context): string => parseWith(IdParam, { id: c.req.param('id') ?? '' }, 'HTTP_INVALID_PARAMETER', 400).id;
 const idempotencyHeader = z.object({
   'idempotency-key': z.string().optional().openapi({
-    description: 'Maps to the saga id: the same key with the same body returns the same saga (never runs it twice); with a different body it is a 409.',
+    description:
+      'Maps to the saga id: the same key with the same body returns the same saga (never runs it twice); with a different body it is a 409.',
   }),
 });
 
@@ -26,7 +34,10 @@ const WRITE_RESPONSES = {
   200: json(WriteResult, 'The saga ended and the document is committed (an update, or no change: sagaStatus `skipped`).'),
   201: json(WriteResult, 'The saga ended and the new document is committed.'),
   202: {
-    ...json(WriteResult, 'Accepted: the saga has not ended within `wait` (running, queued for a worker, or stuck waiting for an operator). Poll `Location` (the saga) or GET the document; until it ends, readers see the previous committed version or `ingestion_status` `pending`.'),
+    ...json(
+      WriteResult,
+      'Accepted: the saga has not ended within `wait` (running, queued for a worker, or stuck waiting for an operator). Poll `Location` (the saga) or GET the document; until it ends, readers see the previous committed version or `ingestion_status` `pending`.',
+    ),
     headers: z.object({ Location: z.string().openapi({ description: '/v1/sagas/{sagaId}' }) }),
   },
 };
@@ -42,7 +53,11 @@ export function registerDocumentRoutes(api: OpenAPIHono, ctx: ApiContext): void 
       description:
         'Validates the document (nothing is written when it is invalid), then writes it to PostgreSQL, Neo4j, Qdrant and Redis in one saga. Unchanged content runs no saga. ' +
         'A 503 `WRITE_COMPENSATED` means the saga rolled back: nothing of this write is visible, and the client may retry with a new Idempotency-Key. A 409 `WRITE_CONFLICT` means another writer committed this document meanwhile.',
-      request: { query: WaitQuery, headers: idempotencyHeader, body: { required: true, content: { 'application/json': { schema: DocumentInput } } } },
+      request: {
+        query: WaitQuery,
+        headers: idempotencyHeader,
+        body: { required: true, content: { 'application/json': { schema: DocumentInput } } },
+      },
       responses: { ...WRITE_RESPONSES, ...problems(400, 409, 413, 415, 422, 503) },
     },
     async (c) => {
@@ -59,8 +74,14 @@ export function registerDocumentRoutes(api: OpenAPIHono, ctx: ApiContext): void 
       path: '/v1/documents/{id}',
       tags: ['documents'],
       summary: 'Create or replace the document with this id',
-      description: 'Same as POST with the id taken from the path (a body `id`, if given, must match). An update keeps the last committed version readable until the new one commits.',
-      request: { params: IdParam, query: WaitQuery, headers: idempotencyHeader, body: { required: true, content: { 'application/json': { schema: DocumentInput } } } },
+      description:
+        'Same as POST with the id taken from the path (a body `id`, if given, must match). An update keeps the last committed version readable until the new one commits.',
+      request: {
+        params: IdParam,
+        query: WaitQuery,
+        headers: idempotencyHeader,
+        body: { required: true, content: { 'application/json': { schema: DocumentInput } } },
+      },
       responses: { ...WRITE_RESPONSES, ...problems(400, 409, 413, 415, 422, 503) },
     },
     async (c) => {
@@ -136,9 +157,11 @@ export function registerDocumentRoutes(api: OpenAPIHono, ctx: ApiContext): void 
       ]);
       const sha = row?.ingestionStatus === 'committed' ? row.contentSha256 : null;
       const chunks = row?.contentSha256 ? (await stores.postgres.getChunks(id, row.contentSha256)).length : 0;
-      const only = (vs: Array<{ contentSha256: string }>): boolean => (sha === null ? vs.length === 0 : vs.length === 1 && vs[0]?.contentSha256 === sha);
+      const only = (vs: Array<{ contentSha256: string }>): boolean =>
+        sha === null ? vs.length === 0 : vs.length === 1 && vs[0]?.contentSha256 === sha;
       const consistent = only(graph) && only(vectors) && (cache === undefined || cache.contentSha256 === sha) && pending.length === 0;
-      const strip = (vs: Array<{ contentSha256: string; chunkCount: number }>) => vs.map((v) => ({ contentSha256: v.contentSha256, chunkCount: v.chunkCount }));
+      const strip = (vs: Array<{ contentSha256: string; chunkCount: number }>) =>
+        vs.map((v) => ({ contentSha256: v.contentSha256, chunkCount: v.chunkCount }));
       return c.json(
         {
           id,
@@ -167,11 +190,15 @@ export function registerDocumentRoutes(api: OpenAPIHono, ctx: ApiContext): void 
       path: '/v1/documents/{id}',
       tags: ['documents'],
       summary: 'Delete a document (runs the delete saga)',
-      description: 'Readers stop seeing the document when the saga starts (`ingestion_status` `deleting`). Deletes run in the API process on every profile.',
+      description:
+        'Readers stop seeing the document when the saga starts (`ingestion_status` `deleting`). Deletes run in the API process on every profile.',
       request: { params: IdParam, query: WaitQuery, headers: idempotencyHeader },
       responses: {
         200: json(WriteResult, 'The document is deleted from all four stores.'),
-        202: { ...json(WriteResult, 'Accepted: the delete saga has not ended within `wait`; poll `Location`.'), headers: z.object({ Location: z.string() }) },
+        202: {
+          ...json(WriteResult, 'Accepted: the delete saga has not ended within `wait`; poll `Location`.'),
+          headers: z.object({ Location: z.string() }),
+        },
         ...problems(400, 404, 409, 503),
       },
     },

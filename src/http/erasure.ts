@@ -6,14 +6,26 @@ import { checkErasure } from '../ingest/erasure.js';
 import type { ApiContext } from './context.js';
 import { json, parseWith, problems, route } from './route.js';
 
-const IdParam = z.object({ id: z.string().min(1).max(256).regex(/^\P{Cc}*$/u, 'control characters are not allowed in ids').openapi({ param: { name: 'id', in: 'path' }, example: 'notes/alpha' }) });
+const IdParam = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(256)
+    .regex(/^\P{Cc}*$/u, 'control characters are not allowed in ids')
+    .openapi({ param: { name: 'id', in: 'path' }, example: 'notes/alpha' }),
+});
 
 const StoreCheck = z.object({
   store: z.enum(['postgres', 'neo4j', 'qdrant', 'redis', 'saga_log']),
   backend: z.string(),
-  clean: z.boolean().nullable().openapi({ description: 'true: no trace; false: see traces; null: the store could not be checked (see error)' }),
+  clean: z
+    .boolean()
+    .nullable()
+    .openapi({ description: 'true: no trace; false: see traces; null: the store could not be checked (see error)' }),
   traces: z.array(z.string()),
-  kept: z.array(z.string()).openapi({ description: 'What is kept on purpose: write fences, the erasure record, ids and hashes in the saga log (audit).' }),
+  kept: z
+    .array(z.string())
+    .openapi({ description: 'What is kept on purpose: write fences, the erasure record, ids and hashes in the saga log (audit).' }),
   error: z.string().optional(),
 });
 

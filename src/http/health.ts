@@ -14,11 +14,18 @@ async function timed(name: string, check: () => Promise<{ ok: boolean; detail: s
   try {
     const r = await Promise.race([
       check(),
-      new Promise<{ ok: boolean; detail: string }>((resolve) => (timer = setTimeout(() => resolve({ ok: false, detail: `no answer in ${CHECK_TIMEOUT_MS} ms` }), CHECK_TIMEOUT_MS))),
+      new Promise<{ ok: boolean; detail: string }>(
+        (resolve) => (timer = setTimeout(() => resolve({ ok: false, detail: `no answer in ${CHECK_TIMEOUT_MS} ms` }), CHECK_TIMEOUT_MS)),
+      ),
     ]);
     return { name, ok: r.ok, latencyMs: Math.round((performance.now() - t0) * 100) / 100, detail: r.detail };
   } catch (err) {
-    return { name, ok: false, latencyMs: Math.round((performance.now() - t0) * 100) / 100, detail: `[${errorCode(err) ?? 'ERROR'}] unreachable` };
+    return {
+      name,
+      ok: false,
+      latencyMs: Math.round((performance.now() - t0) * 100) / 100,
+      detail: `[${errorCode(err) ?? 'ERROR'}] unreachable`,
+    };
   } finally {
     clearTimeout(timer);
   }
@@ -27,7 +34,14 @@ async function timed(name: string, check: () => Promise<{ ok: boolean; detail: s
 export function registerHealthRoutes(api: OpenAPIHono, ctx: ApiContext): void {
   route(
     api,
-    { method: 'get', path: '/healthz', tags: ['health'], summary: 'Liveness: the process answers', security: [], responses: { 200: json(Health, 'Alive.') } },
+    {
+      method: 'get',
+      path: '/healthz',
+      tags: ['health'],
+      summary: 'Liveness: the process answers',
+      security: [],
+      responses: { 200: json(Health, 'Alive.') },
+    },
     (c) => c.json({ status: 'ok' as const }, 200),
   );
 

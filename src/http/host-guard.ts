@@ -32,11 +32,16 @@ export function hostName(hostHeader: string): string | undefined {
 /** Parses APEX_HTTP_ALLOWED_HOSTS: a comma list of host names (no scheme, no port). */
 export function parseAllowedHosts(raw: string | undefined): string[] {
   if (raw === undefined || raw.trim() === '') return [];
-  return raw.split(',').map((s) => s.trim()).filter((s) => s !== '').map((s) => {
-    const h = hostName(s);
-    if (h === undefined || (s.includes(':') && !s.startsWith('['))) throw new Error(`${ALLOWED_HOSTS_ENV}: "${s.slice(0, 60)}" is not a host name (comma list of names without scheme or port)`);
-    return h;
-  });
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map((s) => {
+      const h = hostName(s);
+      if (h === undefined || (s.includes(':') && !s.startsWith('[')))
+        throw new Error(`${ALLOWED_HOSTS_ENV}: "${s.slice(0, 60)}" is not a host name (comma list of names without scheme or port)`);
+      return h;
+    });
 }
 
 export function hostAllowed(hostHeader: string, opts: HostGuardOptions): boolean {
@@ -54,14 +59,26 @@ export function hostGuard(opts: HostGuardOptions): MiddlewareHandler {
   return async (c, next) => {
     const host = c.req.header('host') ?? new URL(c.req.url).host;
     if (!hostAllowed(host, opts)) {
-      return problemResponse(c, 421, 'HTTP_HOST_NOT_ALLOWED', `this server does not answer for Host "${host.slice(0, 100)}"; add the name to ${ALLOWED_HOSTS_ENV} if it is yours`, { field: 'Host' });
+      return problemResponse(
+        c,
+        421,
+        'HTTP_HOST_NOT_ALLOWED',
+        `this server does not answer for Host "${host.slice(0, 100)}"; add the name to ${ALLOWED_HOSTS_ENV} if it is yours`,
+        { field: 'Host' },
+      );
     }
     if (UNSAFE.has(c.req.method)) {
       const origin = c.req.header('origin');
       const site = c.req.header('sec-fetch-site');
       const foreign = origin !== undefined ? !sameOrigin(origin, host) && !cors.has(origin.toLowerCase()) : site === 'cross-site';
       if (foreign) {
-        return problemResponse(c, 403, 'HTTP_FOREIGN_ORIGIN', `a ${c.req.method} from origin "${(origin ?? 'cross-site').slice(0, 100)}" is refused (not this server's origin, not allowed by --cors-origin)`, { field: 'Origin' });
+        return problemResponse(
+          c,
+          403,
+          'HTTP_FOREIGN_ORIGIN',
+          `a ${c.req.method} from origin "${(origin ?? 'cross-site').slice(0, 100)}" is refused (not this server's origin, not allowed by --cors-origin)`,
+          { field: 'Origin' },
+        );
       }
     }
     return next();

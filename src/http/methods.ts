@@ -3,7 +3,12 @@
 // middleware (`use`, method ALL) is not a route.
 
 const toRegExp = (path: string): RegExp =>
-  new RegExp(`^${path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\/:\w+/g, '/[^/]+').replace(/\*/g, '.*')}$`);
+  new RegExp(
+    `^${path
+      .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+      .replace(/\/:\w+/g, '/[^/]+')
+      .replace(/\*/g, '.*')}$`,
+  );
 
 /** Methods registered for `path`, sorted; HEAD wherever GET is (hono answers HEAD with GET). */
 export function allowedMethods(app: { routes: ReadonlyArray<{ method: string; path: string }> }, path: string): string[] {

@@ -74,7 +74,9 @@ export function openApiDocument(api: OpenAPIHono, opts: ApiOptions) {
       title: 'Apex Memory API',
       version: version(),
       description: `${SEMANTICS.trim()}\n\n${errorTable()}\n\nThis server runs in **${opts.mode === 'run' ? 'run' : 'enqueue'}** mode: ${
-        opts.mode === 'run' ? 'it runs the sagas itself.' : 'document writes are queued in the saga log and `apex-memory worker` processes run them.'
+        opts.mode === 'run'
+          ? 'it runs the sagas itself.'
+          : 'document writes are queued in the saga log and `apex-memory worker` processes run them.'
       }`,
     },
     security: [{ bearer: [] }],

@@ -39,14 +39,28 @@ export function overviewOf(list: readonly SagaEntry[], now = Date.now()) {
   }
   // The last 30 minutes always appear (zeros where nothing ended), so the chart has a time axis.
   const nowBucket = Math.floor(now / MINUTE) * MINUTE;
-  for (let t = nowBucket - 29 * MINUTE; t <= nowBucket; t += MINUTE) if (!buckets.has(t)) buckets.set(t, { completed: 0, compensated: 0, stuck: 0, durations: [] });
+  for (let t = nowBucket - 29 * MINUTE; t <= nowBucket; t += MINUTE)
+    if (!buckets.has(t)) buckets.set(t, { completed: 0, compensated: 0, stuck: 0, durations: [] });
   const series = [...buckets.entries()]
     .sort((a, b) => a[0] - b[0])
     .slice(-120)
-    .map(([t, b]) => ({ t, completed: b.completed, compensated: b.compensated, stuck: b.stuck, p90Ms: quantile(b.durations.sort((x, y) => x - y), 0.9) }));
+    .map(([t, b]) => ({
+      t,
+      completed: b.completed,
+      compensated: b.compensated,
+      stuck: b.stuck,
+      p90Ms: quantile(
+        b.durations.sort((x, y) => x - y),
+        0.9,
+      ),
+    }));
   const times = list.map((s) => s.createdAt);
   return {
-    window: { sagas: list.length, from: times.length ? new Date(Math.min(...times)).toISOString() : null, to: times.length ? new Date(Math.max(...times)).toISOString() : null },
+    window: {
+      sagas: list.length,
+      from: times.length ? new Date(Math.min(...times)).toISOString() : null,
+      to: times.length ? new Date(Math.max(...times)).toISOString() : null,
+    },
     successRate: ended.length ? completed.length / ended.length : null,
     compensationRate: ended.length ? compensated.length / ended.length : null,
     latencyMs: { p50: quantile(durations, 0.5), p90: quantile(durations, 0.9), p99: quantile(durations, 0.99) },
@@ -87,7 +101,9 @@ export function registerOverviewRoutes(api: OpenAPIHono, ctx: ApiContext): void 
           countsCapped: inFlight.capped || pending.capped || stuck.capped,
           targets: ctx.opts.targets,
           consistencyWindowMs: { samples: windows.length, p50: quantile(windows, 0.5), p99: quantile(windows, 0.99) },
-          lastVerify: last ? { at: last.at.toISOString(), documents: last.report.documents, violations: last.report.violations.length, byKind } : null,
+          lastVerify: last
+            ? { at: last.at.toISOString(), documents: last.report.documents, violations: last.report.violations.length, byKind }
+            : null,
           profile: ctx.app.profile.describe().profile,
           mode: ctx.opts.mode,
           faultDrill: ctx.opts.faultDrill ? { stores: [...ctx.opts.faultDrill.stores] } : null,
@@ -104,7 +120,8 @@ export function registerOverviewRoutes(api: OpenAPIHono, ctx: ApiContext): void 
       path: '/v1/verify',
       tags: ['operations'],
       summary: 'Check the cross-store invariant now (what `apex-memory verify` checks)',
-      description: 'Reads every store; meaningful once no saga is running (violations of in-flight sagas are expected). The overview shows the last result as drift.',
+      description:
+        'Reads every store; meaningful once no saga is running (violations of in-flight sagas are expected). The overview shows the last result as drift.',
       responses: { 200: json(VerifyResult, 'The violations found (at most 1,000 listed).'), ...problems(503) },
     },
     async (c) => {

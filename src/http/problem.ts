@@ -58,7 +58,13 @@ const TITLES: Record<number, string> = {
 
 export const PROBLEM_TYPE_BASE = 'https://apex-memory.dev/problems/';
 
-export function problemBody(status: number, code: string, detail: string, extensions: Record<string, unknown> = {}, instance?: string): ProblemBody {
+export function problemBody(
+  status: number,
+  code: string,
+  detail: string,
+  extensions: Record<string, unknown> = {},
+  instance?: string,
+): ProblemBody {
   const body: ProblemBody = {
     ...extensions,
     type: `${PROBLEM_TYPE_BASE}${code.toLowerCase().replace(/_/g, '-')}`,
@@ -71,7 +77,13 @@ export function problemBody(status: number, code: string, detail: string, extens
   return body;
 }
 
-export function problemResponse(c: Context, status: ContentfulStatusCode, code: string, detail: string, extensions: Record<string, unknown> = {}): Response {
+export function problemResponse(
+  c: Context,
+  status: ContentfulStatusCode,
+  code: string,
+  detail: string,
+  extensions: Record<string, unknown> = {},
+): Response {
   const body = problemBody(status, code, detail, extensions, c.req.path);
   return c.body(JSON.stringify(body), status, { 'content-type': 'application/problem+json' });
 }
@@ -81,7 +93,12 @@ export function problemResponse(c: Context, status: ContentfulStatusCode, code: 
  * the registry (5xx ones say whether a retry can help); anything else is a 500 whose detail names
  * no internals (the server logs the error itself).
  */
-export function toProblem(err: unknown): { status: ContentfulStatusCode; code: string; detail: string; extensions: Record<string, unknown> } {
+export function toProblem(err: unknown): {
+  status: ContentfulStatusCode;
+  code: string;
+  detail: string;
+  extensions: Record<string, unknown>;
+} {
   if (isHttpProblem(err)) return { status: err.status, code: err.code, detail: err.message, extensions: err.extensions };
   const code = errorCode(err);
   const traits = errorTraits(code);

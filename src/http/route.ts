@@ -61,7 +61,12 @@ export function json<T extends z.ZodType>(schema: T, description: string) {
 /** 200 with an ETag, and 304 for a matching If-None-Match (the dashboard polls these routes). */
 export function polled<T extends z.ZodType>(schema: T, description: string) {
   return {
-    200: { ...json(schema, description), headers: z.object({ ETag: z.string().openapi({ description: 'Send it back as If-None-Match: an unchanged answer is a 304 with no body.' }) }) },
+    200: {
+      ...json(schema, description),
+      headers: z.object({
+        ETag: z.string().openapi({ description: 'Send it back as If-None-Match: an unchanged answer is a 304 with no body.' }),
+      }),
+    },
     304: { description: 'Not modified: If-None-Match matched the current ETag.' },
   };
 }
@@ -74,7 +79,12 @@ export function polled<T extends z.ZodType>(schema: T, description: string) {
 export function parseQuery<T extends z.ZodType>(c: Context, schema: T): z.output<T> {
   for (const [name, values] of Object.entries(c.req.queries())) {
     if (values.length > 1) {
-      throw new HttpProblem(400, 'HTTP_INVALID_PARAMETER', `${name}: given ${values.length} times; give each query parameter at most once`, { field: name });
+      throw new HttpProblem(
+        400,
+        'HTTP_INVALID_PARAMETER',
+        `${name}: given ${values.length} times; give each query parameter at most once`,
+        { field: name },
+      );
     }
   }
   return parseWith(schema, c.req.query(), 'HTTP_INVALID_PARAMETER', 400);

@@ -74,7 +74,17 @@ export function errorGroups(bars: readonly BarLike[], wall: boolean): ErrorGroup
       g.lastAt = at;
       g.message = b.error.message;
     } else {
-      groups.set(k, { phase: b.phase, step: b.step, code: b.error.code, message: b.error.message, count: 1, firstAttempt: b.attempt, lastAttempt: b.attempt, firstAt: at, lastAt: at });
+      groups.set(k, {
+        phase: b.phase,
+        step: b.step,
+        code: b.error.code,
+        message: b.error.message,
+        count: 1,
+        firstAttempt: b.attempt,
+        lastAttempt: b.attempt,
+        firstAt: at,
+        lastAt: at,
+      });
     }
   }
   return [...groups.values()];

@@ -38,7 +38,10 @@ const ALL: readonly SagaStatus[] = ['pending', 'running', 'compensating', 'compl
 export function parseTime(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const ms = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
-  if (!Number.isSafeInteger(ms)) throw new HttpProblem(400, 'HTTP_INVALID_PARAMETER', `${name}: expected an ISO 8601 date-time or epoch milliseconds`, { parameter: name });
+  if (!Number.isSafeInteger(ms))
+    throw new HttpProblem(400, 'HTTP_INVALID_PARAMETER', `${name}: expected an ISO 8601 date-time or epoch milliseconds`, {
+      parameter: name,
+    });
   return ms;
 }
 
@@ -47,11 +50,13 @@ export function logFilterOf(q: Omit<SagaQuery, 'limit' | 'cursor' | 'order'>): L
   const asked = q.status === undefined ? undefined : typeof q.status === 'string' ? [q.status] : [...q.status];
   let statuses = asked;
   if (q.stuck === true) {
-    if (asked !== undefined && !asked.includes('stuck')) throw new HttpProblem(400, 'HTTP_INVALID_PARAMETER', `stuck=true contradicts status=${asked.join(',')}`, { parameter: 'stuck' });
+    if (asked !== undefined && !asked.includes('stuck'))
+      throw new HttpProblem(400, 'HTTP_INVALID_PARAMETER', `stuck=true contradicts status=${asked.join(',')}`, { parameter: 'stuck' });
     statuses = ['stuck'];
   } else if (q.stuck === false) {
     statuses = (asked ?? ALL).filter((s) => s !== 'stuck');
-    if (statuses.length === 0) throw new HttpProblem(400, 'HTTP_INVALID_PARAMETER', 'stuck=false contradicts status=stuck', { parameter: 'stuck' });
+    if (statuses.length === 0)
+      throw new HttpProblem(400, 'HTTP_INVALID_PARAMETER', 'stuck=false contradicts status=stuck', { parameter: 'stuck' });
   }
   const createdFrom = parseTime('since', q.since);
   const createdBefore = parseTime('until', q.until);
@@ -84,7 +89,9 @@ async function asked<T>(p: Promise<T>): Promise<T> {
 
 export async function querySagas(log: SagaLogBackend, q: SagaQuery): Promise<SagaPage> {
   const filter = logFilterOf(q);
-  const page = await asked(log.list(filter, { limit: q.limit, ...(q.cursor !== undefined ? { cursor: q.cursor } : {}), ...(q.order ? { order: q.order } : {}) }));
+  const page = await asked(
+    log.list(filter, { limit: q.limit, ...(q.cursor !== undefined ? { cursor: q.cursor } : {}), ...(q.order ? { order: q.order } : {}) }),
+  );
   const sagas: SagaSummaryView[] = [];
   const stored: StoredSaga[] = [];
   // One page's records (at most `limit` loads): the row shows attempts and failed steps.
@@ -98,7 +105,10 @@ export async function querySagas(log: SagaLogBackend, q: SagaQuery): Promise<Sag
 }
 
 /** Matches of the query's filter, counted up to TOTAL_CAP. */
-export async function totalOf(log: SagaLogBackend, q: Omit<SagaQuery, 'limit' | 'cursor' | 'order'>): Promise<{ total: number; totalCapped: boolean }> {
+export async function totalOf(
+  log: SagaLogBackend,
+  q: Omit<SagaQuery, 'limit' | 'cursor' | 'order'>,
+): Promise<{ total: number; totalCapped: boolean }> {
   const n = await asked(log.countUpTo(logFilterOf(q), TOTAL_CAP));
   return { total: n.count, totalCapped: n.capped };
 }

@@ -36,7 +36,15 @@ export function recordFacts(status: SagaStatus, records: readonly LogRecord[]): 
       failed.add(r.step);
       const phase = r.type === 'step_failed' ? 'forward' : 'compensation';
       const retryInMs = r.type === 'step_failed' ? (r.retryInMs ?? null) : null;
-      if (r.willRetry) open.set(`${phase}:${r.step}`, { step: r.step, phase, attempt: r.attempt, error: { code: r.error.code, message: r.error.message }, retryInMs, last: i === records.length - 1 });
+      if (r.willRetry)
+        open.set(`${phase}:${r.step}`, {
+          step: r.step,
+          phase,
+          attempt: r.attempt,
+          error: { code: r.error.code, message: r.error.message },
+          retryInMs,
+          last: i === records.length - 1,
+        });
       else open.delete(`${phase}:${r.step}`);
     } else if (r.type === 'step_started' || r.type === 'compensation_started') {
       open.delete(`${r.type === 'step_started' ? 'forward' : 'compensation'}:${r.step}`);
@@ -46,7 +54,10 @@ export function recordFacts(status: SagaStatus, records: readonly LogRecord[]): 
   });
   const waits = [...open.values()];
   const last = records[records.length - 1];
-  const retrying = status === 'running' && last !== undefined && ((last.type === 'step_failed' && last.willRetry) || (last.type === 'step_started' && last.attempt > 1));
+  const retrying =
+    status === 'running' &&
+    last !== undefined &&
+    ((last.type === 'step_failed' && last.willRetry) || (last.type === 'step_started' && last.attempt > 1));
   return { attempts, retrying, failedSteps: [...failed], waiting: waits[waits.length - 1] ?? null };
 }
 
@@ -61,7 +72,15 @@ function waitView(w: RetryWait | null, s: SagaEntry) {
   // Record times are not stored (yet): the next attempt's time is known when the failure is the
   // saga's last append (updatedAt is then its time) and carried a durable retry delay.
   const nextAttemptAt = w.last && w.retryInMs !== null ? iso(s.updatedAt + w.retryInMs) : null;
-  return { step: w.step, phase: w.phase, store: storeOf(w.step, w.phase), nextAttempt: w.attempt + 1, error: w.error, retryInMs: w.retryInMs, nextAttemptAt };
+  return {
+    step: w.step,
+    phase: w.phase,
+    store: storeOf(w.step, w.phase),
+    nextAttempt: w.attempt + 1,
+    error: w.error,
+    retryInMs: w.retryInMs,
+    nextAttemptAt,
+  };
 }
 
 export function docIdOf(input: unknown): string | null {
@@ -146,7 +165,17 @@ export function timelineBars(
     prevWasStart = isStart;
     if (r.type === 'step_started' || r.type === 'compensation_started') {
       const phase = r.type === 'step_started' ? 'forward' : 'compensation';
-      const bar: Bar = { step: r.step, phase, attempt: r.attempt, stage, start: seq, end: null, outcome: running ? 'running' : 'unknown', error: null, operation: operationOf(r.step, phase) };
+      const bar: Bar = {
+        step: r.step,
+        phase,
+        attempt: r.attempt,
+        stage,
+        start: seq,
+        end: null,
+        outcome: running ? 'running' : 'unknown',
+        error: null,
+        operation: operationOf(r.step, phase),
+      };
       bars.push(bar);
       open.set(`${phase}:${r.step}`, bar);
     } else if (r.type === 'step_succeeded' || r.type === 'compensation_succeeded') {
@@ -186,7 +215,12 @@ function applyWallClock(bars: Bar[], events: readonly TimingEvent[]): boolean {
   const starts = new Map<string, number>();
   const ends = new Map<string, number>();
   for (const e of events) {
-    const phase = e.kind === 'step_start' || e.kind === 'step_end' ? 'forward' : e.kind === 'comp_start' || e.kind === 'comp_end' ? 'compensation' : undefined;
+    const phase =
+      e.kind === 'step_start' || e.kind === 'step_end'
+        ? 'forward'
+        : e.kind === 'comp_start' || e.kind === 'comp_end'
+          ? 'compensation'
+          : undefined;
     if (!phase || e.step === undefined) continue;
     const k = `${phase}:${e.step}:${e.attempt ?? 0}`;
     if (e.kind.endsWith('_start')) starts.set(k, e.t);
@@ -220,7 +254,9 @@ export function recordViews(records: readonly LogRecord[], times: ReadonlyArray<
     attempt: 'attempt' in r ? r.attempt : null,
     status: r.type === 'status' ? r.status : null,
     error: r.type === 'step_failed' || r.type === 'compensation_failed' ? r.error : r.type === 'status' ? (r.reason ?? null) : null,
-    ...(r.type === 'status' && r.cancel ? { cancel: { by: r.cancel.by, at: new Date(r.cancel.at).toISOString(), message: r.cancel.message } } : {}),
+    ...(r.type === 'status' && r.cancel
+      ? { cancel: { by: r.cancel.by, at: new Date(r.cancel.at).toISOString(), message: r.cancel.message } }
+      : {}),
     willRetry: 'willRetry' in r ? r.willRetry : null,
     ...(r.type === 'step_succeeded' ? { output: r.output } : {}),
   }));

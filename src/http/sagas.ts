@@ -11,13 +11,30 @@ import { json, parseQuery, parseWith, polled, problems, route } from './route.js
 import { querySagas, totalOf } from './saga-query.js';
 import { actionsView, cancellationOf, errorGroups } from './saga-guide.js';
 import { docIdOf, limitedInput, outputsOf, recordFacts, recordViews, summaryView, timelineBars } from './saga-view.js';
-import { BulkRetryBody, Problem, BulkRetryResult, CancelQuery, SagaDetail, SagaList, SagaListQuery, SagaOutcome as SagaOutcomeSchema, WaitQuery } from './schemas.js';
+import {
+  BulkRetryBody,
+  Problem,
+  BulkRetryResult,
+  CancelQuery,
+  SagaDetail,
+  SagaList,
+  SagaListQuery,
+  SagaOutcome as SagaOutcomeSchema,
+  WaitQuery,
+} from './schemas.js';
 import { errorCode, errorMessage } from '../lib/errors.js';
 import { contentStateOf, describeContent } from '../ingest/content-state.js';
 
 // Saga ids are engine UUIDs or `idem-<hex>` (write.ts): none has a control character. Such an id is
 // bad input (400) checked before the saga log sees it: a NUL on a PostgreSQL log would be a 503.
-const IdParam = z.object({ id: z.string().min(1).max(200).regex(/^\P{Cc}*$/u, 'control characters are not allowed in saga ids').openapi({ param: { name: 'id', in: 'path' } }) });
+const IdParam = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^\P{Cc}*$/u, 'control characters are not allowed in saga ids')
+    .openapi({ param: { name: 'id', in: 'path' } }),
+});
 /** The path id, checked against IdParam (400 HTTP_INVALID_PARAMETER). */
 const idOf = (c: Context): string => parseWith(IdParam, { id: c.req.param('id') ?? '' }, 'HTTP_INVALID_PARAMETER', 400).id;
 
@@ -63,7 +80,8 @@ export function registerSagaRoutes(api: OpenAPIHono, ctx: ApiContext): void {
       const { bars, timeAxis } = timelineBars(saga.records, events, running, saga.recordTimes);
       const ownership = ownershipEvents(events ?? [], owner);
       // Only a saga that runs has a current lease; an ended or stuck one keeps a stale owner column.
-      if (running && saga.owner !== null) ownership.push({ at: null, fencingToken: saga.fencingToken, owner: saga.owner, event: 'current lease' });
+      if (running && saga.owner !== null)
+        ownership.push({ at: null, fencingToken: saga.fencingToken, owner: saga.owner, event: 'current lease' });
       return c.json(
         {
           ...summaryView(saga, recordFacts(saga.status, saga.records), saga.key ?? docIdOf(saga.input)),
@@ -90,7 +108,8 @@ export function registerSagaRoutes(api: OpenAPIHono, ctx: ApiContext): void {
       path: '/v1/sagas/{id}/retry',
       tags: ['sagas'],
       summary: 'Operator retry of a stuck saga',
-      description: 'Takes the stuck saga and carries on in this server: forward after its pivot, else compensation. 409 `SAGA_NOT_STUCK` for any other status.',
+      description:
+        'Takes the stuck saga and carries on in this server: forward after its pivot, else compensation. 409 `SAGA_NOT_STUCK` for any other status.',
       request: { params: IdParam, query: WaitQuery },
       responses: {
         200: json(SagaOutcomeSchema, 'The retry ended (completed, compensated, or stuck again).'),
@@ -103,7 +122,8 @@ export function registerSagaRoutes(api: OpenAPIHono, ctx: ApiContext): void {
       const id = idOf(c);
       const saga = await log.load(id);
       if (!saga) throw new HttpProblem(404, 'SAGA_NOT_FOUND', `no saga "${id}" in the log`, { sagaId: id });
-      if (saga.status !== 'stuck') throw new HttpProblem(409, 'SAGA_NOT_STUCK', `saga ${id} is ${saga.status}, not stuck`, { sagaId: id, status: saga.status });
+      if (saga.status !== 'stuck')
+        throw new HttpProblem(409, 'SAGA_NOT_STUCK', `saga ${id} is ${saga.status}, not stuck`, { sagaId: id, status: saga.status });
       const run = ctx.app.engine.retryStuck(id);
       const outcome = await waitUpTo(run, q.wait ?? 10, true);
       const location = `/v1/sagas/${encodeURIComponent(id)}`;
@@ -136,7 +156,11 @@ export function registerSagaRoutes(api: OpenAPIHono, ctx: ApiContext): void {
       const id = idOf(c);
       const saga = await log.load(id);
       if (!saga) throw new HttpProblem(404, 'SAGA_NOT_FOUND', `no saga "${id}" in the log`, { sagaId: id });
-      const outcome = await waitUpTo(ctx.app.engine.cancel(id, q.reason ?? 'cancelled through the HTTP API', { by: q.by ?? 'http-api' }), q.wait ?? 10, true);
+      const outcome = await waitUpTo(
+        ctx.app.engine.cancel(id, q.reason ?? 'cancelled through the HTTP API', { by: q.by ?? 'http-api' }),
+        q.wait ?? 10,
+        true,
+      );
       const location = `/v1/sagas/${encodeURIComponent(id)}`;
       if (!outcome) {
         c.header('Location', location);
@@ -159,7 +183,11 @@ export function registerSagaRoutes(api: OpenAPIHono, ctx: ApiContext): void {
       responses: {
         200: json(BulkRetryResult, 'What was (or would be) retried, and each result.'),
         ...problems(400, 413, 415, 422, 503),
-        409: { description: '`SAGA_NOT_STUCK`: a listed `sagaIds` entry is unknown or not stuck; `sagaIds` in the problem names them. Nothing was retried.', content: { 'application/problem+json': { schema: Problem } } },
+        409: {
+          description:
+            '`SAGA_NOT_STUCK`: a listed `sagaIds` entry is unknown or not stuck; `sagaIds` in the problem names them. Nothing was retried.',
+          content: { 'application/problem+json': { schema: Problem } },
+        },
       },
     },
     async (c) => {
@@ -195,9 +223,22 @@ function ownershipEvents(events: readonly TimingEvent[], self: string): Ownershi
   const out: Ownership[] = [];
   for (const e of events) {
     if (e.kind === 'saga_start' && !e.resumed) out.push({ at: e.t, fencingToken: null, owner: self, event: 'started by this server' });
-    else if (e.kind === 'claim') out.push({ at: e.t, fencingToken: e.fencingToken ?? null, owner: self, event: `claimed (${e.via ?? '?'})${e.previousOwner ? ` from ${e.previousOwner}` : ''}` });
-    else if (e.kind === 'takeover') out.push({ at: e.t, fencingToken: e.fencingToken ?? null, owner: self, event: `takeover from ${e.previousOwner ?? '?'} (${e.via ?? '?'})` });
-    else if (e.kind === 'lease_lost') out.push({ at: e.t, fencingToken: e.fencingToken ?? null, owner: self, event: 'lease lost: this server stopped' });
+    else if (e.kind === 'claim')
+      out.push({
+        at: e.t,
+        fencingToken: e.fencingToken ?? null,
+        owner: self,
+        event: `claimed (${e.via ?? '?'})${e.previousOwner ? ` from ${e.previousOwner}` : ''}`,
+      });
+    else if (e.kind === 'takeover')
+      out.push({
+        at: e.t,
+        fencingToken: e.fencingToken ?? null,
+        owner: self,
+        event: `takeover from ${e.previousOwner ?? '?'} (${e.via ?? '?'})`,
+      });
+    else if (e.kind === 'lease_lost')
+      out.push({ at: e.t, fencingToken: e.fencingToken ?? null, owner: self, event: 'lease lost: this server stopped' });
     else if (e.kind === 'fenced') out.push({ at: e.t, fencingToken: null, owner: self, event: 'fenced: another owner holds it now' });
   }
   return out;

@@ -37,12 +37,20 @@ export const WriteResult = z
   .object({
     docId: z.string(),
     action: z.enum(['created', 'updated', 'unchanged', 'deleted', 'absent', 'queued', 'in_progress']).openapi({
-      description: 'What happened. In a 202 nothing has happened yet: `queued` (the saga waits in the log for a worker) or `in_progress` (running, or stuck waiting for an operator); `intent` says what it will do.',
+      description:
+        'What happened. In a 202 nothing has happened yet: `queued` (the saga waits in the log for a worker) or `in_progress` (running, or stuck waiting for an operator); `intent` says what it will do.',
     }),
-    intent: z.enum(['created', 'updated', 'deleted']).optional().openapi({ description: 'In a 202: what the saga will do once it completes.' }),
+    intent: z
+      .enum(['created', 'updated', 'deleted'])
+      .optional()
+      .openapi({ description: 'In a 202: what the saga will do once it completes.' }),
     sagaId: z.string().nullable(),
-    sagaStatus: z.enum([...SAGA_STATUSES, 'skipped']).openapi({ description: '`skipped`: no saga was needed (content already committed, or nothing to delete).' }),
-    ingestionStatus: ingestionStatus.openapi({ description: "The document's `ingestion_status` in PostgreSQL after this call; `absent` when there is no row." }),
+    sagaStatus: z
+      .enum([...SAGA_STATUSES, 'skipped'])
+      .openapi({ description: '`skipped`: no saga was needed (content already committed, or nothing to delete).' }),
+    ingestionStatus: ingestionStatus.openapi({
+      description: "The document's `ingestion_status` in PostgreSQL after this call; `absent` when there is no row.",
+    }),
     contentSha256: z.string().nullable().openapi({ description: 'The committed version after this call.' }),
     reason: ErrorInfo.optional(),
     location: z.string().optional().openapi({ description: 'Where to poll (same as the Location header), for 202.' }),
@@ -62,7 +70,9 @@ export const DocumentView = z
     entities: z.array(z.string()),
     cached: z.boolean(),
     updatedAt: z.string(),
-    pendingVersions: z.array(z.object({ contentSha256: z.string(), sagaId: z.string() })).openapi({ description: 'Versions being written right now (an update in flight).' }),
+    pendingVersions: z
+      .array(z.object({ contentSha256: z.string(), sagaId: z.string() }))
+      .openapi({ description: 'Versions being written right now (an update in flight).' }),
   })
   .openapi('Document');
 
@@ -80,8 +90,15 @@ export const DocumentStores = z
     neo4j: z.object({ versions }),
     qdrant: z.object({ versions }),
     redis: z.object({ contentSha256: z.string().nullable(), chunkCount: z.number().int().nullable() }),
-    consistent: z.boolean().openapi({ description: 'Every store holds exactly the committed version (or nothing, when none is committed).' }),
-    exists: z.boolean().openapi({ description: 'Some store holds something for this id. false: an unknown id (nothing anywhere; `consistent` is then trivially true).' }),
+    consistent: z
+      .boolean()
+      .openapi({ description: 'Every store holds exactly the committed version (or nothing, when none is committed).' }),
+    exists: z
+      .boolean()
+      .openapi({
+        description:
+          'Some store holds something for this id. false: an unknown id (nothing anywhere; `consistent` is then trivially true).',
+      }),
   })
   .openapi('DocumentStores');
 
@@ -102,36 +119,63 @@ export const SagaSummary = z
     owner: z.string().nullable(),
     fencingToken: z.number().int(),
     leaseExpiresAt: z.string().nullable().openapi({ description: 'null for a completed or compensated saga: it holds no lease.' }),
-    createdAt: z.string().openapi({ description: 'When it was begun (started, or queued), on the saga log\'s clock.' }),
+    createdAt: z.string().openapi({ description: "When it was begun (started, or queued), on the saga log's clock." }),
     startedAt: z.string().nullable().openapi({ description: 'When an owner first wrote to it (its first log record); null while queued.' }),
     endedAt: z.string().nullable().openapi({ description: 'When it became completed or compensated; null otherwise.' }),
     updatedAt: z.string(),
     queuedMs: z.number().openapi({ description: 'startedAt - createdAt (still queued: up to its last log change).' }),
-    runningMs: z.number().nullable().openapi({ description: 'endedAt - startedAt (not ended: up to its last log change, so an unchanged saga keeps its ETag); null if it never started.' }),
+    runningMs: z
+      .number()
+      .nullable()
+      .openapi({
+        description:
+          'endedAt - startedAt (not ended: up to its last log change, so an unchanged saga keeps its ETag); null if it never started.',
+      }),
     reason: ErrorInfoOrNull,
     attempts: z.number().int().openapi({ description: 'Highest attempt of any step or compensation.' }),
-    retrying: z.boolean().openapi({ description: 'Running, in a step retry: its last record is a failed attempt that will be retried, or an attempt after the first.' }),
+    retrying: z
+      .boolean()
+      .openapi({
+        description: 'Running, in a step retry: its last record is a failed attempt that will be retried, or an attempt after the first.',
+      }),
     failedSteps: z.array(z.string()),
-    docId: z.string().nullable().openapi({ description: 'The document the saga writes (the saga key the writer set; older sagas: read from the input).' }),
+    docId: z
+      .string()
+      .nullable()
+      .openapi({ description: 'The document the saga writes (the saga key the writer set; older sagas: read from the input).' }),
     waitingOn: z
       .object({
         step: z.string(),
         phase: z.enum(['forward', 'compensation']),
-        store: z.string().nullable().openapi({ description: 'The store the step talks to (PostgreSQL, Neo4j, Qdrant, Redis), when known.' }),
+        store: z
+          .string()
+          .nullable()
+          .openapi({ description: 'The store the step talks to (PostgreSQL, Neo4j, Qdrant, Redis), when known.' }),
         nextAttempt: z.number().int(),
         error: z.object({ code: z.string(), message: z.string() }),
         retryInMs: z.number().nullable(),
-        nextAttemptAt: z.string().nullable().openapi({ description: 'When the next attempt is due, when the log says (a durable retry timer that is the last record); else null.' }),
+        nextAttemptAt: z
+          .string()
+          .nullable()
+          .openapi({
+            description: 'When the next attempt is due, when the log says (a durable retry timer that is the last record); else null.',
+          }),
       })
       .nullable()
-      .openapi({ description: 'A running saga retrying a step: the attempt that failed, the store it waits on, and the next attempt time when known. Null otherwise.' }),
+      .openapi({
+        description:
+          'A running saga retrying a step: the attempt that failed, the store it waits on, and the next attempt time when known. Null otherwise.',
+      }),
   })
   .openapi('SagaSummary');
 
 export const SagaList = z
   .object({
     sagas: z.array(SagaSummary),
-    nextCursor: z.string().nullable().openapi({ description: 'Opaque keyset cursor: pass it as `cursor` (same filters) for the next page; null on the last page.' }),
+    nextCursor: z
+      .string()
+      .nullable()
+      .openapi({ description: 'Opaque keyset cursor: pass it as `cursor` (same filters) for the next page; null on the last page.' }),
     total: z.number().int().openapi({ description: 'Sagas matching the filters, counted up to 10,000.' }),
     totalCapped: z.boolean().openapi({ description: 'true: more than `total` match ("10,000+"); counting on would read the whole log.' }),
   })
@@ -140,7 +184,10 @@ export const SagaList = z
 export const TimelineRecord = z
   .object({
     seq: z.number().int(),
-    at: z.string().nullable().openapi({ description: 'When the record became durable, on the saga log\'s clock; null for records older than that stamp.' }),
+    at: z
+      .string()
+      .nullable()
+      .openapi({ description: "When the record became durable, on the saga log's clock; null for records older than that stamp." }),
     type: z.string(),
     step: z.string().nullable(),
     attempt: z.number().int().nullable(),
@@ -148,7 +195,10 @@ export const TimelineRecord = z
     error: ErrorInfoOrNull,
     willRetry: z.boolean().nullable(),
     output: z.unknown().optional(),
-    cancel: z.object({ by: z.string(), at: z.string(), message: z.string() }).optional().openapi({ description: 'On the status record a cancel wrote: who, when, why.' }),
+    cancel: z
+      .object({ by: z.string(), at: z.string(), message: z.string() })
+      .optional()
+      .openapi({ description: 'On the status record a cancel wrote: who, when, why.' }),
   })
   .openapi('TimelineRecord');
 
@@ -169,18 +219,41 @@ export const TimelineBar = z
 export const SagaDetail = SagaSummary.extend({
   input: z.unknown(),
   inputTruncated: z.boolean(),
-  content: z.string().optional().openapi({ description: 'What became of the saga\'s document content (docs/erasure.md): staged, removed when the saga ended, erased by a delete (naming it), or inline (older logs).' }),
+  content: z
+    .string()
+    .optional()
+    .openapi({
+      description:
+        "What became of the saga's document content (docs/erasure.md): staged, removed when the saga ended, erased by a delete (naming it), or inline (older logs).",
+    }),
   outputs: z.record(z.string(), z.unknown()),
   records: z.array(TimelineRecord),
-  timeAxis: z.enum(['wall', 'seq']).openapi({ description: '"wall": bars carry epoch ms (this server\'s stamps, else the log\'s record times); "seq": log order only (records older than the log\'s times).' }),
+  timeAxis: z
+    .enum(['wall', 'seq'])
+    .openapi({
+      description:
+        '"wall": bars carry epoch ms (this server\'s stamps, else the log\'s record times); "seq": log order only (records older than the log\'s times).',
+    }),
   bars: z.array(TimelineBar),
   ownership: z
-    .array(z.object({ at: z.number().nullable(), fencingToken: z.number().int().nullable(), owner: z.string().nullable(), event: z.string() }))
-    .openapi({ description: 'Fencing token changes and takeovers known to this server, oldest first; the current lease only while the saga runs.' }),
+    .array(
+      z.object({ at: z.number().nullable(), fencingToken: z.number().int().nullable(), owner: z.string().nullable(), event: z.string() }),
+    )
+    .openapi({
+      description: 'Fencing token changes and takeovers known to this server, oldest first; the current lease only while the saga runs.',
+    }),
   actions: z
     .object({
-      allowed: z.array(z.enum(['retry', 'cancel'])).openapi({ description: 'The operator actions the server accepts now (a page shows only these).' }),
-      retryWill: z.enum(['forward', 'compensate']).nullable().openapi({ description: 'For a stuck saga: Retry goes forward (after the pivot, or nothing failed for good) or continues undoing (compensate).' }),
+      allowed: z
+        .array(z.enum(['retry', 'cancel']))
+        .openapi({ description: 'The operator actions the server accepts now (a page shows only these).' }),
+      retryWill: z
+        .enum(['forward', 'compensate'])
+        .nullable()
+        .openapi({
+          description:
+            'For a stuck saga: Retry goes forward (after the pivot, or nothing failed for good) or continues undoing (compensate).',
+        }),
       pivotStarted: z.boolean(),
       retryText: z.string().nullable(),
       cancelText: z.string().nullable(),
@@ -190,7 +263,10 @@ export const SagaDetail = SagaSummary.extend({
   cancellation: z
     .object({ by: z.string(), at: z.string(), message: z.string() })
     .nullable()
-    .openapi({ description: 'Who cancelled the saga, when and why (null if never cancelled). A saga that had failed before keeps that failure as `reason`.' }),
+    .openapi({
+      description:
+        'Who cancelled the saga, when and why (null if never cancelled). A saga that had failed before keeps that failure as `reason`.',
+    }),
   errorGroups: z
     .array(
       z.object({
@@ -205,7 +281,9 @@ export const SagaDetail = SagaSummary.extend({
         lastAt: z.number().nullable(),
       }),
     )
-    .openapi({ description: 'Identical errors of one step and phase collapsed (count, first and last attempt; epoch ms on a wall-clock timeline).' }),
+    .openapi({
+      description: 'Identical errors of one step and phase collapsed (count, first and last attempt; epoch ms on a wall-clock timeline).',
+    }),
 }).openapi('SagaDetail');
 
 export const SagaOutcome = z
@@ -231,12 +309,27 @@ export const SagaFilter = z.strictObject({
   name: z.string().min(1).max(200).optional(),
   version: z.coerce.number().int().min(0).optional(),
   stuck: boolParam.optional().openapi({ description: 'true: only stuck sagas (same as status=stuck).' }),
-  retrying: boolParam.optional().openapi({ description: 'true: only running sagas in a step retry (last record a failed attempt that will be retried, or an attempt after the first).' }),
-  failedStep: z.string().min(1).max(200).optional().openapi({ description: 'Only sagas in which this step (or its compensation) failed at least once.' }),
+  retrying: boolParam
+    .optional()
+    .openapi({
+      description:
+        'true: only running sagas in a step retry (last record a failed attempt that will be retried, or an attempt after the first).',
+    }),
+  failedStep: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .openapi({ description: 'Only sagas in which this step (or its compensation) failed at least once.' }),
   since: timeParam.optional().openapi({ description: 'Created at or after (ISO 8601 or epoch ms).' }),
   until: timeParam.optional().openapi({ description: 'Created before (ISO 8601 or epoch ms).' }),
   docId: z.string().min(1).max(500).optional().openapi({ description: 'Only sagas writing this document (the saga key).' }),
-  reasonCode: z.string().min(1).max(200).optional().openapi({ description: 'Only sagas whose reason has this code (SAGA_CANCELLED, a fault code, ...).' }),
+  reasonCode: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .openapi({ description: 'Only sagas whose reason has this code (SAGA_CANCELLED, a fault code, ...).' }),
   owner: z.string().min(1).max(500).optional().openapi({ description: 'Only sagas held (or last held) by this owner.' }),
 });
 
@@ -248,8 +341,20 @@ export const SagaListQuery = SagaFilter.extend({
 
 export const BulkRetryBody = z
   .strictObject({
-    filter: SagaFilter.omit({ status: true, stuck: true }).optional().openapi({ description: 'Which stuck sagas (status stuck is implied).' }),
-    sagaIds: z.array(z.string().min(1).max(200).regex(/^\P{Cc}*$/u, 'control characters are not allowed in saga ids')).max(500).optional().openapi({ description: 'Exactly these sagas (e.g. the list a dry run returned); each must be stuck.' }),
+    filter: SagaFilter.omit({ status: true, stuck: true })
+      .optional()
+      .openapi({ description: 'Which stuck sagas (status stuck is implied).' }),
+    sagaIds: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .max(200)
+          .regex(/^\P{Cc}*$/u, 'control characters are not allowed in saga ids'),
+      )
+      .max(500)
+      .optional()
+      .openapi({ description: 'Exactly these sagas (e.g. the list a dry run returned); each must be stuck.' }),
     dryRun: z.boolean().default(true).openapi({ description: 'true (the default): only list the sagas it would retry.' }),
     limit: z.number().int().min(1).max(500).default(100),
   })
@@ -277,7 +382,10 @@ export const SearchQuery = z.strictObject({
   k: z.coerce.number().int().min(1).max(50).default(5),
 });
 
-const FaultDrill = z.object({ stores: z.array(z.string()) }).nullable().openapi({ description: 'Set while a fault drill (APEX_INJECT_FAULTS) injects failures into these stores; null otherwise.' });
+const FaultDrill = z
+  .object({ stores: z.array(z.string()) })
+  .nullable()
+  .openapi({ description: 'Set while a fault drill (APEX_INJECT_FAULTS) injects failures into these stores; null otherwise.' });
 
 export const Overview = z
   .object({
@@ -291,11 +399,23 @@ export const Overview = z
     inFlight: z.number().int(),
     pending: z.number().int(),
     stuck: z.number().int(),
-    countsCapped: z.boolean().openapi({ description: 'true: one of inFlight, pending, stuck reached 100,000 and shows the cap ("100,000+").' }),
+    countsCapped: z
+      .boolean()
+      .openapi({ description: 'true: one of inFlight, pending, stuck reached 100,000 and shows the cap ("100,000+").' }),
     consistencyWindowMs: z.object({ samples: z.number().int(), p50: z.number().nullable(), p99: z.number().nullable() }),
-    lastVerify: z.object({ at: z.string(), documents: z.number().int(), violations: z.number().int(), byKind: z.record(z.string(), z.number().int()) }).nullable(),
+    lastVerify: z
+      .object({ at: z.string(), documents: z.number().int(), violations: z.number().int(), byKind: z.record(z.string(), z.number().int()) })
+      .nullable(),
     series: z
-      .array(z.object({ t: z.number(), completed: z.number().int(), compensated: z.number().int(), stuck: z.number().int(), p90Ms: z.number().nullable() }))
+      .array(
+        z.object({
+          t: z.number(),
+          completed: z.number().int(),
+          compensated: z.number().int(),
+          stuck: z.number().int(),
+          p90Ms: z.number().nullable(),
+        }),
+      )
       .openapi({ description: 'Per-minute buckets of sagas that ended, by their last update.' }),
     profile: z.string(),
     mode: z.enum(['run', 'enqueue']),
@@ -304,7 +424,12 @@ export const Overview = z
   .openapi('Overview');
 
 export const VerifyResult = z
-  .object({ at: z.string(), documents: z.number().int(), committed: z.number().int(), violations: z.array(z.object({ kind: z.string(), store: z.string(), docId: z.string(), detail: z.string() })) })
+  .object({
+    at: z.string(),
+    documents: z.number().int(),
+    committed: z.number().int(),
+    violations: z.array(z.object({ kind: z.string(), store: z.string(), docId: z.string(), detail: z.string() })),
+  })
   .openapi('VerifyResult');
 
 export const Health = z.object({ status: z.literal('ok') }).openapi('Health');
@@ -318,7 +443,14 @@ export const Ready = z
   .openapi('Ready');
 
 export const CancelQuery = WaitQuery.extend({
-  reason: z.string().min(1).max(500).optional().openapi({ description: 'Why; recorded with the cancellation (and as the SAGA_CANCELLED reason when the saga had not failed before).' }),
+  reason: z
+    .string()
+    .min(1)
+    .max(500)
+    .optional()
+    .openapi({
+      description: 'Why; recorded with the cancellation (and as the SAGA_CANCELLED reason when the saga had not failed before).',
+    }),
   by: z
     .string()
     .min(1)

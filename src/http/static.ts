@@ -34,18 +34,21 @@ function assets(): Map<string, Asset> {
   const swagger = pkgDir('swagger-ui-dist');
   const uplot = pkgDir('uplot');
   const m = new Map<string, Asset>();
-  for (const f of ['index.html', 'app.js', 'api.js', 'dom.js', 'views.js', 'sagas.js', 'timeline.js', 'ids.js', 'app.css']) m.set(`/ui/${f}`, asset(join(UI_DIR, f)));
+  for (const f of ['index.html', 'app.js', 'api.js', 'dom.js', 'views.js', 'sagas.js', 'timeline.js', 'ids.js', 'app.css'])
+    m.set(`/ui/${f}`, asset(join(UI_DIR, f)));
   m.set('/ui/', asset(join(UI_DIR, 'index.html')));
   m.set('/ui/vendor/uPlot.iife.min.js', asset(join(uplot, 'dist', 'uPlot.iife.min.js')));
   m.set('/ui/vendor/uPlot.min.css', asset(join(uplot, 'dist', 'uPlot.min.css')));
   m.set('/docs', asset(join(UI_DIR, 'docs.html')));
   m.set('/docs/init.js', asset(join(UI_DIR, 'docs-init.js')));
-  for (const f of ['swagger-ui-bundle.js', 'swagger-ui-standalone-preset.js', 'swagger-ui.css', 'favicon-32x32.png']) m.set(`/docs/${f}`, asset(join(swagger, f)));
+  for (const f of ['swagger-ui-bundle.js', 'swagger-ui-standalone-preset.js', 'swagger-ui.css', 'favicon-32x32.png'])
+    m.set(`/docs/${f}`, asset(join(swagger, f)));
   return m;
 }
 
 // Pages may load scripts and styles from this origin only; no inline scripts.
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'";
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'";
 
 export function registerStatic(app: OpenAPIHono): void {
   const files = assets();
@@ -58,7 +61,11 @@ export function registerStatic(app: OpenAPIHono): void {
         body = readFileSync(a.file);
         cache.set(a.file, body);
       }
-      return c.body(new Uint8Array(body), 200, { 'content-type': a.type, 'content-security-policy': CSP, 'x-content-type-options': 'nosniff' });
+      return c.body(new Uint8Array(body), 200, {
+        'content-type': a.type,
+        'content-security-policy': CSP,
+        'x-content-type-options': 'nosniff',
+      });
     });
   }
 }

@@ -8,7 +8,10 @@ export interface StepOperation {
 }
 
 export const STEP_OPERATIONS: Readonly<Record<string, StepOperation>> = {
-  postgres_pending: { forward: 'PostgreSQL: write the version pending (row ingestion_status pending for a new document, chunks)', compensation: 'PostgreSQL: discard the pending version' },
+  postgres_pending: {
+    forward: 'PostgreSQL: write the version pending (row ingestion_status pending for a new document, chunks)',
+    compensation: 'PostgreSQL: discard the pending version',
+  },
   neo4j_write: { forward: 'Neo4j: MERGE Document, Chunks, Entities of the version', compensation: "Neo4j: remove this saga's version" },
   qdrant_write: { forward: 'Qdrant: upsert the chunk points of the version', compensation: "Qdrant: remove this saga's version" },
   postgres_commit: { forward: 'PostgreSQL: commit the version (the pivot)', compensation: null },

@@ -4,7 +4,18 @@
 // order (seq). Bounded: the oldest sagas are forgotten first.
 import type { ErrorInfo, SagaHooks } from '../saga/index.js';
 
-export type TimingKind = 'saga_start' | 'saga_end' | 'step_start' | 'step_end' | 'comp_start' | 'comp_end' | 'retry' | 'claim' | 'takeover' | 'lease_lost' | 'fenced';
+export type TimingKind =
+  | 'saga_start'
+  | 'saga_end'
+  | 'step_start'
+  | 'step_end'
+  | 'comp_start'
+  | 'comp_end'
+  | 'retry'
+  | 'claim'
+  | 'takeover'
+  | 'lease_lost'
+  | 'fenced';
 
 export interface TimingEvent {
   /** Epoch ms. */
@@ -81,7 +92,8 @@ export class SagaTimings {
         if (e.ok) this.window(e.sagaId, e.step);
       },
       onCompensationStart: (e) => add(e.sagaId, { kind: 'comp_start', step: e.step, attempt: e.attempt }),
-      onCompensationEnd: (e) => add(e.sagaId, { kind: 'comp_end', step: e.step, attempt: e.attempt, ok: e.ok, ...(e.error ? { error: e.error } : {}) }),
+      onCompensationEnd: (e) =>
+        add(e.sagaId, { kind: 'comp_end', step: e.step, attempt: e.attempt, ok: e.ok, ...(e.error ? { error: e.error } : {}) }),
       onRetry: (e) => add(e.sagaId, { kind: 'retry', step: e.step, attempt: e.attempt, delayMs: e.delayMs, error: e.error }),
       onClaim: (e) => add(e.sagaId, { kind: 'claim', fencingToken: e.fencingToken, previousOwner: e.previousOwner, via: e.via }),
       onTakeover: (e) => add(e.sagaId, { kind: 'takeover', fencingToken: e.fencingToken, previousOwner: e.previousOwner, via: e.reason }),

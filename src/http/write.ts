@@ -43,7 +43,9 @@ export async function writeDocument(c: Context, ctx: ApiContext, doc: ValidDocum
       const input = existing.input as { doc?: { id?: unknown }; docId?: unknown; sha?: unknown } | null;
       const loggedId = input?.docId ?? input?.doc?.id;
       if (existing.name === 'delete' || loggedId !== doc.id || input?.sha !== contentSha256(doc)) {
-        throw new HttpProblem(409, 'HTTP_IDEMPOTENCY_CONFLICT', 'this Idempotency-Key was used with a different request body', { sagaId: keyed });
+        throw new HttpProblem(409, 'HTTP_IDEMPOTENCY_CONFLICT', 'this Idempotency-Key was used with a different request body', {
+          sagaId: keyed,
+        });
       }
       const action = (input as { previousSha?: unknown }).previousSha === null ? 'created' : 'updated';
       return awaitSaga(c, ctx, doc.id, action, keyed, waitS);
@@ -59,7 +61,15 @@ export async function writeDocument(c: Context, ctx: ApiContext, doc: ValidDocum
   const run = writer.ingest(doc, { sagaId });
   run.catch(() => undefined); // its outcome is in the saga log; a late failure is not a request error
   await startedOrDone(ctx, sagaId, run);
-  return race(c, ctx, run.then((r) => ({ docId: doc.id, action: r.action, sagaId: r.sagaId ?? null, outcome: outcomeOf(r) })), doc.id, prepared.action, sagaId, waitS);
+  return race(
+    c,
+    ctx,
+    run.then((r) => ({ docId: doc.id, action: r.action, sagaId: r.sagaId ?? null, outcome: outcomeOf(r) })),
+    doc.id,
+    prepared.action,
+    sagaId,
+    waitS,
+  );
 }
 
 export async function deleteDocument(c: Context, ctx: ApiContext, docId: string, waitS: number | undefined): Promise<Response> {
@@ -68,7 +78,9 @@ export async function deleteDocument(c: Context, ctx: ApiContext, docId: string,
     const existing = await ctx.app.engine.log.load(keyed);
     if (existing) {
       if (existing.name !== 'delete' || (existing.input as { docId?: unknown } | null)?.docId !== docId) {
-        throw new HttpProblem(409, 'HTTP_IDEMPOTENCY_CONFLICT', 'this Idempotency-Key was used with a different request', { sagaId: keyed });
+        throw new HttpProblem(409, 'HTTP_IDEMPOTENCY_CONFLICT', 'this Idempotency-Key was used with a different request', {
+          sagaId: keyed,
+        });
       }
       return awaitSaga(c, ctx, docId, 'deleted', keyed, waitS);
     }
@@ -85,7 +97,15 @@ export async function deleteDocument(c: Context, ctx: ApiContext, docId: string,
   const run = ctx.app.writer.delete(docId, { sagaId });
   run.catch(() => undefined);
   await startedOrDone(ctx, sagaId, run);
-  return race(c, ctx, run.then((r) => ({ docId, action: r.action, sagaId: r.sagaId ?? null, outcome: outcomeOf(r) })), docId, 'deleted', sagaId, waitS);
+  return race(
+    c,
+    ctx,
+    run.then((r) => ({ docId, action: r.action, sagaId: r.sagaId ?? null, outcome: outcomeOf(r) })),
+    docId,
+    'deleted',
+    sagaId,
+    waitS,
+  );
 }
 
 /**
@@ -104,11 +124,25 @@ async function startedOrDone(ctx: ApiContext, sagaId: string, run: Promise<unkno
 
 function outcomeOf(r: { sagaId?: string; status: string; reason?: SagaOutcome['reason'] }): SagaOutcome | undefined {
   if (r.sagaId === undefined || r.status === 'skipped') return undefined;
-  return { sagaId: r.sagaId, saga: '', status: r.status as SagaOutcome['status'], results: {}, executed: true, ...(r.reason ? { reason: r.reason } : {}) };
+  return {
+    sagaId: r.sagaId,
+    saga: '',
+    status: r.status as SagaOutcome['status'],
+    results: {},
+    executed: true,
+    ...(r.reason ? { reason: r.reason } : {}),
+  };
 }
 
 /** Waits up to waitS for a saga run elsewhere (a worker, another request) to end. */
-async function awaitSaga(c: Context, ctx: ApiContext, docId: string, action: WriteAction, sagaId: string, waitS: number | undefined): Promise<Response> {
+async function awaitSaga(
+  c: Context,
+  ctx: ApiContext,
+  docId: string,
+  action: WriteAction,
+  sagaId: string,
+  waitS: number | undefined,
+): Promise<Response> {
   // The engine's watch handle: never engine.settle(), which takes over a saga nobody holds (a
   // queued saga is held by nobody until a worker claims it: the API would run it itself instead of
   // leaving it to the workers). result() waits on the log's notifications where it has them.
@@ -119,10 +153,26 @@ async function awaitSaga(c: Context, ctx: ApiContext, docId: string, action: Wri
   }
   const done = handle.result({ timeoutMs: waitS * 1000 });
   done.catch(() => undefined);
-  return race(c, ctx, done.then((outcome) => ({ docId, action, sagaId, outcome })), docId, action, sagaId, waitS);
+  return race(
+    c,
+    ctx,
+    done.then((outcome) => ({ docId, action, sagaId, outcome })),
+    docId,
+    action,
+    sagaId,
+    waitS,
+  );
 }
 
-async function race(c: Context, ctx: ApiContext, done: Promise<Ended>, docId: string, action: WriteAction, sagaId: string, waitS: number | undefined): Promise<Response> {
+async function race(
+  c: Context,
+  ctx: ApiContext,
+  done: Promise<Ended>,
+  docId: string,
+  action: WriteAction,
+  sagaId: string,
+  waitS: number | undefined,
+): Promise<Response> {
   const ms = (waitS ?? 0) * 1000;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<undefined>((resolve) => {
@@ -157,7 +207,19 @@ async function accepted(c: Context, ctx: ApiContext, docId: string, action: Writ
   // keep the intended action apart, so a client never reads "deleted" for a pending delete.
   const now = sagaStatus === 'pending' ? 'queued' : 'in_progress';
   const intent = action === 'created' || action === 'updated' || action === 'deleted' ? { intent: action } : {};
-  return c.json({ docId, action: now, ...intent, sagaId, sagaStatus, ...(await ingestionStatus(ctx, docId)), location, ...(saga?.reason ? { reason: saga.reason } : {}) }, 202);
+  return c.json(
+    {
+      docId,
+      action: now,
+      ...intent,
+      sagaId,
+      sagaStatus,
+      ...(await ingestionStatus(ctx, docId)),
+      location,
+      ...(saga?.reason ? { reason: saga.reason } : {}),
+    },
+    202,
+  );
 }
 
 async function ended(c: Context, ctx: ApiContext, r: Ended): Promise<Response> {
@@ -177,5 +239,8 @@ async function ended(c: Context, ctx: ApiContext, r: Ended): Promise<Response> {
       { docId: r.docId, sagaId: outcome.sagaId, sagaStatus: 'compensated', ...doc, reason: outcome.reason ?? null, retryable: !conflict },
     );
   }
-  return c.json({ docId: r.docId, action: r.action, sagaId: outcome.sagaId, sagaStatus: outcome.status, ...doc }, r.action === 'created' ? 201 : 200);
+  return c.json(
+    { docId: r.docId, action: r.action, sagaId: outcome.sagaId, sagaStatus: outcome.status, ...doc },
+    r.action === 'created' ? 201 : 200,
+  );
 }

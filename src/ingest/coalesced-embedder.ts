@@ -30,7 +30,10 @@ export class CoalescedEmbedder implements Embedder {
   private readonly coalescer: Coalescer<Call, number[][]>;
   private seq = 0;
 
-  constructor(private readonly inner: Embedder, opts: CoalescedEmbedderOptions = {}) {
+  constructor(
+    private readonly inner: Embedder,
+    opts: CoalescedEmbedderOptions = {},
+  ) {
     this.name = inner.name;
     this.dimension = inner.dimension;
     this.coalescer = new Coalescer<Call, number[][]>({

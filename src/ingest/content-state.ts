@@ -11,7 +11,10 @@ export type ContentState =
   | { state: 'removed' } // the saga ended and its staged content was removed
   | { state: 'none' }; // not a document saga, or a delete (whose input never had content)
 
-export async function contentStateOf(postgres: Pick<RelationalStore, 'stagedInput' | 'erasureOf' | 'getDocument'>, saga: StoredSaga): Promise<ContentState> {
+export async function contentStateOf(
+  postgres: Pick<RelationalStore, 'stagedInput' | 'erasureOf' | 'getDocument'>,
+  saga: StoredSaga,
+): Promise<ContentState> {
   const input = (saga.input ?? {}) as { doc?: unknown; docId?: unknown };
   if (typeof input.doc === 'object' && input.doc !== null) return { state: 'inline' };
   if (saga.name === 'delete' || typeof input.docId !== 'string') return { state: 'none' };
@@ -25,10 +28,15 @@ export async function contentStateOf(postgres: Pick<RelationalStore, 'stagedInpu
 
 export function describeContent(c: ContentState): string {
   switch (c.state) {
-    case 'inline': return 'inline in the saga log (logged before content by reference; gone when the saga is pruned)';
-    case 'staged': return 'staged in PostgreSQL (saga_inputs) while the saga needs it';
-    case 'erased': return `erased: the document was deleted by saga ${c.bySaga} at ${c.at}`;
-    case 'removed': return 'removed when the saga ended (the log keeps ids and hashes only)';
-    case 'none': return '-';
+    case 'inline':
+      return 'inline in the saga log (logged before content by reference; gone when the saga is pruned)';
+    case 'staged':
+      return 'staged in PostgreSQL (saga_inputs) while the saga needs it';
+    case 'erased':
+      return `erased: the document was deleted by saga ${c.bySaga} at ${c.at}`;
+    case 'removed':
+      return 'removed when the saga ended (the log keeps ids and hashes only)';
+    case 'none':
+      return '-';
   }
 }

@@ -130,7 +130,8 @@ export function embedderFromEnv(env: EmbedderEnv = process.env): Embedder {
     if (apiKey === undefined && baseUrl === OPENAI_DEFAULT_BASE_URL) {
       throw new EmbedderError('EMBED_CONFIG', 'EMBEDDER=openai needs OPENAI_API_KEY (or OPENAI_BASE_URL of a server without auth)');
     }
-    const timeout = env.EMBEDDING_TIMEOUT_MS === undefined ? {} : { timeoutMs: positiveInt(env.EMBEDDING_TIMEOUT_MS, 0, 'EMBEDDING_TIMEOUT_MS') };
+    const timeout =
+      env.EMBEDDING_TIMEOUT_MS === undefined ? {} : { timeoutMs: positiveInt(env.EMBEDDING_TIMEOUT_MS, 0, 'EMBEDDING_TIMEOUT_MS') };
     const model = new OpenAIEmbedder({
       baseUrl,
       ...(apiKey === undefined ? {} : { apiKey }),
@@ -148,6 +149,7 @@ export function embedderFromEnv(env: EmbedderEnv = process.env): Embedder {
 function positiveInt(value: string | undefined, fallback: number, name: string): number {
   if (value === undefined || value.trim() === '') return fallback;
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1) throw new EmbedderError('EMBED_CONFIG', `${name} must be a positive integer (got "${value.slice(0, 40)}")`);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new EmbedderError('EMBED_CONFIG', `${name} must be a positive integer (got "${value.slice(0, 40)}")`);
   return n;
 }

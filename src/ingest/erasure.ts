@@ -36,7 +36,12 @@ export interface ErasureOptions {
 
 const SAGA_NAMES = ['ingest', 'ingest_adr', 'delete'];
 
-export async function checkErasure(stores: StoreSet, log: SagaLogBackend, docId: string, opts: ErasureOptions = {}): Promise<ErasureReceipt> {
+export async function checkErasure(
+  stores: StoreSet,
+  log: SagaLogBackend,
+  docId: string,
+  opts: ErasureOptions = {},
+): Promise<ErasureReceipt> {
   const record = await stores.postgres.erasureOf(docId).catch(() => undefined);
   const deleteSaga = record ? await log.load(record.sagaId) : undefined;
   const checks = await Promise.all([
@@ -47,7 +52,9 @@ export async function checkErasure(stores: StoreSet, log: SagaLogBackend, docId:
       if (t.chunks > 0) c.traces.push(`chunks: ${t.chunks} chunk(s)`);
       if (t.staged > 0) {
         const refs = await stores.postgres.listStaged({ docId }, 20);
-        c.traces.push(`saga_inputs: staged content of ${t.staged} saga(s) (${refs.map((r) => r.sagaId).join(', ')}): not ended yet, or not swept`);
+        c.traces.push(
+          `saga_inputs: staged content of ${t.staged} saga(s) (${refs.map((r) => r.sagaId).join(', ')}): not ended yet, or not swept`,
+        );
       }
       if (t.fences > 0) c.kept.push(`write_fences: ${t.fences} (ids and fencing tokens only)`);
       if (record) c.kept.push(`erasures: the erasure record (ids only)`);
@@ -107,8 +114,12 @@ async function scanLog(log: SagaLogBackend, docId: string, c: ErasureCheck, limi
       if (!saga || docIdOf(saga.input) !== docId) continue;
       mine++;
       const inline = inlineContent(saga);
-      if (inline.length > 0) c.traces.push(`saga ${saga.sagaId} (${saga.name}, ${saga.status}) holds content inline: ${inline.join(', ')} (logged before content by reference; \`sagas prune\` removes it once ended)`);
-      if (saga.status !== 'completed' && saga.status !== 'compensated') c.traces.push(`saga ${saga.sagaId} (${saga.name}) has not ended (${saga.status})`);
+      if (inline.length > 0)
+        c.traces.push(
+          `saga ${saga.sagaId} (${saga.name}, ${saga.status}) holds content inline: ${inline.join(', ')} (logged before content by reference; \`sagas prune\` removes it once ended)`,
+        );
+      if (saga.status !== 'completed' && saga.status !== 'compensated')
+        c.traces.push(`saga ${saga.sagaId} (${saga.name}) has not ended (${saga.status})`);
     }
   }
   if (mine > 0) c.kept.push(`ids and content hashes in ${mine} saga(s) (audit; removed by retention: sagas prune)`);

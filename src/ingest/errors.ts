@@ -71,11 +71,7 @@ export class EmbedderError extends Error {
   /** From a Retry-After header, when the server sent one. */
   readonly retryAfterMs: number | undefined;
 
-  constructor(
-    code: EmbedderErrorCode,
-    message: string,
-    options?: { cause?: unknown; status?: number; retryAfterMs?: number },
-  ) {
+  constructor(code: EmbedderErrorCode, message: string, options?: { cause?: unknown; status?: number; retryAfterMs?: number }) {
     // Redacted at the source: the message becomes a saga's failure reason in the durable log.
     super(redactCredentials(message), options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'EmbedderError';

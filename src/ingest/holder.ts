@@ -25,7 +25,11 @@ export async function clearHolder(postgres: RelationalStore, engine: SagaEngine,
       throw err;
     }
     if (outcome.status === 'stuck') {
-      throw new DocumentHeldError(docId, holder, `is stuck (${outcome.reason?.code ?? 'see sagas show'}): run \`apex-memory sagas retry ${holder}\` or \`sagas cancel ${holder}\``);
+      throw new DocumentHeldError(
+        docId,
+        holder,
+        `is stuck (${outcome.reason?.code ?? 'see sagas show'}): run \`apex-memory sagas retry ${holder}\` or \`sagas cancel ${holder}\``,
+      );
     }
   }
   // Writers keep taking it: the saga's own first step waits for it (STORE_BUSY is retried).

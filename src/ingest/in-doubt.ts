@@ -6,10 +6,17 @@
 export class SagaInDoubtError extends Error {
   readonly code = 'SAGA_IN_DOUBT' as const;
   readonly retryable = true;
-  constructor(readonly sagaId: string, readonly docId: string, cause: unknown) {
+  constructor(
+    readonly sagaId: string,
+    readonly docId: string,
+    cause: unknown,
+  ) {
     const why = cause instanceof Error ? cause.message : String(cause);
-    super(`saga ${sagaId} of ${JSON.stringify(docId)} may still commit (its log could not be written: ${why}); ` +
-      `\`apex-memory sagas recover\` finishes it once its lease expires, \`apex-memory sagas show ${sagaId}\` tells its outcome`, { cause });
+    super(
+      `saga ${sagaId} of ${JSON.stringify(docId)} may still commit (its log could not be written: ${why}); ` +
+        `\`apex-memory sagas recover\` finishes it once its lease expires, \`apex-memory sagas show ${sagaId}\` tells its outcome`,
+      { cause },
+    );
     this.name = 'SagaInDoubtError';
   }
 }

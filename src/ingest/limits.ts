@@ -53,7 +53,8 @@ export function resolveLimits(overrides?: Partial<IngestLimits>): IngestLimits {
   for (const [key, value] of Object.entries(overrides ?? {})) {
     if (value === undefined) continue;
     if (!(key in DEFAULT_LIMITS)) throw new RangeError(`unknown ingest limit "${key}"`);
-    if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`ingest limit ${key} must be a positive integer (got ${String(value)})`);
+    if (!Number.isSafeInteger(value) || value < 1)
+      throw new RangeError(`ingest limit ${key} must be a positive integer (got ${String(value)})`);
     limits[key as keyof IngestLimits] = value;
   }
   if (limits.chunkTargetChars > limits.chunkMaxChars) {

@@ -81,7 +81,9 @@ export class OpenAIEmbedder implements Embedder {
       // The caller's abort is theirs to interpret (the saga engine aborts siblings); pass it on.
       if (signal?.aborted) throw signal.reason;
       if (timeout.aborted) {
-        throw new EmbedderError('EMBED_TRANSIENT', `embeddings request timed out after ${this.timeoutMs} ms (${this.name})`, { cause: err });
+        throw new EmbedderError('EMBED_TRANSIENT', `embeddings request timed out after ${this.timeoutMs} ms (${this.name})`, {
+          cause: err,
+        });
       }
       const reason = err instanceof Error ? this.scrub(err.message) : 'unknown error';
       throw new EmbedderError('EMBED_TRANSIENT', `embeddings request failed: ${reason} (${this.name})`, { cause: err });
@@ -127,7 +129,11 @@ export class OpenAIEmbedder implements Embedder {
     }
     const result: number[][] = [];
     for (const v of vectors) {
-      if (v === undefined) throw new EmbedderError('EMBED_PERMANENT', `embeddings response returned ${parsed.data.data.length} of ${expected} vectors (${this.name})`);
+      if (v === undefined)
+        throw new EmbedderError(
+          'EMBED_PERMANENT',
+          `embeddings response returned ${parsed.data.data.length} of ${expected} vectors (${this.name})`,
+        );
       result.push(v);
     }
     return result;

@@ -63,7 +63,10 @@ export async function prepareDocument(doc: ValidDocument, embedder: Embedder, op
     }
     for (const v of vectors) {
       if (v.length !== embedder.dimension || !v.every(Number.isFinite)) {
-        throw new EmbedderError('EMBED_PERMANENT', `${embedder.name} returned a vector of length ${v.length} (expected ${embedder.dimension} finite numbers)`);
+        throw new EmbedderError(
+          'EMBED_PERMANENT',
+          `${embedder.name} returned a vector of length ${v.length} (expected ${embedder.dimension} finite numbers)`,
+        );
       }
       embeddings.push(v);
     }

@@ -77,23 +77,40 @@ export async function repairStores(stores: StoreSet, embedder: Embedder, opts: {
       for (const { v, plan } of todo) actions.push({ violation: v, action: plan.what, done: false });
       continue;
     }
-    actions.push(...await repairDocument(stores, embedder, docId, todo));
+    actions.push(...(await repairDocument(stores, embedder, docId, todo)));
   }
   if (opts.dryRun) return { before, actions };
   return { before, actions, after: await verifyStores(stores) };
 }
 
-async function repairDocument(stores: StoreSet, embedder: Embedder, docId: string, todo: Array<{ v: Violation; plan: Plan }>): Promise<RepairAction[]> {
+async function repairDocument(
+  stores: StoreSet,
+  embedder: Embedder,
+  docId: string,
+  todo: Array<{ v: Violation; plan: Plan }>,
+): Promise<RepairAction[]> {
   const snapshot = await stores.postgres.getDocument(docId);
   const needsEmbedding = todo.some(({ plan }) => plan.needs === 'qdrant');
-  const committed = todo.some(({ plan }) => plan.needs) ? await committedVersion(stores, needsEmbedding ? embedder : undefined, snapshot) : undefined;
+  const committed = todo.some(({ plan }) => plan.needs)
+    ? await committedVersion(stores, needsEmbedding ? embedder : undefined, snapshot)
+    : undefined;
   const r = await stores.postgres.whileFree(docId, async (row) => {
     if (!sameState(snapshot, row)) return false;
     for (const { plan } of todo) await plan.run(committed);
     return true;
   });
-  if (!r.free) return todo.map(({ v }) => ({ violation: v, action: `left alone: saga ${r.holder} holds the document (run repair again once it ends)`, done: false }));
-  if (!r.value) return todo.map(({ v }) => ({ violation: v, action: 'left alone: a saga changed the document meanwhile (run verify again)', done: false }));
+  if (!r.free)
+    return todo.map(({ v }) => ({
+      violation: v,
+      action: `left alone: saga ${r.holder} holds the document (run repair again once it ends)`,
+      done: false,
+    }));
+  if (!r.value)
+    return todo.map(({ v }) => ({
+      violation: v,
+      action: 'left alone: a saga changed the document meanwhile (run verify again)',
+      done: false,
+    }));
   return todo.map(({ v, plan }) => ({ violation: v, action: plan.what, done: true }));
 }
 
@@ -108,7 +125,7 @@ function planFor(stores: StoreSet, v: Violation): Plan | undefined {
   switch (v.kind) {
     case 'orphan_data':
       if (v.store === 'neo4j') return { what: 'remove the document from Neo4j', run: () => stores.neo4j.removeDocument(id) };
-      if (v.store === 'qdrant') return { what: 'remove the document\'s points from Qdrant', run: () => stores.qdrant.removeDocument(id) };
+      if (v.store === 'qdrant') return { what: "remove the document's points from Qdrant", run: () => stores.qdrant.removeDocument(id) };
       if (v.store === 'redis') return { what: 'remove the cache entry', run: () => stores.redis.remove(id, null) };
       return undefined;
     case 'stale_version': {
@@ -120,8 +137,22 @@ function planFor(stores: StoreSet, v: Violation): Plan | undefined {
     }
     case 'missing_version':
     case 'chunk_count':
-      if (v.store === 'neo4j') return { what: 'write the committed version to Neo4j again', needs: 'neo4j', run: async (c) => { if (c) await stores.neo4j.writeVersion(c, REPAIR_CTX); } };
-      if (v.store === 'qdrant') return { what: 'write the committed version to Qdrant again', needs: 'qdrant', run: async (c) => { if (c) await stores.qdrant.writeVersion(c, REPAIR_CTX); } };
+      if (v.store === 'neo4j')
+        return {
+          what: 'write the committed version to Neo4j again',
+          needs: 'neo4j',
+          run: async (c) => {
+            if (c) await stores.neo4j.writeVersion(c, REPAIR_CTX);
+          },
+        };
+      if (v.store === 'qdrant')
+        return {
+          what: 'write the committed version to Qdrant again',
+          needs: 'qdrant',
+          run: async (c) => {
+            if (c) await stores.qdrant.writeVersion(c, REPAIR_CTX);
+          },
+        };
       return undefined;
     case 'cache_stale':
       return {
@@ -129,7 +160,10 @@ function planFor(stores: StoreSet, v: Violation): Plan | undefined {
         needs: 'redis',
         run: async (c) => {
           if (!c) return stores.redis.remove(id, null);
-          await stores.redis.put({ docId: id, title: c.title, contentSha256: c.contentSha256, chunkCount: c.chunks.length, metadata: c.metadata }, REPAIR_CTX);
+          await stores.redis.put(
+            { docId: id, title: c.title, contentSha256: c.contentSha256, chunkCount: c.chunks.length, metadata: c.metadata },
+            REPAIR_CTX,
+          );
         },
       };
     case 'not_final':
@@ -141,7 +175,11 @@ function planFor(stores: StoreSet, v: Violation): Plan | undefined {
   }
 }
 
-async function committedVersion(stores: StoreSet, embedder: Embedder | undefined, row: DocumentRow | undefined): Promise<DocumentVersion | undefined> {
+async function committedVersion(
+  stores: StoreSet,
+  embedder: Embedder | undefined,
+  row: DocumentRow | undefined,
+): Promise<DocumentVersion | undefined> {
   if (!row || row.ingestionStatus !== 'committed' || row.contentSha256 === null) return undefined;
   const chunks = await stores.postgres.getChunks(row.id, row.contentSha256);
   const texts = chunks.map((c) => c.text);

@@ -142,7 +142,8 @@ function checkMetadata(metadata: Record<string, unknown>, limits: IngestLimits, 
       maxDepth = Math.max(maxDepth, depth);
       if (depth > limits.maxMetadataDepth) break;
       const entries = Object.entries(value);
-      if (entries.length > limits.maxMetadataKeys) fail(path, { limit: `at most ${limits.maxMetadataKeys} keys per object`, got: entries.length });
+      if (entries.length > limits.maxMetadataKeys)
+        fail(path, { limit: `at most ${limits.maxMetadataKeys} keys per object`, got: entries.length });
       for (const [key, item] of entries) {
         checkJsonString(key, `${path}.${key}`, fail);
         stack.push({ value: item, path: `${path}.${key}`, depth: depth + 1 });

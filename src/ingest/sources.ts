@@ -11,9 +11,7 @@ import { resolveLimits, type IngestLimits } from './limits.js';
 import { codePoints, idFromText, validateDocument, type ValidDocument } from './schema.js';
 import { errorCode } from '../lib/errors.js';
 
-export type SourceItem =
-  | { ok: true; doc: ValidDocument; source: string }
-  | { ok: false; error: DocumentError; source: string };
+export type SourceItem = { ok: true; doc: ValidDocument; source: string } | { ok: false; error: DocumentError; source: string };
 
 export interface ReadOptions {
   limits?: Partial<IngestLimits>;
@@ -43,7 +41,11 @@ export async function* readDocuments(inputs: string[], options: ReadOptions = {}
       }
       const first = seen.get(item.doc.id);
       if (first !== undefined) {
-        const error = new DocumentError({ field: 'id', reason: `duplicate id "${item.doc.id}" (first seen at ${first})`, source: item.source });
+        const error = new DocumentError({
+          field: 'id',
+          reason: `duplicate id "${item.doc.id}" (first seen at ${first})`,
+          source: item.source,
+        });
         yield { ok: false, error, source: item.source };
         continue;
       }
@@ -200,7 +202,10 @@ export function markdownTitle(text: string): string | undefined {
 }
 
 function firstLine(text: string): string | undefined {
-  const line = text.split('\n').map((l) => l.trim()).find((l) => l !== '');
+  const line = text
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l !== '');
   if (line === undefined) return undefined;
   return codePoints(line) <= STDIN_TITLE_CHARS ? line : `${[...line].slice(0, STDIN_TITLE_CHARS - 1).join('')}…`;
 }

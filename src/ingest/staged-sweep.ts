@@ -27,7 +27,7 @@ export function endedOf(log: Pick<SagaLog, 'load'>, graceMs = STAGED_GRACE_MS) {
 export async function sweepStagedInputs(stores: StoreSet, log: Pick<SagaLog, 'load'>, opts: { graceMs?: number } = {}): Promise<number> {
   const ended = endedOf(log, opts.graceMs);
   let removed = 0;
-  for (let after: string | undefined; ;) {
+  for (let after: string | undefined; ; ) {
     const page = await stores.postgres.listStaged(after === undefined ? {} : { afterSagaId: after }, PAGE);
     if (page.length > 0) removed += await stores.postgres.dropStagedInputs([...(await ended(page))]);
     if (page.length < PAGE) return removed;

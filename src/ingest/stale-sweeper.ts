@@ -30,7 +30,11 @@ export class StaleWriteSweeper {
   private stopped = false;
   readonly hooks: SagaHooks;
 
-  constructor(private readonly stores: StoreSet, private readonly log: SagaLog, private readonly opts: SweeperOptions = {}) {
+  constructor(
+    private readonly stores: StoreSet,
+    private readonly log: SagaLog,
+    private readonly opts: SweeperOptions = {},
+  ) {
     this.hooks = {
       // This process lost the saga: what it sent may still land after the new owner's work.
       onFenced: (e) => this.sagaLost(e.sagaId),
@@ -48,7 +52,9 @@ export class StaleWriteSweeper {
 
   sagaLost(sagaId: string): void {
     if (this.stopped) return;
-    const job = this.sweepFor(sagaId).catch(() => undefined).finally(() => this.running.delete(job));
+    const job = this.sweepFor(sagaId)
+      .catch(() => undefined)
+      .finally(() => this.running.delete(job));
     this.running.add(job);
   }
 

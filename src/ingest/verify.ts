@@ -109,22 +109,40 @@ async function checkPage(stores: StoreSet, page: DocumentInspection[], add: (v: 
   const committed: DocumentInspection[] = [];
   for (const doc of page) {
     const { row } = doc;
-    for (const p of doc.pendingVersions) add({ kind: 'leftover_version', store: 'postgres', docId: row.id, detail: `in-flight version ${p.contentSha256} of saga ${p.sagaId}` });
+    for (const p of doc.pendingVersions)
+      add({
+        kind: 'leftover_version',
+        store: 'postgres',
+        docId: row.id,
+        detail: `in-flight version ${p.contentSha256} of saga ${p.sagaId}`,
+      });
     if (row.ingestionStatus === 'pending' || row.ingestionStatus === 'deleting') {
-      add({ kind: 'not_final', store: 'postgres', docId: row.id, detail: `ingestion_status '${row.ingestionStatus}' (saga ${row.sagaId ?? '?'})` });
+      add({
+        kind: 'not_final',
+        store: 'postgres',
+        docId: row.id,
+        detail: `ingestion_status '${row.ingestionStatus}' (saga ${row.sagaId ?? '?'})`,
+      });
     }
     if (row.ingestionStatus === 'committed' && row.contentSha256 !== null) committed.push(doc);
   }
   if (committed.length === 0) return 0;
   const ids = committed.map((d) => d.row.id);
-  const [graph, vector, cache] = await Promise.all([stores.neo4j.versionsOf(ids), stores.qdrant.versionsOf(ids), stores.redis.getMany(ids)]);
+  const [graph, vector, cache] = await Promise.all([
+    stores.neo4j.versionsOf(ids),
+    stores.qdrant.versionsOf(ids),
+    stores.redis.getMany(ids),
+  ]);
   const graphBy = groupByDoc(graph);
   const vectorBy = groupByDoc(vector);
   const cacheBy = new Map(cache.map((e) => [e.docId, e]));
   for (const { row, committedChunks: chunks } of committed) {
     const sha = row.contentSha256 ?? '';
     if (chunks === 0) add({ kind: 'missing_version', store: 'postgres', docId: row.id, detail: `no chunks for committed version ${sha}` });
-    for (const [store, held] of [['neo4j', graphBy], ['qdrant', vectorBy]] as const) {
+    for (const [store, held] of [
+      ['neo4j', graphBy],
+      ['qdrant', vectorBy],
+    ] as const) {
       const versions = held.get(row.id) ?? [];
       const current = versions.find((v) => v.contentSha256 === sha);
       if (!current) add({ kind: 'missing_version', store, docId: row.id, detail: `committed version ${sha} is absent` });
@@ -133,13 +151,25 @@ async function checkPage(stores: StoreSet, page: DocumentInspection[], add: (v: 
       }
       for (const v of versions) {
         if (v.contentSha256 !== sha) {
-          add({ kind: 'stale_version', store, docId: row.id, detail: `holds version ${v.contentSha256} (${v.chunkCount} chunks)`, version: v.contentSha256 });
+          add({
+            kind: 'stale_version',
+            store,
+            docId: row.id,
+            detail: `holds version ${v.contentSha256} (${v.chunkCount} chunks)`,
+            version: v.contentSha256,
+          });
         }
       }
     }
     const cached = cacheBy.get(row.id);
     if (cached && cached.contentSha256 !== sha) {
-      add({ kind: 'cache_stale', store: 'redis', docId: row.id, detail: `cache holds ${cached.contentSha256}`, version: cached.contentSha256 });
+      add({
+        kind: 'cache_stale',
+        store: 'redis',
+        docId: row.id,
+        detail: `cache holds ${cached.contentSha256}`,
+        version: cached.contentSha256,
+      });
     }
   }
   return committed.length;

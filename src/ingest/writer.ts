@@ -66,7 +66,13 @@ export class MemoryWriter {
 
   constructor(private readonly opts: WriterOptions) {
     this.plan = opts.plan ?? 'default';
-    const deps = { stores: opts.stores, embedder: opts.embedder, limits: opts.limits, stepTimeoutMs: opts.stepTimeoutMs, outage: opts.outage };
+    const deps = {
+      stores: opts.stores,
+      embedder: opts.embedder,
+      limits: opts.limits,
+      stepTimeoutMs: opts.stepTimeoutMs,
+      outage: opts.outage,
+    };
     this.ingestDef = ingestSaga(deps, this.plan);
     this.deleteDef = deleteSaga({ ...deps, endedSagas: endedOf(opts.engine.log) });
     // Every plan is registered so that recovery can finish sagas started under another plan.
@@ -113,7 +119,9 @@ export class MemoryWriter {
   }
 
   /** The delete saga `delete` would run, without running it (fleet mode queues it); undefined when absent. */
-  async prepareDelete(docId: string): Promise<{ def: SagaDefinition<DeleteInput, Record<string, unknown>>; input: DeleteInput } | undefined> {
+  async prepareDelete(
+    docId: string,
+  ): Promise<{ def: SagaDefinition<DeleteInput, Record<string, unknown>>; input: DeleteInput } | undefined> {
     const row = await this.opts.stores.postgres.getDocument(docId);
     if (!row) return undefined;
     return { def: this.deleteDef, input: { docId, sha: row.contentSha256 } };
@@ -138,7 +146,12 @@ export class MemoryWriter {
    * outage budget, src/log/ride-out-log.ts) is reported as in doubt with that id: it may still
    * commit, and is never reported as not written.
    */
-  private async execute<I>(docId: string, def: SagaDefinition<I, Record<string, unknown>>, input: I, opts: { sagaId?: string }): Promise<SagaOutcome> {
+  private async execute<I>(
+    docId: string,
+    def: SagaDefinition<I, Record<string, unknown>>,
+    input: I,
+    opts: { sagaId?: string },
+  ): Promise<SagaOutcome> {
     const sagaId = opts.sagaId ?? newSagaId();
     try {
       return await this.opts.engine.execute(def, input, { ...opts, sagaId, key: docId });

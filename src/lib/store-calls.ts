@@ -16,13 +16,24 @@ export interface ObservedCall {
 }
 
 /** Called for every store call that carried a write context (tracing uses it for store spans). */
-export type StoreCallListener = (call: { store: string; operation: string; sagaId: string; fencingToken: number; startMs: number; endMs: number; error?: unknown }) => void;
+export type StoreCallListener = (call: {
+  store: string;
+  operation: string;
+  sagaId: string;
+  fencingToken: number;
+  startMs: number;
+  endMs: number;
+  error?: unknown;
+}) => void;
 
 /**
  * A proxy of `target` whose methods run through `around(operation, args, call)`; `call()` runs the
  * original method. Wrapped methods are cached, so `store.fn === store.fn` still holds.
  */
-export function interceptCalls<T extends object>(target: T, around: (operation: string, args: unknown[], call: () => unknown) => unknown): T {
+export function interceptCalls<T extends object>(
+  target: T,
+  around: (operation: string, args: unknown[], call: () => unknown) => unknown,
+): T {
   const wrapped = new Map<string, unknown>();
   return new Proxy(target, {
     get(t, prop, receiver) {

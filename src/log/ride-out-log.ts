@@ -36,7 +36,9 @@ function retryable(err: unknown): boolean {
 function canon(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canon).join(',')}]`;
   if (v !== null && typeof v === 'object') {
-    const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const entries = Object.entries(v as Record<string, unknown>)
+      .filter(([, x]) => x !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canon(x)}`).join(',')}}`;
   }
   return JSON.stringify(v) ?? 'null';
@@ -51,7 +53,10 @@ export function rideOutLog<L extends SagaLog>(log: L, opts: RideOutLogOptions): 
 
   /** Runs `attempt` until it succeeds, fails for good, or the budget is spent. `applied(err)`
    * decides, when a retry failed for good, whether an earlier attempt had applied after all. */
-  async function retrying<T>(attempt: () => Promise<T>, applied: (err: unknown) => Promise<T | null>): Promise<{ value: T; retried: boolean }> {
+  async function retrying<T>(
+    attempt: () => Promise<T>,
+    applied: (err: unknown) => Promise<T | null>,
+  ): Promise<{ value: T; retried: boolean }> {
     const started = Date.now();
     let retried = false;
     for (let n = 1; ; n++) {
@@ -80,22 +85,35 @@ export function rideOutLog<L extends SagaLog>(log: L, opts: RideOutLogOptions): 
   }
 
   const append = async (req: AppendRequest): Promise<void> => {
-    await retrying(() => log.append(req).then(() => true), async () => {
-      // Refused (its sequence number taken): were the records there its own?
-      const saga = await log.load(req.sagaId);
-      const there: LogRecord[] | undefined = saga?.records.slice(req.firstSeq, req.firstSeq + req.records.length);
-      return there !== undefined && same(there, req.records) ? true : null;
-    });
+    await retrying(
+      () => log.append(req).then(() => true),
+      async () => {
+        // Refused (its sequence number taken): were the records there its own?
+        const saga = await log.load(req.sagaId);
+        const there: LogRecord[] | undefined = saga?.records.slice(req.firstSeq, req.firstSeq + req.records.length);
+        return there !== undefined && same(there, req.records) ? true : null;
+      },
+    );
   };
 
   const begin = async (req: BeginRequest): Promise<BeginResult> => {
-    const { value: res, retried } = await retrying(() => log.begin(req), () => Promise.resolve(null));
+    const { value: res, retried } = await retrying(
+      () => log.begin(req),
+      () => Promise.resolve(null),
+    );
     if (res.created || !retried) return res;
     // Found existing after a retry: created by an attempt whose answer was lost? Then it is this
     // call's saga, untouched since (same owner and input, only its first records).
     const saga = await log.load(req.sagaId);
     const first = req.records ?? [];
-    if (saga && req.owner !== null && saga.owner === req.owner && saga.status === req.status && same(saga.input, req.input) && same(saga.records, first)) {
+    if (
+      saga &&
+      req.owner !== null &&
+      saga.owner === req.owner &&
+      saga.status === req.status &&
+      same(saga.input, req.input) &&
+      same(saga.records, first)
+    ) {
       return { created: true, lease: { owner: req.owner, fencingToken: saga.fencingToken } };
     }
     return res;

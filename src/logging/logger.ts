@@ -9,7 +9,18 @@ import type { SagaHooks } from '../saga/index.js';
 
 export type { Logger } from 'pino';
 
-const SECRET_KEYS = ['password', 'passwd', 'secret', 'token', 'apiKey', 'api_key', 'authorization', 'OPENAI_API_KEY', 'QDRANT_API_KEY', 'NEO4J_PASSWORD'];
+const SECRET_KEYS = [
+  'password',
+  'passwd',
+  'secret',
+  'token',
+  'apiKey',
+  'api_key',
+  'authorization',
+  'OPENAI_API_KEY',
+  'QDRANT_API_KEY',
+  'NEO4J_PASSWORD',
+];
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export interface LoggerOptions {
@@ -35,7 +46,10 @@ export function createLogger(opts: LoggerOptions): Logger {
     hooks: {
       // Every message string and string argument passes through maskSecrets.
       logMethod(this: Logger, args: unknown[], method: (...a: unknown[]) => void) {
-        method.apply(this, args.map((a) => (typeof a === 'string' ? maskSecrets(a) : a)));
+        method.apply(
+          this,
+          args.map((a) => (typeof a === 'string' ? maskSecrets(a) : a)),
+        );
       },
     },
     formatters: {
@@ -62,13 +76,36 @@ export function sagaLogHooks(log: Logger): SagaHooks {
   return {
     onSagaStart: (e) => log.debug({ sagaId: e.sagaId, saga: e.saga, resumed: e.resumed }, 'saga started'),
     onSagaEnd: (e) => {
-      const fields = { sagaId: e.sagaId, saga: e.saga, status: e.status, durationMs: Math.round(e.durationMs), ...(e.reason ? { code: e.reason.code, reason: e.reason.message } : {}) };
+      const fields = {
+        sagaId: e.sagaId,
+        saga: e.saga,
+        status: e.status,
+        durationMs: Math.round(e.durationMs),
+        ...(e.reason ? { code: e.reason.code, reason: e.reason.message } : {}),
+      };
       if (e.status === 'completed') log.debug(fields, 'saga completed');
       else log.warn(fields, `saga ${e.status}`);
     },
-    onRetry: (e) => log.debug({ sagaId: e.sagaId, saga: e.saga, step: e.step, phase: e.phase, attempt: e.attempt, delayMs: e.delayMs, code: e.error.code, reason: e.error.message }, 'step retry'),
+    onRetry: (e) =>
+      log.debug(
+        {
+          sagaId: e.sagaId,
+          saga: e.saga,
+          step: e.step,
+          phase: e.phase,
+          attempt: e.attempt,
+          delayMs: e.delayMs,
+          code: e.error.code,
+          reason: e.error.message,
+        },
+        'step retry',
+      ),
     onCompensationEnd: (e) => {
-      if (!e.ok) log.warn({ sagaId: e.sagaId, saga: e.saga, step: e.step, attempt: e.attempt, code: e.error?.code, reason: e.error?.message }, 'compensation failed');
+      if (!e.ok)
+        log.warn(
+          { sagaId: e.sagaId, saga: e.saga, step: e.step, attempt: e.attempt, code: e.error?.code, reason: e.error?.message },
+          'compensation failed',
+        );
     },
     onFenced: (e) => log.info({ sagaId: e.sagaId, saga: e.saga }, 'saga taken over by another owner'),
   };

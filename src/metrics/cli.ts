@@ -5,7 +5,8 @@ import { InvalidArgumentError } from 'commander';
 /** A TCP port, 0 (any free port, printed at start) to 65535. */
 export function port(value: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || n > 65_535) throw new InvalidArgumentError(`expected a port from 0 to 65535, got "${value.slice(0, 40)}"`);
+  if (!/^\d+$/.test(value.trim()) || n > 65_535)
+    throw new InvalidArgumentError(`expected a port from 0 to 65535, got "${value.slice(0, 40)}"`);
   return n;
 }
 

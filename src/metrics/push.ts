@@ -7,7 +7,8 @@ import type { ApexMetrics } from './registry.js';
 
 export async function pushMetrics(m: ApexMetrics, url: string, job: string, opts: { timeoutMs?: number } = {}): Promise<void> {
   const parsed = new URL(url); // throws on a malformed URL before anything is sent
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`pushgateway URL must be http(s), got ${parsed.protocol}`);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw new Error(`pushgateway URL must be http(s), got ${parsed.protocol}`);
   await m.refresh();
   const gateway = new Pushgateway(url.replace(/\/+$/, ''), { timeout: opts.timeoutMs ?? 5_000 }, m.registry);
   const { resp } = await gateway.push({ jobName: job });

@@ -68,7 +68,12 @@ export class ApexMetrics {
       buckets: SAGA_BUCKETS,
       registers,
     });
-    this.sagasInFlight = new Gauge({ name: 'apex_sagas_in_flight', help: 'Sagas running in this process now.', labelNames: ['saga'], registers });
+    this.sagasInFlight = new Gauge({
+      name: 'apex_sagas_in_flight',
+      help: 'Sagas running in this process now.',
+      labelNames: ['saga'],
+      registers,
+    });
     this.sagasStuck = new Gauge({
       name: 'apex_sagas_stuck',
       help: 'Sagas in status stuck in the saga log (read from the log at scrape time; waits for an operator).',

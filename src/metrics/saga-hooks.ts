@@ -10,7 +10,17 @@ import type { ApexMetrics } from './registry.js';
  * "other". Only completed, compensated, stuck and cancelled are final for the saga; the rest mean
  * this process stopped working on it (suspended, fenced, lease_lost, shutdown, error).
  */
-export const SAGA_OUTCOMES = ['completed', 'compensated', 'stuck', 'cancelled', 'suspended', 'fenced', 'lease_lost', 'shutdown', 'error'] as const;
+export const SAGA_OUTCOMES = [
+  'completed',
+  'compensated',
+  'stuck',
+  'cancelled',
+  'suspended',
+  'fenced',
+  'lease_lost',
+  'shutdown',
+  'error',
+] as const;
 
 /** Hooks of observers (metrics, traces, logs): the engine's own hook type. */
 export type ObserverHooks = SagaHooks;

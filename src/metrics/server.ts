@@ -24,7 +24,10 @@ export async function serveMetrics(m: ApexMetrics, opts: { port: number; host?: 
     }
     m.text().then(
       (body) => res.writeHead(200, { 'content-type': m.contentType }).end(body),
-      (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err instanceof Error ? err.message : 'unknown error'}\n`),
+      (err: unknown) =>
+        res
+          .writeHead(500, { 'content-type': 'text/plain' })
+          .end(`metrics failed: ${err instanceof Error ? err.message : 'unknown error'}\n`),
     );
   });
   await new Promise<void>((resolve, reject) => {

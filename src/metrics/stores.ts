@@ -22,6 +22,15 @@ function instrument<T extends { readonly name: string }>(store: T, m: ApexMetric
     m.storeDuration.observe({ store: storeName, operation, outcome }, (endMs - startMs) / 1000);
     if (outcome === 'fenced') m.fencedWrites.inc({ store: storeName });
     const ctx = writeContextIn(args);
-    if (listener && ctx) listener({ store: storeName, operation, sagaId: ctx.sagaId, fencingToken: ctx.fencingToken, startMs, endMs, ...(error === undefined ? {} : { error }) });
+    if (listener && ctx)
+      listener({
+        store: storeName,
+        operation,
+        sagaId: ctx.sagaId,
+        fencingToken: ctx.fencingToken,
+        startMs,
+        endMs,
+        ...(error === undefined ? {} : { error }),
+      });
   });
 }

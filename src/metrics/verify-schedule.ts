@@ -12,7 +12,9 @@ export function scheduleVerify(stores: StoreSet, m: ApexMetrics, everyMs: number
     if (running) return;
     running = verifyStores(stores)
       .then((report) => recordVerify(m, report))
-      .catch((err: unknown) => warn(`verify: run failed (${err instanceof Error ? err.message : 'unknown error'}); drift gauges keep the last run`))
+      .catch((err: unknown) =>
+        warn(`verify: run failed (${err instanceof Error ? err.message : 'unknown error'}); drift gauges keep the last run`),
+      )
       .finally(() => {
         running = undefined;
       });

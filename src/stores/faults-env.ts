@@ -33,13 +33,18 @@ export function drillStoresFromEnv(env: NodeJS.ProcessEnv): StoreName[] {
   } catch {
     throw new Error(`${FAULTS_ENV} is not valid JSON`);
   }
-  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw new Error(`${FAULTS_ENV} must be a JSON object keyed by store name`);
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec))
+    throw new Error(`${FAULTS_ENV} must be a JSON object keyed by store name`);
   const unknown = Object.keys(spec).filter((k) => !(NAMES as readonly string[]).includes(k));
   if (unknown.length > 0) throw new Error(`${FAULTS_ENV}: unknown store ${unknown.join(', ')} (stores: ${NAMES.join(', ')})`);
   return NAMES.filter((n) => (spec as Record<string, unknown>)[n]);
 }
 
 /** A store wrapper (AppOptions.wrapStores) that injects the drill's faults, then applies `inner`. */
-export function drillWrapper(env: NodeJS.ProcessEnv, warn: (line: string) => void, inner: (s: StoreSet) => StoreSet = (s) => s): (s: StoreSet) => StoreSet {
+export function drillWrapper(
+  env: NodeJS.ProcessEnv,
+  warn: (line: string) => void,
+  inner: (s: StoreSet) => StoreSet = (s) => s,
+): (s: StoreSet) => StoreSet {
   return (stores) => inner(injectFaultsFromEnv(stores, env, warn));
 }

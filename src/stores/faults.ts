@@ -100,9 +100,14 @@ export function withFaults<T extends object>(store: T, options: FaultOptions): {
   };
 
   const fail = (fault: InjectedFault): StoreError =>
-    new StoreError(storeName, 'STORE_INJECTED', `injected ${fault.retryable ? 'transient' : 'permanent'} fault ${fault.when} ${fault.method} (call ${fault.call})`, {
-      retryable: fault.retryable,
-    });
+    new StoreError(
+      storeName,
+      'STORE_INJECTED',
+      `injected ${fault.retryable ? 'transient' : 'permanent'} fault ${fault.when} ${fault.method} (call ${fault.call})`,
+      {
+        retryable: fault.retryable,
+      },
+    );
 
   // Every method becomes async here (a fault is a rejection); the store interfaces are async anyway.
   const proxy = interceptCalls(store, async (method, _args, run) => {

@@ -147,7 +147,10 @@ export interface DocumentLocks {
    * sweeps and repairs); `free: false` with the holder when a saga holds it. `work` must not use
    * this store (it runs inside the store's transaction).
    */
-  whileFree<T>(docId: string, work: (row: DocumentRow | undefined) => Promise<T>): Promise<{ free: true; value: T } | { free: false; holder: string }>;
+  whileFree<T>(
+    docId: string,
+    work: (row: DocumentRow | undefined) => Promise<T>,
+  ): Promise<{ free: true; value: T } | { free: false; holder: string }>;
   /** The saga holding the document, if any. */
   holderOf(docId: string): Promise<string | undefined>;
 }
@@ -233,7 +236,14 @@ export interface ErasureRecords {
 }
 
 /** PostgreSQL (and the PGlite stand-in): the system of record. */
-export interface RelationalStore extends StoreLifecycle, RelationalWrites, DocumentLocks, RelationalReads, RelationalVerifyReads, StagedInputs, ErasureRecords {
+export interface RelationalStore
+  extends StoreLifecycle,
+    RelationalWrites,
+    DocumentLocks,
+    RelationalReads,
+    RelationalVerifyReads,
+    StagedInputs,
+    ErasureRecords {
   readonly name: 'postgres';
 }
 

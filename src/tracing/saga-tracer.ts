@@ -68,7 +68,8 @@ export class SagaTracer {
         if (!open) return;
         this.sagas.delete(e.sagaId);
         open.span.setAttribute(ATTR.status, e.status);
-        if (e.status !== 'completed') open.span.setStatus({ code: SpanStatusCode.ERROR, message: e.reason ? `${e.reason.code}: ${e.reason.message}` : e.status });
+        if (e.status !== 'completed')
+          open.span.setStatus({ code: SpanStatusCode.ERROR, message: e.reason ? `${e.reason.code}: ${e.reason.message}` : e.status });
         this.closeSteps(e.sagaId);
         open.span.end();
       },
@@ -91,7 +92,12 @@ export class SagaTracer {
       {
         kind: SpanKind.CLIENT,
         startTime: performance.timeOrigin + call.startMs,
-        attributes: { [ATTR.sagaId]: call.sagaId, [ATTR.store]: call.store, [ATTR.operation]: call.operation, [ATTR.fencingToken]: call.fencingToken },
+        attributes: {
+          [ATTR.sagaId]: call.sagaId,
+          [ATTR.store]: call.store,
+          [ATTR.operation]: call.operation,
+          [ATTR.fencingToken]: call.fencingToken,
+        },
       },
       open.ctx,
     );
@@ -109,7 +115,10 @@ export class SagaTracer {
     if (!open) return;
     const span = this.tracer.startSpan(
       phase === 'run' ? `step ${step}` : `compensate ${step}`,
-      { kind: SpanKind.INTERNAL, attributes: { [ATTR.sagaId]: sagaId, [ATTR.saga]: saga, [ATTR.step]: step, [ATTR.phase]: phase, [ATTR.attempt]: attempt } },
+      {
+        kind: SpanKind.INTERNAL,
+        attributes: { [ATTR.sagaId]: sagaId, [ATTR.saga]: saga, [ATTR.step]: step, [ATTR.phase]: phase, [ATTR.attempt]: attempt },
+      },
       open.ctx,
     );
     const k = stepKey(sagaId, step, phase);

@@ -46,7 +46,9 @@ function showDrill(ready) {
   const banner = document.getElementById('drill');
   const stores = ready?.faultDrill?.stores ?? [];
   banner.hidden = stores.length === 0;
-  banner.textContent = stores.length ? `Fault drill: APEX_INJECT_FAULTS injects failures into ${stores.join(', ')}. Failures on this server are rehearsed, not real.` : '';
+  banner.textContent = stores.length
+    ? `Fault drill: APEX_INJECT_FAULTS injects failures into ${stores.join(', ')}. Failures on this server are rehearsed, not real.`
+    : '';
 }
 async function drillBanner() {
   try {

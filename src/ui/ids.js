@@ -37,5 +37,9 @@ export function copyButton(text, label = 'copy') {
 
 export function idCell(id, prefix) {
   const shown = prefix && prefix.length < id.length ? `${prefix}…` : id;
-  return [h('a', { href: `#/sagas/${encodeURIComponent(id)}`, 'data-testid': 'saga-link', title: id, class: 'id' }, shown), ' ', copyButton(id)];
+  return [
+    h('a', { href: `#/sagas/${encodeURIComponent(id)}`, 'data-testid': 'saga-link', title: id, class: 'id' }, shown),
+    ' ',
+    copyButton(id),
+  ];
 }

@@ -14,7 +14,12 @@ const PAGE = 50;
 
 function filterForm(params) {
   const field = (name, el) => h('label', {}, name, ' ', el);
-  const sel = (name, options) => h('select', { name, 'data-filter': name }, options.map((o) => h('option', { value: o, selected: params.get(name) === o }, o || 'any')));
+  const sel = (name, options) =>
+    h(
+      'select',
+      { name, 'data-filter': name },
+      options.map((o) => h('option', { value: o, selected: params.get(name) === o }, o || 'any')),
+    );
   const txt = (name, placeholder, size = 12) => h('input', { name, 'data-filter': name, value: params.get(name) ?? '', placeholder, size });
   return h(
     'form',
@@ -44,10 +49,29 @@ export function showSagaList({ main, params, onStop }, mode = 'list') {
     : ['saga', 'status', 'name@version', 'document', 'created', 'ran', 'attempts', 'owner', 'reason', ''];
   main.append(
     h('h1', {}, title),
-    retryingNow ? h('p', { class: 'muted' }, 'Running sagas whose last attempt of a step failed and will be retried: the step and store they wait on, the next attempt, and its time when the log has it.') : form,
+    retryingNow
+      ? h(
+          'p',
+          { class: 'muted' },
+          'Running sagas whose last attempt of a step failed and will be retried: the step and store they wait on, the next attempt, and its time when the log has it.',
+        )
+      : form,
     retryingNow ? '' : h('p', {}, h('button', { 'data-testid': 'bulk-dry-run', onclick: () => dryRun() }, 'Bulk retry stuck (dry run)…')),
     bulk,
-    h('table', { class: 'sagas', 'data-testid': 'saga-table' }, h('thead', {}, h('tr', {}, head.map((c) => h('th', {}, c)))), tbody),
+    h(
+      'table',
+      { class: 'sagas', 'data-testid': 'saga-table' },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          head.map((c) => h('th', {}, c)),
+        ),
+      ),
+      tbody,
+    ),
     more,
     note,
   );
@@ -79,7 +103,8 @@ export function showSagaList({ main, params, onStop }, mode = 'list') {
     const prefixes = shortestUniquePrefixes(rows.map((s) => s.sagaId));
     tbody.replaceChildren(...rows.map((s) => (retryingNow ? retryRow(s, prefixes.get(s.sagaId)) : row(s, prefixes.get(s.sagaId)))));
     more.hidden = retryingNow || !cursor;
-    const total = typeof page.total === 'number' ? ` of ${page.totalCapped ? `${page.total.toLocaleString()}+` : page.total.toLocaleString()}` : '';
+    const total =
+      typeof page.total === 'number' ? ` of ${page.totalCapped ? `${page.total.toLocaleString()}+` : page.total.toLocaleString()}` : '';
     note.className = 'muted';
     note.textContent = `${rows.length} shown${total}${cursor && !retryingNow ? ' · more on later pages' : ''} · live, updated ${new Date().toLocaleTimeString()}`;
   }
@@ -99,7 +124,10 @@ export function showSagaList({ main, params, onStop }, mode = 'list') {
   onStop(() => poll.stop());
 
   function row(s, prefix) {
-    const retry = s.status === 'stuck' ? h('button', { class: 'retry', 'data-testid': 'retry', onclick: (e) => retryOne(e.target, s.sagaId) }, 'Retry') : '';
+    const retry =
+      s.status === 'stuck'
+        ? h('button', { class: 'retry', 'data-testid': 'retry', onclick: (e) => retryOne(e.target, s.sagaId) }, 'Retry')
+        : '';
     return h(
       'tr',
       { class: s.status === 'stuck' ? 'stuck' : '', 'data-saga': s.sagaId, 'data-status': s.status },
@@ -156,13 +184,29 @@ export function showSagaList({ main, params, onStop }, mode = 'list') {
       const act = h('button', { 'data-testid': 'bulk-confirm', disabled: ids.length === 0 }, `Retry these ${ids.length}`);
       act.addEventListener('click', async () => {
         act.disabled = true;
-        const { data: done } = await api('/v1/sagas/bulk-retry', { method: 'POST', body: { sagaIds: ids, dryRun: false } }).catch((e) => ({ data: { results: [{ sagaId: '-', status: null, error: { code: e.code, message: e.message } }] } }));
-        bulk.append(h('ul', { 'data-testid': 'bulk-results' }, done.results.map((r) => h('li', {}, `${r.sagaId}: ${r.status ?? errText(r.error)}`))));
+        const { data: done } = await api('/v1/sagas/bulk-retry', { method: 'POST', body: { sagaIds: ids, dryRun: false } }).catch((e) => ({
+          data: { results: [{ sagaId: '-', status: null, error: { code: e.code, message: e.message } }] },
+        }));
+        bulk.append(
+          h(
+            'ul',
+            { 'data-testid': 'bulk-results' },
+            done.results.map((r) => h('li', {}, `${r.sagaId}: ${r.status ?? errText(r.error)}`)),
+          ),
+        );
         await poll.refresh();
       });
       bulk.replaceChildren(
-        h('p', { 'data-testid': 'bulk-dry-run-count' }, `Dry run: ${ids.length} stuck saga(s) would be retried. Nothing has been touched yet.`),
-        h('ul', { 'data-testid': 'bulk-dry-run-list' }, data.sagas.map((s) => h('li', { 'data-saga': s.sagaId }, `${s.sagaId} ${s.name}@${s.version} ${errText(s.reason)}`))),
+        h(
+          'p',
+          { 'data-testid': 'bulk-dry-run-count' },
+          `Dry run: ${ids.length} stuck saga(s) would be retried. Nothing has been touched yet.`,
+        ),
+        h(
+          'ul',
+          { 'data-testid': 'bulk-dry-run-list' },
+          data.sagas.map((s) => h('li', { 'data-saga': s.sagaId }, `${s.sagaId} ${s.name}@${s.version} ${errText(s.reason)}`)),
+        ),
         act,
       );
     } catch (e) {

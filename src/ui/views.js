@@ -6,7 +6,13 @@ import { h, ms, pct, time } from './dom.js';
 const POLL_MS = 2000;
 
 function card(label, value, { target, bad, testid } = {}) {
-  return h('div', { class: `card${bad ? ' bad' : ''}`, 'data-testid': testid }, h('div', { class: 'label' }, label), h('div', { class: 'value' }, value), target ? h('div', { class: 'target' }, target) : null);
+  return h(
+    'div',
+    { class: `card${bad ? ' bad' : ''}`, 'data-testid': testid },
+    h('div', { class: 'label' }, label),
+    h('div', { class: 'value' }, value),
+    target ? h('div', { class: 'target' }, target) : null,
+  );
 }
 
 export function showOverview({ main, onStop }) {
@@ -15,7 +21,14 @@ export function showOverview({ main, onStop }) {
   const chartNote = h('p', { class: 'chart-note', 'data-testid': 'chart-note' });
   const verifyBtn = h('button', { 'data-testid': 'run-verify' }, 'Run verify now');
   const status = h('span', { class: 'muted' });
-  main.append(h('h1', {}, 'Overview'), cards, h('h2', {}, 'Sagas ended per minute, and P90 latency'), chartBox, chartNote, h('p', {}, verifyBtn, ' ', status));
+  main.append(
+    h('h1', {}, 'Overview'),
+    cards,
+    h('h2', {}, 'Sagas ended per minute, and P90 latency'),
+    chartBox,
+    chartNote,
+    h('p', {}, verifyBtn, ' ', status),
+  );
   let plot;
   let cap = 0;
   let timer;
@@ -35,17 +48,37 @@ export function showOverview({ main, onStop }) {
     const t = o.targets;
     const drift = o.lastVerify ? `${o.lastVerify.violations} violation(s)` : 'never verified';
     cards.replaceChildren(
-      card('Success rate', pct(o.successRate), { target: `target ≥ ${pct(t.successRate)}`, bad: o.successRate !== null && o.successRate < t.successRate, testid: 'success-rate' }),
-      card('Compensation rate', pct(o.compensationRate), { target: `target ≤ ${pct(t.compensationRate)}`, bad: o.compensationRate !== null && o.compensationRate > t.compensationRate, testid: 'compensation-rate' }),
+      card('Success rate', pct(o.successRate), {
+        target: `target ≥ ${pct(t.successRate)}`,
+        bad: o.successRate !== null && o.successRate < t.successRate,
+        testid: 'success-rate',
+      }),
+      card('Compensation rate', pct(o.compensationRate), {
+        target: `target ≤ ${pct(t.compensationRate)}`,
+        bad: o.compensationRate !== null && o.compensationRate > t.compensationRate,
+        testid: 'compensation-rate',
+      }),
       card('P50', ms(o.latencyMs.p50), { testid: 'p50' }),
-      card('P90', ms(o.latencyMs.p90), { target: `target < ${ms(t.p90Ms)}, alert > ${ms(t.p90AlertMs)}`, bad: o.latencyMs.p90 !== null && o.latencyMs.p90 > t.p90Ms, testid: 'p90' }),
+      card('P90', ms(o.latencyMs.p90), {
+        target: `target < ${ms(t.p90Ms)}, alert > ${ms(t.p90AlertMs)}`,
+        bad: o.latencyMs.p90 !== null && o.latencyMs.p90 > t.p90Ms,
+        testid: 'p90',
+      }),
       card('P99', ms(o.latencyMs.p99), { testid: 'p99' }),
       card('In flight', `${o.inFlight} running, ${o.pending} queued`, { testid: 'in-flight' }),
       card('Stuck', h('a', { href: '#/sagas?stuck=true' }, String(o.stuck)), { bad: o.stuck > 0, testid: 'stuck-count' }),
-      card('Consistency window', `P50 ${ms(o.consistencyWindowMs.p50)} · P99 ${ms(o.consistencyWindowMs.p99)}`, { target: `${o.consistencyWindowMs.samples} sample(s), this server`, testid: 'consistency' }),
-      card('Drift (last verify)', drift, { target: o.lastVerify ? time(o.lastVerify.at) : 'never verified by this server', bad: (o.lastVerify?.violations ?? 0) > 0, testid: 'drift' }),
+      card('Consistency window', `P50 ${ms(o.consistencyWindowMs.p50)} · P99 ${ms(o.consistencyWindowMs.p99)}`, {
+        target: `${o.consistencyWindowMs.samples} sample(s), this server`,
+        testid: 'consistency',
+      }),
+      card('Drift (last verify)', drift, {
+        target: o.lastVerify ? time(o.lastVerify.at) : 'never verified by this server',
+        bad: (o.lastVerify?.violations ?? 0) > 0,
+        testid: 'drift',
+      }),
     );
-    document.getElementById('live').textContent = `${o.profile} · ${o.mode} mode · ${o.window.sagas} saga(s) · updated ${new Date().toLocaleTimeString()}`;
+    document.getElementById('live').textContent =
+      `${o.profile} · ${o.mode} mode · ${o.window.sagas} saga(s) · updated ${new Date().toLocaleTimeString()}`;
     drawChart(o.series, t.p90AlertMs);
   }
   // The P90 axis is clipped so that a few outlier minutes (a saga retried after hours stuck ends
@@ -53,7 +86,10 @@ export function showOverview({ main, onStop }) {
   // alert threshold and 3 x the median of the minutes' P90s; minutes above it are drawn at the top
   // and counted under the chart.
   function clipMs(series, alertMs) {
-    const vals = series.map((p) => p.p90Ms).filter((v) => v !== null).sort((a, b) => a - b);
+    const vals = series
+      .map((p) => p.p90Ms)
+      .filter((v) => v !== null)
+      .sort((a, b) => a - b);
     const median = vals.length ? vals[Math.floor((vals.length - 1) / 2)] : 0;
     const cap = Math.max(alertMs * 1.5, median * 3);
     const above = vals.filter((v) => v > cap).length;
@@ -62,8 +98,16 @@ export function showOverview({ main, onStop }) {
   function drawChart(series, alertMs) {
     const clip = clipMs(series, alertMs);
     cap = clip.cap;
-    chartNote.textContent = clip.above ? `P90 axis clipped at ${ms(clip.cap)}: ${clip.above} minute(s) above it (highest ${ms(clip.max)}), drawn at the top.` : '';
-    const data = [series.map((p) => p.t / 1000), series.map((p) => p.completed), series.map((p) => p.compensated), series.map((p) => p.stuck), series.map((p) => (p.p90Ms === null ? null : Math.min(p.p90Ms, clip.cap)))];
+    chartNote.textContent = clip.above
+      ? `P90 axis clipped at ${ms(clip.cap)}: ${clip.above} minute(s) above it (highest ${ms(clip.max)}), drawn at the top.`
+      : '';
+    const data = [
+      series.map((p) => p.t / 1000),
+      series.map((p) => p.completed),
+      series.map((p) => p.compensated),
+      series.map((p) => p.stuck),
+      series.map((p) => (p.p90Ms === null ? null : Math.min(p.p90Ms, clip.cap))),
+    ];
     if (plot) {
       plot.setScale('ms', { min: 0, max: clip.cap });
       plot.setData(data);
@@ -81,7 +125,11 @@ export function showOverview({ main, onStop }) {
       ],
       scales: { ms: { auto: false, range: () => [0, cap] } },
       // The unit is in each tick ("250 ms", "1.50 s"), not a rotated label that would overlap them.
-      axes: [{}, { label: 'sagas' }, { side: 1, scale: 'ms', size: 70, grid: { show: false }, values: (u, ticks) => ticks.map((t) => ms(t)) }],
+      axes: [
+        {},
+        { label: 'sagas' },
+        { side: 1, scale: 'ms', size: 70, grid: { show: false }, values: (u, ticks) => ticks.map((t) => ms(t)) },
+      ],
     };
     plot = new window.uPlot(opts, data, chartBox);
   }
@@ -109,20 +157,53 @@ export function showDocuments({ main }, initialId) {
     out.replaceChildren(h('p', { class: 'muted' }, 'loading…'));
     try {
       const { data: s } = await api(`/v1/documents/${encodeURIComponent(id)}/stores`);
-      const v = (list) => (list.length === 0 ? 'nothing' : list.map((x) => `${x.contentSha256.slice(0, 12)}… (${x.chunkCount} chunks)`).join(', '));
+      const v = (list) =>
+        list.length === 0 ? 'nothing' : list.map((x) => `${x.contentSha256.slice(0, 12)}… (${x.chunkCount} chunks)`).join(', ');
       const rows = [
-        ['PostgreSQL', `${s.postgres.ingestionStatus}${s.postgres.contentSha256 ? ` · ${s.postgres.contentSha256.slice(0, 12)}… (${s.postgres.chunks} chunks)` : ''}${s.postgres.pendingVersions.length ? ` · ${s.postgres.pendingVersions.length} version(s) in flight` : ''}`],
+        [
+          'PostgreSQL',
+          `${s.postgres.ingestionStatus}${s.postgres.contentSha256 ? ` · ${s.postgres.contentSha256.slice(0, 12)}… (${s.postgres.chunks} chunks)` : ''}${s.postgres.pendingVersions.length ? ` · ${s.postgres.pendingVersions.length} version(s) in flight` : ''}`,
+        ],
         ['Neo4j', v(s.neo4j.versions)],
         ['Qdrant', v(s.qdrant.versions)],
         ['Redis', s.redis.contentSha256 ? `${s.redis.contentSha256.slice(0, 12)}… (${s.redis.chunkCount} chunks)` : 'nothing'],
       ];
       if (!s.exists) {
-        out.replaceChildren(h('p', {}, h('span', { class: 'badge', 'data-testid': 'doc-consistent', 'data-state': 'not-found' }, 'not found'), ` no store holds anything for "${id}"`));
+        out.replaceChildren(
+          h(
+            'p',
+            {},
+            h('span', { class: 'badge', 'data-testid': 'doc-consistent', 'data-state': 'not-found' }, 'not found'),
+            ` no store holds anything for "${id}"`,
+          ),
+        );
         return;
       }
       out.replaceChildren(
-        h('p', {}, h('span', { class: `badge ${s.consistent ? 's-completed' : 's-stuck'}`, 'data-testid': 'doc-consistent', 'data-state': s.consistent ? 'consistent' : 'differ' }, s.consistent ? 'consistent' : 'stores differ'), s.postgres.sagaId ? [' last saga ', h('a', { href: `#/sagas/${encodeURIComponent(s.postgres.sagaId)}` }, s.postgres.sagaId)] : ''),
-        h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'store'), h('th', {}, 'holds'))), h('tbody', {}, rows.map(([k, val]) => h('tr', { 'data-store': k }, h('td', {}, k), h('td', {}, val))))),
+        h(
+          'p',
+          {},
+          h(
+            'span',
+            {
+              class: `badge ${s.consistent ? 's-completed' : 's-stuck'}`,
+              'data-testid': 'doc-consistent',
+              'data-state': s.consistent ? 'consistent' : 'differ',
+            },
+            s.consistent ? 'consistent' : 'stores differ',
+          ),
+          s.postgres.sagaId ? [' last saga ', h('a', { href: `#/sagas/${encodeURIComponent(s.postgres.sagaId)}` }, s.postgres.sagaId)] : '',
+        ),
+        h(
+          'table',
+          {},
+          h('thead', {}, h('tr', {}, h('th', {}, 'store'), h('th', {}, 'holds'))),
+          h(
+            'tbody',
+            {},
+            rows.map(([k, val]) => h('tr', { 'data-store': k }, h('td', {}, k), h('td', {}, val))),
+          ),
+        ),
       );
     } catch (e) {
       out.replaceChildren(h('p', { class: 'error' }, e.message));

@@ -19,21 +19,39 @@ const newSchema = (): string => `apex_saga_pgb_${randomBytes(6).toString('hex')}
 
 sagaLogConformance(
   'postgres via pgbouncer (transaction mode)',
-  () => PostgresSagaLog.open({ connectionString: bouncer, schema: newSchema(), poolSize: 4, connection: { pooler: 'transaction', directConnectionString: direct } }),
-  { test: { describe, it }, shortLeaseMs: 200, cleanup: (log: SagaLog) => admin.query(`DROP SCHEMA IF EXISTS "${(log as PostgresSagaLog).schema}" CASCADE`).then(() => undefined) },
+  () =>
+    PostgresSagaLog.open({
+      connectionString: bouncer,
+      schema: newSchema(),
+      poolSize: 4,
+      connection: { pooler: 'transaction', directConnectionString: direct },
+    }),
+  {
+    test: { describe, it },
+    shortLeaseMs: 200,
+    cleanup: (log: SagaLog) => admin.query(`DROP SCHEMA IF EXISTS "${(log as PostgresSagaLog).schema}" CASCADE`).then(() => undefined),
+  },
 );
 
-test('behind the pooler without a direct URL: migrations (advisory xact lock) and waits (polling) still work', { timeout: 30_000 }, async () => {
-  const schema = newSchema();
-  try {
-    const logs = await Promise.all([1, 2, 3].map(() => PostgresSagaLog.open({ connectionString: bouncer, schema, poolSize: 2, connection: { pooler: 'transaction' } })));
-    const applied = await admin.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".schema_migrations`);
-    assert.equal(Number(applied.rows[0]?.n), 5);
-    const t0 = Date.now();
-    await logs[0]?.waitForChange('nobody', 5_000);
-    assert.ok(Date.now() - t0 < 2_000, 'without LISTEN a wait returns soon so the caller re-reads the log');
-    await Promise.all(logs.map((l) => l.close()));
-  } finally {
-    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  }
-});
+test(
+  'behind the pooler without a direct URL: migrations (advisory xact lock) and waits (polling) still work',
+  { timeout: 30_000 },
+  async () => {
+    const schema = newSchema();
+    try {
+      const logs = await Promise.all(
+        [1, 2, 3].map(() =>
+          PostgresSagaLog.open({ connectionString: bouncer, schema, poolSize: 2, connection: { pooler: 'transaction' } }),
+        ),
+      );
+      const applied = await admin.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".schema_migrations`);
+      assert.equal(Number(applied.rows[0]?.n), 5);
+      const t0 = Date.now();
+      await logs[0]?.waitForChange('nobody', 5_000);
+      assert.ok(Date.now() - t0 < 2_000, 'without LISTEN a wait returns soon so the caller re-reads the log');
+      await Promise.all(logs.map((l) => l.close()));
+    } finally {
+      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    }
+  },
+);

@@ -39,7 +39,10 @@ test('opening the log on a server that never answers fails after the connect tim
   after(() => silent.close());
   const t0 = Date.now();
   await assert.rejects(
-    PostgresSagaLog.open({ connectionString: `postgresql://apex:apex@127.0.0.1:${silent.port}/apex_test`, connection: { connectTimeoutMs: 1_000 } }),
+    PostgresSagaLog.open({
+      connectionString: `postgresql://apex:apex@127.0.0.1:${silent.port}/apex_test`,
+      connection: { connectTimeoutMs: 1_000 },
+    }),
     (err: unknown) => {
       assert.equal((err as { code?: string }).code, 'LOG_FAILURE');
       assert.match((err as Error).message, /cannot open the PostgreSQL saga log: no answer from the server within 1000 ms/);
@@ -55,7 +58,12 @@ test('a claim whose connection stops answering fails after the query timeout; th
   const target = new URL(url);
   const proxy = await startTcpProxy(target.hostname, Number(target.port));
   const schema = `apex_saga_to_${randomBytes(5).toString('hex')}`;
-  const log = await PostgresSagaLog.open({ connectionString: viaProxy(url, proxy), schema, poolSize: 2, connection: { queryTimeoutMs: 1_500 } });
+  const log = await PostgresSagaLog.open({
+    connectionString: viaProxy(url, proxy),
+    schema,
+    poolSize: 2,
+    connection: { queryTimeoutMs: 1_500 },
+  });
   try {
     const stalled = proxy.stallOn('WITH due AS');
     const t0 = Date.now();
@@ -76,19 +84,27 @@ test('a claim whose connection stops answering fails after the query timeout; th
   }
 });
 
-test('the CLI with SAGA_LOG_URL on a server that never answers exits with a clear error instead of hanging', { timeout: 90_000 }, async () => {
-  const silent = await silentServer();
-  after(() => silent.close());
-  const dataDir = mkdtempSync(join(tmpdir(), 'apex-silent-'));
-  after(() => rmSync(dataDir, { recursive: true, force: true }));
-  const t0 = Date.now();
-  const child = spawnCli(['sagas', 'list'], { APEX_DATA_DIR: dataDir, SAGA_LOG_URL: `postgresql://apex:secret-pw@127.0.0.1:${silent.port}/apex_test`, APEX_SAGA_LOG_CONNECT_TIMEOUT_MS: '1000' });
-  const killer = setTimeout(() => child.child.kill('SIGKILL'), 70_000);
-  const run = await child.exited;
-  clearTimeout(killer);
-  assert.notEqual(run.code, 0, `exit ${run.code}`);
-  assert.match(run.stderr, /LOG_FAILURE.*no answer from the server within 1000 ms/);
-  assert.doesNotMatch(run.stderr + run.stdout, /secret-pw/);
-  // Generous: a hang is the failure looked for; the CLI's start-up alone takes seconds on a loaded machine.
-  assert.ok(Date.now() - t0 < 60_000, `exited after ${Date.now() - t0} ms`);
-});
+test(
+  'the CLI with SAGA_LOG_URL on a server that never answers exits with a clear error instead of hanging',
+  { timeout: 90_000 },
+  async () => {
+    const silent = await silentServer();
+    after(() => silent.close());
+    const dataDir = mkdtempSync(join(tmpdir(), 'apex-silent-'));
+    after(() => rmSync(dataDir, { recursive: true, force: true }));
+    const t0 = Date.now();
+    const child = spawnCli(['sagas', 'list'], {
+      APEX_DATA_DIR: dataDir,
+      SAGA_LOG_URL: `postgresql://apex:secret-pw@127.0.0.1:${silent.port}/apex_test`,
+      APEX_SAGA_LOG_CONNECT_TIMEOUT_MS: '1000',
+    });
+    const killer = setTimeout(() => child.child.kill('SIGKILL'), 70_000);
+    const run = await child.exited;
+    clearTimeout(killer);
+    assert.notEqual(run.code, 0, `exit ${run.code}`);
+    assert.match(run.stderr, /LOG_FAILURE.*no answer from the server within 1000 ms/);
+    assert.doesNotMatch(run.stderr + run.stdout, /secret-pw/);
+    // Generous: a hang is the failure looked for; the CLI's start-up alone takes seconds on a loaded machine.
+    assert.ok(Date.now() - t0 < 60_000, `exited after ${Date.now() - t0} ms`);
+  },
+);

@@ -67,7 +67,11 @@ describe('engine semantics on PostgreSQL', () => {
       await Promise.all([a.stop({ graceMs: 1_000 }), b.stop({ graceMs: 1_000 })]);
       await Promise.all([runA, runB]);
       assert.equal(await probe.count({ status: 'completed' }), N, 'every saga finished');
-      assert.deepEqual(claimedBy.A?.filter((v) => v !== 1), [], 'A never claimed a v2 saga');
+      assert.deepEqual(
+        claimedBy.A?.filter((v) => v !== 1),
+        [],
+        'A never claimed a v2 saga',
+      );
       assert.ok((claimedBy.B ?? []).includes(2));
     });
   });
@@ -91,7 +95,15 @@ describe('engine semantics on PostgreSQL', () => {
       assert.ok(Date.now() - t0 < 900, 'woken by the notification, not by the 1 s fallback timeout');
       await running;
 
-      await log.begin({ sagaId: 'dead1', name: 'order', version: 1, input: { i: 1 }, status: 'running', owner: deadOwnerId(), leaseMs: 600_000 });
+      await log.begin({
+        sagaId: 'dead1',
+        name: 'order',
+        version: 1,
+        input: { i: 1 },
+        status: 'running',
+        owner: deadOwnerId(),
+        leaseMs: 600_000,
+      });
       const rescuer = new SagaEngine({ log, owner: undefined }).register(def(1));
       const t1 = Date.now();
       assert.equal((await rescuer.settle('dead1')).status, 'completed');

@@ -32,7 +32,10 @@ describe('PostgresSagaLog specifics', () => {
     try {
       const logs = await Promise.all(Array.from({ length: 4 }, () => PostgresSagaLog.open({ connectionString: url, schema, poolSize: 2 })));
       const applied = await admin.query<{ version: number }>(`SELECT version FROM "${schema}".schema_migrations ORDER BY version`);
-      assert.deepEqual(applied.rows.map((r) => r.version), [1, 2, 3, 4, 5]);
+      assert.deepEqual(
+        applied.rows.map((r) => r.version),
+        [1, 2, 3, 4, 5],
+      );
       const fillfactor = await admin.query<{ reloptions: string[] | null }>(
         `SELECT c.reloptions FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = 'sagas'`,
         [schema],

@@ -46,13 +46,25 @@ function* nodes(n: PlanNode): Generator<PlanNode> {
 
 async function checkQueries(log: SagaLogBackend): Promise<void> {
   const first = await log.list({}, { limit: 50 });
-  assert.deepEqual(first.sagas.map((s) => s.sagaId), Array.from({ length: 50 }, (_, k) => idOf(N - 1 - k)), 'the newest first');
+  assert.deepEqual(
+    first.sagas.map((s) => s.sagaId),
+    Array.from({ length: 50 }, (_, k) => idOf(N - 1 - k)),
+    'the newest first',
+  );
   assert.ok(first.next);
   const second = await log.list({}, { limit: 50, cursor: first.next });
-  assert.deepEqual(second.sagas.map((s) => s.sagaId), Array.from({ length: 50 }, (_, k) => idOf(N - 51 - k)), 'page 2 follows page 1');
+  assert.deepEqual(
+    second.sagas.map((s) => s.sagaId),
+    Array.from({ length: 50 }, (_, k) => idOf(N - 51 - k)),
+    'page 2 follows page 1',
+  );
   for (const [what, filter, expected] of FAR) {
     const page = await log.list(filter, { limit: 50 });
-    assert.deepEqual(page.sagas.map((s) => s.sagaId), expected.map(idOf), `${what}: the far matches on the first page`);
+    assert.deepEqual(
+      page.sagas.map((s) => s.sagaId),
+      expected.map(idOf),
+      `${what}: the far matches on the first page`,
+    );
     assert.equal(page.next, null, `${what}: nothing more`);
   }
   assert.deepEqual(await log.countUpTo({}, 10_000), { count: 10_000, capped: true });
@@ -64,7 +76,10 @@ async function checkQueries(log: SagaLogBackend): Promise<void> {
   let cursor: string | null = null;
   let pages = 0;
   do {
-    const page: Awaited<ReturnType<SagaLogBackend['list']>> = await log.list({}, { limit: 1_000, order: 'asc', ...(cursor !== null ? { cursor } : {}) });
+    const page: Awaited<ReturnType<SagaLogBackend['list']>> = await log.list(
+      {},
+      { limit: 1_000, order: 'asc', ...(cursor !== null ? { cursor } : {}) },
+    );
     for (const s of page.sagas) seen.add(s.sagaId);
     cursor = page.next;
     pages++;
@@ -74,11 +89,11 @@ async function checkQueries(log: SagaLogBackend): Promise<void> {
   // Retention from the end-time index: the oldest ended first, never the stuck or running ones.
   assert.equal(await log.prune(BASE + 1_000, 10_000), 100 - 3, 'sagas 3..99 ended before the cut');
   assert.equal((await log.load(idOf(0)))?.status, 'stuck');
-  assert.equal((await log.load(idOf(99))), undefined);
+  assert.equal(await log.load(idOf(99)), undefined);
   assert.equal((await log.load(idOf(100)))?.status, 'completed');
 }
 
-describe('operators\' queries on 20,500 sagas: PostgreSQL', () => {
+describe("operators' queries on 20,500 sagas: PostgreSQL", () => {
   const url = testServices().databaseUrl;
   const admin = new pg.Pool({ connectionString: url, max: 2 });
   const schema = `apex_saga_scale_${randomBytes(6).toString('hex')}`;
@@ -117,10 +132,14 @@ describe('operators\' queries on 20,500 sagas: PostgreSQL', () => {
       // through the status index, then their last record).
       for (const filter of [{}, ...FAR.map(([, f]) => f).filter((f) => f.retrying === undefined && f.owner === undefined)]) {
         const q = listQuery(s, filter, { limit: 50 });
-        const plan = (await admin.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(`EXPLAIN (FORMAT JSON) ${q.text}`, q.values)).rows[0]?.['QUERY PLAN'][0]?.Plan;
+        const plan = (await admin.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(`EXPLAIN (FORMAT JSON) ${q.text}`, q.values))
+          .rows[0]?.['QUERY PLAN'][0]?.Plan;
         assert.ok(plan);
         for (const node of nodes(plan)) {
-          assert.ok(!(node['Node Type'] === 'Seq Scan' && node['Relation Name'] === 'sagas'), `no sequential scan of sagas for ${JSON.stringify(filter)}`);
+          assert.ok(
+            !(node['Node Type'] === 'Seq Scan' && node['Relation Name'] === 'sagas'),
+            `no sequential scan of sagas for ${JSON.stringify(filter)}`,
+          );
           assert.ok(!(node['Node Type'] === 'Sort' && node['Plan Rows'] > 1_000), `no sort of the log for ${JSON.stringify(filter)}`);
         }
       }
@@ -133,7 +152,7 @@ describe('operators\' queries on 20,500 sagas: PostgreSQL', () => {
   });
 });
 
-describe('operators\' queries on 20,500 sagas: SQLite', () => {
+describe("operators' queries on 20,500 sagas: SQLite", () => {
   const dir = mkdtempSync(join(tmpdir(), 'apex-log-scale-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -142,7 +161,8 @@ describe('operators\' queries on 20,500 sagas: SQLite', () => {
     const file = join(dir, 'log.db');
     new SqliteSagaLog(file).close().catch(() => undefined); // creates the schema
     const db = new Database(file);
-    const insSaga = db.prepare(`INSERT INTO sagas (id, name, version, status, input, owner, fencing_token, lease_expires_at, created_at, updated_at, key, ended_at, reason)
+    const insSaga =
+      db.prepare(`INSERT INTO sagas (id, name, version, status, input, owner, fencing_token, lease_expires_at, created_at, updated_at, key, ended_at, reason)
       VALUES (?, 'ingest', 1, ?, '{}', ?, 1, 0, ?, ?, ?, ?, ?)`);
     const insRec = db.prepare('INSERT INTO saga_records (saga_rid, first_seq, n, records, at) VALUES (?, ?, 1, ?, ?)');
     db.transaction(() => {
@@ -151,7 +171,16 @@ describe('operators\' queries on 20,500 sagas: SQLite', () => {
         const status = stuck ? 'stuck' : i === 1 ? 'running' : 'completed';
         const created = BASE + i * 10;
         const rid = Number(
-          insSaga.run(idOf(i), status, stuck ? 'old-worker' : 'w', created, created + 5, `doc-${i}`, i < 3 ? null : created + 5, stuck ? '{"code":"FAR_CODE","message":"m"}' : null).lastInsertRowid,
+          insSaga.run(
+            idOf(i),
+            status,
+            stuck ? 'old-worker' : 'w',
+            created,
+            created + 5,
+            `doc-${i}`,
+            i < 3 ? null : created + 5,
+            stuck ? '{"code":"FAR_CODE","message":"m"}' : null,
+          ).lastInsertRowid,
         );
         insRec.run(rid, 0, '[[0,"s",1]]', created);
         if (i === 1) {

@@ -25,11 +25,14 @@ test('APEX_SAGA_RETENTION: default 7d, durations, 0/off, a bad value names the s
   assert.equal(retentionFromEnv({ APEX_SAGA_RETENTION: '0' }), undefined);
   assert.equal(retentionFromEnv({ APEX_SAGA_RETENTION: 'off' }), undefined);
   for (const bad of ['7', '7 days', '-1d', '0d', '99999d', '1e3s']) {
-    assert.throws(() => retentionFromEnv({ APEX_SAGA_RETENTION: bad }), (err: unknown) => {
-      assert.equal((err as { code?: string }).code, 'CONFIG_INVALID');
-      assert.match((err as Error).message, /APEX_SAGA_RETENTION/);
-      return true;
-    });
+    assert.throws(
+      () => retentionFromEnv({ APEX_SAGA_RETENTION: bad }),
+      (err: unknown) => {
+        assert.equal((err as { code?: string }).code, 'CONFIG_INVALID');
+        assert.match((err as Error).message, /APEX_SAGA_RETENTION/);
+        return true;
+      },
+    );
   }
 });
 
@@ -50,7 +53,11 @@ async function seed(log: SagaLogBackend, age: (ids: string[]) => Promise<void>):
   await make('old-stuck', 'stuck');
   await make('old-running', 'running');
   await make('old-pending', 'pending');
-  await age(Object.entries(ids).filter(([k]) => k.startsWith('old-')).map(([, v]) => v));
+  await age(
+    Object.entries(ids)
+      .filter(([k]) => k.startsWith('old-'))
+      .map(([, v]) => v),
+  );
   await make('new-completed', 'completed');
   return ids;
 }
@@ -76,11 +83,16 @@ test('a retention pass on the PostgreSQL log prunes only old ended sagas; stuck 
   try {
     const ids = await seed(log, async (old) => {
       // Ended 30 days ago: retention reads the end time (ended_at, stamped when a saga ends).
-      await admin.query(`UPDATE "${schema}".sagas SET updated_at = updated_at - $2::bigint, ended_at = ended_at - $2::bigint WHERE id = ANY($1::text[])`, [old, 30 * DAY]);
+      await admin.query(
+        `UPDATE "${schema}".sagas SET updated_at = updated_at - $2::bigint, ended_at = ended_at - $2::bigint WHERE id = ANY($1::text[])`,
+        [old, 30 * DAY],
+      );
     });
     await checkPass(log, ids);
     const records = await admin.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".saga_records WHERE saga_id = ANY($1::text[])`, [
-      Object.entries(ids).filter(([k]) => k.startsWith('old-completed')).map(([, v]) => v),
+      Object.entries(ids)
+        .filter(([k]) => k.startsWith('old-completed'))
+        .map(([, v]) => v),
     ]);
     assert.equal(Number(records.rows[0]?.n), 0, 'their records went with them');
   } finally {

@@ -7,37 +7,46 @@ import neo4j from 'neo4j-driver';
 import { createNeo4jStore } from '../../src/stores/neo4j/graph-store.js';
 import { testServices } from '../support/services.js';
 
-test('Neo4j: 8 concurrent connects on a database without the schema all succeed, and the schema is complete', { timeout: 120_000 }, async () => {
-  const { neo4jUrl } = testServices();
-  const driver = neo4j.driver(neo4jUrl);
-  const names = async (): Promise<string[]> => {
-    const session = driver.session();
-    try {
-      const c = await session.run("SHOW CONSTRAINTS YIELD name WHERE name STARTS WITH 'apex_' RETURN name");
-      const i = await session.run("SHOW INDEXES YIELD name, owningConstraint WHERE name STARTS WITH 'apex_' AND owningConstraint IS NULL RETURN name");
-      return [...c.records, ...i.records].map((r) => String(r.get('name'))).sort();
-    } finally {
-      await session.close();
-    }
-  };
-  try {
-    const before = await names();
-    for (let round = 0; round < 3; round++) {
-      for (const name of await names()) {
-        const session = driver.session();
-        const isIndex = name === 'apex_chunk_doc' || name === 'apex_chunk_version';
-        await session.run(`DROP ${isIndex ? 'INDEX' : 'CONSTRAINT'} ${name} IF EXISTS`).finally(() => session.close());
+test(
+  'Neo4j: 8 concurrent connects on a database without the schema all succeed, and the schema is complete',
+  { timeout: 120_000 },
+  async () => {
+    const { neo4jUrl } = testServices();
+    const driver = neo4j.driver(neo4jUrl);
+    const names = async (): Promise<string[]> => {
+      const session = driver.session();
+      try {
+        const c = await session.run("SHOW CONSTRAINTS YIELD name WHERE name STARTS WITH 'apex_' RETURN name");
+        const i = await session.run(
+          "SHOW INDEXES YIELD name, owningConstraint WHERE name STARTS WITH 'apex_' AND owningConstraint IS NULL RETURN name",
+        );
+        return [...c.records, ...i.records].map((r) => String(r.get('name'))).sort();
+      } finally {
+        await session.close();
       }
-      assert.deepEqual(await names(), []);
-      const stores = Array.from({ length: 8 }, () => createNeo4jStore({ url: neo4jUrl }));
-      const results = await Promise.allSettled(stores.map((s) => s.connect()));
-      await Promise.all(stores.map((s) => s.close()));
-      assert.deepEqual(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason)), []);
-      const after = await names();
-      if (before.length > 0) assert.deepEqual(after, before);
-      assert.ok(after.length >= 6, after.join(', '));
+    };
+    try {
+      const before = await names();
+      for (let round = 0; round < 3; round++) {
+        for (const name of await names()) {
+          const session = driver.session();
+          const isIndex = name === 'apex_chunk_doc' || name === 'apex_chunk_version';
+          await session.run(`DROP ${isIndex ? 'INDEX' : 'CONSTRAINT'} ${name} IF EXISTS`).finally(() => session.close());
+        }
+        assert.deepEqual(await names(), []);
+        const stores = Array.from({ length: 8 }, () => createNeo4jStore({ url: neo4jUrl }));
+        const results = await Promise.allSettled(stores.map((s) => s.connect()));
+        await Promise.all(stores.map((s) => s.close()));
+        assert.deepEqual(
+          results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason)),
+          [],
+        );
+        const after = await names();
+        if (before.length > 0) assert.deepEqual(after, before);
+        assert.ok(after.length >= 6, after.join(', '));
+      }
+    } finally {
+      await driver.close();
     }
-  } finally {
-    await driver.close();
-  }
-});
+  },
+);

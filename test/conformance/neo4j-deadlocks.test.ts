@@ -37,7 +37,12 @@ function doc(docId: string, sha: string, pool: readonly string[]): DocumentVersi
     title: docId,
     contentSha256: sha,
     metadata: {},
-    chunks: shuffled(Array.from({ length: 8 }, (_, idx) => idx)).map((idx) => ({ idx, text: `${docId} ${idx}`, entities: shuffled(pool).slice(0, 15), embedding: [] })),
+    chunks: shuffled(Array.from({ length: 8 }, (_, idx) => idx)).map((idx) => ({
+      idx,
+      text: `${docId} ${idx}`,
+      entities: shuffled(pool).slice(0, 15),
+      embedding: [],
+    })),
   };
 }
 
@@ -73,14 +78,18 @@ async function rounds(label: string, pool: readonly string[], docsPerRound: numb
     const versions = Array.from({ length: CONCURRENCY }, (_, i) => doc(docId(round, i), `sha-${round}-${i}`, pool));
     const writes = versions.map((v, i) => store.writeVersion(v, ctx(`${label}-${round}-${i}`)));
     const removals = last.map((v, i) =>
-      i % 2 === 0 ? store.removeVersion(v.docId, v.contentSha256, ctx(`${label}-${round - 1}-${i}`)) : store.removeDocument(v.docId, ctx(`${label}-${round - 1}-${i}`)));
+      i % 2 === 0
+        ? store.removeVersion(v.docId, v.contentSha256, ctx(`${label}-${round - 1}-${i}`))
+        : store.removeDocument(v.docId, ctx(`${label}-${round - 1}-${i}`)),
+    );
     await settle(shuffled([...writes, ...removals]), tally);
     last = versions;
   }
   assert.deepEqual(tally.other, [], `unexpected failures (seed ${seed})`);
   assert.equal(tally.deadlocks, 0, `DeadlockDetected seen ${tally.deadlocks} times (seed ${seed})`);
   for (let round = 0; round < ROUNDS - 1; round++) {
-    for (let d = 0; d < docsPerRound; d++) assert.deepEqual(await store.listVersions(docId(round, d)), [], `${docId(round, d)} was removed`);
+    for (let d = 0; d < docsPerRound; d++)
+      assert.deepEqual(await store.listVersions(docId(round, d)), [], `${docId(round, d)} was removed`);
   }
   for (const v of last) {
     const stored = await store.listVersions(v.docId);

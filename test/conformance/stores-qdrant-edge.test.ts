@@ -42,15 +42,20 @@ vectorConformance({
   },
 });
 
-void it('every request and response met Qdrant\'s OpenAPI contract', { skip: contractSkipReason() }, () => {
+void it("every request and response met Qdrant's OpenAPI contract", { skip: contractSkipReason() }, () => {
   assert.equal(front.contractChecked, true);
   assert.deepEqual(front.violations(), []);
 });
 
 void it('the adapter waited on every write and used only apex_chunks', () => {
-  const writes = front.requests().filter((r) => r.template.endsWith('/points') || r.template.endsWith('/points/delete') || r.template.endsWith('/index'));
+  const writes = front
+    .requests()
+    .filter((r) => r.template.endsWith('/points') || r.template.endsWith('/points/delete') || r.template.endsWith('/index'));
   assert.ok(writes.length > 0);
-  assert.deepEqual(writes.filter((r) => r.query.wait !== 'true'), []);
+  assert.deepEqual(
+    writes.filter((r) => r.query.wait !== 'true'),
+    [],
+  );
   assert.ok(front.requests().every((r) => r.collection === 'apex_chunks'));
 });
 

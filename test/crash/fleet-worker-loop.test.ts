@@ -68,7 +68,8 @@ test('worker loop: a failing log yields one-line warnings without credentials, a
   let failuresLeft = 3;
   const claim = log.claim.bind(log);
   log.claim = async (req) => {
-    if (failuresLeft-- > 0) throw Object.assign(new Error('connect ECONNREFUSED\n postgresql://apex:s3cret@127.0.0.1:5432/x'), { code: 'LOG_FAILURE' });
+    if (failuresLeft-- > 0)
+      throw Object.assign(new Error('connect ECONNREFUSED\n postgresql://apex:s3cret@127.0.0.1:5432/x'), { code: 'LOG_FAILURE' });
     return claim(req);
   };
   const warnings: string[] = [];

@@ -41,10 +41,16 @@ function counted<T extends object>(store: T, name: string): T {
 }
 
 function wrap(stores: StoreSet): StoreSet {
-  const qdrant = process.env.CRASH_FAIL === 'qdrant'
-    ? withFaults(stores.qdrant, { failOn: [{ method: 'writeVersion', when: 'after', retryable: false, times: 1000 }] }).store
-    : stores.qdrant;
-  return { postgres: counted(stores.postgres, 'postgres'), neo4j: counted(stores.neo4j, 'neo4j'), qdrant: counted(qdrant, 'qdrant'), redis: counted(stores.redis, 'redis') };
+  const qdrant =
+    process.env.CRASH_FAIL === 'qdrant'
+      ? withFaults(stores.qdrant, { failOn: [{ method: 'writeVersion', when: 'after', retryable: false, times: 1000 }] }).store
+      : stores.qdrant;
+  return {
+    postgres: counted(stores.postgres, 'postgres'),
+    neo4j: counted(stores.neo4j, 'neo4j'),
+    qdrant: counted(qdrant, 'qdrant'),
+    redis: counted(stores.redis, 'redis'),
+  };
 }
 
 const app = await openApp({ config, embedder: new HashingEmbedder(), wrapStores: wrap, plan: plan as IngestPlan, leaseMs: 60_000 });
@@ -57,8 +63,7 @@ for (const method of ['begin', 'append'] as const) {
     return out;
   };
 }
-const r = op === 'delete'
-  ? await app.writer.delete(docId)
-  : await app.writer.ingest({ id: docId, title: `Crash ${docId}`, text, metadata: {} });
+const r =
+  op === 'delete' ? await app.writer.delete(docId) : await app.writer.ingest({ id: docId, title: `Crash ${docId}`, text, metadata: {} });
 process.stdout.write(`DONE ${r.status}\n`);
 await app.close();

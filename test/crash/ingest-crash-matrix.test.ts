@@ -36,7 +36,15 @@ const SCENARIOS: Scenario[] = [
   { name: 'update, default plan, SQLite log', op: 'ingest', before: V1, text: V2, plan: 'default', logOnPostgres: false },
   { name: 'update, plan adr, SQLite log', op: 'ingest', before: V1, text: V2, plan: 'adr', logOnPostgres: false },
   { name: 'delete, PostgreSQL log', op: 'delete', before: V1, text: '', plan: 'default', logOnPostgres: true },
-  { name: 'update whose Qdrant write fails for good (compensations), PostgreSQL log', op: 'ingest', before: V1, text: V2, plan: 'default', logOnPostgres: true, fail: 'qdrant' },
+  {
+    name: 'update whose Qdrant write fails for good (compensations), PostgreSQL log',
+    op: 'ingest',
+    before: V1,
+    text: V2,
+    plan: 'default',
+    logOnPostgres: true,
+    fail: 'qdrant',
+  },
 ];
 
 function runChild(env: RealStores, s: Scenario, docId: string, at: number): Promise<{ reached: string | null; done: string | null }> {
@@ -72,7 +80,8 @@ async function recoverAll(app: App): Promise<void> {
   for (let round = 0; round < 20; round++) {
     const n = await app.engine.recover({ limit: 16 });
     await app.engine.idle();
-    if (n === 0 && (await app.profile.log.count({ status: 'running' })) + (await app.profile.log.count({ status: 'compensating' })) === 0) return;
+    if (n === 0 && (await app.profile.log.count({ status: 'running' })) + (await app.profile.log.count({ status: 'compensating' })) === 0)
+      return;
     if (n === 0) await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -94,7 +103,8 @@ async function violationsOf(app: App, docId: string): Promise<string[]> {
   for (const store of [neo4j, qdrant]) {
     const versions = await store.listVersions(docId);
     const want = committed === null ? [] : [{ docId, contentSha256: committed, chunkCount: chunks }];
-    if (JSON.stringify(versions) !== JSON.stringify(want)) out.push(`${store.name} holds ${JSON.stringify(versions)}, want ${JSON.stringify(want)}`);
+    if (JSON.stringify(versions) !== JSON.stringify(want))
+      out.push(`${store.name} holds ${JSON.stringify(versions)}, want ${JSON.stringify(want)}`);
   }
   const cached = await redis.get(docId);
   if (cached && cached.contentSha256 !== committed) out.push(`redis caches ${cached.contentSha256}`);
@@ -107,7 +117,8 @@ async function runScenario(i: number, s: Scenario, env: RealStores): Promise<str
   try {
     for (let at = 1; at < 200; at++) {
       const docId = `crash-${i}-${String(at).padStart(3, '0')}`;
-      if (s.before !== null) assert.equal((await app.writer.ingest({ id: docId, title: titleOf(docId), text: s.before, metadata: {} })).status, 'completed');
+      if (s.before !== null)
+        assert.equal((await app.writer.ingest({ id: docId, title: titleOf(docId), text: s.before, metadata: {} })).status, 'completed');
       const r = await runChild(env, s, docId, at);
       if (r.reached === null) {
         assert.ok(at > 5, `${s.name}: the write finished before boundary ${at}: too few boundaries counted`);
@@ -117,7 +128,11 @@ async function runScenario(i: number, s: Scenario, env: RealStores): Promise<str
       await recoverAll(app);
       const sagas = await allSagas(app.profile.log);
       const open = sagas.filter((x) => x.status !== 'completed' && x.status !== 'compensated');
-      assert.deepEqual(open.map((x) => `${x.sagaId} ${x.status}`), [], `${s.name}: killed at ${r.reached}`);
+      assert.deepEqual(
+        open.map((x) => `${x.sagaId} ${x.status}`),
+        [],
+        `${s.name}: killed at ${r.reached}`,
+      );
       const row = await app.stores.postgres.getDocument(docId);
       const committed = row?.ingestionStatus === 'committed' ? row.contentSha256 : null;
       const oldSha = s.before === null ? null : shaOf(docId, s.before);
@@ -143,8 +158,15 @@ void describe('crash matrix: SIGKILL at every durable boundary of a write, then 
       for (const [i, seen] of results.entries()) {
         const s = SCENARIOS[i] as Scenario;
         console.log(`${s.name}: ${seen.length} boundaries, each SIGKILLed and recovered`);
-        assert.ok(seen.some((b) => b.includes('log.append')), `${s.name}: log boundaries counted`);
-        if (s.fail) assert.ok(seen.some((b) => /removeVersion|discardPending/.test(b)), `compensation boundaries reached: ${seen.join(', ')}`);
+        assert.ok(
+          seen.some((b) => b.includes('log.append')),
+          `${s.name}: log boundaries counted`,
+        );
+        if (s.fail)
+          assert.ok(
+            seen.some((b) => /removeVersion|discardPending/.test(b)),
+            `compensation boundaries reached: ${seen.join(', ')}`,
+          );
       }
       console.log(`crash matrix: ${results.reduce((n, r) => n + r.length, 0)} SIGKILLs in all`);
     } finally {

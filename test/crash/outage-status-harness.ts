@@ -48,18 +48,18 @@ export function startFeeder(path: string, everyMs: number): Feeder {
   })();
   let finishing: Promise<void> | undefined;
   const finish = async (): Promise<void> => {
-      stopping = true;
-      await loop;
-      if (out.pending) {
-        // Nobody ever opened the pipe for reading (the ingest died at start): unblock our open.
-        closeSync(openSync(path, constants.O_RDONLY | constants.O_NONBLOCK));
-      }
-      // A stream already closed (the reader went away: EPIPE) never emits 'close' again.
-      if (!out.closed) {
-        out.end();
-        await once(out, 'close').catch(() => undefined);
-      }
-      if (failed) throw failed;
+    stopping = true;
+    await loop;
+    if (out.pending) {
+      // Nobody ever opened the pipe for reading (the ingest died at start): unblock our open.
+      closeSync(openSync(path, constants.O_RDONLY | constants.O_NONBLOCK));
+    }
+    // A stream already closed (the reader went away: EPIPE) never emits 'close' again.
+    if (!out.closed) {
+      out.end();
+      await once(out, 'close').catch(() => undefined);
+    }
+    if (failed) throw failed;
   };
   return { docs, finish: () => (finishing ??= finish()) };
 }
@@ -114,7 +114,12 @@ export async function readyz(baseUrl: string): Promise<ReadyAnswer> {
 }
 
 /** Runs `probe` until `done` holds, at most `boundMs`; the last answer and how many tries it took. */
-export async function pollUntil<T>(probe: () => Promise<T>, done: (t: T) => boolean, boundMs: number, what: string): Promise<{ last: T; tries: number }> {
+export async function pollUntil<T>(
+  probe: () => Promise<T>,
+  done: (t: T) => boolean,
+  boundMs: number,
+  what: string,
+): Promise<{ last: T; tries: number }> {
   const until = Date.now() + boundMs;
   for (let tries = 1; ; tries++) {
     const last = await probe();

@@ -30,7 +30,14 @@ async function lane(id: number): Promise<never> {
     n++;
     try {
       if (random() < 0.25) await app.writer.delete(doc);
-      else await app.writer.ingest(validateDocument({ id: doc, title: `Kill ${doc}`, text: `${doc} revision ${process.pid}-${id}-${n}. ${FILLER.repeat(1 + Math.floor(random() * 5))}` }));
+      else
+        await app.writer.ingest(
+          validateDocument({
+            id: doc,
+            title: `Kill ${doc}`,
+            text: `${doc} revision ${process.pid}-${id}-${n}. ${FILLER.repeat(1 + Math.floor(random() * 5))}`,
+          }),
+        );
     } catch {
       // refused (held by another saga that has not ended, a store hiccup): the parent's checks tell
     }

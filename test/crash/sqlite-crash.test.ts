@@ -20,8 +20,19 @@ const CHILD = join(import.meta.dirname, 'crash-child.ts');
 const ALL = ['a', 'b', 'c', 'p', 'r'];
 const COMPENSATABLE = new Set(['a', 'b', 'c']);
 
-function child(args: string[], env: Record<string, string> = {}): { proc: ChildProcess; lines: string[]; waitFor: (pred: (l: string[]) => boolean, ms: number) => Promise<void>; exited: Promise<number | null> } {
-  const proc = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+function child(
+  args: string[],
+  env: Record<string, string> = {},
+): {
+  proc: ChildProcess;
+  lines: string[];
+  waitFor: (pred: (l: string[]) => boolean, ms: number) => Promise<void>;
+  exited: Promise<number | null>;
+} {
+  const proc = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
+  });
   const lines: string[] = [];
   let buf = '';
   const waiters: Array<() => void> = [];
@@ -109,13 +120,18 @@ const scenarios: Array<{ point: string; expect: 'completed' | 'compensated' }> =
 for (const { point, expect } of scenarios) {
   test(`SIGKILL at ${point}: a new process brings every saga to ${expect}`, async () => {
     const n = 3;
-    const { sagas, fx } = await crashAndRecover(point, n, (c) => c.waitFor((l) => l.filter((x) => x.startsWith('REACHED')).length === n, 30_000));
+    const { sagas, fx } = await crashAndRecover(point, n, (c) =>
+      c.waitFor((l) => l.filter((x) => x.startsWith('REACHED')).length === n, 30_000),
+    );
     assert.equal(sagas.length, n);
     checkInvariants(sagas, fx);
     for (const s of sagas) assert.equal(s.status, expect, s.sagaId);
     if (point === 'comp:b') {
       for (const s of sagas) {
-        const comps = fx.prepare("SELECT step, pid FROM calls WHERE saga = ? AND kind = 'comp'").all(s.sagaId) as Array<{ step: string; pid: number }>;
+        const comps = fx.prepare("SELECT step, pid FROM calls WHERE saga = ? AND kind = 'comp'").all(s.sagaId) as Array<{
+          step: string;
+          pid: number;
+        }>;
         const b = comps.filter((x) => x.step === 'b');
         assert.equal(b.length, 2, 'the interrupted compensation ran again in the new process');
         assert.notEqual(b[0]?.pid, b[1]?.pid);

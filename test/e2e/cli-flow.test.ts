@@ -10,7 +10,10 @@ import { cliIn as cli, json, ROOT } from '../support/cli.js';
 const CORPUS_DOCS = 304;
 // A document and a phrase from it (its title): search must find it among the first hits.
 const TARGET_ID = 'caching/007-quotes-double-single-and-backticks.md';
-const TARGET_TITLE = readFileSync(join(ROOT, 'examples/corpus', TARGET_ID), 'utf8').split('\n')[0]?.replace(/^# /, '') ?? '';
+const TARGET_TITLE =
+  readFileSync(join(ROOT, 'examples/corpus', TARGET_ID), 'utf8')
+    .split('\n')[0]
+    ?.replace(/^# /, '') ?? '';
 
 interface IngestJson {
   ok: boolean;
@@ -129,9 +132,19 @@ void describe('apex-memory CLI, embedded profile, example corpus', () => {
   });
 
   void test('status: every store healthy, saga counts; recover finds nothing to claim', () => {
-    const s = json<{ ok: boolean; stores: Array<{ store: string; ok: boolean }>; sagas: Record<string, number> }>(cli(dir, ['status', '--json']));
+    const s = json<{ ok: boolean; stores: Array<{ store: string; ok: boolean }>; sagas: Record<string, number> }>(
+      cli(dir, ['status', '--json']),
+    );
     assert.equal(s.ok, true);
-    assert.deepEqual(s.stores.map((x) => [x.store, x.ok]), [['postgres', true], ['neo4j', true], ['qdrant', true], ['redis', true]]);
+    assert.deepEqual(
+      s.stores.map((x) => [x.store, x.ok]),
+      [
+        ['postgres', true],
+        ['neo4j', true],
+        ['qdrant', true],
+        ['redis', true],
+      ],
+    );
     assert.equal(s.sagas.completed, CORPUS_DOCS + 1);
     assert.equal(s.sagas.stuck, 0);
     const rec = cli(dir, ['sagas', 'recover', '--json']);

@@ -28,7 +28,11 @@ void describe('CLI ingest loop: outcomes and bounded concurrency', () => {
     dir = mkdtempSync(join(tmpdir(), 'apex-cli-outcomes-'));
     docs = join(dir, 'docs');
     mkdirSync(docs);
-    for (let i = 0; i < 12; i++) writeFileSync(join(docs, `doc-${String(i).padStart(2, '0')}.md`), `# Doc ${i}\n\nAlice Martin wrote note ${i} about Redis Cluster.\n`);
+    for (let i = 0; i < 12; i++)
+      writeFileSync(
+        join(docs, `doc-${String(i).padStart(2, '0')}.md`),
+        `# Doc ${i}\n\nAlice Martin wrote note ${i} about Redis Cluster.\n`,
+      );
     app = await openApp({
       config: configFromEnv({}, join(dir, 'data')),
       embedder: new HashingEmbedder(),

@@ -27,7 +27,11 @@ interface Piped {
 
 /** Runs the CLI with stdout read slowly: nothing for 300 ms, then one chunk every 2 ms. */
 async function piped(args: string[]): Promise<Piped> {
-  const child = spawn(process.execPath, [BIN, '--data-dir', dataDir, ...args], { cwd: ROOT, env: embeddedEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, '--data-dir', dataDir, ...args], {
+    cwd: ROOT,
+    env: embeddedEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
@@ -46,7 +50,9 @@ function parsed<T>(r: Piped, what: string): T {
   try {
     return JSON.parse(r.stdout) as T;
   } catch {
-    assert.fail(`${what}: stdout is not one complete JSON document (${Buffer.byteLength(r.stdout)} bytes, ends ${JSON.stringify(r.stdout.slice(-80))})\nstderr: ${r.stderr.slice(0, 500)}`);
+    assert.fail(
+      `${what}: stdout is not one complete JSON document (${Buffer.byteLength(r.stdout)} bytes, ends ${JSON.stringify(r.stdout.slice(-80))})\nstderr: ${r.stderr.slice(0, 500)}`,
+    );
   }
 }
 
@@ -67,9 +73,12 @@ const PENDING = 4000;
 const ORPHANS = 9000;
 
 before(() => {
-  const bad = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => JSON.stringify({ id: `${prefix}-${i}`, title: 'no text' }));
+  const bad = (prefix: string, n: number): string[] =>
+    Array.from({ length: n }, (_, i) => JSON.stringify({ id: `${prefix}-${i}`, title: 'no text' }));
   writeFileSync(join(dir, 'big.jsonl'), [JSON.stringify({ id: 'big', title: 'Big', text: bigText }), ...bad('bad', BAD_LINES)].join('\n'));
-  const queued = Array.from({ length: 20 }, (_, i) => JSON.stringify({ id: `q-${i}`, title: `Q ${i}`, text: `Queued document ${i} about Alice Smith.` }));
+  const queued = Array.from({ length: 20 }, (_, i) =>
+    JSON.stringify({ id: `q-${i}`, title: `Q ${i}`, text: `Queued document ${i} about Alice Smith.` }),
+  );
   writeFileSync(join(dir, 'queue.jsonl'), [...queued, ...bad('qbad', BAD_LINES)].join('\n'));
 });
 
@@ -108,7 +117,13 @@ test(`verify and repair --json: ${ORPHANS} orphan cache entries listed in full`,
   // Cache entries without a PostgreSQL row: each is one orphan_data violation and one repair action.
   const cache = await openSqliteCache(join(dataDir, 'cache.db'));
   for (let i = 0; i < ORPHANS; i++) {
-    await cache.put({ docId: `orphan-${String(i).padStart(5, '0')}`, title: 'orphan', contentSha256: 'f'.repeat(64), chunkCount: 1, metadata: {} });
+    await cache.put({
+      docId: `orphan-${String(i).padStart(5, '0')}`,
+      title: 'orphan',
+      contentSha256: 'f'.repeat(64),
+      chunkCount: 1,
+      metadata: {},
+    });
   }
   await cache.close();
   const verify = await piped(['verify', '--json']);
@@ -150,8 +165,19 @@ test(`sagas list --json: ${PENDING} queued sagas listed in full`, async () => {
   // only the listing is under test here.
   const log = await openSagaLog(join(dataDir, 'saga-log.db'));
   try {
-    await Promise.all(Array.from({ length: PENDING }, (_, i) =>
-      log.begin({ sagaId: `pending-${String(i).padStart(5, '0')}`, name: 'pipe_test', version: 1, input: { i }, status: 'pending', owner: null, leaseMs: 30_000 })));
+    await Promise.all(
+      Array.from({ length: PENDING }, (_, i) =>
+        log.begin({
+          sagaId: `pending-${String(i).padStart(5, '0')}`,
+          name: 'pipe_test',
+          version: 1,
+          input: { i },
+          status: 'pending',
+          owner: null,
+          leaseMs: 30_000,
+        }),
+      ),
+    );
   } finally {
     await log.close();
   }

@@ -51,8 +51,13 @@ void describe('apex-memory sagas retry / recover on real stuck and abandoned sag
     const status = cli(dir, ['status', '--json']);
     assert.equal(status.code, 1, 'a stuck saga needs an operator');
     assert.equal(json<{ sagas: Record<string, number> }>(status).sagas.stuck, 1);
-    const listed = json<{ sagas: Array<{ sagaId: string; reason: { code: string } | null }> }>(cli(dir, ['sagas', 'list', '--status', 'stuck', '--json']));
-    assert.deepEqual(listed.sagas.map((s) => s.sagaId), [sagaId]);
+    const listed = json<{ sagas: Array<{ sagaId: string; reason: { code: string } | null }> }>(
+      cli(dir, ['sagas', 'list', '--status', 'stuck', '--json']),
+    );
+    assert.deepEqual(
+      listed.sagas.map((s) => s.sagaId),
+      [sagaId],
+    );
     assert.equal(listed.sagas[0]?.reason?.code, 'STORE_INJECTED');
 
     const verify = cli(dir, ['verify']);

@@ -13,7 +13,9 @@ test('sagas prune deletes only sagas that ended before the given age', async () 
   const kept = JSON.parse(cli(dir, ['sagas', 'prune', '--older-than', '1h', '--json']).stdout) as { deleted: number };
   assert.equal(kept.deleted, 0, 'sagas that ended seconds ago are younger than an hour');
   // Wait until the newest saga is more than 1 s old by the log's own timestamps (not a guessed sleep).
-  const listed = JSON.parse(cli(dir, ['sagas', 'list', '--json', '--limit', '1000']).stdout) as { sagas: Array<{ updatedAt: string | number }> };
+  const listed = JSON.parse(cli(dir, ['sagas', 'list', '--json', '--limit', '1000']).stdout) as {
+    sagas: Array<{ updatedAt: string | number }>;
+  };
   const newest = Math.max(...listed.sagas.map((x) => new Date(x.updatedAt).getTime()));
   assert.ok(Number.isFinite(newest), 'the sagas carry their end time');
   await new Promise((r) => setTimeout(r, Math.max(0, newest + 1_050 - Date.now())));

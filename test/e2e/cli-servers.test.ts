@@ -17,8 +17,19 @@ import { json, runCli, serversEnv, type Run } from '../support/cli.js';
 import { realStores, type RealStores } from '../support/real-stores.js';
 import { testServices } from '../support/services.js';
 
-interface IngestJson { ok: boolean; created: number; updated: number; unchanged: number; profile: { profile: string; sagaLog: string } }
-interface VerifyJson { ok: boolean; documents: number; committed: number; violations: Array<{ kind: string; store: string; docId: string }> }
+interface IngestJson {
+  ok: boolean;
+  created: number;
+  updated: number;
+  unchanged: number;
+  profile: { profile: string; sagaLog: string };
+}
+interface VerifyJson {
+  ok: boolean;
+  documents: number;
+  committed: number;
+  violations: Array<{ kind: string; store: string; docId: string }>;
+}
 
 const TEXTS: Record<string, string> = {
   'orion.md': '# Orion Relay\n\nThe Orion Relay forwards telemetry from Kepler Station to the Vega Archive every night.\n',
@@ -98,7 +109,10 @@ void describe('apex-memory CLI, servers profile (PostgreSQL, Neo4j, Redis, Qdran
     assert.equal(res.status, 200);
     const damaged = cli(['verify', '--json']);
     assert.equal(damaged.code, 1);
-    assert.deepEqual(json<VerifyJson>(damaged).violations.map((x) => `${x.kind}:${x.store}:${x.docId}`), ['missing_version:qdrant:orion.md']);
+    assert.deepEqual(
+      json<VerifyJson>(damaged).violations.map((x) => `${x.kind}:${x.store}:${x.docId}`),
+      ['missing_version:qdrant:orion.md'],
+    );
     const repair = cli(['repair', '--json']);
     assert.equal(repair.code, 0, repair.stdout + repair.stderr);
     assert.equal(json<{ ok: boolean }>(repair).ok, true);
@@ -121,7 +135,12 @@ void describe('apex-memory CLI, servers profile (PostgreSQL, Neo4j, Redis, Qdran
     });
     let sagaId = '';
     try {
-      const r = await app.writer.ingest({ id: 'stuck-1', title: 'Stuck', text: 'Alice Martin keeps stuck-1 in Redis Cluster.', metadata: {} });
+      const r = await app.writer.ingest({
+        id: 'stuck-1',
+        title: 'Stuck',
+        text: 'Alice Martin keeps stuck-1 in Redis Cluster.',
+        metadata: {},
+      });
       assert.equal(r.status, 'stuck', JSON.stringify(r));
       sagaId = r.sagaId ?? assert.fail('a stuck saga has an id');
     } finally {
@@ -151,7 +170,9 @@ void describe('apex-memory CLI, servers profile (PostgreSQL, Neo4j, Redis, Qdran
         return { ...stores, qdrant: hanging };
       },
     });
-    const pending = app.writer.ingest({ id: 'abandoned-1', title: 'Abandoned', text: 'Bob Stone left abandoned-1 half written.', metadata: {} }).catch(() => undefined);
+    const pending = app.writer
+      .ingest({ id: 'abandoned-1', title: 'Abandoned', text: 'Bob Stone left abandoned-1 half written.', metadata: {} })
+      .catch(() => undefined);
     await stepStarted;
     await app.close(); // stops the saga where it is and releases its lease, as a shutdown would
     await pending;
@@ -167,11 +188,27 @@ void describe('apex-memory CLI, servers profile (PostgreSQL, Neo4j, Redis, Qdran
     const ok = cli(['status', '--json']);
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
     const healthy = json<{ ok: boolean; stores: Array<{ store: string; ok: boolean }> }>(ok);
-    assert.deepEqual(healthy.stores.map((x) => [x.store, x.ok]), [['postgres', true], ['neo4j', true], ['qdrant', true], ['redis', true]]);
+    assert.deepEqual(
+      healthy.stores.map((x) => [x.store, x.ok]),
+      [
+        ['postgres', true],
+        ['neo4j', true],
+        ['qdrant', true],
+        ['redis', true],
+      ],
+    );
     const down = cli(['status', '--json'], { QDRANT_URL: 'http://127.0.0.1:1', APEX_STORE_TIMEOUT_MS: '2000' });
     assert.equal(down.code, 1, down.stderr);
     const report = json<{ ok: boolean; stores: Array<{ store: string; ok: boolean; detail: string }> }>(down);
     assert.equal(report.ok, false);
-    assert.deepEqual(report.stores.map((x) => [x.store, x.ok]), [['postgres', true], ['neo4j', true], ['qdrant', false], ['redis', true]]);
+    assert.deepEqual(
+      report.stores.map((x) => [x.store, x.ok]),
+      [
+        ['postgres', true],
+        ['neo4j', true],
+        ['qdrant', false],
+        ['redis', true],
+      ],
+    );
   });
 });

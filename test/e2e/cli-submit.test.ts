@@ -18,7 +18,10 @@ test('ingest --submit queues, a worker runs the queue, SIGTERM stops it, verify 
   const pending = JSON.parse(cli(dir, ['sagas', 'list', '--status', 'pending', '--json']).stdout) as { sagas: unknown[] };
   assert.equal(pending.sagas.length, s.queued, 'all queued, none run yet');
 
-  const worker = spawn(process.execPath, [BIN, '--data-dir', dir, 'worker', '--concurrency', '8', '--status-ms', '500'], { cwd: ROOT, env: embeddedEnv() });
+  const worker = spawn(process.execPath, [BIN, '--data-dir', dir, 'worker', '--concurrency', '8', '--status-ms', '500'], {
+    cwd: ROOT,
+    env: embeddedEnv(),
+  });
   let out = '';
   worker.stdout.on('data', (d: Buffer) => (out += d.toString()));
   worker.stderr.on('data', (d: Buffer) => (out += d.toString()));

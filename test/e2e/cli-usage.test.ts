@@ -25,7 +25,21 @@ function cliAsync(args: string[]): Promise<Run> {
 }
 
 void describe('apex-memory --help', () => {
-  const commands = [[], ['ingest'], ['get'], ['search'], ['delete'], ['verify'], ['sagas'], ['sagas', 'list'], ['sagas', 'show'], ['sagas', 'retry'], ['sagas', 'recover'], ['status'], ['worker']];
+  const commands = [
+    [],
+    ['ingest'],
+    ['get'],
+    ['search'],
+    ['delete'],
+    ['verify'],
+    ['sagas'],
+    ['sagas', 'list'],
+    ['sagas', 'show'],
+    ['sagas', 'retry'],
+    ['sagas', 'recover'],
+    ['status'],
+    ['worker'],
+  ];
   void test('--help works for every command (exit 0, its usage line, the global --data-dir, --json)', async () => {
     const runs = await Promise.all(commands.map((cmd) => cliAsync([...cmd, '--help'])));
     commands.forEach((cmd, i) => {
@@ -40,7 +54,20 @@ void describe('apex-memory --help', () => {
       if (cmd[0] === 'sagas' && cmd.length === 2) assert.match(r.stdout, /--json/, name);
     });
     const top = runs[0]?.stdout ?? '';
-    for (const word of ['ingest', 'get', 'search', 'delete', 'verify', 'sagas', 'status', 'worker', 'DATABASE_URL', 'SAGA_LOG_URL', 'Exit codes']) assert.ok(top.includes(word), word);
+    for (const word of [
+      'ingest',
+      'get',
+      'search',
+      'delete',
+      'verify',
+      'sagas',
+      'status',
+      'worker',
+      'DATABASE_URL',
+      'SAGA_LOG_URL',
+      'Exit codes',
+    ])
+      assert.ok(top.includes(word), word);
   });
 });
 
@@ -115,12 +142,22 @@ void describe('apex-memory ingest of bad input (examples/bad)', () => {
   void test('--json lists the same failures with field and limit; the valid ones are now unchanged', () => {
     const r = cli(['--data-dir', dir, 'ingest', 'examples/bad', '--json']);
     assert.equal(r.code, 1);
-    const s = json<{ ok: boolean; rejected: number; unchanged: number; failures: Array<{ kind: string; source: string; field?: string; limit?: string; code: string }> }>(r);
+    const s = json<{
+      ok: boolean;
+      rejected: number;
+      unchanged: number;
+      failures: Array<{ kind: string; source: string; field?: string; limit?: string; code: string }>;
+    }>(r);
     assert.equal(s.ok, false);
     assert.equal(s.rejected, 6);
     assert.equal(s.unchanged, 2);
     const title = s.failures.find((f) => f.source === 'examples/bad/long-title.md');
-    assert.deepEqual(title && [title.kind, title.code, title.field, title.limit], ['rejected', 'DOC_INVALID', 'title', 'at most 512 characters']);
+    assert.deepEqual(title && [title.kind, title.code, title.field, title.limit], [
+      'rejected',
+      'DOC_INVALID',
+      'title',
+      'at most 512 characters',
+    ]);
     assert.ok(s.failures.every((f) => f.kind === 'rejected' && typeof f.field === 'string'));
   });
 
@@ -131,7 +168,10 @@ void describe('apex-memory ingest of bad input (examples/bad)', () => {
     assert.equal(r.code, 1);
     assert.match(r.stdout, /^22 document\(s\) not written \(first 20 listed\):$/m);
     const rows = r.stdout.split('\n').filter((l) => l.startsWith('rejected  stdin:'));
-    assert.deepEqual(rows.map((l) => l.split(/\s+/)[1]), Array.from({ length: 20 }, (_, i) => `stdin:${i + 2}`));
+    assert.deepEqual(
+      rows.map((l) => l.split(/\s+/)[1]),
+      Array.from({ length: 20 }, (_, i) => `stdin:${i + 2}`),
+    );
     assert.match(r.stdout, /^\.\.\. and 2 more \(--json lists all\)$/m);
     assert.match(r.stdout, /^completed\s+1 \(created 1, updated 0, unchanged 0\)$/m);
     assert.match(r.stdout, /^rejected\s+22$/m);
@@ -144,7 +184,10 @@ void describe('apex-memory ingest of bad input (examples/bad)', () => {
   });
 
   void test('Ctrl-C during ingest: in-flight documents finish, the summary says interrupted, exit 130, verify clean', async () => {
-    const child = spawn(process.execPath, [BIN, '--data-dir', dir, 'ingest', 'examples/corpus', '--concurrency', '1'], { cwd: ROOT, env: embeddedEnv({}) });
+    const child = spawn(process.execPath, [BIN, '--data-dir', dir, 'ingest', 'examples/corpus', '--concurrency', '1'], {
+      cwd: ROOT,
+      env: embeddedEnv({}),
+    });
     let stdout = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     // Ctrl-C once the run is under way, known by an event rather than a guessed delay: the first
@@ -165,7 +208,12 @@ void describe('apex-memory ingest of bad input (examples/bad)', () => {
     assert.match(stdout, /^interrupted\s+yes/m);
     const completed = Number(/^completed\s+(\d+)/m.exec(stdout)?.[1]);
     assert.ok(completed < 304, `stopped early (${completed} completed)`);
-    assert.deepEqual(json(cli(['--data-dir', dir, 'verify', '--json'])), { ok: true, documents: 3 + completed, committed: 3 + completed, violations: [] });
+    assert.deepEqual(json(cli(['--data-dir', dir, 'verify', '--json'])), {
+      ok: true,
+      documents: 3 + completed,
+      committed: 3 + completed,
+      violations: [],
+    });
   });
 
   void test('sagas show and retry of an unknown saga: exit 1 with a code, no stack', () => {

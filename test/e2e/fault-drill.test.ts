@@ -22,7 +22,10 @@ test('ingest: the drill fails Qdrant once, that document compensates, stderr say
   const out = json<{ compensated: number; failures: Array<{ docId: string; code: string }> }>(r);
   assert.equal(r.code, 1, 'a compensated document fails the run');
   assert.equal(out.compensated, 1);
-  assert.deepEqual(out.failures.map((f) => [f.docId, f.code]), [['d-1', 'STORE_INJECTED']]);
+  assert.deepEqual(
+    out.failures.map((f) => [f.docId, f.code]),
+    [['d-1', 'STORE_INJECTED']],
+  );
   const again = cliIn(join(dir, 'data'), ['ingest', '--json', '--no-progress', file]);
   assert.doesNotMatch(again.stderr, /APEX_INJECT_FAULTS/, 'without the variable: no drill');
   assert.equal(again.code, 0, again.stderr);
@@ -37,11 +40,19 @@ test('serve: /readyz names the drill; a write through the API takes the injected
     assert.match(proc.output(), /injecting faults into qdrant/);
     const ready = (await (await fetch(`${url}/readyz`)).json()) as { faultDrill: { stores: string[] } | null };
     assert.deepEqual(ready.faultDrill, { stores: ['qdrant'] });
-    const res = await fetch(`${url}/v1/documents?wait=10`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'd-2', title: 'Two', text: 'Drilled write.' }) });
+    const res = await fetch(`${url}/v1/documents?wait=10`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'd-2', title: 'Two', text: 'Drilled write.' }),
+    });
     const body = (await res.json()) as { code: string };
     assert.equal(res.status, 503);
     assert.equal(body.code, 'WRITE_COMPENSATED');
-    const second = await fetch(`${url}/v1/documents?wait=10`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'd-2', title: 'Two', text: 'Drilled write.' }) });
+    const second = await fetch(`${url}/v1/documents?wait=10`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'd-2', title: 'Two', text: 'Drilled write.' }),
+    });
     assert.equal(second.status, 201, 'the fault was scheduled once');
     await second.body?.cancel();
   } finally {

@@ -17,7 +17,16 @@ import { jsonInit, openHttpHarness, type HttpHarness } from '../support/http-har
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts/dashboard');
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 describe('operator pages in Chromium', () => {
   let h: HttpHarness;
@@ -38,7 +47,11 @@ describe('operator pages in Chromium', () => {
     // Three sagas stuck before their pivot (Qdrant refuses, Neo4j cannot undo until the faults stop).
     h.faults.qdrant.schedule({ method: 'writeVersion', when: 'before', retryable: false, times: 3 });
     h.faults.neo4j.schedule({ method: 'removeVersion', when: 'before', retryable: true, times: 10_000 });
-    const answers = await Promise.all(['s-1', 's-2', 's-3'].map((id) => h.request('/v1/documents?wait=60', jsonInit('POST', { id, title: id, text: `${id} is stuck in Oslo.` }))));
+    const answers = await Promise.all(
+      ['s-1', 's-2', 's-3'].map((id) =>
+        h.request('/v1/documents?wait=60', jsonInit('POST', { id, title: id, text: `${id} is stuck in Oslo.` })),
+      ),
+    );
     for (const res of answers) {
       const b = (await res.json()) as { sagaId: string; sagaStatus: string };
       assert.equal(b.sagaStatus, 'stuck');
@@ -51,7 +64,12 @@ describe('operator pages in Chromium', () => {
     assert.equal(out.status, 'stuck');
     afterPivot = out.sagaId;
     profileDir = mkdtempSync(join(tmpdir(), 'apex-chromium-'));
-    context = await chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1280, height: 900 } });
+    context = await chromium.launchPersistentContext(profileDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ARGS,
+      viewport: { width: 1280, height: 900 },
+    });
     page = context.pages()[0] ?? (await context.newPage());
     page.on('dialog', (d) => void d.accept());
   });
@@ -82,7 +100,8 @@ describe('operator pages in Chromium', () => {
     await page.locator('[data-testid="bulk-dry-run-list"] li').first().waitFor();
     await page.getByTestId('bulk-confirm').click();
     await page.locator('[data-testid="bulk-results"] li').first().waitFor({ timeout: 30_000 });
-    for (const id of [stuck[1], stuck[2], afterPivot]) await page.locator(`tr[data-saga="${id}"]`).waitFor({ state: 'detached', timeout: 10_000 });
+    for (const id of [stuck[1], stuck[2], afterPivot])
+      await page.locator(`tr[data-saga="${id}"]`).waitFor({ state: 'detached', timeout: 10_000 });
     assert.equal(await page.locator('table.sagas tbody tr').count(), 0);
   });
 
@@ -102,7 +121,9 @@ describe('operator pages in Chromium', () => {
     assert.equal(await groups.first().getAttribute('data-count'), '25');
     assert.match((await groups.first().textContent()) ?? '', /×25/);
     // The timeline fits its box: the drawing is no wider than its container.
-    const fit = await page.getByTestId('timeline').evaluate((el) => el.getBoundingClientRect().right <= (el.parentElement?.getBoundingClientRect().right ?? 0) + 1);
+    const fit = await page
+      .getByTestId('timeline')
+      .evaluate((el) => el.getBoundingClientRect().right <= (el.parentElement?.getBoundingClientRect().right ?? 0) + 1);
     assert.ok(fit, 'the timeline is no wider than its box');
     assert.match((await page.locator('[data-field="owner"]').textContent()) ?? '', /not running/);
     await page.screenshot({ path: join(ARTIFACTS, 'stuck-after-pivot.png') });
@@ -116,7 +137,10 @@ describe('operator pages in Chromium', () => {
     await page.goto(`${base}/ui/#/sagas/${q.sagaId ?? ''}`);
     await page.getByTestId('saga-cancel').click();
     await page.getByTestId('saga-cancellation').waitFor({ timeout: 20_000 });
-    assert.match((await page.getByTestId('saga-cancellation').textContent()) ?? '', /Cancelled by http-api at .*cancelled through the HTTP API/);
+    assert.match(
+      (await page.getByTestId('saga-cancellation').textContent()) ?? '',
+      /Cancelled by http-api at .*cancelled through the HTTP API/,
+    );
     assert.equal(await page.getByTestId('saga-cancel').count(), 0, 'nothing left to cancel');
     await page.screenshot({ path: join(ARTIFACTS, 'cancelled.png') });
   });

@@ -14,7 +14,16 @@ import { jsonInit, openHttpHarness, type HttpHarness } from '../support/http-har
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts/dashboard');
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 describe('dashboard in Chromium', () => {
   let h: HttpHarness;
@@ -41,14 +50,19 @@ describe('dashboard in Chromium', () => {
     }
     // One injected failure: Qdrant refuses the write, the saga compensates.
     h.faults.qdrant.schedule({ method: 'writeVersion', when: 'before', retryable: false, times: 1 });
-    const failed = await h.request('/v1/documents?wait=10', jsonInit('POST', { id: 'delta', title: 'DELTA', text: 'Frank fails in Rome.' }));
+    const failed = await h.request(
+      '/v1/documents?wait=10',
+      jsonInit('POST', { id: 'delta', title: 'DELTA', text: 'Frank fails in Rome.' }),
+    );
     assert.equal(failed.status, 503);
     ids.compensated = ((await failed.json()) as { sagaId: string }).sagaId;
     // Two stuck sagas: Qdrant fails, then Neo4j cannot undo its write until the faults stop.
     h.faults.qdrant.schedule({ method: 'writeVersion', when: 'before', retryable: false, times: 2 });
     h.faults.neo4j.schedule({ method: 'removeVersion', when: 'before', retryable: true, times: 1_000 });
     const stuck = await Promise.all(
-      ['epsilon', 'zeta'].map((id) => h.request('/v1/documents?wait=30', jsonInit('POST', { id, title: id.toUpperCase(), text: `${id} is stuck in Oslo.` }))),
+      ['epsilon', 'zeta'].map((id) =>
+        h.request('/v1/documents?wait=30', jsonInit('POST', { id, title: id.toUpperCase(), text: `${id} is stuck in Oslo.` })),
+      ),
     );
     for (const res of stuck) {
       const body = (await res.json()) as { sagaId: string; sagaStatus: string };
@@ -59,7 +73,12 @@ describe('dashboard in Chromium', () => {
     h.faults.neo4j.disable();
 
     profileDir = mkdtempSync(join(tmpdir(), 'apex-chromium-'));
-    context = await chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1280, height: 900 } });
+    context = await chromium.launchPersistentContext(profileDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ARGS,
+      viewport: { width: 1280, height: 900 },
+    });
     page = context.pages()[0] ?? (await context.newPage());
     // The page must load nothing from anywhere but this server.
     page.on('request', (req) => {
@@ -96,9 +115,15 @@ describe('dashboard in Chromium', () => {
     assert.equal(await page.getByTestId('timeline').getAttribute('data-axis'), 'wall');
     const failedBar = page.locator('g.bar[data-step="qdrant_write"][data-phase="forward"][data-outcome="failed"]');
     assert.equal(await failedBar.count(), 1);
-    assert.equal(await page.locator('g.bar[data-phase="compensation"][data-outcome="succeeded"]').count() >= 2, true, 'compensations drawn');
+    assert.equal(
+      (await page.locator('g.bar[data-phase="compensation"][data-outcome="succeeded"]').count()) >= 2,
+      true,
+      'compensations drawn',
+    );
     // neo4j_write and qdrant_write ran in parallel: same stage.
-    const stages = await page.locator('g.bar[data-phase="forward"][data-step$="_write"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-stage')));
+    const stages = await page
+      .locator('g.bar[data-phase="forward"][data-step$="_write"]')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-stage')));
     assert.equal(new Set(stages).size, 1);
     assert.match((await page.getByTestId('saga-errors').textContent()) ?? '', /STORE_INJECTED.*qdrant/);
     await page.screenshot({ path: join(ARTIFACTS, 'timeline.png'), fullPage: true });

@@ -44,7 +44,8 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<{ proc: Pr
   return { proc, url: m[1] ?? '' };
 }
 
-const post = (url: string, body: unknown): Promise<Response> => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const post = (url: string, body: unknown): Promise<Response> =>
+  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 describe('apex-memory serve, embedded profile', () => {
   test('refuses to listen off loopback without a token (exit 2), before opening anything', () => {
@@ -64,11 +65,20 @@ describe('apex-memory serve, embedded profile', () => {
       const body = JSON.stringify({ id: 'two', title: 'Two', text: 'Tomas sent the second document slowly.' });
       const u = new URL(`${url}/v1/documents?wait=10`);
       const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
-        const req = request({ host: u.hostname, port: u.port, path: `${u.pathname}${u.search}`, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-          let text = '';
-          res.on('data', (d: Buffer) => (text += d.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-        });
+        const req = request(
+          {
+            host: u.hostname,
+            port: u.port,
+            path: `${u.pathname}${u.search}`,
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+          },
+          (res) => {
+            let text = '';
+            res.on('data', (d: Buffer) => (text += d.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+          },
+        );
         req.on('error', reject);
         req.write(body.slice(0, 20));
         setTimeout(() => {
@@ -111,14 +121,21 @@ describe('apex-memory serve, servers profile with two workers (the API enqueues,
     procs.push(...workers);
     const owners = await Promise.all(workers.map((w) => waitFor('worker owner', w, /owner (\S+)/).then((m) => m[1] ?? '')));
     const ids = Array.from({ length: 8 }, (_, i) => `fleet-${i}`);
-    const answers = await Promise.all(ids.map((id) => post(`${url}/v1/documents?wait=30`, { id, title: id, text: `Document ${id} reached Helsinki through the fleet.` })));
+    const answers = await Promise.all(
+      ids.map((id) => post(`${url}/v1/documents?wait=30`, { id, title: id, text: `Document ${id} reached Helsinki through the fleet.` })),
+    );
     for (const a of answers) assert.equal(a.status, 201, await a.clone().text());
-    const list = (await (await fetch(`${url}/v1/sagas?limit=50`)).json()) as { sagas: Array<{ owner: string; status: string; docId: string }> };
+    const list = (await (await fetch(`${url}/v1/sagas?limit=50`)).json()) as {
+      sagas: Array<{ owner: string; status: string; docId: string }>;
+    };
     const ran = list.sagas.filter((s) => ids.includes(s.docId));
     assert.equal(ran.length, ids.length);
     for (const s of ran) {
       assert.equal(s.status, 'completed');
-      assert.ok(owners.some((o) => s.owner.startsWith(o.replace(/[),]+$/, ''))), `run by a worker, not the API: ${s.owner} vs ${owners.join(' ')}`);
+      assert.ok(
+        owners.some((o) => s.owner.startsWith(o.replace(/[),]+$/, ''))),
+        `run by a worker, not the API: ${s.owner} vs ${owners.join(' ')}`,
+      );
     }
     const doc = (await (await fetch(`${url}/v1/documents/fleet-3`)).json()) as { ingestionStatus: string; text: string };
     assert.equal(doc.ingestionStatus, 'committed');

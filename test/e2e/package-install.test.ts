@@ -10,7 +10,17 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../support/cli.js';
-import { installOffline, packAll, readmeExample, readPackageJson, run, SAGA_DIR, tarballFiles, TSC, writeTsconfig } from '../support/package-install.js';
+import {
+  installOffline,
+  packAll,
+  readmeExample,
+  readPackageJson,
+  run,
+  SAGA_DIR,
+  tarballFiles,
+  TSC,
+  writeTsconfig,
+} from '../support/package-install.js';
 
 const ENGINE_ONLY = `import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -72,9 +82,16 @@ void describe('npm pack and install in an empty project, offline', () => {
         assert.ok(types && files.includes(types.replace('./', '')), `${pkg.name} ${entry}: types ${types} is in the tarball`);
         assert.ok(js && files.includes(js.replace('./', '')), `${pkg.name} ${entry}: ${js} is in the tarball`);
       }
-      assert.deepEqual(files.filter((f) => /^(test|bench|examples|scripts|packages)\//.test(f) || f.endsWith('.ts') && !f.endsWith('.d.ts')), [], `${pkg.name} ships no sources or tests`);
+      assert.deepEqual(
+        files.filter((f) => /^(test|bench|examples|scripts|packages)\//.test(f) || (f.endsWith('.ts') && !f.endsWith('.d.ts'))),
+        [],
+        `${pkg.name} ships no sources or tests`,
+      );
     }
-    assert.ok(mainFiles.includes('bin/apex-memory.mjs') && mainFiles.includes('src/ui/index.html'), 'the launcher and the dashboard files ship');
+    assert.ok(
+      mainFiles.includes('bin/apex-memory.mjs') && mainFiles.includes('src/ui/index.html'),
+      'the launcher and the dashboard files ship',
+    );
   });
 
   test('@apex-memory/saga alone installs nothing else, type-checks and runs its /testing suite', () => {
@@ -100,7 +117,9 @@ void describe('npm pack and install in an empty project, offline', () => {
     mkdirSync(project);
     installOffline(project, { '@apex-memory/saga': saga, 'apex-memory': main }, true);
     // No install scripts ran (no network for a prebuilt binary): reuse the workspace's native build.
-    cpSync(join(ROOT, 'node_modules', 'better-sqlite3', 'build'), join(project, 'node_modules', 'better-sqlite3', 'build'), { recursive: true });
+    cpSync(join(ROOT, 'node_modules', 'better-sqlite3', 'build'), join(project, 'node_modules', 'better-sqlite3', 'build'), {
+      recursive: true,
+    });
     assert.deepEqual(readdirSync(join(project, 'node_modules', '@apex-memory')), ['saga'], 'one copy of the engine');
     writeFileSync(join(project, 'example.ts'), readmeExample('## Using the saga engine on its own'));
     writeTsconfig(project, ['example.ts'], true);

@@ -22,9 +22,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * while the ingest still runs, at any speed this machine reaches. */
 const COPIES = 4;
 
-interface VerifyJson { violations: Array<{ kind: string; store: string; docId: string }> }
-interface DocJson { id: string; text: string }
-interface SearchJson { hits: Array<{ id: string }> }
+interface VerifyJson {
+  violations: Array<{ kind: string; store: string; docId: string }>;
+}
+interface DocJson {
+  id: string;
+  text: string;
+}
+interface SearchJson {
+  hits: Array<{ id: string }>;
+}
 
 const dirs: string[] = [];
 const tempDir = (): string => {
@@ -69,7 +76,10 @@ void describe('same document, embedded profile', () => {
     assert.equal(json<DocJson>(got).id, DOC);
     const found = await runCliAsync(['--data-dir', dataDir, 'search', 'memcached', 'least', 'recently', 'used', '--json', '-n', '50'], env);
     // Its copies (more-<n>/...) have the same text and score: any of them shows it is searchable.
-    assert.ok(json<SearchJson>(found).hits.some((h) => h.id === DOC || h.id.endsWith(`/${DOC}`)), found.stdout);
+    assert.ok(
+      json<SearchJson>(found).hits.some((h) => h.id === DOC || h.id.endsWith(`/${DOC}`)),
+      found.stdout,
+    );
   });
 
   void it('content changed between the killed run and the re-run: the re-run wins in every store', async () => {

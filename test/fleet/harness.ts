@@ -80,7 +80,16 @@ export function readIntervals(files: Array<{ path: string; pid: number; killedAt
     for (const line of readFileSync(f.path, 'utf8').split('\n')) {
       const p = line.split(' ');
       if (p[0] === 'S' && p.length === 7) {
-        open.set(p[1] ?? '', { pid: f.pid, saga: p[2] ?? '', store: p[3] ?? '', method: p[4] ?? '', token: Number(p[5]), start: Number(p[6]), end: Infinity, outcome: 'cut' });
+        open.set(p[1] ?? '', {
+          pid: f.pid,
+          saga: p[2] ?? '',
+          store: p[3] ?? '',
+          method: p[4] ?? '',
+          token: Number(p[5]),
+          start: Number(p[6]),
+          end: Infinity,
+          outcome: 'cut',
+        });
       } else if (p[0] === 'E' && p.length === 4) {
         const iv = open.get(p[1] ?? '');
         if (iv) {
@@ -175,7 +184,13 @@ export class LogProbe {
  * Waits until every saga of `owner` that was unfinished at the kill (`held`: id -> next_seq) has
  * a record appended by another owner; returns the ms from the kill to each first such record.
  */
-export async function measureTakeover(probe: LogProbe, owner: string, held: Map<string, number>, killedAt: number, deadlineMs: number): Promise<number[]> {
+export async function measureTakeover(
+  probe: LogProbe,
+  owner: string,
+  held: Map<string, number>,
+  killedAt: number,
+  deadlineMs: number,
+): Promise<number[]> {
   const waiting = new Map(held);
   const taken: number[] = [];
   while (waiting.size > 0 && Date.now() - killedAt < deadlineMs) {
@@ -189,7 +204,10 @@ export async function measureTakeover(probe: LogProbe, owner: string, held: Map<
     }
     if (waiting.size > 0) await sleep(50);
   }
-  if (waiting.size > 0) throw new Error(`${waiting.size} saga(s) of ${owner} not taken over within ${deadlineMs} ms: ${[...waiting.keys()].slice(0, 5).join(', ')}`);
+  if (waiting.size > 0)
+    throw new Error(
+      `${waiting.size} saga(s) of ${owner} not taken over within ${deadlineMs} ms: ${[...waiting.keys()].slice(0, 5).join(', ')}`,
+    );
   return taken;
 }
 

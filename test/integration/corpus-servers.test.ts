@@ -63,7 +63,9 @@ test('search finds a document by a phrase from it, with its graph entities', asy
     .filter((f) => /\.md$/.test(f) && !path.endsWith(f))
     .map((f) => readFileSync(join('examples/corpus', f), 'utf8'))
     .join('\n');
-  const sentences = readFileSync(path, 'utf8').split(/(?<=[.!?])\s+|\n/).filter((x) => x.length > 40 && !x.startsWith('#'));
+  const sentences = readFileSync(path, 'utf8')
+    .split(/(?<=[.!?])\s+|\n/)
+    .filter((x) => x.length > 40 && !x.startsWith('#'));
   const phrase = sentences.find((x) => !others.includes(x)) ?? '';
   assert.ok(phrase, 'a sentence unique to the document');
   const hits = await searchDocuments(app.stores, app.embedder, phrase, 5);

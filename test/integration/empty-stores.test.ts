@@ -82,21 +82,35 @@ function cli(args: string[]): Promise<{ code: number | null; stdout: string; std
   const c = env.config;
   const child = spawn(process.execPath, [join(ROOT, 'bin/apex-memory.mjs'), ...args], {
     cwd: ROOT,
-    env: { ...process.env, APEX_DATA_DIR: c.dataDir, DATABASE_URL: c.databaseUrl, NEO4J_URL: c.neo4jUrl, QDRANT_URL: c.qdrantUrl, REDIS_URL: c.redisUrl, SAGA_LOG_URL: c.sagaLogUrl },
+    env: {
+      ...process.env,
+      APEX_DATA_DIR: c.dataDir,
+      DATABASE_URL: c.databaseUrl,
+      NEO4J_URL: c.neo4jUrl,
+      QDRANT_URL: c.qdrantUrl,
+      REDIS_URL: c.redisUrl,
+      SAGA_LOG_URL: c.sagaLogUrl,
+    },
   });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-  return new Promise((r) => child.on('exit', (code) => {
-    clearTimeout(timer);
-    r({ code, stdout, stderr });
-  }));
+  return new Promise((r) =>
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      r({ code, stdout, stderr });
+    }),
+  );
 }
 
-const doc = (id: string, entity = 'Orion Nebula'): { id: string; title: string; text: string; metadata: Record<string, unknown> } =>
-  ({ id, title: `Doc ${id}`, text: `Document ${id} talks about ${entity} and #graphs.`, metadata: {} });
+const doc = (id: string, entity = 'Orion Nebula'): { id: string; title: string; text: string; metadata: Record<string, unknown> } => ({
+  id,
+  title: `Doc ${id}`,
+  text: `Document ${id} talks about ${entity} and #graphs.`,
+  metadata: {},
+});
 
 test('empty Neo4j plus two Entity nodes of one name: commands connect, no entity write runs, repair fixes it', async () => {
   for (const id of ['a', 'b', 'c']) assert.equal((await app.writer.ingest(doc(id))).status, 'completed');
@@ -156,17 +170,26 @@ test('each derived store wiped with its schema during an ingest: the ingest goes
     redis.disconnect();
   })();
   const queue = [...ids];
-  await Promise.all(Array.from({ length: 4 }, async () => {
-    for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
-      results.push((await app.writer.ingest(doc(id, `Entity ${Number(id.slice(1)) % 5}`))).status);
-      done++;
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+        results.push((await app.writer.ingest(doc(id, `Entity ${Number(id.slice(1)) % 5}`))).status);
+        done++;
+      }
+    }),
+  );
   await wiped;
-  assert.deepEqual(results.filter((s) => s !== 'completed'), [], 'every document completed through the wipe');
+  assert.deepEqual(
+    results.filter((s) => s !== 'completed'),
+    [],
+    'every document completed through the wipe',
+  );
 
   const before = await verifyStores(app.stores);
-  assert.ok(before.violations.some((x) => x.kind === 'missing_version' && x.store === 'neo4j'), 'the wipe lost committed versions');
+  assert.ok(
+    before.violations.some((x) => x.kind === 'missing_version' && x.store === 'neo4j'),
+    'the wipe lost committed versions',
+  );
   const report = await repairStores(app.stores, app.embedder, { dryRun: false });
   assert.deepEqual(report.after?.violations, []);
   assert.deepEqual(await app.stores.neo4j.checkSchema?.(), []);
@@ -175,7 +198,7 @@ test('each derived store wiped with its schema during an ingest: the ingest goes
   assert.deepEqual(dups, []);
 });
 
-test('Neo4j emptied loses its fences: a stale owner\'s late write lands, readers never see it, repair removes it', async () => {
+test("Neo4j emptied loses its fences: a stale owner's late write lands, readers never see it, repair removes it", async () => {
   assert.equal((await app.writer.ingest(doc('x'))).status, 'completed');
   const stale = await versionOf(doc('x', 'Stale Owner Entity'), 'b'.repeat(64));
   // The new owner (token 2) compensated the saga: its fence refuses the old owner (token 1).
@@ -185,9 +208,12 @@ test('Neo4j emptied loses its fences: a stale owner\'s late write lands, readers
   // The fence went with the database: the late write is no longer refused (documented limit).
   await app.stores.neo4j.writeVersion(stale, { sagaId: 'lost-owner', fencingToken: 1 });
   const read = await getDocument(app.stores, 'x');
-  assert.notEqual(read?.contentSha256, stale.contentSha256, 'readers follow PostgreSQL\'s committed version');
+  assert.notEqual(read?.contentSha256, stale.contentSha256, "readers follow PostgreSQL's committed version");
   const found = await verifyStores(app.stores);
-  assert.ok(found.violations.some((x) => x.kind === 'stale_version' && x.store === 'neo4j' && x.docId === 'x'), JSON.stringify(found.violations));
+  assert.ok(
+    found.violations.some((x) => x.kind === 'stale_version' && x.store === 'neo4j' && x.docId === 'x'),
+    JSON.stringify(found.violations),
+  );
   const report = await repairStores(app.stores, app.embedder, { dryRun: false });
   assert.deepEqual(report.after?.violations, []);
   assert.equal(await entityCopies('Stale Owner Entity'), 0);

@@ -55,12 +55,18 @@ test('embedded: verify --erased proves the deleted documents gone; the kept one 
     assert.equal(r.erased, true, JSON.stringify(r, null, 2));
     assert.equal(r.deleteSaga?.status, 'completed');
     assert.ok(r.deleteSaga?.completedAt);
-    assert.ok(r.stores.find((s) => s.store === 'postgres')?.kept.some((k) => k.startsWith('write_fences')), 'write fences stay (ids only)');
+    assert.ok(
+      r.stores.find((s) => s.store === 'postgres')?.kept.some((k) => k.startsWith('write_fences')),
+      'write fences stay (ids only)',
+    );
   }
   for (const docId of docs.kept) {
     const r = await checkErasure(app.stores, app.engine.log, docId);
     assert.equal(r.erased, false, 'the check must see a live document');
-    assert.deepEqual(r.stores.filter((s) => s.clean).map((s) => s.store), ['saga_log']);
+    assert.deepEqual(
+      r.stores.filter((s) => s.clean).map((s) => s.store),
+      ['saga_log'],
+    );
     assert.equal((await app.stores.postgres.getDocument(docId))?.ingestionStatus, 'committed');
   }
   assert.deepEqual((await verifyStores(app.stores)).violations, []);
@@ -69,17 +75,24 @@ test('embedded: verify --erased proves the deleted documents gone; the kept one 
 test('embedded: the saga log holds no content at all (content by reference), and no staged content is left', async () => {
   const text = await sagaLogText(app);
   assert.deepEqual(found(text, deletedTokens(docs)), []);
-  assert.deepEqual(found(text, keptTokens(docs)), [], 'not even a live document\'s content: the log holds ids and hashes');
+  assert.deepEqual(found(text, keptTokens(docs)), [], "not even a live document's content: the log holds ids and hashes");
   assert.deepEqual(await app.stores.postgres.listStaged({}, 100), []);
 });
 
 test('embedded: sagas show says what became of the content: erased by the delete (named), or removed when the saga ended', async () => {
-  const sagas = await Promise.all((await app.engine.log.list({ name: 'ingest' }, { limit: 1_000 })).sagas.map((s) => app.engine.log.load(s.sagaId)));
+  const sagas = await Promise.all(
+    (await app.engine.log.list({ name: 'ingest' }, { limit: 1_000 })).sagas.map((s) => app.engine.log.load(s.sagaId)),
+  );
   const of = (docId: string) => sagas.filter((s) => (s?.input as { docId?: string } | undefined)?.docId === docId);
   const deleted = docs.deleted[0] ?? '';
   const receipt = await checkErasure(app.stores, app.engine.log, deleted);
   for (const s of of(deleted)) {
-    if (s) assert.deepEqual(await contentStateOf(app.stores.postgres, s), { state: 'erased', bySaga: receipt.deleteSaga?.sagaId, at: receipt.deleteSaga?.recordedAt });
+    if (s)
+      assert.deepEqual(await contentStateOf(app.stores.postgres, s), {
+        state: 'erased',
+        bySaga: receipt.deleteSaga?.sagaId,
+        at: receipt.deleteSaga?.recordedAt,
+      });
   }
   for (const s of of(docs.kept[0] ?? '')) if (s) assert.equal((await contentStateOf(app.stores.postgres, s)).state, 'removed');
   assert.equal(of(deleted).length, 3);
@@ -96,7 +109,12 @@ test('embedded: metrics (every label and value) and logs carry no content of any
 
 test('embedded: no byte of any SQLite file (stand-ins, saga log, WAL included) holds a deleted token', async () => {
   const sqlite = files(dataDir).filter((f) => !relative(dataDir, f).startsWith('postgres'));
-  assert.ok(sqlite.some((f) => f.endsWith('graph.db')) && sqlite.some((f) => f.endsWith('cache.db')) && sqlite.some((f) => f.endsWith('saga-log.db')), sqlite.join(' '));
+  assert.ok(
+    sqlite.some((f) => f.endsWith('graph.db')) &&
+      sqlite.some((f) => f.endsWith('cache.db')) &&
+      sqlite.some((f) => f.endsWith('saga-log.db')),
+    sqlite.join(' '),
+  );
   const hits = sqlite.flatMap((f) => found(readFileSync(f), deletedTokens(docs)).map((t) => `${relative(dataDir, f)}: ${t}`));
   assert.deepEqual(hits, []);
   // The scan can fail: the kept document's title and text tokens are in the stand-ins' bytes.
@@ -107,12 +125,21 @@ test('embedded: no byte of any SQLite file (stand-ins, saga log, WAL included) h
 test('embedded: PGlite keeps deleted bytes until vacuum; apex-memory vacuum (reclaim) is measured', async () => {
   const pgFiles = (): string[] => files(join(dataDir, 'postgres'));
   const count = (): number => pgFiles().reduce((n, f) => n + found(readFileSync(f), deletedTokens(docs)).length, 0);
-  const where = (): string => [...new Set(pgFiles().filter((f) => found(readFileSync(f), deletedTokens(docs)).length > 0).map((f) => relative(join(dataDir, 'postgres'), f).replace(/\d+$/, 'N')))].join(', ');
+  const where = (): string =>
+    [
+      ...new Set(
+        pgFiles()
+          .filter((f) => found(readFileSync(f), deletedTokens(docs)).length > 0)
+          .map((f) => relative(join(dataDir, 'postgres'), f).replace(/\d+$/, 'N')),
+      ),
+    ].join(', ');
   const beforeVacuum = count();
   const whereBefore = where();
   const done = await app.stores.postgres.reclaim?.({ full: true });
   const afterVacuum = count();
-  console.log(`PGlite files: ${beforeVacuum} deleted-token hit(s) before vacuum, ${afterVacuum} after VACUUM FULL + CHECKPOINT (${done ?? 'no reclaim'}); files before: ${whereBefore}; after: ${where() || 'none'}`);
+  console.log(
+    `PGlite files: ${beforeVacuum} deleted-token hit(s) before vacuum, ${afterVacuum} after VACUUM FULL + CHECKPOINT (${done ?? 'no reclaim'}); files before: ${whereBefore}; after: ${where() || 'none'}`,
+  );
   assert.ok(done?.includes('VACUUM FULL'));
   for (const docId of docs.kept) assert.equal((await app.stores.postgres.getDocument(docId))?.ingestionStatus, 'committed');
 });

@@ -56,7 +56,8 @@ async function postgresText(): Promise<string> {
   await c.connect();
   try {
     const tables = await c.query<{ s: string; t: string }>(
-      "SELECT table_schema AS s, table_name AS t FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') AND table_type = 'BASE TABLE'");
+      "SELECT table_schema AS s, table_name AS t FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') AND table_type = 'BASE TABLE'",
+    );
     const parts: string[] = [];
     for (const { s, t } of tables.rows) {
       const rows = await c.query<{ r: string }>(`SELECT x::text AS r FROM ${pg.escapeIdentifier(s)}.${pg.escapeIdentifier(t)} AS x`);
@@ -72,7 +73,9 @@ async function neo4jText(): Promise<string> {
   const driver = neo4j.driver(env.config.neo4jUrl ?? '');
   const session = driver.session();
   try {
-    const r = await session.run('MATCH (n) RETURN labels(n) AS l, properties(n) AS p UNION ALL MATCH ()-[e]->() RETURN [type(e)] AS l, properties(e) AS p');
+    const r = await session.run(
+      'MATCH (n) RETURN labels(n) AS l, properties(n) AS p UNION ALL MATCH ()-[e]->() RETURN [type(e)] AS l, properties(e) AS p',
+    );
     return r.records.map((x) => JSON.stringify([x.get('l'), x.get('p')])).join('\n');
   } finally {
     await session.close();
@@ -87,7 +90,9 @@ async function redisText(): Promise<string> {
     const parts: string[] = [];
     for (const k of keys) {
       const type = await redis.type(k);
-      parts.push(`${k} ${type === 'string' ? (await redis.get(k)) ?? '' : JSON.stringify(type === 'hash' ? await redis.hgetall(k) : type)}`);
+      parts.push(
+        `${k} ${type === 'string' ? ((await redis.get(k)) ?? '') : JSON.stringify(type === 'hash' ? await redis.hgetall(k) : type)}`,
+      );
     }
     return parts.join('\n');
   } finally {
@@ -97,21 +102,35 @@ async function redisText(): Promise<string> {
 
 async function qdrantText(): Promise<string> {
   const res = await fetch(`${env.config.qdrantUrl ?? ''}/collections/apex_chunks/points/scroll`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ limit: 10_000, with_payload: true, with_vector: false }),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ limit: 10_000, with_payload: true, with_vector: false }),
   });
   assert.equal(res.status, 200);
   return JSON.stringify(await res.json());
 }
 
 test('servers: no live row of any store, and no saga-log row, holds a deleted token; kept documents intact; verify --erased', async () => {
-  const texts = { postgres: await postgresText(), neo4j: await neo4jText(), qdrant: await qdrantText(), redis: await redisText(), log: await sagaLogText(app) };
-  for (const [store, text] of Object.entries(texts)) assert.deepEqual(found(text, deletedTokens(docs)), [], `${store} holds a deleted token`);
+  const texts = {
+    postgres: await postgresText(),
+    neo4j: await neo4jText(),
+    qdrant: await qdrantText(),
+    redis: await redisText(),
+    log: await sagaLogText(app),
+  };
+  for (const [store, text] of Object.entries(texts))
+    assert.deepEqual(found(text, deletedTokens(docs)), [], `${store} holds a deleted token`);
   // The scans can fail: the kept document's content is in PostgreSQL, Neo4j (entities) and Redis.
-  assert.ok(found(texts.postgres, keptTokens(docs)).length > 0 && found(texts.redis, keptTokens(docs)).length > 0 && found(texts.neo4j, keptTokens(docs)).length > 0);
+  assert.ok(
+    found(texts.postgres, keptTokens(docs)).length > 0 &&
+      found(texts.redis, keptTokens(docs)).length > 0 &&
+      found(texts.neo4j, keptTokens(docs)).length > 0,
+  );
   assert.deepEqual(found(texts.log, keptTokens(docs)), [], 'the saga log holds ids and hashes, never content');
   // Nothing names a deleted document but its write fences (ids and tokens only; they stay on
   // purpose: they refuse a stalled owner's late write, docs/erasure.md).
-  const naming = (text: string, docId: string, fence: string): string[] => text.split('\n').filter((l) => l.includes(docId) && !l.includes(fence));
+  const naming = (text: string, docId: string, fence: string): string[] =>
+    text.split('\n').filter((l) => l.includes(docId) && !l.includes(fence));
   for (const docId of docs.deleted) {
     assert.equal((await checkErasure(app.stores, app.engine.log, docId)).erased, true);
     assert.deepEqual(naming(texts.neo4j, docId, 'WriteFence'), [], `Neo4j names ${docId}`);
@@ -141,7 +160,13 @@ test('servers: a store down during the delete: compensated, reported NOT erased,
 });
 
 test('servers: every delete step failing once after it applied (the re-run of a maybe-applied step): ends erased', async () => {
-  const steps: Array<[StoreName, string]> = [['postgres', 'markDeleting'], ['redis', 'remove'], ['neo4j', 'removeDocument'], ['qdrant', 'removeDocument'], ['postgres', 'deleteDocument']];
+  const steps: Array<[StoreName, string]> = [
+    ['postgres', 'markDeleting'],
+    ['redis', 'remove'],
+    ['neo4j', 'removeDocument'],
+    ['qdrant', 'removeDocument'],
+    ['postgres', 'deleteDocument'],
+  ];
   for (const [i, [store, method]] of steps.entries()) {
     const docId = `erase-rerun-${i}`;
     assert.equal((await app.writer.ingest(tokenDoc(docId, `rr${i}`, 0))).status, 'completed');
@@ -164,7 +189,11 @@ test('servers: a delete racing an update (two processes): erased and absent, or 
       const [, del] = await Promise.all([other.writer.ingest(tokenDoc(docId, `race${round}`, 1)), app.writer.delete(docId)]);
       const row = await app.stores.postgres.getDocument(docId);
       const receipt = await checkErasure(app.stores, app.engine.log, docId);
-      assert.equal(receipt.erased, row === undefined, `round ${round}: delete ${del.status}, row ${row?.ingestionStatus ?? 'absent'}: ${JSON.stringify(receipt.stores)}`);
+      assert.equal(
+        receipt.erased,
+        row === undefined,
+        `round ${round}: delete ${del.status}, row ${row?.ingestionStatus ?? 'absent'}: ${JSON.stringify(receipt.stores)}`,
+      );
     }
     assert.deepEqual((await verifyStores(app.stores)).violations, []);
   } finally {

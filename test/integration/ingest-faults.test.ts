@@ -132,7 +132,10 @@ for (const plan of ['default', 'adr'] as const) {
     }
 
     describe('update', () => {
-      for (const s of [...STEPS[plan], { step: 'cleanup_previous', store: 'neo4j' as StoreName, method: 'removeVersion', beforePivot: false }]) {
+      for (const s of [
+        ...STEPS[plan],
+        { step: 'cleanup_previous', store: 'neo4j' as StoreName, method: 'removeVersion', beforePivot: false },
+      ]) {
         for (const when of ['before', 'after'] as FaultTiming[]) {
           const permanent = s.beforePivot && !(s.step === 'postgres_commit' && when === 'after');
           test(`fault ${when} ${s.step} during an update ${permanent ? 'keeps v1' : 'ends on v2'}`, async () => {
@@ -149,7 +152,10 @@ for (const plan of ['default', 'adr'] as const) {
               // updated_at moves (the row records the attempt); the committed content does not.
               assert.deepEqual({ ...now, updatedAt: '' }, { ...before1, updatedAt: '' }, 'the committed version is untouched');
               const versions = await h.raw.neo4j.listVersions(id);
-              assert.deepEqual(versions.map((v) => v.contentSha256), [before1?.contentSha256]);
+              assert.deepEqual(
+                versions.map((v) => v.contentSha256),
+                [before1?.contentSha256],
+              );
             } else {
               assert.match(now?.text ?? '', /Betelgeuse/);
             }

@@ -14,7 +14,9 @@ import { freePort } from '../support/prometheus.js';
 test('ingest and verify push to a real Pushgateway; an unreachable one is a warning', { timeout: 90_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'apex-push-'));
   const port = await freePort();
-  const gateway = spawn('prometheus-pushgateway', [`--web.listen-address=127.0.0.1:${port}`, '--persistence.file=', '--log.level=warn'], { stdio: 'ignore' });
+  const gateway = spawn('prometheus-pushgateway', [`--web.listen-address=127.0.0.1:${port}`, '--persistence.file=', '--log.level=warn'], {
+    stdio: 'ignore',
+  });
   const gone = new Promise<void>((r) => gateway.once('exit', () => r()));
   t.after(async () => {
     gateway.kill('SIGTERM');
@@ -22,7 +24,13 @@ test('ingest and verify push to a real Pushgateway; an unreachable one is a warn
     rmSync(dir, { recursive: true, force: true });
   });
   const url = `http://127.0.0.1:${port}`;
-  for (const deadline = Date.now() + 20_000; !(await fetch(`${url}/-/ready`).then((r) => r.ok).catch(() => false)); ) {
+  for (
+    const deadline = Date.now() + 20_000;
+    !(await fetch(`${url}/-/ready`)
+      .then((r) => r.ok)
+      .catch(() => false));
+
+  ) {
     if (gateway.exitCode !== null || Date.now() > deadline) assert.fail('pushgateway did not start');
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -37,7 +45,10 @@ test('ingest and verify push to a real Pushgateway; an unreachable one is a warn
 
   const text = await (await fetch(`${url}/metrics`)).text();
   assert.match(text, /^apex_saga_finished_total\{instance="",job="apex_ingest",outcome="completed",saga="ingest"\} 2$/m);
-  assert.match(text, /^apex_store_request_duration_seconds_count\{[^}]*job="apex_ingest"[^}]*operation="putPending"[^}]*store="postgres"[^}]*\} 2$/m);
+  assert.match(
+    text,
+    /^apex_store_request_duration_seconds_count\{[^}]*job="apex_ingest"[^}]*operation="putPending"[^}]*store="postgres"[^}]*\} 2$/m,
+  );
   assert.match(text, /^apex_drift_violations\{instance="",job="apex_verify",kind="orphan_data"\} 0$/m);
   assert.match(text, /^apex_verify_last_run_timestamp_seconds\{instance="",job="apex_verify"\} \d/m);
 

@@ -28,7 +28,11 @@ const doc = (i: number): { id: string; title: string; text: string; metadata: Re
 });
 
 async function pointCount(url: string): Promise<number> {
-  const res = await fetch(`${url}/collections/apex_chunks/points/count`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ exact: true }) });
+  const res = await fetch(`${url}/collections/apex_chunks/points/count`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ exact: true }),
+  });
   assert.equal(res.status, 200);
   return ((await res.json()) as { result: { count: number } }).result.count;
 }
@@ -67,7 +71,10 @@ test('points written with wait=true survive SIGKILL of the front; the next saga 
   assert.equal(r.status, 'completed', JSON.stringify(r.reason));
   assert.ok((await app.stores.qdrant.listVersions('restart-6'))[0]?.chunkCount, 'the Qdrant step wrote its points');
   const hits = await searchDocuments(app.stores, app.embedder, 'Vega Observatory and Lumen Harbor number 3', 3);
-  assert.ok(hits.some((h) => h.id === 'restart-3'), JSON.stringify(hits));
+  assert.ok(
+    hits.some((h) => h.id === 'restart-3'),
+    JSON.stringify(hits),
+  );
   const report = await verifyStores(app.stores);
   assert.equal(report.committed, 7);
   assert.deepEqual(report.violations, []);

@@ -25,12 +25,27 @@ const N = Math.round(2_000 * reliabilityScale());
 const CONCURRENCY = 16;
 const SEED = Number(process.env.RATES_SEED ?? Math.floor(Math.random() * 1e9));
 const WRITES: Record<StoreName, string[]> = {
-  postgres: ['putPending', 'commit', 'finishVersion', 'discardPending', 'release', 'acquire', 'removeVersion', 'markDeleting', 'unmarkDeleting', 'deleteDocument'],
+  postgres: [
+    'putPending',
+    'commit',
+    'finishVersion',
+    'discardPending',
+    'release',
+    'acquire',
+    'removeVersion',
+    'markDeleting',
+    'unmarkDeleting',
+    'deleteDocument',
+  ],
   neo4j: ['writeVersion', 'removeVersion', 'removeDocument'],
   qdrant: ['writeVersion', 'removeVersion', 'removeDocument'],
   redis: ['put', 'remove'],
 };
-const FORWARD_BEFORE_PIVOT: Partial<Record<StoreName, string[]>> = { postgres: ['putPending'], neo4j: ['writeVersion'], qdrant: ['writeVersion'] };
+const FORWARD_BEFORE_PIVOT: Partial<Record<StoreName, string[]>> = {
+  postgres: ['putPending'],
+  neo4j: ['writeVersion'],
+  qdrant: ['writeVersion'],
+};
 
 let env: RealStores;
 const figures: Record<string, unknown> = { seed: SEED, sagasPerPhase: N, concurrency: CONCURRENCY };
@@ -45,11 +60,16 @@ after(async () => {
 });
 
 /** Opens an app whose stores fail at random; `hit` collects the saga ids that received a fault. */
-async function faultyApp(random: (store: StoreName) => RandomFaults | undefined, hit: Set<string>): Promise<{ app: App; raw: StoreSet; injected: () => number }> {
+async function faultyApp(
+  random: (store: StoreName) => RandomFaults | undefined,
+  hit: Set<string>,
+): Promise<{ app: App; raw: StoreSet; injected: () => number }> {
   let raw: StoreSet | undefined;
   const counters: Array<() => number> = [];
   const app = await openApp({
-    config: env.config, embedder: new HashingEmbedder(), leaseMs: 30_000,
+    config: env.config,
+    embedder: new HashingEmbedder(),
+    leaseMs: 30_000,
     wrapStores: (stores) => {
       raw = stores;
       const wrap = <K extends StoreName>(k: K): StoreSet[K] => {
@@ -83,67 +103,95 @@ async function faultyApp(random: (store: StoreName) => RandomFaults | undefined,
 async function ingestAll(app: App, prefix: string): Promise<WriteResult[]> {
   const results: WriteResult[] = [];
   let next = 0;
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < N) {
-      const i = next++;
-      results.push(await app.writer.ingest(makeDoc(prefix, i)));
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < N) {
+        const i = next++;
+        results.push(await app.writer.ingest(makeDoc(prefix, i)));
+      }
+    }),
+  );
   return results;
 }
 
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
 
-test(`${N} ingest sagas with 2% transient failures per store call: success > 99.5%, compensation < 0.5%, verify 0`, { timeout: 600_000 }, async () => {
-  const hit = new Set<string>();
-  const { app, raw, injected } = await faultyApp((k) => ({ seed: SEED + k.length, rate: 0.02, methods: WRITES[k], when: 'either' }), hit);
-  try {
-    const t0 = performance.now();
-    const results = await ingestAll(app, 'transient');
-    const wallMs = Math.round(performance.now() - t0);
-    const completed = results.filter((r) => r.status === 'completed').length;
-    const compensated = results.filter((r) => r.status === 'compensated').length;
-    const durations = results.map((r) => r.durationMs).sort((a, b) => a - b);
-    const report = await verifyStores(raw);
-    Object.assign(figures, {
-      transient: {
-        sagas: results.length, faultsInjected: injected(), sagasHit: hit.size, completed, compensated,
-        stuck: results.filter((r) => r.status === 'stuck').length,
-        successRate: completed / results.length, compensationRate: compensated / results.length,
-        p50Ms: Math.round(percentile(durations, 0.5)), p90Ms: Math.round(percentile(durations, 0.9)), p99Ms: Math.round(percentile(durations, 0.99)),
-        wallMs, violations: report.violations.length,
-      },
-    });
-    console.log(JSON.stringify(figures.transient));
-    assert.ok(injected() > N * 0.05, `only ${injected()} faults injected: the run proves little`);
-    assert.ok(completed / results.length > 0.995, `success rate ${completed}/${results.length}`);
-    assert.ok(compensated / results.length < 0.005, `compensation rate ${compensated}/${results.length}`);
-    assert.deepEqual(report.violations, []);
-  } finally {
-    await app.close();
-  }
-});
+test(
+  `${N} ingest sagas with 2% transient failures per store call: success > 99.5%, compensation < 0.5%, verify 0`,
+  { timeout: 600_000 },
+  async () => {
+    const hit = new Set<string>();
+    const { app, raw, injected } = await faultyApp((k) => ({ seed: SEED + k.length, rate: 0.02, methods: WRITES[k], when: 'either' }), hit);
+    try {
+      const t0 = performance.now();
+      const results = await ingestAll(app, 'transient');
+      const wallMs = Math.round(performance.now() - t0);
+      const completed = results.filter((r) => r.status === 'completed').length;
+      const compensated = results.filter((r) => r.status === 'compensated').length;
+      const durations = results.map((r) => r.durationMs).sort((a, b) => a - b);
+      const report = await verifyStores(raw);
+      Object.assign(figures, {
+        transient: {
+          sagas: results.length,
+          faultsInjected: injected(),
+          sagasHit: hit.size,
+          completed,
+          compensated,
+          stuck: results.filter((r) => r.status === 'stuck').length,
+          successRate: completed / results.length,
+          compensationRate: compensated / results.length,
+          p50Ms: Math.round(percentile(durations, 0.5)),
+          p90Ms: Math.round(percentile(durations, 0.9)),
+          p99Ms: Math.round(percentile(durations, 0.99)),
+          wallMs,
+          violations: report.violations.length,
+        },
+      });
+      console.log(JSON.stringify(figures.transient));
+      assert.ok(injected() > N * 0.05, `only ${injected()} faults injected: the run proves little`);
+      assert.ok(completed / results.length > 0.995, `success rate ${completed}/${results.length}`);
+      assert.ok(compensated / results.length < 0.005, `compensation rate ${compensated}/${results.length}`);
+      assert.deepEqual(report.violations, []);
+    } finally {
+      await app.close();
+    }
+  },
+);
 
-test(`${N} ingest sagas with 0.5% permanent failures before the pivot: exactly the sagas hit compensate, all others complete`, { timeout: 600_000 }, async () => {
-  const hit = new Set<string>();
-  const { app, raw, injected } = await faultyApp((k) => {
-    const methods = FORWARD_BEFORE_PIVOT[k];
-    return methods ? { seed: SEED + 7 * k.length, rate: 0.005, methods, when: 'either', retryableShare: 0 } : undefined;
-  }, hit);
-  try {
-    const results = await ingestAll(app, 'permanent');
-    const compensated = new Set(results.filter((r) => r.status === 'compensated').map((r) => r.sagaId ?? '?'));
-    const others = results.filter((r) => r.status !== 'compensated' && r.status !== 'completed');
-    const report = await verifyStores(raw);
-    Object.assign(figures, {
-      permanent: { sagas: results.length, faultsInjected: injected(), sagasHit: hit.size, compensated: compensated.size, otherThanCompletedOrCompensated: others.length, violations: report.violations.length },
-    });
-    console.log(JSON.stringify(figures.permanent));
-    assert.ok(hit.size > 0, 'no permanent fault was injected: the run proves little');
-    assert.deepEqual(others.map((r) => `${r.docId} ${r.status}`), []);
-    assert.deepEqual([...compensated].sort(), [...hit].sort(), 'the sagas hit are exactly those that compensated');
-    assert.deepEqual(report.violations, []);
-  } finally {
-    await app.close();
-  }
-});
+test(
+  `${N} ingest sagas with 0.5% permanent failures before the pivot: exactly the sagas hit compensate, all others complete`,
+  { timeout: 600_000 },
+  async () => {
+    const hit = new Set<string>();
+    const { app, raw, injected } = await faultyApp((k) => {
+      const methods = FORWARD_BEFORE_PIVOT[k];
+      return methods ? { seed: SEED + 7 * k.length, rate: 0.005, methods, when: 'either', retryableShare: 0 } : undefined;
+    }, hit);
+    try {
+      const results = await ingestAll(app, 'permanent');
+      const compensated = new Set(results.filter((r) => r.status === 'compensated').map((r) => r.sagaId ?? '?'));
+      const others = results.filter((r) => r.status !== 'compensated' && r.status !== 'completed');
+      const report = await verifyStores(raw);
+      Object.assign(figures, {
+        permanent: {
+          sagas: results.length,
+          faultsInjected: injected(),
+          sagasHit: hit.size,
+          compensated: compensated.size,
+          otherThanCompletedOrCompensated: others.length,
+          violations: report.violations.length,
+        },
+      });
+      console.log(JSON.stringify(figures.permanent));
+      assert.ok(hit.size > 0, 'no permanent fault was injected: the run proves little');
+      assert.deepEqual(
+        others.map((r) => `${r.docId} ${r.status}`),
+        [],
+      );
+      assert.deepEqual([...compensated].sort(), [...hit].sort(), 'the sagas hit are exactly those that compensated');
+      assert.deepEqual(report.violations, []);
+    } finally {
+      await app.close();
+    }
+  },
+);

@@ -24,7 +24,12 @@ before(async () => {
   env = await realStores('repair', 6);
   app = await openApp({ config: env.config, embedder: new HashingEmbedder() });
   for (const id of ['a', 'b', 'c']) {
-    const r = await app.writer.ingest({ id, title: `Doc ${id}`, text: `Document ${id} talks about Orion Nebula and Kepler Station.`, metadata: {} });
+    const r = await app.writer.ingest({
+      id,
+      title: `Doc ${id}`,
+      text: `Document ${id} talks about Orion Nebula and Kepler Station.`,
+      metadata: {},
+    });
     assert.equal(r.status, 'completed');
   }
 });
@@ -63,7 +68,9 @@ function cli(args: string[]): Promise<{ code: number | null; stdout: string; std
 
 test('repair fixes every kind of derived-store damage from PostgreSQL', async () => {
   const s = app.stores;
-  const ghost = await versionOf({ id: 'ghost', title: 'Ghost', text: 'Orphan points of a stalled owner.', metadata: {} }, 'f'.repeat(64), { embedder: app.embedder });
+  const ghost = await versionOf({ id: 'ghost', title: 'Ghost', text: 'Orphan points of a stalled owner.', metadata: {} }, 'f'.repeat(64), {
+    embedder: app.embedder,
+  });
   await s.qdrant.writeVersion(ghost, ctx); // orphan_data in Qdrant
   const stale = await versionOf({ id: 'a', title: 'Doc a', text: 'An old version of a.', metadata: {} }, 'e'.repeat(64));
   await s.neo4j.writeVersion(stale, ctx); // stale_version in Neo4j

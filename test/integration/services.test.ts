@@ -14,9 +14,7 @@ void test('testServices names the missing variable and how to start the servers'
   assert.throws(
     () => testServices({}, '/nonexistent/.services/env'),
     (err: unknown) =>
-      err instanceof Error &&
-      err.message.includes('APEX_TEST_DATABASE_URL') &&
-      err.message.includes('bash scripts/services.sh up'),
+      err instanceof Error && err.message.includes('APEX_TEST_DATABASE_URL') && err.message.includes('bash scripts/services.sh up'),
   );
 });
 
@@ -64,16 +62,30 @@ void test('the Qdrant Edge front answers the official client: create, upsert (wa
   const name = `smoke_${randomUUID().slice(0, 8)}`;
   await client.createCollection(name, { vectors: { size: 3, distance: 'Cosine' } });
   try {
-    await assert.rejects(client.createCollection(name, { vectors: { size: 3, distance: 'Cosine' } }), (e: { status?: number }) => e.status === 409);
-    const up = await client.upsert(name, { wait: true, points: [{ id: 1, vector: [1, 0, 0], payload: { k: 'a' } }, { id: randomUUID(), vector: [0, 1, 0], payload: { k: 'b' } }] });
+    await assert.rejects(
+      client.createCollection(name, { vectors: { size: 3, distance: 'Cosine' } }),
+      (e: { status?: number }) => e.status === 409,
+    );
+    const up = await client.upsert(name, {
+      wait: true,
+      points: [
+        { id: 1, vector: [1, 0, 0], payload: { k: 'a' } },
+        { id: randomUUID(), vector: [0, 1, 0], payload: { k: 'b' } },
+      ],
+    });
     assert.equal(up.status, 'completed');
     const res = await client.query(name, { query: [0.9, 0.1, 0], limit: 1, with_payload: true });
-    assert.deepEqual(res.points.map((p) => [p.id, p.payload]), [[1, { k: 'a' }]]);
+    assert.deepEqual(
+      res.points.map((p) => [p.id, p.payload]),
+      [[1, { k: 'a' }]],
+    );
     assert.equal((await client.count(name, { filter: { must: [{ key: 'k', match: { value: 'b' } }] } })).count, 1);
-    await assert.rejects(client.upsert(name, { wait: true, points: [{ id: 2, vector: [1, 0] }] }), (e: { status?: number }) => e.status === 400);
+    await assert.rejects(
+      client.upsert(name, { wait: true, points: [{ id: 2, vector: [1, 0] }] }),
+      (e: { status?: number }) => e.status === 400,
+    );
   } finally {
     assert.equal(await client.deleteCollection(name), true);
   }
   assert.equal((await client.collectionExists(name)).exists, false);
 });
-

@@ -33,27 +33,33 @@ export function spawnCli(args: string[], env: Record<string, string> = {}): CliC
     changed();
   });
   let done = false;
-  const exited = new Promise<Run>((res) => child.on('close', (code) => {
-    done = true; // before the listeners run: a waitFor still waiting then fails at once, not at its timeout
-    changed();
-    res({ code, stdout, stderr });
-  }));
-  const waitFor = (re: RegExp, timeoutMs = 120_000): Promise<RegExpMatchArray> => new Promise((res, rej) => {
-    const timer = setTimeout(() => finish(new Error(`timed out waiting for ${String(re)}; output so far:\n${all.slice(-2000)}`)), timeoutMs);
-    const check = (): void => {
-      const m = re.exec(all);
-      if (m) finish(undefined, m);
-      else if (done) finish(new Error(`the child exited before printing ${String(re)}:\n${all.slice(-2000)}`));
-    };
-    const finish = (err?: Error, m?: RegExpMatchArray): void => {
-      clearTimeout(timer);
-      listeners.delete(check);
-      if (err) rej(err);
-      else if (m) res(m);
-    };
-    listeners.add(check);
-    check();
-  });
+  const exited = new Promise<Run>((res) =>
+    child.on('close', (code) => {
+      done = true; // before the listeners run: a waitFor still waiting then fails at once, not at its timeout
+      changed();
+      res({ code, stdout, stderr });
+    }),
+  );
+  const waitFor = (re: RegExp, timeoutMs = 120_000): Promise<RegExpMatchArray> =>
+    new Promise((res, rej) => {
+      const timer = setTimeout(
+        () => finish(new Error(`timed out waiting for ${String(re)}; output so far:\n${all.slice(-2000)}`)),
+        timeoutMs,
+      );
+      const check = (): void => {
+        const m = re.exec(all);
+        if (m) finish(undefined, m);
+        else if (done) finish(new Error(`the child exited before printing ${String(re)}:\n${all.slice(-2000)}`));
+      };
+      const finish = (err?: Error, m?: RegExpMatchArray): void => {
+        clearTimeout(timer);
+        listeners.delete(check);
+        if (err) rej(err);
+        else if (m) res(m);
+      };
+      listeners.add(check);
+      check();
+    });
   return { child, output: () => all, waitFor, exited };
 }
 

@@ -15,7 +15,14 @@ export interface Run {
 }
 
 /** The servers-profile variables for a config (test/support/real-stores.ts), as a user sets them. */
-export function serversEnv(c: { dataDir: string; databaseUrl?: string; neo4jUrl?: string; qdrantUrl?: string; redisUrl?: string; sagaLogUrl?: string }): Record<string, string> {
+export function serversEnv(c: {
+  dataDir: string;
+  databaseUrl?: string;
+  neo4jUrl?: string;
+  qdrantUrl?: string;
+  redisUrl?: string;
+  sagaLogUrl?: string;
+}): Record<string, string> {
   const env: Record<string, string> = { APEX_DATA_DIR: c.dataDir };
   const set = (k: string, v: string | undefined): void => {
     if (v) env[k] = v;

@@ -65,7 +65,7 @@ export function keptTokens(docs: ErasureDocs): string[] {
 /** Every saga in the log, as JSON: new sagas hold ids and hashes only, never content. */
 export async function sagaLogText(app: App): Promise<string> {
   const parts: string[] = [];
-  for (let cursor: string | undefined; ;) {
+  for (let cursor: string | undefined; ; ) {
     const page = await app.engine.log.list({}, { limit: 1_000, ...(cursor === undefined ? {} : { cursor }) });
     for (const s of page.sagas) parts.push(JSON.stringify(await app.engine.log.load(s.sagaId)));
     if (page.next === null) break;

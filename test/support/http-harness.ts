@@ -27,7 +27,10 @@ export interface HttpHarness {
   close(): Promise<void>;
 }
 
-export async function openHttpHarness(opts: Partial<ApiOptions> = {}, appOpts: { leaseMs?: number; listen?: boolean } = {}): Promise<HttpHarness> {
+export async function openHttpHarness(
+  opts: Partial<ApiOptions> = {},
+  appOpts: { leaseMs?: number; listen?: boolean } = {},
+): Promise<HttpHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'apex-http-'));
   const faults = {} as Record<StoreName, FaultControl>;
   let raw: StoreSet | undefined;

@@ -45,7 +45,11 @@ export async function checkLastWriterWins(app: Observed, label: string, minCompl
       assert.ok(committer, `${docId}: committed by ${row.sagaId ?? '?'}, which is not a completed saga (${label})`);
       assert.equal(docOf(committer).sha, row.contentSha256, `${docId}: content is not its committer's`);
       const later = sagas.filter((s) => s.createdAt > committer.updatedAt);
-      assert.deepEqual(later.map((s) => s.sagaId), [], `${docId}: sagas completed after the committer ended (${label})`);
+      assert.deepEqual(
+        later.map((s) => s.sagaId),
+        [],
+        `${docId}: sagas completed after the committer ended (${label})`,
+      );
     } else {
       const deletes = sagas.filter((s) => docOf(s).kind === 'delete');
       const lastDelete = deletes.reduce<StoredSaga | undefined>((a, s) => (a && a.updatedAt > s.updatedAt ? a : s), undefined);
@@ -53,7 +57,11 @@ export async function checkLastWriterWins(app: Observed, label: string, minCompl
       if (ingests.length === 0) continue;
       assert.ok(lastDelete, `${docId}: absent although ingests completed and no delete did (${label})`);
       const after = ingests.filter((s) => s.createdAt > lastDelete.updatedAt);
-      assert.deepEqual(after.map((s) => s.sagaId), [], `${docId}: absent although an ingest began after the last delete ended`);
+      assert.deepEqual(
+        after.map((s) => s.sagaId),
+        [],
+        `${docId}: absent although an ingest began after the last delete ended`,
+      );
     }
   }
 }

@@ -1,7 +1,11 @@
 // Tests that need every saga of a (small) log: follows the operators' keyset pages to the end.
 import type { LogFilter, SagaEntry, SagaLogQueries } from '../../src/saga/index.js';
 
-export async function allSagas(log: Pick<SagaLogQueries, 'list'>, filter: LogFilter = {}, order: 'desc' | 'asc' = 'asc'): Promise<SagaEntry[]> {
+export async function allSagas(
+  log: Pick<SagaLogQueries, 'list'>,
+  filter: LogFilter = {},
+  order: 'desc' | 'asc' = 'asc',
+): Promise<SagaEntry[]> {
   const out: SagaEntry[] = [];
   let cursor: string | null = null;
   do {

@@ -22,8 +22,10 @@ export function openApiChecker(doc: Json): OpenApiChecker {
   const ajv = new Ajv2020({ strict: false, allErrors: true });
   addFormats(ajv);
   ajv.addSchema({ $id: 'https://apex.invalid/openapi.json', components: doc.components });
-  const rewrite = (schema: unknown): Json => JSON.parse(JSON.stringify(schema).replace(/"#\/components\//g, '"https://apex.invalid/openapi.json#/components/')) as Json;
-  const operation = (method: string, template: string): Operation | undefined => (doc.paths as Record<string, Record<string, Operation>>)[template]?.[method];
+  const rewrite = (schema: unknown): Json =>
+    JSON.parse(JSON.stringify(schema).replace(/"#\/components\//g, '"https://apex.invalid/openapi.json#/components/')) as Json;
+  const operation = (method: string, template: string): Operation | undefined =>
+    (doc.paths as Record<string, Record<string, Operation>>)[template]?.[method];
   return {
     operation,
     async check(method, template, res) {
@@ -39,7 +41,10 @@ export function openApiChecker(doc: Json): OpenApiChecker {
       if (type.endsWith('json')) {
         body = JSON.parse(text);
         const validate = ajv.compile(rewrite(media.schema));
-        assert.ok(validate(body), `${method} ${template} ${res.status} body matches the schema: ${ajv.errorsText(validate.errors)} in ${text.slice(0, 300)}`);
+        assert.ok(
+          validate(body),
+          `${method} ${template} ${res.status} body matches the schema: ${ajv.errorsText(validate.errors)} in ${text.slice(0, 300)}`,
+        );
       }
       return { status: res.status, body };
     },

@@ -94,7 +94,9 @@ export function installOffline(project: string, tarballs: Record<string, string>
   for (const [name, path] of Object.entries(tarballs)) deps[name] = `file:${path}`;
   packages[''] = { name: 'consumer', dependencies: deps };
   if (withMain) {
-    const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean; link?: boolean }> };
+    const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { dev?: boolean; link?: boolean }>;
+    };
     for (const [path, entry] of Object.entries(lock.packages)) {
       if (!path.startsWith('node_modules/') || entry.dev === true || entry.link === true) continue;
       packages[path] = entry;
@@ -111,8 +113,14 @@ export function installOffline(project: string, tarballs: Record<string, string>
       ...(pkg.dependencies ? { dependencies: pkg.dependencies } : {}),
     };
   }
-  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module', dependencies: deps }, null, 2));
-  writeFileSync(join(project, 'package-lock.json'), JSON.stringify({ name: 'consumer', lockfileVersion: 3, requires: true, packages }, null, 2));
+  writeFileSync(
+    join(project, 'package.json'),
+    JSON.stringify({ name: 'consumer', private: true, type: 'module', dependencies: deps }, null, 2),
+  );
+  writeFileSync(
+    join(project, 'package-lock.json'),
+    JSON.stringify({ name: 'consumer', lockfileVersion: 3, requires: true, packages }, null, 2),
+  );
   run('npm', ['ci', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], project);
 }
 

@@ -50,10 +50,12 @@ export class PrivateProcess {
     const proc = spawn(spec.command, spec.args, { stdio: ['ignore', 'pipe', 'pipe'], env: spec.env ?? process.env, ...ids });
     this.proc = proc;
     live.add(proc);
-    this.exited = new Promise((resolve) => proc.once('exit', () => {
-      live.delete(proc);
-      resolve();
-    }));
+    this.exited = new Promise((resolve) =>
+      proc.once('exit', () => {
+        live.delete(proc);
+        resolve();
+      }),
+    );
     let seen = '';
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => fail(`not ready in ${spec.readyTimeoutMs ?? 120_000} ms`), spec.readyTimeoutMs ?? 120_000);

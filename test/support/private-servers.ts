@@ -58,7 +58,14 @@ function postgres(name: 'postgres' | 'saga_log', dir: string, port: number): Pri
   });
   // fsync off: an immediate stop (not a power cut) loses nothing the OS has; the test is about
   // the server going away, and fsync on a loaded 2-core machine would only slow it down.
-  const conf = [`listen_addresses = '127.0.0.1'`, `port = ${port}`, `unix_socket_directories = ''`, 'fsync = off', 'max_connections = 100', "log_min_messages = 'warning'"];
+  const conf = [
+    `listen_addresses = '127.0.0.1'`,
+    `port = ${port}`,
+    `unix_socket_directories = ''`,
+    'fsync = off',
+    'max_connections = 100',
+    "log_min_messages = 'warning'",
+  ];
   writeFileSync(join(data, 'postgresql.auto.conf'), `${conf.join('\n')}\n`);
   if (owner) chownSync(join(data, 'postgresql.auto.conf'), owner.uid, owner.gid);
   const proc = new PrivateProcess({
@@ -76,8 +83,29 @@ function postgres(name: 'postgres' | 'saga_log', dir: string, port: number): Pri
 function redis(dir: string, port: number): PrivateServer {
   mkdirSync(dir, { recursive: true });
   // An append-only file, so that the restarted server has the cache it had (same data dir).
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec', '--protected-mode', 'yes'];
-  const proc = new PrivateProcess({ name: 'redis', command: 'redis-server', args, ready: /Ready to accept connections/, log: join(dir, 'redis.log') });
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    'everysec',
+    '--protected-mode',
+    'yes',
+  ];
+  const proc = new PrivateProcess({
+    name: 'redis',
+    command: 'redis-server',
+    args,
+    ready: /Ready to accept connections/,
+    log: join(dir, 'redis.log'),
+  });
   return { name: 'redis', url: `redis://127.0.0.1:${port}/0`, proc };
 }
 
@@ -103,7 +131,14 @@ function neo4j(dir: string, port: number): PrivateServer {
     String(port),
     '128',
   ];
-  const proc = new PrivateProcess({ name: 'neo4j', command: 'java', args, ready: /^READY /m, log: join(dir, 'neo4j.log'), readyTimeoutMs: 180_000 });
+  const proc = new PrivateProcess({
+    name: 'neo4j',
+    command: 'java',
+    args,
+    ready: /^READY /m,
+    log: join(dir, 'neo4j.log'),
+    readyTimeoutMs: 180_000,
+  });
   return { name: 'neo4j', url: `bolt://127.0.0.1:${port}`, proc };
 }
 
@@ -128,7 +163,8 @@ function qdrant(dir: string, port: number): PrivateServer {
 export async function startPrivateServers(base = Number(process.env.APEX_OUTAGE_PORT_BASE ?? 58200)): Promise<PrivateServers> {
   const ports = { postgres: base + 1, saga_log: base + 2, redis: base + 3, neo4j: base + 4, qdrant: base + 5 };
   for (const [name, port] of Object.entries(ports)) {
-    if (await portInUse(port)) throw new Error(`port ${port} (for ${name}) is taken: a leftover server? (APEX_OUTAGE_PORT_BASE moves the ports)`);
+    if (await portInUse(port))
+      throw new Error(`port ${port} (for ${name}) is taken: a leftover server? (APEX_OUTAGE_PORT_BASE moves the ports)`);
   }
   const dir = mkdtempSync(join(tmpdir(), 'apex-outage-'));
   chmodSync(dir, 0o755); // user 'postgres' must reach its cluster inside

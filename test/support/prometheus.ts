@@ -57,7 +57,12 @@ export async function startPrometheus(dir: string, targets: string[], opts: { in
   let out = '';
   const child: ChildProcess = spawn(
     'prometheus',
-    [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
+    [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--log.level=warn',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
@@ -66,7 +71,9 @@ export async function startPrometheus(dir: string, targets: string[], opts: { in
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`prometheus exited at start:\n${out}`);
-    const ready = await fetch(`${url}/-/ready`).then((r) => r.ok).catch(() => false);
+    const ready = await fetch(`${url}/-/ready`)
+      .then((r) => r.ok)
+      .catch(() => false);
     if (ready) break;
     if (Date.now() > deadline) throw new Error(`prometheus not ready after 30 s:\n${out}`);
     await new Promise((r) => setTimeout(r, 200));

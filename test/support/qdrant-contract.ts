@@ -9,8 +9,8 @@ import { Ajv } from 'ajv';
 import type { ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 
-export const QDRANT_OPENAPI_PATH = process.env.QDRANT_OPENAPI ||
-  fileURLToPath(new URL('../../../shared/contracts/qdrant-openapi-1.19.json', import.meta.url));
+export const QDRANT_OPENAPI_PATH =
+  process.env.QDRANT_OPENAPI || fileURLToPath(new URL('../../../shared/contracts/qdrant-openapi-1.19.json', import.meta.url));
 const DOC_ID = 'qdrant-openapi.json';
 
 // ajv-formats is CommonJS; under NodeNext its default import is the module object.
@@ -44,7 +44,11 @@ function normalize(node: Json): Json {
   const constraining = ['$ref', 'anyOf', 'oneOf', 'allOf', 'properties', 'items', 'enum'].some((k) => k in out);
   if (!constraining) return { ...out, type: 'null' };
   const { description, default: dflt, ...rest } = out;
-  return { ...(description !== undefined ? { description } : {}), ...(dflt !== undefined ? { default: dflt } : {}), anyOf: [rest, { type: 'null' }] };
+  return {
+    ...(description !== undefined ? { description } : {}),
+    ...(dflt !== undefined ? { default: dflt } : {}),
+    anyOf: [rest, { type: 'null' }],
+  };
 }
 
 /** Points local refs (#/components/...) of an inline operation schema at the loaded document. */
@@ -52,12 +56,16 @@ function rebase(node: Json): Json {
   if (Array.isArray(node)) return node.map(rebase);
   if (!isObject(node)) return node;
   const out: JsonObject = {};
-  for (const [k, v] of Object.entries(node)) out[k] = k === '$ref' && typeof v === 'string' && v.startsWith('#/') ? `${DOC_ID}${v}` : rebase(v);
+  for (const [k, v] of Object.entries(node))
+    out[k] = k === '$ref' && typeof v === 'string' && v.startsWith('#/') ? `${DOC_ID}${v}` : rebase(v);
   return out;
 }
 
 const INTEGER_RANGES: Record<string, [number, number]> = {
-  uint: [0, Number.MAX_SAFE_INTEGER], uint8: [0, 255], uint32: [0, 4294967295], uint64: [0, Number.MAX_SAFE_INTEGER],
+  uint: [0, Number.MAX_SAFE_INTEGER],
+  uint8: [0, 255],
+  uint32: [0, 4294967295],
+  uint64: [0, Number.MAX_SAFE_INTEGER],
   int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
 };
 
@@ -102,7 +110,9 @@ export function loadQdrantContract(path: string = QDRANT_OPENAPI_PATH): QdrantCo
   };
   const run = (validate: ValidateFunction | null, body: unknown, what: string): string[] => {
     if (!validate) return body === undefined ? [] : [`${what}: the contract defines no JSON body`];
-    return validate(body) ? [] : (validate.errors ?? []).map((e) => `${what}: ${e.instancePath || '/'} ${e.message ?? 'invalid'} ${JSON.stringify(e.params)}`);
+    return validate(body)
+      ? []
+      : (validate.errors ?? []).map((e) => `${what}: ${e.instancePath || '/'} ${e.message ?? 'invalid'} ${JSON.stringify(e.params)}`);
   };
 
   return {
@@ -113,7 +123,9 @@ export function loadQdrantContract(path: string = QDRANT_OPENAPI_PATH): QdrantCo
     checkResponse(method, template, status, body) {
       const responses = operation(method, template).responses;
       const key = status === 200 ? '200' : status >= 400 && status < 500 ? '4XX' : 'default';
-      const validate = validatorFor(`res ${method} ${template} ${key}`, () => (isObject(responses) ? jsonSchemaOf(responses[key]) : undefined));
+      const validate = validatorFor(`res ${method} ${template} ${key}`, () =>
+        isObject(responses) ? jsonSchemaOf(responses[key]) : undefined,
+      );
       return run(validate, body, `response ${status} to ${method} ${template}`);
     },
   };

@@ -21,7 +21,9 @@ export async function startEdgeFrontProcess(dataDir: string, port = 0): Promise<
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   let stderr = '';
   proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
   const url = await new Promise<string>((resolve, reject) => {
@@ -31,7 +33,9 @@ export async function startEdgeFrontProcess(dataDir: string, port = 0): Promise<
       const m = /^READY (127\.0\.0\.1:\d+) /m.exec(out);
       if (m?.[1]) resolve(`http://${m[1]}`);
     });
-    void exited.then(({ code, signal }) => reject(new Error(`the Qdrant Edge front exited (${code ?? signal}) before READY: ${stderr.slice(-2000)}`)));
+    void exited.then(({ code, signal }) =>
+      reject(new Error(`the Qdrant Edge front exited (${code ?? signal}) before READY: ${stderr.slice(-2000)}`)),
+    );
   });
   return { url, proc, exited };
 }

@@ -47,7 +47,8 @@ export async function wipeQdrantFront(url: string = qdrantFrontUrl()): Promise<v
   }
 }
 
-const ROUTE = /^\/collections\/([^/]+)(\/exists|\/index|\/points|\/points\/delete|\/points\/scroll|\/points\/query|\/points\/count|\/points\/[^/]+)?$/;
+const ROUTE =
+  /^\/collections\/([^/]+)(\/exists|\/index|\/points|\/points\/delete|\/points\/scroll|\/points\/query|\/points\/count|\/points\/[^/]+)?$/;
 
 function templateOf(pathname: string): { template: string; collection: string } | undefined {
   if (pathname === '/collections' || pathname === '/') return { template: pathname, collection: '' };
@@ -55,7 +56,10 @@ function templateOf(pathname: string): { template: string; collection: string } 
   if (!m?.[1]) return undefined;
   const tail = m[2] ?? '';
   const known = ['', '/exists', '/index', '/points', '/points/delete', '/points/scroll', '/points/query', '/points/count'];
-  return { template: `/collections/{collection_name}${known.includes(tail) ? tail : '/points/{id}'}`, collection: decodeURIComponent(m[1]) };
+  return {
+    template: `/collections/{collection_name}${known.includes(tail) ? tail : '/points/{id}'}`,
+    collection: decodeURIComponent(m[1]),
+  };
 }
 
 function check(what: () => string[]): string[] {
@@ -109,8 +113,14 @@ export async function startQdrantFront(
         violations.push(...check(() => contract.checkRequest(method, route.template, body)));
       }
       const upstream = http.request(
-        { host: target.hostname, port: target.port, method, path: url.pathname + url.search, agent,
-          headers: { 'content-type': 'application/json', 'content-length': String(raw.length) } },
+        {
+          host: target.hostname,
+          port: target.port,
+          method,
+          path: url.pathname + url.search,
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': String(raw.length) },
+        },
         (up) => {
           const parts: Buffer[] = [];
           up.on('data', (c: Buffer) => parts.push(c));
@@ -145,10 +155,11 @@ export async function startQdrantFront(
     requests: () => [...log],
     dropNext: (method, suffix) => new Promise<void>((resolve) => faults.push({ method, suffix, done: resolve, stall: false })),
     stallNext: (method, suffix) => new Promise<void>((resolve) => faults.push({ method, suffix, done: resolve, stall: true })),
-    close: () => new Promise<void>((resolve) => {
-      agent.destroy();
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        agent.destroy();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -99,7 +99,8 @@ export class StubCollection {
   upsert(points: Array<{ id: PointId; vector: number[]; payload?: Payload | null }>): number {
     this.version += 1;
     // Cosine collections store normalized vectors, so a score is a dot product (as in Qdrant).
-    for (const p of points) this.points.set(String(p.id), { id: p.id, vector: normalized(p.vector), payload: p.payload ?? {}, version: this.version });
+    for (const p of points)
+      this.points.set(String(p.id), { id: p.id, vector: normalized(p.vector), payload: p.payload ?? {}, version: this.version });
     return this.version;
   }
 

@@ -35,7 +35,8 @@ export async function startQdrantContractStub(given?: QdrantContract | null): Pr
   const log: StubRequestRecord[] = [];
   const drops: Array<{ method: string; suffix: string; done: () => void; stall: boolean }> = [];
 
-  const updateResult = (operationId: number, wait: boolean): Reply => ok({ operation_id: operationId, status: wait ? 'completed' : 'acknowledged' });
+  const updateResult = (operationId: number, wait: boolean): Reply =>
+    ok({ operation_id: operationId, status: wait ? 'completed' : 'acknowledged' });
 
   const handle = (method: string, template: string, name: string, query: Record<string, string>, body: Body): Reply => {
     const existing = collections.get(name);
@@ -44,7 +45,8 @@ export async function startQdrantContractStub(given?: QdrantContract | null): Pr
     if (template === '/collections/{collection_name}' && method === 'PUT') {
       if (existing) return fail(409, `Wrong input: Collection \`${name}\` already exists!`);
       const vectors = body.vectors as { size?: unknown; distance?: unknown } | undefined;
-      if (typeof vectors?.size !== 'number' || typeof vectors.distance !== 'string') throw new StubUnsupported('the Qdrant contract stub only implements one unnamed dense vector per point');
+      if (typeof vectors?.size !== 'number' || typeof vectors.distance !== 'string')
+        throw new StubUnsupported('the Qdrant contract stub only implements one unnamed dense vector per point');
       collections.set(name, new StubCollection(vectors.size, vectors.distance));
       return ok(true);
     }
@@ -56,7 +58,8 @@ export async function startQdrantContractStub(given?: QdrantContract | null): Pr
       case '/collections/{collection_name}/points': {
         if (!Array.isArray(body.points)) throw new StubUnsupported('the Qdrant contract stub only implements upsert with a `points` list');
         const points = body.points as Array<{ id: PointId; vector: number[]; payload?: Body | null }>;
-        if (points.some((p) => !Array.isArray(p.vector))) throw new StubUnsupported('the Qdrant contract stub only implements dense unnamed vectors');
+        if (points.some((p) => !Array.isArray(p.vector)))
+          throw new StubUnsupported('the Qdrant contract stub only implements dense unnamed vectors');
         const wrong = existing.dimensionError(points.map((p) => p.vector));
         return wrong ? fail(400, wrong) : updateResult(existing.upsert(points), wait);
       }
@@ -81,17 +84,21 @@ export async function startQdrantContractStub(given?: QdrantContract | null): Pr
       case '/collections/{collection_name}/points/query': {
         const raw = body.query as unknown;
         const vector = Array.isArray(raw) ? raw : (raw as { nearest?: unknown } | undefined)?.nearest;
-        if (!Array.isArray(vector) || !vector.every((x) => typeof x === 'number')) throw new StubUnsupported('the Qdrant contract stub only implements nearest-vector queries');
+        if (!Array.isArray(vector) || !vector.every((x) => typeof x === 'number'))
+          throw new StubUnsupported('the Qdrant contract stub only implements nearest-vector queries');
         const wrong = existing.dimensionError([vector]);
         if (wrong) return fail(400, wrong);
         const limit = typeof body.limit === 'number' ? body.limit : 10;
         const offset = typeof body.offset === 'number' ? body.offset : 0;
-        const hits = existing.score(vector, body.filter as Body | undefined).slice(offset, offset + limit).map(({ point, score }) => ({
-          id: point.id,
-          version: point.version,
-          score,
-          payload: selectPayload(point.payload, body.with_payload) ?? null,
-        }));
+        const hits = existing
+          .score(vector, body.filter as Body | undefined)
+          .slice(offset, offset + limit)
+          .map(({ point, score }) => ({
+            id: point.id,
+            version: point.version,
+            score,
+            payload: selectPayload(point.payload, body.with_payload) ?? null,
+          }));
         return ok({ points: hits });
       }
       default:
@@ -165,9 +172,10 @@ export async function startQdrantContractStub(given?: QdrantContract | null): Pr
     requests: () => [...log],
     dropNext: (method, suffix) => new Promise<void>((resolve) => drops.push({ method, suffix, done: resolve, stall: false })),
     stallNext: (method, suffix) => new Promise<void>((resolve) => drops.push({ method, suffix, done: resolve, stall: true })),
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

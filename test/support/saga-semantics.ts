@@ -78,7 +78,6 @@ export function deadOwnerId(): string {
   return `${host}:${child.stdout}:${start}:dead00`;
 }
 
-
 /** An engine on the test log, sharing its clock. */
 export function engineOn(t: TestLog, opts: Partial<EngineOptions> = {}): SagaEngine {
   return new SagaEngine({

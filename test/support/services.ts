@@ -33,11 +33,7 @@ function readEnvFile(path: string): Map<string, string> {
 }
 
 /** Reads one variable; the error names the variable only, never a value (URLs carry passwords). */
-export function requireServiceVar(
-  name: string,
-  env: NodeJS.ProcessEnv = process.env,
-  envFile: string = ENV_FILE,
-): string {
+export function requireServiceVar(name: string, env: NodeJS.ProcessEnv = process.env, envFile: string = ENV_FILE): string {
   const fromProcess = env[name];
   if (fromProcess) return fromProcess;
   const fromFile = readEnvFile(envFile).get(name);

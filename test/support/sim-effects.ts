@@ -22,10 +22,17 @@ export interface Effect {
   stale: boolean;
 }
 
-interface Digestible { digest(docId: string): string }
+interface Digestible {
+  digest(docId: string): string;
+}
 
 /** Which step a write belongs to, per saga: `F` its forward action, `C` its compensation. */
-interface Role { step: string; stage: number; side: 'F' | 'C'; onlyOwnSha?: boolean }
+interface Role {
+  step: string;
+  stage: number;
+  side: 'F' | 'C';
+  onlyOwnSha?: boolean;
+}
 const ROLES: Record<string, Record<string, Role>> = {
   ingest: {
     'postgres.putPending': { step: 'postgres_pending', stage: 0, side: 'F' },
@@ -63,25 +70,43 @@ export class EffectLog {
 
   /** The stores, with every saga write recorded. Model calls are atomic (no await before they change anything). */
   wrap(stores: StoreSet): StoreSet {
-    const view = <T extends object>(name: StoreName, target: T): T => new Proxy(target, {
-      get: (t, prop, recv) => {
-        const v: unknown = Reflect.get(t, prop, recv);
-        if (typeof v !== 'function' || typeof prop !== 'string' || prop === 'digest') return v;
-        const model = t as unknown as Digestible;
-        return (...args: unknown[]): unknown => {
-          const ctx = args.find((a): a is { sagaId: string; fencingToken: number } => typeof a === 'object' && a !== null && typeof (a as { sagaId?: unknown }).sagaId === 'string');
-          const docId = docIdOf(args);
-          if (!ctx || docId === undefined) return (v as (...a: unknown[]) => unknown).apply(t, args);
-          const before = model.digest(docId);
-          const out = (v as (...a: unknown[]) => unknown).apply(t, args);
-          const changed = model.digest(docId) !== before;
-          const sha = typeof args[1] === 'string' ? args[1] : undefined;
-          this.effects.push({ seq: this.seq++, sagaId: ctx.sagaId, token: ctx.fencingToken, call: `${name}.${prop}`, docId, sha, changed, stale: this.isStale(ctx.sagaId, ctx.fencingToken) });
-          return out;
-        };
-      },
-    });
-    return { postgres: view('postgres', stores.postgres), neo4j: view('neo4j', stores.neo4j), qdrant: view('qdrant', stores.qdrant), redis: view('redis', stores.redis) };
+    const view = <T extends object>(name: StoreName, target: T): T =>
+      new Proxy(target, {
+        get: (t, prop, recv) => {
+          const v: unknown = Reflect.get(t, prop, recv);
+          if (typeof v !== 'function' || typeof prop !== 'string' || prop === 'digest') return v;
+          const model = t as unknown as Digestible;
+          return (...args: unknown[]): unknown => {
+            const ctx = args.find(
+              (a): a is { sagaId: string; fencingToken: number } =>
+                typeof a === 'object' && a !== null && typeof (a as { sagaId?: unknown }).sagaId === 'string',
+            );
+            const docId = docIdOf(args);
+            if (!ctx || docId === undefined) return (v as (...a: unknown[]) => unknown).apply(t, args);
+            const before = model.digest(docId);
+            const out = (v as (...a: unknown[]) => unknown).apply(t, args);
+            const changed = model.digest(docId) !== before;
+            const sha = typeof args[1] === 'string' ? args[1] : undefined;
+            this.effects.push({
+              seq: this.seq++,
+              sagaId: ctx.sagaId,
+              token: ctx.fencingToken,
+              call: `${name}.${prop}`,
+              docId,
+              sha,
+              changed,
+              stale: this.isStale(ctx.sagaId, ctx.fencingToken),
+            });
+            return out;
+          };
+        },
+      });
+    return {
+      postgres: view('postgres', stores.postgres),
+      neo4j: view('neo4j', stores.neo4j),
+      qdrant: view('qdrant', stores.qdrant),
+      redis: view('redis', stores.redis),
+    };
   }
 }
 
@@ -118,7 +143,11 @@ export async function checkCompensations(log: SagaLog, effects: EffectLog, label
     };
     const comps = list.filter((e) => roleOf(e)?.side === 'C' && e.changed);
     if (saga.status === 'completed') {
-      assert.deepEqual(comps.map((e) => e.call), [], `${sagaId} completed but a compensation changed a store (${label})`);
+      assert.deepEqual(
+        comps.map((e) => e.call),
+        [],
+        `${sagaId} completed but a compensation changed a store (${label})`,
+      );
       continue;
     }
     if (saga.status !== 'compensated') continue;
@@ -132,7 +161,10 @@ export async function checkCompensations(log: SagaLog, effects: EffectLog, label
       // where the store cannot refuse it (the stale-write sweep removes it; verify checks that).
       const late = forward.filter((e) => firstComp !== undefined && e.seq > firstComp.seq);
       for (const e of late) {
-        assert.ok(e.stale && e.call.startsWith('qdrant.'), `${sagaId}: ${e.call} changed a store after its compensation began (token ${e.token}) (${label})`);
+        assert.ok(
+          e.stale && e.call.startsWith('qdrant.'),
+          `${sagaId}: ${e.call} changed a store after its compensation began (token ${e.token}) (${label})`,
+        );
       }
       figures.lateStaleWrites += late.length;
       const applied = forward.length - late.length;
@@ -149,7 +181,11 @@ export async function checkCompensations(log: SagaLog, effects: EffectLog, label
     undone.sort((a, b) => a.seq - b.seq);
     for (let i = 1; i < undone.length; i++) {
       const [prev, cur] = [undone[i - 1], undone[i]];
-      if (prev && cur) assert.ok(prev.stage >= cur.stage, `${sagaId}: ${prev.step} (stage ${prev.stage}) compensated before ${cur.step} (stage ${cur.stage}): not reverse order (${label})`);
+      if (prev && cur)
+        assert.ok(
+          prev.stage >= cur.stage,
+          `${sagaId}: ${prev.step} (stage ${prev.stage}) compensated before ${cur.step} (stage ${cur.stage}): not reverse order (${label})`,
+        );
     }
   }
   return figures;
@@ -179,7 +215,11 @@ export async function checkLastPivot(log: SagaLog, effects: EffectLog, stores: S
     const row = await stores.postgres.getDocument(docId);
     if (e.call === 'postgres.commit') {
       const sha = (saga?.input as { sha?: string } | undefined)?.sha;
-      assert.equal(row?.ingestionStatus, 'committed', `${docId}: ${e.sagaId} committed last but the row is ${row?.ingestionStatus ?? 'absent'} (${label})`);
+      assert.equal(
+        row?.ingestionStatus,
+        'committed',
+        `${docId}: ${e.sagaId} committed last but the row is ${row?.ingestionStatus ?? 'absent'} (${label})`,
+      );
       assert.equal(row?.contentSha256, sha, `${docId}: the committed content is not that of ${e.sagaId}, which committed last (${label})`);
     } else {
       assert.notEqual(row?.ingestionStatus, 'committed', `${docId}: ${e.sagaId} deleted it last but it is committed (${label})`);

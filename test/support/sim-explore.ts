@@ -37,7 +37,11 @@ export function independent(a: Choice, b: Choice): boolean {
   if (a.proc === b.proc || a.proc === '*' || b.proc === '*' || a.accesses === 'all' || b.accesses === 'all') return false;
   for (const x of a.accesses) {
     for (const y of b.accesses) {
-      if ((x.write || y.write) && (x.obj === y.obj || x.obj === 'log:*' && y.obj.startsWith('log:') || y.obj === 'log:*' && x.obj.startsWith('log:'))) return false;
+      if (
+        (x.write || y.write) &&
+        (x.obj === y.obj || (x.obj === 'log:*' && y.obj.startsWith('log:')) || (y.obj === 'log:*' && x.obj.startsWith('log:')))
+      )
+        return false;
     }
   }
   return true;
@@ -92,9 +96,19 @@ export interface ExploreOptions {
  * Explores every execution of `start()` up to the sleep-set reduction, calling `check` with each
  * complete one and the choice sequence that produced it (for replay: `replay(start, sequence)`).
  */
-export async function explore<R extends Run>(start: () => R, check: (run: R, sequence: string[]) => Promise<void>, opts: ExploreOptions = {}): Promise<Exploration> {
+export async function explore<R extends Run>(
+  start: () => R,
+  check: (run: R, sequence: string[]) => Promise<void>,
+  opts: ExploreOptions = {},
+): Promise<Exploration> {
   const stack: Node[] = [];
-  const out: Exploration = { executions: 0, sleepBlocked: 0, maxDepth: 0, truncated: false, ...(opts.preemptions === undefined ? {} : { preemptions: opts.preemptions }) };
+  const out: Exploration = {
+    executions: 0,
+    sleepBlocked: 0,
+    maxDepth: 0,
+    truncated: false,
+    ...(opts.preemptions === undefined ? {} : { preemptions: opts.preemptions }),
+  };
   for (;;) {
     const run = start();
     let depth = 0;
@@ -105,7 +119,12 @@ export async function explore<R extends Run>(start: () => R, check: (run: R, seq
       let node = stack[depth];
       if (node) {
         if (!enabled.some((c) => c.id === node?.chosen)) {
-          throw new Error(`nondeterministic run: ${node.chosen} is not enabled at depth ${depth} after ${stack.slice(0, depth).map((n) => n.chosen).join(' ')} (enabled: ${enabled.map((c) => c.id).join(' ')})`);
+          throw new Error(
+            `nondeterministic run: ${node.chosen} is not enabled at depth ${depth} after ${stack
+              .slice(0, depth)
+              .map((n) => n.chosen)
+              .join(' ')} (enabled: ${enabled.map((c) => c.id).join(' ')})`,
+          );
         }
       } else {
         const parent = stack[depth - 1];
@@ -131,14 +150,18 @@ export async function explore<R extends Run>(start: () => R, check: (run: R, seq
       }
       await run.take(node.chosen);
       depth++;
-      if (depth > (opts.maxDepth ?? 1_000)) throw new Error(`livelock: more than ${opts.maxDepth ?? 1_000} choices: ${stack.map((n) => n.chosen).join(',')}`);
+      if (depth > (opts.maxDepth ?? 1_000))
+        throw new Error(`livelock: more than ${opts.maxDepth ?? 1_000} choices: ${stack.map((n) => n.chosen).join(',')}`);
     }
     out.maxDepth = Math.max(out.maxDepth, depth);
     if (blocked) out.sleepBlocked++;
     else {
       out.executions++;
       if (out.executions % 1_000 === 0) opts.progress?.(out);
-      await check(run, stack.slice(0, depth).map((n) => n.chosen));
+      await check(
+        run,
+        stack.slice(0, depth).map((n) => n.chosen),
+      );
     }
     // Backtrack: the deepest node with a choice not yet explored and not asleep.
     for (;;) {

@@ -56,7 +56,11 @@ export async function checkExecution(run: ScopeRun, sequence: readonly string[])
 
 export async function exploreScope(scope: ScopeConfig): Promise<Exploration & { wallMs: number }> {
   const t = performance.now();
-  const x = await explore(() => new ScopeRun(scope), checkExecution, scope.preemptions === undefined ? {} : { preemptions: scope.preemptions });
+  const x = await explore(
+    () => new ScopeRun(scope),
+    checkExecution,
+    scope.preemptions === undefined ? {} : { preemptions: scope.preemptions },
+  );
   return { ...x, wallMs: Math.round(performance.now() - t) };
 }
 

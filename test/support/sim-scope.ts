@@ -46,7 +46,12 @@ const macrotask = (): Promise<void> => new Promise((r) => setImmediate(r));
 const TURNS = Number(process.env.SIM_TURNS ?? 1);
 const embedder = new HashingEmbedder(8);
 
-export const docOf = (variant: number) => ({ id: DOC_ID, title: `Doc ${variant}`, text: `Variant ${variant} of the document about Project Atlas.`, metadata: { v: variant } });
+export const docOf = (variant: number) => ({
+  id: DOC_ID,
+  title: `Doc ${variant}`,
+  text: `Variant ${variant} of the document about Project Atlas.`,
+  metadata: { v: variant },
+});
 
 interface Pending extends Choice {
   exec: () => void;
@@ -66,11 +71,19 @@ function logAccesses(method: string, args: unknown[]): Access[] {
   const a = args[0] as { sagaId?: unknown } | string | undefined;
   const one = (id: unknown, write: boolean): Access[] => [{ obj: `log:${String(id)}`, write }];
   switch (method) {
-    case 'begin': case 'append': case 'claimSaga': return one((a as { sagaId?: unknown }).sagaId, true);
-    case 'load': return one(a, false);
-    case 'claimStuck': return one(a, true);
-    case 'renew': case 'release': return (args[1] as Array<{ sagaId: string }>).flatMap((h) => one(h.sagaId, true));
-    default: return [{ obj: 'log:*', write: true }];
+    case 'begin':
+    case 'append':
+    case 'claimSaga':
+      return one((a as { sagaId?: unknown }).sagaId, true);
+    case 'load':
+      return one(a, false);
+    case 'claimStuck':
+      return one(a, true);
+    case 'renew':
+    case 'release':
+      return (args[1] as Array<{ sagaId: string }>).flatMap((h) => one(h.sagaId, true));
+    default:
+      return [{ obj: 'log:*', write: true }];
   }
 }
 
@@ -104,42 +117,60 @@ export class ScopeRun implements Run {
       const n = this.counters.get(id) ?? 0;
       this.counters.set(id, n + 1);
       return new Promise((resolve, reject) => {
-        const p: Pending = { id: `${id}#${n}`, proc: id, label, accesses, exec: () => {
-          try {
-            Promise.resolve(run()).then(resolve, reject);
-          } catch (err) {
-            reject(err);
-          }
-        } };
+        const p: Pending = {
+          id: `${id}#${n}`,
+          proc: id,
+          label,
+          accesses,
+          exec: () => {
+            try {
+              Promise.resolve(run()).then(resolve, reject);
+            } catch (err) {
+              reject(err);
+            }
+          },
+        };
         if (failWith) p.fail = () => reject(failWith());
         this.pending.push(p);
       });
     };
-    const storeView = <T extends object>(name: StoreName, target: T): T => new Proxy(target, {
-      get: (t, prop, recv) => {
-        const v: unknown = Reflect.get(t, prop, recv);
-        if (typeof v !== 'function' || typeof prop !== 'string') return v;
-        return (...args: unknown[]): Promise<unknown> => {
-          const saga = args.some((a) => typeof a === 'object' && a !== null && typeof (a as { sagaId?: unknown }).sagaId === 'string');
-          const failWith = saga ? () => new StoreError(name, 'STORE_PERMANENT', `refused ${name}.${prop} (exhaustive scope)`) : undefined;
-          return call(`${name}.${prop}`, [{ obj: name, write: !READS.test(prop) }], () => (v as (...a: unknown[]) => unknown).apply(t, args), failWith);
-        };
-      },
-    });
+    const storeView = <T extends object>(name: StoreName, target: T): T =>
+      new Proxy(target, {
+        get: (t, prop, recv) => {
+          const v: unknown = Reflect.get(t, prop, recv);
+          if (typeof v !== 'function' || typeof prop !== 'string') return v;
+          return (...args: unknown[]): Promise<unknown> => {
+            const saga = args.some((a) => typeof a === 'object' && a !== null && typeof (a as { sagaId?: unknown }).sagaId === 'string');
+            const failWith = saga ? () => new StoreError(name, 'STORE_PERMANENT', `refused ${name}.${prop} (exhaustive scope)`) : undefined;
+            return call(
+              `${name}.${prop}`,
+              [{ obj: name, write: !READS.test(prop) }],
+              () => (v as (...a: unknown[]) => unknown).apply(t, args),
+              failWith,
+            );
+          };
+        },
+      });
     const logView = new Proxy(this.log, {
       get: (t, prop, recv) => {
         if (prop === 'waitForChange') return undefined; // polls on the virtual clock instead
         const v: unknown = Reflect.get(t, prop, recv);
         if (typeof v !== 'function' || typeof prop !== 'string') return v;
-        return (...args: unknown[]): Promise<unknown> => call(`log.${prop}`, logAccesses(prop, args), async () => {
-          const out = await (v as (...a: unknown[]) => Promise<unknown>).apply(t, args);
-          this.noteTokens(id, prop, args, out);
-          return out;
-        });
+        return (...args: unknown[]): Promise<unknown> =>
+          call(`log.${prop}`, logAccesses(prop, args), async () => {
+            const out = await (v as (...a: unknown[]) => Promise<unknown>).apply(t, args);
+            this.noteTokens(id, prop, args, out);
+            return out;
+          });
       },
     }) as SagaLog;
     const s = this.stores;
-    const stores: StoreSet = { postgres: storeView('postgres', s.postgres), neo4j: storeView('neo4j', s.neo4j), qdrant: storeView('qdrant', s.qdrant), redis: storeView('redis', s.redis) };
+    const stores: StoreSet = {
+      postgres: storeView('postgres', s.postgres),
+      neo4j: storeView('neo4j', s.neo4j),
+      qdrant: storeView('qdrant', s.qdrant),
+      redis: storeView('redis', s.redis),
+    };
     proc.engine = new SagaEngine({ log: logView, owner: `sim:${id}`, leaseMs: LEASE_MS, heartbeatMs: 0, clock: this.clock });
     proc.writer = new MemoryWriter({ stores, engine: proc.engine, embedder, stepTimeoutMs: Infinity });
     this.procs.push(proc);
@@ -177,12 +208,17 @@ export class ScopeRun implements Run {
   }
 
   private watch(p: Proc, work: Promise<unknown>): void {
-    work.then((r) => this.results.set(p.id, r), (err: unknown) => {
-      this.results.set(p.id, err);
-      this.errors.push(`${p.id}: ${(err as { code?: string }).code ?? ''} ${(err as Error).message}`);
-    }).finally(() => {
-      p.finished = true;
-    });
+    work
+      .then(
+        (r) => this.results.set(p.id, r),
+        (err: unknown) => {
+          this.results.set(p.id, err);
+          this.errors.push(`${p.id}: ${(err as { code?: string }).code ?? ''} ${(err as Error).message}`);
+        },
+      )
+      .finally(() => {
+        p.finished = true;
+      });
   }
 
   async next(): Promise<Choice[]> {
@@ -196,9 +232,15 @@ export class ScopeRun implements Run {
     const busy = this.procs.filter((p) => !p.dead && !p.finished);
     if (calls.length === 0 && this.clock.waiting === 0) {
       if (busy.length === 0) return [];
-      for (let i = 0; i < 20 && this.pending.length === 0 && this.clock.waiting === 0 && busy.some((p) => !p.finished); i++) await macrotask();
+      for (let i = 0; i < 20 && this.pending.length === 0 && this.clock.waiting === 0 && busy.some((p) => !p.finished); i++)
+        await macrotask();
       if (this.pending.length === 0 && this.clock.waiting === 0 && busy.some((p) => !p.finished)) {
-        throw new Error(`deadlock: ${busy.filter((p) => !p.finished).map((p) => p.id).join(', ')} wait on nothing`);
+        throw new Error(
+          `deadlock: ${busy
+            .filter((p) => !p.finished)
+            .map((p) => p.id)
+            .join(', ')} wait on nothing`,
+        );
       }
       return this.next();
     }
@@ -211,10 +253,14 @@ export class ScopeRun implements Run {
       const fault: Access = { obj: 'fault', write: true };
       for (const p of busy.filter((q) => q.faultable)) {
         const leases = [...this.owners].filter(([, o]) => o === p.id).map(([sagaId]): Access => ({ obj: `log:${sagaId}`, write: true }));
-        if (kinds.includes('crash')) choices.push({ id: `crash:${p.id}`, proc: p.id, label: `${p.id} crashes`, accesses: [fault, ...leases] });
-        if (kinds.includes('expire') && p.engine.activeCount > 0) choices.push({ id: `expire:${p.id}`, proc: 'faults', label: `${p.id}'s leases expire`, accesses: [fault, ...leases] });
+        if (kinds.includes('crash'))
+          choices.push({ id: `crash:${p.id}`, proc: p.id, label: `${p.id} crashes`, accesses: [fault, ...leases] });
+        if (kinds.includes('expire') && p.engine.activeCount > 0)
+          choices.push({ id: `expire:${p.id}`, proc: 'faults', label: `${p.id}'s leases expire`, accesses: [fault, ...leases] });
       }
-      if (kinds.includes('fail')) for (const c of calls) if (c.fail) choices.push({ id: `fail:${c.id}`, proc: c.proc, label: `${c.label} refused`, accesses: [fault] });
+      if (kinds.includes('fail'))
+        for (const c of calls)
+          if (c.fail) choices.push({ id: `fail:${c.id}`, proc: c.proc, label: `${c.label} refused`, accesses: [fault] });
     }
     return choices;
   }
@@ -253,7 +299,10 @@ export class ScopeRun implements Run {
       }
     }
     const q = this.spawn('q', false);
-    this.watch(q, q.engine.recover({ limit: 16 }).then(() => q.engine.idle()));
+    this.watch(
+      q,
+      q.engine.recover({ limit: 16 }).then(() => q.engine.idle()),
+    );
   }
 
   /** Runs `done` to its end outside the explorer, moving virtual time when nothing else can run. */
@@ -275,14 +324,19 @@ export class ScopeRun implements Run {
   async finish(): Promise<void> {
     const engine = new SagaEngine({ log: this.log, owner: 'sim:finisher', leaseMs: LEASE_MS, heartbeatMs: 0, clock: this.clock });
     new MemoryWriter({ stores: this.stores, engine, embedder, stepTimeoutMs: Infinity });
-    await this.until((async () => {
-      for (let round = 0; round < 50; round++) {
-        const claimed = await engine.recover({ limit: 16, includePending: true });
-        await engine.idle();
-        const open = (await this.log.count({ status: 'running' })) + (await this.log.count({ status: 'compensating' })) + (await this.log.count({ status: 'pending' }));
-        if (claimed === 0 && open === 0) return;
-        if (claimed === 0) await this.clock.sleep(LEASE_MS + 1);
-      }
-    })());
+    await this.until(
+      (async () => {
+        for (let round = 0; round < 50; round++) {
+          const claimed = await engine.recover({ limit: 16, includePending: true });
+          await engine.idle();
+          const open =
+            (await this.log.count({ status: 'running' })) +
+            (await this.log.count({ status: 'compensating' })) +
+            (await this.log.count({ status: 'pending' }));
+          if (claimed === 0 && open === 0) return;
+          if (claimed === 0) await this.clock.sleep(LEASE_MS + 1);
+        }
+      })(),
+    );
   }
 }

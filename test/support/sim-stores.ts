@@ -7,8 +7,27 @@
 import { StoreError } from '../../src/stores/errors.js';
 import { DocumentBusyError } from '../../src/stores/postgres/locks.js';
 import type {
-  CacheEntry, CacheStore, DocIdPage, DocumentInspection, DocumentRow, DocumentVersion, GraphStore, HealthReport, IngestionStatus,
-  PendingVersion, RelationalStore, RelationalTraces, StagedContent, StagedFilter, StagedRef, StoreName, StoreSet, StoredVersion, VectorHit, VectorStore, WriteContext,
+  CacheEntry,
+  CacheStore,
+  DocIdPage,
+  DocumentInspection,
+  DocumentRow,
+  DocumentVersion,
+  GraphStore,
+  HealthReport,
+  IngestionStatus,
+  PendingVersion,
+  RelationalStore,
+  RelationalTraces,
+  StagedContent,
+  StagedFilter,
+  StagedRef,
+  StoreName,
+  StoreSet,
+  StoredVersion,
+  VectorHit,
+  VectorStore,
+  WriteContext,
 } from '../../src/stores/types.js';
 
 const K = (a: string, b: string): string => `${a}\u0000${b}`;
@@ -39,8 +58,17 @@ abstract class Lifecycle {
   async close(): Promise<void> {}
 }
 
-interface Doc { row: DocumentRow; token: number }
-interface Ver { title: string; metadata: Record<string, unknown>; sagaId: string; token: number; seq: number }
+interface Doc {
+  row: DocumentRow;
+  token: number;
+}
+interface Ver {
+  title: string;
+  metadata: Record<string, unknown>;
+  sagaId: string;
+  token: number;
+  seq: number;
+}
 
 export class SimRelational extends Lifecycle implements RelationalStore {
   readonly name = 'postgres' as const;
@@ -84,17 +112,24 @@ export class SimRelational extends Lifecycle implements RelationalStore {
   }
   async listStaged(filter: StagedFilter, limit: number): Promise<StagedRef[]> {
     return [...this.staged.entries()]
-      .filter(([id, r]) => (filter.docId === undefined || r.docId === filter.docId) && (filter.before === undefined || r.createdAt < filter.before)
-        && (filter.afterSagaId === undefined || id > filter.afterSagaId))
-      .sort(([a], [b]) => byId(a, b)).slice(0, limit).map(([sagaId, r]) => ({ sagaId, docId: r.docId, createdAt: r.createdAt, ageMs: this.now() - r.createdAt.getTime() }));
+      .filter(
+        ([id, r]) =>
+          (filter.docId === undefined || r.docId === filter.docId) &&
+          (filter.before === undefined || r.createdAt < filter.before) &&
+          (filter.afterSagaId === undefined || id > filter.afterSagaId),
+      )
+      .sort(([a], [b]) => byId(a, b))
+      .slice(0, limit)
+      .map(([sagaId, r]) => ({ sagaId, docId: r.docId, createdAt: r.createdAt, ageMs: this.now() - r.createdAt.getTime() }));
   }
 
   /** lockAndFence + holdDocument: refuses (nothing changed) or returns the commit of both. */
   private admit(docId: string, ctx: WriteContext): () => void {
     const raise = this.fences.check(docId, ctx);
     const d = this.docs.get(docId);
-    const newer = (d && d.row.sagaId === ctx.sagaId && d.token > ctx.fencingToken)
-      || [...(this.versions.get(docId)?.values() ?? [])].some((v) => v.sagaId === ctx.sagaId && v.token > ctx.fencingToken);
+    const newer =
+      (d && d.row.sagaId === ctx.sagaId && d.token > ctx.fencingToken) ||
+      [...(this.versions.get(docId)?.values() ?? [])].some((v) => v.sagaId === ctx.sagaId && v.token > ctx.fencingToken);
     if (newer) throw new StoreError('postgres', 'STORE_FENCED', `saga ${ctx.sagaId} token ${ctx.fencingToken} is stale for ${docId}`);
     const holder = this.locks.get(docId);
     if (holder !== undefined && holder !== ctx.sagaId) throw new DocumentBusyError(docId, holder);
@@ -131,17 +166,39 @@ export class SimRelational extends Lifecycle implements RelationalStore {
     const previousSha = before?.row.contentSha256 ?? null;
     if (!before) {
       const at = new Date(this.now());
-      this.docs.set(v.docId, { row: { id: v.docId, title: v.title, contentSha256: null, ingestionStatus: 'pending', sagaId: ctx.sagaId, metadata: v.metadata, createdAt: at, updatedAt: at }, token: ctx.fencingToken });
+      this.docs.set(v.docId, {
+        row: {
+          id: v.docId,
+          title: v.title,
+          contentSha256: null,
+          ingestionStatus: 'pending',
+          sagaId: ctx.sagaId,
+          metadata: v.metadata,
+          createdAt: at,
+          updatedAt: at,
+        },
+        token: ctx.fencingToken,
+      });
     } else {
-      if (before.row.contentSha256 === null) before.row = { ...before.row, title: v.title, metadata: v.metadata, ingestionStatus: 'pending' };
+      if (before.row.contentSha256 === null)
+        before.row = { ...before.row, title: v.title, metadata: v.metadata, ingestionStatus: 'pending' };
       this.stamp(before, ctx);
     }
     if (previousSha !== v.contentSha256) {
       const vs = this.versions.get(v.docId) ?? new Map<string, Ver>();
-      vs.set(v.contentSha256, { title: v.title, metadata: v.metadata, sagaId: ctx.sagaId, token: ctx.fencingToken, seq: vs.get(v.contentSha256)?.seq ?? this.seq++ });
+      vs.set(v.contentSha256, {
+        title: v.title,
+        metadata: v.metadata,
+        sagaId: ctx.sagaId,
+        token: ctx.fencingToken,
+        seq: vs.get(v.contentSha256)?.seq ?? this.seq++,
+      });
       this.versions.set(v.docId, vs);
     }
-    this.chunks.set(K(v.docId, v.contentSha256), v.chunks.map((c) => c.text));
+    this.chunks.set(
+      K(v.docId, v.contentSha256),
+      v.chunks.map((c) => c.text),
+    );
     return { previousSha };
   }
 
@@ -196,7 +253,10 @@ export class SimRelational extends Lifecycle implements RelationalStore {
     this.release0(docId, ctx);
   }
 
-  async whileFree<T>(docId: string, work: (row: DocumentRow | undefined) => Promise<T>): Promise<{ free: true; value: T } | { free: false; holder: string }> {
+  async whileFree<T>(
+    docId: string,
+    work: (row: DocumentRow | undefined) => Promise<T>,
+  ): Promise<{ free: true; value: T } | { free: false; holder: string }> {
     const holder = this.locks.get(docId);
     if (holder !== undefined) return { free: false, holder };
     this.locks.set(docId, WHILE_FREE);
@@ -210,7 +270,10 @@ export class SimRelational extends Lifecycle implements RelationalStore {
     return this.locks.get(docId);
   }
   async listHeld(afterId: string | null, limit: number): Promise<Array<{ docId: string; sagaId: string }>> {
-    return [...this.locks.entries()].filter(([d]) => afterId === null || d > afterId).sort(([a], [b]) => byId(a, b)).slice(0, limit)
+    return [...this.locks.entries()]
+      .filter(([d]) => afterId === null || d > afterId)
+      .sort(([a], [b]) => byId(a, b))
+      .slice(0, limit)
       .map(([docId, sagaId]) => ({ docId, sagaId }));
   }
   async pendingStats(): Promise<{ pending: number; oldestPendingAt: Date | null }> {
@@ -260,19 +323,26 @@ export class SimRelational extends Lifecycle implements RelationalStore {
     return (this.chunks.get(K(docId, sha)) ?? []).map((text, idx) => ({ idx, text }));
   }
   async getPendingVersions(docId: string): Promise<PendingVersion[]> {
-    return [...(this.versions.get(docId)?.entries() ?? [])].sort(([, a], [, b]) => a.seq - b.seq)
+    return [...(this.versions.get(docId)?.entries() ?? [])]
+      .sort(([, a], [, b]) => a.seq - b.seq)
       .map(([contentSha256, v]) => ({ docId, contentSha256, sagaId: v.sagaId, title: v.title }));
   }
   async listDocuments(afterId: string | null, limit: number): Promise<DocumentRow[]> {
-    return [...this.docs.keys()].filter((d) => afterId === null || d > afterId).sort(byId).slice(0, limit).map((d) => this.copy(d) as DocumentRow);
+    return [...this.docs.keys()]
+      .filter((d) => afterId === null || d > afterId)
+      .sort(byId)
+      .slice(0, limit)
+      .map((d) => this.copy(d) as DocumentRow);
   }
   async inspectDocuments(afterId: string | null, limit: number): Promise<DocumentInspection[]> {
     const rows = await this.listDocuments(afterId, limit);
-    return Promise.all(rows.map(async (row) => ({
-      row,
-      committedChunks: row.contentSha256 === null ? 0 : (this.chunks.get(K(row.id, row.contentSha256))?.length ?? 0),
-      pendingVersions: await this.getPendingVersions(row.id),
-    })));
+    return Promise.all(
+      rows.map(async (row) => ({
+        row,
+        committedChunks: row.contentSha256 === null ? 0 : (this.chunks.get(K(row.id, row.contentSha256))?.length ?? 0),
+        pendingVersions: await this.getPendingVersions(row.id),
+      })),
+    );
   }
   async statusesOf(docIds: readonly string[]): Promise<Map<string, IngestionStatus>> {
     const out = new Map<string, IngestionStatus>();
@@ -288,7 +358,10 @@ export class SimRelational extends Lifecycle implements RelationalStore {
 class SimDerived extends Lifecycle {
   protected readonly held = new Map<string, Map<string, number>>();
   private readonly fences: Fences;
-  constructor(readonly name: 'neo4j' | 'qdrant', private readonly fenced: boolean) {
+  constructor(
+    readonly name: 'neo4j' | 'qdrant',
+    private readonly fenced: boolean,
+  ) {
     super();
     this.fences = new Fences(name);
   }
@@ -312,13 +385,18 @@ class SimDerived extends Lifecycle {
     this.held.delete(docId);
   }
   async listVersions(docId: string): Promise<StoredVersion[]> {
-    return [...(this.held.get(docId)?.entries() ?? [])].sort(([a], [b]) => byId(a, b)).map(([contentSha256, chunkCount]) => ({ docId, contentSha256, chunkCount }));
+    return [...(this.held.get(docId)?.entries() ?? [])]
+      .sort(([a], [b]) => byId(a, b))
+      .map(([contentSha256, chunkCount]) => ({ docId, contentSha256, chunkCount }));
   }
   async versionsOf(docIds: readonly string[]): Promise<StoredVersion[]> {
     return (await Promise.all(docIds.map((d) => this.listVersions(d)))).flat();
   }
   async listDocIds(afterId: string | null, limit: number): Promise<string[]> {
-    return [...this.held.keys()].filter((d) => afterId === null || d > afterId).sort(byId).slice(0, limit);
+    return [...this.held.keys()]
+      .filter((d) => afterId === null || d > afterId)
+      .sort(byId)
+      .slice(0, limit);
   }
   async scanDocIds(cursor: string | null, limit: number): Promise<DocIdPage> {
     const docIds = await this.listDocIds(cursor, limit);
@@ -379,7 +457,10 @@ export class SimCache extends Lifecycle implements CacheStore {
     });
   }
   async listDocIds(afterId: string | null, limit: number): Promise<string[]> {
-    return [...this.entries.keys()].filter((d) => afterId === null || d > afterId).sort(byId).slice(0, limit);
+    return [...this.entries.keys()]
+      .filter((d) => afterId === null || d > afterId)
+      .sort(byId)
+      .slice(0, limit);
   }
   async scanDocIds(cursor: string | null, limit: number): Promise<DocIdPage> {
     const docIds = await this.listDocIds(cursor, limit);

@@ -31,7 +31,16 @@ export async function checkWorld(opts: WorldOptions): Promise<WorldFigures> {
   if (report.violations.length > 0) throw new Error(`verify: ${JSON.stringify(report.violations)} (${label})`);
   await checkLastPivot(r.log, r.effects, r.stores, label);
   const comp = await checkCompensations(r.log, r.effects, label);
-  return { seed: opts.seed, sagas: r.sagasStarted, crashes: r.crashes, faults: r.faults, permanentFaults: r.permanentFaults, compensatedSagas: comp.compensatedSagas, effectsUndone: comp.effectsUndone, hash: r.hash };
+  return {
+    seed: opts.seed,
+    sagas: r.sagasStarted,
+    crashes: r.crashes,
+    faults: r.faults,
+    permanentFaults: r.permanentFaults,
+    compensatedSagas: comp.compensatedSagas,
+    effectsUndone: comp.effectsUndone,
+    hash: r.hash,
+  };
 }
 
 if (parentPort && workerData) {

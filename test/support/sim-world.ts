@@ -19,7 +19,15 @@ const never = new Promise<never>(() => undefined);
  * pivot is atomic, and its repeat after it applied (a crash before its success was logged) must
  * succeed; a refusal there would make the engine compensate a saga whose pivot applied.
  */
-const REFUSABLE = new Set(['postgres.putPending', 'neo4j.writeVersion', 'qdrant.writeVersion', 'postgres.markDeleting', 'redis.remove', 'neo4j.removeDocument', 'qdrant.removeDocument']);
+const REFUSABLE = new Set([
+  'postgres.putPending',
+  'neo4j.writeVersion',
+  'qdrant.writeVersion',
+  'postgres.markDeleting',
+  'redis.remove',
+  'neo4j.removeDocument',
+  'qdrant.removeDocument',
+]);
 const macrotask = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /** Virtual time: sleeps wait in a queue; the world pops the earliest when everything else waits. */
@@ -39,10 +47,14 @@ export class VirtualClock implements Clock {
         if (i >= 0) this.timers.splice(i, 1);
         reject(signal?.reason);
       };
-      const timer = { at: this.t + Math.max(0, ms), seq: this.seq++, fire: () => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      } };
+      const timer = {
+        at: this.t + Math.max(0, ms),
+        seq: this.seq++,
+        fire: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.timers.push(timer);
     });
@@ -134,39 +146,46 @@ export class World {
       }
       return true;
     };
-    const storeView = <T extends object>(name: StoreName, target: T): T => new Proxy(target, {
-      get: (t, prop, recv) => {
-        const v: unknown = Reflect.get(t, prop, recv);
-        if (typeof v !== 'function' || typeof prop !== 'string') return v;
-        return async (...args: unknown[]): Promise<unknown> => {
-          const what = `${name}.${prop}`;
-          if (!point(what)) return never;
-          await this.clock.sleep(Math.floor(this.random() * 4));
-          if (dead) return never;
-          // Faults hit the saga's writes (those carry a WriteContext). The reads before a saga
-          // starts ride out failures on wall-clock timers (src/ingest/ride-out.ts), which would
-          // make the run depend on real time: they may crash the process, not fail.
-          const last = args[args.length - 1] as { sagaId?: unknown } | undefined;
-          const fenced = typeof last === 'object' && last !== null && typeof last.sagaId === 'string';
-          const fault = faulty && fenced && this.random() < this.opts.faultRate ? (this.random() < 0.5 ? 'before' : 'after') : undefined;
-          // A permanent refusal (a constraint, a bad request) applies nothing: the saga compensates.
-          const permanent = fault === undefined && faulty && fenced && REFUSABLE.has(what) && (this.opts.permanentRate ?? 0) > 0 && this.random() < (this.opts.permanentRate ?? 0);
-          if (permanent) return this.fail(id, what, 'before', name, 'STORE_PERMANENT');
-          if (fault === 'before') return this.fail(id, what, fault, name);
-          let out: unknown;
-          try {
-            out = await (v as (...a: unknown[]) => Promise<unknown>).apply(t, args);
-          } catch (err) {
-            this.note(`${this.clock.now()} ${id} ${what} ! ${(err as { code?: string }).code ?? '?'};`);
-            throw err;
-          }
-          if (dead) return never;
-          if (fault === 'after') return this.fail(id, what, fault, name);
-          this.note(`${this.clock.now()} ${id} ${what};`);
-          return out;
-        };
-      },
-    });
+    const storeView = <T extends object>(name: StoreName, target: T): T =>
+      new Proxy(target, {
+        get: (t, prop, recv) => {
+          const v: unknown = Reflect.get(t, prop, recv);
+          if (typeof v !== 'function' || typeof prop !== 'string') return v;
+          return async (...args: unknown[]): Promise<unknown> => {
+            const what = `${name}.${prop}`;
+            if (!point(what)) return never;
+            await this.clock.sleep(Math.floor(this.random() * 4));
+            if (dead) return never;
+            // Faults hit the saga's writes (those carry a WriteContext). The reads before a saga
+            // starts ride out failures on wall-clock timers (src/ingest/ride-out.ts), which would
+            // make the run depend on real time: they may crash the process, not fail.
+            const last = args[args.length - 1] as { sagaId?: unknown } | undefined;
+            const fenced = typeof last === 'object' && last !== null && typeof last.sagaId === 'string';
+            const fault = faulty && fenced && this.random() < this.opts.faultRate ? (this.random() < 0.5 ? 'before' : 'after') : undefined;
+            // A permanent refusal (a constraint, a bad request) applies nothing: the saga compensates.
+            const permanent =
+              fault === undefined &&
+              faulty &&
+              fenced &&
+              REFUSABLE.has(what) &&
+              (this.opts.permanentRate ?? 0) > 0 &&
+              this.random() < (this.opts.permanentRate ?? 0);
+            if (permanent) return this.fail(id, what, 'before', name, 'STORE_PERMANENT');
+            if (fault === 'before') return this.fail(id, what, fault, name);
+            let out: unknown;
+            try {
+              out = await (v as (...a: unknown[]) => Promise<unknown>).apply(t, args);
+            } catch (err) {
+              this.note(`${this.clock.now()} ${id} ${what} ! ${(err as { code?: string }).code ?? '?'};`);
+              throw err;
+            }
+            if (dead) return never;
+            if (fault === 'after') return this.fail(id, what, fault, name);
+            this.note(`${this.clock.now()} ${id} ${what};`);
+            return out;
+          };
+        },
+      });
     const logView = new Proxy(this.log, {
       get: (t, prop, recv) => {
         // The memory log's change notification waits on a real timer: hidden, so the engine polls
@@ -181,13 +200,24 @@ export class World {
       },
     });
     const s = this.stores;
-    const stores: StoreSet = { postgres: storeView('postgres', s.postgres), neo4j: storeView('neo4j', s.neo4j), qdrant: storeView('qdrant', s.qdrant), redis: storeView('redis', s.redis) };
+    const stores: StoreSet = {
+      postgres: storeView('postgres', s.postgres),
+      neo4j: storeView('neo4j', s.neo4j),
+      qdrant: storeView('qdrant', s.qdrant),
+      redis: storeView('redis', s.redis),
+    };
     const engine = new SagaEngine({ log: logView, owner: `sim:${id}`, leaseMs: this.opts.leaseMs, heartbeatMs: 0, clock: this.clock });
     const writer = new MemoryWriter({ stores, engine, embedder: this.embedder, stepTimeoutMs: 3_600_000 });
     return { engine, writer, alive: () => !dead };
   }
 
-  private fail(id: string, what: string, when: string, store: StoreName, code: 'STORE_TRANSIENT' | 'STORE_PERMANENT' = 'STORE_TRANSIENT'): never {
+  private fail(
+    id: string,
+    what: string,
+    when: string,
+    store: StoreName,
+    code: 'STORE_TRANSIENT' | 'STORE_PERMANENT' = 'STORE_TRANSIENT',
+  ): never {
     if (code === 'STORE_PERMANENT') this.permanentFaults++;
     else this.faults++;
     this.note(`${this.clock.now()} ${id} ${what} fault ${code} ${when};`);
@@ -228,9 +258,13 @@ export class World {
           const docId = `sim-${Math.floor(this.random() * this.opts.docs)}`;
           const sagaId = `s${this.opts.seed}-${this.started++}`;
           const variant = Math.floor(this.random() * 4);
-          const op = this.random() < 0.25
-            ? p.writer.delete(docId, { sagaId })
-            : p.writer.ingest({ id: docId, title: `Doc ${docId}`, text: `Variant ${variant} of ${docId} about Project Atlas.`, metadata: {} }, { sagaId });
+          const op =
+            this.random() < 0.25
+              ? p.writer.delete(docId, { sagaId })
+              : p.writer.ingest(
+                  { id: docId, title: `Doc ${docId}`, text: `Variant ${variant} of ${docId} about Project Atlas.`, metadata: {} },
+                  { sagaId },
+                );
           // A crashed process's call never returns: the lane moves on once it is dead.
           let over = false;
           await Promise.race([op.catch(() => undefined), this.deadOf(p, () => over)]);
@@ -243,7 +277,10 @@ export class World {
       for (let round = 0; round < 200; round++) {
         const claimed = await finisher.engine.recover({ limit: 256, includePending: true });
         await finisher.engine.idle();
-        const open = (await this.log.count({ status: 'running' })) + (await this.log.count({ status: 'compensating' })) + (await this.log.count({ status: 'pending' }));
+        const open =
+          (await this.log.count({ status: 'running' })) +
+          (await this.log.count({ status: 'compensating' })) +
+          (await this.log.count({ status: 'pending' }));
         if (claimed === 0 && open === 0) break;
         if (claimed === 0) await this.clock.sleep(this.opts.leaseMs);
       }
@@ -258,7 +295,17 @@ export class World {
     } finally {
       globalThis.setTimeout = realSetTimeout;
     }
-    return { sagasStarted: this.started, crashes: this.crashes, faults: this.faults, permanentFaults: this.permanentFaults, hash: this.hash.toString(16), virtualMs: this.clock.now() - 1_000_000, stores: this.stores, log: this.log, effects: this.effects };
+    return {
+      sagasStarted: this.started,
+      crashes: this.crashes,
+      faults: this.faults,
+      permanentFaults: this.permanentFaults,
+      hash: this.hash.toString(16),
+      virtualMs: this.clock.now() - 1_000_000,
+      stores: this.stores,
+      log: this.log,
+      effects: this.effects,
+    };
   }
 
   /** Resolves (in virtual time) once `p` has crashed. */

@@ -45,21 +45,33 @@ test('real driver messages: fetch (Qdrant REST) and neo4j-driver echo the URL th
 });
 
 const SHAPED: ReadonlyArray<readonly [string, string]> = [
-  [`postgres: connect failed: postgresql://apex:${SECRET}@db.internal:5432/apex`, 'postgres: connect failed: postgresql://***@db.internal:5432/apex'],
+  [
+    `postgres: connect failed: postgresql://apex:${SECRET}@db.internal:5432/apex`,
+    'postgres: connect failed: postgresql://***@db.internal:5432/apex',
+  ],
   [`redis: connect failed: redis://:${SECRET}@127.0.0.1:6379/0`, 'redis: connect failed: redis://***@127.0.0.1:6379/0'],
-  [`invalid connection string "host=10.0.0.5 port=5432 user=apex password=${SECRET} dbname=apex"`, 'invalid connection string "host=10.0.0.5 port=5432 user=apex password=*** dbname=apex"'],
-  [`qdrant: request failed, headers: {"api-key":"${SECRET}","content-type":"application/json"}`, 'qdrant: request failed, headers: {"api-key":"***","content-type":"application/json"}'],
+  [
+    `invalid connection string "host=10.0.0.5 port=5432 user=apex password=${SECRET} dbname=apex"`,
+    'invalid connection string "host=10.0.0.5 port=5432 user=apex password=*** dbname=apex"',
+  ],
+  [
+    `qdrant: request failed, headers: {"api-key":"${SECRET}","content-type":"application/json"}`,
+    'qdrant: request failed, headers: {"api-key":"***","content-type":"application/json"}',
+  ],
   // Up to the next space: a password may contain ')' and must not half leak.
   [`qdrant: 403 Forbidden (api-key: ${SECRET})`, 'qdrant: 403 Forbidden (api-key: ***'],
   [`password=ab)c}d]e next`, 'password=*** next'],
   [`embedder: 401 Authorization: Bearer sk-proj-${SECRET}`, 'embedder: 401 Authorization: ***'],
-  [`request {"method":"POST","headers":{"Authorization":"Basic ${SECRET}"}}`, 'request {"method":"POST","headers":{"Authorization":"***"}}'],
+  [
+    `request {"method":"POST","headers":{"Authorization":"Basic ${SECRET}"}}`,
+    'request {"method":"POST","headers":{"Authorization":"***"}}',
+  ],
   [`retrying with Bearer ${SECRET}`, 'retrying with Bearer ***'],
   [`GET https://api.example.com/v1/x?api_key=${SECRET}&page=2 failed`, 'GET https://api.example.com/v1/x?api_key=***&page=2 failed'],
   [`GET https://hooks.example.com/p?token=${SECRET} failed`, 'GET https://hooks.example.com/p?token=*** failed'],
   [`config {"user":"apex","password":"${SECRET}"}`, 'config {"user":"apex","password":"***"}'],
   [`NEO4J_PASSWORD=${SECRET} rejected`, 'NEO4J_PASSWORD=*** rejected'],
-  [`env OPENAI_API_KEY=sk-${SECRET} QDRANT_API_KEY='${SECRET}'`, "env OPENAI_API_KEY=*** QDRANT_API_KEY=***"],
+  [`env OPENAI_API_KEY=sk-${SECRET} QDRANT_API_KEY='${SECRET}'`, 'env OPENAI_API_KEY=*** QDRANT_API_KEY=***'],
   [`{"db_password": "${SECRET}", "x-api-key": "${SECRET}"}`, '{"db_password": "***", "x-api-key": "***"}'],
 ];
 

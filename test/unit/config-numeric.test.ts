@@ -74,14 +74,22 @@ test('apex-memory status with APEX_STORE_TIMEOUT_MS=abc exits 2 before opening a
     if (saved === undefined) delete process.env.APEX_STORE_TIMEOUT_MS;
     else process.env.APEX_STORE_TIMEOUT_MS = saved;
   }
-  assert.equal(stderr, 'apex-memory: error [CONFIG_INVALID]: APEX_STORE_TIMEOUT_MS must be an integer from 100 to 3600000 (milliseconds), got "abc"\n');
+  assert.equal(
+    stderr,
+    'apex-memory: error [CONFIG_INVALID]: APEX_STORE_TIMEOUT_MS must be an integer from 100 to 3600000 (milliseconds), got "abc"\n',
+  );
   assert.equal(existsSync(dataDir), false, 'no data dir was created');
 });
 
 test('APEX_LEASE_MS=abc: openApp fails with the typed error before opening anything', async () => {
   const dataDir = join(tmpdir(), `apex-lease-test-${process.pid}`);
-  await assert.rejects(openApp({ env: { APEX_LEASE_MS: 'abc' }, dataDir }), (err: unknown) =>
-    err instanceof ConfigError && err.setting === 'APEX_LEASE_MS' && err.message === 'APEX_LEASE_MS must be an integer from 100 to 3600000 (milliseconds), got "abc"');
+  await assert.rejects(
+    openApp({ env: { APEX_LEASE_MS: 'abc' }, dataDir }),
+    (err: unknown) =>
+      err instanceof ConfigError &&
+      err.setting === 'APEX_LEASE_MS' &&
+      err.message === 'APEX_LEASE_MS must be an integer from 100 to 3600000 (milliseconds), got "abc"',
+  );
   assert.equal(existsSync(dataDir), false, 'no data dir was created');
 });
 
@@ -90,7 +98,11 @@ test('integer flags: plain decimal digits within the stated range', () => {
   assert.equal(concurrency('8'), 8);
   assert.equal(concurrency(' 256 '), 256);
   for (const raw of [...BAD_INTEGERS, '0', '257', '-1', '']) {
-    assert.throws(() => concurrency(raw), (err: unknown) => err instanceof InvalidArgumentError && err.message === `expected an integer from 1 to 256, got ${JSON.stringify(raw)}`);
+    assert.throws(
+      () => concurrency(raw),
+      (err: unknown) =>
+        err instanceof InvalidArgumentError && err.message === `expected an integer from 1 to 256, got ${JSON.stringify(raw)}`,
+    );
   }
   const port = intInRange(0, 65_535);
   assert.equal(port('0'), 0);
@@ -103,7 +115,10 @@ test('durations: bounded, so huge values cannot become Infinity or an invalid da
   assert.equal(duration('7d'), 604_800_000);
   assert.equal(duration('36500d'), 36_500 * 86_400_000);
   for (const raw of ['36501d', '99999999999999999999d', '7', '7w', '-1d', '1.5h', '']) {
-    assert.throws(() => duration(raw), (err: unknown) => err instanceof InvalidArgumentError && /from 0s to 36500d/.test(err.message));
+    assert.throws(
+      () => duration(raw),
+      (err: unknown) => err instanceof InvalidArgumentError && /from 0s to 36500d/.test(err.message),
+    );
   }
 });
 

@@ -8,14 +8,20 @@ import { afterPivotRetry, OUTAGE_BUDGET_RANGE } from '../../src/ingest/sagas/out
 
 test('parses step=ms pairs; refuses malformed entries naming the variable', () => {
   assert.equal(outageStepsFromEnv({}, OUTAGE_BUDGET_RANGE), undefined);
-  assert.deepEqual(outageStepsFromEnv({ APEX_STORE_OUTAGE_BUDGET_STEPS: 'redis_write=3000, delete.neo4j_delete=20000' }, OUTAGE_BUDGET_RANGE), { redis_write: 3000, 'delete.neo4j_delete': 20000 });
+  assert.deepEqual(
+    outageStepsFromEnv({ APEX_STORE_OUTAGE_BUDGET_STEPS: 'redis_write=3000, delete.neo4j_delete=20000' }, OUTAGE_BUDGET_RANGE),
+    { redis_write: 3000, 'delete.neo4j_delete': 20000 },
+  );
   for (const bad of ['redis_write', 'redis_write=abc', 'Redis=1', 'a=1=2', 'redis_write=-1', 'x=\u001b[2J']) {
-    assert.throws(() => outageStepsFromEnv({ APEX_STORE_OUTAGE_BUDGET_STEPS: bad }, OUTAGE_BUDGET_RANGE), (err: unknown) => {
-      assert.ok(err instanceof ConfigError);
-      assert.match(err.message, /APEX_STORE_OUTAGE_BUDGET_STEPS/);
-      assert.ok(!err.message.includes('\u001b'), 'no raw escape character');
-      return true;
-    });
+    assert.throws(
+      () => outageStepsFromEnv({ APEX_STORE_OUTAGE_BUDGET_STEPS: bad }, OUTAGE_BUDGET_RANGE),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.match(err.message, /APEX_STORE_OUTAGE_BUDGET_STEPS/);
+        assert.ok(!err.message.includes('\u001b'), 'no raw escape character');
+        return true;
+      },
+    );
   }
 });
 

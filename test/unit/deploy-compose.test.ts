@@ -44,7 +44,8 @@ test('the schema check is real: a misspelt key and a wrong type are refused', ()
 
 test('the stack has the four stores, Prometheus, Grafana and a worker; images pinned; mounted files exist', () => {
   const c = compose();
-  for (const name of ['postgres', 'neo4j', 'qdrant', 'redis', 'prometheus', 'grafana', 'worker']) assert.ok(c.services[name], `service ${name}`);
+  for (const name of ['postgres', 'neo4j', 'qdrant', 'redis', 'prometheus', 'grafana', 'worker'])
+    assert.ok(c.services[name], `service ${name}`);
   for (const [name, s] of Object.entries(c.services)) {
     if (s.image !== undefined) assert.match(s.image, /:[^:]+$/, `${name} image has a tag`);
     assert.ok(!s.image?.endsWith(':latest'), `${name} image is pinned`);

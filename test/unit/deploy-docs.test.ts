@@ -23,6 +23,8 @@ test('every metric, recording rule, alert and panel is in docs/observability.md'
     assert.ok(doc.includes(`\`${record}\``) || doc.includes(`\`${short}\``), `recording rule ${record}`);
   }
   for (const a of rules('alerts.yml')) assert.ok(doc.includes(`\`${a.alert as string}\``), `alert ${a.alert}`);
-  const panels = (JSON.parse(readFileSync(DASHBOARD_PATH, 'utf8')) as { panels: Array<{ type: string; title: string }> }).panels.filter((p) => p.type !== 'row');
+  const panels = (JSON.parse(readFileSync(DASHBOARD_PATH, 'utf8')) as { panels: Array<{ type: string; title: string }> }).panels.filter(
+    (p) => p.type !== 'row',
+  );
   for (const p of panels) assert.ok(doc.includes(`| ${p.title} |`), `panel ${p.title}`);
 });

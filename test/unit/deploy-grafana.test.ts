@@ -13,7 +13,6 @@ import { dashboardQueries, type Panel } from '../support/dashboard-queries.js';
 
 const DEPLOY = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'deploy');
 
-
 test('the committed dashboard JSON is what scripts/grafana-dashboard.ts generates', () => {
   assert.equal(readFileSync(DASHBOARD_PATH, 'utf8'), dashboardJson(), 'run: node --import tsx scripts/grafana-dashboard.ts');
 });
@@ -24,7 +23,9 @@ test('every dashboard query names only exported metrics or recording rules, thro
     const suffixes = String(m.type) === 'histogram' ? ['_bucket', '_sum', '_count'] : [''];
     for (const s of suffixes) exported.add(`${m.name}${s}`);
   }
-  const rules = parse(readFileSync(join(DEPLOY, 'prometheus/rules.yml'), 'utf8')) as { groups: Array<{ rules: Array<{ record: string }> }> };
+  const rules = parse(readFileSync(join(DEPLOY, 'prometheus/rules.yml'), 'utf8')) as {
+    groups: Array<{ rules: Array<{ record: string }> }>;
+  };
   for (const r of rules.groups.flatMap((g) => g.rules)) exported.add(r.record);
   const queries = dashboardQueries();
   assert.ok(queries.length >= 20, `${queries.length} queries`);
@@ -33,13 +34,20 @@ test('every dashboard query names only exported metrics or recording rules, thro
     assert.ok(names.length > 0, `${q.panel}: ${q.expr}`);
     for (const n of names) assert.ok(exported.has(n), `${q.panel}: unknown metric ${n}`);
   }
-  const ds = parse(readFileSync(join(DEPLOY, 'grafana/provisioning/datasources/prometheus.yml'), 'utf8')) as { datasources: Array<{ uid: string }> };
+  const ds = parse(readFileSync(join(DEPLOY, 'grafana/provisioning/datasources/prometheus.yml'), 'utf8')) as {
+    datasources: Array<{ uid: string }>;
+  };
   assert.equal(ds.datasources[0]?.uid, DATASOURCE.uid);
 });
 
 test('the dashboard draws the seed targets as threshold lines', () => {
-  const d = JSON.parse(readFileSync(DASHBOARD_PATH, 'utf8')) as { panels: Array<Panel & { fieldConfig?: { defaults?: { thresholds?: { steps: Array<{ value: number | null }> } } } }> };
-  const lines = (title: string): Array<number | null> => d.panels.find((p) => p.type === 'timeseries' && p.title.startsWith(title))?.fieldConfig?.defaults?.thresholds?.steps.map((s) => s.value) ?? [];
+  const d = JSON.parse(readFileSync(DASHBOARD_PATH, 'utf8')) as {
+    panels: Array<Panel & { fieldConfig?: { defaults?: { thresholds?: { steps: Array<{ value: number | null }> } } } }>;
+  };
+  const lines = (title: string): Array<number | null> =>
+    d.panels
+      .find((p) => p.type === 'timeseries' && p.title.startsWith(title))
+      ?.fieldConfig?.defaults?.thresholds?.steps.map((s) => s.value) ?? [];
   assert.deepEqual(lines('Success rate'), [null, 0.995]);
   assert.deepEqual(lines('Compensation rate'), [null, 0.005]);
   assert.deepEqual(lines('Saga latency'), [null, 1, 2]);

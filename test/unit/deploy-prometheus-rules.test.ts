@@ -40,13 +40,21 @@ test('promtool test rules: every alert scenario passes', () => {
 });
 
 test('every alert is tested firing and not firing, and has a runbook line', () => {
-  const alerts = load<RuleFile>('alerts.yml').groups.flatMap((g) => g.rules).filter((r) => r.alert !== undefined);
+  const alerts = load<RuleFile>('alerts.yml')
+    .groups.flatMap((g) => g.rules)
+    .filter((r) => r.alert !== undefined);
   const cases = load<AlertTestFile>('tests/alerts.test.yml').tests.flatMap((t) => t.alert_rule_test ?? []);
   assert.equal(alerts.length, 7);
   for (const a of alerts) {
     const name = a.alert as string;
-    assert.ok(cases.some((c) => c.alertname === name && c.exp_alerts.length > 0), `${name} tested firing`);
-    assert.ok(cases.some((c) => c.alertname === name && c.exp_alerts.length === 0), `${name} tested not firing`);
+    assert.ok(
+      cases.some((c) => c.alertname === name && c.exp_alerts.length > 0),
+      `${name} tested firing`,
+    );
+    assert.ok(
+      cases.some((c) => c.alertname === name && c.exp_alerts.length === 0),
+      `${name} tested not firing`,
+    );
     assert.ok((a.annotations?.runbook ?? '').length > 20, `${name} has a runbook`);
   }
 });

@@ -20,7 +20,11 @@ test('toProblem: DOC_HELD and EMBED_* are not 500 INTERNAL', () => {
   const held = toProblem(new DocumentHeldError('d1', 'saga-1', 'is stuck'));
   assert.equal(held.code, 'DOC_HELD');
   assert.equal(held.status, 409);
-  for (const [code, status] of [['EMBED_TRANSIENT', 503], ['EMBED_PERMANENT', 502], ['EMBED_CONFIG', 503]] as const) {
+  for (const [code, status] of [
+    ['EMBED_TRANSIENT', 503],
+    ['EMBED_PERMANENT', 502],
+    ['EMBED_CONFIG', 503],
+  ] as const) {
     const p = toProblem(new EmbedderError(code, 'embedder said no'));
     assert.equal(p.code, code, code);
     assert.equal(p.status, status, code);
@@ -30,9 +34,22 @@ test('toProblem: DOC_HELD and EMBED_* are not 500 INTERNAL', () => {
 // Literals shaped like codes that are not ours to throw: settings (environment variables) and the
 // driver / Node codes adapters read. Anything else shaped like a code must be registered.
 const NOT_CODES = new Set([
-  'APEX_INJECT_FAULTS', 'APEX_LEASE_MS', 'APEX_SAGA_LOG_SYNC', 'APEX_STORE_OUTAGE_BUDGET_MS', 'APEX_STORE_TIMEOUT_MS',
-  'EMBEDDING_DIMENSION', 'EMBEDDING_TIMEOUT_MS', 'NEO4J_PASSWORD', 'OPENAI_API_KEY', 'QDRANT_API_KEY',
-  'SQLITE_BUSY', 'SQLITE_IOERR', 'SQLITE_LOCKED', 'EAI_AGAIN', 'HPE_HEADER_OVERFLOW', 'ERR_HTTP_REQUEST_TIMEOUT',
+  'APEX_INJECT_FAULTS',
+  'APEX_LEASE_MS',
+  'APEX_SAGA_LOG_SYNC',
+  'APEX_STORE_OUTAGE_BUDGET_MS',
+  'APEX_STORE_TIMEOUT_MS',
+  'EMBEDDING_DIMENSION',
+  'EMBEDDING_TIMEOUT_MS',
+  'NEO4J_PASSWORD',
+  'OPENAI_API_KEY',
+  'QDRANT_API_KEY',
+  'SQLITE_BUSY',
+  'SQLITE_IOERR',
+  'SQLITE_LOCKED',
+  'EAI_AGAIN',
+  'HPE_HEADER_OVERFLOW',
+  'ERR_HTTP_REQUEST_TIMEOUT',
 ]);
 
 function sourceFiles(dir: string): string[] {

@@ -16,14 +16,19 @@ const stores = (): StoreSet =>
 test('unset: the stores are returned as they are, silently', () => {
   const s = stores();
   const warnings: string[] = [];
-  assert.equal(injectFaultsFromEnv(s, {}, (l) => warnings.push(l)), s);
+  assert.equal(
+    injectFaultsFromEnv(s, {}, (l) => warnings.push(l)),
+    s,
+  );
   assert.deepEqual(warnings, []);
 });
 
 test('set: only the named store fails as scheduled, with a warning per store', async () => {
   const s = stores();
   const warnings: string[] = [];
-  const env = { [FAULTS_ENV]: JSON.stringify({ neo4j: { failOn: [{ method: 'writeVersion', times: 1, when: 'before', retryable: false }] } }) };
+  const env = {
+    [FAULTS_ENV]: JSON.stringify({ neo4j: { failOn: [{ method: 'writeVersion', times: 1, when: 'before', retryable: false }] } }),
+  };
   const out = injectFaultsFromEnv(s, env, (l) => warnings.push(l));
   assert.equal(out.postgres, s.postgres);
   await assert.rejects(out.neo4j.writeVersion({} as never, { sagaId: 'x', fencingToken: 1 }), { code: 'STORE_INJECTED' });
@@ -38,7 +43,10 @@ test('bad JSON is refused', () => {
 
 test('drillStoresFromEnv names the drilled stores; refuses unknown stores and non-objects', () => {
   assert.deepEqual(drillStoresFromEnv({}), []);
-  assert.deepEqual(drillStoresFromEnv({ [FAULTS_ENV]: '{"redis":{"random":{"probability":0.1}},"neo4j":{"failOn":[]}}' }), ['neo4j', 'redis']);
+  assert.deepEqual(drillStoresFromEnv({ [FAULTS_ENV]: '{"redis":{"random":{"probability":0.1}},"neo4j":{"failOn":[]}}' }), [
+    'neo4j',
+    'redis',
+  ]);
   assert.throws(() => drillStoresFromEnv({ [FAULTS_ENV]: '{"qdrnt":{}}' }), /unknown store qdrnt/);
   assert.throws(() => drillStoresFromEnv({ [FAULTS_ENV]: '[1]' }), /JSON object/);
   assert.throws(() => injectFaultsFromEnv(stores(), { [FAULTS_ENV]: '{"qdrnt":{}}' }, () => undefined), /unknown store/);

@@ -38,23 +38,28 @@ void describe('withFaults', () => {
   void it("'before' fails without applying; 'after' applies and still fails", async () => {
     const inner = new CounterStore();
     const { store, faults } = withFaults(inner, {
-      failOn: [
-        { method: 'put', when: 'before', retryable: true, times: 1 },
-      ],
+      failOn: [{ method: 'put', when: 'before', retryable: true, times: 1 }],
     });
     const first = await outcome(store.put('x'));
-    assert.ok(!first.ok && isStoreError(first.err) && first.err.code === 'STORE_INJECTED' && first.err.retryable && first.err.store === 'redis');
+    assert.ok(
+      !first.ok && isStoreError(first.err) && first.err.code === 'STORE_INJECTED' && first.err.retryable && first.err.store === 'redis',
+    );
     assert.deepEqual(inner.applied, []);
     faults.schedule({ method: 'put', when: 'after', retryable: false });
     const second = await outcome(store.put('y'));
     assert.ok(!second.ok && isStoreError(second.err) && !second.err.retryable);
     assert.deepEqual(inner.applied, ['y']);
     assert.equal(await store.put('z'), 'ok:z');
-    assert.deepEqual(faults.injected().map((f) => `${f.when}:${f.method}:${f.call}:${f.retryable}`), ['before:put:1:true', 'after:put:2:false']);
+    assert.deepEqual(
+      faults.injected().map((f) => `${f.when}:${f.method}:${f.call}:${f.retryable}`),
+      ['before:put:1:true', 'after:put:2:false'],
+    );
   });
 
   void it('skip and times select exactly which calls fail; other methods are untouched', async () => {
-    const { store, faults } = withFaults(new CounterStore(), { failOn: [{ method: 'put', when: 'before', retryable: true, skip: 2, times: 2 }] });
+    const { store, faults } = withFaults(new CounterStore(), {
+      failOn: [{ method: 'put', when: 'before', retryable: true, skip: 2, times: 2 }],
+    });
     const results: boolean[] = [];
     for (let i = 0; i < 6; i += 1) results.push((await outcome(store.put(String(i)))).ok);
     assert.deepEqual(results, [true, true, false, false, true, true]);
@@ -66,7 +71,9 @@ void describe('withFaults', () => {
     const seed = Number(process.env.FAULTS_SEED ?? 12345);
     console.log(`faults seed ${seed} (replay with FAULTS_SEED=${seed})`);
     const pattern = async (): Promise<string> => {
-      const { store } = withFaults(new CounterStore(), { random: { seed, rate: 0.3, methods: ['put'], when: 'either', retryableShare: 0.5 } });
+      const { store } = withFaults(new CounterStore(), {
+        random: { seed, rate: 0.3, methods: ['put'], when: 'either', retryableShare: 0.5 },
+      });
       let out = '';
       for (let i = 0; i < 200; i += 1) {
         const r = await outcome(store.put(String(i)));

@@ -47,11 +47,16 @@ describe('HTTP API (embedded app, in process)', () => {
   });
 
   test('POST with wait: 201 created; the same content again: 200 unchanged; GET and stores agree', async () => {
-    const created = await ok(await h.request('/v1/documents?wait=10', jsonInit('POST', { id: 'doc-a', title: 'Alpha', text: 'Alice met Bob in Paris.' })), 201);
+    const created = await ok(
+      await h.request('/v1/documents?wait=10', jsonInit('POST', { id: 'doc-a', title: 'Alpha', text: 'Alice met Bob in Paris.' })),
+      201,
+    );
     assert.equal(created.action, 'created');
     assert.equal(created.sagaStatus, 'completed');
     assert.equal(created.ingestionStatus, 'committed');
-    const again = await ok(await h.request('/v1/documents?wait=10', jsonInit('POST', { id: 'doc-a', title: 'Alpha', text: 'Alice met Bob in Paris.' })));
+    const again = await ok(
+      await h.request('/v1/documents?wait=10', jsonInit('POST', { id: 'doc-a', title: 'Alpha', text: 'Alice met Bob in Paris.' })),
+    );
     assert.deepEqual([again.action, again.sagaStatus, again.sagaId], ['unchanged', 'skipped', null]);
     const doc = await ok(await h.request('/v1/documents/doc-a'));
     assert.equal(doc.ingestionStatus, 'committed');
@@ -63,7 +68,9 @@ describe('HTTP API (embedded app, in process)', () => {
   });
 
   test('PUT updates (200), a body id that differs from the path is 422, and the old version stays readable', async () => {
-    const upd = await ok(await h.request('/v1/documents/doc-a?wait=10', jsonInit('PUT', { title: 'Alpha 2', text: 'Alice met Carol in Rome.' })));
+    const upd = await ok(
+      await h.request('/v1/documents/doc-a?wait=10', jsonInit('PUT', { title: 'Alpha 2', text: 'Alice met Carol in Rome.' })),
+    );
     assert.equal(upd.action, 'updated');
     assert.equal(((await ok(await h.request('/v1/documents/doc-a'))) as { text: string }).text, 'Alice met Carol in Rome.');
     const before = await h.snapshot();
@@ -84,27 +91,53 @@ describe('HTTP API (embedded app, in process)', () => {
 
   test('Idempotency-Key: same key and body never runs twice; another body is a 409', async () => {
     const key = { 'idempotency-key': 'order-42' };
-    const first = await ok(await h.request('/v1/documents?wait=10', jsonInit('POST', { id: 'doc-k', title: 'K', text: 'Kim wrote this.' }, key)), 201);
-    const second = await ok(await h.request('/v1/documents?wait=10', jsonInit('POST', { id: 'doc-k', title: 'K', text: 'Kim wrote this.' }, key)), 201);
+    const first = await ok(
+      await h.request('/v1/documents?wait=10', jsonInit('POST', { id: 'doc-k', title: 'K', text: 'Kim wrote this.' }, key)),
+      201,
+    );
+    const second = await ok(
+      await h.request('/v1/documents?wait=10', jsonInit('POST', { id: 'doc-k', title: 'K', text: 'Kim wrote this.' }, key)),
+      201,
+    );
     assert.equal(second.sagaId, first.sagaId);
     const sagas = await allSagas(h.app.engine.log);
     assert.equal(sagas.filter((s) => s.sagaId === first.sagaId).length, 1);
     const before = await h.snapshot();
-    const conflict = await problem(await h.request('/v1/documents?wait=10', jsonInit('POST', { id: 'doc-k', title: 'K', text: 'Other text.' }, key)), 409, 'HTTP_IDEMPOTENCY_CONFLICT');
+    const conflict = await problem(
+      await h.request('/v1/documents?wait=10', jsonInit('POST', { id: 'doc-k', title: 'K', text: 'Other text.' }, key)),
+      409,
+      'HTTP_IDEMPOTENCY_CONFLICT',
+    );
     assert.equal(conflict.sagaId, first.sagaId);
     assert.equal(await h.snapshot(), before);
-    await problem(await h.request('/v1/documents', jsonInit('POST', { title: 'K', text: 'x' }, { 'idempotency-key': 'bad key with spaces' })), 400, 'HTTP_INVALID_PARAMETER');
+    await problem(
+      await h.request('/v1/documents', jsonInit('POST', { title: 'K', text: 'x' }, { 'idempotency-key': 'bad key with spaces' })),
+      400,
+      'HTTP_INVALID_PARAMETER',
+    );
   });
 
   test('an injected failure: 503 WRITE_COMPENSATED, nothing of the document anywhere; the saga is found by filters', async () => {
     h.faults.qdrant.schedule({ method: 'writeVersion', when: 'before', retryable: false, times: 1 });
-    const p = await problem(await h.request('/v1/documents?wait=10', jsonInit('POST', { id: 'doc-f', title: 'F', text: 'Frank fails here.' })), 503, 'WRITE_COMPENSATED');
+    const p = await problem(
+      await h.request('/v1/documents?wait=10', jsonInit('POST', { id: 'doc-f', title: 'F', text: 'Frank fails here.' })),
+      503,
+      'WRITE_COMPENSATED',
+    );
     assert.equal(p.ingestionStatus, 'failed');
     assert.deepEqual(await h.raw.neo4j.listVersions('doc-f'), []);
     assert.deepEqual(await h.raw.qdrant.listVersions('doc-f'), []);
-    const list = await ok<{ sagas: Array<{ sagaId: string; failedSteps: string[] }> }>(await h.request('/v1/sagas?status=compensated&failedStep=qdrant_write'));
-    assert.deepEqual(list.sagas.map((s) => s.sagaId), [p.sagaId]);
-    const detail = await ok<{ timeAxis: string; bars: Array<{ step: string; phase: string; outcome: string; error: { code: string } | null }> }>(await h.request(`/v1/sagas/${String(p.sagaId)}`));
+    const list = await ok<{ sagas: Array<{ sagaId: string; failedSteps: string[] }> }>(
+      await h.request('/v1/sagas?status=compensated&failedStep=qdrant_write'),
+    );
+    assert.deepEqual(
+      list.sagas.map((s) => s.sagaId),
+      [p.sagaId],
+    );
+    const detail = await ok<{
+      timeAxis: string;
+      bars: Array<{ step: string; phase: string; outcome: string; error: { code: string } | null }>;
+    }>(await h.request(`/v1/sagas/${String(p.sagaId)}`));
     assert.equal(detail.timeAxis, 'wall');
     const failed = detail.bars.find((b) => b.step === 'qdrant_write' && b.phase === 'forward');
     assert.equal(failed?.outcome, 'failed');
@@ -120,28 +153,44 @@ describe('HTTP API (embedded app, in process)', () => {
     const stuck = await ok(res, 202);
     assert.equal(stuck.sagaStatus, 'stuck');
     h.faults.neo4j.disable();
-    const listed = await ok<{ sagas: Array<{ sagaId: string; retrying: boolean }>; total: number }>(await h.request('/v1/sagas?stuck=true&failedStep=neo4j_write'));
-    assert.deepEqual(listed.sagas.map((s) => s.sagaId), [stuck.sagaId]);
+    const listed = await ok<{ sagas: Array<{ sagaId: string; retrying: boolean }>; total: number }>(
+      await h.request('/v1/sagas?stuck=true&failedStep=neo4j_write'),
+    );
+    assert.deepEqual(
+      listed.sagas.map((s) => s.sagaId),
+      [stuck.sagaId],
+    );
     assert.equal(listed.total, 1);
     // Retrying means running in a step retry; a stuck saga waits for its operator instead.
     assert.equal(listed.sagas[0]?.retrying, false);
     assert.deepEqual((await ok<{ sagas: unknown[] }>(await h.request('/v1/sagas?stuck=true&retrying=true'))).sagas, []);
     const before = await h.snapshot();
-    const dry = await ok<{ dryRun: boolean; sagas: Array<{ sagaId: string }>; results: unknown[] }>(await h.request('/v1/sagas/bulk-retry', jsonInit('POST', { dryRun: true })));
+    const dry = await ok<{ dryRun: boolean; sagas: Array<{ sagaId: string }>; results: unknown[] }>(
+      await h.request('/v1/sagas/bulk-retry', jsonInit('POST', { dryRun: true })),
+    );
     assert.equal(dry.dryRun, true);
-    assert.deepEqual(dry.sagas.map((s) => s.sagaId), [stuck.sagaId]);
+    assert.deepEqual(
+      dry.sagas.map((s) => s.sagaId),
+      [stuck.sagaId],
+    );
     assert.deepEqual(dry.results, []);
     assert.equal(await h.snapshot(), before, 'a dry run touches nothing');
     const retried = await ok(await h.request(`/v1/sagas/${String(stuck.sagaId)}/retry?wait=20`, { method: 'POST' }));
     assert.equal(retried.status, 'compensated');
-    const page = await ok<{ fencingToken: number; ownership: Array<{ event: string; fencingToken: number | null; at: number | null }> }>(await h.request(`/v1/sagas/${String(stuck.sagaId)}`));
+    const page = await ok<{ fencingToken: number; ownership: Array<{ event: string; fencingToken: number | null; at: number | null }> }>(
+      await h.request(`/v1/sagas/${String(stuck.sagaId)}`),
+    );
     const claim = page.ownership.find((o) => o.event.startsWith('claimed (retry)'));
     assert.ok(claim && claim.at !== null, JSON.stringify(page.ownership));
     assert.equal(claim.fencingToken, page.fencingToken);
     assert.ok(page.fencingToken > 1, 'the retry bumped the fencing token');
     await problem(await h.request(`/v1/sagas/${String(stuck.sagaId)}/retry`, { method: 'POST' }), 409, 'SAGA_NOT_STUCK');
     await problem(await h.request('/v1/sagas/no-such-saga/retry', { method: 'POST' }), 404, 'SAGA_NOT_FOUND');
-    await problem(await h.request('/v1/sagas/bulk-retry', jsonInit('POST', { sagaIds: [String(stuck.sagaId)], dryRun: false })), 409, 'SAGA_NOT_STUCK');
+    await problem(
+      await h.request('/v1/sagas/bulk-retry', jsonInit('POST', { sagaIds: [String(stuck.sagaId)], dryRun: false })),
+      409,
+      'SAGA_NOT_STUCK',
+    );
     const empty = await ok<{ sagas: unknown[] }>(await h.request('/v1/sagas/bulk-retry', jsonInit('POST', { dryRun: false })));
     assert.deepEqual(empty.sagas, []);
   });
@@ -165,7 +214,9 @@ describe('HTTP API (embedded app, in process)', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: { sagas: Array<{ sagaId: string; createdAt: string }>; nextCursor: string | null } = await ok(await h.request(`/v1/sagas?limit=2${cursor ? `&cursor=${cursor}` : ''}`));
+      const page: { sagas: Array<{ sagaId: string; createdAt: string }>; nextCursor: string | null } = await ok(
+        await h.request(`/v1/sagas?limit=2${cursor ? `&cursor=${cursor}` : ''}`),
+      );
       seen.push(...page.sagas.map((s) => s.sagaId));
       cursor = page.nextCursor;
     } while (cursor);
@@ -194,19 +245,39 @@ describe('HTTP API (embedded app, in process)', () => {
 
   test('bad input: every kind is a 4xx problem and writes nothing', async () => {
     const before = await h.snapshot();
-    const raw = (body: RequestInit['body'], headers: Record<string, string> = { 'content-type': 'application/json' }): RequestInit => ({ method: 'POST', headers, body });
-    await problem(await h.request('/v1/documents', raw(JSON.stringify({ title: 'x', text: 'y'.repeat(70 * 1024) }))), 413, 'HTTP_BODY_TOO_LARGE');
+    const raw = (body: RequestInit['body'], headers: Record<string, string> = { 'content-type': 'application/json' }): RequestInit => ({
+      method: 'POST',
+      headers,
+      body,
+    });
+    await problem(
+      await h.request('/v1/documents', raw(JSON.stringify({ title: 'x', text: 'y'.repeat(70 * 1024) }))),
+      413,
+      'HTTP_BODY_TOO_LARGE',
+    );
     await problem(await h.request('/v1/documents', raw('{"title": "x", "text": ')), 400, 'HTTP_MALFORMED_JSON');
     await problem(await h.request('/v1/documents', raw('')), 400, 'HTTP_MALFORMED_JSON');
-    const unknown = await problem(await h.request('/v1/documents', jsonInit('POST', { title: 'x', text: 'y', body: 'z' })), 422, 'DOC_INVALID');
+    const unknown = await problem(
+      await h.request('/v1/documents', jsonInit('POST', { title: 'x', text: 'y', body: 'z' })),
+      422,
+      'DOC_INVALID',
+    );
     assert.equal(unknown.field, 'body');
     const wrongType = await problem(await h.request('/v1/documents', jsonInit('POST', { title: 7, text: 'y' })), 422, 'DOC_INVALID');
     assert.equal(wrongType.field, 'title');
     await problem(await h.request('/v1/documents', jsonInit('POST', ['not', 'an', 'object'])), 422, 'DOC_INVALID');
     const badUtf8 = Buffer.concat([Buffer.from('{"title":"x","text":"'), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"}')]);
     await problem(await h.request('/v1/documents', raw(badUtf8)), 400, 'HTTP_INVALID_UTF8');
-    await problem(await h.request('/v1/documents', raw('{"title":"x","text":"y"}', { 'content-type': 'text/plain' })), 415, 'HTTP_UNSUPPORTED_MEDIA_TYPE');
-    await problem(await h.request('/v1/documents', raw('{"title":"x","text":"y"}', { 'content-type': 'application/json; charset=latin1' })), 415, 'HTTP_UNSUPPORTED_MEDIA_TYPE');
+    await problem(
+      await h.request('/v1/documents', raw('{"title":"x","text":"y"}', { 'content-type': 'text/plain' })),
+      415,
+      'HTTP_UNSUPPORTED_MEDIA_TYPE',
+    );
+    await problem(
+      await h.request('/v1/documents', raw('{"title":"x","text":"y"}', { 'content-type': 'application/json; charset=latin1' })),
+      415,
+      'HTTP_UNSUPPORTED_MEDIA_TYPE',
+    );
     await problem(await h.request('/v1/documents?wait=abc', jsonInit('POST', { title: 'x', text: 'y' })), 400, 'HTTP_INVALID_PARAMETER');
     await problem(await h.request('/v1/documents?wait=600', jsonInit('POST', { title: 'x', text: 'y' })), 400, 'HTTP_INVALID_PARAMETER');
     await problem(await h.request('/v1/documents?bogus=1', jsonInit('POST', { title: 'x', text: 'y' })), 400, 'HTTP_INVALID_PARAMETER');
@@ -224,12 +295,23 @@ describe('HTTP API (embedded app, in process)', () => {
   test('health, readiness, metrics, overview, verify, spec, docs page and dashboard', async () => {
     assert.deepEqual(await ok(await h.request('/healthz')), { status: 'ok' });
     const ready = await ok<{ ready: boolean; checks: Array<{ name: string; ok: boolean }> }>(await h.request('/readyz'));
-    assert.deepEqual(ready.checks.map((c) => [c.name, c.ok]), [['postgres', true], ['neo4j', true], ['qdrant', true], ['redis', true], ['saga_log', true]]);
+    assert.deepEqual(
+      ready.checks.map((c) => [c.name, c.ok]),
+      [
+        ['postgres', true],
+        ['neo4j', true],
+        ['qdrant', true],
+        ['redis', true],
+        ['saga_log', true],
+      ],
+    );
     const metrics = await h.request('/metrics');
     assert.equal(metrics.status, 200);
     const verify = await ok<{ violations: unknown[] }>(await h.request('/v1/verify', { method: 'POST' }));
     assert.deepEqual(verify.violations, []);
-    const ov = await ok<{ successRate: number; compensationRate: number; stuck: number; lastVerify: { violations: number } | null }>(await h.request('/v1/overview'));
+    const ov = await ok<{ successRate: number; compensationRate: number; stuck: number; lastVerify: { violations: number } | null }>(
+      await h.request('/v1/overview'),
+    );
     assert.ok(ov.compensationRate > 0 && ov.successRate < 1);
     assert.equal(ov.stuck, 0);
     assert.equal(ov.lastVerify?.violations, 0);

@@ -55,7 +55,11 @@ describe('bad input on every route, checked against /openapi.json', () => {
   });
 
   test('bulk retry with an unknown id: documented 409 naming it', async () => {
-    const r = await spec.check('post', '/v1/sagas/bulk-retry', await h.request('/v1/sagas/bulk-retry', jsonInit('POST', { sagaIds: ['no-such-saga'], dryRun: false })));
+    const r = await spec.check(
+      'post',
+      '/v1/sagas/bulk-retry',
+      await h.request('/v1/sagas/bulk-retry', jsonInit('POST', { sagaIds: ['no-such-saga'], dryRun: false })),
+    );
     assert.equal(r.status, 409);
     assert.deepEqual((r.body as { sagaIds: string[] }).sagaIds, ['no-such-saga']);
   });
@@ -109,14 +113,22 @@ describe('bad input on every route, checked against /openapi.json', () => {
   test('enqueued writes answer what they are: action "queued", intent "deleted", until a worker runs them', async () => {
     const q = await openHttpHarness({ mode: 'enqueue' });
     try {
-      const created = await spec.check('post', '/v1/documents', await q.request('/v1/documents', jsonInit('POST', { id: 'q-1', title: 'Q', text: 'Queued.' })));
+      const created = await spec.check(
+        'post',
+        '/v1/documents',
+        await q.request('/v1/documents', jsonInit('POST', { id: 'q-1', title: 'Q', text: 'Queued.' })),
+      );
       assert.equal(created.status, 202);
       assert.deepEqual([(created.body as { action: string }).action, (created.body as { intent: string }).intent], ['queued', 'created']);
       await q.app.writer.ingest({ id: 'q-2', title: 'Q2', text: 'Written in process.', metadata: {} });
       const del = await spec.check('delete', '/v1/documents/{id}', await q.request('/v1/documents/q-2', { method: 'DELETE' }));
       assert.equal(del.status, 202);
       assert.deepEqual([(del.body as { action: string }).action, (del.body as { intent: string }).intent], ['queued', 'deleted']);
-      assert.equal(((await (await q.request('/v1/documents/q-2')).json()) as { ingestionStatus: string }).ingestionStatus, 'committed', 'nothing deleted yet');
+      assert.equal(
+        ((await (await q.request('/v1/documents/q-2')).json()) as { ingestionStatus: string }).ingestionStatus,
+        'committed',
+        'nothing deleted yet',
+      );
     } finally {
       await q.close();
     }

@@ -28,7 +28,12 @@ function stream(chunks: Uint8Array[], onPull?: () => void): ReadableStream<Uint8
   });
 }
 
-const post = (body: string | ReadableStream<Uint8Array>, type = 'application/json'): RequestInit & { duplex: 'half' } => ({ method: 'POST', headers: { 'content-type': type }, body, duplex: 'half' });
+const post = (body: string | ReadableStream<Uint8Array>, type = 'application/json'): RequestInit & { duplex: 'half' } => ({
+  method: 'POST',
+  headers: { 'content-type': type },
+  body,
+  duplex: 'half',
+});
 
 test('a streamed body without Content-Length stops at the limit: 413, the rest is never read', async () => {
   let pulls = 0;

@@ -34,19 +34,25 @@ test('host names: parsing, loopback bind, configured names, off-loopback bind', 
   assert.equal(hostName('[::1]:80'), '::1');
   assert.equal(hostName('a b'), undefined);
   const loop = { bindHost: '127.0.0.1', allowedHosts: [], corsOrigins: [] };
-  for (const h of ['localhost', 'localhost:18666', '127.0.0.1:18666', '[::1]:18666', '127.0.0.1']) assert.equal(hostAllowed(h, loop), true, h);
-  for (const h of ['attacker.example:18666', 'attacker.example', '127.0.0.1.nip.io', '', 'user@localhost']) assert.equal(hostAllowed(h, loop), false, h);
+  for (const h of ['localhost', 'localhost:18666', '127.0.0.1:18666', '[::1]:18666', '127.0.0.1'])
+    assert.equal(hostAllowed(h, loop), true, h);
+  for (const h of ['attacker.example:18666', 'attacker.example', '127.0.0.1.nip.io', '', 'user@localhost'])
+    assert.equal(hostAllowed(h, loop), false, h);
   const named = { ...loop, allowedHosts: parseAllowedHosts(' memory.internal , Box.LAN') };
   assert.equal(hostAllowed('memory.internal:8080', named), true);
   assert.equal(hostAllowed('box.lan', named), true);
   assert.equal(hostAllowed('attacker.example', named), false);
-  assert.equal(hostAllowed('anything.example', { ...loop, bindHost: '0.0.0.0' }), true, 'off loopback the token protects; no list, no check');
+  assert.equal(
+    hostAllowed('anything.example', { ...loop, bindHost: '0.0.0.0' }),
+    true,
+    'off loopback the token protects; no list, no check',
+  );
   assert.equal(hostAllowed('anything.example', { ...named, bindHost: '0.0.0.0' }), false, 'off loopback with a list: only the list');
   assert.throws(() => parseAllowedHosts('http://x.example'), /APEX_HTTP_ALLOWED_HOSTS/);
   assert.throws(() => parseAllowedHosts('x.example:80'), /APEX_HTTP_ALLOWED_HOSTS/);
 });
 
-describe('a loopback server with no token (the issue\'s setup)', () => {
+describe("a loopback server with no token (the issue's setup)", () => {
   let h: HttpHarness;
   let base: string;
   let port: string;
@@ -73,11 +79,17 @@ describe('a loopback server with no token (the issue\'s setup)', () => {
   });
 
   test('a DELETE with a foreign Origin is refused (403) and deletes nothing; a rebinding DELETE is 421', async () => {
-    const foreign = await raw(base, 'DELETE', '/v1/documents/priv-1', { host: `127.0.0.1:${port}`, origin: `http://attacker.example:${port}` });
+    const foreign = await raw(base, 'DELETE', '/v1/documents/priv-1', {
+      host: `127.0.0.1:${port}`,
+      origin: `http://attacker.example:${port}`,
+    });
     assert.equal(foreign.status, 403);
     assert.equal(foreign.type, 'application/problem+json');
     assert.equal((JSON.parse(foreign.body) as { code: string }).code, 'HTTP_FOREIGN_ORIGIN');
-    const rebound = await raw(base, 'DELETE', '/v1/documents/priv-1', { host: `attacker.example:${port}`, origin: `http://attacker.example:${port}` });
+    const rebound = await raw(base, 'DELETE', '/v1/documents/priv-1', {
+      host: `attacker.example:${port}`,
+      origin: `http://attacker.example:${port}`,
+    });
     assert.equal(rebound.status, 421);
     const nullOrigin = await raw(base, 'POST', '/v1/verify', { host: `127.0.0.1:${port}`, origin: 'null' });
     assert.equal(nullOrigin.status, 403);
@@ -87,8 +99,12 @@ describe('a loopback server with no token (the issue\'s setup)', () => {
     assert.equal((await h.app.engine.log.list({ name: 'delete' }, { limit: 10 })).sagas.length, 0, 'no delete saga started');
   });
 
-  test('the dashboard\'s own (same-origin) write works; so does a client without Origin (curl)', async () => {
-    const same = await raw(base, 'POST', '/v1/verify', { host: `localhost:${port}`, origin: `http://localhost:${port}`, 'sec-fetch-site': 'same-origin' });
+  test("the dashboard's own (same-origin) write works; so does a client without Origin (curl)", async () => {
+    const same = await raw(base, 'POST', '/v1/verify', {
+      host: `localhost:${port}`,
+      origin: `http://localhost:${port}`,
+      'sec-fetch-site': 'same-origin',
+    });
     assert.equal(same.status, 200, same.body);
     const curl = await raw(base, 'POST', '/v1/verify', { host: `127.0.0.1:${port}` });
     assert.equal(curl.status, 200, curl.body);

@@ -36,7 +36,10 @@ function pointer(doc: Json, ref: string): unknown {
   return ref
     .slice(2)
     .split('/')
-    .reduce<unknown>((node, key) => (node && typeof node === 'object' ? (node as Json)[key.replace(/~1/g, '/').replace(/~0/g, '~')] : undefined), doc);
+    .reduce<unknown>(
+      (node, key) => (node && typeof node === 'object' ? (node as Json)[key.replace(/~1/g, '/').replace(/~0/g, '~')] : undefined),
+      doc,
+    );
 }
 
 describe('OpenAPI document and contract', () => {
@@ -75,7 +78,10 @@ describe('OpenAPI document and contract', () => {
       assert.ok(Object.keys(op.responses).length > 0, `${method} ${path} has responses`);
       for (const status of Object.keys(op.responses)) assert.match(status, /^[1-5]\d\d$/);
       for (const m of path.matchAll(/\{(\w+)\}/g)) {
-        assert.ok(op.parameters?.some((p) => p.in === 'path' && p.name === m[1] && p.required === true), `${method} ${path} declares path parameter ${m[1]}`);
+        assert.ok(
+          op.parameters?.some((p) => p.in === 'path' && p.name === m[1] && p.required === true),
+          `${method} ${path} declares path parameter ${m[1]}`,
+        );
       }
     }
   });
@@ -99,9 +105,13 @@ describe('OpenAPI document and contract', () => {
     if (type.endsWith('json')) {
       body = JSON.parse(text);
       const validate = ajv.compile(rewrite(media.schema));
-      assert.ok(validate(body), `${method} ${path} ${res.status} body matches the schema: ${ajv.errorsText(validate.errors)} in ${text.slice(0, 300)}`);
+      assert.ok(
+        validate(body),
+        `${method} ${path} ${res.status} body matches the schema: ${ajv.errorsText(validate.errors)} in ${text.slice(0, 300)}`,
+      );
     }
-    if (declared.headers && 'Location' in declared.headers) assert.ok(res.headers.get('location'), `${method} ${path} ${res.status} sends Location`);
+    if (declared.headers && 'Location' in declared.headers)
+      assert.ok(res.headers.get('location'), `${method} ${path} ${res.status} sends Location`);
     const key = `${method} ${template}`;
     called.set(key, (called.get(key) ?? new Set()).add(res.status));
     return { status: res.status, body };
@@ -116,14 +126,24 @@ describe('OpenAPI document and contract', () => {
     const created = await call('post', '/v1/documents', '/v1/documents?wait=10', jsonInit('POST', docBody));
     assert.equal(created.status, 201);
     assert.equal((await call('post', '/v1/documents', '/v1/documents?wait=10', jsonInit('POST', docBody))).status, 200);
-    const queued = await call('post', '/v1/documents', '/v1/documents', jsonInit('POST', { id: 'c-2', title: 'Queued', text: 'Quinn queues.' }));
+    const queued = await call(
+      'post',
+      '/v1/documents',
+      '/v1/documents',
+      jsonInit('POST', { id: 'c-2', title: 'Queued', text: 'Quinn queues.' }),
+    );
     assert.equal(queued.status, 202);
     await h.app.engine.idle(); // the queued saga must not take the fault injected below
     await call('post', '/v1/documents', '/v1/documents', jsonInit('POST', { title: 1 }));
     await call('post', '/v1/documents', '/v1/documents', { headers: { 'content-type': 'application/json' }, body: '{' });
     await call('post', '/v1/documents', '/v1/documents', { headers: { 'content-type': 'text/plain' }, body: '{}' });
     h.faults.qdrant.schedule({ method: 'writeVersion', when: 'before', retryable: false, times: 1 });
-    const failed = await call('post', '/v1/documents', '/v1/documents?wait=10', jsonInit('POST', { id: 'c-3', title: 'Fails', text: 'Fiona fails.' }));
+    const failed = await call(
+      'post',
+      '/v1/documents',
+      '/v1/documents?wait=10',
+      jsonInit('POST', { id: 'c-3', title: 'Fails', text: 'Fiona fails.' }),
+    );
     assert.equal(failed.status, 503);
     await call('put', '/v1/documents/{id}', '/v1/documents/c-1?wait=10', jsonInit('PUT', { title: 'Contract 2', text: 'Carol rechecks.' }));
     await call('put', '/v1/documents/{id}', '/v1/documents/c-1', jsonInit('PUT', { id: 'x', title: 'a', text: 'b' }));
@@ -169,7 +189,10 @@ describe('OpenAPI document and contract', () => {
         assert.ok(op?.responses['401']);
       }
       const before = await secured.snapshot();
-      const post = await secured.request('/v1/documents?wait=5', jsonInit('POST', { title: 'x', text: 'y' }, { authorization: 'Bearer nope' }));
+      const post = await secured.request(
+        '/v1/documents?wait=5',
+        jsonInit('POST', { title: 'x', text: 'y' }, { authorization: 'Bearer nope' }),
+      );
       assert.equal(post.status, 401);
       assert.equal(await secured.snapshot(), before, 'a wrong token writes nothing');
       const good = await secured.request('/v1/sagas', { headers: { authorization: 'Bearer correct-horse-battery-staple' } });

@@ -45,7 +45,10 @@ describe('saga page guidance (embedded app, in process)', () => {
     const w = { sagaId: out.sagaId };
     assert.equal(out.status, 'stuck');
     const d = await saga(w.sagaId);
-    assert.deepEqual(d.errorGroups.map((g) => [g.step, g.count, g.firstAttempt, g.lastAttempt]), [['notify', 25, 1, 25]]);
+    assert.deepEqual(
+      d.errorGroups.map((g) => [g.step, g.count, g.firstAttempt, g.lastAttempt]),
+      [['notify', 25, 1, 25]],
+    );
     assert.deepEqual(d.actions.allowed, ['retry']);
     assert.equal(d.actions.retryWill, 'forward');
     assert.equal(d.actions.pivotStarted, true);
@@ -64,7 +67,10 @@ describe('saga page guidance (embedded app, in process)', () => {
   test('stuck before the pivot: Retry continues undoing; errors collapsed; cancel keeps the original failure and records who, when, why', async () => {
     h.faults.qdrant.schedule({ method: 'writeVersion', when: 'before', retryable: false, times: 1 });
     h.faults.neo4j.schedule({ method: 'removeVersion', when: 'before', retryable: true, times: 1_000 });
-    const w = await body<{ sagaId: string; sagaStatus: string }>(await h.request('/v1/documents?wait=60', jsonInit('POST', { id: 'before-pivot', title: 'B', text: 'Bea never reached it.' })), 202);
+    const w = await body<{ sagaId: string; sagaStatus: string }>(
+      await h.request('/v1/documents?wait=60', jsonInit('POST', { id: 'before-pivot', title: 'B', text: 'Bea never reached it.' })),
+      202,
+    );
     h.faults.neo4j.disable();
     assert.equal(w.sagaStatus, 'stuck');
     const d = await saga(w.sagaId);
@@ -79,7 +85,9 @@ describe('saga page guidance (embedded app, in process)', () => {
     const original = d.reason;
     assert.ok(original && original.code !== 'SAGA_CANCELLED');
     const before = Date.now();
-    const c = await body<{ status: string }>(await h.request(`/v1/sagas/${w.sagaId}/cancel?wait=20&by=alice&reason=${encodeURIComponent('drill over')}`, { method: 'POST' }));
+    const c = await body<{ status: string }>(
+      await h.request(`/v1/sagas/${w.sagaId}/cancel?wait=20&by=alice&reason=${encodeURIComponent('drill over')}`, { method: 'POST' }),
+    );
     assert.equal(c.status, 'compensated');
     const after = await saga(w.sagaId);
     assert.deepEqual(after.reason, original, 'the original failure stays the reason');
@@ -120,9 +128,15 @@ describe('saga page guidance (embedded app, in process)', () => {
     assert.equal(d?.waitingOn?.nextAttempt, 2);
     const inMs = d?.waitingOn?.retryInMs ?? 0;
     assert.ok(inMs > 2000);
-    assert.ok(Math.abs(Date.parse(d?.waitingOn?.nextAttemptAt ?? '') - (Date.now() + inMs)) < 60_000, 'next attempt time = failure time + retryInMs');
+    assert.ok(
+      Math.abs(Date.parse(d?.waitingOn?.nextAttemptAt ?? '') - (Date.now() + inMs)) < 60_000,
+      'next attempt time = failure time + retryInMs',
+    );
     const list = await body<{ sagas: Array<{ sagaId: string; waitingOn: unknown }> }>(await h.request('/v1/sagas?status=running'));
-    assert.ok(list.sagas.some((s) => s.sagaId === w.sagaId && s.waitingOn !== null), 'the list rows carry it');
+    assert.ok(
+      list.sagas.some((s) => s.sagaId === w.sagaId && s.waitingOn !== null),
+      'the list rows carry it',
+    );
   });
 
   test('an unknown document id: exists false (the page says "not found", not "consistent")', async () => {
@@ -146,7 +160,10 @@ describe('saga page guidance (embedded app, in process)', () => {
     const list = await h.request('/v1/sagas?limit=5');
     const tag = list.headers.get('etag') ?? '';
     await list.body?.cancel();
-    await body(await h.request('/v1/documents?wait=10', jsonInit('POST', { id: 'etag-new', title: 'E', text: 'Eve changes the list.' })), 201);
+    await body(
+      await h.request('/v1/documents?wait=10', jsonInit('POST', { id: 'etag-new', title: 'E', text: 'Eve changes the list.' })),
+      201,
+    );
     const changed = await h.request('/v1/sagas?limit=5', { headers: { 'if-none-match': tag } });
     assert.equal(changed.status, 200);
     assert.notEqual(changed.headers.get('etag'), tag);

@@ -17,7 +17,17 @@ async function seed(n: number): Promise<{ log: MemorySagaLog; retrying: Set<stri
     const attempt = i % 7 === 3 ? 2 : 1;
     if (attempt > 1) retrying.add(id);
     const records: LogRecord[] = [{ type: 'step_started', step: 'a', attempt }];
-    await log.begin({ sagaId: id, name: i % 2 ? 'odd' : 'even', version: 1, input: { docId: `d${i}` }, key: `d${i}`, status: 'running', owner: 'o', leaseMs: 1000, records });
+    await log.begin({
+      sagaId: id,
+      name: i % 2 ? 'odd' : 'even',
+      version: 1,
+      input: { docId: `d${i}` },
+      key: `d${i}`,
+      status: 'running',
+      owner: 'o',
+      leaseMs: 1000,
+      records,
+    });
   }
   return { log, retrying };
 }
@@ -38,7 +48,10 @@ test('plain pages: every saga once, newest first', async () => {
   const { log } = await seed(23);
   const all = await allSagas(log);
   assert.deepEqual(await pages(log, { limit: 4 }), all.map((s) => s.sagaId).reverse());
-  assert.deepEqual(await pages(log, { limit: 4, order: 'asc' }), all.map((s) => s.sagaId));
+  assert.deepEqual(
+    await pages(log, { limit: 4, order: 'asc' }),
+    all.map((s) => s.sagaId),
+  );
 });
 
 test('record filter (retrying) with small pages: exactly the matches, once each', async () => {
@@ -52,14 +65,39 @@ test('record filter (retrying) with small pages: exactly the matches, once each'
 
 test('a rare match far down the log is on the first page', async () => {
   const log = new MemorySagaLog();
-  await log.begin({ sagaId: 'needle', name: 'x', version: 1, input: null, key: 'doc-n', status: 'running', owner: 'o', leaseMs: 1000, records: [{ type: 'step_started', step: 'a', attempt: 3 }] });
+  await log.begin({
+    sagaId: 'needle',
+    name: 'x',
+    version: 1,
+    input: null,
+    key: 'doc-n',
+    status: 'running',
+    owner: 'o',
+    leaseMs: 1000,
+    records: [{ type: 'step_started', step: 'a', attempt: 3 }],
+  });
   for (let i = 0; i < 2_500; i++) {
-    await log.begin({ sagaId: `hay-${i}`, name: 'x', version: 1, input: null, status: 'running', owner: 'o', leaseMs: 1000, records: [{ type: 'step_started', step: 'a', attempt: 1 }] });
+    await log.begin({
+      sagaId: `hay-${i}`,
+      name: 'x',
+      version: 1,
+      input: null,
+      status: 'running',
+      owner: 'o',
+      leaseMs: 1000,
+      records: [{ type: 'step_started', step: 'a', attempt: 1 }],
+    });
   }
   const first = await querySagas(log, { limit: 10, retrying: true });
-  assert.deepEqual(first.sagas.map((s) => s.sagaId), ['needle']);
+  assert.deepEqual(
+    first.sagas.map((s) => s.sagaId),
+    ['needle'],
+  );
   assert.equal(first.nextCursor, null);
-  assert.deepEqual((await querySagas(log, { limit: 10, docId: 'doc-n' })).sagas.map((s) => s.docId), ['doc-n']);
+  assert.deepEqual(
+    (await querySagas(log, { limit: 10, docId: 'doc-n' })).sagas.map((s) => s.docId),
+    ['doc-n'],
+  );
   assert.deepEqual(await totalOf(log, { retrying: false }), { total: 2_500, totalCapped: false });
   assert.deepEqual(await totalOf(log, {}), { total: 2_501, totalCapped: false });
 });
@@ -73,7 +111,10 @@ test('several statuses, stuck=false, and contradictions as 400', async () => {
   await log.append({ sagaId: done.sagaId, lease, firstSeq: 1, records: [{ type: 'status', status: 'completed' }] });
   assert.equal((await querySagas(log, { limit: 50, status: ['completed', 'stuck'] })).sagas.length, 1);
   assert.equal((await querySagas(log, { limit: 50, stuck: false })).sagas.length, 6);
-  await assert.rejects(querySagas(log, { limit: 50, stuck: true, status: ['running'] }), (e: unknown) => e instanceof HttpProblem && e.status === 400);
+  await assert.rejects(
+    querySagas(log, { limit: 50, stuck: true, status: ['running'] }),
+    (e: unknown) => e instanceof HttpProblem && e.status === 400,
+  );
   await assert.rejects(querySagas(log, { limit: 50, cursor: 'garbage' }), (e: unknown) => e instanceof HttpProblem && e.status === 400);
   const view = (await querySagas(log, { limit: 50, status: 'completed' })).sagas[0];
   assert.equal(view?.leaseExpiresAt, null, 'an ended saga shows no lease');

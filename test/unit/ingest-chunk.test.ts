@@ -74,9 +74,15 @@ test('whitespace-only text still yields a chunk; empty text yields none', () => 
 
 test('a run without whitespace is cut at the maximum, never inside a surrogate pair', () => {
   const chunks = chunkText('😀'.repeat(1000)); // 2000 UTF-16 units
-  assert.deepEqual(chunks.map((c) => c.length), [1200, 800]);
+  assert.deepEqual(
+    chunks.map((c) => c.length),
+    [1200, 800],
+  );
   const odd = chunkText(`x${'😀'.repeat(1000)}`);
-  assert.deepEqual(odd.map((c) => c.length), [1199, 802]);
+  assert.deepEqual(
+    odd.map((c) => c.length),
+    [1199, 802],
+  );
 });
 
 test('more chunks than the limit is a DocumentError naming field and limit', () => {

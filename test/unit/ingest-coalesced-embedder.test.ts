@@ -45,14 +45,20 @@ void describe('CoalescedEmbedder', () => {
     const e = new CoalescedEmbedder(model, { maxInputs: 4, maxInFlight: 8 });
     const calls = Array.from({ length: 5 }, (_, i) => [`a${i}`, `b${i}`]);
     await Promise.all(calls.map((texts) => e.embed(texts)));
-    assert.deepEqual(model.requests.map((r) => r.length), [4, 4, 2]);
+    assert.deepEqual(
+      model.requests.map((r) => r.length),
+      [4, 4, 2],
+    );
   });
 
   void it('a permanent request failure is split: only the caller with the bad input fails', async () => {
     const model = new FakeModel();
     const e = new CoalescedEmbedder(model, { maxInFlight: 1 });
     const out = await Promise.allSettled([e.embed(['ok1']), e.embed(['POISON']), e.embed(['ok2'])]);
-    assert.deepEqual(out.map((o) => o.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.deepEqual(
+      out.map((o) => o.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
     assert.deepEqual(model.requests, [['ok1', 'POISON', 'ok2'], ['ok1'], ['POISON'], ['ok2']]);
   });
 });

@@ -41,7 +41,10 @@ test('hashing embedder: a golden vector stays the same (stored vectors depend on
   // sign +, weight 0.5): bucket 3 = -0.5, bucket 7 = -1, then L2-normalized. If this changes, every
   // vector already stored is stale: bump the embedder's name with it.
   const [v] = await new HashingEmbedder(8).embed(['alpha beta']);
-  assert.deepEqual(v?.map((x) => Math.round(x * 1e6) / 1e6), [0, 0, 0, -0.447214, 0, 0, 0, -0.894427]);
+  assert.deepEqual(
+    v?.map((x) => Math.round(x * 1e6) / 1e6),
+    [0, 0, 0, -0.447214, 0, 0, 0, -0.894427],
+  );
   assert.equal(new HashingEmbedder(8).name, 'hashing-8');
 });
 
@@ -49,7 +52,10 @@ test('hashing embedder honours an aborted signal and rejects a bad dimension', a
   const controller = new AbortController();
   controller.abort(new Error('stop'));
   await assert.rejects(new HashingEmbedder().embed(['x'], controller.signal), /stop/);
-  assert.throws(() => new HashingEmbedder(0), (err: unknown) => err instanceof EmbedderError && err.code === 'EMBED_CONFIG');
+  assert.throws(
+    () => new HashingEmbedder(0),
+    (err: unknown) => err instanceof EmbedderError && err.code === 'EMBED_CONFIG',
+  );
 });
 
 test('embedderFromEnv: hashing by default, openai when asked, config errors never show the key', () => {
@@ -70,21 +76,30 @@ test('embedderFromEnv: hashing by default, openai when asked, config errors neve
   assert.equal(openai.name, 'openai:nomic-embed-text@127.0.0.1:9');
 
   const configError = (env: Record<string, string>, pattern: RegExp): void => {
-    assert.throws(() => embedderFromEnv(env), (err: unknown) => {
-      assert.ok(err instanceof EmbedderError);
-      assert.equal(err.code, 'EMBED_CONFIG');
-      assert.match(err.message, pattern);
-      assert.ok(!err.message.includes('sk-secret'), err.message);
-      return true;
-    });
+    assert.throws(
+      () => embedderFromEnv(env),
+      (err: unknown) => {
+        assert.ok(err instanceof EmbedderError);
+        assert.equal(err.code, 'EMBED_CONFIG');
+        assert.match(err.message, pattern);
+        assert.ok(!err.message.includes('sk-secret'), err.message);
+        return true;
+      },
+    );
   };
   configError({ EMBEDDER: 'openai' }, /OPENAI_API_KEY/);
   configError({ EMBEDDER: 'openai', OPENAI_API_KEY: 'sk-secret-1', EMBEDDING_DIMENSION: 'big' }, /EMBEDDING_DIMENSION/);
   configError({ EMBEDDER: 'openai', OPENAI_API_KEY: 'sk-secret-1', OPENAI_BASE_URL: 'not a url' }, /OPENAI_BASE_URL/);
   configError({ EMBEDDER: 'word2vec' }, /hashing.*openai/);
   configError({ EMBEDDER: 'openai', OPENAI_BASE_URL: 'http://user:pa55@127.0.0.1:9/v1' }, /credentials/);
-  assert.throws(() => embedderFromEnv({ EMBEDDER: 'openai', OPENAI_BASE_URL: 'http://user:pa55@127.0.0.1:9/v1' }), (err: unknown) => err instanceof Error && !err.message.includes('pa55'));
+  assert.throws(
+    () => embedderFromEnv({ EMBEDDER: 'openai', OPENAI_BASE_URL: 'http://user:pa55@127.0.0.1:9/v1' }),
+    (err: unknown) => err instanceof Error && !err.message.includes('pa55'),
+  );
   // A local OpenAI-compatible server without auth needs no key.
   assert.ok(embedderFromEnv({ EMBEDDER: 'openai', OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1' }) instanceof CoalescedEmbedder);
-  assert.ok(embedderFromEnv({ EMBEDDER: 'openai', OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1', APEX_STORE_COALESCE: 'off' }) instanceof OpenAIEmbedder);
+  assert.ok(
+    embedderFromEnv({ EMBEDDER: 'openai', OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1', APEX_STORE_COALESCE: 'off' }) instanceof
+      OpenAIEmbedder,
+  );
 });

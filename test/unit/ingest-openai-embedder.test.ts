@@ -55,7 +55,11 @@ test('success: POST {baseUrl}/embeddings with model, input and bearer key; vecto
     json(res, 200, { object: 'list', data, model: 'test-model', usage: { prompt_tokens: 1, total_tokens: 1 } });
   };
   const vectors = await embedder().embed(['a', 'bb', 'ccc']);
-  assert.deepEqual(vectors, [[1, 0, 1], [2, 1, 1], [3, 2, 1]]);
+  assert.deepEqual(vectors, [
+    [1, 0, 1],
+    [2, 1, 1],
+    [3, 2, 1],
+  ]);
   assert.equal(seen.length, 1);
   assert.deepEqual(seen[0] && { method: seen[0].method, url: seen[0].url, auth: seen[0].auth }, {
     method: 'POST',
@@ -99,9 +103,23 @@ test('malformed answers are permanent: not JSON, wrong shape, wrong dimension, m
   const answers: Array<[string, (res: ServerResponse) => void, RegExp]> = [
     ['not json', (res) => res.end('<html>'), /not JSON/],
     ['wrong shape', (res) => json(res, 200, { data: 'nope' }), /unexpected shape/],
-    ['wrong dimension', (res) => json(res, 200, { data: [{ index: 0, embedding: [1, 2] }] }), /dimension 2 does not match EMBEDDING_DIMENSION 3/],
+    [
+      'wrong dimension',
+      (res) => json(res, 200, { data: [{ index: 0, embedding: [1, 2] }] }),
+      /dimension 2 does not match EMBEDDING_DIMENSION 3/,
+    ],
     ['missing vector', (res) => json(res, 200, { data: [{ index: 0, embedding: [1, 2, 3] }] }), /returned 1 of 2 vectors/],
-    ['duplicate index', (res) => json(res, 200, { data: [{ index: 0, embedding: [1, 2, 3] }, { index: 0, embedding: [1, 2, 3] }] }), /unexpected index/],
+    [
+      'duplicate index',
+      (res) =>
+        json(res, 200, {
+          data: [
+            { index: 0, embedding: [1, 2, 3] },
+            { index: 0, embedding: [1, 2, 3] },
+          ],
+        }),
+      /unexpected index/,
+    ],
   ];
   for (const [name, answer, pattern] of answers) {
     handler = (_req, _body, res) => answer(res);
@@ -134,6 +152,8 @@ test('connection refused is transient', async () => {
   await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
   const port = (closed.address() as AddressInfo).port;
   await new Promise<void>((resolve) => closed.close(() => resolve()));
-  const err = await rejection(new OpenAIEmbedder({ baseUrl: `http://127.0.0.1:${port}`, apiKey: KEY, model: 'm', dimension: 3 }).embed(['x']));
+  const err = await rejection(
+    new OpenAIEmbedder({ baseUrl: `http://127.0.0.1:${port}`, apiKey: KEY, model: 'm', dimension: 3 }).embed(['x']),
+  );
   assert.equal(err.code, 'EMBED_TRANSIENT');
 });

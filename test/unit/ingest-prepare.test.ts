@@ -5,7 +5,10 @@ import { HashingEmbedder, type Embedder } from '../../src/ingest/embedder.js';
 import { DocumentError, EmbedderError } from '../../src/ingest/errors.js';
 import { validateDocument } from '../../src/ingest/schema.js';
 
-const longText = Array.from({ length: 30 }, (_, i) => `Paragraph ${i} says that the Saga Engine writes to PostgreSQL and Neo4j. #sagas`).join('\n\n');
+const longText = Array.from(
+  { length: 30 },
+  (_, i) => `Paragraph ${i} says that the Saga Engine writes to PostgreSQL and Neo4j. #sagas`,
+).join('\n\n');
 const doc = validateDocument({ id: 'notes/a.md', title: 'A note', text: longText, metadata: { team: 'Orion Team', tags: ['x'] } });
 
 class CountingEmbedder implements Embedder {
@@ -39,7 +42,10 @@ test('a DocumentVersion with chunks, entities and one embedding per chunk', asyn
 test('embeddings are requested in batches, in chunk order', async () => {
   const embedder = new CountingEmbedder();
   const v = await prepareDocument(doc, embedder, { batchSize: 2 });
-  assert.equal(embedder.calls.reduce((a, b) => a + b, 0), v.chunks.length);
+  assert.equal(
+    embedder.calls.reduce((a, b) => a + b, 0),
+    v.chunks.length,
+  );
   assert.ok(embedder.calls.every((n) => n <= 2));
   assert.equal(embedder.calls.length, Math.ceil(v.chunks.length / 2));
   for (const c of v.chunks) assert.equal(c.embedding[0], c.text.length);
@@ -58,7 +64,10 @@ test('the content hash covers title, text and metadata, not metadata key order',
 });
 
 test('an embedder returning the wrong vector length is a permanent error', async () => {
-  await assert.rejects(prepareDocument(doc, new CountingEmbedder(3)), (err: unknown) => err instanceof EmbedderError && err.code === 'EMBED_PERMANENT');
+  await assert.rejects(
+    prepareDocument(doc, new CountingEmbedder(3)),
+    (err: unknown) => err instanceof EmbedderError && err.code === 'EMBED_PERMANENT',
+  );
 });
 
 test('too many chunks is a DocumentError naming the field and limit', async () => {

@@ -36,12 +36,24 @@ test('cleanup_previous repeated after later sagas committed the version it remov
   const sha2 = contentSha256(v2);
   const results = { postgres_pending: { chunks: 1, previousSha: sha1 } };
   await cleanup.run({
-    sagaId: b.sagaId ?? 'B', input: { doc: v2, sha: sha2, previousSha: sha1 }, results, result: resultReader(results),
-    attempt: 2, idempotencyKey: `${b.sagaId ?? 'B'}/cleanup_previous`, signal: new AbortController().signal, fencingToken: 1,
+    sagaId: b.sagaId ?? 'B',
+    input: { doc: v2, sha: sha2, previousSha: sha1 },
+    results,
+    result: resultReader(results),
+    attempt: 2,
+    idempotencyKey: `${b.sagaId ?? 'B'}/cleanup_previous`,
+    signal: new AbortController().signal,
+    fencingToken: 1,
   });
   assert.equal((await stores.postgres.getDocument('rerun'))?.contentSha256, sha1);
-  assert.deepEqual((await stores.neo4j.listVersions('rerun')).map((v) => v.contentSha256), [sha1]);
-  assert.deepEqual((await stores.qdrant.listVersions('rerun')).map((v) => v.contentSha256), [sha1]);
+  assert.deepEqual(
+    (await stores.neo4j.listVersions('rerun')).map((v) => v.contentSha256),
+    [sha1],
+  );
+  assert.deepEqual(
+    (await stores.qdrant.listVersions('rerun')).map((v) => v.contentSha256),
+    [sha1],
+  );
   assert.deepEqual((await verifyStores(stores)).violations, []);
   await engine.close();
 });

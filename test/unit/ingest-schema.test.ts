@@ -57,7 +57,11 @@ test('every limit error names its field and its limit', () => {
       field: 'metadata.nested',
       limit: 'at most 64 keys per object',
     },
-    { raw: { title: 't', text: 'x', metadata: { blob: 'b'.repeat(17 * 1024) } }, field: 'metadata', limit: 'at most 16384 bytes serialized' },
+    {
+      raw: { title: 't', text: 'x', metadata: { blob: 'b'.repeat(17 * 1024) } },
+      field: 'metadata',
+      limit: 'at most 16384 bytes serialized',
+    },
   ];
   for (const c of cases) {
     const err = rejection(c.raw, { source: 'in.jsonl:1' });

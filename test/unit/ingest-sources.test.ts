@@ -36,7 +36,10 @@ test('the sample corpus reads as ~300 valid documents with unique ids, in a stab
   const titles = new Set(first.map((i) => (i.ok ? i.doc.title : '')));
   for (const hostile of ["'); DROP TABLE documents; --", 'MATCH (n) DETACH DELETE n']) assert.ok(titles.has(hostile), hostile);
   const second = await collect(['examples/corpus']);
-  assert.deepEqual(second.map((i) => i.source), first.map((i) => i.source));
+  assert.deepEqual(
+    second.map((i) => i.source),
+    first.map((i) => i.source),
+  );
 });
 
 test('examples/bad: every invalid input is an error naming its field, and the stream goes on', async () => {
@@ -55,7 +58,10 @@ test('examples/bad: every invalid input is an error naming its field, and the st
     ],
   );
   const messages = errorsOf(items).map((e) => e.message);
-  assert.match(messages[1] ?? '', /^id: duplicate id "bad-1" \(first seen at examples\/bad\/broken\.jsonl:1\) at examples\/bad\/broken\.jsonl:3$/);
+  assert.match(
+    messages[1] ?? '',
+    /^id: duplicate id "bad-1" \(first seen at examples\/bad\/broken\.jsonl:1\) at examples\/bad\/broken\.jsonl:3$/,
+  );
   assert.equal(messages[2], 'metadata: depth at most 4 (got 5) at examples/bad/broken.jsonl:4');
   assert.equal(messages[4], 'text: invalid UTF-8 at examples/bad/invalid-utf8.md');
   assert.equal(messages[5], 'title: at most 512 characters (got 900) at examples/bad/long-title.md');
@@ -69,16 +75,19 @@ test('folders: recursive, sorted, dot-files and other extensions ignored; titles
     'sub/.hidden.md': '# hidden',
     '.git/c.md': '# inside a dot-folder',
     'image.png': 'not a document',
-    'README': 'no extension',
+    README: 'no extension',
   });
   try {
     const items = await collect([dir]);
     assert.deepEqual(errorsOf(items), []);
-    assert.deepEqual(items.map((i) => (i.ok ? [i.doc.id, i.doc.title] : [])), [
-      ['a.txt', 'a.txt'],
-      ['b.md', 'b.md'],
-      ['sub/z.md', 'Real Title'],
-    ]);
+    assert.deepEqual(
+      items.map((i) => (i.ok ? [i.doc.id, i.doc.title] : [])),
+      [
+        ['a.txt', 'a.txt'],
+        ['b.md', 'b.md'],
+        ['sub/z.md', 'Real Title'],
+      ],
+    );
     // A file given directly is the child of its own folder.
     const direct = await collect([join(dir, 'sub', 'z.md')]);
     assert.equal(direct[0]?.ok && direct[0].doc.id, 'z.md');
@@ -92,7 +101,13 @@ test('missing paths and unsupported files are DOC_SOURCE errors; later inputs ar
   try {
     const items = await collect([join(dir, 'missing.md'), join(dir, 'data.csv'), dir]);
     const errors = errorsOf(items);
-    assert.deepEqual(errors.map((e) => [e.code, e.field]), [['DOC_SOURCE', 'path'], ['DOC_SOURCE', 'path']]);
+    assert.deepEqual(
+      errors.map((e) => [e.code, e.field]),
+      [
+        ['DOC_SOURCE', 'path'],
+        ['DOC_SOURCE', 'path'],
+      ],
+    );
     assert.match(errors[0]?.message ?? '', /not found/);
     assert.match(errors[1]?.message ?? '', /unsupported file type/);
     assert.equal(items.filter((i) => i.ok).length, 1);
@@ -108,7 +123,9 @@ test('JSONL: CRLF and blank lines, derived ids, too-long lines, bad UTF-8 and cr
     'docs.jsonl': Buffer.concat([
       Buffer.from(`${good('one', 'first')}\r\n\r\n${good(undefined, 'no id here')}\n`),
       Buffer.from(`${good('long', 'x'.repeat(500))}\n`),
-      Buffer.from('{"id":"bytes","title":"T","text":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}\n'),
+      Buffer.from('{"id":"bytes","title":"T","text":"'),
+      Buffer.from([0xc3, 0x28]),
+      Buffer.from('"}\n'),
       Buffer.from(`${good('a.md', 'same id as the markdown file')}\n`),
       Buffer.from(`${good('last', 'no trailing newline')}`),
     ]),
@@ -140,7 +157,10 @@ test('a file over the text limit is rejected from its size, without decoding it'
   const dir = tempTree({ 'big.txt': 'y'.repeat(5000), 'small.txt': 'fits' });
   try {
     const items = await collect([dir], { limits: { maxTextBytes: 4096 } });
-    assert.deepEqual(errorsOf(items).map((e) => e.message), [`text: at most 4096 bytes (UTF-8) (got 5000) at ${join(dir, 'big.txt')}`]);
+    assert.deepEqual(
+      errorsOf(items).map((e) => e.message),
+      [`text: at most 4096 bytes (UTF-8) (got 5000) at ${join(dir, 'big.txt')}`],
+    );
     assert.equal(items.filter((i) => i.ok).length, 1);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -161,8 +181,13 @@ test('stdin: JSONL split across chunks at any byte, including inside a multi-byt
 
 test('stdin: a byte order mark and leading blank chunks do not hide JSONL', async () => {
   const line = JSON.stringify({ id: 'bom', title: 'T', text: 'x' });
-  const items = await collect(['-'], { stdin: Readable.from([Buffer.from([0xef, 0xbb, 0xbf, 0x0a]), Buffer.from('  \n'), Buffer.from(line)]) });
-  assert.deepEqual(items.map((i) => (i.ok ? i.doc.id : i.error.message)), ['bom']);
+  const items = await collect(['-'], {
+    stdin: Readable.from([Buffer.from([0xef, 0xbb, 0xbf, 0x0a]), Buffer.from('  \n'), Buffer.from(line)]),
+  });
+  assert.deepEqual(
+    items.map((i) => (i.ok ? i.doc.id : i.error.message)),
+    ['bom'],
+  );
 });
 
 test('stdin: text that is not JSON is one document titled by its heading or first line', async () => {

@@ -92,7 +92,8 @@ test('every folder of src/ imports only the floors below it, and drivers only fr
       if (spec.startsWith('node:')) continue;
       if (spec.startsWith('.')) {
         const target = folderOf(resolve(dirname(file), spec));
-        if (target !== from && !allowed.includes(target)) bad.push(`${where} (${from} may import ${allowed.join(', ') || 'nothing of ours'})`);
+        if (target !== from && !allowed.includes(target))
+          bad.push(`${where} (${from} may import ${allowed.join(', ') || 'nothing of ours'})`);
         continue;
       }
       const pkg = packageOf(spec);

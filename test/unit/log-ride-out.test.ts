@@ -17,7 +17,8 @@ function flaky(log: MemorySagaLog, method: 'append' | 'begin', plan: Array<'down
   return new Proxy(log, {
     get(target, prop) {
       const value: unknown = Reflect.get(target, prop);
-      if (prop !== method || typeof value !== 'function') return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+      if (prop !== method || typeof value !== 'function')
+        return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
       return async (...args: unknown[]) => {
         const next = steps.shift() ?? 'ok';
         if (next === 'down') throw down();
@@ -60,7 +61,7 @@ test('appends whose answers are lost after they applied count as done; the saga 
   await assert.rejects(runOn(flaky(new MemorySagaLog(), 'append', ['lost'])), /LOG_FAILURE|connection terminated/);
 });
 
-test('a begin whose answer was lost is this call\'s saga: it runs, once', async () => {
+test("a begin whose answer was lost is this call's saga: it runs, once", async () => {
   const mem = new MemorySagaLog();
   const id = await runOn(rideOutLog(flaky(mem, 'begin', ['lost']), fast));
   assert.equal((await mem.load(id))?.status, 'completed');

@@ -51,7 +51,10 @@ describe('SQLite record encoding', () => {
     const rec = { type: 'step_started', step: 'a', attempt: 1, since: undefined } as LogRecord;
     assert.deepEqual(decodeRecords(encodeRecords([rec], 'test')), [{ type: 'step_started', step: 'a', attempt: 1 }]);
     const big = { type: 'step_succeeded', step: 'a', output: 10n } as unknown as LogRecord;
-    assert.throws(() => encodeRecords([big], 'saga s record'), (e: unknown) => (e as { code?: string }).code === 'SAGA_INPUT_INVALID');
+    assert.throws(
+      () => encodeRecords([big], 'saga s record'),
+      (e: unknown) => (e as { code?: string }).code === 'SAGA_INPUT_INVALID',
+    );
   });
 });
 
@@ -66,7 +69,8 @@ describe('SQLite log schema 3 -> 5', () => {
       CREATE INDEX sagas_claimable ON sagas (status, lease_expires_at) WHERE status NOT IN ('completed', 'compensated');
       CREATE TABLE saga_records (saga_rid INTEGER NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL, record TEXT NOT NULL,
         PRIMARY KEY (saga_rid, seq)) WITHOUT ROWID;`);
-    const insSaga = db.prepare(`INSERT INTO sagas (id, name, version, status, input, owner, fencing_token, lease_expires_at, created_at, updated_at)
+    const insSaga =
+      db.prepare(`INSERT INTO sagas (id, name, version, status, input, owner, fencing_token, lease_expires_at, created_at, updated_at)
       VALUES (?, 'n', 1, 'running', '{"x":1}', 'o', 1, 9999999999999, 1, 1)`);
     const insRec = db.prepare('INSERT INTO saga_records (saga_rid, seq, type, record) VALUES (?, ?, ?, ?)');
     const old = { s1: RECORDS.slice(0, 4), s2: RECORDS.slice(4, 8) };
@@ -80,8 +84,17 @@ describe('SQLite log schema 3 -> 5', () => {
     const log = new SqliteSagaLog(file);
     for (const [id, records] of Object.entries(old)) assert.deepEqual((await log.load(id))?.records, records);
     assert.deepEqual((await log.load('s2'))?.recordTimes, [null, null, null, null], 'records older than the times have none');
-    assert.deepEqual((await log.list({ failedStep: 'a' })).sagas.map((s) => s.sagaId), ['s2'], 'old failures are indexed too');
-    await log.append({ sagaId: 's1', lease: { owner: 'o', fencingToken: 1 }, firstSeq: 4, records: [{ type: 'status', status: 'completed' }] });
+    assert.deepEqual(
+      (await log.list({ failedStep: 'a' })).sagas.map((s) => s.sagaId),
+      ['s2'],
+      'old failures are indexed too',
+    );
+    await log.append({
+      sagaId: 's1',
+      lease: { owner: 'o', fencingToken: 1 },
+      firstSeq: 4,
+      records: [{ type: 'status', status: 'completed' }],
+    });
     await assert.rejects(
       log.append({ sagaId: 's2', lease: { owner: 'o', fencingToken: 1 }, firstSeq: 3, records: [{ type: 'status', status: 'completed' }] }),
       /next seq is 4/,

@@ -19,7 +19,11 @@ let now = 1_700_000_000_000;
 const advance = (ms: number): void => {
   now += ms;
 };
-sagaLogConformance('sqlite', async () => new SqliteSagaLog(nextFile(), { now: () => now }), { test: { describe, it }, advance, shortLeaseMs: 1_000 });
+sagaLogConformance('sqlite', async () => new SqliteSagaLog(nextFile(), { now: () => now }), {
+  test: { describe, it },
+  advance,
+  shortLeaseMs: 1_000,
+});
 sagaLogConformance('sqlite (worker thread)', async () => new SqliteSagaLog(nextFile(), { now: () => now, thread: true }), {
   test: { describe, it },
   advance,
@@ -80,6 +84,9 @@ describe('SqliteSagaLog specifics', () => {
   });
 
   it('a failing open reports LOG_FAILURE without crashing', () => {
-    assert.throws(() => new SqliteSagaLog(join(dir, 'no-such-dir', 'x.db')), (err: unknown) => (err as { code?: string }).code === 'LOG_FAILURE');
+    assert.throws(
+      () => new SqliteSagaLog(join(dir, 'no-such-dir', 'x.db')),
+      (err: unknown) => (err as { code?: string }).code === 'LOG_FAILURE',
+    );
   });
 });

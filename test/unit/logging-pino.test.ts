@@ -7,10 +7,22 @@ import { MemorySagaLog } from '../../src/log/memory.js';
 import { SagaEngine } from '../../src/saga/index.js';
 import { planSaga, traceOf } from '../support/saga-fixtures.js';
 
-function capture(level = 'debug'): { lines: () => Array<Record<string, unknown>>; raw: () => string; log: ReturnType<typeof createLogger> } {
+function capture(level = 'debug'): {
+  lines: () => Array<Record<string, unknown>>;
+  raw: () => string;
+  log: ReturnType<typeof createLogger>;
+} {
   let raw = '';
   const log = createLogger({ name: 'worker', level, destination: { write: (s: string) => void (raw += s) } });
-  return { log, raw: () => raw, lines: () => raw.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return {
+    log,
+    raw: () => raw,
+    lines: () =>
+      raw
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }
 
 test('saga events are JSON lines with the saga id; a compensated saga is a warning with its reason', async () => {
@@ -37,16 +49,23 @@ test('info level keeps completed sagas quiet', async () => {
 
 test('secrets never reach a line: URL passwords, secret-named fields, key=value in messages', () => {
   const { log, raw } = capture();
-  log.warn({ databaseUrl: 'postgresql://apex:s3cret-pw@db:5432/apex', password: 'hunter2', nested: { apiKey: 'sk-live-123' } }, 'cannot connect to redis://:r3dis-pw@cache:6379 (password=hunter2)');
+  log.warn(
+    { databaseUrl: 'postgresql://apex:s3cret-pw@db:5432/apex', password: 'hunter2', nested: { apiKey: 'sk-live-123' } },
+    'cannot connect to redis://:r3dis-pw@cache:6379 (password=hunter2)',
+  );
   log.info('reason: connect failed for bolt://neo4j:n3o-pw@graph:7687');
   const text = raw();
-  for (const secret of ['s3cret-pw', 'hunter2', 'sk-live-123', 'r3dis-pw', 'n3o-pw']) assert.ok(!text.includes(secret), `${secret} leaked: ${text}`);
+  for (const secret of ['s3cret-pw', 'hunter2', 'sk-live-123', 'r3dis-pw', 'n3o-pw'])
+    assert.ok(!text.includes(secret), `${secret} leaked: ${text}`);
   assert.match(text, /postgresql:\/\/\*\*\*@db:5432\/apex/);
   assert.match(text, /"password":"\[redacted\]"/);
 });
 
 test('maskSecrets leaves ordinary text alone', () => {
-  assert.equal(maskSecrets('saga 0192 compensated at http://127.0.0.1:9464/metrics'), 'saga 0192 compensated at http://127.0.0.1:9464/metrics');
+  assert.equal(
+    maskSecrets('saga 0192 compensated at http://127.0.0.1:9464/metrics'),
+    'saga 0192 compensated at http://127.0.0.1:9464/metrics',
+  );
   assert.equal(maskSecrets('api_key: abc def'), 'api_key: *** def');
   assert.equal(maskSecrets('fencing token: 7'), 'fencing token: 7');
 });

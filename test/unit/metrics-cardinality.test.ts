@@ -18,9 +18,11 @@ interface Input {
 /** Store fakes whose calls fail by the saga's number: i % 10 picks the outcome mix. */
 function fakeStores(): StoreSet {
   const ok = async (): Promise<void> => {};
-  const failing = (store: 'neo4j' | 'qdrant', code: 'STORE_TRANSIENT' | 'STORE_INJECTED', retryable: boolean) => async (_v: unknown, ctx: { fail?: boolean }) => {
-    if (ctx.fail === true) throw new StoreError(store, code, 'injected', { retryable });
-  };
+  const failing =
+    (store: 'neo4j' | 'qdrant', code: 'STORE_TRANSIENT' | 'STORE_INJECTED', retryable: boolean) =>
+    async (_v: unknown, ctx: { fail?: boolean }) => {
+      if (ctx.fail === true) throw new StoreError(store, code, 'injected', { retryable });
+    };
   return {
     postgres: { name: 'postgres', putPending: ok, commit: ok, discardPending: ok },
     neo4j: { name: 'neo4j', writeVersion: failing('neo4j', 'STORE_INJECTED', false), removeVersion: ok },
@@ -34,11 +36,26 @@ function ingestLike(stores: StoreSet) {
   const retry = { maxAttempts: 3, initialDelayMs: 0, maxDelayMs: 0 };
   const call = (p: Promise<unknown>) => p.then(() => null);
   return defineSaga<Input>('ingest', 1)
-    .step({ name: 'postgres_pending', retry, run: (c) => call(stores.postgres.putPending({ docId: c.input.doc } as never, w(c))), compensate: (c) => stores.postgres.discardPending(c.input.doc, 'sha', w(c)) })
+    .step({
+      name: 'postgres_pending',
+      retry,
+      run: (c) => call(stores.postgres.putPending({ docId: c.input.doc } as never, w(c))),
+      compensate: (c) => stores.postgres.discardPending(c.input.doc, 'sha', w(c)),
+    })
     .parallel((g) =>
       g
-        .step({ name: 'neo4j_write', retry, run: (c) => call(stores.neo4j.writeVersion({} as never, w(c, c.input.i % 10 === 3))), compensate: (c) => stores.neo4j.removeVersion(c.input.doc, 'sha', w(c)) })
-        .step({ name: 'qdrant_write', retry, run: (c) => call(stores.qdrant.writeVersion({} as never, w(c, c.input.i % 10 === 5 && c.attempt === 1))), compensate: (c) => stores.qdrant.removeVersion(c.input.doc, 'sha', w(c)) }),
+        .step({
+          name: 'neo4j_write',
+          retry,
+          run: (c) => call(stores.neo4j.writeVersion({} as never, w(c, c.input.i % 10 === 3))),
+          compensate: (c) => stores.neo4j.removeVersion(c.input.doc, 'sha', w(c)),
+        })
+        .step({
+          name: 'qdrant_write',
+          retry,
+          run: (c) => call(stores.qdrant.writeVersion({} as never, w(c, c.input.i % 10 === 5 && c.attempt === 1))),
+          compensate: (c) => stores.qdrant.removeVersion(c.input.doc, 'sha', w(c)),
+        }),
     )
     .step({ name: 'postgres_commit', kind: 'pivot', retry, run: (c) => call(stores.postgres.commit(c.input.doc, 'sha', w(c))) })
     .step({ name: 'redis_write', kind: 'retriable', retry, run: (c) => call(stores.redis.put({} as never, w(c))) })
@@ -65,7 +82,14 @@ async function seriesAfter(sagas: number, docs: number): Promise<{ series: strin
   await Promise.all(inflight);
   await engine.close();
   const text = await obs.metrics.text();
-  return { text, ids, series: text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).map((l) => l.slice(0, l.lastIndexOf(' '))) };
+  return {
+    text,
+    ids,
+    series: text
+      .split('\n')
+      .filter((l) => l !== '' && !l.startsWith('#'))
+      .map((l) => l.slice(0, l.lastIndexOf(' '))),
+  };
 }
 
 test('10,000 sagas over 100 document ids produce the same series as 10 sagas', async () => {

@@ -38,7 +38,12 @@ test('a fresh worker exports a sample of every metric the dashboard and the rule
     obs.attach(app);
     obs.metrics.heartbeat.set(Date.now() / 1000); // the worker loop sets it on every scrape
     const text = await obs.metrics.text();
-    const sampled = new Set(text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).map((l) => /^[a-z_:0-9]+/.exec(l)?.[0] ?? ''));
+    const sampled = new Set(
+      text
+        .split('\n')
+        .filter((l) => l !== '' && !l.startsWith('#'))
+        .map((l) => /^[a-z_:0-9]+/.exec(l)?.[0] ?? ''),
+    );
     const names = queriedMetrics();
     assert.ok(names.size >= 10, [...names].join(', '));
     const missing = [...names].filter((n) => !NEVER_BEFORE_VERIFY.has(n) && !sampled.has(n));

@@ -32,7 +32,11 @@ function setup(): { m: ApexMetrics; engine: SagaEngine; log: MemorySagaLog } {
 
 test('a compensated saga: outcome, duration, failed step, compensations and retries are counted', async () => {
   const { m, engine } = setup();
-  const saga = planSaga('s', [{ name: 'a' }, { name: 'b', failOn: [1], retryable: true, maxAttempts: 2 }, { name: 'c', failOn: 'always' }], traceOf());
+  const saga = planSaga(
+    's',
+    [{ name: 'a' }, { name: 'b', failOn: [1], retryable: true, maxAttempts: 2 }, { name: 'c', failOn: 'always' }],
+    traceOf(),
+  );
   const out = await engine.execute(saga, { n: 1 });
   assert.equal(out.status, 'compensated');
   assert.equal(await value(m, 'apex_saga_started_total', { saga: 's', resumed: 'false' }), 1);
@@ -41,14 +45,25 @@ test('a compensated saga: outcome, duration, failed step, compensations and retr
   assert.equal(await value(m, 'apex_saga_step_duration_seconds', { saga: 's', step: 'b', phase: 'run', outcome: 'error', le: '+Inf' }), 1);
   assert.equal(await value(m, 'apex_saga_step_duration_seconds', { saga: 's', step: 'b', phase: 'run', outcome: 'ok', le: '+Inf' }), 1);
   assert.equal(await value(m, 'apex_saga_step_retries_total', { saga: 's', step: 'b', phase: 'run' }), 1);
-  for (const step of ['a', 'b', 'c']) assert.equal(await value(m, 'apex_saga_compensations_total', { saga: 's', step, outcome: 'succeeded' }), 1, step);
-  assert.equal(await value(m, 'apex_saga_step_duration_seconds', { saga: 's', step: 'a', phase: 'compensate', outcome: 'ok', le: '+Inf' }), 1);
+  for (const step of ['a', 'b', 'c'])
+    assert.equal(await value(m, 'apex_saga_compensations_total', { saga: 's', step, outcome: 'succeeded' }), 1, step);
+  assert.equal(
+    await value(m, 'apex_saga_step_duration_seconds', { saga: 's', step: 'a', phase: 'compensate', outcome: 'ok', le: '+Inf' }),
+    1,
+  );
   assert.equal(await value(m, 'apex_sagas_in_flight', { saga: 's' }), 0);
 });
 
 test('a compensation that keeps failing: failed compensations counted, the saga is stuck, and the log-backed gauge sees it', async () => {
   const { m, engine, log } = setup();
-  const saga = planSaga('st', [{ name: 'a', compensationFailOn: 'always', compensationMaxAttempts: 2 }, { name: 'b', failOn: 'always' }], traceOf());
+  const saga = planSaga(
+    'st',
+    [
+      { name: 'a', compensationFailOn: 'always', compensationMaxAttempts: 2 },
+      { name: 'b', failOn: 'always' },
+    ],
+    traceOf(),
+  );
   engine.register(saga);
   watchStuck(m, log, () => engine.names);
   const out = await engine.execute(saga, { n: 1 });
@@ -89,16 +104,29 @@ test('store wrapper: latency by store, operation and outcome; fenced writes coun
     },
   };
   const calls: string[] = [];
-  const stores = instrumentStores({ postgres: { name: 'postgres' }, neo4j: fake, qdrant: { name: 'qdrant' }, redis: { name: 'redis' } } as unknown as StoreSet, m, (c) => calls.push(`${c.operation}:${c.sagaId}:${c.fencingToken}`));
+  const stores = instrumentStores(
+    { postgres: { name: 'postgres' }, neo4j: fake, qdrant: { name: 'qdrant' }, redis: { name: 'redis' } } as unknown as StoreSet,
+    m,
+    (c) => calls.push(`${c.operation}:${c.sagaId}:${c.fencingToken}`),
+  );
   const g = stores.neo4j as unknown as typeof fake;
   assert.equal(g.name, 'neo4j');
   assert.equal(await g.writeVersion(), 'written');
   await assert.rejects(g.removeVersion(), /stale token/);
   await assert.rejects(g.listDocIds(), /down/);
   await (g.writeVersion as (...a: unknown[]) => Promise<string>)({}, { sagaId: 's1', fencingToken: 3 });
-  assert.equal(await value(m, 'apex_store_request_duration_seconds', { store: 'neo4j', operation: 'writeVersion', outcome: 'ok', le: '+Inf' }), 2);
-  assert.equal(await value(m, 'apex_store_request_duration_seconds', { store: 'neo4j', operation: 'removeVersion', outcome: 'fenced', le: '+Inf' }), 1);
-  assert.equal(await value(m, 'apex_store_request_duration_seconds', { store: 'neo4j', operation: 'listDocIds', outcome: 'error', le: '+Inf' }), 1);
+  assert.equal(
+    await value(m, 'apex_store_request_duration_seconds', { store: 'neo4j', operation: 'writeVersion', outcome: 'ok', le: '+Inf' }),
+    2,
+  );
+  assert.equal(
+    await value(m, 'apex_store_request_duration_seconds', { store: 'neo4j', operation: 'removeVersion', outcome: 'fenced', le: '+Inf' }),
+    1,
+  );
+  assert.equal(
+    await value(m, 'apex_store_request_duration_seconds', { store: 'neo4j', operation: 'listDocIds', outcome: 'error', le: '+Inf' }),
+    1,
+  );
   assert.equal(await value(m, 'apex_store_fenced_writes_total', { store: 'neo4j' }), 1);
   assert.deepEqual(calls, ['writeVersion:s1:3']);
 });

@@ -13,14 +13,20 @@ import type { StoreSet } from '../../src/stores/types.js';
 
 const deps = (outage?: OutageBudgets) => ({ stores: {} as StoreSet, embedder: {} as Embedder, ...(outage ? { outage } : {}) });
 
-function policies(def: SagaDefinition<never, unknown> | SagaDefinition<unknown, unknown>): Record<string, { budgetMs?: number; maxAttempts?: number; maxDelayMs?: number } | undefined> {
+function policies(
+  def: SagaDefinition<never, unknown> | SagaDefinition<unknown, unknown>,
+): Record<string, { budgetMs?: number; maxAttempts?: number; maxDelayMs?: number } | undefined> {
   const out: Record<string, { budgetMs?: number; maxAttempts?: number } | undefined> = {};
   for (const stage of def.stages) for (const s of stage.steps) out[s.name] = s.retry;
   return out;
 }
 
 test('budgetFor: saga.step, then step, then saga, then default, then 60 s', () => {
-  const b: OutageBudgets = { defaultMs: 10_000, sagas: { delete: 20_000 }, steps: { neo4j_write: 30_000, 'ingest_adr.neo4j_write': 40_000 } };
+  const b: OutageBudgets = {
+    defaultMs: 10_000,
+    sagas: { delete: 20_000 },
+    steps: { neo4j_write: 30_000, 'ingest_adr.neo4j_write': 40_000 },
+  };
   assert.equal(budgetFor(undefined, 'ingest', 'neo4j_write'), 60_000);
   assert.equal(budgetFor(b, 'ingest', 'postgres_pending'), 10_000);
   assert.equal(budgetFor(b, 'delete', 'neo4j_delete'), 20_000);
@@ -54,11 +60,15 @@ test('the ingest saga: every step before the pivot, and the pivot, retries for t
 
 test('the delete saga carries its budgets too', () => {
   const p = policies(deleteSaga(deps({ sagas: { delete: 90_000 } })));
-  for (const step of ['postgres_mark_deleting', 'redis_delete', 'neo4j_delete', 'qdrant_delete', 'postgres_delete']) assert.equal(p[step]?.budgetMs, 90_000, step);
+  for (const step of ['postgres_mark_deleting', 'redis_delete', 'neo4j_delete', 'qdrant_delete', 'postgres_delete'])
+    assert.equal(p[step]?.budgetMs, 90_000, step);
 });
 
 test('storeOfFailure: store errors by their prefix, engine timeouts by the step, STORE_BUSY is no outage', () => {
-  assert.equal(storeOfFailure('neo4j_write', { code: 'STORE_TRANSIENT', message: 'neo4j: writeVersion failed: ServiceUnavailable' }), 'neo4j');
+  assert.equal(
+    storeOfFailure('neo4j_write', { code: 'STORE_TRANSIENT', message: 'neo4j: writeVersion failed: ServiceUnavailable' }),
+    'neo4j',
+  );
   assert.equal(storeOfFailure('cleanup_previous', { code: 'STORE_TRANSIENT', message: 'qdrant: delete failed' }), 'qdrant');
   assert.equal(storeOfFailure('redis_write', { code: 'STEP_TIMEOUT', message: 'step "redis_write" timed out after 10 ms' }), 'redis');
   assert.equal(storeOfFailure('postgres_pending', { code: 'STORE_BUSY', message: 'postgres: held by saga x' }), undefined);
@@ -72,7 +82,14 @@ test('StoreWaits: onRetry marks a saga waiting, success or the saga end clears i
   const neo = { code: 'STORE_TRANSIENT', message: 'neo4j: down' };
   w.hooks.onRetry?.({ ...base, sagaId: 'a', step: 'neo4j_write', error: neo });
   w.hooks.onRetry?.({ ...base, sagaId: 'b', step: 'neo4j_write', error: neo });
-  w.hooks.onRetry?.({ ...base, sagaId: 'c', step: 'postgres_commit', error: { code: 'STORE_TRANSIENT', message: 'postgres: down' }, durable: true, delayMs: 3_000 });
+  w.hooks.onRetry?.({
+    ...base,
+    sagaId: 'c',
+    step: 'postgres_commit',
+    error: { code: 'STORE_TRANSIENT', message: 'postgres: down' },
+    durable: true,
+    delayMs: 3_000,
+  });
   w.note('doc:d', 'postgres');
   assert.deepEqual(w.current(), { neo4j: 2, postgres: 2 });
   assert.equal(formatStoreCounts(w.current()), 'postgres: 2, neo4j: 2');
@@ -91,7 +108,14 @@ test('StoreWaits: onRetry marks a saga waiting, success or the saga end clears i
 test('waitingOn: the log shows a step retrying a store that has not succeeded since', () => {
   const failed = (step: string, message: string, willRetry = true) =>
     ({ type: 'step_failed', step, attempt: 1, error: { code: 'STORE_TRANSIENT', message }, willRetry }) as const;
-  assert.equal(waitingOn([{ type: 'step_started', step: 'neo4j_write', attempt: 1 }, failed('neo4j_write', 'neo4j: down'), { type: 'step_started', step: 'neo4j_write', attempt: 2 }]), 'neo4j');
+  assert.equal(
+    waitingOn([
+      { type: 'step_started', step: 'neo4j_write', attempt: 1 },
+      failed('neo4j_write', 'neo4j: down'),
+      { type: 'step_started', step: 'neo4j_write', attempt: 2 },
+    ]),
+    'neo4j',
+  );
   assert.equal(waitingOn([failed('neo4j_write', 'neo4j: down'), { type: 'step_succeeded', step: 'neo4j_write', output: null }]), undefined);
   assert.equal(waitingOn([failed('neo4j_write', 'neo4j: down', false)]), undefined, 'a final failure is no wait');
   assert.equal(waitingOn([failed('neo4j_write', 'neo4j: down'), failed('postgres_commit', 'postgres: down')]), 'postgres');

@@ -31,17 +31,25 @@ void describe('Qdrant contract stub', () => {
   });
 
   void it('accepts a valid upsert and scroll without recording a violation', async () => {
-    const up = await call(stub, 'PUT', '/collections/c/points?wait=true', { points: [{ id: UUID, vector: [1, 0], payload: { doc_id: 'd' } }] });
+    const up = await call(stub, 'PUT', '/collections/c/points?wait=true', {
+      points: [{ id: UUID, vector: [1, 0], payload: { doc_id: 'd' } }],
+    });
     assert.equal(up.status, 200);
     const scroll = await call(stub, 'POST', '/collections/c/points/scroll', { limit: 10, with_payload: true });
-    assert.deepEqual((scroll.json as { result: unknown }).result, { points: [{ id: UUID, payload: { doc_id: 'd' } }], next_page_offset: null });
+    assert.deepEqual((scroll.json as { result: unknown }).result, {
+      points: [{ id: UUID, payload: { doc_id: 'd' } }],
+      next_page_offset: null,
+    });
     assert.deepEqual(stub.violations(), []);
   });
 
   void it('records a point whose id is a non-UUID string', needsContract, async () => {
     const res = await call(stub, 'PUT', '/collections/c/points?wait=true', { points: [{ id: 'doc-1:abc:0', vector: [1, 0] }] });
     assert.equal(res.status, 400);
-    assert.ok(stub.violations().some((v) => v.includes('/points/0/id') && v.includes('uuid')), stub.violations().join('\n'));
+    assert.ok(
+      stub.violations().some((v) => v.includes('/points/0/id') && v.includes('uuid')),
+      stub.violations().join('\n'),
+    );
   });
 
   void it('records an upsert without a points field', needsContract, async () => {
@@ -49,7 +57,10 @@ void describe('Qdrant contract stub', () => {
     const res = await call(stub, 'PUT', '/collections/c/points', { vectors: [[1, 0]] });
     assert.equal(res.status, 400);
     const added = stub.violations().slice(before);
-    assert.ok(added.some((v) => v.includes("required property 'points'")), added.join('\n'));
+    assert.ok(
+      added.some((v) => v.includes("required property 'points'")),
+      added.join('\n'),
+    );
   });
 
   void it('records a delete whose filter has the wrong shape', needsContract, async () => {
@@ -68,8 +79,14 @@ void describe('Qdrant contract stub', () => {
   void it('the response check rejects bodies a real server could not send', needsContract, () => {
     const contract = loadQdrantContract();
     const scroll = '/collections/{collection_name}/points/scroll';
-    assert.deepEqual(contract.checkResponse('POST', scroll, 200, { result: { points: [], next_page_offset: null }, status: 'ok', time: 0.1 }), []);
-    assert.notDeepEqual(contract.checkResponse('POST', scroll, 200, { result: { points: [{ id: 'not-a-uuid' }] }, status: 'ok', time: 0.1 }), []);
+    assert.deepEqual(
+      contract.checkResponse('POST', scroll, 200, { result: { points: [], next_page_offset: null }, status: 'ok', time: 0.1 }),
+      [],
+    );
+    assert.notDeepEqual(
+      contract.checkResponse('POST', scroll, 200, { result: { points: [{ id: 'not-a-uuid' }] }, status: 'ok', time: 0.1 }),
+      [],
+    );
     assert.notDeepEqual(contract.checkResponse('POST', scroll, 200, { result: { next_page_offset: null }, status: 'ok', time: 0.1 }), []);
   });
 });

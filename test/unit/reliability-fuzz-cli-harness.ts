@@ -19,7 +19,19 @@ export interface FuzzContext {
 
 /** id -> title of every document that must be stored at the end. */
 export const stored = new Map<string, string>();
-export const tally = { cliCalls: 0, subprocesses: 0, ingestRuns: 0, files: 0, jsonlLines: 0, accepted: 0, rejected: 0, byField: Object.create(null) as Record<string, number>, hostileIds: 0, badFlags: 0, exitCodes: {} as Record<string, number> };
+export const tally = {
+  cliCalls: 0,
+  subprocesses: 0,
+  ingestRuns: 0,
+  files: 0,
+  jsonlLines: 0,
+  accepted: 0,
+  rejected: 0,
+  byField: Object.create(null) as Record<string, number>,
+  hostileIds: 0,
+  badFlags: 0,
+  exitCodes: {} as Record<string, number>,
+};
 const ctx: FuzzContext = { dir: '', dataDir: '' };
 
 export function useContext(c: FuzzContext): void {
@@ -101,7 +113,11 @@ export function checkIngest(r: Result, expected: Map<string, Expect>, label: str
   const ok = [...expected.values()].filter((e) => e.ok);
   const bad = [...expected.entries()].filter(([, e]) => !e.ok);
   assert.equal(r.code, bad.length > 0 ? 1 : 0, `${label}: exit code (${bad.length} bad inputs)`);
-  assert.deepEqual({ completed: json.completed, rejected: json.rejected, compensated: json.compensated, stuck: json.stuck, errors: json.errors }, { completed: ok.length, rejected: bad.length, compensated: 0, stuck: 0, errors: 0 }, `${label}: ${JSON.stringify(json.failures.slice(0, 5))}`);
+  assert.deepEqual(
+    { completed: json.completed, rejected: json.rejected, compensated: json.compensated, stuck: json.stuck, errors: json.errors },
+    { completed: ok.length, rejected: bad.length, compensated: 0, stuck: 0, errors: 0 },
+    `${label}: ${JSON.stringify(json.failures.slice(0, 5))}`,
+  );
   const bySource = new Map(json.failures.map((f) => [f.source, f]));
   for (const [source, e] of bad) {
     if (e.ok) continue;
@@ -113,7 +129,10 @@ export function checkIngest(r: Result, expected: Map<string, Expect>, label: str
     assert.ok(fieldOk, `${label} ${JSON.stringify(source)}: field ${JSON.stringify(f.field)}, expected ${e.field} (${f.message})`);
     assert.ok(f.message.startsWith(`${f.field ?? ''}:`), `${label}: the message names the field: ${f.message}`);
     if (e.limit !== undefined) {
-      assert.ok(f.limit?.includes(e.limit) === true && f.message.includes(e.limit), `${label} ${source}: limit ${JSON.stringify(f.limit)} / ${f.message}, expected ${e.limit}`);
+      assert.ok(
+        f.limit?.includes(e.limit) === true && f.message.includes(e.limit),
+        `${label} ${source}: limit ${JSON.stringify(f.limit)} / ${f.message}, expected ${e.limit}`,
+      );
     }
     const key = f.field?.startsWith('metadata.') === true ? 'metadata.<key>' : (f.field ?? '?');
     tally.byField[key] = (tally.byField[key] ?? 0) + 1;
@@ -126,7 +145,10 @@ export function checkIngest(r: Result, expected: Map<string, Expect>, label: str
 
 let lineNo = 0;
 /** Writes `lines` as JSONL bytes and returns each line's expectation by its source. */
-export function jsonlExpectations(lines: Array<(n: number) => LineSpec>, source: (k: number) => string): { bytes: Buffer; expected: Map<string, Expect> } {
+export function jsonlExpectations(
+  lines: Array<(n: number) => LineSpec>,
+  source: (k: number) => string,
+): { bytes: Buffer; expected: Map<string, Expect> } {
   const expected = new Map<string, Expect>();
   const parts: Buffer[] = [];
   lines.forEach((make, k) => {
@@ -175,7 +197,12 @@ export function writeRun(files: FileSpec[]): { root: string; expected: Map<strin
 
 /** The real CLI in a subprocess (bytes on stdin allowed). */
 export function subprocess(args: string[], input?: Buffer): Result {
-  const r = spawnSync(process.execPath, [BIN, '--data-dir', ctx.dataDir, ...args], { cwd: ROOT, env: embeddedEnv(), input, timeout: 120_000 });
+  const r = spawnSync(process.execPath, [BIN, '--data-dir', ctx.dataDir, ...args], {
+    cwd: ROOT,
+    env: embeddedEnv(),
+    input,
+    timeout: 120_000,
+  });
   tally.subprocesses++;
   return { code: r.status ?? -1, out: r.stdout.toString('utf8'), err: r.stderr.toString('utf8') };
 }

@@ -48,7 +48,7 @@ test('a document held by a saga is left alone, then repaired once the saga gave 
   assert.equal((await app.stores.qdrant.listVersions('race')).length, 1);
 });
 
-test('a saga committing between repair\'s read and its lock: the document is left alone, nothing it committed is removed', async () => {
+test("a saga committing between repair's read and its lock: the document is left alone, nothing it committed is removed", async () => {
   const next = doc('Version three, written by a saga that races the repair.');
   const prepared = await app.writer.prepareIngest(next);
   assert.ok(prepared);
@@ -79,6 +79,10 @@ test('a saga committing between repair\'s read and its lock: the document is lef
   assert.equal(stale[0]?.done, false);
   assert.match(stale[0]?.action ?? '', /changed the document meanwhile/);
   assert.equal((await app.stores.postgres.getDocument('race'))?.contentSha256, sha);
-  assert.deepEqual((await app.stores.qdrant.listVersions('race')).map((v) => v.contentSha256), [sha], 'the committed version kept its points');
+  assert.deepEqual(
+    (await app.stores.qdrant.listVersions('race')).map((v) => v.contentSha256),
+    [sha],
+    'the committed version kept its points',
+  );
   assert.deepEqual((await verifyStores(app.stores)).violations, []);
 });

@@ -78,7 +78,10 @@ for (const backend of BACKENDS) {
       assert.ok(n > 3, `more attempts than the default 3 (${n})`);
       const started = (await t.log.load(out.sagaId))?.records.filter((r) => r.type === 'step_started') ?? [];
       // The first step_started rides with begin; every retry carries the first attempt's time.
-      assert.ok(started.slice(1).every((r) => r.type === 'step_started' && typeof r.since === 'number'), 'the first attempt time is persisted');
+      assert.ok(
+        started.slice(1).every((r) => r.type === 'step_started' && typeof r.since === 'number'),
+        'the first attempt time is persisted',
+      );
       await t.log.close();
     });
 

@@ -61,10 +61,19 @@ test('defineStep: typed outputs through ctx.result, forward and in compensations
 test('ctx.result after a recovery reads the stored (JSON) output', async () => {
   const log = new MemorySagaLog();
   // A process crashed after reserve succeeded and before charge ran.
-  await log.begin({ sagaId: 'o3', name: 'order', version: 1, input: { id: 'o3' }, status: 'running', owner: 'gone', leaseMs: 1, records: [
-    { type: 'step_started', step: 'reserve', attempt: 1 },
-    { type: 'step_succeeded', step: 'reserve', output: { reservation: 'r-stored', units: 3 } },
-  ] });
+  await log.begin({
+    sagaId: 'o3',
+    name: 'order',
+    version: 1,
+    input: { id: 'o3' },
+    status: 'running',
+    owner: 'gone',
+    leaseMs: 1,
+    records: [
+      { type: 'step_started', step: 'reserve', attempt: 1 },
+      { type: 'step_succeeded', step: 'reserve', output: { reservation: 'r-stored', units: 3 } },
+    ],
+  });
   await new Promise((r) => setTimeout(r, 5)); // the 1 ms lease runs out
   const engine = new SagaEngine({ log, heartbeatMs: 0 }).register(order);
   const out = await engine.settle('o3');

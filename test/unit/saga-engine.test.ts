@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemorySagaLog } from '../../src/log/memory.js';
-import type { SagaError} from '../../src/saga/index.js';
+import type { SagaError } from '../../src/saga/index.js';
 import { SagaEngine, defineSaga, type SagaHooks } from '../../src/saga/index.js';
 import { planSaga, traceOf, TestError, type StepPlan } from '../support/saga-fixtures.js';
 
@@ -63,7 +63,10 @@ test('transient errors are retried by policy; permanent ones are not', async () 
 test('a compensation that keeps failing leaves the saga stuck with its reason; an operator retry finishes it', async () => {
   const trace = traceOf();
   const log = new MemorySagaLog();
-  const plans: StepPlan[] = [{ name: 'a', compensationFailOn: [1, 2, 3] }, { name: 'b', failOn: 'always' }];
+  const plans: StepPlan[] = [
+    { name: 'a', compensationFailOn: [1, 2, 3] },
+    { name: 'b', failOn: 'always' },
+  ];
   const e = engine(log);
   const out = await e.execute(planSaga('stuck', plans, trace), { n: 1 });
   assert.equal(out.status, 'stuck');
@@ -86,7 +89,10 @@ test('a step that times out is aborted and compensated as maybe applied', async 
   assert.equal(out.status, 'compensated');
   assert.equal(out.reason?.code, 'STEP_TIMEOUT');
   assert.ok(trace.events.includes('aborted:b'), 'the step saw its signal abort');
-  assert.deepEqual(trace.events.filter((x) => x.startsWith('comp:')), ['comp:b:failed', 'comp:a:succeeded']);
+  assert.deepEqual(
+    trace.events.filter((x) => x.startsWith('comp:')),
+    ['comp:b:failed', 'comp:a:succeeded'],
+  );
 });
 
 test('a failing member of a parallel group aborts its siblings; every started step is compensated', async () => {
@@ -140,7 +146,11 @@ test('after the pivot a step that runs out of attempts leaves the saga stuck; re
 
 test('a failing pivot compensates the steps before it', async () => {
   const trace = traceOf();
-  const plans: StepPlan[] = [{ name: 'a' }, { name: 'p', kind: 'pivot', failOn: 'always', noCompensation: true }, { name: 'r', kind: 'retriable' }];
+  const plans: StepPlan[] = [
+    { name: 'a' },
+    { name: 'p', kind: 'pivot', failOn: 'always', noCompensation: true },
+    { name: 'r', kind: 'retriable' },
+  ];
   const out = await engine().execute(planSaga('pivotfail', plans, trace), { n: 1 });
   assert.equal(out.status, 'compensated');
   assert.deepEqual(trace.events, ['run:a:1', 'run:p:1', 'comp:a:succeeded']);
@@ -156,10 +166,15 @@ test('starting an existing saga id returns its outcome and never runs it twice',
   // A second engine (another process) on the same log sees the same outcome.
   const four = await engine(log).execute(saga, { n: 1 }, { sagaId: 's1' });
   assert.deepEqual(trace.events, ['run:a:1', 'run:b:1']);
-  assert.deepEqual([one, two, three, four].map((o) => o.status), ['completed', 'completed', 'completed', 'completed']);
+  assert.deepEqual(
+    [one, two, three, four].map((o) => o.status),
+    ['completed', 'completed', 'completed', 'completed'],
+  );
   assert.equal([one, two, three, four].filter((o) => o.executed).length, 1);
   assert.deepEqual(four.results, one.results);
-  const other = defineSaga('other', 1).step({ name: 'x', run: async () => 1 }).build();
+  const other = defineSaga('other', 1)
+    .step({ name: 'x', run: async () => 1 })
+    .build();
   await assert.rejects(e.execute(other, {}, { sagaId: 's1' }), (err: SagaError) => err.code === 'SAGA_CONFLICT');
 });
 
@@ -199,7 +214,14 @@ test('hooks see saga, step, retry and compensation events; a throwing hook chang
     },
   };
   const trace = traceOf();
-  const saga = planSaga('hooks', [{ name: 'a', failOn: [1], retryable: true, maxAttempts: 2 }, { name: 'b', failOn: 'always' }], trace);
+  const saga = planSaga(
+    'hooks',
+    [
+      { name: 'a', failOn: [1], retryable: true, maxAttempts: 2 },
+      { name: 'b', failOn: 'always' },
+    ],
+    trace,
+  );
   const out = await new SagaEngine({ log: new MemorySagaLog(), hooks: [hooks, thrower] }).execute(saga, { n: 1 });
   assert.equal(out.status, 'compensated');
   assert.deepEqual(seen, [
@@ -235,7 +257,13 @@ test('definitions are validated when built', () => {
     () => defineSaga('two', 1).step({ name: 'p', kind: 'pivot', run: noop }).step({ name: 'q', kind: 'pivot', run: noop }).build(),
     /only one pivot/,
   );
-  bad(() => defineSaga('grp', 1).parallel((g) => g.step({ name: 'p', kind: 'pivot', run: noop })).build(), /parallel group/);
+  bad(
+    () =>
+      defineSaga('grp', 1)
+        .parallel((g) => g.step({ name: 'p', kind: 'pivot', run: noop }))
+        .build(),
+    /parallel group/,
+  );
   bad(() => defineSaga('to', 1).step({ name: 'a', run: noop, timeoutMs: 0 }).build(), /timeouts/);
   bad(() => defineSaga('v', 0).step({ name: 'a', run: noop }).build(), /version/);
 });

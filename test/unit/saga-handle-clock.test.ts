@@ -10,7 +10,14 @@ const code = (c: string) => (err: SagaError) => err.code === c;
 
 function twoSteps(hold?: Promise<void>) {
   return defineSaga<{ k: number }>('watched')
-    .step({ name: 'a', run: async () => { if (hold) await hold; return 'a'; }, compensate: async () => undefined })
+    .step({
+      name: 'a',
+      run: async () => {
+        if (hold) await hold;
+        return 'a';
+      },
+      compensate: async () => undefined,
+    })
     .step({ name: 'b', run: async () => 'b', compensate: async () => undefined })
     .build();
 }
@@ -39,7 +46,7 @@ function testClock(base: Clock): Clock & { fire: (ms?: number) => number; pendin
 
 for (const backend of BACKENDS) {
   describe(`engine surface on ${backend.name}: watch handle, clock timers, runtime`, () => {
-    it('watch(id).result() waits for another engine\'s saga and never runs it, even when nobody holds it', async () => {
+    it("watch(id).result() waits for another engine's saga and never runs it, even when nobody holds it", async () => {
       const t = backend.open();
       const calls: string[] = [];
       const api = engineOn(t, { owner: 'api' }).register(twoSteps());
@@ -56,7 +63,7 @@ for (const backend of BACKENDS) {
       assert.equal(await worker.recover({ includePending: true }), 1);
       const out = await waiting;
       assert.deepEqual([out.status, out.sagaId], ['completed', 'w1']);
-      assert.equal((await api.outcomeOf('w1'))?.status, 'completed', 'outcomeOf is the handle\'s outcome()');
+      assert.equal((await api.outcomeOf('w1'))?.status, 'completed', "outcomeOf is the handle's outcome()");
       await assert.rejects(api.watch('nope').result({ timeoutMs: 50 }), code('SAGA_NOT_FOUND'));
       // An aborted wait rejects with the signal's reason.
       await api.submit(twoSteps(), { k: 2 }, { sagaId: 'w2' });
@@ -84,11 +91,28 @@ for (const backend of BACKENDS) {
       await t.log.close();
     });
 
-    it('step timeouts and deadlines run on the engine clock\'s timers', async () => {
+    it("step timeouts and deadlines run on the engine clock's timers", async () => {
       const t = backend.open();
-      const clock = testClock({ now: t.now, sleep: (ms, s) => new Promise((r, j) => { const h = setTimeout(r, ms); s?.addEventListener('abort', () => { clearTimeout(h); j(s.reason as Error); }); }), random: () => 0.5 });
+      const clock = testClock({
+        now: t.now,
+        sleep: (ms, s) =>
+          new Promise((r, j) => {
+            const h = setTimeout(r, ms);
+            s?.addEventListener('abort', () => {
+              clearTimeout(h);
+              j(s.reason as Error);
+            });
+          }),
+        random: () => 0.5,
+      });
       const hang = defineSaga<{ k: number }>('hangs')
-        .step({ name: 'a', run: (ctx) => untilAborted(ctx.signal), compensate: async () => undefined, timeoutMs: 3_600_000, retry: { maxAttempts: 1 } })
+        .step({
+          name: 'a',
+          run: (ctx) => untilAborted(ctx.signal),
+          compensate: async () => undefined,
+          timeoutMs: 3_600_000,
+          retry: { maxAttempts: 1 },
+        })
         .step({ name: 'p', kind: 'pivot', run: async () => 'p' })
         .build();
       const e = engineOn(t, { clock }).register(hang);
@@ -122,7 +146,15 @@ for (const backend of BACKENDS) {
       assert.equal((await e.settle('r1', { timeoutMs: 5_000 })).status, 'completed');
       assert.ok(asked.includes('gone'));
       // One the runtime says is alive is not: settle waits, and times out.
-      await t.log.begin({ sagaId: 'r2', name: 'watched', version: 1, input: { k: 1 }, status: 'running', owner: 'alive', leaseMs: 600_000 });
+      await t.log.begin({
+        sagaId: 'r2',
+        name: 'watched',
+        version: 1,
+        input: { k: 1 },
+        status: 'running',
+        owner: 'alive',
+        leaseMs: 600_000,
+      });
       await assert.rejects(e.settle('r2', { timeoutMs: 100 }), code('SAGA_WAIT_TIMEOUT'));
       await e.close();
       await t.log.close();

@@ -143,7 +143,14 @@ test('random sagas with a crash at a random point resume and complete unless a s
       assert.equal(new Set(comps).size, comps.length, `no effect compensated twice: ${comps.join(',')}`);
       const startedOrder = [...new Set((stored?.records ?? []).flatMap((r) => (r.type === 'step_started' ? [r.step] : [])))];
       const compensatable = new Set(plans.filter((p) => !p.noCompensation && p.kind !== 'retriable').map((p) => p.name));
-      assert.deepEqual(comps, [...startedOrder].reverse().filter((s) => compensatable.has(s)).slice(0, comps.length), 'reverse start order');
+      assert.deepEqual(
+        comps,
+        [...startedOrder]
+          .reverse()
+          .filter((s) => compensatable.has(s))
+          .slice(0, comps.length),
+        'reverse start order',
+      );
       if (clean) assert.equal(status, 'completed', 'no step really failed: the interrupted saga resumed and completed');
       if (status === 'completed') assert.deepEqual(new Set(trace.applied), new Set(plans.map((p) => p.name)));
       if (status === 'compensated') assert.equal(trace.applied.size, 0, `left applied: ${[...trace.applied].join(',')}`);

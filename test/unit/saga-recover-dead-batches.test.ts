@@ -21,7 +21,11 @@ test('recover() claims every batch of a dead owner within one scan interval', as
     await log.begin({ sagaId: `s${i}`, name: 'batchy', version: 1, input: {}, status: 'running', owner: dead, leaseMs: 600_000 });
   }
   const engine = new SagaEngine({ log });
-  engine.register(defineSaga<Record<string, never>>('batchy', 1).step({ name: 'a', run: async () => undefined }).build());
+  engine.register(
+    defineSaga<Record<string, never>>('batchy', 1)
+      .step({ name: 'a', run: async () => undefined })
+      .build(),
+  );
   let claimed = 0;
   // Three calls well within one second: before the fix only the first one saw the dead owner.
   for (let i = 0; i < 3; i++) claimed += await engine.recover({ limit: 2 });

@@ -20,7 +20,12 @@ function gate(): Gate {
 }
 
 /** a, b (blocks on `hold` the first time), pivot p, then retriable r. Records every call. */
-function sagaWithGate(calls: string[], hold: Gate, blockStep: string, onInterrupt: 'resume' | 'compensate' = 'resume'): SagaDefinition<{ id: string }, Record<string, unknown>> {
+function sagaWithGate(
+  calls: string[],
+  hold: Gate,
+  blockStep: string,
+  onInterrupt: 'resume' | 'compensate' = 'resume',
+): SagaDefinition<{ id: string }, Record<string, unknown>> {
   const step = (name: string) => ({
     name,
     run: async () => {

@@ -32,7 +32,16 @@ for (const backend of BACKENDS) {
     it('settle and execute() take over a saga whose owner on this host is dead, at once, without waiting out the lease', async () => {
       const t = backend.open();
       const dead = deadOwnerId();
-      const begun = await t.log.begin({ sagaId: 'd1', name: 'sem', version: 1, input: { k: 1 }, status: 'running', owner: dead, leaseMs: 600_000, records: [{ type: 'step_started', step: 'a', attempt: 1 }] });
+      const begun = await t.log.begin({
+        sagaId: 'd1',
+        name: 'sem',
+        version: 1,
+        input: { k: 1 },
+        status: 'running',
+        owner: dead,
+        leaseMs: 600_000,
+        records: [{ type: 'step_started', step: 'a', attempt: 1 }],
+      });
       assert.ok(begun.created);
       const calls: string[] = [];
       const e = engineOn(t).register(saga(calls));
@@ -44,10 +53,21 @@ for (const backend of BACKENDS) {
       // execute() with the same input on the same id now just reports the outcome.
       const again = await e.execute(saga(calls), { k: 1 }, { sagaId: 'd1' });
       assert.deepEqual([again.status, again.executed], ['completed', false]);
-      await assert.rejects(e.execute(saga(calls), { k: 2 }, { sagaId: 'd1' }), (err: SagaError) => err.code === 'SAGA_INPUT_CONFLICT' && /sha256:\w+.*sha256:\w+/.test(err.message));
+      await assert.rejects(
+        e.execute(saga(calls), { k: 2 }, { sagaId: 'd1' }),
+        (err: SagaError) => err.code === 'SAGA_INPUT_CONFLICT' && /sha256:\w+.*sha256:\w+/.test(err.message),
+      );
       await assert.rejects(e.settle('nope'), code('SAGA_NOT_FOUND'));
       // A dead owner's saga is also claimed at once by recover() (crash-fast on one host).
-      await t.log.begin({ sagaId: 'd2', name: 'sem', version: 1, input: { k: 2 }, status: 'running', owner: deadOwnerId(), leaseMs: 600_000 });
+      await t.log.begin({
+        sagaId: 'd2',
+        name: 'sem',
+        version: 1,
+        input: { k: 2 },
+        status: 'running',
+        owner: deadOwnerId(),
+        leaseMs: 600_000,
+      });
       assert.equal(await e.recover(), 1);
       await e.idle();
       assert.equal((await t.log.load('d2'))?.status, 'completed');
@@ -88,11 +108,20 @@ for (const backend of BACKENDS) {
       const cancelling = e.cancel('c1', 'user asked');
       hold.open(); // the cut attempt settles; the engine waits for it before compensating
       const cancelled = await cancelling;
-      assert.deepEqual([cancelled.status, cancelled.reason?.code, cancelled.reason?.message], ['compensated', 'SAGA_CANCELLED', 'user asked']);
+      assert.deepEqual(
+        [cancelled.status, cancelled.reason?.code, cancelled.reason?.message],
+        ['compensated', 'SAGA_CANCELLED', 'user asked'],
+      );
       assert.equal((await running).status, 'compensated');
       assert.ok(calls.includes('comp:a') && !calls.some((c) => c.startsWith('run:p')), 'compensated, pivot never ran');
       assert.ok(ends.includes('c1:cancelled'));
-      await assert.rejects(e.cancel('c1').then((o) => assert.equal(o.status, 'compensated')).then(() => Promise.reject(Object.assign(new Error('x'), { code: 'OK' }))), code('OK'));
+      await assert.rejects(
+        e
+          .cancel('c1')
+          .then((o) => assert.equal(o.status, 'compensated'))
+          .then(() => Promise.reject(Object.assign(new Error('x'), { code: 'OK' }))),
+        code('OK'),
+      );
 
       const done = await e.execute(saga([]), { k: 2 }, { sagaId: 'c2' });
       assert.equal(done.status, 'completed');
@@ -124,7 +153,11 @@ for (const backend of BACKENDS) {
       const e = engineOn(t);
       const slow = defineSaga<{ k: number }>('deadline', 1)
         .step({ name: 'a', run: async () => void calls.push('a'), compensate: async () => void calls.push('comp:a') })
-        .step({ name: 'slow', run: async (ctx) => new Promise((_, rej) => ctx.signal.addEventListener('abort', () => rej(ctx.signal.reason as Error))), compensate: async () => void calls.push('comp:slow') })
+        .step({
+          name: 'slow',
+          run: async (ctx) => new Promise((_, rej) => ctx.signal.addEventListener('abort', () => rej(ctx.signal.reason as Error))),
+          compensate: async () => void calls.push('comp:slow'),
+        })
         .step({ name: 'p', kind: 'pivot', run: async () => void calls.push('p') })
         .build();
       const deadline = t.now() + 150;
@@ -159,7 +192,11 @@ for (const backend of BACKENDS) {
       let poison = true;
       const runs: number[] = [];
       const def = defineSaga<{ k: number }>('poison', 1)
-        .step({ name: 'a', run: async (ctx) => (runs.push(ctx.attempt), poison ? untilAborted(ctx.signal) : 'ok'), compensate: async () => {} })
+        .step({
+          name: 'a',
+          run: async (ctx) => (runs.push(ctx.attempt), poison ? untilAborted(ctx.signal) : 'ok'),
+          compensate: async () => {},
+        })
         .build();
       const engines = [engineOn(t, { leaseMs: 1_000, recoveryLimit: 2 })];
       void engines[0]?.execute(def, { k: 1 }, { sagaId: 'poison1' }).catch(() => undefined);

@@ -34,7 +34,11 @@ before(async () => {
 after(() => closeStores(stores));
 
 type Op = { kind: 'ingest'; variant: number } | { kind: 'delete' };
-interface Crash { writer: number; atCall: number; mode: 'dies' | 'stale' }
+interface Crash {
+  writer: number;
+  atCall: number;
+  mode: 'dies' | 'stale';
+}
 
 const never = new Promise<never>(() => undefined);
 
@@ -43,25 +47,31 @@ function processView(log: SagaLog, crash: Crash | undefined): { stores: StoreSet
   let calls = 0;
   let dead = false;
   let landStale: () => void = () => undefined;
-  const wrap = <T extends object>(target: T): T => new Proxy(target, {
-    get(t, prop, recv) {
-      const v: unknown = Reflect.get(t, prop, recv);
-      if (typeof v !== 'function' || typeof prop !== 'string' || !/^(put|commit|write|upsert|remove|discard|mark|unmark|delete|acquire|release|finish)/.test(prop)) return v;
-      return (...args: unknown[]) => {
-        if (dead) return never;
-        calls++;
-        if (crash && calls === crash.atCall) {
-          dead = true;
-          if (crash.mode === 'dies') return never;
-          // Stalled with the request built: it lands once another owner has taken over.
-          return new Promise((res, rej) => {
-            landStale = () => void (v as (...a: unknown[]) => Promise<unknown>).apply(t, args).then(res, rej);
-          }).then(() => never);
-        }
-        return (v as (...a: unknown[]) => unknown).apply(t, args);
-      };
-    },
-  });
+  const wrap = <T extends object>(target: T): T =>
+    new Proxy(target, {
+      get(t, prop, recv) {
+        const v: unknown = Reflect.get(t, prop, recv);
+        if (
+          typeof v !== 'function' ||
+          typeof prop !== 'string' ||
+          !/^(put|commit|write|upsert|remove|discard|mark|unmark|delete|acquire|release|finish)/.test(prop)
+        )
+          return v;
+        return (...args: unknown[]) => {
+          if (dead) return never;
+          calls++;
+          if (crash && calls === crash.atCall) {
+            dead = true;
+            if (crash.mode === 'dies') return never;
+            // Stalled with the request built: it lands once another owner has taken over.
+            return new Promise((res, rej) => {
+              landStale = () => void (v as (...a: unknown[]) => Promise<unknown>).apply(t, args).then(res, rej);
+            }).then(() => never);
+          }
+          return (v as (...a: unknown[]) => unknown).apply(t, args);
+        };
+      },
+    });
   const deadLog = new Proxy(log, {
     get(t, prop, recv) {
       const v: unknown = Reflect.get(t, prop, recv);
@@ -80,7 +90,12 @@ let caseNo = 0;
 async function runCase(initial: number | null, ops: Op[], crash: Crash | undefined): Promise<void> {
   const docId = `prop-${caseNo++}`;
   const log = new MemorySagaLog();
-  const doc = (variant: number) => ({ id: docId, title: `Doc ${docId}`, text: `Variant ${variant} of ${docId} about Project Atlas and Redis Cluster.`, metadata: {} });
+  const doc = (variant: number) => ({
+    id: docId,
+    title: `Doc ${docId}`,
+    text: `Variant ${variant} of ${docId} about Project Atlas and Redis Cluster.`,
+    metadata: {},
+  });
   const sweepers: StaleWriteSweeper[] = [];
   const engineOn = (view: { stores: StoreSet; log: SagaLog }) => {
     const engine = new SagaEngine({ log: view.log, leaseMs: LEASE_MS, heartbeatMs: 0 });
@@ -116,7 +131,11 @@ async function runCase(initial: number | null, ops: Op[], crash: Crash | undefin
   const label = `FC_SEED=${seed} case ${docId} initial=${String(initial)} ops=${JSON.stringify(ops)} crash=${JSON.stringify(crash)}`;
   assert.equal(await log.count({ status: 'running' }), 0, `a saga is still running: ${label}`);
   const report = await verifyStores(stores);
-  assert.deepEqual(report.violations.filter((v) => v.docId === docId), [], label);
+  assert.deepEqual(
+    report.violations.filter((v) => v.docId === docId),
+    [],
+    label,
+  );
   await checkLastWriterWins({ profile: { log }, stores }, label, 0);
 }
 
@@ -130,7 +149,14 @@ test('same document: concurrent ingests and deletes with a crash or a stale owne
     fc.asyncProperty(
       fc.option(fc.integer({ min: 0, max: 3 }), { nil: null }),
       fc.array(opArb, { minLength: 2, maxLength: 3 }),
-      fc.option(fc.record({ writer: fc.integer({ min: 0, max: 2 }), atCall: fc.integer({ min: 1, max: 14 }), mode: fc.constantFrom<'dies' | 'stale'>('dies', 'stale') }), { nil: undefined }),
+      fc.option(
+        fc.record({
+          writer: fc.integer({ min: 0, max: 2 }),
+          atCall: fc.integer({ min: 1, max: 14 }),
+          mode: fc.constantFrom<'dies' | 'stale'>('dies', 'stale'),
+        }),
+        { nil: undefined },
+      ),
       async (initial, ops, crash) => runCase(initial, ops, crash && crash.writer < ops.length ? crash : undefined),
     ),
     { seed, numRuns: runs, endOnFailure: true },

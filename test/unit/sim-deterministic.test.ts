@@ -26,7 +26,17 @@ const TOTAL = Number(process.env.SIM_SAGAS ?? Math.round(100_000 * reliabilitySc
 const PER_WORLD = 2_000;
 const WORKERS = 2;
 const base = Number(process.env.SIM_SEED ?? Math.floor(Math.random() * 1e9));
-const options = (seed: number, sagas = PER_WORLD): WorldOptions => ({ seed, docs: 12, processes: 3, lanes: 4, sagas, leaseMs: 1_000, crashRate: 0.002, faultRate: 0.01, permanentRate: 0.002 });
+const options = (seed: number, sagas = PER_WORLD): WorldOptions => ({
+  seed,
+  docs: 12,
+  processes: 3,
+  lanes: 4,
+  sagas,
+  leaseMs: 1_000,
+  crashRate: 0.002,
+  faultRate: 0.01,
+  permanentRate: 0.002,
+});
 
 /** Runs `worlds` in a worker thread; rejects with the first violation (its message names the seed). */
 function inWorker(worlds: WorldOptions[]): Promise<WorldFigures[]> {
@@ -42,20 +52,40 @@ function inWorker(worlds: WorldOptions[]): Promise<WorldFigures[]> {
   });
 }
 
-test(`deterministic simulation: ${TOTAL.toLocaleString('en')} sagas with crashes and faults at every call`, { timeout: 600_000 }, async () => {
-  console.log(`sim seed=${base} (replay one world: SIM_SEED=<its seed>)`);
-  const t0 = performance.now();
-  const first = await checkWorld(options(base, 300));
-  const again = await checkWorld(options(base, 300));
-  assert.equal(again.hash, first.hash, `SIM_SEED=${base} did not replay bit for bit`);
-  const worlds = Array.from({ length: Math.ceil(TOTAL / PER_WORLD) }, (_, i) => options(base + i));
-  const shares = Array.from({ length: WORKERS }, (_, k) => worlds.filter((_, i) => i % WORKERS === k));
-  const results = (await Promise.all(shares.map((s) => inWorker(s)))).flat();
-  assert.equal(results.length, worlds.length, 'a worker ended before all its worlds ran');
-  const sum = (k: keyof WorldFigures): number => results.reduce((a, r) => a + Number(r[k]), 0);
-  const [sagas, crashes, faults, permanent, compensated, undone] = (['sagas', 'crashes', 'faults', 'permanentFaults', 'compensatedSagas', 'effectsUndone'] as const).map(sum);
-  assert.ok((sagas ?? 0) >= TOTAL, `only ${sagas} sagas simulated`);
-  const wallMs = Math.round(performance.now() - t0);
-  console.log(`simulated ${sagas} sagas in ${results.length} worlds: ${crashes} crashes, ${faults} transient faults, ${permanent} permanent refusals, ${compensated} compensated sagas (${undone} effects undone exactly once, in reverse order), ${wallMs} ms`);
-  writeResult('simulation', { seed: base, sagas, worlds: results.length, crashes, faults, wallMs, replayHash: first.hash, violations: 0, permanentFaults: permanent, compensatedSagas: compensated, effectsUndone: undone });
-});
+test(
+  `deterministic simulation: ${TOTAL.toLocaleString('en')} sagas with crashes and faults at every call`,
+  { timeout: 600_000 },
+  async () => {
+    console.log(`sim seed=${base} (replay one world: SIM_SEED=<its seed>)`);
+    const t0 = performance.now();
+    const first = await checkWorld(options(base, 300));
+    const again = await checkWorld(options(base, 300));
+    assert.equal(again.hash, first.hash, `SIM_SEED=${base} did not replay bit for bit`);
+    const worlds = Array.from({ length: Math.ceil(TOTAL / PER_WORLD) }, (_, i) => options(base + i));
+    const shares = Array.from({ length: WORKERS }, (_, k) => worlds.filter((_, i) => i % WORKERS === k));
+    const results = (await Promise.all(shares.map((s) => inWorker(s)))).flat();
+    assert.equal(results.length, worlds.length, 'a worker ended before all its worlds ran');
+    const sum = (k: keyof WorldFigures): number => results.reduce((a, r) => a + Number(r[k]), 0);
+    const [sagas, crashes, faults, permanent, compensated, undone] = (
+      ['sagas', 'crashes', 'faults', 'permanentFaults', 'compensatedSagas', 'effectsUndone'] as const
+    ).map(sum);
+    assert.ok((sagas ?? 0) >= TOTAL, `only ${sagas} sagas simulated`);
+    const wallMs = Math.round(performance.now() - t0);
+    console.log(
+      `simulated ${sagas} sagas in ${results.length} worlds: ${crashes} crashes, ${faults} transient faults, ${permanent} permanent refusals, ${compensated} compensated sagas (${undone} effects undone exactly once, in reverse order), ${wallMs} ms`,
+    );
+    writeResult('simulation', {
+      seed: base,
+      sagas,
+      worlds: results.length,
+      crashes,
+      faults,
+      wallMs,
+      replayHash: first.hash,
+      violations: 0,
+      permanentFaults: permanent,
+      compensatedSagas: compensated,
+      effectsUndone: undone,
+    });
+  },
+);

@@ -68,41 +68,67 @@ if (env.SIM_SCOPE) {
   scopes = [{ ...base, faults, ...(env.SIM_PREEMPTIONS ? { preemptions: Number(env.SIM_PREEMPTIONS) } : {}) }];
 }
 
-type Message = { ok: true; scope: ScopeConfig; exploration: Exploration & { wallMs: number } } | { ok: false; scope: ScopeConfig; error: string };
+type Message =
+  | { ok: true; scope: ScopeConfig; exploration: Exploration & { wallMs: number } }
+  | { ok: false; scope: ScopeConfig; error: string };
 
 function inWorker(list: ScopeConfig[], onScope: (m: Message & { ok: true }) => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    const w = new Worker(new URL('../support/sim-worker-entry.mjs', import.meta.url), { workerData: { module: './sim-scope-check.ts', scopes: list } });
+    const w = new Worker(new URL('../support/sim-worker-entry.mjs', import.meta.url), {
+      workerData: { module: './sim-scope-check.ts', scopes: list },
+    });
     w.on('message', (m: Message) => (m.ok ? onScope(m) : reject(new Error(m.error))));
     w.on('error', reject);
     w.on('exit', () => resolve());
   });
 }
 
-test('exhaustive small scopes: every interleaving of 2-3 sagas on one document with one fault', { timeout: everything ? 7_200_000 : 600_000 }, async () => {
-  const only = scopes[0];
-  if (env.SIM_CHOICES !== undefined && only) {
-    const restore = trapTimers();
-    try {
-      const sequence = env.SIM_CHOICES.split(',');
-      await checkExecution(await replay(() => new ScopeRun(only), sequence), sequence);
-    } finally {
-      restore();
+test(
+  'exhaustive small scopes: every interleaving of 2-3 sagas on one document with one fault',
+  { timeout: everything ? 7_200_000 : 600_000 },
+  async () => {
+    const only = scopes[0];
+    if (env.SIM_CHOICES !== undefined && only) {
+      const restore = trapTimers();
+      try {
+        const sequence = env.SIM_CHOICES.split(',');
+        await checkExecution(await replay(() => new ScopeRun(only), sequence), sequence);
+      } finally {
+        restore();
+      }
+      return;
     }
-    return;
-  }
-  const t0 = performance.now();
-  const rows: Array<Record<string, unknown>> = [];
-  // Two workers, the scopes dealt alternately (each scope is one deterministic search).
-  const shares = [scopes.filter((_, i) => i % 2 === 0), scopes.filter((_, i) => i % 2 === 1)].filter((s) => s.length > 0);
-  await Promise.all(shares.map((share) => inWorker(share, ({ scope, exploration: x }) => {
-    const bound = scope.preemptions === undefined ? 'every interleaving' : `preemption bound ${scope.preemptions}`;
-    console.log(`scope ${scope.name} (faults: ${scope.faults.join(', ') || 'none'}; ${bound}): ${x.executions} executions checked (${x.sleepBlocked} cut short by sleep sets), up to ${x.maxDepth} choices, ${x.wallMs} ms`);
-    assert.ok(x.executions > 0 && !x.truncated);
-    rows.push({ scope: scope.name, sagas: scope.ops.length, initial: scope.initial === null ? 'absent' : 'committed', ops: scope.ops.map((o) => (o.kind === 'delete' ? 'delete' : `ingest v${o.variant}`)), faults: scope.faults, preemptions: scope.preemptions, executions: x.executions, sleepBlocked: x.sleepBlocked, maxDepth: x.maxDepth, wallMs: x.wallMs });
-  })));
-  assert.equal(rows.length, scopes.length, 'a worker ended before all its scopes ran');
-  const total = rows.reduce((a, r) => a + Number(r.executions), 0);
-  console.log(`${total} executions in ${rows.length} scopes, ${Math.round(performance.now() - t0)} ms`);
-  if (!env.SIM_SCOPE) writeResult('simulation-exhaustive', { scopes: rows, executions: total, wallMs: Math.round(performance.now() - t0), violations: 0 });
-});
+    const t0 = performance.now();
+    const rows: Array<Record<string, unknown>> = [];
+    // Two workers, the scopes dealt alternately (each scope is one deterministic search).
+    const shares = [scopes.filter((_, i) => i % 2 === 0), scopes.filter((_, i) => i % 2 === 1)].filter((s) => s.length > 0);
+    await Promise.all(
+      shares.map((share) =>
+        inWorker(share, ({ scope, exploration: x }) => {
+          const bound = scope.preemptions === undefined ? 'every interleaving' : `preemption bound ${scope.preemptions}`;
+          console.log(
+            `scope ${scope.name} (faults: ${scope.faults.join(', ') || 'none'}; ${bound}): ${x.executions} executions checked (${x.sleepBlocked} cut short by sleep sets), up to ${x.maxDepth} choices, ${x.wallMs} ms`,
+          );
+          assert.ok(x.executions > 0 && !x.truncated);
+          rows.push({
+            scope: scope.name,
+            sagas: scope.ops.length,
+            initial: scope.initial === null ? 'absent' : 'committed',
+            ops: scope.ops.map((o) => (o.kind === 'delete' ? 'delete' : `ingest v${o.variant}`)),
+            faults: scope.faults,
+            preemptions: scope.preemptions,
+            executions: x.executions,
+            sleepBlocked: x.sleepBlocked,
+            maxDepth: x.maxDepth,
+            wallMs: x.wallMs,
+          });
+        }),
+      ),
+    );
+    assert.equal(rows.length, scopes.length, 'a worker ended before all its scopes ran');
+    const total = rows.reduce((a, r) => a + Number(r.executions), 0);
+    console.log(`${total} executions in ${rows.length} scopes, ${Math.round(performance.now() - t0)} ms`);
+    if (!env.SIM_SCOPE)
+      writeResult('simulation-exhaustive', { scopes: rows, executions: total, wallMs: Math.round(performance.now() - t0), violations: 0 });
+  },
+);

@@ -21,7 +21,10 @@ function listen(server: Server): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
 }
 
-async function status(logUrl: string, extra: Record<string, string> = {}): Promise<{ code: number | null; report: StatusJson; stderr: string }> {
+async function status(
+  logUrl: string,
+  extra: Record<string, string> = {},
+): Promise<{ code: number | null; report: StatusJson; stderr: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'apex-status-log-'));
   const r = await spawnCli(['status', '--json'], { APEX_DATA_DIR: dataDir, SAGA_LOG_URL: logUrl, ...extra }).exited;
   let report: StatusJson;
@@ -35,7 +38,10 @@ async function status(logUrl: string, extra: Record<string, string> = {}): Promi
 
 test('probeSagaLog: ok, a failure (code kept, password redacted) and a log that never answers (bounded)', async () => {
   const kind = 'postgres';
-  assert.deepEqual(await probeSagaLog({ kind, list: () => Promise.resolve({ sagas: [], next: null }) }, 1_000), { ok: true, detail: 'postgres saga log answers' });
+  assert.deepEqual(await probeSagaLog({ kind, list: () => Promise.resolve({ sagas: [], next: null }) }, 1_000), {
+    ok: true,
+    detail: 'postgres saga log answers',
+  });
   const failing = Object.assign(new Error('connect ECONNREFUSED postgresql://apex:hunter2@127.0.0.1:5/x'), { code: 'LOG_FAILURE' });
   const down = await probeSagaLog({ kind, list: () => Promise.reject(failing) }, 1_000);
   assert.equal(down.ok, false);
@@ -55,7 +61,15 @@ test('status --json with the saga log refusing connections: the log DOWN, the st
   assert.equal(report.sagaLog.ok, false);
   assert.match(report.sagaLog.detail, /ECONNREFUSED/);
   assert.equal(report.sagas, null, 'counts are unknown, not zero');
-  assert.deepEqual(report.stores.map((s) => [s.store, s.ok]), [['postgres', true], ['neo4j', true], ['qdrant', true], ['redis', true]]);
+  assert.deepEqual(
+    report.stores.map((s) => [s.store, s.ok]),
+    [
+      ['postgres', true],
+      ['neo4j', true],
+      ['qdrant', true],
+      ['redis', true],
+    ],
+  );
   assert.match(stderr, /saga log: postgres postgresql:\/\/127\.0\.0\.1:\d+\/apex \(DOWN\)/, 'the profile line names the real log, down');
   assert.ok(!`${JSON.stringify(report)}${stderr}`.includes('secret-pw'), 'no password in the output');
 });
@@ -71,7 +85,10 @@ test('status --json with a saga log that accepts connections and never answers: 
     assert.equal(report.sagaLog.ok, false);
     assert.equal(report.sagaLog.detail, 'postgres saga log: no answer in 1500 ms');
     assert.ok(sockets.length > 0, 'status did connect to the silent log');
-    assert.ok(report.stores.every((s) => s.ok), 'the embedded stores are still reported');
+    assert.ok(
+      report.stores.every((s) => s.ok),
+      'the embedded stores are still reported',
+    );
   } finally {
     for (const s of sockets) s.destroy();
     silent.close();

@@ -24,14 +24,23 @@ class FakeBatchStore {
   answer(i: number): void {
     const call = this.calls[i];
     assert.ok(call, `no call ${i}`);
-    call.settle(call.items.map((it) => (it.poison ? { ok: false, error: new StoreError('neo4j', 'STORE_PERMANENT', `poison ${it.doc}`) } : { ok: true, value: `ok:${it.doc}` })));
+    call.settle(
+      call.items.map((it) =>
+        it.poison
+          ? { ok: false, error: new StoreError('neo4j', 'STORE_PERMANENT', `poison ${it.doc}`) }
+          : { ok: true, value: `ok:${it.doc}` },
+      ),
+    );
   }
   docs(i: number): string[] {
     return (this.calls[i]?.items ?? []).map((it) => it.doc);
   }
 }
 
-function coalescer(store: FakeBatchStore, opts: { maxItems?: number; maxBytes?: number; maxInFlight?: number } = {}): Coalescer<Item, string> {
+function coalescer(
+  store: FakeBatchStore,
+  opts: { maxItems?: number; maxBytes?: number; maxInFlight?: number } = {},
+): Coalescer<Item, string> {
   return new Coalescer<Item, string>({
     send: store.send,
     keyOf: (it) => it.doc,
@@ -135,7 +144,10 @@ void describe('Coalescer', () => {
     for (const b of batches) {
       assert.ok(b.length <= 3);
     }
-    assert.ok(batches.some((b) => b.length === 1 && b[0] === 'big'), JSON.stringify(batches));
+    assert.ok(
+      batches.some((b) => b.length === 1 && b[0] === 'big'),
+      JSON.stringify(batches),
+    );
     assert.ok(!batches.some((b) => b.includes('e') && b.includes('f')), 'e + f exceed 10 bytes');
     store.calls.forEach((_, i) => store.answer(i));
     assert.equal((await Promise.all(ps)).length, 7);
@@ -154,7 +166,9 @@ void describe('Coalescer', () => {
     queued.abort();
     sent.abort(); // too late: its batch is out, so the outcome is the batch's (in doubt until it answers)
     const left = await leaving;
-    assert.ok(!left.ok && left.err instanceof StoreError && left.err.code === 'STORE_TRANSIENT' && /aborted before start/.test(left.err.message));
+    assert.ok(
+      !left.ok && left.err instanceof StoreError && left.err.code === 'STORE_TRANSIENT' && /aborted before start/.test(left.err.message),
+    );
     store.answer(0);
     assert.equal(await first, 'ok:a');
     await turn();
@@ -186,7 +200,10 @@ void describe('Coalescer', () => {
     store.calls[0]?.settle(new StoreError('neo4j', 'STORE_PERMANENT', 'bad batch'));
     await turn();
     assert.equal(store.calls.length, 4, 'three single-member retries');
-    assert.deepEqual([1, 2, 3].map((i) => store.docs(i)), [['a'], ['p'], ['b']]);
+    assert.deepEqual(
+      [1, 2, 3].map((i) => store.docs(i)),
+      [['a'], ['p'], ['b']],
+    );
     for (const i of [1, 2, 3]) store.answer(i);
     const [a, p, b] = await Promise.all(ps);
     assert.ok(a?.ok && a.value === 'ok:a');

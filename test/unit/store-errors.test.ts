@@ -17,7 +17,10 @@ void describe('store error classification', () => {
   void it('PostgreSQL: SQLSTATE and socket errors', () => {
     assert.equal(classifyPgError(withCode('deadlock', { code: '40P01' }), 'x').code, 'STORE_TRANSIENT');
     assert.equal(classifyPgError(withCode('serialization', { code: '40001' }), 'x').code, 'STORE_TRANSIENT');
-    assert.equal(classifyPgError(withCode('terminating connection due to administrator command', { code: '57P01' }), 'x').code, 'STORE_TRANSIENT');
+    assert.equal(
+      classifyPgError(withCode('terminating connection due to administrator command', { code: '57P01' }), 'x').code,
+      'STORE_TRANSIENT',
+    );
     assert.equal(classifyPgError(withCode('connect ECONNREFUSED', { code: 'ECONNREFUSED' }), 'x').code, 'STORE_TRANSIENT');
     assert.equal(classifyPgError(new Error('Connection terminated unexpectedly'), 'x').code, 'STORE_TRANSIENT');
     assert.equal(classifyPgError(withCode('canceling statement due to statement timeout', { code: '57014' }), 'x').code, 'STORE_TIMEOUT');
@@ -30,8 +33,14 @@ void describe('store error classification', () => {
   void it('Neo4j: driver codes', () => {
     assert.equal(classifyNeo4jError(withCode('down', { code: 'ServiceUnavailable' }), 'x').code, 'STORE_TRANSIENT');
     assert.equal(classifyNeo4jError(withCode('expired', { code: 'SessionExpired' }), 'x').code, 'STORE_TRANSIENT');
-    assert.equal(classifyNeo4jError(withCode('deadlock', { code: 'Neo.TransientError.Transaction.DeadlockDetected' }), 'x').code, 'STORE_TRANSIENT');
-    assert.equal(classifyNeo4jError(withCode('slow', { code: 'Neo.ClientError.Transaction.TransactionTimedOutClientConfiguration' }), 'x').code, 'STORE_TIMEOUT');
+    assert.equal(
+      classifyNeo4jError(withCode('deadlock', { code: 'Neo.TransientError.Transaction.DeadlockDetected' }), 'x').code,
+      'STORE_TRANSIENT',
+    );
+    assert.equal(
+      classifyNeo4jError(withCode('slow', { code: 'Neo.ClientError.Transaction.TransactionTimedOutClientConfiguration' }), 'x').code,
+      'STORE_TIMEOUT',
+    );
     // A lock wait the server ended at its transaction timeout rolled back: retryable, not permanent.
     for (const code of ['Neo.ClientError.Transaction.LockClientStopped', 'Neo.ClientError.Transaction.Terminated']) {
       const e = classifyNeo4jError(withCode('terminated', { code }), 'x');
@@ -55,7 +64,10 @@ void describe('store error classification', () => {
     assert.equal(classifyQdrantError(http(404), 'x').code, 'STORE_PERMANENT');
     assert.equal(classifyQdrantError(http(429), 'x').code, 'STORE_TRANSIENT');
     assert.equal(classifyQdrantError(http(503), 'x').code, 'STORE_TRANSIENT');
-    assert.equal(classifyQdrantError(Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNRESET' } }), 'x').code, 'STORE_TRANSIENT');
+    assert.equal(
+      classifyQdrantError(Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNRESET' } }), 'x').code,
+      'STORE_TRANSIENT',
+    );
     class QdrantClientTimeoutError extends Error {
       override name = 'QdrantClientTimeoutError';
     }
@@ -71,34 +83,55 @@ void describe('store error classification', () => {
 void describe('withTimeout', () => {
   void it('rejects with STORE_TIMEOUT when the call is slower than its limit', async () => {
     const never = new Promise<never>(() => undefined);
-    await assert.rejects(withTimeout('redis', 'get', 20, () => never), (err: unknown) => err instanceof StoreError && err.code === 'STORE_TIMEOUT' && err.retryable);
+    await assert.rejects(
+      withTimeout('redis', 'get', 20, () => never),
+      (err: unknown) => err instanceof StoreError && err.code === 'STORE_TIMEOUT' && err.retryable,
+    );
   });
 
   void it('passes results and errors of a fast call through', async () => {
     assert.equal(await withTimeout('redis', 'get', 1_000, async () => 42), 42);
-    await assert.rejects(withTimeout('redis', 'get', 1_000, async () => {
-      throw new StoreError('redis', 'STORE_PERMANENT', 'bad');
-    }), /bad/);
+    await assert.rejects(
+      withTimeout('redis', 'get', 1_000, async () => {
+        throw new StoreError('redis', 'STORE_PERMANENT', 'bad');
+      }),
+      /bad/,
+    );
   });
 
   void it('an abort before the start rejects without calling the driver', async () => {
     const controller = new AbortController();
     controller.abort();
     let called = false;
-    await assert.rejects(withTimeout('qdrant', 'search', 1_000, async () => {
-      called = true;
-    }, controller.signal), (err: unknown) => err instanceof StoreError && err.code === 'STORE_TRANSIENT');
+    await assert.rejects(
+      withTimeout(
+        'qdrant',
+        'search',
+        1_000,
+        async () => {
+          called = true;
+        },
+        controller.signal,
+      ),
+      (err: unknown) => err instanceof StoreError && err.code === 'STORE_TRANSIENT',
+    );
     assert.equal(called, false);
   });
 
   void it('a started call is awaited even when the caller aborts (no late write after compensation)', async () => {
     const controller = new AbortController();
     let finished = false;
-    const pending = withTimeout('qdrant', 'upsert', 1_000, async () => {
-      await new Promise((resolve) => setTimeout(resolve, 30));
-      finished = true;
-      return 'applied';
-    }, controller.signal);
+    const pending = withTimeout(
+      'qdrant',
+      'upsert',
+      1_000,
+      async () => {
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        finished = true;
+        return 'applied';
+      },
+      controller.signal,
+    );
     controller.abort();
     assert.equal(await pending, 'applied');
     assert.equal(finished, true);

@@ -34,7 +34,10 @@ test('a saga resumed by a second engine (another process) continues the trace st
         run: async (ctx) => {
           if (engineNo === 1) {
             markStarted();
-            await Promise.race([blocked, new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error)))]);
+            await Promise.race([
+              blocked,
+              new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error))),
+            ]);
           }
           return engineNo;
         },
@@ -69,6 +72,6 @@ test('a saga resumed by a second engine (another process) continues the trace st
   const resumed = sagaSpans.find((s) => s.attributes[ATTR.resumed] === true);
   assert.ok(resumed, 'the second process marks its span resumed');
   assert.equal(resumed.attributes[ATTR.status], 'completed');
-  assert.ok(Number(resumed.attributes[ATTR.fencingToken]) >= 2, 'the claim\'s fencing token is on the resumed span');
+  assert.ok(Number(resumed.attributes[ATTR.fencingToken]) >= 2, "the claim's fencing token is on the resumed span");
   assert.equal(formatTraceparent(parent), meta?.traceparent);
 });

@@ -30,7 +30,11 @@ test('a compensated saga: one saga span, a child per step attempt and per compen
   exporter.reset();
   const tracer = new SagaTracer();
   const engine = new SagaEngine({ log: new MemorySagaLog(), heartbeatMs: 0, hooks: tracer.hooks() });
-  const saga = planSaga('tx', [{ name: 'a' }, { name: 'b', failOn: [1], retryable: true, maxAttempts: 2 }, { name: 'c', failOn: 'always' }], traceOf());
+  const saga = planSaga(
+    'tx',
+    [{ name: 'a' }, { name: 'b', failOn: [1], retryable: true, maxAttempts: 2 }, { name: 'c', failOn: 'always' }],
+    traceOf(),
+  );
   const out = await engine.execute(saga, { n: 1 });
   assert.equal(out.status, 'compensated');
   const spans = exporter.getFinishedSpans();
@@ -45,7 +49,13 @@ test('a compensated saga: one saga span, a child per step attempt and per compen
     assert.equal(s.spanContext().traceId, root.spanContext().traceId);
   }
   const b = named(spans, 'step b').sort((x, y) => Number(x.attributes[ATTR.attempt]) - Number(y.attributes[ATTR.attempt]));
-  assert.deepEqual(b.map((s) => [s.attributes[ATTR.attempt], s.status.code]), [[1, 2], [2, 0]]);
+  assert.deepEqual(
+    b.map((s) => [s.attributes[ATTR.attempt], s.status.code]),
+    [
+      [1, 2],
+      [2, 0],
+    ],
+  );
   assert.equal(one(spans, 'step c').status.code, 2);
   for (const step of ['a', 'b', 'c']) {
     const comp = one(spans, `compensate ${step}`);
@@ -59,12 +69,20 @@ test('store calls become child spans of their saga, with store, operation and fe
   exporter.reset();
   const tracer = new SagaTracer();
   const stores = instrumentStores(
-    { postgres: { name: 'postgres' }, neo4j: { name: 'neo4j', writeVersion: async () => {} }, qdrant: { name: 'qdrant' }, redis: { name: 'redis' } } as unknown as StoreSet,
+    {
+      postgres: { name: 'postgres' },
+      neo4j: { name: 'neo4j', writeVersion: async () => {} },
+      qdrant: { name: 'qdrant' },
+      redis: { name: 'redis' },
+    } as unknown as StoreSet,
     new ApexMetrics(),
     tracer.storeListener,
   );
   const saga = defineSaga<{ n: number }>('st', 1)
-    .step({ name: 'w', run: async (ctx) => stores.neo4j.writeVersion({} as never, { sagaId: ctx.sagaId, fencingToken: ctx.fencingToken }).then(() => null) })
+    .step({
+      name: 'w',
+      run: async (ctx) => stores.neo4j.writeVersion({} as never, { sagaId: ctx.sagaId, fencingToken: ctx.fencingToken }).then(() => null),
+    })
     .build();
   const engine = new SagaEngine({ log: new MemorySagaLog(), heartbeatMs: 0, hooks: tracer.hooks() });
   await engine.execute(saga, { n: 1 });

@@ -12,7 +12,11 @@ import { DEFAULT_STEP_TIMEOUT_MS } from './forward.js';
 export async function compensateAll(run: SagaRun, reason: ErrorInfo): Promise<'compensated' | 'stuck'> {
   if (run.status !== 'compensating') {
     run.rollingBack = true;
-    run.buffer(run.cancel ? { type: 'status', status: 'compensating', reason, cancel: run.cancel } : { type: 'status', status: 'compensating', reason });
+    run.buffer(
+      run.cancel
+        ? { type: 'status', status: 'compensating', reason, cancel: run.cancel }
+        : { type: 'status', status: 'compensating', reason },
+    );
     run.reason = reason;
   }
   const order = [...run.started].reverse();

@@ -50,7 +50,9 @@ export function resultReader<R>(results: Readonly<Record<string, unknown>>): Res
  * fixed here, and it reads earlier steps' outputs with `ctx.result(step)`, typed by that step.
  * The builder accepts it like an inline step. Returns `def` unchanged (it only types it).
  */
-export function defineStep<I, O, N extends string = string>(def: StepDefinition<I, unknown, O> & { name: N }): StepDefinition<I, unknown, O> & { name: N } {
+export function defineStep<I, O, N extends string = string>(
+  def: StepDefinition<I, unknown, O> & { name: N },
+): StepDefinition<I, unknown, O> & { name: N } {
   return def;
 }
 

@@ -19,7 +19,12 @@ export interface EngineOps {
   clock: Clock;
   active(sagaId: string): SagaRun | undefined;
   definition(name: string, version: number): SagaDefinition | undefined;
-  resumable(stored: StoredSaga, claimed: Claimed, via: ClaimVia, takeover?: 'lease_expired' | 'owner_dead' | 'cancel'): Promise<{ run: SagaRun; plan: ResumePlan } | undefined>;
+  resumable(
+    stored: StoredSaga,
+    claimed: Claimed,
+    via: ClaimVia,
+    takeover?: 'lease_expired' | 'owner_dead' | 'cancel',
+  ): Promise<{ run: SagaRun; plan: ResumePlan } | undefined>;
   run(run: SagaRun, plan: ResumePlan): Promise<DriveResult>;
   awaitRun(run: SagaRun, done: Promise<DriveResult>): Promise<SagaOutcome>;
   settle(sagaId: string): Promise<SagaOutcome>;
@@ -36,7 +41,8 @@ export function unknownDefinition(s: { name: string; version: number }): SagaErr
 export async function cancelSaga(e: EngineOps, sagaId: string, reason: string, by: string): Promise<SagaOutcome> {
   const why = { code: 'SAGA_CANCELLED', message: reason };
   const info = (): CancelInfo => ({ by, at: e.clock.now(), message: reason });
-  const refuse = (): SagaError => new SagaError('SAGA_NOT_CANCELLABLE', `saga ${sagaId} passed its pivot (or completed): it can only go forward`);
+  const refuse = (): SagaError =>
+    new SagaError('SAGA_NOT_CANCELLABLE', `saga ${sagaId} passed its pivot (or completed): it can only go forward`);
   for (;;) {
     const local = e.active(sagaId);
     if (local) {
@@ -97,7 +103,6 @@ export async function retryStuckSaga(e: EngineOps, sagaId: string): Promise<Saga
   }
 }
 
-
 /**
  * settle(): the outcome of an existing saga, driving it if nobody else can (see SagaEngine.settle).
  */
@@ -141,7 +146,6 @@ async function takeIfOrphaned(e: EngineOps, stored: StoredSaga): Promise<SagaOut
   const out = await e.run(r.run, r.plan).catch((err: unknown) => (isHandOff(err) ? undefined : Promise.reject(err)));
   return out; // undefined: suspended or lost again; the caller keeps waiting
 }
-
 
 /** Lost to another owner or the lease ran out: the saga goes on elsewhere (or here, via settle). */
 export function isHandOff(err: unknown): boolean {

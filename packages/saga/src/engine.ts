@@ -92,7 +92,15 @@ export class SagaEngine<L extends SagaLog = SagaLog> {
     };
     const period = opts.heartbeatMs ?? Math.floor(this.leaseMs / 3);
     this.dead = new DeadOwnerScan(opts.log, this.owner, clock, (owner) => runtime.isDeadOwner(owner));
-    this.heartbeat = new Heartbeat(opts.log, this.owner, this.leaseMs, period, () => [...this.active.values()].map((a) => a.run), clock, hooks);
+    this.heartbeat = new Heartbeat(
+      opts.log,
+      this.owner,
+      this.leaseMs,
+      period,
+      () => [...this.active.values()].map((a) => a.run),
+      clock,
+      hooks,
+    );
   }
 
   /** Definitions this engine can run and resume; several versions of one name may be registered. */
@@ -117,7 +125,10 @@ export class SagaEngine<L extends SagaLog = SagaLog> {
   /** Every registered step (any version) and whether it can be compensated: observers give each a series. */
   get steps(): Array<{ saga: string; step: string; compensatable: boolean }> {
     const out = new Map<string, { saga: string; step: string; compensatable: boolean }>();
-    for (const d of this.defs.values()) for (const st of d.stages) for (const step of st.steps) out.set(`${d.name}\u0000${step.name}`, { saga: d.name, step: step.name, compensatable: step.compensate !== undefined });
+    for (const d of this.defs.values())
+      for (const st of d.stages)
+        for (const step of st.steps)
+          out.set(`${d.name}\u0000${step.name}`, { saga: d.name, step: step.name, compensatable: step.compensate !== undefined });
     return [...out.values()];
   }
 
@@ -298,7 +309,12 @@ export class SagaEngine<L extends SagaLog = SagaLog> {
     await Promise.allSettled([...this.active.values()].map((a) => a.done));
     this.heartbeat.stop();
     if (left.length > 0) {
-      await this.log.release(this.owner, left.map((r) => ({ sagaId: r.sagaId, fencingToken: r.lease.fencingToken }))).catch(() => undefined);
+      await this.log
+        .release(
+          this.owner,
+          left.map((r) => ({ sagaId: r.sagaId, fencingToken: r.lease.fencingToken })),
+        )
+        .catch(() => undefined);
     }
   }
 

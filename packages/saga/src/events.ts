@@ -37,18 +37,21 @@ export interface SagaHooks {
   onStepStart?(e: SagaEventBase & { step: string; attempt: number }): void;
   onStepEnd?(e: SagaEventBase & { step: string; attempt: number; ok: boolean; durationMs: number; error?: ErrorInfo }): void;
   onCompensationStart?(e: SagaEventBase & { step: string; attempt: number }): void;
-  onCompensationEnd?(
-    e: SagaEventBase & { step: string; attempt: number; ok: boolean; durationMs: number; error?: ErrorInfo },
-  ): void;
+  onCompensationEnd?(e: SagaEventBase & { step: string; attempt: number; ok: boolean; durationMs: number; error?: ErrorInfo }): void;
   onRetry?(
-    e: SagaEventBase & { step: string; phase: 'forward' | 'compensation'; attempt: number; delayMs: number; error: ErrorInfo; durable?: boolean },
+    e: SagaEventBase & {
+      step: string;
+      phase: 'forward' | 'compensation';
+      attempt: number;
+      delayMs: number;
+      error: ErrorInfo;
+      durable?: boolean;
+    },
   ): void;
   /** This process claimed a saga (pending, expired, dead owner, stuck retry, cancel). */
   onClaim?(e: SagaEventBase & { via: ClaimVia; fencingToken: number; previousOwner: string | null }): void;
   /** The claim took a running saga from another owner: its lease expired, it died, or cancel forced it. */
-  onTakeover?(
-    e: SagaEventBase & { previousOwner: string; fencingToken: number; reason: 'lease_expired' | 'owner_dead' | 'cancel' },
-  ): void;
+  onTakeover?(e: SagaEventBase & { previousOwner: string; fencingToken: number; reason: 'lease_expired' | 'owner_dead' | 'cancel' }): void;
   /** The heartbeat could not renew this saga's lease before it ran out: this process stopped it. */
   onLeaseLost?(e: SagaEventBase & { fencingToken: number; error?: ErrorInfo }): void;
   /** The lease of a saga moved to another owner: this process stopped working on it. */
@@ -77,7 +80,8 @@ export class HookBus {
       if (!fn) continue;
       try {
         const r = fn.call(h, event);
-        if (r !== null && typeof r === 'object' && typeof (r as Promise<unknown>).then === 'function') (r as Promise<unknown>).then(undefined, ignore);
+        if (r !== null && typeof r === 'object' && typeof (r as Promise<unknown>).then === 'function')
+          (r as Promise<unknown>).then(undefined, ignore);
       } catch {
         // Hooks are observers; their failures must not change a saga's outcome.
       }

@@ -23,7 +23,8 @@ export async function runStages(run: SagaRun, fromStage: number): Promise<StageR
     if (!stage) continue;
     const todo = stage.steps.filter((s) => run.steps.get(s.name)?.outcome !== 'succeeded');
     if (todo.length === 0) continue;
-    const result = todo.length === 1 && !stage.parallel ? await runStep(run, todo[0] as AnyStep, run.work, true) : await runGroup(run, todo);
+    const result =
+      todo.length === 1 && !stage.parallel ? await runStep(run, todo[0] as AnyStep, run.work, true) : await runGroup(run, todo);
     if (!result.ok) return result;
   }
   return { ok: true };
@@ -74,7 +75,9 @@ export async function runStep(run: SagaRun, step: AnyStep, scope: CancelScope, a
     state.outcome = 'unknown';
     if (!run.takePreStarted(step.name, attempt)) {
       const started: LogRecord =
-        state.since === undefined ? { type: 'step_started', step: step.name, attempt } : { type: 'step_started', step: step.name, attempt, since: state.since };
+        state.since === undefined
+          ? { type: 'step_started', step: step.name, attempt }
+          : { type: 'step_started', step: step.name, attempt, since: state.since };
       await run.write([started]);
     }
     const t0 = hooks.empty ? 0 : clock.now();

@@ -38,7 +38,12 @@ async function currentOutcome(e: EngineOps, sagaId: string): Promise<SagaOutcome
 
 const TIMED_OUT = Symbol('timed out');
 
-async function watchSaga(e: EngineOps, sagaId: string, timeoutMs: number | undefined, signal: AbortSignal | undefined): Promise<SagaOutcome> {
+async function watchSaga(
+  e: EngineOps,
+  sagaId: string,
+  timeoutMs: number | undefined,
+  signal: AbortSignal | undefined,
+): Promise<SagaOutcome> {
   const deadline = timeoutMs === undefined ? Number.POSITIVE_INFINITY : e.clock.now() + timeoutMs;
   const timeout = (): SagaError => new SagaError('SAGA_WAIT_TIMEOUT', `saga ${sagaId} did not end in time`);
   for (;;) {
@@ -48,7 +53,11 @@ async function watchSaga(e: EngineOps, sagaId: string, timeoutMs: number | undef
     if (local) {
       // Running here: its own promise is the quickest answer. A run that was suspended (durable
       // timer) or handed off ends undefined: keep watching through the log.
-      const out = await within(e, local.catch((err: unknown) => (isHandOff(err) ? undefined : Promise.reject(err))), left);
+      const out = await within(
+        e,
+        local.catch((err: unknown) => (isHandOff(err) ? undefined : Promise.reject(err))),
+        left,
+      );
       if (out === TIMED_OUT) throw timeout();
       if (out) return out;
       continue;

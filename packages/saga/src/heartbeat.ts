@@ -63,7 +63,9 @@ export class Heartbeat {
     for (const run of this.runs()) {
       if (run.scope.cancelled || now < run.leaseValidUntil - this.marginMs) continue;
       const cause = this.lastError === undefined ? '' : `: ${toErrorInfo(this.lastError).message}`;
-      const err = new SagaError('SAGA_LEASE_LOST', `saga ${run.sagaId}: lease could not be renewed in time${cause}`, { cause: this.lastError });
+      const err = new SagaError('SAGA_LEASE_LOST', `saga ${run.sagaId}: lease could not be renewed in time${cause}`, {
+        cause: this.lastError,
+      });
       run.scope.cancel(err);
       if (!this.hooks.empty) {
         const e = { ...run.eventBase, fencingToken: run.lease.fencingToken };

@@ -38,10 +38,25 @@ export function newSagaId(now: number = Date.now()): string {
   const lo = now % 0x10000;
   const h = (n: number): string => HEX[n & 0xff] as string;
   return (
-    h(hi >>> 24) + h(hi >>> 16) + h(hi >>> 8) + h(hi) + '-' +
-    h(lo >>> 8) + h(lo) + '-' +
-    h(0x70 | (counter >>> 8)) + h(counter) + '-' +
-    h(0x80 | ((POOL[r] ?? 0) & 0x3f)) + h(POOL[r + 1] ?? 0) + '-' +
-    h(POOL[r + 2] ?? 0) + h(POOL[r + 3] ?? 0) + h(POOL[r + 4] ?? 0) + h(POOL[r + 5] ?? 0) + h(POOL[r + 6] ?? 0) + h(POOL[r + 7] ?? 0)
+    h(hi >>> 24) +
+    h(hi >>> 16) +
+    h(hi >>> 8) +
+    h(hi) +
+    '-' +
+    h(lo >>> 8) +
+    h(lo) +
+    '-' +
+    h(0x70 | (counter >>> 8)) +
+    h(counter) +
+    '-' +
+    h(0x80 | ((POOL[r] ?? 0) & 0x3f)) +
+    h(POOL[r + 1] ?? 0) +
+    '-' +
+    h(POOL[r + 2] ?? 0) +
+    h(POOL[r + 3] ?? 0) +
+    h(POOL[r + 4] ?? 0) +
+    h(POOL[r + 5] ?? 0) +
+    h(POOL[r + 6] ?? 0) +
+    h(POOL[r + 7] ?? 0)
   );
 }

@@ -3,7 +3,19 @@
 // backend needs (the SagaLog contract in log.ts). Internals (replay planning, owner parsing,
 // backoff, the default policies) are imported from their modules inside the package.
 export { defineSaga, defineStep, resultReader, SagaBuilder, GroupBuilder } from './define.js';
-export type { SagaDefinition, StepDefinition, StepContext, ResultReader, CompensationContext, StepKind, StepOutcomeKind, Stage, AnyStep, OnInterrupt, SagaOptions } from './define.js';
+export type {
+  SagaDefinition,
+  StepDefinition,
+  StepContext,
+  ResultReader,
+  CompensationContext,
+  StepKind,
+  StepOutcomeKind,
+  Stage,
+  AnyStep,
+  OnInterrupt,
+  SagaOptions,
+} from './define.js';
 export { SagaEngine } from './engine.js';
 export type { EngineOptions, ExecuteOptions } from './engine.js';
 export type { SagaHandle } from './handle.js';

@@ -145,9 +145,7 @@ export interface BeginRequest extends SagaHeader {
   records?: LogRecord[];
 }
 
-export type BeginResult =
-  | { created: true; lease: Lease }
-  | { created: false; existing: SagaSummary };
+export type BeginResult = { created: true; lease: Lease } | { created: false; existing: SagaSummary };
 
 export interface AppendRequest {
   sagaId: string;

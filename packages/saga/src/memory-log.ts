@@ -131,10 +131,11 @@ export class MemorySagaLog implements SagaLogBackend {
     saga.records.push(...texts);
     for (let i = 0; i < texts.length; i++) saga.recordTimes.push(now);
     let statusChanged = false;
-    for (const rec of req.records) if (rec.type === 'status') {
-      saga.status = rec.status;
-      statusChanged = true;
-    }
+    for (const rec of req.records)
+      if (rec.type === 'status') {
+        saga.status = rec.status;
+        statusChanged = true;
+      }
     if (statusChanged && isFinal(saga.status) && saga.endedAt === null) saga.endedAt = now;
     saga.reason = nextReason(saga.reason, req.records);
     if (req.leaseMs !== undefined) saga.leaseExpiresAt = now + req.leaseMs;
@@ -253,11 +254,7 @@ export class MemorySagaLog implements SagaLogBackend {
     return { saga: summarize(saga), lease: { owner: req.owner, fencingToken: saga.fencingToken }, previousOwner };
   }
 
-  async renew(
-    owner: string,
-    held: ReadonlyArray<{ sagaId: string; fencingToken: number }>,
-    leaseMs: number,
-  ): Promise<string[]> {
+  async renew(owner: string, held: ReadonlyArray<{ sagaId: string; fencingToken: number }>, leaseMs: number): Promise<string[]> {
     this.ensureOpen();
     const now = this.now();
     const lost: string[] = [];
@@ -291,11 +288,7 @@ export class MemorySagaLog implements SagaLogBackend {
     }
   }
 
-  async claimStuck(
-    sagaId: string,
-    owner: string,
-    leaseMs: number,
-  ): Promise<{ saga: SagaSummary; lease: Lease } | undefined> {
+  async claimStuck(sagaId: string, owner: string, leaseMs: number): Promise<{ saga: SagaSummary; lease: Lease } | undefined> {
     this.ensureOpen();
     const saga = this.sagas.get(sagaId);
     if (!saga || saga.status !== 'stuck') return undefined;

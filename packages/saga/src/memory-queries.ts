@@ -34,7 +34,13 @@ function matches(saga: MemoryRow, f: CheckedFilter): boolean {
   return true;
 }
 
-export function listPage<R extends MemoryRow>(kind: string, sagas: Iterable<R>, filter: LogFilter, page: LogPageOptions, entry: (r: R) => SagaEntry): LogPage {
+export function listPage<R extends MemoryRow>(
+  kind: string,
+  sagas: Iterable<R>,
+  filter: LogFilter,
+  page: LogPageOptions,
+  entry: (r: R) => SagaEntry,
+): LogPage {
   const f = checkFilter(filter);
   const p = checkPage(kind, page);
   const desc = p.order === 'desc';

@@ -10,7 +10,17 @@ import { startTimer, type Clock } from './clock.js';
 import { resultReader, type SagaDefinition, type StepContext } from './define.js';
 import type { HookBus } from './events.js';
 import { SagaError, type SagaErrorCode } from './errors.js';
-import { canTransition, type CancelInfo, type ErrorInfo, type Json, type Lease, type LogRecord, type SagaLog, type SagaMeta, type SagaStatus } from './log.js';
+import {
+  canTransition,
+  type CancelInfo,
+  type ErrorInfo,
+  type Json,
+  type Lease,
+  type LogRecord,
+  type SagaLog,
+  type SagaMeta,
+  type SagaStatus,
+} from './log.js';
 import type { ReplayedSaga, StepState } from './replay.js';
 
 export interface RunEnv {
@@ -119,7 +129,6 @@ export class SagaRun {
   get eventBase(): { sagaId: string; saga: string; version: number } {
     return { sagaId: this.sagaId, saga: this.def.name, version: this.def.version };
   }
-
 
   stepState(name: string): StepState {
     let s = this.steps.get(name);

@@ -8,7 +8,10 @@ export function conflict(sagaId: string, existing: string, wanted: string): Saga
 }
 
 function inputHash(input: unknown): string {
-  return createHash('sha256').update(JSON.stringify(input) ?? 'undefined').digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify(input) ?? 'undefined')
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** Starting an existing id with another input is a caller bug: name both inputs' hashes. */

@@ -42,7 +42,10 @@ const STAGED_PAGE = 500;
 export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record<string, unknown>> {
   const { stores, embedder } = deps;
   // A store that is down is waited for, within the step's outage budget (outage-budget.ts).
-  const storeStep = storeStepFactory<DeleteInput>({ timeoutMs: deps.stepTimeoutMs ?? 30_000, retry: (step) => storeRetry(deps.outage, 'delete', step) });
+  const storeStep = storeStepFactory<DeleteInput>({
+    timeoutMs: deps.stepTimeoutMs ?? 30_000,
+    retry: (step) => storeRetry(deps.outage, 'delete', step),
+  });
 
   const markDeleting = storeStep('postgres_mark_deleting', {
     retry: firstStepRetry(deps.outage, 'delete', 'postgres_mark_deleting'), // waits while another saga holds the document
@@ -77,7 +80,11 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
     const metadata = h.row?.metadata ?? ctx.input.metadata ?? {};
     const chunks = await stores.postgres.getChunks(docId, sha);
     if (chunks.length === 0) {
-      throw new StoreError('postgres', 'STORE_PERMANENT', `cannot restore ${JSON.stringify(docId)}: no chunks of ${sha} left in PostgreSQL`);
+      throw new StoreError(
+        'postgres',
+        'STORE_PERMANENT',
+        `cannot restore ${JSON.stringify(docId)}: no chunks of ${sha} left in PostgreSQL`,
+      );
     }
     const texts = chunks.map((c) => c.text);
     return versionFromChunks(docId, title, sha, metadata, texts, withEmbeddings ? { embedder, signal: ctx.signal } : {});
@@ -91,7 +98,10 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
     compensate: async (ctx, w) => {
       const v = await committed(ctx, false);
       if (!v) return;
-      await stores.redis.put({ docId: v.docId, title: v.title, contentSha256: v.contentSha256, chunkCount: v.chunks.length, metadata: v.metadata }, w);
+      await stores.redis.put(
+        { docId: v.docId, title: v.title, contentSha256: v.contentSha256, chunkCount: v.chunks.length, metadata: v.metadata },
+        w,
+      );
     },
   });
   const neo4jDelete = storeStep('neo4j_delete', {
@@ -118,7 +128,7 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
   const eraseEndedStaged = async (docId: string): Promise<number> => {
     if (!deps.endedSagas) return 0;
     let erased = 0;
-    for (let after: string | undefined; ;) {
+    for (let after: string | undefined; ; ) {
       const page = await stores.postgres.listStaged({ docId, ...(after === undefined ? {} : { afterSagaId: after }) }, STAGED_PAGE);
       if (page.length > 0) erased += await stores.postgres.dropStagedInputs([...(await deps.endedSagas(page))]);
       if (page.length < STAGED_PAGE) return erased;
@@ -131,7 +141,8 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
       await stores.postgres.deleteDocument(ctx.input.docId, w);
       // The receipt's record (ids only) only when the document is gone: a repeat after a later
       // saga re-created it must not claim an erasure (deleteDocument left that document alone).
-      if ((await stores.postgres.getDocument(ctx.input.docId)) === undefined) await stores.postgres.recordErasure(ctx.input.docId, ctx.sagaId);
+      if ((await stores.postgres.getDocument(ctx.input.docId)) === undefined)
+        await stores.postgres.recordErasure(ctx.input.docId, ctx.sagaId);
       return { stagedErased: await eraseEndedStaged(ctx.input.docId) };
     },
   });

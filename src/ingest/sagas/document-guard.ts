@@ -31,7 +31,13 @@ export async function holdOrSkip(stores: StoreSet, docId: string, w: WriteContex
  * Removes version `sha` of D from derived stores as a compensation: only while this saga holds D,
  * and never the version committed in PostgreSQL (another saga's, or the same content re-ingested).
  */
-export async function removeOwnVersion(stores: StoreSet, docId: string, sha: string, w: WriteContext, remove: () => Promise<void>): Promise<void> {
+export async function removeOwnVersion(
+  stores: StoreSet,
+  docId: string,
+  sha: string,
+  w: WriteContext,
+  remove: () => Promise<void>,
+): Promise<void> {
   const h = await holdOrSkip(stores, docId, w);
   if (!h.held) return;
   if (h.row?.contentSha256 === sha) return;

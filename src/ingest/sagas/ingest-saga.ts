@@ -56,7 +56,10 @@ interface Pending {
  */
 export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
   const { stores, embedder, limits } = deps;
-  const storeStep = storeStepFactory<IngestInput>({ timeoutMs: deps.stepTimeoutMs ?? 30_000, retry: (step) => storeRetry(deps.outage, saga, step) });
+  const storeStep = storeStepFactory<IngestInput>({
+    timeoutMs: deps.stepTimeoutMs ?? 30_000,
+    retry: (step) => storeRetry(deps.outage, saga, step),
+  });
   const postgresPending = storeStep('postgres_pending', {
     run: async (ctx, w): Promise<Pending> => {
       const v = await versionOf(await documentOf(stores, ctx.sagaId, ctx.input), ctx.input.sha, { limits });
@@ -120,7 +123,10 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
     await stores.redis.remove(doc.id, sha, w);
     if (!row || row.contentSha256 === null || row.ingestionStatus !== 'committed') return; // nothing committed to restore
     const chunks = await stores.postgres.getChunks(doc.id, row.contentSha256);
-    await stores.redis.put({ docId: doc.id, title: row.title, contentSha256: row.contentSha256, chunkCount: chunks.length, metadata: row.metadata }, w);
+    await stores.redis.put(
+      { docId: doc.id, title: row.title, contentSha256: row.contentSha256, chunkCount: chunks.length, metadata: row.metadata },
+      w,
+    );
   };
   const putCache = async (ctx: Ctx, w: WriteContext): Promise<null> => {
     await stores.redis.put(await cacheEntry(ctx), w);
@@ -173,7 +179,10 @@ export function ingestSaga(deps: IngestDeps, plan: IngestPlan = 'default'): Saga
   if (plan === 'adr') {
     return defineSaga<IngestInput>(saga, 1)
       .step(firstTakesDocument(deps, s.neo4jWrite))
-      .step({ ...s.postgresPending, compensate: (ctx) => unlessBusy(deps.stores.postgres.discardPending(docIdOf(ctx.input), ctx.input.sha, writeContextOf(ctx))) })
+      .step({
+        ...s.postgresPending,
+        compensate: (ctx) => unlessBusy(deps.stores.postgres.discardPending(docIdOf(ctx.input), ctx.input.sha, writeContextOf(ctx))),
+      })
       .step(s.qdrantWrite)
       .step(s.redisWrite('compensatable'))
       .step(s.postgresCommit)
@@ -193,7 +202,10 @@ export function ingestSaga(deps: IngestDeps, plan: IngestPlan = 'default'): Saga
  * The seed's plan starts with Neo4j: that step takes the document in PostgreSQL before writing,
  * and its compensation (the saga's last) gives it back.
  */
-function firstTakesDocument<O extends object>(deps: IngestDeps, step: StoreStep<IngestInput, O>): StoreStep<IngestInput, O & { previousSha: string | null }> {
+function firstTakesDocument<O extends object>(
+  deps: IngestDeps,
+  step: StoreStep<IngestInput, O>,
+): StoreStep<IngestInput, O & { previousSha: string | null }> {
   const { stores } = deps;
   return {
     ...step,

@@ -2,7 +2,14 @@
 // context (id, fencing token, abort signal), has the same per-attempt timeout, and retries by its
 // outage budget (outage-budget.ts) unless it says otherwise. The factory supplies those, so a step
 // is its name and what it writes; `defineStep` types its output for `ctx.result(step)`.
-import { defineStep, type CompensationContext, type RetryPolicy, type StepContext, type StepDefinition, type StepKind } from '../../saga/index.js';
+import {
+  defineStep,
+  type CompensationContext,
+  type RetryPolicy,
+  type StepContext,
+  type StepDefinition,
+  type StepKind,
+} from '../../saga/index.js';
 import type { WriteContext } from '../../stores/types.js';
 
 export interface StoreStepPolicy {

@@ -48,7 +48,11 @@ function isRetryable(err: unknown): boolean {
  * Runs `attempt` on the whole batch. A deadlock or serialization failure rolled the statement back,
  * so it is simply retried; any other error is retried once per op so that only a broken op fails.
  */
-async function isolated<T extends { reject(err: unknown): void }>(ops: T[], what: string, attempt: (ops: T[]) => Promise<void>): Promise<void> {
+async function isolated<T extends { reject(err: unknown): void }>(
+  ops: T[],
+  what: string,
+  attempt: (ops: T[]) => Promise<void>,
+): Promise<void> {
   let tries = 0;
   for (;;) {
     try {
@@ -233,7 +237,17 @@ async function appendRound(pool: pg.Pool, sql: Statements, batch: QueuedAppend[]
     }
   }
   const res = await run<{ id: string }>(pool, sql.names.append, sql.append, [
-    ids, tokens, firstSeqs, counts, statuses, reasons, leases, recIds, recSeqs, recTypes, recTexts,
+    ids,
+    tokens,
+    firstSeqs,
+    counts,
+    statuses,
+    reasons,
+    leases,
+    recIds,
+    recSeqs,
+    recTypes,
+    recTexts,
   ]);
   const passed = new Set(res.rows.map((r) => r.id));
   const turnedDown = batch.filter((op) => !passed.has(op.req.sagaId));
@@ -243,7 +257,9 @@ async function appendRound(pool: pg.Pool, sql: Statements, batch: QueuedAppend[]
     // The statement has committed: a failing lookup must not re-run it, only fail those ops.
     let state: Array<{ id: string; fencing_token: string; next_seq: number }>;
     try {
-      state = (await pool.query<{ id: string; fencing_token: string; next_seq: number }>(sql.appendState, [turnedDown.map((op) => op.req.sagaId)])).rows;
+      state = (
+        await pool.query<{ id: string; fencing_token: string; next_seq: number }>(sql.appendState, [turnedDown.map((op) => op.req.sagaId)])
+      ).rows;
     } catch (err) {
       state = [];
       for (const op of turnedDown) why.set(op.req.sagaId, dbFailure('append rejected; its explanation', err));

@@ -23,7 +23,19 @@ import type {
   SagaSummary,
   StoredSaga,
 } from '../../saga/index.js';
-import { checkAppendShape, checkKey, closedError, definitionKeys, failure, lastReason, lastStatus, metaText, reportCommit, toJsonText, GroupCommitQueue } from '@apex-memory/saga/log-kit';
+import {
+  checkAppendShape,
+  checkKey,
+  closedError,
+  definitionKeys,
+  failure,
+  lastReason,
+  lastStatus,
+  metaText,
+  reportCommit,
+  toJsonText,
+  GroupCommitQueue,
+} from '@apex-memory/saga/log-kit';
 import { countQuery, listQuery, toPage, type EntryRow } from './queries.js';
 import { changeChannel, migrate, quoteSchema } from './schema.js';
 import { ChangeListener } from './listen.js';
@@ -49,7 +61,6 @@ export interface PostgresSagaLogOptions {
   applicationName?: string;
 }
 
-
 type Queued = QueuedBegin | QueuedAppend;
 
 export class PostgresSagaLog implements SagaLogBackend {
@@ -74,7 +85,8 @@ export class PostgresSagaLog implements SagaLogBackend {
     this.sql = logStatements(quoteSchema(schema));
     this.queue = new GroupCommitQueue<Queued>((batch) => this.flush(batch), maxInFlight);
     // Behind a transaction pooler LISTEN needs a direct connection; without one, waits poll.
-    const listenUrl = settings.pooler === 'transaction' ? settings.directConnectionString : (settings.directConnectionString ?? connectionString);
+    const listenUrl =
+      settings.pooler === 'transaction' ? settings.directConnectionString : (settings.directConnectionString ?? connectionString);
     this.listener = new ChangeListener(listenUrl, changeChannel(quoteSchema(schema)), settings.connectTimeoutMs);
   }
 
@@ -82,7 +94,10 @@ export class PostgresSagaLog implements SagaLogBackend {
   static async open(options: PostgresSagaLogOptions): Promise<PostgresSagaLog> {
     const schema = options.schema ?? 'apex_saga';
     quoteSchema(schema);
-    const settings = logConnectionSettings({ ...options.connection, ...(options.poolSize !== undefined ? { connections: options.poolSize } : {}) });
+    const settings = logConnectionSettings({
+      ...options.connection,
+      ...(options.poolSize !== undefined ? { connections: options.poolSize } : {}),
+    });
     const appName = options.applicationName ?? 'apex-memory-saga-log';
     const maxInFlight = Math.max(1, options.maxInFlightBatches ?? 4);
     const budget = splitBudget(settings, maxInFlight);
@@ -92,7 +107,9 @@ export class PostgresSagaLog implements SagaLogBackend {
     try {
       // Migrations on the direct server when given (a pooler may not allow long DDL), on their own
       // short-lived connection with a longer timeout (index builds on a large log).
-      const migrationPool = new pg.Pool(poolConfig(settings.directConnectionString ?? options.connectionString, 1, appName, settings, settings.migrationTimeoutMs));
+      const migrationPool = new pg.Pool(
+        poolConfig(settings.directConnectionString ?? options.connectionString, 1, appName, settings, settings.migrationTimeoutMs),
+      );
       migrationPool.on('error', () => undefined);
       try {
         await migrate(migrationPool, schema);
@@ -260,7 +277,12 @@ export class PostgresSagaLog implements SagaLogBackend {
   async renew(owner: string, held: ReadonlyArray<{ sagaId: string; fencingToken: number }>, leaseMs: number): Promise<string[]> {
     if (this.closed) throw closedError(this.kind);
     if (held.length === 0) return [];
-    const rows = await this.query<{ id: string }>(this.sql.renew, [held.map((h) => h.sagaId), held.map((h) => h.fencingToken), owner, leaseMs]);
+    const rows = await this.query<{ id: string }>(this.sql.renew, [
+      held.map((h) => h.sagaId),
+      held.map((h) => h.fencingToken),
+      owner,
+      leaseMs,
+    ]);
     return rows.map((r) => r.id);
   }
 

@@ -52,7 +52,13 @@ export function splitBudget(s: LogConnectionSettings, maxInFlight: number): { ma
   return { main: Math.max(1, s.connections - batch), batch };
 }
 
-export function poolConfig(connectionString: string, max: number, applicationName: string, s: LogConnectionSettings, queryTimeoutMs = s.queryTimeoutMs): pg.PoolConfig {
+export function poolConfig(
+  connectionString: string,
+  max: number,
+  applicationName: string,
+  s: LogConnectionSettings,
+  queryTimeoutMs = s.queryTimeoutMs,
+): pg.PoolConfig {
   return {
     connectionString,
     max,

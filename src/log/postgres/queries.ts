@@ -4,7 +4,15 @@
 // index: sagas_status_created, sagas_key, sagas_reason_code, saga_records_failed), so page 100
 // costs what page 1 costs. docs/saga-log.md lists which filter reads which index.
 import type { LogFilter, LogPageOptions, SagaEntry } from '../../saga/index.js';
-import { checkCap, checkFilter, checkPage, encodeCursor, positionNumber, positionText, type CheckedFilter } from '@apex-memory/saga/log-kit';
+import {
+  checkCap,
+  checkFilter,
+  checkPage,
+  encodeCursor,
+  positionNumber,
+  positionText,
+  type CheckedFilter,
+} from '@apex-memory/saga/log-kit';
 import { SUMMARY_COLUMNS, toSummary, type SummaryRow } from './sql.js';
 
 const FAILED_TYPES = "('step_failed', 'compensation_failed')";
@@ -36,7 +44,9 @@ function where(s: string, f: CheckedFilter, p: Params): string[] {
   if (f.reasonCode !== null) c.push(`g.reason IS NOT NULL AND (g.reason->>'code') = ${p.add(f.reasonCode, 'text')}`);
   if (f.retrying !== null) c.push(f.retrying ? retryingSql(s) : `NOT ${retryingSql(s)}`);
   if (f.failedStep !== null) {
-    c.push(`g.id IN (SELECT fr.saga_id FROM ${s}.saga_records fr WHERE fr.type IN ${FAILED_TYPES} AND (fr.record->>'step') = ${p.add(f.failedStep, 'text')})`);
+    c.push(
+      `g.id IN (SELECT fr.saga_id FROM ${s}.saga_records fr WHERE fr.type IN ${FAILED_TYPES} AND (fr.record->>'step') = ${p.add(f.failedStep, 'text')})`,
+    );
   }
   if (f.createdFrom !== null) c.push(`g.created_at >= ${p.add(f.createdFrom, 'bigint')}`);
   if (f.createdBefore !== null) c.push(`g.created_at < ${p.add(f.createdBefore, 'bigint')}`);
@@ -48,7 +58,11 @@ export interface BuiltQuery {
   values: unknown[];
 }
 
-export function listQuery(s: string, filter: LogFilter | undefined, page: LogPageOptions | undefined): BuiltQuery & { limit: number; order: 'desc' | 'asc' } {
+export function listQuery(
+  s: string,
+  filter: LogFilter | undefined,
+  page: LogPageOptions | undefined,
+): BuiltQuery & { limit: number; order: 'desc' | 'asc' } {
   const f = checkFilter(filter);
   const pg = checkPage('postgres', page);
   const p = new Params();
@@ -58,7 +72,9 @@ export function listQuery(s: string, filter: LogFilter | undefined, page: LogPag
     c.push(`(g.created_at, g.id) ${cmp} (${p.add(positionNumber(pg.after, 0), 'bigint')}, ${p.add(positionText(pg.after, 1), 'text')})`);
   }
   const dir = pg.order === 'desc' ? 'DESC' : 'ASC';
-  const cols = SUMMARY_COLUMNS.split(', ').map((col) => `g.${col}`).join(', ');
+  const cols = SUMMARY_COLUMNS.split(', ')
+    .map((col) => `g.${col}`)
+    .join(', ');
   // One row more than the page: it tells whether a next page exists, without a count.
   const text = `SELECT ${cols}, g.key, g.ended_at,
       (SELECT r0.at FROM ${s}.saga_records r0 WHERE r0.saga_id = g.id AND r0.seq = 0) AS started_at

@@ -92,7 +92,9 @@ export function logStatements(s: string) {
       WHERE g.id = c.id AND g.status IN ('pending', 'running', 'compensating')
         AND (g.lease_expires_at IS NULL OR g.lease_expires_at <= ${NOW_MS} OR $4::boolean
              OR ($6::bigint IS NOT NULL AND g.fencing_token = $6 AND g.owner IS NOT DISTINCT FROM $5::text))
-      RETURNING ${SUMMARY_COLUMNS.split(', ').map((c) => `g.${c}`).join(', ')}, c.prev_owner`,
+      RETURNING ${SUMMARY_COLUMNS.split(', ')
+        .map((c) => `g.${c}`)
+        .join(', ')}, c.prev_owner`,
 
     /**
      * Two queues, each walked from the head of its partial index (migration 4), so a claim visits
@@ -130,7 +132,9 @@ export function logStatements(s: string) {
         lease_expires_at = ${NOW_MS} + $2::bigint, updated_at = ${NOW_MS}
       FROM picked c
       WHERE g.id = c.id
-      RETURNING ${SUMMARY_COLUMNS.split(', ').map((c) => `g.${c}`).join(', ')}, c.prev_owner`,
+      RETURNING ${SUMMARY_COLUMNS.split(', ')
+        .map((c) => `g.${c}`)
+        .join(', ')}, c.prev_owner`,
 
     /** Many sagas with their records in one round trip (a worker loads what it just claimed). */
     loadMany: `SELECT ${SUMMARY_COLUMNS}, input, meta, deadline_at, key, ended_at, rr.records, rr.record_times

@@ -20,7 +20,21 @@ import type {
   StoredSaga,
 } from '../../saga/index.js';
 import { SagaError } from '../../saga/index.js';
-import { checkAppendShape, checkKey, closedError, definitionKeys, failedSteps, failure, lastReason, lastStatus, metaText, reportCommit, toJsonText, GroupCommitQueue, encodeRecords } from '@apex-memory/saga/log-kit';
+import {
+  checkAppendShape,
+  checkKey,
+  closedError,
+  definitionKeys,
+  failedSteps,
+  failure,
+  lastReason,
+  lastStatus,
+  metaText,
+  reportCommit,
+  toJsonText,
+  GroupCommitQueue,
+  encodeRecords,
+} from '@apex-memory/saga/log-kit';
 import type { SqliteSynchronous } from './schema.js';
 import type { WireOp, WireResult } from './store.js';
 import { SqliteLogStore } from './store.js';
@@ -56,7 +70,10 @@ export class SqliteSagaLog implements SagaLogBackend {
   private closed = false;
   onCommit: ((e: CommitEvent) => void) | undefined;
 
-  constructor(readonly path: string, options: SqliteSagaLogOptions = {}) {
+  constructor(
+    readonly path: string,
+    options: SqliteSagaLogOptions = {},
+  ) {
     const synchronous = options.synchronous ?? 'FULL';
     if (synchronous !== 'FULL' && synchronous !== 'NORMAL') {
       throw new SagaError('LOG_FAILURE', `unknown SQLite synchronous mode ${String(synchronous)}`);
@@ -93,7 +110,21 @@ export class SqliteSagaLog implements SagaLogBackend {
     }
     const { sagaId: id, name, version, status, owner, leaseMs } = req;
     const deadlineAt = req.deadlineAt ?? null;
-    return this.enqueue<BeginResult>({ k: 'begin', id, name, version, status, input, owner, leaseMs, meta, deadlineAt, key, n: first.length, records });
+    return this.enqueue<BeginResult>({
+      k: 'begin',
+      id,
+      name,
+      version,
+      status,
+      input,
+      owner,
+      leaseMs,
+      meta,
+      deadlineAt,
+      key,
+      n: first.length,
+      records,
+    });
   }
 
   append(req: AppendRequest): Promise<void> {
@@ -144,7 +175,16 @@ export class SqliteSagaLog implements SagaLogBackend {
     const keys = definitionKeys(req.definitions);
     const defs = keys === null ? null : JSON.stringify(keys);
     const dead = req.deadOwners && req.deadOwners.length > 0 ? JSON.stringify(req.deadOwners) : null;
-    return this.enqueue({ k: 'claim', owner: req.owner, leaseMs: req.leaseMs, limit: req.limit, pending: req.includePending, names, defs, dead });
+    return this.enqueue({
+      k: 'claim',
+      owner: req.owner,
+      leaseMs: req.leaseMs,
+      limit: req.limit,
+      pending: req.includePending,
+      names,
+      defs,
+      dead,
+    });
   }
 
   claimSaga(req: ClaimSagaRequest): Promise<Claimed | undefined> {
@@ -179,7 +219,13 @@ export class SqliteSagaLog implements SagaLogBackend {
   }
 
   release(owner: string, held: ReadonlyArray<{ sagaId: string; fencingToken: number }>, delayMs?: number): Promise<void> {
-    return this.enqueue({ k: 'release', owner, ids: held.map((h) => h.sagaId), tokens: held.map((h) => h.fencingToken), delayMs: delayMs ?? null });
+    return this.enqueue({
+      k: 'release',
+      owner,
+      ids: held.map((h) => h.sagaId),
+      tokens: held.map((h) => h.fencingToken),
+      delayMs: delayMs ?? null,
+    });
   }
 
   claimStuck(sagaId: string, owner: string, leaseMs: number): Promise<{ saga: SagaSummary; lease: Lease } | undefined> {

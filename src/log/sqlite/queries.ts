@@ -36,7 +36,22 @@ function where(f: CheckedFilter, values: unknown[]): string[] {
   return c;
 }
 
-type EntryRow = [string, string, number, SagaStatus, string | null, number, number | null, number, number, string | null, string | null, number | null, number | null, number];
+type EntryRow = [
+  string,
+  string,
+  number,
+  SagaStatus,
+  string | null,
+  number,
+  number | null,
+  number,
+  number,
+  string | null,
+  string | null,
+  number | null,
+  number | null,
+  number,
+];
 
 export class SqliteQueries {
   /** Statements by text: a filter combination is parsed once per connection. Bounded by the combinations. */
@@ -54,7 +69,9 @@ export class SqliteQueries {
       values.push(positionNumber(p.after, 0));
     }
     values.push(p.limit + 1);
-    const cols = SUMMARY_COLUMNS.split(', ').map((col) => `s.${col}`).join(', ');
+    const cols = SUMMARY_COLUMNS.split(', ')
+      .map((col) => `s.${col}`)
+      .join(', ');
     const text = `SELECT ${cols}, s.key, s.ended_at, (SELECT at FROM saga_records r0 WHERE r0.saga_rid = s.rid AND r0.first_seq = 0), s.rid
       FROM sagas s ${c.length > 0 ? `WHERE ${c.join(' AND ')}` : ''} ORDER BY s.rid ${p.order === 'desc' ? 'DESC' : 'ASC'} LIMIT ?`;
     const rows = this.statement(text, true).all(...values) as EntryRow[];
@@ -67,7 +84,9 @@ export class SqliteQueries {
   count(filter: LogFilter | undefined): number {
     const values: unknown[] = [];
     const c = where(checkFilter(filter), values);
-    return this.statement(`SELECT count(*) FROM sagas s ${c.length > 0 ? `WHERE ${c.join(' AND ')}` : ''}`, false).pluck().get(...values) as number;
+    return this.statement(`SELECT count(*) FROM sagas s ${c.length > 0 ? `WHERE ${c.join(' AND ')}` : ''}`, false)
+      .pluck()
+      .get(...values) as number;
   }
 
   /** Stops at cap + 1 matches: "10,000+" reads 10,001 index entries, not the whole log. */
@@ -76,7 +95,9 @@ export class SqliteQueries {
     const c = where(checkFilter(filter), values);
     values.push(checkCap(cap) + 1);
     const text = `SELECT count(*) FROM (SELECT 1 FROM sagas s ${c.length > 0 ? `WHERE ${c.join(' AND ')}` : ''} LIMIT ?)`;
-    const n = this.statement(text, false).pluck().get(...values) as number;
+    const n = this.statement(text, false)
+      .pluck()
+      .get(...values) as number;
     return n > cap ? { count: cap, capped: true } : { count: n, capped: false };
   }
 

@@ -43,12 +43,16 @@ export function prepareStatements(db: Database.Database): SqliteStatements {
     ),
     summary: db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM sagas WHERE id = ?`).raw(),
     loadSaga: db.prepare(`SELECT ${SUMMARY_COLUMNS}, input, meta, deadline_at, key, ended_at FROM sagas WHERE id = ?`).raw(),
-    loadRecords: db.prepare('SELECT records, n, at FROM saga_records WHERE saga_rid = (SELECT rid FROM sagas WHERE id = ?) ORDER BY first_seq').raw(),
+    loadRecords: db
+      .prepare('SELECT records, n, at FROM saga_records WHERE saga_rid = (SELECT rid FROM sagas WHERE id = ?) ORDER BY first_seq')
+      .raw(),
     ridOf: db.prepare('SELECT rid FROM sagas WHERE id = ?').pluck(),
     // An append only reads the saga row (token, next seq): two point lookups at the hot right
     // edge of the B-trees.
     tokenOf: db.prepare('SELECT fencing_token FROM sagas WHERE rid = ?').pluck(),
-    nextSeq: db.prepare('SELECT coalesce((SELECT first_seq + n FROM saga_records WHERE saga_rid = ? ORDER BY first_seq DESC LIMIT 1), 0)').pluck(),
+    nextSeq: db
+      .prepare('SELECT coalesce((SELECT first_seq + n FROM saga_records WHERE saga_rid = ? ORDER BY first_seq DESC LIMIT 1), 0)')
+      .pluck(),
     // ended_at: set once, by the append that makes the saga final (completed/compensated are final).
     updateState: db.prepare(
       `UPDATE sagas SET status = coalesce(@status, status), reason = coalesce(@reason, reason),

@@ -2,7 +2,19 @@
 // commit. It runs either on the caller's thread or inside the log's worker thread (sqlite/worker.ts),
 // so its inputs and outputs are plain, cloneable data (WireOp / WireResult).
 import Database from 'better-sqlite3';
-import type { ErrorInfo, Json, LogCount, LogFilter, LogPage, LogPageOptions, SagaMeta, SagaStatus, SagaSummary, StoredSaga, SagaErrorCode } from '../../saga/index.js';
+import type {
+  ErrorInfo,
+  Json,
+  LogCount,
+  LogFilter,
+  LogPage,
+  LogPageOptions,
+  SagaMeta,
+  SagaStatus,
+  SagaSummary,
+  StoredSaga,
+  SagaErrorCode,
+} from '../../saga/index.js';
 import { isSagaError } from '../../saga/index.js';
 import { failure, fencedError, notFoundError, seqError, decodeRecords } from '@apex-memory/saga/log-kit';
 import type { SqliteSynchronous } from './schema.js';
@@ -42,7 +54,16 @@ export type WireOp =
       /** Steps (or compensations) these records report failed: saga_failed_steps (the failedStep filter). */
       failed: string[] | null;
     }
-  | { k: 'claim'; owner: string; leaseMs: number; limit: number; pending: boolean; names: string | null; defs: string | null; dead: string | null }
+  | {
+      k: 'claim';
+      owner: string;
+      leaseMs: number;
+      limit: number;
+      pending: boolean;
+      names: string | null;
+      defs: string | null;
+      dead: string | null;
+    }
   | { k: 'claimOne'; id: string; owner: string; leaseMs: number; force: boolean; heldOwner: string | null; heldToken: number | null }
   | { k: 'renew'; owner: string; ids: string[]; tokens: number[]; leaseMs: number }
   | { k: 'release'; owner: string; ids: string[]; tokens: number[]; delayMs: number | null }
@@ -113,7 +134,9 @@ export class SqliteLogStore {
   }
 
   load(sagaId: string): StoredSaga | undefined {
-    const row = this.sql.loadSaga.get(sagaId) as [...SummaryRow, string, string | null, number | null, string | null, number | null] | undefined;
+    const row = this.sql.loadSaga.get(sagaId) as
+      | [...SummaryRow, string, string | null, number | null, string | null, number | null]
+      | undefined;
     if (row === undefined) return undefined;
     const records: StoredSaga['records'] = [];
     const recordTimes: Array<number | null> = [];
@@ -153,15 +176,17 @@ export class SqliteLogStore {
 
   /** Retention (see SagaLog.prune): one transaction, records first, then the saga rows. */
   prune(endedBefore: number, limit: number): number {
-    return this.db.transaction(() => {
-      const rids = this.sql.prunable.all(endedBefore, limit) as number[];
-      for (const rid of rids) {
-        this.sql.deleteRecords.run(rid);
-        this.sql.deleteFailed.run(rid);
-        this.sql.deleteSaga.run(rid);
-      }
-      return rids.length;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const rids = this.sql.prunable.all(endedBefore, limit) as number[];
+        for (const rid of rids) {
+          this.sql.deleteRecords.run(rid);
+          this.sql.deleteFailed.run(rid);
+          this.sql.deleteSaga.run(rid);
+        }
+        return rids.length;
+      })
+      .immediate();
   }
 
   close(): void {
@@ -223,7 +248,21 @@ export class SqliteLogStore {
     const owner = running ? op.owner : null;
     const token = running ? 1 : 0;
     const lease = running ? now + op.leaseMs : null;
-    const info = this.sql.insertSaga.run(op.id, op.name, op.version, op.status, op.input, owner, token, lease, now, now, op.meta, op.deadlineAt, op.key);
+    const info = this.sql.insertSaga.run(
+      op.id,
+      op.name,
+      op.version,
+      op.status,
+      op.input,
+      owner,
+      token,
+      lease,
+      now,
+      now,
+      op.meta,
+      op.deadlineAt,
+      op.key,
+    );
     if (info.changes === 1) {
       const rid = Number(info.lastInsertRowid);
       this.remember(op.id, { rid, token, nextSeq: op.n });
@@ -253,9 +292,14 @@ export class SqliteLogStore {
 
   private claim(op: Extract<WireOp, { k: 'claim' }>, now: number): unknown {
     if (op.limit <= 0) return [];
-    const rows = this.sql.claimable.all({ pending: op.pending ? 1 : 0, now, names: op.names, defs: op.defs, dead: op.dead, limit: op.limit }) as Array<
-      [string, string | null]
-    >;
+    const rows = this.sql.claimable.all({
+      pending: op.pending ? 1 : 0,
+      now,
+      names: op.names,
+      defs: op.defs,
+      dead: op.dead,
+      limit: op.limit,
+    }) as Array<[string, string | null]>;
     return rows.map(([id, previousOwner]) => {
       const saga = toSummary(this.sql.takeOver.get(op.owner, now + op.leaseMs, now, id) as SummaryRow);
       return { saga, lease: { owner: op.owner, fencingToken: saga.fencingToken }, previousOwner };

@@ -72,7 +72,8 @@ export class SqliteWorkerHandle {
   }
 }
 
-const SOURCE_CONDITION_HOOK = 'export function resolve(s, c, next) { return next(s, { ...c, conditions: [...c.conditions, "apex-memory-source"] }); }';
+const SOURCE_CONDITION_HOOK =
+  'export function resolve(s, c, next) { return next(s, { ...c, conditions: [...c.conditions, "apex-memory-source"] }); }';
 
 /**
  * Compiled builds start worker.js directly. Run from TypeScript sources (tests, tsx), the

@@ -9,7 +9,17 @@
 // withFaults naming a batched method (e.g. `writeVersionBatch`) before coalescing; the whole batch
 // then fails, before or after it applied, as a real one would.
 import { StoreError } from '../errors.js';
-import type { CacheBatchWrites, CommitItem, DerivedBatchWrites, FinishItem, RelationalBatchReads, RelationalBatchWrites, RemoveVersionItem, WriteItem, CacheRemoveItem } from '../batch-types.js';
+import type {
+  CacheBatchWrites,
+  CommitItem,
+  DerivedBatchWrites,
+  FinishItem,
+  RelationalBatchReads,
+  RelationalBatchWrites,
+  RemoveVersionItem,
+  WriteItem,
+  CacheRemoveItem,
+} from '../batch-types.js';
 import type { CacheEntry, DocumentRow, DocumentVersion, StoreName, StoreSet, WriteContext } from '../types.js';
 import { Coalescer, type CoalescerOptions } from './coalescer.js';
 
@@ -33,7 +43,12 @@ export class BatchStats {
     const out: Record<string, { batches: number; members: number; p50: number; max: number }> = {};
     for (const [op, list] of this.sizes) {
       const sorted = [...list].sort((a, b) => a - b);
-      out[op] = { batches: list.length, members: list.reduce((a, b) => a + b, 0), p50: sorted[Math.floor((sorted.length - 1) / 2)] ?? 0, max: sorted[sorted.length - 1] ?? 0 };
+      out[op] = {
+        batches: list.length,
+        members: list.reduce((a, b) => a + b, 0),
+        p50: sorted[Math.floor((sorted.length - 1) / 2)] ?? 0,
+        max: sorted[sorted.length - 1] ?? 0,
+      };
     }
     return out;
   }
@@ -61,7 +76,13 @@ function versionBytes(v: DocumentVersion): number {
 
 export function coalesceStores(stores: StoreSet, options: CoalesceOptions = {}, stats: BatchStats = new BatchStats()): StoreSet {
   const { skip = [], ...opts } = options;
-  const make = <I, R>(store: StoreName, op: string, send: (items: readonly I[]) => ReturnType<CoalescerOptions<I, R>['send']>, keyOf: (i: I) => string, sizeOf?: (i: I) => number): Coalescer<I, R> =>
+  const make = <I, R>(
+    store: StoreName,
+    op: string,
+    send: (items: readonly I[]) => ReturnType<CoalescerOptions<I, R>['send']>,
+    keyOf: (i: I) => string,
+    sizeOf?: (i: I) => number,
+  ): Coalescer<I, R> =>
     new Coalescer<I, R>({
       send,
       keyOf,
@@ -80,10 +101,15 @@ export function coalesceStores(stores: StoreSet, options: CoalesceOptions = {}, 
     // DOC_HELD answer, the takeover of a dead holder) of concurrent writes: one statement.
     const b = postgres as unknown as RelationalBatchReads;
     type State = { row: DocumentRow | undefined; holder: string | undefined };
-    const states = make<string, State>('postgres', 'documentStates', async (ids) => {
-      const found = await b.documentStates(ids);
-      return ids.map((docId) => ({ ok: true as const, value: found.get(docId) ?? { row: undefined, holder: undefined } }));
-    }, (docId) => docId);
+    const states = make<string, State>(
+      'postgres',
+      'documentStates',
+      async (ids) => {
+        const found = await b.documentStates(ids);
+        return ids.map((docId) => ({ ok: true as const, value: found.get(docId) ?? { row: undefined, holder: undefined } }));
+      },
+      (docId) => docId,
+    );
     pg = overlay(pg, {
       getDocument: async (docId: string) => (await states.submit(docId)).row,
       holderOf: async (docId: string) => (await states.submit(docId)).holder,
@@ -91,22 +117,53 @@ export function coalesceStores(stores: StoreSet, options: CoalesceOptions = {}, 
   }
   if (on('postgres') && hasMethods(postgres, 'putPendingBatch', 'commitBatch', 'finishVersionBatch')) {
     const b = postgres as unknown as RelationalBatchWrites;
-    const put = make<WriteItem, { previousSha: string | null }>('postgres', 'putPending', (items) => b.putPendingBatch(items), (i) => i.v.docId, (i) => versionBytes(i.v));
-    const commit = make<CommitItem, void>('postgres', 'commit', (items) => b.commitBatch(items), (i) => i.docId);
-    const finish = make<FinishItem, void>('postgres', 'finishVersion', (items) => b.finishVersionBatch(items), (i) => i.docId);
+    const put = make<WriteItem, { previousSha: string | null }>(
+      'postgres',
+      'putPending',
+      (items) => b.putPendingBatch(items),
+      (i) => i.v.docId,
+      (i) => versionBytes(i.v),
+    );
+    const commit = make<CommitItem, void>(
+      'postgres',
+      'commit',
+      (items) => b.commitBatch(items),
+      (i) => i.docId,
+    );
+    const finish = make<FinishItem, void>(
+      'postgres',
+      'finishVersion',
+      (items) => b.finishVersionBatch(items),
+      (i) => i.docId,
+    );
     pg = overlay(pg, {
       putPending: (v: DocumentVersion, ctx: WriteContext) => put.submit({ v, ctx: bare(ctx) }, ctx.signal),
       commit: (docId: string, contentSha256: string, ctx: WriteContext, expectedPrevious?: string | null) =>
-        commit.submit({ docId, contentSha256, ctx: bare(ctx), ...(expectedPrevious !== undefined ? { expectedPrevious } : {}) }, ctx.signal),
-      finishVersion: (docId: string, previousSha: string | null, ctx: WriteContext) => finish.submit({ docId, previousSha, ctx: bare(ctx) }, ctx.signal),
+        commit.submit(
+          { docId, contentSha256, ctx: bare(ctx), ...(expectedPrevious !== undefined ? { expectedPrevious } : {}) },
+          ctx.signal,
+        ),
+      finishVersion: (docId: string, previousSha: string | null, ctx: WriteContext) =>
+        finish.submit({ docId, previousSha, ctx: bare(ctx) }, ctx.signal),
     });
   }
 
   const derived = <T extends StoreSet['neo4j'] | StoreSet['qdrant']>(store: T): T => {
     if (!on(store.name) || !hasMethods(store, 'writeVersionBatch', 'removeVersionBatch')) return store;
     const b = store as unknown as DerivedBatchWrites;
-    const write = make<WriteItem, void>(store.name, 'writeVersion', (items) => b.writeVersionBatch(items), (i) => i.v.docId, (i) => versionBytes(i.v));
-    const remove = make<RemoveVersionItem, void>(store.name, 'removeVersion', (items) => b.removeVersionBatch(items), (i) => i.docId);
+    const write = make<WriteItem, void>(
+      store.name,
+      'writeVersion',
+      (items) => b.writeVersionBatch(items),
+      (i) => i.v.docId,
+      (i) => versionBytes(i.v),
+    );
+    const remove = make<RemoveVersionItem, void>(
+      store.name,
+      'removeVersion',
+      (items) => b.removeVersionBatch(items),
+      (i) => i.docId,
+    );
     return overlay(store, {
       writeVersion: (v: DocumentVersion, ctx: WriteContext) => write.submit({ v, ctx: bare(ctx) }, ctx.signal),
       removeVersion: (docId: string, contentSha256: string, ctx?: WriteContext) =>
@@ -117,8 +174,18 @@ export function coalesceStores(stores: StoreSet, options: CoalesceOptions = {}, 
   let cache = redis;
   if (on('redis') && hasMethods(redis, 'putBatch', 'removeBatch')) {
     const b = redis as unknown as CacheBatchWrites;
-    const put = make<{ entry: CacheEntry; ctx: WriteContext }, void>('redis', 'put', (items) => b.putBatch(items), (i) => i.entry.docId);
-    const remove = make<CacheRemoveItem, void>('redis', 'remove', (items) => b.removeBatch(items), (i) => i.docId);
+    const put = make<{ entry: CacheEntry; ctx: WriteContext }, void>(
+      'redis',
+      'put',
+      (items) => b.putBatch(items),
+      (i) => i.entry.docId,
+    );
+    const remove = make<CacheRemoveItem, void>(
+      'redis',
+      'remove',
+      (items) => b.removeBatch(items),
+      (i) => i.docId,
+    );
     cache = overlay(redis, {
       put: (entry: CacheEntry, ctx: WriteContext) => put.submit({ entry, ctx: bare(ctx) }, ctx.signal),
       remove: (docId: string, contentSha256: string | null, ctx?: WriteContext) =>

@@ -77,37 +77,54 @@ CALL (m) {
 const byKey = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 function fenceRows(items: ReadonlyArray<{ docId: string; ctx?: WriteContext }>): FenceRow[] {
-  return items.flatMap((it, i) => (it.ctx ? [{ i, docId: it.docId, sagaId: it.ctx.sagaId, token: neo4j.int(it.ctx.fencingToken) }] : []))
+  return items
+    .flatMap((it, i) => (it.ctx ? [{ i, docId: it.docId, sagaId: it.ctx.sagaId, token: neo4j.int(it.ctx.fencingToken) }] : []))
     .sort((a, b) => byKey(a.docId, b.docId) || byKey(a.sagaId, b.sagaId));
 }
 
 /** The members a fence refused: current token above theirs. */
-function staleMembers(records: Array<{ get(key: string): unknown }>, items: ReadonlyArray<{ docId: string; ctx?: WriteContext }>): Map<number, StoreError> {
+function staleMembers(
+  records: Array<{ get(key: string): unknown }>,
+  items: ReadonlyArray<{ docId: string; ctx?: WriteContext }>,
+): Map<number, StoreError> {
   const stale = new Map<number, StoreError>();
   for (const r of records) {
     const i = Number(r.get('i'));
     const current: unknown = r.get('current');
     const it = items[i];
     if (it?.ctx && typeof current === 'number' && current > it.ctx.fencingToken) {
-      stale.set(i, new StoreError('neo4j', 'STORE_FENCED', `saga ${it.ctx.sagaId} token ${it.ctx.fencingToken} is stale for document ${JSON.stringify(it.docId)} (fence at ${current})`));
+      stale.set(
+        i,
+        new StoreError(
+          'neo4j',
+          'STORE_FENCED',
+          `saga ${it.ctx.sagaId} token ${it.ctx.fencingToken} is stale for document ${JSON.stringify(it.docId)} (fence at ${current})`,
+        ),
+      );
     }
   }
   return stale;
 }
 
-function memberParam(docId: string, ctx: WriteContext | undefined): { docId: string; sagaId: string | null; token: ReturnType<typeof neo4j.int> | null } {
+function memberParam(
+  docId: string,
+  ctx: WriteContext | undefined,
+): { docId: string; sagaId: string | null; token: ReturnType<typeof neo4j.int> | null } {
   return { docId, sagaId: ctx?.sagaId ?? null, token: ctx ? neo4j.int(ctx.fencingToken) : null };
 }
 
 /** writeVersion of many documents: one transaction, its statements pipelined (one round trip). */
 export async function writeVersionBatch(tx: ManagedTransaction, items: readonly WriteItem[]): Promise<Array<MemberOutcome<void>>> {
   const keyed = items.map(({ v, ctx }) => ({ docId: v.docId, ctx }));
-  const members = items.map(({ v, ctx }) => ({
-    ...memberParam(v.docId, ctx),
-    sha: v.contentSha256,
-    chunks: [...v.chunks].sort((a, b) => a.idx - b.idx)
-      .map((c) => ({ id: chunkKey(v.docId, v.contentSha256, c.idx), idx: neo4j.int(c.idx), entities: [...new Set(c.entities)].sort() })),
-  })).sort((a, b) => byKey(a.docId, b.docId));
+  const members = items
+    .map(({ v, ctx }) => ({
+      ...memberParam(v.docId, ctx),
+      sha: v.contentSha256,
+      chunks: [...v.chunks]
+        .sort((a, b) => a.idx - b.idx)
+        .map((c) => ({ id: chunkKey(v.docId, v.contentSha256, c.idx), idx: neo4j.int(c.idx), entities: [...new Set(c.entities)].sort() })),
+    }))
+    .sort((a, b) => byKey(a.docId, b.docId));
   const needs = new Map<string, Array<ReturnType<typeof memberParam>>>();
   for (const m of members) {
     for (const name of new Set(m.chunks.flatMap((c) => c.entities))) {
@@ -125,7 +142,10 @@ export async function writeVersionBatch(tx: ManagedTransaction, items: readonly 
     tx.run(WRITE_VERSIONS, { members }),
   ]);
   const stale = staleMembers(raised.records, keyed);
-  return items.map((_, i) => { const s = stale.get(i); return s ? failed(s) : OK; });
+  return items.map((_, i) => {
+    const s = stale.get(i);
+    return s ? failed(s) : OK;
+  });
 }
 
 /** The entity names each removed version's chunks mention (reads take no locks). */
@@ -174,5 +194,8 @@ export async function removeVersionBatch(tx: ManagedTransaction, items: readonly
     tx.run(DELETE_CHUNKS, { members }),
   ]);
   const stale = staleMembers(raised.records, items);
-  return items.map((_, i) => { const s = stale.get(i); return s ? failed(s) : OK; });
+  return items.map((_, i) => {
+    const s = stale.get(i);
+    return s ? failed(s) : OK;
+  });
 }

@@ -124,7 +124,11 @@ export function classifyNeo4jError(err: unknown, what: string): StoreError {
   const code = errorCode(err) ?? '';
   const summary = `${what} failed${code ? ` (${code})` : ''}: ${err instanceof Error ? err.message : String(err)}`;
   if (TIMEOUT_CODES.test(code)) return new StoreError('neo4j', 'STORE_TIMEOUT', summary, { cause: err });
-  const transient = neo4j.Neo4jError.isRetryable(err) || code === 'ServiceUnavailable' || code === 'SessionExpired' || code.startsWith('Neo.TransientError.');
+  const transient =
+    neo4j.Neo4jError.isRetryable(err) ||
+    code === 'ServiceUnavailable' ||
+    code === 'SessionExpired' ||
+    code.startsWith('Neo.TransientError.');
   return new StoreError('neo4j', transient ? 'STORE_TRANSIENT' : 'STORE_PERMANENT', summary, { cause: err });
 }
 
@@ -146,7 +150,11 @@ async function raiseFence(tx: ManagedTransaction, docId: string, ctx: WriteConte
   const res = await tx.run(RAISE_FENCE, { docId, sagaId: ctx.sagaId, token: neo4j.int(ctx.fencingToken) });
   const current: unknown = res.records[0]?.get('current');
   if (typeof current === 'number' && current > ctx.fencingToken) {
-    throw new StoreError('neo4j', 'STORE_FENCED', `saga ${ctx.sagaId} token ${ctx.fencingToken} is stale for document ${JSON.stringify(docId)} (fence at ${current})`);
+    throw new StoreError(
+      'neo4j',
+      'STORE_FENCED',
+      `saga ${ctx.sagaId} token ${ctx.fencingToken} is stale for document ${JSON.stringify(docId)} (fence at ${current})`,
+    );
   }
 }
 
@@ -196,18 +204,29 @@ export class Neo4jGraphStore implements GraphStore, DerivedBatchWrites {
   }
 
   /** One managed transaction per call; the client-side guard outlasts the server-side timeout. */
-  private async tx<T>(what: string, mode: 'READ' | 'WRITE', work: (tx: ManagedTransaction) => Promise<T>, signal?: AbortSignal): Promise<T> {
-    return withTimeout('neo4j', what, this.timeoutMs + 2_000, async () => {
-      const session = this.session(mode);
-      try {
-        const config = { timeout: this.timeoutMs };
-        return mode === 'WRITE' ? await session.executeWrite(work, config) : await session.executeRead(work, config);
-      } catch (err) {
-        throw classifyNeo4jError(err, what);
-      } finally {
-        await session.close().catch(() => undefined);
-      }
-    }, signal);
+  private async tx<T>(
+    what: string,
+    mode: 'READ' | 'WRITE',
+    work: (tx: ManagedTransaction) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    return withTimeout(
+      'neo4j',
+      what,
+      this.timeoutMs + 2_000,
+      async () => {
+        const session = this.session(mode);
+        try {
+          const config = { timeout: this.timeoutMs };
+          return mode === 'WRITE' ? await session.executeWrite(work, config) : await session.executeRead(work, config);
+        } catch (err) {
+          throw classifyNeo4jError(err, what);
+        } finally {
+          await session.close().catch(() => undefined);
+        }
+      },
+      signal,
+    );
   }
 
   /** Schema rules that could not be created at the last attempt (reported by health; see schema.ts). */
@@ -243,7 +262,8 @@ export class Neo4jGraphStore implements GraphStore, DerivedBatchWrites {
     try {
       const info = await withTimeout('neo4j', 'health', this.timeoutMs, () => this.driver.getServerInfo());
       const where = `${info.agent ?? 'neo4j'} at ${describeBoltUrl(this.options.url)}`;
-      if (this.schemaFailures.length > 0) return { ok: false, detail: `${where}: schema incomplete (${this.schemaFailures.join('; ')}); run \`apex-memory repair\`` };
+      if (this.schemaFailures.length > 0)
+        return { ok: false, detail: `${where}: schema incomplete (${this.schemaFailures.join('; ')}); run \`apex-memory repair\`` };
       return { ok: true, detail: where };
     } catch (err) {
       return { ok: false, detail: `neo4j at ${describeBoltUrl(this.options.url)}: ${classifyNeo4jError(err, 'health').message}` };
@@ -265,19 +285,29 @@ export class Neo4jGraphStore implements GraphStore, DerivedBatchWrites {
       .sort((a, b) => a.idx - b.idx)
       .map((c) => ({ id: chunkKey(v.docId, v.contentSha256, c.idx), idx: neo4j.int(c.idx), entities: sortedUnique(c.entities) }));
     const names = sortedUnique(v.chunks.flatMap((c) => c.entities));
-    const write = (): Promise<boolean> => this.tx('writeVersion', 'WRITE', async (tx) => {
-      if (!(await schemaMarked(tx))) return false;
-      await raiseFence(tx, v.docId, ctx);
-      await tx.run(LOCK_ENTITIES_FOR_WRITE, { names });
-      await tx.run(LOCK_DOCUMENT_FOR_WRITE, { docId: v.docId });
-      await tx.run(WRITE_VERSION, { docId: v.docId, sha: v.contentSha256, chunks });
-      return true;
-    }, ctx.signal);
+    const write = (): Promise<boolean> =>
+      this.tx(
+        'writeVersion',
+        'WRITE',
+        async (tx) => {
+          if (!(await schemaMarked(tx))) return false;
+          await raiseFence(tx, v.docId, ctx);
+          await tx.run(LOCK_ENTITIES_FOR_WRITE, { names });
+          await tx.run(LOCK_DOCUMENT_FOR_WRITE, { docId: v.docId });
+          await tx.run(WRITE_VERSION, { docId: v.docId, sha: v.contentSha256, chunks });
+          return true;
+        },
+        ctx.signal,
+      );
     if (await write()) return;
     const failed = await this.ensureSchemaOnce();
     if (failed.length === 0 && (await write())) return;
     // Retryable: the saga rides it out within its outage budget; `repair` makes it pass.
-    throw new StoreError('neo4j', 'STORE_TRANSIENT', `writeVersion refused: ${SCHEMA_MISSING} (a new, emptied or replaced database?)${failed.length > 0 ? ` and cannot be created: ${failed.join('; ')}; run \`apex-memory repair\`` : ''}`);
+    throw new StoreError(
+      'neo4j',
+      'STORE_TRANSIENT',
+      `writeVersion refused: ${SCHEMA_MISSING} (a new, emptied or replaced database?)${failed.length > 0 ? ` and cannot be created: ${failed.join('; ')}; run \`apex-memory repair\`` : ''}`,
+    );
   }
 
   /**
@@ -285,14 +315,19 @@ export class Neo4jGraphStore implements GraphStore, DerivedBatchWrites {
    * first, as in writeVersion: a batch never MERGEs entities while the constraints may be missing.
    */
   async writeVersionBatch(items: readonly WriteItem[]): Outcomes {
-    const write = () => this.tx('writeVersionBatch', 'WRITE', async (tx) => ((await schemaMarked(tx)) ? writeVersionBatch(tx, items) : undefined));
+    const write = () =>
+      this.tx('writeVersionBatch', 'WRITE', async (tx) => ((await schemaMarked(tx)) ? writeVersionBatch(tx, items) : undefined));
     const first = await write();
     if (first) return first;
     const failed = await this.ensureSchemaOnce();
     const again = failed.length === 0 ? await write() : undefined;
     if (again) return again;
     // The whole batch is refused as retryable: each member rides it out by its own step policy.
-    throw new StoreError('neo4j', 'STORE_TRANSIENT', `writeVersionBatch refused: ${SCHEMA_MISSING} (a new, emptied or replaced database?)${failed.length > 0 ? ` and cannot be created: ${failed.join('; ')}; run \`apex-memory repair\`` : ''}`);
+    throw new StoreError(
+      'neo4j',
+      'STORE_TRANSIENT',
+      `writeVersionBatch refused: ${SCHEMA_MISSING} (a new, emptied or replaced database?)${failed.length > 0 ? ` and cannot be created: ${failed.join('; ')}; run \`apex-memory repair\`` : ''}`,
+    );
   }
 
   removeVersionBatch(items: readonly RemoveVersionItem[]): Outcomes {
@@ -302,39 +337,46 @@ export class Neo4jGraphStore implements GraphStore, DerivedBatchWrites {
   /** With `ctx` (a saga's compensation) fenced like a write; without it (operator cleanup) not. */
   async removeVersion(docId: string, contentSha256: string, ctx?: WriteContext): Promise<void> {
     const params = { docId, sha: contentSha256 };
-    await this.tx('removeVersion', 'WRITE', async (tx) => {
-      if (ctx) await raiseFence(tx, docId, ctx);
-      await lockForRemoval(tx, VERSION_ENTITIES, params);
-      await tx.run(REMOVE_VERSION, params);
-      await tx.run(REMOVE_EMPTY_DOCUMENT, params);
-    }, ctx?.signal);
+    await this.tx(
+      'removeVersion',
+      'WRITE',
+      async (tx) => {
+        if (ctx) await raiseFence(tx, docId, ctx);
+        await lockForRemoval(tx, VERSION_ENTITIES, params);
+        await tx.run(REMOVE_VERSION, params);
+        await tx.run(REMOVE_EMPTY_DOCUMENT, params);
+      },
+      ctx?.signal,
+    );
   }
 
   async removeDocument(docId: string, ctx?: WriteContext): Promise<void> {
-    await this.tx('removeDocument', 'WRITE', async (tx) => {
-      if (ctx) await raiseFence(tx, docId, ctx);
-      await lockForRemoval(tx, ALL_ENTITIES, { docId });
-      await tx.run(REMOVE_ALL_CHUNKS, { docId });
-      await tx.run(REMOVE_EMPTY_DOCUMENT, { docId });
-    }, ctx?.signal);
+    await this.tx(
+      'removeDocument',
+      'WRITE',
+      async (tx) => {
+        if (ctx) await raiseFence(tx, docId, ctx);
+        await lockForRemoval(tx, ALL_ENTITIES, { docId });
+        await tx.run(REMOVE_ALL_CHUNKS, { docId });
+        await tx.run(REMOVE_EMPTY_DOCUMENT, { docId });
+      },
+      ctx?.signal,
+    );
   }
 
   listVersions(docId: string): Promise<StoredVersion[]> {
     return this.tx('listVersions', 'READ', async (tx) => {
-      const res = await tx.run(
-        'MATCH (c:Chunk {doc_id: $docId}) RETURN c.content_sha256 AS sha, count(c) AS n ORDER BY sha',
-        { docId },
-      );
+      const res = await tx.run('MATCH (c:Chunk {doc_id: $docId}) RETURN c.content_sha256 AS sha, count(c) AS n ORDER BY sha', { docId });
       return res.records.map((r) => ({ docId, contentSha256: String(r.get('sha')), chunkCount: Number(r.get('n')) }));
     });
   }
 
   listDocIds(afterId: string | null, limit: number): Promise<string[]> {
     return this.tx('listDocIds', 'READ', async (tx) => {
-      const res = await tx.run(
-        'MATCH (d:Document) WHERE $after IS NULL OR d.id > $after RETURN d.id AS id ORDER BY id LIMIT $limit',
-        { after: afterId, limit: neo4j.int(limit) },
-      );
+      const res = await tx.run('MATCH (d:Document) WHERE $after IS NULL OR d.id > $after RETURN d.id AS id ORDER BY id LIMIT $limit', {
+        after: afterId,
+        limit: neo4j.int(limit),
+      });
       return res.records.map((r) => String(r.get('id')));
     });
   }
@@ -354,9 +396,15 @@ export class Neo4jGraphStore implements GraphStore, DerivedBatchWrites {
   /** Pages in id order; the cursor is the last id (`d.id > $after` alone lets the index serve it). */
   async scanDocIds(cursor: string | null, limit: number): Promise<DocIdPage> {
     const docIds = await this.tx('scanDocIds', 'READ', async (tx) => {
-      const res = cursor === null
-        ? await tx.run('MATCH (d:Document) WHERE d.id IS NOT NULL RETURN d.id AS id ORDER BY id LIMIT $limit', { limit: neo4j.int(limit) })
-        : await tx.run('MATCH (d:Document) WHERE d.id > $after RETURN d.id AS id ORDER BY id LIMIT $limit', { after: cursor, limit: neo4j.int(limit) });
+      const res =
+        cursor === null
+          ? await tx.run('MATCH (d:Document) WHERE d.id IS NOT NULL RETURN d.id AS id ORDER BY id LIMIT $limit', {
+              limit: neo4j.int(limit),
+            })
+          : await tx.run('MATCH (d:Document) WHERE d.id > $after RETURN d.id AS id ORDER BY id LIMIT $limit', {
+              after: cursor,
+              limit: neo4j.int(limit),
+            });
       return res.records.map((r) => String(r.get('id')));
     });
     return { docIds, next: docIds.length < limit ? null : (docIds[docIds.length - 1] ?? null) };

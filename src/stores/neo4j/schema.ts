@@ -28,7 +28,10 @@ export const SCHEMA_RULES: ReadonlyArray<{ name: string; statement: string }> = 
   { name: 'apex_chunk_doc', statement: 'CREATE INDEX apex_chunk_doc IF NOT EXISTS FOR (c:Chunk) ON (c.doc_id)' },
   { name: 'apex_chunk_version', statement: 'CREATE INDEX apex_chunk_version IF NOT EXISTS FOR (c:Chunk) ON (c.doc_id, c.content_sha256)' },
   // One fence node per (document, saga): concurrent first writers MERGE the same node, never two.
-  { name: 'apex_write_fence', statement: 'CREATE CONSTRAINT apex_write_fence IF NOT EXISTS FOR (f:WriteFence) REQUIRE (f.doc_id, f.saga_id) IS UNIQUE' },
+  {
+    name: 'apex_write_fence',
+    statement: 'CREATE CONSTRAINT apex_write_fence IF NOT EXISTS FOR (f:WriteFence) REQUIRE (f.doc_id, f.saga_id) IS UNIQUE',
+  },
 ];
 
 /** The uniqueness rules and the key each one guards (what a duplicate looks like). */
@@ -78,16 +81,30 @@ export async function checkSchema(run: RunStatement): Promise<SchemaProblem[]> {
   }
   const problems: SchemaProblem[] = [];
   for (const rule of SCHEMA_RULES) {
-    if (!present.has(rule.name)) problems.push({ kind: 'schema_missing', store: 'neo4j', key: rule.name, detail: `schema rule ${rule.name} is missing` });
+    if (!present.has(rule.name))
+      problems.push({ kind: 'schema_missing', store: 'neo4j', key: rule.name, detail: `schema rule ${rule.name} is missing` });
   }
   const marked = await run(READ_MARKER, { id: MARKER_ID });
-  if (Number(marked[0]?.n ?? 0) === 0) problems.push({ kind: 'schema_missing', store: 'neo4j', key: 'ApexSchema', detail: 'no schema marker: a new, emptied or replaced database' });
+  if (Number(marked[0]?.n ?? 0) === 0)
+    problems.push({
+      kind: 'schema_missing',
+      store: 'neo4j',
+      key: 'ApexSchema',
+      detail: 'no schema marker: a new, emptied or replaced database',
+    });
   // With the constraint in place there can be no duplicates: scan only where it is missing.
   for (const u of UNIQUE_KEYS) {
     if (present.has(u.rule)) continue;
-    const rows = await run(`MATCH (n:${u.label}) WITH ${u.key} AS key, count(*) AS copies WHERE copies > 1 RETURN key, copies ORDER BY key LIMIT 1000`);
+    const rows = await run(
+      `MATCH (n:${u.label}) WITH ${u.key} AS key, count(*) AS copies WHERE copies > 1 RETURN key, copies ORDER BY key LIMIT 1000`,
+    );
     for (const row of rows) {
-      problems.push({ kind: 'duplicate_node', store: 'neo4j', key: `${u.label}:${JSON.stringify(row.key)}`, detail: `${String(row.copies)} ${u.label} nodes with ${u.key.replace(/n\./g, '')} = ${JSON.stringify(row.key)}` });
+      problems.push({
+        kind: 'duplicate_node',
+        store: 'neo4j',
+        key: `${u.label}:${JSON.stringify(row.key)}`,
+        detail: `${String(row.copies)} ${u.label} nodes with ${u.key.replace(/n\./g, '')} = ${JSON.stringify(row.key)}`,
+      });
     }
   }
   return problems;

@@ -47,16 +47,23 @@ export function preparedQuery(db: PGlite): <R>(sql: string, params?: unknown[]) 
   return async <R>(sql: string, params: unknown[] = []): Promise<R[]> => {
     if (!prepared.has(sql) && prepared.size >= MAX_PREPARED) return (await db.query<R>(sql, params)).rows;
     // The transaction mutex, then the query mutex: exactly what PGlite's query() takes.
-    return db._runExclusiveTransaction(() => db._runExclusiveQuery(async () => {
-      const p = prepared.get(sql) ?? (await prepare(sql));
-      const values = params.map((v, i) => {
-        if (v === null || v === undefined) return null;
-        const serializer = db.serializers[p.paramTypes[i] ?? 0];
-        return serializer ? serializer(v) : String(v);
-      });
-      const messages = await exchange([serialize.bind({ statement: p.name, values }), serialize.describe({ type: 'P' }), serialize.execute({}), serialize.sync()]);
-      await db.syncToFs();
-      return (parse.parseResults(messages, db.parsers)[0]?.rows ?? []) as R[];
-    }));
+    return db._runExclusiveTransaction(() =>
+      db._runExclusiveQuery(async () => {
+        const p = prepared.get(sql) ?? (await prepare(sql));
+        const values = params.map((v, i) => {
+          if (v === null || v === undefined) return null;
+          const serializer = db.serializers[p.paramTypes[i] ?? 0];
+          return serializer ? serializer(v) : String(v);
+        });
+        const messages = await exchange([
+          serialize.bind({ statement: p.name, values }),
+          serialize.describe({ type: 'P' }),
+          serialize.execute({}),
+          serialize.sync(),
+        ]);
+        await db.syncToFs();
+        return (parse.parseResults(messages, db.parsers)[0]?.rows ?? []) as R[];
+      }),
+    );
   };
 }

@@ -38,16 +38,22 @@ END
 $fn$`;
 }
 
-const PUT_PENDING_BATCH = batchFunction('apex_put_pending_batch',
+const PUT_PENDING_BATCH = batchFunction(
+  'apex_put_pending_batch',
   `previous := apex_put_pending(r.item->>'doc', r.item->>'sha', r.item->>'title', r.item->'metadata', r.item->'chunks',
-        r.item->>'saga', (r.item->>'token')::bigint);`);
+        r.item->>'saga', (r.item->>'token')::bigint);`,
+);
 
-const COMMIT_BATCH = batchFunction('apex_commit_batch',
+const COMMIT_BATCH = batchFunction(
+  'apex_commit_batch',
   `PERFORM apex_commit(r.item->>'doc', r.item->>'sha', r.item->>'saga', (r.item->>'token')::bigint,
-        (r.item->>'check')::boolean, r.item->>'expected');`);
+        (r.item->>'check')::boolean, r.item->>'expected');`,
+);
 
-const FINISH_BATCH = batchFunction('apex_finish_version_batch',
-  `PERFORM apex_finish_version(r.item->>'doc', r.item->>'previous', r.item->>'saga', (r.item->>'token')::bigint);`);
+const FINISH_BATCH = batchFunction(
+  'apex_finish_version_batch',
+  `PERFORM apex_finish_version(r.item->>'doc', r.item->>'previous', r.item->>'saga', (r.item->>'token')::bigint);`,
+);
 
 /** Run after FUNCTION_STATEMENTS (they call the per-document functions). */
 export const BATCH_FUNCTION_STATEMENTS: readonly string[] = [PUT_PENDING_BATCH, COMMIT_BATCH, FINISH_BATCH];

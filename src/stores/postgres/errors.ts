@@ -4,7 +4,16 @@ import { errorCode } from '../../lib/errors.js';
 
 /** SQLSTATE classes/codes after which the same call may succeed. */
 const TRANSIENT_SQLSTATES = new Set(['40001', '40P01', '55P03', '57P01', '57P02', '57P03', '53300', '53200', '53100', '58000', '58030']);
-const TRANSIENT_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
+const TRANSIENT_NODE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+]);
 
 /** Maps a pg / PGlite / socket error to a StoreError (fencing and timeouts pass through). */
 export function classifyPgError(err: unknown, what: string): StoreError {
@@ -16,7 +25,11 @@ export function classifyPgError(err: unknown, what: string): StoreError {
   if (TRANSIENT_SQLSTATES.has(code) || code.startsWith('08') || TRANSIENT_NODE_CODES.has(code)) {
     return new StoreError('postgres', 'STORE_TRANSIENT', summary, { cause: err });
   }
-  if (/connection terminated|terminating connection|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended|socket hang up/i.test(message)) {
+  if (
+    /connection terminated|terminating connection|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended|socket hang up/i.test(
+      message,
+    )
+  ) {
     return new StoreError('postgres', 'STORE_TRANSIENT', summary, { cause: err });
   }
   return new StoreError('postgres', 'STORE_PERMANENT', summary, { cause: err });

@@ -17,17 +17,29 @@ export function memberError(what: string, row: BatchRow, docId: string, ctx: Wri
   const taken = takeErrorOf(raw, docId, ctx);
   if (taken) return taken;
   if (row.err_state === 'AXC01') {
-    return new StoreError('postgres', 'STORE_CONFLICT', `${what}: document ${JSON.stringify(docId)} changed meanwhile (now ${row.err_detail || 'none'}, expected ${expectedPrevious ?? 'none'})`);
+    return new StoreError(
+      'postgres',
+      'STORE_CONFLICT',
+      `${what}: document ${JSON.stringify(docId)} changed meanwhile (now ${row.err_detail || 'none'}, expected ${expectedPrevious ?? 'none'})`,
+    );
   }
   return classifyPgError(raw, what);
 }
 
 async function runBatch<I extends { ctx: WriteContext }, R>(
-  db: SqlExecutor, fn: string, what: string, items: readonly I[], docOf: (it: I) => string, json: (it: I) => Record<string, unknown>,
-  value: (row: BatchRow) => R, expectedOf: (it: I) => string | null | undefined = () => undefined,
+  db: SqlExecutor,
+  fn: string,
+  what: string,
+  items: readonly I[],
+  docOf: (it: I) => string,
+  json: (it: I) => Record<string, unknown>,
+  value: (row: BatchRow) => R,
+  expectedOf: (it: I) => string | null | undefined = () => undefined,
 ): Outcomes<R> {
   if (items.length === 0) return [];
-  const rows = await db.query<BatchRow>(`SELECT n, previous, err_state, err_message, err_detail FROM ${fn}($1::jsonb)`, [JSON.stringify(items.map(json))]);
+  const rows = await db.query<BatchRow>(`SELECT n, previous, err_state, err_message, err_detail FROM ${fn}($1::jsonb)`, [
+    JSON.stringify(items.map(json)),
+  ]);
   const byIndex = new Map(rows.map((r) => [Number(r.n), r]));
   return items.map((it, i): MemberOutcome<R> => {
     const row = byIndex.get(i);
@@ -38,37 +50,79 @@ async function runBatch<I extends { ctx: WriteContext }, R>(
 }
 
 export function putPendingBatch(db: SqlExecutor, items: readonly WriteItem[]): Outcomes<{ previousSha: string | null }> {
-  return runBatch(db, 'apex_put_pending_batch', 'putPending', items, (it) => it.v.docId, ({ v, ctx }) => ({
-    doc: v.docId, sha: v.contentSha256, title: v.title, metadata: v.metadata,
-    chunks: v.chunks.map((c) => ({ idx: c.idx, text: c.text })), saga: ctx.sagaId, token: ctx.fencingToken,
-  }), (row) => ({ previousSha: row.previous ?? null }));
+  return runBatch(
+    db,
+    'apex_put_pending_batch',
+    'putPending',
+    items,
+    (it) => it.v.docId,
+    ({ v, ctx }) => ({
+      doc: v.docId,
+      sha: v.contentSha256,
+      title: v.title,
+      metadata: v.metadata,
+      chunks: v.chunks.map((c) => ({ idx: c.idx, text: c.text })),
+      saga: ctx.sagaId,
+      token: ctx.fencingToken,
+    }),
+    (row) => ({ previousSha: row.previous ?? null }),
+  );
 }
 
 export function commitBatch(db: SqlExecutor, items: readonly CommitItem[]): Outcomes {
-  return runBatch(db, 'apex_commit_batch', 'commit', items, (it) => it.docId, (it) => ({
-    doc: it.docId, sha: it.contentSha256, saga: it.ctx.sagaId, token: it.ctx.fencingToken,
-    check: it.expectedPrevious !== undefined, expected: it.expectedPrevious ?? null,
-  }), () => undefined, (it) => it.expectedPrevious);
+  return runBatch(
+    db,
+    'apex_commit_batch',
+    'commit',
+    items,
+    (it) => it.docId,
+    (it) => ({
+      doc: it.docId,
+      sha: it.contentSha256,
+      saga: it.ctx.sagaId,
+      token: it.ctx.fencingToken,
+      check: it.expectedPrevious !== undefined,
+      expected: it.expectedPrevious ?? null,
+    }),
+    () => undefined,
+    (it) => it.expectedPrevious,
+  );
 }
 
 export function finishVersionBatch(db: SqlExecutor, items: readonly FinishItem[]): Outcomes {
-  return runBatch(db, 'apex_finish_version_batch', 'finishVersion', items, (it) => it.docId, (it) => ({
-    doc: it.docId, previous: it.previousSha, saga: it.ctx.sagaId, token: it.ctx.fencingToken,
-  }), () => undefined);
+  return runBatch(
+    db,
+    'apex_finish_version_batch',
+    'finishVersion',
+    items,
+    (it) => it.docId,
+    (it) => ({
+      doc: it.docId,
+      previous: it.previousSha,
+      saga: it.ctx.sagaId,
+      token: it.ctx.fencingToken,
+    }),
+    () => undefined,
+  );
 }
 
 /** getDocument + holderOf of many documents: one statement (the pre-reads before sagas begin). */
-export async function documentStates(db: SqlExecutor, docIds: readonly string[]): Promise<Map<string, { row: DocumentRow | undefined; holder: string | undefined }>> {
+export async function documentStates(
+  db: SqlExecutor,
+  docIds: readonly string[],
+): Promise<Map<string, { row: DocumentRow | undefined; holder: string | undefined }>> {
   const out = new Map<string, { row: DocumentRow | undefined; holder: string | undefined }>();
   if (docIds.length === 0) return out;
-  const cols = DOCUMENT_COLUMNS.split(', ').map((c) => `d.${c}`).join(', ');
+  const cols = DOCUMENT_COLUMNS.split(', ')
+    .map((c) => `d.${c}`)
+    .join(', ');
   const rows = await db.query<Partial<DocumentRecord> & { q_id: string; holder: string | null }>(
     `SELECT q.id AS q_id, ${cols}, l.saga_id AS holder FROM unnest($1::text[]) AS q(id)
-       LEFT JOIN documents d ON d.id = q.id LEFT JOIN document_locks l ON l.doc_id = q.id`, [[...docIds]]);
+       LEFT JOIN documents d ON d.id = q.id LEFT JOIN document_locks l ON l.doc_id = q.id`,
+    [[...docIds]],
+  );
   for (const r of rows) {
     out.set(r.q_id, { row: r.id ? toDocumentRow(r as DocumentRecord) : undefined, holder: r.holder ?? undefined });
   }
   return out;
 }
-
-

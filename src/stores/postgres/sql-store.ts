@@ -14,7 +14,18 @@ import { SCHEMA_LOCK_KEY, SCHEMA_STATEMENTS } from './schema.js';
 import * as staged from './staged-inputs.js';
 import { withTimeout } from '../timeout.js';
 import type {
-  DocumentInspection, DocumentRow, DocumentVersion, HealthReport, IngestionStatus, PendingVersion, RelationalStore, RelationalTraces, StagedContent, StagedFilter, StagedRef, WriteContext,
+  DocumentInspection,
+  DocumentRow,
+  DocumentVersion,
+  HealthReport,
+  IngestionStatus,
+  PendingVersion,
+  RelationalStore,
+  RelationalTraces,
+  StagedContent,
+  StagedFilter,
+  StagedRef,
+  WriteContext,
 } from '../types.js';
 
 export { classifyPgError } from './errors.js';
@@ -55,30 +66,49 @@ export class SqlRelationalStore implements RelationalStore, RelationalBatchWrite
   }
 
   private run<T>(what: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    return withTimeout('postgres', what, this.opts.timeoutMs, async () => {
-      try {
-        return await work();
-      } catch (err) {
-        throw classifyPgError(err, what);
-      }
-    }, signal);
+    return withTimeout(
+      'postgres',
+      what,
+      this.opts.timeoutMs,
+      async () => {
+        try {
+          return await work();
+        } catch (err) {
+          throw classifyPgError(err, what);
+        }
+      },
+      signal,
+    );
   }
 
   /** A fenced write by the saga holding the document (taking it if free); `release` gives it back. */
-  private write<T = void>(what: string, docId: string, ctx: WriteContext, body: (tx: SqlExecutor) => Promise<T>, opts: { release?: boolean } = {}): Promise<T> {
-    return this.fenced(what, docId, ctx, () => this.opts.db.transaction(async (tx) => {
-      await takeDocument(tx, docId, ctx);
-      const out = await body(tx);
-      if (opts.release) await releaseDocument(tx, docId, ctx);
-      return out;
-    }));
+  private write<T = void>(
+    what: string,
+    docId: string,
+    ctx: WriteContext,
+    body: (tx: SqlExecutor) => Promise<T>,
+    opts: { release?: boolean } = {},
+  ): Promise<T> {
+    return this.fenced(what, docId, ctx, () =>
+      this.opts.db.transaction(async (tx) => {
+        await takeDocument(tx, docId, ctx);
+        const out = await body(tx);
+        if (opts.release) await releaseDocument(tx, docId, ctx);
+        return out;
+      }),
+    );
   }
 
   /** A fenced call: apex_take's SQLSTATEs (postgres-functions.ts) become STORE_FENCED / STORE_BUSY. */
   private fenced<T>(what: string, docId: string, ctx: WriteContext, work: () => Promise<T>): Promise<T> {
-    return this.run(what, () => work().catch((err: unknown) => {
-      throw takeErrorOf(err, docId, ctx) ?? err;
-    }), ctx.signal);
+    return this.run(
+      what,
+      () =>
+        work().catch((err: unknown) => {
+          throw takeErrorOf(err, docId, ctx) ?? err;
+        }),
+      ctx.signal,
+    );
   }
 
   /** One server-side function call: its own implicit transaction, one round trip. */
@@ -87,11 +117,13 @@ export class SqlRelationalStore implements RelationalStore, RelationalBatchWrite
   }
 
   connect(): Promise<void> {
-    return this.run('connect', () => this.opts.db.transaction(async (tx) => {
-      // Concurrent connects (several workers starting) would otherwise race on CREATE TABLE.
-      await tx.query('SELECT pg_advisory_xact_lock($1::bigint)', [SCHEMA_LOCK_KEY]);
-      for (const ddl of [...SCHEMA_STATEMENTS, ...FUNCTION_STATEMENTS, ...BATCH_FUNCTION_STATEMENTS]) await tx.query(ddl);
-    }));
+    return this.run('connect', () =>
+      this.opts.db.transaction(async (tx) => {
+        // Concurrent connects (several workers starting) would otherwise race on CREATE TABLE.
+        await tx.query('SELECT pg_advisory_xact_lock($1::bigint)', [SCHEMA_LOCK_KEY]);
+        for (const ddl of [...SCHEMA_STATEMENTS, ...FUNCTION_STATEMENTS, ...BATCH_FUNCTION_STATEMENTS]) await tx.query(ddl);
+      }),
+    );
   }
 
   async health(): Promise<HealthReport> {
@@ -139,15 +171,21 @@ export class SqlRelationalStore implements RelationalStore, RelationalBatchWrite
   }
 
   discardPending(docId: string, contentSha256: string, ctx: WriteContext, opts: { release?: boolean } = {}): Promise<void> {
-    return this.write('discardPending', docId, ctx, async (tx) => {
-      await tx.query('DELETE FROM document_versions WHERE doc_id = $1 AND content_sha256 = $2', [docId, contentSha256]);
-      await tx.query(DELETE_UNCOMMITTED_CHUNKS, [docId, contentSha256]);
-      await tx.query(
-        `UPDATE documents SET ingestion_status = 'failed', saga_id = $2, fencing_token = $3::bigint, updated_at = now()
+    return this.write(
+      'discardPending',
+      docId,
+      ctx,
+      async (tx) => {
+        await tx.query('DELETE FROM document_versions WHERE doc_id = $1 AND content_sha256 = $2', [docId, contentSha256]);
+        await tx.query(DELETE_UNCOMMITTED_CHUNKS, [docId, contentSha256]);
+        await tx.query(
+          `UPDATE documents SET ingestion_status = 'failed', saga_id = $2, fencing_token = $3::bigint, updated_at = now()
          WHERE id = $1 AND content_sha256 IS NULL AND NOT EXISTS (SELECT 1 FROM document_versions WHERE doc_id = $1)`,
-        [docId, ctx.sagaId, ctx.fencingToken],
-      );
-    }, opts);
+          [docId, ctx.sagaId, ctx.fencingToken],
+        );
+      },
+      opts,
+    );
   }
 
   commit(docId: string, contentSha256: string, ctx: WriteContext, expectedPrevious?: string | null): Promise<void> {
@@ -155,26 +193,43 @@ export class SqlRelationalStore implements RelationalStore, RelationalBatchWrite
     // commit can slip in between it and the update.
     return this.fenced('commit', docId, ctx, async () => {
       try {
-        await this.call('SELECT apex_commit($1, $2, $3, $4::bigint, $5, $6) AS done',
-          [docId, contentSha256, ctx.sagaId, ctx.fencingToken, expectedPrevious !== undefined, expectedPrevious ?? null]);
+        await this.call('SELECT apex_commit($1, $2, $3, $4::bigint, $5, $6) AS done', [
+          docId,
+          contentSha256,
+          ctx.sagaId,
+          ctx.fencingToken,
+          expectedPrevious !== undefined,
+          expectedPrevious ?? null,
+        ]);
       } catch (err) {
         const { code, detail } = sqlErrorFields(err);
         if (code === 'AXC01') {
-          throw new StoreError('postgres', 'STORE_CONFLICT', `commit: document ${JSON.stringify(docId)} changed meanwhile (now ${detail || 'none'}, expected ${expectedPrevious ?? 'none'})`);
+          throw new StoreError(
+            'postgres',
+            'STORE_CONFLICT',
+            `commit: document ${JSON.stringify(docId)} changed meanwhile (now ${detail || 'none'}, expected ${expectedPrevious ?? 'none'})`,
+          );
         }
-        if (code === 'AXP01') throw new StoreError('postgres', 'STORE_PERMANENT', `commit: no pending version ${contentSha256} of document ${JSON.stringify(docId)}`);
+        if (code === 'AXP01')
+          throw new StoreError(
+            'postgres',
+            'STORE_PERMANENT',
+            `commit: no pending version ${contentSha256} of document ${JSON.stringify(docId)}`,
+          );
         throw err;
       }
     });
   }
 
   removeVersion(docId: string, contentSha256: string): Promise<void> {
-    return this.run('removeVersion', () => this.opts.db.transaction(async (tx) => {
-      await tx.query('SELECT id FROM documents WHERE id = $1 FOR UPDATE', [docId]);
-      await tx.query(DELETE_UNCOMMITTED_CHUNKS, [docId, contentSha256]);
-      // A pending row without its chunks must not be committable later.
-      await tx.query('DELETE FROM document_versions WHERE doc_id = $1 AND content_sha256 = $2', [docId, contentSha256]);
-    }));
+    return this.run('removeVersion', () =>
+      this.opts.db.transaction(async (tx) => {
+        await tx.query('SELECT id FROM documents WHERE id = $1 FOR UPDATE', [docId]);
+        await tx.query(DELETE_UNCOMMITTED_CHUNKS, [docId, contentSha256]);
+        // A pending row without its chunks must not be committable later.
+        await tx.query('DELETE FROM document_versions WHERE doc_id = $1 AND content_sha256 = $2', [docId, contentSha256]);
+      }),
+    );
   }
 
   markDeleting(docId: string, ctx: WriteContext): Promise<DocumentRow | undefined> {
@@ -192,47 +247,56 @@ export class SqlRelationalStore implements RelationalStore, RelationalBatchWrite
   }
 
   unmarkDeleting(docId: string, ctx: WriteContext): Promise<void> {
-    return this.write('unmarkDeleting', docId, ctx, async (tx) => {
-      await tx.query(
-        `UPDATE documents SET ingestion_status = CASE WHEN content_sha256 IS NULL THEN 'failed' ELSE 'committed' END,
+    return this.write(
+      'unmarkDeleting',
+      docId,
+      ctx,
+      async (tx) => {
+        await tx.query(
+          `UPDATE documents SET ingestion_status = CASE WHEN content_sha256 IS NULL THEN 'failed' ELSE 'committed' END,
            saga_id = CASE WHEN content_sha256 IS NULL THEN $2 ELSE coalesce(committed_saga_id, $2) END,
            fencing_token = $3::bigint, updated_at = now()
          WHERE id = $1 AND ingestion_status = 'deleting'`,
-        [docId, ctx.sagaId, ctx.fencingToken],
-      );
-    }, { release: true });
+          [docId, ctx.sagaId, ctx.fencingToken],
+        );
+      },
+      { release: true },
+    );
   }
 
   deleteDocument(docId: string, ctx: WriteContext): Promise<void> {
-    return this.fenced('deleteDocument', docId, ctx, () => this.opts.db.transaction(async (tx) => {
-      // Only the row this saga marked 'deleting' goes. A repeat of a delete that applied (and gave
-      // the document back) before its success was recorded must not take the document again and
-      // remove what later sagas wrote there (found by the deterministic simulation, issue 13).
-      // No row marked by this saga: the delete applied already, or there was nothing to delete
-      // (the document was gone when this saga took it). Give the document back if this saga still
-      // holds it, without taking it first: a later saga may hold it now, and taking it gave a
-      // finished pivot STORE_BUSY (a pivot that fails for good is compensated; found by the
-      // exhaustive scopes, as was a lock left behind by an earlier form of this early answer).
-      // Otherwise take it (fence, lock) and look again under the row lock.
-      const marked = `SELECT id FROM documents WHERE id = $1 AND ingestion_status = 'deleting' AND saga_id = $2`;
-      if ((await tx.query<{ id: string }>(marked, [docId, ctx.sagaId])).length === 0) {
+    return this.fenced('deleteDocument', docId, ctx, () =>
+      this.opts.db.transaction(async (tx) => {
+        // Only the row this saga marked 'deleting' goes. A repeat of a delete that applied (and gave
+        // the document back) before its success was recorded must not take the document again and
+        // remove what later sagas wrote there (found by the deterministic simulation, issue 13).
+        // No row marked by this saga: the delete applied already, or there was nothing to delete
+        // (the document was gone when this saga took it). Give the document back if this saga still
+        // holds it, without taking it first: a later saga may hold it now, and taking it gave a
+        // finished pivot STORE_BUSY (a pivot that fails for good is compensated; found by the
+        // exhaustive scopes, as was a lock left behind by an earlier form of this early answer).
+        // Otherwise take it (fence, lock) and look again under the row lock.
+        const marked = `SELECT id FROM documents WHERE id = $1 AND ingestion_status = 'deleting' AND saga_id = $2`;
+        if ((await tx.query<{ id: string }>(marked, [docId, ctx.sagaId])).length === 0) {
+          await releaseDocument(tx, docId, ctx);
+          return;
+        }
+        await takeDocument(tx, docId, ctx);
+        const mine = await tx.query<{ id: string }>(marked, [docId, ctx.sagaId]);
+        if (mine.length > 0) {
+          await tx.query('DELETE FROM chunks WHERE doc_id = $1', [docId]);
+          await tx.query('DELETE FROM document_versions WHERE doc_id = $1', [docId]);
+          await tx.query('DELETE FROM documents WHERE id = $1', [docId]);
+        }
         await releaseDocument(tx, docId, ctx);
-        return;
-      }
-      await takeDocument(tx, docId, ctx);
-      const mine = await tx.query<{ id: string }>(marked, [docId, ctx.sagaId]);
-      if (mine.length > 0) {
-        await tx.query('DELETE FROM chunks WHERE doc_id = $1', [docId]);
-        await tx.query('DELETE FROM document_versions WHERE doc_id = $1', [docId]);
-        await tx.query('DELETE FROM documents WHERE id = $1', [docId]);
-      }
-      await releaseDocument(tx, docId, ctx);
-    }));
+      }),
+    );
   }
 
   async acquire(docId: string, ctx: WriteContext): Promise<DocumentRow | undefined> {
     const rows = await this.write('acquire', docId, ctx, (tx) =>
-      tx.query<DocumentRecord>(`SELECT ${DOCUMENT_COLUMNS} FROM documents WHERE id = $1`, [docId]));
+      tx.query<DocumentRecord>(`SELECT ${DOCUMENT_COLUMNS} FROM documents WHERE id = $1`, [docId]),
+    );
     return rows[0] ? toDocumentRow(rows[0]) : undefined;
   }
 
@@ -251,78 +315,112 @@ export class SqlRelationalStore implements RelationalStore, RelationalBatchWrite
     });
   }
 
-  async whileFree<T>(docId: string, work: (row: DocumentRow | undefined) => Promise<T>): Promise<{ free: true; value: T } | { free: false; holder: string }> {
-    return this.run('whileFree', () => this.opts.db.transaction(async (tx) => {
-      // An uncommitted lock row: sagas that try to take the document wait for this transaction,
-      // and it vanishes with it (committed deleted, or rolled back if this process dies).
-      const taken = await tx.query<{ saga_id: string }>(
-        `INSERT INTO document_locks (doc_id, saga_id) VALUES ($1, $2) ON CONFLICT (doc_id) DO NOTHING RETURNING saga_id`, [docId, WHILE_FREE_HOLDER]);
-      if (taken.length === 0) {
-        const holder = await tx.query<{ saga_id: string }>('SELECT saga_id FROM document_locks WHERE doc_id = $1', [docId]);
-        return { free: false as const, holder: holder[0]?.saga_id ?? '?' };
-      }
-      const rows = await tx.query<DocumentRecord>(`SELECT ${DOCUMENT_COLUMNS} FROM documents WHERE id = $1 FOR UPDATE`, [docId]);
-      const value = await work(rows[0] ? toDocumentRow(rows[0]) : undefined);
-      await tx.query('DELETE FROM document_locks WHERE doc_id = $1 AND saga_id = $2', [docId, WHILE_FREE_HOLDER]);
-      return { free: true as const, value };
-    }));
+  async whileFree<T>(
+    docId: string,
+    work: (row: DocumentRow | undefined) => Promise<T>,
+  ): Promise<{ free: true; value: T } | { free: false; holder: string }> {
+    return this.run('whileFree', () =>
+      this.opts.db.transaction(async (tx) => {
+        // An uncommitted lock row: sagas that try to take the document wait for this transaction,
+        // and it vanishes with it (committed deleted, or rolled back if this process dies).
+        const taken = await tx.query<{ saga_id: string }>(
+          `INSERT INTO document_locks (doc_id, saga_id) VALUES ($1, $2) ON CONFLICT (doc_id) DO NOTHING RETURNING saga_id`,
+          [docId, WHILE_FREE_HOLDER],
+        );
+        if (taken.length === 0) {
+          const holder = await tx.query<{ saga_id: string }>('SELECT saga_id FROM document_locks WHERE doc_id = $1', [docId]);
+          return { free: false as const, holder: holder[0]?.saga_id ?? '?' };
+        }
+        const rows = await tx.query<DocumentRecord>(`SELECT ${DOCUMENT_COLUMNS} FROM documents WHERE id = $1 FOR UPDATE`, [docId]);
+        const value = await work(rows[0] ? toDocumentRow(rows[0]) : undefined);
+        await tx.query('DELETE FROM document_locks WHERE doc_id = $1 AND saga_id = $2', [docId, WHILE_FREE_HOLDER]);
+        return { free: true as const, value };
+      }),
+    );
   }
 
   async holderOf(docId: string): Promise<string | undefined> {
-    const rows = await this.run('holderOf', () => this.opts.db.query<{ saga_id: string }>('SELECT saga_id FROM document_locks WHERE doc_id = $1', [docId]));
+    const rows = await this.run('holderOf', () =>
+      this.opts.db.query<{ saga_id: string }>('SELECT saga_id FROM document_locks WHERE doc_id = $1', [docId]),
+    );
     return rows[0]?.saga_id;
   }
 
   async listHeld(afterId: string | null, limit: number): Promise<Array<{ docId: string; sagaId: string }>> {
-    const rows = await this.run('listHeld', () => this.opts.db.query<{ doc_id: string; saga_id: string }>(
-      `SELECT doc_id, saga_id FROM document_locks WHERE ($1::text IS NULL OR doc_id COLLATE "C" > $1::text)
-       ORDER BY doc_id COLLATE "C" LIMIT $2::integer`, [afterId, limit]));
+    const rows = await this.run('listHeld', () =>
+      this.opts.db.query<{ doc_id: string; saga_id: string }>(
+        `SELECT doc_id, saga_id FROM document_locks WHERE ($1::text IS NULL OR doc_id COLLATE "C" > $1::text)
+       ORDER BY doc_id COLLATE "C" LIMIT $2::integer`,
+        [afterId, limit],
+      ),
+    );
     return rows.map((r) => ({ docId: r.doc_id, sagaId: r.saga_id }));
   }
 
   async pendingStats(): Promise<{ pending: number; oldestPendingAt: Date | null }> {
-    const rows = await this.run('pendingStats', () => this.opts.db.query<{ n: string | number; oldest: Date | string | null }>(
-      `SELECT count(DISTINCT doc_id) AS n, min(since) AS oldest FROM (
+    const rows = await this.run('pendingStats', () =>
+      this.opts.db.query<{ n: string | number; oldest: Date | string | null }>(
+        `SELECT count(DISTINCT doc_id) AS n, min(since) AS oldest FROM (
          SELECT id AS doc_id, updated_at AS since FROM documents WHERE ingestion_status = 'pending'
-         UNION ALL SELECT doc_id, created_at FROM document_versions) AS p`));
+         UNION ALL SELECT doc_id, created_at FROM document_versions) AS p`,
+      ),
+    );
     const r = rows[0];
     return { pending: Number(r?.n ?? 0), oldestPendingAt: r?.oldest ? new Date(r.oldest) : null };
   }
 
   async getDocument(docId: string): Promise<DocumentRow | undefined> {
-    const rows = await this.run('getDocument', () => this.opts.db.query<DocumentRecord>(`SELECT ${DOCUMENT_COLUMNS} FROM documents WHERE id = $1`, [docId]));
+    const rows = await this.run('getDocument', () =>
+      this.opts.db.query<DocumentRecord>(`SELECT ${DOCUMENT_COLUMNS} FROM documents WHERE id = $1`, [docId]),
+    );
     return rows[0] ? toDocumentRow(rows[0]) : undefined;
   }
 
   getChunks(docId: string, contentSha256: string): Promise<Array<{ idx: number; text: string }>> {
-    return this.run('getChunks', () => this.opts.db.query<{ idx: number; text: string }>(
-      'SELECT idx, text FROM chunks WHERE doc_id = $1 AND content_sha256 = $2 ORDER BY idx', [docId, contentSha256]));
+    return this.run('getChunks', () =>
+      this.opts.db.query<{ idx: number; text: string }>(
+        'SELECT idx, text FROM chunks WHERE doc_id = $1 AND content_sha256 = $2 ORDER BY idx',
+        [docId, contentSha256],
+      ),
+    );
   }
 
   async getPendingVersions(docId: string): Promise<PendingVersion[]> {
-    const rows = await this.run('getPendingVersions', () => this.opts.db.query<{ doc_id: string; content_sha256: string; saga_id: string; title: string }>(
-      'SELECT doc_id, content_sha256, saga_id, title FROM document_versions WHERE doc_id = $1 ORDER BY created_at, content_sha256', [docId]));
+    const rows = await this.run('getPendingVersions', () =>
+      this.opts.db.query<{ doc_id: string; content_sha256: string; saga_id: string; title: string }>(
+        'SELECT doc_id, content_sha256, saga_id, title FROM document_versions WHERE doc_id = $1 ORDER BY created_at, content_sha256',
+        [docId],
+      ),
+    );
     return rows.map((r) => ({ docId: r.doc_id, contentSha256: r.content_sha256, sagaId: r.saga_id, title: r.title }));
   }
 
   async listDocuments(afterId: string | null, limit: number): Promise<DocumentRow[]> {
     // COLLATE "C": byte order, the same order the other stores page in, whatever the database locale.
-    const rows = await this.run('listDocuments', () => this.opts.db.query<DocumentRecord>(
-      `SELECT ${DOCUMENT_COLUMNS} FROM documents WHERE ($1::text IS NULL OR id COLLATE "C" > $1::text)
-       ORDER BY id COLLATE "C" LIMIT $2::integer`, [afterId, limit]));
+    const rows = await this.run('listDocuments', () =>
+      this.opts.db.query<DocumentRecord>(
+        `SELECT ${DOCUMENT_COLUMNS} FROM documents WHERE ($1::text IS NULL OR id COLLATE "C" > $1::text)
+       ORDER BY id COLLATE "C" LIMIT $2::integer`,
+        [afterId, limit],
+      ),
+    );
     return rows.map(toDocumentRow);
   }
 
   async inspectDocuments(afterId: string | null, limit: number): Promise<DocumentInspection[]> {
     // One statement per page: the committed chunk count and the in-flight versions come from
     // correlated subqueries on the primary keys (verify at scale: no per-document round trip).
-    const rows = await this.run('inspectDocuments', () => this.opts.db.query<DocumentRecord & { committed_chunks: string | number; pending: unknown }>(
-      `SELECT ${DOCUMENT_COLUMNS},
+    const rows = await this.run('inspectDocuments', () =>
+      this.opts.db.query<DocumentRecord & { committed_chunks: string | number; pending: unknown }>(
+        `SELECT ${DOCUMENT_COLUMNS},
          (SELECT count(*) FROM chunks c WHERE c.doc_id = d.id AND c.content_sha256 = d.content_sha256) AS committed_chunks,
          (SELECT json_agg(json_build_array(v.content_sha256, v.saga_id, v.title) ORDER BY v.created_at, v.content_sha256)
             FROM document_versions v WHERE v.doc_id = d.id) AS pending
        FROM documents d WHERE ($1::text IS NULL OR id COLLATE "C" > $1::text)
-       ORDER BY id COLLATE "C" LIMIT $2::integer`, [afterId, limit]));
+       ORDER BY id COLLATE "C" LIMIT $2::integer`,
+        [afterId, limit],
+      ),
+    );
     return rows.map((r) => {
       const raw = typeof r.pending === 'string' ? (JSON.parse(r.pending) as unknown) : r.pending;
       const pending = Array.isArray(raw) ? (raw as Array<[string, string, string]>) : [];
@@ -336,8 +434,12 @@ export class SqlRelationalStore implements RelationalStore, RelationalBatchWrite
 
   async statusesOf(docIds: readonly string[]): Promise<Map<string, IngestionStatus>> {
     if (docIds.length === 0) return new Map();
-    const rows = await this.run('statusesOf', () => this.opts.db.query<{ id: string; ingestion_status: IngestionStatus }>(
-      'SELECT id, ingestion_status FROM documents WHERE id = ANY($1::text[])', [[...docIds]]));
+    const rows = await this.run('statusesOf', () =>
+      this.opts.db.query<{ id: string; ingestion_status: IngestionStatus }>(
+        'SELECT id, ingestion_status FROM documents WHERE id = ANY($1::text[])',
+        [[...docIds]],
+      ),
+    );
     return new Map(rows.map((r) => [r.id, r.ingestion_status]));
   }
 

@@ -15,10 +15,11 @@ interface StagedRecord {
 
 export async function stageInput(db: SqlExecutor, sagaId: string, docId: string, content: StagedContent): Promise<void> {
   // A repeat with the same saga id (an idempotent retry of the same request) keeps the first row.
-  await db.query(
-    'INSERT INTO saga_inputs (saga_id, doc_id, content) VALUES ($1, $2, $3::jsonb) ON CONFLICT (saga_id) DO NOTHING',
-    [sagaId, docId, JSON.stringify({ title: content.title, text: content.text, metadata: content.metadata })],
-  );
+  await db.query('INSERT INTO saga_inputs (saga_id, doc_id, content) VALUES ($1, $2, $3::jsonb) ON CONFLICT (saga_id) DO NOTHING', [
+    sagaId,
+    docId,
+    JSON.stringify({ title: content.title, text: content.text, metadata: content.metadata }),
+  ]);
 }
 
 export async function stagedInput(db: SqlExecutor, sagaId: string): Promise<{ docId: string; content: StagedContent } | undefined> {
@@ -34,7 +35,9 @@ export async function stagedInput(db: SqlExecutor, sagaId: string): Promise<{ do
 
 export async function dropStagedInputs(db: SqlExecutor, sagaIds: readonly string[]): Promise<number> {
   if (sagaIds.length === 0) return 0;
-  const rows = await db.query<{ saga_id: string }>('DELETE FROM saga_inputs WHERE saga_id = ANY($1::text[]) RETURNING saga_id', [[...sagaIds]]);
+  const rows = await db.query<{ saga_id: string }>('DELETE FROM saga_inputs WHERE saga_id = ANY($1::text[]) RETURNING saga_id', [
+    [...sagaIds],
+  ]);
   return rows.length;
 }
 
@@ -59,7 +62,9 @@ export async function recordErasure(db: SqlExecutor, docId: string, sagaId: stri
 }
 
 export async function erasureOf(db: SqlExecutor, docId: string): Promise<{ sagaId: string; erasedAt: Date } | undefined> {
-  const rows = await db.query<{ saga_id: string; erased_at: Date | string }>('SELECT saga_id, erased_at FROM erasures WHERE doc_id = $1', [docId]);
+  const rows = await db.query<{ saga_id: string; erased_at: Date | string }>('SELECT saga_id, erased_at FROM erasures WHERE doc_id = $1', [
+    docId,
+  ]);
   const r = rows[0];
   return r ? { sagaId: r.saga_id, erasedAt: new Date(r.erased_at) } : undefined;
 }
@@ -74,7 +79,13 @@ export async function tracesOf(db: SqlExecutor, docId: string): Promise<Relation
     [docId],
   );
   const r = rows[0];
-  return { documents: Number(r?.documents ?? 0), versions: Number(r?.versions ?? 0), chunks: Number(r?.chunks ?? 0), staged: Number(r?.staged ?? 0), fences: Number(r?.fences ?? 0) };
+  return {
+    documents: Number(r?.documents ?? 0),
+    versions: Number(r?.versions ?? 0),
+    chunks: Number(r?.chunks ?? 0),
+    staged: Number(r?.staged ?? 0),
+    fences: Number(r?.fences ?? 0),
+  };
 }
 
 /** The tables that hold content (documents, versions, chunks, staged inputs). */

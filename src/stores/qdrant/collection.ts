@@ -6,5 +6,10 @@
 import { isStoreError } from '../errors.js';
 
 export function isMissingCollection(err: unknown): boolean {
-  return isStoreError(err) && err.store === 'qdrant' && err.message.includes('HTTP 404') && /[Cc]ollection .* (doesn't|does not) exist/.test(err.message);
+  return (
+    isStoreError(err) &&
+    err.store === 'qdrant' &&
+    err.message.includes('HTTP 404') &&
+    /[Cc]ollection .* (doesn't|does not) exist/.test(err.message)
+  );
 }

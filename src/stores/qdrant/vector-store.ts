@@ -6,8 +6,25 @@ import type { Schemas } from '@qdrant/js-client-rest';
 import { isStoreError, StoreError } from '../errors.js';
 import { pointId } from '../point-id.js';
 import { DEFAULT_TIMEOUT_MS, withTimeout } from '../timeout.js';
-import type { DocIdPage, DocumentVersion, HealthReport, SchemaProblem, StoredVersion, VectorHit, VectorStore, WriteContext } from '../types.js';
-import { failed, OK, type DerivedBatchWrites, type MemberOutcome, type Outcomes, type RemoveVersionItem, type WriteItem } from '../batch-types.js';
+import type {
+  DocIdPage,
+  DocumentVersion,
+  HealthReport,
+  SchemaProblem,
+  StoredVersion,
+  VectorHit,
+  VectorStore,
+  WriteContext,
+} from '../types.js';
+import {
+  failed,
+  OK,
+  type DerivedBatchWrites,
+  type MemberOutcome,
+  type Outcomes,
+  type RemoveVersionItem,
+  type WriteItem,
+} from '../batch-types.js';
 import { errorCode } from '../../lib/errors.js';
 import { isMissingCollection } from './collection.js';
 
@@ -44,12 +61,12 @@ export function classifyQdrantError(err: unknown, what: string): StoreError {
   const name = err instanceof Error ? err.name : '';
   const status = typeof (err as { status?: unknown }).status === 'number' ? (err as { status: number }).status : undefined;
   const cause = (err as { cause?: unknown }).cause;
-  const detail = [err instanceof Error ? err.message : String(err), errorCode(cause) ?? '']
-    .filter(Boolean).join(' / ');
+  const detail = [err instanceof Error ? err.message : String(err), errorCode(cause) ?? ''].filter(Boolean).join(' / ');
   const data = (err as { data?: { status?: { error?: unknown } } }).data;
   const serverError = typeof data?.status?.error === 'string' ? `: ${data.status.error}` : '';
   const summary = `${what} failed${status ? ` (HTTP ${status})` : ''}: ${detail}${serverError}`;
-  if (name === 'QdrantClientTimeoutError' || name === 'AbortError') return new StoreError('qdrant', 'STORE_TIMEOUT', summary, { cause: err });
+  if (name === 'QdrantClientTimeoutError' || name === 'AbortError')
+    return new StoreError('qdrant', 'STORE_TIMEOUT', summary, { cause: err });
   if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) {
     return new StoreError('qdrant', 'STORE_PERMANENT', summary, { cause: err });
   }
@@ -104,13 +121,19 @@ export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
   }
 
   private call<T>(what: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    return withTimeout('qdrant', what, this.timeoutMs + 1_000, async () => {
-      try {
-        return await work();
-      } catch (err) {
-        throw classifyQdrantError(err, what);
-      }
-    }, signal);
+    return withTimeout(
+      'qdrant',
+      what,
+      this.timeoutMs + 1_000,
+      async () => {
+        try {
+          return await work();
+        } catch (err) {
+          throw classifyQdrantError(err, what);
+        }
+      },
+      signal,
+    );
   }
 
   /** A call that finds the collection gone (issue 22): reads see an empty store, removals have nothing to do. */
@@ -125,7 +148,16 @@ export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
 
   async checkSchema(): Promise<SchemaProblem[]> {
     const { exists } = await this.call('checkSchema', () => this.client.collectionExists(this.collection));
-    return exists ? [] : [{ kind: 'schema_missing', store: 'qdrant', key: this.collection, detail: `collection ${this.collection} is missing (a new, emptied or replaced Qdrant?)` }];
+    return exists
+      ? []
+      : [
+          {
+            kind: 'schema_missing',
+            store: 'qdrant',
+            key: this.collection,
+            detail: `collection ${this.collection} is missing (a new, emptied or replaced Qdrant?)`,
+          },
+        ];
   }
 
   async repairSchema(): Promise<string[]> {
@@ -137,7 +169,9 @@ export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
     const { exists } = await this.call('connect', () => this.client.collectionExists(this.collection));
     if (!exists) {
       try {
-        await this.call('connect', () => this.client.createCollection(this.collection, { vectors: { size: this.dimension, distance: 'Cosine' } }));
+        await this.call('connect', () =>
+          this.client.createCollection(this.collection, { vectors: { size: this.dimension, distance: 'Cosine' } }),
+        );
       } catch (err) {
         // Another process created it between our check and our create: that is the goal reached.
         const again = await this.call('connect', () => this.client.collectionExists(this.collection));
@@ -145,7 +179,9 @@ export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
       }
     }
     for (const field of ['doc_id', 'content_sha256']) {
-      await this.call('connect', () => this.client.createPayloadIndex(this.collection, { field_name: field, field_schema: 'keyword', wait: true }));
+      await this.call('connect', () =>
+        this.client.createPayloadIndex(this.collection, { field_name: field, field_schema: 'keyword', wait: true }),
+      );
     }
   }
 
@@ -164,7 +200,13 @@ export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
 
   private badDimension(v: DocumentVersion): StoreError | undefined {
     const c = v.chunks.find((chunk) => chunk.embedding.length !== this.dimension);
-    return c ? new StoreError('qdrant', 'STORE_PERMANENT', `writeVersion: chunk ${c.idx} has ${c.embedding.length} dimensions, collection has ${this.dimension}`) : undefined;
+    return c
+      ? new StoreError(
+          'qdrant',
+          'STORE_PERMANENT',
+          `writeVersion: chunk ${c.idx} has ${c.embedding.length} dimensions, collection has ${this.dimension}`,
+        )
+      : undefined;
   }
 
   private pointsOf(v: DocumentVersion): Schemas['PointStruct'][] {
@@ -181,7 +223,8 @@ export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
     const points = this.pointsOf(v);
     for (let i = 0; i < points.length; i += UPSERT_BATCH) {
       const batch = points.slice(i, i + UPSERT_BATCH);
-      const upsert = (): Promise<unknown> => this.call('writeVersion', () => this.client.upsert(this.collection, { wait: true, points: batch }), ctx.signal);
+      const upsert = (): Promise<unknown> =>
+        this.call('writeVersion', () => this.client.upsert(this.collection, { wait: true, points: batch }), ctx.signal);
       // A Qdrant that came back without the collection: create it again (connect), then write.
       await upsert().catch(async (err: unknown) => {
         if (!isMissingCollection(err)) throw err;
@@ -201,7 +244,8 @@ export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
     const points = items.flatMap(({ v }, i) => (outcomes[i]?.ok ? this.pointsOf(v) : []));
     for (let i = 0; i < points.length; i += UPSERT_BATCH_MANY) {
       const batch = points.slice(i, i + UPSERT_BATCH_MANY);
-      const upsert = (): Promise<unknown> => this.call('writeVersionBatch', () => this.client.upsert(this.collection, { wait: true, points: batch }));
+      const upsert = (): Promise<unknown> =>
+        this.call('writeVersionBatch', () => this.client.upsert(this.collection, { wait: true, points: batch }));
       // As writeVersion: a Qdrant that came back without the collection gets it again first.
       await upsert().catch(async (err: unknown) => {
         if (!isMissingCollection(err)) throw err;
@@ -222,11 +266,21 @@ export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
   }
 
   async removeVersion(docId: string, contentSha256: string, ctx?: WriteContext): Promise<void> {
-    await this.orEmpty('removeVersion', undefined, () => this.client.delete(this.collection, { wait: true, filter: versionFilter(docId, contentSha256) }), ctx?.signal);
+    await this.orEmpty(
+      'removeVersion',
+      undefined,
+      () => this.client.delete(this.collection, { wait: true, filter: versionFilter(docId, contentSha256) }),
+      ctx?.signal,
+    );
   }
 
   async removeDocument(docId: string, ctx?: WriteContext): Promise<void> {
-    await this.orEmpty('removeDocument', undefined, () => this.client.delete(this.collection, { wait: true, filter: versionFilter(docId) }), ctx?.signal);
+    await this.orEmpty(
+      'removeDocument',
+      undefined,
+      () => this.client.delete(this.collection, { wait: true, filter: versionFilter(docId) }),
+      ctx?.signal,
+    );
   }
 
   /** Pages through every point matching `filter` (or all), returning the string value of `field`. */
@@ -234,13 +288,15 @@ export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
     const found: string[] = [];
     let offset: Schemas['ExtendedPointId'] | undefined;
     do {
-      const page = await this.orEmpty(what, EMPTY_SCROLL, () => this.client.scroll(this.collection, {
-        ...(filter ? { filter } : {}),
-        limit: SCROLL_PAGE,
-        with_payload: [field],
-        with_vector: false,
-        ...(offset !== undefined ? { offset } : {}),
-      }));
+      const page = await this.orEmpty(what, EMPTY_SCROLL, () =>
+        this.client.scroll(this.collection, {
+          ...(filter ? { filter } : {}),
+          limit: SCROLL_PAGE,
+          with_payload: [field],
+          with_vector: false,
+          ...(offset !== undefined ? { offset } : {}),
+        }),
+      );
       for (const point of page.points) {
         const value = point.payload?.[field];
         if (typeof value === 'string') found.push(value);
@@ -256,14 +312,18 @@ export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
     for (const sha of await this.scrollField('listVersions', versionFilter(docId), 'content_sha256')) {
       counts.set(sha, (counts.get(sha) ?? 0) + 1);
     }
-    return [...counts.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    return [...counts.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([contentSha256, chunkCount]) => ({ docId, contentSha256, chunkCount }));
   }
 
   /** Qdrant cannot order by a keyword payload, so all doc ids are gathered and paged here. */
   async listDocIds(afterId: string | null, limit: number): Promise<string[]> {
     const ids = new Set(await this.scrollField('listDocIds', undefined, 'doc_id'));
-    return [...ids].sort().filter((id) => afterId === null || id > afterId).slice(0, limit);
+    return [...ids]
+      .sort()
+      .filter((id) => afterId === null || id > afterId)
+      .slice(0, limit);
   }
 
   /** One scroll over the points of all `docIds` (match any), large pages: a few calls per batch. */
@@ -273,10 +333,15 @@ export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
     const filter: Schemas['Filter'] = { must: [{ key: 'doc_id', match: { any: [...docIds] } }] };
     let offset: Schemas['ExtendedPointId'] | undefined;
     do {
-      const page = await this.orEmpty('versionsOf', EMPTY_SCROLL, () => this.client.scroll(this.collection, {
-        filter, limit: BATCH_SCROLL_PAGE, with_payload: ['doc_id', 'content_sha256'], with_vector: false,
-        ...(offset !== undefined ? { offset } : {}),
-      }));
+      const page = await this.orEmpty('versionsOf', EMPTY_SCROLL, () =>
+        this.client.scroll(this.collection, {
+          filter,
+          limit: BATCH_SCROLL_PAGE,
+          with_payload: ['doc_id', 'content_sha256'],
+          with_vector: false,
+          ...(offset !== undefined ? { offset } : {}),
+        }),
+      );
       for (const point of page.points) {
         const doc = point.payload?.doc_id;
         const sha = point.payload?.content_sha256;
@@ -291,14 +356,21 @@ export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
     for (const [docId, perDoc] of counts) {
       for (const [contentSha256, chunkCount] of perDoc) out.push({ docId, contentSha256, chunkCount });
     }
-    return out.sort((a, b) => (a.docId < b.docId ? -1 : a.docId > b.docId ? 1 : a.contentSha256 < b.contentSha256 ? -1 : a.contentSha256 > b.contentSha256 ? 1 : 0));
+    return out.sort((a, b) =>
+      a.docId < b.docId ? -1 : a.docId > b.docId ? 1 : a.contentSha256 < b.contentSha256 ? -1 : a.contentSha256 > b.contentSha256 ? 1 : 0,
+    );
   }
 
   /** Scrolls points in point-id order; the cursor is Qdrant's next_page_offset as JSON. Ids repeat across pages. */
   async scanDocIds(cursor: string | null, limit: number): Promise<DocIdPage> {
-    const page = await this.orEmpty('scanDocIds', EMPTY_SCROLL, () => this.client.scroll(this.collection, {
-      limit, with_payload: ['doc_id'], with_vector: false, ...(cursor !== null ? { offset: JSON.parse(cursor) as Schemas['ExtendedPointId'] } : {}),
-    }));
+    const page = await this.orEmpty('scanDocIds', EMPTY_SCROLL, () =>
+      this.client.scroll(this.collection, {
+        limit,
+        with_payload: ['doc_id'],
+        with_vector: false,
+        ...(cursor !== null ? { offset: JSON.parse(cursor) as Schemas['ExtendedPointId'] } : {}),
+      }),
+    );
     const docIds = new Set<string>();
     for (const point of page.points) {
       const doc = point.payload?.doc_id;
@@ -312,7 +384,9 @@ export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
     if (vector.length !== this.dimension) {
       throw new StoreError('qdrant', 'STORE_PERMANENT', `search: query has ${vector.length} dimensions, collection has ${this.dimension}`);
     }
-    const res = await this.orEmpty('search', EMPTY_QUERY, () => this.client.query(this.collection, { query: vector, limit, with_payload: true }));
+    const res = await this.orEmpty('search', EMPTY_QUERY, () =>
+      this.client.query(this.collection, { query: vector, limit, with_payload: true }),
+    );
     const hits: VectorHit[] = [];
     for (const point of res.points) {
       const p = payloadOf(point);

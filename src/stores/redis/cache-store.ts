@@ -77,7 +77,11 @@ export function classifyRedisError(err: unknown, what: string): StoreError {
 }
 
 function fenced(docId: string, ctx: WriteContext): StoreError {
-  return new StoreError('redis', 'STORE_FENCED', `saga ${ctx.sagaId} token ${ctx.fencingToken} is stale for document ${JSON.stringify(docId)}`);
+  return new StoreError(
+    'redis',
+    'STORE_FENCED',
+    `saga ${ctx.sagaId} token ${ctx.fencingToken} is stale for document ${JSON.stringify(docId)}`,
+  );
 }
 
 function describeRedisUrl(url: string): string {
@@ -137,20 +141,26 @@ export class RedisCacheStore implements CacheStore, CacheBatchWrites {
   }
 
   private call<T>(what: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    return withTimeout('redis', what, this.timeoutMs + 1_000, async () => {
-      let fail: ((err: StoreError) => void) | undefined;
-      const connectionLost = new Promise<never>((_, reject) => {
-        fail = reject;
-      });
-      if (fail) this.inFlight.add(fail);
-      try {
-        return await Promise.race([work(), connectionLost]);
-      } catch (err) {
-        throw classifyRedisError(err, what);
-      } finally {
-        if (fail) this.inFlight.delete(fail);
-      }
-    }, signal);
+    return withTimeout(
+      'redis',
+      what,
+      this.timeoutMs + 1_000,
+      async () => {
+        let fail: ((err: StoreError) => void) | undefined;
+        const connectionLost = new Promise<never>((_, reject) => {
+          fail = reject;
+        });
+        if (fail) this.inFlight.add(fail);
+        try {
+          return await Promise.race([work(), connectionLost]);
+        } catch (err) {
+          throw classifyRedisError(err, what);
+        } finally {
+          if (fail) this.inFlight.delete(fail);
+        }
+      },
+      signal,
+    );
   }
 
   async connect(): Promise<void> {
@@ -175,9 +185,18 @@ export class RedisCacheStore implements CacheStore, CacheBatchWrites {
   }
 
   async put(entry: CacheEntry, ctx: WriteContext): Promise<void> {
-    const reply = await this.call('put', () => this.client.apexFencedPut(
-      CACHE_KEY_PREFIX + entry.docId, fenceKey(entry.docId, ctx.sagaId), String(ctx.fencingToken), String(FENCE_TTL_SECONDS), JSON.stringify(entry),
-    ), ctx.signal);
+    const reply = await this.call(
+      'put',
+      () =>
+        this.client.apexFencedPut(
+          CACHE_KEY_PREFIX + entry.docId,
+          fenceKey(entry.docId, ctx.sagaId),
+          String(ctx.fencingToken),
+          String(FENCE_TTL_SECONDS),
+          JSON.stringify(entry),
+        ),
+      ctx.signal,
+    );
     if (reply === FENCED_REPLY) throw fenced(entry.docId, ctx);
   }
 
@@ -187,18 +206,38 @@ export class RedisCacheStore implements CacheStore, CacheBatchWrites {
       await this.call('remove', () => this.client.apexRemoveIfSha(CACHE_KEY_PREFIX + docId, contentSha256 ?? ''));
       return;
     }
-    const reply = await this.call('remove', () => this.client.apexFencedRemoveIfSha(
-      CACHE_KEY_PREFIX + docId, fenceKey(docId, ctx.sagaId), String(ctx.fencingToken), String(FENCE_TTL_SECONDS), contentSha256 ?? '',
-    ), ctx.signal);
+    const reply = await this.call(
+      'remove',
+      () =>
+        this.client.apexFencedRemoveIfSha(
+          CACHE_KEY_PREFIX + docId,
+          fenceKey(docId, ctx.sagaId),
+          String(ctx.fencingToken),
+          String(FENCE_TTL_SECONDS),
+          contentSha256 ?? '',
+        ),
+      ctx.signal,
+    );
     if (reply === FENCED_REPLY) throw fenced(docId, ctx);
   }
 
   /** Many fenced puts in one pipeline: each key's script checks its own fence (one reply each). */
   putBatch(items: ReadonlyArray<{ entry: CacheEntry; ctx: WriteContext }>): Outcomes {
-    return this.pipelined('putBatch', items.map(({ entry, ctx }) => ({ docId: entry.docId, ctx })), (p, i) => {
-      const it = items[i];
-      if (it) p.apexFencedPut(CACHE_KEY_PREFIX + it.entry.docId, fenceKey(it.entry.docId, it.ctx.sagaId), String(it.ctx.fencingToken), String(FENCE_TTL_SECONDS), JSON.stringify(it.entry));
-    });
+    return this.pipelined(
+      'putBatch',
+      items.map(({ entry, ctx }) => ({ docId: entry.docId, ctx })),
+      (p, i) => {
+        const it = items[i];
+        if (it)
+          p.apexFencedPut(
+            CACHE_KEY_PREFIX + it.entry.docId,
+            fenceKey(it.entry.docId, it.ctx.sagaId),
+            String(it.ctx.fencingToken),
+            String(FENCE_TTL_SECONDS),
+            JSON.stringify(it.entry),
+          );
+      },
+    );
   }
 
   /** Many removals in one pipeline; fenced per key where the item has a context. */
@@ -206,13 +245,24 @@ export class RedisCacheStore implements CacheStore, CacheBatchWrites {
     return this.pipelined('removeBatch', items, (p, i) => {
       const it = items[i];
       if (!it) return;
-      if (it.ctx) p.apexFencedRemoveIfSha(CACHE_KEY_PREFIX + it.docId, fenceKey(it.docId, it.ctx.sagaId), String(it.ctx.fencingToken), String(FENCE_TTL_SECONDS), it.contentSha256 ?? '');
+      if (it.ctx)
+        p.apexFencedRemoveIfSha(
+          CACHE_KEY_PREFIX + it.docId,
+          fenceKey(it.docId, it.ctx.sagaId),
+          String(it.ctx.fencingToken),
+          String(FENCE_TTL_SECONDS),
+          it.contentSha256 ?? '',
+        );
       else p.apexRemoveIfSha(CACHE_KEY_PREFIX + it.docId, it.contentSha256 ?? '');
     });
   }
 
   /** One pipeline, one reply per item: a script error or a FENCED reply fails only its item. */
-  private async pipelined(what: string, items: ReadonlyArray<{ docId: string; ctx?: WriteContext }>, add: (p: ScriptPipeline, i: number) => void): Outcomes {
+  private async pipelined(
+    what: string,
+    items: ReadonlyArray<{ docId: string; ctx?: WriteContext }>,
+    add: (p: ScriptPipeline, i: number) => void,
+  ): Outcomes {
     if (items.length === 0) return [];
     const replies = await this.call(what, async () => {
       // defineCommand adds the scripts to pipelines too; ioredis's types do not know them.
@@ -247,7 +297,9 @@ export class RedisCacheStore implements CacheStore, CacheBatchWrites {
 
   /** One SCAN step; the cursor is Redis's. SCAN may return a key twice, and `limit` is a hint (COUNT). */
   async scanDocIds(cursor: string | null, limit: number): Promise<DocIdPage> {
-    const [next, keys] = await this.call('scanDocIds', () => this.client.scan(cursor ?? '0', 'MATCH', `${CACHE_KEY_PREFIX}*`, 'COUNT', limit));
+    const [next, keys] = await this.call('scanDocIds', () =>
+      this.client.scan(cursor ?? '0', 'MATCH', `${CACHE_KEY_PREFIX}*`, 'COUNT', limit),
+    );
     return { docIds: keys.map((key) => key.slice(CACHE_KEY_PREFIX.length)), next: next === '0' ? null : next };
   }
 
@@ -263,7 +315,10 @@ export class RedisCacheStore implements CacheStore, CacheBatchWrites {
       } while (cursor !== '0');
       return found;
     });
-    return [...new Set(ids)].sort().filter((id) => afterId === null || id > afterId).slice(0, limit);
+    return [...new Set(ids)]
+      .sort()
+      .filter((id) => afterId === null || id > afterId)
+      .slice(0, limit);
   }
 }
 

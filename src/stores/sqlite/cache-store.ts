@@ -45,8 +45,11 @@ export class SqliteCacheStore implements CacheStore, CacheBatchWrites {
 
   put(entry: CacheEntry, _ctx?: WriteContext): Promise<void> {
     return runSqlite('redis', 'put', () => {
-      this.sql('INSERT OR REPLACE INTO cache (doc_id, content_sha256, value) VALUES (?, ?, ?)')
-        .run(entry.docId, entry.contentSha256, JSON.stringify(entry));
+      this.sql('INSERT OR REPLACE INTO cache (doc_id, content_sha256, value) VALUES (?, ?, ?)').run(
+        entry.docId,
+        entry.contentSha256,
+        JSON.stringify(entry),
+      );
     });
   }
 
@@ -62,7 +65,9 @@ export class SqliteCacheStore implements CacheStore, CacheBatchWrites {
   /** Unfenced, like put (the stand-in runs in one process; docs/stores.md). */
   putBatch(items: ReadonlyArray<{ entry: CacheEntry; ctx: WriteContext }>): Outcomes {
     const put = this.sql('INSERT OR REPLACE INTO cache (doc_id, content_sha256, value) VALUES (?, ?, ?)');
-    return runSqliteBatch('redis', 'putBatch', this.db, items, ({ entry }) => put.run(entry.docId, entry.contentSha256, JSON.stringify(entry)));
+    return runSqliteBatch('redis', 'putBatch', this.db, items, ({ entry }) =>
+      put.run(entry.docId, entry.contentSha256, JSON.stringify(entry)),
+    );
   }
 
   async removeBatch(items: readonly CacheRemoveItem[]): Outcomes {
@@ -81,9 +86,13 @@ export class SqliteCacheStore implements CacheStore, CacheBatchWrites {
   }
 
   getMany(docIds: readonly string[]): Promise<CacheEntry[]> {
-    return runSqlite('redis', 'getMany', () => (this.sql(
-      'SELECT value FROM cache WHERE doc_id IN (SELECT value FROM json_each(?)) ORDER BY doc_id',
-    ).all(JSON.stringify(docIds)) as Array<{ value: string }>).map((r) => JSON.parse(r.value) as CacheEntry));
+    return runSqlite('redis', 'getMany', () =>
+      (
+        this.sql('SELECT value FROM cache WHERE doc_id IN (SELECT value FROM json_each(?)) ORDER BY doc_id').all(
+          JSON.stringify(docIds),
+        ) as Array<{ value: string }>
+      ).map((r) => JSON.parse(r.value) as CacheEntry),
+    );
   }
 
   /** Pages in id order; the cursor is the last id. */
@@ -93,9 +102,13 @@ export class SqliteCacheStore implements CacheStore, CacheBatchWrites {
   }
 
   listDocIds(afterId: string | null, limit: number): Promise<string[]> {
-    return runSqlite('redis', 'listDocIds', () => (this.sql(
-      'SELECT doc_id FROM cache WHERE (? IS NULL OR doc_id > ?) ORDER BY doc_id LIMIT ?',
-    ).all(afterId, afterId, limit) as Array<{ doc_id: string }>).map((r) => r.doc_id));
+    return runSqlite('redis', 'listDocIds', () =>
+      (
+        this.sql('SELECT doc_id FROM cache WHERE (? IS NULL OR doc_id > ?) ORDER BY doc_id LIMIT ?').all(afterId, afterId, limit) as Array<{
+          doc_id: string;
+        }>
+      ).map((r) => r.doc_id),
+    );
   }
 }
 

@@ -66,7 +66,13 @@ export async function runSqlite<T>(store: StoreName, what: string, work: () => T
  * all members, each member in its own savepoint (a nested better-sqlite3 transaction), so a member
  * that throws rolls back alone and fails alone, as its per-document call would.
  */
-export async function runSqliteBatch<I>(store: StoreName, what: string, db: SqliteDatabase, items: readonly I[], each: (item: I) => void): Promise<Array<MemberOutcome<void>>> {
+export async function runSqliteBatch<I>(
+  store: StoreName,
+  what: string,
+  db: SqliteDatabase,
+  items: readonly I[],
+  each: (item: I) => void,
+): Promise<Array<MemberOutcome<void>>> {
   return runSqlite(store, what, () => {
     const out: Array<MemberOutcome<void>> = [];
     db.transaction(() => {

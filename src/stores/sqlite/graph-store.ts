@@ -85,8 +85,11 @@ export class SqliteGraphStore implements GraphStore, DerivedBatchWrites {
     this.db.transaction(() => {
       const where = contentSha256 === null ? 'doc_id = ?' : 'doc_id = ? AND content_sha256 = ?';
       const args = contentSha256 === null ? [docId] : [docId, contentSha256];
-      const names = (this.sql(`SELECT DISTINCT entity AS name FROM mentions WHERE chunk_id IN (SELECT id FROM chunks WHERE ${where})`)
-        .all(...args) as Array<{ name: string }>).map((r) => r.name);
+      const names = (
+        this.sql(`SELECT DISTINCT entity AS name FROM mentions WHERE chunk_id IN (SELECT id FROM chunks WHERE ${where})`).all(
+          ...args,
+        ) as Array<{ name: string }>
+      ).map((r) => r.name);
       this.sql(`DELETE FROM mentions WHERE chunk_id IN (SELECT id FROM chunks WHERE ${where})`).run(...args);
       this.sql(`DELETE FROM chunks WHERE ${where}`).run(...args);
       const orphan = this.sql('DELETE FROM entities WHERE name = ? AND NOT EXISTS (SELECT 1 FROM mentions WHERE entity = ?)');
@@ -108,16 +111,24 @@ export class SqliteGraphStore implements GraphStore, DerivedBatchWrites {
   }
 
   listVersions(docId: string): Promise<StoredVersion[]> {
-    return runSqlite('neo4j', 'listVersions', () => (this.sql(
-      'SELECT content_sha256 AS sha, COUNT(*) AS n FROM chunks WHERE doc_id = ? GROUP BY content_sha256 ORDER BY content_sha256',
-    ).all(docId) as Array<{ sha: string; n: number }>).map((r) => ({ docId, contentSha256: r.sha, chunkCount: r.n })));
+    return runSqlite('neo4j', 'listVersions', () =>
+      (
+        this.sql(
+          'SELECT content_sha256 AS sha, COUNT(*) AS n FROM chunks WHERE doc_id = ? GROUP BY content_sha256 ORDER BY content_sha256',
+        ).all(docId) as Array<{ sha: string; n: number }>
+      ).map((r) => ({ docId, contentSha256: r.sha, chunkCount: r.n })),
+    );
   }
 
   versionsOf(docIds: readonly string[]): Promise<StoredVersion[]> {
-    return runSqlite('neo4j', 'versionsOf', () => (this.sql(
-      `SELECT doc_id, content_sha256 AS sha, COUNT(*) AS n FROM chunks
+    return runSqlite('neo4j', 'versionsOf', () =>
+      (
+        this.sql(
+          `SELECT doc_id, content_sha256 AS sha, COUNT(*) AS n FROM chunks
        WHERE doc_id IN (SELECT value FROM json_each(?)) GROUP BY doc_id, content_sha256 ORDER BY doc_id, content_sha256`,
-    ).all(JSON.stringify(docIds)) as Array<{ doc_id: string; sha: string; n: number }>).map((r) => ({ docId: r.doc_id, contentSha256: r.sha, chunkCount: r.n })));
+        ).all(JSON.stringify(docIds)) as Array<{ doc_id: string; sha: string; n: number }>
+      ).map((r) => ({ docId: r.doc_id, contentSha256: r.sha, chunkCount: r.n })),
+    );
   }
 
   /** Pages in id order; the cursor is the last id. */
@@ -127,16 +138,24 @@ export class SqliteGraphStore implements GraphStore, DerivedBatchWrites {
   }
 
   listDocIds(afterId: string | null, limit: number): Promise<string[]> {
-    return runSqlite('neo4j', 'listDocIds', () => (this.sql(
-      'SELECT id FROM documents WHERE (? IS NULL OR id > ?) ORDER BY id LIMIT ?',
-    ).all(afterId, afterId, limit) as Array<{ id: string }>).map((r) => r.id));
+    return runSqlite('neo4j', 'listDocIds', () =>
+      (
+        this.sql('SELECT id FROM documents WHERE (? IS NULL OR id > ?) ORDER BY id LIMIT ?').all(afterId, afterId, limit) as Array<{
+          id: string;
+        }>
+      ).map((r) => r.id),
+    );
   }
 
   entities(docId: string, contentSha256: string): Promise<string[]> {
-    return runSqlite('neo4j', 'entities', () => (this.sql(
-      `SELECT DISTINCT m.entity AS name FROM mentions m JOIN chunks c ON c.id = m.chunk_id
+    return runSqlite('neo4j', 'entities', () =>
+      (
+        this.sql(
+          `SELECT DISTINCT m.entity AS name FROM mentions m JOIN chunks c ON c.id = m.chunk_id
        WHERE c.doc_id = ? AND c.content_sha256 = ? ORDER BY m.entity`,
-    ).all(docId, contentSha256) as Array<{ name: string }>).map((r) => r.name));
+        ).all(docId, contentSha256) as Array<{ name: string }>
+      ).map((r) => r.name),
+    );
   }
 }
 

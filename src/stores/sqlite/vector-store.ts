@@ -88,7 +88,11 @@ export class SqliteVectorStore implements VectorStore, DerivedBatchWrites {
 
   private checkDimension(values: number[], what: string): void {
     if (values.length !== this.dimension) {
-      throw new StoreError('qdrant', 'STORE_PERMANENT', `${what}: vector has ${values.length} dimensions, collection has ${this.dimension}`);
+      throw new StoreError(
+        'qdrant',
+        'STORE_PERMANENT',
+        `${what}: vector has ${values.length} dimensions, collection has ${this.dimension}`,
+      );
     }
   }
 
@@ -127,16 +131,24 @@ export class SqliteVectorStore implements VectorStore, DerivedBatchWrites {
   }
 
   listVersions(docId: string): Promise<StoredVersion[]> {
-    return runSqlite('qdrant', 'listVersions', () => (this.sql(
-      'SELECT content_sha256 AS sha, COUNT(*) AS n FROM points WHERE doc_id = ? GROUP BY content_sha256 ORDER BY content_sha256',
-    ).all(docId) as Array<{ sha: string; n: number }>).map((r) => ({ docId, contentSha256: r.sha, chunkCount: r.n })));
+    return runSqlite('qdrant', 'listVersions', () =>
+      (
+        this.sql(
+          'SELECT content_sha256 AS sha, COUNT(*) AS n FROM points WHERE doc_id = ? GROUP BY content_sha256 ORDER BY content_sha256',
+        ).all(docId) as Array<{ sha: string; n: number }>
+      ).map((r) => ({ docId, contentSha256: r.sha, chunkCount: r.n })),
+    );
   }
 
   versionsOf(docIds: readonly string[]): Promise<StoredVersion[]> {
-    return runSqlite('qdrant', 'versionsOf', () => (this.sql(
-      `SELECT doc_id, content_sha256 AS sha, COUNT(*) AS n FROM points
+    return runSqlite('qdrant', 'versionsOf', () =>
+      (
+        this.sql(
+          `SELECT doc_id, content_sha256 AS sha, COUNT(*) AS n FROM points
        WHERE doc_id IN (SELECT value FROM json_each(?)) GROUP BY doc_id, content_sha256 ORDER BY doc_id, content_sha256`,
-    ).all(JSON.stringify(docIds)) as Array<{ doc_id: string; sha: string; n: number }>).map((r) => ({ docId: r.doc_id, contentSha256: r.sha, chunkCount: r.n })));
+        ).all(JSON.stringify(docIds)) as Array<{ doc_id: string; sha: string; n: number }>
+      ).map((r) => ({ docId: r.doc_id, contentSha256: r.sha, chunkCount: r.n })),
+    );
   }
 
   /** Pages in id order; the cursor is the last id. */
@@ -146,9 +158,15 @@ export class SqliteVectorStore implements VectorStore, DerivedBatchWrites {
   }
 
   listDocIds(afterId: string | null, limit: number): Promise<string[]> {
-    return runSqlite('qdrant', 'listDocIds', () => (this.sql(
-      'SELECT DISTINCT doc_id FROM points WHERE (? IS NULL OR doc_id > ?) ORDER BY doc_id LIMIT ?',
-    ).all(afterId, afterId, limit) as Array<{ doc_id: string }>).map((r) => r.doc_id));
+    return runSqlite('qdrant', 'listDocIds', () =>
+      (
+        this.sql('SELECT DISTINCT doc_id FROM points WHERE (? IS NULL OR doc_id > ?) ORDER BY doc_id LIMIT ?').all(
+          afterId,
+          afterId,
+          limit,
+        ) as Array<{ doc_id: string }>
+      ).map((r) => r.doc_id),
+    );
   }
 
   search(vector: number[], limit: number): Promise<VectorHit[]> {

@@ -7,7 +7,10 @@ import type { CacheEntry, CacheStore, DocIdPage, GraphStore, RelationalStore, Ve
 import { HOSTILE_STRINGS, ctxFor, makeVersion, sha256 } from './fixtures.js';
 
 /** Walks a whole scan with small pages; every id seen, and how many pages it took. */
-async function walk(scan: (cursor: string | null, limit: number) => Promise<DocIdPage>, limit: number): Promise<{ ids: Set<string>; pages: number }> {
+async function walk(
+  scan: (cursor: string | null, limit: number) => Promise<DocIdPage>,
+  limit: number,
+): Promise<{ ids: Set<string>; pages: number }> {
   const ids = new Set<string>();
   let cursor: string | null = null;
   for (let pages = 1; pages < 100_000; pages += 1) {
@@ -25,7 +28,7 @@ export function derivedBatchCases(store: () => Derived, id: (name: string) => st
   void it('batched reads: versionsOf equals listVersions per document; scanDocIds visits every document', async () => {
     const s = store();
     const write = (v: ReturnType<typeof makeVersion>): Promise<void> =>
-      (s.name === 'neo4j' ? s.writeVersion(v, ctxFor('saga-batch')) : s.writeVersion(v, ctxFor('saga-batch')));
+      s.name === 'neo4j' ? s.writeVersion(v, ctxFor('saga-batch')) : s.writeVersion(v, ctxFor('saga-batch'));
     const docs = [id('batch-a'), id('batch-b'), id(`batch-${HOSTILE_STRINGS[1] ?? 'x'}`), id('batch-c')];
     const made = [
       makeVersion({ docId: docs[0] ?? '', body: 'batch one', chunkCount: 2, dimension: dimension() }),
@@ -37,7 +40,8 @@ export function derivedBatchCases(store: () => Derived, id: (name: string) => st
     const asked = [...docs, id('batch-absent')];
     const expected = (await Promise.all(asked.map((d) => s.listVersions(d)))).flat();
     const key = (v: { docId: string; contentSha256: string }): string => `${v.docId}\u0000${v.contentSha256}`;
-    const sorted = <T extends { docId: string; contentSha256: string }>(xs: T[]): T[] => [...xs].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+    const sorted = <T extends { docId: string; contentSha256: string }>(xs: T[]): T[] =>
+      [...xs].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
     assert.equal(expected.length, 4);
     assert.deepEqual(sorted(await s.versionsOf(asked)), sorted(expected));
     assert.deepEqual(await s.versionsOf([]), []);
@@ -51,7 +55,11 @@ export function cacheBatchCases(store: () => CacheStore, id: (name: string) => s
   void it('batched reads: getMany equals get per document; scanDocIds visits every entry', async () => {
     const s = store();
     const entries: CacheEntry[] = [id('batch-a'), id('batch-b'), id(`batch-${HOSTILE_STRINGS[1] ?? 'x'}`)].map((docId, i) => ({
-      docId, title: `t${i}`, contentSha256: sha256(`body ${i}`), chunkCount: i + 1, metadata: { i },
+      docId,
+      title: `t${i}`,
+      contentSha256: sha256(`body ${i}`),
+      chunkCount: i + 1,
+      metadata: { i },
     }));
     for (const e of entries) await s.put(e, ctxFor('saga-batch'));
     const got = await s.getMany([...entries.map((e) => e.docId), id('batch-absent')]);
@@ -78,15 +86,27 @@ export function relationalBatchCases(store: () => RelationalStore, id: (name: st
     await s.putPending(pending, ctxFor('saga-batch-c'));
     const from = id('batch').slice(0, -1);
     const page = (await s.inspectDocuments(from, 1_000)).filter((d) => d.row.id.startsWith(id('batch-')));
-    assert.deepEqual(page.map((d) => d.row.id), [committed.docId, pending.docId]);
+    assert.deepEqual(
+      page.map((d) => d.row.id),
+      [committed.docId, pending.docId],
+    );
     const rows = (await s.listDocuments(from, 1_000)).filter((r) => r.id.startsWith(id('batch-')));
-    assert.deepEqual(page.map((d) => d.row), rows);
+    assert.deepEqual(
+      page.map((d) => d.row),
+      rows,
+    );
     assert.equal(page[0]?.committedChunks, 3);
     assert.equal(page[1]?.committedChunks, 0);
     assert.deepEqual(page[0]?.pendingVersions, await s.getPendingVersions(committed.docId));
-    assert.deepEqual(page[1]?.pendingVersions.map((p) => p.contentSha256), [pending.contentSha256]);
+    assert.deepEqual(
+      page[1]?.pendingVersions.map((p) => p.contentSha256),
+      [pending.contentSha256],
+    );
     const statuses = await s.statusesOf([committed.docId, pending.docId, id('batch-absent')]);
-    assert.deepEqual([...statuses.entries()].sort(), [[committed.docId, 'committed'], [pending.docId, 'pending']]);
+    assert.deepEqual([...statuses.entries()].sort(), [
+      [committed.docId, 'committed'],
+      [pending.docId, 'pending'],
+    ]);
     assert.equal((await s.statusesOf([])).size, 0);
   });
 }

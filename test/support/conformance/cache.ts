@@ -4,7 +4,17 @@ import assert from 'node:assert/strict';
 import { isStoreError } from '../../../src/stores/errors.js';
 import type { CacheEntry, CacheStore } from '../../../src/stores/types.js';
 import { cleanupPrefix, idsWithPrefix } from './derived.js';
-import { HOSTILE_STRINGS, ctxFor, largeBody, runPrefix, sha256, interruptions, isRetryableStoreFailure, rejectionOf, onlyWhen } from './fixtures.js';
+import {
+  HOSTILE_STRINGS,
+  ctxFor,
+  largeBody,
+  runPrefix,
+  sha256,
+  interruptions,
+  isRetryableStoreFailure,
+  rejectionOf,
+  onlyWhen,
+} from './fixtures.js';
 import { cacheBatchCases } from './batched-reads.js';
 import { cacheGroupCommitCases } from './group-commit.js';
 import type { StoreHarness } from './fixtures.js';
@@ -75,7 +85,10 @@ export function cacheConformance(harness: CacheHarness): void {
     void it('20 concurrent puts of different documents all land', async () => {
       const entries = Array.from({ length: 20 }, (_, i) => entry(id(`conc-${String(i).padStart(2, '0')}`), `concurrent ${i}`));
       await Promise.all(entries.map((e) => store.put(e, ctx)));
-      assert.deepEqual(await idsWithPrefix(store, id('conc-')), entries.map((e) => e.docId));
+      assert.deepEqual(
+        await idsWithPrefix(store, id('conc-')),
+        entries.map((e) => e.docId),
+      );
     });
 
     void it('stores hostile strings verbatim', async () => {
@@ -95,7 +108,10 @@ export function cacheConformance(harness: CacheHarness): void {
     });
 
     {
-      const fenced = onlyWhen(harness.fencing ?? !harness.label.startsWith('sqlite-'), `${harness.label} keeps no fencing tokens (a single-process embedded stand-in)`);
+      const fenced = onlyWhen(
+        harness.fencing ?? !harness.label.startsWith('sqlite-'),
+        `${harness.label} keeps no fencing tokens (a single-process embedded stand-in)`,
+      );
       void it('fencing: a put with an older token of the same saga is refused and changes nothing', fenced, async () => {
         const saga = `${prefix}fence-a`;
         const newer = entry(id('fence-older'), 'written by token 2');
@@ -109,7 +125,7 @@ export function cacheConformance(harness: CacheHarness): void {
         assert.deepEqual(await store.get(newer.docId), newer);
       });
 
-      void it('fencing: after a compensation with token 2, the stalled owner\'s late put with token 1 is refused', fenced, async () => {
+      void it("fencing: after a compensation with token 2, the stalled owner's late put with token 1 is refused", fenced, async () => {
         const saga = `${prefix}fence-b`;
         const e = entry(id('fence-stalled'), 'the stalled owner started this');
         // The new owner compensates a put the stalled one started but had not sent yet.
@@ -120,22 +136,26 @@ export function cacheConformance(harness: CacheHarness): void {
         assert.deepEqual(await idsWithPrefix(store, id('fence-stalled')), []);
       });
 
-      void it('fencing: other sagas are unaffected; the same token may repeat; removals without a context are not fenced', fenced, async () => {
-        const docId = id('fence-other');
-        const a = entry(docId, 'saga a at token 5');
-        const b = entry(docId, 'saga b at token 1');
-        await store.put(a, ctxFor(`${prefix}fence-c`, 5));
-        await store.put(b, ctxFor(`${prefix}fence-d`, 1));
-        assert.deepEqual(await store.get(docId), b);
-        await store.put(b, ctxFor(`${prefix}fence-d`, 1)); // a retry of the same owner
-        await store.remove(docId, b.contentSha256, ctxFor(`${prefix}fence-d`, 1));
-        await store.remove(docId, b.contentSha256, ctxFor(`${prefix}fence-d`, 1));
-        assert.equal(await store.get(docId), undefined);
-        await store.put(b, ctxFor(`${prefix}fence-d`, 1));
-        assert.deepEqual(await store.get(docId), b);
-        await store.remove(docId, null); // operator cleanup: no token, no fence
-        assert.equal(await store.get(docId), undefined);
-      });
+      void it(
+        'fencing: other sagas are unaffected; the same token may repeat; removals without a context are not fenced',
+        fenced,
+        async () => {
+          const docId = id('fence-other');
+          const a = entry(docId, 'saga a at token 5');
+          const b = entry(docId, 'saga b at token 1');
+          await store.put(a, ctxFor(`${prefix}fence-c`, 5));
+          await store.put(b, ctxFor(`${prefix}fence-d`, 1));
+          assert.deepEqual(await store.get(docId), b);
+          await store.put(b, ctxFor(`${prefix}fence-d`, 1)); // a retry of the same owner
+          await store.remove(docId, b.contentSha256, ctxFor(`${prefix}fence-d`, 1));
+          await store.remove(docId, b.contentSha256, ctxFor(`${prefix}fence-d`, 1));
+          assert.equal(await store.get(docId), undefined);
+          await store.put(b, ctxFor(`${prefix}fence-d`, 1));
+          assert.deepEqual(await store.get(docId), b);
+          await store.remove(docId, null); // operator cleanup: no token, no fence
+          assert.equal(await store.get(docId), undefined);
+        },
+      );
 
       void it('fencing: ids containing the key separator do not share a fence', fenced, async () => {
         // Doc "x:y" of saga "z" and doc "x" of saga "y:z" would share a naive "<doc>:<saga>" key.
@@ -159,17 +179,21 @@ export function cacheConformance(harness: CacheHarness): void {
 
     {
       const unreachable = harness.unreachable;
-      void it('a server that is down yields a retryable error, not a hang', onlyWhen(unreachable, `${harness.label} is in-process: there is no server to be down`), async () => {
-        if (!unreachable) return;
-        const s = unreachable();
-        const v = entry(id('unreachable'), 'nobody home');
-        try {
-          const err = await rejectionOf(s.put(v, ctx));
-          assert.ok(isRetryableStoreFailure(err), String(err));
-        } finally {
-          await s.close().catch(() => undefined);
-        }
-      });
+      void it(
+        'a server that is down yields a retryable error, not a hang',
+        onlyWhen(unreachable, `${harness.label} is in-process: there is no server to be down`),
+        async () => {
+          if (!unreachable) return;
+          const s = unreachable();
+          const v = entry(id('unreachable'), 'nobody home');
+          try {
+            const err = await rejectionOf(s.put(v, ctx));
+            assert.ok(isRetryableStoreFailure(err), String(err));
+          } finally {
+            await s.close().catch(() => undefined);
+          }
+        },
+      );
     }
   });
 }

@@ -72,7 +72,10 @@ export function makeVersion(spec: VersionSpec): DocumentVersion {
 /** A body of about `bytes` UTF-8 bytes mixing ASCII and multi-byte characters. */
 export function largeBody(bytes: number): string {
   const unit = 'Lorem ipsum dolor sit amet — ünïcødé 🧠 ';
-  return Array.from(unit.repeat(Math.ceil(bytes / Buffer.byteLength(unit)))).slice(0, bytes / 2).join('').padEnd(bytes, 'x');
+  return Array.from(unit.repeat(Math.ceil(bytes / Buffer.byteLength(unit))))
+    .slice(0, bytes / 2)
+    .join('')
+    .padEnd(bytes, 'x');
 }
 
 /** The error a call rejected with (fails the test when it resolved). */
@@ -119,7 +122,10 @@ export interface Interruption<S> {
   skip: string | false;
 }
 
-const cannot = (what: string): (() => Promise<unknown>) => () => Promise.reject(new Error(`this harness cannot ${what}`));
+const cannot =
+  (what: string): (() => Promise<unknown>) =>
+  () =>
+    Promise.reject(new Error(`this harness cannot ${what}`));
 
 /**
  * The mid-call interruptions: a cut connection and a silent one. Both are always registered, so

@@ -4,7 +4,17 @@ import assert from 'node:assert/strict';
 import { isStoreError } from '../../../src/stores/errors.js';
 import type { GraphStore } from '../../../src/stores/types.js';
 import { cleanupPrefix, idsWithPrefix } from './derived.js';
-import { HOSTILE_STRINGS, ctxFor, largeBody, makeVersion, runPrefix, interruptions, isRetryableStoreFailure, rejectionOf, onlyWhen } from './fixtures.js';
+import {
+  HOSTILE_STRINGS,
+  ctxFor,
+  largeBody,
+  makeVersion,
+  runPrefix,
+  interruptions,
+  isRetryableStoreFailure,
+  rejectionOf,
+  onlyWhen,
+} from './fixtures.js';
 import { derivedBatchCases } from './batched-reads.js';
 import { derivedGroupCommitCases } from './group-commit.js';
 import type { StoreHarness } from './fixtures.js';
@@ -33,8 +43,15 @@ export function graphConformance(harness: GraphHarness): void {
       await store.close();
     });
 
-    derivedBatchCases(() => store, id, () => 8);
-    derivedGroupCommitCases(harness, () => store, id, { fencing: harness.fencing ?? !harness.label.startsWith('sqlite-'), dimension: () => 8 });
+    derivedBatchCases(
+      () => store,
+      id,
+      () => 8,
+    );
+    derivedGroupCommitCases(harness, () => store, id, {
+      fencing: harness.fencing ?? !harness.label.startsWith('sqlite-'),
+      dimension: () => 8,
+    });
 
     void it('health reports ok', async () => {
       const h = await store.health();
@@ -90,9 +107,14 @@ export function graphConformance(harness: GraphHarness): void {
     });
 
     void it('20 concurrent writes of different documents all land', async () => {
-      const versions = Array.from({ length: 20 }, (_, i) => makeVersion({ docId: id(`conc-${String(i).padStart(2, '0')}`), body: `concurrent ${i}`, chunkCount: 2 }));
+      const versions = Array.from({ length: 20 }, (_, i) =>
+        makeVersion({ docId: id(`conc-${String(i).padStart(2, '0')}`), body: `concurrent ${i}`, chunkCount: 2 }),
+      );
       await Promise.all(versions.map((v) => store.writeVersion(v, ctx)));
-      assert.deepEqual(await idsWithPrefix(store, id('conc-')), versions.map((v) => v.docId));
+      assert.deepEqual(
+        await idsWithPrefix(store, id('conc-')),
+        versions.map((v) => v.docId),
+      );
       for (const v of versions) assert.equal((await store.listVersions(v.docId))[0]?.chunkCount, 2);
     });
 
@@ -113,11 +135,24 @@ export function graphConformance(harness: GraphHarness): void {
     });
 
     {
-      const fenced = onlyWhen(harness.fencing ?? !harness.label.startsWith('sqlite-'), `${harness.label} keeps no fencing tokens (a single-process embedded stand-in)`);
+      const fenced = onlyWhen(
+        harness.fencing ?? !harness.label.startsWith('sqlite-'),
+        `${harness.label} keeps no fencing tokens (a single-process embedded stand-in)`,
+      );
       void it('fencing: a write with an older token of the same saga is refused and changes nothing', fenced, async () => {
         const saga = `${prefix}fence-a`;
-        const v2 = makeVersion({ docId: id('fence-older'), body: 'written by token 2', chunkCount: 2, entities: () => [`${prefix}by two`] });
-        const v1 = makeVersion({ docId: id('fence-older'), body: 'late write of token 1', chunkCount: 3, entities: () => [`${prefix}by one`] });
+        const v2 = makeVersion({
+          docId: id('fence-older'),
+          body: 'written by token 2',
+          chunkCount: 2,
+          entities: () => [`${prefix}by two`],
+        });
+        const v1 = makeVersion({
+          docId: id('fence-older'),
+          body: 'late write of token 1',
+          chunkCount: 3,
+          entities: () => [`${prefix}by one`],
+        });
         await store.writeVersion(v2, ctxFor(saga, 2));
         const err = await rejectionOf(store.writeVersion(v1, ctxFor(saga, 1)));
         assert.ok(isFenced(err), String(err));
@@ -129,7 +164,7 @@ export function graphConformance(harness: GraphHarness): void {
         assert.equal((await store.listVersions(v2.docId))[0]?.chunkCount, 2);
       });
 
-      void it('fencing: after a compensation with token 2, the stalled owner\'s late write with token 1 is refused', fenced, async () => {
+      void it("fencing: after a compensation with token 2, the stalled owner's late write with token 1 is refused", fenced, async () => {
         const saga = `${prefix}fence-b`;
         const v = makeVersion({ docId: id('fence-stalled'), body: 'the stalled owner started this', chunkCount: 2 });
         // The new owner compensates a step the stalled one started but had not written yet.
@@ -145,27 +180,33 @@ export function graphConformance(harness: GraphHarness): void {
         assert.deepEqual(await idsWithPrefix(store, id('fence-stalled')), []);
       });
 
-      void it('fencing: other sagas are unaffected; the same token may repeat; removals without a context are not fenced', fenced, async () => {
-        const docId = id('fence-other');
-        const a = makeVersion({ docId, body: 'saga a at token 5', chunkCount: 1 });
-        const b = makeVersion({ docId, body: 'saga b at token 1', chunkCount: 2 });
-        await store.writeVersion(a, ctxFor(`${prefix}fence-c`, 5));
-        await store.writeVersion(b, ctxFor(`${prefix}fence-d`, 1));
-        assert.equal((await store.listVersions(docId)).length, 2);
-        await store.writeVersion(b, ctxFor(`${prefix}fence-d`, 1)); // a retry of the same owner
-        await store.removeVersion(docId, b.contentSha256, ctxFor(`${prefix}fence-d`, 1));
-        await store.removeVersion(docId, b.contentSha256, ctxFor(`${prefix}fence-d`, 1));
-        await store.writeVersion(b, ctxFor(`${prefix}fence-d`, 1));
-        assert.equal((await store.listVersions(docId)).length, 2);
-        await store.removeDocument(docId); // operator cleanup: no token, no fence
-        assert.deepEqual(await store.listVersions(docId), []);
-      });
+      void it(
+        'fencing: other sagas are unaffected; the same token may repeat; removals without a context are not fenced',
+        fenced,
+        async () => {
+          const docId = id('fence-other');
+          const a = makeVersion({ docId, body: 'saga a at token 5', chunkCount: 1 });
+          const b = makeVersion({ docId, body: 'saga b at token 1', chunkCount: 2 });
+          await store.writeVersion(a, ctxFor(`${prefix}fence-c`, 5));
+          await store.writeVersion(b, ctxFor(`${prefix}fence-d`, 1));
+          assert.equal((await store.listVersions(docId)).length, 2);
+          await store.writeVersion(b, ctxFor(`${prefix}fence-d`, 1)); // a retry of the same owner
+          await store.removeVersion(docId, b.contentSha256, ctxFor(`${prefix}fence-d`, 1));
+          await store.removeVersion(docId, b.contentSha256, ctxFor(`${prefix}fence-d`, 1));
+          await store.writeVersion(b, ctxFor(`${prefix}fence-d`, 1));
+          assert.equal((await store.listVersions(docId)).length, 2);
+          await store.removeDocument(docId); // operator cleanup: no token, no fence
+          assert.deepEqual(await store.listVersions(docId), []);
+        },
+      );
 
       void it('fencing: concurrent owners of one saga leave the fence at the highest token', fenced, async () => {
         const saga = `${prefix}fence-e`;
         const docId = id('fence-race');
         const tokens = [1, 2, 3, 4, 5, 6];
-        const outcomes = await Promise.allSettled(tokens.map((t) => store.writeVersion(makeVersion({ docId, body: `owner ${t}`, chunkCount: 2 }), ctxFor(saga, t))));
+        const outcomes = await Promise.allSettled(
+          tokens.map((t) => store.writeVersion(makeVersion({ docId, body: `owner ${t}`, chunkCount: 2 }), ctxFor(saga, t))),
+        );
         for (const o of outcomes) if (o.status === 'rejected') assert.ok(isFenced(o.reason), String(o.reason));
         assert.equal(outcomes.at(-1)?.status, 'fulfilled', 'the highest token is never refused');
         // Had two owners read the fence before either raised it, token 5 could have lowered it.
@@ -188,17 +229,21 @@ export function graphConformance(harness: GraphHarness): void {
 
     {
       const unreachable = harness.unreachable;
-      void it('a server that is down yields a retryable error, not a hang', onlyWhen(unreachable, `${harness.label} is in-process: there is no server to be down`), async () => {
-        if (!unreachable) return;
-        const s = unreachable();
-        const v = makeVersion({ docId: id('unreachable'), body: 'nobody home' });
-        try {
-          const err = await rejectionOf(s.writeVersion(v, ctx));
-          assert.ok(isRetryableStoreFailure(err), String(err));
-        } finally {
-          await s.close().catch(() => undefined);
-        }
-      });
+      void it(
+        'a server that is down yields a retryable error, not a hang',
+        onlyWhen(unreachable, `${harness.label} is in-process: there is no server to be down`),
+        async () => {
+          if (!unreachable) return;
+          const s = unreachable();
+          const v = makeVersion({ docId: id('unreachable'), body: 'nobody home' });
+          try {
+            const err = await rejectionOf(s.writeVersion(v, ctx));
+            assert.ok(isRetryableStoreFailure(err), String(err));
+          } finally {
+            await s.close().catch(() => undefined);
+          }
+        },
+      );
     }
   });
 }

@@ -3,7 +3,17 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { isStoreError } from '../../../src/stores/errors.js';
 import type { DocumentRow, RelationalStore } from '../../../src/stores/types.js';
-import { HOSTILE_STRINGS, ctxFor, largeBody, makeVersion, rejectionOf, runPrefix, interruptions, isRetryableStoreFailure, onlyWhen } from './fixtures.js';
+import {
+  HOSTILE_STRINGS,
+  ctxFor,
+  largeBody,
+  makeVersion,
+  rejectionOf,
+  runPrefix,
+  interruptions,
+  isRetryableStoreFailure,
+  onlyWhen,
+} from './fixtures.js';
 import { relationalBatchCases } from './batched-reads.js';
 import { relationalGroupCommitCases } from './group-commit.js';
 import { relationalRegressionCases } from './reliability-regressions.js';
@@ -56,8 +66,14 @@ export function relationalConformance(harness: StoreHarness<RelationalStore>): v
       const pending = await store.getDocument(v.docId);
       assert.equal(pending?.ingestionStatus, 'pending');
       assert.equal(pending?.contentSha256, null);
-      assert.deepEqual((await store.getPendingVersions(v.docId)).map((p) => p.contentSha256), [v.contentSha256]);
-      assert.deepEqual(await store.getChunks(v.docId, v.contentSha256), v.chunks.map((c) => ({ idx: c.idx, text: c.text })));
+      assert.deepEqual(
+        (await store.getPendingVersions(v.docId)).map((p) => p.contentSha256),
+        [v.contentSha256],
+      );
+      assert.deepEqual(
+        await store.getChunks(v.docId, v.contentSha256),
+        v.chunks.map((c) => ({ idx: c.idx, text: c.text })),
+      );
       await store.commit(v.docId, v.contentSha256, ctx);
       const row = await store.getDocument(v.docId);
       assert.equal(row?.ingestionStatus, 'committed');
@@ -154,7 +170,12 @@ export function relationalConformance(harness: StoreHarness<RelationalStore>): v
       const b = ctxFor('saga-held-b');
       assert.deepEqual(await store.putPending(v1, a), { previousSha: null });
       assert.equal(await store.holderOf(v1.docId), 'saga-held-a');
-      for (const attempt of [() => store.putPending(v2, b), () => store.acquire(v1.docId, b), () => store.markDeleting(v1.docId, b), () => store.commit(v1.docId, v1.contentSha256, b)]) {
+      for (const attempt of [
+        () => store.putPending(v2, b),
+        () => store.acquire(v1.docId, b),
+        () => store.markDeleting(v1.docId, b),
+        () => store.commit(v1.docId, v1.contentSha256, b),
+      ]) {
         const err = await rejectionOf(attempt());
         assert.ok(isStoreError(err) && err.code === 'STORE_BUSY' && err.retryable, String(err));
         assert.match(String(err), /saga-held-a/);
@@ -195,7 +216,8 @@ export function relationalConformance(harness: StoreHarness<RelationalStore>): v
       const results = await Promise.allSettled(sagas.map((c, i) => store.putPending(makeVersion({ docId, body: `racer ${i}` }), c)));
       const won = results.filter((r) => r.status === 'fulfilled').length;
       assert.equal(won, 1, results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok')).join('\n'));
-      for (const r of results) if (r.status === 'rejected') assert.ok(isStoreError(r.reason) && r.reason.code === 'STORE_BUSY', String(r.reason));
+      for (const r of results)
+        if (r.status === 'rejected') assert.ok(isStoreError(r.reason) && r.reason.code === 'STORE_BUSY', String(r.reason));
       assert.equal((await store.getPendingVersions(docId)).length, 1);
     });
 
@@ -243,13 +265,20 @@ export function relationalConformance(harness: StoreHarness<RelationalStore>): v
     });
 
     void it('20 concurrent writes of different documents all land', async () => {
-      const versions = Array.from({ length: 20 }, (_, i) => makeVersion({ docId: id(`conc-${String(i).padStart(2, '0')}`), body: `concurrent ${i}` }));
-      await Promise.all(versions.map(async (v) => {
-        await store.putPending(v, ctx);
-        await store.commit(v.docId, v.contentSha256, ctx);
-      }));
+      const versions = Array.from({ length: 20 }, (_, i) =>
+        makeVersion({ docId: id(`conc-${String(i).padStart(2, '0')}`), body: `concurrent ${i}` }),
+      );
+      await Promise.all(
+        versions.map(async (v) => {
+          await store.putPending(v, ctx);
+          await store.commit(v.docId, v.contentSha256, ctx);
+        }),
+      );
       const listed = (await store.listDocuments(id('conc-'), 50)).filter((d) => d.id.startsWith(id('conc-')));
-      assert.deepEqual(listed.map((d) => d.id), versions.map((v) => v.docId));
+      assert.deepEqual(
+        listed.map((d) => d.id),
+        versions.map((v) => v.docId),
+      );
       assert.ok(listed.every((d) => d.ingestionStatus === 'committed'));
     });
 
@@ -263,7 +292,10 @@ export function relationalConformance(harness: StoreHarness<RelationalStore>): v
         assert.equal(row?.title, s);
         assert.equal(row?.sagaId, s);
         assert.deepEqual(row?.metadata, { s, nested: [s] });
-        assert.deepEqual(await store.getChunks(v.docId, v.contentSha256), v.chunks.map((c) => ({ idx: c.idx, text: c.text })));
+        assert.deepEqual(
+          await store.getChunks(v.docId, v.contentSha256),
+          v.chunks.map((c) => ({ idx: c.idx, text: c.text })),
+        );
       }
       assert.ok((await store.listDocuments(null, 1)).length >= 1, 'documents table still exists');
     });
@@ -293,17 +325,21 @@ export function relationalConformance(harness: StoreHarness<RelationalStore>): v
 
     {
       const unreachable = harness.unreachable;
-      void it('a server that is down yields a retryable error, not a hang', onlyWhen(unreachable, `${harness.label} is in-process: there is no server to be down`), async () => {
-        if (!unreachable) return;
-        const s = unreachable();
-        const v = makeVersion({ docId: id('unreachable'), body: 'nobody home' });
-        try {
-          const err = await rejectionOf(s.putPending(v, ctx));
-          assert.ok(isRetryableStoreFailure(err), String(err));
-        } finally {
-          await s.close().catch(() => undefined);
-        }
-      });
+      void it(
+        'a server that is down yields a retryable error, not a hang',
+        onlyWhen(unreachable, `${harness.label} is in-process: there is no server to be down`),
+        async () => {
+          if (!unreachable) return;
+          const s = unreachable();
+          const v = makeVersion({ docId: id('unreachable'), body: 'nobody home' });
+          try {
+            const err = await rejectionOf(s.putPending(v, ctx));
+            assert.ok(isRetryableStoreFailure(err), String(err));
+          } finally {
+            await s.close().catch(() => undefined);
+          }
+        },
+      );
     }
   });
 }

@@ -5,7 +5,18 @@ import assert from 'node:assert/strict';
 import { isStoreError } from '../../../src/stores/errors.js';
 import type { VectorStore } from '../../../src/stores/types.js';
 import { cleanupPrefix, idsWithPrefix } from './derived.js';
-import { HOSTILE_STRINGS, ctxFor, embeddingFor, largeBody, makeVersion, rejectionOf, runPrefix, interruptions, isRetryableStoreFailure, onlyWhen } from './fixtures.js';
+import {
+  HOSTILE_STRINGS,
+  ctxFor,
+  embeddingFor,
+  largeBody,
+  makeVersion,
+  rejectionOf,
+  runPrefix,
+  interruptions,
+  isRetryableStoreFailure,
+  onlyWhen,
+} from './fixtures.js';
 import { derivedBatchCases } from './batched-reads.js';
 import { derivedGroupCommitCases } from './group-commit.js';
 import type { StoreHarness } from './fixtures.js';
@@ -27,7 +38,11 @@ export function vectorConformance(harness: StoreHarness<VectorStore>): void {
       await store.close();
     });
 
-    derivedBatchCases(() => store, id, () => store.dimension);
+    derivedBatchCases(
+      () => store,
+      id,
+      () => store.dimension,
+    );
     derivedGroupCommitCases(harness, () => store, id, { fencing: false, dimension: () => store.dimension });
 
     void it('health reports ok', async () => {
@@ -83,7 +98,10 @@ export function vectorConformance(harness: StoreHarness<VectorStore>): void {
     void it('20 concurrent upserts of different documents all land', async () => {
       const versions = Array.from({ length: 20 }, (_, i) => version(id(`conc-${String(i).padStart(2, '0')}`), `concurrent ${i}`, 2));
       await Promise.all(versions.map((v) => store.writeVersion(v, ctx)));
-      assert.deepEqual(await idsWithPrefix(store, id('conc-')), versions.map((v) => v.docId));
+      assert.deepEqual(
+        await idsWithPrefix(store, id('conc-')),
+        versions.map((v) => v.docId),
+      );
     });
 
     void it('stores hostile strings verbatim', async () => {
@@ -116,17 +134,21 @@ export function vectorConformance(harness: StoreHarness<VectorStore>): void {
 
     {
       const unreachable = harness.unreachable;
-      void it('a server that is down yields a retryable error, not a hang', onlyWhen(unreachable, `${harness.label} is in-process: there is no server to be down`), async () => {
-        if (!unreachable) return;
-        const s = unreachable();
-        const v = version(id('unreachable'), 'nobody home');
-        try {
-          const err = await rejectionOf(s.writeVersion(v, ctx));
-          assert.ok(isRetryableStoreFailure(err), String(err));
-        } finally {
-          await s.close().catch(() => undefined);
-        }
-      });
+      void it(
+        'a server that is down yields a retryable error, not a hang',
+        onlyWhen(unreachable, `${harness.label} is in-process: there is no server to be down`),
+        async () => {
+          if (!unreachable) return;
+          const s = unreachable();
+          const v = version(id('unreachable'), 'nobody home');
+          try {
+            const err = await rejectionOf(s.writeVersion(v, ctx));
+            assert.ok(isRetryableStoreFailure(err), String(err));
+          } finally {
+            await s.close().catch(() => undefined);
+          }
+        },
+      );
     }
   });
 }

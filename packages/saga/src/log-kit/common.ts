@@ -8,10 +8,7 @@ export function closedError(kind: string): SagaError {
 }
 
 export function fencedError(sagaId: string, token: number, current: number): SagaError {
-  return new SagaError(
-    'SAGA_FENCED',
-    `saga ${sagaId}: fencing token ${token} is stale (current ${current}); another owner holds it`,
-  );
+  return new SagaError('SAGA_FENCED', `saga ${sagaId}: fencing token ${token} is stale (current ${current}); another owner holds it`);
 }
 
 export function notFoundError(sagaId: string): SagaError {
@@ -19,10 +16,7 @@ export function notFoundError(sagaId: string): SagaError {
 }
 
 export function seqError(sagaId: string, firstSeq: number, nextSeq: number): SagaError {
-  return new SagaError(
-    'LOG_FAILURE',
-    `saga ${sagaId}: append starts at seq ${firstSeq} but the next seq is ${nextSeq}`,
-  );
+  return new SagaError('LOG_FAILURE', `saga ${sagaId}: append starts at seq ${firstSeq} but the next seq is ${nextSeq}`);
 }
 
 export function failure(message: string, cause: unknown): SagaError {

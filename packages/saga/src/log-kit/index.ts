@@ -19,5 +19,17 @@ export {
 } from './common.js';
 export { GroupCommitQueue } from './group-commit.js';
 export { decodeRecords, encodeRecords } from './record-codec.js';
-export { checkCap, checkFilter, checkKey, checkPage, encodeCursor, failedSteps, isRetrying, positionNumber, positionText, MAX_FILTER_TEXT, MAX_KEY_LENGTH } from './query.js';
+export {
+  checkCap,
+  checkFilter,
+  checkKey,
+  checkPage,
+  encodeCursor,
+  failedSteps,
+  isRetrying,
+  positionNumber,
+  positionText,
+  MAX_FILTER_TEXT,
+  MAX_KEY_LENGTH,
+} from './query.js';
 export type { CheckedFilter, CheckedPage } from './query.js';

@@ -101,7 +101,8 @@ export function encodeCursor(backend: string, order: 'desc' | 'asc', position: u
 }
 
 function decodeCursor(backend: string, order: 'desc' | 'asc', cursor: string): unknown[] {
-  if (typeof cursor !== 'string' || cursor.length === 0 || cursor.length > 1_000) throw invalid('page.cursor must be a cursor this log issued');
+  if (typeof cursor !== 'string' || cursor.length === 0 || cursor.length > 1_000)
+    throw invalid('page.cursor must be a cursor this log issued');
   let v: unknown;
   try {
     v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -109,7 +110,8 @@ function decodeCursor(backend: string, order: 'desc' | 'asc', cursor: string): u
     throw invalid('page.cursor must be a cursor this log issued');
   }
   const c = v as { b?: unknown; o?: unknown; k?: unknown };
-  if (typeof v !== 'object' || v === null || c.b !== backend || !Array.isArray(c.k)) throw invalid(`page.cursor must be a cursor this (${backend}) log issued`);
+  if (typeof v !== 'object' || v === null || c.b !== backend || !Array.isArray(c.k))
+    throw invalid(`page.cursor must be a cursor this (${backend}) log issued`);
   if (c.o !== order) throw invalid(`page.cursor was issued for order '${String(c.o)}', not '${order}'`);
   return c.k;
 }

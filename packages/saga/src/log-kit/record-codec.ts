@@ -37,7 +37,9 @@ const optNum = (v: unknown): boolean => v === undefined || isNum(v);
 function isErrorInfo(e: unknown): e is ErrorInfo {
   if (typeof e !== 'object' || e === null || Array.isArray(e)) return false;
   const o = e as Record<string, unknown>;
-  return isStr(o.code) && isStr(o.message) && (o.retryable === undefined || isBool(o.retryable)) && onlyKeys(o, ['code', 'message', 'retryable']);
+  return (
+    isStr(o.code) && isStr(o.message) && (o.retryable === undefined || isBool(o.retryable)) && onlyKeys(o, ['code', 'message', 'retryable'])
+  );
 }
 
 /** The tuple form of a record, or undefined when its shape is not exactly a known one. */
@@ -66,7 +68,8 @@ function toTuple(r: LogRecord): Tuple | undefined {
       if (!onlyKeys(r, ['type', 'step', 'attempt', 'error', 'willRetry'])) return undefined;
       return [Code.CompensationFailed, r.step, r.attempt, r.error as unknown as Json, r.willRetry];
     case 'status':
-      if (!isStr(r.status) || (r.reason !== undefined && !isErrorInfo(r.reason)) || !onlyKeys(r, ['type', 'status', 'reason'])) return undefined;
+      if (!isStr(r.status) || (r.reason !== undefined && !isErrorInfo(r.reason)) || !onlyKeys(r, ['type', 'status', 'reason']))
+        return undefined;
       return r.reason === undefined ? [Code.Status, r.status] : [Code.Status, r.status, r.reason as unknown as Json];
     default:
       return undefined;
@@ -94,11 +97,19 @@ function fromTuple(t: Tuple): LogRecord {
   const step = t[1] as string;
   switch (t[0] as Code) {
     case Code.StepStarted:
-      return t.length > 3 ? { type: 'step_started', step, attempt: t[2] as number, since: t[3] as number } : { type: 'step_started', step, attempt: t[2] as number };
+      return t.length > 3
+        ? { type: 'step_started', step, attempt: t[2] as number, since: t[3] as number }
+        : { type: 'step_started', step, attempt: t[2] as number };
     case Code.StepSucceeded:
       return { type: 'step_succeeded', step, output: t[2] as Json };
     case Code.StepFailed: {
-      const r = { type: 'step_failed', step, attempt: t[2] as number, error: t[3] as unknown as ErrorInfo, willRetry: t[4] as boolean } as const;
+      const r = {
+        type: 'step_failed',
+        step,
+        attempt: t[2] as number,
+        error: t[3] as unknown as ErrorInfo,
+        willRetry: t[4] as boolean,
+      } as const;
       return t.length > 5 ? { ...r, retryInMs: t[5] as number } : r;
     }
     case Code.CompensationStarted:
@@ -106,9 +117,17 @@ function fromTuple(t: Tuple): LogRecord {
     case Code.CompensationSucceeded:
       return { type: 'compensation_succeeded', step };
     case Code.CompensationFailed:
-      return { type: 'compensation_failed', step, attempt: t[2] as number, error: t[3] as unknown as ErrorInfo, willRetry: t[4] as boolean };
+      return {
+        type: 'compensation_failed',
+        step,
+        attempt: t[2] as number,
+        error: t[3] as unknown as ErrorInfo,
+        willRetry: t[4] as boolean,
+      };
     case Code.Status:
-      return t.length > 2 ? { type: 'status', status: t[1] as SagaStatus, reason: t[2] as unknown as ErrorInfo } : { type: 'status', status: t[1] as SagaStatus };
+      return t.length > 2
+        ? { type: 'status', status: t[1] as SagaStatus, reason: t[2] as unknown as ErrorInfo }
+        : { type: 'status', status: t[1] as SagaStatus };
     default:
       throw new SagaError('LOG_FAILURE', `unknown record code ${String(t[0])} in the SQLite saga log`);
   }

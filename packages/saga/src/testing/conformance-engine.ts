@@ -33,11 +33,32 @@ export function sagaLogEngineConformance(ctx: SuiteContext): void {
       const v1 = await started(log, { name, leaseMs: short });
       const v2 = await started(log, { name, version: 2, leaseMs: short });
       await elapse(ctx, short);
-      const onlyV1 = await log.claim({ owner: 'w1', leaseMs: LONG_LEASE_MS, limit: 10, includePending: false, definitions: [{ name, version: 1 }] });
-      assert.deepEqual(onlyV1.map((c) => c.saga.sagaId), [v1.id]);
+      const onlyV1 = await log.claim({
+        owner: 'w1',
+        leaseMs: LONG_LEASE_MS,
+        limit: 10,
+        includePending: false,
+        definitions: [{ name, version: 1 }],
+      });
+      assert.deepEqual(
+        onlyV1.map((c) => c.saga.sagaId),
+        [v1.id],
+      );
       assert.equal(onlyV1[0]?.previousOwner, 'owner-a');
-      const both = await log.claim({ owner: 'w2', leaseMs: LONG_LEASE_MS, limit: 10, includePending: false, definitions: [{ name, version: 1 }, { name, version: 2 }] });
-      assert.deepEqual(both.map((c) => c.saga.sagaId), [v2.id]);
+      const both = await log.claim({
+        owner: 'w2',
+        leaseMs: LONG_LEASE_MS,
+        limit: 10,
+        includePending: false,
+        definitions: [
+          { name, version: 1 },
+          { name, version: 2 },
+        ],
+      });
+      assert.deepEqual(
+        both.map((c) => c.saga.sagaId),
+        [v2.id],
+      );
     });
   });
 
@@ -50,8 +71,18 @@ export function sagaLogEngineConformance(ctx: SuiteContext): void {
       assert.equal(owners.find((o) => o.owner === 'dead-owner')?.sagas, 1);
       const none = await log.claim({ owner: 'w', leaseMs: LONG_LEASE_MS, limit: 10, includePending: false, names: [name] });
       assert.equal(none.length, 0, 'live leases are not claimed');
-      const got = await log.claim({ owner: 'w', leaseMs: LONG_LEASE_MS, limit: 10, includePending: false, names: [name], deadOwners: ['dead-owner'] });
-      assert.deepEqual(got.map((c) => [c.saga.sagaId, c.previousOwner, c.lease.fencingToken]), [[a.id, 'dead-owner', 2]]);
+      const got = await log.claim({
+        owner: 'w',
+        leaseMs: LONG_LEASE_MS,
+        limit: 10,
+        includePending: false,
+        names: [name],
+        deadOwners: ['dead-owner'],
+      });
+      assert.deepEqual(
+        got.map((c) => [c.saga.sagaId, c.previousOwner, c.lease.fencingToken]),
+        [[a.id, 'dead-owner', 2]],
+      );
       await rejectsWith(log.append({ sagaId: a.id, lease: a.lease, firstSeq: 0, records: [step] }), 'SAGA_FENCED');
     });
   });
@@ -65,11 +96,21 @@ export function sagaLogEngineConformance(ctx: SuiteContext): void {
         undefined,
         'held by another token',
       );
-      const held = await log.claimSaga({ sagaId: s.id, owner: 'b', leaseMs: LONG_LEASE_MS, ifHeldBy: { owner: 'owner-a', fencingToken: 1 } });
+      const held = await log.claimSaga({
+        sagaId: s.id,
+        owner: 'b',
+        leaseMs: LONG_LEASE_MS,
+        ifHeldBy: { owner: 'owner-a', fencingToken: 1 },
+      });
       assert.deepEqual([held?.lease, held?.previousOwner], [{ owner: 'b', fencingToken: 2 }, 'owner-a']);
       const forced = await log.claimSaga({ sagaId: s.id, owner: 'c', leaseMs: LONG_LEASE_MS, force: true });
       assert.deepEqual(forced?.lease, { owner: 'c', fencingToken: 3 });
-      await log.append({ sagaId: s.id, lease: { owner: 'c', fencingToken: 3 }, firstSeq: 0, records: [{ type: 'status', status: 'completed' }] });
+      await log.append({
+        sagaId: s.id,
+        lease: { owner: 'c', fencingToken: 3 },
+        firstSeq: 0,
+        records: [{ type: 'status', status: 'completed' }],
+      });
       assert.equal(await log.claimSaga({ sagaId: s.id, owner: 'd', leaseMs: LONG_LEASE_MS, force: true }), undefined);
       assert.equal(await log.claimSaga({ sagaId: uniqueId('missing'), owner: 'd', leaseMs: LONG_LEASE_MS, force: true }), undefined);
       const e = await started(log, { leaseMs: short });
@@ -86,16 +127,23 @@ export function sagaLogEngineConformance(ctx: SuiteContext): void {
       const slept = await log.load(s.id);
       assert.equal(slept?.owner, null);
       assert.ok((slept?.leaseExpiresAt ?? 0) > 0);
-      assert.equal((await log.claim({ owner: 'w', leaseMs: LONG_LEASE_MS, limit: 5, includePending: false, names: [name] })).length, 0, 'not yet due');
+      assert.equal(
+        (await log.claim({ owner: 'w', leaseMs: LONG_LEASE_MS, limit: 5, includePending: false, names: [name] })).length,
+        0,
+        'not yet due',
+      );
       await elapse(ctx, short);
       const due = await log.claim({ owner: 'w', leaseMs: LONG_LEASE_MS, limit: 5, includePending: false, names: [name] });
-      assert.deepEqual(due.map((c) => [c.saga.sagaId, c.previousOwner]), [[s.id, null]]);
+      assert.deepEqual(
+        due.map((c) => [c.saga.sagaId, c.previousOwner]),
+        [[s.id, null]],
+      );
     });
   });
 
   it('meta and deadline are stored with the saga and come back from load', async () => {
     await withLog(ctx, async (log) => {
-      const meta = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', 'é': '✓' };
+      const meta = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', é: '✓' };
       const s = await started(log, { meta, deadlineAt: 1_900_000_000_000 });
       const loaded = await log.load(s.id);
       assert.deepEqual(loaded?.meta, meta);
@@ -110,7 +158,12 @@ export function sagaLogEngineConformance(ctx: SuiteContext): void {
       const events: CommitEvent[] = [];
       log.onCommit = (e) => void events.push(e);
       const a = await started(log, { records: [step] });
-      await log.append({ sagaId: a.id, lease: a.lease, firstSeq: 1, records: [{ type: 'step_succeeded', step: 's1', output: null }, step] });
+      await log.append({
+        sagaId: a.id,
+        lease: a.lease,
+        firstSeq: 1,
+        records: [{ type: 'step_succeeded', step: 's1', output: null }, step],
+      });
       await new Promise((r) => setTimeout(r, 20)); // a backend may report just after settling the calls
       const records = events.reduce((n, e) => n + e.records, 0);
       assert.equal(records, 3);

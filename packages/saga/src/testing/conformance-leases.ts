@@ -7,7 +7,12 @@ import { elapse, LONG_LEASE_MS, rejectsWith, started, uniqueId, withLog } from '
 
 const step: LogRecord = { type: 'step_started', step: 's1', attempt: 1 };
 
-async function setStatus(log: SagaLogBackend, id: string, lease: { owner: string; fencingToken: number }, status: 'completed' | 'compensated' | 'stuck' | 'compensating'): Promise<void> {
+async function setStatus(
+  log: SagaLogBackend,
+  id: string,
+  lease: { owner: string; fencingToken: number },
+  status: 'completed' | 'compensated' | 'stuck' | 'compensating',
+): Promise<void> {
   await log.append({ sagaId: id, lease, firstSeq: 0, records: [{ type: 'status', status }] });
 }
 
@@ -62,10 +67,22 @@ export function sagaLogLeaseConformance(ctx: SuiteContext): void {
       await log.begin({ sagaId: other, name: uniqueId('other-name'), version: 1, input: null, status: 'pending', owner: null, leaseMs: 0 });
       assert.deepEqual(await log.claim({ owner: 'w', leaseMs: LONG_LEASE_MS, limit: 10, includePending: false, names: [name] }), []);
       const first = await log.claim({ owner: 'w', leaseMs: LONG_LEASE_MS, limit: 2, includePending: true, names: [name, 'no-such-name'] });
-      assert.deepEqual(first.map((c) => c.saga.sagaId), [ids[0], ids[1]]);
-      assert.deepEqual(first.map((c) => c.lease), [{ owner: 'w', fencingToken: 1 }, { owner: 'w', fencingToken: 1 }]);
+      assert.deepEqual(
+        first.map((c) => c.saga.sagaId),
+        [ids[0], ids[1]],
+      );
+      assert.deepEqual(
+        first.map((c) => c.lease),
+        [
+          { owner: 'w', fencingToken: 1 },
+          { owner: 'w', fencingToken: 1 },
+        ],
+      );
       const rest = await log.claim({ owner: 'w2', leaseMs: LONG_LEASE_MS, limit: 10, includePending: true, names: [name] });
-      assert.deepEqual(rest.map((c) => c.saga.sagaId), [ids[2]]);
+      assert.deepEqual(
+        rest.map((c) => c.saga.sagaId),
+        [ids[2]],
+      );
       assert.equal((await log.load(other))?.owner, null, 'names filter leaves other sagas alone');
       // The claimer moves the saga on with its new lease.
       const lease = first[0]?.lease;
@@ -83,7 +100,9 @@ export function sagaLogLeaseConformance(ctx: SuiteContext): void {
       for (let i = 0; i < 24; i++) ids.add((await started(log, { name, leaseMs: short })).id);
       await elapse(ctx, short);
       const results = await Promise.all(
-        ['w1', 'w2', 'w3', 'w4'].map((owner) => log.claim({ owner, leaseMs: LONG_LEASE_MS, limit: 8, includePending: false, names: [name] })),
+        ['w1', 'w2', 'w3', 'w4'].map((owner) =>
+          log.claim({ owner, leaseMs: LONG_LEASE_MS, limit: 8, includePending: false, names: [name] }),
+        ),
       );
       const all = results.flat().map((c) => c.saga.sagaId);
       assert.equal(new Set(all).size, all.length, 'no saga claimed twice');
@@ -122,9 +141,15 @@ export function sagaLogLeaseConformance(ctx: SuiteContext): void {
       const name = uniqueId('release');
       const a = await started(log, { name });
       const b = await started(log, { name });
-      await log.release('owner-a', [{ sagaId: a.id, fencingToken: a.lease.fencingToken }, { sagaId: b.id, fencingToken: 7 }]);
+      await log.release('owner-a', [
+        { sagaId: a.id, fencingToken: a.lease.fencingToken },
+        { sagaId: b.id, fencingToken: 7 },
+      ]);
       const claimed = await log.claim({ owner: 'owner-b', leaseMs: LONG_LEASE_MS, limit: 10, includePending: false, names: [name] });
-      assert.deepEqual(claimed.map((c) => c.saga.sagaId), [a.id]);
+      assert.deepEqual(
+        claimed.map((c) => c.saga.sagaId),
+        [a.id],
+      );
       await log.release('owner-a', [{ sagaId: a.id, fencingToken: a.lease.fencingToken }]);
       assert.deepEqual(await log.claim({ owner: 'owner-c', leaseMs: 1, limit: 10, includePending: false, names: [name] }), []);
     });

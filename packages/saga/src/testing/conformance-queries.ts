@@ -47,7 +47,10 @@ export function sagaLogQueryConformance(ctx: SuiteContext): void {
       assert.ok(first.next !== null);
       await rejectsWith(log.list({}, { limit: 3, order: 'asc', cursor: first.next }), 'SAGA_QUERY_INVALID');
       await rejectsWith(log.list({}, { cursor: 'not-a-cursor' }), 'SAGA_QUERY_INVALID');
-      await rejectsWith(log.list({}, { cursor: Buffer.from(JSON.stringify({ b: 'other', o: 'desc', k: [1] }), 'utf8').toString('base64url') }), 'SAGA_QUERY_INVALID');
+      await rejectsWith(
+        log.list({}, { cursor: Buffer.from(JSON.stringify({ b: 'other', o: 'desc', k: [1] }), 'utf8').toString('base64url') }),
+        'SAGA_QUERY_INVALID',
+      );
       await rejectsWith(log.list({}, { limit: 0 }), 'SAGA_QUERY_INVALID');
       await rejectsWith(log.list({}, { limit: 10_001 }), 'SAGA_QUERY_INVALID');
       await rejectsWith(log.list({ status: 'nope' as 'stuck' }), 'SAGA_QUERY_INVALID');
@@ -64,7 +67,15 @@ export function sagaLogQueryConformance(ctx: SuiteContext): void {
       const c = await started(log, { name: 'beta', key: 'doc-1', owner: 'w1' });
       await log.append({ sagaId: b.id, lease: b.lease, firstSeq: 0, records: [{ type: 'status', status: 'completed' }] });
       const cancelled = { code: 'SAGA_CANCELLED', message: 'by an operator' };
-      await log.append({ sagaId: c.id, lease: c.lease, firstSeq: 0, records: [{ type: 'status', status: 'compensating', reason: cancelled }, { type: 'status', status: 'compensated' }] });
+      await log.append({
+        sagaId: c.id,
+        lease: c.lease,
+        firstSeq: 0,
+        records: [
+          { type: 'status', status: 'compensating', reason: cancelled },
+          { type: 'status', status: 'compensated' },
+        ],
+      });
       const boundary = (await log.load(b.id))?.createdAt ?? 0;
       assert.deepEqual(await ids(log, { status: ['completed', 'compensated'] }), [c.id, b.id]);
       assert.deepEqual(await ids(log, { status: 'running' }), [a.id]);
@@ -87,7 +98,12 @@ export function sagaLogQueryConformance(ctx: SuiteContext): void {
     await withLog(ctx, async (log) => {
       const failing = { code: 'STORE_UNAVAILABLE', message: 'down', retryable: true };
       const waiting = await started(log, { records: [step('s1')] });
-      await log.append({ sagaId: waiting.id, lease: waiting.lease, firstSeq: 1, records: [{ type: 'step_failed', step: 's1', attempt: 1, error: failing, willRetry: true }] });
+      await log.append({
+        sagaId: waiting.id,
+        lease: waiting.lease,
+        firstSeq: 1,
+        records: [{ type: 'step_failed', step: 's1', attempt: 1, error: failing, willRetry: true }],
+      });
       const again = await started(log, { records: [step('s1')] });
       await log.append({
         sagaId: again.id,
@@ -96,13 +112,22 @@ export function sagaLogQueryConformance(ctx: SuiteContext): void {
         records: [{ type: 'step_failed', step: 's1', attempt: 1, error: failing, willRetry: true }, step('s1', 2)],
       });
       const gaveUp = await started(log, { records: [step('s1')] });
-      await log.append({ sagaId: gaveUp.id, lease: gaveUp.lease, firstSeq: 1, records: [{ type: 'step_failed', step: 's1', attempt: 1, error: failing, willRetry: false }] });
+      await log.append({
+        sagaId: gaveUp.id,
+        lease: gaveUp.lease,
+        firstSeq: 1,
+        records: [{ type: 'step_failed', step: 's1', attempt: 1, error: failing, willRetry: false }],
+      });
       const recovered = await started(log, { records: [step('s1')] });
       await log.append({
         sagaId: recovered.id,
         lease: recovered.lease,
         firstSeq: 1,
-        records: [{ type: 'step_failed', step: 's1', attempt: 1, error: failing, willRetry: true }, step('s1', 2), { type: 'step_succeeded', step: 's1', output: null }],
+        records: [
+          { type: 'step_failed', step: 's1', attempt: 1, error: failing, willRetry: true },
+          step('s1', 2),
+          { type: 'step_succeeded', step: 's1', output: null },
+        ],
       });
       const plain = await started(log, { records: [step('s1')] });
       assert.deepEqual(new Set(await ids(log, { retrying: true })), new Set([waiting.id, again.id]));
@@ -136,7 +161,15 @@ export function sagaLogQueryConformance(ctx: SuiteContext): void {
       assert.ok(claimed);
       await log.append({ sagaId: queued.sagaId, lease: claimed.lease, firstSeq: 0, records: [step('s1')] });
       await tick(ctx, 40);
-      await log.append({ sagaId: queued.sagaId, lease: claimed.lease, firstSeq: 1, records: [{ type: 'step_succeeded', step: 's1', output: null }, { type: 'status', status: 'completed' }] });
+      await log.append({
+        sagaId: queued.sagaId,
+        lease: claimed.lease,
+        firstSeq: 1,
+        records: [
+          { type: 'step_succeeded', step: 's1', output: null },
+          { type: 'status', status: 'completed' },
+        ],
+      });
       saga = await log.load(queued.sagaId);
       assert.ok(saga);
       const times = saga.recordTimes;

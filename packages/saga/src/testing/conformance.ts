@@ -147,11 +147,19 @@ export function sagaLogConformance(name: string, open: () => Promise<SagaLogBack
         if (!result.created) return;
         assert.deepEqual((await log.load(req.sagaId))?.records, first);
         // The next append continues at seq 2.
-        await log.append({ sagaId: req.sagaId, lease: result.lease, firstSeq: 2, records: [{ type: 'step_succeeded', step: 'a', output: 1 }] });
+        await log.append({
+          sagaId: req.sagaId,
+          lease: result.lease,
+          firstSeq: 2,
+          records: [{ type: 'step_succeeded', step: 'a', output: 1 }],
+        });
         // A second begin of the same id appends nothing, whatever records it carries.
         const again = await log.begin(beginReq({ sagaId: req.sagaId, records: [{ type: 'step_started', step: 'zzz', attempt: 1 }] }));
         assert.equal(again.created, false);
-        assert.deepEqual((await log.load(req.sagaId))?.records.map((r) => r.type), ['step_started', 'step_started', 'step_succeeded']);
+        assert.deepEqual(
+          (await log.load(req.sagaId))?.records.map((r) => r.type),
+          ['step_started', 'step_started', 'step_succeeded'],
+        );
       });
     });
 
@@ -178,7 +186,10 @@ export function sagaLogConformance(name: string, open: () => Promise<SagaLogBack
         const input: Json = { title: 'Ünïcødé 文書', tags: ['a', 'b'] };
         const { id, lease } = await started(log, { input });
         const failed: LogRecord = {
-          type: 'step_failed', step: 'neo4j_write', attempt: 1, willRetry: true,
+          type: 'step_failed',
+          step: 'neo4j_write',
+          attempt: 1,
+          willRetry: true,
           error: { code: 'NEO4J_UNAVAILABLE', message: 'connection refused ✗', retryable: true },
         };
         const batches: LogRecord[][] = [
@@ -265,7 +276,8 @@ export function sagaLogConformance(name: string, open: () => Promise<SagaLogBack
           if (opts.advance) opts.advance(10);
           else await new Promise((resolve) => setTimeout(resolve, 5)); // distinct creation times on the log's own clock
         }
-        const sagaIds = async (...args: Parameters<SagaLogBackend['list']>): Promise<string[]> => (await log.list(...args)).sagas.map((s) => s.sagaId);
+        const sagaIds = async (...args: Parameters<SagaLogBackend['list']>): Promise<string[]> =>
+          (await log.list(...args)).sagas.map((s) => s.sagaId);
         assert.deepEqual(await sagaIds({ name: 'even' }), [ids[2], ids[0]]);
         assert.deepEqual(await sagaIds({ status: 'completed' }), [ids[3]]);
         assert.deepEqual(await sagaIds({ name: 'odd', status: 'running' }), [ids[1]]);
@@ -328,7 +340,10 @@ export function sagaLogConformance(name: string, open: () => Promise<SagaLogBack
         assert.equal((await pending).created, true);
         await closing;
         await rejectsWith(log.begin(beginReq()), 'LOG_CLOSED');
-        await rejectsWith(log.append({ sagaId: req.sagaId, lease: { owner: 'owner-a', fencingToken: 1 }, firstSeq: 0, records: [] }), 'LOG_CLOSED');
+        await rejectsWith(
+          log.append({ sagaId: req.sagaId, lease: { owner: 'owner-a', fencingToken: 1 }, firstSeq: 0, records: [] }),
+          'LOG_CLOSED',
+        );
         await rejectsWith(log.load(req.sagaId), 'LOG_CLOSED');
         await rejectsWith(log.list(), 'LOG_CLOSED');
         await rejectsWith(log.claim({ owner: 'x', leaseMs: 1, limit: 1, includePending: true }), 'LOG_CLOSED');
