@@ -93,12 +93,9 @@ export const DocumentStores = z
     consistent: z
       .boolean()
       .openapi({ description: 'Every store holds exactly the committed version (or nothing, when none is committed).' }),
-    exists: z
-      .boolean()
-      .openapi({
-        description:
-          'Some store holds something for this id. false: an unknown id (nothing anywhere; `consistent` is then trivially true).',
-      }),
+    exists: z.boolean().openapi({
+      description: 'Some store holds something for this id. false: an unknown id (nothing anywhere; `consistent` is then trivially true).',
+    }),
   })
   .openapi('DocumentStores');
 
@@ -124,20 +121,15 @@ export const SagaSummary = z
     endedAt: z.string().nullable().openapi({ description: 'When it became completed or compensated; null otherwise.' }),
     updatedAt: z.string(),
     queuedMs: z.number().openapi({ description: 'startedAt - createdAt (still queued: up to its last log change).' }),
-    runningMs: z
-      .number()
-      .nullable()
-      .openapi({
-        description:
-          'endedAt - startedAt (not ended: up to its last log change, so an unchanged saga keeps its ETag); null if it never started.',
-      }),
+    runningMs: z.number().nullable().openapi({
+      description:
+        'endedAt - startedAt (not ended: up to its last log change, so an unchanged saga keeps its ETag); null if it never started.',
+    }),
     reason: ErrorInfoOrNull,
     attempts: z.number().int().openapi({ description: 'Highest attempt of any step or compensation.' }),
-    retrying: z
-      .boolean()
-      .openapi({
-        description: 'Running, in a step retry: its last record is a failed attempt that will be retried, or an attempt after the first.',
-      }),
+    retrying: z.boolean().openapi({
+      description: 'Running, in a step retry: its last record is a failed attempt that will be retried, or an attempt after the first.',
+    }),
     failedSteps: z.array(z.string()),
     docId: z
       .string()
@@ -154,12 +146,9 @@ export const SagaSummary = z
         nextAttempt: z.number().int(),
         error: z.object({ code: z.string(), message: z.string() }),
         retryInMs: z.number().nullable(),
-        nextAttemptAt: z
-          .string()
-          .nullable()
-          .openapi({
-            description: 'When the next attempt is due, when the log says (a durable retry timer that is the last record); else null.',
-          }),
+        nextAttemptAt: z.string().nullable().openapi({
+          description: 'When the next attempt is due, when the log says (a durable retry timer that is the last record); else null.',
+        }),
       })
       .nullable()
       .openapi({
@@ -219,21 +208,16 @@ export const TimelineBar = z
 export const SagaDetail = SagaSummary.extend({
   input: z.unknown(),
   inputTruncated: z.boolean(),
-  content: z
-    .string()
-    .optional()
-    .openapi({
-      description:
-        "What became of the saga's document content (docs/erasure.md): staged, removed when the saga ended, erased by a delete (naming it), or inline (older logs).",
-    }),
+  content: z.string().optional().openapi({
+    description:
+      "What became of the saga's document content (docs/erasure.md): staged, removed when the saga ended, erased by a delete (naming it), or inline (older logs).",
+  }),
   outputs: z.record(z.string(), z.unknown()),
   records: z.array(TimelineRecord),
-  timeAxis: z
-    .enum(['wall', 'seq'])
-    .openapi({
-      description:
-        '"wall": bars carry epoch ms (this server\'s stamps, else the log\'s record times); "seq": log order only (records older than the log\'s times).',
-    }),
+  timeAxis: z.enum(['wall', 'seq']).openapi({
+    description:
+      '"wall": bars carry epoch ms (this server\'s stamps, else the log\'s record times); "seq": log order only (records older than the log\'s times).',
+  }),
   bars: z.array(TimelineBar),
   ownership: z
     .array(
@@ -247,26 +231,20 @@ export const SagaDetail = SagaSummary.extend({
       allowed: z
         .array(z.enum(['retry', 'cancel']))
         .openapi({ description: 'The operator actions the server accepts now (a page shows only these).' }),
-      retryWill: z
-        .enum(['forward', 'compensate'])
-        .nullable()
-        .openapi({
-          description:
-            'For a stuck saga: Retry goes forward (after the pivot, or nothing failed for good) or continues undoing (compensate).',
-        }),
+      retryWill: z.enum(['forward', 'compensate']).nullable().openapi({
+        description:
+          'For a stuck saga: Retry goes forward (after the pivot, or nothing failed for good) or continues undoing (compensate).',
+      }),
       pivotStarted: z.boolean(),
       retryText: z.string().nullable(),
       cancelText: z.string().nullable(),
       note: z.string().nullable(),
     })
     .openapi({ description: 'What an operator can do, decided as the engine decides (replay and pivot), in words.' }),
-  cancellation: z
-    .object({ by: z.string(), at: z.string(), message: z.string() })
-    .nullable()
-    .openapi({
-      description:
-        'Who cancelled the saga, when and why (null if never cancelled). A saga that had failed before keeps that failure as `reason`.',
-    }),
+  cancellation: z.object({ by: z.string(), at: z.string(), message: z.string() }).nullable().openapi({
+    description:
+      'Who cancelled the saga, when and why (null if never cancelled). A saga that had failed before keeps that failure as `reason`.',
+  }),
   errorGroups: z
     .array(
       z.object({
@@ -309,12 +287,10 @@ export const SagaFilter = z.strictObject({
   name: z.string().min(1).max(200).optional(),
   version: z.coerce.number().int().min(0).optional(),
   stuck: boolParam.optional().openapi({ description: 'true: only stuck sagas (same as status=stuck).' }),
-  retrying: boolParam
-    .optional()
-    .openapi({
-      description:
-        'true: only running sagas in a step retry (last record a failed attempt that will be retried, or an attempt after the first).',
-    }),
+  retrying: boolParam.optional().openapi({
+    description:
+      'true: only running sagas in a step retry (last record a failed attempt that will be retried, or an attempt after the first).',
+  }),
   failedStep: z
     .string()
     .min(1)
@@ -443,14 +419,9 @@ export const Ready = z
   .openapi('Ready');
 
 export const CancelQuery = WaitQuery.extend({
-  reason: z
-    .string()
-    .min(1)
-    .max(500)
-    .optional()
-    .openapi({
-      description: 'Why; recorded with the cancellation (and as the SAGA_CANCELLED reason when the saga had not failed before).',
-    }),
+  reason: z.string().min(1).max(500).optional().openapi({
+    description: 'Why; recorded with the cancellation (and as the SAGA_CANCELLED reason when the saga had not failed before).',
+  }),
   by: z
     .string()
     .min(1)

@@ -75,13 +75,11 @@ const bodyArb: fc.Arbitrary<{ body: Uint8Array | string; type: string; label: st
   fc
     .constantFrom(new Uint8Array([0x7b, 0x22, 0x69, 0x64, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]))
     .map((b) => ({ body: b, type: 'application/json', label: 'invalid UTF-8 in a string' })),
-  fc
-    .integer({ min: 100, max: 20_000 })
-    .map((d) => ({
-      body: `{"id":"deep","title":"t","text":"x","metadata":{"a":${nested(d)}}}`,
-      type: 'application/json',
-      label: 'deep nesting',
-    })),
+  fc.integer({ min: 100, max: 20_000 }).map((d) => ({
+    body: `{"id":"deep","title":"t","text":"x","metadata":{"a":${nested(d)}}}`,
+    type: 'application/json',
+    label: 'deep nesting',
+  })),
   fc
     .integer({ min: LIMIT + 1, max: LIMIT * 4 })
     .map((n) => ({ body: JSON.stringify({ id: 'huge', title: 't', text: 'x'.repeat(n) }), type: 'application/json', label: 'huge body' })),
