@@ -12,6 +12,7 @@ import type { StoreErrorCode } from '../stores/errors.js';
 import type { DocumentErrorCode, DocumentHeldError, EmbedderErrorCode } from '../ingest/errors.js';
 import type { ConfigErrorCode } from '../config/numeric.js';
 import type { DataDirLockedError } from '../config/data-dir-lock.js';
+import type { ContentErasedError } from '../ingest/sagas/content.js';
 
 /** Codes of the HTTP API itself (the problem documents of src/http). */
 export type HttpErrorCode =
@@ -50,6 +51,7 @@ export type ErrorCode =
   | StoreErrorCode
   | DocumentErrorCode
   | DocumentHeldError['code']
+  | ContentErasedError['code']
   | EmbedderErrorCode
   | ConfigErrorCode
   | DataDirLockedError['code']
@@ -109,6 +111,7 @@ export const ERROR_REGISTRY: Readonly<Record<ErrorCode, ErrorTraits>> = {
   DOC_INVALID: fail(422),
   DOC_SOURCE: fail(422),
   DOC_HELD: fail(409), // a stuck saga holds the document: an operator must retry or cancel it
+  CONTENT_ERASED: fail(409), // a saga's staged content is gone (a delete erased it): the saga rolls back
   EMBED_TRANSIENT: fail(503, true),
   EMBED_PERMANENT: fail(502), // the embedding service refused or answered nonsense
   EMBED_CONFIG: usage(503),

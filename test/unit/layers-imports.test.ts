@@ -21,7 +21,7 @@ const FLOORS: Record<string, readonly string[]> = {
   logging: ['lib', 'saga'],
   errors: ['lib', 'saga', 'stores', 'ingest', 'config'],
   metrics: ['lib', 'saga', 'stores', 'ingest', 'tracing'],
-  fleet: ['lib', 'saga', 'config', 'ingest', 'errors'],
+  fleet: ['lib', 'saga', 'config', 'stores', 'ingest', 'errors'],
   '.': ['lib', 'saga', 'config', 'stores', 'log', 'ingest', 'fleet'],
   http: ['lib', 'saga', 'stores', 'ingest', 'errors', 'fleet', '.'],
   cli: ['lib', 'saga', 'config', 'stores', 'log', 'ingest', 'errors', 'fleet', 'http', 'logging', 'metrics', '.'],

@@ -3,6 +3,7 @@
 // (saga_inputs, keyed by saga id) before the saga begins; the steps that need it read it from
 // there, and the saga removes it when it ends. Sagas logged before this design carry the document
 // inline (`doc`): both shapes are read, only the reference is written.
+import { markError } from '../../lib/errors.js';
 import type { StoreSet } from '../../stores/types.js';
 import type { ValidDocument } from '../schema.js';
 
@@ -43,6 +44,7 @@ export class ContentErasedError extends Error {
   constructor(sagaId: string, docId: string) {
     super(`the content of saga ${sagaId} (document ${JSON.stringify(docId)}) is no longer staged (erased or never staged)`);
     this.name = 'ContentErasedError';
+    markError(this);
   }
 }
 

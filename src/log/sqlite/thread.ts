@@ -82,7 +82,10 @@ const SOURCE_CONDITION_HOOK =
 function startWorker(config: SqliteStoreConfig): Worker {
   const fromSource = import.meta.url.endsWith('.ts');
   const entry = new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url);
-  if (!fromSource) return new Worker(entry, { workerData: config });
+  // A compiled build started under the test runner's source condition (NODE_OPTIONS, inherited by
+  // the worker) resolves @apex-memory/saga to its .ts sources: it needs tsx in the worker too.
+  const sourceCondition = `${process.env.NODE_OPTIONS ?? ''} ${process.execArgv.join(' ')}`.includes('apex-memory-source');
+  if (!fromSource && !sourceCondition) return new Worker(entry, { workerData: config });
   const tsx = import.meta.resolve('tsx/esm/api');
   // The worker also needs @apex-memory/saga's "apex-memory-source" export condition (run-tests
   // passes it in NODE_OPTIONS, which workers inherit; bin/apex-memory.mjs adds it with a hook,
