@@ -45,6 +45,8 @@ export interface App {
   waits: StoreWaits;
   /** APEX_SAGA_RETENTION: workers and `serve` start it; `ingest` on a SQLite log runs one pass. */
   retention: Retention;
+  /** The lease this process's engine takes (APEX_LEASE_MS): the fence sweep's unit. */
+  leaseMs: number;
   close(opts?: { graceMs?: number }): Promise<void>;
 }
 
@@ -87,6 +89,7 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
     sweeper,
     waits,
     retention,
+    leaseMs,
     close: async (o = {}) => {
       await retention.stop();
       await engine.close(o);
