@@ -14,6 +14,10 @@ export interface ProfileConfig {
   neo4jPassword?: string;
   qdrantUrl?: string;
   qdrantApiKey?: string;
+  /** QDRANT_SHARDS, QDRANT_REPLICATION_FACTOR, QDRANT_WRITE_CONSISTENCY: the collection's layout at creation (docs/deploy.md). */
+  qdrantShards?: number;
+  qdrantReplicationFactor?: number;
+  qdrantWriteConsistency?: number;
   redisUrl?: string;
   /** A SQLite path or a PostgreSQL URL; default `<dataDir>/saga-log.db`. */
   sagaLogUrl?: string;
@@ -43,6 +47,25 @@ export type Env = Record<string, string | undefined>;
 /** APEX_STORE_TIMEOUT_MS: 100 ms catches a value meant in seconds; an hour is past any sane call. */
 export const STORE_TIMEOUT_RANGE: IntRange = { min: 100, max: 3_600_000, unit: 'milliseconds' };
 
+/** Qdrant accepts any uint32 >= 1; past these a value is a typo (a cluster of thousands of nodes is not). */
+export const QDRANT_SHARDS_RANGE: IntRange = { min: 1, max: 1_024, unit: 'shards' };
+export const QDRANT_REPLICAS_RANGE: IntRange = { min: 1, max: 64, unit: 'replicas' };
+
+/** The Qdrant collection layout; a write consistency above the replication factor could never be met. */
+function qdrantLayout(env: Env, cfg: ProfileConfig): void {
+  const shards = intFromEnv(env, 'QDRANT_SHARDS', QDRANT_SHARDS_RANGE);
+  const replicas = intFromEnv(env, 'QDRANT_REPLICATION_FACTOR', QDRANT_REPLICAS_RANGE);
+  const consistency = intFromEnv(env, 'QDRANT_WRITE_CONSISTENCY', QDRANT_REPLICAS_RANGE);
+  if (consistency !== undefined && consistency > (replicas ?? 1))
+    throw new ConfigError(
+      'QDRANT_WRITE_CONSISTENCY',
+      `QDRANT_WRITE_CONSISTENCY must be at most QDRANT_REPLICATION_FACTOR (${replicas ?? '1, the default'}), got ${consistency}`,
+    );
+  if (shards !== undefined) cfg.qdrantShards = shards;
+  if (replicas !== undefined) cfg.qdrantReplicationFactor = replicas;
+  if (consistency !== undefined) cfg.qdrantWriteConsistency = consistency;
+}
+
 /** Reads the environment; a malformed setting throws ConfigError (code CONFIG_INVALID) naming it. */
 export function configFromEnv(env: Env, dataDir?: string): ProfileConfig {
   const cfg: ProfileConfig = { dataDir: resolve(dataDir ?? env.APEX_DATA_DIR ?? '.apex') };
@@ -55,6 +78,7 @@ export function configFromEnv(env: Env, dataDir?: string): ProfileConfig {
   set('neo4jPassword', env.NEO4J_PASSWORD);
   set('qdrantUrl', env.QDRANT_URL);
   set('qdrantApiKey', env.QDRANT_API_KEY);
+  qdrantLayout(env, cfg);
   set('redisUrl', env.REDIS_URL);
   set('sagaLogUrl', env.SAGA_LOG_URL);
   const sync = env.APEX_SAGA_LOG_SYNC?.trim().toUpperCase();
