@@ -46,6 +46,9 @@ export function redactUrl(url: string): string {
     const u = new URL(url);
     return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
   } catch {
+    // A multi-host PostgreSQL URL (host1:5432,host2:5433; src/lib/pg-hosts.ts) is no WHATWG URL.
+    const multi = /^(postgres(?:ql)?:)\/\/(?:[^@/?#]*@)?([^/?#@]+,[^/?#@]+)(\/[^?#]*)?/i.exec(url);
+    if (multi) return `${multi[1] ?? ''}//${multi[2] ?? ''}${multi[3] === '/' ? '' : (multi[3] ?? '')}`;
     return '(unparseable URL)';
   }
 }

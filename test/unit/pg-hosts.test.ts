@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { HostSelector, NoUsableHostError, parseMultiHostUrl, PgUrlError, type PgHost } from '../../src/lib/pg-hosts.js';
 import { classifyPgError } from '../../src/stores/postgres/errors.js';
 import { describePostgresUrl } from '../../src/stores/postgres/relational-store.js';
+import { redactUrl } from '../../src/lib/redact.js';
 
 const pgError = (code: string, message: string): Error => Object.assign(new Error(message), { code });
 
@@ -23,6 +24,7 @@ void describe('multi-host PostgreSQL URLs', () => {
     assert.equal(parseMultiHostUrl('postgres://u@a:1,b:2/db').target, 'read-write', 'several hosts: read-write by default');
     assert.equal(parseMultiHostUrl('postgres://u@a:1,b:2/db?target_session_attrs=any').target, 'any');
     assert.equal(describePostgresUrl('postgresql://u:s3cret@db1:5433,db2/apex'), 'db1:5433,db2/apex');
+    assert.equal(redactUrl('postgresql://u:s3cret@db1:5433,db2/apex?target_session_attrs=read-write'), 'postgresql://db1:5433,db2/apex');
   });
 
   void it('a single host without target_session_attrs goes to pg unchanged (no selection)', () => {
