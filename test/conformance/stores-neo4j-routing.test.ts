@@ -5,6 +5,7 @@
 // fence, a batch) plus the fence sweep, which needs a real server's clock and fence nodes.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import neo4j from 'neo4j-driver';
 import { createNeo4jStore, type Neo4jGraphStore } from '../../src/stores/neo4j/graph-store.js';
 import { isStoreError } from '../../src/stores/errors.js';
 import { sweepFences } from '../../src/ingest/fence-sweep.js';
@@ -80,6 +81,7 @@ void describe('Neo4j over neo4j:// (routing) on one server', () => {
       [id('s-running')]: running(id('s-running')),
       [id('s-fresh-fence')]: ended(id('s-fresh-fence'), 60_000),
       [id('s-pruned')]: undefined, // the log no longer knows it: pruned, so ended
+      [id('s-legacy')]: undefined, // pruned too, but its fence predates `written_at`
     };
     // Fences of other runs on this server belong to sagas this test does not know: kept as running.
     const log: Pick<SagaLog, 'load'> = {
@@ -87,13 +89,23 @@ void describe('Neo4j over neo4j:// (routing) on one server', () => {
     };
     const doc = id('swept');
     for (const saga of [id('s-old'), id('s-recent'), id('s-running'), id('s-pruned')]) await store.removeDocument(doc, ctxFor(saga, 3));
+    // A fence written before fences were stamped: the sweep stamps it and lets it age from then.
+    const driver = neo4j.driver(routingUrl());
+    try {
+      await driver.executeQuery('MERGE (f:WriteFence {doc_id: $doc, saga_id: $saga}) SET f.fencing_token = 1', {
+        doc,
+        saga: id('s-legacy'),
+      });
+    } finally {
+      await driver.close();
+    }
     await new Promise((r) => setTimeout(r, 3 * leases * leaseMs)); // ages those four fences past N leases
     await store.removeDocument(doc, ctxFor(id('s-fresh-fence'), 3)); // written just now: young fence
 
     const result = await sweepFences(store, log, { leaseMs, leases, now: () => now });
     const left = (await store.scanFences(null, 100_000)).filter((f) => f.docId === doc).map((f) => f.sagaId);
-    assert.deepEqual(left.sort(), [id('s-fresh-fence'), id('s-recent'), id('s-running')].sort());
-    assert.ok(result.removed >= 2 && result.scanned >= 5, JSON.stringify(result));
+    assert.deepEqual(left.sort(), [id('s-fresh-fence'), id('s-legacy'), id('s-recent'), id('s-running')].sort());
+    assert.ok(result.removed >= 2 && result.scanned >= 6, JSON.stringify(result));
 
     // A removed fence is simply re-created by the next fenced write of that saga (a late owner of
     // an ended saga would write orphan data there, which verify reports: docs/stores.md).

@@ -9,13 +9,14 @@ import type { FenceRef, StoredFence } from '../types.js';
 /**
  * One page of fences in (doc_id, saga_id) order after the cursor. A fence written before fences
  * carried `written_at` gets it now (the sweep's first pass): it then ages like any other fence
- * instead of being kept forever or removed at once.
+ * instead of being kept forever or removed at once. Only those are written: a SET on every fence
+ * would write-lock the page's fences, live sagas' included, for the sweep's transaction.
  */
 const SCAN_FENCES = `
 MATCH (f:WriteFence)
 WHERE $afterDoc IS NULL OR f.doc_id > $afterDoc OR (f.doc_id = $afterDoc AND f.saga_id > $afterSaga)
 WITH f ORDER BY f.doc_id, f.saga_id LIMIT $limit
-SET f.written_at = coalesce(f.written_at, timestamp())
+FOREACH (_ IN CASE WHEN f.written_at IS NULL THEN [1] ELSE [] END | SET f.written_at = timestamp())
 RETURN f.doc_id AS docId, f.saga_id AS sagaId, f.written_at AS writtenAt, timestamp() AS now`;
 
 /** Deletes the named fences unless one was written after the sweep read it (`written_at` moved). */
