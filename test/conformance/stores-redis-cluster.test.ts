@@ -1,8 +1,8 @@
 // The Redis adapter against the cache conformance suite on the 6-node Redis Cluster of
 // `bash scripts/services.sh up` (REDIS_URL=redis+cluster://...), plus what only a cluster shows:
 // ids whose braces would break a naive hash tag, batches and scans spanning every master.
-// The stall/drop cases of stores-redis.test.ts cut a TCP proxy; a cluster client learns the real
-// node addresses from CLUSTER SLOTS and would bypass it, so they do not run here.
+// The stall/drop cases put a TCP proxy in front of every node and map the addresses the cluster
+// announces to them (natMap), so the client's connections all pass through a proxy.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import calculateSlot from 'cluster-key-slot';
@@ -11,8 +11,35 @@ import type { CacheEntry, CacheStore } from '../../src/stores/types.js';
 import { ctxFor, rejectionOf, runPrefix } from '../support/conformance/fixtures.js';
 import { testRedisClusterUrl } from '../support/services.js';
 import { cacheConformance } from '../support/store-conformance.js';
+import { startTcpProxy, type CuttableProxy } from '../support/tcp-proxy.js';
+import { parseRedisUrl } from '../../src/stores/redis/url.js';
+import type { RedisCacheStore } from '../../src/stores/redis/cache-store.js';
 
 const url = testRedisClusterUrl();
+
+/** A store whose every node connection passes through its own proxy; `arm` picks stall or cut. */
+async function viaProxies<T>(
+  timeoutMs: number,
+  arm: (p: CuttableProxy) => Promise<void>,
+  write: (s: CacheStore) => Promise<T>,
+): Promise<unknown> {
+  const target = parseRedisUrl(url);
+  if (target.kind !== 'cluster') throw new Error('APEX_TEST_REDIS_CLUSTER_URL is not a cluster URL');
+  const proxies = await Promise.all(target.seeds.map((s) => startTcpProxy(s.host, s.port)));
+  const natMap = Object.fromEntries(target.seeds.map((s, i) => [`${s.host}:${s.port}`, { host: '127.0.0.1', port: proxies[i]?.port ?? 0 }]));
+  const seeds = proxies.map((p) => `127.0.0.1:${p.port}`).join(',');
+  const store: RedisCacheStore = createRedisStore({ url: `redis+cluster://${seeds}`, timeoutMs, natMap });
+  try {
+    await store.connect();
+    const hit = Promise.race(proxies.map(arm));
+    const err = await rejectionOf(write(store));
+    await hit;
+    return err;
+  } finally {
+    await store.close();
+    await Promise.all(proxies.map((p) => p.close()));
+  }
+}
 
 cacheConformance({
   label: 'redis-cluster',
@@ -22,6 +49,8 @@ cacheConformance({
     return store;
   },
   unreachable: () => createRedisStore({ url: 'redis+cluster://127.0.0.1:1,127.0.0.1:2', timeoutMs: 3_000 }),
+  stallMidCall: (write) => viaProxies(1_000, (p) => p.stallOn('}:doc'), write),
+  dropMidCall: (write) => viaProxies(5_000, (p) => p.cutOn('}:doc'), write),
 });
 
 const entry = (docId: string, body: string): CacheEntry => ({ docId, title: body, contentSha256: body, chunkCount: 1, metadata: {} });

@@ -19,6 +19,11 @@ export interface RedisStoreOptions {
   /** redis://[:password@]host:port[/db], or redis+cluster://[:password@]host:port[,host:port...] (url.ts) */
   url: string;
   timeoutMs?: number;
+  /**
+   * Cluster only: where to reach a node that the cluster announces as `host:port` (NAT, containers,
+   * a test's proxies). Without it the client connects to the announced addresses.
+   */
+  natMap?: Record<string, { host: string; port: number }>;
 }
 
 /** A fence only has to outlive the longest realistic stall of an owner (GC pause, SIGSTOP, VM
@@ -86,7 +91,7 @@ export class RedisCacheStore implements CacheStore, CacheBatchWrites {
   constructor(options: RedisStoreOptions) {
     this.options = options;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const client = openConnection(options.url, this.timeoutMs);
+    const client = openConnection(options.url, this.timeoutMs, options.natMap);
     // Connection errors surface through the failing calls; an unhandled 'error' event would crash.
     client.on('error', () => undefined);
     client.on('node error', () => undefined);

@@ -14,7 +14,7 @@ const MAX_REDIRECTIONS = 16;
 /** Keeps reconnecting in the background; calls meanwhile fail fast (no offline queue). */
 const reconnectDelay = (times: number): number => Math.min(times * 200, 2_000);
 
-export function openConnection(url: string, timeoutMs: number): RedisConnection {
+export function openConnection(url: string, timeoutMs: number, natMap?: Record<string, { host: string; port: number }>): RedisConnection {
   const target = parseRedisUrl(url);
   const common = {
     maxRetriesPerRequest: 1,
@@ -41,6 +41,7 @@ export function openConnection(url: string, timeoutMs: number): RedisConnection 
     slotsRefreshTimeout: Math.min(timeoutMs, 5_000),
     // A killed master is noticed by the next refresh even when no reply says MOVED.
     slotsRefreshInterval: 2_000,
+    ...(natMap ? { natMap } : {}),
     redisOptions: {
       ...common,
       ...(target.username ? { username: target.username } : {}),
