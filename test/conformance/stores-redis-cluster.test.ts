@@ -26,7 +26,9 @@ async function viaProxies<T>(
   const target = parseRedisUrl(url);
   if (target.kind !== 'cluster') throw new Error('APEX_TEST_REDIS_CLUSTER_URL is not a cluster URL');
   const proxies = await Promise.all(target.seeds.map((s) => startTcpProxy(s.host, s.port)));
-  const natMap = Object.fromEntries(target.seeds.map((s, i) => [`${s.host}:${s.port}`, { host: '127.0.0.1', port: proxies[i]?.port ?? 0 }]));
+  const natMap = Object.fromEntries(
+    target.seeds.map((s, i) => [`${s.host}:${s.port}`, { host: '127.0.0.1', port: proxies[i]?.port ?? 0 }]),
+  );
   const seeds = proxies.map((p) => `127.0.0.1:${p.port}`).join(',');
   const store: RedisCacheStore = createRedisStore({ url: `redis+cluster://${seeds}`, timeoutMs, natMap });
   try {

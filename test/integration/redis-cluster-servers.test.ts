@@ -64,52 +64,56 @@ async function failOverOneMaster(admin: Cluster): Promise<string> {
   throw new Error(`${name} did not become master within 10 s`);
 }
 
-test('Redis Cluster as Redis: a master fails over mid-ingest, nothing compensated, entries on every master, verify 0', { timeout: 180_000 }, async (t) => {
-  const t0 = Date.now();
-  const mark = (what: string): void => t.diagnostic(`${what} at ${Date.now() - t0} ms`);
-  const stores = await realStores('redis_cluster', 0, { redisCluster: true });
-  const c = stores.config;
-  const env: Record<string, string> = {
-    DATABASE_URL: c.databaseUrl ?? '',
-    NEO4J_URL: c.neo4jUrl ?? '',
-    QDRANT_URL: c.qdrantUrl ?? '',
-    REDIS_URL: c.redisUrl ?? '',
-    SAGA_LOG_URL: c.sagaLogUrl ?? '',
-    APEX_DATA_DIR: c.dataDir,
-  };
-  const admin = await openAdmin(c.redisUrl ?? '');
-  try {
-    mark('stores ready');
-    const corpus = smallCorpus();
-    const run = spawnCli(['ingest', corpus.dir, '-c', '2'], env);
-    const progress = await run.waitFor(/ingest: ([1-9]\d*)\/\d+/);
-    mark(`ingest at ${progress[1]} documents`);
-    const promoted = await failOverOneMaster(admin);
-    mark(`${promoted} promoted`);
-    // Otherwise no write met the failover and the test proves nothing.
-    assert.equal(run.child.exitCode, null, `the ingest ended before the failover completed:\n${run.output()}`);
-    const done = await run.exited;
-    assert.equal(done.code, 0, run.output());
-    assert.match(run.output(), /compensated\s+0\n/, run.output());
-    const after = await entriesPerMaster(admin);
-    assert.equal(after.length, 3, `masters: ${after.join(',')}`);
-    assert.ok(
-      after.every((n) => n > 0),
-      `entries per master ${after.join(',')}`,
-    );
-    assert.ok(
-      admin.nodes('master').some((n) => `${n.options.host ?? ''}:${n.options.port ?? ''}` === promoted),
-      `${promoted} is a master now`,
-    );
-    assert.equal(
-      after.reduce((a, b) => a + b, 0),
-      corpus.files.length,
-    );
-    const verify = await runCliAsync(['verify', '--json'], env);
-    assert.deepEqual(json<{ violations: unknown[] }>(verify).violations, []);
-    mark('verify done');
-  } finally {
-    admin.disconnect();
-    await stores.close();
-  }
-});
+test(
+  'Redis Cluster as Redis: a master fails over mid-ingest, nothing compensated, entries on every master, verify 0',
+  { timeout: 180_000 },
+  async (t) => {
+    const t0 = Date.now();
+    const mark = (what: string): void => t.diagnostic(`${what} at ${Date.now() - t0} ms`);
+    const stores = await realStores('redis_cluster', 0, { redisCluster: true });
+    const c = stores.config;
+    const env: Record<string, string> = {
+      DATABASE_URL: c.databaseUrl ?? '',
+      NEO4J_URL: c.neo4jUrl ?? '',
+      QDRANT_URL: c.qdrantUrl ?? '',
+      REDIS_URL: c.redisUrl ?? '',
+      SAGA_LOG_URL: c.sagaLogUrl ?? '',
+      APEX_DATA_DIR: c.dataDir,
+    };
+    const admin = await openAdmin(c.redisUrl ?? '');
+    try {
+      mark('stores ready');
+      const corpus = smallCorpus();
+      const run = spawnCli(['ingest', corpus.dir, '-c', '2'], env);
+      const progress = await run.waitFor(/ingest: ([1-9]\d*)\/\d+/);
+      mark(`ingest at ${progress[1]} documents`);
+      const promoted = await failOverOneMaster(admin);
+      mark(`${promoted} promoted`);
+      // Otherwise no write met the failover and the test proves nothing.
+      assert.equal(run.child.exitCode, null, `the ingest ended before the failover completed:\n${run.output()}`);
+      const done = await run.exited;
+      assert.equal(done.code, 0, run.output());
+      assert.match(run.output(), /compensated\s+0\n/, run.output());
+      const after = await entriesPerMaster(admin);
+      assert.equal(after.length, 3, `masters: ${after.join(',')}`);
+      assert.ok(
+        after.every((n) => n > 0),
+        `entries per master ${after.join(',')}`,
+      );
+      assert.ok(
+        admin.nodes('master').some((n) => `${n.options.host ?? ''}:${n.options.port ?? ''}` === promoted),
+        `${promoted} is a master now`,
+      );
+      assert.equal(
+        after.reduce((a, b) => a + b, 0),
+        corpus.files.length,
+      );
+      const verify = await runCliAsync(['verify', '--json'], env);
+      assert.deepEqual(json<{ violations: unknown[] }>(verify).violations, []);
+      mark('verify done');
+    } finally {
+      admin.disconnect();
+      await stores.close();
+    }
+  },
+);

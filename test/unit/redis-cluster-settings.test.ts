@@ -47,7 +47,10 @@ void describe('REDIS_URL naming a cluster', () => {
     assert.match(db.message, /^REDIS_URL: a Redis Cluster has no numbered databases/);
     assert.match(configError('redis+cluster://h:70000').message, /REDIS_URL: cluster node port must be 1-65535/);
     const many = Array.from({ length: MAX_CLUSTER_SEEDS + 1 }, (_, i) => `h${i}:1`).join(',');
-    assert.match(configError(`redis+cluster://${many}`).message, new RegExp(`at most ${MAX_CLUSTER_SEEDS} cluster nodes, got ${MAX_CLUSTER_SEEDS + 1}`));
+    assert.match(
+      configError(`redis+cluster://${many}`).message,
+      new RegExp(`at most ${MAX_CLUSTER_SEEDS} cluster nodes, got ${MAX_CLUSTER_SEEDS + 1}`),
+    );
     assert.match(configError('redis+cluster://').message, /at least one host:port/);
     assert.match(configError('redis+cluster://h:1?db=2').message, /no path, query or fragment/);
   });
@@ -97,7 +100,12 @@ void describe('Redis key layout 2', () => {
 void describe('cluster replies', () => {
   const reply = (message: string): Error => Object.assign(new Error(message), { name: 'ReplyError' });
   void it('MOVED, ASK, TRYAGAIN and CLUSTERDOWN are transient; CROSSSLOT is permanent', () => {
-    for (const m of ['MOVED 3999 127.0.0.1:6381', 'ASK 3999 127.0.0.1:6381', 'TRYAGAIN Multiple keys request', 'CLUSTERDOWN The cluster is down']) {
+    for (const m of [
+      'MOVED 3999 127.0.0.1:6381',
+      'ASK 3999 127.0.0.1:6381',
+      'TRYAGAIN Multiple keys request',
+      'CLUSTERDOWN The cluster is down',
+    ]) {
       assert.equal(classifyRedisError(reply(m), 'x').code, 'STORE_TRANSIENT', m);
     }
     assert.equal(classifyRedisError(new Error('Too many Cluster redirections. Last error: MOVED 1 h:1'), 'x').code, 'STORE_TRANSIENT');

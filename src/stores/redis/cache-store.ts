@@ -309,7 +309,11 @@ export class RedisCacheStore implements CacheStore, CacheBatchWrites {
       const targets = scanTargets(this.client);
       const m = /^(?:(\d+):)?(\d+)$/.exec(cursor ?? '0');
       if (!m?.[2] || (isCluster(this.client) && cursor !== null && m[1] === undefined)) {
-        throw new StoreError('redis', 'STORE_PERMANENT', `scanDocIds: ${JSON.stringify((cursor ?? '').slice(0, 40))} is not a cursor of this store`);
+        throw new StoreError(
+          'redis',
+          'STORE_PERMANENT',
+          `scanDocIds: ${JSON.stringify((cursor ?? '').slice(0, 40))} is not a cursor of this store`,
+        );
       }
       const index = Number(m[1] ?? 0);
       const node = targets[index];
