@@ -12,6 +12,7 @@ import type { CacheEntry } from '../../src/stores/types.js';
 import { ctxFor, rejectionOf } from '../support/conformance/fixtures.js';
 import { flushCluster } from '../support/real-stores.js';
 import { testRedisClusterUrl, testServices } from '../support/services.js';
+import { startTcpProxy, viaProxy } from '../support/tcp-proxy.js';
 
 const url = `${testServices().redisUrl.replace(/\/\d*$/, '')}/1`;
 const entry = (docId: string, body: string): CacheEntry => ({ docId, title: body, contentSha256: body, chunkCount: 1, metadata: {} });
@@ -82,6 +83,30 @@ void describe('Redis key layout migration', () => {
     } finally {
       await a.close();
       await b.close();
+      raw.disconnect();
+    }
+  });
+
+  void it('a store whose connect failed (lenient start) migrates before its first call once Redis is back', async () => {
+    const raw = await fresh();
+    await raw.set(legacyDoc('late'), JSON.stringify(entry('late', 'old')));
+    const target = new URL(url);
+    const proxy = await startTcpProxy(target.hostname, Number(target.port || 6379));
+    const store = createRedisStore({ url: viaProxy(url, proxy), timeoutMs: 2_000 });
+    try {
+      proxy.cutNow();
+      await rejectionOf(store.connect());
+      proxy.restore();
+      let got: CacheEntry | undefined;
+      for (let i = 0; i < 50 && got === undefined; i++) {
+        got = await store.get('late').catch(() => undefined); // reconnecting: transient errors
+        if (got === undefined) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.deepEqual(got, entry('late', 'old'));
+      assert.deepEqual(await legacyKeys(raw), []);
+    } finally {
+      await store.close();
+      await proxy.close();
       raw.disconnect();
     }
   });

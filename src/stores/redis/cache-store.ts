@@ -87,6 +87,8 @@ export class RedisCacheStore implements CacheStore, CacheBatchWrites {
   /** Rejecters of the calls waiting on the current connection (see the 'close' listener). */
   private readonly inFlight = new Set<(err: StoreError) => void>();
   private migrated = false;
+  /** The migration under way (shared by concurrent callers); cleared when it fails, to be retried. */
+  private migration: Promise<void> | undefined;
 
   constructor(options: RedisStoreOptions) {
     this.options = options;
@@ -123,6 +125,9 @@ export class RedisCacheStore implements CacheStore, CacheBatchWrites {
         });
         if (fail) this.inFlight.add(fail);
         try {
+          // A lenient start (src/wiring.ts) goes on when connect() failed, and ioredis reconnects on
+          // its own: the first call after that migrates first, so no call ever meets layout-1 keys.
+          if (!connecting && !this.migrated) await Promise.race([this.ensureMigrated(), connectionLost]);
           return await Promise.race([work(), connectionLost]);
         } catch (err) {
           throw classifyRedisError(err, what);
@@ -137,12 +142,24 @@ export class RedisCacheStore implements CacheStore, CacheBatchWrites {
   /** Connects, then moves any keys of the previous layout before the store serves a call (migrate-keys.ts). */
   async connect(): Promise<void> {
     if (this.client.status === 'wait') await this.call('connect', () => this.client.connect(), undefined, true);
-    if (this.migrated) return;
-    // Not under the per-call timeout: a large keyspace takes a while; each command has its own.
-    await migrateKeyLayout(this.client).catch((err: unknown) => {
-      throw classifyRedisError(err, 'migrate key layout');
-    });
-    this.migrated = true;
+    await this.ensureMigrated();
+  }
+
+  /** Not under the per-call timeout: a large keyspace takes a while; each command has its own. */
+  private ensureMigrated(): Promise<void> {
+    if (this.migrated) return Promise.resolve();
+    this.migration ??= migrateKeyLayout(this.client).then(
+      () => {
+        this.migrated = true;
+      },
+      (err: unknown) => {
+        this.migration = undefined;
+        throw classifyRedisError(err, 'migrate key layout');
+      },
+    );
+    // Callers may stop waiting (connection lost, timeout); a later failure must not go unhandled.
+    this.migration.catch(() => undefined);
+    return this.migration;
   }
 
   async health(): Promise<HealthReport> {
