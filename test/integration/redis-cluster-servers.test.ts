@@ -15,7 +15,7 @@ import { DOC_KEY_PATTERN } from '../../src/stores/redis/keys.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Documents per ingest: enough to still be running when the failover completes (~1 s), cheap. */
-const DOCS = 30;
+const DOCS = 40;
 
 /** The corpus variant cut to its first DOCS documents. */
 function smallCorpus(marker?: string): { dir: string; files: string[] } {
@@ -84,7 +84,7 @@ test(
     try {
       mark('stores ready');
       const corpus = smallCorpus();
-      const run = spawnCli(['ingest', corpus.dir, '-c', '2'], env);
+      const run = spawnCli(['ingest', corpus.dir, '-c', '1'], env);
       const progress = await run.waitFor(/ingest: ([1-9]\d*)\/\d+/);
       mark(`ingest at ${progress[1]} documents`);
       const promoted = await failOverOneMaster(admin);
