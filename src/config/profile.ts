@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import { ConfigError, intFromEnv } from './numeric.js';
 import type { IntRange } from '../lib/int-range.js';
-import { parseRedisUrl, RedisUrlError } from '../stores/redis/url.js';
+import { parseRedisUrl, RedisUrlError } from '../lib/redis-url.js';
 
 export interface ProfileConfig {
   dataDir: string;

@@ -12,7 +12,7 @@ import { ctxFor, rejectionOf, runPrefix } from '../support/conformance/fixtures.
 import { testRedisClusterUrl } from '../support/services.js';
 import { cacheConformance } from '../support/store-conformance.js';
 import { startTcpProxy, type CuttableProxy } from '../support/tcp-proxy.js';
-import { parseRedisUrl } from '../../src/stores/redis/url.js';
+import { parseRedisUrl } from '../../src/lib/redis-url.js';
 import type { RedisCacheStore } from '../../src/stores/redis/cache-store.js';
 
 const url = testRedisClusterUrl();

@@ -120,7 +120,7 @@ void describe('Redis key layout migration', () => {
       await seed.connect(); // empty cluster: nothing to migrate, the marker is set
       // Plant an old key and drop the marker through a plain client.
       const { Cluster } = await import('ioredis');
-      const { parseRedisUrl } = await import('../../src/stores/redis/url.js');
+      const { parseRedisUrl } = await import('../../src/lib/redis-url.js');
       const target = parseRedisUrl(clusterUrl);
       assert.equal(target.kind, 'cluster');
       const admin = new Cluster(target.kind === 'cluster' ? target.seeds : []);

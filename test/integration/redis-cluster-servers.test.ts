@@ -10,7 +10,7 @@ import { json } from '../support/cli.js';
 import { runCliAsync, spawnCli } from '../support/cli-async.js';
 import { corpusVariant } from '../support/corpus-variants.js';
 import { realStores } from '../support/real-stores.js';
-import { parseRedisUrl } from '../../src/stores/redis/url.js';
+import { parseRedisUrl } from '../../src/lib/redis-url.js';
 import { DOC_KEY_PATTERN } from '../../src/stores/redis/keys.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

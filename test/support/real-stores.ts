@@ -12,7 +12,7 @@ import { Cluster, Redis } from 'ioredis';
 import type { ProfileConfig } from '../../src/config/profile.js';
 import { startQdrantFront, type QdrantUnderTest } from './qdrant-front.js';
 import { requireServiceVar, testPgAdminUrl, testRedisClusterUrl, testServices } from './services.js';
-import { parseRedisUrl } from '../../src/stores/redis/url.js';
+import { parseRedisUrl } from '../../src/lib/redis-url.js';
 
 export interface RealStores {
   config: ProfileConfig;

@@ -1,4 +1,4 @@
-// REDIS_URL for a cluster (src/stores/redis/url.ts), the layout-2 key names (keys.ts) and the
+// REDIS_URL for a cluster (src/lib/redis-url.ts), the layout-2 key names (keys.ts) and the
 // classification of cluster replies (errors.ts): pure functions, no server.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,7 +7,7 @@ import { configFromEnv } from '../../src/config/profile.js';
 import { redactUrl } from '../../src/lib/redact.js';
 import { classifyRedisError } from '../../src/stores/redis/errors.js';
 import { docIdOfKey, docKey, fenceKey, migratedKey } from '../../src/stores/redis/keys.js';
-import { describeRedisUrl, MAX_CLUSTER_SEEDS, parseRedisUrl } from '../../src/stores/redis/url.js';
+import { describeRedisUrl, MAX_CLUSTER_SEEDS, parseRedisUrl } from '../../src/lib/redis-url.js';
 
 const configError = (redisUrl: string): { code?: string; setting?: string; message: string } => {
   try {

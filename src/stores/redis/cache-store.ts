@@ -10,7 +10,7 @@ import { clusterNotReady, groupKeys, isCluster, openConnection, scanEach, scanTa
 import { classifyRedisError } from './errors.js';
 import { DOC_KEY_PATTERN, docIdOfKey, docKey, fenceKey } from './keys.js';
 import { migrateKeyLayout, MIGRATE_KEY_SCRIPT } from './migrate-keys.js';
-import { describeRedisUrl } from './url.js';
+import { describeRedisUrl } from '../../lib/redis-url.js';
 
 export { classifyRedisError } from './errors.js';
 export { docKey, fenceKey } from './keys.js';

@@ -5,7 +5,7 @@
 // and the saga decides what happens next (a late re-sent SET could resurrect a removed entry).
 import calculateSlot from 'cluster-key-slot';
 import { Cluster, Redis } from 'ioredis';
-import { parseRedisUrl } from './url.js';
+import { parseRedisUrl } from '../../lib/redis-url.js';
 
 export type RedisConnection = Redis | Cluster;
 
