@@ -1,4 +1,5 @@
-// Retention at scale (issue 19): N ended sagas (copies of one real completed 4-step saga with all
+// The log at scale (issue 19). Listing: page 1 and page 100 of `list` (newest first, 50 a page,
+// the cursor walk of `GET /v1/sagas` and the dashboard) with N sagas in the log. Retention: N ended sagas (copies of one real completed 4-step saga with all
 // its records, ended_at spread over the past) are pruned the way workers do it (prune batches of
 // BATCH, oldest ended first, from the sagas_ended index), then measured: wall time, deletes/s, and
 // the size of the log's tables and indexes before, after the prune, and after VACUUM (space is
@@ -51,6 +52,25 @@ await admin.query(`ANALYZE ${s}.saga_records`);
 const seeded = await size();
 const seedSeconds = (Date.now() - t0) / 1000;
 
+// Listing, as the API pages it: 50 a page, newest first, following the cursor.
+const pageMs: number[] = [];
+let cursor: string | null = null;
+for (let page = 1; page <= 100; page++) {
+  const tp = performance.now();
+  const res = await log.list({}, { limit: 50, order: 'desc', ...(cursor ? { cursor } : {}) });
+  pageMs.push(performance.now() - tp);
+  cursor = res.next;
+  if (!cursor) break;
+}
+const tk = performance.now();
+await log.list({ key: `doc${Math.floor(N / 2)}` }, { limit: 50 });
+const keyMs = performance.now() - tk;
+const listing = {
+  page1Ms: Math.round((pageMs[0] ?? NaN) * 10) / 10,
+  page100Ms: Math.round((pageMs[99] ?? NaN) * 10) / 10,
+  byKeyMs: Math.round(keyMs * 10) / 10,
+};
+
 const t1 = Date.now();
 let pruned = 0;
 for (;;) {
@@ -71,6 +91,7 @@ console.log(
     n: N,
     batch: BATCH,
     seedSeconds,
+    listing,
     pruned,
     pruneSeconds,
     prunedPerSec: Math.round(pruned / pruneSeconds),
