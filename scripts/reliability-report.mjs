@@ -42,9 +42,9 @@ const k = results['kill-campaign'];
 if (k)
   sections.push(`### Random kill campaign (${when(k)}, seed ${k.seed})
 
-| SIGKILLs | writers (after READY; forced) | CLI runs | fleet workers | elapsed | fleet sagas queued | CLI re-runs (max time) | sagas completed / compensated | stuck at the recovery limit, retried | documents / committed | violations | stuck at the end |
+| SIGKILLs | writers (after READY) | CLI runs | fleet workers | elapsed | fleet sagas queued | CLI re-runs (max time) | sagas completed / compensated | stuck at the recovery limit, retried | documents / committed | violations | stuck at the end |
 |---|---|---|---|---|---|---|---|---|---|---|---|
-| ${n(k.totalKills)} | ${n(k.kills.writers)} (${n(k.writerKillsAfterReady ?? 0)}; ${k.writerKillsForcedAfterReady === undefined ? 'none' : n(k.writerKillsForcedAfterReady)}) | ${n(k.kills.cli)} | ${n(k.kills.fleet)} | ${n(k.elapsedMs)} ms | ${n(k.fleetSagasQueued)} | ${n(k.cliReruns)} (${n(k.cliRerunMaxMs)} ms) | ${n(k.sagasCompleted)} / ${n(k.sagasCompensated)} | ${k.recoveryLimitRetried === undefined ? 'not counted' : n(k.recoveryLimitRetried)} | ${n(k.documents)} / ${n(k.committed)} | ${k.violations} | ${k.stuck} |`);
+| ${n(k.totalKills)} | ${n(k.kills.writers)} (${n(k.writerKillsAfterReady ?? 0)}) | ${n(k.kills.cli)} | ${n(k.kills.fleet)} | ${n(k.elapsedMs)} ms | ${n(k.fleetSagasQueued)} | ${n(k.cliReruns)} (${n(k.cliRerunMaxMs)} ms) | ${n(k.sagasCompleted)} / ${n(k.sagasCompensated)} | ${k.recoveryLimitRetried === undefined ? 'not counted' : n(k.recoveryLimitRetried)} | ${n(k.documents)} / ${n(k.committed)} | ${k.violations} | ${k.stuck} |${k.writerStartupMs ? `\n\nWriter start-up (spawn to READY): ${k.writerStartupMs}; of which opening the app: ${k.writerOpenAppMs}.` : ''}`);
 const f = results['fault-rates'];
 if (f) {
   const t = f.transient ?? {};

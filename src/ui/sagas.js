@@ -1,13 +1,15 @@
-// The saga list (and the stuck and "retrying now" views): every filter the API has; rows with the
-// saga id (shortest unique prefix, copy button), status, name@version, duration, attempts, owner;
-// stuck rows highlighted with a Retry button. The list is live: it polls with If-None-Match (a 304
-// costs nothing) and refreshes at once after any action, so a retried saga leaves the stuck view.
+// The saga list (and the stuck and "retrying now" views): every filter the API has (document,
+// reason code and owner included; the log answers each from its indexes, so a match far down a
+// large log is on the first page); rows with the saga id (shortest unique prefix, copy button),
+// status, name@version, duration, attempts, owner; stuck rows highlighted with a Retry button. The
+// list is live: it polls with If-None-Match (a 304 costs nothing) and refreshes at once after any
+// action, so a retried saga leaves the stuck view.
 // Bulk retry shows its dry-run list first and then acts on exactly that list.
 import { api, poller } from './api.js';
 import { badge, errText, h, ms, time } from './dom.js';
 import { idCell, shortestUniquePrefixes } from './ids.js';
 
-const FILTERS = ['status', 'name', 'version', 'stuck', 'retrying', 'failedStep', 'since', 'until'];
+const FILTERS = ['status', 'name', 'version', 'stuck', 'retrying', 'failedStep', 'reasonCode', 'docId', 'owner', 'since', 'until'];
 const STATUSES = ['', 'pending', 'running', 'compensating', 'completed', 'compensated', 'stuck'];
 const POLL_MS = 3000;
 const PAGE = 50;
@@ -30,6 +32,9 @@ function filterForm(params) {
     field('stuck', sel('stuck', ['', 'true', 'false'])),
     field('retrying', sel('retrying', ['', 'true', 'false'])),
     field('failed step', txt('failedStep', 'qdrant_write')),
+    field('reason code', txt('reasonCode', 'SAGA_CANCELLED', 14)),
+    field('document', txt('docId', 'document id')),
+    field('owner', txt('owner', 'worker id')),
     field('since', txt('since', 'ISO time', 18)),
     field('until', txt('until', 'ISO time', 18)),
     h('button', { 'data-testid': 'apply-filters' }, 'Apply'),
@@ -174,7 +179,7 @@ export function showSagaList({ main, params, onStop }, mode = 'list') {
 
   async function dryRun() {
     const filter = {};
-    for (const f of ['name', 'failedStep', 'since', 'until']) if (query.get(f)) filter[f] = query.get(f);
+    for (const f of ['name', 'failedStep', 'reasonCode', 'docId', 'owner', 'since', 'until']) if (query.get(f)) filter[f] = query.get(f);
     if (query.get('version')) filter.version = query.get('version');
     if (query.get('retrying')) filter.retrying = query.get('retrying');
     bulk.replaceChildren(h('p', { class: 'muted' }, 'dry run…'));

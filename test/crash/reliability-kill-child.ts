@@ -12,8 +12,10 @@ import type { ProfileConfig } from '../../src/config/profile.js';
 const config = JSON.parse(process.env.KILL_CONFIG ?? '{}') as ProfileConfig;
 const random = seededRandom(Number(process.env.KILL_SEED ?? 1));
 const docs = Number(process.env.KILL_DOCS ?? 20);
+// Start-up in two parts, for the parent's figures: loading the code (tsx), then opening the app.
+const loaded = performance.now();
 const app = await openApp({ config, embedder: new HashingEmbedder(), leaseMs: Number(process.env.KILL_LEASE_MS ?? 1_000) });
-console.log('READY');
+console.log(`READY load=${Math.round(loaded)} open=${Math.round(performance.now() - loaded)}`);
 
 void (async () => {
   for (;;) {
