@@ -267,9 +267,10 @@ export interface EmbeddingCacheStore {
   /**
    * Removes the uses of one version of `docId` (every version with null), then the entries (of any
    * model) that no use is left for. Never an entry another document or version still uses.
-   * Returns how many entries went.
+   * With `heldBy`, only while that saga holds the document (document_locks; else nothing). Returns
+   * how many entries went.
    */
-  forgetEmbeddings(docId: string, contentSha256: string | null): Promise<number>;
+  forgetEmbeddings(docId: string, contentSha256: string | null, opts?: { heldBy?: string }): Promise<number>;
 }
 
 /** PostgreSQL (and the PGlite stand-in): the system of record. */

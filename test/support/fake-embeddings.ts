@@ -20,11 +20,33 @@ export function fakeVector(text: string, dimension: number): number[] {
   return Array.from({ length: dimension }, (_, i) => ((h[i % h.length] ?? 0) + i) / 256);
 }
 
-export async function startFakeEmbeddings(
-  opts: { dimension?: number; msPerRequest?: number; msPerInput?: number } = {},
-): Promise<FakeEmbeddings> {
+export interface FakeEmbeddingsOptions {
+  dimension?: number;
+  msPerRequest?: number;
+  msPerInput?: number;
+  /** Requests served at once (a provider's concurrency limit); the rest wait their turn. Default unlimited. */
+  concurrency?: number;
+}
+
+export async function startFakeEmbeddings(opts: FakeEmbeddingsOptions = {}): Promise<FakeEmbeddings> {
   const dimension = opts.dimension ?? 16;
   const state = { requests: 0, inputs: 0, texts: [] as string[] };
+  const limit = opts.concurrency ?? Number.POSITIVE_INFINITY;
+  let serving = 0;
+  const waiting: Array<() => void> = [];
+  const release = (): void => {
+    serving--;
+    const next = waiting.shift();
+    if (next) next();
+  };
+  const serve = (work: (done: () => void) => void): void => {
+    const start = (): void => {
+      serving++;
+      work(release);
+    };
+    if (serving < limit) start();
+    else waiting.push(start);
+  };
   const server: Server = createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
@@ -33,13 +55,16 @@ export async function startFakeEmbeddings(
       state.requests++;
       state.inputs += input.length;
       state.texts.push(...input);
-      const reply = (): void => {
-        res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ data: input.map((t, index) => ({ index, embedding: fakeVector(t, dimension) })) }));
-      };
-      const cost = (opts.msPerRequest ?? 0) + (opts.msPerInput ?? 0) * input.length;
-      if (cost > 0) setTimeout(reply, cost);
-      else reply();
+      serve((done) => {
+        const reply = (): void => {
+          res.setHeader('content-type', 'application/json');
+          res.end(JSON.stringify({ data: input.map((t, index) => ({ index, embedding: fakeVector(t, dimension) })) }));
+          done();
+        };
+        const cost = (opts.msPerRequest ?? 0) + (opts.msPerInput ?? 0) * input.length;
+        if (cost > 0) setTimeout(reply, cost);
+        else reply();
+      });
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -126,7 +126,8 @@ export class SimRelational extends Lifecycle implements RelationalStore {
   ): Promise<void> {
     return this.embeddingCache.putEmbeddings(use, model, entries);
   }
-  forgetEmbeddings(docId: string, contentSha256: string | null): Promise<number> {
+  forgetEmbeddings(docId: string, contentSha256: string | null, opts: { heldBy?: string } = {}): Promise<number> {
+    if (opts.heldBy !== undefined && this.locks.get(docId) !== opts.heldBy) return Promise.resolve(0);
     return this.embeddingCache.forgetEmbeddings(docId, contentSha256);
   }
   async listStaged(filter: StagedFilter, limit: number): Promise<StagedRef[]> {

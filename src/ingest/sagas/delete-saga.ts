@@ -121,11 +121,10 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
     // With the points go the cached embeddings of the document's chunks that no other document
     // uses (an embedding can be inverted into text). Here, not at the pivot: this saga holds the
     // document until the pivot, so every use of it is its own (the pivot's retry, after the
-    // release, could meet a new saga's uses); holdOrSkip confirms it (a stale owner is fenced).
+    // release, could meet a new saga's uses); `heldBy` makes the forget a no-op otherwise.
     run: async (ctx, w) => {
       await stores.qdrant.removeDocument(ctx.input.docId, w);
-      const h = await holdOrSkip(stores, ctx.input.docId, w);
-      return { embeddingsForgotten: h.held ? await stores.postgres.forgetEmbeddings(ctx.input.docId, null) : 0 };
+      return { embeddingsForgotten: await stores.postgres.forgetEmbeddings(ctx.input.docId, null, { heldBy: ctx.sagaId }) };
     },
     compensate: async (ctx, w) => {
       const v = await committed(ctx, true);

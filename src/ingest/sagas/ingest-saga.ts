@@ -106,7 +106,7 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
       const docId = docIdOf(ctx.input);
       return removeOwnVersion(stores, docId, ctx.input.sha, w, async () => {
         await stores.qdrant.removeVersion(docId, ctx.input.sha, w);
-        await stores.postgres.forgetEmbeddings(docId, ctx.input.sha);
+        await stores.postgres.forgetEmbeddings(docId, ctx.input.sha, { heldBy: ctx.sagaId });
       });
     },
   });
@@ -175,7 +175,7 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
     if (stale !== null && stale !== committedNow) {
       await Promise.all([stores.neo4j.removeVersion(docId, stale, w), stores.qdrant.removeVersion(docId, stale, w)]);
       // The replaced version's cached vectors that the new one (or another document) does not use.
-      await stores.postgres.forgetEmbeddings(docId, stale);
+      await stores.postgres.forgetEmbeddings(docId, stale, { heldBy: ctx.sagaId });
     }
     await stores.postgres.finishVersion(docId, stale, w);
     return { removed: stale };

@@ -96,8 +96,19 @@ export async function putEmbeddings(
   });
 }
 
-export async function forgetEmbeddings(db: SqlDatabase, docId: string, contentSha256: string | null): Promise<number> {
+export async function forgetEmbeddings(
+  db: SqlDatabase,
+  docId: string,
+  contentSha256: string | null,
+  heldBy: string | undefined,
+): Promise<number> {
   return db.transaction(async (tx) => {
+    if (heldBy !== undefined) {
+      // FOR SHARE: the holder cannot give the document back (and another saga take it and record
+      // uses) until this forget has committed.
+      const held = await tx.query('SELECT 1 FROM document_locks WHERE doc_id = $1 AND saga_id = $2 FOR SHARE', [docId, heldBy]);
+      if (held.length === 0) return 0;
+    }
     const uses = await tx.query<{ text_sha256: string }>(
       `SELECT DISTINCT text_sha256 FROM embedding_uses WHERE doc_id = $1 AND ($2::text IS NULL OR content_sha256 = $2::text)`,
       [docId, contentSha256],

@@ -493,8 +493,8 @@ export class SqlRelationalStore implements RelationalStore, RelationalBatchWrite
     return this.run('putEmbeddings', () => embeddings.putEmbeddings(this.opts.db, use, model, entries));
   }
 
-  forgetEmbeddings(docId: string, contentSha256: string | null): Promise<number> {
-    return this.run('forgetEmbeddings', () => embeddings.forgetEmbeddings(this.opts.db, docId, contentSha256));
+  forgetEmbeddings(docId: string, contentSha256: string | null, opts: { heldBy?: string } = {}): Promise<number> {
+    return this.run('forgetEmbeddings', () => embeddings.forgetEmbeddings(this.opts.db, docId, contentSha256, opts.heldBy));
   }
 
   reclaim(opts: { full: boolean }): Promise<string> {

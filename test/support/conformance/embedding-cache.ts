@@ -5,6 +5,7 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RelationalStore } from '../../../src/stores/types.js';
+import { ctxFor } from './fixtures.js';
 
 export function relationalEmbeddingCacheCases(store: () => RelationalStore, id: (name: string) => string): void {
   const model = { model: 'conformance-model', dimension: 3 };
@@ -58,6 +59,24 @@ export function relationalEmbeddingCacheCases(store: () => RelationalStore, id: 
       const probe = { docId: id(`emb-race-probe${round}`), contentSha256: 'v' };
       assert.equal((await s.lookupEmbeddings(probe, model, [h])).size, 0, `round ${round}: an entry outlived its last use`);
       await s.forgetEmbeddings(probe.docId, null);
+    }
+  });
+
+  void it('embedding cache: a forget for a saga forgets only while that saga holds the document', async () => {
+    const s = store();
+    const docId = id('emb-held');
+    const h = id('emb-held-hash');
+    await s.putEmbeddings({ docId, contentSha256: 'v' }, model, [{ textSha256: h, embedding: [1, 2, 3] }]);
+    assert.equal(await s.forgetEmbeddings(docId, null, { heldBy: 'saga-not-holding' }), 0);
+    assert.equal((await s.tracesOf(docId)).embeddings, 1, 'a saga that does not hold the document forgot its uses');
+    const holder = ctxFor('saga-emb-holder');
+    await s.acquire(docId, holder);
+    try {
+      assert.equal(await s.forgetEmbeddings(docId, null, { heldBy: 'saga-not-holding' }), 0);
+      assert.equal(await s.forgetEmbeddings(docId, null, { heldBy: holder.sagaId }), 1);
+      assert.equal((await s.tracesOf(docId)).embeddings, 0);
+    } finally {
+      await s.release(docId, holder);
     }
   });
 }
