@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { ConfigError, intFromEnv } from './numeric.js';
 import type { IntRange } from '../lib/int-range.js';
+import { parseRedisUrl, RedisUrlError } from '../stores/redis/url.js';
 
 export interface ProfileConfig {
   dataDir: string;
@@ -56,6 +57,7 @@ export function configFromEnv(env: Env, dataDir?: string): ProfileConfig {
   set('qdrantUrl', env.QDRANT_URL);
   set('qdrantApiKey', env.QDRANT_API_KEY);
   set('redisUrl', env.REDIS_URL);
+  if (cfg.redisUrl) checkRedisUrl(cfg.redisUrl);
   set('sagaLogUrl', env.SAGA_LOG_URL);
   const sync = env.APEX_SAGA_LOG_SYNC?.trim().toUpperCase();
   if (sync === 'FULL' || sync === 'NORMAL') cfg.sqliteSynchronous = sync;
@@ -81,4 +83,14 @@ export function configFromEnv(env: Env, dataDir?: string): ProfileConfig {
   const poolSize = intFromEnv(env, 'APEX_PG_POOL_SIZE', { min: 1, max: 1_000, unit: 'connections' });
   if (poolSize !== undefined) cfg.pgPoolSize = poolSize;
   return cfg;
+}
+
+/** A cluster URL (redis+cluster://host:port,...) is checked here, at start; a server URL by ioredis. */
+function checkRedisUrl(url: string): void {
+  try {
+    parseRedisUrl(url);
+  } catch (err) {
+    if (err instanceof RedisUrlError) throw new ConfigError('REDIS_URL', err.message);
+    throw err;
+  }
 }

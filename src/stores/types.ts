@@ -360,7 +360,7 @@ export interface CacheEntry {
   metadata: Record<string, unknown>;
 }
 
-/** Redis (and the SQLite cache stand-in). Key `apex:doc:<id>`. */
+/** Redis (and the SQLite cache stand-in). Key `apex:{<id length>:<id>}:doc` (src/stores/redis/keys.ts). */
 export interface CacheStore extends StoreLifecycle, DerivedBatchReads {
   readonly name: 'redis';
   put(entry: CacheEntry, ctx: WriteContext): Promise<void>;
