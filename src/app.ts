@@ -4,7 +4,7 @@ import type { SagaLogBackend } from './saga/index.js';
 import { intFromEnv } from './config/numeric.js';
 import { configFromEnv, type Env, type ProfileConfig } from './config/profile.js';
 import { openProfile, type OpenedProfile } from './wiring.js';
-import { embedderFromEnv, type Embedder } from './ingest/embedder.js';
+import { embedderFromEnv, embeddingCacheFromEnv, type Embedder } from './ingest/embedder.js';
 import type { IngestPlan } from './ingest/sagas/ingest-saga.js';
 import { MemoryWriter } from './ingest/writer.js';
 import { StaleWriteSweeper } from './ingest/stale-sweeper.js';
@@ -61,6 +61,7 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
   const leaseMs = opts.leaseMs ?? leaseFromEnv(env) ?? 30_000;
   const outage = opts.outage ?? outageFromEnv(env);
   const retentionMs = retentionFromEnv(env);
+  const cacheEmbeddings = embeddingCacheFromEnv(env, embedder);
   const profile = await openProfile(config, embedder, { lenient: opts.lenientConnect === true });
   const stores = opts.wrapStores ? opts.wrapStores(profile.stores) : profile.stores;
   const logWaits = new LogWaits();
@@ -79,6 +80,7 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
     plan: opts.plan,
     stepTimeoutMs: opts.stepTimeoutMs,
     waits,
+    cacheEmbeddings,
     ...(outage ? { outage } : {}),
   });
   const sweeper = new StaleWriteSweeper(stores, profile.log);

@@ -4,12 +4,15 @@
 // real model. `embedderFromEnv` picks one from configuration.
 import { EmbedderError } from './errors.js';
 import { OpenAIEmbedder } from './openai-embedder.js';
-import { CoalescedEmbedder } from './coalesced-embedder.js';
+import { CoalescedEmbedder, DEFAULT_MAX_BYTES, DEFAULT_MAX_INPUTS } from './coalesced-embedder.js';
 
 export interface Embedder {
   /** Identifies model and dimension, e.g. "hashing-256" or "openai:text-embedding-3-small@api.openai.com". */
   readonly name: string;
   readonly dimension: number;
+  /** Computed in this process for less than a cache lookup costs (HashingEmbedder): the embedding
+   * cache leaves it alone unless APEX_EMBEDDING_CACHE=all. */
+  readonly local?: boolean;
   /** One vector per text, in order, each of length `dimension`. */
   embed(texts: string[], signal?: AbortSignal): Promise<number[][]>;
 }
@@ -27,6 +30,7 @@ const WORD = /[\p{L}\p{N}]+/gu;
 export class HashingEmbedder implements Embedder {
   readonly name: string;
   readonly dimension: number;
+  readonly local = true;
 
   constructor(dimension: number = HASHING_DEFAULT_DIMENSION) {
     if (!Number.isSafeInteger(dimension) || dimension < 1) {
@@ -106,6 +110,9 @@ export interface EmbedderEnv {
   EMBEDDING_MODEL?: string;
   EMBEDDING_DIMENSION?: string;
   EMBEDDING_TIMEOUT_MS?: string;
+  APEX_EMBEDDING_MAX_INPUTS?: string;
+  APEX_EMBEDDING_MAX_BYTES?: string;
+  APEX_EMBEDDING_CACHE?: string;
   [key: string]: string | undefined;
 }
 
@@ -139,17 +146,43 @@ export function embedderFromEnv(env: EmbedderEnv = process.env): Embedder {
       dimension: positiveInt(env.EMBEDDING_DIMENSION, OPENAI_DEFAULT_DIMENSION, 'EMBEDDING_DIMENSION'),
       ...timeout,
     });
-    // Concurrent sagas' chunks share requests (coalesced-embedder.ts); APEX_STORE_COALESCE=off
-    // sends one request per call, as before (bench comparisons).
-    return env.APEX_STORE_COALESCE?.trim().toLowerCase() === 'off' ? model : new CoalescedEmbedder(model);
+    // Concurrent sagas' chunks share requests (coalesced-embedder.ts), within the provider's caps;
+    // APEX_STORE_COALESCE=off sends one request per call, as before (bench comparisons).
+    const caps = {
+      maxInputs: positiveInt(env.APEX_EMBEDDING_MAX_INPUTS, DEFAULT_MAX_INPUTS, 'APEX_EMBEDDING_MAX_INPUTS', MAX_INPUTS_LIMIT),
+      maxBytes: positiveInt(env.APEX_EMBEDDING_MAX_BYTES, DEFAULT_MAX_BYTES, 'APEX_EMBEDDING_MAX_BYTES', MAX_BYTES_LIMIT),
+    };
+    return env.APEX_STORE_COALESCE?.trim().toLowerCase() === 'off' ? model : new CoalescedEmbedder(model, caps);
   }
   throw new EmbedderError('EMBED_CONFIG', `EMBEDDER must be "hashing" or "openai" (got "${kind.slice(0, 40)}")`);
 }
 
-function positiveInt(value: string | undefined, fallback: number, name: string): number {
+const MAX_INPUTS_LIMIT = 100_000;
+const MAX_BYTES_LIMIT = 64 * 1024 * 1024;
+
+function positiveInt(value: string | undefined, fallback: number, name: string, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined || value.trim() === '') return fallback;
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1)
-    throw new EmbedderError('EMBED_CONFIG', `${name} must be a positive integer (got "${value.slice(0, 40)}")`);
+  if (!Number.isSafeInteger(n) || n < 1 || n > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? 'a positive integer' : `an integer from 1 to ${max}`;
+    throw new EmbedderError('EMBED_CONFIG', `${name} must be ${range} (got "${value.slice(0, 40)}")`);
+  }
   return n;
+}
+
+export type EmbeddingCacheMode = 'on' | 'off' | 'all';
+
+/**
+ * APEX_EMBEDDING_CACHE: `on` (default) caches the vectors of every embedder but a local one (the
+ * hashing embedder computes a vector for less than a lookup costs), `all` caches those too,
+ * `off` neither reads nor stores (a delete still forgets what is cached). Whether `embedder`'s
+ * vectors go through the cache.
+ */
+export function embeddingCacheFromEnv(env: EmbedderEnv, embedder: Embedder): boolean {
+  const raw = (env.APEX_EMBEDDING_CACHE ?? 'on').trim().toLowerCase() || 'on';
+  if (raw !== 'on' && raw !== 'off' && raw !== 'all') {
+    throw new EmbedderError('EMBED_CONFIG', `APEX_EMBEDDING_CACHE must be "on", "off" or "all" (got "${raw.slice(0, 40)}")`);
+  }
+  const mode: EmbeddingCacheMode = raw;
+  return mode === 'all' || (mode === 'on' && embedder.local !== true);
 }

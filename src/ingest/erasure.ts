@@ -56,6 +56,10 @@ export async function checkErasure(
           `saga_inputs: staged content of ${t.staged} saga(s) (${refs.map((r) => r.sagaId).join(', ')}): not ended yet, or not swept`,
         );
       }
+      // The embedding cache (docs/stores.md "Embedding cache"): an entry lives only while a use
+      // names it, so no use of the document means no vector of its text that another document
+      // does not also hold.
+      if (t.embeddings > 0) c.traces.push(`embedding_uses: cached embeddings of ${t.embeddings} chunk(s) kept for it`);
       if (t.fences > 0) c.kept.push(`write_fences: ${t.fences} (ids and fencing tokens only)`);
       if (record) c.kept.push(`erasures: the erasure record (ids only)`);
     }),

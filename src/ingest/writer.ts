@@ -54,6 +54,8 @@ export interface WriterOptions {
   outage?: OutageBudgets;
   /** Told which documents wait on a store that is down before their saga begins. */
   waits?: StoreWaits;
+  /** The vector steps use the embedding cache (APEX_EMBEDDING_CACHE, chunk-embeddings.ts). */
+  cacheEmbeddings?: boolean;
 }
 
 export class MemoryWriter {
@@ -72,6 +74,7 @@ export class MemoryWriter {
       limits: opts.limits,
       stepTimeoutMs: opts.stepTimeoutMs,
       outage: opts.outage,
+      cacheEmbeddings: opts.cacheEmbeddings === true,
     };
     this.ingestDef = ingestSaga(deps, this.plan);
     this.deleteDef = deleteSaga({ ...deps, endedSagas: endedOf(opts.engine.log) });

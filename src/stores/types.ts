@@ -225,6 +225,8 @@ export interface RelationalTraces {
   staged: number;
   /** Write fences: ids and tokens only, kept on purpose (docs/stores.md). */
   fences: number;
+  /** Chunk embeddings kept in the embedding cache for this document (embedding_uses rows). */
+  embeddings: number;
 }
 
 /** The delete saga's audit record (ids only) and the check behind `verify --erased`. */
@@ -235,6 +237,42 @@ export interface ErasureRecords {
   tracesOf(docId: string): Promise<RelationalTraces>;
 }
 
+/** Which embedder made a cached vector: the model (Embedder.name) and its dimension. */
+export interface EmbeddingModel {
+  model: string;
+  dimension: number;
+}
+
+/** The document version a chunk embedding is cached for (what keeps the entry alive). */
+export interface EmbeddingUse {
+  docId: string;
+  contentSha256: string;
+}
+
+/**
+ * The persistent embedding cache (tables embedding_cache and embedding_uses, docs/stores.md
+ * "Embedding cache"): vectors keyed by (model, dimension, sha256 of the chunk text), each kept
+ * alive by the document versions that use it. An entry exists only while a use names its hash, so
+ * forgetting a document's uses erases every vector of its text that no other document uses.
+ */
+export interface EmbeddingCacheStore {
+  /** Records that `use` needs these chunk hashes, then returns the cached vectors among them. */
+  lookupEmbeddings(use: EmbeddingUse, model: EmbeddingModel, textSha256s: readonly string[]): Promise<Map<string, number[]>>;
+  /** Stores vectors for `use` (an entry already there is kept) and records the use, in one transaction. */
+  putEmbeddings(
+    use: EmbeddingUse,
+    model: EmbeddingModel,
+    entries: ReadonlyArray<{ textSha256: string; embedding: readonly number[] }>,
+  ): Promise<void>;
+  /**
+   * Removes the uses of one version of `docId` (every version with null), then the entries (of any
+   * model) that no use is left for. Never an entry another document or version still uses.
+   * With `heldBy`, only while that saga holds the document (document_locks; else nothing). Returns
+   * how many entries went.
+   */
+  forgetEmbeddings(docId: string, contentSha256: string | null, opts?: { heldBy?: string }): Promise<number>;
+}
+
 /** PostgreSQL (and the PGlite stand-in): the system of record. */
 export interface RelationalStore
   extends StoreLifecycle,
@@ -243,7 +281,8 @@ export interface RelationalStore
     RelationalReads,
     RelationalVerifyReads,
     StagedInputs,
-    ErasureRecords {
+    ErasureRecords,
+    EmbeddingCacheStore {
   readonly name: 'postgres';
 }
 

@@ -88,7 +88,18 @@ function logAccesses(method: string, args: unknown[]): Access[] {
 }
 
 /** Store calls that run without a scheduling point (see storeView). */
-const UNSCHEDULED: ReadonlySet<string> = new Set(['stageInput', 'stagedInput', 'dropStagedInputs', 'listStaged', 'recordErasure']);
+const UNSCHEDULED: ReadonlySet<string> = new Set([
+  'stageInput',
+  'stagedInput',
+  'dropStagedInputs',
+  'listStaged',
+  'recordErasure',
+  // The embedding cache changes no store's data (a cached vector equals a fresh one) and verify
+  // does not read it: its calls cannot change what a scope checks, so they add no choice points.
+  'lookupEmbeddings',
+  'putEmbeddings',
+  'forgetEmbeddings',
+]);
 
 export class ScopeRun implements Run {
   readonly clock = new VirtualClock(() => 0.5);

@@ -6,6 +6,7 @@
 // everything that can refuse it before it changes anything (a transaction that rolls back).
 import { StoreError } from '../../src/stores/errors.js';
 import { DocumentBusyError } from '../../src/stores/postgres/locks.js';
+import { MemoryEmbeddingCache } from './memory-embedding-cache.js';
 import type {
   CacheEntry,
   CacheStore,
@@ -13,6 +14,8 @@ import type {
   DocumentInspection,
   DocumentRow,
   DocumentVersion,
+  EmbeddingModel,
+  EmbeddingUse,
   GraphStore,
   HealthReport,
   IngestionStatus,
@@ -108,7 +111,24 @@ export class SimRelational extends Lifecycle implements RelationalStore {
       chunks: [...this.chunks.keys()].filter((k) => k.startsWith(K(docId, ''))).length,
       staged: [...this.staged.values()].filter((r) => r.docId === docId).length,
       fences: 0,
+      embeddings: this.embeddingCache.usesOf(docId),
     };
+  }
+  // The embedding cache (src/stores/postgres/embedding-cache.ts): its contract in memory.
+  private readonly embeddingCache = new MemoryEmbeddingCache();
+  lookupEmbeddings(use: EmbeddingUse, model: EmbeddingModel, hashes: readonly string[]): Promise<Map<string, number[]>> {
+    return this.embeddingCache.lookupEmbeddings(use, model, hashes);
+  }
+  putEmbeddings(
+    use: EmbeddingUse,
+    model: EmbeddingModel,
+    entries: ReadonlyArray<{ textSha256: string; embedding: readonly number[] }>,
+  ): Promise<void> {
+    return this.embeddingCache.putEmbeddings(use, model, entries);
+  }
+  forgetEmbeddings(docId: string, contentSha256: string | null, opts: { heldBy?: string } = {}): Promise<number> {
+    if (opts.heldBy !== undefined && this.locks.get(docId) !== opts.heldBy) return Promise.resolve(0);
+    return this.embeddingCache.forgetEmbeddings(docId, contentSha256);
   }
   async listStaged(filter: StagedFilter, limit: number): Promise<StagedRef[]> {
     return [...this.staged.entries()]

@@ -91,6 +91,14 @@ test('embedderFromEnv: hashing by default, openai when asked, config errors neve
   configError({ EMBEDDER: 'openai', OPENAI_API_KEY: 'sk-secret-1', EMBEDDING_DIMENSION: 'big' }, /EMBEDDING_DIMENSION/);
   configError({ EMBEDDER: 'openai', OPENAI_API_KEY: 'sk-secret-1', OPENAI_BASE_URL: 'not a url' }, /OPENAI_BASE_URL/);
   configError({ EMBEDDER: 'word2vec' }, /hashing.*openai/);
+  configError(
+    { EMBEDDER: 'openai', OPENAI_API_KEY: 'sk-secret-1', APEX_EMBEDDING_MAX_INPUTS: '0' },
+    /APEX_EMBEDDING_MAX_INPUTS must be an integer from 1 to 100000/,
+  );
+  configError(
+    { EMBEDDER: 'openai', OPENAI_API_KEY: 'sk-secret-1', APEX_EMBEDDING_MAX_BYTES: '1e12' },
+    /APEX_EMBEDDING_MAX_BYTES must be an integer from 1 to/,
+  );
   configError({ EMBEDDER: 'openai', OPENAI_BASE_URL: 'http://user:pa55@127.0.0.1:9/v1' }, /credentials/);
   assert.throws(
     () => embedderFromEnv({ EMBEDDER: 'openai', OPENAI_BASE_URL: 'http://user:pa55@127.0.0.1:9/v1' }),

@@ -26,6 +26,8 @@ export interface DeleteDeps {
   stepTimeoutMs?: number;
   /** How long store errors are retried before giving up (outage-budget.ts; default 60 s each step). */
   outage?: OutageBudgets;
+  /** A compensation that rewrites the vectors takes them from the embedding cache (ingest-saga.ts). */
+  cacheEmbeddings?: boolean;
   /** Which of these staged sagas have ended (completed or compensated; or unknown to the log past
    * a grace period: staged, then never begun): their staged content may go. Without it, the delete
    * erases no staged content (the sweep does, later). staged-sweep.ts endedOf is the one in use. */
@@ -87,7 +89,8 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
       );
     }
     const texts = chunks.map((c) => c.text);
-    return versionFromChunks(docId, title, sha, metadata, texts, withEmbeddings ? { embedder, signal: ctx.signal } : {});
+    const cache = deps.cacheEmbeddings ? { embeddingCache: stores.postgres } : {};
+    return versionFromChunks(docId, title, sha, metadata, texts, withEmbeddings ? { embedder, signal: ctx.signal, ...cache } : {});
   };
 
   const redisDelete = storeStep('redis_delete', {
@@ -115,9 +118,13 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
     },
   });
   const qdrantDelete = storeStep('qdrant_delete', {
+    // With the points go the cached embeddings of the document's chunks that no other document
+    // uses (an embedding can be inverted into text). Here, not at the pivot: this saga holds the
+    // document until the pivot, so every use of it is its own (the pivot's retry, after the
+    // release, could meet a new saga's uses); `heldBy` makes the forget a no-op otherwise.
     run: async (ctx, w) => {
       await stores.qdrant.removeDocument(ctx.input.docId, w);
-      return null;
+      return { embeddingsForgotten: await stores.postgres.forgetEmbeddings(ctx.input.docId, null, { heldBy: ctx.sagaId }) };
     },
     compensate: async (ctx, w) => {
       const v = await committed(ctx, true);

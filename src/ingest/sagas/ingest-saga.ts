@@ -40,6 +40,9 @@ export interface IngestDeps {
   stepTimeoutMs?: number;
   /** How long store errors are retried before giving up (outage-budget.ts; default 60 s each step). */
   outage?: OutageBudgets;
+  /** qdrant_write takes vectors from the embedding cache in PostgreSQL (chunk-embeddings.ts) and
+   * stores the new ones. The forgetting runs either way (a version's cached vectors go with it). */
+  cacheEmbeddings?: boolean;
 }
 
 type Ctx = StepContext<IngestInput, unknown>;
@@ -89,15 +92,22 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
       return removeOwnVersion(stores, docId, ctx.input.sha, w, () => stores.neo4j.removeVersion(docId, ctx.input.sha, w));
     },
   });
+  const embeddingCache = deps.cacheEmbeddings ? { embeddingCache: stores.postgres } : {};
   const qdrantWrite = storeStep('qdrant_write', {
     run: async (ctx, w) => {
-      const v = await versionOf(await documentOf(stores, ctx.sagaId, ctx.input), ctx.input.sha, { limits, embedder, signal: ctx.signal });
+      const doc = await documentOf(stores, ctx.sagaId, ctx.input);
+      const v = await versionOf(doc, ctx.input.sha, { limits, embedder, signal: ctx.signal, ...embeddingCache });
       await stores.qdrant.writeVersion(v, w);
       return { points: v.chunks.length };
     },
+    // Our version's points go, and so do its cached vectors that no other version uses (the
+    // lookup recorded this version's use before embedding, so they are ours to forget).
     compensate: (ctx, w) => {
       const docId = docIdOf(ctx.input);
-      return removeOwnVersion(stores, docId, ctx.input.sha, w, () => stores.qdrant.removeVersion(docId, ctx.input.sha, w));
+      return removeOwnVersion(stores, docId, ctx.input.sha, w, async () => {
+        await stores.qdrant.removeVersion(docId, ctx.input.sha, w);
+        await stores.postgres.forgetEmbeddings(docId, ctx.input.sha, { heldBy: ctx.sagaId });
+      });
     },
   });
   const postgresCommit = storeStep('postgres_commit', {
@@ -164,6 +174,8 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
     }
     if (stale !== null && stale !== committedNow) {
       await Promise.all([stores.neo4j.removeVersion(docId, stale, w), stores.qdrant.removeVersion(docId, stale, w)]);
+      // The replaced version's cached vectors that the new one (or another document) does not use.
+      await stores.postgres.forgetEmbeddings(docId, stale, { heldBy: ctx.sagaId });
     }
     await stores.postgres.finishVersion(docId, stale, w);
     return { removed: stale };

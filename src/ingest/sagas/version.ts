@@ -3,11 +3,11 @@
 // content is staged in PostgreSQL: content.ts, docs/erasure.md) and holds no embeddings: chunks
 // and entities are cheap and deterministic, so each step recomputes them, and only the vector
 // step pays for embeddings. That keeps the saga log small.
-import type { DocumentVersion } from '../../stores/types.js';
+import type { DocumentVersion, EmbeddingCacheStore } from '../../stores/types.js';
 import { chunkText } from '../chunk.js';
+import { embedChunks } from '../chunk-embeddings.js';
 import type { Embedder } from '../embedder.js';
 import { extractEntities } from '../entities.js';
-import { EmbedderError } from '../errors.js';
 import type { IngestLimits } from '../limits.js';
 import type { ValidDocument } from '../schema.js';
 
@@ -27,10 +27,10 @@ export interface DeleteInput {
 export interface VersionOptions {
   limits?: Partial<IngestLimits>;
   embedder?: Embedder;
+  /** The embedding cache (chunk-embeddings.ts): vectors of chunks embedded before are not paid again. */
+  embeddingCache?: EmbeddingCacheStore;
   signal?: AbortSignal;
 }
-
-const EMBED_BATCH = 64;
 
 /** The version to write; with an embedder, chunks carry their embeddings (else empty vectors). */
 export async function versionOf(doc: ValidDocument, sha: string, opts: VersionOptions = {}): Promise<DocumentVersion> {
@@ -46,7 +46,10 @@ export async function versionFromChunks(
   texts: string[],
   opts: VersionOptions = {},
 ): Promise<DocumentVersion> {
-  const embeddings = opts.embedder ? await embedAll(opts.embedder, texts, opts.signal) : [];
+  const cache = opts.embeddingCache ? { store: opts.embeddingCache, use: { docId, contentSha256: sha } } : undefined;
+  const embeddings = opts.embedder
+    ? await embedChunks(opts.embedder, texts, { ...(opts.signal ? { signal: opts.signal } : {}), ...(cache ? { cache } : {}) })
+    : [];
   return {
     docId,
     title,
@@ -54,17 +57,4 @@ export async function versionFromChunks(
     metadata,
     chunks: texts.map((text, idx) => ({ idx, text, entities: extractEntities(text), embedding: embeddings[idx] ?? [] })),
   };
-}
-
-async function embedAll(embedder: Embedder, texts: string[], signal?: AbortSignal): Promise<number[][]> {
-  const out: number[][] = [];
-  for (let i = 0; i < texts.length; i += EMBED_BATCH) {
-    const batch = texts.slice(i, i + EMBED_BATCH);
-    const vectors = await embedder.embed(batch, signal);
-    if (vectors.length !== batch.length) {
-      throw new EmbedderError('EMBED_PERMANENT', `${embedder.name} returned ${vectors.length} vectors for ${batch.length} texts`);
-    }
-    out.push(...vectors);
-  }
-  return out;
 }

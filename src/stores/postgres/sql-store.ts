@@ -12,11 +12,14 @@ import { commitBatch, documentStates, finishVersionBatch, putPendingBatch } from
 import type { CommitItem, FinishItem, Outcomes, RelationalBatchReads, RelationalBatchWrites, WriteItem } from '../batch-types.js';
 import { SCHEMA_LOCK_KEY, SCHEMA_STATEMENTS } from './schema.js';
 import * as staged from './staged-inputs.js';
+import * as embeddings from './embedding-cache.js';
 import { withTimeout } from '../timeout.js';
 import type {
   DocumentInspection,
   DocumentRow,
   DocumentVersion,
+  EmbeddingModel,
+  EmbeddingUse,
   HealthReport,
   IngestionStatus,
   PendingVersion,
@@ -121,7 +124,13 @@ export class SqlRelationalStore implements RelationalStore, RelationalBatchWrite
       this.opts.db.transaction(async (tx) => {
         // Concurrent connects (several workers starting) would otherwise race on CREATE TABLE.
         await tx.query('SELECT pg_advisory_xact_lock($1::bigint)', [SCHEMA_LOCK_KEY]);
-        for (const ddl of [...SCHEMA_STATEMENTS, ...FUNCTION_STATEMENTS, ...BATCH_FUNCTION_STATEMENTS]) await tx.query(ddl);
+        for (const ddl of [
+          ...SCHEMA_STATEMENTS,
+          ...embeddings.EMBEDDING_CACHE_SCHEMA,
+          ...FUNCTION_STATEMENTS,
+          ...BATCH_FUNCTION_STATEMENTS,
+        ])
+          await tx.query(ddl);
       }),
     );
   }
@@ -470,6 +479,22 @@ export class SqlRelationalStore implements RelationalStore, RelationalBatchWrite
 
   tracesOf(docId: string): Promise<RelationalTraces> {
     return this.run('tracesOf', () => staged.tracesOf(this.opts.db, docId));
+  }
+
+  lookupEmbeddings(use: EmbeddingUse, model: EmbeddingModel, textSha256s: readonly string[]): Promise<Map<string, number[]>> {
+    return this.run('lookupEmbeddings', () => embeddings.lookupEmbeddings(this.opts.db, use, model, textSha256s));
+  }
+
+  putEmbeddings(
+    use: EmbeddingUse,
+    model: EmbeddingModel,
+    entries: ReadonlyArray<{ textSha256: string; embedding: readonly number[] }>,
+  ): Promise<void> {
+    return this.run('putEmbeddings', () => embeddings.putEmbeddings(this.opts.db, use, model, entries));
+  }
+
+  forgetEmbeddings(docId: string, contentSha256: string | null, opts: { heldBy?: string } = {}): Promise<number> {
+    return this.run('forgetEmbeddings', () => embeddings.forgetEmbeddings(this.opts.db, docId, contentSha256, opts.heldBy));
   }
 
   reclaim(opts: { full: boolean }): Promise<string> {

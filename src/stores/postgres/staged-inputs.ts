@@ -75,7 +75,8 @@ export async function tracesOf(db: SqlExecutor, docId: string): Promise<Relation
             (SELECT count(*) FROM document_versions WHERE doc_id = $1) AS versions,
             (SELECT count(*) FROM chunks WHERE doc_id = $1) AS chunks,
             (SELECT count(*) FROM saga_inputs WHERE doc_id = $1) AS staged,
-            (SELECT count(*) FROM write_fences WHERE doc_id = $1) AS fences`,
+            (SELECT count(*) FROM write_fences WHERE doc_id = $1) AS fences,
+            (SELECT count(*) FROM embedding_uses WHERE doc_id = $1) AS embeddings`,
     [docId],
   );
   const r = rows[0];
@@ -85,11 +86,12 @@ export async function tracesOf(db: SqlExecutor, docId: string): Promise<Relation
     chunks: Number(r?.chunks ?? 0),
     staged: Number(r?.staged ?? 0),
     fences: Number(r?.fences ?? 0),
+    embeddings: Number(r?.embeddings ?? 0),
   };
 }
 
-/** The tables that hold content (documents, versions, chunks, staged inputs). */
-const CONTENT_TABLES = ['documents', 'document_versions', 'chunks', 'saga_inputs'];
+/** The tables that hold content (documents, versions, chunks, staged inputs, cached embeddings). */
+const CONTENT_TABLES = ['documents', 'document_versions', 'chunks', 'saga_inputs', 'embedding_cache'];
 
 /**
  * apex-memory vacuum: plain VACUUM marks dead rows' space reusable (their bytes stay in the table

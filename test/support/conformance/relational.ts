@@ -17,6 +17,7 @@ import {
 import { relationalBatchCases } from './batched-reads.js';
 import { relationalGroupCommitCases } from './group-commit.js';
 import { relationalRegressionCases } from './reliability-regressions.js';
+import { relationalEmbeddingCacheCases } from './embedding-cache.js';
 import type { StoreHarness } from './fixtures.js';
 
 export function relationalConformance(harness: StoreHarness<RelationalStore>): void {
@@ -53,6 +54,7 @@ export function relationalConformance(harness: StoreHarness<RelationalStore>): v
     relationalBatchCases(() => store, id);
     relationalGroupCommitCases(harness, () => store, id);
     relationalRegressionCases(() => store, id);
+    relationalEmbeddingCacheCases(() => store, id);
 
     void it('health reports ok with a secret-free detail', async () => {
       const h = await store.health();
