@@ -1,6 +1,7 @@
 // `apex-memory vacuum` end to end, on the embedded profile, through the real CLI (docs/erasure.md,
-// docs/cli.md "vacuum"): documents with unique tokens are ingested and updated, one is deleted, and
-// a queued ingest is cancelled (its staged content outlives its saga: what vacuum sweeps). Then:
+// docs/cli.md "vacuum"): documents with unique tokens are ingested, one is deleted, and a queued
+// ingest is cancelled (the cancel removes its staged content; the row a crash could leave behind
+// is then planted, for vacuum to sweep). Then:
 //   - vacuum removes the ended saga's staged content, VACUUMs PGlite (+ CHECKPOINT), VACUUMs each
 //     SQLite file and truncates its WAL, the saga log's included; exit 0, `{ok, steps}` on stdout;
 //   - no deleted or cancelled token is in any byte of a SQLite file, nor in a live PGlite row; the
@@ -16,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
 import Database from 'better-sqlite3';
 import { cliIn } from '../support/cli.js';
 import { found, tokenDoc, tokensOf } from '../support/erasure-scenario.js';
@@ -60,8 +62,22 @@ test('vacuum: sweeps ended sagas staged content, VACUUMs PGlite and the SQLite f
   assert.equal(cli(['delete', 'vac-del']).code, 0);
 
   const pgDir = join(dir, 'postgres');
+  assert.deepEqual(found(await pgliteRows(pgDir), tokens.queued), [], "the cancel removed the queued saga's staged content");
+  // What a crash between a saga's end and the removal of its staged content leaves (planted: the
+  // window is one statement wide): a row of the ended saga. vacuum sweeps it.
+  const db = await PGlite.create(pgDir);
+  try {
+    const doc = tokenDoc('vac-queued', tag.queued, 0);
+    await db.query('INSERT INTO saga_inputs (saga_id, doc_id, content) VALUES ($1, $2, $3::jsonb)', [
+      sagaId,
+      doc.id,
+      JSON.stringify({ title: doc.title, text: doc.text, metadata: doc.metadata }),
+    ]);
+  } finally {
+    await db.close();
+  }
   const rowsBefore = await pgliteRows(pgDir);
-  assert.ok(found(rowsBefore, tokens.queued).length > 0, "the cancelled saga's staged content is there before vacuum");
+  assert.ok(found(rowsBefore, tokens.queued).length > 0, "the ended saga's staged content is there before vacuum");
   assert.deepEqual(found(rowsBefore, tokens.deleted), [], 'the delete removed every live row of the deleted document');
   const sqliteFiles = (): string[] => files(dir).filter((f) => !relative(dir, f).startsWith('postgres'));
   const pgHits = (which: readonly string[]): string[] =>
