@@ -10,6 +10,7 @@ import { MemoryWriter } from './ingest/writer.js';
 import { StaleWriteSweeper } from './ingest/stale-sweeper.js';
 import { DEFAULT_OUTAGE_BUDGET_MS, OUTAGE_BUDGET_RANGE, type OutageBudgets } from './ingest/sagas/outage-budget.js';
 import { rideOutLog } from './log/ride-out-log.js';
+import { LogWaits } from './log/log-waits.js';
 import { outageStepsFromEnv } from './config/outage-steps.js';
 import { StoreWaits } from './ingest/store-waits.js';
 import { SagaEngine, type SagaHooks } from './saga/index.js';
@@ -43,6 +44,8 @@ export interface App {
   sweeper: StaleWriteSweeper;
   /** Documents waiting on a store that is down, in this process (progress lines, summaries). */
   waits: StoreWaits;
+  /** Calls of this process waiting on the saga log while it is down (ridden out, issue 22). */
+  logWaits: LogWaits;
   /** APEX_SAGA_RETENTION: workers and `serve` start it; `ingest` on a SQLite log runs one pass. */
   retention: Retention;
   close(opts?: { graceMs?: number }): Promise<void>;
@@ -58,9 +61,10 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
   const retentionMs = retentionFromEnv(env);
   const profile = await openProfile(config, embedder, { lenient: opts.lenientConnect === true });
   const stores = opts.wrapStores ? opts.wrapStores(profile.stores) : profile.stores;
+  const logWaits = new LogWaits();
   const engine = new SagaEngine({
     // begin/append ride out an outage of the log's database within the outage budget (issue 22).
-    log: rideOutLog(profile.log, { budgetMs: outage?.defaultMs ?? DEFAULT_OUTAGE_BUDGET_MS }),
+    log: rideOutLog(profile.log, { budgetMs: outage?.defaultMs ?? DEFAULT_OUTAGE_BUDGET_MS, onWait: logWaits.onWait }),
     leaseMs,
     hooks: opts.hooks,
   });
@@ -86,6 +90,7 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
     embedder,
     sweeper,
     waits,
+    logWaits,
     retention,
     close: async (o = {}) => {
       await retention.stop();

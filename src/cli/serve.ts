@@ -121,7 +121,9 @@ async function runServe(flags: ServeFlags, cmd: Command): Promise<number> {
     }
     // Run mode: this process is also the worker that resumes orphaned and queued sagas.
     const loop =
-      mode === 'run' ? new WorkerLoop({ engine: app.engine, concurrency: flags.concurrency, warn: (line) => log.warn(line) }) : undefined;
+      mode === 'run'
+        ? new WorkerLoop({ engine: app.engine, concurrency: flags.concurrency, warn: (line) => log.warn(line), logWaits: app.logWaits })
+        : undefined;
     const looping = loop?.start();
     app.retention.start(); // ended sagas past APEX_SAGA_RETENTION (src/fleet/retention.ts)
     io.err(`apex-memory serve: listening on ${server.url} (mode ${mode}; dashboard ${server.url}/ui/, API reference ${server.url}/docs)`);

@@ -82,6 +82,7 @@ function runWorker(flags: WorkerFlags, cmd: Command): Promise<number> {
       concurrency: flags.concurrency,
       pollMs: flags.pollMs,
       warn: (line) => log.warn(line),
+      logWaits: app.logWaits,
     });
     // Every worker prunes ended sagas past APEX_SAGA_RETENTION (src/fleet/retention.ts); prunes
     // skip rows another worker is deleting, so a fleet doing it at once only shares the work.

@@ -11,7 +11,10 @@
 //
 // A log error (PostgreSQL down) never ends the loop: one warning line, then a capped backoff;
 // sagas already running keep going as far as the log lets them, and whatever they could not
-// finish is claimed again once the log is back (their leases lapse).
+// finish is claimed again once the log is back (their leases lapse). Running sagas ride the
+// outage out (their appends are retried for the outage budget) and keep their slots, so a full
+// worker may not claim at all during an outage: `logWaits` (the app's count of calls waiting on
+// the log) makes it warn then too, and say when the log answers again.
 import type { SagaEngine, SagaLogBackend } from '../saga/index.js';
 import { describeFailure } from './describe-error.js';
 import { WorkerTally, type WorkerCounts } from './tally.js';
@@ -31,6 +34,8 @@ export interface WorkerLoopOptions {
   maxBackoffMs?: number;
   /** One line per problem; never carries a secret. Default: stderr. */
   warn?: (line: string) => void;
+  /** Calls of this process waiting on the saga log (App.logWaits): warns when running sagas wait. */
+  logWaits?: { listen(l: (e: { waiting: number; error?: unknown }) => void): () => void };
 }
 
 export class WorkerLoop {
@@ -45,6 +50,9 @@ export class WorkerLoop {
   private running: Promise<void> | undefined;
   private waiting: { resume: () => void; onSagaEnd: boolean } | undefined;
   private failures = 0;
+  /** A warning said the log is unreachable, and no line has said it is back yet. */
+  private logDown = false;
+  private readonly unlisten: () => void;
 
   constructor(opts: WorkerLoopOptions) {
     this.engine = opts.engine;
@@ -54,6 +62,7 @@ export class WorkerLoop {
     this.maxBackoffMs = Math.max(this.pollMs, opts.maxBackoffMs ?? 5_000);
     this.warn = opts.warn ?? ((line) => void process.stderr.write(`${line}\n`));
     this.engine.addHooks(this.tally.hooks(() => this.wake('saga-end')));
+    this.unlisten = opts.logWaits?.listen((e) => this.onLogWait(e)) ?? (() => undefined);
   }
 
   /** Starts claiming; the promise resolves when the loop has stopped (after `stop`). */
@@ -76,6 +85,20 @@ export class WorkerLoop {
     this.wake('stop');
     await this.running;
     await this.engine.close({ graceMs: opts.graceMs ?? 10_000 });
+    this.unlisten();
+  }
+
+  private onLogWait(e: { waiting: number; error?: unknown }): void {
+    if (e.error !== undefined && !this.logDown) {
+      this.logDown = true;
+      const running = this.engine.activeCount;
+      this.warn(
+        `worker: saga log unreachable (${describeFailure(e.error)}); ${running} running saga(s) wait for it, up to the outage budget`,
+      );
+    } else if (e.waiting === 0 && this.logDown && this.failures === 0) {
+      this.logDown = false;
+      this.warn('worker: saga log reachable again (the running sagas wrote to it)');
+    }
   }
 
   private async loop(): Promise<void> {
@@ -93,12 +116,16 @@ export class WorkerLoop {
       } catch (err) {
         if (this.stopping) break;
         this.failures++;
+        this.logDown = true;
         const delay = Math.min(this.maxBackoffMs, this.pollMs * 2 ** Math.min(this.failures, 16));
         this.warn(`worker: cannot claim from the saga log (${describeFailure(err)}); attempt ${this.failures}, retrying in ${delay} ms`);
         await this.sleep(delay, { wakeOnSagaEnd: false });
         continue;
       }
-      if (this.failures > 0) this.warn(`worker: saga log reachable again after ${this.failures} failed attempt(s)`);
+      if (this.failures > 0) {
+        this.warn(`worker: saga log reachable again after ${this.failures} failed attempt(s)`);
+        this.logDown = false;
+      }
       this.failures = 0;
       this.tally.claimed(started);
       if (started < free) woken = await this.sleep(this.pollMs);

@@ -22,7 +22,7 @@ const MAX_DELAY_MS = 2_000;
 export interface RideOutLogOptions {
   /** How long begin/append keep retrying a log that fails with a retryable error (0: never). */
   budgetMs: number;
-  /** Told when a call starts waiting on the log (with the error) and when it stops (undefined). */
+  /** Told once when a call starts waiting on the log (with its first error), once when it stops (undefined). */
   onWait?: (err: unknown) => void;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -76,8 +76,8 @@ export function rideOutLog<L extends SagaLog>(log: L, opts: RideOutLogOptions): 
           if (retried) opts.onWait?.(undefined);
           throw err;
         }
+        if (!retried) opts.onWait?.(err);
         retried = true;
-        opts.onWait?.(err);
         const ceiling = Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** Math.min(n - 1, 16));
         await sleep(Math.min(left, Math.floor(Math.random() * ceiling) + 1));
       }

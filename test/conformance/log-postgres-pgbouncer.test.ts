@@ -45,7 +45,7 @@ test(
         ),
       );
       const applied = await admin.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".schema_migrations`);
-      assert.equal(Number(applied.rows[0]?.n), 5);
+      assert.equal(Number(applied.rows[0]?.n), 6);
       const t0 = Date.now();
       await logs[0]?.waitForChange('nobody', 5_000);
       assert.ok(Date.now() - t0 < 2_000, 'without LISTEN a wait returns soon so the caller re-reads the log');

@@ -34,8 +34,20 @@ describe('PostgresSagaLog specifics', () => {
       const applied = await admin.query<{ version: number }>(`SELECT version FROM "${schema}".schema_migrations ORDER BY version`);
       assert.deepEqual(
         applied.rows.map((r) => r.version),
-        [1, 2, 3, 4, 5],
+        [1, 2, 3, 4, 5, 6],
       );
+      // Appends and lease renewals change these columns: an index keyed on any of them makes such
+      // updates non-HOT (migration 6 dropped sagas_ended_updated). sagas_lease_due's expression on
+      // lease_expires_at is the one the claims need; it is not a plain key, so not listed here.
+      const hot = await admin.query<{ index: string; column: string }>(
+        `SELECT i.relname AS index, a.attname AS column
+           FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
+           JOIN pg_namespace n ON n.oid = t.relnamespace
+           JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = ANY (x.indkey::smallint[])
+          WHERE n.nspname = $1 AND t.relname = 'sagas' AND a.attname IN ('updated_at', 'next_seq', 'lease_expires_at', 'owner')`,
+        [schema],
+      );
+      assert.deepEqual(hot.rows, [], 'no index keys on a column that appends or renewals change');
       const fillfactor = await admin.query<{ reloptions: string[] | null }>(
         `SELECT c.reloptions FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = 'sagas'`,
         [schema],

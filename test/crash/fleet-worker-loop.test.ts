@@ -8,6 +8,8 @@ import { SagaEngine, defineSaga } from '../../src/saga/index.js';
 import { WorkerLoop } from '../../src/fleet/worker-loop.js';
 import { sleep } from '../fleet/harness.js';
 import { allSagas } from '../support/log-pages.js';
+import { rideOutLog } from '../../src/log/ride-out-log.js';
+import { LogWaits } from '../../src/log/log-waits.js';
 
 function slowSaga(stepMs: number, gauge: { now: number; max: number }) {
   return defineSaga<{ k: number }>('slow', 1)
@@ -84,6 +86,41 @@ test('worker loop: a failing log yields one-line warnings without credentials, a
     assert.ok(!w.includes('s3cret') && !w.includes('\n'), `one line, no secret: ${w}`);
   }
   assert.match(warnings[0] ?? '', /LOG_FAILURE: connect ECONNREFUSED postgresql:\/\/\*\*\*@127\.0\.0\.1:5432\/x/);
+});
+
+test('worker loop: all slots held by sagas riding out a log outage: it still warns, and says when the log is back', async () => {
+  // The claim never runs while every slot is busy, so only the running sagas' waits can tell.
+  const memory = new MemorySagaLog();
+  let down = false;
+  const append = memory.append.bind(memory);
+  memory.append = async (req) => {
+    if (down)
+      throw Object.assign(new Error('read ECONNRESET postgresql://apex:s3cret@127.0.0.1/x'), { code: 'LOG_FAILURE', retryable: true });
+    return append(req);
+  };
+  const waits = new LogWaits();
+  const log = rideOutLog(memory, { budgetMs: 30_000, onWait: waits.onWait });
+  const saga = slowSaga(60, { now: 0, max: 0 });
+  const engine = new SagaEngine({ log, leaseMs: 10_000 }).register(saga);
+  for (let k = 0; k < 2; k++) await engine.submit(saga, { k });
+  const warnings: string[] = [];
+  const loop = new WorkerLoop({ engine, concurrency: 2, pollMs: 5, warn: (l) => warnings.push(l), logWaits: waits });
+  const done = loop.start();
+  await until(() => engine.activeCount === 2, 5_000);
+  down = true; // both sagas' next append (their step's outcome) meets the outage
+  await until(() => waits.waiting === 2, 5_000);
+  assert.equal(warnings.length, 1, warnings.join(' | '));
+  assert.match(
+    warnings[0] ?? '',
+    /^worker: saga log unreachable \(LOG_FAILURE: read ECONNRESET postgresql:\/\/\*\*\*@127\.0\.0\.1\/x\); 2 running saga\(s\) wait/,
+  );
+  down = false;
+  await until(() => loop.counts().completed === 2, 10_000);
+  await loop.stop();
+  await done;
+  assert.equal(waits.waiting, 0);
+  assert.deepEqual(warnings.slice(1), ['worker: saga log reachable again (the running sagas wrote to it)']);
+  assert.ok(warnings.every((w) => !w.includes('s3cret')));
 });
 
 test('worker loop: a graceful stop releases unfinished sagas so another worker claims them at once', async () => {

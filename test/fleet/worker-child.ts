@@ -93,6 +93,7 @@ const loop = new WorkerLoop({
   pollMs: num('APEX_FLEET_POLL_MS', 100),
   maxBackoffMs: 1_000,
   warn: (line) => void process.stderr.write(`${line}\n`),
+  logWaits: app.logWaits,
 });
 let stopping: Promise<void> | undefined;
 onStopSignal(() => {

@@ -76,6 +76,10 @@ function migrations(s: string): string[] {
          RETURN NULL;
        END $f$;`,
     operatorQueries(s),
+    // Migration 4's retention index keys on updated_at, which every append and lease renewal
+    // changes: no such update could be HOT (each wrote a new entry in every index of the table,
+    // and WAL for it). Migration 5's sagas_ended (ended_at, id) serves prune since; nothing reads this one.
+    `DROP INDEX IF EXISTS ${s}.sagas_ended_updated;`,
   ];
 }
 

@@ -3,9 +3,9 @@
 // every secondary index ends with, so a filter's index yields rows already in page order
 // (sagas_status, sagas_key, sagas_reason_code; saga_failed_steps for a failed step).
 import type Database from 'better-sqlite3';
-import type { ErrorInfo, LogCount, LogFilter, LogPage, LogPageOptions, SagaEntry, SagaStatus } from '../../saga/index.js';
+import type { LogCount, LogFilter, LogPage, LogPageOptions, SagaEntry } from '../../saga/index.js';
 import { checkCap, checkFilter, checkPage, encodeCursor, positionNumber, type CheckedFilter } from '@apex-memory/saga/log-kit';
-import { SUMMARY_COLUMNS } from './sql.js';
+import { SUMMARY_COLUMNS, toSummary, type SummaryRow } from './sql.js';
 
 // The last append's last record (record-codec.ts tuples; a plain object when its shape was unusual):
 // a failed step attempt that will be retried, or a step attempt after the first.
@@ -36,22 +36,8 @@ function where(f: CheckedFilter, values: unknown[]): string[] {
   return c;
 }
 
-type EntryRow = [
-  string,
-  string,
-  number,
-  SagaStatus,
-  string | null,
-  number,
-  number | null,
-  number,
-  number,
-  string | null,
-  string | null,
-  number | null,
-  number | null,
-  number,
-];
+/** SUMMARY_COLUMNS, then key, ended_at, the time of the first record, and rid (the page cursor). */
+type EntryRow = [...SummaryRow, string | null, number | null, number | null, number];
 
 export class SqliteQueries {
   /** Statements by text: a filter combination is parsed once per connection. Bounded by the combinations. */
@@ -115,19 +101,5 @@ export class SqliteQueries {
 }
 
 function toEntry(row: EntryRow): SagaEntry {
-  return {
-    sagaId: row[0],
-    name: row[1],
-    version: row[2],
-    status: row[3],
-    owner: row[4],
-    fencingToken: row[5],
-    leaseExpiresAt: row[6],
-    createdAt: row[7],
-    updatedAt: row[8],
-    reason: row[9] === null ? null : (JSON.parse(row[9]) as ErrorInfo),
-    key: row[10],
-    endedAt: row[11],
-    startedAt: row[12],
-  };
+  return { ...toSummary(row), key: row[10], endedAt: row[11], startedAt: row[12] };
 }

@@ -1,11 +1,28 @@
 // The SQLite saga log's prepared statements, created once per connection. Appends address a saga
 // by its integer `rid` (see sqlite-schema.ts), everything else by its text id.
 import type Database from 'better-sqlite3';
-import type { SagaStatus } from '../../saga/index.js';
+import type { ErrorInfo, SagaStatus, SagaSummary } from '../../saga/index.js';
 
 /** The summary columns, in SUMMARY_COLUMNS order. */
 export type SummaryRow = [string, string, number, SagaStatus, string | null, number, number | null, number, number, string | null];
 export const SUMMARY_COLUMNS = 'id, name, version, status, owner, fencing_token, lease_expires_at, created_at, updated_at, reason';
+
+/** A row that starts with SUMMARY_COLUMNS (the listing adds columns after them). */
+export function toSummary(row: readonly [...SummaryRow, ...unknown[]]): SagaSummary {
+  return {
+    sagaId: row[0],
+    name: row[1],
+    version: row[2],
+    status: row[3],
+    owner: row[4],
+    fencingToken: row[5],
+    leaseExpiresAt: row[6],
+    createdAt: row[7],
+    updatedAt: row[8],
+    reason: row[9] === null ? null : (JSON.parse(row[9]) as ErrorInfo),
+  };
+}
+
 const NOT_FINAL = "status NOT IN ('completed', 'compensated')";
 
 /** Named so that the declaration build can refer to it. */

@@ -3,7 +3,6 @@
 // so its inputs and outputs are plain, cloneable data (WireOp / WireResult).
 import Database from 'better-sqlite3';
 import type {
-  ErrorInfo,
   Json,
   LogCount,
   LogFilter,
@@ -11,7 +10,6 @@ import type {
   LogPageOptions,
   SagaMeta,
   SagaStatus,
-  SagaSummary,
   StoredSaga,
   SagaErrorCode,
 } from '../../saga/index.js';
@@ -19,8 +17,7 @@ import { isSagaError } from '../../saga/index.js';
 import { failure, fencedError, notFoundError, seqError, decodeRecords } from '@apex-memory/saga/log-kit';
 import type { SqliteSynchronous } from './schema.js';
 import { configureConnection } from './schema.js';
-import { prepareStatements, type SqliteStatements } from './sql.js';
-import type { SummaryRow } from './sql.js';
+import { prepareStatements, toSummary, type SqliteStatements, type SummaryRow } from './sql.js';
 import { SqliteQueries } from './queries.js';
 
 /** One queued log call, as data (it may cross to the worker thread). JSON is already text. */
@@ -146,7 +143,7 @@ export class SqliteLogStore {
     }
     const meta = row[11] === null ? null : (JSON.parse(row[11]) as SagaMeta);
     return {
-      ...toSummary(row as unknown as SummaryRow),
+      ...toSummary(row),
       input: JSON.parse(row[10]) as Json,
       meta,
       deadlineAt: row[12],
@@ -323,19 +320,4 @@ export class SqliteLogStore {
     if (this.rids.size >= 100_000) this.rids.clear(); // bounded; a miss only costs one lookup
     this.rids.set(id, rid);
   }
-}
-
-function toSummary(row: SummaryRow): SagaSummary {
-  return {
-    sagaId: row[0],
-    name: row[1],
-    version: row[2],
-    status: row[3],
-    owner: row[4],
-    fencingToken: row[5],
-    leaseExpiresAt: row[6],
-    createdAt: row[7],
-    updatedAt: row[8],
-    reason: row[9] === null ? null : (JSON.parse(row[9]) as ErrorInfo),
-  };
 }

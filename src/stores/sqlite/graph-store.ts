@@ -5,6 +5,7 @@ import type { DocIdPage, DocumentVersion, GraphStore, HealthReport, StoredVersio
 import { openSqliteFile, runSqlite, runSqliteBatch, statementCache, truncateWal, vacuumFile } from './file.js';
 import type { DerivedBatchWrites, Outcomes, RemoveVersionItem, WriteItem } from '../batch-types.js';
 import type { SqliteDatabase, SqliteStatement } from './file.js';
+import { VersionReads } from './version-reads.js';
 
 const GRAPH_DDL = [
   'CREATE TABLE IF NOT EXISTS documents (id TEXT PRIMARY KEY) WITHOUT ROWID',
@@ -23,11 +24,17 @@ export class SqliteGraphStore implements GraphStore, DerivedBatchWrites {
   private readonly file: string;
   /** Prepared once per statement text (sqlite-file.ts statementCache). */
   private readonly sql: (text: string) => SqliteStatement;
+  private readonly reads: VersionReads;
 
   constructor(file: string) {
     this.file = file;
     this.db = openSqliteFile(file, GRAPH_DDL);
     this.sql = statementCache(this.db);
+    this.reads = new VersionReads(this.sql, {
+      store: 'neo4j',
+      table: 'chunks',
+      idsAfter: 'SELECT id FROM documents WHERE (? IS NULL OR id > ?) ORDER BY id LIMIT ?',
+    });
   }
 
   async connect(): Promise<void> {
@@ -102,49 +109,28 @@ export class SqliteGraphStore implements GraphStore, DerivedBatchWrites {
     return runSqlite('neo4j', 'removeVersion', () => this.removeChunks(docId, contentSha256));
   }
 
+  listVersions(docId: string): Promise<StoredVersion[]> {
+    return this.reads.listVersions(docId);
+  }
+
+  versionsOf(docIds: readonly string[]): Promise<StoredVersion[]> {
+    return this.reads.versionsOf(docIds);
+  }
+
+  scanDocIds(cursor: string | null, limit: number): Promise<DocIdPage> {
+    return this.reads.scanDocIds(cursor, limit);
+  }
+
+  listDocIds(afterId: string | null, limit: number): Promise<string[]> {
+    return this.reads.listDocIds(afterId, limit);
+  }
+
   removeDocument(docId: string, _ctx?: WriteContext): Promise<void> {
     // The delete saga's removal: the WAL's old page images go too (file.ts truncateWal).
     return runSqlite('neo4j', 'removeDocument', () => {
       this.removeChunks(docId, null);
       truncateWal(this.db);
     });
-  }
-
-  listVersions(docId: string): Promise<StoredVersion[]> {
-    return runSqlite('neo4j', 'listVersions', () =>
-      (
-        this.sql(
-          'SELECT content_sha256 AS sha, COUNT(*) AS n FROM chunks WHERE doc_id = ? GROUP BY content_sha256 ORDER BY content_sha256',
-        ).all(docId) as Array<{ sha: string; n: number }>
-      ).map((r) => ({ docId, contentSha256: r.sha, chunkCount: r.n })),
-    );
-  }
-
-  versionsOf(docIds: readonly string[]): Promise<StoredVersion[]> {
-    return runSqlite('neo4j', 'versionsOf', () =>
-      (
-        this.sql(
-          `SELECT doc_id, content_sha256 AS sha, COUNT(*) AS n FROM chunks
-       WHERE doc_id IN (SELECT value FROM json_each(?)) GROUP BY doc_id, content_sha256 ORDER BY doc_id, content_sha256`,
-        ).all(JSON.stringify(docIds)) as Array<{ doc_id: string; sha: string; n: number }>
-      ).map((r) => ({ docId: r.doc_id, contentSha256: r.sha, chunkCount: r.n })),
-    );
-  }
-
-  /** Pages in id order; the cursor is the last id. */
-  async scanDocIds(cursor: string | null, limit: number): Promise<DocIdPage> {
-    const docIds = await this.listDocIds(cursor, limit);
-    return { docIds, next: docIds.length < limit ? null : (docIds[docIds.length - 1] ?? null) };
-  }
-
-  listDocIds(afterId: string | null, limit: number): Promise<string[]> {
-    return runSqlite('neo4j', 'listDocIds', () =>
-      (
-        this.sql('SELECT id FROM documents WHERE (? IS NULL OR id > ?) ORDER BY id LIMIT ?').all(afterId, afterId, limit) as Array<{
-          id: string;
-        }>
-      ).map((r) => r.id),
-    );
   }
 
   entities(docId: string, contentSha256: string): Promise<string[]> {

@@ -6,6 +6,7 @@ import type { DocIdPage, DocumentVersion, HealthReport, StoredVersion, VectorHit
 import { openSqliteFile, runSqlite, runSqliteBatch, statementCache, truncateWal, vacuumFile } from './file.js';
 import type { DerivedBatchWrites, Outcomes, RemoveVersionItem, WriteItem } from '../batch-types.js';
 import type { SqliteDatabase, SqliteStatement } from './file.js';
+import { VersionReads } from './version-reads.js';
 
 const VECTOR_DDL = [
   `CREATE TABLE IF NOT EXISTS points (id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, content_sha256 TEXT NOT NULL,
@@ -57,12 +58,18 @@ export class SqliteVectorStore implements VectorStore, DerivedBatchWrites {
   private readonly file: string;
   /** Prepared once per statement text (sqlite-file.ts statementCache). */
   private readonly sql: (text: string) => SqliteStatement;
+  private readonly reads: VersionReads;
 
   constructor(options: SqliteVectorOptions) {
     this.file = options.file;
     this.dimension = options.dimension;
     this.db = openSqliteFile(options.file, VECTOR_DDL);
     this.sql = statementCache(this.db);
+    this.reads = new VersionReads(this.sql, {
+      store: 'qdrant',
+      table: 'points',
+      idsAfter: 'SELECT DISTINCT doc_id AS id FROM points WHERE (? IS NULL OR doc_id > ?) ORDER BY doc_id LIMIT ?',
+    });
   }
 
   async connect(): Promise<void> {
@@ -123,50 +130,27 @@ export class SqliteVectorStore implements VectorStore, DerivedBatchWrites {
     });
   }
 
+  listVersions(docId: string): Promise<StoredVersion[]> {
+    return this.reads.listVersions(docId);
+  }
+
+  versionsOf(docIds: readonly string[]): Promise<StoredVersion[]> {
+    return this.reads.versionsOf(docIds);
+  }
+
+  scanDocIds(cursor: string | null, limit: number): Promise<DocIdPage> {
+    return this.reads.scanDocIds(cursor, limit);
+  }
+
+  listDocIds(afterId: string | null, limit: number): Promise<string[]> {
+    return this.reads.listDocIds(afterId, limit);
+  }
+
   removeDocument(docId: string, _ctx?: WriteContext): Promise<void> {
     return runSqlite('qdrant', 'removeDocument', () => {
       this.sql('DELETE FROM points WHERE doc_id = ?').run(docId);
       truncateWal(this.db); // the delete saga's removal: the WAL's old page images go too
     });
-  }
-
-  listVersions(docId: string): Promise<StoredVersion[]> {
-    return runSqlite('qdrant', 'listVersions', () =>
-      (
-        this.sql(
-          'SELECT content_sha256 AS sha, COUNT(*) AS n FROM points WHERE doc_id = ? GROUP BY content_sha256 ORDER BY content_sha256',
-        ).all(docId) as Array<{ sha: string; n: number }>
-      ).map((r) => ({ docId, contentSha256: r.sha, chunkCount: r.n })),
-    );
-  }
-
-  versionsOf(docIds: readonly string[]): Promise<StoredVersion[]> {
-    return runSqlite('qdrant', 'versionsOf', () =>
-      (
-        this.sql(
-          `SELECT doc_id, content_sha256 AS sha, COUNT(*) AS n FROM points
-       WHERE doc_id IN (SELECT value FROM json_each(?)) GROUP BY doc_id, content_sha256 ORDER BY doc_id, content_sha256`,
-        ).all(JSON.stringify(docIds)) as Array<{ doc_id: string; sha: string; n: number }>
-      ).map((r) => ({ docId: r.doc_id, contentSha256: r.sha, chunkCount: r.n })),
-    );
-  }
-
-  /** Pages in id order; the cursor is the last id. */
-  async scanDocIds(cursor: string | null, limit: number): Promise<DocIdPage> {
-    const docIds = await this.listDocIds(cursor, limit);
-    return { docIds, next: docIds.length < limit ? null : (docIds[docIds.length - 1] ?? null) };
-  }
-
-  listDocIds(afterId: string | null, limit: number): Promise<string[]> {
-    return runSqlite('qdrant', 'listDocIds', () =>
-      (
-        this.sql('SELECT DISTINCT doc_id FROM points WHERE (? IS NULL OR doc_id > ?) ORDER BY doc_id LIMIT ?').all(
-          afterId,
-          afterId,
-          limit,
-        ) as Array<{ doc_id: string }>
-      ).map((r) => r.doc_id),
-    );
   }
 
   search(vector: number[], limit: number): Promise<VectorHit[]> {

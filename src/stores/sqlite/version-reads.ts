@@ -1,0 +1,55 @@
+// The reads that the graph and vector stand-ins answer alike: which versions of a document they
+// hold (content hash and chunk count), for one document or many, and the document ids in pages.
+// Both keep one row per chunk with doc_id and content_sha256; only the table (chunks, points)
+// and where the ids are listed from differ.
+import type { DocIdPage, StoredVersion } from '../types.js';
+import { runSqlite, type SqliteStatement } from './file.js';
+
+export interface VersionTable {
+  /** The store this stand-in plays (error codes and metrics name it). */
+  store: 'neo4j' | 'qdrant';
+  /** The table with one row per chunk: doc_id, content_sha256. */
+  table: 'chunks' | 'points';
+  /** SELECT of one column `id` in order: ids after the 1st and 2nd ? (the same value; all when null), LIMIT the 3rd. */
+  idsAfter: string;
+}
+
+export class VersionReads {
+  constructor(
+    private readonly sql: (text: string) => SqliteStatement,
+    private readonly t: VersionTable,
+  ) {}
+
+  listVersions(docId: string): Promise<StoredVersion[]> {
+    return runSqlite(this.t.store, 'listVersions', () =>
+      (
+        this.sql(
+          `SELECT content_sha256 AS sha, COUNT(*) AS n FROM ${this.t.table} WHERE doc_id = ? GROUP BY content_sha256 ORDER BY content_sha256`,
+        ).all(docId) as Array<{ sha: string; n: number }>
+      ).map((r) => ({ docId, contentSha256: r.sha, chunkCount: r.n })),
+    );
+  }
+
+  versionsOf(docIds: readonly string[]): Promise<StoredVersion[]> {
+    return runSqlite(this.t.store, 'versionsOf', () =>
+      (
+        this.sql(
+          `SELECT doc_id, content_sha256 AS sha, COUNT(*) AS n FROM ${this.t.table}
+       WHERE doc_id IN (SELECT value FROM json_each(?)) GROUP BY doc_id, content_sha256 ORDER BY doc_id, content_sha256`,
+        ).all(JSON.stringify(docIds)) as Array<{ doc_id: string; sha: string; n: number }>
+      ).map((r) => ({ docId: r.doc_id, contentSha256: r.sha, chunkCount: r.n })),
+    );
+  }
+
+  /** Pages in id order; the cursor is the last id. */
+  async scanDocIds(cursor: string | null, limit: number): Promise<DocIdPage> {
+    const docIds = await this.listDocIds(cursor, limit);
+    return { docIds, next: docIds.length < limit ? null : (docIds[docIds.length - 1] ?? null) };
+  }
+
+  listDocIds(afterId: string | null, limit: number): Promise<string[]> {
+    return runSqlite(this.t.store, 'listDocIds', () =>
+      (this.sql(this.t.idsAfter).all(afterId, afterId, limit) as Array<{ id: string }>).map((r) => r.id),
+    );
+  }
+}
