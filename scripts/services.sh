@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs (if missing) and runs the real servers the integration, crash and e2e tests use:
-# PostgreSQL 15, Redis 7, an embedded Neo4j 5.26 (built from Maven Central) and the Qdrant Edge
+# PostgreSQL 15, Redis 7 (one server and a 6-node Redis Cluster), an embedded Neo4j 5.26 (built from Maven Central) and the Qdrant Edge
 # front (services/qdrant-edge: a small REST server on Qdrant's own storage engine from PyPI; it is
 # NOT the Qdrant server), each on its own loopback port with its data under <repo>/.services, so
 # they never collide with system services. A server already answering on its port (for example
@@ -26,6 +26,9 @@ REDIS_PORT=${APEX_SERVICES_REDIS_PORT:-56379}
 NEO4J_PORT=${APEX_SERVICES_NEO4J_PORT:-57687}
 QDRANT_PORT=${APEX_SERVICES_QDRANT_PORT:-56333}
 PGBOUNCER_PORT=${APEX_SERVICES_PGBOUNCER_PORT:-56432}
+# The Redis Cluster's six nodes take ports BASE..BASE+5; each node's cluster bus listens on its
+# port + 1000 (Redis's default of +10000 would leave the port range).
+REDIS_CLUSTER_PORT=${APEX_SERVICES_REDIS_CLUSTER_PORT:-57000}
 PG_BIN=/usr/lib/postgresql/15/bin
 # Test-only credentials for servers that listen on loopback only.
 PG_ADMIN_PASSWORD=apexadmin
@@ -46,6 +49,7 @@ export APEX_TEST_NEO4J_URL=bolt://$HOST:$NEO4J_PORT
 export APEX_TEST_REDIS_URL=redis://$HOST:$REDIS_PORT
 export APEX_TEST_QDRANT_URL=http://$HOST:$QDRANT_PORT
 export APEX_TEST_PGBOUNCER_URL=postgresql://apex:apex@$HOST:$PGBOUNCER_PORT/apex_test
+export APEX_TEST_REDIS_CLUSTER_URL=redis+cluster://$(redis_cluster_seeds)
 EOF
 }
 
@@ -241,6 +245,80 @@ redis_status() {
     echo "redis     $HOST:$REDIS_PORT  up    Redis $v"
   else
     echo "redis     $HOST:$REDIS_PORT  down"
+    return 1
+  fi
+}
+
+# ---------------------------------------------------------------- Redis Cluster
+
+# Six redis-server processes on loopback: 3 masters, 3 replicas (`--cluster-replicas 1`). The
+# cluster state lives in each node's nodes.conf, so after `down` and `up` the nodes find each other
+# again (roles may have swapped after a failover test); the data itself is not persisted.
+redis_cluster_ports() { local i; for i in 0 1 2 3 4 5; do echo $((REDIS_CLUSTER_PORT + i)); done; }
+redis_cluster_seeds() { redis_cluster_ports | sed "s/^/$HOST:/" | paste -sd, -; }
+rc_cli() { local port=$1; shift; redis-cli -h "$HOST" -p "$port" "$@"; }
+rc_node_running() { command -v redis-cli >/dev/null && [ "$(rc_cli "$1" ping 2>/dev/null)" = PONG ]; }
+rc_cluster_ok() {
+  local p
+  for p in $(redis_cluster_ports); do
+    rc_cli "$p" cluster info 2>/dev/null | tr -d '\r' | grep -qx 'cluster_state:ok' || return 1
+    [ "$(rc_cli "$p" cluster info | tr -d '\r' | sed -n 's/^cluster_known_nodes://p')" = 6 ] || return 1
+  done
+}
+
+redis_cluster_up() {
+  command -v redis-server >/dev/null || apt_install redis-server
+  if rc_cluster_ok; then log "redis-cluster: already running on $HOST:$REDIS_CLUSTER_PORT-$((REDIS_CLUSTER_PORT + 5))"; return; fi
+  log "redis-cluster: starting 6 nodes…"
+  local p dir
+  for p in $(redis_cluster_ports); do
+    rc_node_running "$p" && continue
+    dir="$SVC/redis-cluster/$p"
+    mkdir -p "$dir"
+    # cluster-node-timeout 2 s: a killed master is replaced within seconds (the failover test).
+    redis-server --bind "$HOST" --port "$p" --cluster-enabled yes --cluster-port $((p + 1000)) \
+      --cluster-config-file "$dir/nodes.conf" --cluster-node-timeout 2000 --daemonize yes --dir "$dir" \
+      --save '' --appendonly no --protected-mode yes \
+      --pidfile "$SVC/run/redis-cluster-$p.pid" --logfile "$SVC/logs/redis-cluster-$p.log" 9>&-
+  done
+  for p in $(redis_cluster_ports); do
+    for _ in $(seq 1 100); do rc_node_running "$p" && break; sleep 0.1; done
+    rc_node_running "$p" || { tail -20 "$SVC/logs/redis-cluster-$p.log" >&2; die "redis-cluster node $p did not start"; }
+  done
+  # Fresh nodes (or a half-made cluster from an interrupted create) are reset and joined again;
+  # nodes that restarted from their nodes.conf rejoin on their own.
+  local slots
+  slots="$(rc_cli "$REDIS_CLUSTER_PORT" cluster info | tr -d '\r' | sed -n 's/^cluster_slots_assigned://p')"
+  if [ "$slots" != 16384 ]; then
+    for p in $(redis_cluster_ports); do rc_cli "$p" flushall >/dev/null; rc_cli "$p" cluster reset hard >/dev/null; done
+    # shellcheck disable=SC2046
+    redis-cli --cluster create $(redis_cluster_ports | sed "s/^/$HOST:/") --cluster-replicas 1 --cluster-yes \
+      >"$SVC/logs/redis-cluster-create.log" 2>&1 ||
+      { tail -20 "$SVC/logs/redis-cluster-create.log" >&2; die "redis-cli --cluster create failed"; }
+  fi
+  for _ in $(seq 1 100); do rc_cluster_ok && break; sleep 0.1; done
+  rc_cluster_ok || die "redis-cluster: cluster_state is not ok (see $SVC/logs/redis-cluster-*.log)"
+  log "redis-cluster: ready on $HOST:$REDIS_CLUSTER_PORT-$((REDIS_CLUSTER_PORT + 5))"
+}
+redis_cluster_down() {
+  local p
+  for p in $(redis_cluster_ports); do
+    rc_node_running "$p" && { rc_cli "$p" shutdown nosave >/dev/null 2>&1 || true; }
+  done
+  for p in $(redis_cluster_ports); do
+    for _ in $(seq 1 100); do rc_node_running "$p" || break; sleep 0.1; done
+    rm -f "$SVC/run/redis-cluster-$p.pid"
+    if rc_node_running "$p"; then die "redis-cluster node still answers on $HOST:$p"; fi
+  done
+}
+redis_cluster_status() {
+  local range="$HOST:$REDIS_CLUSTER_PORT-$((REDIS_CLUSTER_PORT + 5))" masters replicas
+  if rc_cluster_ok; then
+    masters="$(rc_cli "$REDIS_CLUSTER_PORT" cluster nodes | grep -c master || true)"
+    replicas="$(rc_cli "$REDIS_CLUSTER_PORT" cluster nodes | grep -c slave || true)"
+    echo "redis-cluster $range  up    $masters masters, $replicas replicas, cluster_state ok"
+  else
+    echo "redis-cluster $range  down"
     return 1
   fi
 }
@@ -548,6 +626,7 @@ case "$cmd" in
     pg_up
     pgbouncer_up
     redis_up
+    redis_cluster_up
     neo4j_up
     qdrant_up
     env_lines >"$SVC/env"
@@ -558,6 +637,7 @@ case "$cmd" in
     rc=0
     qdrant_down || rc=1
     neo4j_down || rc=1
+    redis_cluster_down || rc=1
     redis_down || rc=1
     pgbouncer_down || rc=1
     pg_down || rc=1
@@ -569,6 +649,7 @@ case "$cmd" in
     pg_status || rc=1
     pgbouncer_status || rc=1
     redis_status || rc=1
+    redis_cluster_status || rc=1
     neo4j_status || rc=1
     qdrant_status || rc=1
     exit "$rc"

@@ -48,6 +48,8 @@ export interface App {
   logWaits: LogWaits;
   /** APEX_SAGA_RETENTION: workers and `serve` start it; `ingest` on a SQLite log runs one pass. */
   retention: Retention;
+  /** The lease this process's engine takes (APEX_LEASE_MS): the fence sweep's unit. */
+  leaseMs: number;
   close(opts?: { graceMs?: number }): Promise<void>;
 }
 
@@ -92,6 +94,7 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
     waits,
     logWaits,
     retention,
+    leaseMs,
     close: async (o = {}) => {
       await retention.stop();
       await engine.close(o);

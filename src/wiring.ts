@@ -65,6 +65,9 @@ export async function openProfile(cfg: ProfileConfig, embedder: Embedder, opts: 
           url: cfg.qdrantUrl,
           apiKey: cfg.qdrantApiKey,
           dimension: embedder.dimension,
+          ...(cfg.qdrantShards !== undefined ? { shards: cfg.qdrantShards } : {}),
+          ...(cfg.qdrantReplicationFactor !== undefined ? { replicationFactor: cfg.qdrantReplicationFactor } : {}),
+          ...(cfg.qdrantWriteConsistency !== undefined ? { writeConsistency: cfg.qdrantWriteConsistency } : {}),
           timeoutMs,
         })
       : await (await import('./stores/sqlite/vector-store.js')).openSqliteVector(embedded('vectors.db'), embedder.dimension);

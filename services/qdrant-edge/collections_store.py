@@ -15,12 +15,37 @@ class HttpError(Exception):
         self.status = status
 
 
+# The distributed layout a collection is created with (CreateCollection in Qdrant's OpenAPI: each
+# an optional uint32, minimum 1). This front has one shard and no peers: it validates the values as
+# Qdrant does, keeps them and reports them in the collection's config, like a single-node Qdrant,
+# which also accepts them (it creates that many local shards; replicas wait for peers).
+LAYOUT_FIELDS = ("shard_number", "replication_factor", "write_consistency_factor")
+UINT32_MAX = 4294967295
+
+
+def layout_of(body):
+    """The layout fields of a create body, validated; raises HttpError naming the field and limit."""
+    layout = {}
+    for field in LAYOUT_FIELDS:
+        value = body.get(field)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value > UINT32_MAX:
+            raise HttpError(400, f"Format error in JSON body: {field}: invalid value {json.dumps(value)}, "
+                                 f"expected u32 at line 1")
+        if value < 1:
+            raise HttpError(422, f"Validation error in JSON body: [{field}: value {value} invalid, must be 1 or larger]")
+        layout[field] = value
+    return layout
+
+
 class Collection:
     """One Edge shard and the creation parameters the shard itself does not report."""
 
-    def __init__(self, path, params, shard):
+    def __init__(self, path, params, shard, layout=None):
         self.path = path
         self.params = params  # {"size": int, "distance": str}
+        self.layout = {f: 1 for f in LAYOUT_FIELDS} | (layout or {})
         self.shard = shard
         self.lock = threading.Lock()  # one writer or reader at a time: simple and obviously safe
         self.ops = 0
@@ -47,9 +72,10 @@ class Store:
                 shutil.rmtree(os.path.join(root, name), ignore_errors=True)
                 continue
             with open(meta, encoding="utf-8") as f:
-                params = json.load(f)
+                saved = json.load(f)
+            params = {"size": saved["size"], "distance": saved["distance"]}
             shard = qe.EdgeShard.load(os.path.join(root, name, "shard"))
-            self.collections[name] = Collection(os.path.join(root, name), params, shard)
+            self.collections[name] = Collection(os.path.join(root, name), params, shard, saved.get("layout"))
 
     def get(self, name):
         c = self.collections.get(name)
@@ -64,6 +90,7 @@ class Store:
         if vectors["distance"] not in cv.DISTANCES:
             raise HttpError(400, f"Format error in JSON body: unknown distance {vectors['distance']!r}")
         params = {"size": int(vectors["size"]), "distance": vectors["distance"]}
+        layout = layout_of(body)  # before anything is created: bad input writes nothing
         with self.lock:
             if name in self.collections:
                 raise HttpError(409, f"Wrong input: Collection `{name}` already exists!")
@@ -74,11 +101,11 @@ class Store:
             shard.flush()
             tmp = os.path.join(path, "collection.json.tmp")
             with open(tmp, "w", encoding="utf-8") as f:
-                json.dump(params, f)
+                json.dump(params | {"layout": layout}, f)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, os.path.join(path, "collection.json"))
-            self.collections[name] = Collection(path, params, shard)
+            self.collections[name] = Collection(path, params, shard, layout)
 
     def delete(self, name):
         with self.lock:
@@ -111,8 +138,7 @@ def collection_info(c):
         "points_count": info.points_count,
         "segments_count": info.segments_count,
         "config": {
-            "params": {"vectors": dict(c.params), "shard_number": 1, "replication_factor": 1,
-                       "write_consistency_factor": 1, "on_disk_payload": True},
+            "params": {"vectors": dict(c.params), **c.layout, "on_disk_payload": True},
             # Qdrant's defaults; Edge builds HNSW only when optimize() runs.
             "hnsw_config": {"m": 16, "ef_construct": 100, "full_scan_threshold": 10000},
             "optimizer_config": {"deleted_threshold": 0.2, "vacuum_min_vector_number": 1000,

@@ -24,6 +24,7 @@ import convert as cv
 from collections_store import HttpError, Store, collection_info
 
 FRONT_VERSION = "apex-qdrant-edge-front 1"
+ORDERINGS = ("weak", "medium", "strong")
 NAME_OK = re.compile(r"^[A-Za-z0-9_\-][A-Za-z0-9_.\-]{0,254}$")
 
 ROUTE = re.compile(r"^/collections/([^/]+)(/exists|/index|/points|/points/delete|/points/scroll|"
@@ -43,6 +44,11 @@ def route(store, method, path, query, body):
     if not NAME_OK.match(name):
         raise HttpError(422, f"Validation error in path parameters: collection name {name!r}")
     wait = query.get("wait", ["false"])[0] == "true"
+    ordering = query.get("ordering", [None])[0]
+    if ordering is not None and ordering not in ORDERINGS:
+        # WriteOrdering in Qdrant's OpenAPI; one shard applies every write in arrival order anyway.
+        raise HttpError(400, f"Query deserialize error: unknown variant `{ordering}`, expected one of "
+                             f"`weak`, `medium`, `strong`")
     if tail == "/exists" and method == "GET":
         return {"exists": name in store.collections}
     if tail == "" and method == "PUT":

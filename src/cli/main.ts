@@ -39,7 +39,7 @@ const ENV_HELP = `
 Environment:
   APEX_DATA_DIR        data directory (same as --data-dir; default .apex)
   DATABASE_URL         PostgreSQL store (default: embedded PGlite in the data dir)
-  NEO4J_URL            Neo4j store (bolt://...; NEO4J_USER, NEO4J_PASSWORD)
+  NEO4J_URL            Neo4j store (neo4j://host:7687 routing, or bolt:// direct; NEO4J_USER, NEO4J_PASSWORD)
   QDRANT_URL           Qdrant store (QDRANT_API_KEY)
   REDIS_URL            Redis store
   SAGA_LOG_URL         saga log: a SQLite file path or a PostgreSQL URL (default <data dir>/saga-log.db)

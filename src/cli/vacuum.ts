@@ -1,5 +1,5 @@
 // `apex-memory vacuum`: after deletes, reclaims the space and the bytes of deleted rows
-// (docs/erasure.md). Removes staged saga content no saga needs any more (sagas that ended), then
+// (docs/erasure.md), and removes the Neo4j fence nodes of sagas that ended long ago (docs/stores.md). Removes staged saga content no saga needs any more (sagas that ended), then
 // VACUUMs PostgreSQL's content tables (PGlite: and a CHECKPOINT), the SQLite stand-ins and, on the
 // embedded profile, the SQLite saga log (VACUUM + WAL truncation). A delete already zeroes the
 // SQLite stand-ins' bytes and truncates their WAL itself; this is for PGlite/PostgreSQL files,
@@ -7,6 +7,7 @@
 import type { Command } from 'commander';
 import { isPostgresUrl } from '../log/open.js';
 import { sweepStagedInputs } from '../ingest/staged-sweep.js';
+import { FENCE_SWEEP_LEASES, sweepFences } from '../ingest/fence-sweep.js';
 import { exiting } from './command.js';
 import { EXIT_FAILED, EXIT_OK } from './errors.js';
 import { renderTable, toJson } from './output.js';
@@ -29,7 +30,7 @@ export function registerVacuum(program: Command): void {
   program
     .command('vacuum')
     .description(
-      "reclaim the space and bytes of deleted documents: sweep ended sagas' staged content, VACUUM PostgreSQL/PGlite and the SQLite files, truncate WALs",
+      "reclaim the space and bytes of deleted documents: sweep ended sagas' staged content and old Neo4j fences, VACUUM PostgreSQL/PGlite and the SQLite files, truncate WALs",
     )
     .option('--full', 'PostgreSQL: VACUUM FULL (rewrites the tables; takes an exclusive lock on each meanwhile)')
     .option('--json', 'print what was done as JSON on stdout')
@@ -50,6 +51,13 @@ export function registerVacuum(program: Command): void {
             'saga_inputs',
             async () => `removed the staged content of ${await sweepStagedInputs(app.stores, app.engine.log)} ended saga(s)`,
           );
+          // Neo4j fences of sagas that ended more than FENCE_SWEEP_LEASES leases ago (fence-sweep.ts).
+          if (app.stores.neo4j.scanFences) {
+            await attempt('neo4j fences', async () => {
+              const r = await sweepFences(app.stores.neo4j, app.engine.log, { leaseMs: app.leaseMs });
+              return `removed ${r.removed} of ${r.scanned} fence node(s) (sagas ended > ${FENCE_SWEEP_LEASES} leases of ${app.leaseMs} ms ago)`;
+            });
+          }
           for (const store of [app.stores.postgres, app.stores.neo4j, app.stores.qdrant, app.stores.redis]) {
             const reclaim = store.reclaim?.bind(store);
             if (reclaim) await attempt(`${store.name} (${store.backend})`, () => reclaim({ full: flags.full === true }));

@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { ConfigError, intFromEnv } from './numeric.js';
 import type { IntRange } from '../lib/int-range.js';
+import { parseRedisUrl, RedisUrlError } from '../lib/redis-url.js';
 
 export interface ProfileConfig {
   dataDir: string;
@@ -14,6 +15,10 @@ export interface ProfileConfig {
   neo4jPassword?: string;
   qdrantUrl?: string;
   qdrantApiKey?: string;
+  /** QDRANT_SHARDS, QDRANT_REPLICATION_FACTOR, QDRANT_WRITE_CONSISTENCY: the collection's layout at creation (docs/deploy.md). */
+  qdrantShards?: number;
+  qdrantReplicationFactor?: number;
+  qdrantWriteConsistency?: number;
   redisUrl?: string;
   /** A SQLite path or a PostgreSQL URL; default `<dataDir>/saga-log.db`. */
   sagaLogUrl?: string;
@@ -43,6 +48,25 @@ export type Env = Record<string, string | undefined>;
 /** APEX_STORE_TIMEOUT_MS: 100 ms catches a value meant in seconds; an hour is past any sane call. */
 export const STORE_TIMEOUT_RANGE: IntRange = { min: 100, max: 3_600_000, unit: 'milliseconds' };
 
+/** Qdrant accepts any uint32 >= 1; past these a value is a typo (a cluster of thousands of nodes is not). */
+export const QDRANT_SHARDS_RANGE: IntRange = { min: 1, max: 1_024, unit: 'shards' };
+export const QDRANT_REPLICAS_RANGE: IntRange = { min: 1, max: 64, unit: 'replicas' };
+
+/** The Qdrant collection layout; a write consistency above the replication factor could never be met. */
+function qdrantLayout(env: Env, cfg: ProfileConfig): void {
+  const shards = intFromEnv(env, 'QDRANT_SHARDS', QDRANT_SHARDS_RANGE);
+  const replicas = intFromEnv(env, 'QDRANT_REPLICATION_FACTOR', QDRANT_REPLICAS_RANGE);
+  const consistency = intFromEnv(env, 'QDRANT_WRITE_CONSISTENCY', QDRANT_REPLICAS_RANGE);
+  if (consistency !== undefined && consistency > (replicas ?? 1))
+    throw new ConfigError(
+      'QDRANT_WRITE_CONSISTENCY',
+      `QDRANT_WRITE_CONSISTENCY must be at most QDRANT_REPLICATION_FACTOR (${replicas ?? '1, the default'}), got ${consistency}`,
+    );
+  if (shards !== undefined) cfg.qdrantShards = shards;
+  if (replicas !== undefined) cfg.qdrantReplicationFactor = replicas;
+  if (consistency !== undefined) cfg.qdrantWriteConsistency = consistency;
+}
+
 /** Reads the environment; a malformed setting throws ConfigError (code CONFIG_INVALID) naming it. */
 export function configFromEnv(env: Env, dataDir?: string): ProfileConfig {
   const cfg: ProfileConfig = { dataDir: resolve(dataDir ?? env.APEX_DATA_DIR ?? '.apex') };
@@ -55,7 +79,9 @@ export function configFromEnv(env: Env, dataDir?: string): ProfileConfig {
   set('neo4jPassword', env.NEO4J_PASSWORD);
   set('qdrantUrl', env.QDRANT_URL);
   set('qdrantApiKey', env.QDRANT_API_KEY);
+  qdrantLayout(env, cfg);
   set('redisUrl', env.REDIS_URL);
+  if (cfg.redisUrl) checkRedisUrl(cfg.redisUrl);
   set('sagaLogUrl', env.SAGA_LOG_URL);
   const sync = env.APEX_SAGA_LOG_SYNC?.trim().toUpperCase();
   if (sync === 'FULL' || sync === 'NORMAL') cfg.sqliteSynchronous = sync;
@@ -81,4 +107,14 @@ export function configFromEnv(env: Env, dataDir?: string): ProfileConfig {
   const poolSize = intFromEnv(env, 'APEX_PG_POOL_SIZE', { min: 1, max: 1_000, unit: 'connections' });
   if (poolSize !== undefined) cfg.pgPoolSize = poolSize;
   return cfg;
+}
+
+/** A cluster URL (redis+cluster://host:port,...) is checked here, at start; a server URL by ioredis. */
+function checkRedisUrl(url: string): void {
+  try {
+    parseRedisUrl(url);
+  } catch (err) {
+    if (err instanceof RedisUrlError) throw new ConfigError('REDIS_URL', err.message);
+    throw err;
+  }
 }

@@ -46,6 +46,8 @@ export function redactUrl(url: string): string {
     const u = new URL(url);
     return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
   } catch {
-    return '(unparseable URL)';
+    // Multi-host URLs (redis+cluster://a:1,b:2) are no WHATWG URLs: drop the credentials (up to the last '@') by hand.
+    const m = /^([a-z][a-z0-9+.-]*:\/\/)(?:.*@)?([^/?#@]*)([^?#]*)/i.exec(url);
+    return m?.[1] && m[2] ? `${m[1]}${m[2]}${m[3] === '/' ? '' : (m[3] ?? '')}` : '(unparseable URL)';
   }
 }

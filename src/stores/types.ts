@@ -293,10 +293,27 @@ export interface DerivedReads extends DerivedBatchReads {
   listDocIds(afterId: string | null, limit: number): Promise<string[]>;
 }
 
+/** A fence node's key: one per (document, saga) that wrote or compensated (docs/stores.md, Fencing). */
+export interface FenceRef {
+  docId: string;
+  sagaId: string;
+}
+
+/** A fence as the sweep sees it: how long ago its saga last wrote there (the store's clock). */
+export interface StoredFence extends FenceRef {
+  ageMs: number;
+  /** Opaque stamp of the last write (store clock, ms): a drop skips the fence if it moved on. */
+  writtenAt: number;
+}
+
 /** Neo4j (and the SQLite graph stand-in). */
 export interface GraphStore extends StoreLifecycle, DerivedWrites, DerivedReads {
   readonly name: 'neo4j';
   entities(docId: string, contentSha256: string): Promise<string[]>;
+  /** Fences in (docId, sagaId) order after `after` (the fence sweep pages with it). Absent: not fenced. */
+  scanFences?(after: FenceRef | null, limit: number): Promise<StoredFence[]>;
+  /** Removes the fences given, except any written again since it was scanned; returns how many went. */
+  dropFences?(fences: readonly StoredFence[]): Promise<number>;
 }
 
 export interface VectorHit {
@@ -321,7 +338,7 @@ export interface CacheEntry {
   metadata: Record<string, unknown>;
 }
 
-/** Redis (and the SQLite cache stand-in). Key `apex:doc:<id>`. */
+/** Redis (and the SQLite cache stand-in). Key `apex:{<id length>:<id>}:doc` (src/stores/redis/keys.ts). */
 export interface CacheStore extends StoreLifecycle, DerivedBatchReads {
   readonly name: 'redis';
   put(entry: CacheEntry, ctx: WriteContext): Promise<void>;

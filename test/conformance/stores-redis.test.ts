@@ -23,7 +23,7 @@ cacheConformance({
     const store = createRedisStore({ url: viaProxy(url, proxy), timeoutMs: 1_000 });
     try {
       await store.connect();
-      const stalled = proxy.stallOn('apex:doc:');
+      const stalled = proxy.stallOn('}:doc');
       const err = await rejectionOf(write(store));
       await stalled;
       return err;
@@ -38,7 +38,7 @@ cacheConformance({
     const store = createRedisStore({ url: viaProxy(url, proxy), timeoutMs: 5_000 });
     try {
       await store.connect();
-      const cut = proxy.cutOn('apex:doc:');
+      const cut = proxy.cutOn('}:doc');
       const err = await rejectionOf(write(store));
       await cut;
       return err;

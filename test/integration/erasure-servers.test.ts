@@ -69,7 +69,7 @@ test('servers: no live row of any store, and no saga-log row, holds a deleted to
   for (const docId of docs.deleted) {
     assert.equal((await checkErasure(app.stores, app.engine.log, docId)).erased, true);
     assert.deepEqual(naming(texts.neo4j, docId, 'WriteFence'), [], `Neo4j names ${docId}`);
-    assert.deepEqual(naming(texts.redis, docId, 'apex:fence:'), [], `Redis names ${docId}`);
+    assert.deepEqual(naming(texts.redis, docId, '}:fence:'), [], `Redis names ${docId}`);
     assert.ok(!texts.qdrant.includes(docId), `Qdrant names ${docId}`);
   }
   for (const docId of docs.kept) assert.equal((await checkErasure(app.stores, app.engine.log, docId)).erased, false);

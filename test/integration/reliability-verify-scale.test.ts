@@ -15,7 +15,7 @@ import { verifyStores, type Violation } from '../../src/ingest/verify.js';
 import { createPostgresStore } from '../../src/stores/postgres/relational-store.js';
 import { createNeo4jStore } from '../../src/stores/neo4j/graph-store.js';
 import { createQdrantStore } from '../../src/stores/qdrant/vector-store.js';
-import { createRedisStore } from '../../src/stores/redis/cache-store.js';
+import { createRedisStore, docKey } from '../../src/stores/redis/cache-store.js';
 import { pointId } from '../../src/stores/point-id.js';
 import type { StoreSet } from '../../src/stores/types.js';
 import { realStores, type RealStores } from '../support/real-stores.js';
@@ -127,7 +127,7 @@ before(
         const pipe = redis.pipeline();
         for (let i = from; i < Math.min(N + 1, from + 10_000); i += 1) {
           pipe.set(
-            `apex:doc:${idOf(i)}`,
+            docKey(idOf(i)),
             JSON.stringify({ docId: idOf(i), title: `Title ${i}`, contentSha256: shaOf(i), chunkCount: CHUNKS, metadata: {} }),
           );
         }

@@ -8,10 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import neo4j from 'neo4j-driver';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import type { ProfileConfig } from '../../src/config/profile.js';
 import { startQdrantFront, type QdrantUnderTest } from './qdrant-front.js';
-import { requireServiceVar, testPgAdminUrl, testServices } from './services.js';
+import { requireServiceVar, testPgAdminUrl, testRedisClusterUrl, testServices } from './services.js';
+import { parseRedisUrl } from '../../src/lib/redis-url.js';
 
 export interface RealStores {
   config: ProfileConfig;
@@ -29,6 +30,8 @@ export async function realStores(
     qdrantTarget?: string;
     /** The saga log and the document store through PgBouncer in transaction mode (APEX_TEST_PGBOUNCER_URL). */
     viaPgBouncer?: boolean;
+    /** Redis is the 6-node cluster (APEX_TEST_REDIS_CLUSTER_URL), emptied on every master; `redisDb` is unused. */
+    redisCluster?: boolean;
   } = {},
 ): Promise<RealStores> {
   const services = testServices();
@@ -48,10 +51,13 @@ export async function realStores(
   await session.close();
   await driver.close();
 
-  const redisUrl = `${services.redisUrl.replace(/\/\d*$/, '')}/${redisDb}`;
-  const redis = new Redis(redisUrl);
-  await redis.flushdb();
-  redis.disconnect();
+  const redisUrl = opts.redisCluster ? testRedisClusterUrl() : `${services.redisUrl.replace(/\/\d*$/, '')}/${redisDb}`;
+  if (opts.redisCluster) await flushCluster(redisUrl);
+  else {
+    const redis = new Redis(redisUrl);
+    await redis.flushdb();
+    redis.disconnect();
+  }
 
   const qdrant = await startQdrantFront({ target: opts.qdrantTarget ?? services.qdrantUrl });
   const dataDir = mkdtempSync(join(tmpdir(), `apex-it-${name}-`));
@@ -87,4 +93,17 @@ export async function realStores(
       await a.end();
     },
   };
+}
+
+/** Empties every master of the test cluster (one database, shared by the test files run one at a time). */
+export async function flushCluster(url: string): Promise<void> {
+  const target = parseRedisUrl(url);
+  if (target.kind !== 'cluster') throw new Error('flushCluster: not a redis+cluster:// URL');
+  const cluster = new Cluster(target.seeds);
+  try {
+    await cluster.ping(); // the node list is known once connected
+    await Promise.all(cluster.nodes('master').map((n) => n.flushall()));
+  } finally {
+    cluster.disconnect();
+  }
 }

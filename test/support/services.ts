@@ -57,3 +57,8 @@ export function testServices(env: NodeJS.ProcessEnv = process.env, envFile: stri
 export function testPgAdminUrl(env: NodeJS.ProcessEnv = process.env, envFile: string = ENV_FILE): string {
   return requireServiceVar('APEX_TEST_PG_ADMIN_URL', env, envFile);
 }
+
+/** The 6-node Redis Cluster of services.sh, as `redis+cluster://host:port,...` (the REDIS_URL format). */
+export function testRedisClusterUrl(env: NodeJS.ProcessEnv = process.env, envFile: string = ENV_FILE): string {
+  return requireServiceVar('APEX_TEST_REDIS_CLUSTER_URL', env, envFile);
+}

@@ -32,7 +32,7 @@ const PACKAGES: Record<string, readonly string[]> = {
   saga: ['@apex-memory/saga'], // src/saga only re-exports the engine's package (packages/saga)
   lib: [],
   config: [],
-  stores: ['pg', 'neo4j-driver', 'ioredis', '@qdrant/js-client-rest', 'better-sqlite3', '@electric-sql/pglite', 'uuid'],
+  stores: ['pg', 'neo4j-driver', 'ioredis', 'cluster-key-slot', '@qdrant/js-client-rest', 'better-sqlite3', '@electric-sql/pglite', 'uuid'],
   log: ['pg', 'better-sqlite3', '@apex-memory/saga'], // the log kit and the memory log
   ingest: ['zod'],
   tracing: ['@opentelemetry/api'],
@@ -50,6 +50,7 @@ const DRIVERS: Record<string, RegExp> = {
   pg: /postgres|pg-/,
   'neo4j-driver': /neo4j/,
   ioredis: /redis/,
+  'cluster-key-slot': /redis/,
   '@qdrant/js-client-rest': /qdrant/,
   'better-sqlite3': /sqlite/,
   '@electric-sql/pglite': /pglite/,

@@ -6,6 +6,7 @@
 // would otherwise query every 50 ms. A lost connection is not fatal: waiters still wake at their
 // timeout (the caller re-reads the log then), and the next wait reconnects.
 import pg from 'pg';
+import { hostSelection } from '../../lib/pg-select-client.js';
 
 export class ChangeListener {
   private client: pg.Client | undefined;
@@ -52,8 +53,12 @@ export class ChangeListener {
     const url = this.connectionString;
     if (this.client || this.closed || url === undefined) return Promise.resolve(this.client);
     this.connecting ??= (async () => {
-      const client = new pg.Client({
-        connectionString: url,
+      const { connectionString, Client = pg.Client } = hostSelection(pg.Client, url, {
+        setting: 'SAGA_LOG_URL',
+        connectTimeoutMs: this.connectTimeoutMs,
+      });
+      const client = new Client({
+        connectionString,
         application_name: 'apex-memory-saga-log-listen',
         connectionTimeoutMillis: this.connectTimeoutMs,
         // LISTEN answers at once; a server that never does must not leave the wait pending.

@@ -15,7 +15,8 @@
 // one transaction, so: no named prepared statements, no per-connection SET, no session advisory
 // lock (migrations take pg_advisory_xact_lock inside their one transaction), and LISTEN goes to
 // `directConnectionString` (SAGA_LOG_DIRECT_URL), which also runs the migrations when given.
-import type pg from 'pg';
+import pg from 'pg';
+import { hostSelection } from '../../lib/pg-select-client.js';
 
 export type PoolerMode = 'none' | 'transaction';
 
@@ -60,7 +61,8 @@ export function poolConfig(
   queryTimeoutMs = s.queryTimeoutMs,
 ): pg.PoolConfig {
   return {
-    connectionString,
+    // Several hosts (host1,host2, target_session_attrs): the first read-write one (src/lib/pg-hosts.ts).
+    ...hostSelection(pg.Client, connectionString, { setting: 'SAGA_LOG_URL', connectTimeoutMs: s.connectTimeoutMs }),
     max,
     application_name: applicationName,
     connectionTimeoutMillis: s.connectTimeoutMs,

@@ -36,7 +36,8 @@ UNWIND $fences AS m
 MERGE (f:WriteFence {doc_id: m.docId, saga_id: m.sagaId})
 SET f._lock = true
 WITH f, m, f.fencing_token AS current
-SET f.fencing_token = CASE WHEN current IS NOT NULL AND current > m.token THEN current ELSE m.token END
+SET f.fencing_token = CASE WHEN current IS NOT NULL AND current > m.token THEN current ELSE m.token END,
+    f.written_at = timestamp()
 REMOVE f._lock
 RETURN m.i AS i, current`;
 

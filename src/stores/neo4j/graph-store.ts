@@ -3,17 +3,28 @@
 // Writes that carry a WriteContext are fenced first, in that same transaction: see raiseFence.
 import neo4j from 'neo4j-driver';
 import type { Driver, ManagedTransaction } from 'neo4j-driver';
-import { isStoreError, StoreError } from '../errors.js';
+import { StoreError } from '../errors.js';
+import { classifyNeo4jError } from './errors.js';
 import { chunkKey } from '../point-id.js';
 import { DEFAULT_TIMEOUT_MS, withTimeout } from '../timeout.js';
-import type { DocIdPage, DocumentVersion, GraphStore, HealthReport, SchemaProblem, StoredVersion, WriteContext } from '../types.js';
+import type {
+  DocIdPage,
+  DocumentVersion,
+  FenceRef,
+  GraphStore,
+  HealthReport,
+  SchemaProblem,
+  StoredFence,
+  StoredVersion,
+  WriteContext,
+} from '../types.js';
 import type { DerivedBatchWrites, Outcomes, RemoveVersionItem, WriteItem } from '../batch-types.js';
 import { removeVersionBatch, writeVersionBatch } from './batch.js';
-import { errorCode } from '../../lib/errors.js';
+import { dropFences, scanFences } from './fences.js';
 import { checkSchema, ensureSchema, mergeDuplicates, SCHEMA_MISSING, schemaMarked, schemaStatements } from './schema.js';
 
 export interface Neo4jStoreOptions {
-  /** bolt://host:port or neo4j://host:port */
+  /** neo4j://host:port (routing: the default, a cluster or one server) or bolt://host:port (direct). */
   url: string;
   user?: string;
   password?: string;
@@ -34,7 +45,8 @@ const RAISE_FENCE = `
 MERGE (f:WriteFence {doc_id: $docId, saga_id: $sagaId})
 SET f._lock = true
 WITH f, f.fencing_token AS current
-SET f.fencing_token = CASE WHEN current IS NOT NULL AND current > $token THEN current ELSE $token END
+SET f.fencing_token = CASE WHEN current IS NOT NULL AND current > $token THEN current ELSE $token END,
+    f.written_at = timestamp()
 REMOVE f._lock
 RETURN current`;
 
@@ -114,23 +126,7 @@ const REMOVE_VERSION = removeChunks(VERSION_CHUNKS);
 const REMOVE_ALL_CHUNKS = removeChunks(ALL_CHUNKS);
 const REMOVE_EMPTY_DOCUMENT = 'MATCH (d:Document {id: $docId}) WHERE NOT (d)-[:HAS_CHUNK]->() DETACH DELETE d';
 
-// LockClientStopped, ClientError...Terminated: the server ended (rolled back) a transaction that
-// waited on a lock past its time limit; permanent, they compensated sagas that only had to wait.
-const TIMEOUT_CODES = /TransactionTimedOut|TransactionTimeout|Transaction\.LockClientStopped|ClientError\.Transaction\.Terminated/;
-
-/** ServiceUnavailable / SessionExpired / Neo.TransientError.* are retryable; the rest is permanent. */
-export function classifyNeo4jError(err: unknown, what: string): StoreError {
-  if (isStoreError(err)) return err;
-  const code = errorCode(err) ?? '';
-  const summary = `${what} failed${code ? ` (${code})` : ''}: ${err instanceof Error ? err.message : String(err)}`;
-  if (TIMEOUT_CODES.test(code)) return new StoreError('neo4j', 'STORE_TIMEOUT', summary, { cause: err });
-  const transient =
-    neo4j.Neo4jError.isRetryable(err) ||
-    code === 'ServiceUnavailable' ||
-    code === 'SessionExpired' ||
-    code.startsWith('Neo.TransientError.');
-  return new StoreError('neo4j', transient ? 'STORE_TRANSIENT' : 'STORE_PERMANENT', summary, { cause: err });
-}
+export { classifyNeo4jError } from './errors.js';
 
 function describeBoltUrl(url: string): string {
   try {
@@ -179,6 +175,8 @@ export class Neo4jGraphStore implements GraphStore, DerivedBatchWrites {
   readonly name = 'neo4j' as const;
   readonly backend = 'neo4j';
   private readonly driver: Driver;
+  /** Shared by every session of this store: see "Causal reads" below. */
+  private readonly bookmarks = neo4j.bookmarkManager();
   private readonly options: Neo4jStoreOptions;
   private readonly timeoutMs: number;
   private readonly schema: ReturnType<typeof schemaStatements>;
@@ -193,17 +191,36 @@ export class Neo4jGraphStore implements GraphStore, DerivedBatchWrites {
       connectionTimeout: Math.min(this.timeoutMs, 5_000),
       connectionAcquisitionTimeout: this.timeoutMs,
     });
-    this.schema = schemaStatements({ open: () => this.session('WRITE'), timeoutMs: this.timeoutMs, classify: classifyNeo4jError });
+    this.schema = schemaStatements({ open: () => this.session(), timeoutMs: this.timeoutMs, classify: classifyNeo4jError });
   }
 
-  private session(mode: 'READ' | 'WRITE'): ReturnType<Driver['session']> {
+  /*
+   * Causal reads (issue 24). Every read this adapter makes is a consistency read: the pre-reads
+   * of a saga (what versions exist before it writes or removes), `verify` and `repair`. On a
+   * cluster a read sent to a follower that has not applied the last commit yet would report a
+   * version missing (false drift) or make repair rewrite what is already there. Two things keep
+   * that from happening:
+   *  - one bookmark manager per store instance (so per process) is given to every session, write
+   *    and read: each transaction starts after the last one this process committed (the server
+   *    waits until it has applied that bookmark), so a read sees this process's own writes;
+   *  - reads are routed like writes, to the database's leader (executeWrite with a read-only
+   *    query): a `verify` or `repair` started in another process has no bookmark of the ingest's
+   *    writes, and the leader is the one member that has applied every committed transaction.
+   *    After an election the new leader is brought up to date by the bookmark of the process's
+   *    last transaction before it answers.
+   * The cost on a single server is nil (one bookmark string per BEGIN); on a cluster, reads do not
+   * spread over the followers, which is right for a write path whose reads all check writes.
+   */
+  private session(): ReturnType<Driver['session']> {
     return this.driver.session({
-      defaultAccessMode: mode === 'READ' ? neo4j.session.READ : neo4j.session.WRITE,
+      defaultAccessMode: neo4j.session.WRITE,
+      bookmarkManager: this.bookmarks,
       ...(this.options.database ? { database: this.options.database } : {}),
     });
   }
 
-  /** One managed transaction per call; the client-side guard outlasts the server-side timeout. */
+  /** One managed transaction per call; the client-side guard outlasts the server-side timeout.
+   * `mode` is what the call does; both run on the leader (see "Causal reads"). */
   private async tx<T>(
     what: string,
     mode: 'READ' | 'WRITE',
@@ -215,10 +232,9 @@ export class Neo4jGraphStore implements GraphStore, DerivedBatchWrites {
       what,
       this.timeoutMs + 2_000,
       async () => {
-        const session = this.session(mode);
+        const session = this.session();
         try {
-          const config = { timeout: this.timeoutMs };
-          return mode === 'WRITE' ? await session.executeWrite(work, config) : await session.executeRead(work, config);
+          return await session.executeWrite(work, { timeout: this.timeoutMs, metadata: { apex: `${mode.toLowerCase()} ${what}` } });
         } catch (err) {
           throw classifyNeo4jError(err, what);
         } finally {
@@ -408,6 +424,15 @@ export class Neo4jGraphStore implements GraphStore, DerivedBatchWrites {
       return res.records.map((r) => String(r.get('id')));
     });
     return { docIds, next: docIds.length < limit ? null : (docIds[docIds.length - 1] ?? null) };
+  }
+
+  /** The fence sweep's page (neo4j/fences.ts); a write transaction: it stamps legacy fences. */
+  scanFences(after: FenceRef | null, limit: number): Promise<StoredFence[]> {
+    return this.tx('scanFences', 'WRITE', (tx) => scanFences(tx, after, limit));
+  }
+
+  dropFences(fences: readonly StoredFence[]): Promise<number> {
+    return this.tx('dropFences', 'WRITE', (tx) => dropFences(tx, fences));
   }
 
   entities(docId: string, contentSha256: string): Promise<string[]> {

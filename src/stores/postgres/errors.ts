@@ -2,8 +2,27 @@
 import { isStoreError, StoreError } from '../errors.js';
 import { errorCode } from '../../lib/errors.js';
 
-/** SQLSTATE classes/codes after which the same call may succeed. */
-const TRANSIENT_SQLSTATES = new Set(['40001', '40P01', '55P03', '57P01', '57P02', '57P03', '53300', '53200', '53100', '58000', '58030']);
+/**
+ * SQLSTATE classes/codes after which the same call may succeed. 25006 read_only_sql_transaction:
+ * the call reached a server that is (now) a standby, during a failover (a DNS name that still
+ * points at the demoted primary, or a multi-host URL's chosen host that was demoted; the host is
+ * then selected again, src/lib/pg-hosts.ts). Like admin_shutdown (57P01) and connection failures
+ * it is retried within the outage budget, not compensated.
+ */
+const TRANSIENT_SQLSTATES = new Set([
+  '40001',
+  '40P01',
+  '55P03',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  '53200',
+  '53100',
+  '58000',
+  '58030',
+  '25006',
+]);
 const TRANSIENT_NODE_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',

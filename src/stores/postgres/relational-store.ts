@@ -4,9 +4,13 @@ import pg from 'pg';
 import { SqlRelationalStore } from './sql-store.js';
 import type { SqlDatabase, SqlExecutor } from './sql-store.js';
 import { DEFAULT_TIMEOUT_MS } from '../timeout.js';
+import { hostSelection } from '../../lib/pg-select-client.js';
+import { READ_ONLY_SQLSTATE } from '../../lib/pg-hosts.js';
+import { errorCode } from '../../lib/errors.js';
 
 export interface PostgresStoreOptions {
-  /** postgres://user:password@host:port/db (the password never leaves this module). */
+  /** postgres://user:password@host:port/db (the password never leaves this module); several hosts
+   * `host1:5432,host2:5433` select the first read-write one (src/lib/pg-hosts.ts). */
   url: string;
   /** Per-call limit, enforced server-side (statement_timeout) and client-side. Default 10 s. */
   timeoutMs?: number;
@@ -21,8 +25,10 @@ export interface PostgresStoreOptions {
   pooler?: 'none' | 'transaction';
 }
 
-/** host:port/db of a connection URL, without user or password. */
+/** host:port/db of a connection URL, without user or password (every host of a multi-host URL). */
 export function describePostgresUrl(url: string): string {
+  const multi = /^postgres(?:ql)?:\/\/(?:[^@/?#]*@)?([^/?#]*,[^/?#]*)(\/[^?#]*)?/i.exec(url);
+  if (multi) return `${multi[1] ?? ''}${multi[2] ?? ''}`;
   try {
     const u = new URL(url);
     return `${u.hostname}:${u.port || '5432'}${u.pathname}`;
@@ -81,6 +87,8 @@ function poolDatabase(pool: pg.Pool, localTimeoutMs?: number): SqlDatabase {
         await client.query('COMMIT');
         return result;
       } catch (err) {
+        // A read-only answer (25006): this connection reaches a standby; never pool it again.
+        if (errorCode(err) === READ_ONLY_SQLSTATE) broken = err instanceof Error ? err : new Error(String(err));
         broken ??= await rollbackOrBreak(client);
         throw err;
       } finally {
@@ -95,7 +103,7 @@ export function createPostgresStore(options: PostgresStoreOptions): SqlRelationa
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const pooled = options.pooler === 'transaction';
   const pool = new pg.Pool({
-    connectionString: options.url,
+    ...hostSelection(pg.Client, options.url, { setting: 'DATABASE_URL', connectTimeoutMs: Math.min(timeoutMs, 5_000) }),
     max: options.poolSize ?? 10,
     ...(pooled ? {} : { statement_timeout: timeoutMs }),
     query_timeout: timeoutMs + 1_000,

@@ -27,8 +27,9 @@ import {
 } from '../batch-types.js';
 import { errorCode } from '../../lib/errors.js';
 import { isMissingCollection } from './collection.js';
+import { layoutParams, QDRANT_WRITE_ORDERING, type QdrantLayout } from './layout.js';
 
-export interface QdrantStoreOptions {
+export interface QdrantStoreOptions extends QdrantLayout {
   url: string;
   apiKey?: string;
   dimension: number;
@@ -99,9 +100,11 @@ export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
   private readonly collection: string;
   private readonly timeoutMs: number;
   private readonly where: string;
+  private readonly layout: QdrantLayout;
 
   constructor(options: QdrantStoreOptions) {
     this.dimension = options.dimension;
+    this.layout = options;
     this.collection = options.collection ?? QDRANT_COLLECTION;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.where = (() => {
@@ -170,7 +173,10 @@ export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
     if (!exists) {
       try {
         await this.call('connect', () =>
-          this.client.createCollection(this.collection, { vectors: { size: this.dimension, distance: 'Cosine' } }),
+          this.client.createCollection(this.collection, {
+            vectors: { size: this.dimension, distance: 'Cosine' },
+            ...layoutParams(this.layout),
+          }),
         );
       } catch (err) {
         // Another process created it between our check and our create: that is the goal reached.
@@ -224,7 +230,11 @@ export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
     for (let i = 0; i < points.length; i += UPSERT_BATCH) {
       const batch = points.slice(i, i + UPSERT_BATCH);
       const upsert = (): Promise<unknown> =>
-        this.call('writeVersion', () => this.client.upsert(this.collection, { wait: true, points: batch }), ctx.signal);
+        this.call(
+          'writeVersion',
+          () => this.client.upsert(this.collection, { wait: true, ordering: QDRANT_WRITE_ORDERING, points: batch }),
+          ctx.signal,
+        );
       // A Qdrant that came back without the collection: create it again (connect), then write.
       await upsert().catch(async (err: unknown) => {
         if (!isMissingCollection(err)) throw err;
@@ -245,7 +255,9 @@ export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
     for (let i = 0; i < points.length; i += UPSERT_BATCH_MANY) {
       const batch = points.slice(i, i + UPSERT_BATCH_MANY);
       const upsert = (): Promise<unknown> =>
-        this.call('writeVersionBatch', () => this.client.upsert(this.collection, { wait: true, points: batch }));
+        this.call('writeVersionBatch', () =>
+          this.client.upsert(this.collection, { wait: true, ordering: QDRANT_WRITE_ORDERING, points: batch }),
+        );
       // As writeVersion: a Qdrant that came back without the collection gets it again first.
       await upsert().catch(async (err: unknown) => {
         if (!isMissingCollection(err)) throw err;
@@ -260,7 +272,9 @@ export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
   async removeVersionBatch(items: readonly RemoveVersionItem[]): Outcomes {
     if (items.length > 0) {
       const filter: Schemas['Filter'] = { should: items.map((it) => versionFilter(it.docId, it.contentSha256)) };
-      await this.orEmpty('removeVersionBatch', undefined, () => this.client.delete(this.collection, { wait: true, filter }));
+      await this.orEmpty('removeVersionBatch', undefined, () =>
+        this.client.delete(this.collection, { wait: true, ordering: QDRANT_WRITE_ORDERING, filter }),
+      );
     }
     return items.map(() => OK);
   }
@@ -269,7 +283,8 @@ export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
     await this.orEmpty(
       'removeVersion',
       undefined,
-      () => this.client.delete(this.collection, { wait: true, filter: versionFilter(docId, contentSha256) }),
+      () =>
+        this.client.delete(this.collection, { wait: true, ordering: QDRANT_WRITE_ORDERING, filter: versionFilter(docId, contentSha256) }),
       ctx?.signal,
     );
   }
@@ -278,19 +293,19 @@ export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
     await this.orEmpty(
       'removeDocument',
       undefined,
-      () => this.client.delete(this.collection, { wait: true, filter: versionFilter(docId) }),
+      () => this.client.delete(this.collection, { wait: true, ordering: QDRANT_WRITE_ORDERING, filter: versionFilter(docId) }),
       ctx?.signal,
     );
   }
 
-  /** Pages through every point matching `filter` (or all), returning the string value of `field`. */
-  private async scrollField(what: string, filter: Schemas['Filter'] | undefined, field: 'doc_id' | 'content_sha256'): Promise<string[]> {
+  /** Pages through the points matching `filter` (one document's: always bounded), returning `field`. */
+  private async scrollField(what: string, filter: Schemas['Filter'], field: 'doc_id' | 'content_sha256'): Promise<string[]> {
     const found: string[] = [];
     let offset: Schemas['ExtendedPointId'] | undefined;
     do {
       const page = await this.orEmpty(what, EMPTY_SCROLL, () =>
         this.client.scroll(this.collection, {
-          ...(filter ? { filter } : {}),
+          filter,
           limit: SCROLL_PAGE,
           with_payload: [field],
           with_vector: false,
@@ -317,13 +332,22 @@ export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
       .map(([contentSha256, chunkCount]) => ({ docId, contentSha256, chunkCount }));
   }
 
-  /** Qdrant cannot order by a keyword payload, so all doc ids are gathered and paged here. */
+  /**
+   * Qdrant cannot order or range-filter a keyword payload, so this walks the collection page by
+   * page (scanDocIds) and keeps only the `limit` smallest ids after `afterId`: memory is bounded by
+   * `limit` plus one page, never the collection. It reads every point, though: `verify` pages with
+   * scanDocIds instead; this serves tests and small tools.
+   */
   async listDocIds(afterId: string | null, limit: number): Promise<string[]> {
-    const ids = new Set(await this.scrollField('listDocIds', undefined, 'doc_id'));
-    return [...ids]
-      .sort()
-      .filter((id) => afterId === null || id > afterId)
-      .slice(0, limit);
+    let kept = new Set<string>();
+    const smallest = (): string[] => [...kept].sort().slice(0, limit);
+    for (let cursor: string | null = null; ; ) {
+      const page = await this.scanDocIds(cursor, SCROLL_PAGE);
+      for (const id of page.docIds) if (afterId === null || id > afterId) kept.add(id);
+      if (kept.size > 2 * limit + SCROLL_PAGE) kept = new Set(smallest()); // trimmed now and then, not per page
+      if (page.next === null) return smallest();
+      cursor = page.next;
+    }
   }
 
   /** One scroll over the points of all `docIds` (match any), large pages: a few calls per batch. */

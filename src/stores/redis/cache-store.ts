@@ -1,26 +1,31 @@
-// Redis adapter: one JSON value per document under `apex:doc:<id>`; writes with a WriteContext are
-// fenced by a Lua script (check + raise the saga's fence + write, atomically). Fails fast when
+// Redis adapter: one JSON value per document under `apex:{<len>:<id>}:doc` (keys.ts); writes with a
+// WriteContext are fenced by a Lua script (check + raise the saga's fence + write, atomically; the
+// entry and its fence share a hash tag, so the script runs on a Redis Cluster too). Fails fast when
 // Redis is down (no offline queue, one retry) so the saga sees a transient error, not a hang.
-import { Redis } from 'ioredis';
-import { isStoreError, StoreError } from '../errors.js';
+import { StoreError } from '../errors.js';
 import { DEFAULT_TIMEOUT_MS, withTimeout } from '../timeout.js';
 import type { CacheEntry, CacheStore, DocIdPage, HealthReport, WriteContext } from '../types.js';
 import { failed, OK, type CacheBatchWrites, type CacheRemoveItem, type MemberOutcome, type Outcomes } from '../batch-types.js';
+import { clusterNotReady, groupKeys, isCluster, openConnection, scanEach, scanTargets, type RedisConnection } from './client.js';
+import { classifyRedisError } from './errors.js';
+import { DOC_KEY_PATTERN, docIdOfKey, docKey, fenceKey } from './keys.js';
+import { migrateKeyLayout, MIGRATE_KEY_SCRIPT } from './migrate-keys.js';
+import { describeRedisUrl } from '../../lib/redis-url.js';
+
+export { classifyRedisError } from './errors.js';
+export { docKey, fenceKey } from './keys.js';
 
 export interface RedisStoreOptions {
-  /** redis://[:password@]host:port[/db] */
+  /** redis://[:password@]host:port[/db], or redis+cluster://[:password@]host:port[,host:port...] (url.ts) */
   url: string;
   timeoutMs?: number;
+  /**
+   * Cluster only: where to reach a node that the cluster announces as `host:port` (NAT, containers,
+   * a test's proxies). Without it the client connects to the announced addresses.
+   */
+  natMap?: Record<string, { host: string; port: number }>;
 }
 
-export const CACHE_KEY_PREFIX = 'apex:doc:';
-
-/**
- * Fence keys: `apex:fence:<docId length>:<docId>:<sagaId>`, outside the `apex:doc:*` pattern that
- * listDocIds scans. The length makes the key unambiguous when ids contain ':' (doc "a:b" + saga
- * "c" and doc "a" + saga "b:c" must not share a fence).
- */
-export const FENCE_KEY_PREFIX = 'apex:fence:';
 /** A fence only has to outlive the longest realistic stall of an owner (GC pause, SIGSTOP, VM
  * freeze: seconds to minutes); a week is far beyond that and keeps fence keys from piling up. */
 export const FENCE_TTL_SECONDS = 7 * 24 * 3600;
@@ -57,25 +62,6 @@ const REMOVE_IF_SHA = removeIfSha(1);
 const FENCED_REMOVE_IF_SHA = `${CHECK_AND_RAISE_FENCE}
 ${removeIfSha(3)}`;
 
-export function fenceKey(docId: string, sagaId: string): string {
-  return `${FENCE_KEY_PREFIX}${docId.length}:${docId}:${sagaId}`;
-}
-
-/** Server replies that mean "try again later"; every other reply error is permanent. */
-const TRANSIENT_REPLIES = /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY|NOREPLICAS)/;
-
-export function classifyRedisError(err: unknown, what: string): StoreError {
-  if (isStoreError(err)) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  const summary = `${what} failed: ${message}`;
-  if (/command timed out/i.test(message)) return new StoreError('redis', 'STORE_TIMEOUT', summary, { cause: err });
-  if (err instanceof Error && err.name === 'ReplyError' && !TRANSIENT_REPLIES.test(message)) {
-    return new StoreError('redis', 'STORE_PERMANENT', summary, { cause: err });
-  }
-  // Anything that is not a server reply is about the connection (closed, refused, not writeable).
-  return new StoreError('redis', 'STORE_TRANSIENT', summary, { cause: err });
-}
-
 function fenced(docId: string, ctx: WriteContext): StoreError {
   return new StoreError(
     'redis',
@@ -84,22 +70,13 @@ function fenced(docId: string, ctx: WriteContext): StoreError {
   );
 }
 
-function describeRedisUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.hostname}:${u.port || '6379'}${u.pathname && u.pathname !== '/' ? u.pathname : ''}`;
-  } catch {
-    return 'an unparsable REDIS_URL';
-  }
-}
-
 interface ScriptCommands<R> {
   apexRemoveIfSha(key: string, sha: string): R;
   apexFencedPut(key: string, fence: string, token: string, ttl: string, json: string): R;
   apexFencedRemoveIfSha(key: string, fence: string, token: string, ttl: string, sha: string): R;
 }
 type ScriptPipeline = ScriptCommands<unknown> & { exec(): Promise<Array<[Error | null, unknown]> | null> };
-type RedisWithScripts = Redis & ScriptCommands<Promise<number>>;
+type RedisWithScripts = RedisConnection & ScriptCommands<Promise<number>>;
 
 export class RedisCacheStore implements CacheStore, CacheBatchWrites {
   readonly name = 'redis' as const;
@@ -109,24 +86,17 @@ export class RedisCacheStore implements CacheStore, CacheBatchWrites {
   private readonly timeoutMs: number;
   /** Rejecters of the calls waiting on the current connection (see the 'close' listener). */
   private readonly inFlight = new Set<(err: StoreError) => void>();
+  private migrated = false;
+  /** The migration under way (shared by concurrent callers); cleared when it fails, to be retried. */
+  private migration: Promise<void> | undefined;
 
   constructor(options: RedisStoreOptions) {
     this.options = options;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const client = new Redis(options.url, {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      commandTimeout: this.timeoutMs,
-      connectTimeout: Math.min(this.timeoutMs, 5_000),
-      // Keep reconnecting in the background; calls meanwhile fail fast (no offline queue).
-      retryStrategy: (times: number) => Math.min(times * 200, 2_000),
-      // A command in flight when the connection drops must never be re-sent later on its own: the
-      // saga may have compensated meanwhile, and a late SET would resurrect a removed entry.
-      autoResendUnfulfilledCommands: false,
-    });
+    const client = openConnection(options.url, this.timeoutMs, options.natMap);
     // Connection errors surface through the failing calls; an unhandled 'error' event would crash.
     client.on('error', () => undefined);
+    client.on('node error', () => undefined);
     // ioredis parks in-flight commands until a reconnect (and then drops them unanswered when not
     // re-sending), so the calls waiting on a closed connection are failed here, at once.
     client.on('close', () => {
@@ -137,21 +107,27 @@ export class RedisCacheStore implements CacheStore, CacheBatchWrites {
     client.defineCommand('apexRemoveIfSha', { numberOfKeys: 1, lua: REMOVE_IF_SHA });
     client.defineCommand('apexFencedPut', { numberOfKeys: 2, lua: FENCED_PUT });
     client.defineCommand('apexFencedRemoveIfSha', { numberOfKeys: 2, lua: FENCED_REMOVE_IF_SHA });
+    client.defineCommand('apexMigrateKey', { numberOfKeys: 2, lua: MIGRATE_KEY_SCRIPT });
     this.client = client as RedisWithScripts;
   }
 
-  private call<T>(what: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  private call<T>(what: string, work: () => Promise<T>, signal?: AbortSignal, connecting = false): Promise<T> {
     return withTimeout(
       'redis',
       what,
       this.timeoutMs + 1_000,
       async () => {
+        const notReady = connecting ? undefined : clusterNotReady(this.client);
+        if (notReady) throw new StoreError('redis', 'STORE_TRANSIENT', `${what} failed: ${notReady} (nothing was sent)`);
         let fail: ((err: StoreError) => void) | undefined;
         const connectionLost = new Promise<never>((_, reject) => {
           fail = reject;
         });
         if (fail) this.inFlight.add(fail);
         try {
+          // A lenient start (src/wiring.ts) goes on when connect() failed, and ioredis reconnects on
+          // its own: the first call after that migrates first, so no call ever meets layout-1 keys.
+          if (!connecting && !this.migrated) await Promise.race([this.ensureMigrated(), connectionLost]);
           return await Promise.race([work(), connectionLost]);
         } catch (err) {
           throw classifyRedisError(err, what);
@@ -163,8 +139,27 @@ export class RedisCacheStore implements CacheStore, CacheBatchWrites {
     );
   }
 
+  /** Connects, then moves any keys of the previous layout before the store serves a call (migrate-keys.ts). */
   async connect(): Promise<void> {
-    if (this.client.status === 'wait') await this.call('connect', () => this.client.connect());
+    if (this.client.status === 'wait') await this.call('connect', () => this.client.connect(), undefined, true);
+    await this.ensureMigrated();
+  }
+
+  /** Not under the per-call timeout: a large keyspace takes a while; each command has its own. */
+  private ensureMigrated(): Promise<void> {
+    if (this.migrated) return Promise.resolve();
+    this.migration ??= migrateKeyLayout(this.client).then(
+      () => {
+        this.migrated = true;
+      },
+      (err: unknown) => {
+        this.migration = undefined;
+        throw classifyRedisError(err, 'migrate key layout');
+      },
+    );
+    // Callers may stop waiting (connection lost, timeout); a later failure must not go unhandled.
+    this.migration.catch(() => undefined);
+    return this.migration;
   }
 
   async health(): Promise<HealthReport> {
@@ -189,7 +184,7 @@ export class RedisCacheStore implements CacheStore, CacheBatchWrites {
       'put',
       () =>
         this.client.apexFencedPut(
-          CACHE_KEY_PREFIX + entry.docId,
+          docKey(entry.docId),
           fenceKey(entry.docId, ctx.sagaId),
           String(ctx.fencingToken),
           String(FENCE_TTL_SECONDS),
@@ -203,14 +198,14 @@ export class RedisCacheStore implements CacheStore, CacheBatchWrites {
   /** With `ctx` (a saga's compensation) fenced like a write; without it (operator cleanup) not. */
   async remove(docId: string, contentSha256: string | null, ctx?: WriteContext): Promise<void> {
     if (!ctx) {
-      await this.call('remove', () => this.client.apexRemoveIfSha(CACHE_KEY_PREFIX + docId, contentSha256 ?? ''));
+      await this.call('remove', () => this.client.apexRemoveIfSha(docKey(docId), contentSha256 ?? ''));
       return;
     }
     const reply = await this.call(
       'remove',
       () =>
         this.client.apexFencedRemoveIfSha(
-          CACHE_KEY_PREFIX + docId,
+          docKey(docId),
           fenceKey(docId, ctx.sagaId),
           String(ctx.fencingToken),
           String(FENCE_TTL_SECONDS),
@@ -221,7 +216,7 @@ export class RedisCacheStore implements CacheStore, CacheBatchWrites {
     if (reply === FENCED_REPLY) throw fenced(docId, ctx);
   }
 
-  /** Many fenced puts in one pipeline: each key's script checks its own fence (one reply each). */
+  /** Many fenced puts in pipelines (one per cluster node): each key's script checks its own fence. */
   putBatch(items: ReadonlyArray<{ entry: CacheEntry; ctx: WriteContext }>): Outcomes {
     return this.pipelined(
       'putBatch',
@@ -230,7 +225,7 @@ export class RedisCacheStore implements CacheStore, CacheBatchWrites {
         const it = items[i];
         if (it)
           p.apexFencedPut(
-            CACHE_KEY_PREFIX + it.entry.docId,
+            docKey(it.entry.docId),
             fenceKey(it.entry.docId, it.ctx.sagaId),
             String(it.ctx.fencingToken),
             String(FENCE_TTL_SECONDS),
@@ -240,42 +235,57 @@ export class RedisCacheStore implements CacheStore, CacheBatchWrites {
     );
   }
 
-  /** Many removals in one pipeline; fenced per key where the item has a context. */
+  /** Many removals in pipelines; fenced per key where the item has a context. */
   removeBatch(items: readonly CacheRemoveItem[]): Outcomes {
     return this.pipelined('removeBatch', items, (p, i) => {
       const it = items[i];
       if (!it) return;
       if (it.ctx)
         p.apexFencedRemoveIfSha(
-          CACHE_KEY_PREFIX + it.docId,
+          docKey(it.docId),
           fenceKey(it.docId, it.ctx.sagaId),
           String(it.ctx.fencingToken),
           String(FENCE_TTL_SECONDS),
           it.contentSha256 ?? '',
         );
-      else p.apexRemoveIfSha(CACHE_KEY_PREFIX + it.docId, it.contentSha256 ?? '');
+      else p.apexRemoveIfSha(docKey(it.docId), it.contentSha256 ?? '');
     });
   }
 
-  /** One pipeline, one reply per item: a script error or a FENCED reply fails only its item. */
+  /**
+   * One reply per item: a script error or a FENCED reply fails only its item. A cluster takes one
+   * pipeline per node (ioredis refuses a pipeline spanning nodes); they run in parallel.
+   */
   private async pipelined(
     what: string,
     items: ReadonlyArray<{ docId: string; ctx?: WriteContext }>,
     add: (p: ScriptPipeline, i: number) => void,
   ): Outcomes {
     if (items.length === 0) return [];
-    const replies = await this.call(what, async () => {
-      // defineCommand adds the scripts to pipelines too; ioredis's types do not know them.
-      const p = this.client.pipeline() as unknown as ScriptPipeline;
-      items.forEach((_, i) => add(p, i));
-      const out = await p.exec();
-      if (!out) throw new StoreError('redis', 'STORE_TRANSIENT', `${what}: the pipeline was not executed`);
-      // A timeout or a lost connection answers every command of the pipeline with an error instead
-      // of rejecting exec: that is the batch failing as a whole (in doubt), not one member.
-      const lost = out.find(([err]) => err !== null && err.name !== 'ReplyError');
-      if (lost?.[0]) throw lost[0];
-      return out;
-    });
+    const groups = groupKeys(
+      this.client,
+      items.map((it) => docKey(it.docId)),
+      'node',
+    );
+    const replies: Array<[Error | null, unknown]> = [];
+    await this.call(what, () =>
+      Promise.all(
+        groups.map(async (group) => {
+          // defineCommand adds the scripts to pipelines too; ioredis's types do not know them.
+          const p = this.client.pipeline() as unknown as ScriptPipeline;
+          for (const i of group) add(p, i);
+          const out = await p.exec();
+          if (!out) throw new StoreError('redis', 'STORE_TRANSIENT', `${what}: the pipeline was not executed`);
+          // A timeout or a lost connection answers every command of the pipeline with an error instead
+          // of rejecting exec: that is the batch failing as a whole (in doubt), not one member.
+          const lost = out.find(([err]) => err !== null && err.name !== 'ReplyError');
+          if (lost?.[0]) throw lost[0];
+          group.forEach((i, j) => {
+            replies[i] = out[j] ?? [new Error('no reply'), undefined];
+          });
+        }),
+      ),
+    );
     return items.map(({ docId, ctx }, i): MemberOutcome<void> => {
       const [err, reply] = replies[i] ?? [new Error('no reply'), undefined];
       if (err) return failed(classifyRedisError(err, what));
@@ -285,34 +295,66 @@ export class RedisCacheStore implements CacheStore, CacheBatchWrites {
   }
 
   async get(docId: string): Promise<CacheEntry | undefined> {
-    const raw = await this.call('get', () => this.client.get(CACHE_KEY_PREFIX + docId));
+    const raw = await this.call('get', () => this.client.get(docKey(docId)));
     return raw === null ? undefined : (JSON.parse(raw) as CacheEntry);
   }
 
+  /** One MGET per slot (a cluster refuses MGET across slots; a standalone server takes one MGET). */
   async getMany(docIds: readonly string[]): Promise<CacheEntry[]> {
     if (docIds.length === 0) return [];
-    const raws = await this.call('getMany', () => this.client.mget(docIds.map((id) => CACHE_KEY_PREFIX + id)));
-    return raws.flatMap((raw) => (raw === null ? [] : [JSON.parse(raw) as CacheEntry]));
-  }
-
-  /** One SCAN step; the cursor is Redis's. SCAN may return a key twice, and `limit` is a hint (COUNT). */
-  async scanDocIds(cursor: string | null, limit: number): Promise<DocIdPage> {
-    const [next, keys] = await this.call('scanDocIds', () =>
-      this.client.scan(cursor ?? '0', 'MATCH', `${CACHE_KEY_PREFIX}*`, 'COUNT', limit),
+    const keys = docIds.map(docKey);
+    const raws: Array<string | null> = [];
+    await this.call('getMany', () =>
+      Promise.all(
+        groupKeys(this.client, keys, 'slot').map(async (group) => {
+          const got = await this.client.mget(group.map((i) => keys[i] ?? ''));
+          group.forEach((i, j) => {
+            raws[i] = got[j] ?? null;
+          });
+        }),
+      ),
     );
-    return { docIds: keys.map((key) => key.slice(CACHE_KEY_PREFIX.length)), next: next === '0' ? null : next };
+    return raws.flatMap((raw) => (raw === null || raw === undefined ? [] : [JSON.parse(raw) as CacheEntry]));
   }
 
-  /** SCAN has no order, so the ids are collected, sorted and paged here (fine at cache sizes). */
+  /**
+   * One SCAN step. Standalone: the cursor is Redis's. Cluster: `<master index>:<cursor>`, walking the
+   * masters in slot order. SCAN may return a key twice, and `limit` is a hint (COUNT).
+   */
+  async scanDocIds(cursor: string | null, limit: number): Promise<DocIdPage> {
+    return this.call('scanDocIds', async () => {
+      const targets = scanTargets(this.client);
+      const m = /^(?:(\d+):)?(\d+)$/.exec(cursor ?? '0');
+      if (!m?.[2] || (isCluster(this.client) && cursor !== null && m[1] === undefined)) {
+        throw new StoreError(
+          'redis',
+          'STORE_PERMANENT',
+          `scanDocIds: ${JSON.stringify((cursor ?? '').slice(0, 40))} is not a cursor of this store`,
+        );
+      }
+      const index = Number(m[1] ?? 0);
+      const node = targets[index];
+      if (!node) return { docIds: [], next: null };
+      const [next, keys] = await node.scan(m[2], 'MATCH', DOC_KEY_PATTERN, 'COUNT', limit);
+      const docIds = keys.flatMap((key) => docIdOfKey(key) ?? []);
+      if (!isCluster(this.client)) return { docIds, next: next === '0' ? null : next };
+      if (next !== '0') return { docIds, next: `${index}:${next}` };
+      return { docIds, next: index + 1 < targets.length ? `${index + 1}:0` : null };
+    });
+  }
+
+  /** SCAN has no order, so the ids are collected (from every master), sorted and paged here (fine at cache sizes). */
   async listDocIds(afterId: string | null, limit: number): Promise<string[]> {
     const ids = await this.call('listDocIds', async () => {
       const found: string[] = [];
-      let cursor = '0';
-      do {
-        const [next, keys] = await this.client.scan(cursor, 'MATCH', `${CACHE_KEY_PREFIX}*`, 'COUNT', 1000);
-        cursor = next;
-        for (const key of keys) found.push(key.slice(CACHE_KEY_PREFIX.length));
-      } while (cursor !== '0');
+      for (const node of scanTargets(this.client)) {
+        await scanEach(node, DOC_KEY_PATTERN, async (keys) => {
+          for (const key of keys) {
+            const id = docIdOfKey(key);
+            if (id !== undefined) found.push(id);
+          }
+        });
+      }
       return found;
     });
     return [...new Set(ids)]

@@ -1,4 +1,4 @@
-// Embedded stand-in for Redis: one row per cache key `apex:doc:<id>` in SQLite (e.g. .apex/cache.db).
+// Embedded stand-in for Redis: one row per document (the Redis entry `apex:{<len>:<id>}:doc`) in SQLite (e.g. .apex/cache.db).
 import type { CacheEntry, CacheStore, DocIdPage, HealthReport, WriteContext } from '../types.js';
 import { openSqliteFile, runSqlite, runSqliteBatch, statementCache, truncateWal, vacuumFile } from './file.js';
 import type { CacheBatchWrites, CacheRemoveItem, Outcomes } from '../batch-types.js';
