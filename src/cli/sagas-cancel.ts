@@ -9,6 +9,7 @@ import { exiting } from './command.js';
 import { CliError, EXIT_FAILED, EXIT_OK } from './errors.js';
 import { formatMs, renderPairs, toJson } from './output.js';
 import { withApp } from './runtime.js';
+import { cancelAndForget } from '../ingest/staged-sweep.js';
 
 /** user@host of the operator, for the cancellation record (userInfo throws without a passwd entry). */
 function whoAmI(): string {
@@ -39,7 +40,7 @@ export function registerCancel(sagas: Command): void {
           const t0 = performance.now();
           let outcome;
           try {
-            outcome = await app.engine.cancel(id, flags.reason, { by: flags.by ?? whoAmI() });
+            outcome = await cancelAndForget(app.engine, app.stores, id, flags.reason, { by: flags.by ?? whoAmI() });
           } catch (err) {
             if (errorCode(err) === 'SAGA_NOT_FOUND') throw new CliError('CLI_NOT_FOUND', `no saga "${id}" in the log`);
             if (errorCode(err) === 'SAGA_NOT_CANCELLABLE') {

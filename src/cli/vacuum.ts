@@ -19,6 +19,13 @@ interface Step {
   ok: boolean;
 }
 
+/**
+ * A WAL another process kept from truncating still holds the deleted rows' old page images: the
+ * erasure is not done, so the step failed (exit 1) and the user runs vacuum again once that
+ * process has let go (src/stores/sqlite/file.ts vacuumFile, src/log/sqlite/vacuum.ts say so).
+ */
+const notTruncated = (done: string): boolean => done.includes('WAL NOT truncated');
+
 export function registerVacuum(program: Command): void {
   program
     .command('vacuum')
@@ -34,7 +41,8 @@ export function registerVacuum(program: Command): void {
         return withApp(cmd, { json: flags.json === true }, async (app, io) => {
           const attempt = async (target: string, work: () => Promise<string>): Promise<void> => {
             try {
-              steps.push({ target, done: await work(), ok: true });
+              const done = await work();
+              steps.push({ target, done, ok: !notTruncated(done) });
             } catch (err) {
               steps.push({ target, done: err instanceof Error ? err.message : String(err), ok: false });
             }
@@ -64,7 +72,8 @@ export function registerVacuum(program: Command): void {
             const file = sqliteLog;
             const { vacuumSqliteLog } = await import('../log/sqlite/vacuum.js');
             try {
-              steps.push({ target: `saga log (sqlite ${file})`, done: vacuumSqliteLog(file), ok: true });
+              const done = vacuumSqliteLog(file);
+              steps.push({ target: `saga log (sqlite ${file})`, done, ok: !notTruncated(done) });
             } catch (err) {
               steps.push({ target: `saga log (sqlite ${file})`, done: err instanceof Error ? err.message : String(err), ok: false });
             }

@@ -24,6 +24,7 @@ import {
 } from './schemas.js';
 import { errorCode, errorMessage } from '../lib/errors.js';
 import { contentStateOf, describeContent } from '../ingest/content-state.js';
+import { cancelAndForget } from '../ingest/staged-sweep.js';
 
 // Saga ids are engine UUIDs or `idem-<hex>` (write.ts): none has a control character. Such an id is
 // bad input (400) checked before the saga log sees it: a NUL on a PostgreSQL log would be a 503.
@@ -157,7 +158,7 @@ export function registerSagaRoutes(api: OpenAPIHono, ctx: ApiContext): void {
       const saga = await log.load(id);
       if (!saga) throw new HttpProblem(404, 'SAGA_NOT_FOUND', `no saga "${id}" in the log`, { sagaId: id });
       const outcome = await waitUpTo(
-        ctx.app.engine.cancel(id, q.reason ?? 'cancelled through the HTTP API', { by: q.by ?? 'http-api' }),
+        cancelAndForget(ctx.app.engine, ctx.app.stores, id, q.reason ?? 'cancelled through the HTTP API', { by: q.by ?? 'http-api' }),
         q.wait ?? 10,
         true,
       );

@@ -2,7 +2,7 @@
 // ended (completed or compensated) but its last action's removal did not run (a crash, a saga
 // ended by `sagas cancel`), or the front staged it and died before the saga began. A stuck saga
 // keeps its content (`sagas retry` needs it), and so does every saga that has not ended.
-import type { SagaLog } from '../saga/index.js';
+import type { SagaEngine, SagaLog, SagaOutcome } from '../saga/index.js';
 import { isFinal } from '../saga/index.js';
 import type { StagedRef, StoreSet } from '../stores/types.js';
 
@@ -33,4 +33,23 @@ export async function sweepStagedInputs(stores: StoreSet, log: Pick<SagaLog, 'lo
     if (page.length < PAGE) return removed;
     after = page[page.length - 1]?.sagaId;
   }
+}
+
+/**
+ * `sagas cancel` (CLI and HTTP): cancels, then removes the saga's staged content once it has ended.
+ * A queued saga that never started runs no step, so no compensation removes its content; without
+ * this it stayed until `vacuum` -- the content of a write the user just called off.
+ */
+export async function cancelAndForget(
+  engine: Pick<SagaEngine, 'cancel'>,
+  stores: Pick<StoreSet, 'postgres'>,
+  sagaId: string,
+  reason: string,
+  opts: { by?: string } = {},
+): Promise<SagaOutcome> {
+  const outcome = await engine.cancel(sagaId, reason, opts);
+  // The cancel itself succeeded: a failed removal is not reported as a failed cancel; `vacuum`
+  // sweeps what is left (an ended saga's row), as it does after a crash.
+  if (isFinal(outcome.status)) await stores.postgres.dropStagedInputs([outcome.sagaId]).catch(() => undefined);
+  return outcome;
 }

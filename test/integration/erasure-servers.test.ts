@@ -5,9 +5,6 @@
 // delete racing an update: each ends erased, or reported not erased with the document intact.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
-import neo4j from 'neo4j-driver';
-import { Redis } from 'ioredis';
 import { openApp, type App } from '../../src/app.js';
 import { HashingEmbedder } from '../../src/ingest/embedder.js';
 import { checkErasure } from '../../src/ingest/erasure.js';
@@ -15,6 +12,7 @@ import { verifyStores } from '../../src/ingest/verify.js';
 import { withFaults, type FaultControl } from '../../src/stores/faults.js';
 import type { StoreName, StoreSet } from '../../src/stores/types.js';
 import { deletedTokens, found, keptTokens, runScenario, sagaLogText, tokenDoc, type ErasureDocs } from '../support/erasure-scenario.js';
+import { serverTexts } from '../support/erasure-scans.js';
 import { realStores, type RealStores } from '../support/real-stores.js';
 
 let env: RealStores;
@@ -50,72 +48,9 @@ after(async () => {
   await env?.close();
 });
 
-/** Every live row of every table (documents' and the saga log's schemas), as text. */
-async function postgresText(): Promise<string> {
-  const c = new pg.Client({ connectionString: env.databaseUrl });
-  await c.connect();
-  try {
-    const tables = await c.query<{ s: string; t: string }>(
-      "SELECT table_schema AS s, table_name AS t FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') AND table_type = 'BASE TABLE'",
-    );
-    const parts: string[] = [];
-    for (const { s, t } of tables.rows) {
-      const rows = await c.query<{ r: string }>(`SELECT x::text AS r FROM ${pg.escapeIdentifier(s)}.${pg.escapeIdentifier(t)} AS x`);
-      parts.push(...rows.rows.map((r) => `${s}.${t}: ${r.r}`));
-    }
-    return parts.join('\n');
-  } finally {
-    await c.end();
-  }
-}
-
-async function neo4jText(): Promise<string> {
-  const driver = neo4j.driver(env.config.neo4jUrl ?? '');
-  const session = driver.session();
-  try {
-    const r = await session.run(
-      'MATCH (n) RETURN labels(n) AS l, properties(n) AS p UNION ALL MATCH ()-[e]->() RETURN [type(e)] AS l, properties(e) AS p',
-    );
-    return r.records.map((x) => JSON.stringify([x.get('l'), x.get('p')])).join('\n');
-  } finally {
-    await session.close();
-    await driver.close();
-  }
-}
-
-async function redisText(): Promise<string> {
-  const redis = new Redis(env.config.redisUrl ?? '');
-  try {
-    const keys = await redis.keys('*');
-    const parts: string[] = [];
-    for (const k of keys) {
-      const type = await redis.type(k);
-      parts.push(
-        `${k} ${type === 'string' ? ((await redis.get(k)) ?? '') : JSON.stringify(type === 'hash' ? await redis.hgetall(k) : type)}`,
-      );
-    }
-    return parts.join('\n');
-  } finally {
-    redis.disconnect();
-  }
-}
-
-async function qdrantText(): Promise<string> {
-  const res = await fetch(`${env.config.qdrantUrl ?? ''}/collections/apex_chunks/points/scroll`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ limit: 10_000, with_payload: true, with_vector: false }),
-  });
-  assert.equal(res.status, 200);
-  return JSON.stringify(await res.json());
-}
-
 test('servers: no live row of any store, and no saga-log row, holds a deleted token; kept documents intact; verify --erased', async () => {
   const texts = {
-    postgres: await postgresText(),
-    neo4j: await neo4jText(),
-    qdrant: await qdrantText(),
-    redis: await redisText(),
+    ...(await serverTexts(env.databaseUrl, env.config)),
     log: await sagaLogText(app),
   };
   for (const [store, text] of Object.entries(texts))
