@@ -20,7 +20,7 @@ const DEFAULT_PORT = 6379;
 
 /** A malformed REDIS_URL; the message names the setting and the limit, never the password. */
 export class RedisUrlError extends Error {
-  readonly code = 'REDIS_URL_INVALID';
+  readonly code = 'CONFIG_INVALID'; // a setting's problem: config reports it naming REDIS_URL, exit 2
   readonly setting = 'REDIS_URL';
   constructor(message: string) {
     super(`REDIS_URL: ${message}`);

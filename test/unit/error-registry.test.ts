@@ -44,6 +44,13 @@ const NOT_CODES = new Set([
   'NEO4J_PASSWORD',
   'OPENAI_API_KEY',
   'QDRANT_API_KEY',
+  // Settings named by ConfigError (the field of a configuration problem), not codes.
+  'QDRANT_SHARDS',
+  'QDRANT_REPLICATION_FACTOR',
+  'QDRANT_WRITE_CONSISTENCY',
+  'REDIS_URL',
+  'DATABASE_URL',
+  'SAGA_LOG_URL',
   'SQLITE_BUSY',
   'SQLITE_IOERR',
   'SQLITE_LOCKED',
