@@ -6,13 +6,18 @@
 // Usage: node scripts/run-tests.mjs unit conformance ...   (no group = all groups)
 // TEST_ONLY=<substring> runs only matching files (local runs; refused under CI=true, where a
 // filtered run must never pass for the whole suite).
+// --totals-out=FILE writes this run's counts as JSON; --totals-in=FILE adds an earlier run's (the
+// test command runs the unit group while the services start, then the rest: one closing line).
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, mkdtempSync, existsSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync, mkdtempSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 
 const ALL = ['unit', 'conformance', 'integration', 'crash', 'e2e'];
 const groups = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const flag = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const totalsOut = flag('totals-out');
+const totalsIn = flag('totals-in');
 const only = process.env.TEST_ONLY; // substring filter on file paths, for local runs
 
 if (only && process.env.CI === 'true') {
@@ -96,7 +101,25 @@ for (const group of groups.length ? groups : ALL) {
   console.log(`--- ${group}: ${g.pass} passed, ${g.fail} failed, ${g.skipped} skipped, ${g.cancelled} cancelled`);
   for (const k of Object.keys(totals)) totals[k] += g[k];
 }
+if (totalsIn) {
+  // An earlier run's counts (its groups' output was printed before this run's).
+  let earlier;
+  try {
+    earlier = JSON.parse(readFileSync(totalsIn, 'utf8'));
+  } catch {
+    earlier = {
+      totals: { pass: 0, fail: 1, skipped: 0, cancelled: 0 },
+      problems: [`no counts in ${totalsIn}: the earlier run did not finish`],
+    };
+  }
+  console.log(
+    `\n--- earlier (${earlier.groups?.join(', ') ?? '?'}): ${earlier.totals.pass} passed, ${earlier.totals.fail} failed, ${earlier.totals.skipped} skipped, ${earlier.totals.cancelled} cancelled`,
+  );
+  for (const k of Object.keys(totals)) totals[k] += earlier.totals[k] ?? 0;
+  problems.push(...(earlier.problems ?? []));
+}
 if (only && totals.pass + totals.fail + totals.skipped + totals.cancelled === 0) problems.push(`TEST_ONLY=${only} matched no test file`);
+if (totalsOut) writeFileSync(totalsOut, JSON.stringify({ groups: groups.length ? groups : ALL, totals, problems }));
 for (const p of problems) console.log(`run-tests: ${p}`);
 const failed = totals.fail + problems.filter((p) => !p.includes('without reporting')).length;
 console.log(`\ncancelled: ${totals.cancelled} (counted as failed)`);
