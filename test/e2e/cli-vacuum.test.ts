@@ -90,7 +90,7 @@ test('vacuum: sweeps ended sagas staged content, VACUUMs PGlite and the SQLite f
   assert.equal(out.ok, true);
   const done = Object.fromEntries(out.steps.map((s) => [s.target.replace(/ \(.*$/, ''), s.done]));
   assert.equal(done.saga_inputs, 'removed the staged content of 1 ended saga(s)');
-  assert.match(done.postgres ?? '', /^VACUUM documents, document_versions, chunks, saga_inputs; CHECKPOINT$/);
+  assert.match(done.postgres ?? '', /^VACUUM documents, document_versions, chunks, saga_inputs, embedding_cache; CHECKPOINT$/);
   for (const target of ['neo4j', 'qdrant', 'redis', 'saga log']) assert.equal(done[target], 'VACUUM; WAL truncated', target);
 
   // Every WAL emptied (or gone), and no deleted or cancelled token in any byte of a SQLite file.
@@ -124,7 +124,7 @@ test('vacuum: sweeps ended sagas staged content, VACUUMs PGlite and the SQLite f
   // bytes are then in PGlite's WAL segment only.
   const full = cli(['vacuum', '--full']);
   assert.equal(full.code, 0, full.stderr);
-  assert.match(full.stdout, /VACUUM FULL documents, document_versions, chunks, saga_inputs; CHECKPOINT/);
+  assert.match(full.stdout, /VACUUM FULL documents, document_versions, chunks, saga_inputs, embedding_cache; CHECKPOINT/);
   assert.doesNotMatch(full.stdout, /FAILED/);
   const pgFull = pgHits(tokens.deleted);
   assert.deepEqual(
