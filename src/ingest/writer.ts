@@ -65,6 +65,8 @@ export class MemoryWriter {
   /** One write per document at a time in this process; across processes the single-writer rule
    * in PostgreSQL (document_locks) orders them, and clearHolder finishes a dead run's saga first. */
   private readonly busy = new Map<string, Promise<unknown>>();
+  /** Documents whose chunk count passed the limit, with the text that passed (checkChunks). */
+  private readonly chunkChecked = new WeakMap<ValidDocument, string>();
 
   constructor(private readonly opts: WriterOptions) {
     this.plan = opts.plan ?? 'default';
@@ -85,7 +87,7 @@ export class MemoryWriter {
   /** Writes `doc` (already validated) into all four stores, or leaves it as it was. */
   ingest(doc: ValidDocument, opts: { sagaId?: string } = {}): Promise<WriteResult> {
     // Too many chunks is bad input: reject before anything is written.
-    chunkText(doc.text, resolveLimits(this.opts.limits));
+    this.checkChunks(doc);
     return this.exclusive(doc.id, async () => {
       const t0 = performance.now();
       const prepared = await this.beforeSaga(doc.id, this.ingestDef.name, async () => {
@@ -107,13 +109,24 @@ export class MemoryWriter {
    * content is already committed. `engine.submit` queues exactly this for a worker (fleet mode).
    */
   async prepareIngest(doc: ValidDocument): Promise<PreparedIngest | undefined> {
-    chunkText(doc.text, resolveLimits(this.opts.limits));
+    this.checkChunks(doc);
     const sha = contentSha256(doc);
     const row = await this.opts.stores.postgres.getDocument(doc.id);
     const previousSha = row?.contentSha256 ?? null;
     if (previousSha === sha && row?.ingestionStatus === 'committed') return undefined;
     const input: IngestInput = { docId: doc.id, sha, previousSha };
     return { def: this.ingestDef, input, action: previousSha === null ? 'created' : 'updated', doc };
+  }
+
+  /**
+   * Rejects a document with too many chunks. Once per document object: the API prepares a
+   * document (for its answer's action) and then ingests the same object, and prepareIngest runs
+   * again inside ingest; chunking a large text three times for one limit check was waste.
+   */
+  private checkChunks(doc: ValidDocument): void {
+    if (this.chunkChecked.get(doc) === doc.text) return; // the same text checked already
+    chunkText(doc.text, resolveLimits(this.opts.limits));
+    this.chunkChecked.set(doc, doc.text);
   }
 
   /** Stages `doc`'s content for saga `sagaId`: before the saga begins (or is queued), never after. */
