@@ -99,6 +99,7 @@ for (const group of groups.length ? groups : ALL) {
     problems.push(`group ${group}: the test runner exited with ${res.status ?? res.signal} without reporting a failure`);
   }
   console.log(`--- ${group}: ${g.pass} passed, ${g.fail} failed, ${g.skipped} skipped, ${g.cancelled} cancelled`);
+  printSlowest(group, text);
   for (const k of Object.keys(totals)) totals[k] += g[k];
 }
 if (totalsIn) {
@@ -130,3 +131,24 @@ if (totalsOut) {
   console.log(`${totals.pass} passed, ${failed + totals.cancelled} failed, ${totals.skipped} skipped`);
 }
 process.exit(failed > 0 || totals.cancelled > 0 || totals.pass === 0 ? 1 : 0);
+
+// The slowest top-level tests of a group, so that a CI log says where the run's minutes went.
+function printSlowest(group, text) {
+  const rows = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^(?:not )?ok \d+ - (.*)$/.exec(lines[i] ?? '');
+    if (!m) continue;
+    for (let j = i + 1; j < Math.min(i + 4, lines.length); j++) {
+      const d = /^  duration_ms: ([\d.]+)/.exec(lines[j] ?? '');
+      if (d) {
+        rows.push([Number(d[1]), m[1]]);
+        break;
+      }
+    }
+  }
+  rows.sort((a, b) => b[0] - a[0]);
+  const total = rows.reduce((s, r) => s + r[0], 0);
+  console.log(`--- ${group}: slowest tests (of ${(total / 1000).toFixed(0)} s in top-level tests)`);
+  for (const [ms, name] of rows.slice(0, 12)) console.log(`    ${(ms / 1000).toFixed(1).padStart(7)} s  ${name.slice(0, 110)}`);
+}
