@@ -8,7 +8,7 @@
 // on 127.0.0.1 only: throwaway test servers. The shared test servers are never touched.
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -34,7 +34,14 @@ export interface PgReplicaPair {
   multiHostUrl: string;
   /** Immediate stop of the primary (SIGQUIT: no checkpoint, no goodbye to clients; crash recovery on a restart). */
   killPrimary(): Promise<void>;
-  /** `pg_ctl promote -w` on the standby: returns once it accepts writes. */
+  /**
+   * Asynchronous pairs only: the WAL the primary sends from now on never reaches the standby (the
+   * replication link, a small proxy in this process, stops reading from the primary, and drops
+   * what it holds at the promote). Commits go on being acknowledged by the primary alone.
+   * Returns the standby's replay position at the freeze, for the report.
+   */
+  freezeReplication(): Promise<string>;
+  /** `pg_ctl promote -w` on the standby (a frozen link is cut first): returns once it accepts writes. */
   promoteStandby(): Promise<void>;
   close(): Promise<void>;
 }
@@ -104,6 +111,55 @@ async function query<T>(url: string, sql: string): Promise<T[]> {
   }
 }
 
+/**
+ * A TCP relay for the standby's replication connection. `freeze` stops reading from the primary:
+ * the WAL it sends waits in kernel buffers and `cut` (at the promote) destroys it, as a network
+ * partition followed by the primary's death would. New connections after a freeze are refused.
+ */
+async function startReplicationLink(primaryPort: number): Promise<{ port: number; freeze(): void; cut(): void; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const upstreams = new Set<Socket>();
+  let frozen = false;
+  const server = createServer((standbySide) => {
+    if (frozen) {
+      standbySide.destroy();
+      return;
+    }
+    const primarySide = connect(primaryPort, '127.0.0.1');
+    sockets.add(standbySide).add(primarySide);
+    upstreams.add(primarySide);
+    standbySide.pipe(primarySide);
+    primarySide.pipe(standbySide);
+    const drop = (): void => {
+      standbySide.destroy();
+      primarySide.destroy();
+      sockets.delete(standbySide);
+      sockets.delete(primarySide);
+      upstreams.delete(primarySide);
+    };
+    for (const s of [standbySide, primarySide]) s.on('close', drop).on('error', drop);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const addr = server.address();
+  if (addr === null || typeof addr === 'string') throw new Error('replication link has no TCP address');
+  return {
+    port: addr.port,
+    freeze: () => {
+      frozen = true;
+      for (const u of upstreams) {
+        u.unpipe();
+        u.pause();
+      }
+    },
+    cut: () => {
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+      upstreams.clear();
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
 /** Starts the pair (primary, database `apex`, base backup, standby) and waits for streaming (and `sync`). */
 export async function startPgReplicaPair(opts: { synchronous: boolean }): Promise<PgReplicaPair> {
   if (!existsSync(join(PG_BIN, 'postgres')))
@@ -117,7 +173,11 @@ export async function startPgReplicaPair(opts: { synchronous: boolean }): Promis
   const [p1, p2] = [await freePort(), await freePort()];
   const primary = node(primaryData, p1, join(dir, 'primary.log'), owner);
   const standby = node(standbyData, p2, join(dir, 'standby.log'), owner);
+  // Asynchronous pairs stream through a link this process can freeze (see freezeReplication).
+  const link = opts.synchronous ? undefined : await startReplicationLink(p1);
   const close = async (): Promise<void> => {
+    link?.cut();
+    await link?.close();
     await Promise.all([primary.proc.kill(), standby.proc.kill()]);
     if (process.env.APEX_PG_PAIR_KEEP !== '1') rmSync(dir, { recursive: true, force: true });
   };
@@ -144,6 +204,7 @@ export async function startPgReplicaPair(opts: { synchronous: boolean }): Promis
     // The copied configuration says "primary": the standby gets its own port and name, and no
     // synchronous standby of its own (after the promote nobody would acknowledge its commits).
     writeConf(standbyData, [`port = ${p2}`, `cluster_name = '${STANDBY_NAME}'`, "synchronous_standby_names = ''"], owner);
+    if (link) writeConf(standbyData, [`primary_conninfo = 'host=127.0.0.1 port=${link.port} user=postgres'`], owner);
     await standby.proc.start();
     // Only now: with a synchronous standby named but not connected, every commit (CREATE DATABASE
     // above included) would wait for it forever. ALTER SYSTEM writes the primary's own auto.conf.
@@ -170,7 +231,14 @@ export async function startPgReplicaPair(opts: { synchronous: boolean }): Promis
     standby,
     multiHostUrl: `postgresql://postgres@127.0.0.1:${p1},127.0.0.1:${p2}/${PAIR_DATABASE}?target_session_attrs=read-write`,
     killPrimary: () => primary.proc.kill(),
+    freezeReplication: async () => {
+      if (!link) throw new Error('freezeReplication: a synchronous primary would stop acknowledging commits');
+      link.freeze();
+      const rows = await query<{ lsn: string }>(standby.url, 'SELECT pg_last_wal_replay_lsn()::text AS lsn');
+      return rows[0]?.lsn ?? '?';
+    },
     promoteStandby: async () => {
+      link?.cut();
       runAsOwner('pg_ctl', ['promote', '-D', standbyData, '-w', '-t', '30'], owner, 40_000);
     },
     close,
