@@ -16,7 +16,7 @@ import type { ProfileConfig } from '../../src/config/profile.js';
 import { realStores, type RealStores } from '../support/real-stores.js';
 import { requireServiceVar } from '../support/services.js';
 
-const IDS = ['shared-1', 'shared-2', 'shared-3'];
+const IDS = ['shared-1', 'shared-2'];
 const DEPLOYMENTS = ['ns_a', 'ns_b', ''] as const;
 type Deployment = (typeof DEPLOYMENTS)[number];
 
