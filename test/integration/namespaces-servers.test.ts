@@ -14,7 +14,8 @@ import { sweepFences } from '../../src/ingest/fence-sweep.js';
 import { verifyStores } from '../../src/ingest/verify.js';
 import type { ProfileConfig } from '../../src/config/profile.js';
 import { realStores, type RealStores } from '../support/real-stores.js';
-import { requireServiceVar } from '../support/services.js';
+import neo4j from 'neo4j-driver';
+import { requireServiceVar, testServices } from '../support/services.js';
 
 const IDS = ['shared-1', 'shared-2'];
 const DEPLOYMENTS = ['ns_a', 'ns_b', ''] as const;
@@ -53,7 +54,26 @@ before(async () => {
 after(async () => {
   for (const a of apps.values()) await a.close();
   await env?.close();
+  await dropNamespaceRules(['ns_a', 'ns_b']);
 });
+
+/** realStores empties Neo4j's nodes, not its schema: the namespaces' rules go too (other tests list rules). */
+async function dropNamespaceRules(namespaces: string[]): Promise<void> {
+  const driver = neo4j.driver(testServices().neo4jUrl);
+  const session = driver.session();
+  try {
+    for (const ns of namespaces) {
+      const p = { p: `apex_${ns}_` };
+      const constraints = await session.run('SHOW CONSTRAINTS YIELD name WHERE name STARTS WITH $p RETURN name', p);
+      for (const r of constraints.records) await session.run(`DROP CONSTRAINT ${String(r.get('name'))} IF EXISTS`);
+      const indexes = await session.run('SHOW INDEXES YIELD name, owningConstraint WHERE name STARTS WITH $p AND owningConstraint IS NULL RETURN name', p);
+      for (const r of indexes.records) await session.run(`DROP INDEX ${String(r.get('name'))} IF EXISTS`);
+    }
+  } finally {
+    await session.close();
+    await driver.close();
+  }
+}
 
 test('three deployments ingest the same ids: each verifies 0 and reads its own content in every store', async () => {
   const shas = new Map<Deployment, string[]>();
@@ -128,6 +148,10 @@ test('behind PgBouncer (transaction mode) the namespace reaches the same schema:
     assert.equal(await app('ns_b').stores.postgres.getDocument('pooled-1'), undefined);
     assert.equal(await app('').stores.postgres.getDocument('pooled-1'), undefined);
     assert.deepEqual((await verifyStores(viaPooler.stores)).violations, []);
+    // `vacuum`: VACUUM cannot run inside the transaction that sets search_path: it names the schema.
+    const reclaim = viaPooler.stores.postgres.reclaim?.bind(viaPooler.stores.postgres);
+    assert.ok(reclaim, 'the PostgreSQL store reclaims');
+    assert.match(await reclaim({ full: false }), /^VACUUM apex_ns_a\.documents, apex_ns_a\.document_versions/);
   } finally {
     await viaPooler.close();
   }

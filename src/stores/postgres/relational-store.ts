@@ -111,8 +111,12 @@ function poolDatabase(pool: pg.Pool, localTimeoutMs?: number, localSchema?: stri
   };
   // Behind a transaction pooler a statement outside a transaction could reach a server session
   // with any search_path: with a schema, each one runs in its own transaction that sets it.
-  if (localSchema !== undefined)
-    db.query = <R extends object>(sql: string, params?: unknown[]): Promise<R[]> => db.transaction((tx) => tx.query<R>(sql, params));
+  // VACUUM cannot run in a transaction: it names its tables schema-qualified (staged-inputs.ts).
+  if (localSchema !== undefined) {
+    const direct = db.query.bind(db);
+    db.query = <R extends object>(sql: string, params?: unknown[]): Promise<R[]> =>
+      /^VACUUM\b/.test(sql) ? direct<R>(sql, params) : db.transaction((tx) => tx.query<R>(sql, params));
+  }
   return db;
 }
 

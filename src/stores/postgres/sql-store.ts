@@ -502,6 +502,6 @@ export class SqlRelationalStore implements RelationalStore, RelationalBatchWrite
   }
 
   reclaim(opts: { full: boolean }): Promise<string> {
-    return staged.reclaim(this.opts.db, opts.full, this.backend === 'pglite'); // no timeout: VACUUM FULL takes its time
+    return staged.reclaim(this.opts.db, opts.full, this.backend === 'pglite', this.opts.schema); // no timeout: VACUUM FULL takes its time
   }
 }
