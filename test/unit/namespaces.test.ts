@@ -9,6 +9,8 @@ import { namespaceCollection, namespaceSchema } from '../../src/config/namespace
 import { docKey, fenceKey, redisKeys } from '../../src/stores/redis/keys.js';
 import { namespaceCypher, noNamespace } from '../../src/stores/neo4j/namespace.js';
 import { SCHEMA_RULES } from '../../src/stores/neo4j/schema.js';
+import { profileLines } from '../../src/cli/output.js';
+import { ApexMetrics } from '../../src/metrics/registry.js';
 
 /** Redis SCAN MATCH for the patterns used here: only '*' is special in them. */
 const globMatches = (pattern: string, key: string): boolean =>
@@ -95,5 +97,26 @@ void describe('Neo4j labels per namespace', () => {
       assert.ok(out.includes(`apex_ns_a_${rule.name.slice('apex_'.length)} `), out);
       assert.ok(/:ns_a_(Document|Chunk|Entity|WriteFence)\)/.test(out), out);
     }
+  });
+});
+
+void describe('where the namespace is shown', () => {
+  const description = {
+    profile: 'servers' as const,
+    stores: { postgres: 'postgres x', neo4j: 'neo4j x', qdrant: 'qdrant x', redis: 'redis x' },
+    sagaLog: 'postgres x',
+    durability: 'd',
+    embedder: 'hashing',
+  };
+
+  void it("status's profile line names it, and says nothing without one", () => {
+    assert.match(profileLines({ ...description, namespace: 'staging' }), /^profile: servers {2}embedder: hashing {2}namespace: staging$/m);
+    assert.ok(!profileLines({ ...description, namespace: null }).includes('namespace'));
+  });
+
+  void it('metrics: apex_namespace_info{namespace} 1', async () => {
+    const m = new ApexMetrics();
+    m.namespaceInfo.set({ namespace: 'staging' }, 1);
+    assert.match(await m.registry.metrics(), /^apex_namespace_info\{namespace="staging"\} 1$/m);
   });
 });
