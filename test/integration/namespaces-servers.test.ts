@@ -137,16 +137,29 @@ test('a delete in one namespace leaves the others intact; its erasure receipt an
 test('behind PgBouncer (transaction mode) the namespace reaches the same schema: ns_a reads, writes and verifies 0', async () => {
   const bouncer = new URL(requireServiceVar('APEX_TEST_PGBOUNCER_URL'));
   bouncer.pathname = new URL(env.databaseUrl).pathname;
-  const pooled: ProfileConfig = { ...configOf('ns_a'), databaseUrl: bouncer.toString(), pgPooler: 'transaction' };
+  // The saga log through the pooler too (its SQL names the schema), LISTEN and migrations direct.
+  const pooled: ProfileConfig = {
+    ...configOf('ns_a'),
+    databaseUrl: bouncer.toString(),
+    sagaLogUrl: bouncer.toString(),
+    sagaLogDirectUrl: env.databaseUrl,
+    pgPooler: 'transaction',
+  };
   const viaPooler = await openApp({ config: pooled, embedder: new HashingEmbedder() });
   try {
     assert.equal((await viaPooler.stores.postgres.getDocument('shared-2'))?.title, titleOf('ns_a', 'shared-2'));
     assert.equal(await viaPooler.stores.postgres.getDocument('shared-1'), undefined, 'deleted in ns_a, present elsewhere');
+    const deletes = await viaPooler.engine.log.list({}, { limit: 100 });
+    assert.ok(deletes.sagas.length >= IDS.length + 1, "ns_a's saga log, read through the pooler");
     const r = await viaPooler.writer.ingest({ id: 'pooled-1', title: 'via the pooler', text: 'Written through PgBouncer.', metadata: {} });
     assert.equal(r.status, 'completed', JSON.stringify(r.reason));
     assert.equal((await app('ns_a').stores.postgres.getDocument('pooled-1'))?.title, 'via the pooler');
     assert.equal(await app('ns_b').stores.postgres.getDocument('pooled-1'), undefined);
     assert.equal(await app('').stores.postgres.getDocument('pooled-1'), undefined);
+    const sagaId = r.sagaId ?? assert.fail("the ingest names its saga");
+    assert.ok((await app('ns_a').engine.log.load(sagaId)) !== undefined, "the pooled ingest's saga is in ns_a's log");
+    assert.equal(await app('ns_b').engine.log.load(sagaId), undefined);
+    assert.equal(await app('').engine.log.load(sagaId), undefined);
     assert.deepEqual((await verifyStores(viaPooler.stores)).violations, []);
     // `vacuum`: VACUUM cannot run inside the transaction that sets search_path: it names the schema.
     const reclaim = viaPooler.stores.postgres.reclaim?.bind(viaPooler.stores.postgres);
