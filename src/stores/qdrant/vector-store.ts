@@ -13,6 +13,7 @@ import type {
   SchemaProblem,
   StoredVersion,
   VectorHit,
+  VectorCollections,
   VectorStore,
   WriteContext,
 } from '../types.js';
@@ -90,6 +91,10 @@ function payloadOf(point: { payload?: Record<string, unknown> | null }): ChunkPa
 /** Qdrant's next_page_offset (a point id) or undefined at the end. */
 function nextOffset(next: unknown): Schemas['ExtendedPointId'] | undefined {
   return typeof next === 'string' || typeof next === 'number' ? next : undefined;
+}
+
+function notYet(what: string): StoreError {
+  return new StoreError('qdrant', 'STORE_PERMANENT', `${what}: not implemented yet`);
 }
 
 export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
@@ -417,6 +422,28 @@ export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
       if (p) hits.push({ docId: p.doc_id, contentSha256: p.content_sha256, idx: p.idx, score: point.score });
     }
     return hits;
+  }
+  // Collections and aliases (VectorCollections): implemented in the next commits of branch `aliases`.
+  ensureCollection(_name: string, _dimension: number): Promise<void> {
+    return Promise.reject(notYet('ensureCollection'));
+  }
+  dropCollection(_name: string): Promise<void> {
+    return Promise.reject(notYet('dropCollection'));
+  }
+  listCollections(): Promise<Array<{ name: string; dimension: number; points: number }>> {
+    return Promise.reject(notYet('listCollections'));
+  }
+  setAlias(_alias: string, _collection: string): Promise<void> {
+    return Promise.reject(notYet('setAlias'));
+  }
+  deleteAlias(_alias: string): Promise<void> {
+    return Promise.reject(notYet('deleteAlias'));
+  }
+  listAliases(): Promise<Array<{ alias: string; collection: string }>> {
+    return Promise.reject(notYet('listAliases'));
+  }
+  withCollection(_name: string, _dimension: number): VectorStore & VectorCollections {
+    throw notYet('withCollection');
   }
 }
 

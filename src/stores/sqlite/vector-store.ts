@@ -2,7 +2,7 @@
 // exactly as for Qdrant, and exact brute-force cosine search (fine at embedded-profile sizes).
 import { StoreError } from '../errors.js';
 import { pointId } from '../point-id.js';
-import type { DocIdPage, DocumentVersion, HealthReport, StoredVersion, VectorHit, VectorStore, WriteContext } from '../types.js';
+import type { DocIdPage, DocumentVersion, HealthReport, StoredVersion, VectorCollections, VectorHit, VectorStore, WriteContext } from '../types.js';
 import { openSqliteFile, runSqlite, runSqliteBatch, statementCache, truncateWal, vacuumFile } from './file.js';
 import type { DerivedBatchWrites, Outcomes, RemoveVersionItem, WriteItem } from '../batch-types.js';
 import type { SqliteDatabase, SqliteStatement } from './file.js';
@@ -48,6 +48,10 @@ function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
     nb += y * y;
   }
   return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
+}
+
+function notYet(what: string): StoreError {
+  return new StoreError('qdrant', 'STORE_PERMANENT', `${what}: not implemented yet`);
 }
 
 export class SqliteVectorStore implements VectorStore, DerivedBatchWrites {
@@ -162,6 +166,28 @@ export class SqliteVectorStore implements VectorStore, DerivedBatchWrites {
       }
       return hits.sort((a, b) => b.score - a.score).slice(0, limit);
     });
+  }
+  // Collections and aliases (VectorCollections): implemented in the next commits of branch `aliases`.
+  ensureCollection(_name: string, _dimension: number): Promise<void> {
+    return Promise.reject(notYet('ensureCollection'));
+  }
+  dropCollection(_name: string): Promise<void> {
+    return Promise.reject(notYet('dropCollection'));
+  }
+  listCollections(): Promise<Array<{ name: string; dimension: number; points: number }>> {
+    return Promise.reject(notYet('listCollections'));
+  }
+  setAlias(_alias: string, _collection: string): Promise<void> {
+    return Promise.reject(notYet('setAlias'));
+  }
+  deleteAlias(_alias: string): Promise<void> {
+    return Promise.reject(notYet('deleteAlias'));
+  }
+  listAliases(): Promise<Array<{ alias: string; collection: string }>> {
+    return Promise.reject(notYet('listAliases'));
+  }
+  withCollection(_name: string, _dimension: number): VectorStore & VectorCollections {
+    throw notYet('withCollection');
   }
 }
 
