@@ -10,7 +10,7 @@ import { openSqliteCache } from '../../src/stores/sqlite/cache-store.js';
 import { openSqliteGraph } from '../../src/stores/sqlite/graph-store.js';
 import { openSqliteVector } from '../../src/stores/sqlite/vector-store.js';
 import { ctxFor, makeVersion } from '../support/conformance/fixtures.js';
-import { cacheConformance, graphConformance, vectorConformance } from '../support/store-conformance.js';
+import { cacheConformance, collectionsConformance, graphConformance, vectorConformance } from '../support/store-conformance.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'apex-sqlite-stores-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -18,6 +18,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 graphConformance({ label: 'sqlite-graph', open: () => openSqliteGraph(join(dir, 'graph.db')) });
 vectorConformance({ label: 'sqlite-vector', open: () => openSqliteVector(join(dir, 'vectors.db'), 16) });
 cacheConformance({ label: 'sqlite-cache', open: () => openSqliteCache(join(dir, 'cache.db')) });
+collectionsConformance({ label: 'sqlite-vector', open: () => openSqliteVector(join(dir, 'collections.db'), 16) });
 
 void it('each stand-in keeps its data across close and reopen (one file each)', async () => {
   const reopenDir = join(dir, 'reopen');
