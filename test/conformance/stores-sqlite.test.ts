@@ -41,3 +41,32 @@ void it('each stand-in keeps its data across close and reopen (one file each)', 
     await Promise.all([graph2.close(), vectors2.close(), cache2.close()]);
   }
 });
+
+void it('vector stand-in: a switch made through one open file is seen at once by a reader with another (two connections, as two processes have)', async () => {
+  const file = join(dir, 'two-openers', 'vectors.db');
+  const writer = await openSqliteVector(file, 4);
+  const other = await openSqliteVector(file, 4);
+  try {
+    const old = makeVersion({ docId: 'd', body: 'old side', chunkCount: 2, dimension: 4 });
+    const fresh = makeVersion({ docId: 'd', body: 'new side, re-embedded', chunkCount: 3, dimension: 8 });
+    await writer.writeVersion(old, ctxFor('s'));
+    await writer.ensureCollection('apex_chunks_v2', 8);
+    await writer.withCollection('apex_chunks_v2', 8).writeVersion(fresh, ctxFor('s'));
+    await writer.setAlias('apex_read', 'apex_chunks');
+    const reader = other.withCollection('apex_read', 8);
+    assert.deepEqual(await reader.listVersions('d'), [{ docId: 'd', contentSha256: old.contentSha256, chunkCount: 2 }]);
+    await writer.setAlias('apex_read', 'apex_chunks_v2');
+    assert.deepEqual(await reader.listVersions('d'), [{ docId: 'd', contentSha256: fresh.contentSha256, chunkCount: 3 }]);
+    assert.equal((await reader.search(fresh.chunks[0]?.embedding ?? [], 1))[0]?.contentSha256, fresh.contentSha256);
+    await reader.close(); // a withCollection store leaves its opener's file open
+    assert.deepEqual(
+      (await other.listCollections()).map((c) => [c.name, c.dimension, c.points]),
+      [
+        ['apex_chunks', 4, 2],
+        ['apex_chunks_v2', 8, 3],
+      ],
+    );
+  } finally {
+    await Promise.all([writer.close(), other.close()]);
+  }
+});
