@@ -4,9 +4,12 @@
 // start and open their logs, then all start claiming at once; the clock runs from there until all N
 // are completed. Reports sagas/s, claim p50/p99 (over all workers), and what the fleet costs the
 // server: the most PostgreSQL backends of the bench's database seen at once during the drain
-// (pg_stat_activity, sampled every 100 ms, the bench's own connection excluded), and through
-// PgBouncer the most client and server connections of its pool (SHOW POOLS on its admin console,
-// when the user is in stats_users; scripts/services.sh sets that).
+// (pg_stat_activity, sampled every 100 ms, the bench's own connection and backends there before the
+// workers started excluded); through PgBouncer, the most client and server connections of its pool
+// (SHOW POOLS on its admin console, when the user is in stats_users; scripts/services.sh sets
+// that: these are the pooled run's server connections, idle ones of earlier runs included); and the CPU seconds the
+// PostgreSQL server spent on the drain (its process tree, from /proc: bench/server-cpu.ts, when the
+// server is the one scripts/services.sh started here), hence sagas per PostgreSQL CPU-second.
 // Usage: SAGA_LOG_URL=postgresql://... PGBOUNCER_URL=postgresql://...(same database through PgBouncer)
 //   WORKERS=1,2,4,8 MODES=direct,pgbouncer N=2000 ROUNDS=1 npx tsx bench/fleet-throughput.ts
 // One JSON line per run; with ROUNDS>1 a median line per (mode, workers) at the end.
@@ -17,6 +20,7 @@ import pg from 'pg';
 import { PostgresSagaLog } from '../src/log/postgres/index.js';
 import { SagaEngine } from '../src/saga/index.js';
 import { anchorSaga } from './engine.js';
+import { sampleCpu, serverPids } from './server-cpu.js';
 
 const direct = process.env.SAGA_LOG_URL ?? process.env.APEX_TEST_DATABASE_URL ?? '';
 const bouncer = process.env.PGBOUNCER_URL ?? process.env.APEX_TEST_PGBOUNCER_URL ?? '';
@@ -34,10 +38,18 @@ interface Row {
   sagasPerSec: number;
   claimP50ms: number;
   claimP99ms: number;
+  /** Most backends of the database at once during the drain, minus those there before the workers started. */
   serverBackendsMax: number;
+  serverBackendsBaseline: number;
   bouncerClientsMax?: number;
   bouncerServersMax?: number;
+  /** PostgreSQL CPU seconds during the drain, when its process is local. */
+  pgCpuSeconds?: number;
+  sagasPerPgCpuSecond?: number;
 }
+
+const BACKENDS = `SELECT count(*) AS n FROM pg_stat_activity
+  WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`;
 
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -130,9 +142,15 @@ async function run(mode: 'direct' | 'pgbouncer', workers: number, bouncerAdmin: 
     mode === 'direct'
       ? { FT_URL: direct, FT_POOLER: 'none', FT_SCHEMA: schema }
       : { FT_URL: bouncer, FT_DIRECT_URL: direct, FT_POOLER: 'transaction', FT_SCHEMA: schema };
+  // Backends already there before the workers (PgBouncer keeps idle server connections of earlier
+  // runs for server_idle_timeout): subtracted, so a direct run counts its workers' connections only.
+  const baseline = Number((await admin.query<{ n: string }>(BACKENDS)).rows[0]?.n ?? 0);
   const children = Array.from({ length: workers }, () => spawnChild(env));
   await Promise.all(children.map((c) => c.waitFor('READY')));
 
+  const pgRoot = serverPids().postgres;
+  const roots: Record<string, number> = pgRoot !== undefined ? { postgres: pgRoot } : {};
+  const cpuBefore = sampleCpu(roots).postgres;
   let backendsMax = 0;
   let clientsMax = 0;
   let serversMax = 0;
@@ -141,9 +159,7 @@ async function run(mode: 'direct' | 'pgbouncer', workers: number, bouncerAdmin: 
   for (;;) {
     const [done, backends, pool] = await Promise.all([
       admin.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".sagas WHERE status = 'completed'`),
-      admin.query<{ n: string }>(
-        `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
-      ),
+      admin.query<{ n: string }>(BACKENDS),
       bouncerPool(mode === 'pgbouncer' ? bouncerAdmin : undefined, db),
     ]);
     backendsMax = Math.max(backendsMax, Number(backends.rows[0]?.n ?? 0));
@@ -155,6 +171,8 @@ async function run(mode: 'direct' | 'pgbouncer', workers: number, bouncerAdmin: 
     await new Promise((r) => setTimeout(r, 100));
   }
   const secs = (performance.now() - t0) / 1000;
+  const cpuAfter = sampleCpu(roots).postgres;
+  const pgCpu = cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined;
   for (const c of children) c.proc.stdin?.write('STOP\n');
   const stats = await Promise.all(children.map((c) => c.waitFor('STATS ')));
   const claims = stats.flatMap((l) => (JSON.parse(l.slice(6)) as { claims: number[] }).claims);
@@ -166,8 +184,10 @@ async function run(mode: 'direct' | 'pgbouncer', workers: number, bouncerAdmin: 
     sagasPerSec: Math.round(N / secs),
     claimP50ms: pct(claims, 50),
     claimP99ms: pct(claims, 99),
-    serverBackendsMax: backendsMax,
+    serverBackendsMax: Math.max(0, backendsMax - baseline),
+    serverBackendsBaseline: baseline,
     ...(mode === 'pgbouncer' && bouncerAdmin ? { bouncerClientsMax: clientsMax, bouncerServersMax: serversMax } : {}),
+    ...(pgCpu !== undefined ? { pgCpuSeconds: Number(pgCpu.toFixed(2)), sagasPerPgCpuSecond: Math.round(N / Math.max(0.01, pgCpu)) } : {}),
   };
   console.log(JSON.stringify({ ...row, n: N, seconds: Number(secs.toFixed(2)), claims: claims.length }));
   return row;
@@ -198,6 +218,7 @@ if (ROUNDS > 1) {
           claimP50ms: med('claimP50ms'),
           claimP99ms: med('claimP99ms'),
           serverBackendsMax: med('serverBackendsMax'),
+          sagasPerPgCpuSecond: med('sagasPerPgCpuSecond'),
           ...(mode === 'pgbouncer' && bouncerAdmin
             ? { bouncerClientsMax: med('bouncerClientsMax'), bouncerServersMax: med('bouncerServersMax') }
             : {}),
