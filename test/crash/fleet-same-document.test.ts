@@ -4,7 +4,7 @@
 // while their writes are in flight). Once the workers are idle: verify reports 0 (no repair), and
 // each document holds what the last completed saga on it left. Replay with APEX_FLEET_SEED=<seed>.
 //
-// A second, shorter run (4 rounds of 15 documents, SIGKILL and SIGSTOP alternating so both happen) puts the
+// A second, shorter run (3 rounds of 15 documents: SIGKILL, SIGSTOP, SIGKILL, so both happen) puts the
 // workers' saga log and document store behind PgBouncer in transaction mode; the test's own
 // submissions and checks stay on the direct URL (they are not under test).
 import { test } from 'node:test';
@@ -22,7 +22,7 @@ import { allSagas } from '../support/log-pages.js';
 const LEASE_MS = 2_000;
 const RUNS = [
   { rounds: 10, docs: 30, bouncer: false, timeoutMs: 240_000 },
-  { rounds: 4, docs: 15, bouncer: true, timeoutMs: 180_000 },
+  { rounds: 3, docs: 15, bouncer: true, timeoutMs: 180_000 },
 ];
 
 for (const { rounds: ROUNDS, docs: DOCS, bouncer, timeoutMs } of RUNS) {
@@ -95,7 +95,7 @@ for (const { rounds: ROUNDS, docs: DOCS, bouncer, timeoutMs } of RUNS) {
           await sleep(500);
         }
         console.log(`queued ${queued} writes; ${kills} SIGKILLs, ${stops} SIGSTOPs, ${started} workers`);
-        if (bouncer) assert.ok(kills >= 2 && stops >= 2, 'the PgBouncer run killed and stopped workers');
+        if (bouncer) assert.ok(kills >= 2 && stops >= 1, 'the PgBouncer run killed and stopped workers');
         await sleep(3_000); // the workers' sweeps after takeovers (1 s delay) run before they stop
         for (const w of workers) w.proc.kill('SIGTERM');
         await Promise.all([...workers].map((w) => w.exited));

@@ -38,7 +38,7 @@ const KILL_AT = [0.2, 0.45, 0.7];
 
 const RUNS = [
   { n: 1_000, bouncer: false, deadlineMs: 150_000, timeoutMs: 200_000 },
-  { n: 200, bouncer: true, deadlineMs: 60_000, timeoutMs: 100_000 },
+  { n: 200, bouncer: true, deadlineMs: 120_000, timeoutMs: 180_000 },
 ];
 
 for (const { n: N, bouncer, deadlineMs: RUN_DEADLINE_MS, timeoutMs } of RUNS) {
@@ -55,6 +55,8 @@ for (const { n: N, bouncer, deadlineMs: RUN_DEADLINE_MS, timeoutMs } of RUNS) {
       const app = await openApp({ config: env.config, embedder: new HashingEmbedder(), leaseMs: LEASE_MS });
       const probe = LogProbe.open(env.databaseUrl);
       const workers: WorkerChild[] = [];
+      /** Workers that printed their owner id, with it. */
+      const startedOwners = new Map<WorkerChild, string>();
       const files: Array<{ path: string; pid: number; killedAt?: number }> = [];
       let started = 0;
       const startWorker = (): WorkerChild => {
@@ -69,6 +71,7 @@ for (const { n: N, bouncer, deadlineMs: RUN_DEADLINE_MS, timeoutMs } of RUNS) {
         });
         started++;
         workers.push(w);
+        void w.owner.then((o) => startedOwners.set(w, o)).catch(() => undefined);
         files.push({ path, pid: w.pid });
         return w;
       };
@@ -94,8 +97,10 @@ for (const { n: N, bouncer, deadlineMs: RUN_DEADLINE_MS, timeoutMs } of RUNS) {
           const threshold = KILL_AT[kills];
           if (threshold !== undefined && finished >= threshold * N) {
             const owners = await probe.owners();
-            const live = workers.filter((w) => w.killedAt === undefined && w.proc.exitCode === null);
-            const named = await Promise.all(live.map(async (w) => ({ w, held: owners.get(await w.owner) ?? 0 })));
+            // Only workers that have started: awaiting a replacement still opening its stores (tens
+            // of seconds on a loaded machine) let a short run end before its next kill.
+            const live = workers.filter((w) => w.killedAt === undefined && w.proc.exitCode === null && startedOwners.has(w));
+            const named = live.map((w) => ({ w, held: owners.get(startedOwners.get(w) ?? '') ?? 0 }));
             named.sort((a, b) => b.held - a.held);
             const victim = named[0]?.w;
             assert.ok(victim, 'a live worker to kill');
