@@ -22,6 +22,7 @@ import type { StoreWaits } from './store-waits.js';
 import type { DeleteInput, IngestInput } from './sagas/version.js';
 import { newSagaId } from '../saga/index.js';
 import { isLogOutage, SagaInDoubtError } from './in-doubt.js';
+import type { VectorTargets } from './reindex/targets.js';
 
 export type WriteAction = 'created' | 'updated' | 'unchanged' | 'deleted' | 'absent';
 
@@ -56,6 +57,8 @@ export interface WriterOptions {
   waits?: StoreWaits;
   /** The vector steps use the embedding cache (APEX_EMBEDDING_CACHE, chunk-embeddings.ts). */
   cacheEmbeddings?: boolean;
+  /** The vector targets of the active index record: dual writes during a reindex (docs/reindex.md). */
+  targets?: VectorTargets;
 }
 
 export class MemoryWriter {
@@ -77,6 +80,7 @@ export class MemoryWriter {
       stepTimeoutMs: opts.stepTimeoutMs,
       outage: opts.outage,
       cacheEmbeddings: opts.cacheEmbeddings === true,
+      ...(opts.targets ? { targets: opts.targets } : {}),
     };
     this.ingestDef = ingestSaga(deps, this.plan);
     this.deleteDef = deleteSaga({ ...deps, endedSagas: endedOf(opts.engine.log) });
