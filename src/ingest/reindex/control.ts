@@ -114,5 +114,9 @@ async function dropRetired(deps: ControlDeps): Promise<VersionedState> {
   if (retired.length === 0) return cur;
   await (deps.sleep ?? sleepMs)(RECORD_CACHE_MS * 2);
   for (const c of retired) await deps.vectors.dropCollection(c);
-  return deps.record.change((s) => ({ ...s, retired: retiredOf(s).filter((c) => !retired.includes(c)) }));
+  return deps.record.change((s) => {
+    const left = retiredOf(s).filter((c) => !retired.includes(c));
+    const { retired: _dropped, ...rest } = s;
+    return left.length > 0 ? { ...rest, retired: left } : rest;
+  });
 }
