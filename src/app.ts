@@ -125,6 +125,7 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
     stepTimeoutMs: opts.stepTimeoutMs,
     waits,
     cacheEmbeddings,
+    logQueries: profile.log,
     ...(outage ? { outage } : {}),
     ...(targets ? { targets } : {}),
   });
