@@ -13,7 +13,6 @@ import type {
   SchemaProblem,
   StoredVersion,
   VectorHit,
-  VectorCollections,
   VectorStore,
   WriteContext,
 } from '../types.js';
@@ -29,6 +28,8 @@ import {
 import { errorCode } from '../../lib/errors.js';
 import { isMissingCollection } from './collection.js';
 import { layoutParams, QDRANT_WRITE_ORDERING, type QdrantLayout } from './layout.js';
+import { QdrantCollections } from './collections.js';
+import { checkCollectionName, checkDimension } from '../collection-names.js';
 
 export interface QdrantStoreOptions extends QdrantLayout {
   url: string;
@@ -93,10 +94,6 @@ function nextOffset(next: unknown): Schemas['ExtendedPointId'] | undefined {
   return typeof next === 'string' || typeof next === 'number' ? next : undefined;
 }
 
-function notYet(what: string): StoreError {
-  return new StoreError('qdrant', 'STORE_PERMANENT', `${what}: not implemented yet`);
-}
-
 export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
   readonly name = 'qdrant' as const;
   readonly backend = 'qdrant';
@@ -105,11 +102,13 @@ export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
   private readonly collection: string;
   private readonly timeoutMs: number;
   private readonly where: string;
-  private readonly layout: QdrantLayout;
+  private readonly options: QdrantStoreOptions;
+  private readonly collections: QdrantCollections;
 
-  constructor(options: QdrantStoreOptions) {
+  /** `client`: shared by the stores withCollection makes (one connection pool per server). */
+  constructor(options: QdrantStoreOptions, client?: QdrantClient) {
     this.dimension = options.dimension;
-    this.layout = options;
+    this.options = options;
     this.collection = options.collection ?? QDRANT_COLLECTION;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.where = (() => {
@@ -120,12 +119,15 @@ export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
         return 'an unparsable QDRANT_URL';
       }
     })();
-    this.client = new QdrantClient({
-      url: options.url,
-      ...(options.apiKey ? { apiKey: options.apiKey } : {}),
-      timeout: this.timeoutMs,
-      checkCompatibility: false, // the pinned client is tested against the 1.19 contract
-    });
+    this.client =
+      client ??
+      new QdrantClient({
+        url: options.url,
+        ...(options.apiKey ? { apiKey: options.apiKey } : {}),
+        timeout: this.timeoutMs,
+        checkCompatibility: false, // the pinned client is tested against the 1.19 contract
+      });
+    this.collections = new QdrantCollections(this.client, (what, work) => this.call(what, work), options);
   }
 
   private call<T>(what: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
@@ -175,12 +177,16 @@ export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
 
   async connect(): Promise<void> {
     const { exists } = await this.call('connect', () => this.client.collectionExists(this.collection));
-    if (!exists) {
+    if (exists) {
+      // An alias (withCollection on the read alias): its collection was made by ensureCollection,
+      // and nothing is created under an alias's name.
+      if (await this.collections.isAlias(this.collection)) return;
+    } else {
       try {
         await this.call('connect', () =>
           this.client.createCollection(this.collection, {
             vectors: { size: this.dimension, distance: 'Cosine' },
-            ...layoutParams(this.layout),
+            ...layoutParams(this.options),
           }),
         );
       } catch (err) {
@@ -189,11 +195,7 @@ export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
         if (!again.exists) throw err;
       }
     }
-    for (const field of ['doc_id', 'content_sha256']) {
-      await this.call('connect', () =>
-        this.client.createPayloadIndex(this.collection, { field_name: field, field_schema: 'keyword', wait: true }),
-      );
-    }
+    await this.collections.indexFields('connect', this.collection);
   }
 
   async health(): Promise<HealthReport> {
@@ -423,27 +425,30 @@ export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
     }
     return hits;
   }
-  // Collections and aliases (VectorCollections): implemented in the next commits of branch `aliases`.
-  ensureCollection(_name: string, _dimension: number): Promise<void> {
-    return Promise.reject(notYet('ensureCollection'));
+  // Collections and aliases (issue 25): collections.ts, on this store's client and settings.
+  ensureCollection(name: string, dimension: number): Promise<void> {
+    return this.collections.ensureCollection(name, dimension);
   }
-  dropCollection(_name: string): Promise<void> {
-    return Promise.reject(notYet('dropCollection'));
+  dropCollection(name: string): Promise<void> {
+    return this.collections.dropCollection(name);
   }
   listCollections(): Promise<Array<{ name: string; dimension: number; points: number }>> {
-    return Promise.reject(notYet('listCollections'));
+    return this.collections.listCollections();
   }
-  setAlias(_alias: string, _collection: string): Promise<void> {
-    return Promise.reject(notYet('setAlias'));
+  setAlias(alias: string, collection: string): Promise<void> {
+    return this.collections.setAlias(alias, collection);
   }
-  deleteAlias(_alias: string): Promise<void> {
-    return Promise.reject(notYet('deleteAlias'));
+  deleteAlias(alias: string): Promise<void> {
+    return this.collections.deleteAlias(alias);
   }
   listAliases(): Promise<Array<{ alias: string; collection: string }>> {
-    return Promise.reject(notYet('listAliases'));
+    return this.collections.listAliases();
   }
-  withCollection(_name: string, _dimension: number): VectorStore & VectorCollections {
-    throw notYet('withCollection');
+  /** Same client, timeout and layout; reads and writes go to `name` (Qdrant resolves an alias). */
+  withCollection(name: string, dimension: number): QdrantVectorStore {
+    checkCollectionName('withCollection', 'name', name);
+    checkDimension('withCollection', dimension);
+    return new QdrantVectorStore({ ...this.options, collection: name, dimension }, this.client);
   }
 }
 
