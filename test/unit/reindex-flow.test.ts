@@ -9,6 +9,7 @@ import { SagaEngine } from '../../src/saga/index.js';
 import { HashingEmbedder } from '../../src/ingest/embedder.js';
 import { MemoryWriter } from '../../src/ingest/writer.js';
 import { verifyStores } from '../../src/ingest/verify.js';
+import { checkErasure } from '../../src/ingest/erasure.js';
 import { IndexRecord } from '../../src/ingest/reindex/record.js';
 import { VectorTargets, targetOfEmbedder } from '../../src/ingest/reindex/targets.js';
 import { initialState } from '../../src/ingest/reindex/state.js';
@@ -66,7 +67,19 @@ test('reindex 256 -> 384 under live updates and deletes; switch, rollback, switc
     assert.deepEqual(report.problems, []);
     assert.equal(report.committed, 30);
     assert.equal(report.current, 30);
-    assert.deepEqual((await verifyStores(stores)).violations, [], 'the live stores verify too');
+    const extra = [{ collection: 'apex_chunks_v2', store: next.store, complete: true }];
+    assert.deepEqual((await verifyStores(stores, { extraVectors: extra })).violations, [], 'verify covers both targets');
+    const erased = await checkErasure(stores, engine.log, doc(10).id, { extraVectors: extra });
+    assert.equal(erased.stores.find((c) => c.store === 'qdrant')?.clean, true, 'a deleted document is in neither collection');
+    // A point of a deleted document left in the new target is found there, naming the collection.
+    await next.store.writeVersion(
+      { docId: doc(11).id, title: '', contentSha256: 'f'.repeat(64), metadata: {}, chunks: [{ idx: 0, text: 'x', entities: [], embedding: new Array<number>(384).fill(0.1) }] },
+      { sagaId: 'test', fencingToken: 1 },
+    );
+    const found = (await verifyStores(stores, { extraVectors: extra })).violations;
+    assert.deepEqual(found.map((v) => [v.kind, v.docId, v.detail]), [['orphan_data', doc(11).id, 'no PostgreSQL row (in apex_chunks_v2)']]);
+    assert.equal((await checkErasure(stores, engine.log, doc(11).id, { extraVectors: extra })).erased, false);
+    await next.store.removeDocument(doc(11).id);
     for (let i = 0; i < 35; i++) {
       const d = doc(i, i < 10 ? 1 : 0);
       const want = i >= 10 && i < 15 ? [] : [contentSha256(d)];
