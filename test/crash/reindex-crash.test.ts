@@ -15,7 +15,7 @@ import { serversEnv } from '../support/cli.js';
 import { spawnCli } from '../support/cli-async.js';
 import { realStores, type RealStores } from '../support/real-stores.js';
 
-const N = 30;
+const N = 16;
 const seed = Number(process.env.REINDEX_KILL_SEED ?? Math.floor(Math.random() * 1e9));
 console.log(`reindex crash test: seed=${seed} (replay: REINDEX_KILL_SEED=${seed})`);
 const random = seededRandom(seed);

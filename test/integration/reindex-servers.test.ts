@@ -18,7 +18,7 @@ import { targetOfEmbedder } from '../../src/ingest/reindex/targets.js';
 import type { VectorStore } from '../../src/stores/types.js';
 import { realStores, type RealStores } from '../support/real-stores.js';
 
-const N = 40;
+const N = 24;
 const doc = (i: number, v = 0) => ({
   id: `r-${String(i).padStart(3, '0')}`,
   title: `Report ${i}`,
