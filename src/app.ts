@@ -19,6 +19,7 @@ import { hasIndexState, type RelationalStore } from './stores/types.js';
 import { IndexRecord } from './ingest/reindex/record.js';
 import { checkProcessEmbedder, targetOfEmbedder, VectorTargets } from './ingest/reindex/targets.js';
 import { DEFAULT_VECTOR_COLLECTION } from './ingest/reindex/control.js';
+import { namespaceCollection } from './config/namespace.js';
 import { initialState, type IndexState } from './ingest/reindex/state.js';
 import { reindexSaga, type ReindexInput } from './ingest/sagas/reindex-saga.js';
 import { searchDocuments, type SearchHit } from './ingest/read.js';
@@ -88,7 +89,9 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
   const cacheEmbeddings = embeddingCacheFromEnv(env, embedder);
   // The active index record (docs/reindex.md): created from today's settings on the first start,
   // and a process whose embedder contradicts it refuses to start (lenient `status` reports it).
-  const base = DEFAULT_VECTOR_COLLECTION;
+  // The base collection: the namespace's on a Qdrant server (src/config/namespace.ts), else the
+  // adapter's default (an embedded namespace has its own data directory).
+  const base = config.namespace !== undefined && config.qdrantUrl ? namespaceCollection(config.namespace) : DEFAULT_VECTOR_COLLECTION;
   let record: IndexRecord | undefined;
   let atStart: IndexState | undefined;
   let mismatch: string | undefined;

@@ -7,7 +7,8 @@ import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createQdrantStore } from '../../src/stores/qdrant/vector-store.js';
 import type { VectorStore } from '../../src/stores/types.js';
-import { rejectionOf } from '../support/conformance/fixtures.js';
+import { isMissingCollection } from '../../src/stores/qdrant/collection.js';
+import { ctxFor, makeVersion, rejectionOf } from '../support/conformance/fixtures.js';
 import { contractSkipReason } from '../support/qdrant-contract.js';
 import { startQdrantFront, type QdrantUnderTest } from '../support/qdrant-front.js';
 import { collectionsConformance, vectorConformance } from '../support/store-conformance.js';
@@ -49,6 +50,23 @@ collectionsConformance({
     await store.connect();
     return store;
   },
+});
+
+void it('a store bound to an alias never creates a collection under the alias name when its collection is gone', async () => {
+  const store = createQdrantStore({ url: front.url, dimension: 16, timeoutMs: 10_000 });
+  const [gone, alias] = ['c0000000a_gone', 'c0000000a_alias']; // the c<8 hex>_ names of the collections suite
+  await store.ensureCollection(gone, 4);
+  await store.setAlias(alias, gone);
+  const reader = store.withCollection(alias, 4);
+  await reader.connect();
+  await store.deleteAlias(alias);
+  await store.dropCollection(gone);
+  const err = await rejectionOf(reader.writeVersion(makeVersion({ docId: 'via-alias', body: 'nowhere to go', chunkCount: 1, dimension: 4 }), ctxFor('s')));
+  assert.ok(isMissingCollection(err), String(err));
+  assert.deepEqual(
+    (await store.listCollections()).filter((c) => c.name.startsWith('c0000000a_')),
+    [],
+  );
 });
 
 void it("every request and response met Qdrant's OpenAPI contract", { skip: contractSkipReason() }, () => {

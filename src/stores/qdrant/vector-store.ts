@@ -104,6 +104,9 @@ export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
   private readonly where: string;
   private readonly options: QdrantStoreOptions;
   private readonly collections: QdrantCollections;
+  /** connect() found the bound name to be an alias: a write that finds it gone must not create a
+   * collection under the alias's name (Qdrant dropped the alias with its collection). */
+  private aliasBound = false;
 
   /** `client`: shared by the stores withCollection makes (one connection pool per server). */
   constructor(options: QdrantStoreOptions, client?: QdrantClient) {
@@ -180,7 +183,8 @@ export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
     if (exists) {
       // An alias (withCollection on the read alias): its collection was made by ensureCollection,
       // and nothing is created under an alias's name.
-      if (await this.collections.isAlias(this.collection)) return;
+      this.aliasBound = await this.collections.isAlias(this.collection);
+      if (this.aliasBound) return;
     } else {
       try {
         await this.call('connect', () =>
@@ -244,7 +248,7 @@ export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
         );
       // A Qdrant that came back without the collection: create it again (connect), then write.
       await upsert().catch(async (err: unknown) => {
-        if (!isMissingCollection(err)) throw err;
+        if (!isMissingCollection(err) || this.aliasBound) throw err;
         await this.connect();
         await upsert();
       });
@@ -267,7 +271,7 @@ export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
         );
       // As writeVersion: a Qdrant that came back without the collection gets it again first.
       await upsert().catch(async (err: unknown) => {
-        if (!isMissingCollection(err)) throw err;
+        if (!isMissingCollection(err) || this.aliasBound) throw err;
         await this.connect();
         await upsert();
       });
