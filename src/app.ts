@@ -15,6 +15,15 @@ import { outageStepsFromEnv } from './config/outage-steps.js';
 import { StoreWaits } from './ingest/store-waits.js';
 import { SagaEngine, type SagaHooks } from './saga/index.js';
 import { Retention, retentionFromEnv } from './fleet/retention.js';
+import { hasIndexState, type RelationalStore } from './stores/types.js';
+import { IndexRecord } from './ingest/reindex/record.js';
+import { checkProcessEmbedder, targetOfEmbedder, VectorTargets } from './ingest/reindex/targets.js';
+import { DEFAULT_VECTOR_COLLECTION } from './ingest/reindex/control.js';
+import { namespaceCollection } from './config/namespace.js';
+import { initialState, type IndexState } from './ingest/reindex/state.js';
+import { reindexSaga, type ReindexInput } from './ingest/sagas/reindex-saga.js';
+import { searchDocuments, type SearchHit } from './ingest/read.js';
+import type { SagaDefinition } from './saga/index.js';
 
 export interface AppOptions {
   env?: Env;
@@ -50,7 +59,23 @@ export interface App {
   retention: Retention;
   /** The lease this process's engine takes (APEX_LEASE_MS): the fence sweep's unit. */
   leaseMs: number;
+  /** The active index record and the vector targets it names (docs/reindex.md); absent when the
+   * relational store keeps no record (test fakes). */
+  index?: AppIndex;
+  /** Vector search on the active index, with the embedder it was built with. */
+  search(query: string, limit?: number): Promise<SearchHit[]>;
   close(opts?: { graceMs?: number }): Promise<void>;
+}
+
+export interface AppIndex {
+  record: IndexRecord;
+  targets: VectorTargets;
+  /** The base collection name (versioned names derive from it). */
+  base: string;
+  /** The state read at start; `mismatch` when lenient start found this process's settings wrong. */
+  atStart: IndexState | undefined;
+  mismatch?: string;
+  reindexDef: SagaDefinition<ReindexInput, Record<string, unknown>>;
 }
 
 export async function openApp(opts: AppOptions = {}): Promise<App> {
@@ -62,8 +87,30 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
   const outage = opts.outage ?? outageFromEnv(env);
   const retentionMs = retentionFromEnv(env);
   const cacheEmbeddings = embeddingCacheFromEnv(env, embedder);
-  const profile = await openProfile(config, embedder, { lenient: opts.lenientConnect === true });
+  // The active index record (docs/reindex.md): created from today's settings on the first start,
+  // and a process whose embedder contradicts it refuses to start (lenient `status` reports it).
+  // The base collection: the namespace's on a Qdrant server (src/config/namespace.ts), else the
+  // adapter's default (an embedded namespace has its own data directory).
+  const base = config.namespace !== undefined && config.qdrantUrl ? namespaceCollection(config.namespace) : DEFAULT_VECTOR_COLLECTION;
+  let record: IndexRecord | undefined;
+  let atStart: IndexState | undefined;
+  let mismatch: string | undefined;
+  const vectorCollection = async (postgres: RelationalStore): Promise<string | undefined> => {
+    if (!hasIndexState(postgres)) return undefined;
+    record = new IndexRecord(postgres);
+    atStart = (await record.ensure(initialState({ ...targetOfEmbedder(embedder), collection: base }))).state;
+    try {
+      checkProcessEmbedder(atStart, embedder);
+    } catch (err) {
+      if (!opts.lenientConnect) throw err;
+      mismatch = err instanceof Error ? err.message : String(err);
+    }
+    return atStart.active.collection;
+  };
+  const profile = await openProfile(config, embedder, { lenient: opts.lenientConnect === true, vectorCollection });
   const stores = opts.wrapStores ? opts.wrapStores(profile.stores) : profile.stores;
+  const primaryCollection = atStart?.active.collection ?? base;
+  const targets = record ? new VectorTargets(record, { primary: stores.qdrant, primaryCollection, embedder, env }) : undefined;
   const logWaits = new LogWaits();
   const engine = new SagaEngine({
     // begin/append ride out an outage of the log's database within the outage budget (issue 22).
@@ -83,7 +130,19 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
     cacheEmbeddings,
     logQueries: profile.log,
     ...(outage ? { outage } : {}),
+    ...(targets ? { targets } : {}),
   });
+  let index: AppIndex | undefined;
+  if (record && targets) {
+    const reindexDef = reindexSaga({ stores, targets, stepTimeoutMs: opts.stepTimeoutMs, outage, cacheEmbeddings });
+    engine.register(reindexDef); // every process: recovery finishes a dead run's reindex sagas
+    index = { record, targets, base, atStart, reindexDef, ...(mismatch !== undefined ? { mismatch } : {}) };
+  }
+  const search = async (query: string, limit = 5): Promise<SearchHit[]> => {
+    if (!targets) return searchDocuments(stores, embedder, query, limit);
+    const reader = await targets.reader();
+    return searchDocuments({ ...stores, qdrant: reader.store }, reader.embedder, query, limit);
+  };
   const sweeper = new StaleWriteSweeper(stores, profile.log);
   engine.addHooks(sweeper.hooks);
   const retention = new Retention({ log: profile.log, retentionMs, warn: (line) => void process.stderr.write(`${line}\n`) });
@@ -98,6 +157,8 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
     logWaits,
     retention,
     leaseMs,
+    ...(index ? { index } : {}),
+    search,
     close: async (o = {}) => {
       await retention.stop();
       await engine.close(o);

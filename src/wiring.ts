@@ -7,9 +7,10 @@ import { openSagaLog, type OpenedSagaLog } from './log/open.js';
 import { lockDataDir } from './config/data-dir-lock.js';
 import type { ProfileConfig } from './config/profile.js';
 import type { Embedder } from './ingest/embedder.js';
-import type { StoreName, StoreSet } from './stores/types.js';
+import type { RelationalStore, StoreName, StoreSet } from './stores/types.js';
 import { redactUrl } from './lib/redact.js';
 import { BatchStats, coalesceStores } from './stores/coalesce/stores.js';
+import { DEFAULT_VECTOR_COLLECTION } from './ingest/reindex/control.js';
 import { namespaceCollection, namespaceSchema } from './config/namespace.js';
 
 export interface ProfileDescription {
@@ -35,7 +36,16 @@ export interface OpenedProfile {
  * Opens the stores and the saga log. With `lenient`, a store that cannot connect is kept anyway
  * (its health() says what is wrong): `status` must report a down store, not fail to start.
  */
-export async function openProfile(cfg: ProfileConfig, embedder: Embedder, opts: { lenient?: boolean } = {}): Promise<OpenedProfile> {
+export interface OpenProfileOptions {
+  lenient?: boolean;
+  /**
+   * Names the vector collection this process serves (the active index record, docs/reindex.md),
+   * read from PostgreSQL before the vector store opens. Absent: the adapter's default collection.
+   */
+  vectorCollection?: (postgres: RelationalStore) => Promise<string | undefined>;
+}
+
+export async function openProfile(cfg: ProfileConfig, embedder: Embedder, opts: OpenProfileOptions = {}): Promise<OpenedProfile> {
   const embedded = (name: string): string => join(cfg.dataDir, name);
   const needsDir = !cfg.databaseUrl || !cfg.neo4jUrl || !cfg.qdrantUrl || !cfg.redisUrl || !cfg.sagaLogUrl;
   if (needsDir) mkdirSync(cfg.dataDir, { recursive: true });
@@ -59,6 +69,17 @@ export async function openProfile(cfg: ProfileConfig, embedder: Embedder, opts: 
         })
       : await (await import('./stores/pglite/relational-store.js')).openPgliteRelational({ dir: embedded('postgres'), timeoutMs });
     opened.push(postgres);
+    let collection: string | undefined;
+    let postgresConnected = false;
+    if (opts.vectorCollection) {
+      try {
+        await postgres.connect();
+        postgresConnected = true;
+        collection = await opts.vectorCollection(postgres);
+      } catch (err) {
+        if (!opts.lenient) throw err; // `status` reports the store (or the record) instead
+      }
+    }
     const neo4j = cfg.neo4jUrl
       ? (await import('./stores/neo4j/graph-store.js')).createNeo4jStore({
           url: cfg.neo4jUrl,
@@ -74,7 +95,8 @@ export async function openProfile(cfg: ProfileConfig, embedder: Embedder, opts: 
           url: cfg.qdrantUrl,
           apiKey: cfg.qdrantApiKey,
           dimension: embedder.dimension,
-          ...(ns !== undefined ? { collection: namespaceCollection(ns) } : {}),
+          // The active index record's collection (docs/reindex.md), else the namespace's base one.
+          ...(collection !== undefined ? { collection } : ns !== undefined ? { collection: namespaceCollection(ns) } : {}),
           ...(cfg.qdrantShards !== undefined ? { shards: cfg.qdrantShards } : {}),
           ...(cfg.qdrantReplicationFactor !== undefined ? { replicationFactor: cfg.qdrantReplicationFactor } : {}),
           ...(cfg.qdrantWriteConsistency !== undefined ? { writeConsistency: cfg.qdrantWriteConsistency } : {}),
@@ -82,12 +104,18 @@ export async function openProfile(cfg: ProfileConfig, embedder: Embedder, opts: 
         })
       : await (await import('./stores/sqlite/vector-store.js')).openSqliteVector(embedded('vectors.db'), embedder.dimension);
     opened.push(qdrant);
+    // The embedded stand-in's default collection is the base one; another active collection (after
+    // a reindex switch) is bound on the same file. Qdrant gets it as an option above.
+    const vectors = !cfg.qdrantUrl && collection !== undefined && collection !== DEFAULT_VECTOR_COLLECTION
+      ? qdrant.withCollection(collection, embedder.dimension)
+      : qdrant;
     const redis = cfg.redisUrl
       ? (await import('./stores/redis/cache-store.js')).createRedisStore({ url: cfg.redisUrl, timeoutMs, ...(ns !== undefined ? { namespace: ns } : {}) })
       : await (await import('./stores/sqlite/cache-store.js')).openSqliteCache(embedded('cache.db'));
     opened.push(redis);
-    const raw: StoreSet = { postgres, neo4j, qdrant, redis };
+    const raw: StoreSet = { postgres, neo4j, qdrant: vectors, redis };
     for (const s of Object.values(raw)) {
+      if (s === postgres && postgresConnected) continue;
       try {
         await s.connect();
       } catch (err) {

@@ -17,6 +17,7 @@ import { registerStatus } from './status.js';
 import { registerVerify } from './verify.js';
 import { registerVacuum } from './vacuum.js';
 import { registerRepair } from './repair.js';
+import { registerReindex } from './reindex.js';
 import { registerWorker } from './worker.js';
 import { registerServe } from './serve.js';
 
@@ -29,6 +30,7 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerVerify,
   registerVacuum,
   registerRepair,
+  registerReindex,
   registerSagas,
   registerStatus,
   registerWorker,

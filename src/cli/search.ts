@@ -1,6 +1,5 @@
 // `apex-memory search <text...>`: nearest chunks by embedding, only from committed documents.
 import type { Command } from 'commander';
-import { searchDocuments } from '../ingest/read.js';
 import { positiveInt } from './args.js';
 import { exiting } from './command.js';
 import { EXIT_OK } from './errors.js';
@@ -20,7 +19,7 @@ export function registerSearch(program: Command): void {
       exiting((words: string[], flags: { limit: number; json?: boolean }, cmd: Command) =>
         withApp(cmd, { json: flags.json === true }, async (app, io) => {
           const query = words.join(' ');
-          const hits = await searchDocuments(app.stores, app.embedder, query, flags.limit);
+          const hits = await app.search(query, flags.limit);
           if (io.json) {
             io.out(toJson({ query, hits }));
             return EXIT_OK;

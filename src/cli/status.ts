@@ -12,6 +12,8 @@ import { profileLines, renderTable, toJson } from './output.js';
 import { bounded, describeLogError, openForStatus, probeSagaLog } from './status-log.js';
 import { SAGA_STATUSES } from './sagas.js';
 import { formatStoreCounts, waitingInLog } from '../ingest/store-waits.js';
+import type { App } from '../app.js';
+import { describeTarget, type IndexState } from '../ingest/reindex/state.js';
 
 /** Kept in the JSON output for older readers; counts are exact now (SagaLogBackend.count). */
 const COUNT_CAP = Number.MAX_SAFE_INTEGER;
@@ -69,7 +71,8 @@ async function runStatus(json: boolean, cmd: Command): Promise<number> {
     const counted = sagaLog.ok ? await countSagas(app.engine, opened.storeTimeoutMs) : undefined;
     const log = counted instanceof Error ? { ok: false, detail: describeLogError(app.engine.log.kind, counted) } : sagaLog;
     const c = counted instanceof Error ? undefined : counted;
-    const ok = health.every((h) => h.ok) && log.ok && c?.sagas.stuck === 0;
+    const index = await indexStatus(app);
+    const ok = health.every((h) => h.ok) && log.ok && c?.sagas.stuck === 0 && index?.mismatch === undefined;
     if (io.json) {
       const waitingScan = c ? { running: c.waiting.scanned, more: c.waiting.more } : null;
       // With the log down its counts are unknown: null, not zeros that would look like "nothing to do".
@@ -83,12 +86,14 @@ async function runStatus(json: boolean, cmd: Command): Promise<number> {
           waitingScan,
           unfinished: c?.unfinished ?? null,
           countCap: COUNT_CAP,
+          index: index ?? null,
         }),
       );
       return ok ? EXIT_OK : EXIT_FAILED;
     }
     const rows = [...health.map((h) => [h.store, h.ok ? 'ok' : 'DOWN', h.detail]), ['saga log', log.ok ? 'ok' : 'DOWN', log.detail]];
     io.out(`\n${renderTable([{ header: 'store' }, { header: 'health' }, { header: 'detail' }], rows)}`);
+    if (index) io.out(`\n${indexLines(index).join('\n')}`);
     if (!c) {
       io.out('\nsaga counts: unknown (the saga log is down)');
       return EXIT_FAILED;
@@ -139,4 +144,22 @@ async function countSagas(engine: SagaEngine<SagaLogBackend>, timeoutMs: number)
 function statusIo(json: boolean): { json: boolean; info(text: string): void; out(text: string): void } {
   const write = (stream: NodeJS.WriteStream) => (text: string) => void stream.write(`${text}\n`);
   return { json, info: write(json ? process.stderr : process.stdout), out: write(process.stdout) };
+}
+
+/** The active index record (docs/reindex.md): phase and targets; undefined when unreadable. */
+async function indexStatus(app: App): Promise<(IndexState & { mismatch?: string }) | undefined> {
+  const index = app.index;
+  if (!index) return undefined;
+  const cur = await index.record.read().catch(() => undefined);
+  if (!cur) return undefined;
+  return { ...cur.state, ...(index.mismatch !== undefined ? { mismatch: index.mismatch } : {}) };
+}
+
+function indexLines(s: IndexState & { mismatch?: string }): string[] {
+  return [
+    `vector index: ${s.phase}; reads from ${describeTarget(s.active)}`,
+    ...(s.next ? [`  reindex in progress to ${describeTarget(s.next)} (dual writes on)`] : []),
+    ...(s.previous ? [`  previous index (dual-written until \`reindex --finish\`): ${describeTarget(s.previous)}`] : []),
+    ...(s.mismatch !== undefined ? [`  MISMATCH: ${s.mismatch}`] : []),
+  ];
 }

@@ -12,6 +12,8 @@ import { exiting } from './command.js';
 import { EXIT_FAILED, EXIT_OK } from './errors.js';
 import { renderPairs, renderTable, toJson } from './output.js';
 import { withApp } from './runtime.js';
+import type { App } from '../app.js';
+import type { VectorStore } from '../stores/types.js';
 
 export function registerVerify(program: Command): void {
   program
@@ -33,11 +35,14 @@ export function registerVerify(program: Command): void {
       exiting((flags: { json?: boolean; pushgateway?: string; erased?: string; logScanLimit: number }, cmd: Command) =>
         withApp(cmd, { json: flags.json === true }, async (app, io) => {
           if (flags.erased !== undefined) {
-            const receipt = await checkErasure(app.stores, app.engine.log, flags.erased, { logScanLimit: flags.logScanLimit });
+            const receipt = await checkErasure(app.stores, app.engine.log, flags.erased, {
+              logScanLimit: flags.logScanLimit,
+              extraVectors: await reindexTargets(app),
+            });
             io.out(io.json ? toJson(receipt) : renderReceipt(receipt));
             return receipt.erased ? EXIT_OK : EXIT_FAILED;
           }
-          const report = await verifyStores(app.stores);
+          const report = await verifyStores(app.stores, { extraVectors: await reindexTargets(app) });
           if (flags.pushgateway !== undefined) {
             const metrics = new ApexMetrics();
             recordVerify(metrics, report);
@@ -90,4 +95,18 @@ function renderReceipt(r: ErasureReceipt): string {
   ]);
   const table = renderTable([{ header: 'store' }, { header: 'backend' }, { header: 'result' }, { header: 'kept on purpose' }], rows);
   return `\n${head}\n\n${table}\n${r.erased ? '\nverify --erased: OK, no trace of the document remains' : '\nverify --erased: NOT ERASED (traces above, or a store could not be checked)'}`;
+}
+
+/** The other vector collections of a reindex in progress (docs/reindex.md): verify covers them too.
+ * `next` is still being built while migrating; `previous` (after a switch) is complete. */
+async function reindexTargets(app: App): Promise<Array<{ collection: string; store: VectorStore; complete: boolean }>> {
+  const index = app.index;
+  if (!index) return [];
+  const cur = await index.record.read();
+  if (!cur) return [];
+  return (await index.targets.others()).map((b) => ({
+    collection: b.target.collection,
+    store: b.store,
+    complete: cur.state.phase !== 'migrating' || b.target.collection !== cur.state.next?.collection,
+  }));
 }

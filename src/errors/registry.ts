@@ -13,6 +13,7 @@ import type { DocumentErrorCode, DocumentHeldError, EmbedderErrorCode } from '..
 import type { ConfigErrorCode } from '../config/numeric.js';
 import type { DataDirLockedError } from '../config/data-dir-lock.js';
 import type { ContentErasedError } from '../ingest/sagas/content.js';
+import type { ReindexErrorCode } from '../ingest/reindex/state.js';
 
 /** Codes of the HTTP API itself (the problem documents of src/http). */
 export type HttpErrorCode =
@@ -57,6 +58,7 @@ export type ErrorCode =
   | DataDirLockedError['code']
   | HttpErrorCode
   | CliErrorCode
+  | ReindexErrorCode
   | 'INTERNAL';
 
 export type HttpStatus = 400 | 401 | 403 | 404 | 405 | 408 | 409 | 413 | 415 | 421 | 422 | 431 | 500 | 502 | 503;
@@ -117,6 +119,13 @@ export const ERROR_REGISTRY: Readonly<Record<ErrorCode, ErrorTraits>> = {
   EMBED_CONFIG: usage(503),
   // Configuration (src/config).
   CONFIG_INVALID: usage(503),
+  // The reindex and the active index record (src/ingest/reindex, docs/reindex.md).
+  INDEX_MISMATCH: usage(503), // this process's embedder settings contradict the active index: refuses to start
+  INDEX_RECORD_INVALID: fail(503),
+  REINDEX_CONFLICT: fail(409), // another reindex target is in progress (or the target is already active)
+  REINDEX_PHASE: fail(409), // the operation does not apply in the record's phase
+  REINDEX_UNSUPPORTED: usage(400), // e.g. --chunking (re-chunking is not built yet)
+  REINDEX_VERIFY_FAILED: fail(409), // --switch refused: the new index is incomplete
   DATA_DIR_LOCKED: fail(503),
   // The HTTP API (src/http).
   HTTP_NOT_FOUND: fail(404),

@@ -1,6 +1,7 @@
 // What the HTTP layer needs from the process: the app's engine, writer, stores and embedder, how
 // it runs sagas (here, or queued for workers), its limits, and a little mutable state (draining,
 // the last verify). Tests build this around an embedded app with injected faults.
+import type { SearchHit } from '../ingest/read.js';
 import type { ProfileDescription } from '../wiring.js';
 import type { Embedder } from '../ingest/embedder.js';
 import type { VerifyReport } from '../ingest/verify.js';
@@ -15,6 +16,8 @@ export interface ApiApp {
   stores: StoreSet;
   embedder: Embedder;
   profile: { describe(): ProfileDescription };
+  /** Search on the active index of a reindex (docs/reindex.md); absent: the stores' collection. */
+  search?(query: string, limit: number): Promise<SearchHit[]>;
 }
 
 /** A Prometheus registry (prom-client's Registry has this shape). */

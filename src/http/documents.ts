@@ -220,7 +220,7 @@ export function registerDocumentRoutes(api: OpenAPIHono, ctx: ApiContext): void 
     },
     async (c) => {
       const q = parseQuery(c, SearchQuery);
-      const hits = await searchDocuments(ctx.app.stores, ctx.app.embedder, q.q, q.k);
+      const hits = ctx.app.search ? await ctx.app.search(q.q, q.k) : await searchDocuments(ctx.app.stores, ctx.app.embedder, q.q, q.k);
       return c.json({ query: q.q, k: q.k, hits }, 200);
     },
   );

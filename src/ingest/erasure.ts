@@ -5,7 +5,7 @@
 // fences (ids and tokens: they refuse a stalled owner's late write), the erasure record itself,
 // and the ids and hashes in the saga log (audit), until retention prunes those sagas.
 import { MAX_PAGE, type SagaLogBackend, type StoredSaga } from '../saga/index.js';
-import type { StoreSet } from '../stores/types.js';
+import type { StoreSet, VectorStore } from '../stores/types.js';
 
 export type ErasureScope = 'postgres' | 'neo4j' | 'qdrant' | 'redis' | 'saga_log';
 
@@ -32,6 +32,8 @@ export interface ErasureReceipt {
 export interface ErasureOptions {
   /** Sagas of each definition the log scan loads (it has no index by document; default 10,000). */
   logScanLimit?: number;
+  /** The other vector collections of a reindex in progress (dual writes, docs/reindex.md): checked too. */
+  extraVectors?: ReadonlyArray<{ collection: string; store: VectorStore }>;
 }
 
 const SAGA_NAMES = ['ingest', 'ingest_adr', 'delete'];
@@ -68,6 +70,11 @@ export async function checkErasure(
     }),
     check('qdrant', stores.qdrant.backend, async (c) => {
       for (const v of await stores.qdrant.listVersions(docId)) c.traces.push(`${v.chunkCount} point(s) of version ${v.contentSha256}`);
+      for (const x of opts.extraVectors ?? []) {
+        for (const v of await x.store.listVersions(docId)) {
+          c.traces.push(`${v.chunkCount} point(s) of version ${v.contentSha256} in ${x.collection} (reindex target)`);
+        }
+      }
     }),
     check('redis', stores.redis.backend, async (c) => {
       const e = await stores.redis.get(docId);

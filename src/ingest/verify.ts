@@ -16,7 +16,7 @@
 //     checked against PostgreSQL's statuses in one query: data of a document that is not
 //     committed (or has no row) is orphan data.
 // So a run costs about 5 round trips per `batchSize` documents instead of ~5 per document.
-import type { DocumentInspection, StoreName, StoreSet, StoredVersion } from '../stores/types.js';
+import type { DocumentInspection, StoreName, StoreSet, StoredVersion, VectorStore } from '../stores/types.js';
 
 export type ViolationKind =
   | 'orphan_data' // data in a derived store for a document that is not committed in PostgreSQL
@@ -53,6 +53,11 @@ export interface VerifyOptions {
   maxViolations?: number;
   /** Documents (and derived-store ids) per page; default 1,000. */
   batchSize?: number;
+  /** The other vector collections of a reindex in progress (dual writes, docs/reindex.md): each is
+   * checked like Qdrant's (violations on store 'qdrant', the detail names the collection). One
+   * still being built (`complete: false`) is checked for orphans and stale versions only: what it
+   * still lacks is `reindex --verify`'s report. */
+  extraVectors?: ReadonlyArray<{ collection: string; store: VectorStore; complete: boolean }>;
 }
 
 const DEFAULT_BATCH = 1_000;
@@ -75,6 +80,7 @@ export async function verifyStores(stores: StoreSet, opts: VerifyOptions = {}): 
     const page: DocumentInspection[] = await stores.postgres.inspectDocuments(after, batch);
     documents += page.length;
     committed += await checkPage(stores, page, add);
+    for (const x of opts.extraVectors ?? []) await checkExtraVectors(x, page, add);
     if (page.length < batch) break;
     after = page[page.length - 1]?.row.id ?? null;
   }
@@ -84,7 +90,13 @@ export async function verifyStores(stores: StoreSet, opts: VerifyOptions = {}): 
     if (held.length < batch) break;
     after = held[held.length - 1]?.docId ?? null;
   }
-  for (const store of [stores.neo4j, stores.qdrant, stores.redis]) {
+  const derived = [
+    { store: stores.neo4j, label: '' },
+    { store: stores.qdrant, label: '' },
+    { store: stores.redis, label: '' },
+    ...(opts.extraVectors ?? []).map((x) => ({ store: x.store, label: ` (in ${x.collection})` })),
+  ];
+  for (const { store, label } of derived) {
     // Qdrant and Redis may list an id on several pages: report each orphan once.
     const reported = new Set<string>();
     for (let cursor: string | null = null; ; ) {
@@ -95,7 +107,7 @@ export async function verifyStores(stores: StoreSet, opts: VerifyOptions = {}): 
         const status = statuses.get(id);
         if (status === 'committed') continue;
         if (violations.length < max) reported.add(id);
-        add({ kind: 'orphan_data', store: store.name, docId: id, detail: status ? `PostgreSQL row is '${status}'` : 'no PostgreSQL row' });
+        add({ kind: 'orphan_data', store: store.name, docId: id, detail: `${status ? `PostgreSQL row is '${status}'` : 'no PostgreSQL row'}${label}` });
       }
       if (next === null) break;
       cursor = next;
@@ -173,6 +185,30 @@ async function checkPage(stores: StoreSet, page: DocumentInspection[], add: (v: 
     }
   }
   return committed.length;
+}
+
+/** A reindex target during dual writes: the committed version with its chunk count, nothing else. */
+async function checkExtraVectors(
+  x: { collection: string; store: VectorStore; complete: boolean },
+  page: DocumentInspection[],
+  add: (v: Violation) => void,
+): Promise<void> {
+  const committed = page.filter((d) => d.row.ingestionStatus === 'committed' && d.row.contentSha256 !== null);
+  if (committed.length === 0) return;
+  const by = groupByDoc(await x.store.versionsOf(committed.map((d) => d.row.id)));
+  for (const { row, committedChunks } of committed) {
+    const sha = row.contentSha256 ?? '';
+    const versions = by.get(row.id) ?? [];
+    const current = versions.find((v) => v.contentSha256 === sha);
+    if (!x.complete) {
+      // still being built: only what must never be there
+    } else if (!current) add({ kind: 'missing_version', store: 'qdrant', docId: row.id, detail: `committed version ${sha} is absent from ${x.collection}` });
+    else if (current.chunkCount !== committedChunks)
+      add({ kind: 'chunk_count', store: 'qdrant', docId: row.id, detail: `${current.chunkCount} chunks in ${x.collection}, PostgreSQL has ${committedChunks}` });
+    for (const v of versions.filter((v) => v.contentSha256 !== sha)) {
+      add({ kind: 'stale_version', store: 'qdrant', docId: row.id, detail: `${x.collection} holds version ${v.contentSha256}`, version: v.contentSha256 });
+    }
+  }
 }
 
 function groupByDoc(versions: StoredVersion[]): Map<string, StoredVersion[]> {

@@ -22,6 +22,7 @@ import type { StoreWaits } from './store-waits.js';
 import type { DeleteInput, IngestInput } from './sagas/version.js';
 import { newSagaId } from '../saga/index.js';
 import { isLogOutage, SagaInDoubtError } from './in-doubt.js';
+import type { VectorTargets } from './reindex/targets.js';
 
 export type WriteAction = 'created' | 'updated' | 'unchanged' | 'deleted' | 'absent';
 
@@ -56,6 +57,8 @@ export interface WriterOptions {
   waits?: StoreWaits;
   /** The vector steps use the embedding cache (APEX_EMBEDDING_CACHE, chunk-embeddings.ts). */
   cacheEmbeddings?: boolean;
+  /** The vector targets of the active index record: dual writes during a reindex (docs/reindex.md). */
+  targets?: VectorTargets;
   /** The log's queries: a delete finishes earlier unended sagas on its document first (holder.ts
    * settleEarlier). Without it, only the saga holding the document is finished first. */
   logQueries?: Pick<SagaLogQueries, 'list'>;
@@ -80,6 +83,7 @@ export class MemoryWriter {
       stepTimeoutMs: opts.stepTimeoutMs,
       outage: opts.outage,
       cacheEmbeddings: opts.cacheEmbeddings === true,
+      ...(opts.targets ? { targets: opts.targets } : {}),
     };
     this.ingestDef = ingestSaga(deps, this.plan);
     this.deleteDef = deleteSaga({ ...deps, endedSagas: endedOf(opts.engine.log) });

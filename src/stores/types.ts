@@ -273,6 +273,26 @@ export interface EmbeddingCacheStore {
   forgetEmbeddings(docId: string, contentSha256: string | null, opts?: { heldBy?: string }): Promise<number>;
 }
 
+/** The stored active index record (docs/reindex.md): opaque JSON here, interpreted by src/ingest/reindex. */
+export interface StoredIndexState {
+  version: number;
+  state: unknown;
+  updatedAt: Date;
+}
+
+/** The active index record, changed only by compare-and-set on its version. */
+export interface IndexStateStore {
+  readIndexState(): Promise<StoredIndexState | undefined>;
+  /** Writes `state` when the stored version is `expectedVersion` (0: no record yet). Returns the
+   * new version, or null when the record changed meanwhile (nothing written). */
+  writeIndexState(expectedVersion: number, state: unknown): Promise<number | null>;
+}
+
+export function hasIndexState(store: object): store is IndexStateStore {
+  const s = store as Partial<IndexStateStore>;
+  return typeof s.readIndexState === 'function' && typeof s.writeIndexState === 'function';
+}
+
 /** PostgreSQL (and the PGlite stand-in): the system of record. */
 export interface RelationalStore
   extends StoreLifecycle,

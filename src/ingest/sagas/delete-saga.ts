@@ -19,6 +19,8 @@ import { holdOrSkip, unlessBusy } from './document-guard.js';
 import { firstStepRetry, storeRetry, type OutageBudgets } from './outage-budget.js';
 import { storeStepFactory, writeContext } from './store-step.js';
 import { versionFromChunks, type DeleteInput } from './version.js';
+import { forEachOther } from '../reindex/dual-write.js';
+import type { VectorTargets } from '../reindex/targets.js';
 
 export interface DeleteDeps {
   stores: StoreSet;
@@ -32,6 +34,8 @@ export interface DeleteDeps {
    * a grace period: staged, then never begun): their staged content may go. Without it, the delete
    * erases no staged content (the sweep does, later). staged-sweep.ts endedOf is the one in use. */
   endedSagas?: (staged: readonly StagedRef[]) => Promise<Set<string>>;
+  /** The other vector targets of a reindex in progress (docs/reindex.md): a delete removes from all. */
+  targets?: VectorTargets;
 }
 
 type Ctx = StepContext<DeleteInput, unknown>;
@@ -131,6 +135,27 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
       if (v) await stores.qdrant.writeVersion(v, w);
     },
   });
+  // Dual writes (docs/reindex.md): the document leaves every vector target of a reindex in
+  // progress; the compensation writes the committed version back into each, with its embedder.
+  const qdrantOthersDelete = storeStep('qdrant_others_delete', {
+    run: async (ctx, w) => ({
+      collections: await forEachOther(deps.targets, (b) => b.store.removeDocument(ctx.input.docId, w)),
+    }),
+    compensate: async (ctx, w) => {
+      const plain = await committed(ctx, false);
+      if (!plain) return;
+      const cache = deps.cacheEmbeddings ? { embeddingCache: stores.postgres } : {};
+      const texts = plain.chunks.map((c) => c.text);
+      await forEachOther(deps.targets, async (b) => {
+        const v = await versionFromChunks(plain.docId, plain.title, plain.contentSha256, plain.metadata, texts, {
+          embedder: b.embedder,
+          signal: ctx.signal,
+          ...cache,
+        });
+        await b.store.writeVersion(v, w);
+      });
+    },
+  });
   /** Removes the staged content of the document's sagas that have ended (never a live one's). */
   const eraseEndedStaged = async (docId: string): Promise<number> => {
     if (!deps.endedSagas) return 0;
@@ -155,7 +180,7 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
   });
   return defineSaga<DeleteInput>('delete', 1)
     .step(markDeleting)
-    .parallel((g) => g.step(redisDelete).step(neo4jDelete).step(qdrantDelete))
+    .parallel((g) => g.step(redisDelete).step(neo4jDelete).step(qdrantDelete).step(qdrantOthersDelete))
     .step(postgresDelete)
     .build();
 }

@@ -28,6 +28,8 @@ import { afterPivotRetry, firstStepRetry, storeRetry, type OutageBudgets } from 
 import { storeStepFactory, writeContext as writeContextOf, type StoreStep } from './store-step.js';
 import { versionOf, type IngestInput } from './version.js';
 import { docIdOf, documentOf, dropContent } from './content.js';
+import { forEachOther, writeOthers } from '../reindex/dual-write.js';
+import type { VectorTargets } from '../reindex/targets.js';
 
 export type IngestPlan = 'default' | 'adr';
 export const INGEST_PLANS: readonly IngestPlan[] = ['default', 'adr'];
@@ -43,6 +45,9 @@ export interface IngestDeps {
   /** qdrant_write takes vectors from the embedding cache in PostgreSQL (chunk-embeddings.ts) and
    * stores the new ones. The forgetting runs either way (a version's cached vectors go with it). */
   cacheEmbeddings?: boolean;
+  /** The vector targets of the active index record (docs/reindex.md): while a reindex runs, the
+   * vector steps write the others too. Absent (unit tests): the process's own collection only. */
+  targets?: VectorTargets;
 }
 
 type Ctx = StepContext<IngestInput, unknown>;
@@ -110,6 +115,21 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
       });
     },
   });
+  // Dual writes (docs/reindex.md): the other vector targets of a reindex in progress, each with
+  // its own embedder, as their own step so that a failure compensates only what this step wrote.
+  const qdrantOthersWrite = storeStep('qdrant_others_write', {
+    run: async (ctx, w) => {
+      if (!deps.targets || (await deps.targets.others()).length === 0) return { collections: [] as string[] };
+      const doc = await documentOf(stores, ctx.sagaId, ctx.input);
+      return { collections: await writeOthers(deps.targets, doc, ctx.input.sha, w, { limits, ...embeddingCache }) };
+    },
+    compensate: (ctx, w) => {
+      const docId = docIdOf(ctx.input);
+      return removeOwnVersion(stores, docId, ctx.input.sha, w, async () => {
+        await forEachOther(deps.targets, (b) => b.store.removeVersion(docId, ctx.input.sha, w));
+      });
+    },
+  });
   const postgresCommit = storeStep('postgres_commit', {
     kind: 'pivot',
     run: async (ctx, w) => {
@@ -174,13 +194,14 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
     }
     if (stale !== null && stale !== committedNow) {
       await Promise.all([stores.neo4j.removeVersion(docId, stale, w), stores.qdrant.removeVersion(docId, stale, w)]);
+      await forEachOther(deps.targets, (b) => b.store.removeVersion(docId, stale, w)); // dual writes
       // The replaced version's cached vectors that the new one (or another document) does not use.
       await stores.postgres.forgetEmbeddings(docId, stale, { heldBy: ctx.sagaId });
     }
     await stores.postgres.finishVersion(docId, stale, w);
     return { removed: stale };
   }
-  return { postgresPending, neo4jWrite, qdrantWrite, postgresCommit, redisWrite, cleanupPrevious };
+  return { postgresPending, neo4jWrite, qdrantWrite, qdrantOthersWrite, postgresCommit, redisWrite, cleanupPrevious };
 }
 
 export function ingestSaga(deps: IngestDeps, plan: IngestPlan = 'default'): SagaDefinition<IngestInput, Record<string, unknown>> {
@@ -196,6 +217,7 @@ export function ingestSaga(deps: IngestDeps, plan: IngestPlan = 'default'): Saga
         compensate: (ctx) => unlessBusy(deps.stores.postgres.discardPending(docIdOf(ctx.input), ctx.input.sha, writeContextOf(ctx))),
       })
       .step(s.qdrantWrite)
+      .step(s.qdrantOthersWrite)
       .step(s.redisWrite('compensatable'))
       .step(s.postgresCommit)
       .step(s.cleanupPrevious)
@@ -203,7 +225,7 @@ export function ingestSaga(deps: IngestDeps, plan: IngestPlan = 'default'): Saga
   }
   return defineSaga<IngestInput>(saga, 1)
     .step(s.postgresPending)
-    .parallel((g) => g.step(s.neo4jWrite).step(s.qdrantWrite))
+    .parallel((g) => g.step(s.neo4jWrite).step(s.qdrantWrite).step(s.qdrantOthersWrite))
     .step(s.postgresCommit)
     .step(s.redisWrite('retriable'))
     .step(s.cleanupPrevious)

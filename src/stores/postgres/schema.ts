@@ -20,6 +20,9 @@
 //                    removing one saga's row can never take content another saga still needs.
 // erasures           the erasure receipt's record: which delete saga erased a document, when (ids
 //                    only, kept for audit like write_fences; `verify --erased` reads it).
+// index_state        the active index record (docs/reindex.md): one row, the JSON state of the
+//                    vector index (active/next/previous targets, phase) and a version that every
+//                    change compares and sets.
 
 /** Serializes concurrent connect() calls across processes (arbitrary, fixed key). */
 export const SCHEMA_LOCK_KEY = 7_340_021_913;
@@ -82,5 +85,11 @@ export const SCHEMA_STATEMENTS: readonly string[] = [
      doc_id    text PRIMARY KEY,
      saga_id   text NOT NULL,
      erased_at timestamptz NOT NULL DEFAULT now()
+   )`,
+  `CREATE TABLE IF NOT EXISTS index_state (
+     id         smallint PRIMARY KEY CONSTRAINT index_state_one_row CHECK (id = 1),
+     version    bigint NOT NULL,
+     state      jsonb NOT NULL,
+     updated_at timestamptz NOT NULL DEFAULT now()
    )`,
 ];

@@ -13,6 +13,7 @@ import type { CommitItem, FinishItem, Outcomes, RelationalBatchReads, Relational
 import { SCHEMA_LOCK_KEY, SCHEMA_STATEMENTS } from './schema.js';
 import * as staged from './staged-inputs.js';
 import * as embeddings from './embedding-cache.js';
+import * as indexState from './index-state.js';
 import { withTimeout } from '../timeout.js';
 import type {
   DocumentInspection,
@@ -21,6 +22,7 @@ import type {
   EmbeddingModel,
   EmbeddingUse,
   HealthReport,
+  IndexStateStore,
   IngestionStatus,
   PendingVersion,
   RelationalStore,
@@ -28,6 +30,7 @@ import type {
   StagedContent,
   StagedFilter,
   StagedRef,
+  StoredIndexState,
   WriteContext,
 } from '../types.js';
 
@@ -60,7 +63,7 @@ const WHILE_FREE_HOLDER = 'apex:while-free';
 const DELETE_UNCOMMITTED_CHUNKS = `DELETE FROM chunks WHERE doc_id = $1 AND content_sha256 = $2
   AND NOT EXISTS (SELECT 1 FROM documents WHERE id = $1 AND content_sha256 = $2)`;
 
-export class SqlRelationalStore implements RelationalStore, RelationalBatchWrites, RelationalBatchReads {
+export class SqlRelationalStore implements RelationalStore, IndexStateStore, RelationalBatchWrites, RelationalBatchReads {
   readonly name = 'postgres' as const;
   readonly backend: string;
   private readonly opts: SqlRelationalOptions;
@@ -499,6 +502,14 @@ export class SqlRelationalStore implements RelationalStore, RelationalBatchWrite
 
   forgetEmbeddings(docId: string, contentSha256: string | null, opts: { heldBy?: string } = {}): Promise<number> {
     return this.run('forgetEmbeddings', () => embeddings.forgetEmbeddings(this.opts.db, docId, contentSha256, opts.heldBy));
+  }
+
+  readIndexState(): Promise<StoredIndexState | undefined> {
+    return this.run('readIndexState', () => indexState.readIndexState(this.opts.db));
+  }
+
+  writeIndexState(expectedVersion: number, state: unknown): Promise<number | null> {
+    return this.run('writeIndexState', () => indexState.writeIndexState(this.opts.db, expectedVersion, state));
   }
 
   reclaim(opts: { full: boolean }): Promise<string> {

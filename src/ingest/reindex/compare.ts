@@ -1,0 +1,89 @@
+// Compares one vector target with PostgreSQL (docs/reindex.md): what `reindex --verify` reports
+// and what the reindex loop works through. Streams like verify (src/ingest/verify.ts): pages of
+// PostgreSQL's documents with one batched read of the target each, then the target's own ids
+// against PostgreSQL's statuses (data of documents that are not committed).
+import type { StoreSet, VectorStore } from '../../stores/types.js';
+
+export type TargetProblemKind = 'missing' | 'chunk_count' | 'stale_version' | 'orphan' | 'dimension';
+
+export interface TargetProblem {
+  docId: string;
+  kind: TargetProblemKind;
+  detail: string;
+}
+
+export interface TargetComparison {
+  /** Committed documents in PostgreSQL. */
+  committed: number;
+  /** Committed documents whose current version is in the target with the right chunk count and
+   * nothing else. */
+  current: number;
+  problems: TargetProblem[];
+}
+
+const PAGE = 500;
+
+/** Every committed document's current version, and nothing else, in `target` (bounded memory). */
+export async function compareTarget(
+  stores: StoreSet,
+  target: VectorStore,
+  opts: { dimension?: number; collection?: string; maxProblems?: number } = {},
+): Promise<TargetComparison> {
+  const max = opts.maxProblems ?? 100_000;
+  const problems: TargetProblem[] = [];
+  const add = (p: TargetProblem): void => {
+    if (problems.length < max) problems.push(p);
+  };
+  if (opts.dimension !== undefined && opts.collection !== undefined) {
+    const info = (await target.listCollections()).find((c) => c.name === opts.collection);
+    if (!info) add({ docId: '', kind: 'dimension', detail: `collection ${opts.collection} does not exist` });
+    else if (info.dimension !== opts.dimension) {
+      add({ docId: '', kind: 'dimension', detail: `collection ${opts.collection} has dimension ${info.dimension}, expected ${opts.dimension}` });
+    }
+  }
+  let committed = 0;
+  let current = 0;
+  for (let after: string | null = null; ; ) {
+    const page = await stores.postgres.inspectDocuments(after, PAGE);
+    const live = page.filter((d) => d.row.ingestionStatus === 'committed' && d.row.contentSha256 !== null);
+    const held = await target.versionsOf(live.map((d) => d.row.id));
+    const by = new Map<string, Array<{ sha: string; chunks: number }>>();
+    for (const v of held) by.set(v.docId, [...(by.get(v.docId) ?? []), { sha: v.contentSha256, chunks: v.chunkCount }]);
+    for (const d of live) {
+      committed++;
+      const sha = d.row.contentSha256 ?? '';
+      const versions = by.get(d.row.id) ?? [];
+      const mine = versions.find((v) => v.sha === sha);
+      let ok = true;
+      if (!mine) {
+        ok = false;
+        add({ docId: d.row.id, kind: 'missing', detail: `committed version ${sha} is absent` });
+      } else if (mine.chunks !== d.committedChunks) {
+        ok = false;
+        add({ docId: d.row.id, kind: 'chunk_count', detail: `${mine.chunks} vectors, PostgreSQL has ${d.committedChunks} chunks` });
+      }
+      for (const v of versions) {
+        if (v.sha === sha) continue;
+        ok = false;
+        add({ docId: d.row.id, kind: 'stale_version', detail: `holds version ${v.sha} (${v.chunks} vectors)` });
+      }
+      if (ok) current++;
+    }
+    if (page.length < PAGE) break;
+    after = page[page.length - 1]?.row.id ?? null;
+  }
+  const seen = new Set<string>();
+  for (let cursor: string | null = null; ; ) {
+    const { docIds, next } = await target.scanDocIds(cursor, PAGE);
+    const fresh = [...new Set(docIds)].filter((id) => !seen.has(id));
+    fresh.forEach((id) => seen.add(id));
+    const statuses = await stores.postgres.statusesOf(fresh);
+    for (const id of fresh) {
+      const status = statuses.get(id);
+      if (status !== 'committed') add({ docId: id, kind: 'orphan', detail: status ? `PostgreSQL row is '${status}'` : 'no PostgreSQL row' });
+    }
+    if (next === null) break;
+    cursor = next;
+  }
+  return { committed, current, problems };
+}

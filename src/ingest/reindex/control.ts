@@ -1,0 +1,122 @@
+// The operator's transitions of a reindex (docs/reindex.md), each one compare-and-set on the
+// active index record (state.ts) followed by the server-side effects it implies, written so that
+// a re-run after a crash between the two repairs the effect:
+//   start    record (migrating, next) -> create the next collection
+//   switch   verify -> record (switched) -> alias `<base>_live` to the new collection
+//   rollback record -> alias back (after a switch), or drop the abandoned collection (before)
+//   finish   record (steady, retired) -> wait out the record cache -> drop retired -> clear them
+import type { StoreSet, VectorStore } from '../../stores/types.js';
+import { compareTarget, type TargetProblem } from './compare.js';
+import { RECORD_CACHE_MS, type IndexRecord, type VersionedState } from './record.js';
+import {
+  ReindexError,
+  finish,
+  rollback,
+  startMigration,
+  switchTo,
+  type IndexState,
+  type IndexTarget,
+} from './state.js';
+
+export const DEFAULT_VECTOR_COLLECTION = 'apex_chunks';
+
+/** The alias readers outside this process use; it always names the active collection. */
+export function liveAlias(base: string): string {
+  return `${base}_live`;
+}
+
+export interface ControlDeps {
+  stores: StoreSet;
+  record: IndexRecord;
+  /** Any vector store of the deployment's client (collections and aliases are managed through it). */
+  vectors: VectorStore;
+  base: string;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const sleepMs = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Points the live alias at the active collection when it points elsewhere (or nowhere). */
+export async function ensureLiveAlias(deps: ControlDeps, state: IndexState): Promise<void> {
+  const alias = liveAlias(deps.base);
+  const found = (await deps.vectors.listAliases()).find((a) => a.alias === alias);
+  if (found?.collection !== state.active.collection) await deps.vectors.setAlias(alias, state.active.collection);
+}
+
+/** Starts (or resumes: same target) a migration; the next collection exists afterwards. */
+export async function startReindex(deps: ControlDeps, wanted: Omit<IndexTarget, 'collection'>): Promise<VersionedState> {
+  const cur = await deps.record.change((s) => startMigration(s, wanted, deps.base));
+  const next = cur.state.next;
+  if (!next) throw new ReindexError('REINDEX_PHASE', 'the record has no next target after starting a reindex');
+  await deps.vectors.ensureCollection(next.collection, next.dimension);
+  await ensureLiveAlias(deps, cur.state);
+  return cur;
+}
+
+export async function verifyNext(deps: ControlDeps, state: IndexState): Promise<{ committed: number; current: number; problems: TargetProblem[] }> {
+  const next = state.next;
+  if (!next) throw new ReindexError('REINDEX_PHASE', 'no reindex in progress: nothing to verify');
+  const store = deps.vectors.withCollection(next.collection, next.dimension);
+  return compareTarget(deps.stores, store, { dimension: next.dimension, collection: next.collection });
+}
+
+/** Refuses unless the next target verifies; flips the record, then the alias (a re-run repairs it). */
+export async function switchReindex(deps: ControlDeps): Promise<VersionedState> {
+  const cur = await deps.record.read();
+  if (!cur) throw new ReindexError('REINDEX_PHASE', 'no active index record');
+  if (cur.state.phase === 'migrating') {
+    const report = await verifyNext(deps, cur.state);
+    if (report.problems.length > 0) {
+      throw new ReindexError(
+        'REINDEX_VERIFY_FAILED',
+        `the new index is not complete (${report.problems.length} problem(s), e.g. ${report.problems
+          .slice(0, 3)
+          .map((p) => `${p.docId || '-'}: ${p.detail}`)
+          .join('; ')}): run \`apex-memory reindex\` with the same settings, then \`--switch\` again`,
+      );
+    }
+  }
+  const after = await deps.record.change(switchTo);
+  await ensureLiveAlias(deps, after.state);
+  return after;
+}
+
+export async function rollbackReindex(deps: ControlDeps): Promise<VersionedState> {
+  const after = await deps.record.change((s) => {
+    const r = rollback(s);
+    // An abandoned migration's collection is retired (dropped below; a re-run of --finish too).
+    return s.phase === 'migrating' && s.next ? { ...r, retired: [...retiredOf(s), s.next.collection] } : r;
+  });
+  await ensureLiveAlias(deps, after.state);
+  if (after.state.phase === 'steady') return dropRetired(deps);
+  return after;
+}
+
+export async function finishReindex(deps: ControlDeps): Promise<VersionedState> {
+  const after = await deps.record.change((s) => {
+    if (s.phase === 'steady') return s;
+    const f = finish(s);
+    return s.previous ? { ...f, retired: [...retiredOf(s), s.previous.collection] } : f;
+  });
+  await ensureLiveAlias(deps, after.state);
+  return dropRetired(deps);
+}
+
+function retiredOf(s: IndexState): string[] {
+  return s.retired ?? [];
+}
+
+/** Drops the retired collections, once no process can still act on a record that named them. */
+async function dropRetired(deps: ControlDeps): Promise<VersionedState> {
+  const cur = await deps.record.read();
+  if (!cur) throw new ReindexError('REINDEX_PHASE', 'no active index record');
+  const retired = retiredOf(cur.state).filter((c) => c !== cur.state.active.collection);
+  if (retired.length === 0) return cur;
+  await (deps.sleep ?? sleepMs)(RECORD_CACHE_MS * 2);
+  for (const c of retired) await deps.vectors.dropCollection(c);
+  return deps.record.change((s) => {
+    const left = retiredOf(s).filter((c) => !retired.includes(c));
+    const { retired: _dropped, ...rest } = s;
+    return left.length > 0 ? { ...rest, retired: left } : rest;
+  });
+}

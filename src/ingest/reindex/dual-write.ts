@@ -1,0 +1,50 @@
+// Dual writes (docs/reindex.md): while a reindex runs, or is switched but not finished, the
+// ingest, update and delete sagas write every vector target the active index record names, each
+// with its own embedder. These helpers run one action per extra target. An action that fails on a
+// target the record no longer names (finished or rolled back meanwhile: its collection may be
+// gone) is not an error: there is nothing left to keep consistent there.
+import type { DocumentVersion, EmbeddingCacheStore, WriteContext } from '../../stores/types.js';
+import type { ValidDocument } from '../schema.js';
+import type { IngestLimits } from '../limits.js';
+import { versionOf } from '../sagas/version.js';
+import { writeTargets } from './state.js';
+import type { TargetBinding, VectorTargets } from './targets.js';
+
+/** Runs `action` on every extra target; tolerates failures on targets the record dropped. */
+export async function forEachOther(
+  targets: VectorTargets | undefined,
+  action: (b: TargetBinding) => Promise<void>,
+): Promise<string[]> {
+  if (!targets) return [];
+  const done: string[] = [];
+  for (const b of await targets.others()) {
+    try {
+      await action(b);
+      done.push(b.target.collection);
+    } catch (err) {
+      const fresh = await targets.record.read();
+      const named = fresh ? writeTargets(fresh.state).some((t) => t.collection === b.target.collection) : false;
+      if (named) throw err;
+    }
+  }
+  return done;
+}
+
+/** Writes `doc`'s version `sha` into every extra target, embedded with that target's embedder. */
+export function writeOthers(
+  targets: VectorTargets | undefined,
+  doc: ValidDocument,
+  sha: string,
+  w: WriteContext,
+  opts: { limits?: Partial<IngestLimits>; embeddingCache?: EmbeddingCacheStore },
+): Promise<string[]> {
+  return forEachOther(targets, async (b) => {
+    const v: DocumentVersion = await versionOf(doc, sha, {
+      ...(opts.limits ? { limits: opts.limits } : {}),
+      embedder: b.embedder,
+      ...(w.signal ? { signal: w.signal } : {}),
+      ...(opts.embeddingCache ? { embeddingCache: opts.embeddingCache } : {}),
+    });
+    await b.store.writeVersion(v, w);
+  });
+}

@@ -1,0 +1,53 @@
+// issue 25 on the embedded profile, through the real CLI: a small corpus at the default hashing-256,
+// then `reindex --dimension 384`, `--verify`, `--switch`; a process with the old settings then
+// refuses to start (exit 2, naming both), one with EMBEDDING_DIMENSION=384 searches the new
+// collection and `verify` reports 0; `--finish` drops the old collection. Also the refusals:
+// --chunking (exit 2) and another target while one is in progress (exit 1).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cliIn, json } from '../support/cli.js';
+
+test('embedded: reindex --dimension 384, --verify, --switch, then the new settings serve', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'apex-reindex-'));
+  const ingest = cliIn(dir, ['ingest', 'examples/corpus/caching', '--no-progress', '--json']);
+  assert.equal(ingest.code, 0, ingest.stderr);
+  const docs = json<{ completed: number }>(ingest).completed;
+
+  const chunking = cliIn(dir, ['reindex', '--chunking', '2']);
+  assert.equal(chunking.code, 2);
+  assert.match(chunking.stderr, /REINDEX_UNSUPPORTED/);
+
+  const t0 = performance.now();
+  const run = cliIn(dir, ['reindex', '--dimension', '384', '--no-progress', '--json']);
+  const secs = (performance.now() - t0) / 1000;
+  assert.equal(run.code, 0, run.stderr);
+  const summary = json<{ ok: boolean; reindexed: number; committed: number; seconds: number }>(run);
+  assert.deepEqual([summary.ok, summary.committed, summary.reindexed], [true, docs, docs]);
+  console.log(`embedded reindex (loaded machine): ${docs} documents, ${(docs / summary.seconds).toFixed(1)} docs/s in the loop, ${secs.toFixed(1)} s for the command`);
+
+  const other = cliIn(dir, ['reindex', '--dimension', '512']);
+  assert.equal(other.code, 1);
+  assert.match(other.stderr, /REINDEX_CONFLICT/);
+  assert.equal(cliIn(dir, ['reindex', '--verify']).code, 0);
+  const sw = cliIn(dir, ['reindex', '--switch']);
+  assert.equal(sw.code, 0, sw.stderr);
+  assert.match(sw.stdout, /switched: phase switched; reads from hashing \(dimension 384/);
+
+  const old = cliIn(dir, ['search', 'cache aside']);
+  assert.equal(old.code, 2);
+  assert.match(old.stderr, /INDEX_MISMATCH.*EMBEDDING_DIMENSION=256.*dimension 384/);
+  const env = { EMBEDDING_DIMENSION: '384' };
+  const search = cliIn(dir, ['search', 'cache aside reads', '--json'], { env });
+  assert.equal(search.code, 0, search.stderr);
+  assert.ok(json<{ hits: unknown[] }>(search).hits.length > 0);
+  const status = cliIn(dir, ['status', '--json'], { env });
+  assert.equal(json<{ index: { phase: string } }>(status).index.phase, 'switched');
+  const verify = cliIn(dir, ['verify', '--json'], { env });
+  assert.equal(verify.code, 0, verify.stdout);
+  const fin = cliIn(dir, ['reindex', '--finish'], { env });
+  assert.equal(fin.code, 0, fin.stderr);
+  assert.match(fin.stdout, /finished: phase steady/);
+});

@@ -1,0 +1,114 @@
+// The reindex end to end on the memory saga log and the simulation's fake stores (SimVector keeps
+// collections and aliases in memory): a corpus at hashing-256 is reindexed to hashing-384 while a
+// writer updates, deletes and creates documents; then --switch, a write after it, --rollback,
+// --switch again and --finish. Asserts what each collection holds, not the calls made.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MemorySagaLog } from '../../src/log/memory.js';
+import { SagaEngine } from '../../src/saga/index.js';
+import { HashingEmbedder } from '../../src/ingest/embedder.js';
+import { MemoryWriter } from '../../src/ingest/writer.js';
+import { verifyStores } from '../../src/ingest/verify.js';
+import { checkErasure } from '../../src/ingest/erasure.js';
+import { IndexRecord } from '../../src/ingest/reindex/record.js';
+import { VectorTargets, targetOfEmbedder } from '../../src/ingest/reindex/targets.js';
+import { initialState } from '../../src/ingest/reindex/state.js';
+import { finishReindex, liveAlias, rollbackReindex, startReindex, switchReindex, verifyNext } from '../../src/ingest/reindex/control.js';
+import { runReindex } from '../../src/ingest/reindex/run.js';
+import { reindexSaga } from '../../src/ingest/sagas/reindex-saga.js';
+import { contentSha256 } from '../../src/ingest/prepare.js';
+import type { VectorStore } from '../../src/stores/types.js';
+import { simStores } from '../support/sim-stores.js';
+import { MemoryIndexState } from '../support/memory-index-state.js';
+
+const base = 'apex_chunks';
+const doc = (i: number, v = 0) => ({
+  id: `doc-${String(i).padStart(3, '0')}`,
+  title: `Document ${i}`,
+  text: `Document ${i} version ${v} talks about Vega Observatory and Lumen Harbor, paragraph ${i * 7 + v}.`,
+  metadata: { i },
+});
+
+async function versions(store: VectorStore, id: string): Promise<string[]> {
+  return (await store.listVersions(id)).map((v) => v.contentSha256).sort();
+}
+
+test('reindex 256 -> 384 under live updates and deletes; switch, rollback, switch, finish', async () => {
+  const h256 = new HashingEmbedder(256);
+  const stores = simStores(Date.now, 256);
+  const record = new IndexRecord(new MemoryIndexState(), { cacheMs: 0 });
+  await record.ensure(initialState({ ...targetOfEmbedder(h256), collection: base }));
+  const targets = new VectorTargets(record, { primary: stores.qdrant, primaryCollection: base, embedder: h256, env: {} });
+  const engine = new SagaEngine({ log: new MemorySagaLog(), leaseMs: 5_000 });
+  const writer = new MemoryWriter({ stores, engine, embedder: h256, targets, stepTimeoutMs: 2_000 });
+  const def = reindexSaga({ stores, targets, stepTimeoutMs: 2_000 });
+  engine.register(def);
+  const deps = { stores, record, vectors: stores.qdrant, base, sleep: async () => undefined };
+  try {
+    for (let i = 0; i < 30; i++) assert.equal((await writer.ingest(doc(i))).status, 'completed');
+    const started = await startReindex(deps, targetOfEmbedder(new HashingEmbedder(384)));
+    const next = targets.bind(started.state.next!);
+    assert.equal(next.target.collection, 'apex_chunks_v2');
+    await assert.rejects(switchReindex(deps), { code: 'REINDEX_VERIFY_FAILED' }, 'switch refused before the new index is complete');
+
+    // The reindex loop and a live writer at once.
+    const live = (async () => {
+      for (let i = 0; i < 10; i++) assert.equal((await writer.ingest(doc(i, 1))).status, 'completed'); // updates
+      for (let i = 10; i < 15; i++) assert.equal((await writer.delete(doc(i).id)).status, 'completed'); // deletes
+      for (let i = 30; i < 35; i++) assert.equal((await writer.ingest(doc(i))).status, 'completed'); // new documents
+    })();
+    const summary = await runReindex({ stores, engine, def }, next, { concurrency: 3 });
+    await live;
+    assert.deepEqual(summary.failed, []);
+    const again = await runReindex({ stores, engine, def }, next); // a re-run: a fixed point, nothing to do
+    assert.equal(again.reindexed, 0, 'the loop reached its fixed point: a re-run has nothing to do');
+
+    const report = await verifyNext(deps, (await record.read())!.state);
+    assert.deepEqual(report.problems, []);
+    assert.equal(report.committed, 30);
+    assert.equal(report.current, 30);
+    const extra = [{ collection: 'apex_chunks_v2', store: next.store, complete: true }];
+    assert.deepEqual((await verifyStores(stores, { extraVectors: extra })).violations, [], 'verify covers both targets');
+    const erased = await checkErasure(stores, engine.log, doc(10).id, { extraVectors: extra });
+    assert.equal(erased.stores.find((c) => c.store === 'qdrant')?.clean, true, 'a deleted document is in neither collection');
+    // A point of a deleted document left in the new target is found there, naming the collection.
+    await next.store.writeVersion(
+      { docId: doc(11).id, title: '', contentSha256: 'f'.repeat(64), metadata: {}, chunks: [{ idx: 0, text: 'x', entities: [], embedding: new Array<number>(384).fill(0.1) }] },
+      { sagaId: 'test', fencingToken: 1 },
+    );
+    const found = (await verifyStores(stores, { extraVectors: extra })).violations;
+    assert.deepEqual(found.map((v) => [v.kind, v.docId, v.detail]), [['orphan_data', doc(11).id, 'no PostgreSQL row (in apex_chunks_v2)']]);
+    assert.equal((await checkErasure(stores, engine.log, doc(11).id, { extraVectors: extra })).erased, false);
+    await next.store.removeDocument(doc(11).id);
+    for (let i = 0; i < 35; i++) {
+      const d = doc(i, i < 10 ? 1 : 0);
+      const want = i >= 10 && i < 15 ? [] : [contentSha256(d)];
+      assert.deepEqual(await versions(stores.qdrant, d.id), want, `${d.id} in the old collection`);
+      assert.deepEqual(await versions(next.store, d.id), want, `${d.id} in the new collection`);
+    }
+    const dims = new Map((await stores.qdrant.listCollections()).map((c) => [c.name, c.dimension]));
+    assert.equal(dims.get('apex_chunks_v2'), 384);
+
+    // Switch: reads (and the alias) move; writes keep reaching both until --finish.
+    const switched = await switchReindex(deps);
+    assert.equal(switched.state.phase, 'switched');
+    assert.deepEqual(await stores.qdrant.listAliases(), [{ alias: liveAlias(base), collection: 'apex_chunks_v2' }]);
+    assert.equal((await targets.reader()).target.dimension, 384);
+    assert.equal((await writer.ingest(doc(0, 2))).status, 'completed');
+    assert.deepEqual(await versions(stores.qdrant, doc(0).id), [contentSha256(doc(0, 2))]);
+    assert.deepEqual(await versions(next.store, doc(0).id), [contentSha256(doc(0, 2))]);
+
+    // Rollback restores the old reads at once; switch again; finish drops the old collection.
+    const rolled = await rollbackReindex(deps);
+    assert.deepEqual([rolled.state.phase, rolled.state.active.collection], ['migrating', base]);
+    assert.equal((await targets.reader()).target.dimension, 256);
+    assert.deepEqual(await stores.qdrant.listAliases(), [{ alias: liveAlias(base), collection: base }]);
+    await switchReindex(deps);
+    const done = await finishReindex(deps);
+    assert.deepEqual([done.state.phase, done.state.active.collection, done.state.retired], ['steady', 'apex_chunks_v2', undefined]);
+    assert.deepEqual((await stores.qdrant.listCollections()).map((c) => c.name), ['apex_chunks_v2']);
+    assert.equal((await finishReindex(deps)).version, done.version, 'a re-run of --finish has nothing left to do');
+  } finally {
+    await engine.close();
+  }
+});
