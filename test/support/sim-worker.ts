@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { verifyStores } from '../../src/ingest/verify.js';
 import { checkCompensations, checkLastPivot } from './sim-effects.js';
-import { World, type WorldOptions } from './sim-world.js';
+import { World, type BatchFigures, type WorldOptions } from './sim-world.js';
 
 export interface WorldFigures {
   seed: number;
@@ -17,6 +17,8 @@ export interface WorldFigures {
   compensatedSagas: number;
   effectsUndone: number;
   hash: string;
+  /** Coalesced worlds: what the batches did. */
+  batches: BatchFigures;
 }
 
 /** Runs one world and checks every invariant; throws with `SIM_SEED=<seed>` in the message. */
@@ -40,6 +42,7 @@ export async function checkWorld(opts: WorldOptions): Promise<WorldFigures> {
     compensatedSagas: comp.compensatedSagas,
     effectsUndone: comp.effectsUndone,
     hash: r.hash,
+    batches: r.batches,
   };
 }
 
