@@ -260,3 +260,19 @@ export async function checkLastPivot(log: SagaLog, effects: EffectLog, stores: S
   }
   return last.size;
 }
+
+/**
+ * A lost owner's Qdrant write that landed late (stalls: Qdrant is unfenced by design) is what the
+ * product's stale-write sweep removes (src/ingest/sweep.ts): done here for those documents, on
+ * Qdrant only. Not with sweepDocument, which also sweeps Neo4j: Neo4j is fenced, so a stale
+ * version there is a violation verify must still see.
+ */
+export async function sweepLateQdrant(stores: StoreSet, effects: EffectLog): Promise<void> {
+  const docs = new Set(effects.effects.filter((e) => e.stale && e.changed && e.call.startsWith('qdrant.')).map((e) => e.docId));
+  for (const docId of docs) {
+    const row = await stores.postgres.getDocument(docId);
+    const committed = row?.ingestionStatus === 'committed' ? row.contentSha256 : null;
+    for (const v of await stores.qdrant.listVersions(docId))
+      if (v.contentSha256 !== committed) await stores.qdrant.removeVersion(docId, v.contentSha256);
+  }
+}

@@ -5,7 +5,7 @@
 // also use both cores. Each world is checked here, and the seed is reported with any violation.
 import { parentPort, workerData } from 'node:worker_threads';
 import { verifyStores } from '../../src/ingest/verify.js';
-import { checkCompensations, checkLastPivot } from './sim-effects.js';
+import { checkCompensations, checkLastPivot, sweepLateQdrant } from './sim-effects.js';
 import { World, type BatchFigures, type WorldOptions } from './sim-world.js';
 
 export interface WorldFigures {
@@ -29,6 +29,7 @@ export async function checkWorld(opts: WorldOptions): Promise<WorldFigures> {
     const n = await r.log.count({ status });
     if (n !== 0) throw new Error(`${n} ${status} sagas left (${label})`);
   }
+  await sweepLateQdrant(r.stores, r.effects);
   const report = await verifyStores(r.stores);
   if (report.violations.length > 0) throw new Error(`verify: ${JSON.stringify(report.violations)} (${label})`);
   await checkLastPivot(r.log, r.effects, r.stores, label);

@@ -106,9 +106,10 @@ export interface WorldOptions {
    */
   coalesce?: boolean;
   /**
-   * Per call: probability that the process's leases expire while it goes on (a stall: a GC pause,
-   * a lost network): a new process recovers its sagas at once, and what the old owner still has
-   * in flight lands as a stale owner's writes (with `coalesce`, as members of its batches).
+   * Per call: probability that the process stalls (a GC pause, a lost network) for two lease
+   * lengths: its leases expire, a new process recovers its sagas at once, and the store calls the
+   * old owner has in flight land late, as a stale owner's writes (with `coalesce`, as members of
+   * its batches, beside its other sagas' members).
    * Default 0.
    */
   stallRate?: number;
@@ -208,6 +209,8 @@ export class World {
   spawn(faulty = true): { engine: SagaEngine; writer: MemoryWriter; alive: () => boolean } {
     const id = `p${this.procNo++}`;
     let dead = false;
+    /** A stalled process's store calls apply only after this (virtual) time: they land late. */
+    let pausedUntil = 0;
     const point = (what: string): boolean => {
       if (dead) return false;
       if (faulty && this.random() < this.opts.crashRate) {
@@ -219,6 +222,7 @@ export class World {
       if (faulty && (this.opts.stallRate ?? 0) > 0 && this.random() < (this.opts.stallRate ?? 0)) {
         this.stalls++;
         this.note(`${this.clock.now()} ${id} stalls ${what};`);
+        pausedUntil = this.clock.now() + 2 * this.opts.leaseMs;
         void this.expire(`sim:${id}`);
       }
       return true;
@@ -235,6 +239,7 @@ export class World {
             const batched = MEMBER_CALL[prop] !== undefined;
             if (!point(what)) return never;
             if (latency) await this.clock.sleep(Math.floor(this.random() * 4));
+            if (latency && pausedUntil > this.clock.now()) await this.clock.sleep(pausedUntil - this.clock.now());
             if (dead) return never;
             // Faults hit the saga's writes (those carry a WriteContext). The reads before a saga
             // starts ride out failures on wall-clock timers (src/ingest/ride-out.ts), which would
