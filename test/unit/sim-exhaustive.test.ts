@@ -51,17 +51,18 @@ const CI_SCOPES: ScopeConfig[] = [
   ...THREE.map((s) => ({ ...s, faults: [], preemptions: 0 })),
 ];
 /**
- * The store group commit (issue 18): update+update with p0 also ingesting a companion document,
- * both of p0's sagas through one coalescer (sim-scope.ts `coalesce`), every fault, bound 0.
+ * The store group commit (issue 18): one update, p0 also ingesting a companion document, both
+ * sagas through one coalescer (sim-scope.ts `coalesce`), every fault, bound 0. Not in CI: more
+ * than 10,000 executions (still going after 10 minutes on the loaded 2-core machine).
  */
 const COALESCED: ScopeConfig[] = [{ name: 'coalesced update', initial: 0, ops: [I(1)], faults: FAULTS, preemptions: 0, coalesce: true }];
-CI_SCOPES.push(...COALESCED);
 /** Longer runs: 3 sagas, and more preemptions. */
 const MORE_SCOPES: ScopeConfig[] = [
   ...TWO.slice(3).map((s) => ({ ...s, faults: [] })),
   ...TWO.map((s) => ({ ...s, faults: FAULTS, preemptions: 1 })),
   ...THREE.map((s) => ({ ...s, faults: [], preemptions: 1 })),
   ...THREE.map((s) => ({ ...s, faults: FAULTS, preemptions: 0 })),
+  ...COALESCED,
 ];
 
 const env = process.env;
