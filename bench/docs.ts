@@ -25,3 +25,17 @@ export function benchDocs(prefix: string, n: number, seed: number, bytes = 3000)
   }
   return docs;
 }
+
+/** The bench documents as a JSONL corpus for `apex-memory ingest` (the backfill of bench/throughput.sh). */
+export async function writeCorpus(path: string, n: number, seed: number): Promise<{ name: string; n: number; path: string }> {
+  const { createWriteStream } = await import('node:fs');
+  const out = createWriteStream(path);
+  const chunk = 1_000;
+  for (let from = 0; from < n; from += chunk) {
+    const docs = benchDocs(`backfill-${seed}-${from}`, Math.min(chunk, n - from), seed + from);
+    const ok = out.write(docs.map((d) => JSON.stringify(d)).join('\n') + '\n');
+    if (!ok) await new Promise<void>((r) => out.once('drain', () => r()));
+  }
+  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  return { name: 'corpus', n, path };
+}

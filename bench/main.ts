@@ -4,6 +4,7 @@
 //   embedded  the README's first run, embedded profile   --corpus examples/corpus -c 8 [--plan adr]
 //   recovery  N in-flight sagas, SIGKILL, time to finish --log sqlite|postgres --n 10000 [--workers 3]
 //   memory    RSS after --first and --n no-op sagas       --log sqlite|postgres --n 1000000 --first 100000
+//   corpus    writes --n bench documents (3 KB) as JSONL  --n 100000 --out corpus.jsonl (bench/throughput.sh)
 // `bash bench/run-all.sh` runs them all (medians of 3) and regenerates BENCHMARKS.md.
 import { parseArgs } from 'node:util';
 import { benchEngine } from './engine.js';
@@ -25,6 +26,7 @@ const { positionals, values } = parseArgs({
     workers: { type: 'string', default: '1' },
     'lease-ms': { type: 'string', default: '30000' },
     target: { type: 'string', default: '' },
+    out: { type: 'string', default: 'corpus.jsonl' },
   },
 });
 
@@ -76,6 +78,10 @@ async function row(): Promise<object> {
     case 'memory': {
       const { benchMemory } = await import('./memory.js');
       return benchMemory({ log, n: num(values.n), first: num(values.first), concurrency: num(values.concurrency) });
+    }
+    case 'corpus': {
+      const { writeCorpus } = await import('./docs.js');
+      return writeCorpus(values.out ?? 'corpus.jsonl', num(values.n), values.seed === undefined ? 1 : num(values.seed));
     }
     case 'machine': {
       const { machineRow } = await import('./machine.js');

@@ -10,6 +10,7 @@ import type { StoreSet } from '../src/stores/types.js';
 import { benchDocs } from './docs.js';
 import { freshStores, serviceUrls } from './servers-setup.js';
 import { StoreTimer, pct, type CallRow } from './timing.js';
+import { cpuPerDoc, sampleCpu, selfCpu, serverPids, type ServerCpu } from './server-cpu.js';
 
 export interface ServersBenchOptions {
   plan: 'default' | 'adr' | 'raw';
@@ -49,6 +50,9 @@ export interface ServersRow {
   /** Coalesced batch sizes per store operation (p50 / max members per batched call). */
   batches: Record<string, { batches: number; members: number; p50: number; max: number }>;
   store_calls: CallRow[];
+  /** CPU seconds per document of each local server process (its whole tree) and of this process
+   * ("bench": the engine, the drivers, the embedder), over the measured run (bench/server-cpu.ts). */
+  cpu_s_per_doc: ServerCpu;
 }
 
 const FORWARD = ['putPending', 'commit', 'finishVersion', 'acquire', 'writeVersion', 'writeVersion', 'put'];
@@ -134,6 +138,8 @@ export async function benchServers(opts: ServersBenchOptions): Promise<ServersRo
     const counts = { completed: 0, compensated: 0, stuck: 0, errors: 0 };
     const lat: number[] = [];
     let next = 0;
+    const pids = serverPids();
+    const cpu0 = { ...sampleCpu(pids), bench: selfCpu() };
     const t0 = performance.now();
     const worker = async (): Promise<void> => {
       while (next < docs.length) {
@@ -153,6 +159,7 @@ export async function benchServers(opts: ServersBenchOptions): Promise<ServersRo
     };
     await Promise.all(Array.from({ length: opts.concurrency }, worker));
     const wall = performance.now() - t0;
+    const cpu1 = { ...sampleCpu(pids), bench: selfCpu() };
     lat.sort((x, y) => x - y);
     pending.sort((x, y) => x - y);
     for (const f of faultControls) injected += f.injected().length;
@@ -180,6 +187,7 @@ export async function benchServers(opts: ServersBenchOptions): Promise<ServersRo
       coalesce,
       batches: sinceWarmup(app.profile.batchStats.summary(), batchesBefore),
       store_calls: timer.rows(),
+      cpu_s_per_doc: cpuPerDoc(cpu0, cpu1, n),
     };
   } finally {
     await app.close();

@@ -140,7 +140,7 @@ function printSlowest(group, text) {
     const m = /^(?:not )?ok \d+ - (.*)$/.exec(lines[i] ?? '');
     if (!m) continue;
     for (let j = i + 1; j < Math.min(i + 4, lines.length); j++) {
-      const d = /^  duration_ms: ([\d.]+)/.exec(lines[j] ?? '');
+      const d = /^ {2}duration_ms: ([\d.]+)/.exec(lines[j] ?? '');
       if (d) {
         rows.push([Number(d[1]), m[1]]);
         break;

@@ -81,6 +81,7 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
     stepTimeoutMs: opts.stepTimeoutMs,
     waits,
     cacheEmbeddings,
+    logQueries: profile.log,
     ...(outage ? { outage } : {}),
   });
   const sweeper = new StaleWriteSweeper(stores, profile.log);

@@ -2,7 +2,7 @@
 // sagas/document-guard.ts) is brought to its end: waited for while its owner lives, taken over and
 // finished here when its owner is dead. That is what makes "re-run the command after a crash" safe
 // and fast: the dead run's saga on D finishes first, then the new write sees what it left.
-import type { SagaEngine, SagaOutcome } from '../saga/index.js';
+import type { SagaEngine, SagaLogQueries, SagaOutcome } from '../saga/index.js';
 import type { RelationalStore } from '../stores/types.js';
 import { DocumentHeldError } from './errors.js';
 import { errorCode } from '../lib/errors.js';
@@ -33,4 +33,23 @@ export async function clearHolder(postgres: RelationalStore, engine: SagaEngine,
     }
   }
   // Writers keep taking it: the saga's own first step waits for it (STORE_BUSY is retried).
+}
+
+/**
+ * Unended sagas on D that do not hold it: a run killed between its begin and its first step (a
+ * delete killed there never took D). They are finished first, oldest first, so that re-running the
+ * killed command ends as if the killed run had ended before it: its erasure receipt needs no
+ * `sagas recover`, and a dead ingest cannot resume later and write D back after this delete.
+ * Queued (pending) sagas are a fleet's work and stuck ones an operator's: both are left alone.
+ */
+export async function settleEarlier(log: Pick<SagaLogQueries, 'list'>, engine: SagaEngine, docId: string, self?: string): Promise<void> {
+  const page = await log.list({ key: docId, status: ['running', 'compensating'] }, { limit: MAX_HOLDERS, order: 'asc' });
+  for (const s of page.sagas) {
+    if (s.sagaId === self) continue;
+    try {
+      await engine.settle(s.sagaId); // waits while its owner lives; takes it over when dead
+    } catch (err) {
+      if (errorCode(err) !== 'SAGA_NOT_FOUND') throw err; // pruned meanwhile: nothing left to finish
+    }
+  }
 }

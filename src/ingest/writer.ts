@@ -5,10 +5,10 @@
 // Content by reference (docs/erasure.md): the saga log gets the document's id and hash; its content
 // is staged in PostgreSQL under the saga's id before the saga begins (stageContent) and removed
 // when the saga ends (by the saga's last action, again here once it ended, and by the sweep).
-import { isFinal, type ErrorInfo, type SagaEngine, type SagaOutcome, type SagaDefinition } from '../saga/index.js';
+import { isFinal, type ErrorInfo, type SagaEngine, type SagaLogQueries, type SagaOutcome, type SagaDefinition } from '../saga/index.js';
 import type { StoreSet } from '../stores/types.js';
 import { chunkText } from './chunk.js';
-import { clearHolder } from './holder.js';
+import { clearHolder, settleEarlier } from './holder.js';
 import type { Embedder } from './embedder.js';
 import { resolveLimits, type IngestLimits } from './limits.js';
 import { contentSha256 } from './prepare.js';
@@ -56,6 +56,9 @@ export interface WriterOptions {
   waits?: StoreWaits;
   /** The vector steps use the embedding cache (APEX_EMBEDDING_CACHE, chunk-embeddings.ts). */
   cacheEmbeddings?: boolean;
+  /** The log's queries: a delete finishes earlier unended sagas on its document first (holder.ts
+   * settleEarlier). Without it, only the saga holding the document is finished first. */
+  logQueries?: Pick<SagaLogQueries, 'list'>;
 }
 
 export class MemoryWriter {
@@ -147,6 +150,7 @@ export class MemoryWriter {
     return this.exclusive(docId, async () => {
       const t0 = performance.now();
       const row = await this.beforeSaga(docId, this.deleteDef.name, async () => {
+        if (this.opts.logQueries) await settleEarlier(this.opts.logQueries, this.opts.engine, docId, opts.sagaId);
         await clearHolder(this.opts.stores.postgres, this.opts.engine, docId, opts.sagaId);
         return this.opts.stores.postgres.getDocument(docId);
       });

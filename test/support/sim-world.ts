@@ -301,7 +301,20 @@ export class World {
     // Coalesced: member calls (crash and fault points, as the fault wrapper above the coalescer in
     // the product) -> this process's coalescers -> batched calls (crash and fault points too).
     const stores = this.opts.coalesce ? view(coalesceStores(view(this.stores), {}, this.batchStats), false) : view(this.stores);
-    const engine = new SagaEngine({ log: logView, owner: `sim:${id}`, leaseMs: this.opts.leaseMs, heartbeatMs: 0, clock: this.clock });
+    // No heartbeat (it runs on real timers): an owner whose step waits past its lease (a document
+    // held by a chain of other sagas) is taken over every lease, and each takeover counts as an
+    // interrupted attempt. In production the heartbeat renews the lease instead. So the recovery
+    // limit is set out of reach here (its own tests: unit/saga-settle-cancel.test.ts and
+    // crash/sqlite-crash.test.ts). SIM_SEED=523762010 left a saga stuck RECOVERY_LIMIT after 11
+    // such takeovers in 11 leases.
+    const engine = new SagaEngine({
+      log: logView,
+      owner: `sim:${id}`,
+      leaseMs: this.opts.leaseMs,
+      heartbeatMs: 0,
+      recoveryLimit: 1_000,
+      clock: this.clock,
+    });
     const writer = new MemoryWriter({ stores, engine, embedder: this.embedder, stepTimeoutMs: 3_600_000 });
     return { engine, writer, alive: () => !dead };
   }
