@@ -575,6 +575,8 @@ auth_file = $dir/userlist.txt
 pool_mode = transaction
 max_client_conn = 1000
 default_pool_size = 40
+; SHOW POOLS / SHOW CLIENTS for apex on the admin console (bench/fleet-throughput.ts reads them).
+stats_users = apex
 logfile = $dir/pgbouncer.log
 pidfile = $dir/pgbouncer.pid
 EOF

@@ -10,6 +10,7 @@ import type { Embedder } from './ingest/embedder.js';
 import type { StoreName, StoreSet } from './stores/types.js';
 import { redactUrl } from './lib/redact.js';
 import { BatchStats, coalesceStores } from './stores/coalesce/stores.js';
+import { namespaceCollection, namespaceSchema } from './config/namespace.js';
 
 export interface ProfileDescription {
   profile: 'embedded' | 'servers' | 'mixed';
@@ -17,6 +18,8 @@ export interface ProfileDescription {
   sagaLog: string;
   durability: string;
   embedder: string;
+  /** APEX_NAMESPACE, or null without one (docs/deploy.md "Namespaces"). */
+  namespace: string | null;
 }
 
 export interface OpenedProfile {
@@ -40,6 +43,10 @@ export async function openProfile(cfg: ProfileConfig, embedder: Embedder, opts: 
   const embeddedStores = !cfg.databaseUrl || !cfg.neo4jUrl || !cfg.qdrantUrl || !cfg.redisUrl;
   const dirLock = embeddedStores ? lockDataDir(cfg.dataDir) : undefined;
   const timeoutMs = cfg.storeTimeoutMs;
+  // APEX_NAMESPACE: each server store's own names (src/config/namespace.ts); the embedded ones
+  // are already apart, in the namespace's data directory (cfg.dataDir).
+  const ns = cfg.namespace;
+  const schema = ns !== undefined ? namespaceSchema(ns) : undefined;
   const opened: Array<{ close(): Promise<void> }> = [];
   try {
     const postgres = cfg.databaseUrl
@@ -48,6 +55,7 @@ export async function openProfile(cfg: ProfileConfig, embedder: Embedder, opts: 
           timeoutMs,
           ...(cfg.pgPoolSize !== undefined ? { poolSize: cfg.pgPoolSize } : {}),
           ...(cfg.pgPooler ? { pooler: cfg.pgPooler } : {}),
+          ...(schema !== undefined ? { schema } : {}),
         })
       : await (await import('./stores/pglite/relational-store.js')).openPgliteRelational({ dir: embedded('postgres'), timeoutMs });
     opened.push(postgres);
@@ -57,6 +65,7 @@ export async function openProfile(cfg: ProfileConfig, embedder: Embedder, opts: 
           user: cfg.neo4jUser,
           password: cfg.neo4jPassword,
           timeoutMs,
+          ...(ns !== undefined ? { namespace: ns } : {}),
         })
       : await (await import('./stores/sqlite/graph-store.js')).openSqliteGraph(embedded('graph.db'));
     opened.push(neo4j);
@@ -65,6 +74,7 @@ export async function openProfile(cfg: ProfileConfig, embedder: Embedder, opts: 
           url: cfg.qdrantUrl,
           apiKey: cfg.qdrantApiKey,
           dimension: embedder.dimension,
+          ...(ns !== undefined ? { collection: namespaceCollection(ns) } : {}),
           ...(cfg.qdrantShards !== undefined ? { shards: cfg.qdrantShards } : {}),
           ...(cfg.qdrantReplicationFactor !== undefined ? { replicationFactor: cfg.qdrantReplicationFactor } : {}),
           ...(cfg.qdrantWriteConsistency !== undefined ? { writeConsistency: cfg.qdrantWriteConsistency } : {}),
@@ -73,7 +83,7 @@ export async function openProfile(cfg: ProfileConfig, embedder: Embedder, opts: 
       : await (await import('./stores/sqlite/vector-store.js')).openSqliteVector(embedded('vectors.db'), embedder.dimension);
     opened.push(qdrant);
     const redis = cfg.redisUrl
-      ? (await import('./stores/redis/cache-store.js')).createRedisStore({ url: cfg.redisUrl, timeoutMs })
+      ? (await import('./stores/redis/cache-store.js')).createRedisStore({ url: cfg.redisUrl, timeoutMs, ...(ns !== undefined ? { namespace: ns } : {}) })
       : await (await import('./stores/sqlite/cache-store.js')).openSqliteCache(embedded('cache.db'));
     opened.push(redis);
     const raw: StoreSet = { postgres, neo4j, qdrant, redis };
@@ -102,6 +112,9 @@ export async function openProfile(cfg: ProfileConfig, embedder: Embedder, opts: 
       thread: cfg.sqliteThread ?? !cfg.databaseUrl,
     };
     const postgresLog = {
+      // A namespace's saga log sits in its schema beside its documents (the log's names are
+      // schema-qualified, so this holds behind a transaction pooler too); else apex_saga.
+      ...(schema !== undefined ? { schema } : {}),
       ...(cfg.sagaLogConnections !== undefined ? { poolSize: cfg.sagaLogConnections } : {}),
       connection: {
         ...(cfg.pgPooler ? { pooler: cfg.pgPooler } : {}),
@@ -123,6 +136,7 @@ export async function openProfile(cfg: ProfileConfig, embedder: Embedder, opts: 
       sagaLog: `${log.kind} ${cfg.sagaLogUrl && /^postgres/i.test(cfg.sagaLogUrl) ? redactUrl(cfg.sagaLogUrl) : logTarget}`,
       durability: log.durability,
       embedder: `${embedder.name} (dimension ${embedder.dimension})`,
+      namespace: ns ?? null,
     });
     return {
       stores,

@@ -1,12 +1,18 @@
 """Collections of the Qdrant Edge front: one Edge shard per collection under the data directory."""
 import json
 import os
+import re
 import shutil
 import threading
 
 import qdrant_edge as qe
 
 import convert as cv
+
+
+# The names this front accepts for collections and aliases: they become directory names (or sit
+# beside them), so stricter than Qdrant's own rule (no < > : " / \\ | ? * NUL U+001F, 1-255 chars).
+NAME_OK = re.compile(r"^[A-Za-z0-9_\-][A-Za-z0-9_.\-]{0,254}$")
 
 
 class HttpError(Exception):
@@ -59,13 +65,27 @@ class Collection:
             return {"operation_id": self.ops, "status": "completed" if wait else "acknowledged"}
 
 
+# Aliases live in one JSON file beside the collection directories; its leading dot keeps it out of
+# the collection names (NAME_OK refuses a leading dot).
+ALIASES_FILE = ".aliases.json"
+
+
 class Store:
     def __init__(self, root):
         self.root = root
         self.lock = threading.Lock()
         self.collections = {}
+        # alias -> collection. Replaced, never mutated: a reader that took the dict sees one
+        # consistent mapping (the old or the new one), never an alias half-moved.
+        self.aliases = {}
         os.makedirs(root, exist_ok=True)
+        alias_path = os.path.join(root, ALIASES_FILE)
+        if os.path.exists(alias_path):
+            with open(alias_path, encoding="utf-8") as f:
+                self.aliases = dict(json.load(f))
         for name in sorted(os.listdir(root)):
+            if name.startswith(".") or not os.path.isdir(os.path.join(root, name)):
+                continue  # the alias file and its temporary file
             meta = os.path.join(root, name, "collection.json")
             if not os.path.exists(meta):
                 # A create that died before it finished: the collection never existed.
@@ -78,10 +98,69 @@ class Store:
             self.collections[name] = Collection(os.path.join(root, name), params, shard, saved.get("layout"))
 
     def get(self, name):
-        c = self.collections.get(name)
+        """The collection `name` names, through an alias as Qdrant's resolve_name does."""
+        c = self.collections.get(self.aliases.get(name, name))
         if c is None:
             raise HttpError(404, f"Not found: Collection `{name}` doesn't exist!")
         return c
+
+    def exists(self, name):
+        return self.aliases.get(name, name) in self.collections
+
+    def _save_aliases(self, aliases):
+        """Durably replaces the alias file (write, fsync, rename): all actions of a request or none."""
+        path = os.path.join(self.root, ALIASES_FILE)
+        tmp = path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(aliases, f, sort_keys=True)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        dirfd = os.open(self.root, os.O_RDONLY)
+        try:
+            os.fsync(dirfd)
+        finally:
+            os.close(dirfd)
+
+    def update_aliases(self, actions):
+        """POST /collections/aliases: applies the actions in order to a copy, then saves and swaps
+        it in. Any failing action fails the request with nothing changed (Qdrant applies them one by
+        one under its lock; all-or-none here is stricter and keeps the file whole)."""
+        if not isinstance(actions, list):
+            raise HttpError(400, "Format error in JSON body: missing field `actions`")
+        with self.lock:
+            new = dict(self.aliases)
+            for action in actions:
+                if not isinstance(action, dict) or len(action) != 1:
+                    raise HttpError(400, "Format error in JSON body: an action is one of create_alias, delete_alias, rename_alias")
+                (kind, args), = action.items()
+                if not isinstance(args, dict):
+                    raise HttpError(400, f"Format error in JSON body: {kind}: expected an object")
+                if kind == "create_alias":
+                    alias, target = _name(args, "alias_name"), _name(args, "collection_name")
+                    if target not in self.collections:
+                        raise HttpError(404, f"Not found: Collection `{target}` doesn't exist!")
+                    if alias in self.collections:
+                        raise HttpError(409, f"Wrong input: Collection `{alias}` already exists!")
+                    new[alias] = target  # an existing alias is replaced, as in Qdrant
+                elif kind == "delete_alias":
+                    new.pop(_name(args, "alias_name"), None)  # absent: nothing to do (Qdrant too)
+                elif kind == "rename_alias":
+                    old, renamed = _name(args, "old_alias_name"), _name(args, "new_alias_name")
+                    if old not in new:
+                        raise HttpError(404, f"Not found: Alias {old} does not exists!")
+                    new[renamed] = new.pop(old)
+                else:
+                    raise HttpError(400, f"Format error in JSON body: unknown variant `{kind}`, expected one of "
+                                         f"`create_alias`, `delete_alias`, `rename_alias`")
+            if new != self.aliases:
+                self._save_aliases(new)
+                self.aliases = new
+            return True
+
+    def list_aliases(self, collection=None):
+        return [{"alias_name": a, "collection_name": c} for a, c in sorted(self.aliases.items())
+                if collection is None or c == collection]
 
     def create(self, name, body):
         vectors = body.get("vectors")
@@ -94,6 +173,9 @@ class Store:
         with self.lock:
             if name in self.collections:
                 raise HttpError(409, f"Wrong input: Collection `{name}` already exists!")
+            if name in self.aliases:
+                raise HttpError(400, f"Wrong input: Can't create collection with name {name}. "
+                                     f"Alias with the same name already exists")
             path = os.path.join(self.root, name)
             shutil.rmtree(path, ignore_errors=True)
             config = qe.EdgeConfig(vectors=qe.EdgeVectorParams(size=params["size"], distance=cv.DISTANCES[params["distance"]]))
@@ -109,6 +191,11 @@ class Store:
 
     def delete(self, name):
         with self.lock:
+            # Qdrant removes the collection's aliases first (AliasPersistence.remove_collection).
+            kept = {a: c for a, c in self.aliases.items() if c != name}
+            if kept != self.aliases:
+                self._save_aliases(kept)
+                self.aliases = kept
             c = self.collections.pop(name, None)
             if c is None:
                 return False
@@ -124,6 +211,16 @@ class Store:
                     c.shard.flush()
                     c.shard.close()
             self.collections.clear()
+
+
+def _name(args, field):
+    value = args.get(field)
+    if not isinstance(value, str):
+        raise HttpError(400, f"Format error in JSON body: missing field `{field}`")
+    if not NAME_OK.match(value):
+        raise HttpError(422, f"Validation error in JSON body: {field} {value!r}: this front accepts "
+                             f"[A-Za-z0-9_.-], 1 to 255 characters, no leading dot")
+    return value
 
 
 def collection_info(c):

@@ -21,13 +21,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import qdrant_edge as qe
 
 import convert as cv
-from collections_store import HttpError, Store, collection_info
+from collections_store import NAME_OK, HttpError, Store, collection_info
 
 FRONT_VERSION = "apex-qdrant-edge-front 1"
 ORDERINGS = ("weak", "medium", "strong")
-NAME_OK = re.compile(r"^[A-Za-z0-9_\-][A-Za-z0-9_.\-]{0,254}$")
-
-ROUTE = re.compile(r"^/collections/([^/]+)(/exists|/index|/points|/points/delete|/points/scroll|"
+ROUTE = re.compile(r"^/collections/([^/]+)(/exists|/index|/aliases|/points|/points/delete|/points/scroll|"
                    r"/points/query|/points/search|/points/count|/points/[^/]+)?$")
 
 
@@ -36,7 +34,11 @@ def route(store, method, path, query, body):
     if path == "/" and method == "GET":
         return {"title": "qdrant-edge front (not the Qdrant server)", "version": FRONT_VERSION}
     if path == "/collections" and method == "GET":
-        return {"collections": [{"name": n} for n in sorted(store.collections)]}
+        return {"collections": [{"name": n} for n in sorted(store.collections)]}  # not the aliases, as Qdrant
+    if path == "/collections/aliases" and method == "POST":
+        return store.update_aliases(body.get("actions"))
+    if path == "/aliases" and method == "GET":
+        return {"aliases": store.list_aliases()}
     m = ROUTE.match(path)
     if not m:
         raise HttpError(404, f"no route {method} {path}")
@@ -49,8 +51,10 @@ def route(store, method, path, query, body):
         # WriteOrdering in Qdrant's OpenAPI; one shard applies every write in arrival order anyway.
         raise HttpError(400, f"Query deserialize error: unknown variant `{ordering}`, expected one of "
                              f"`weak`, `medium`, `strong`")
+    if tail == "/aliases" and method == "GET":
+        return {"aliases": store.list_aliases(name)}  # `name`'s own aliases; none when absent
     if tail == "/exists" and method == "GET":
-        return {"exists": name in store.collections}
+        return {"exists": store.exists(name)}
     if tail == "" and method == "PUT":
         store.create(name, body)
         return True

@@ -43,6 +43,7 @@ Environment:
   QDRANT_URL           Qdrant store (QDRANT_API_KEY)
   REDIS_URL            Redis store
   SAGA_LOG_URL         saga log: a SQLite file path or a PostgreSQL URL (default <data dir>/saga-log.db)
+  APEX_NAMESPACE       several deployments on shared servers: each its own schema, collection, keys, labels, data dir (docs/deploy.md)
   APEX_SAGA_LOG_SYNC   FULL (default) or NORMAL for the SQLite log (NORMAL is shown in every output)
   APEX_STORE_TIMEOUT_MS  per-call store timeout, 100 to 3600000 ms (default 10000)
   APEX_STORE_OUTAGE_BUDGET_MS  how long a step retries a store that is down, 0 to 86400000 ms (default 60000)

@@ -37,7 +37,7 @@ export function profileLines(d: ProfileDescription): string {
     .map(([name, where]) => `${name}=${where}`)
     .join('  ');
   return [
-    `profile: ${d.profile}  embedder: ${d.embedder}`,
+    `profile: ${d.profile}  embedder: ${d.embedder}${d.namespace !== null ? `  namespace: ${d.namespace}` : ''}`,
     `stores: ${stores}`,
     `saga log: ${d.sagaLog}  durability: ${d.durability}`,
   ].join('\n');

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { App } from '../app.js';
 import { configFromEnv } from '../config/profile.js';
+import { namespaceSchema } from '../config/namespace.js';
 import type { ProfileDescription } from '../wiring.js';
 import { redactCredentials, redactUrl } from '../lib/redact.js';
 import { isPostgresUrl, openSagaLog } from '../log/open.js';
@@ -78,7 +79,9 @@ export async function openForStatus(cmd: Command): Promise<StatusApp> {
   const kind = isPostgresUrl(target) ? 'postgres' : 'sqlite';
   try {
     if (kind === 'postgres') {
-      const opening = openSagaLog(target);
+      // A namespace's log is in its own schema: the probe must not create the default one.
+      const schema = config.namespace !== undefined ? namespaceSchema(config.namespace) : undefined;
+      const opening = openSagaLog(target, schema !== undefined ? { postgres: { schema } } : {});
       // Opened late after all: closed whenever that happens.
       void opening.then(
         (log) => log.close(),

@@ -4,11 +4,15 @@
 // This file only reads settings; src/wiring.ts opens what they select.
 import { resolve } from 'node:path';
 import { ConfigError, intFromEnv } from './numeric.js';
+import { namespaceFromEnv } from './namespace.js';
 import type { IntRange } from '../lib/int-range.js';
 import { parseRedisUrl, RedisUrlError } from '../lib/redis-url.js';
 
 export interface ProfileConfig {
+  /** APEX_DATA_DIR (default ./.apex), then `<ns>/` under it with a namespace. */
   dataDir: string;
+  /** APEX_NAMESPACE (src/config/namespace.ts): unset = the names of every release before it. */
+  namespace?: string;
   databaseUrl?: string;
   neo4jUrl?: string;
   neo4jUser?: string;
@@ -69,7 +73,12 @@ function qdrantLayout(env: Env, cfg: ProfileConfig): void {
 
 /** Reads the environment; a malformed setting throws ConfigError (code CONFIG_INVALID) naming it. */
 export function configFromEnv(env: Env, dataDir?: string): ProfileConfig {
-  const cfg: ProfileConfig = { dataDir: resolve(dataDir ?? env.APEX_DATA_DIR ?? '.apex') };
+  const namespace = namespaceFromEnv(env.APEX_NAMESPACE);
+  // A namespace's embedded stores and SQLite saga log live in their own directory: the simplest
+  // separation, and the directory lock then guards each namespace on its own.
+  const base = resolve(dataDir ?? env.APEX_DATA_DIR ?? '.apex');
+  const cfg: ProfileConfig = { dataDir: namespace ? resolve(base, namespace) : base };
+  if (namespace) cfg.namespace = namespace;
   const set = <K extends keyof ProfileConfig>(k: K, v: ProfileConfig[K] | undefined): void => {
     if (v !== undefined && v !== '') cfg[k] = v;
   };

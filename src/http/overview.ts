@@ -105,6 +105,7 @@ export function registerOverviewRoutes(api: OpenAPIHono, ctx: ApiContext): void 
             ? { at: last.at.toISOString(), documents: last.report.documents, violations: last.report.violations.length, byKind }
             : null,
           profile: ctx.app.profile.describe().profile,
+          namespace: ctx.app.profile.describe().namespace,
           mode: ctx.opts.mode,
           faultDrill: ctx.opts.faultDrill ? { stores: [...ctx.opts.faultDrill.stores] } : null,
         },

@@ -99,7 +99,9 @@ export class MemoryWriter {
       });
       if (!prepared) return { docId: doc.id, action: 'unchanged', status: 'skipped', durationMs: performance.now() - t0 };
       const sagaId = opts.sagaId ?? newSagaId();
-      await this.stageContent(sagaId, doc);
+      // Ridden out like the reads before it: a PostgreSQL failover that meets this insert (a
+      // repeat keeps the first row) must not end the document as an error (issue 24).
+      await this.beforeSaga(doc.id, this.ingestDef.name, () => this.stageContent(sagaId, doc));
       const outcome = await this.execute(doc.id, prepared.def, prepared.input, { ...opts, sagaId });
       // The saga's last action removed its content; an idempotent repeat of an ended saga staged it again.
       if (isFinal(outcome.status)) await this.opts.stores.postgres.dropStagedInputs([outcome.sagaId]).catch(() => undefined);

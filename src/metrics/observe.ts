@@ -19,7 +19,7 @@ export interface Observability {
   /** Pass as AppOptions.wrapStores (after any other wrapper, e.g. faults, so those are timed too). */
   wrapStores(stores: StoreSet): StoreSet;
   /** Starts the scrape-time readers on the opened app. */
-  attach(app: { engine: SagaEngine<SagaLogBackend> }): void;
+  attach(app: { engine: SagaEngine<SagaLogBackend>; profile?: { describe(): { namespace: string | null } } }): void;
 }
 
 export function createObservability(opts: MetricsOptions & { extraHooks?: SagaHooks[] } = {}): Observability {
@@ -36,6 +36,7 @@ export function createObservability(opts: MetricsOptions & { extraHooks?: SagaHo
     },
     attach(app) {
       const engine = app.engine;
+      metrics.namespaceInfo.set({ namespace: app.profile?.describe().namespace ?? '' }, 1);
       preinitialize(metrics, engine.names, engine.steps);
       propagateTraceContext(engine);
       watchStuck(metrics, engine.log, () => engine.names);

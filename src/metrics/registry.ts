@@ -43,6 +43,8 @@ export class ApexMetrics {
   readonly verifyLastRun: Gauge<string>;
   readonly heartbeat: Gauge<string>;
   readonly scrapeErrors: Counter<string>;
+  /** apex_namespace_info{namespace} 1: an info metric, not a label on every series (cheaper). */
+  readonly namespaceInfo: Gauge<'namespace'>;
 
   constructor(opts: MetricsOptions = {}) {
     const registers = [this.registry];
@@ -162,6 +164,14 @@ export class ApexMetrics {
     this.verifyLastRun = new Gauge({
       name: 'apex_verify_last_run_timestamp_seconds',
       help: 'When the last verify run that fed apex_drift_violations ended (Unix time).',
+      registers,
+    });
+    // APEX_NAMESPACE as an info metric: joined in queries (`* on(instance) group_left(namespace)`)
+    // where needed, instead of a constant label multiplying into every series. "" = no namespace.
+    this.namespaceInfo = new Gauge({
+      name: 'apex_namespace_info',
+      help: 'Always 1; the label names the APEX_NAMESPACE of this process ("" without one).',
+      labelNames: ['namespace'],
       registers,
     });
     this.heartbeat = new Gauge({

@@ -110,22 +110,30 @@ export function withFaults<T extends object>(store: T, options: FaultOptions): {
     );
 
   // Every method becomes async here (a fault is a rejection); the store interfaces are async anyway.
-  const proxy = interceptCalls(store, async (method, _args, run) => {
-    const call = (calls.get(method) ?? 0) + 1;
-    calls.set(method, call);
-    const decided = decide(method);
-    const fault = decided ? { ...decided, call } : undefined;
-    if (fault?.when === 'before') {
-      log.push(fault);
-      throw fail(fault);
-    }
-    const result = await run();
-    if (fault?.when === 'after') {
-      log.push(fault);
-      throw fail(fault);
-    }
-    return result;
-  });
+  // The one synchronous method, VectorCollections.withCollection, returns a store bound to another
+  // collection: it is wrapped with this same schedule and log (a reindex's writes to the new
+  // collection fail as the live ones do), and no fault is injected into the binding itself.
+  const wrap = <S extends object>(target: S): S =>
+    interceptCalls(target, (method, args, run) => {
+      if (method === 'withCollection') return wrap(run() as object);
+      return (async () => {
+        const call = (calls.get(method) ?? 0) + 1;
+        calls.set(method, call);
+        const decided = decide(method);
+        const fault = decided ? { ...decided, call } : undefined;
+        if (fault?.when === 'before') {
+          log.push(fault);
+          throw fail(fault);
+        }
+        const result = await run();
+        if (fault?.when === 'after') {
+          log.push(fault);
+          throw fail(fault);
+        }
+        return result;
+      })();
+    });
+  const proxy = wrap(store);
 
   return {
     store: proxy,

@@ -362,8 +362,28 @@ export interface VectorHit {
   score: number;
 }
 
-/** Qdrant (and the SQLite vector stand-in). */
-export interface VectorStore extends StoreLifecycle, DerivedWrites, DerivedReads {
+/** Collection management and aliases (issue 25, docs/reindex.md): the reindex creates a collection
+ * beside the live one, and the switch moves an alias atomically. */
+export interface VectorCollections {
+  /** Creates `name` with vectors of `dimension` (the store's layout settings) when missing; idempotent.
+   * Rejects with STORE_CONFLICT-like typed error when it exists with another dimension. */
+  ensureCollection(name: string, dimension: number): Promise<void>;
+  /** Drops the collection; no-op when absent. Refuses (typed error) while an alias points at it. */
+  dropCollection(name: string): Promise<void>;
+  /** Every collection with its vector dimension and point count. */
+  listCollections(): Promise<Array<{ name: string; dimension: number; points: number }>>;
+  /** Points `alias` at `collection` in ONE atomic request (delete_alias + create_alias actions). */
+  setAlias(alias: string, collection: string): Promise<void>;
+  /** No-op when absent. */
+  deleteAlias(alias: string): Promise<void>;
+  listAliases(): Promise<Array<{ alias: string; collection: string }>>;
+  /** A VectorStore of the same client and settings bound to another collection or alias name,
+   * writing vectors of `dimension`. Its connect() creates nothing when `name` is an alias. */
+  withCollection(name: string, dimension: number): VectorStore & VectorCollections;
+}
+
+/** Qdrant (and the SQLite vector stand-in). Every one manages collections and aliases too. */
+export interface VectorStore extends StoreLifecycle, DerivedWrites, DerivedReads, VectorCollections {
   readonly name: 'qdrant';
   readonly dimension: number;
   search(vector: number[], limit: number): Promise<VectorHit[]>;

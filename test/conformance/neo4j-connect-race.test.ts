@@ -5,6 +5,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import neo4j from 'neo4j-driver';
 import { createNeo4jStore } from '../../src/stores/neo4j/graph-store.js';
+import { SCHEMA_RULES } from '../../src/stores/neo4j/schema.js';
+
+/** The rules of the deployment without a namespace (a namespace's, apex_<ns>_..., are not this test's). */
+const RULES = SCHEMA_RULES.map((r) => r.name);
 import { testServices } from '../support/services.js';
 
 test(
@@ -16,9 +20,10 @@ test(
     const names = async (): Promise<string[]> => {
       const session = driver.session();
       try {
-        const c = await session.run("SHOW CONSTRAINTS YIELD name WHERE name STARTS WITH 'apex_' RETURN name");
+        const c = await session.run('SHOW CONSTRAINTS YIELD name WHERE name IN $rules RETURN name', { rules: RULES });
         const i = await session.run(
-          "SHOW INDEXES YIELD name, owningConstraint WHERE name STARTS WITH 'apex_' AND owningConstraint IS NULL RETURN name",
+          'SHOW INDEXES YIELD name, owningConstraint WHERE name IN $rules AND owningConstraint IS NULL RETURN name',
+          { rules: RULES },
         );
         return [...c.records, ...i.records].map((r) => String(r.get('name'))).sort();
       } finally {

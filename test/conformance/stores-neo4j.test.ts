@@ -3,7 +3,7 @@
 import { createNeo4jStore } from '../../src/stores/neo4j/graph-store.js';
 import type { GraphStore } from '../../src/stores/types.js';
 import { rejectionOf } from '../support/conformance/fixtures.js';
-import { testServices } from '../support/services.js';
+import { testNamespace, testServices } from '../support/services.js';
 import { graphConformance } from '../support/store-conformance.js';
 import { startTcpProxy, viaProxy } from '../support/tcp-proxy.js';
 
@@ -12,7 +12,7 @@ const url = testServices().neo4jUrl;
 graphConformance({
   label: 'neo4j',
   async open(): Promise<GraphStore> {
-    const store = createNeo4jStore({ url, timeoutMs: 20_000 });
+    const store = createNeo4jStore({ url, timeoutMs: 20_000, ...testNamespace() });
     await store.connect();
     return store;
   },
@@ -20,9 +20,9 @@ graphConformance({
   async stallMidCall(write): Promise<unknown> {
     const target = new URL(url);
     const proxy = await startTcpProxy(target.hostname, Number(target.port || 7687));
-    const store = createNeo4jStore({ url: viaProxy(url, proxy), timeoutMs: 1_000, maxRetryTimeMs: 500 });
+    const store = createNeo4jStore({ url: viaProxy(url, proxy), timeoutMs: 1_000, maxRetryTimeMs: 500, ...testNamespace() });
     try {
-      const stalled = proxy.stallOn('MERGE (d:Document');
+      const stalled = proxy.stallOn('MERGE (d:') // with or without a namespace's label prefix;
       const err = await rejectionOf(write(store));
       await stalled;
       return err;
@@ -34,9 +34,9 @@ graphConformance({
   async dropMidCall(write): Promise<unknown> {
     const target = new URL(url);
     const proxy = await startTcpProxy(target.hostname, Number(target.port || 7687));
-    const store = createNeo4jStore({ url: viaProxy(url, proxy), timeoutMs: 5_000, maxRetryTimeMs: 500 });
+    const store = createNeo4jStore({ url: viaProxy(url, proxy), timeoutMs: 5_000, maxRetryTimeMs: 500, ...testNamespace() });
     try {
-      const cut = proxy.cutOn('MERGE (d:Document');
+      const cut = proxy.cutOn('MERGE (d:');
       const err = await rejectionOf(write(store));
       await cut;
       return err;

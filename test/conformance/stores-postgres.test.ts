@@ -7,7 +7,11 @@ import { isStoreError } from '../../src/stores/errors.js';
 import { createPostgresStore } from '../../src/stores/postgres/relational-store.js';
 import type { RelationalStore } from '../../src/stores/types.js';
 import { rejectionOf } from '../support/conformance/fixtures.js';
-import { testServices } from '../support/services.js';
+import { testNamespace, testServices } from '../support/services.js';
+import { namespaceSchema } from '../../src/config/namespace.js';
+
+const ns = testNamespace().namespace;
+const schema = ns !== undefined ? { schema: namespaceSchema(ns) } : {};
 import { relationalConformance } from '../support/store-conformance.js';
 import { startTcpProxy, viaProxy } from '../support/tcp-proxy.js';
 
@@ -16,7 +20,7 @@ const url = testServices().databaseUrl;
 relationalConformance({
   label: 'postgres',
   async open(): Promise<RelationalStore> {
-    const store = createPostgresStore({ url, timeoutMs: 10_000 });
+    const store = createPostgresStore({ url, timeoutMs: 10_000, ...schema });
     await store.connect();
     return store;
   },
@@ -24,7 +28,7 @@ relationalConformance({
   async stallMidCall(write): Promise<unknown> {
     const target = new URL(url);
     const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
-    const store = createPostgresStore({ url: viaProxy(url, proxy), timeoutMs: 1_000, poolSize: 1 });
+    const store = createPostgresStore({ url: viaProxy(url, proxy), timeoutMs: 1_000, poolSize: 1, ...schema });
     try {
       await store.connect();
       const stalled = proxy.stallOn('apex_put_pending');
@@ -39,7 +43,7 @@ relationalConformance({
   async dropMidCall(write): Promise<unknown> {
     const target = new URL(url);
     const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
-    const store = createPostgresStore({ url: viaProxy(url, proxy), timeoutMs: 5_000, poolSize: 1 });
+    const store = createPostgresStore({ url: viaProxy(url, proxy), timeoutMs: 5_000, poolSize: 1, ...schema });
     try {
       await store.connect();
       const cut = proxy.cutOn('apex_put_pending');

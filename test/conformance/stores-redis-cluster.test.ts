@@ -9,7 +9,7 @@ import calculateSlot from 'cluster-key-slot';
 import { createRedisStore, docKey, fenceKey } from '../../src/stores/redis/cache-store.js';
 import type { CacheEntry, CacheStore } from '../../src/stores/types.js';
 import { ctxFor, rejectionOf, runPrefix } from '../support/conformance/fixtures.js';
-import { testRedisClusterUrl } from '../support/services.js';
+import { testNamespace, testRedisClusterUrl } from '../support/services.js';
 import { cacheConformance } from '../support/store-conformance.js';
 import { startTcpProxy, type CuttableProxy } from '../support/tcp-proxy.js';
 import { parseRedisUrl } from '../../src/lib/redis-url.js';
@@ -30,7 +30,7 @@ async function viaProxies<T>(
     target.seeds.map((s, i) => [`${s.host}:${s.port}`, { host: '127.0.0.1', port: proxies[i]?.port ?? 0 }]),
   );
   const seeds = proxies.map((p) => `127.0.0.1:${p.port}`).join(',');
-  const store: RedisCacheStore = createRedisStore({ url: `redis+cluster://${seeds}`, timeoutMs, natMap });
+  const store: RedisCacheStore = createRedisStore({ url: `redis+cluster://${seeds}`, timeoutMs, natMap, ...testNamespace() });
   try {
     await store.connect();
     const hit = Promise.race(proxies.map(arm));
@@ -46,7 +46,7 @@ async function viaProxies<T>(
 cacheConformance({
   label: 'redis-cluster',
   async open(): Promise<CacheStore> {
-    const store = createRedisStore({ url, timeoutMs: 10_000 });
+    const store = createRedisStore({ url, timeoutMs: 10_000, ...testNamespace() });
     await store.connect();
     return store;
   },

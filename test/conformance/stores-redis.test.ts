@@ -3,7 +3,7 @@
 import { createRedisStore } from '../../src/stores/redis/cache-store.js';
 import type { CacheStore } from '../../src/stores/types.js';
 import { rejectionOf } from '../support/conformance/fixtures.js';
-import { testServices } from '../support/services.js';
+import { testNamespace, testServices } from '../support/services.js';
 import { cacheConformance } from '../support/store-conformance.js';
 import { startTcpProxy, viaProxy } from '../support/tcp-proxy.js';
 
@@ -12,7 +12,7 @@ const url = testServices().redisUrl;
 cacheConformance({
   label: 'redis',
   async open(): Promise<CacheStore> {
-    const store = createRedisStore({ url, timeoutMs: 10_000 });
+    const store = createRedisStore({ url, timeoutMs: 10_000, ...testNamespace() });
     await store.connect();
     return store;
   },
@@ -20,7 +20,7 @@ cacheConformance({
   async stallMidCall(write): Promise<unknown> {
     const target = new URL(url);
     const proxy = await startTcpProxy(target.hostname, Number(target.port || 6379));
-    const store = createRedisStore({ url: viaProxy(url, proxy), timeoutMs: 1_000 });
+    const store = createRedisStore({ url: viaProxy(url, proxy), timeoutMs: 1_000, ...testNamespace() });
     try {
       await store.connect();
       const stalled = proxy.stallOn('}:doc');
@@ -35,7 +35,7 @@ cacheConformance({
   async dropMidCall(write): Promise<unknown> {
     const target = new URL(url);
     const proxy = await startTcpProxy(target.hostname, Number(target.port || 6379));
-    const store = createRedisStore({ url: viaProxy(url, proxy), timeoutMs: 5_000 });
+    const store = createRedisStore({ url: viaProxy(url, proxy), timeoutMs: 5_000, ...testNamespace() });
     try {
       await store.connect();
       const cut = proxy.cutOn('}:doc');

@@ -33,6 +33,9 @@ export function spawnWorker(env: Record<string, string>): WorkerChild {
     resolveOwner = res;
     rejectOwner = rej;
   });
+  // Rejected when the child exits before it prints OWNER: a worker killed while still starting
+  // (a test's clean-up) is no unhandled rejection; a test awaiting `owner` still gets the error.
+  owner.catch(() => undefined);
   let buf = '';
   proc.stdout?.on('data', (d: Buffer) => {
     buf += d.toString('utf8');

@@ -36,7 +36,8 @@ export function qdrantFrontUrl(): string {
   return requireServiceVar('APEX_TEST_QDRANT_URL');
 }
 
-/** Deletes every collection on the front (or on `url`), so a test file starts from nothing. */
+/** Deletes every collection on the front (or on `url`), so a test file starts from nothing; their
+ * aliases go with them (the front, like Qdrant, drops a collection's aliases with it). */
 export async function wipeQdrantFront(url: string = qdrantFrontUrl()): Promise<void> {
   const res = await fetch(`${url}/collections`);
   if (!res.ok) throw new Error(`GET ${url}/collections answered HTTP ${res.status}`);
@@ -48,14 +49,16 @@ export async function wipeQdrantFront(url: string = qdrantFrontUrl()): Promise<v
 }
 
 const ROUTE =
-  /^\/collections\/([^/]+)(\/exists|\/index|\/points|\/points\/delete|\/points\/scroll|\/points\/query|\/points\/count|\/points\/[^/]+)?$/;
+  /^\/collections\/([^/]+)(\/exists|\/index|\/aliases|\/points|\/points\/delete|\/points\/scroll|\/points\/query|\/points\/count|\/points\/[^/]+)?$/;
 
-function templateOf(pathname: string): { template: string; collection: string } | undefined {
-  if (pathname === '/collections' || pathname === '/') return { template: pathname, collection: '' };
+function templateOf(pathname: string, method: string): { template: string; collection: string } | undefined {
+  if (pathname === '/collections' || pathname === '/' || pathname === '/aliases') return { template: pathname, collection: '' };
+  // POST /collections/aliases (alias actions) is not a collection named "aliases"; PUT/DELETE/GET would be.
+  if (pathname === '/collections/aliases' && method === 'POST') return { template: pathname, collection: '' };
   const m = ROUTE.exec(pathname);
   if (!m?.[1]) return undefined;
   const tail = m[2] ?? '';
-  const known = ['', '/exists', '/index', '/points', '/points/delete', '/points/scroll', '/points/query', '/points/count'];
+  const known = ['', '/exists', '/index', '/aliases', '/points', '/points/delete', '/points/scroll', '/points/query', '/points/count'];
   return {
     template: `/collections/{collection_name}${known.includes(tail) ? tail : '/points/{id}'}`,
     collection: decodeURIComponent(m[1]),
@@ -88,7 +91,7 @@ export async function startQdrantFront(
     req.on('end', () => {
       const method = req.method ?? 'GET';
       const url = new URL(req.url ?? '/', 'http://proxy');
-      const route = templateOf(url.pathname);
+      const route = templateOf(url.pathname, method);
       if (!route) {
         violations.push(`the Qdrant front proxy got a request it does not route: ${method} ${url.pathname}`);
       } else {

@@ -70,19 +70,8 @@ export async function realStores(
     sagaLogUrl: opts.sagaLogOnPostgres ? databaseUrl : join(dataDir, 'saga-log.db'),
     storeTimeoutMs: 10_000,
   };
-  if (opts.viaPgBouncer) {
-    // Same database through the pooler; LISTEN and migrations of the log on the server itself.
-    const bouncer = new URL(requireServiceVar('APEX_TEST_PGBOUNCER_URL'));
-    bouncer.pathname = `/${db}`;
-    config.databaseUrl = bouncer.toString();
-    if (opts.sagaLogOnPostgres) {
-      config.sagaLogUrl = bouncer.toString();
-      config.sagaLogDirectUrl = databaseUrl;
-    }
-    config.pgPooler = 'transaction';
-  }
   return {
-    config,
+    config: opts.viaPgBouncer ? throughPgBouncer(config, databaseUrl) : config,
     databaseUrl,
     qdrant,
     close: async () => {
@@ -93,6 +82,23 @@ export async function realStores(
       await a.end();
     },
   };
+}
+
+/**
+ * The same stores with the document store (and the saga log, when it is on PostgreSQL) reached
+ * through PgBouncer in transaction mode (APEX_TEST_PGBOUNCER_URL), LISTEN and the log's migrations
+ * on the server itself (SAGA_LOG_DIRECT_URL), as a fleet behind a pooler runs. `databaseUrl` is the
+ * direct URL of the test database; tests keep it for the submitter and the checks (not under test).
+ */
+export function throughPgBouncer(config: ProfileConfig, databaseUrl: string): ProfileConfig {
+  const bouncer = new URL(requireServiceVar('APEX_TEST_PGBOUNCER_URL'));
+  bouncer.pathname = new URL(databaseUrl).pathname;
+  const pooled: ProfileConfig = { ...config, databaseUrl: bouncer.toString(), pgPooler: 'transaction' };
+  if (config.sagaLogUrl === databaseUrl) {
+    pooled.sagaLogUrl = bouncer.toString();
+    pooled.sagaLogDirectUrl = databaseUrl;
+  }
+  return pooled;
 }
 
 /** Empties every master of the test cluster (one database, shared by the test files run one at a time). */

@@ -62,3 +62,13 @@ export function testPgAdminUrl(env: NodeJS.ProcessEnv = process.env, envFile: st
 export function testRedisClusterUrl(env: NodeJS.ProcessEnv = process.env, envFile: string = ENV_FILE): string {
   return requireServiceVar('APEX_TEST_REDIS_CLUSTER_URL', env, envFile);
 }
+
+/**
+ * APEX_TEST_NAMESPACE: runs the store conformance suites inside a namespace (issue 24 item 5), e.g.
+ * `APEX_TEST_NAMESPACE=conf_ns TEST_ONLY=stores-neo4j node scripts/run-tests.mjs conformance`.
+ * Unset (CI): the suites run as before, without one.
+ */
+export function testNamespace(env: NodeJS.ProcessEnv = process.env): { namespace?: string } {
+  const ns = env.APEX_TEST_NAMESPACE;
+  return ns ? { namespace: ns } : {};
+}

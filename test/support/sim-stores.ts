@@ -376,7 +376,11 @@ export class SimRelational extends Lifecycle implements RelationalStore {
 
 /** Neo4j and Qdrant modelled alike: versions of chunks per document; `fenced` for Neo4j only. */
 class SimDerived extends Lifecycle {
-  protected readonly held = new Map<string, Map<string, number>>();
+  private readonly own = new Map<string, Map<string, number>>();
+  /** doc -> (sha -> chunk count); SimVector answers its bound collection's. */
+  protected get held(): Map<string, Map<string, number>> {
+    return this.own;
+  }
   private readonly fences: Fences;
   constructor(
     readonly name: 'neo4j' | 'qdrant',
@@ -437,10 +441,71 @@ export class SimGraph extends SimDerived implements GraphStore {
   }
 }
 
+/** The collections and aliases SimVectors of one server share (withCollection). */
+interface SimCollections {
+  collections: Map<string, { dimension: number; held: Map<string, Map<string, number>> }>;
+  aliases: Map<string, string>;
+}
+
+const SIM_DEFAULT_COLLECTION = 'apex_chunks';
+
 export class SimVector extends SimDerived implements VectorStore {
   declare readonly name: 'qdrant';
-  constructor(readonly dimension: number) {
+  constructor(
+    readonly dimension: number,
+    private readonly bound: string = SIM_DEFAULT_COLLECTION,
+    private readonly shared: SimCollections = {
+      collections: new Map([[SIM_DEFAULT_COLLECTION, { dimension, held: new Map() }]]),
+      aliases: new Map(),
+    },
+  ) {
     super('qdrant', false);
+  }
+  /** The bound name's collection (through an alias); a missing one reads empty, like Qdrant's. */
+  protected override get held(): Map<string, Map<string, number>> {
+    const name = this.shared.aliases.get(this.bound) ?? this.bound;
+    let c = this.shared.collections.get(name);
+    if (!c) {
+      c = { dimension: this.dimension, held: new Map() };
+      if (!this.shared.aliases.has(this.bound)) this.shared.collections.set(name, c);
+    }
+    return c.held;
+  }
+  async ensureCollection(name: string, dimension: number): Promise<void> {
+    const c = this.shared.collections.get(name);
+    if (this.shared.aliases.has(name)) throw new StoreError('qdrant', 'STORE_CONFLICT', `ensureCollection: ${name} is an alias`);
+    if (c && c.dimension !== dimension)
+      throw new StoreError('qdrant', 'STORE_CONFLICT', `ensureCollection: ${name} has dimension ${c.dimension}, not ${dimension}`);
+    if (!c) this.shared.collections.set(name, { dimension, held: new Map() });
+  }
+  async dropCollection(name: string): Promise<void> {
+    const by = [...this.shared.aliases].find(([, target]) => target === name);
+    if (by) throw new StoreError('qdrant', 'STORE_CONFLICT', `dropCollection: alias ${by[0]} points at ${name}`);
+    this.shared.collections.delete(name);
+  }
+  async listCollections(): Promise<Array<{ name: string; dimension: number; points: number }>> {
+    return [...this.shared.collections]
+      .sort(([a], [b]) => byId(a, b))
+      .map(([name, c]) => ({
+        name,
+        dimension: c.dimension,
+        points: [...c.held.values()].reduce((n, vs) => n + [...vs.values()].reduce((a, b) => a + b, 0), 0),
+      }));
+  }
+  async setAlias(alias: string, collection: string): Promise<void> {
+    if (!this.shared.collections.has(collection))
+      throw new StoreError('qdrant', 'STORE_PERMANENT', `setAlias: collection ${collection} does not exist`);
+    if (this.shared.collections.has(alias)) throw new StoreError('qdrant', 'STORE_CONFLICT', `setAlias: ${alias} is a collection`);
+    this.shared.aliases.set(alias, collection);
+  }
+  async deleteAlias(alias: string): Promise<void> {
+    this.shared.aliases.delete(alias);
+  }
+  async listAliases(): Promise<Array<{ alias: string; collection: string }>> {
+    return [...this.shared.aliases].sort(([a], [b]) => byId(a, b)).map(([alias, collection]) => ({ alias, collection }));
+  }
+  withCollection(name: string, dimension: number): SimVector {
+    return new SimVector(dimension, name, this.shared);
   }
   async writeVersion(v: DocumentVersion, ctx: WriteContext): Promise<void> {
     this.write(v, ctx);

@@ -4,4 +4,5 @@ export { relationalConformance } from './conformance/relational.js';
 export { graphConformance } from './conformance/graph.js';
 export { vectorConformance } from './conformance/vector.js';
 export { cacheConformance } from './conformance/cache.js';
+export { collectionsConformance } from './conformance/collections.js';
 export type { StoreHarness } from './conformance/fixtures.js';

@@ -5,6 +5,8 @@ import { isStoreError } from '../../src/stores/errors.js';
 import { seededRandom } from '../../src/saga/index.js';
 import { withFaults } from '../../src/stores/faults.js';
 import { mulberry32 } from '../../src/lib/random.js';
+import { ctxFor, makeVersion } from '../support/conformance/fixtures.js';
+import { SimVector } from '../support/sim-stores.js';
 
 class CounterStore {
   readonly name = 'redis' as const;
@@ -104,5 +106,28 @@ void describe('withFaults', () => {
       const engine = seededRandom(seed);
       for (let i = 0; i < 1000; i += 1) assert.equal(stores(), engine(), `seed ${seed}, draw ${i}`);
     }
+  });
+});
+
+void describe('withFaults on a vector store with collections (issue 25)', () => {
+  void it('withCollection stays synchronous and its store shares the schedule and the log', async () => {
+    const { store, faults } = withFaults(new SimVector(4), {
+      failOn: [{ method: 'writeVersion', when: 'after', retryable: true }],
+    });
+    await store.ensureCollection('next', 8);
+    const next = store.withCollection('next', 8);
+    assert.equal(typeof (next as unknown as { then?: unknown }).then, 'undefined', 'a store, not a promise');
+    assert.equal(next.dimension, 8);
+    const v = makeVersion({ docId: 'd', body: 'into the new collection', chunkCount: 2, dimension: 8 });
+    const first = await outcome(next.writeVersion(v, ctxFor('s')));
+    assert.ok(!first.ok && isStoreError(first.err) && first.err.code === 'STORE_INJECTED');
+    assert.deepEqual(
+      faults.injected().map((f) => [f.method, f.when]),
+      [['writeVersion', 'after']],
+    );
+    // 'after': it applied in the new collection only; the next call is not scheduled to fail.
+    assert.deepEqual(await next.listVersions('d'), [{ docId: 'd', contentSha256: v.contentSha256, chunkCount: 2 }]);
+    assert.deepEqual(await store.listVersions('d'), []);
+    await next.writeVersion(v, ctxFor('s'));
   });
 });

@@ -21,6 +21,7 @@ import type {
 import type { DerivedBatchWrites, Outcomes, RemoveVersionItem, WriteItem } from '../batch-types.js';
 import { removeVersionBatch, writeVersionBatch } from './batch.js';
 import { dropFences, scanFences } from './fences.js';
+import { namespaceCypher, namespacedTx, type Cypher } from './namespace.js';
 import { checkSchema, ensureSchema, mergeDuplicates, SCHEMA_MISSING, schemaMarked, schemaStatements } from './schema.js';
 
 export interface Neo4jStoreOptions {
@@ -33,6 +34,8 @@ export interface Neo4jStoreOptions {
   timeoutMs?: number;
   /** How long the driver itself retries transient failures inside one call; the saga retries too. */
   maxRetryTimeMs?: number;
+  /** APEX_NAMESPACE: this deployment's labels and constraints (namespace.ts); unset = today's. */
+  namespace?: string;
 }
 
 /**
@@ -180,6 +183,7 @@ export class Neo4jGraphStore implements GraphStore, DerivedBatchWrites {
   private readonly options: Neo4jStoreOptions;
   private readonly timeoutMs: number;
   private readonly schema: ReturnType<typeof schemaStatements>;
+  private readonly cypher: Cypher;
 
   constructor(options: Neo4jStoreOptions) {
     this.options = options;
@@ -191,7 +195,13 @@ export class Neo4jGraphStore implements GraphStore, DerivedBatchWrites {
       connectionTimeout: Math.min(this.timeoutMs, 5_000),
       connectionAcquisitionTimeout: this.timeoutMs,
     });
-    this.schema = schemaStatements({ open: () => this.session(), timeoutMs: this.timeoutMs, classify: classifyNeo4jError });
+    this.cypher = namespaceCypher(options.namespace);
+    this.schema = schemaStatements({
+      open: () => this.session(),
+      timeoutMs: this.timeoutMs,
+      classify: classifyNeo4jError,
+      cypher: this.cypher,
+    });
   }
 
   /*
@@ -234,7 +244,7 @@ export class Neo4jGraphStore implements GraphStore, DerivedBatchWrites {
       async () => {
         const session = this.session();
         try {
-          return await session.executeWrite(work, { timeout: this.timeoutMs, metadata: { apex: `${mode.toLowerCase()} ${what}` } });
+          return await session.executeWrite((t) => work(namespacedTx(t, this.cypher)), { timeout: this.timeoutMs, metadata: { apex: `${mode.toLowerCase()} ${what}` } });
         } catch (err) {
           throw classifyNeo4jError(err, what);
         } finally {
@@ -263,7 +273,7 @@ export class Neo4jGraphStore implements GraphStore, DerivedBatchWrites {
   }
 
   checkSchema(): Promise<SchemaProblem[]> {
-    return checkSchema(this.schema.run);
+    return checkSchema(this.schema.run, this.cypher);
   }
 
   /** Merges duplicate nodes, then creates the rules and the marker; throws if a rule still fails. */

@@ -20,6 +20,7 @@
 // `verify` reports it (checkSchema).
 import type { ManagedTransaction, Session } from 'neo4j-driver';
 import type { SchemaProblem } from '../types.js';
+import { noNamespace, type Cypher } from './namespace.js';
 
 export const SCHEMA_RULES: ReadonlyArray<{ name: string; statement: string }> = [
   { name: 'apex_document_id', statement: 'CREATE CONSTRAINT apex_document_id IF NOT EXISTS FOR (d:Document) REQUIRE d.id IS UNIQUE' },
@@ -74,15 +75,15 @@ export async function ensureSchema(create: (statement: string) => Promise<void>)
 }
 
 /** Rules missing, the marker missing, and (only where a uniqueness rule is missing) duplicates. */
-export async function checkSchema(run: RunStatement): Promise<SchemaProblem[]> {
+export async function checkSchema(run: RunStatement, cypher: Cypher = noNamespace): Promise<SchemaProblem[]> {
   const present = new Set<string>();
   for (const show of ['SHOW CONSTRAINTS YIELD name', 'SHOW INDEXES YIELD name']) {
     for (const row of await run(show)) present.add(String(row.name));
   }
   const problems: SchemaProblem[] = [];
   for (const rule of SCHEMA_RULES) {
-    if (!present.has(rule.name))
-      problems.push({ kind: 'schema_missing', store: 'neo4j', key: rule.name, detail: `schema rule ${rule.name} is missing` });
+    const name = cypher(rule.name);
+    if (!present.has(name)) problems.push({ kind: 'schema_missing', store: 'neo4j', key: name, detail: `schema rule ${name} is missing` });
   }
   const marked = await run(READ_MARKER, { id: MARKER_ID });
   if (Number(marked[0]?.n ?? 0) === 0)
@@ -94,7 +95,7 @@ export async function checkSchema(run: RunStatement): Promise<SchemaProblem[]> {
     });
   // With the constraint in place there can be no duplicates: scan only where it is missing.
   for (const u of UNIQUE_KEYS) {
-    if (present.has(u.rule)) continue;
+    if (present.has(cypher(u.rule))) continue;
     const rows = await run(
       `MATCH (n:${u.label}) WITH ${u.key} AS key, count(*) AS copies WHERE copies > 1 RETURN key, copies ORDER BY key LIMIT 1000`,
     );
@@ -153,6 +154,8 @@ export interface SchemaAccess {
   open(): Session;
   timeoutMs: number;
   classify(err: unknown, what: string): Error & { retryable: boolean };
+  /** The namespace's rewrite of every statement (namespace.ts). */
+  cypher?: Cypher;
 }
 
 /** Attempts per schema rule when concurrent connects deadlock on the schema locks. */
@@ -169,7 +172,7 @@ export function schemaStatements(a: SchemaAccess): { create: (statement: string)
     for (let attempt = 1; ; attempt++) {
       const session = a.open();
       try {
-        await session.run(statement, {}, { timeout: a.timeoutMs });
+        await session.run((a.cypher ?? noNamespace)(statement), {}, { timeout: a.timeoutMs });
         return;
       } catch (err) {
         const code = (err as { code?: unknown }).code;
@@ -185,7 +188,7 @@ export function schemaStatements(a: SchemaAccess): { create: (statement: string)
   const run: RunStatement = async (statement, params = {}) => {
     const session = a.open();
     try {
-      const res = await session.run(statement, params, { timeout: a.timeoutMs });
+      const res = await session.run((a.cypher ?? noNamespace)(statement), params, { timeout: a.timeoutMs });
       return res.records.map((r) => r.toObject() as Record<string, unknown>);
     } catch (err) {
       throw a.classify(err, 'schema');

@@ -23,7 +23,17 @@ export interface PostgresStoreOptions {
    * client-side timeout (and a role default: ALTER ROLE ... SET statement_timeout, docs/fleet.md).
    */
   pooler?: 'none' | 'transaction';
+  /**
+   * The schema of this deployment's tables (APEX_NAMESPACE: `apex_<ns>`; a plain identifier, checked
+   * by the caller and again here). Unset: the connection's search_path, as before namespaces.
+   * Direct connections get it as the startup search_path; behind a transaction pooler, which refuses
+   * startup options and mixes sessions, every transaction sets it with SET LOCAL and a single
+   * statement runs in a transaction of its own (two more round trips each: docs/deploy.md).
+   */
+  schema?: string;
 }
+
+const SCHEMA_NAME = /^[a-z][a-z0-9_]{0,62}$/;
 
 /** host:port/db of a connection URL, without user or password (every host of a multi-host URL). */
 export function describePostgresUrl(url: string): string {
@@ -62,14 +72,14 @@ async function rollbackOrBreak(client: pg.PoolClient): Promise<Error | undefined
   }
 }
 
-function poolDatabase(pool: pg.Pool, localTimeoutMs?: number): SqlDatabase {
+function poolDatabase(pool: pg.Pool, localTimeoutMs?: number, localSchema?: string): SqlDatabase {
   const executorOf = (client: pg.Pool | pg.PoolClient): SqlExecutor => ({
     async query<R extends object>(sql: string, params?: unknown[]): Promise<R[]> {
       const res = await client.query<R>(sql, params);
       return res.rows;
     },
   });
-  return {
+  const db: SqlDatabase = {
     ...executorOf(pool),
     async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
       const client = await pool.connect();
@@ -83,6 +93,8 @@ function poolDatabase(pool: pg.Pool, localTimeoutMs?: number): SqlDatabase {
       try {
         await client.query('BEGIN');
         if (localTimeoutMs !== undefined) await client.query(`SET LOCAL statement_timeout = ${Math.round(localTimeoutMs)}`);
+        // Validated identifier (SCHEMA_NAME): safe to inline; SET takes no parameters.
+        if (localSchema !== undefined) await client.query(`SET LOCAL search_path TO ${localSchema}`);
         const result = await fn(executorOf(client));
         await client.query('COMMIT');
         return result;
@@ -97,15 +109,27 @@ function poolDatabase(pool: pg.Pool, localTimeoutMs?: number): SqlDatabase {
       }
     },
   };
+  // Behind a transaction pooler a statement outside a transaction could reach a server session
+  // with any search_path: with a schema, each one runs in its own transaction that sets it.
+  // VACUUM cannot run in a transaction: it names its tables schema-qualified (staged-inputs.ts).
+  if (localSchema !== undefined) {
+    const direct = db.query.bind(db);
+    db.query = <R extends object>(sql: string, params?: unknown[]): Promise<R[]> =>
+      /^VACUUM\b/.test(sql) ? direct<R>(sql, params) : db.transaction((tx) => tx.query<R>(sql, params));
+  }
+  return db;
 }
 
 export function createPostgresStore(options: PostgresStoreOptions): SqlRelationalStore {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const pooled = options.pooler === 'transaction';
+  const schema = options.schema;
+  if (schema !== undefined && !SCHEMA_NAME.test(schema)) throw new Error(`schema must match ${SCHEMA_NAME.source}, got ${JSON.stringify(schema)}`);
   const pool = new pg.Pool({
     ...hostSelection(pg.Client, options.url, { setting: 'DATABASE_URL', connectTimeoutMs: Math.min(timeoutMs, 5_000) }),
     max: options.poolSize ?? 10,
     ...(pooled ? {} : { statement_timeout: timeoutMs }),
+    ...(schema !== undefined && !pooled ? { options: `-c search_path=${schema}` } : {}),
     query_timeout: timeoutMs + 1_000,
     connectionTimeoutMillis: Math.min(timeoutMs, 5_000),
     application_name: options.applicationName ?? 'apex-memory',
@@ -115,9 +139,10 @@ export function createPostgresStore(options: PostgresStoreOptions): SqlRelationa
   pool.on('error', () => undefined);
   return new SqlRelationalStore({
     backend: 'postgres',
-    db: poolDatabase(pool, pooled ? timeoutMs : undefined),
+    db: poolDatabase(pool, pooled ? timeoutMs : undefined, pooled ? schema : undefined),
+    ...(schema !== undefined ? { schema } : {}),
     timeoutMs: timeoutMs + 2_000,
-    describe: () => describePostgresUrl(options.url),
+    describe: () => describePostgresUrl(options.url) + (schema !== undefined ? ` schema ${schema}` : ''),
     shutdown: () => pool.end(),
   });
 }

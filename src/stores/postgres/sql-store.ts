@@ -49,6 +49,8 @@ export interface SqlRelationalOptions {
   /** Where it runs, for health(); never contains a secret. */
   describe: () => string;
   shutdown: () => Promise<void>;
+  /** APEX_NAMESPACE's schema (a validated identifier), created at connect; `db` selects it. */
+  schema?: string;
 }
 
 /** The transient holder of whileFree (never visible to other transactions). */
@@ -124,6 +126,8 @@ export class SqlRelationalStore implements RelationalStore, RelationalBatchWrite
       this.opts.db.transaction(async (tx) => {
         // Concurrent connects (several workers starting) would otherwise race on CREATE TABLE.
         await tx.query('SELECT pg_advisory_xact_lock($1::bigint)', [SCHEMA_LOCK_KEY]);
+        // A namespace's schema (APEX_NAMESPACE) first: its tables are created in it (search_path).
+        if (this.opts.schema !== undefined) await tx.query(`CREATE SCHEMA IF NOT EXISTS ${this.opts.schema}`);
         for (const ddl of [
           ...SCHEMA_STATEMENTS,
           ...embeddings.EMBEDDING_CACHE_SCHEMA,
@@ -498,6 +502,6 @@ export class SqlRelationalStore implements RelationalStore, RelationalBatchWrite
   }
 
   reclaim(opts: { full: boolean }): Promise<string> {
-    return staged.reclaim(this.opts.db, opts.full, this.backend === 'pglite'); // no timeout: VACUUM FULL takes its time
+    return staged.reclaim(this.opts.db, opts.full, this.backend === 'pglite', this.opts.schema); // no timeout: VACUUM FULL takes its time
   }
 }

@@ -101,8 +101,11 @@ const CONTENT_TABLES = ['documents', 'document_versions', 'chunks', 'saga_inputs
  * it until the segment is overwritten; pg_switch_wal did not move it on. On a server, checkpoints
  * and WAL recycling are the server's (checkpoint_timeout, max_wal_size, wal_keep_size, archives).
  */
-export async function reclaim(db: SqlExecutor, full: boolean, embedded: boolean): Promise<string> {
-  for (const t of CONTENT_TABLES) await db.query(`VACUUM ${full ? '(FULL) ' : ''}${t}`);
+export async function reclaim(db: SqlExecutor, full: boolean, embedded: boolean, schema?: string): Promise<string> {
+  // A namespace's tables by their qualified names: VACUUM cannot run in the transaction that sets
+  // search_path behind a pooler (relational-store.ts), so it must not depend on it.
+  const tables = CONTENT_TABLES.map((t) => (schema !== undefined ? `${schema}.${t}` : t));
+  for (const t of tables) await db.query(`VACUUM ${full ? '(FULL) ' : ''}${t}`);
   if (embedded) await db.query('CHECKPOINT');
-  return `VACUUM${full ? ' FULL' : ''} ${CONTENT_TABLES.join(', ')}${embedded ? '; CHECKPOINT' : ''}`;
+  return `VACUUM${full ? ' FULL' : ''} ${tables.join(', ')}${embedded ? '; CHECKPOINT' : ''}`;
 }

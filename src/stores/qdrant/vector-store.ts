@@ -28,6 +28,8 @@ import {
 import { errorCode } from '../../lib/errors.js';
 import { isMissingCollection } from './collection.js';
 import { layoutParams, QDRANT_WRITE_ORDERING, type QdrantLayout } from './layout.js';
+import { QdrantCollections } from './collections.js';
+import { checkCollectionName, checkDimension } from '../collection-names.js';
 
 export interface QdrantStoreOptions extends QdrantLayout {
   url: string;
@@ -100,11 +102,16 @@ export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
   private readonly collection: string;
   private readonly timeoutMs: number;
   private readonly where: string;
-  private readonly layout: QdrantLayout;
+  private readonly options: QdrantStoreOptions;
+  private readonly collections: QdrantCollections;
+  /** connect() found the bound name to be an alias: a write that finds it gone must not create a
+   * collection under the alias's name (Qdrant dropped the alias with its collection). */
+  private aliasBound = false;
 
-  constructor(options: QdrantStoreOptions) {
+  /** `client`: shared by the stores withCollection makes (one connection pool per server). */
+  constructor(options: QdrantStoreOptions, client?: QdrantClient) {
     this.dimension = options.dimension;
-    this.layout = options;
+    this.options = options;
     this.collection = options.collection ?? QDRANT_COLLECTION;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.where = (() => {
@@ -115,12 +122,15 @@ export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
         return 'an unparsable QDRANT_URL';
       }
     })();
-    this.client = new QdrantClient({
-      url: options.url,
-      ...(options.apiKey ? { apiKey: options.apiKey } : {}),
-      timeout: this.timeoutMs,
-      checkCompatibility: false, // the pinned client is tested against the 1.19 contract
-    });
+    this.client =
+      client ??
+      new QdrantClient({
+        url: options.url,
+        ...(options.apiKey ? { apiKey: options.apiKey } : {}),
+        timeout: this.timeoutMs,
+        checkCompatibility: false, // the pinned client is tested against the 1.19 contract
+      });
+    this.collections = new QdrantCollections(this.client, (what, work) => this.call(what, work), options);
   }
 
   private call<T>(what: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
@@ -170,12 +180,17 @@ export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
 
   async connect(): Promise<void> {
     const { exists } = await this.call('connect', () => this.client.collectionExists(this.collection));
-    if (!exists) {
+    if (exists) {
+      // An alias (withCollection on the read alias): its collection was made by ensureCollection,
+      // and nothing is created under an alias's name.
+      this.aliasBound = await this.collections.isAlias(this.collection);
+      if (this.aliasBound) return;
+    } else {
       try {
         await this.call('connect', () =>
           this.client.createCollection(this.collection, {
             vectors: { size: this.dimension, distance: 'Cosine' },
-            ...layoutParams(this.layout),
+            ...layoutParams(this.options),
           }),
         );
       } catch (err) {
@@ -184,11 +199,7 @@ export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
         if (!again.exists) throw err;
       }
     }
-    for (const field of ['doc_id', 'content_sha256']) {
-      await this.call('connect', () =>
-        this.client.createPayloadIndex(this.collection, { field_name: field, field_schema: 'keyword', wait: true }),
-      );
-    }
+    await this.collections.indexFields('connect', this.collection);
   }
 
   async health(): Promise<HealthReport> {
@@ -237,7 +248,7 @@ export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
         );
       // A Qdrant that came back without the collection: create it again (connect), then write.
       await upsert().catch(async (err: unknown) => {
-        if (!isMissingCollection(err)) throw err;
+        if (!isMissingCollection(err) || this.aliasBound) throw err;
         await this.connect();
         await upsert();
       });
@@ -260,7 +271,7 @@ export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
         );
       // As writeVersion: a Qdrant that came back without the collection gets it again first.
       await upsert().catch(async (err: unknown) => {
-        if (!isMissingCollection(err)) throw err;
+        if (!isMissingCollection(err) || this.aliasBound) throw err;
         await this.connect();
         await upsert();
       });
@@ -417,6 +428,31 @@ export class QdrantVectorStore implements VectorStore, DerivedBatchWrites {
       if (p) hits.push({ docId: p.doc_id, contentSha256: p.content_sha256, idx: p.idx, score: point.score });
     }
     return hits;
+  }
+  // Collections and aliases (issue 25): collections.ts, on this store's client and settings.
+  ensureCollection(name: string, dimension: number): Promise<void> {
+    return this.collections.ensureCollection(name, dimension);
+  }
+  dropCollection(name: string): Promise<void> {
+    return this.collections.dropCollection(name);
+  }
+  listCollections(): Promise<Array<{ name: string; dimension: number; points: number }>> {
+    return this.collections.listCollections();
+  }
+  setAlias(alias: string, collection: string): Promise<void> {
+    return this.collections.setAlias(alias, collection);
+  }
+  deleteAlias(alias: string): Promise<void> {
+    return this.collections.deleteAlias(alias);
+  }
+  listAliases(): Promise<Array<{ alias: string; collection: string }>> {
+    return this.collections.listAliases();
+  }
+  /** Same client, timeout and layout; reads and writes go to `name` (Qdrant resolves an alias). */
+  withCollection(name: string, dimension: number): QdrantVectorStore {
+    checkCollectionName('withCollection', 'name', name);
+    checkDimension('withCollection', dimension);
+    return new QdrantVectorStore({ ...this.options, collection: name, dimension }, this.client);
   }
 }
 

@@ -8,7 +8,7 @@ import type { CacheEntry, CacheStore, DocIdPage, HealthReport, WriteContext } fr
 import { failed, OK, type CacheBatchWrites, type CacheRemoveItem, type MemberOutcome, type Outcomes } from '../batch-types.js';
 import { clusterNotReady, groupKeys, isCluster, openConnection, scanEach, scanTargets, type RedisConnection } from './client.js';
 import { classifyRedisError } from './errors.js';
-import { DOC_KEY_PATTERN, docIdOfKey, docKey, fenceKey } from './keys.js';
+import { redisKeys, type RedisKeys } from './keys.js';
 import { migrateKeyLayout, MIGRATE_KEY_SCRIPT } from './migrate-keys.js';
 import { describeRedisUrl } from '../../lib/redis-url.js';
 
@@ -24,6 +24,8 @@ export interface RedisStoreOptions {
    * a test's proxies). Without it the client connects to the announced addresses.
    */
   natMap?: Record<string, { host: string; port: number }>;
+  /** APEX_NAMESPACE: this deployment's key prefix `apex:<ns>:` (keys.ts); unset = `apex:`. */
+  namespace?: string;
 }
 
 /** A fence only has to outlive the longest realistic stall of an owner (GC pause, SIGSTOP, VM
@@ -83,6 +85,7 @@ export class RedisCacheStore implements CacheStore, CacheBatchWrites {
   readonly backend = 'redis';
   private readonly client: RedisWithScripts;
   private readonly options: RedisStoreOptions;
+  private readonly keys: RedisKeys;
   private readonly timeoutMs: number;
   /** Rejecters of the calls waiting on the current connection (see the 'close' listener). */
   private readonly inFlight = new Set<(err: StoreError) => void>();
@@ -92,6 +95,7 @@ export class RedisCacheStore implements CacheStore, CacheBatchWrites {
 
   constructor(options: RedisStoreOptions) {
     this.options = options;
+    this.keys = redisKeys(options.namespace);
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const client = openConnection(options.url, this.timeoutMs, options.natMap);
     // Connection errors surface through the failing calls; an unhandled 'error' event would crash.
@@ -148,7 +152,7 @@ export class RedisCacheStore implements CacheStore, CacheBatchWrites {
   /** Not under the per-call timeout: a large keyspace takes a while; each command has its own. */
   private ensureMigrated(): Promise<void> {
     if (this.migrated) return Promise.resolve();
-    this.migration ??= migrateKeyLayout(this.client).then(
+    this.migration ??= migrateKeyLayout(this.client, this.keys).then(
       () => {
         this.migrated = true;
       },
@@ -184,8 +188,8 @@ export class RedisCacheStore implements CacheStore, CacheBatchWrites {
       'put',
       () =>
         this.client.apexFencedPut(
-          docKey(entry.docId),
-          fenceKey(entry.docId, ctx.sagaId),
+          this.keys.docKey(entry.docId),
+          this.keys.fenceKey(entry.docId, ctx.sagaId),
           String(ctx.fencingToken),
           String(FENCE_TTL_SECONDS),
           JSON.stringify(entry),
@@ -198,15 +202,15 @@ export class RedisCacheStore implements CacheStore, CacheBatchWrites {
   /** With `ctx` (a saga's compensation) fenced like a write; without it (operator cleanup) not. */
   async remove(docId: string, contentSha256: string | null, ctx?: WriteContext): Promise<void> {
     if (!ctx) {
-      await this.call('remove', () => this.client.apexRemoveIfSha(docKey(docId), contentSha256 ?? ''));
+      await this.call('remove', () => this.client.apexRemoveIfSha(this.keys.docKey(docId), contentSha256 ?? ''));
       return;
     }
     const reply = await this.call(
       'remove',
       () =>
         this.client.apexFencedRemoveIfSha(
-          docKey(docId),
-          fenceKey(docId, ctx.sagaId),
+          this.keys.docKey(docId),
+          this.keys.fenceKey(docId, ctx.sagaId),
           String(ctx.fencingToken),
           String(FENCE_TTL_SECONDS),
           contentSha256 ?? '',
@@ -225,8 +229,8 @@ export class RedisCacheStore implements CacheStore, CacheBatchWrites {
         const it = items[i];
         if (it)
           p.apexFencedPut(
-            docKey(it.entry.docId),
-            fenceKey(it.entry.docId, it.ctx.sagaId),
+            this.keys.docKey(it.entry.docId),
+            this.keys.fenceKey(it.entry.docId, it.ctx.sagaId),
             String(it.ctx.fencingToken),
             String(FENCE_TTL_SECONDS),
             JSON.stringify(it.entry),
@@ -242,13 +246,13 @@ export class RedisCacheStore implements CacheStore, CacheBatchWrites {
       if (!it) return;
       if (it.ctx)
         p.apexFencedRemoveIfSha(
-          docKey(it.docId),
-          fenceKey(it.docId, it.ctx.sagaId),
+          this.keys.docKey(it.docId),
+          this.keys.fenceKey(it.docId, it.ctx.sagaId),
           String(it.ctx.fencingToken),
           String(FENCE_TTL_SECONDS),
           it.contentSha256 ?? '',
         );
-      else p.apexRemoveIfSha(docKey(it.docId), it.contentSha256 ?? '');
+      else p.apexRemoveIfSha(this.keys.docKey(it.docId), it.contentSha256 ?? '');
     });
   }
 
@@ -264,7 +268,7 @@ export class RedisCacheStore implements CacheStore, CacheBatchWrites {
     if (items.length === 0) return [];
     const groups = groupKeys(
       this.client,
-      items.map((it) => docKey(it.docId)),
+      items.map((it) => this.keys.docKey(it.docId)),
       'node',
     );
     const replies: Array<[Error | null, unknown]> = [];
@@ -295,14 +299,14 @@ export class RedisCacheStore implements CacheStore, CacheBatchWrites {
   }
 
   async get(docId: string): Promise<CacheEntry | undefined> {
-    const raw = await this.call('get', () => this.client.get(docKey(docId)));
+    const raw = await this.call('get', () => this.client.get(this.keys.docKey(docId)));
     return raw === null ? undefined : (JSON.parse(raw) as CacheEntry);
   }
 
   /** One MGET per slot (a cluster refuses MGET across slots; a standalone server takes one MGET). */
   async getMany(docIds: readonly string[]): Promise<CacheEntry[]> {
     if (docIds.length === 0) return [];
-    const keys = docIds.map(docKey);
+    const keys = docIds.map((id) => this.keys.docKey(id));
     const raws: Array<string | null> = [];
     await this.call('getMany', () =>
       Promise.all(
@@ -335,8 +339,8 @@ export class RedisCacheStore implements CacheStore, CacheBatchWrites {
       const index = Number(m[1] ?? 0);
       const node = targets[index];
       if (!node) return { docIds: [], next: null };
-      const [next, keys] = await node.scan(m[2], 'MATCH', DOC_KEY_PATTERN, 'COUNT', limit);
-      const docIds = keys.flatMap((key) => docIdOfKey(key) ?? []);
+      const [next, keys] = await node.scan(m[2], 'MATCH', this.keys.docPattern, 'COUNT', limit);
+      const docIds = keys.flatMap((key) => this.keys.docIdOfKey(key) ?? []);
       if (!isCluster(this.client)) return { docIds, next: next === '0' ? null : next };
       if (next !== '0') return { docIds, next: `${index}:${next}` };
       return { docIds, next: index + 1 < targets.length ? `${index + 1}:0` : null };
@@ -348,9 +352,9 @@ export class RedisCacheStore implements CacheStore, CacheBatchWrites {
     const ids = await this.call('listDocIds', async () => {
       const found: string[] = [];
       for (const node of scanTargets(this.client)) {
-        await scanEach(node, DOC_KEY_PATTERN, async (keys) => {
+        await scanEach(node, this.keys.docPattern, async (keys) => {
           for (const key of keys) {
-            const id = docIdOfKey(key);
+            const id = this.keys.docIdOfKey(key);
             if (id !== undefined) found.push(id);
           }
         });

@@ -12,7 +12,7 @@
 // layout-1 keys there is refused with instructions instead (docs/stores.md).
 import { StoreError } from '../errors.js';
 import { isCluster, scanEach, scanTargets, type RedisConnection } from './client.js';
-import { KEYS_VERSION, KEYS_VERSION_KEY, LEGACY_DOC_PREFIX, LEGACY_FENCE_PREFIX, migratedKey } from './keys.js';
+import { KEYS_VERSION, LEGACY_DOC_PREFIX, LEGACY_FENCE_PREFIX, migratedKey, redisKeys, type RedisKeys } from './keys.js';
 
 /**
  * KEYS[1] the old key, KEYS[2] the new one. An entry already under the new key is newer (written
@@ -39,14 +39,20 @@ export interface MigrationResult {
 
 type Migrator = RedisConnection & { apexMigrateKey(oldKey: string, newKey: string, kind: string): Promise<number> };
 
-export async function migrateKeyLayout(conn: RedisConnection): Promise<MigrationResult> {
-  if ((await conn.get(KEYS_VERSION_KEY)) === KEYS_VERSION) return { moved: 0, alreadyDone: true };
+export async function migrateKeyLayout(conn: RedisConnection, keys: RedisKeys = redisKeys()): Promise<MigrationResult> {
+  if ((await conn.get(keys.versionKey)) === KEYS_VERSION) return { moved: 0, alreadyDone: true };
+  // Layout 1 predates namespaces: its keys belong to the deployment without one. A namespace never
+  // moves them (that would take another deployment's cache and fences into this one).
+  if (keys.namespace !== undefined) {
+    await conn.set(keys.versionKey, KEYS_VERSION);
+    return { moved: 0, alreadyDone: false };
+  }
   let moved = 0;
   for (const node of scanTargets(conn)) {
     for (const prefix of [LEGACY_DOC_PREFIX, LEGACY_FENCE_PREFIX]) {
-      await scanEach(node, `${prefix}*`, async (keys) => {
-        if (isCluster(conn)) throw legacyOnCluster(keys.length);
-        for (const oldKey of keys) {
+      await scanEach(node, `${prefix}*`, async (found) => {
+        if (isCluster(conn)) throw legacyOnCluster(found.length);
+        for (const oldKey of found) {
           const newKey = migratedKey(oldKey);
           if (newKey === undefined) continue; // not ours (e.g. `apex:fence:` followed by garbage)
           const kind = prefix === LEGACY_FENCE_PREFIX ? 'fence' : 'doc';
@@ -55,7 +61,7 @@ export async function migrateKeyLayout(conn: RedisConnection): Promise<Migration
       });
     }
   }
-  await conn.set(KEYS_VERSION_KEY, KEYS_VERSION);
+  await conn.set(keys.versionKey, KEYS_VERSION);
   return { moved, alreadyDone: false };
 }
 

@@ -8,8 +8,9 @@ import { runSqlite, type SqliteStatement } from './file.js';
 export interface VersionTable {
   /** The store this stand-in plays (error codes and metrics name it). */
   store: 'neo4j' | 'qdrant';
-  /** The table with one row per chunk: doc_id, content_sha256. */
-  table: 'chunks' | 'points';
+  /** The table with one row per chunk: doc_id, content_sha256 (a quoted identifier for the
+   * vector stand-in's per-collection tables). */
+  table: string;
   /** SELECT of one column `id` in order: ids after the 1st and 2nd ? (the same value; all when null), LIMIT the 3rd. */
   idsAfter: string;
 }
