@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import type { SagaLog } from '../../src/saga/index.js';
 import type { StoreName, StoreSet } from '../../src/stores/types.js';
+import { MEMBER_CALL, memberOf } from './sim-batch.js';
 
 export interface Effect {
   seq: number;
@@ -20,6 +21,8 @@ export interface Effect {
   changed: boolean;
   /** Sent by an owner that had lost the saga (a newer fencing token existed): set by the caller. */
   stale: boolean;
+  /** Members of the batched call (sim-batch.ts) this write was one of; 0: a call of its own. */
+  batch: number;
 }
 
 interface Digestible {
@@ -68,6 +71,32 @@ export class EffectLog {
   /** Decides whether a write comes from an owner that lost its saga (the exhaustive scopes know). */
   isStale: (sagaId: string, token: number) => boolean = () => false;
 
+  /**
+   * A batched call: every member applies in the call's synchronous run (sim-batch.ts), and no two
+   * members name one document, so each document's change is its member's, recorded as if the
+   * member had made its own call (`neo4j.writeVersion`, ...), with the batch's size.
+   */
+  private batch(name: StoreName, member: string, model: Digestible, items: unknown[], apply: () => unknown): unknown {
+    const members = items.map(memberOf);
+    const before = members.map((m) => (m ? model.digest(m.docId) : ''));
+    const out = apply();
+    members.forEach((m, i) => {
+      if (!m?.ctx) return;
+      this.effects.push({
+        seq: this.seq++,
+        sagaId: m.ctx.sagaId,
+        token: m.ctx.fencingToken,
+        call: `${name}.${member}`,
+        docId: m.docId,
+        sha: m.sha,
+        changed: model.digest(m.docId) !== before[i],
+        stale: this.isStale(m.ctx.sagaId, m.ctx.fencingToken),
+        batch: items.length,
+      });
+    });
+    return out;
+  }
+
   /** The stores, with every saga write recorded. Model calls are atomic (no await before they change anything). */
   wrap(stores: StoreSet): StoreSet {
     const view = <T extends object>(name: StoreName, target: T): T =>
@@ -76,6 +105,9 @@ export class EffectLog {
           const v: unknown = Reflect.get(t, prop, recv);
           if (typeof v !== 'function' || typeof prop !== 'string' || prop === 'digest') return v;
           const model = t as unknown as Digestible;
+          const member = MEMBER_CALL[prop];
+          if (member !== undefined)
+            return (items: unknown[]): unknown => this.batch(name, member, model, items, () => (v as (i: unknown[]) => unknown).call(t, items));
           return (...args: unknown[]): unknown => {
             const ctx = args.find(
               (a): a is { sagaId: string; fencingToken: number } =>
@@ -96,6 +128,7 @@ export class EffectLog {
               sha,
               changed,
               stale: this.isStale(ctx.sagaId, ctx.fencingToken),
+              batch: 0,
             });
             return out;
           };
@@ -226,4 +259,20 @@ export async function checkLastPivot(log: SagaLog, effects: EffectLog, stores: S
     }
   }
   return last.size;
+}
+
+/**
+ * A lost owner's Qdrant write that landed late (stalls: Qdrant is unfenced by design) is what the
+ * product's stale-write sweep removes (src/ingest/sweep.ts): done here for those documents, on
+ * Qdrant only. Not with sweepDocument, which also sweeps Neo4j: Neo4j is fenced, so a stale
+ * version there is a violation verify must still see.
+ */
+export async function sweepLateQdrant(stores: StoreSet, effects: EffectLog): Promise<void> {
+  const docs = new Set(effects.effects.filter((e) => e.stale && e.changed && e.call.startsWith('qdrant.')).map((e) => e.docId));
+  for (const docId of docs) {
+    const row = await stores.postgres.getDocument(docId);
+    const committed = row?.ingestionStatus === 'committed' ? row.contentSha256 : null;
+    for (const v of await stores.qdrant.listVersions(docId))
+      if (v.contentSha256 !== committed) await stores.qdrant.removeVersion(docId, v.contentSha256);
+  }
 }

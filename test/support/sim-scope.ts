@@ -23,6 +23,8 @@ import type { StoreName, StoreSet } from '../../src/stores/types.js';
 import type { Access, Choice, Run } from './sim-explore.js';
 import { EffectLog } from './sim-effects.js';
 import { simStores } from './sim-stores.js';
+import { withBatchForms } from './sim-batch.js';
+import { coalesceStores } from '../../src/stores/coalesce/stores.js';
 import { VirtualClock } from './sim-world.js';
 import { allSagas } from './log-pages.js';
 
@@ -35,9 +37,20 @@ export interface Scope {
   initial: number | null;
   ops: ScopeOp[];
   faults: FaultKind[];
+  /**
+   * The store group commit (src/stores/coalesce/) in every process, over batched model stores
+   * (sim-batch.ts); p0 also ingests a companion document, so p0's two sagas share batched calls:
+   * calls of one process with the same label that are pending together resolve in one choice (as
+   * a log group commit wakes them in one run), so their next store calls go out as one batch. A
+   * crash then falls between a batch's apply and its members' logged outcomes, and an expiry of
+   * p0 leaves its members stale inside a shared batch.
+   */
+  coalesce?: boolean;
 }
 
 export const DOC_ID = 'doc';
+export const COMPANION_ID = 'doc-b';
+const COMPANION = { id: COMPANION_ID, title: 'Companion', text: 'The companion document about Project Atlas.', metadata: {} };
 const LEASE_MS = 10_000;
 const READS = /^(get|list|holderOf|statusesOf|versionsOf|inspect|scan|pendingStats|health|load|count|owners|entities|search)/;
 const never = new Promise<never>(() => undefined);
@@ -87,6 +100,18 @@ function logAccesses(method: string, args: unknown[]): Access[] {
   }
 }
 
+/** Coalesced scopes: one choice per (process, label); it stands for every such pending call. */
+function grouped(calls: Pending[]): Choice[] {
+  const out: Choice[] = [];
+  for (const c of calls) {
+    const same = calls.filter((d) => d.proc === c.proc && d.label === c.label);
+    if (same[0] !== c) continue;
+    const accesses = same.flatMap((d) => (d.accesses === 'all' ? [] : d.accesses));
+    out.push({ id: c.id, proc: c.proc, label: c.label, accesses: same.some((d) => d.accesses === 'all') ? 'all' : accesses });
+  }
+  return out;
+}
+
 /** Store calls that run without a scheduling point (see storeView). */
 const UNSCHEDULED: ReadonlySet<string> = new Set([
   'stageInput',
@@ -105,7 +130,7 @@ export class ScopeRun implements Run {
   readonly clock = new VirtualClock(() => 0.5);
   readonly log = new MemorySagaLog({ now: () => this.clock.now() });
   readonly effects = new EffectLog();
-  readonly stores: StoreSet = this.effects.wrap(simStores(() => this.clock.now(), embedder.dimension));
+  readonly stores: StoreSet;
   readonly procs: Proc[] = [];
   /** What each writer's call returned (or threw): `p0` ... */
   readonly results = new Map<string, unknown>();
@@ -120,6 +145,8 @@ export class ScopeRun implements Run {
   private started = false;
 
   constructor(readonly scope: Scope) {
+    const models = simStores(() => this.clock.now(), embedder.dimension);
+    this.stores = this.effects.wrap(scope.coalesce ? withBatchForms(models) : models);
     this.effects.isStale = (sagaId, token) => token < (this.tokens.get(sagaId) ?? 0);
   }
 
@@ -183,7 +210,7 @@ export class ScopeRun implements Run {
           });
       },
     }) as SagaLog;
-    const s = this.stores;
+    const s = this.scope.coalesce ? coalesceStores(this.stores) : this.stores;
     const stores: StoreSet = {
       postgres: storeView('postgres', s.postgres),
       neo4j: storeView('neo4j', s.neo4j),
@@ -222,7 +249,8 @@ export class ScopeRun implements Run {
       const p = this.spawn(`p${i}`, true);
       const sagaId = `s${i}`;
       const work = op.kind === 'delete' ? p.writer.delete(DOC_ID, { sagaId }) : p.writer.ingest(docOf(op.variant), { sagaId });
-      this.watch(p, work);
+      const companion = this.scope.coalesce && i === 0 ? p.writer.ingest(COMPANION, { sagaId: 'sb' }) : undefined;
+      this.watch(p, companion ? Promise.all([work, companion]) : work);
     });
   }
 
@@ -263,7 +291,7 @@ export class ScopeRun implements Run {
       }
       return this.next();
     }
-    const choices: Choice[] = [...calls];
+    const choices: Choice[] = this.scope.coalesce ? grouped(calls) : [...calls];
     if (calls.length === 0) choices.push({ id: 'tick', proc: '*', label: 'time passes', accesses: 'all' });
     if (this.fault === undefined) {
       // Footprints: every fault uses up the one fault; a crash or an expiry rewrites the leases
@@ -296,12 +324,16 @@ export class ScopeRun implements Run {
       const p = this.pending[i];
       if (!p) throw new Error(`no pending call ${target}`);
       this.pending.splice(i, 1);
+      // Coalesced: its group (see grouped), the same call of the same process, resolves with it.
+      const group = kind === 'call' && this.scope.coalesce ? this.pending.filter((q) => q.proc === p.proc && q.label === p.label) : [];
+      this.pending = this.pending.filter((q) => !group.includes(q));
       if (kind === 'fail') {
         this.fault = id;
         p.fail?.();
       } else {
         const before = this.effects.effects.length;
         p.exec();
+        for (const q of group) q.exec();
         const added = this.effects.effects.slice(before);
         if (added.some((e) => e.stale && e.changed && e.call.startsWith('qdrant.'))) this.staleLanded = true;
       }

@@ -5,8 +5,10 @@
 // also use both cores. Each world is checked here, and the seed is reported with any violation.
 import { parentPort, workerData } from 'node:worker_threads';
 import { verifyStores } from '../../src/ingest/verify.js';
-import { checkCompensations, checkLastPivot } from './sim-effects.js';
-import { World, type WorldOptions } from './sim-world.js';
+import { repairStores } from '../../src/ingest/repair.js';
+import { HashingEmbedder } from '../../src/ingest/embedder.js';
+import { checkCompensations, checkLastPivot, sweepLateQdrant } from './sim-effects.js';
+import { World, type BatchFigures, type WorldOptions } from './sim-world.js';
 
 export interface WorldFigures {
   seed: number;
@@ -17,6 +19,8 @@ export interface WorldFigures {
   compensatedSagas: number;
   effectsUndone: number;
   hash: string;
+  /** Coalesced worlds: what the batches did. */
+  batches: BatchFigures;
 }
 
 /** Runs one world and checks every invariant; throws with `SIM_SEED=<seed>` in the message. */
@@ -27,7 +31,19 @@ export async function checkWorld(opts: WorldOptions): Promise<WorldFigures> {
     const n = await r.log.count({ status });
     if (n !== 0) throw new Error(`${n} ${status} sagas left (${label})`);
   }
-  const report = await verifyStores(r.stores);
+  await sweepLateQdrant(r.stores, r.effects);
+  let report = await verifyStores(r.stores);
+  // Qdrant cannot refuse a lost owner's late call (unfenced by design): a late removal can take a
+  // version a later saga committed again (same content, same hash). The product's answer is
+  // `repair` (src/ingest/repair.ts rewrites a missing committed version): run here only when every
+  // finding is on Qdrant, for a document where such a late call changed Qdrant. Anything else fails.
+  const late = new Set(r.effects.effects.filter((e) => e.stale && e.changed && e.call.startsWith('qdrant.')).map((e) => e.docId));
+  if (report.violations.length > 0 && report.violations.every((v) => v.store === 'qdrant' && late.has(v.docId))) {
+    const before = r.effects.effects.length;
+    await repairStores(r.stores, new HashingEmbedder(), { dryRun: false });
+    r.effects.effects.splice(before); // the repair's writes are no saga's (the effect checks are about sagas)
+    report = await verifyStores(r.stores);
+  }
   if (report.violations.length > 0) throw new Error(`verify: ${JSON.stringify(report.violations)} (${label})`);
   await checkLastPivot(r.log, r.effects, r.stores, label);
   const comp = await checkCompensations(r.log, r.effects, label);
@@ -40,6 +56,7 @@ export async function checkWorld(opts: WorldOptions): Promise<WorldFigures> {
     compensatedSagas: comp.compensatedSagas,
     effectsUndone: comp.effectsUndone,
     hash: r.hash,
+    batches: r.batches,
   };
 }
 

@@ -9,9 +9,12 @@ import { SagaEngine, seededRandom, type Clock, type SagaLogBackend } from '../..
 import { HashingEmbedder } from '../../src/ingest/embedder.js';
 import { MemoryWriter } from '../../src/ingest/writer.js';
 import { StoreError } from '../../src/stores/errors.js';
+import { BatchStats, coalesceStores } from '../../src/stores/coalesce/stores.js';
 import type { StoreName, StoreSet } from '../../src/stores/types.js';
 import { EffectLog } from './sim-effects.js';
+import { MEMBER_CALL, withBatchForms } from './sim-batch.js';
 import { simStores } from './sim-stores.js';
+import { allSagas } from './log-pages.js';
 
 const never = new Promise<never>(() => undefined);
 /**
@@ -27,6 +30,12 @@ const REFUSABLE = new Set([
   'redis.remove',
   'neo4j.removeDocument',
   'qdrant.removeDocument',
+  // The same writes as batched calls (coalesced worlds): the coalescer splits a batch refused as a
+  // whole and sends each member alone, so the refusal ends up failing one member's step.
+  'postgres.putPendingBatch',
+  'neo4j.writeVersionBatch',
+  'qdrant.writeVersionBatch',
+  'redis.removeBatch',
 ]);
 const macrotask = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -88,6 +97,39 @@ export interface WorldOptions {
   /** Per saga write: probability of a permanent refusal (nothing applied): before its pivot the
    * saga compensates, which is what the compensation check needs. Default 0. */
   permanentRate?: number;
+  /**
+   * The real store group commit (src/stores/coalesce/) in every process, between its sagas and
+   * the model stores (sim-batch.ts gives them batched forms): a process's concurrent sagas share
+   * batched calls. Crash and fault points are then both per member (above the coalescer, where
+   * the fault wrapper and the metrics sit in the product) and per batch (below it), including a
+   * crash right after a batch applied, before any member's outcome reached its saga or the log.
+   */
+  coalesce?: boolean;
+  /**
+   * Per call: probability that the process stalls (a GC pause, a lost network) for two lease
+   * lengths: its leases expire, a new process recovers its sagas at once, and the store calls the
+   * old owner has in flight land late, as a stale owner's writes (with `coalesce`, as members of
+   * its batches, beside its other sagas' members).
+   * Default 0.
+   */
+  stallRate?: number;
+}
+
+/** What the coalesced worlds did with batches (the figures show the batched path ran). */
+export interface BatchFigures {
+  /** Batched calls sent, and the saga writes that went in a batch of 2 or more members. */
+  batches: number;
+  sharedMembers: number;
+  /** The largest batch. */
+  maxBatch: number;
+  /** Members of shared batches sent by an owner that had lost its saga (a newer token existed). */
+  staleMembers: number;
+  /** Of those, the ones a fenced store refused (nothing changed). */
+  staleRefused: number;
+  /** Crashes right after a batch applied, before its members' outcomes were delivered. */
+  crashesAfterApply: number;
+  /** Stalls (stallRate): an owner's leases expired while it went on. */
+  stalls: number;
 }
 
 export interface WorldResult {
@@ -100,6 +142,7 @@ export interface WorldResult {
   stores: StoreSet;
   log: SagaLogBackend;
   effects: EffectLog;
+  batches: BatchFigures;
 }
 
 export class World {
@@ -118,12 +161,42 @@ export class World {
   started = 0;
   private procNo = 0;
   private readonly embedder = new HashingEmbedder();
+  readonly batchStats = new BatchStats();
+  crashesAfterApply = 0;
+  stalls = 0;
+  /** The newest fencing token of each saga (begin and claims): tells a lost owner's writes. */
+  private readonly tokens = new Map<string, number>();
 
   constructor(readonly opts: WorldOptions) {
     this.random = seededRandom(opts.seed);
     this.clock = new VirtualClock(seededRandom(opts.seed ^ 0x5bd1e995));
     this.log = new MemorySagaLog({ now: () => this.clock.now() });
-    this.stores = this.effects.wrap(simStores(() => this.clock.now(), this.embedder.dimension));
+    const models = simStores(() => this.clock.now(), this.embedder.dimension);
+    this.stores = this.effects.wrap(opts.coalesce ? withBatchForms(models) : models);
+    this.effects.isStale = (sagaId, token) => token < (this.tokens.get(sagaId) ?? 0);
+  }
+
+  /** A stall: the owner's leases run out now, and a new process takes its sagas over. */
+  private async expire(owner: string): Promise<void> {
+    for (const s of await allSagas(this.log)) {
+      if (s.owner === owner && (s.status === 'running' || s.status === 'compensating'))
+        await this.log.release(owner, [{ sagaId: s.sagaId, fencingToken: s.fencingToken }]);
+    }
+    const q = this.spawn();
+    void q.engine.recover({ limit: 16 }).catch(() => 0);
+  }
+
+  private noteTokens(method: string, args: unknown[], out: unknown): void {
+    const set = (id: string, token: number): void => {
+      this.tokens.set(id, Math.max(token, this.tokens.get(id) ?? 0));
+    };
+    if (method === 'begin' && (out as { created?: boolean } | undefined)?.created) set((args[0] as { sagaId: string }).sagaId, 1);
+    if (method === 'claim' && Array.isArray(out))
+      for (const c of out as Array<{ saga: { sagaId: string }; lease: { fencingToken: number } }>) set(c.saga.sagaId, c.lease.fencingToken);
+    if ((method === 'claimSaga' || method === 'claimStuck') && out) {
+      const c = out as { saga: { sagaId: string }; lease: { fencingToken: number } };
+      set(c.saga.sagaId, c.lease.fencingToken);
+    }
   }
 
   /** FNV-1a over everything that happens: equal hashes mean the same run. */
@@ -136,6 +209,8 @@ export class World {
   spawn(faulty = true): { engine: SagaEngine; writer: MemoryWriter; alive: () => boolean } {
     const id = `p${this.procNo++}`;
     let dead = false;
+    /** A stalled process's store calls apply only after this (virtual) time: they land late. */
+    let pausedUntil = 0;
     const point = (what: string): boolean => {
       if (dead) return false;
       if (faulty && this.random() < this.opts.crashRate) {
@@ -144,23 +219,33 @@ export class World {
         this.note(`${this.clock.now()} ${id} crash ${what};`);
         return false;
       }
+      if (faulty && (this.opts.stallRate ?? 0) > 0 && this.random() < (this.opts.stallRate ?? 0)) {
+        this.stalls++;
+        this.note(`${this.clock.now()} ${id} stalls ${what};`);
+        pausedUntil = this.clock.now() + 2 * this.opts.leaseMs;
+        void this.expire(`sim:${id}`);
+      }
       return true;
     };
-    const storeView = <T extends object>(name: StoreName, target: T): T =>
+    // latency: false for the member calls above a coalescer (the batch below takes the latency),
+    // so that sagas woken by one batch's outcomes send their next calls together.
+    const storeView = <T extends object>(name: StoreName, target: T, latency = true): T =>
       new Proxy(target, {
         get: (t, prop, recv) => {
           const v: unknown = Reflect.get(t, prop, recv);
           if (typeof v !== 'function' || typeof prop !== 'string') return v;
           return async (...args: unknown[]): Promise<unknown> => {
             const what = `${name}.${prop}`;
+            const batched = MEMBER_CALL[prop] !== undefined;
             if (!point(what)) return never;
-            await this.clock.sleep(Math.floor(this.random() * 4));
+            if (latency) await this.clock.sleep(Math.floor(this.random() * 4));
+            if (latency && pausedUntil > this.clock.now()) await this.clock.sleep(pausedUntil - this.clock.now());
             if (dead) return never;
             // Faults hit the saga's writes (those carry a WriteContext). The reads before a saga
             // starts ride out failures on wall-clock timers (src/ingest/ride-out.ts), which would
             // make the run depend on real time: they may crash the process, not fail.
             const last = args[args.length - 1] as { sagaId?: unknown } | undefined;
-            const fenced = typeof last === 'object' && last !== null && typeof last.sagaId === 'string';
+            const fenced = batched || (typeof last === 'object' && last !== null && typeof last.sagaId === 'string');
             const fault = faulty && fenced && this.random() < this.opts.faultRate ? (this.random() < 0.5 ? 'before' : 'after') : undefined;
             // A permanent refusal (a constraint, a bad request) applies nothing: the saga compensates.
             const permanent =
@@ -180,6 +265,11 @@ export class World {
               throw err;
             }
             if (dead) return never;
+            // The batch applied; its members' outcomes are not yet back in their sagas (nor logged).
+            if (batched && !point(`${what} applied`)) {
+              this.crashesAfterApply++;
+              return never;
+            }
             if (fault === 'after') return this.fail(id, what, fault, name);
             this.note(`${this.clock.now()} ${id} ${what};`);
             return out;
@@ -195,17 +285,22 @@ export class World {
         if (typeof v !== 'function' || typeof prop !== 'string') return v;
         return (...args: unknown[]): unknown => {
           if (!point(`log.${prop}`)) return never;
-          return (v as (...a: unknown[]) => unknown).apply(t, args);
+          const out = (v as (...a: unknown[]) => unknown).apply(t, args);
+          if (out instanceof Promise) return out.then((r: unknown) => (this.noteTokens(prop, args, r), r));
+          this.noteTokens(prop, args, out);
+          return out;
         };
       },
     });
-    const s = this.stores;
-    const stores: StoreSet = {
-      postgres: storeView('postgres', s.postgres),
-      neo4j: storeView('neo4j', s.neo4j),
-      qdrant: storeView('qdrant', s.qdrant),
-      redis: storeView('redis', s.redis),
-    };
+    const view = (s: StoreSet, latency = true): StoreSet => ({
+      postgres: storeView('postgres', s.postgres, latency),
+      neo4j: storeView('neo4j', s.neo4j, latency),
+      qdrant: storeView('qdrant', s.qdrant, latency),
+      redis: storeView('redis', s.redis, latency),
+    });
+    // Coalesced: member calls (crash and fault points, as the fault wrapper above the coalescer in
+    // the product) -> this process's coalescers -> batched calls (crash and fault points too).
+    const stores = this.opts.coalesce ? view(coalesceStores(view(this.stores), {}, this.batchStats), false) : view(this.stores);
     // No heartbeat (it runs on real timers): an owner whose step waits past its lease (a document
     // held by a chain of other sagas) is taken over every lease, and each takeover counts as an
     // interrupted attempt. In production the heartbeat renews the lease instead. So the recovery
@@ -318,6 +413,21 @@ export class World {
       stores: this.stores,
       log: this.log,
       effects: this.effects,
+      batches: this.batchFigures(),
+    };
+  }
+
+  private batchFigures(): BatchFigures {
+    const ops = Object.values(this.batchStats.summary());
+    const staleInShared = this.effects.effects.filter((e) => e.stale && e.batch > 1);
+    return {
+      batches: ops.reduce((n, o) => n + o.batches, 0),
+      sharedMembers: this.effects.effects.filter((e) => e.batch > 1).length,
+      maxBatch: ops.reduce((n, o) => Math.max(n, o.max), 0),
+      staleMembers: staleInShared.length,
+      staleRefused: staleInShared.filter((e) => !e.changed).length,
+      crashesAfterApply: this.crashesAfterApply,
+      stalls: this.stalls,
     };
   }
 
