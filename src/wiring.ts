@@ -106,11 +106,16 @@ export async function openProfile(cfg: ProfileConfig, embedder: Embedder, opts: 
     opened.push(qdrant);
     // The embedded stand-in's default collection is the base one; another active collection (after
     // a reindex switch) is bound on the same file. Qdrant gets it as an option above.
-    const vectors = !cfg.qdrantUrl && collection !== undefined && collection !== DEFAULT_VECTOR_COLLECTION
-      ? qdrant.withCollection(collection, embedder.dimension)
-      : qdrant;
+    const vectors =
+      !cfg.qdrantUrl && collection !== undefined && collection !== DEFAULT_VECTOR_COLLECTION
+        ? qdrant.withCollection(collection, embedder.dimension)
+        : qdrant;
     const redis = cfg.redisUrl
-      ? (await import('./stores/redis/cache-store.js')).createRedisStore({ url: cfg.redisUrl, timeoutMs, ...(ns !== undefined ? { namespace: ns } : {}) })
+      ? (await import('./stores/redis/cache-store.js')).createRedisStore({
+          url: cfg.redisUrl,
+          timeoutMs,
+          ...(ns !== undefined ? { namespace: ns } : {}),
+        })
       : await (await import('./stores/sqlite/cache-store.js')).openSqliteCache(embedded('cache.db'));
     opened.push(redis);
     const raw: StoreSet = { postgres, neo4j, qdrant: vectors, redis };

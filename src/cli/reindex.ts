@@ -34,7 +34,8 @@ const PROGRESS_EVERY_MS = 1_000;
 
 function positiveNumber(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || n > 1_000_000) throw new CliError('CLI_USAGE', `--rate must be a number of documents per second in (0, 1000000] (got "${value.slice(0, 40)}")`);
+  if (!Number.isFinite(n) || n <= 0 || n > 1_000_000)
+    throw new CliError('CLI_USAGE', `--rate must be a number of documents per second in (0, 1000000] (got "${value.slice(0, 40)}")`);
   return n;
 }
 
@@ -43,7 +44,11 @@ export function registerReindex(program: Command): void {
     .command('reindex')
     .description('re-embed the corpus into a new vector collection without downtime (then --verify, --switch, --finish)')
     .option('--dimension <n>', 'embedding dimension of the new index', positiveInt(65_536))
-    .option('--embedder <kind>', 'embedder of the new index: hashing or openai (default: the active one)', oneOf(['hashing', 'openai'] as const))
+    .option(
+      '--embedder <kind>',
+      'embedder of the new index: hashing or openai (default: the active one)',
+      oneOf(['hashing', 'openai'] as const),
+    )
     .option('--model <name>', 'model of the new index (openai; default: the active one, or text-embedding-3-small)')
     .option('--chunking <version>', 'a new chunking version (not supported yet: refused)')
     .option('--rate <docs/s>', 'at most this many documents per second (paid embedding APIs)', positiveNumber)
@@ -61,7 +66,10 @@ async function reindex(cmd: Command, flags: ReindexFlags): Promise<number> {
   const modes = (['verify', 'switch', 'rollback', 'finish'] as const).filter((m) => flags[m] === true);
   if (modes.length > 1) throw new CliError('CLI_USAGE', `--${modes.join(', --')}: give one of them at a time`);
   if (flags.chunking !== undefined) {
-    throw new ReindexError('REINDEX_UNSUPPORTED', '--chunking: re-chunking is not supported yet (only re-embedding: --embedder/--model/--dimension); see docs/reindex.md');
+    throw new ReindexError(
+      'REINDEX_UNSUPPORTED',
+      '--chunking: re-chunking is not supported yet (only re-embedding: --embedder/--model/--dimension); see docs/reindex.md',
+    );
   }
   const targetFlags = flags.dimension !== undefined || flags.embedder !== undefined || flags.model !== undefined;
   if (modes.length === 1 && targetFlags) throw new CliError('CLI_USAGE', `--${modes[0] ?? ''} takes no --dimension/--embedder/--model`);
@@ -113,7 +121,9 @@ async function run(app: App, deps: ControlDeps, io: CommandIo, flags: ReindexFla
     if (now - last < PROGRESS_EVERY_MS && p.remaining > 0) return;
     last = now;
     const eta = p.etaSec === null ? '?' : `${Math.ceil(p.etaSec)} s`;
-    io.err(`reindex pass ${p.pass}: ${p.done} done, ${p.remaining} to go | ${p.failed} failed | ${p.docsPerSec.toFixed(1)} docs/s | ETA ${eta}`);
+    io.err(
+      `reindex pass ${p.pass}: ${p.done} done, ${p.remaining} to go | ${p.failed} failed | ${p.docsPerSec.toFixed(1)} docs/s | ETA ${eta}`,
+    );
   };
   let summary;
   try {
@@ -128,7 +138,16 @@ async function run(app: App, deps: ControlDeps, io: CommandIo, flags: ReindexFla
   }
   const ok = summary.unsettled === 0 && summary.failed.length === 0;
   if (io.json) {
-    io.out(toJson({ ok, phase: started.state.phase, active: started.state.active, next, ...summary, docsPerSecond: summary.reindexed / Math.max(summary.seconds, 1e-9) }));
+    io.out(
+      toJson({
+        ok,
+        phase: started.state.phase,
+        active: started.state.active,
+        next,
+        ...summary,
+        docsPerSecond: summary.reindexed / Math.max(summary.seconds, 1e-9),
+      }),
+    );
     return ok ? EXIT_OK : EXIT_FAILED;
   }
   const rows: Array<[string, string]> = [
@@ -143,7 +162,11 @@ async function run(app: App, deps: ControlDeps, io: CommandIo, flags: ReindexFla
   ];
   io.out(`\n${renderTable([{ header: 'reindex' }, { header: 'result' }], rows)}`);
   for (const f of summary.failed.slice(0, LISTED_PROBLEMS)) io.out(`  failed ${f.docId}: ${f.status}${f.reason ? ` (${f.reason})` : ''}`);
-  io.out(ok ? '\nnext: `apex-memory reindex --verify`, then `--switch`' : '\nnot complete: re-run the same command (it continues where it stopped)');
+  io.out(
+    ok
+      ? '\nnext: `apex-memory reindex --verify`, then `--switch`'
+      : '\nnot complete: re-run the same command (it continues where it stopped)',
+  );
   return ok ? EXIT_OK : EXIT_FAILED;
 }
 
@@ -155,7 +178,9 @@ async function verify(deps: ControlDeps, io: CommandIo): Promise<number> {
   if (io.json) {
     io.out(toJson({ ok, next: cur.state.next, committed: r.committed, current: r.current, problems: r.problems }));
   } else {
-    io.out(`reindex --verify: ${r.current}/${r.committed} committed documents current in ${cur.state.next?.collection ?? '?'}; ${r.problems.length} problem(s)`);
+    io.out(
+      `reindex --verify: ${r.current}/${r.committed} committed documents current in ${cur.state.next?.collection ?? '?'}; ${r.problems.length} problem(s)`,
+    );
     for (const p of r.problems.slice(0, LISTED_PROBLEMS)) io.out(`  ${p.kind} ${p.docId || '-'}: ${p.detail}`);
     if (r.problems.length > LISTED_PROBLEMS) io.out(`  ... and ${r.problems.length - LISTED_PROBLEMS} more (--json lists all)`);
   }

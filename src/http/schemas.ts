@@ -394,7 +394,10 @@ export const Overview = z
       )
       .openapi({ description: 'Per-minute buckets of sagas that ended, by their last update.' }),
     profile: z.string(),
-    namespace: z.string().nullable().openapi({ description: 'APEX_NAMESPACE of this server, null without one (docs/deploy.md "Namespaces").' }),
+    namespace: z
+      .string()
+      .nullable()
+      .openapi({ description: 'APEX_NAMESPACE of this server, null without one (docs/deploy.md "Namespaces").' }),
     mode: z.enum(['run', 'enqueue']),
     faultDrill: FaultDrill,
   })

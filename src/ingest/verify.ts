@@ -107,7 +107,12 @@ export async function verifyStores(stores: StoreSet, opts: VerifyOptions = {}): 
         const status = statuses.get(id);
         if (status === 'committed') continue;
         if (violations.length < max) reported.add(id);
-        add({ kind: 'orphan_data', store: store.name, docId: id, detail: `${status ? `PostgreSQL row is '${status}'` : 'no PostgreSQL row'}${label}` });
+        add({
+          kind: 'orphan_data',
+          store: store.name,
+          docId: id,
+          detail: `${status ? `PostgreSQL row is '${status}'` : 'no PostgreSQL row'}${label}`,
+        });
       }
       if (next === null) break;
       cursor = next;
@@ -202,11 +207,23 @@ async function checkExtraVectors(
     const current = versions.find((v) => v.contentSha256 === sha);
     if (!x.complete) {
       // still being built: only what must never be there
-    } else if (!current) add({ kind: 'missing_version', store: 'qdrant', docId: row.id, detail: `committed version ${sha} is absent from ${x.collection}` });
+    } else if (!current)
+      add({ kind: 'missing_version', store: 'qdrant', docId: row.id, detail: `committed version ${sha} is absent from ${x.collection}` });
     else if (current.chunkCount !== committedChunks)
-      add({ kind: 'chunk_count', store: 'qdrant', docId: row.id, detail: `${current.chunkCount} chunks in ${x.collection}, PostgreSQL has ${committedChunks}` });
+      add({
+        kind: 'chunk_count',
+        store: 'qdrant',
+        docId: row.id,
+        detail: `${current.chunkCount} chunks in ${x.collection}, PostgreSQL has ${committedChunks}`,
+      });
     for (const v of versions.filter((v) => v.contentSha256 !== sha)) {
-      add({ kind: 'stale_version', store: 'qdrant', docId: row.id, detail: `${x.collection} holds version ${v.contentSha256}`, version: v.contentSha256 });
+      add({
+        kind: 'stale_version',
+        store: 'qdrant',
+        docId: row.id,
+        detail: `${x.collection} holds version ${v.contentSha256}`,
+        version: v.contentSha256,
+      });
     }
   }
 }

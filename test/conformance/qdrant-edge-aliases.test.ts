@@ -81,7 +81,9 @@ test('POST /collections/aliases applies all actions or none', async () => {
   });
   assert.deepEqual(await aliases('/collections/blue/aliases'), { aliases: [{ alias_name: 'live', collection_name: 'blue' }] });
   assert.deepEqual(await aliases('/collections/nothing/aliases'), { aliases: [] });
-  const missingRename = await call('POST', '/collections/aliases', { actions: [{ rename_alias: { old_alias_name: 'nope', new_alias_name: 'x' } }] });
+  const missingRename = await call('POST', '/collections/aliases', {
+    actions: [{ rename_alias: { old_alias_name: 'nope', new_alias_name: 'x' } }],
+  });
   assert.equal(missingRename.status, 404);
   // Deleting an absent alias is not an error (Qdrant: "Delete alias if exists").
   assert.equal((await call('POST', '/collections/aliases', { actions: [{ delete_alias: { alias_name: 'nope' } }] })).status, 200);

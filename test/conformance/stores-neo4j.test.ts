@@ -22,7 +22,7 @@ graphConformance({
     const proxy = await startTcpProxy(target.hostname, Number(target.port || 7687));
     const store = createNeo4jStore({ url: viaProxy(url, proxy), timeoutMs: 1_000, maxRetryTimeMs: 500, ...testNamespace() });
     try {
-      const stalled = proxy.stallOn('MERGE (d:') // with or without a namespace's label prefix;
+      const stalled = proxy.stallOn('MERGE (d:'); // with or without a namespace's label prefix;
       const err = await rejectionOf(write(store));
       await stalled;
       return err;

@@ -61,7 +61,9 @@ void it('a store bound to an alias never creates a collection under the alias na
   await reader.connect();
   await store.deleteAlias(alias);
   await store.dropCollection(gone);
-  const err = await rejectionOf(reader.writeVersion(makeVersion({ docId: 'via-alias', body: 'nowhere to go', chunkCount: 1, dimension: 4 }), ctxFor('s')));
+  const err = await rejectionOf(
+    reader.writeVersion(makeVersion({ docId: 'via-alias', body: 'nowhere to go', chunkCount: 1, dimension: 4 }), ctxFor('s')),
+  );
   assert.ok(isMissingCollection(err), String(err));
   assert.deepEqual(
     (await store.listCollections()).filter((c) => c.name.startsWith('c0000000a_')),
@@ -90,7 +92,14 @@ void it('the adapter waited on every write and used only apex_chunks (and the co
   );
   // Requests without a collection in the path are the collection and alias management ones only.
   assert.deepEqual(
-    [...new Set(front.requests().filter((r) => r.collection === '').map((r) => `${r.method} ${r.template}`))].sort(),
+    [
+      ...new Set(
+        front
+          .requests()
+          .filter((r) => r.collection === '')
+          .map((r) => `${r.method} ${r.template}`),
+      ),
+    ].sort(),
     ['GET /aliases', 'GET /collections', 'POST /collections/aliases'],
   );
 });

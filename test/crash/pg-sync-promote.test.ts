@@ -95,7 +95,13 @@ test(
 
       const done = await run.exited;
       mark('ingest done');
-      t.diagnostic(run.output().split('\n').filter((l) => /completed|compensated|stuck|errors|waited|wall time/.test(l)).join('\n'));
+      t.diagnostic(
+        run
+          .output()
+          .split('\n')
+          .filter((l) => /completed|compensated|stuck|errors|waited|wall time/.test(l))
+          .join('\n'),
+      );
       assert.equal(done.code, 0, run.output());
       assert.match(run.output(), /compensated\s+0\n/, run.output());
       assert.match(run.output(), /stuck\s+0\n/, run.output());

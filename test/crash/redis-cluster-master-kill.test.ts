@@ -28,7 +28,10 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 function smallDocuments(): string {
   const dir = mkdtempSync(join(tmpdir(), 'apex-rc-kill-docs-'));
   for (let i = 0; i < DOCS; i++)
-    writeFileSync(join(dir, `note-${String(i).padStart(4, '0')}.md`), `# Cache note ${i}\n\nBob Chen killed a Redis master during ingest ${i}.\n`);
+    writeFileSync(
+      join(dir, `note-${String(i).padStart(4, '0')}.md`),
+      `# Cache note ${i}\n\nBob Chen killed a Redis master during ingest ${i}.\n`,
+    );
   return dir;
 }
 
@@ -97,7 +100,13 @@ test(
 
       const done = await run.exited;
       mark('ingest done');
-      t.diagnostic(run.output().split('\n').filter((l) => /completed|compensated|stuck|errors|waited|wall time/.test(l)).join('\n'));
+      t.diagnostic(
+        run
+          .output()
+          .split('\n')
+          .filter((l) => /completed|compensated|stuck|errors|waited|wall time/.test(l))
+          .join('\n'),
+      );
       assert.equal(done.code, 0, run.output());
       assert.match(run.output(), /compensated\s+0\n/, run.output());
       assert.match(run.output(), /stuck\s+0\n/, run.output());

@@ -34,7 +34,12 @@ after(async () => {
 test('reindex SIGKILLed three times at seeded points, re-run each time, ends as an uninterrupted run', async () => {
   await Promise.all(
     Array.from({ length: N }, async (_, i) => {
-      const r = await app.writer.ingest({ id: `k-${i}`, title: `K ${i}`, text: `Kill point ${i}. ${'Some words about Vega and Lumen. '.repeat(6 + (i % 5))}`, metadata: {} });
+      const r = await app.writer.ingest({
+        id: `k-${i}`,
+        title: `K ${i}`,
+        text: `Kill point ${i}. ${'Some words about Vega and Lumen. '.repeat(6 + (i % 5))}`,
+        metadata: {},
+      });
       assert.equal(r.status, 'completed');
     }),
   );

@@ -26,7 +26,9 @@ test('embedded: reindex --dimension 384, --verify, --switch, then the new settin
   assert.equal(run.code, 0, run.stderr);
   const summary = json<{ ok: boolean; reindexed: number; committed: number; seconds: number }>(run);
   assert.deepEqual([summary.ok, summary.committed, summary.reindexed], [true, docs, docs]);
-  console.log(`embedded reindex (loaded machine): ${docs} documents, ${(docs / summary.seconds).toFixed(1)} docs/s in the loop, ${secs.toFixed(1)} s for the command`);
+  console.log(
+    `embedded reindex (loaded machine): ${docs} documents, ${(docs / summary.seconds).toFixed(1)} docs/s in the loop, ${secs.toFixed(1)} s for the command`,
+  );
 
   const other = cliIn(dir, ['reindex', '--dimension', '512']);
   assert.equal(other.code, 1);

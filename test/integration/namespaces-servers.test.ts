@@ -66,7 +66,10 @@ async function dropNamespaceRules(namespaces: string[]): Promise<void> {
       const p = { p: `apex_${ns}_` };
       const constraints = await session.run('SHOW CONSTRAINTS YIELD name WHERE name STARTS WITH $p RETURN name', p);
       for (const r of constraints.records) await session.run(`DROP CONSTRAINT ${String(r.get('name'))} IF EXISTS`);
-      const indexes = await session.run('SHOW INDEXES YIELD name, owningConstraint WHERE name STARTS WITH $p AND owningConstraint IS NULL RETURN name', p);
+      const indexes = await session.run(
+        'SHOW INDEXES YIELD name, owningConstraint WHERE name STARTS WITH $p AND owningConstraint IS NULL RETURN name',
+        p,
+      );
       for (const r of indexes.records) await session.run(`DROP INDEX ${String(r.get('name'))} IF EXISTS`);
     }
   } finally {
@@ -92,10 +95,21 @@ test('three deployments ingest the same ids: each verifies 0 and reads its own c
       assert.equal((await stores.redis.get(id))?.title, titleOf(ns, id));
       const sha = doc?.contentSha256 ?? '';
       mine.push(sha);
-      assert.deepEqual((await stores.neo4j.listVersions(id)).map((v) => v.contentSha256), [sha], `${ns} ${id}: neo4j versions`);
-      assert.deepEqual((await stores.qdrant.listVersions(id)).map((v) => v.contentSha256), [sha], `${ns} ${id}: qdrant versions`);
+      assert.deepEqual(
+        (await stores.neo4j.listVersions(id)).map((v) => v.contentSha256),
+        [sha],
+        `${ns} ${id}: neo4j versions`,
+      );
+      assert.deepEqual(
+        (await stores.qdrant.listVersions(id)).map((v) => v.contentSha256),
+        [sha],
+        `${ns} ${id}: qdrant versions`,
+      );
       const entities = await stores.neo4j.entities(id, sha);
-      assert.ok(entities.some((e) => e.startsWith('Zeta')), `${ns} ${id}: its entity (${entities.join(', ')})`);
+      assert.ok(
+        entities.some((e) => e.startsWith('Zeta')),
+        `${ns} ${id}: its entity (${entities.join(', ')})`,
+      );
       assert.ok(entities.every((e) => !e.startsWith('Zeta') || e === `Zeta${ns.replace('_', '')}${id.slice(-1)}`));
     }
     shas.set(ns, mine);
@@ -156,7 +170,7 @@ test('behind PgBouncer (transaction mode) the namespace reaches the same schema:
     assert.equal((await app('ns_a').stores.postgres.getDocument('pooled-1'))?.title, 'via the pooler');
     assert.equal(await app('ns_b').stores.postgres.getDocument('pooled-1'), undefined);
     assert.equal(await app('').stores.postgres.getDocument('pooled-1'), undefined);
-    const sagaId = r.sagaId ?? assert.fail("the ingest names its saga");
+    const sagaId = r.sagaId ?? assert.fail('the ingest names its saga');
     assert.ok((await app('ns_a').engine.log.load(sagaId)) !== undefined, "the pooled ingest's saga is in ns_a's log");
     assert.equal(await app('ns_b').engine.log.load(sagaId), undefined);
     assert.equal(await app('').engine.log.load(sagaId), undefined);

@@ -12,7 +12,15 @@ import { openApp, type App } from '../../src/app.js';
 import { HashingEmbedder } from '../../src/ingest/embedder.js';
 import { verifyStores } from '../../src/ingest/verify.js';
 import { contentSha256 } from '../../src/ingest/prepare.js';
-import { finishReindex, liveAlias, rollbackReindex, startReindex, switchReindex, verifyNext, type ControlDeps } from '../../src/ingest/reindex/control.js';
+import {
+  finishReindex,
+  liveAlias,
+  rollbackReindex,
+  startReindex,
+  switchReindex,
+  verifyNext,
+  type ControlDeps,
+} from '../../src/ingest/reindex/control.js';
 import { runReindex } from '../../src/ingest/reindex/run.js';
 import { targetOfEmbedder } from '../../src/ingest/reindex/targets.js';
 import type { VectorStore } from '../../src/stores/types.js';
@@ -128,5 +136,8 @@ test('reindex 256 -> 384 under live writes and searches; switch, rollback, finis
   await switchReindex(deps);
   const done = await finishReindex(deps);
   assert.equal(done.state.phase, 'steady');
-  assert.deepEqual((await app.stores.qdrant.listCollections()).map((c) => c.name), ['apex_chunks_v2']);
+  assert.deepEqual(
+    (await app.stores.qdrant.listCollections()).map((c) => c.name),
+    ['apex_chunks_v2'],
+  );
 });

@@ -187,20 +187,14 @@ export async function startPgReplicaPair(opts: { synchronous: boolean }): Promis
     // fsync off: the failure here is a process stop (SIGQUIT), not a power cut; the OS keeps what
     // was written, and fsync on a loaded 2-core machine only slows the test down.
     const common = [`listen_addresses = '127.0.0.1'`, `unix_socket_directories = ''`, 'fsync = off', 'max_connections = 100'];
-    writeConf(
-      primaryData,
-      [
-        ...common,
-        `port = ${p1}`,
-        'wal_level = replica',
-        'max_wal_senders = 4',
-        'synchronous_commit = on',
-      ],
-      owner,
-    );
+    writeConf(primaryData, [...common, `port = ${p1}`, 'wal_level = replica', 'max_wal_senders = 4', 'synchronous_commit = on'], owner);
     await primary.proc.start();
     await query(primary.url.replace(`/${PAIR_DATABASE}`, '/postgres'), `CREATE DATABASE ${PAIR_DATABASE}`);
-    runAsOwner('pg_basebackup', ['-h', '127.0.0.1', '-p', String(p1), '-U', 'postgres', '-D', standbyData, '-R', '--checkpoint=fast'], owner);
+    runAsOwner(
+      'pg_basebackup',
+      ['-h', '127.0.0.1', '-p', String(p1), '-U', 'postgres', '-D', standbyData, '-R', '--checkpoint=fast'],
+      owner,
+    );
     // The copied configuration says "primary": the standby gets its own port and name, and no
     // synchronous standby of its own (after the promote nobody would acknowledge its commits).
     writeConf(standbyData, [`port = ${p2}`, `cluster_name = '${STANDBY_NAME}'`, "synchronous_standby_names = ''"], owner);

@@ -95,13 +95,26 @@ export async function startPrivateRedisCluster(): Promise<PrivateRedisCluster> {
       const args = ['--bind', '127.0.0.1', '--port', String(port), '--cluster-enabled', 'yes', '--cluster-port', String(bus)];
       args.push('--cluster-config-file', join(d, 'nodes.conf'), '--cluster-node-timeout', String(NODE_TIMEOUT_MS));
       args.push('--dir', d, '--save', '', '--appendonly', 'no', '--protected-mode', 'yes');
-      nodes.push({ port, proc: new PrivateProcess({ name: `redis-cluster:${port}`, command: 'redis-server', args, ready: /Ready to accept connections/, log: join(d, 'redis.log') }) });
+      nodes.push({
+        port,
+        proc: new PrivateProcess({
+          name: `redis-cluster:${port}`,
+          command: 'redis-server',
+          args,
+          ready: /Ready to accept connections/,
+          log: join(d, 'redis.log'),
+        }),
+      });
     }
     await Promise.all(nodes.map((n) => n.proc.start()));
-    execFileSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'], {
-      stdio: 'pipe',
-      timeout: 30_000,
-    });
+    execFileSync(
+      'redis-cli',
+      ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'],
+      {
+        stdio: 'pipe',
+        timeout: 30_000,
+      },
+    );
     await waitOk();
   } catch (err) {
     await close();

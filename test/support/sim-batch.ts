@@ -60,7 +60,9 @@ export function withBatchForms(stores: StoreSet): StoreSet {
     putPendingBatch: (items) => each(items, (i) => pg.putPending(i.v, i.ctx)),
     commitBatch: (items) =>
       each(items, (i) =>
-        i.expectedPrevious === undefined ? pg.commit(i.docId, i.contentSha256, i.ctx) : pg.commit(i.docId, i.contentSha256, i.ctx, i.expectedPrevious),
+        i.expectedPrevious === undefined
+          ? pg.commit(i.docId, i.contentSha256, i.ctx)
+          : pg.commit(i.docId, i.contentSha256, i.ctx, i.expectedPrevious),
       ),
     finishVersionBatch: (items) => each(items, (i) => pg.finishVersion(i.docId, i.previousSha, i.ctx)),
     documentStates: async (ids) => {

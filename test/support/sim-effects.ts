@@ -107,7 +107,8 @@ export class EffectLog {
           const model = t as unknown as Digestible;
           const member = MEMBER_CALL[prop];
           if (member !== undefined)
-            return (items: unknown[]): unknown => this.batch(name, member, model, items, () => (v as (i: unknown[]) => unknown).call(t, items));
+            return (items: unknown[]): unknown =>
+              this.batch(name, member, model, items, () => (v as (i: unknown[]) => unknown).call(t, items));
           return (...args: unknown[]): unknown => {
             const ctx = args.find(
               (a): a is { sagaId: string; fencingToken: number } =>

@@ -38,7 +38,8 @@ export async function checkExecution(run: ScopeRun, sequence: readonly string[])
       assert.equal(await run.log.count({ status }), 0, `${status} sagas left (${label})`);
     }
     // A lost owner's late Qdrant write: the worker's stale-write sweep removes it (src/ingest/sweep.ts).
-    if (run.staleLanded) for (const d of run.scope.coalesce ? [DOC_ID, COMPANION_ID] : [DOC_ID]) await run.until(sweepDocument(run.stores, d));
+    if (run.staleLanded)
+      for (const d of run.scope.coalesce ? [DOC_ID, COMPANION_ID] : [DOC_ID]) await run.until(sweepDocument(run.stores, d));
     const report = await verifyStores(run.stores);
     assert.deepEqual(report.violations, [], label);
     await checkLastPivot(run.log, run.effects, run.stores, label);
@@ -56,15 +57,11 @@ export async function checkExecution(run: ScopeRun, sequence: readonly string[])
 
 export async function exploreScope(scope: ScopeConfig): Promise<Exploration & { wallMs: number }> {
   const t = performance.now();
-  const x = await explore(
-    () => new ScopeRun(scope),
-    checkExecution,
-    {
-      ...(scope.preemptions === undefined ? {} : { preemptions: scope.preemptions }),
-      // SIM_PROGRESS: a line every 1,000 executions (to size a new scope).
-      ...(process.env.SIM_PROGRESS ? { progress: (x: Exploration) => console.error(`${scope.name}: ${x.executions} executions`) } : {}),
-    },
-  );
+  const x = await explore(() => new ScopeRun(scope), checkExecution, {
+    ...(scope.preemptions === undefined ? {} : { preemptions: scope.preemptions }),
+    // SIM_PROGRESS: a line every 1,000 executions (to size a new scope).
+    ...(process.env.SIM_PROGRESS ? { progress: (x: Exploration) => console.error(`${scope.name}: ${x.executions} executions`) } : {}),
+  });
   return { ...x, wallMs: Math.round(performance.now() - t) };
 }
 

@@ -14,7 +14,13 @@ import { ApexMetrics } from '../../src/metrics/registry.js';
 
 /** Redis SCAN MATCH for the patterns used here: only '*' is special in them. */
 const globMatches = (pattern: string, key: string): boolean =>
-  new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 's').test(key);
+  new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+    's',
+  ).test(key);
 
 void describe('APEX_NAMESPACE', () => {
   void it('unset or empty: no namespace, the data directory unchanged', () => {

@@ -73,11 +73,20 @@ test('reindex 256 -> 384 under live updates and deletes; switch, rollback, switc
     assert.equal(erased.stores.find((c) => c.store === 'qdrant')?.clean, true, 'a deleted document is in neither collection');
     // A point of a deleted document left in the new target is found there, naming the collection.
     await next.store.writeVersion(
-      { docId: doc(11).id, title: '', contentSha256: 'f'.repeat(64), metadata: {}, chunks: [{ idx: 0, text: 'x', entities: [], embedding: new Array<number>(384).fill(0.1) }] },
+      {
+        docId: doc(11).id,
+        title: '',
+        contentSha256: 'f'.repeat(64),
+        metadata: {},
+        chunks: [{ idx: 0, text: 'x', entities: [], embedding: new Array<number>(384).fill(0.1) }],
+      },
       { sagaId: 'test', fencingToken: 1 },
     );
     const found = (await verifyStores(stores, { extraVectors: extra })).violations;
-    assert.deepEqual(found.map((v) => [v.kind, v.docId, v.detail]), [['orphan_data', doc(11).id, 'no PostgreSQL row (in apex_chunks_v2)']]);
+    assert.deepEqual(
+      found.map((v) => [v.kind, v.docId, v.detail]),
+      [['orphan_data', doc(11).id, 'no PostgreSQL row (in apex_chunks_v2)']],
+    );
     assert.equal((await checkErasure(stores, engine.log, doc(11).id, { extraVectors: extra })).erased, false);
     await next.store.removeDocument(doc(11).id);
     for (let i = 0; i < 35; i++) {
@@ -106,7 +115,10 @@ test('reindex 256 -> 384 under live updates and deletes; switch, rollback, switc
     await switchReindex(deps);
     const done = await finishReindex(deps);
     assert.deepEqual([done.state.phase, done.state.active.collection, done.state.retired], ['steady', 'apex_chunks_v2', undefined]);
-    assert.deepEqual((await stores.qdrant.listCollections()).map((c) => c.name), ['apex_chunks_v2']);
+    assert.deepEqual(
+      (await stores.qdrant.listCollections()).map((c) => c.name),
+      ['apex_chunks_v2'],
+    );
     assert.equal((await finishReindex(deps)).version, done.version, 'a re-run of --finish has nothing left to do');
   } finally {
     await engine.close();

@@ -7,15 +7,7 @@ import assert from 'node:assert/strict';
 import { MemoryIndexState } from '../support/memory-index-state.js';
 import { HashingEmbedder } from '../../src/ingest/embedder.js';
 import { IndexRecord } from '../../src/ingest/reindex/record.js';
-import {
-  finish,
-  initialState,
-  parseState,
-  rollback,
-  startMigration,
-  switchTo,
-  type IndexTarget,
-} from '../../src/ingest/reindex/state.js';
+import { finish, initialState, parseState, rollback, startMigration, switchTo, type IndexTarget } from '../../src/ingest/reindex/state.js';
 import { checkProcessEmbedder, targetOfEmbedder } from '../../src/ingest/reindex/targets.js';
 
 const base = 'apex_chunks';
@@ -38,7 +30,11 @@ test('transitions: start, resume, conflict, switch, rollback, finish', () => {
   assert.equal(switchTo(s2), s2, 'a re-run of --switch changes nothing');
   assert.throws(() => startMigration(s2, { ...h384, dimension: 512 }, base), { code: 'REINDEX_PHASE' });
   const s3 = rollback(s2);
-  assert.deepEqual([s3.phase, s3.active.dimension, s3.next?.dimension], ['migrating', 256, 384], 'rollback: old reads, new stays dual-written');
+  assert.deepEqual(
+    [s3.phase, s3.active.dimension, s3.next?.dimension],
+    ['migrating', 256, 384],
+    'rollback: old reads, new stays dual-written',
+  );
   const s4 = finish(switchTo(s3));
   assert.deepEqual([s4.phase, s4.active.collection, s4.previous], ['steady', 'apex_chunks_v2', null]);
   assert.throws(() => finish(s1), { code: 'REINDEX_PHASE' });
@@ -56,10 +52,7 @@ test('the record: created once, compare-and-set, racing operators both apply in 
   assert.equal(again.version, first.version);
   assert.equal(await pg.writeIndexState(first.version + 5, { nope: true }), null, 'a stale version writes nothing');
   // Two operators start the same migration at once: one writes it, the other sees it (no change).
-  const [ra, rb] = await Promise.all([
-    a.change((s) => startMigration(s, h384, base)),
-    b.change((s) => startMigration(s, h384, base)),
-  ]);
+  const [ra, rb] = await Promise.all([a.change((s) => startMigration(s, h384, base)), b.change((s) => startMigration(s, h384, base))]);
   assert.equal([ra.changed, rb.changed].filter(Boolean).length, 1, 'exactly one wrote the migration');
   assert.equal((await a.read())?.state.next?.collection, 'apex_chunks_v2');
   // Two different targets at once: one wins, the other is refused with a clear error.
@@ -91,7 +84,10 @@ test('a process whose embedder contradicts the record refuses to start, naming s
 
 test('a malformed record is an error naming what is wrong', () => {
   assert.throws(() => parseState({ phase: 'sideways' }), { code: 'INDEX_RECORD_INVALID', message: /phase "sideways"/ });
-  assert.throws(() => parseState({ phase: 'steady', active: { embedder: 'hashing' } }), { code: 'INDEX_RECORD_INVALID', message: /active/ });
+  assert.throws(() => parseState({ phase: 'steady', active: { embedder: 'hashing' } }), {
+    code: 'INDEX_RECORD_INVALID',
+    message: /active/,
+  });
   const s = startMigration(initialState(h256), h384, base);
   assert.deepEqual(parseState(JSON.parse(JSON.stringify(s))), s);
 });

@@ -38,7 +38,11 @@ export async function compareTarget(
     const info = (await target.listCollections()).find((c) => c.name === opts.collection);
     if (!info) add({ docId: '', kind: 'dimension', detail: `collection ${opts.collection} does not exist` });
     else if (info.dimension !== opts.dimension) {
-      add({ docId: '', kind: 'dimension', detail: `collection ${opts.collection} has dimension ${info.dimension}, expected ${opts.dimension}` });
+      add({
+        docId: '',
+        kind: 'dimension',
+        detail: `collection ${opts.collection} has dimension ${info.dimension}, expected ${opts.dimension}`,
+      });
     }
   }
   let committed = 0;
@@ -80,7 +84,8 @@ export async function compareTarget(
     const statuses = await stores.postgres.statusesOf(fresh);
     for (const id of fresh) {
       const status = statuses.get(id);
-      if (status !== 'committed') add({ docId: id, kind: 'orphan', detail: status ? `PostgreSQL row is '${status}'` : 'no PostgreSQL row' });
+      if (status !== 'committed')
+        add({ docId: id, kind: 'orphan', detail: status ? `PostgreSQL row is '${status}'` : 'no PostgreSQL row' });
     }
     if (next === null) break;
     cursor = next;

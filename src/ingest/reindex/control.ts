@@ -8,15 +8,7 @@
 import type { StoreSet, VectorStore } from '../../stores/types.js';
 import { compareTarget, type TargetProblem } from './compare.js';
 import { RECORD_CACHE_MS, type IndexRecord, type VersionedState } from './record.js';
-import {
-  ReindexError,
-  finish,
-  rollback,
-  startMigration,
-  switchTo,
-  type IndexState,
-  type IndexTarget,
-} from './state.js';
+import { ReindexError, finish, rollback, startMigration, switchTo, type IndexState, type IndexTarget } from './state.js';
 
 export const DEFAULT_VECTOR_COLLECTION = 'apex_chunks';
 
@@ -53,7 +45,10 @@ export async function startReindex(deps: ControlDeps, wanted: Omit<IndexTarget, 
   return cur;
 }
 
-export async function verifyNext(deps: ControlDeps, state: IndexState): Promise<{ committed: number; current: number; problems: TargetProblem[] }> {
+export async function verifyNext(
+  deps: ControlDeps,
+  state: IndexState,
+): Promise<{ committed: number; current: number; problems: TargetProblem[] }> {
   const next = state.next;
   if (!next) throw new ReindexError('REINDEX_PHASE', 'no reindex in progress: nothing to verify');
   const store = deps.vectors.withCollection(next.collection, next.dimension);

@@ -11,10 +11,7 @@ import { writeTargets } from './state.js';
 import type { TargetBinding, VectorTargets } from './targets.js';
 
 /** Runs `action` on every extra target; tolerates failures on targets the record dropped. */
-export async function forEachOther(
-  targets: VectorTargets | undefined,
-  action: (b: TargetBinding) => Promise<void>,
-): Promise<string[]> {
+export async function forEachOther(targets: VectorTargets | undefined, action: (b: TargetBinding) => Promise<void>): Promise<string[]> {
   if (!targets) return [];
   const done: string[] = [];
   for (const b of await targets.others()) {

@@ -68,11 +68,25 @@ export async function runReindex(
     if (todo.length === 0 || opts.signal?.aborted) {
       if (todo.length === 0) failed.clear(); // a later pass fixed them
       const unsettled = todo.length;
-      return { passes: pass, reindexed: done, failed: [...failed.values()], committed, unsettled, seconds: (performance.now() - t0) / 1000 };
+      return {
+        passes: pass,
+        reindexed: done,
+        failed: [...failed.values()],
+        committed,
+        unsettled,
+        seconds: (performance.now() - t0) / 1000,
+      };
     }
     if (pass > maxPasses) {
       const unsettled = todo.length;
-      return { passes: pass - 1, reindexed: done, failed: [...failed.values()], committed, unsettled, seconds: (performance.now() - t0) / 1000 };
+      return {
+        passes: pass - 1,
+        reindexed: done,
+        failed: [...failed.values()],
+        committed,
+        unsettled,
+        seconds: (performance.now() - t0) / 1000,
+      };
     }
     let remaining = todo.length;
     const report = (): void => {

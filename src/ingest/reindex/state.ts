@@ -84,7 +84,10 @@ export function startMigration(s: IndexState, wanted: Omit<IndexTarget, 'collect
     );
   }
   if (s.phase === 'switched') {
-    throw new ReindexError('REINDEX_PHASE', 'the last reindex was switched but not finished: run `reindex --finish` (or `--rollback`) first');
+    throw new ReindexError(
+      'REINDEX_PHASE',
+      'the last reindex was switched but not finished: run `reindex --finish` (or `--rollback`) first',
+    );
   }
   if (sameContent(s.active, wanted)) {
     throw new ReindexError('REINDEX_CONFLICT', `the active index already is ${describeTarget(s.active)}: nothing to reindex`);
@@ -134,7 +137,13 @@ export function parseState(raw: unknown): IndexState {
     const t = v as Record<string, unknown>;
     if (typeof t.embedder !== 'string' || typeof t.model !== 'string' || typeof t.collection !== 'string') return bad(`${name} fields`);
     if (!Number.isSafeInteger(t.dimension) || !Number.isSafeInteger(t.chunking)) return bad(`${name} dimension or chunking`);
-    return { embedder: t.embedder, model: t.model, dimension: t.dimension as number, chunking: t.chunking as number, collection: t.collection };
+    return {
+      embedder: t.embedder,
+      model: t.model,
+      dimension: t.dimension as number,
+      chunking: t.chunking as number,
+      collection: t.collection,
+    };
   };
   const generation = Number.isSafeInteger(r.generation) ? (r.generation as number) : 1;
   const retired = Array.isArray(r.retired) ? r.retired.filter((c): c is string => typeof c === 'string') : [];

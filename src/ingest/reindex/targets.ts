@@ -43,9 +43,7 @@ export function checkProcessEmbedder(state: IndexState, e: Embedder): void {
   const a = state.active;
   if (mine.embedder === a.embedder && mine.model === a.model && mine.dimension === a.dimension) return;
   const hint =
-    state.phase === 'switched'
-      ? ' (a reindex was switched to it: set the new settings, or `apex-memory reindex --rollback`)'
-      : '';
+    state.phase === 'switched' ? ' (a reindex was switched to it: set the new settings, or `apex-memory reindex --rollback`)' : '';
   throw new ReindexError(
     'INDEX_MISMATCH',
     `EMBEDDER=${mine.embedder}${mine.embedder === 'openai' ? ` EMBEDDING_MODEL=${mine.model}` : ''} EMBEDDING_DIMENSION=${mine.dimension} contradict the active index recorded in PostgreSQL: ${describeTarget(a)}${hint}. Set EMBEDDER/EMBEDDING_MODEL/EMBEDDING_DIMENSION to the recorded values, or change the index with \`apex-memory reindex\``,

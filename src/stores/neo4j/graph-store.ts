@@ -244,7 +244,10 @@ export class Neo4jGraphStore implements GraphStore, DerivedBatchWrites {
       async () => {
         const session = this.session();
         try {
-          return await session.executeWrite((t) => work(namespacedTx(t, this.cypher)), { timeout: this.timeoutMs, metadata: { apex: `${mode.toLowerCase()} ${what}` } });
+          return await session.executeWrite((t) => work(namespacedTx(t, this.cypher)), {
+            timeout: this.timeoutMs,
+            metadata: { apex: `${mode.toLowerCase()} ${what}` },
+          });
         } catch (err) {
           throw classifyNeo4jError(err, what);
         } finally {

@@ -124,7 +124,8 @@ export function createPostgresStore(options: PostgresStoreOptions): SqlRelationa
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const pooled = options.pooler === 'transaction';
   const schema = options.schema;
-  if (schema !== undefined && !SCHEMA_NAME.test(schema)) throw new Error(`schema must match ${SCHEMA_NAME.source}, got ${JSON.stringify(schema)}`);
+  if (schema !== undefined && !SCHEMA_NAME.test(schema))
+    throw new Error(`schema must match ${SCHEMA_NAME.source}, got ${JSON.stringify(schema)}`);
   const pool = new pg.Pool({
     ...hostSelection(pg.Client, options.url, { setting: 'DATABASE_URL', connectTimeoutMs: Math.min(timeoutMs, 5_000) }),
     max: options.poolSize ?? 10,

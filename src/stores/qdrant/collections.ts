@@ -112,9 +112,14 @@ export class QdrantCollections {
     }
     const by = aliases.filter((a) => a.collection === name).map((a) => a.alias);
     if (by.length > 0) {
-      throw new StoreError('qdrant', 'STORE_CONFLICT', `${what}: alias ${by.join(', ')} points at collection ${name}; move or delete it first`, {
-        retryable: false,
-      });
+      throw new StoreError(
+        'qdrant',
+        'STORE_CONFLICT',
+        `${what}: alias ${by.join(', ')} points at collection ${name}; move or delete it first`,
+        {
+          retryable: false,
+        },
+      );
     }
     // Qdrant answers `false` for an absent collection: nothing to do, as the interface says.
     await this.call(what, () => this.client.deleteCollection(name));

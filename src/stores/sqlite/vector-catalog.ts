@@ -97,9 +97,9 @@ export class VectorCatalog {
     checkCollectionName(what, 'name', name);
     this.db.transaction(() => {
       if (this.aliasTarget(name) !== undefined) throw conflict(`${what}: ${name} is an alias, not a collection (deleteAlias removes it)`);
-      const by = (this.sql('SELECT alias FROM vector_aliases WHERE collection = ? ORDER BY alias').all(name) as Array<{ alias: string }>).map(
-        (r) => r.alias,
-      );
+      const by = (
+        this.sql('SELECT alias FROM vector_aliases WHERE collection = ? ORDER BY alias').all(name) as Array<{ alias: string }>
+      ).map((r) => r.alias);
       if (by.length > 0) throw conflict(`${what}: alias ${by.join(', ')} points at collection ${name}; move or delete it first`);
       this.sql('DELETE FROM vector_collections WHERE name = ?').run(name);
       this.db.exec(`DROP TABLE IF EXISTS ${quoted(tableOf(name))}`);
@@ -107,7 +107,10 @@ export class VectorCatalog {
   }
 
   list(): Array<{ name: string; dimension: number; points: number }> {
-    const rows = this.sql('SELECT name, dimension FROM vector_collections ORDER BY name').all() as Array<{ name: string; dimension: number }>;
+    const rows = this.sql('SELECT name, dimension FROM vector_collections ORDER BY name').all() as Array<{
+      name: string;
+      dimension: number;
+    }>;
     return rows.map((r) => ({
       name: r.name,
       dimension: r.dimension,
@@ -124,10 +127,9 @@ export class VectorCatalog {
         throw new StoreError('qdrant', 'STORE_PERMANENT', `${what}: collection ${collection} does not exist`, { retryable: false });
       }
       if (this.dimensionOf(alias) !== undefined) throw conflict(`${what}: ${alias} is a collection; an alias cannot take its name`);
-      this.sql('INSERT INTO vector_aliases (alias, collection) VALUES (?, ?) ON CONFLICT (alias) DO UPDATE SET collection = excluded.collection').run(
-        alias,
-        collection,
-      );
+      this.sql(
+        'INSERT INTO vector_aliases (alias, collection) VALUES (?, ?) ON CONFLICT (alias) DO UPDATE SET collection = excluded.collection',
+      ).run(alias, collection);
     })();
   }
 

@@ -126,7 +126,8 @@ export class SqliteVectorStore implements VectorStore, DerivedBatchWrites {
     // The file's schema is made when it opens; a name that is neither an alias nor a collection
     // becomes a collection (an alias creates nothing).
     await runSqlite('qdrant', 'connect', () => {
-      if (!this.target() && this.shared.catalog.aliasTarget(this.bound) === undefined) this.shared.catalog.ensure(this.bound, this.dimension);
+      if (!this.target() && this.shared.catalog.aliasTarget(this.bound) === undefined)
+        this.shared.catalog.ensure(this.bound, this.dimension);
     });
   }
 
@@ -150,11 +151,7 @@ export class SqliteVectorStore implements VectorStore, DerivedBatchWrites {
   private checkDimension(values: number[], what: string, t?: VectorTarget): void {
     const expected = t?.dimension ?? this.dimension;
     if (values.length !== this.dimension || values.length !== expected) {
-      throw new StoreError(
-        'qdrant',
-        'STORE_PERMANENT',
-        `${what}: vector has ${values.length} dimensions, collection has ${expected}`,
-      );
+      throw new StoreError('qdrant', 'STORE_PERMANENT', `${what}: vector has ${values.length} dimensions, collection has ${expected}`);
     }
   }
 

@@ -194,7 +194,10 @@ export function collectionsConformance(harness: CollectionsHarness): void {
         assert.match(err.message, new RegExp(`: ${field} `));
         assert.match(err.message, detail);
       }
-      assert.throws(() => store.withCollection('no*star', 8), (e: unknown) => e instanceof CollectionNameError && e.field === 'name');
+      assert.throws(
+        () => store.withCollection('no*star', 8),
+        (e: unknown) => e instanceof CollectionNameError && e.field === 'name',
+      );
       assert.equal(codeOf(await rejectionOf(store.ensureCollection(name('zero'), 0))), 'STORE_PERMANENT');
       assert.deepEqual(await mine(), before);
     });
