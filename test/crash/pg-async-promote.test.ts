@@ -9,16 +9,13 @@
 // recover`, `repair`, the same ingest again, then verify 0 and every document committed.
 // A demonstration, not part of CI's budget: it runs when RELIABILITY_SCALE > 1 (or
 // APEX_PG_ASYNC_PROMOTE=1), and is reported skipped otherwise.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
 import { json } from '../support/cli.js';
 import { runCliAsync, spawnCli } from '../support/cli-async.js';
 import { realStores } from '../support/real-stores.js';
 import { startPgReplicaPair } from '../support/pg-replica-pair.js';
+import { committedIds, smallDocuments } from '../support/failover-ingest.js';
 import { reliabilityScale } from '../support/sim-results.js';
 
 const DOCS = 120;
@@ -28,31 +25,6 @@ const UNREPLICATED = 15;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const enabled = reliabilityScale() > 1 || process.env.APEX_PG_ASYNC_PROMOTE === '1';
-
-function smallDocuments(): { dir: string; ids: string[] } {
-  const dir = mkdtempSync(join(tmpdir(), 'apex-async-promote-docs-'));
-  const ids: string[] = [];
-  for (let i = 0; i < DOCS; i++) {
-    const name = `doc-${String(i).padStart(4, '0')}.md`;
-    writeFileSync(join(dir, name), `# Async note ${i}\n\nChiara Rossi promoted an asynchronous standby during ingest ${i}.\n`);
-    ids.push(name);
-  }
-  return { dir, ids };
-}
-
-async function committedIds(url: string): Promise<Set<string>> {
-  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000, query_timeout: 10_000 });
-  await c.connect();
-  try {
-    const res = await c.query<{ id: string }>("SELECT id FROM documents WHERE ingestion_status = 'committed'");
-    return new Set(res.rows.map((r) => r.id));
-  } catch (err) {
-    if ((err as { code?: string }).code === '42P01') return new Set();
-    throw err;
-  } finally {
-    await c.end();
-  }
-}
 
 const summaryLines = (out: string): string =>
   out
@@ -77,7 +49,7 @@ test(
         QDRANT_URL: stores.config.qdrantUrl ?? '',
         REDIS_URL: stores.config.redisUrl ?? '',
       };
-      const docs = smallDocuments();
+      const docs = smallDocuments(DOCS, 'async-promote', (i) => `Chiara Rossi promoted an asynchronous standby during ingest ${i}.`);
       const run = spawnCli(['ingest', docs.dir, '-c', '8'], env);
       while ((await committedIds(pair.primary.url)).size < FREEZE_AFTER) {
         assert.equal(run.child.exitCode, null, `the ingest ended early:\n${run.output()}`);

@@ -8,16 +8,13 @@
 // compensated; the ingest finishes with every document committed on the new primary, including
 // every one the old primary had acknowledged before it died; every saga in the saga log (which
 // failed over too) is completed; verify reports 0 violations.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
 import { json } from '../support/cli.js';
 import { runCliAsync, spawnCli } from '../support/cli-async.js';
 import { realStores } from '../support/real-stores.js';
 import { startPgReplicaPair } from '../support/pg-replica-pair.js';
+import { assertRodeOut, committedIds, smallDocuments } from '../support/failover-ingest.js';
 
 /** Small documents: a few hundred, one chunk each, so the run is long enough to fail over in and cheap. */
 const DOCS = 200;
@@ -27,34 +24,6 @@ const KILL_AFTER = 30;
 const DETECTION_MS = 1_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function smallDocuments(): { dir: string; ids: string[] } {
-  const dir = mkdtempSync(join(tmpdir(), 'apex-promote-docs-'));
-  const ids: string[] = [];
-  for (let i = 0; i < DOCS; i++) {
-    const name = `doc-${String(i).padStart(4, '0')}`;
-    writeFileSync(
-      join(dir, `${name}.md`),
-      `# Failover note ${i}\n\nAlice Martin promoted the standby during ingest number ${i}. PostgreSQL kept every acknowledged commit.\n`,
-    );
-    ids.push(`${name}.md`); // a file's id is its path under the ingested folder
-  }
-  return { dir, ids };
-}
-
-async function committedIds(url: string): Promise<Set<string>> {
-  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000, query_timeout: 10_000 });
-  await c.connect();
-  try {
-    const res = await c.query<{ id: string }>("SELECT id FROM documents WHERE ingestion_status = 'committed'");
-    return new Set(res.rows.map((r) => r.id));
-  } catch (err) {
-    if ((err as { code?: string }).code === '42P01') return new Set(); // documents not created yet
-    throw err;
-  } finally {
-    await c.end();
-  }
-}
 
 test(
   'PostgreSQL synchronous standby promoted mid-ingest (documents and saga log on a multi-host URL): nothing compensated, nothing lost, verify 0',
@@ -74,7 +43,11 @@ test(
         QDRANT_URL: stores.config.qdrantUrl ?? '',
         REDIS_URL: stores.config.redisUrl ?? '',
       };
-      const docs = smallDocuments();
+      const docs = smallDocuments(
+        DOCS,
+        'promote',
+        (i) => `Alice Martin promoted the standby during ingest number ${i}. PostgreSQL kept every acknowledged commit.`,
+      );
       const run = spawnCli(['ingest', docs.dir, '-c', '8'], env);
       let before = new Set<string>();
       for (;;) {
@@ -95,17 +68,7 @@ test(
 
       const done = await run.exited;
       mark('ingest done');
-      t.diagnostic(
-        run
-          .output()
-          .split('\n')
-          .filter((l) => /completed|compensated|stuck|errors|waited|wall time/.test(l))
-          .join('\n'),
-      );
-      assert.equal(done.code, 0, run.output());
-      assert.match(run.output(), /compensated\s+0\n/, run.output());
-      assert.match(run.output(), /stuck\s+0\n/, run.output());
-      assert.match(run.output(), new RegExp(`completed\\s+${DOCS} `), run.output());
+      assertRodeOut(t, run.output(), done.code, DOCS);
 
       const after = await committedIds(pair.standby.url);
       const lost = [...before].filter((id) => !after.has(id));
