@@ -11,6 +11,7 @@ import { PostgresSagaLog } from '../src/log/postgres/index.js';
 import { SagaEngine } from '../src/saga/index.js';
 import { WorkerLoop } from '../src/fleet/worker-loop.js';
 import { anchorSaga } from './engine.js';
+import { timeClaims } from './claim-timer.js';
 
 const url = process.env.SAGA_LOG_URL ?? '';
 const backlogs = (process.env.BACKLOGS ?? '5000,200000').split(',').map(Number);
@@ -50,15 +51,7 @@ async function run(backlog: number): Promise<void> {
   const claims: number[] = [];
   const logs = await Promise.all(Array.from({ length: workers }, () => PostgresSagaLog.open({ connectionString: url, schema })));
   const loops = logs.map((log) => {
-    const claim = log.claim.bind(log);
-    log.claim = async (req) => {
-      const t0 = performance.now();
-      try {
-        return await claim(req);
-      } finally {
-        claims.push(performance.now() - t0);
-      }
-    };
+    timeClaims(log, claims);
     const engine = new SagaEngine({ log, heartbeatMs: 0 });
     engine.register(saga);
     return new WorkerLoop({ engine, concurrency: 16, warn: () => undefined });

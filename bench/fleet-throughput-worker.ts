@@ -11,6 +11,7 @@ import { PostgresSagaLog } from '../src/log/postgres/index.js';
 import { SagaEngine } from '../src/saga/index.js';
 import { WorkerLoop } from '../src/fleet/worker-loop.js';
 import { anchorSaga } from './engine.js';
+import { timeClaims } from './claim-timer.js';
 
 const env = process.env;
 const pooler = env.FT_POOLER === 'transaction' ? 'transaction' : 'none';
@@ -21,15 +22,7 @@ const log = await PostgresSagaLog.open({
   connection: { pooler, ...(env.FT_DIRECT_URL ? { directConnectionString: env.FT_DIRECT_URL } : {}) },
 });
 const claims: number[] = [];
-const claim = log.claim.bind(log);
-log.claim = async (req) => {
-  const t0 = performance.now();
-  try {
-    return await claim(req);
-  } finally {
-    claims.push(Number((performance.now() - t0).toFixed(2)));
-  }
-};
+timeClaims(log, claims);
 const engine = new SagaEngine({ log });
 engine.register(anchorSaga());
 const loop = new WorkerLoop({ engine, concurrency: Number(env.FT_CONCURRENCY ?? 16), warn: (l) => void process.stderr.write(`${l}\n`) });
