@@ -2,6 +2,7 @@
 // it runs sagas (here, or queued for workers), its limits, and a little mutable state (draining,
 // the last verify). Tests build this around an embedded app with injected faults.
 import type { SearchHit } from '../ingest/read.js';
+import type { IndexState } from '../ingest/reindex/state.js';
 import type { ProfileDescription } from '../wiring.js';
 import type { Embedder } from '../ingest/embedder.js';
 import type { VerifyReport } from '../ingest/verify.js';
@@ -18,6 +19,8 @@ export interface ApiApp {
   profile: { describe(): ProfileDescription };
   /** Search on the active index of a reindex (docs/reindex.md); absent: the stores' collection. */
   search?(query: string, limit: number): Promise<SearchHit[]>;
+  /** The active index record (docs/reindex.md), for the overview; absent: no record. */
+  index?: { record: { read(): Promise<{ state: IndexState } | undefined> }; mismatch?: string };
 }
 
 /** A Prometheus registry (prom-client's Registry has this shape). */

@@ -87,6 +87,7 @@ export function registerOverviewRoutes(api: OpenAPIHono, ctx: ApiContext): void 
         log.countUpTo({ status: 'stuck' }, COUNT_CAP),
       ]);
       const list = page.sagas;
+      const vectorIndex = await vectorIndexOf(ctx);
       const windows = [...ctx.state.timings.consistencyWindows()].sort((a, b) => a - b);
       const last = ctx.state.lastVerify;
       const byKind: Record<string, number> = {};
@@ -106,6 +107,7 @@ export function registerOverviewRoutes(api: OpenAPIHono, ctx: ApiContext): void 
             : null,
           profile: ctx.app.profile.describe().profile,
           namespace: ctx.app.profile.describe().namespace,
+          vectorIndex,
           mode: ctx.opts.mode,
           faultDrill: ctx.opts.faultDrill ? { stores: [...ctx.opts.faultDrill.stores] } : null,
         },
@@ -141,4 +143,14 @@ export function registerOverviewRoutes(api: OpenAPIHono, ctx: ApiContext): void 
       );
     },
   );
+}
+
+/** The active index record's phase and targets (docs/reindex.md); null when there is none or it is unreadable. */
+async function vectorIndexOf(ctx: ApiContext) {
+  const index = ctx.app.index;
+  if (!index) return null;
+  const cur = await index.record.read().catch(() => undefined);
+  if (!cur) return null;
+  const { phase, active, next, previous } = cur.state;
+  return { phase, active, next, previous, mismatch: index.mismatch ?? null };
 }

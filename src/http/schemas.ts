@@ -363,6 +363,28 @@ const FaultDrill = z
   .nullable()
   .openapi({ description: 'Set while a fault drill (APEX_INJECT_FAULTS) injects failures into these stores; null otherwise.' });
 
+// Not a named component: a nullable $ref loses its null in the generated document (inlined instead).
+const IndexTarget = z.object({
+  embedder: z.string(),
+  model: z.string(),
+  dimension: z.number().int(),
+  chunking: z.number().int(),
+  collection: z.string(),
+});
+
+/** The vector index's phase and targets (docs/reindex.md), as `apex-memory status` shows them. */
+const VectorIndex = z.object({
+  phase: z.enum(['steady', 'migrating', 'switched']),
+  active: IndexTarget.openapi({ description: 'Serves reads.' }),
+  next: IndexTarget.nullable().openapi({ description: 'Being built by a reindex (dual-written); null outside a migration.' }),
+  previous: IndexTarget.nullable().openapi({
+    description: 'After --switch, until --finish: still dual-written, what --rollback restores.',
+  }),
+  mismatch: z.string().nullable().openapi({
+    description: "This server's EMBEDDER/EMBEDDING_DIMENSION contradict the record (it refuses writes); null when they agree.",
+  }),
+});
+
 export const Overview = z
   .object({
     window: z.object({ sagas: z.number().int(), from: z.string().nullable(), to: z.string().nullable() }),
@@ -398,6 +420,7 @@ export const Overview = z
       .string()
       .nullable()
       .openapi({ description: 'APEX_NAMESPACE of this server, null without one (docs/deploy.md "Namespaces").' }),
+    vectorIndex: VectorIndex.nullable().openapi({ description: 'The active index record (docs/reindex.md); null when unreadable.' }),
     mode: z.enum(['run', 'enqueue']),
     faultDrill: FaultDrill,
   })

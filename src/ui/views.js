@@ -71,6 +71,7 @@ export function showOverview({ main, onStop }) {
         target: `${o.consistencyWindowMs.samples} sample(s), this server`,
         testid: 'consistency',
       }),
+      vectorIndexCard(o.vectorIndex),
       card('Drift (last verify)', drift, {
         target: o.lastVerify ? time(o.lastVerify.at) : 'never verified by this server',
         bad: (o.lastVerify?.violations ?? 0) > 0,
@@ -80,6 +81,22 @@ export function showOverview({ main, onStop }) {
     document.getElementById('live').textContent =
       `${o.profile} · ${o.mode} mode · ${o.window.sagas} saga(s) · updated ${new Date().toLocaleTimeString()}`;
     drawChart(o.series, t.p90AlertMs);
+  }
+  // The vector index (docs/reindex.md): what serves reads, and a reindex in progress or not finished.
+  function vectorIndexCard(v) {
+    if (!v) return card('Vector index', 'unknown', { target: 'no index record', testid: 'vector-index' });
+    const what = (t) => `${t.model} · ${t.collection}`;
+    const target =
+      v.phase === 'migrating'
+        ? `reindex to ${what(v.next)} in progress (dual writes)`
+        : v.phase === 'switched'
+          ? `switched; previous ${what(v.previous)} kept until reindex --finish`
+          : 'steady';
+    return card('Vector index', what(v.active), {
+      target: v.mismatch ? `MISMATCH: ${v.mismatch}` : target,
+      bad: v.mismatch !== null,
+      testid: 'vector-index',
+    });
   }
   // The P90 axis is clipped so that a few outlier minutes (a saga retried after hours stuck ends
   // with a huge duration) cannot flatten everything else: the axis tops at the larger of 1.5 x the

@@ -309,10 +309,18 @@ describe('HTTP API (embedded app, in process)', () => {
     assert.equal(metrics.status, 200);
     const verify = await ok<{ violations: unknown[] }>(await h.request('/v1/verify', { method: 'POST' }));
     assert.deepEqual(verify.violations, []);
-    const ov = await ok<{ successRate: number; compensationRate: number; stuck: number; lastVerify: { violations: number } | null }>(
-      await h.request('/v1/overview'),
-    );
+    const ov = await ok<{
+      successRate: number;
+      compensationRate: number;
+      stuck: number;
+      lastVerify: { violations: number } | null;
+      vectorIndex: { phase: string; active: { dimension: number; collection: string }; next: unknown; mismatch: unknown } | null;
+    }>(await h.request('/v1/overview'));
     assert.ok(ov.compensationRate > 0 && ov.successRate < 1);
+    // The active index record as `status` shows it (docs/reindex.md): steady, this app's embedder.
+    assert.equal(ov.vectorIndex?.phase, 'steady');
+    assert.equal(ov.vectorIndex.active.dimension, h.app.embedder.dimension);
+    assert.deepEqual([ov.vectorIndex.next, ov.vectorIndex.mismatch], [null, null]);
     assert.equal(ov.stuck, 0);
     assert.equal(ov.lastVerify?.violations, 0);
     const spec = await ok<{ openapi: string }>(await h.request('/openapi.json'));
