@@ -126,33 +126,28 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
     // uses (an embedding can be inverted into text). Here, not at the pivot: this saga holds the
     // document until the pivot, so every use of it is its own (the pivot's retry, after the
     // release, could meet a new saga's uses); `heldBy` makes the forget a no-op otherwise.
+    // Dual writes (docs/reindex.md): the document also leaves every other vector target of a
+    // reindex in progress, in this step (no step of their own: see ingest-saga.ts qdrant_write).
     run: async (ctx, w) => {
       await stores.qdrant.removeDocument(ctx.input.docId, w);
-      return { embeddingsForgotten: await stores.postgres.forgetEmbeddings(ctx.input.docId, null, { heldBy: ctx.sagaId }) };
+      const others = await forEachOther(deps.targets, (b) => b.store.removeDocument(ctx.input.docId, w));
+      const embeddingsForgotten = await stores.postgres.forgetEmbeddings(ctx.input.docId, null, { heldBy: ctx.sagaId });
+      return others.length ? { embeddingsForgotten, collections: others } : { embeddingsForgotten };
     },
+    // The committed version back into every target, each with its own embedder.
     compensate: async (ctx, w) => {
       const v = await committed(ctx, true);
-      if (v) await stores.qdrant.writeVersion(v, w);
-    },
-  });
-  // Dual writes (docs/reindex.md): the document leaves every vector target of a reindex in
-  // progress; the compensation writes the committed version back into each, with its embedder.
-  const qdrantOthersDelete = storeStep('qdrant_others_delete', {
-    run: async (ctx, w) => ({
-      collections: await forEachOther(deps.targets, (b) => b.store.removeDocument(ctx.input.docId, w)),
-    }),
-    compensate: async (ctx, w) => {
-      const plain = await committed(ctx, false);
-      if (!plain) return;
+      if (!v) return;
+      await stores.qdrant.writeVersion(v, w);
       const cache = deps.cacheEmbeddings ? { embeddingCache: stores.postgres } : {};
-      const texts = plain.chunks.map((c) => c.text);
+      const texts = v.chunks.map((c) => c.text);
       await forEachOther(deps.targets, async (b) => {
-        const v = await versionFromChunks(plain.docId, plain.title, plain.contentSha256, plain.metadata, texts, {
+        const mine = await versionFromChunks(v.docId, v.title, v.contentSha256, v.metadata, texts, {
           embedder: b.embedder,
           signal: ctx.signal,
           ...cache,
         });
-        await b.store.writeVersion(v, w);
+        await b.store.writeVersion(mine, w);
       });
     },
   });
@@ -180,7 +175,7 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
   });
   return defineSaga<DeleteInput>('delete', 1)
     .step(markDeleting)
-    .parallel((g) => g.step(redisDelete).step(neo4jDelete).step(qdrantDelete).step(qdrantOthersDelete))
+    .parallel((g) => g.step(redisDelete).step(neo4jDelete).step(qdrantDelete))
     .step(postgresDelete)
     .build();
 }

@@ -98,35 +98,28 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
     },
   });
   const embeddingCache = deps.cacheEmbeddings ? { embeddingCache: stores.postgres } : {};
+  // Dual writes (docs/reindex.md): while a reindex runs, the same step also writes the other vector
+  // targets, each with its own embedder. In this step, not one of their own: a step costs two
+  // saga-log records in every saga, and a choice point in every simulated one, reindex or not.
   const qdrantWrite = storeStep('qdrant_write', {
     run: async (ctx, w) => {
       const doc = await documentOf(stores, ctx.sagaId, ctx.input);
       const v = await versionOf(doc, ctx.input.sha, { limits, embedder, signal: ctx.signal, ...embeddingCache });
       await stores.qdrant.writeVersion(v, w);
-      return { points: v.chunks.length };
+      if (!deps.targets || (await deps.targets.others()).length === 0) return { points: v.chunks.length };
+      return {
+        points: v.chunks.length,
+        collections: await writeOthers(deps.targets, doc, ctx.input.sha, w, { limits, ...embeddingCache }),
+      };
     },
-    // Our version's points go, and so do its cached vectors that no other version uses (the
-    // lookup recorded this version's use before embedding, so they are ours to forget).
+    // Our version's points go (from every target), and so do its cached vectors that no other
+    // version uses (the lookup recorded this version's use before embedding, so they are ours).
     compensate: (ctx, w) => {
       const docId = docIdOf(ctx.input);
       return removeOwnVersion(stores, docId, ctx.input.sha, w, async () => {
         await stores.qdrant.removeVersion(docId, ctx.input.sha, w);
-        await stores.postgres.forgetEmbeddings(docId, ctx.input.sha, { heldBy: ctx.sagaId });
-      });
-    },
-  });
-  // Dual writes (docs/reindex.md): the other vector targets of a reindex in progress, each with
-  // its own embedder, as their own step so that a failure compensates only what this step wrote.
-  const qdrantOthersWrite = storeStep('qdrant_others_write', {
-    run: async (ctx, w) => {
-      if (!deps.targets || (await deps.targets.others()).length === 0) return { collections: [] as string[] };
-      const doc = await documentOf(stores, ctx.sagaId, ctx.input);
-      return { collections: await writeOthers(deps.targets, doc, ctx.input.sha, w, { limits, ...embeddingCache }) };
-    },
-    compensate: (ctx, w) => {
-      const docId = docIdOf(ctx.input);
-      return removeOwnVersion(stores, docId, ctx.input.sha, w, async () => {
         await forEachOther(deps.targets, (b) => b.store.removeVersion(docId, ctx.input.sha, w));
+        await stores.postgres.forgetEmbeddings(docId, ctx.input.sha, { heldBy: ctx.sagaId });
       });
     },
   });
@@ -201,7 +194,7 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
     await stores.postgres.finishVersion(docId, stale, w);
     return { removed: stale };
   }
-  return { postgresPending, neo4jWrite, qdrantWrite, qdrantOthersWrite, postgresCommit, redisWrite, cleanupPrevious };
+  return { postgresPending, neo4jWrite, qdrantWrite, postgresCommit, redisWrite, cleanupPrevious };
 }
 
 export function ingestSaga(deps: IngestDeps, plan: IngestPlan = 'default'): SagaDefinition<IngestInput, Record<string, unknown>> {
@@ -217,7 +210,6 @@ export function ingestSaga(deps: IngestDeps, plan: IngestPlan = 'default'): Saga
         compensate: (ctx) => unlessBusy(deps.stores.postgres.discardPending(docIdOf(ctx.input), ctx.input.sha, writeContextOf(ctx))),
       })
       .step(s.qdrantWrite)
-      .step(s.qdrantOthersWrite)
       .step(s.redisWrite('compensatable'))
       .step(s.postgresCommit)
       .step(s.cleanupPrevious)
@@ -225,7 +217,7 @@ export function ingestSaga(deps: IngestDeps, plan: IngestPlan = 'default'): Saga
   }
   return defineSaga<IngestInput>(saga, 1)
     .step(s.postgresPending)
-    .parallel((g) => g.step(s.neo4jWrite).step(s.qdrantWrite).step(s.qdrantOthersWrite))
+    .parallel((g) => g.step(s.neo4jWrite).step(s.qdrantWrite))
     .step(s.postgresCommit)
     .step(s.redisWrite('retriable'))
     .step(s.cleanupPrevious)
