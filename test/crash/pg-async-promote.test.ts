@@ -15,7 +15,7 @@ import { json } from '../support/cli.js';
 import { runCliAsync, spawnCli } from '../support/cli-async.js';
 import { realStores } from '../support/real-stores.js';
 import { startPgReplicaPair } from '../support/pg-replica-pair.js';
-import { committedIds, smallDocuments } from '../support/failover-ingest.js';
+import { committedIds, serversEnv, smallDocuments } from '../support/failover-ingest.js';
 import { reliabilityScale } from '../support/sim-results.js';
 
 const DOCS = 120;
@@ -41,14 +41,7 @@ test(
     const pair = await startPgReplicaPair({ synchronous: false });
     const stores = await realStores('pg_async_promote', 13);
     try {
-      const env: Record<string, string> = {
-        APEX_DATA_DIR: stores.config.dataDir,
-        DATABASE_URL: pair.multiHostUrl,
-        SAGA_LOG_URL: pair.multiHostUrl,
-        NEO4J_URL: stores.config.neo4jUrl ?? '',
-        QDRANT_URL: stores.config.qdrantUrl ?? '',
-        REDIS_URL: stores.config.redisUrl ?? '',
-      };
+      const env = serversEnv(stores.config, pair.multiHostUrl);
       const docs = smallDocuments(DOCS, 'async-promote', (i) => `Chiara Rossi promoted an asynchronous standby during ingest ${i}.`);
       const run = spawnCli(['ingest', docs.dir, '-c', '8'], env);
       while ((await committedIds(pair.primary.url)).size < FREEZE_AFTER) {

@@ -14,7 +14,7 @@ import { json } from '../support/cli.js';
 import { runCliAsync, spawnCli } from '../support/cli-async.js';
 import { realStores } from '../support/real-stores.js';
 import { startPgReplicaPair } from '../support/pg-replica-pair.js';
-import { assertRodeOut, committedIds, smallDocuments } from '../support/failover-ingest.js';
+import { assertRodeOut, committedIds, serversEnv, smallDocuments } from '../support/failover-ingest.js';
 
 /** Small documents: a few hundred, one chunk each, so the run is long enough to fail over in and cheap. */
 const DOCS = 200;
@@ -35,14 +35,7 @@ test(
     const stores = await realStores('pg_promote', 12);
     try {
       mark('pair streaming (sync), stores ready');
-      const env: Record<string, string> = {
-        APEX_DATA_DIR: stores.config.dataDir,
-        DATABASE_URL: pair.multiHostUrl,
-        SAGA_LOG_URL: pair.multiHostUrl,
-        NEO4J_URL: stores.config.neo4jUrl ?? '',
-        QDRANT_URL: stores.config.qdrantUrl ?? '',
-        REDIS_URL: stores.config.redisUrl ?? '',
-      };
+      const env = serversEnv(stores.config, pair.multiHostUrl);
       const docs = smallDocuments(
         DOCS,
         'promote',

@@ -49,3 +49,18 @@ export function assertRodeOut(t: TestContext, output: string, code: number | nul
   assert.match(output, /stuck\s+0\n/, output);
   assert.match(output, new RegExp(`completed\\s+${docs} `), output);
 }
+
+/** The CLI's environment for the servers profile, with documents and saga log on `pgUrl`. */
+export function serversEnv(
+  config: { dataDir: string; neo4jUrl?: string; qdrantUrl?: string; redisUrl?: string },
+  pgUrl: string,
+): Record<string, string> {
+  return {
+    APEX_DATA_DIR: config.dataDir,
+    DATABASE_URL: pgUrl,
+    SAGA_LOG_URL: pgUrl,
+    NEO4J_URL: config.neo4jUrl ?? '',
+    QDRANT_URL: config.qdrantUrl ?? '',
+    REDIS_URL: config.redisUrl ?? '',
+  };
+}
