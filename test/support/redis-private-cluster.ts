@@ -116,9 +116,32 @@ export async function startPrivateRedisCluster(): Promise<PrivateRedisCluster> {
       },
     );
     await waitOk();
+    await waitReplicasSynced(nodes);
   } catch (err) {
     await close();
     throw err;
   }
   return { nodes, url: `redis+cluster://${nodes.map((n) => `127.0.0.1:${n.port}`).join(',')}`, masters, waitOk, close };
+}
+
+/**
+ * Until every replica has finished its first sync with its master. `cluster_state:ok` comes before
+ * that, and a replica that never synced refuses to fail over (its data counts as too old): on a
+ * quiet machine the test killed a master 3.6 s after the cluster said ok, and no replica took over.
+ */
+async function waitReplicasSynced(nodes: ClusterNode[], timeoutMs = 15_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const synced = await Promise.all(
+      nodes.map((n) =>
+        onNode(n.port, async (r) => {
+          const info = String(await r.call('INFO', 'replication'));
+          return /role:master/.test(info) || (/master_link_status:up/.test(info) && /master_sync_in_progress:0/.test(info));
+        }).catch(() => false),
+      ),
+    );
+    if (synced.every(Boolean)) return;
+    if (Date.now() > until) throw new Error(`the private Redis Cluster's replicas did not sync within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
