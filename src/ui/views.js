@@ -85,7 +85,7 @@ export function showOverview({ main, onStop }) {
   // The vector index (docs/reindex.md): what serves reads, and a reindex in progress or not finished.
   function vectorIndexCard(v) {
     if (!v) return card('Vector index', 'unknown', { target: 'no index record', testid: 'vector-index' });
-    const what = (t) => `${t.model} · ${t.collection}`;
+    const what = (t) => `${t.model}, dimension ${t.dimension} · ${t.collection}`;
     const target =
       v.phase === 'migrating'
         ? `reindex to ${what(v.next)} in progress (dual writes)`

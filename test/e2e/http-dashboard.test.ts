@@ -97,6 +97,10 @@ describe('dashboard in Chromium', () => {
     await page.getByTestId('stuck-count').getByText('2').waitFor();
     assert.match((await page.getByTestId('compensation-rate').textContent()) ?? '', /%/);
     await page.locator('[data-testid="overview-chart"] canvas').first().waitFor();
+    // The vector index (docs/reindex.md): what serves reads, steady outside a reindex.
+    const index = (await page.getByTestId('vector-index').textContent()) ?? '';
+    assert.match(index, /hashing, dimension \d+ · apex_chunks/);
+    assert.match(index, /steady/);
     await page.screenshot({ path: join(ARTIFACTS, 'overview.png'), fullPage: true });
   });
 
