@@ -5,6 +5,11 @@
 //   recovery  N in-flight sagas, SIGKILL, time to finish --log sqlite|postgres --n 10000 [--workers 3]
 //   memory    RSS after --first and --n no-op sagas       --log sqlite|postgres --n 1000000 --first 100000
 //   corpus    writes --n bench documents (3 KB) as JSONL  --n 100000 --out corpus.jsonl (bench/throughput.sh)
+//   reindex   reindex rate + write path during a migration (issue 25; several rows, bench/reindex.sh)
+//             --profile servers|embedded [--docs 2000|1000] [--rates 4,16] [--reindex-c 4] [--writes 200]
+//             [--writer-c 8] [--rounds 2] [--log postgres|sqlite] [--seed N]
+//   reindex-openai  the reindex loop to the OpenAI-compatible embedder (local fake server): requests
+//             per document and docs/s   --profile servers|embedded [--docs 200] [--rates 4,16]
 // `bash bench/run-all.sh` runs them all (medians of 3) and regenerates BENCHMARKS.md.
 import { parseArgs } from 'node:util';
 import { benchEngine } from './engine.js';
@@ -12,7 +17,7 @@ import { benchEngine } from './engine.js';
 const { positionals, values } = parseArgs({
   allowPositionals: true,
   options: {
-    log: { type: 'string', default: 'sqlite' },
+    log: { type: 'string' }, // default sqlite; the reindex bench's default is postgres
     'pg-url': { type: 'string' },
     concurrency: { type: 'string', short: 'c', default: '1' },
     n: { type: 'string', default: '1000' },
@@ -27,6 +32,13 @@ const { positionals, values } = parseArgs({
     'lease-ms': { type: 'string', default: '30000' },
     target: { type: 'string', default: '' },
     out: { type: 'string', default: 'corpus.jsonl' },
+    profile: { type: 'string', default: 'servers' },
+    docs: { type: 'string' },
+    rates: { type: 'string', default: '4,16' },
+    'reindex-c': { type: 'string', default: '4' },
+    writes: { type: 'string', default: '200' },
+    'writer-c': { type: 'string', default: '8' },
+    rounds: { type: 'string', default: '2' },
   },
 });
 
@@ -35,7 +47,7 @@ const num = (s: string | undefined): number => Number(s);
 const log = values.log === 'postgres' ? 'postgres' : 'sqlite';
 const serversLog = values.log === 'postgres' || values.log === 'sqlite-thread' ? values.log : 'sqlite';
 
-async function row(): Promise<object> {
+async function row(): Promise<object | null> {
   switch (what) {
     case 'engine':
       return benchEngine({
@@ -83,6 +95,36 @@ async function row(): Promise<object> {
       const { writeCorpus } = await import('./docs.js');
       return writeCorpus(values.out ?? 'corpus.jsonl', num(values.n), values.seed === undefined ? 1 : num(values.seed));
     }
+    case 'reindex': {
+      const { benchReindex } = await import('./reindex.js');
+      const profile = values.profile === 'embedded' ? 'embedded' : 'servers';
+      // Rows are printed as they are measured (a long run keeps what it measured if it dies).
+      await benchReindex({
+        profile,
+        log: values.log === 'sqlite' ? 'sqlite' : 'postgres',
+        docs: values.docs === undefined ? (profile === 'servers' ? 2000 : 1000) : num(values.docs),
+        rates: (values.rates ?? '4,16').split(',').map(num),
+        reindexConcurrency: num(values['reindex-c']),
+        writes: num(values.writes),
+        writerConcurrency: num(values['writer-c']),
+        rounds: num(values.rounds),
+        seed: values.seed === undefined ? Date.now() % 1_000_000 : num(values.seed),
+        emit: (r) => console.log(values.json ? JSON.stringify(r) : JSON.stringify(r, null, 1)),
+      });
+      return null;
+    }
+    case 'reindex-openai': {
+      const { benchReindexOpenAI } = await import('./reindex-openai.js');
+      await benchReindexOpenAI({
+        profile: values.profile === 'embedded' ? 'embedded' : 'servers',
+        log: values.log === 'sqlite' ? 'sqlite' : 'postgres',
+        docs: values.docs === undefined ? 200 : num(values.docs),
+        rates: (values.rates ?? '4,16').split(',').map(num),
+        seed: values.seed === undefined ? Date.now() % 1_000_000 : num(values.seed),
+        emit: (r) => console.log(values.json ? JSON.stringify(r) : JSON.stringify(r, null, 1)),
+      });
+      return null;
+    }
     case 'machine': {
       const { machineRow } = await import('./machine.js');
       return machineRow();
@@ -98,12 +140,14 @@ async function row(): Promise<object> {
       return {};
     }
     default:
-      console.error(`unknown bench "${what}"; available: engine, servers, embedded, recovery, memory`);
+      console.error(`unknown bench "${what}"; available: engine, servers, embedded, recovery, memory, reindex, reindex-openai`);
       process.exit(2);
   }
 }
 
 const r = await row();
-if (values.json) console.log(JSON.stringify(r));
+if (r === null) {
+  // printed its rows itself
+} else if (values.json) console.log(JSON.stringify(r));
 else console.log(JSON.stringify(r, null, 1));
 process.exit(0);
