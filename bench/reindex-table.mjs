@@ -4,6 +4,7 @@
 // their median; switched / the median steady).
 //   node bench/reindex-table.mjs bench/results/reindex-*.jsonl
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 
 const files = process.argv.slice(2);
 if (files.length === 0) {
@@ -14,11 +15,13 @@ const rows = files.flatMap((f) =>
   readFileSync(f, 'utf8')
     .split('\n')
     .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l)),
+    .map((l) => ({ ...JSON.parse(l), session: basename(f, '.jsonl') })),
 );
 const median = (xs) => {
   const s = xs.filter((x) => typeof x === 'number').sort((a, b) => a - b);
-  return s.length ? s[Math.floor(s.length / 2)] : undefined;
+  if (s.length === 0) return undefined;
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 };
 const fmt = (x, d = 1) =>
   x === undefined || x === null ? '' : Number(x).toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
@@ -32,7 +35,7 @@ const table = (head, body) => {
 
 for (const m of rows.filter((r) => r.name === 'machine')) {
   out.push(
-    `Machine: ${m.cores} cores (${m.cpu}), ${m.memory_gb} GB, Node ${m.node}; PostgreSQL ${m.postgresql ?? 'n/a'}, ${m.neo4j ?? 'Neo4j n/a'}, Redis ${m.redis ?? 'n/a'}, Qdrant: ${m.qdrant ?? 'n/a'}; PGlite ${m.pglite} (${m.date}).`,
+    `Session \`${m.session}\`: ${m.cores} cores (${m.cpu}), ${m.memory_gb} GB, Node ${m.node}; PostgreSQL ${m.postgresql ?? 'n/a'}, ${m.neo4j ?? 'Neo4j n/a'}, Redis ${m.redis ?? 'n/a'}, Qdrant: ${m.qdrant ?? 'n/a'}; PGlite ${m.pglite} (${m.date}).`,
     '',
   );
 }
@@ -63,6 +66,7 @@ out.push('The write path (updates 4 of 5, new documents 1 of 5) per phase, in th
 const phases = rows.filter((r) => r.bench === 'reindex' && r.phase !== undefined);
 table(
   [
+    'session',
     'profile',
     'phase',
     'round',
@@ -76,6 +80,7 @@ table(
     'load avg start / end',
   ],
   phases.map((r) => [
+    r.session,
     r.profile,
     r.phase,
     r.round || '',
@@ -92,14 +97,14 @@ table(
   ]),
 );
 
-out.push('Ratios (same run):', '');
+out.push('Ratios (each migrating phase over the steady phase just before it, in the same run):', '');
 const ratioRows = [];
 for (const p of profiles) {
   const mig = rows.filter((r) => r.name === `reindex write ${p} migrating/steady`);
   for (const r of mig)
     ratioRows.push([
       p,
-      `migrating / steady, round ${r.round}`,
+      `migrating / steady, ${r.session} round ${r.round}`,
       fmt(r.p50_ratio, 2),
       fmt(r.p90_ratio, 2),
       fmt(r.p99_ratio, 2),
@@ -119,7 +124,7 @@ for (const p of profiles) {
   for (const r of rows.filter((x) => x.name === `reindex write ${p} switched/steady`))
     ratioRows.push([
       p,
-      'switched / median steady',
+      `switched / median steady, ${r.session}`,
       fmt(r.p50_ratio, 2),
       fmt(r.p90_ratio, 2),
       fmt(r.p99_ratio, 2),
@@ -131,8 +136,19 @@ const openai = rows.filter((r) => r.name?.startsWith('reindex openai'));
 if (openai.length > 0) {
   out.push('Reindex to the OpenAI-compatible embedder (local fake server):', '');
   table(
-    ['profile', 'reindex c', 'documents', 'docs/s', 'requests / document', 'inputs / document', 'provider', 'load avg start / end'],
+    [
+      'session',
+      'profile',
+      'reindex c',
+      'documents',
+      'docs/s',
+      'requests / document',
+      'inputs / document',
+      'provider',
+      'load avg start / end',
+    ],
     openai.map((r) => [
+      r.session,
       r.profile,
       r.concurrency,
       r.n,
