@@ -266,7 +266,10 @@ export class World {
             }
             if (dead) return never;
             // The batch applied; its members' outcomes are not yet back in their sagas (nor logged).
-            if (batched && !point(`${what} applied`)) {
+            // Below a coalescer a batch of one goes through the per-document call (coalescer.ts
+            // sendOne): the same point, so a fenced write there counts as a batch of one.
+            const belowCoalescer = this.opts.coalesce === true && latency && fenced;
+            if ((batched || belowCoalescer) && !point(`${what} applied`)) {
               this.crashesAfterApply++;
               return never;
             }
