@@ -64,7 +64,7 @@ const ri = results['simulation-reindex'];
 if (ri)
   sections.push(`### Deterministic simulation with a reindex in progress (${when(ri)}, first seed ${ri.seed})
 
-${n(ri.sagas)} simulated sagas in ${n(ri.worlds)} worlds (a third each \`migrating\`, \`switched\`, and started midway), of them ${n(ri.reindexSagas)} reindex sagas (${n(ri.reindexCompleted)} completed); ${n(ri.crashes)} crashes, ${n(ri.faults)} transient faults, ${n(ri.permanentFaults)} permanent refusals, ${n(ri.compensatedSagas)} sagas compensated; the final reindex loop re-embedded ${n(ri.finalReindexed)} documents; ${n(ri.wallMs)} ms; violations ${ri.violations}; replay hash of the first world ${ri.replayHash} (equal on both runs).`);
+${n(ri.sagas)} simulated sagas in ${n(ri.worlds)} worlds (a third each \`migrating\`, \`switched\`, and started late), of them ${n(ri.reindexSagas)} reindex sagas (${n(ri.reindexCompleted)} completed); ${n(ri.crashes)} crashes, ${n(ri.faults)} transient faults, ${n(ri.permanentFaults)} permanent refusals, ${n(ri.compensatedSagas)} sagas compensated; the final reindex loop re-embedded ${n(ri.finalReindexed)} documents; ${n(ri.wallMs)} ms; violations ${ri.violations}; replay hash of the first world ${ri.replayHash} (equal on both runs).`);
 const e = results['simulation-exhaustive'];
 if (e)
   sections.push(`### Exhaustive small scopes (${when(e)})

@@ -7,11 +7,13 @@
 //
 //   migrating  active = apex_chunks (the world's dimension), next = apex_chunks_v2 (+4)
 //   switched   active = apex_chunks_v2, previous = apex_chunks (still dual-written)
-//   starting   steady at first; the world starts the migration midway (the real `reindex` start,
-//              src/ingest/reindex/control.ts), while sagas act on records they cached up to 1 s
-//              (virtual) earlier: some write the old target only, some leave a replaced version
-//              in the next one. That is the reindex loop's business (docs/reindex.md, "Dual
-//              writes"), so only its fixed point is checked there.
+//   starting   steady at first; the world starts the migration late (90% of its sagas; the real
+//              `reindex` start, src/ingest/reindex/control.ts), and the writer processes keep the
+//              record they read until they are replaced (a crash): their sagas write the old
+//              target only, and leave a replaced version in the next one. That is the reindex
+//              loop's business (docs/reindex.md, "Dual writes"), so only its fixed point is
+//              checked there. (The product caches 1 s; staleness of any length must end right
+//              at the fixed point, and a short one left the loop nothing to do in these worlds.)
 //
 // In the other two the record does not change while a world runs: a saga's cached record is then
 // never older than the state, so "no orphan and no stale version in the next target" holds at
@@ -36,8 +38,8 @@ export const SIM_BASE = 'apex_chunks';
 export const SIM_NEXT = 'apex_chunks_v2';
 /** The new target's dimension is the old one's plus this (another embedder: other vectors). */
 const DIMENSION_STEP = 4;
-/** How long a process acts on a record it read, in `starting` worlds (virtual ms). */
-const STARTING_CACHE_MS = 10_000;
+/** How long a process acts on a record it read, in `starting` worlds (virtual ms): for good. */
+const STARTING_CACHE_MS = 3_600_000;
 
 export class SimIndex {
   readonly store = new MemoryIndexState();
@@ -99,8 +101,9 @@ export class SimIndex {
 
   /** A process's view of the record (its own cache, on the virtual clock) and its targets. */
   targets(stores: StoreSet, now: () => number): VectorTargets {
-    // `starting`: records stay cached longer than the product's 1 s (virtual time runs fast: a
-    // second is a few sagas per lane), so that many sagas after the start act on a steady record.
+    // `starting`: the record stays cached (see above), so that sagas after the start act on a
+    // steady record: with 1 s (the product's), a reindex saga's fresh read in the same process,
+    // crash replacements and later sagas repaired everything before the loop ran.
     const record = new IndexRecord(this.store, { now, ...(this.phase === 'starting' ? { cacheMs: STARTING_CACHE_MS } : {}) });
     return new VectorTargets(record, {
       primary: stores.qdrant,

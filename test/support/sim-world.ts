@@ -119,7 +119,7 @@ export interface WorldOptions {
   stallRate?: number;
   /**
    * A reindex (sim-reindex.ts): the index record says `migrating` or `switched`, or `starting`
-   * (steady until half the sagas started, then the migration starts); the writes dual-write, the
+   * (steady until 90% of the sagas started, then the migration starts while the writers keep the steady record cached); the writes dual-write, the
    * documents start committed (in the old target only unless switched: written before the
    * migration began), and a third of the lanes' sagas are reindex sagas (the real one, as the
    * reindex loop starts it). Not with `coalesce`.
@@ -354,7 +354,9 @@ export class World {
     const writer = new MemoryWriter({ stores, engine, embedder, stepTimeoutMs: 3_600_000, ...(targets ? { targets } : {}) });
     const proc: SimProcess = { engine, writer, alive: () => !dead, stores };
     if (index) {
-      const t = targets ?? index.targets(stores, () => this.clock.now());
+      // Its own view of the record, as the reindex command is a process of its own: the reindex
+      // saga reads the record fresh, which must not refresh the writer's cached one.
+      const t = index.targets(stores, () => this.clock.now());
       const def = reindexDefinition(stores, t);
       engine.register(def);
       Object.assign(proc, {
@@ -434,7 +436,7 @@ export class World {
       const procs = Array.from({ length: this.opts.processes }, () => this.spawn());
       const lane = async (slot: number): Promise<void> => {
         while (this.started < this.opts.sagas) {
-          if (this.index?.phase === 'starting' && !this.migrationStarted && this.started >= this.opts.sagas / 2) {
+          if (this.index?.phase === 'starting' && !this.migrationStarted && this.started >= this.opts.sagas * 0.9) {
             this.migrationStarted = true; // the operator runs `reindex` (not a fault point)
             await this.index.start(this.stores);
           }

@@ -1,8 +1,8 @@
 // The deterministic simulation (sim-deterministic.test.ts, test/support/sim-world.ts) with a
 // reindex (issue 25; test/support/sim-reindex.ts): the active index record in memory says
 // `migrating` (next = a second collection with another embedder dimension) or `switched`
-// (previous still dual-written), or is steady until the world starts the migration midway
-// (`starting`: sagas then act on records cached up to 1 s earlier); 12 documents start committed
+// (previous still dual-written), or is steady until the world starts the migration late
+// (`starting`: the writers keep acting on the steady record they cached); 12 documents start committed
 // (in the old target only unless switched); 3 processes x 4 writers run updates, deletes and the real reindex saga (a third of the
 // sagas, started as the reindex loop starts them) on the shared documents, with seeded crashes,
 // transient faults and permanent refusals at every store and log call, and dual writes through the
@@ -12,7 +12,7 @@
 //    counted as a step of its own);
 //  - before any further pass, verify of the other target: once switched in full, while migrating
 //    no orphan and no stale version (a deleted document is in neither target); not when the
-//    migration started midway (a saga with a cached record leaves what the loop must fix);
+//    migration started late (a saga with a cached record leaves what the loop must fix);
 //  - then the real reindex loop (src/ingest/reindex/run.ts) to its fixed point, as the CLI runs
 //    it: no document failed, every committed document's current version (right vector count) and
 //    no other in the next target, nothing else there; verify of both targets in full.
@@ -63,7 +63,7 @@ function inWorker(worlds: WorldOptions[]): Promise<WorldFigures[]> {
 }
 
 test(
-  `deterministic simulation with a reindex: ${TOTAL.toLocaleString('en')} sagas (update, delete, reindex), migrating, switched, starting midway`,
+  `deterministic simulation with a reindex: ${TOTAL.toLocaleString('en')} sagas (update, delete, reindex), migrating, switched, started late`,
   { timeout: 600_000 },
   async () => {
     console.log(`sim reindex seed=${base} (replay one world: SIM_SEED=<its seed>)`);
