@@ -28,6 +28,7 @@ import { afterPivotRetry, firstStepRetry, storeRetry, type OutageBudgets } from 
 import { storeStepFactory, writeContext as writeContextOf, type StoreStep } from './store-step.js';
 import { versionOf, type IngestInput } from './version.js';
 import { docIdOf, documentOf, dropContent } from './content.js';
+import type { StagedContentCache } from './content-cache.js';
 import { forEachOther, writeOthers } from '../reindex/dual-write.js';
 import type { VectorTargets } from '../reindex/targets.js';
 import { chunkingPlan } from '../reindex/chunkings.js';
@@ -49,6 +50,8 @@ export interface IngestDeps {
   /** The vector targets of the active index record (docs/reindex.md): while a reindex runs, the
    * vector steps write the others too. Absent (unit tests): the process's own collection only. */
   targets?: VectorTargets;
+  /** This process's copy of the staged contents (content-cache.ts): saves a read per step. */
+  content?: StagedContentCache;
 }
 
 type Ctx = StepContext<IngestInput, unknown>;
@@ -71,7 +74,7 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
   });
   const postgresPending = storeStep('postgres_pending', {
     run: async (ctx, w): Promise<Pending> => {
-      const doc = await documentOf(stores, ctx.sagaId, ctx.input);
+      const doc = await documentOf(stores, ctx.sagaId, ctx.input, deps.content);
       const plan = await chunkingPlan(deps.targets, limits);
       const v = await versionOf(doc, ctx.input.sha, { limits: plan.limits(plan.active), chunking: plan.active });
       const { previousSha } = await stores.postgres.putPending(v, w);
@@ -86,7 +89,7 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
     // the document and gives it back; the saga has ended, so its staged content goes too.
     compensate: async (ctx, w) => {
       await unlessBusy(stores.postgres.discardPending(docIdOf(ctx.input), ctx.input.sha, w, { release: true }));
-      await dropContent(stores, ctx.sagaId);
+      await dropContent(stores, ctx.sagaId, deps.content);
     },
   });
   /** The version committed when this saga took the document (older logs: the planned one). */
@@ -96,7 +99,7 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
   };
   const neo4jWrite = storeStep('neo4j_write', {
     run: async (ctx, w) => {
-      const doc = await documentOf(stores, ctx.sagaId, ctx.input);
+      const doc = await documentOf(stores, ctx.sagaId, ctx.input, deps.content);
       const plan = await chunkingPlan(deps.targets, limits);
       let chunks = 0;
       // Every live chunking's chunk nodes (one, unless a re-chunking reindex runs); removeVersion
@@ -119,7 +122,7 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
   // saga-log records in every saga, and a choice point in every simulated one, reindex or not.
   const qdrantWrite = storeStep('qdrant_write', {
     run: async (ctx, w) => {
-      const doc = await documentOf(stores, ctx.sagaId, ctx.input);
+      const doc = await documentOf(stores, ctx.sagaId, ctx.input, deps.content);
       const plan = await chunkingPlan(deps.targets, limits);
       const v = await versionOf(doc, ctx.input.sha, { limits: plan.limits(plan.primary), embedder, signal: ctx.signal, ...embeddingCache });
       await stores.qdrant.writeVersion(v, w);
@@ -149,7 +152,7 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
   });
   const cacheEntry = async (ctx: Ctx) => {
     const { sha } = ctx.input;
-    const doc = await documentOf(stores, ctx.sagaId, ctx.input);
+    const doc = await documentOf(stores, ctx.sagaId, ctx.input, deps.content);
     const plan = await chunkingPlan(deps.targets, limits);
     const v = await versionOf(doc, sha, { limits: plan.limits(plan.active) });
     return { docId: doc.id, title: doc.title, contentSha256: sha, chunkCount: v.chunks.length, metadata: doc.metadata };
@@ -186,7 +189,7 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
     // saga needs its staged content no more.
     run: async (ctx, w) => {
       const out = await finishDocument(ctx, w);
-      await dropContent(stores, ctx.sagaId);
+      await dropContent(stores, ctx.sagaId, deps.content);
       return out;
     },
   });
@@ -263,7 +266,7 @@ function firstTakesDocument<O extends object>(
     compensate: async (ctx) => {
       await step.compensate?.(ctx);
       await unlessBusy(stores.postgres.release(docIdOf(ctx.input), writeContextOf(ctx)));
-      await dropContent(stores, ctx.sagaId); // the saga's last action: it needs its content no more
+      await dropContent(stores, ctx.sagaId, deps.content); // the saga's last action: it needs its content no more
     },
   };
 }
