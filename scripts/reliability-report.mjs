@@ -60,6 +60,11 @@ if (s)
   sections.push(`### Deterministic simulation (${when(s)}, first seed ${s.seed})
 
 ${n(s.sagas)} simulated sagas in ${n(s.worlds)} worlds, ${n(s.crashes)} crashes, ${n(s.faults)} transient faults${s.permanentFaults === undefined ? '' : `, ${n(s.permanentFaults)} permanent refusals; ${n(s.compensatedSagas)} sagas compensated, ${n(s.effectsUndone)} applied effects each undone exactly once, in reverse order`}, ${n(s.wallMs)} ms; violations ${s.violations}; replay hash of the first world ${s.replayHash} (equal on both runs).`);
+const ri = results['simulation-reindex'];
+if (ri)
+  sections.push(`### Deterministic simulation with a reindex in progress (${when(ri)}, first seed ${ri.seed})
+
+${n(ri.sagas)} simulated sagas in ${n(ri.worlds)} worlds (a third each \`migrating\`, \`switched\`, and started late), of them ${n(ri.reindexSagas)} reindex sagas (${n(ri.reindexCompleted)} completed); ${n(ri.crashes)} crashes, ${n(ri.faults)} transient faults, ${n(ri.permanentFaults)} permanent refusals, ${n(ri.compensatedSagas)} sagas compensated; the final reindex loop re-embedded ${n(ri.finalReindexed)} documents; ${n(ri.wallMs)} ms; violations ${ri.violations}; replay hash of the first world ${ri.replayHash} (equal on both runs).`);
 const e = results['simulation-exhaustive'];
 if (e)
   sections.push(`### Exhaustive small scopes (${when(e)})

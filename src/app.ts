@@ -141,7 +141,7 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
   const search = async (query: string, limit = 5): Promise<SearchHit[]> => {
     if (!targets) return searchDocuments(stores, embedder, query, limit);
     const reader = await targets.reader();
-    return searchDocuments({ ...stores, qdrant: reader.store }, reader.embedder, query, limit);
+    return searchDocuments({ ...stores, qdrant: reader.store }, reader.embedder, query, limit, reader.target.chunking);
   };
   const sweeper = new StaleWriteSweeper(stores, profile.log);
   engine.addHooks(sweeper.hooks);

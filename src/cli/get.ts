@@ -16,7 +16,7 @@ export function registerGet(program: Command): void {
     .action(
       exiting((id: string, flags: { json?: boolean }, cmd: Command) =>
         withApp(cmd, { json: flags.json === true }, async (app, io) => {
-          const doc = await getDocument(app.stores, id);
+          const doc = await getDocument(app.stores, id, (await app.index?.record.current())?.state.active.chunking);
           if (!doc) {
             if (io.json) io.out(toJson({ found: false, id }));
             io.err(`apex-memory: not found [CLI_NOT_FOUND]: no committed document "${id}"`);

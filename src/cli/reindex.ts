@@ -7,7 +7,17 @@ import type { App } from '../app.js';
 import { OPENAI_DEFAULT_MODEL } from '../ingest/embedder.js';
 import { rollbackReindex, finishReindex, startReindex, switchReindex, verifyNext, type ControlDeps } from '../ingest/reindex/control.js';
 import { runReindex, type ReindexProgress } from '../ingest/reindex/run.js';
-import { CHUNKING_VERSION, ReindexError, describeTarget, type IndexState, type IndexTarget } from '../ingest/reindex/state.js';
+import {
+  CHUNK_CHARS_MAX,
+  CHUNK_CHARS_MIN,
+  ReindexError,
+  checkChunkingParams,
+  chunkingParams,
+  describeTarget,
+  type ChunkingParams,
+  type IndexState,
+  type IndexTarget,
+} from '../ingest/reindex/state.js';
 import { oneOf, positiveInt } from './args.js';
 import { exiting } from './command.js';
 import { CliError, EXIT_FAILED, EXIT_OK } from './errors.js';
@@ -19,6 +29,8 @@ interface ReindexFlags {
   embedder?: 'hashing' | 'openai';
   model?: string;
   chunking?: string;
+  chunkTargetChars?: number;
+  chunkMaxChars?: number;
   rate?: number;
   concurrency: number;
   verify?: boolean;
@@ -31,6 +43,18 @@ interface ReindexFlags {
 
 const LISTED_PROBLEMS = 20;
 const PROGRESS_EVERY_MS = 1_000;
+
+/** A chunking parameter: an integer (its range is checked with the other one: checkChunkingParams). */
+function chunkChars(flag: string): (value: string) => number {
+  return (value) => {
+    if (!/^\s*\d{1,9}\s*$/.test(value))
+      throw new ReindexError(
+        'REINDEX_INVALID',
+        `${flag} must be an integer from ${CHUNK_CHARS_MIN} to ${CHUNK_CHARS_MAX} (got "${value.slice(0, 40)}")`,
+      );
+    return Number(value);
+  };
+}
 
 function positiveNumber(value: string): number {
   const n = Number(value);
@@ -50,7 +74,17 @@ export function registerReindex(program: Command): void {
       oneOf(['hashing', 'openai'] as const),
     )
     .option('--model <name>', 'model of the new index (openai; default: the active one, or text-embedding-3-small)')
-    .option('--chunking <version>', 'a new chunking version (not supported yet: refused)')
+    .option(
+      '--chunk-target-chars <n>',
+      're-chunk: chunks packed up to about n characters (default: the active chunking)',
+      chunkChars('--chunk-target-chars'),
+    )
+    .option(
+      '--chunk-max-chars <n>',
+      're-chunk: chunks of at most n characters (default: the active chunking)',
+      chunkChars('--chunk-max-chars'),
+    )
+    .option('--chunking <version>', 'refused: give the parameters (--chunk-target-chars, --chunk-max-chars); the version is assigned')
     .option('--rate <docs/s>', 'at most this many documents per second (paid embedding APIs)', positiveNumber)
     .option('-c, --concurrency <n>', 'reindex sagas at the same time', positiveInt(64), 4)
     .option('--verify', 'check the new index against PostgreSQL; exit 1 with the list of problems')
@@ -68,11 +102,16 @@ async function reindex(cmd: Command, flags: ReindexFlags): Promise<number> {
   if (flags.chunking !== undefined) {
     throw new ReindexError(
       'REINDEX_UNSUPPORTED',
-      '--chunking: re-chunking is not supported yet (only re-embedding: --embedder/--model/--dimension); see docs/reindex.md',
+      '--chunking: a chunking is given by its parameters (--chunk-target-chars N --chunk-max-chars M); its version number is assigned; see docs/reindex.md',
     );
   }
-  const targetFlags = flags.dimension !== undefined || flags.embedder !== undefined || flags.model !== undefined;
-  if (modes.length === 1 && targetFlags) throw new CliError('CLI_USAGE', `--${modes[0] ?? ''} takes no --dimension/--embedder/--model`);
+  const chunkFlags = flags.chunkTargetChars !== undefined || flags.chunkMaxChars !== undefined;
+  const targetFlags = flags.dimension !== undefined || flags.embedder !== undefined || flags.model !== undefined || chunkFlags;
+  if (modes.length === 1 && targetFlags)
+    throw new CliError('CLI_USAGE', `--${modes[0] ?? ''} takes no --dimension/--embedder/--model/--chunk-target-chars/--chunk-max-chars`);
+  // Both parameters given: checked before any store opens (one alone is checked against the active chunking's other one).
+  if (flags.chunkTargetChars !== undefined && flags.chunkMaxChars !== undefined)
+    checkChunkingParams({ targetChars: flags.chunkTargetChars, maxChars: flags.chunkMaxChars });
   return withApp(cmd, { json: flags.json === true }, async (app, io) => {
     const index = app.index;
     if (!index) throw new CliError('CLI_CONFIG', 'this relational store keeps no active index record: reindex needs PostgreSQL or PGlite');
@@ -90,13 +129,28 @@ async function reindex(cmd: Command, flags: ReindexFlags): Promise<number> {
 function wantedTarget(state: IndexState, flags: ReindexFlags, targetFlags: boolean): Omit<IndexTarget, 'collection'> {
   if (!targetFlags) {
     if (state.phase === 'migrating' && state.next) return state.next; // resume
-    throw new CliError('CLI_USAGE', 'give the new index: --dimension N and/or --embedder/--model (or re-run a reindex in progress)');
+    throw new CliError(
+      'CLI_USAGE',
+      'give the new index: --dimension N, --embedder/--model and/or --chunk-target-chars/--chunk-max-chars (or re-run a reindex in progress)',
+    );
   }
   const base = state.active;
   const embedder = flags.embedder ?? base.embedder;
   const model = flags.model ?? (embedder === base.embedder ? base.model : embedder === 'hashing' ? 'hashing' : OPENAI_DEFAULT_MODEL);
   if (embedder === 'hashing' && model !== 'hashing') throw new CliError('CLI_USAGE', '--model applies to --embedder openai only');
-  return { embedder, model, dimension: flags.dimension ?? base.dimension, chunking: CHUNKING_VERSION };
+  return { embedder, model, dimension: flags.dimension ?? base.dimension, chunking: base.chunking };
+}
+
+/** The chunking asked for, over the active one's parameters; undefined: no chunking flag. */
+export function wantedChunking(
+  state: IndexState,
+  flags: Pick<ReindexFlags, 'chunkTargetChars' | 'chunkMaxChars'>,
+): ChunkingParams | undefined {
+  if (flags.chunkTargetChars === undefined && flags.chunkMaxChars === undefined) return undefined;
+  const active = chunkingParams(state, state.active.chunking);
+  const p = { targetChars: flags.chunkTargetChars ?? active.targetChars, maxChars: flags.chunkMaxChars ?? active.maxChars };
+  checkChunkingParams(p);
+  return p;
 }
 
 async function run(app: App, deps: ControlDeps, io: CommandIo, flags: ReindexFlags, targetFlags: boolean): Promise<number> {
@@ -104,7 +158,7 @@ async function run(app: App, deps: ControlDeps, io: CommandIo, flags: ReindexFla
   if (!index) return EXIT_FAILED;
   const cur = await index.record.read();
   if (!cur) throw new CliError('CLI_CONFIG', 'no active index record');
-  const started = await startReindex(deps, wantedTarget(cur.state, flags, targetFlags));
+  const started = await startReindex(deps, wantedTarget(cur.state, flags, targetFlags), wantedChunking(cur.state, flags));
   const next = started.state.next;
   if (!next) return EXIT_FAILED;
   io.info(`reindex: ${describeTarget(started.state.active)} -> ${describeTarget(next)} (phase ${started.state.phase}; dual writes on)`);
@@ -130,6 +184,7 @@ async function run(app: App, deps: ControlDeps, io: CommandIo, flags: ReindexFla
     summary = await runReindex({ stores: app.stores, engine: app.engine, def: index.reindexDef }, index.targets.bind(next), {
       ...(flags.rate !== undefined ? { rate: flags.rate } : {}),
       concurrency: flags.concurrency,
+      activeChunking: started.state.active.chunking,
       onProgress: progress,
       signal: controller.signal,
     });

@@ -2,6 +2,7 @@
 // run while sagas are in flight (their writes would look like orphan data) unless --force.
 import type { Command } from 'commander';
 import { repairStores } from '../ingest/repair.js';
+import { chunkingPlan } from '../ingest/reindex/chunkings.js';
 import type { SagaStatus } from '../saga/index.js';
 import { exiting } from './command.js';
 import { EXIT_FAILED, EXIT_OK } from './errors.js';
@@ -33,7 +34,10 @@ export function registerRepair(program: Command): void {
             io.err('repair: let them finish (`apex-memory sagas recover`), or pass --force if their owners are gone for good.');
             return EXIT_FAILED;
           }
-          const report = await repairStores(app.stores, app.embedder, { dryRun: flags.dryRun === true });
+          const report = await repairStores(app.stores, app.embedder, {
+            dryRun: flags.dryRun === true,
+            ...(app.index ? { chunking: (await chunkingPlan(app.index.targets)).primary } : {}),
+          });
           const left = report.after?.violations.length ?? report.before.violations.length;
           if (io.json) {
             io.out(toJson({ ok: left === 0, dryRun: flags.dryRun === true, ...report }));

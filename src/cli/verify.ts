@@ -2,7 +2,8 @@
 // violation. Exit 1 when there is any. Run it when no saga is in flight, or expect not_final rows.
 import type { Command } from 'commander';
 import { checkErasure, type ErasureReceipt } from '../ingest/erasure.js';
-import { verifyStores } from '../ingest/verify.js';
+import { verifyStores, type ExtraVectors } from '../ingest/verify.js';
+import { chunkingPlan } from '../ingest/reindex/chunkings.js';
 import { httpUrl } from '../metrics/cli.js';
 import { recordVerify } from '../metrics/drift.js';
 import { pushOrWarn } from '../metrics/push.js';
@@ -13,7 +14,6 @@ import { EXIT_FAILED, EXIT_OK } from './errors.js';
 import { renderPairs, renderTable, toJson } from './output.js';
 import { withApp } from './runtime.js';
 import type { App } from '../app.js';
-import type { VectorStore } from '../stores/types.js';
 
 export function registerVerify(program: Command): void {
   program
@@ -42,7 +42,10 @@ export function registerVerify(program: Command): void {
             io.out(io.json ? toJson(receipt) : renderReceipt(receipt));
             return receipt.erased ? EXIT_OK : EXIT_FAILED;
           }
-          const report = await verifyStores(app.stores, { extraVectors: await reindexTargets(app) });
+          const report = await verifyStores(app.stores, {
+            extraVectors: await reindexTargets(app),
+            ...(app.index ? { chunking: (await chunkingPlan(app.index.targets)).primary } : {}),
+          });
           if (flags.pushgateway !== undefined) {
             const metrics = new ApexMetrics();
             recordVerify(metrics, report);
@@ -99,7 +102,7 @@ function renderReceipt(r: ErasureReceipt): string {
 
 /** The other vector collections of a reindex in progress (docs/reindex.md): verify covers them too.
  * `next` is still being built while migrating; `previous` (after a switch) is complete. */
-async function reindexTargets(app: App): Promise<Array<{ collection: string; store: VectorStore; complete: boolean }>> {
+async function reindexTargets(app: App): Promise<ExtraVectors[]> {
   const index = app.index;
   if (!index) return [];
   const cur = await index.record.read();
@@ -108,5 +111,6 @@ async function reindexTargets(app: App): Promise<Array<{ collection: string; sto
     collection: b.target.collection,
     store: b.store,
     complete: cur.state.phase !== 'migrating' || b.target.collection !== cur.state.next?.collection,
+    chunking: b.target.chunking,
   }));
 }

@@ -124,6 +124,7 @@ export const ERROR_REGISTRY: Readonly<Record<ErrorCode, ErrorTraits>> = {
   INDEX_RECORD_INVALID: fail(503),
   REINDEX_CONFLICT: fail(409), // another reindex target is in progress (or the target is already active)
   REINDEX_PHASE: fail(409), // the operation does not apply in the record's phase
+  REINDEX_INVALID: usage(400), // re-chunking parameters out of range (names the flag and the limit)
   REINDEX_UNSUPPORTED: usage(400), // e.g. --chunking (re-chunking is not built yet)
   REINDEX_VERIFY_FAILED: fail(409), // --switch refused: the new index is incomplete
   DATA_DIR_LOCKED: fail(503),

@@ -20,7 +20,10 @@ export interface ApiApp {
   /** Search on the active index of a reindex (docs/reindex.md); absent: the stores' collection. */
   search?(query: string, limit: number): Promise<SearchHit[]>;
   /** The active index record (docs/reindex.md), for the overview; absent: no record. */
-  index?: { record: { read(): Promise<{ state: IndexState } | undefined> }; mismatch?: string };
+  index?: {
+    record: { read(): Promise<{ state: IndexState } | undefined>; current(): Promise<{ state: IndexState }> };
+    mismatch?: string;
+  };
 }
 
 /** A Prometheus registry (prom-client's Registry has this shape). */

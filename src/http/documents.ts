@@ -114,7 +114,7 @@ export function registerDocumentRoutes(api: OpenAPIHono, ctx: ApiContext): void 
       const row = await stores.postgres.getDocument(id);
       if (!row) throw new HttpProblem(404, 'DOC_NOT_FOUND', `no document "${id}"`, { docId: id });
       const pending = (await stores.postgres.getPendingVersions(id)).map((p) => ({ contentSha256: p.contentSha256, sagaId: p.sagaId }));
-      const view = await getDocument(stores, id);
+      const view = await getDocument(stores, id, (await ctx.app.index?.record.current())?.state.active.chunking);
       return c.json(
         {
           id,
@@ -156,10 +156,13 @@ export function registerDocumentRoutes(api: OpenAPIHono, ctx: ApiContext): void 
         stores.redis.get(id),
       ]);
       const sha = row?.ingestionStatus === 'committed' ? row.contentSha256 : null;
-      const chunks = row?.contentSha256 ? (await stores.postgres.getChunks(id, row.contentSha256)).length : 0;
+      const chunking = (await ctx.app.index?.record.current())?.state.active.chunking;
+      const chunks = row?.contentSha256 ? (await stores.postgres.getChunks(id, row.contentSha256, chunking)).length : 0;
       const only = (vs: Array<{ contentSha256: string }>): boolean =>
         sha === null ? vs.length === 0 : vs.length === 1 && vs[0]?.contentSha256 === sha;
-      const consistent = only(graph) && only(vectors) && (cache === undefined || cache.contentSha256 === sha) && pending.length === 0;
+      // The graph keeps every live chunking's nodes (re-chunking): the active one's are compared.
+      const activeGraph = graph.filter((v) => (v.chunking ?? 1) === (chunking ?? 1));
+      const consistent = only(activeGraph) && only(vectors) && (cache === undefined || cache.contentSha256 === sha) && pending.length === 0;
       const strip = (vs: Array<{ contentSha256: string; chunkCount: number }>) =>
         vs.map((v) => ({ contentSha256: v.contentSha256, chunkCount: v.chunkCount }));
       return c.json(
@@ -172,7 +175,7 @@ export function registerDocumentRoutes(api: OpenAPIHono, ctx: ApiContext): void 
             chunks,
             pendingVersions: pending.map((p) => ({ contentSha256: p.contentSha256, sagaId: p.sagaId })),
           },
-          neo4j: { versions: strip(graph) },
+          neo4j: { versions: strip(activeGraph) },
           qdrant: { versions: strip(vectors) },
           redis: { contentSha256: cache?.contentSha256 ?? null, chunkCount: cache?.chunkCount ?? null },
           consistent,

@@ -128,7 +128,8 @@ export function registerOverviewRoutes(api: OpenAPIHono, ctx: ApiContext): void 
       responses: { 200: json(VerifyResult, 'The violations found (at most 1,000 listed).'), ...problems(503) },
     },
     async (c) => {
-      const report = await verifyStores(ctx.app.stores, { maxViolations: 1_000 });
+      const chunking = (await ctx.app.index?.record.current())?.state.active.chunking; // re-chunking: the serving one's
+      const report = await verifyStores(ctx.app.stores, { maxViolations: 1_000, ...(chunking !== undefined ? { chunking } : {}) });
       const at = new Date();
       ctx.state.lastVerify = { at, report };
       ctx.opts.onVerify?.(report);

@@ -16,12 +16,13 @@ export interface DocumentView {
   updatedAt: string;
 }
 
-export async function getDocument(stores: StoreSet, id: string): Promise<DocumentView | undefined> {
+/** `chunking`: the active index record's (docs/reindex.md "Re-chunking"; default 1). */
+export async function getDocument(stores: StoreSet, id: string, chunking = 1): Promise<DocumentView | undefined> {
   const row = await stores.postgres.getDocument(id);
   if (!row || row.ingestionStatus !== 'committed' || row.contentSha256 === null) return undefined;
   const sha = row.contentSha256;
   const [chunks, entities, cached] = await Promise.all([
-    stores.postgres.getChunks(id, sha),
+    stores.postgres.getChunks(id, sha, chunking),
     stores.neo4j.entities(id, sha),
     stores.redis.get(id),
   ]);
@@ -52,7 +53,14 @@ export interface SearchHit {
  * (for snippets and to drop uncommitted versions), so a chunk that contains the query verbatim
  * is ranked first: with the default lexical embedder a long chunk dilutes an exact phrase.
  */
-export async function searchDocuments(stores: StoreSet, embedder: Embedder, query: string, limit = 5): Promise<SearchHit[]> {
+export async function searchDocuments(
+  stores: StoreSet,
+  embedder: Embedder,
+  query: string,
+  limit = 5,
+  /** The chunking of `stores.qdrant`'s collection (the reader target's): hits name its chunks. */
+  chunking = 1,
+): Promise<SearchHit[]> {
   const [vector] = await embedder.embed([query]);
   if (!vector) return [];
   const hits = await stores.qdrant.search(vector, Math.max(limit * 8, 40));
@@ -66,7 +74,7 @@ export async function searchDocuments(stores: StoreSet, embedder: Embedder, quer
   for (const [id, hit] of best) {
     const row = await stores.postgres.getDocument(id);
     if (!row || row.ingestionStatus !== 'committed' || row.contentSha256 !== hit.sha) continue;
-    const chunks = await stores.postgres.getChunks(id, hit.sha);
+    const chunks = await stores.postgres.getChunks(id, hit.sha, chunking);
     const exactChunk = needle.length > 0 ? chunks.find((c) => normalize(c.text).includes(needle)) : undefined;
     const chunk = exactChunk ?? chunks.find((c) => c.idx === hit.idx);
     const snippet = chunk?.text ?? '';

@@ -43,8 +43,14 @@ interface Plan {
   run: (committed: DocumentVersion | undefined) => Promise<void>;
 }
 
-export async function repairStores(stores: StoreSet, embedder: Embedder, opts: { dryRun: boolean }): Promise<RepairReport> {
-  const before = await verifyStores(stores);
+export async function repairStores(
+  stores: StoreSet,
+  embedder: Embedder,
+  /** `chunking`: the one the stores' own targets hold (verify's; default 1): rewrites use its rows. */
+  opts: { dryRun: boolean; chunking?: number },
+): Promise<RepairReport> {
+  const chunking = opts.chunking ?? 1;
+  const before = await verifyStores(stores, { chunking });
   const actions: RepairAction[] = [];
   // The schema first (merging duplicate nodes, recreating constraints, collections): the
   // per-document repairs below write through it.
@@ -77,10 +83,10 @@ export async function repairStores(stores: StoreSet, embedder: Embedder, opts: {
       for (const { v, plan } of todo) actions.push({ violation: v, action: plan.what, done: false });
       continue;
     }
-    actions.push(...(await repairDocument(stores, embedder, docId, todo)));
+    actions.push(...(await repairDocument(stores, embedder, docId, todo, chunking)));
   }
   if (opts.dryRun) return { before, actions };
-  return { before, actions, after: await verifyStores(stores) };
+  return { before, actions, after: await verifyStores(stores, { chunking }) };
 }
 
 async function repairDocument(
@@ -88,11 +94,12 @@ async function repairDocument(
   embedder: Embedder,
   docId: string,
   todo: Array<{ v: Violation; plan: Plan }>,
+  chunking: number,
 ): Promise<RepairAction[]> {
   const snapshot = await stores.postgres.getDocument(docId);
   const needsEmbedding = todo.some(({ plan }) => plan.needs === 'qdrant');
   const committed = todo.some(({ plan }) => plan.needs)
-    ? await committedVersion(stores, needsEmbedding ? embedder : undefined, snapshot)
+    ? await committedVersion(stores, needsEmbedding ? embedder : undefined, snapshot, chunking)
     : undefined;
   const r = await stores.postgres.whileFree(docId, async (row) => {
     if (!sameState(snapshot, row)) return false;
@@ -179,9 +186,10 @@ async function committedVersion(
   stores: StoreSet,
   embedder: Embedder | undefined,
   row: DocumentRow | undefined,
+  chunking: number,
 ): Promise<DocumentVersion | undefined> {
   if (!row || row.ingestionStatus !== 'committed' || row.contentSha256 === null) return undefined;
-  const chunks = await stores.postgres.getChunks(row.id, row.contentSha256);
+  const chunks = await stores.postgres.getChunks(row.id, row.contentSha256, chunking);
   const texts = chunks.map((c) => c.text);
-  return versionFromChunks(row.id, row.title, row.contentSha256, row.metadata, texts, embedder ? { embedder } : {});
+  return versionFromChunks(row.id, row.title, row.contentSha256, row.metadata, texts, { chunking, ...(embedder ? { embedder } : {}) });
 }

@@ -16,7 +16,7 @@
 //     checked against PostgreSQL's statuses in one query: data of a document that is not
 //     committed (or has no row) is orphan data.
 // So a run costs about 5 round trips per `batchSize` documents instead of ~5 per document.
-import type { DocumentInspection, StoreName, StoreSet, StoredVersion, VectorStore } from '../stores/types.js';
+import type { DocumentInspection, GraphStore, StoreName, StoreSet, StoredVersion, VectorStore } from '../stores/types.js';
 
 export type ViolationKind =
   | 'orphan_data' // data in a derived store for a document that is not committed in PostgreSQL
@@ -57,7 +57,19 @@ export interface VerifyOptions {
    * checked like Qdrant's (violations on store 'qdrant', the detail names the collection). One
    * still being built (`complete: false`) is checked for orphans and stale versions only: what it
    * still lacks is `reindex --verify`'s report. */
-  extraVectors?: ReadonlyArray<{ collection: string; store: VectorStore; complete: boolean }>;
+  extraVectors?: ReadonlyArray<ExtraVectors>;
+  /** The chunking the stores' own targets hold (docs/reindex.md "Re-chunking"; default 1): Neo4j's
+   * and Qdrant's chunks of it are counted against PostgreSQL's rows of it. */
+  chunking?: number;
+}
+
+export interface ExtraVectors {
+  collection: string;
+  store: VectorStore;
+  complete: boolean;
+  /** The target's chunking (default: VerifyOptions.chunking). Another one is counted against
+   * PostgreSQL's rows of it, and a complete target's graph nodes of it are checked too. */
+  chunking?: number;
 }
 
 const DEFAULT_BATCH = 1_000;
@@ -65,6 +77,7 @@ const DEFAULT_BATCH = 1_000;
 export async function verifyStores(stores: StoreSet, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const max = opts.maxViolations ?? 10_000;
   const batch = opts.batchSize ?? DEFAULT_BATCH;
+  const chunking = opts.chunking ?? 1;
   const violations: Violation[] = [];
   const add = (v: Violation): void => {
     if (violations.length < max) violations.push(v);
@@ -77,10 +90,15 @@ export async function verifyStores(stores: StoreSet, opts: VerifyOptions = {}): 
   let documents = 0;
   let committed = 0;
   for (let after: string | null = null; ; ) {
-    const page: DocumentInspection[] = await stores.postgres.inspectDocuments(after, batch);
+    const page: DocumentInspection[] = await stores.postgres.inspectDocuments(after, batch, chunking);
     documents += page.length;
-    committed += await checkPage(stores, page, add);
-    for (const x of opts.extraVectors ?? []) await checkExtraVectors(x, page, add);
+    committed += await checkPage(stores, page, add, chunking);
+    for (const x of opts.extraVectors ?? []) {
+      const k = x.chunking ?? chunking;
+      // The same page counted in the target's chunking (verify runs when no saga does).
+      const counted = k === chunking ? page : await stores.postgres.inspectDocuments(after, batch, k);
+      await checkExtraVectors(x, counted, add, k === chunking ? undefined : { graph: stores.neo4j, chunking: k });
+    }
     if (page.length < batch) break;
     after = page[page.length - 1]?.row.id ?? null;
   }
@@ -122,7 +140,7 @@ export async function verifyStores(stores: StoreSet, opts: VerifyOptions = {}): 
 }
 
 /** Checks one page of PostgreSQL documents against the derived stores; returns how many are committed. */
-async function checkPage(stores: StoreSet, page: DocumentInspection[], add: (v: Violation) => void): Promise<number> {
+async function checkPage(stores: StoreSet, page: DocumentInspection[], add: (v: Violation) => void, chunking: number): Promise<number> {
   const committed: DocumentInspection[] = [];
   for (const doc of page) {
     const { row } = doc;
@@ -150,7 +168,8 @@ async function checkPage(stores: StoreSet, page: DocumentInspection[], add: (v: 
     stores.qdrant.versionsOf(ids),
     stores.redis.getMany(ids),
   ]);
-  const graphBy = groupByDoc(graph);
+  // The graph holds every live chunking side by side: this check counts the stores' own one.
+  const graphBy = groupByDoc(graph.filter((v) => (v.chunking ?? 1) === chunking));
   const vectorBy = groupByDoc(vector);
   const cacheBy = new Map(cache.map((e) => [e.docId, e]));
   for (const { row, committedChunks: chunks } of committed) {
@@ -194,13 +213,30 @@ async function checkPage(stores: StoreSet, page: DocumentInspection[], add: (v: 
 
 /** A reindex target during dual writes: the committed version with its chunk count, nothing else. */
 async function checkExtraVectors(
-  x: { collection: string; store: VectorStore; complete: boolean },
+  x: ExtraVectors,
   page: DocumentInspection[],
   add: (v: Violation) => void,
+  own?: { graph: GraphStore; chunking: number },
 ): Promise<void> {
   const committed = page.filter((d) => d.row.ingestionStatus === 'committed' && d.row.contentSha256 !== null);
   if (committed.length === 0) return;
   const by = groupByDoc(await x.store.versionsOf(committed.map((d) => d.row.id)));
+  if (own && x.complete) {
+    // A complete target with a chunking of its own: the graph's nodes of that chunking, too.
+    const nodes = groupByDoc(
+      (await own.graph.versionsOf(committed.map((d) => d.row.id))).filter((v) => (v.chunking ?? 1) === own.chunking),
+    );
+    for (const { row, committedChunks } of committed) {
+      const n = nodes.get(row.id)?.find((v) => v.contentSha256 === row.contentSha256)?.chunkCount ?? 0;
+      if (n !== committedChunks)
+        add({
+          kind: n === 0 ? 'missing_version' : 'chunk_count',
+          store: 'neo4j',
+          docId: row.id,
+          detail: `${n} chunks of chunking v${own.chunking} (of ${x.collection}), PostgreSQL has ${committedChunks}`,
+        });
+    }
+  }
   for (const { row, committedChunks } of committed) {
     const sha = row.contentSha256 ?? '';
     const versions = by.get(row.id) ?? [];

@@ -23,6 +23,8 @@ import type { DeleteInput, IngestInput } from './sagas/version.js';
 import { newSagaId } from '../saga/index.js';
 import { isLogOutage, SagaInDoubtError } from './in-doubt.js';
 import type { VectorTargets } from './reindex/targets.js';
+import { chunkingPlan } from './reindex/chunkings.js';
+import { CHUNKING_VERSION } from './reindex/state.js';
 import { StagedContentCache } from './sagas/content-cache.js';
 
 export type WriteAction = 'created' | 'updated' | 'unchanged' | 'deleted' | 'absent';
@@ -127,6 +129,7 @@ export class MemoryWriter {
    */
   async prepareIngest(doc: ValidDocument): Promise<PreparedIngest | undefined> {
     this.checkChunks(doc);
+    await this.checkOtherChunkings(doc);
     const sha = contentSha256(doc);
     const row = await this.opts.stores.postgres.getDocument(doc.id);
     const previousSha = row?.contentSha256 ?? null;
@@ -144,6 +147,14 @@ export class MemoryWriter {
     if (this.chunkChecked.get(doc) === doc.text) return; // the same text checked already
     chunkText(doc.text, resolveLimits(this.opts.limits));
     this.chunkChecked.set(doc, doc.text);
+  }
+
+  /** The same limit in every other chunking the sagas will cut (a re-chunking reindex's dual
+   * writes, docs/reindex.md): refused here rather than compensated mid-saga. */
+  private async checkOtherChunkings(doc: ValidDocument): Promise<void> {
+    if (!this.opts.targets) return;
+    const plan = await chunkingPlan(this.opts.targets, this.opts.limits);
+    for (const k of plan.all) if (k !== CHUNKING_VERSION) chunkText(doc.text, resolveLimits(plan.limits(k)));
   }
 
   /** Stages `doc`'s content for saga `sagaId`: before the saga begins (or is queued), never after. */

@@ -6,11 +6,19 @@ import type { StoreSet } from '../stores/types.js';
 import { recordVerify } from './drift.js';
 import type { ApexMetrics } from './registry.js';
 
-export function scheduleVerify(stores: StoreSet, m: ApexMetrics, everyMs: number, warn: (line: string) => void): { stop(): Promise<void> } {
+export function scheduleVerify(
+  stores: StoreSet,
+  m: ApexMetrics,
+  everyMs: number,
+  warn: (line: string) => void,
+  /** The chunking the stores' own targets hold now (re-chunking, docs/reindex.md); default 1. */
+  chunking: () => Promise<number> = () => Promise.resolve(1),
+): { stop(): Promise<void> } {
   let running: Promise<void> | undefined;
   const run = (): void => {
     if (running) return;
-    running = verifyStores(stores)
+    running = chunking()
+      .then((k) => verifyStores(stores, { chunking: k }))
       .then((report) => recordVerify(m, report))
       .catch((err: unknown) =>
         warn(`verify: run failed (${err instanceof Error ? err.message : 'unknown error'}); drift gauges keep the last run`),

@@ -9,6 +9,12 @@ export function chunkKey(docId: string, contentSha256: string, idx: number): str
   return `${docId}:${contentSha256}:${idx}`;
 }
 
+/** A graph chunk node's id: chunking 1 (every version written before re-chunking existed) keeps
+ * the plain key; another chunking's nodes of the same version get their own ids beside them. */
+export function graphChunkKey(docId: string, contentSha256: string, idx: number, chunking: number): string {
+  return chunking === 1 ? chunkKey(docId, contentSha256, idx) : `${chunkKey(docId, contentSha256, idx)}@c${chunking}`;
+}
+
 export function pointId(docId: string, contentSha256: string, idx: number): string {
   return uuidv5(chunkKey(docId, contentSha256, idx), POINT_ID_NAMESPACE);
 }

@@ -24,6 +24,17 @@ export interface DocumentVersion {
   contentSha256: string;
   metadata: Record<string, unknown>;
   chunks: Chunk[];
+  /**
+   * The chunking version `chunks` were cut with (docs/documents.md "Chunkings"); absent: 1. PostgreSQL
+   * and the graph store keep several chunkings of one version side by side (a re-chunking reindex
+   * writes the new one beside the serving one); a vector collection holds its target's chunking only.
+   */
+  chunking?: number;
+}
+
+/** The chunking of a version (absent: version 1, the data contract before re-chunking). */
+export function chunkingOf(v: { chunking?: number }): number {
+  return v.chunking ?? 1;
 }
 
 /** Passed to every write: who writes, and the lease token that must still be current. */
@@ -44,6 +55,9 @@ export interface StoredVersion {
   docId: string;
   contentSha256: string;
   chunkCount: number;
+  /** Graph stores: the chunking of these chunks (one row per version and chunking), set only when
+   * it is not 1 (absent: 1). Vector stores leave it out: a collection holds one chunking. */
+  chunking?: number;
 }
 
 interface StoreLifecycle {
@@ -119,8 +133,15 @@ export interface RelationalWrites {
    * another writer committed a different version meanwhile (optimistic concurrency for updates).
    */
   commit(docId: string, contentSha256: string, ctx: WriteContext, expectedPrevious?: string | null): Promise<void>;
-  /** Removes chunks of a superseded version (never the committed one). No-op when absent. */
+  /** Removes chunks of a superseded version (never the committed one), of every chunking. No-op when absent. */
   removeVersion(docId: string, contentSha256: string): Promise<void>;
+  /**
+   * Removes the chunks of one chunking of these documents (every version), and nothing else: a
+   * re-chunking reindex's compensation (one document it holds) and `reindex --finish` (pages of
+   * documents, the chunking no target names any more). Unfenced: the caller makes sure no saga can
+   * still write that chunking of those documents. Returns how many chunk rows went.
+   */
+  dropChunking(docIds: readonly string[], chunking: number): Promise<number>;
   /** A saga's last write: removes `previousSha` (never the committed version) and releases. */
   finishVersion(docId: string, previousSha: string | null, ctx: WriteContext): Promise<void>;
   /** Delete saga: status -> 'deleting' (readers stop seeing it as committed); returns the row as it was. */
@@ -157,8 +178,8 @@ export interface DocumentLocks {
 
 export interface RelationalReads {
   getDocument(docId: string): Promise<DocumentRow | undefined>;
-  /** The chunks of one version (without embeddings), ordered by idx. */
-  getChunks(docId: string, contentSha256: string): Promise<Array<{ idx: number; text: string }>>;
+  /** The chunks of one version (without embeddings) in one chunking (default 1), ordered by idx. */
+  getChunks(docId: string, contentSha256: string, chunking?: number): Promise<Array<{ idx: number; text: string }>>;
   getPendingVersions(docId: string): Promise<PendingVersion[]>;
   /** Pages through all documents ordered by id (for verify). */
   listDocuments(afterId: string | null, limit: number): Promise<DocumentRow[]>;
@@ -171,8 +192,9 @@ export interface RelationalVerifyReads {
   listHeld(afterId: string | null, limit: number): Promise<Array<{ docId: string; sagaId: string }>>;
   /** Documents with a version in flight, and since when the oldest has been (metrics). */
   pendingStats(): Promise<{ pending: number; oldestPendingAt: Date | null }>;
-  /** Like listDocuments, with each row's committed chunk count and its versions in flight. */
-  inspectDocuments(afterId: string | null, limit: number): Promise<DocumentInspection[]>;
+  /** Like listDocuments, with each row's committed chunk count (of `chunking`, default 1) and its
+   * versions in flight. */
+  inspectDocuments(afterId: string | null, limit: number, chunking?: number): Promise<DocumentInspection[]>;
   /** The status of each of `docIds` that has a row (absent: no row). */
   statusesOf(docIds: readonly string[]): Promise<Map<string, IngestionStatus>>;
 }
@@ -335,16 +357,18 @@ interface DerivedBatchReads {
  * version and its compensation removes it. Idempotent; removals succeed when nothing is there.
  */
 export interface DerivedWrites {
-  /** Graph: MERGE Document, its Chunks (id = docId:sha:idx) and Entities with HAS_CHUNK / MENTIONS.
-   * Vector: one point per chunk, point id UUIDv5(`docId:sha:idx`). */
+  /** Graph: MERGE Document, its Chunks (id = docId:sha:idx, plus `@c<n>` for chunking n > 1) and
+   * Entities with HAS_CHUNK / MENTIONS. Vector: one point per chunk, point id UUIDv5(`docId:sha:idx`).
+   */
   writeVersion(v: DocumentVersion, ctx: WriteContext): Promise<void>;
-  /** Removes that version's chunks (graph: and the Document node when no chunk is left). */
+  /** Removes that version's chunks, of every chunking (graph: and the Document node when no chunk is left). */
   removeVersion(docId: string, contentSha256: string, ctx?: WriteContext): Promise<void>;
   removeDocument(docId: string, ctx?: WriteContext): Promise<void>;
 }
 
 /** What verify and repair read from a derived store of chunks. */
 export interface DerivedReads extends DerivedBatchReads {
+  /** One row per version (graph stores: per version and chunking, `chunking` set when not 1). */
   listVersions(docId: string): Promise<StoredVersion[]>;
   /** listVersions of many documents in one call (absent documents contribute nothing). */
   versionsOf(docIds: readonly string[]): Promise<StoredVersion[]>;
@@ -368,6 +392,9 @@ export interface StoredFence extends FenceRef {
 /** Neo4j (and the SQLite graph stand-in). */
 export interface GraphStore extends StoreLifecycle, DerivedWrites, DerivedReads {
   readonly name: 'neo4j';
+  /** Removes the chunk nodes of one chunking of these documents (every version; their mentions,
+   * entities left unmentioned, a Document left without chunks); see RelationalWrites.dropChunking. */
+  dropChunking(docIds: readonly string[], chunking: number): Promise<number>;
   entities(docId: string, contentSha256: string): Promise<string[]>;
   /** Fences in (docId, sagaId) order after `after` (the fence sweep pages with it). Absent: not fenced. */
   scanFences?(after: FenceRef | null, limit: number): Promise<StoredFence[]>;

@@ -76,7 +76,7 @@ export class EffectLog {
    * members name one document, so each document's change is its member's, recorded as if the
    * member had made its own call (`neo4j.writeVersion`, ...), with the batch's size.
    */
-  private batch(name: StoreName, member: string, model: Digestible, items: unknown[], apply: () => unknown): unknown {
+  private batch(name: string, member: string, model: Digestible, items: unknown[], apply: () => unknown): unknown {
     const members = items.map(memberOf);
     const before = members.map((m) => (m ? model.digest(m.docId) : ''));
     const out = apply();
@@ -99,16 +99,20 @@ export class EffectLog {
 
   /** The stores, with every saga write recorded. Model calls are atomic (no await before they change anything). */
   wrap(stores: StoreSet): StoreSet {
-    const view = <T extends object>(name: StoreName, target: T): T =>
+    // `label`: the store's name, or `qdrant@<collection>` for another collection of the vector
+    // store (withCollection: the other target of a reindex), whose writes are its own effects.
+    const view = <T extends object>(name: StoreName, target: T, label: string = name): T =>
       new Proxy(target, {
         get: (t, prop, recv) => {
           const v: unknown = Reflect.get(t, prop, recv);
           if (typeof v !== 'function' || typeof prop !== 'string' || prop === 'digest') return v;
+          if (prop === 'withCollection')
+            return (n: string, d: number): unknown => view(name, (v as (n: string, d: number) => object).call(t, n, d), `${name}@${n}`);
           const model = t as unknown as Digestible;
           const member = MEMBER_CALL[prop];
           if (member !== undefined)
             return (items: unknown[]): unknown =>
-              this.batch(name, member, model, items, () => (v as (i: unknown[]) => unknown).call(t, items));
+              this.batch(label, member, model, items, () => (v as (i: unknown[]) => unknown).call(t, items));
           return (...args: unknown[]): unknown => {
             const ctx = args.find(
               (a): a is { sagaId: string; fencingToken: number } =>
@@ -124,7 +128,7 @@ export class EffectLog {
               seq: this.seq++,
               sagaId: ctx.sagaId,
               token: ctx.fencingToken,
-              call: `${name}.${prop}`,
+              call: `${label}.${prop}`,
               docId,
               sha,
               changed,
@@ -168,12 +172,17 @@ export async function checkCompensations(log: SagaLog, effects: EffectLog, label
     const saga = await log.load(sagaId);
     assert.ok(saga, `effects of unknown saga ${sagaId} (${label})`);
     const roles = ROLES[saga.name];
-    if (!roles) continue; // the seed's plan (ingest_adr) is not run by the simulation
+    if (!roles) continue; // the seed's plan (ingest_adr) and the reindex saga have no roles here
     const input = saga.input as { sha?: string };
     const roleOf = (e: Effect): Role | undefined => {
-      const r = roles[e.call];
+      // An ingest's dual write to another target (qdrant@<collection>, sim-reindex.ts) is checked
+      // as a step of its own: written once, undone exactly once. Not a delete's: its compensation
+      // writes the committed version into every target, also one that did not hold it yet (the
+      // reindex had not reached the document), which is right and changes that target.
+      const at = /^(\w+)@([^.]+)\.(\w+)$/.exec(e.call);
+      const r = at ? (saga.name === 'ingest' ? roles[`${at[1]}.${at[3]}`] : undefined) : roles[e.call];
       if (!r || (r.onlyOwnSha && e.sha !== input.sha)) return undefined;
-      return r;
+      return at ? { ...r, step: `${r.step}@${at[2]}` } : r;
     };
     const comps = list.filter((e) => roleOf(e)?.side === 'C' && e.changed);
     if (saga.status === 'completed') {
@@ -187,7 +196,8 @@ export async function checkCompensations(log: SagaLog, effects: EffectLog, label
     if (saga.status !== 'compensated') continue;
     figures.compensatedSagas++;
     const undone: Array<{ stage: number; seq: number; step: string }> = [];
-    for (const step of new Set(Object.values(roles).map((r) => r.step))) {
+    const steps = [...Object.values(roles), ...list.flatMap((e) => roleOf(e) ?? [])].map((r) => r.step);
+    for (const step of new Set(steps)) {
       const mine = list.filter((e) => roleOf(e)?.step === step);
       const firstComp = mine.find((e) => roleOf(e)?.side === 'C');
       const forward = mine.filter((e) => roleOf(e)?.side === 'F' && e.changed);
@@ -208,7 +218,7 @@ export async function checkCompensations(log: SagaLog, effects: EffectLog, label
       else assert.equal(undoing.length, 0, `a compensation changed a store its step never changed: ${what} (${label})`);
       const c = undoing[0];
       if (c) {
-        undone.push({ stage: roles[c.call]?.stage ?? -1, seq: c.seq, step });
+        undone.push({ stage: roleOf(c)?.stage ?? -1, seq: c.seq, step });
         figures.effectsUndone++;
       }
     }

@@ -8,6 +8,7 @@ import { checkCompensations, checkLastPivot } from './sim-effects.js';
 import { explore, type Exploration } from './sim-explore.js';
 import { COMPANION_ID, DOC_ID, ScopeRun, type Scope } from './sim-scope.js';
 import { allSagas } from './log-pages.js';
+import { compareTarget } from '../../src/ingest/reindex/compare.js';
 
 export interface ScopeConfig extends Scope {
   /** Preemption bound (sim-explore.ts); undefined: every interleaving, with sleep sets. */
@@ -30,7 +31,8 @@ export function trapTimers(): () => void {
 }
 
 export async function checkExecution(run: ScopeRun, sequence: readonly string[]): Promise<void> {
-  const label = `SIM_SCOPE='${run.scope.name}' SIM_FAULTS=${run.scope.faults.join(',') || 'none'} SIM_CHOICES=${sequence.join(',')}`;
+  const procs = run.scope.faultProcs ? ` SIM_FAULT_PROCS=${run.scope.faultProcs.join(',')}` : '';
+  const label = `SIM_SCOPE='${run.scope.name}' SIM_FAULTS=${run.scope.faults.join(',') || 'none'}${procs} SIM_CHOICES=${sequence.join(',')}`;
   try {
     assert.deepEqual(run.errors, [], `a writer failed (${label})`);
     await run.finish();
@@ -40,7 +42,8 @@ export async function checkExecution(run: ScopeRun, sequence: readonly string[])
     // A lost owner's late Qdrant write: the worker's stale-write sweep removes it (src/ingest/sweep.ts).
     if (run.staleLanded)
       for (const d of run.scope.coalesce ? [DOC_ID, COMPANION_ID] : [DOC_ID]) await run.until(sweepDocument(run.stores, d));
-    const report = await verifyStores(run.stores);
+    // With a reindex: the next target too, for orphans and stale versions (sim-reindex.ts).
+    const report = await (run.index?.verify(run.stores) ?? verifyStores(run.stores));
     assert.deepEqual(report.violations, [], label);
     await checkLastPivot(run.log, run.effects, run.stores, label);
     await checkCompensations(run.log, run.effects, label);
@@ -49,10 +52,35 @@ export async function checkExecution(run: ScopeRun, sequence: readonly string[])
       const failed = stored?.records.some((r) => r.type === 'step_failed' && !r.willRetry);
       assert.ok(failed, `${s.sagaId} compensated although no step failed (${label})`);
     }
+    if (run.index) await checkReindex(run, label);
   } finally {
     for (const t of armed) clearTimeout(t);
     armed.clear();
   }
+}
+
+/**
+ * A reindex scope: when every reindex saga of the scope completed, the document is current in the
+ * next target already (the saga wrote the committed version while holding the document, and every
+ * saga after it dual-wrote): the reindex loop would find nothing to do. Otherwise (a refused write
+ * compensated it) the loop runs to its fixed point. Then both targets verify in full (a deleted
+ * document in neither).
+ */
+async function checkReindex(run: ScopeRun, label: string): Promise<void> {
+  const index = run.index;
+  if (!index) return;
+  const reindexIds = run.scope.ops.flatMap((op, i) => (op.kind === 'reindex' ? [`s${i}`] : []));
+  const statuses = await Promise.all(reindexIds.map(async (id) => (await run.log.load(id))?.status));
+  if (statuses.every((s) => s === 'completed')) {
+    const cmp = await compareTarget(run.stores, index.otherStore(run.stores));
+    assert.deepEqual(cmp.problems, [], `the reindex saga completed, yet the next target is not current (${label})`);
+    // The loop's first comparison would find nothing to do: both targets in full, without it (the
+    // loop costs a recovery and a comparison per execution, thousands of executions per scope).
+    const report = await index.verify(run.stores, true);
+    assert.deepEqual(report.violations, [], `verify of both targets (${label})`);
+    return;
+  }
+  await run.reindexFinal(label);
 }
 
 export async function exploreScope(scope: ScopeConfig): Promise<Exploration & { wallMs: number }> {

@@ -15,7 +15,7 @@
 // expired sagas, its calls scheduled like any other. When all work has ended, a fault-free process
 // finishes what is left (as the random simulation does) and the invariants are checked.
 import { MemorySagaLog } from '../../src/log/memory.js';
-import { SagaEngine, type Claimed, type SagaLog } from '../../src/saga/index.js';
+import { SagaEngine, type Claimed, type SagaDefinition, type SagaLog } from '../../src/saga/index.js';
 import { HashingEmbedder } from '../../src/ingest/embedder.js';
 import { MemoryWriter } from '../../src/ingest/writer.js';
 import { StoreError } from '../../src/stores/errors.js';
@@ -27,8 +27,12 @@ import { withBatchForms } from './sim-batch.js';
 import { coalesceStores } from '../../src/stores/coalesce/stores.js';
 import { VirtualClock } from './sim-world.js';
 import { allSagas } from './log-pages.js';
+import { SimIndex, finalPass, reindexDefinition, reindexOne } from './sim-reindex.js';
+import type { VectorTargets } from '../../src/ingest/reindex/targets.js';
+import type { ReindexSummary } from '../../src/ingest/reindex/run.js';
+import type { ReindexInput } from '../../src/ingest/sagas/reindex-saga.js';
 
-export type ScopeOp = { kind: 'ingest'; variant: number } | { kind: 'delete' };
+export type ScopeOp = { kind: 'ingest'; variant: number } | { kind: 'delete' } | { kind: 'reindex' };
 export type FaultKind = 'crash' | 'expire' | 'fail';
 
 export interface Scope {
@@ -46,6 +50,14 @@ export interface Scope {
    * p0 leaves its members stale inside a shared batch.
    */
   coalesce?: boolean;
+  /**
+   * A reindex in progress (sim-reindex.ts, `migrating`): the index record names a next target (a
+   * second collection, dimension 12), the writes dual-write, the initial document is in the old
+   * target only (written before the migration began), and `reindex` ops run the real reindex saga.
+   */
+  reindex?: boolean;
+  /** The processes a crash or an expiry may hit (default: every one): a smaller scope for CI. */
+  faultProcs?: string[];
 }
 
 export const DOC_ID = 'doc';
@@ -78,6 +90,8 @@ interface Proc {
   dead: boolean;
   finished: boolean;
   faultable: boolean;
+  /** scope.reindex: one reindex saga, as the reindex loop starts it. */
+  reindex?: (docId: string, sagaId: string) => Promise<unknown>;
 }
 
 function logAccesses(method: string, args: unknown[]): Access[] {
@@ -143,8 +157,12 @@ export class ScopeRun implements Run {
   private readonly owners = new Map<string, string>();
   private readonly counters = new Map<string, number>();
   private started = false;
+  /** The index record and the next target (scope.reindex). */
+  readonly index: SimIndex | undefined;
 
   constructor(readonly scope: Scope) {
+    this.index = scope.reindex ? new SimIndex('migrating', embedder.dimension) : undefined;
+    if (scope.reindex && scope.coalesce) throw new Error('a reindex scope is not coalesced (not modelled)');
     const models = simStores(() => this.clock.now(), embedder.dimension);
     this.stores = this.effects.wrap(scope.coalesce ? withBatchForms(models) : models);
     this.effects.isStale = (sagaId, token) => token < (this.tokens.get(sagaId) ?? 0);
@@ -175,11 +193,15 @@ export class ScopeRun implements Run {
         this.pending.push(p);
       });
     };
-    const storeView = <T extends object>(name: StoreName, target: T): T =>
+    // `obj`: what a call touches, for independence; another collection (withCollection) is its own.
+    const storeView = <T extends object>(name: StoreName, target: T, obj: string = name): T =>
       new Proxy(target, {
         get: (t, prop, recv) => {
           const v: unknown = Reflect.get(t, prop, recv);
           if (typeof v !== 'function' || typeof prop !== 'string') return v;
+          if (prop === 'withCollection')
+            return (n: string, d: number): unknown =>
+              storeView(name, (v as (n: string, d: number) => object).call(t, n, d), `${name}@${n}`);
           // A saga's staged content (content by reference) is a row keyed by its own saga id that
           // no other saga of a scope writes: its calls commute with every other saga's, so they run
           // unscheduled. Scheduled, each was a choice and fault point: create+create grew from about
@@ -189,8 +211,8 @@ export class ScopeRun implements Run {
             const saga = args.some((a) => typeof a === 'object' && a !== null && typeof (a as { sagaId?: unknown }).sagaId === 'string');
             const failWith = saga ? () => new StoreError(name, 'STORE_PERMANENT', `refused ${name}.${prop} (exhaustive scope)`) : undefined;
             return call(
-              `${name}.${prop}`,
-              [{ obj: name, write: !READS.test(prop) }],
+              `${obj}.${prop}`,
+              [{ obj, write: !READS.test(prop) }],
               () => (v as (...a: unknown[]) => unknown).apply(t, args),
               failWith,
             );
@@ -218,7 +240,13 @@ export class ScopeRun implements Run {
       redis: storeView('redis', s.redis),
     };
     proc.engine = new SagaEngine({ log: logView, owner: `sim:${id}`, leaseMs: LEASE_MS, heartbeatMs: 0, clock: this.clock });
-    proc.writer = new MemoryWriter({ stores, engine: proc.engine, embedder, stepTimeoutMs: Infinity });
+    const targets = this.index?.targets(stores, () => this.clock.now());
+    proc.writer = new MemoryWriter({ stores, engine: proc.engine, embedder, stepTimeoutMs: Infinity, ...(targets ? { targets } : {}) });
+    if (targets) {
+      const def = reindexDefinition(stores, targets);
+      proc.engine.register(def);
+      proc.reindex = (docId, sagaId) => reindexOne(stores, proc.engine, def, docId, sagaId);
+    }
     this.procs.push(proc);
     return proc;
   }
@@ -239,6 +267,8 @@ export class ScopeRun implements Run {
 
   /** Writes the initial document (not explored) and starts one process per saga. */
   private async setup(): Promise<void> {
+    if (this.index) await this.index.install(this.stores);
+    // With a reindex: written before the migration began (no targets), so in the old target only.
     if (this.scope.initial !== null) {
       const engine = new SagaEngine({ log: this.log, owner: 'sim:setup', leaseMs: LEASE_MS, heartbeatMs: 0, clock: this.clock });
       const writer = new MemoryWriter({ stores: this.stores, engine, embedder, stepTimeoutMs: Infinity });
@@ -246,9 +276,14 @@ export class ScopeRun implements Run {
       if (r.status !== 'completed') throw new Error(`setup: ${r.status}`);
     }
     this.scope.ops.forEach((op, i) => {
-      const p = this.spawn(`p${i}`, true);
+      const p = this.spawn(`p${i}`, this.scope.faultProcs?.includes(`p${i}`) ?? true);
       const sagaId = `s${i}`;
-      const work = op.kind === 'delete' ? p.writer.delete(DOC_ID, { sagaId }) : p.writer.ingest(docOf(op.variant), { sagaId });
+      const work =
+        op.kind === 'delete'
+          ? p.writer.delete(DOC_ID, { sagaId })
+          : op.kind === 'reindex'
+            ? (p.reindex?.(DOC_ID, sagaId) ?? Promise.reject(new Error('a reindex op needs scope.reindex')))
+            : p.writer.ingest(docOf(op.variant), { sagaId });
       const companion = this.scope.coalesce && i === 0 ? p.writer.ingest(COMPANION, { sagaId: 'sb' }) : undefined;
       this.watch(p, companion ? Promise.all([work, companion]) : work);
     });
@@ -371,10 +406,31 @@ export class ScopeRun implements Run {
     return out;
   }
 
+  /** A fault-free process outside the explorer, with every saga definition (and the targets). */
+  private fresh(owner: string): {
+    engine: SagaEngine;
+    targets?: VectorTargets;
+    reindexDef?: SagaDefinition<ReindexInput, Record<string, unknown>>;
+  } {
+    const engine = new SagaEngine({ log: this.log, owner, leaseMs: LEASE_MS, heartbeatMs: 0, clock: this.clock });
+    const targets = this.index?.targets(this.stores, () => this.clock.now());
+    new MemoryWriter({ stores: this.stores, engine, embedder, stepTimeoutMs: Infinity, ...(targets ? { targets } : {}) });
+    if (!targets) return { engine };
+    const reindexDef = reindexDefinition(this.stores, targets);
+    engine.register(reindexDef);
+    return { engine, targets, reindexDef };
+  }
+
+  /** scope.reindex, once everything ended: the reindex loop to its fixed point, both targets in full. */
+  async reindexFinal(label: string): Promise<ReindexSummary | undefined> {
+    const { engine, targets, reindexDef } = this.fresh('sim:reindex');
+    if (!this.index || !targets || !reindexDef) return undefined;
+    return finalPass(this.index, { stores: this.stores, engine, targets, reindexDef }, this.stores, (x) => this.until(x), label);
+  }
+
   /** A fault-free process finishes what is left (as leases expire), outside the explorer. */
   async finish(): Promise<void> {
-    const engine = new SagaEngine({ log: this.log, owner: 'sim:finisher', leaseMs: LEASE_MS, heartbeatMs: 0, clock: this.clock });
-    new MemoryWriter({ stores: this.stores, engine, embedder, stepTimeoutMs: Infinity });
+    const { engine } = this.fresh('sim:finisher');
     await this.until(
       (async () => {
         for (let round = 0; round < 50; round++) {

@@ -7,6 +7,7 @@
 import { StoreError } from '../../src/stores/errors.js';
 import { DocumentBusyError } from '../../src/stores/postgres/locks.js';
 import { MemoryEmbeddingCache } from './memory-embedding-cache.js';
+import { chunkingOf } from '../../src/stores/types.js';
 import type {
   CacheEntry,
   CacheStore,
@@ -34,6 +35,13 @@ import type {
 } from '../../src/stores/types.js';
 
 const K = (a: string, b: string): string => `${a}\u0000${b}`;
+/** A version's chunks of one chunking: chunking 1 keeps the plain key (digests as before chunkings). */
+const CK = (docId: string, sha: string, chunking: number): string => (chunking === 1 ? K(docId, sha) : `${K(docId, sha)}\u0001${chunking}`);
+/** The chunking a chunks key (CK) or a held-version key (SimDerived) names. */
+const chunkingOfKey = (key: string): number => {
+  const at = key.lastIndexOf('\u0001');
+  return at < 0 ? 1 : Number(key.slice(at + 1));
+};
 const byId = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const WHILE_FREE = 'apex:while-free';
 
@@ -162,7 +170,9 @@ export class SimRelational extends Lifecycle implements RelationalStore {
     if (this.locks.get(docId) === ctx.sagaId) this.locks.delete(docId);
   }
   private dropUncommitted(docId: string, sha: string): void {
-    if (this.docs.get(docId)?.row.contentSha256 !== sha) this.chunks.delete(K(docId, sha));
+    if (this.docs.get(docId)?.row.contentSha256 === sha) return;
+    for (const key of [...this.chunks.keys()])
+      if (key === K(docId, sha) || key.startsWith(`${K(docId, sha)}\u0001`)) this.chunks.delete(key);
   }
   private stamp(d: Doc, ctx: WriteContext): void {
     d.row = { ...d.row, sagaId: ctx.sagaId, updatedAt: new Date(this.now()) };
@@ -216,7 +226,7 @@ export class SimRelational extends Lifecycle implements RelationalStore {
       this.versions.set(v.docId, vs);
     }
     this.chunks.set(
-      K(v.docId, v.contentSha256),
+      CK(v.docId, v.contentSha256, chunkingOf(v)),
       v.chunks.map((c) => c.text),
     );
     return { previousSha };
@@ -339,8 +349,19 @@ export class SimRelational extends Lifecycle implements RelationalStore {
   async getDocument(docId: string): Promise<DocumentRow | undefined> {
     return this.copy(docId);
   }
-  async getChunks(docId: string, sha: string): Promise<Array<{ idx: number; text: string }>> {
-    return (this.chunks.get(K(docId, sha)) ?? []).map((text, idx) => ({ idx, text }));
+  async getChunks(docId: string, sha: string, chunking = 1): Promise<Array<{ idx: number; text: string }>> {
+    return (this.chunks.get(CK(docId, sha, chunking)) ?? []).map((text, idx) => ({ idx, text }));
+  }
+  async dropChunking(docIds: readonly string[], chunking: number): Promise<number> {
+    let n = 0;
+    for (const docId of new Set(docIds)) {
+      for (const [key, texts] of [...this.chunks.entries()]) {
+        if (!key.startsWith(K(docId, '')) || chunkingOfKey(key) !== chunking) continue;
+        n += texts.length;
+        this.chunks.delete(key);
+      }
+    }
+    return n;
   }
   async getPendingVersions(docId: string): Promise<PendingVersion[]> {
     return [...(this.versions.get(docId)?.entries() ?? [])]
@@ -354,12 +375,12 @@ export class SimRelational extends Lifecycle implements RelationalStore {
       .slice(0, limit)
       .map((d) => this.copy(d) as DocumentRow);
   }
-  async inspectDocuments(afterId: string | null, limit: number): Promise<DocumentInspection[]> {
+  async inspectDocuments(afterId: string | null, limit: number, chunking = 1): Promise<DocumentInspection[]> {
     const rows = await this.listDocuments(afterId, limit);
     return Promise.all(
       rows.map(async (row) => ({
         row,
-        committedChunks: row.contentSha256 === null ? 0 : (this.chunks.get(K(row.id, row.contentSha256))?.length ?? 0),
+        committedChunks: row.contentSha256 === null ? 0 : (this.chunks.get(CK(row.id, row.contentSha256, chunking))?.length ?? 0),
         pendingVersions: await this.getPendingVersions(row.id),
       })),
     );
@@ -389,10 +410,11 @@ class SimDerived extends Lifecycle {
     super();
     this.fences = new Fences(name);
   }
-  protected write(v: DocumentVersion, ctx: WriteContext): void {
+  /** `chunking`: the graph keeps each chunking of a version apart (key sha\u0001n for n > 1). */
+  protected write(v: DocumentVersion, ctx: WriteContext, chunking = 1): void {
     if (this.fenced) this.fences.check(v.docId, ctx)();
     const vs = this.held.get(v.docId) ?? new Map<string, number>();
-    vs.set(v.contentSha256, v.chunks.length);
+    vs.set(chunking === 1 ? v.contentSha256 : `${v.contentSha256}\u0001${chunking}`, v.chunks.length);
     this.held.set(v.docId, vs);
   }
   digest(docId: string): string {
@@ -401,7 +423,7 @@ class SimDerived extends Lifecycle {
   async removeVersion(docId: string, sha: string, ctx?: WriteContext): Promise<void> {
     if (this.fenced) this.fences.check(docId, ctx)();
     const vs = this.held.get(docId);
-    vs?.delete(sha);
+    for (const key of [...(vs?.keys() ?? [])]) if (key === sha || key.startsWith(`${sha}\u0001`)) vs?.delete(key);
     if (vs?.size === 0) this.held.delete(docId);
   }
   async removeDocument(docId: string, ctx?: WriteContext): Promise<void> {
@@ -411,7 +433,12 @@ class SimDerived extends Lifecycle {
   async listVersions(docId: string): Promise<StoredVersion[]> {
     return [...(this.held.get(docId)?.entries() ?? [])]
       .sort(([a], [b]) => byId(a, b))
-      .map(([contentSha256, chunkCount]) => ({ docId, contentSha256, chunkCount }));
+      .map(([key, chunkCount]) => {
+        const k = chunkingOfKey(key);
+        return k === 1
+          ? { docId, contentSha256: key, chunkCount }
+          : { docId, contentSha256: key.slice(0, key.lastIndexOf('\u0001')), chunkCount, chunking: k };
+      });
   }
   async versionsOf(docIds: readonly string[]): Promise<StoredVersion[]> {
     return (await Promise.all(docIds.map((d) => this.listVersions(d)))).flat();
@@ -434,7 +461,20 @@ export class SimGraph extends SimDerived implements GraphStore {
     super('neo4j', true);
   }
   async writeVersion(v: DocumentVersion, ctx: WriteContext): Promise<void> {
-    this.write(v, ctx);
+    this.write(v, ctx, chunkingOf(v));
+  }
+  async dropChunking(docIds: readonly string[], chunking: number): Promise<number> {
+    let n = 0;
+    for (const docId of new Set(docIds)) {
+      const vs = this.held.get(docId);
+      for (const [key, count] of [...(vs?.entries() ?? [])]) {
+        if (chunkingOfKey(key) !== chunking) continue;
+        n += count;
+        vs?.delete(key);
+      }
+      if (vs?.size === 0) this.held.delete(docId);
+    }
+    return n;
   }
   async entities(): Promise<string[]> {
     return [];

@@ -9,6 +9,7 @@ import { repairStores } from '../../src/ingest/repair.js';
 import { HashingEmbedder } from '../../src/ingest/embedder.js';
 import { checkCompensations, checkLastPivot, sweepLateQdrant } from './sim-effects.js';
 import { World, type BatchFigures, type WorldOptions } from './sim-world.js';
+import { allSagas } from './log-pages.js';
 
 export interface WorldFigures {
   seed: number;
@@ -21,18 +22,24 @@ export interface WorldFigures {
   hash: string;
   /** Coalesced worlds: what the batches did. */
   batches: BatchFigures;
+  /** Reindex worlds: reindex sagas started in the world and completed, and what the final loop did. */
+  reindex?: { sagas: number; completed: number; finalPasses: number; finalReindexed: number };
 }
 
 /** Runs one world and checks every invariant; throws with `SIM_SEED=<seed>` in the message. */
 export async function checkWorld(opts: WorldOptions): Promise<WorldFigures> {
-  const r = await new World(opts).run();
+  const world = new World(opts);
+  const r = await world.run();
   const label = `SIM_SEED=${opts.seed}`;
   for (const status of ['running', 'compensating', 'pending', 'stuck'] as const) {
     const n = await r.log.count({ status });
     if (n !== 0) throw new Error(`${n} ${status} sagas left (${label})`);
   }
   await sweepLateQdrant(r.stores, r.effects);
-  let report = await verifyStores(r.stores);
+  // Reindex worlds: the other target too (sim-reindex.ts: in full once switched; while migrating
+  // no orphan and no stale version, before the reindex loop's final pass).
+  const verify = () => world.index?.verify(r.stores) ?? verifyStores(r.stores);
+  let report = await verify();
   // Qdrant cannot refuse a lost owner's late call (unfenced by design): a late removal can take a
   // version a later saga committed again (same content, same hash). The product's answer is
   // `repair` (src/ingest/repair.ts rewrites a missing committed version): run here only when every
@@ -42,11 +49,23 @@ export async function checkWorld(opts: WorldOptions): Promise<WorldFigures> {
     const before = r.effects.effects.length;
     await repairStores(r.stores, new HashingEmbedder(), { dryRun: false });
     r.effects.effects.splice(before); // the repair's writes are no saga's (the effect checks are about sagas)
-    report = await verifyStores(r.stores);
+    report = await verify();
   }
   if (report.violations.length > 0) throw new Error(`verify: ${JSON.stringify(report.violations)} (${label})`);
   await checkLastPivot(r.log, r.effects, r.stores, label);
   const comp = await checkCompensations(r.log, r.effects, label);
+  let reindex: WorldFigures['reindex'];
+  if (world.index) {
+    const sagas = await allSagas(r.log);
+    const mine = sagas.filter((s) => s.name === 'reindex');
+    const summary = await world.finalReindex(label);
+    reindex = {
+      sagas: mine.length,
+      completed: mine.filter((s) => s.status === 'completed').length,
+      finalPasses: summary?.passes ?? 0,
+      finalReindexed: summary?.reindexed ?? 0,
+    };
+  }
   return {
     seed: opts.seed,
     sagas: r.sagasStarted,
@@ -57,6 +76,7 @@ export async function checkWorld(opts: WorldOptions): Promise<WorldFigures> {
     effectsUndone: comp.effectsUndone,
     hash: r.hash,
     batches: r.batches,
+    ...(reindex ? { reindex } : {}),
   };
 }
 

@@ -5,7 +5,7 @@
 // take a seeded virtual latency, which is what interleaves the processes; time only moves when
 // nothing else can run, so a seed replays bit for bit (the trace hash says so).
 import { MemorySagaLog } from '../../src/log/memory.js';
-import { SagaEngine, seededRandom, type Clock, type SagaLogBackend } from '../../src/saga/index.js';
+import { SagaEngine, seededRandom, type Clock, type SagaDefinition, type SagaLogBackend } from '../../src/saga/index.js';
 import { HashingEmbedder } from '../../src/ingest/embedder.js';
 import { MemoryWriter } from '../../src/ingest/writer.js';
 import { StoreError } from '../../src/stores/errors.js';
@@ -15,6 +15,10 @@ import { EffectLog } from './sim-effects.js';
 import { MEMBER_CALL, withBatchForms } from './sim-batch.js';
 import { simStores } from './sim-stores.js';
 import { allSagas } from './log-pages.js';
+import { SimIndex, finalPass, reindexDefinition, reindexOne, type SimReindexPhase } from './sim-reindex.js';
+import type { VectorTargets } from '../../src/ingest/reindex/targets.js';
+import type { ReindexSummary } from '../../src/ingest/reindex/run.js';
+import type { ReindexInput } from '../../src/ingest/sagas/reindex-saga.js';
 
 const never = new Promise<never>(() => undefined);
 /**
@@ -113,6 +117,27 @@ export interface WorldOptions {
    * Default 0.
    */
   stallRate?: number;
+  /**
+   * A reindex (sim-reindex.ts): the index record says `migrating` or `switched`, or `starting`
+   * (steady until 90% of the sagas started, then the migration starts while the writers keep the steady record cached); the writes dual-write, the
+   * documents start committed (in the old target only unless switched: written before the
+   * migration began), and a third of the lanes' sagas are reindex sagas (the real one, as the
+   * reindex loop starts it). Not with `coalesce`.
+   */
+  reindex?: SimReindexPhase;
+}
+
+/** A simulated process (spawn). */
+export interface SimProcess {
+  engine: SagaEngine;
+  writer: MemoryWriter;
+  alive: () => boolean;
+  /** Its store views (crash and fault points) and, in reindex worlds, its targets and reindex saga. */
+  stores: StoreSet;
+  targets?: VectorTargets;
+  reindexDef?: SagaDefinition<ReindexInput, Record<string, unknown>>;
+  /** One reindex saga on a document, as the reindex loop runs it (sim-reindex.ts reindexOne). */
+  reindex?: (docId: string, sagaId: string) => Promise<unknown>;
 }
 
 /** What the coalesced worlds did with batches (the figures show the batched path ran). */
@@ -161,6 +186,9 @@ export class World {
   started = 0;
   private procNo = 0;
   private readonly embedder = new HashingEmbedder();
+  /** A reindex in progress (opts.reindex): the record, the other target. */
+  readonly index: SimIndex | undefined;
+  private migrationStarted = false;
   readonly batchStats = new BatchStats();
   crashesAfterApply = 0;
   stalls = 0;
@@ -172,7 +200,9 @@ export class World {
     this.clock = new VirtualClock(seededRandom(opts.seed ^ 0x5bd1e995));
     this.log = new MemorySagaLog({ now: () => this.clock.now() });
     const models = simStores(() => this.clock.now(), this.embedder.dimension);
-    this.stores = this.effects.wrap(opts.coalesce ? withBatchForms(models) : models);
+    if (opts.reindex && opts.coalesce) throw new Error('a reindex world is not coalesced (not modelled)');
+    this.index = opts.reindex ? new SimIndex(opts.reindex, this.embedder.dimension) : undefined;
+    this.stores = this.effects.wrap(opts.coalesce ? withBatchForms(models) : (this.index?.bindActive(models) ?? models));
     this.effects.isStale = (sagaId, token) => token < (this.tokens.get(sagaId) ?? 0);
   }
 
@@ -206,7 +236,7 @@ export class World {
   }
 
   /** A process: its own engine and writer over views of the stores and the log that can die. */
-  spawn(faulty = true): { engine: SagaEngine; writer: MemoryWriter; alive: () => boolean } {
+  spawn(faulty = true, opts: { dualWrites?: boolean } = {}): SimProcess {
     const id = `p${this.procNo++}`;
     let dead = false;
     /** A stalled process's store calls apply only after this (virtual) time: they land late. */
@@ -234,6 +264,9 @@ export class World {
         get: (t, prop, recv) => {
           const v: unknown = Reflect.get(t, prop, recv);
           if (typeof v !== 'function' || typeof prop !== 'string') return v;
+          // Another collection of the vector store (a reindex's other target): the same points.
+          if (prop === 'withCollection')
+            return (n: string, d: number): unknown => storeView(name, (v as (n: string, d: number) => object).call(t, n, d), latency);
           return async (...args: unknown[]): Promise<unknown> => {
             const what = `${name}.${prop}`;
             const batched = MEMBER_CALL[prop] !== undefined;
@@ -266,7 +299,10 @@ export class World {
             }
             if (dead) return never;
             // The batch applied; its members' outcomes are not yet back in their sagas (nor logged).
-            if (batched && !point(`${what} applied`)) {
+            // Below a coalescer a batch of one goes through the per-document call (coalescer.ts
+            // sendOne): the same point, so a fenced write there counts as a batch of one.
+            const belowCoalescer = this.opts.coalesce === true && latency && fenced;
+            if ((batched || belowCoalescer) && !point(`${what} applied`)) {
               this.crashesAfterApply++;
               return never;
             }
@@ -315,8 +351,54 @@ export class World {
       recoveryLimit: 1_000,
       clock: this.clock,
     });
-    const writer = new MemoryWriter({ stores, engine, embedder: this.embedder, stepTimeoutMs: 3_600_000 });
-    return { engine, writer, alive: () => !dead };
+    const index = this.index;
+    const targets = index && opts.dualWrites !== false ? index.targets(stores, () => this.clock.now()) : undefined;
+    const embedder = index?.embedder() ?? this.embedder;
+    const writer = new MemoryWriter({ stores, engine, embedder, stepTimeoutMs: 3_600_000, ...(targets ? { targets } : {}) });
+    const proc: SimProcess = { engine, writer, alive: () => !dead, stores };
+    if (index) {
+      // Its own view of the record, as the reindex command is a process of its own: the reindex
+      // saga reads the record fresh, which must not refresh the writer's cached one.
+      const t = index.targets(stores, () => this.clock.now());
+      const def = reindexDefinition(stores, t);
+      engine.register(def);
+      Object.assign(proc, {
+        targets: t,
+        reindexDef: def,
+        reindex: (docId: string, sagaId: string) => reindexOne(stores, engine, def, docId, sagaId),
+      });
+    }
+    return proc;
+  }
+
+  /** Reindex worlds: the record, then every document committed (variant 0) by a fault-free process. */
+  private async setupIndex(index: SimIndex): Promise<void> {
+    await index.install(this.stores);
+    // While migrating, written before the migration began: in the old target only.
+    const p = this.spawn(false, { dualWrites: index.phase === 'switched' });
+    // (`starting`: the record is steady, there is nothing to dual-write to yet.)
+    for (let i = 0; i < this.opts.docs; i++) {
+      const r = await p.writer.ingest(
+        { id: `sim-${i}`, title: `Doc sim-${i}`, text: `Variant 0 of sim-${i} about Project Atlas.`, metadata: {} },
+        { sagaId: `setup-${i}` },
+      );
+      if (r.status !== 'completed') throw new Error(`setup of sim-${i}: ${r.status}`);
+    }
+  }
+
+  /**
+   * Reindex worlds, once every saga ended: the reindex loop to its fixed point (migrating), then
+   * both targets checked in full (sim-reindex.ts finalPass), by a fault-free process.
+   */
+  async finalReindex(label: string): Promise<ReindexSummary | undefined> {
+    const index = this.index;
+    if (!index) return undefined;
+    const p = this.spawn(false);
+    const { targets, reindexDef } = p;
+    if (!targets || !reindexDef) throw new Error('a reindex world process without targets');
+    return this.withUnrefTimers(() =>
+      finalPass(index, { stores: p.stores, engine: p.engine, targets, reindexDef }, this.stores, (x) => this.until(x), label),
+    );
   }
 
   private fail(
@@ -357,6 +439,10 @@ export class World {
       const procs = Array.from({ length: this.opts.processes }, () => this.spawn());
       const lane = async (slot: number): Promise<void> => {
         while (this.started < this.opts.sagas) {
+          if (this.index?.phase === 'starting' && !this.migrationStarted && this.started >= this.opts.sagas * 0.9) {
+            this.migrationStarted = true; // the operator runs `reindex` (not a fault point)
+            await this.index.start(this.stores);
+          }
           let p = procs[slot];
           if (!p || !p.alive()) {
             p = this.spawn();
@@ -366,8 +452,10 @@ export class World {
           const docId = `sim-${Math.floor(this.random() * this.opts.docs)}`;
           const sagaId = `s${this.opts.seed}-${this.started++}`;
           const variant = Math.floor(this.random() * 4);
-          const op =
-            this.random() < 0.25
+          const reindex = p.reindex && this.random() < 0.3 ? p.reindex : undefined;
+          const op = reindex
+            ? reindex(docId, sagaId)
+            : this.random() < 0.25
               ? p.writer.delete(docId, { sagaId })
               : p.writer.ingest(
                   { id: docId, title: `Doc ${docId}`, text: `Variant ${variant} of ${docId} about Project Atlas.`, metadata: {} },
@@ -393,16 +481,10 @@ export class World {
         if (claimed === 0) await this.clock.sleep(this.opts.leaseMs);
       }
     };
-    // A crashed process's steps never settle, so the engine's real step-timeout timers for them
-    // would keep this process alive for their full length after the test: timers created while
-    // the world runs are unref'd (the world itself waits on virtual time, never on them).
-    const realSetTimeout = globalThis.setTimeout;
-    globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => realSetTimeout(...args).unref()) as typeof setTimeout;
-    try {
+    await this.withUnrefTimers(async () => {
+      if (this.index) await this.until(this.setupIndex(this.index));
       await this.until(work());
-    } finally {
-      globalThis.setTimeout = realSetTimeout;
-    }
+    });
     return {
       sagasStarted: this.started,
       crashes: this.crashes,
@@ -415,6 +497,21 @@ export class World {
       effects: this.effects,
       batches: this.batchFigures(),
     };
+  }
+
+  /**
+   * A crashed process's steps never settle, so the engine's real step-timeout timers for them
+   * would keep this process alive for their full length after the test: timers created while
+   * the world runs are unref'd (the world itself waits on virtual time, never on them).
+   */
+  private async withUnrefTimers<T>(body: () => Promise<T>): Promise<T> {
+    const realSetTimeout = globalThis.setTimeout;
+    globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => realSetTimeout(...args).unref()) as typeof setTimeout;
+    try {
+      return await body();
+    } finally {
+      globalThis.setTimeout = realSetTimeout;
+    }
   }
 
   private batchFigures(): BatchFigures {

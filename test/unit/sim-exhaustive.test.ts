@@ -26,6 +26,7 @@ import { reliabilityScale, writeResult } from '../support/sim-results.js';
 
 const I = (variant: number): ScopeOp => ({ kind: 'ingest', variant });
 const D: ScopeOp = { kind: 'delete' };
+const R: ScopeOp = { kind: 'reindex' };
 const FAULTS: FaultKind[] = ['crash', 'expire', 'fail'];
 
 const TWO: Array<Omit<ScopeConfig, 'faults'>> = [
@@ -42,6 +43,19 @@ const THREE: Array<Omit<ScopeConfig, 'faults'>> = [
 ];
 
 /**
+ * A reindex in progress (issue 25; sim-scope.ts `reindex`, sim-reindex.ts): the real reindex saga
+ * and an update, a delete or a create of its document, the document (if any) in the old target
+ * only. Besides the invariants above: no orphan or stale version in the next target; when the
+ * reindex saga completed, the document is current there already (the loop has nothing to do);
+ * after the loop's fixed point, both targets verify in full.
+ */
+const REINDEX: Array<Omit<ScopeConfig, 'faults'>> = [
+  { name: 'reindex+update', initial: 0, ops: [R, I(1)], reindex: true },
+  { name: 'reindex+delete', initial: 0, ops: [R, D], reindex: true },
+  { name: 'reindex+create', initial: null, ops: [R, I(1)], reindex: true },
+];
+
+/**
  * CI: every 2-saga scope with one fault (preemption bound 0), three of them without a fault (every
  * interleaving), and the 3-saga scopes without a fault (preemption bound 0).
  */
@@ -49,6 +63,7 @@ const CI_SCOPES: ScopeConfig[] = [
   ...TWO.map((s) => ({ ...s, faults: FAULTS, preemptions: 0 })),
   ...TWO.slice(0, 3).map((s) => ({ ...s, faults: [] })),
   ...THREE.map((s) => ({ ...s, faults: [], preemptions: 0 })),
+  ...REINDEX.slice(0, 2).map((s) => ({ ...s, faults: ['crash' as const], preemptions: 0, faultProcs: ['p0'] })),
 ];
 /**
  * The store group commit (issue 18): one update, p0 also ingesting a companion document, both
@@ -63,16 +78,25 @@ const MORE_SCOPES: ScopeConfig[] = [
   ...THREE.map((s) => ({ ...s, faults: [], preemptions: 1 })),
   ...THREE.map((s) => ({ ...s, faults: FAULTS, preemptions: 0 })),
   ...COALESCED,
+  ...REINDEX.map((s) => ({ ...s, faults: [] })),
+  ...REINDEX.map((s) => ({ ...s, faults: ['crash' as const, 'fail' as const], preemptions: 0 })),
 ];
 
 const env = process.env;
 const everything = env.SIM_SCOPES === 'all' || reliabilityScale() > 1;
 let scopes = everything ? [...CI_SCOPES, ...MORE_SCOPES] : CI_SCOPES;
 if (env.SIM_SCOPE) {
-  const base = [...TWO, ...THREE, ...COALESCED].find((s) => s.name === env.SIM_SCOPE);
+  const base = [...TWO, ...THREE, ...COALESCED, ...REINDEX].find((s) => s.name === env.SIM_SCOPE);
   if (!base) throw new Error(`no scope ${env.SIM_SCOPE}`);
   const faults = (env.SIM_FAULTS ?? '').split(',').filter((f): f is FaultKind => (FAULTS as string[]).includes(f));
-  scopes = [{ ...base, faults, ...(env.SIM_PREEMPTIONS ? { preemptions: Number(env.SIM_PREEMPTIONS) } : {}) }];
+  scopes = [
+    {
+      ...base,
+      faults,
+      ...(env.SIM_PREEMPTIONS ? { preemptions: Number(env.SIM_PREEMPTIONS) } : {}),
+      ...(env.SIM_FAULT_PROCS ? { faultProcs: env.SIM_FAULT_PROCS.split(',') } : {}),
+    },
+  ];
 }
 
 type Message =
@@ -121,7 +145,7 @@ test(
             scope: scope.name,
             sagas: scope.ops.length,
             initial: scope.initial === null ? 'absent' : 'committed',
-            ops: scope.ops.map((o) => (o.kind === 'delete' ? 'delete' : `ingest v${o.variant}`)),
+            ops: scope.ops.map((o) => (o.kind === 'ingest' ? `ingest v${o.variant}` : o.kind)),
             faults: scope.faults,
             preemptions: scope.preemptions,
             executions: x.executions,

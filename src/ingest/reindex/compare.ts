@@ -2,7 +2,7 @@
 // and what the reindex loop works through. Streams like verify (src/ingest/verify.ts): pages of
 // PostgreSQL's documents with one batched read of the target each, then the target's own ids
 // against PostgreSQL's statuses (data of documents that are not committed).
-import type { StoreSet, VectorStore } from '../../stores/types.js';
+import type { GraphStore, StoreSet, VectorStore } from '../../stores/types.js';
 
 export type TargetProblemKind = 'missing' | 'chunk_count' | 'stale_version' | 'orphan' | 'dimension';
 
@@ -27,8 +27,17 @@ const PAGE = 500;
 export async function compareTarget(
   stores: StoreSet,
   target: VectorStore,
-  opts: { dimension?: number; collection?: string; maxProblems?: number } = {},
+  opts: {
+    dimension?: number;
+    collection?: string;
+    maxProblems?: number;
+    /** The target's chunking: PostgreSQL's chunks of it are counted (default 1). */
+    chunking?: number;
+    /** A re-chunking target: the graph must hold the same chunks of its chunking too. */
+    graph?: GraphStore;
+  } = {},
 ): Promise<TargetComparison> {
+  const chunking = opts.chunking ?? 1;
   const max = opts.maxProblems ?? 100_000;
   const problems: TargetProblem[] = [];
   const add = (p: TargetProblem): void => {
@@ -48,9 +57,14 @@ export async function compareTarget(
   let committed = 0;
   let current = 0;
   for (let after: string | null = null; ; ) {
-    const page = await stores.postgres.inspectDocuments(after, PAGE);
+    const page = await stores.postgres.inspectDocuments(after, PAGE, chunking);
     const live = page.filter((d) => d.row.ingestionStatus === 'committed' && d.row.contentSha256 !== null);
     const held = await target.versionsOf(live.map((d) => d.row.id));
+    const graphBy = new Map<string, number>();
+    if (opts.graph) {
+      for (const v of await opts.graph.versionsOf(live.map((d) => d.row.id)))
+        if ((v.chunking ?? 1) === chunking) graphBy.set(`${v.docId}\u0000${v.contentSha256}`, v.chunkCount);
+    }
     const by = new Map<string, Array<{ sha: string; chunks: number }>>();
     for (const v of held) by.set(v.docId, [...(by.get(v.docId) ?? []), { sha: v.contentSha256, chunks: v.chunkCount }]);
     for (const d of live) {
@@ -65,6 +79,15 @@ export async function compareTarget(
       } else if (mine.chunks !== d.committedChunks) {
         ok = false;
         add({ docId: d.row.id, kind: 'chunk_count', detail: `${mine.chunks} vectors, PostgreSQL has ${d.committedChunks} chunks` });
+      }
+      const nodes = opts.graph ? (graphBy.get(`${d.row.id}\u0000${sha}`) ?? 0) : d.committedChunks;
+      if (ok && nodes !== d.committedChunks) {
+        ok = false;
+        add({
+          docId: d.row.id,
+          kind: 'chunk_count',
+          detail: `Neo4j has ${nodes} chunks of chunking v${chunking}, PostgreSQL has ${d.committedChunks}`,
+        });
       }
       for (const v of versions) {
         if (v.sha === sha) continue;

@@ -8,7 +8,18 @@
 import type { StoreSet, VectorStore } from '../../stores/types.js';
 import { compareTarget, type TargetProblem } from './compare.js';
 import { RECORD_CACHE_MS, type IndexRecord, type VersionedState } from './record.js';
-import { ReindexError, finish, rollback, startMigration, switchTo, type IndexState, type IndexTarget } from './state.js';
+import {
+  ReindexError,
+  chunkingFor,
+  finish,
+  liveChunkings,
+  rollback,
+  startMigration,
+  switchTo,
+  type ChunkingParams,
+  type IndexState,
+  type IndexTarget,
+} from './state.js';
 
 export const DEFAULT_VECTOR_COLLECTION = 'apex_chunks';
 
@@ -35,9 +46,25 @@ export async function ensureLiveAlias(deps: ControlDeps, state: IndexState): Pro
   if (found?.collection !== state.active.collection) await deps.vectors.setAlias(alias, state.active.collection);
 }
 
-/** Starts (or resumes: same target) a migration; the next collection exists afterwards. */
-export async function startReindex(deps: ControlDeps, wanted: Omit<IndexTarget, 'collection'>): Promise<VersionedState> {
-  const cur = await deps.record.change((s) => startMigration(s, wanted, deps.base));
+/**
+ * Starts (or resumes: same target) a migration; the next collection exists afterwards. With
+ * `chunking`, the target's chunking is the version of those parameters (a new one is recorded).
+ */
+export async function startReindex(
+  deps: ControlDeps,
+  wanted: Omit<IndexTarget, 'collection'>,
+  chunking?: ChunkingParams,
+): Promise<VersionedState> {
+  const cur = await deps.record.change((s) => {
+    if (!chunking) return startMigration(s, wanted, deps.base);
+    const c = chunkingFor(s, chunking);
+    const started = startMigration(c.state, { ...wanted, chunking: c.chunking }, deps.base);
+    if (started === c.state) return s; // resumed: nothing new
+    // A chunking retired but not yet removed is wanted again: it is live, not to remove.
+    const left = (started.retiredChunkings ?? []).filter((k) => k !== c.chunking);
+    const { retiredChunkings: _was, ...rest } = started;
+    return left.length > 0 ? { ...rest, retiredChunkings: left } : rest;
+  });
   const next = cur.state.next;
   if (!next) throw new ReindexError('REINDEX_PHASE', 'the record has no next target after starting a reindex');
   await deps.vectors.ensureCollection(next.collection, next.dimension);
@@ -52,7 +79,12 @@ export async function verifyNext(
   const next = state.next;
   if (!next) throw new ReindexError('REINDEX_PHASE', 'no reindex in progress: nothing to verify');
   const store = deps.vectors.withCollection(next.collection, next.dimension);
-  return compareTarget(deps.stores, store, { dimension: next.dimension, collection: next.collection });
+  return compareTarget(deps.stores, store, {
+    dimension: next.dimension,
+    collection: next.collection,
+    chunking: next.chunking,
+    ...(next.chunking !== state.active.chunking ? { graph: deps.stores.neo4j } : {}),
+  });
 }
 
 /** Refuses unless the next target verifies; flips the record, then the alias (a re-run repairs it). */
@@ -79,8 +111,9 @@ export async function switchReindex(deps: ControlDeps): Promise<VersionedState> 
 export async function rollbackReindex(deps: ControlDeps): Promise<VersionedState> {
   const after = await deps.record.change((s) => {
     const r = rollback(s);
-    // An abandoned migration's collection is retired (dropped below; a re-run of --finish too).
-    return s.phase === 'migrating' && s.next ? { ...r, retired: [...retiredOf(s), s.next.collection] } : r;
+    // An abandoned migration's collection is retired (dropped below; a re-run of --finish too),
+    // and so is its chunking when no other target uses it.
+    return s.phase === 'migrating' && s.next ? retire({ ...r, retired: [...retiredOf(s), s.next.collection] }, s.next.chunking) : r;
   });
   await ensureLiveAlias(deps, after.state);
   if (after.state.phase === 'steady') return dropRetired(deps);
@@ -91,7 +124,7 @@ export async function finishReindex(deps: ControlDeps): Promise<VersionedState> 
   const after = await deps.record.change((s) => {
     if (s.phase === 'steady') return s;
     const f = finish(s);
-    return s.previous ? { ...f, retired: [...retiredOf(s), s.previous.collection] } : f;
+    return s.previous ? retire({ ...f, retired: [...retiredOf(s), s.previous.collection] }, s.previous.chunking) : f;
   });
   await ensureLiveAlias(deps, after.state);
   return dropRetired(deps);
@@ -101,17 +134,46 @@ function retiredOf(s: IndexState): string[] {
   return s.retired ?? [];
 }
 
+/** Adds `chunking` to the chunkings to remove, unless a target of `s` still uses it. */
+function retire(s: IndexState, chunking: number): IndexState {
+  if (liveChunkings(s).includes(chunking) || (s.retiredChunkings ?? []).includes(chunking)) return s;
+  return { ...s, retiredChunkings: [...(s.retiredChunkings ?? []), chunking] };
+}
+
+/** Documents per batch when a retired chunking's chunks are removed. */
+const CHUNKING_PAGE = 500;
+
+/** Removes a retired chunking's PostgreSQL rows and graph nodes, a page of documents at a time
+ * (each page an index range; a re-run after a crash starts over and finds the done pages empty). */
+async function dropChunkingEverywhere(deps: ControlDeps, chunking: number): Promise<void> {
+  for (let after: string | null = null; ; ) {
+    const page = await deps.stores.postgres.listDocuments(after, CHUNKING_PAGE);
+    const ids = page.map((d) => d.id);
+    await deps.stores.postgres.dropChunking(ids, chunking);
+    await deps.stores.neo4j.dropChunking(ids, chunking);
+    if (page.length < CHUNKING_PAGE) return;
+    after = ids[ids.length - 1] ?? null;
+  }
+}
+
 /** Drops the retired collections, once no process can still act on a record that named them. */
 async function dropRetired(deps: ControlDeps): Promise<VersionedState> {
   const cur = await deps.record.read();
   if (!cur) throw new ReindexError('REINDEX_PHASE', 'no active index record');
   const retired = retiredOf(cur.state).filter((c) => c !== cur.state.active.collection);
-  if (retired.length === 0) return cur;
+  const chunkings = (cur.state.retiredChunkings ?? []).filter((k) => !liveChunkings(cur.state).includes(k));
+  if (retired.length === 0 && chunkings.length === 0) return cur;
   await (deps.sleep ?? sleepMs)(RECORD_CACHE_MS * 2);
   for (const c of retired) await deps.vectors.dropCollection(c);
+  for (const k of chunkings) await dropChunkingEverywhere(deps, k);
   return deps.record.change((s) => {
     const left = retiredOf(s).filter((c) => !retired.includes(c));
-    const { retired: _dropped, ...rest } = s;
-    return left.length > 0 ? { ...rest, retired: left } : rest;
+    const leftChunkings = (s.retiredChunkings ?? []).filter((k) => !chunkings.includes(k));
+    const { retired: _dropped, retiredChunkings: _removed, ...rest } = s;
+    return {
+      ...rest,
+      ...(left.length > 0 ? { retired: left } : {}),
+      ...(leftChunkings.length > 0 ? { retiredChunkings: leftChunkings } : {}),
+    };
   });
 }

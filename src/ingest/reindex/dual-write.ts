@@ -8,6 +8,7 @@ import type { ValidDocument } from '../schema.js';
 import type { IngestLimits } from '../limits.js';
 import { versionOf } from '../sagas/version.js';
 import { writeTargets } from './state.js';
+import { limitsOf } from './chunkings.js';
 import type { TargetBinding, VectorTargets } from './targets.js';
 
 /** Runs `action` on every extra target; tolerates failures on targets the record dropped. */
@@ -36,8 +37,10 @@ export function writeOthers(
   opts: { limits?: Partial<IngestLimits>; embeddingCache?: EmbeddingCacheStore },
 ): Promise<string[]> {
   return forEachOther(targets, async (b) => {
+    // Each target's own chunking, with the parameters the record gives for it.
+    const state = targets ? (await targets.record.current()).state : undefined;
     const v: DocumentVersion = await versionOf(doc, sha, {
-      ...(opts.limits ? { limits: opts.limits } : {}),
+      limits: limitsOf(state, b.target.chunking, opts.limits),
       embedder: b.embedder,
       ...(w.signal ? { signal: w.signal } : {}),
       ...(opts.embeddingCache ? { embeddingCache: opts.embeddingCache } : {}),

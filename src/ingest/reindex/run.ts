@@ -43,6 +43,8 @@ export interface ReindexRunOptions {
   maxPasses?: number;
   onProgress?: (p: ReindexProgress) => void;
   signal?: AbortSignal;
+  /** The active target's chunking: when `next`'s differs (re-chunking), the graph is compared too. */
+  activeChunking?: number;
 }
 
 export async function runReindex(
@@ -62,7 +64,9 @@ export async function runReindex(
   const failed = new Map<string, { docId: string; status: string; reason?: string }>();
   let committed = 0;
   for (let pass = 1; ; pass++) {
-    const cmp = await compareTarget(stores, next.store);
+    const k = next.target.chunking;
+    const rechunking = opts.activeChunking !== undefined && opts.activeChunking !== k;
+    const cmp = await compareTarget(stores, next.store, { chunking: k, ...(rechunking ? { graph: stores.neo4j } : {}) });
     committed = cmp.committed;
     const todo = [...new Set(cmp.problems.map((p) => p.docId).filter((id) => id !== ''))];
     if (todo.length === 0 || opts.signal?.aborted) {

@@ -8,8 +8,23 @@
 //   switched  `active` (the former next) serves reads; `previous` is still dual-written so that
 //             --rollback restores reads at once, until --finish drops it.
 import { markError } from '../../lib/errors.js';
+import { CHUNK_MAX_CHARS, CHUNK_TARGET_CHARS } from '../limits.js';
 
+/** The chunking every deployment started with (chunkText's defaults). */
 export const CHUNKING_VERSION = 1;
+
+/** What a chunking is: chunkText's parameters (docs/reindex.md "Re-chunking"). */
+export interface ChunkingParams {
+  targetChars: number;
+  maxChars: number;
+}
+
+export const DEFAULT_CHUNKING: Readonly<ChunkingParams> = Object.freeze({ targetChars: CHUNK_TARGET_CHARS, maxChars: CHUNK_MAX_CHARS });
+
+/** Bounds of a chunking's parameters: below, chunks carry too little text to embed usefully (and a
+ * document would need thousands of them); above, more than embedders take in one input. */
+export const CHUNK_CHARS_MIN = 64;
+export const CHUNK_CHARS_MAX = 16_384;
 
 /** What one derived vector index is: which embedder made its vectors, and where they live. */
 export interface IndexTarget {
@@ -18,7 +33,7 @@ export interface IndexTarget {
   /** Embedder.name, e.g. "hashing-256" or "openai:text-embedding-3-small@host". */
   model: string;
   dimension: number;
-  /** Chunking version of the data contract (only 1 exists; re-chunking is not supported yet). */
+  /** Chunking version of the data contract: 1, or one of the record's `chunkings`. */
   chunking: number;
   /** Physical collection name (Qdrant collection, or the embedded stand-in's). */
   collection: string;
@@ -35,6 +50,13 @@ export interface IndexState {
   generation: number;
   /** Collections no target names any more, still to drop (finish, abandoned migration). */
   retired?: string[];
+  /** The parameters of every chunking version but 1 (which is DEFAULT_CHUNKING), so that every
+   * process cuts new writes for each target exactly as the target was built. Kept after a
+   * chunking is retired: its number is never reused for other parameters. */
+  chunkings?: Record<string, ChunkingParams>;
+  /** Chunkings no target names any more whose chunks (PostgreSQL rows, graph nodes) are still to
+   * remove (finish, abandoned migration; a re-run of --finish removes what a crash left). */
+  retiredChunkings?: number[];
 }
 
 export type ReindexErrorCode =
@@ -42,6 +64,7 @@ export type ReindexErrorCode =
   | 'REINDEX_PHASE'
   | 'REINDEX_UNSUPPORTED'
   | 'REINDEX_VERIFY_FAILED'
+  | 'REINDEX_INVALID'
   | 'INDEX_MISMATCH'
   | 'INDEX_RECORD_INVALID';
 
@@ -80,7 +103,7 @@ export function startMigration(s: IndexState, wanted: Omit<IndexTarget, 'collect
     if (sameContent(s.next, wanted)) return s;
     throw new ReindexError(
       'REINDEX_CONFLICT',
-      `a reindex to ${describeTarget(s.next)} is in progress; re-run it with the same settings to resume, or \`reindex --rollback\` to abandon it, before starting another (asked for ${wanted.model}, dimension ${wanted.dimension})`,
+      `a reindex to ${describeTarget(s.next)} is in progress; re-run it with the same settings to resume, or \`reindex --rollback\` to abandon it, before starting another (asked for ${wanted.model}, dimension ${wanted.dimension}, chunking v${wanted.chunking})`,
     );
   }
   if (s.phase === 'switched') {
@@ -118,6 +141,53 @@ export function finish(s: IndexState): IndexState {
   return { ...s, phase: 'steady', previous: null, next: null };
 }
 
+/** Checks a chunking's parameters; the error names the flag (or field) and the limit. */
+export function checkChunkingParams(p: ChunkingParams, names = { target: '--chunk-target-chars', max: '--chunk-max-chars' }): void {
+  for (const [name, v] of [
+    [names.target, p.targetChars],
+    [names.max, p.maxChars],
+  ] as const) {
+    if (!Number.isSafeInteger(v) || v < CHUNK_CHARS_MIN || v > CHUNK_CHARS_MAX)
+      throw new ReindexError(
+        'REINDEX_INVALID',
+        `${name} must be an integer from ${CHUNK_CHARS_MIN} to ${CHUNK_CHARS_MAX} (got ${String(v)})`,
+      );
+  }
+  if (p.targetChars > p.maxChars)
+    throw new ReindexError('REINDEX_INVALID', `${names.target} (${p.targetChars}) must not exceed ${names.max} (${p.maxChars})`);
+}
+
+/** The parameters of chunking `version` as the record gives them. */
+export function chunkingParams(s: IndexState, version: number): ChunkingParams {
+  if (version === CHUNKING_VERSION) return { ...DEFAULT_CHUNKING };
+  const p = s.chunkings?.[String(version)];
+  if (!p) throw new ReindexError('INDEX_RECORD_INVALID', `the active index record names chunking v${version} without its parameters`);
+  return { ...p };
+}
+
+/**
+ * The chunking version of `p`: an existing one with the same parameters, else a new one (the
+ * highest known + 1) recorded in the returned state. The same state object when nothing is new.
+ */
+export function chunkingFor(s: IndexState, p: ChunkingParams): { state: IndexState; chunking: number } {
+  checkChunkingParams(p);
+  const same = (q: ChunkingParams): boolean => q.targetChars === p.targetChars && q.maxChars === p.maxChars;
+  if (same(DEFAULT_CHUNKING)) return { state: s, chunking: CHUNKING_VERSION };
+  const known = Object.entries(s.chunkings ?? {});
+  const found = known.find(([, q]) => same(q));
+  if (found) return { state: s, chunking: Number(found[0]) };
+  const chunking = Math.max(CHUNKING_VERSION, ...known.map(([k]) => Number(k))) + 1;
+  return {
+    state: { ...s, chunkings: { ...s.chunkings, [String(chunking)]: { targetChars: p.targetChars, maxChars: p.maxChars } } },
+    chunking,
+  };
+}
+
+/** The chunkings that writes must produce now (each target's), active first, without repeats. */
+export function liveChunkings(s: IndexState): number[] {
+  return [...new Set(writeTargets(s).map((t) => t.chunking))];
+}
+
 /** Every target that writes must reach, active first. */
 export function writeTargets(s: IndexState): IndexTarget[] {
   return [s.active, ...(s.next ? [s.next] : []), ...(s.previous ? [s.previous] : [])];
@@ -147,12 +217,42 @@ export function parseState(raw: unknown): IndexState {
   };
   const generation = Number.isSafeInteger(r.generation) ? (r.generation as number) : 1;
   const retired = Array.isArray(r.retired) ? r.retired.filter((c): c is string => typeof c === 'string') : [];
-  return {
+  const chunkings = parseChunkings(r.chunkings, bad);
+  const retiredChunkings = Array.isArray(r.retiredChunkings)
+    ? r.retiredChunkings.filter((k): k is number => Number.isSafeInteger(k) && (k as number) >= 1)
+    : [];
+  const state: IndexState = {
     ...(retired.length > 0 ? { retired } : {}),
+    ...(chunkings ? { chunkings } : {}),
+    ...(retiredChunkings.length > 0 ? { retiredChunkings } : {}),
     phase,
     active: target(r.active, 'active'),
     next: r.next == null ? null : target(r.next, 'next'),
     previous: r.previous == null ? null : target(r.previous, 'previous'),
     generation,
   };
+  for (const t of writeTargets(state)) {
+    if (t.chunking !== CHUNKING_VERSION && !chunkings?.[String(t.chunking)])
+      return bad(`target ${t.collection} names chunking v${t.chunking}, whose parameters are not recorded`);
+  }
+  return state;
+}
+
+function parseChunkings(raw: unknown, bad: (what: string) => never): Record<string, ChunkingParams> | undefined {
+  if (raw == null) return undefined;
+  if (typeof raw !== 'object') return bad('chunkings is not an object');
+  const out: Record<string, ChunkingParams> = {};
+  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+    const version = Number(k);
+    if (!Number.isSafeInteger(version) || version < 2 || String(version) !== k) return bad(`chunkings key ${JSON.stringify(k)}`);
+    const p = (typeof v === 'object' && v !== null ? v : {}) as Record<string, unknown>;
+    const params = { targetChars: p.targetChars as number, maxChars: p.maxChars as number };
+    try {
+      checkChunkingParams(params, { target: `chunkings.${k}.targetChars`, max: `chunkings.${k}.maxChars` });
+    } catch (err) {
+      return bad(err instanceof Error ? err.message : String(err));
+    }
+    out[k] = params;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
 }

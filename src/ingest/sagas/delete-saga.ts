@@ -21,6 +21,7 @@ import { storeStepFactory, writeContext } from './store-step.js';
 import { versionFromChunks, type DeleteInput } from './version.js';
 import { forEachOther } from '../reindex/dual-write.js';
 import type { VectorTargets } from '../reindex/targets.js';
+import { chunkingPlan, type ChunkingPlan } from '../reindex/chunkings.js';
 
 export interface DeleteDeps {
   stores: StoreSet;
@@ -74,7 +75,14 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
    * while this saga holds the document (else nothing of ours to undo), and only the version the
    * first step found committed.
    */
-  const committed = async (ctx: Ctx, withEmbeddings: boolean): Promise<DocumentVersion | undefined> => {
+  const committed = async (
+    ctx: Ctx,
+    withEmbeddings: boolean,
+    // The chunking to rebuild (docs/reindex.md "Re-chunking"); `required: false` for a target still
+    // being built, which may not have its chunks of this document yet (the reindex loop writes them).
+    chunking = 1,
+    required = true,
+  ): Promise<DocumentVersion | undefined> => {
     const h = await holdOrSkip(stores, ctx.input.docId, writeContext(ctx));
     if (!h.held) return undefined;
     const docId = ctx.input.docId;
@@ -84,7 +92,8 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
     // carried them in the input, which serves when the row has none.
     const title = h.row?.title ?? ctx.input.title ?? '';
     const metadata = h.row?.metadata ?? ctx.input.metadata ?? {};
-    const chunks = await stores.postgres.getChunks(docId, sha);
+    const chunks = await stores.postgres.getChunks(docId, sha, chunking);
+    if (chunks.length === 0 && !required) return undefined;
     if (chunks.length === 0) {
       throw new StoreError(
         'postgres',
@@ -94,8 +103,12 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
     }
     const texts = chunks.map((c) => c.text);
     const cache = deps.cacheEmbeddings ? { embeddingCache: stores.postgres } : {};
-    return versionFromChunks(docId, title, sha, metadata, texts, withEmbeddings ? { embedder, signal: ctx.signal, ...cache } : {});
+    return versionFromChunks(docId, title, sha, metadata, texts, {
+      chunking,
+      ...(withEmbeddings ? { embedder, signal: ctx.signal, ...cache } : {}),
+    });
   };
+  const plan = (): Promise<ChunkingPlan> => chunkingPlan(deps.targets);
 
   const redisDelete = storeStep('redis_delete', {
     run: async (ctx, w) => {
@@ -103,7 +116,7 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
       return null;
     },
     compensate: async (ctx, w) => {
-      const v = await committed(ctx, false);
+      const v = await committed(ctx, false, (await plan()).active);
       if (!v) return;
       await stores.redis.put(
         { docId: v.docId, title: v.title, contentSha256: v.contentSha256, chunkCount: v.chunks.length, metadata: v.metadata },
@@ -117,8 +130,11 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
       return null;
     },
     compensate: async (ctx, w) => {
-      const v = await committed(ctx, false);
-      if (v) await stores.neo4j.writeVersion(v, w);
+      const p = await plan();
+      for (const k of p.all) {
+        const v = await committed(ctx, false, k, k === p.active);
+        if (v) await stores.neo4j.writeVersion(v, w);
+      }
     },
   });
   const qdrantDelete = storeStep('qdrant_delete', {
@@ -136,13 +152,17 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
     },
     // The committed version back into every target, each with its own embedder.
     compensate: async (ctx, w) => {
-      const v = await committed(ctx, true);
-      if (!v) return;
-      await stores.qdrant.writeVersion(v, w);
+      const p = await plan();
+      const v = await committed(ctx, true, p.primary, p.primary === p.active);
+      if (v) await stores.qdrant.writeVersion(v, w);
+      else if (p.primary === p.active) return; // not held, or nothing committed: nothing of ours to undo
       const cache = deps.cacheEmbeddings ? { embeddingCache: stores.postgres } : {};
-      const texts = v.chunks.map((c) => c.text);
       await forEachOther(deps.targets, async (b) => {
-        const mine = await versionFromChunks(v.docId, v.title, v.contentSha256, v.metadata, texts, {
+        // Each target's own chunking, from PostgreSQL's rows of it.
+        const c = await committed(ctx, false, b.target.chunking, b.target.chunking === p.active);
+        if (!c) return;
+        const texts = c.chunks.map((x) => x.text);
+        const mine = await versionFromChunks(c.docId, c.title, c.contentSha256, c.metadata, texts, {
           embedder: b.embedder,
           signal: ctx.signal,
           ...cache,

@@ -31,6 +31,7 @@ import { docIdOf, documentOf, dropContent } from './content.js';
 import type { StagedContentCache } from './content-cache.js';
 import { forEachOther, writeOthers } from '../reindex/dual-write.js';
 import type { VectorTargets } from '../reindex/targets.js';
+import { chunkingPlan } from '../reindex/chunkings.js';
 
 export type IngestPlan = 'default' | 'adr';
 export const INGEST_PLANS: readonly IngestPlan[] = ['default', 'adr'];
@@ -73,8 +74,15 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
   });
   const postgresPending = storeStep('postgres_pending', {
     run: async (ctx, w): Promise<Pending> => {
-      const v = await versionOf(await documentOf(stores, ctx.sagaId, ctx.input, deps.content), ctx.input.sha, { limits });
+      const doc = await documentOf(stores, ctx.sagaId, ctx.input, deps.content);
+      const plan = await chunkingPlan(deps.targets, limits);
+      const v = await versionOf(doc, ctx.input.sha, { limits: plan.limits(plan.active), chunking: plan.active });
       const { previousSha } = await stores.postgres.putPending(v, w);
+      // A re-chunking reindex (docs/reindex.md): the version's chunks in every other live chunking
+      // too, in this step (compensated with it: discardPending removes every chunking).
+      for (const k of plan.all.filter((c) => c !== plan.active)) {
+        await stores.postgres.putPending(await versionOf(doc, ctx.input.sha, { limits: plan.limits(k), chunking: k }), w);
+      }
       return { chunks: v.chunks.length, previousSha };
     },
     // In the default plan this is the first step: its compensation is the saga's last action on
@@ -91,9 +99,17 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
   };
   const neo4jWrite = storeStep('neo4j_write', {
     run: async (ctx, w) => {
-      const v = await versionOf(await documentOf(stores, ctx.sagaId, ctx.input, deps.content), ctx.input.sha, { limits });
-      await stores.neo4j.writeVersion(v, w);
-      return { chunks: v.chunks.length };
+      const doc = await documentOf(stores, ctx.sagaId, ctx.input, deps.content);
+      const plan = await chunkingPlan(deps.targets, limits);
+      let chunks = 0;
+      // Every live chunking's chunk nodes (one, unless a re-chunking reindex runs); removeVersion
+      // in the compensation removes them all.
+      for (const k of plan.all) {
+        const v = await versionOf(doc, ctx.input.sha, { limits: plan.limits(k), chunking: k });
+        await stores.neo4j.writeVersion(v, w);
+        if (k === plan.active) chunks = v.chunks.length;
+      }
+      return { chunks };
     },
     compensate: (ctx, w) => {
       const docId = docIdOf(ctx.input);
@@ -107,7 +123,8 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
   const qdrantWrite = storeStep('qdrant_write', {
     run: async (ctx, w) => {
       const doc = await documentOf(stores, ctx.sagaId, ctx.input, deps.content);
-      const v = await versionOf(doc, ctx.input.sha, { limits, embedder, signal: ctx.signal, ...embeddingCache });
+      const plan = await chunkingPlan(deps.targets, limits);
+      const v = await versionOf(doc, ctx.input.sha, { limits: plan.limits(plan.primary), embedder, signal: ctx.signal, ...embeddingCache });
       await stores.qdrant.writeVersion(v, w);
       if (!deps.targets || (await deps.targets.others()).length === 0) return { points: v.chunks.length };
       return {
@@ -136,7 +153,8 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
   const cacheEntry = async (ctx: Ctx) => {
     const { sha } = ctx.input;
     const doc = await documentOf(stores, ctx.sagaId, ctx.input, deps.content);
-    const v = await versionOf(doc, sha, { limits });
+    const plan = await chunkingPlan(deps.targets, limits);
+    const v = await versionOf(doc, sha, { limits: plan.limits(plan.active) });
     return { docId: doc.id, title: doc.title, contentSha256: sha, chunkCount: v.chunks.length, metadata: doc.metadata };
   };
   const restoreCache = async (ctx: Ctx, w: WriteContext): Promise<void> => {
@@ -148,7 +166,7 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
     if (row?.contentSha256 === sha) return; // our content is the committed one: its entry is right
     await stores.redis.remove(doc.id, sha, w);
     if (!row || row.contentSha256 === null || row.ingestionStatus !== 'committed') return; // nothing committed to restore
-    const chunks = await stores.postgres.getChunks(doc.id, row.contentSha256);
+    const chunks = await stores.postgres.getChunks(doc.id, row.contentSha256, (await chunkingPlan(deps.targets)).active);
     await stores.redis.put(
       { docId: doc.id, title: row.title, contentSha256: row.contentSha256, chunkCount: chunks.length, metadata: row.metadata },
       w,

@@ -8,12 +8,19 @@
 // other version of the document from the target (left by a dual write that a later saga replaced).
 // A document with no committed version (deleted, failed) is removed from the target.
 //
+// Re-chunking (the target's chunking is not the active one's): next_write first gives PostgreSQL
+// and the graph the committed version's chunks in the new chunking (chunksFor), then embeds those.
+//
 // Whose data can the compensation delete? Only the document's points in the target being built,
-// and only while the record still names it `next` (never an index that serves reads), while this
-// saga holds the document. The reindex loop re-checks every document, so it writes them again.
+// and, when the target has a chunking of its own, that chunking's PostgreSQL rows and graph nodes
+// of the document: only while the record still names it `next` (never an index or a chunking that
+// serves reads), while this saga holds the document. The reindex loop re-checks every document, so
+// it writes them again.
 import { defineSaga, type SagaDefinition } from '../../saga/index.js';
-import type { StoreSet } from '../../stores/types.js';
+import type { DocumentRow, StoreSet, WriteContext } from '../../stores/types.js';
 import type { VectorTargets } from '../reindex/targets.js';
+import { rechunk } from '../reindex/chunkings.js';
+import { chunkingParams, type IndexState, type IndexTarget } from '../reindex/state.js';
 import { holdOrSkip, unlessBusy } from './document-guard.js';
 import { firstStepRetry, storeRetry, type OutageBudgets } from './outage-budget.js';
 import { storeStepFactory } from './store-step.js';
@@ -61,7 +68,7 @@ export function reindexSaga(deps: ReindexDeps): SagaDefinition<ReindexInput, Rec
         await b.store.removeDocument(docId, w); // nothing committed: nothing of it belongs there
         return { collection: target.collection, points: 0 };
       }
-      const texts = (await stores.postgres.getChunks(docId, sha)).map((c) => c.text);
+      const texts = cur ? await chunksFor(cur.state, target, docId, sha, row, w) : [];
       const cache = deps.cacheEmbeddings ? { embeddingCache: stores.postgres } : {};
       const v = await versionFromChunks(docId, row.title, sha, row.metadata, texts, { embedder: b.embedder, signal: ctx.signal, ...cache });
       await b.store.writeVersion(v, w);
@@ -78,8 +85,40 @@ export function reindexSaga(deps: ReindexDeps): SagaDefinition<ReindexInput, Rec
       const sha = ctx.result(take)?.sha ?? null;
       if (!target || sha === null) return;
       await targets.bind(target).store.removeVersion(ctx.input.docId, sha, w);
+      // A new chunking's rows and nodes of this document (never the serving chunking's): the
+      // loop writes them again on its next pass.
+      if (cur && target.chunking !== cur.state.active.chunking) {
+        await stores.postgres.dropChunking([ctx.input.docId], target.chunking);
+        await stores.neo4j.dropChunking([ctx.input.docId], target.chunking);
+      }
     },
   });
+  /**
+   * The committed version's chunks in the target's chunking. A re-chunking reindex cuts them from
+   * the serving chunking's rows when PostgreSQL has none of the new one yet (a dual write may have
+   * written them already), writes them into PostgreSQL (a fenced write: this saga holds the
+   * document) and the graph, so that all three hold the same chunks of the new chunking.
+   */
+  async function chunksFor(
+    state: IndexState,
+    target: IndexTarget,
+    docId: string,
+    sha: string,
+    row: DocumentRow,
+    w: WriteContext,
+  ): Promise<string[]> {
+    const k = target.chunking;
+    const own = (await stores.postgres.getChunks(docId, sha, k)).map((c) => c.text);
+    if (k === state.active.chunking) return own;
+    let texts = own;
+    if (texts.length === 0) {
+      const serving = (await stores.postgres.getChunks(docId, sha, state.active.chunking)).map((c) => c.text);
+      texts = rechunk(serving, chunkingParams(state, k));
+      await stores.postgres.putPending(await versionFromChunks(docId, row.title, sha, row.metadata, texts, { chunking: k }), w);
+    }
+    await stores.neo4j.writeVersion(await versionFromChunks(docId, row.title, sha, row.metadata, texts, { chunking: k }), w);
+    return texts;
+  }
   const release = storeStep('postgres_release', {
     kind: 'pivot',
     run: async (ctx, w) => {

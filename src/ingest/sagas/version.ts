@@ -30,6 +30,8 @@ export interface VersionOptions {
   /** The embedding cache (chunk-embeddings.ts): vectors of chunks embedded before are not paid again. */
   embeddingCache?: EmbeddingCacheStore;
   signal?: AbortSignal;
+  /** The chunking `limits` cut (DocumentVersion.chunking; absent: 1). */
+  chunking?: number;
 }
 
 /** The version to write; with an embedder, chunks carry their embeddings (else empty vectors). */
@@ -56,5 +58,6 @@ export async function versionFromChunks(
     contentSha256: sha,
     metadata,
     chunks: texts.map((text, idx) => ({ idx, text, entities: extractEntities(text), embedding: embeddings[idx] ?? [] })),
+    ...(opts.chunking !== undefined && opts.chunking !== 1 ? { chunking: opts.chunking } : {}),
   };
 }

@@ -19,7 +19,7 @@
 import neo4j from 'neo4j-driver';
 import type { ManagedTransaction } from 'neo4j-driver';
 import { StoreError } from '../errors.js';
-import { chunkKey } from '../point-id.js';
+import { chunkParams } from './chunkings.js';
 import { failed, OK, type MemberOutcome, type RemoveVersionItem, type WriteItem } from '../batch-types.js';
 import type { WriteContext } from '../types.js';
 
@@ -67,7 +67,7 @@ CALL (m) {
   WITH d
   UNWIND m.chunks AS c
   MERGE (ch:Chunk {id: c.id})
-  SET ch.doc_id = m.docId, ch.content_sha256 = m.sha, ch.idx = c.idx
+  SET ch.doc_id = m.docId, ch.content_sha256 = m.sha, ch.idx = c.idx, ch.chunking = c.chunking
   MERGE (d)-[:HAS_CHUNK]->(ch)
   WITH ch, c
   UNWIND c.entities AS name
@@ -121,9 +121,7 @@ export async function writeVersionBatch(tx: ManagedTransaction, items: readonly 
     .map(({ v, ctx }) => ({
       ...memberParam(v.docId, ctx),
       sha: v.contentSha256,
-      chunks: [...v.chunks]
-        .sort((a, b) => a.idx - b.idx)
-        .map((c) => ({ id: chunkKey(v.docId, v.contentSha256, c.idx), idx: neo4j.int(c.idx), entities: [...new Set(c.entities)].sort() })),
+      chunks: chunkParams(v),
     }))
     .sort((a, b) => byKey(a.docId, b.docId));
   const needs = new Map<string, Array<ReturnType<typeof memberParam>>>();

@@ -5,7 +5,7 @@ import neo4j from 'neo4j-driver';
 import type { Driver, ManagedTransaction } from 'neo4j-driver';
 import { StoreError } from '../errors.js';
 import { classifyNeo4jError } from './errors.js';
-import { chunkKey } from '../point-id.js';
+import { chunkParams, dropChunking as dropChunkingTx, storedVersion } from './chunkings.js';
 import { DEFAULT_TIMEOUT_MS, withTimeout } from '../timeout.js';
 import type {
   DocIdPage,
@@ -97,7 +97,7 @@ MERGE (d:Document {id: $docId})
 WITH d
 UNWIND $chunks AS c
 MERGE (ch:Chunk {id: c.id})
-SET ch.doc_id = $docId, ch.content_sha256 = $sha, ch.idx = c.idx
+SET ch.doc_id = $docId, ch.content_sha256 = $sha, ch.idx = c.idx, ch.chunking = c.chunking
 MERGE (d)-[:HAS_CHUNK]->(ch)
 WITH ch, c
 UNWIND c.entities AS name
@@ -310,9 +310,7 @@ export class Neo4jGraphStore implements GraphStore, DerivedBatchWrites {
    * written; the schema is created again and the write retried once (schema.ts).
    */
   async writeVersion(v: DocumentVersion, ctx: WriteContext): Promise<void> {
-    const chunks = [...v.chunks]
-      .sort((a, b) => a.idx - b.idx)
-      .map((c) => ({ id: chunkKey(v.docId, v.contentSha256, c.idx), idx: neo4j.int(c.idx), entities: sortedUnique(c.entities) }));
+    const chunks = chunkParams(v);
     const names = sortedUnique(v.chunks.flatMap((c) => c.entities));
     const write = (): Promise<boolean> =>
       this.tx(
@@ -393,10 +391,19 @@ export class Neo4jGraphStore implements GraphStore, DerivedBatchWrites {
     );
   }
 
+  /** Unfenced: see RelationalWrites.dropChunking (the caller keeps sagas off that chunking). */
+  async dropChunking(docIds: readonly string[], chunking: number): Promise<number> {
+    if (docIds.length === 0) return 0;
+    return this.tx('dropChunking', 'WRITE', (tx) => dropChunkingTx(tx, docIds, chunking));
+  }
+
   listVersions(docId: string): Promise<StoredVersion[]> {
     return this.tx('listVersions', 'READ', async (tx) => {
-      const res = await tx.run('MATCH (c:Chunk {doc_id: $docId}) RETURN c.content_sha256 AS sha, count(c) AS n ORDER BY sha', { docId });
-      return res.records.map((r) => ({ docId, contentSha256: String(r.get('sha')), chunkCount: Number(r.get('n')) }));
+      const res = await tx.run(
+        'MATCH (c:Chunk {doc_id: $docId}) RETURN c.content_sha256 AS sha, coalesce(c.chunking, 1) AS k, count(c) AS n ORDER BY sha, k',
+        { docId },
+      );
+      return res.records.map((r) => storedVersion(docId, r.get('sha'), r.get('k'), r.get('n')));
     });
   }
 
@@ -415,10 +422,10 @@ export class Neo4jGraphStore implements GraphStore, DerivedBatchWrites {
     return this.tx('versionsOf', 'READ', async (tx) => {
       const res = await tx.run(
         `UNWIND $ids AS id MATCH (c:Chunk {doc_id: id})
-         RETURN id, c.content_sha256 AS sha, count(c) AS n ORDER BY id, sha`,
+         RETURN id, c.content_sha256 AS sha, coalesce(c.chunking, 1) AS k, count(c) AS n ORDER BY id, sha, k`,
         { ids: [...docIds] },
       );
-      return res.records.map((r) => ({ docId: String(r.get('id')), contentSha256: String(r.get('sha')), chunkCount: Number(r.get('n')) }));
+      return res.records.map((r) => storedVersion(String(r.get('id')), r.get('sha'), r.get('k'), r.get('n')));
     });
   }
 

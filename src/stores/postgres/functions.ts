@@ -77,9 +77,11 @@ BEGIN
   WHERE NOT EXISTS (SELECT 1 FROM documents AS d WHERE d.id = p_doc AND d.content_sha256 = p_sha)
   ON CONFLICT (doc_id, content_sha256) DO UPDATE SET title = EXCLUDED.title, metadata = EXCLUDED.metadata,
     saga_id = EXCLUDED.saga_id, fencing_token = EXCLUDED.fencing_token;
-  INSERT INTO chunks AS k (doc_id, content_sha256, idx, text)
-  SELECT p_doc, p_sha, c.idx, c.text FROM jsonb_to_recordset(p_chunks) AS c(idx integer, text text)
-  ON CONFLICT (doc_id, content_sha256, idx) DO UPDATE SET text = EXCLUDED.text;
+  -- Each chunk names its chunking (absent: 1, as callers before chunkings sent them).
+  INSERT INTO chunks AS k (doc_id, content_sha256, chunking, idx, text)
+  SELECT p_doc, p_sha, coalesce(c.chunking, 1), c.idx, c.text
+  FROM jsonb_to_recordset(p_chunks) AS c(idx integer, text text, chunking integer)
+  ON CONFLICT (doc_id, content_sha256, chunking, idx) DO UPDATE SET text = EXCLUDED.text;
   RETURN v_before;
 END
 $fn$`;

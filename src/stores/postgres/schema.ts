@@ -5,7 +5,9 @@
 //                    commits), so readers join chunks on it and never see an in-flight version.
 // document_versions  versions in flight (state 'pending'): an update writes here and into chunks
 //                    beside the committed version; commit promotes it and deletes the row.
-// chunks             every version's chunks, keyed by (doc_id, content_sha256, idx).
+// chunks             every version's chunks, keyed by (doc_id, content_sha256, chunking, idx): a
+//                    re-chunking reindex (docs/reindex.md) writes a second chunking of each version
+//                    beside the serving one. Rows written before chunkings existed are chunking 1.
 // write_fences       the highest fencing token each saga has written a document with. It outlives
 //                    the rows above, so a stale owner whose write arrives after the new owner
 //                    compensated (and found nothing to remove) is still refused.
@@ -23,6 +25,28 @@
 // index_state        the active index record (docs/reindex.md): one row, the JSON state of the
 //                    vector index (active/next/previous targets, phase) and a version that every
 //                    change compares and sets.
+
+/**
+ * A table created before chunkings existed: its rows become chunking 1 (a constant default is a
+ * catalog change, no rewrite), and the primary key gains the column (rebuilding the index: a lock
+ * on chunks while it runs, once). Idempotent: the key is only rebuilt while it lacks `chunking`.
+ * Processes of an older release must be stopped first: their connect() would put back functions
+ * whose ON CONFLICT names the old key.
+ */
+const CHUNKING_MIGRATION: readonly string[] = [
+  'ALTER TABLE chunks ADD COLUMN IF NOT EXISTS chunking integer NOT NULL DEFAULT 1',
+  `DO $do$
+BEGIN
+  IF NOT EXISTS (
+    SELECT 1 FROM pg_constraint AS c JOIN pg_attribute AS a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
+    WHERE c.conrelid = 'chunks'::regclass AND c.contype = 'p' AND a.attname = 'chunking'
+  ) THEN
+    ALTER TABLE chunks DROP CONSTRAINT IF EXISTS chunks_pkey;
+    ALTER TABLE chunks ADD CONSTRAINT chunks_pkey PRIMARY KEY (doc_id, content_sha256, chunking, idx);
+  END IF;
+END
+$do$`,
+];
 
 /** Serializes concurrent connect() calls across processes (arbitrary, fixed key). */
 export const SCHEMA_LOCK_KEY = 7_340_021_913;
@@ -54,10 +78,12 @@ export const SCHEMA_STATEMENTS: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS chunks (
      doc_id         text NOT NULL,
      content_sha256 text NOT NULL,
+     chunking       integer NOT NULL DEFAULT 1,
      idx            integer NOT NULL,
      text           text NOT NULL,
-     PRIMARY KEY (doc_id, content_sha256, idx)
+     CONSTRAINT chunks_pkey PRIMARY KEY (doc_id, content_sha256, chunking, idx)
    )`,
+  ...CHUNKING_MIGRATION,
   `CREATE TABLE IF NOT EXISTS document_locks (
      doc_id      text PRIMARY KEY,
      saga_id     text NOT NULL,

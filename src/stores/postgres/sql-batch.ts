@@ -9,7 +9,7 @@ import { classifyPgError } from './errors.js';
 import { takeErrorOf } from './locks.js';
 import { DOCUMENT_COLUMNS, toDocumentRow, type DocumentRecord } from './rows.js';
 import type { SqlExecutor } from './sql-store.js';
-import type { DocumentRow, WriteContext } from '../types.js';
+import { chunkingOf, type DocumentRow, type WriteContext } from '../types.js';
 
 /** A member's error as its per-document call reports it (fenced, busy, conflict, permanent...). */
 export function memberError(what: string, row: BatchRow, docId: string, ctx: WriteContext, expectedPrevious?: string | null): StoreError {
@@ -61,7 +61,7 @@ export function putPendingBatch(db: SqlExecutor, items: readonly WriteItem[]): O
       sha: v.contentSha256,
       title: v.title,
       metadata: v.metadata,
-      chunks: v.chunks.map((c) => ({ idx: c.idx, text: c.text })),
+      chunks: v.chunks.map((c) => ({ idx: c.idx, text: c.text, chunking: chunkingOf(v) })),
       saga: ctx.sagaId,
       token: ctx.fencingToken,
     }),

@@ -15,6 +15,7 @@ import * as staged from './staged-inputs.js';
 import * as embeddings from './embedding-cache.js';
 import * as indexState from './index-state.js';
 import { withTimeout } from '../timeout.js';
+import { chunkingOf } from '../types.js';
 import type {
   DocumentInspection,
   DocumentRow,
@@ -158,7 +159,7 @@ export class SqlRelationalStore implements RelationalStore, IndexStateStore, Rel
   putPending(v: DocumentVersion, ctx: WriteContext): Promise<{ previousSha: string | null }> {
     // One call (postgres-functions.ts apex_put_pending): take the document, the pending row, the
     // versions row and all chunks (a JSON array expanded server-side keeps it parameterized).
-    const chunks = JSON.stringify(v.chunks.map((c) => ({ idx: c.idx, text: c.text })));
+    const chunks = JSON.stringify(v.chunks.map((c) => ({ idx: c.idx, text: c.text, chunking: chunkingOf(v) })));
     return this.fenced('putPending', v.docId, ctx, async () => {
       const row = await this.call<{ previous: string | null }>(
         'SELECT apex_put_pending($1, $2, $3, $4::jsonb, $5::jsonb, $6, $7::bigint) AS previous',
@@ -392,13 +393,26 @@ export class SqlRelationalStore implements RelationalStore, IndexStateStore, Rel
     return rows[0] ? toDocumentRow(rows[0]) : undefined;
   }
 
-  getChunks(docId: string, contentSha256: string): Promise<Array<{ idx: number; text: string }>> {
+  getChunks(docId: string, contentSha256: string, chunking = 1): Promise<Array<{ idx: number; text: string }>> {
     return this.run('getChunks', () =>
       this.opts.db.query<{ idx: number; text: string }>(
-        'SELECT idx, text FROM chunks WHERE doc_id = $1 AND content_sha256 = $2 ORDER BY idx',
-        [docId, contentSha256],
+        'SELECT idx, text FROM chunks WHERE doc_id = $1 AND content_sha256 = $2 AND chunking = $3::integer ORDER BY idx',
+        [docId, contentSha256, chunking],
       ),
     );
+  }
+
+  async dropChunking(docIds: readonly string[], chunking: number): Promise<number> {
+    if (docIds.length === 0) return 0;
+    // doc_id leads the primary key: each page is an index range per document, never a table scan.
+    const rows = await this.run('dropChunking', () =>
+      this.opts.db.query<{ n: string | number }>(
+        `WITH gone AS (DELETE FROM chunks WHERE doc_id = ANY($1::text[]) AND chunking = $2::integer RETURNING 1)
+         SELECT count(*) AS n FROM gone`,
+        [[...docIds], chunking],
+      ),
+    );
+    return Number(rows[0]?.n ?? 0);
   }
 
   async getPendingVersions(docId: string): Promise<PendingVersion[]> {
@@ -423,18 +437,19 @@ export class SqlRelationalStore implements RelationalStore, IndexStateStore, Rel
     return rows.map(toDocumentRow);
   }
 
-  async inspectDocuments(afterId: string | null, limit: number): Promise<DocumentInspection[]> {
+  async inspectDocuments(afterId: string | null, limit: number, chunking = 1): Promise<DocumentInspection[]> {
     // One statement per page: the committed chunk count and the in-flight versions come from
     // correlated subqueries on the primary keys (verify at scale: no per-document round trip).
     const rows = await this.run('inspectDocuments', () =>
       this.opts.db.query<DocumentRecord & { committed_chunks: string | number; pending: unknown }>(
         `SELECT ${DOCUMENT_COLUMNS},
-         (SELECT count(*) FROM chunks c WHERE c.doc_id = d.id AND c.content_sha256 = d.content_sha256) AS committed_chunks,
+         (SELECT count(*) FROM chunks c WHERE c.doc_id = d.id AND c.content_sha256 = d.content_sha256
+            AND c.chunking = $3::integer) AS committed_chunks,
          (SELECT json_agg(json_build_array(v.content_sha256, v.saga_id, v.title) ORDER BY v.created_at, v.content_sha256)
             FROM document_versions v WHERE v.doc_id = d.id) AS pending
        FROM documents d WHERE ($1::text IS NULL OR id COLLATE "C" > $1::text)
        ORDER BY id COLLATE "C" LIMIT $2::integer`,
-        [afterId, limit],
+        [afterId, limit, chunking],
       ),
     );
     return rows.map((r) => {

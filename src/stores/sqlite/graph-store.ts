@@ -1,7 +1,16 @@
 // Embedded stand-in for Neo4j: the same Document -> Chunk -> Entity graph as tables in SQLite
-// (e.g. .apex/graph.db). Chunk ids are `docId:sha:idx` exactly as in Neo4j.
-import { chunkKey } from '../point-id.js';
-import type { DocIdPage, DocumentVersion, GraphStore, HealthReport, StoredVersion, WriteContext } from '../types.js';
+// (e.g. .apex/graph.db). Chunk ids are `docId:sha:idx` exactly as in Neo4j (plus `@c<n>` for
+// chunking n > 1, neo4j/chunkings.ts), and chunks carry their chunking (1 for rows written before).
+import { graphChunkKey } from '../point-id.js';
+import {
+  chunkingOf,
+  type DocIdPage,
+  type DocumentVersion,
+  type GraphStore,
+  type HealthReport,
+  type StoredVersion,
+  type WriteContext,
+} from '../types.js';
 import { openSqliteFile, runSqlite, runSqliteBatch, statementCache, truncateWal, vacuumFile } from './file.js';
 import type { DerivedBatchWrites, Outcomes, RemoveVersionItem, WriteItem } from '../batch-types.js';
 import type { SqliteDatabase, SqliteStatement } from './file.js';
@@ -10,7 +19,7 @@ import { VersionReads } from './version-reads.js';
 const GRAPH_DDL = [
   'CREATE TABLE IF NOT EXISTS documents (id TEXT PRIMARY KEY) WITHOUT ROWID',
   `CREATE TABLE IF NOT EXISTS chunks (id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, content_sha256 TEXT NOT NULL,
-     idx INTEGER NOT NULL) WITHOUT ROWID`,
+     idx INTEGER NOT NULL, chunking INTEGER NOT NULL DEFAULT 1) WITHOUT ROWID`,
   'CREATE INDEX IF NOT EXISTS chunks_by_version ON chunks (doc_id, content_sha256)',
   'CREATE TABLE IF NOT EXISTS entities (name TEXT PRIMARY KEY) WITHOUT ROWID',
   'CREATE TABLE IF NOT EXISTS mentions (chunk_id TEXT NOT NULL, entity TEXT NOT NULL, PRIMARY KEY (chunk_id, entity)) WITHOUT ROWID',
@@ -29,10 +38,15 @@ export class SqliteGraphStore implements GraphStore, DerivedBatchWrites {
   constructor(file: string) {
     this.file = file;
     this.db = openSqliteFile(file, GRAPH_DDL);
+    // A file created before chunkings existed: its chunks become chunking 1 (SQLite has no ADD
+    // COLUMN IF NOT EXISTS, hence the look at the table first).
+    const columns = this.db.prepare('PRAGMA table_info(chunks)').all() as Array<{ name: string }>;
+    if (!columns.some((c) => c.name === 'chunking')) this.db.exec('ALTER TABLE chunks ADD COLUMN chunking INTEGER NOT NULL DEFAULT 1');
     this.sql = statementCache(this.db);
     this.reads = new VersionReads(this.sql, {
       store: 'neo4j',
       table: 'chunks',
+      chunkings: true,
       idsAfter: 'SELECT id FROM documents WHERE (? IS NULL OR id > ?) ORDER BY id LIMIT ?',
     });
   }
@@ -73,12 +87,13 @@ export class SqliteGraphStore implements GraphStore, DerivedBatchWrites {
   private writeSync(v: DocumentVersion): void {
     this.db.transaction(() => {
       this.sql('INSERT OR IGNORE INTO documents (id) VALUES (?)').run(v.docId);
-      const chunk = this.sql('INSERT OR REPLACE INTO chunks (id, doc_id, content_sha256, idx) VALUES (?, ?, ?, ?)');
+      const chunk = this.sql('INSERT OR REPLACE INTO chunks (id, doc_id, content_sha256, idx, chunking) VALUES (?, ?, ?, ?, ?)');
       const entity = this.sql('INSERT OR IGNORE INTO entities (name) VALUES (?)');
       const mention = this.sql('INSERT OR IGNORE INTO mentions (chunk_id, entity) VALUES (?, ?)');
+      const k = chunkingOf(v);
       for (const c of v.chunks) {
-        const id = chunkKey(v.docId, v.contentSha256, c.idx);
-        chunk.run(id, v.docId, v.contentSha256, c.idx);
+        const id = graphChunkKey(v.docId, v.contentSha256, c.idx, k);
+        chunk.run(id, v.docId, v.contentSha256, c.idx, k);
         for (const name of c.entities) {
           entity.run(name);
           mention.run(id, name);
@@ -87,26 +102,41 @@ export class SqliteGraphStore implements GraphStore, DerivedBatchWrites {
     })();
   }
 
-  /** Deletes chunks (all, or one version's), their mentions, orphaned entities and an empty Document. */
-  private removeChunks(docId: string, contentSha256: string | null): void {
-    this.db.transaction(() => {
-      const where = contentSha256 === null ? 'doc_id = ?' : 'doc_id = ? AND content_sha256 = ?';
-      const args = contentSha256 === null ? [docId] : [docId, contentSha256];
+  /** Deletes chunks (all, one version's, or one chunking's), their mentions, orphaned entities and
+   * an empty Document; returns how many chunks went. */
+  private removeChunks(docId: string, contentSha256: string | null, chunking?: number): number {
+    return this.db.transaction(() => {
+      const where =
+        chunking !== undefined
+          ? 'doc_id = ? AND chunking = ?'
+          : contentSha256 === null
+            ? 'doc_id = ?'
+            : 'doc_id = ? AND content_sha256 = ?';
+      const args = chunking !== undefined ? [docId, chunking] : contentSha256 === null ? [docId] : [docId, contentSha256];
       const names = (
         this.sql(`SELECT DISTINCT entity AS name FROM mentions WHERE chunk_id IN (SELECT id FROM chunks WHERE ${where})`).all(
           ...args,
         ) as Array<{ name: string }>
       ).map((r) => r.name);
       this.sql(`DELETE FROM mentions WHERE chunk_id IN (SELECT id FROM chunks WHERE ${where})`).run(...args);
-      this.sql(`DELETE FROM chunks WHERE ${where}`).run(...args);
+      const gone = this.sql(`DELETE FROM chunks WHERE ${where}`).run(...args).changes;
       const orphan = this.sql('DELETE FROM entities WHERE name = ? AND NOT EXISTS (SELECT 1 FROM mentions WHERE entity = ?)');
       for (const name of names) orphan.run(name, name);
       this.sql('DELETE FROM documents WHERE id = ? AND NOT EXISTS (SELECT 1 FROM chunks WHERE doc_id = ?)').run(docId, docId);
+      return gone;
     })();
   }
 
+  dropChunking(docIds: readonly string[], chunking: number): Promise<number> {
+    return runSqlite('neo4j', 'dropChunking', () =>
+      this.db.transaction(() => [...new Set(docIds)].reduce((n, id) => n + this.removeChunks(id, null, chunking), 0))(),
+    );
+  }
+
   removeVersion(docId: string, contentSha256: string, _ctx?: WriteContext): Promise<void> {
-    return runSqlite('neo4j', 'removeVersion', () => this.removeChunks(docId, contentSha256));
+    return runSqlite('neo4j', 'removeVersion', () => {
+      this.removeChunks(docId, contentSha256);
+    });
   }
 
   listVersions(docId: string): Promise<StoredVersion[]> {

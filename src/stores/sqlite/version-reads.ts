@@ -11,8 +11,15 @@ export interface VersionTable {
   /** The table with one row per chunk: doc_id, content_sha256 (a quoted identifier for the
    * vector stand-in's per-collection tables). */
   table: string;
+  /** The table has a `chunking` column (the graph stand-in): one row per version and chunking. */
+  chunkings?: boolean;
   /** SELECT of one column `id` in order: ids after the 1st and 2nd ? (the same value; all when null), LIMIT the 3rd. */
   idsAfter: string;
+}
+
+/** One row per version and chunking; `chunking` only when it is not 1 (StoredVersion). */
+function stored(docId: string, r: { sha: string; k: number; n: number }): StoredVersion {
+  return { docId, contentSha256: r.sha, chunkCount: r.n, ...(r.k !== 1 ? { chunking: r.k } : {}) };
 }
 
 export class VersionReads {
@@ -21,13 +28,20 @@ export class VersionReads {
     private readonly t: VersionTable,
   ) {}
 
+  /** The chunking column, selected as k (1 where the table has none; never a bare 1 in GROUP BY or
+   * ORDER BY, where SQLite reads it as a column position). */
+  private get k(): { select: string; by: string } {
+    return this.t.chunkings ? { select: 'chunking AS k', by: ', chunking' } : { select: '1 AS k', by: '' };
+  }
+
   listVersions(docId: string): Promise<StoredVersion[]> {
     return runSqlite(this.t.store, 'listVersions', () =>
       (
         this.sql(
-          `SELECT content_sha256 AS sha, COUNT(*) AS n FROM ${this.t.table} WHERE doc_id = ? GROUP BY content_sha256 ORDER BY content_sha256`,
-        ).all(docId) as Array<{ sha: string; n: number }>
-      ).map((r) => ({ docId, contentSha256: r.sha, chunkCount: r.n })),
+          `SELECT content_sha256 AS sha, ${this.k.select}, COUNT(*) AS n FROM ${this.t.table} WHERE doc_id = ?
+       GROUP BY content_sha256${this.k.by} ORDER BY content_sha256${this.k.by}`,
+        ).all(docId) as Array<{ sha: string; k: number; n: number }>
+      ).map((r) => stored(docId, r)),
     );
   }
 
@@ -35,10 +49,11 @@ export class VersionReads {
     return runSqlite(this.t.store, 'versionsOf', () =>
       (
         this.sql(
-          `SELECT doc_id, content_sha256 AS sha, COUNT(*) AS n FROM ${this.t.table}
-       WHERE doc_id IN (SELECT value FROM json_each(?)) GROUP BY doc_id, content_sha256 ORDER BY doc_id, content_sha256`,
-        ).all(JSON.stringify(docIds)) as Array<{ doc_id: string; sha: string; n: number }>
-      ).map((r) => ({ docId: r.doc_id, contentSha256: r.sha, chunkCount: r.n })),
+          `SELECT doc_id, content_sha256 AS sha, ${this.k.select}, COUNT(*) AS n FROM ${this.t.table}
+       WHERE doc_id IN (SELECT value FROM json_each(?)) GROUP BY doc_id, content_sha256${this.k.by}
+       ORDER BY doc_id, content_sha256${this.k.by}`,
+        ).all(JSON.stringify(docIds)) as Array<{ doc_id: string; sha: string; k: number; n: number }>
+      ).map((r) => stored(r.doc_id, r)),
     );
   }
 

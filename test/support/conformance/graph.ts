@@ -18,6 +18,7 @@ import {
 import { derivedBatchCases } from './batched-reads.js';
 import { derivedGroupCommitCases } from './group-commit.js';
 import type { StoreHarness } from './fixtures.js';
+import { graphChunkingCases } from './chunkings.js';
 
 /** `fencing`: whether the adapter refuses stale fencing tokens. Default: yes, except for the
  * embedded stand-ins (labels `sqlite-*`), which serve one process and do not fence (docs/stores.md). */
@@ -48,6 +49,7 @@ export function graphConformance(harness: GraphHarness): void {
       id,
       () => 8,
     );
+    graphChunkingCases(() => store, id);
     derivedGroupCommitCases(harness, () => store, id, {
       fencing: harness.fencing ?? !harness.label.startsWith('sqlite-'),
       dimension: () => 8,

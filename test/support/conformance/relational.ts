@@ -19,6 +19,7 @@ import { relationalGroupCommitCases } from './group-commit.js';
 import { relationalRegressionCases } from './reliability-regressions.js';
 import { relationalEmbeddingCacheCases } from './embedding-cache.js';
 import type { StoreHarness } from './fixtures.js';
+import { relationalChunkingCases } from './chunkings.js';
 
 export function relationalConformance(harness: StoreHarness<RelationalStore>): void {
   void describe(`RelationalStore conformance: ${harness.label}`, () => {
@@ -55,6 +56,7 @@ export function relationalConformance(harness: StoreHarness<RelationalStore>): v
     relationalGroupCommitCases(harness, () => store, id);
     relationalRegressionCases(() => store, id);
     relationalEmbeddingCacheCases(() => store, id);
+    relationalChunkingCases(() => store, id);
 
     void it('health reports ok with a secret-free detail', async () => {
       const h = await store.health();
