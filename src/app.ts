@@ -4,7 +4,7 @@ import type { SagaLogBackend } from './saga/index.js';
 import { intFromEnv } from './config/numeric.js';
 import { configFromEnv, type Env, type ProfileConfig } from './config/profile.js';
 import { openProfile, type OpenedProfile } from './wiring.js';
-import { embedderFromEnv, embeddingCacheFromEnv, type Embedder } from './ingest/embedder.js';
+import { embedderFromEnv, embeddingCachePolicy, type Embedder } from './ingest/embedder.js';
 import type { IngestPlan } from './ingest/sagas/ingest-saga.js';
 import { MemoryWriter } from './ingest/writer.js';
 import { StaleWriteSweeper } from './ingest/stale-sweeper.js';
@@ -86,7 +86,8 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
   const leaseMs = opts.leaseMs ?? leaseFromEnv(env) ?? 30_000;
   const outage = opts.outage ?? outageFromEnv(env);
   const retentionMs = retentionFromEnv(env);
-  const cacheEmbeddings = embeddingCacheFromEnv(env, embedder);
+  const cacheFor = embeddingCachePolicy(env);
+  const cacheEmbeddings = cacheFor(embedder);
   // The active index record (docs/reindex.md): created from today's settings on the first start,
   // and a process whose embedder contradicts it refuses to start (lenient `status` reports it).
   // The base collection: the namespace's on a Qdrant server (src/config/namespace.ts), else the
@@ -128,13 +129,14 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
     stepTimeoutMs: opts.stepTimeoutMs,
     waits,
     cacheEmbeddings,
+    cacheFor,
     logQueries: profile.log,
     ...(outage ? { outage } : {}),
     ...(targets ? { targets } : {}),
   });
   let index: AppIndex | undefined;
   if (record && targets) {
-    const reindexDef = reindexSaga({ stores, targets, stepTimeoutMs: opts.stepTimeoutMs, outage, cacheEmbeddings });
+    const reindexDef = reindexSaga({ stores, targets, stepTimeoutMs: opts.stepTimeoutMs, outage, cacheEmbeddings, cacheFor });
     engine.register(reindexDef); // every process: recovery finishes a dead run's reindex sagas
     index = { record, targets, base, atStart, reindexDef, ...(mismatch !== undefined ? { mismatch } : {}) };
   }

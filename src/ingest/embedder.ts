@@ -179,10 +179,18 @@ export type EmbeddingCacheMode = 'on' | 'off' | 'all';
  * vectors go through the cache.
  */
 export function embeddingCacheFromEnv(env: EmbedderEnv, embedder: Embedder): boolean {
+  return embeddingCachePolicy(env)(embedder);
+}
+
+/**
+ * The same choice for any embedder: during a reindex the other targets' embedders are not the
+ * process's own (a hashing deployment moving to a paid model must cache the paid model's vectors).
+ */
+export function embeddingCachePolicy(env: EmbedderEnv): (embedder: Embedder) => boolean {
   const raw = (env.APEX_EMBEDDING_CACHE ?? 'on').trim().toLowerCase() || 'on';
   if (raw !== 'on' && raw !== 'off' && raw !== 'all') {
     throw new EmbedderError('EMBED_CONFIG', `APEX_EMBEDDING_CACHE must be "on", "off" or "all" (got "${raw.slice(0, 40)}")`);
   }
   const mode: EmbeddingCacheMode = raw;
-  return mode === 'all' || (mode === 'on' && embedder.local !== true);
+  return (embedder) => mode === 'all' || (mode === 'on' && embedder.local !== true);
 }

@@ -60,6 +60,8 @@ export interface WriterOptions {
   waits?: StoreWaits;
   /** The vector steps use the embedding cache (APEX_EMBEDDING_CACHE, chunk-embeddings.ts). */
   cacheEmbeddings?: boolean;
+  /** The same choice for any embedder (the other targets' during a reindex: sagas/cache-choice.ts). */
+  cacheFor?: (embedder: Embedder) => boolean;
   /** The vector targets of the active index record: dual writes during a reindex (docs/reindex.md). */
   targets?: VectorTargets;
   /** The log's queries: a delete finishes earlier unended sagas on its document first (holder.ts
@@ -88,6 +90,7 @@ export class MemoryWriter {
       stepTimeoutMs: opts.stepTimeoutMs,
       outage: opts.outage,
       cacheEmbeddings: opts.cacheEmbeddings === true,
+      ...(opts.cacheFor ? { cacheFor: opts.cacheFor } : {}),
       ...(opts.targets ? { targets: opts.targets } : {}),
       content: this.content,
     };

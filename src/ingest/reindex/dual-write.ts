@@ -10,22 +10,26 @@ import { versionOf } from '../sagas/version.js';
 import { writeTargets } from './state.js';
 import { limitsOf } from './chunkings.js';
 import type { TargetBinding, VectorTargets } from './targets.js';
+import type { Embedder } from '../embedder.js';
 
 /** Runs `action` on every extra target; tolerates failures on targets the record dropped. */
 export async function forEachOther(targets: VectorTargets | undefined, action: (b: TargetBinding) => Promise<void>): Promise<string[]> {
   if (!targets) return [];
-  const done: string[] = [];
-  for (const b of await targets.others()) {
-    try {
-      await action(b);
-      done.push(b.target.collection);
-    } catch (err) {
-      const fresh = await targets.record.read();
-      const named = fresh ? writeTargets(fresh.state).some((t) => t.collection === b.target.collection) : false;
-      if (named) throw err;
-    }
-  }
-  return done;
+  // Side by side: each target is its own collection (and embedder).
+  const outcomes = await Promise.all(
+    (await targets.others()).map(async (b) => {
+      try {
+        await action(b);
+        return b.target.collection;
+      } catch (err) {
+        const fresh = await targets.record.read();
+        const named = fresh ? writeTargets(fresh.state).some((t) => t.collection === b.target.collection) : false;
+        if (named) throw err;
+        return undefined;
+      }
+    }),
+  );
+  return outcomes.filter((c): c is string => c !== undefined);
 }
 
 /** Writes `doc`'s version `sha` into every extra target, embedded with that target's embedder. */
@@ -34,16 +38,17 @@ export function writeOthers(
   doc: ValidDocument,
   sha: string,
   w: WriteContext,
-  opts: { limits?: Partial<IngestLimits>; embeddingCache?: EmbeddingCacheStore },
+  opts: { limits?: Partial<IngestLimits>; cacheOf?: (embedder: Embedder) => EmbeddingCacheStore | undefined },
 ): Promise<string[]> {
   return forEachOther(targets, async (b) => {
     // Each target's own chunking, with the parameters the record gives for it.
     const state = targets ? (await targets.record.current()).state : undefined;
+    const embeddingCache = opts.cacheOf?.(b.embedder);
     const v: DocumentVersion = await versionOf(doc, sha, {
+      ...(embeddingCache ? { embeddingCache } : {}),
       limits: limitsOf(state, b.target.chunking, opts.limits),
       embedder: b.embedder,
       ...(w.signal ? { signal: w.signal } : {}),
-      ...(opts.embeddingCache ? { embeddingCache: opts.embeddingCache } : {}),
     });
     await b.store.writeVersion(v, w);
   });

@@ -20,6 +20,7 @@ import { firstStepRetry, storeRetry, type OutageBudgets } from './outage-budget.
 import { storeStepFactory, writeContext } from './store-step.js';
 import { versionFromChunks, type DeleteInput } from './version.js';
 import { forEachOther } from '../reindex/dual-write.js';
+import { cacheOption } from './cache-choice.js';
 import type { VectorTargets } from '../reindex/targets.js';
 import { chunkingPlan, type ChunkingPlan } from '../reindex/chunkings.js';
 
@@ -31,6 +32,8 @@ export interface DeleteDeps {
   outage?: OutageBudgets;
   /** A compensation that rewrites the vectors takes them from the embedding cache (ingest-saga.ts). */
   cacheEmbeddings?: boolean;
+  /** Per embedder (cache-choice.ts): the other targets' embedders during a reindex. */
+  cacheFor?: (embedder: Embedder) => boolean;
   /** Which of these staged sagas have ended (completed or compensated; or unknown to the log past
    * a grace period: staged, then never begun): their staged content may go. Without it, the delete
    * erases no staged content (the sweep does, later). staged-sweep.ts endedOf is the one in use. */
@@ -102,7 +105,7 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
       );
     }
     const texts = chunks.map((c) => c.text);
-    const cache = deps.cacheEmbeddings ? { embeddingCache: stores.postgres } : {};
+    const cache = cacheOption(deps, embedder, stores.postgres);
     return versionFromChunks(docId, title, sha, metadata, texts, {
       chunking,
       ...(withEmbeddings ? { embedder, signal: ctx.signal, ...cache } : {}),
@@ -156,7 +159,6 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
       const v = await committed(ctx, true, p.primary, p.primary === p.active);
       if (v) await stores.qdrant.writeVersion(v, w);
       else if (p.primary === p.active) return; // not held, or nothing committed: nothing of ours to undo
-      const cache = deps.cacheEmbeddings ? { embeddingCache: stores.postgres } : {};
       await forEachOther(deps.targets, async (b) => {
         // Each target's own chunking, from PostgreSQL's rows of it.
         const c = await committed(ctx, false, b.target.chunking, b.target.chunking === p.active);
@@ -165,7 +167,7 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
         const mine = await versionFromChunks(c.docId, c.title, c.contentSha256, c.metadata, texts, {
           embedder: b.embedder,
           signal: ctx.signal,
-          ...cache,
+          ...cacheOption(deps, b.embedder, stores.postgres),
         });
         await b.store.writeVersion(mine, w);
       });

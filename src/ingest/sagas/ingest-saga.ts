@@ -28,6 +28,7 @@ import { afterPivotRetry, firstStepRetry, storeRetry, type OutageBudgets } from 
 import { storeStepFactory, writeContext as writeContextOf, type StoreStep } from './store-step.js';
 import { versionOf, type IngestInput } from './version.js';
 import { docIdOf, documentOf, dropContent } from './content.js';
+import { cacheOption } from './cache-choice.js';
 import type { StagedContentCache } from './content-cache.js';
 import { forEachOther, writeOthers } from '../reindex/dual-write.js';
 import type { VectorTargets } from '../reindex/targets.js';
@@ -47,6 +48,8 @@ export interface IngestDeps {
   /** qdrant_write takes vectors from the embedding cache in PostgreSQL (chunk-embeddings.ts) and
    * stores the new ones. The forgetting runs either way (a version's cached vectors go with it). */
   cacheEmbeddings?: boolean;
+  /** Per embedder (cache-choice.ts): the other targets' embedders during a reindex. */
+  cacheFor?: (embedder: Embedder) => boolean;
   /** The vector targets of the active index record (docs/reindex.md): while a reindex runs, the
    * vector steps write the others too. Absent (unit tests): the process's own collection only. */
   targets?: VectorTargets;
@@ -116,7 +119,7 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
       return removeOwnVersion(stores, docId, ctx.input.sha, w, () => stores.neo4j.removeVersion(docId, ctx.input.sha, w));
     },
   });
-  const embeddingCache = deps.cacheEmbeddings ? { embeddingCache: stores.postgres } : {};
+  const embeddingCache = cacheOption(deps, embedder, stores.postgres);
   // Dual writes (docs/reindex.md): while a reindex runs, the same step also writes the other vector
   // targets, each with its own embedder. In this step, not one of their own: a step costs two
   // saga-log records in every saga, and a choice point in every simulated one, reindex or not.
@@ -125,20 +128,28 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
       const doc = await documentOf(stores, ctx.sagaId, ctx.input, deps.content);
       const plan = await chunkingPlan(deps.targets, limits);
       const v = await versionOf(doc, ctx.input.sha, { limits: plan.limits(plan.primary), embedder, signal: ctx.signal, ...embeddingCache });
-      await stores.qdrant.writeVersion(v, w);
-      if (!deps.targets || (await deps.targets.others()).length === 0) return { points: v.chunks.length };
-      return {
-        points: v.chunks.length,
-        collections: await writeOthers(deps.targets, doc, ctx.input.sha, w, { limits, ...embeddingCache }),
-      };
+      if (!deps.targets || (await deps.targets.others()).length === 0) {
+        await stores.qdrant.writeVersion(v, w);
+        return { points: v.chunks.length };
+      }
+      // The targets side by side: the dual writes doubled the vector part of every write until
+      // --finish when they ran one after the other (bench/reindex.ts). A failure anywhere fails
+      // the step; its retry rewrites them all (idempotent), its compensation removes from all.
+      const [, collections] = await Promise.all([
+        stores.qdrant.writeVersion(v, w),
+        writeOthers(deps.targets, doc, ctx.input.sha, w, { limits, cacheOf: (e) => cacheOption(deps, e, stores.postgres).embeddingCache }),
+      ]);
+      return { points: v.chunks.length, collections };
     },
     // Our version's points go (from every target), and so do its cached vectors that no other
     // version uses (the lookup recorded this version's use before embedding, so they are ours).
     compensate: (ctx, w) => {
       const docId = docIdOf(ctx.input);
       return removeOwnVersion(stores, docId, ctx.input.sha, w, async () => {
-        await stores.qdrant.removeVersion(docId, ctx.input.sha, w);
-        await forEachOther(deps.targets, (b) => b.store.removeVersion(docId, ctx.input.sha, w));
+        await Promise.all([
+          stores.qdrant.removeVersion(docId, ctx.input.sha, w),
+          forEachOther(deps.targets, (b) => b.store.removeVersion(docId, ctx.input.sha, w)),
+        ]);
         await stores.postgres.forgetEmbeddings(docId, ctx.input.sha, { heldBy: ctx.sagaId });
       });
     },
@@ -207,8 +218,11 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
       committedNow = h.row?.contentSha256 ?? null;
     }
     if (stale !== null && stale !== committedNow) {
-      await Promise.all([stores.neo4j.removeVersion(docId, stale, w), stores.qdrant.removeVersion(docId, stale, w)]);
-      await forEachOther(deps.targets, (b) => b.store.removeVersion(docId, stale, w)); // dual writes
+      await Promise.all([
+        stores.neo4j.removeVersion(docId, stale, w),
+        stores.qdrant.removeVersion(docId, stale, w),
+        forEachOther(deps.targets, (b) => b.store.removeVersion(docId, stale, w)), // dual writes
+      ]);
       // The replaced version's cached vectors that the new one (or another document) does not use.
       await stores.postgres.forgetEmbeddings(docId, stale, { heldBy: ctx.sagaId });
     }

@@ -24,6 +24,8 @@ import { chunkingParams, type IndexState, type IndexTarget } from '../reindex/st
 import { holdOrSkip, unlessBusy } from './document-guard.js';
 import { firstStepRetry, storeRetry, type OutageBudgets } from './outage-budget.js';
 import { storeStepFactory } from './store-step.js';
+import { cacheOption } from './cache-choice.js';
+import type { Embedder } from '../embedder.js';
 import { versionFromChunks } from './version.js';
 
 export interface ReindexInput {
@@ -36,6 +38,8 @@ export interface ReindexDeps {
   stepTimeoutMs?: number;
   outage?: OutageBudgets;
   cacheEmbeddings?: boolean;
+  /** Per embedder (cache-choice.ts): the target's embedder decides, not the process's own. */
+  cacheFor?: (embedder: Embedder) => boolean;
 }
 
 export const REINDEX_SAGA = 'reindex';
@@ -69,7 +73,7 @@ export function reindexSaga(deps: ReindexDeps): SagaDefinition<ReindexInput, Rec
         return { collection: target.collection, points: 0 };
       }
       const texts = cur ? await chunksFor(cur.state, target, docId, sha, row, w) : [];
-      const cache = deps.cacheEmbeddings ? { embeddingCache: stores.postgres } : {};
+      const cache = cacheOption(deps, b.embedder, stores.postgres);
       const v = await versionFromChunks(docId, row.title, sha, row.metadata, texts, { embedder: b.embedder, signal: ctx.signal, ...cache });
       await b.store.writeVersion(v, w);
       for (const other of await b.store.listVersions(docId)) {
