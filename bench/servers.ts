@@ -47,6 +47,8 @@ export interface ServersRow {
   neo4j_deadlocks: number;
   /** Store group commit on (default) or off (APEX_STORE_COALESCE=off): the before/after switch. */
   coalesce: boolean;
+  /** APEX_STORE_COALESCE_IN_FLIGHT when set (batches in flight per store operation). */
+  coalesce_in_flight?: number;
   /** Coalesced batch sizes per store operation (p50 / max members per batched call). */
   batches: Record<string, { batches: number; members: number; p50: number; max: number }>;
   store_calls: CallRow[];
@@ -89,6 +91,8 @@ export async function benchServers(opts: ServersBenchOptions): Promise<ServersRo
   fresh.config.sqliteThread = opts.log === 'sqlite-thread';
   const coalesce = process.env.APEX_STORE_COALESCE !== 'off';
   fresh.config.coalesce = coalesce;
+  const inFlight = Number(process.env.APEX_STORE_COALESCE_IN_FLIGHT ?? 0);
+  if (inFlight > 0) fresh.config.coalesceInFlight = inFlight;
   const timer = new StoreTimer();
   let injected = 0;
   const faultControls: Array<{ injected(): unknown[] }> = [];
@@ -185,6 +189,7 @@ export async function benchServers(opts: ServersBenchOptions): Promise<ServersRo
       pending_p99_ms: pending.length ? pct(pending, 0.99) : null,
       neo4j_deadlocks: deadlocks,
       coalesce,
+      ...(inFlight > 0 ? { coalesce_in_flight: inFlight } : {}),
       batches: sinceWarmup(app.profile.batchStats.summary(), batchesBefore),
       store_calls: timer.rows(),
       cpu_s_per_doc: cpuPerDoc(cpu0, cpu1, n),

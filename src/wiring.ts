@@ -135,7 +135,10 @@ export async function openProfile(cfg: ProfileConfig, embedder: Embedder, opts: 
     // coalesce.
     const batchStats = new BatchStats();
     const skip: StoreName[] = cfg.databaseUrl ? [] : ['postgres'];
-    const stores = cfg.coalesce === false ? raw : coalesceStores(raw, { skip }, batchStats);
+    const stores =
+      cfg.coalesce === false
+        ? raw
+        : coalesceStores(raw, { skip, ...(cfg.coalesceInFlight ? { maxInFlight: cfg.coalesceInFlight } : {}) }, batchStats);
     const logTarget = cfg.sagaLogUrl ?? embedded('saga-log.db');
     // With the PGlite stand-in the main thread is busy running PostgreSQL in WebAssembly: a SQLite
     // log then commits (and fsyncs) in a worker thread, beside it instead of blocking it (the

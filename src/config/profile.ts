@@ -33,6 +33,8 @@ export interface ProfileConfig {
   storeTimeoutMs?: number;
   /** Store group commit (src/stores/coalesce/); default on. APEX_STORE_COALESCE=off turns it off. */
   coalesce?: boolean;
+  /** APEX_STORE_COALESCE_IN_FLIGHT: batches in flight per store operation (default 4). */
+  coalesceInFlight?: number;
   /** APEX_PG_POOLER=transaction: SAGA_LOG_URL and DATABASE_URL point at PgBouncer in transaction mode. */
   pgPooler?: 'none' | 'transaction';
   /** SAGA_LOG_DIRECT_URL: the server itself, for LISTEN and migrations (behind a pooler). */
@@ -100,6 +102,8 @@ export function configFromEnv(env: Env, dataDir?: string): ProfileConfig {
   if (coalesce === 'off' || coalesce === 'on') cfg.coalesce = coalesce === 'on';
   else if (coalesce)
     throw new ConfigError('APEX_STORE_COALESCE', `APEX_STORE_COALESCE must be on or off, got ${JSON.stringify(coalesce.slice(0, 40))}`);
+  const inFlight = intFromEnv(env, 'APEX_STORE_COALESCE_IN_FLIGHT', { min: 1, max: 64, unit: 'batches' });
+  if (inFlight !== undefined) cfg.coalesceInFlight = inFlight;
   const timeout = intFromEnv(env, 'APEX_STORE_TIMEOUT_MS', STORE_TIMEOUT_RANGE);
   if (timeout !== undefined) cfg.storeTimeoutMs = timeout;
   const pooler = env.APEX_PG_POOLER?.trim().toLowerCase();

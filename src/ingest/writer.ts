@@ -23,6 +23,7 @@ import type { DeleteInput, IngestInput } from './sagas/version.js';
 import { newSagaId } from '../saga/index.js';
 import { isLogOutage, SagaInDoubtError } from './in-doubt.js';
 import type { VectorTargets } from './reindex/targets.js';
+import { StagedContentCache } from './sagas/content-cache.js';
 
 export type WriteAction = 'created' | 'updated' | 'unchanged' | 'deleted' | 'absent';
 
@@ -73,6 +74,8 @@ export class MemoryWriter {
   private readonly busy = new Map<string, Promise<unknown>>();
   /** Documents whose chunk count passed the limit, with the text that passed (checkChunks). */
   private readonly chunkChecked = new WeakMap<ValidDocument, string>();
+  /** The contents this process staged, for its own sagas' steps (sagas/content-cache.ts). */
+  private readonly content = new StagedContentCache();
 
   constructor(private readonly opts: WriterOptions) {
     this.plan = opts.plan ?? 'default';
@@ -84,6 +87,7 @@ export class MemoryWriter {
       outage: opts.outage,
       cacheEmbeddings: opts.cacheEmbeddings === true,
       ...(opts.targets ? { targets: opts.targets } : {}),
+      content: this.content,
     };
     this.ingestDef = ingestSaga(deps, this.plan);
     this.deleteDef = deleteSaga({ ...deps, endedSagas: endedOf(opts.engine.log) });
@@ -107,8 +111,12 @@ export class MemoryWriter {
       // repeat keeps the first row) must not end the document as an error (issue 24).
       await this.beforeSaga(doc.id, this.ingestDef.name, () => this.stageContent(sagaId, doc));
       const outcome = await this.execute(doc.id, prepared.def, prepared.input, { ...opts, sagaId });
-      // The saga's last action removed its content; an idempotent repeat of an ended saga staged it again.
-      if (isFinal(outcome.status)) await this.opts.stores.postgres.dropStagedInputs([outcome.sagaId]).catch(() => undefined);
+      // The saga's last action removed its content (here, unless it ran elsewhere); an idempotent
+      // repeat of an ended saga staged it again.
+      this.content.forget(outcome.sagaId);
+      const droppedHere = this.content.takeDropped(outcome.sagaId);
+      if (isFinal(outcome.status) && !droppedHere)
+        await this.opts.stores.postgres.dropStagedInputs([outcome.sagaId]).catch(() => undefined);
       return result(doc.id, prepared.action, outcome, t0);
     });
   }
@@ -139,8 +147,9 @@ export class MemoryWriter {
   }
 
   /** Stages `doc`'s content for saga `sagaId`: before the saga begins (or is queued), never after. */
-  stageContent(sagaId: string, doc: ValidDocument): Promise<void> {
-    return this.opts.stores.postgres.stageInput(sagaId, doc.id, { title: doc.title, text: doc.text, metadata: doc.metadata });
+  async stageContent(sagaId: string, doc: ValidDocument): Promise<void> {
+    await this.opts.stores.postgres.stageInput(sagaId, doc.id, { title: doc.title, text: doc.text, metadata: doc.metadata });
+    this.content.put(sagaId, doc, contentSha256(doc));
   }
 
   /** The delete saga `delete` would run, without running it (fleet mode queues it); undefined when absent. */

@@ -92,6 +92,20 @@ void describe('coalesceStores', () => {
     );
   });
 
+  void it('APEX_STORE_COALESCE_IN_FLIGHT: 1-64, else CONFIG_INVALID naming the variable and the range', () => {
+    assert.equal(configFromEnv({ APEX_STORE_COALESCE_IN_FLIGHT: '2' }).coalesceInFlight, 2);
+    assert.equal(configFromEnv({}).coalesceInFlight, undefined);
+    for (const bad of ['0', '65', 'two']) {
+      assert.throws(
+        () => configFromEnv({ APEX_STORE_COALESCE_IN_FLIGHT: bad }),
+        (err: unknown) =>
+          (err as { code?: unknown }).code === 'CONFIG_INVALID' &&
+          /APEX_STORE_COALESCE_IN_FLIGHT/.test(String(err)) &&
+          /64/.test(String(err)),
+      );
+    }
+  });
+
   void it('a store named in skip passes through uncoalesced', async () => {
     const stats = new BatchStats();
     const stores = coalesceStores(await storeSet(), { skip: ['neo4j'] }, stats);

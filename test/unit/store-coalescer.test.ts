@@ -234,3 +234,41 @@ void describe('Coalescer', () => {
     assert.ok(b && !b.ok);
   });
 });
+
+void describe('Coalescer with a per-document call (sendOne)', () => {
+  void it('sends a batch of one through the per-document call, a batch of many through the batched one', async () => {
+    const store = new FakeBatchStore();
+    const singles: string[] = [];
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (open = r));
+    const c = new Coalescer<Item, string>({
+      send: store.send,
+      sendOne: async (it) => {
+        singles.push(it.doc);
+        if (it.doc === 'z') await gate;
+        if (it.poison) throw new StoreError('neo4j', 'STORE_PERMANENT', `poison ${it.doc}`);
+        return `one:${it.doc}`;
+      },
+      keyOf: (it) => it.doc,
+      abortedError: (it) => new StoreError('neo4j', 'STORE_TRANSIENT', `aborted before start (${it.doc})`),
+      maxInFlight: 1,
+    });
+    assert.equal(await c.submit({ doc: 'a' }), 'one:a', 'a lone call (c=1) pays the per-document call');
+    assert.equal(store.calls.length, 0);
+    const blocker = c.submit({ doc: 'z' }); // in flight alone (per-document), the next ones queue
+    await Promise.resolve();
+    const many = [c.submit({ doc: 'b' }), c.submit({ doc: 'c', poison: true }), c.submit({ doc: 'd' })];
+    open();
+    assert.equal(await blocker, 'one:z');
+    await turn();
+    assert.deepEqual(store.docs(0), ['b', 'c', 'd'], 'queued calls share one batched call');
+    // The batch is refused as a whole (permanent): each member goes again alone, per document.
+    store.calls[0]?.settle(new StoreError('neo4j', 'STORE_PERMANENT', 'batch refused'));
+    const out = await Promise.all(many.map(settled));
+    assert.deepEqual(
+      out.map((o) => (o.ok ? o.value : 'failed')),
+      ['one:b', 'failed', 'one:d'],
+    );
+    assert.deepEqual(singles, ['a', 'z', 'b', 'c', 'd']);
+  });
+});

@@ -6,6 +6,7 @@
 import { markError } from '../../lib/errors.js';
 import type { StoreSet } from '../../stores/types.js';
 import type { ValidDocument } from '../schema.js';
+import type { StagedContentCache } from './content-cache.js';
 
 /** The ingest/update saga's logged input. */
 export type IngestInput = IngestRef | LegacyIngestInput;
@@ -48,15 +49,24 @@ export class ContentErasedError extends Error {
   }
 }
 
-/** The document a step writes: inline (old logs) or the staged content of this saga. */
-export async function documentOf(stores: StoreSet, sagaId: string, input: IngestInput): Promise<ValidDocument> {
+/**
+ * The document a step writes: inline (old logs) or the staged content of this saga, from this
+ * process's memory when it staged or read it before (content-cache.ts), else from PostgreSQL.
+ */
+export async function documentOf(stores: StoreSet, sagaId: string, input: IngestInput, cache?: StagedContentCache): Promise<ValidDocument> {
   if (isLegacyInput(input)) return input.doc;
+  const held = cache?.get(sagaId, input.docId, input.sha);
+  if (held) return held;
   const staged = await stores.postgres.stagedInput(sagaId);
   if (!staged || staged.docId !== input.docId) throw new ContentErasedError(sagaId, input.docId);
-  return { id: input.docId, title: staged.content.title, text: staged.content.text, metadata: staged.content.metadata };
+  const doc = { id: input.docId, title: staged.content.title, text: staged.content.text, metadata: staged.content.metadata };
+  cache?.put(sagaId, doc, input.sha);
+  return doc;
 }
 
 /** The saga no longer needs its content (it ended, or its last step ran): remove what was staged. */
-export async function dropContent(stores: StoreSet, sagaId: string): Promise<void> {
+export async function dropContent(stores: StoreSet, sagaId: string, cache?: StagedContentCache): Promise<void> {
+  cache?.forget(sagaId);
   await stores.postgres.dropStagedInputs([sagaId]);
+  cache?.markDropped(sagaId);
 }

@@ -28,6 +28,7 @@ import { afterPivotRetry, firstStepRetry, storeRetry, type OutageBudgets } from 
 import { storeStepFactory, writeContext as writeContextOf, type StoreStep } from './store-step.js';
 import { versionOf, type IngestInput } from './version.js';
 import { docIdOf, documentOf, dropContent } from './content.js';
+import type { StagedContentCache } from './content-cache.js';
 import { forEachOther, writeOthers } from '../reindex/dual-write.js';
 import type { VectorTargets } from '../reindex/targets.js';
 
@@ -48,6 +49,8 @@ export interface IngestDeps {
   /** The vector targets of the active index record (docs/reindex.md): while a reindex runs, the
    * vector steps write the others too. Absent (unit tests): the process's own collection only. */
   targets?: VectorTargets;
+  /** This process's copy of the staged contents (content-cache.ts): saves a read per step. */
+  content?: StagedContentCache;
 }
 
 type Ctx = StepContext<IngestInput, unknown>;
@@ -70,7 +73,7 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
   });
   const postgresPending = storeStep('postgres_pending', {
     run: async (ctx, w): Promise<Pending> => {
-      const v = await versionOf(await documentOf(stores, ctx.sagaId, ctx.input), ctx.input.sha, { limits });
+      const v = await versionOf(await documentOf(stores, ctx.sagaId, ctx.input, deps.content), ctx.input.sha, { limits });
       const { previousSha } = await stores.postgres.putPending(v, w);
       return { chunks: v.chunks.length, previousSha };
     },
@@ -78,7 +81,7 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
     // the document and gives it back; the saga has ended, so its staged content goes too.
     compensate: async (ctx, w) => {
       await unlessBusy(stores.postgres.discardPending(docIdOf(ctx.input), ctx.input.sha, w, { release: true }));
-      await dropContent(stores, ctx.sagaId);
+      await dropContent(stores, ctx.sagaId, deps.content);
     },
   });
   /** The version committed when this saga took the document (older logs: the planned one). */
@@ -88,7 +91,7 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
   };
   const neo4jWrite = storeStep('neo4j_write', {
     run: async (ctx, w) => {
-      const v = await versionOf(await documentOf(stores, ctx.sagaId, ctx.input), ctx.input.sha, { limits });
+      const v = await versionOf(await documentOf(stores, ctx.sagaId, ctx.input, deps.content), ctx.input.sha, { limits });
       await stores.neo4j.writeVersion(v, w);
       return { chunks: v.chunks.length };
     },
@@ -103,7 +106,7 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
   // saga-log records in every saga, and a choice point in every simulated one, reindex or not.
   const qdrantWrite = storeStep('qdrant_write', {
     run: async (ctx, w) => {
-      const doc = await documentOf(stores, ctx.sagaId, ctx.input);
+      const doc = await documentOf(stores, ctx.sagaId, ctx.input, deps.content);
       const v = await versionOf(doc, ctx.input.sha, { limits, embedder, signal: ctx.signal, ...embeddingCache });
       await stores.qdrant.writeVersion(v, w);
       if (!deps.targets || (await deps.targets.others()).length === 0) return { points: v.chunks.length };
@@ -132,7 +135,7 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
   });
   const cacheEntry = async (ctx: Ctx) => {
     const { sha } = ctx.input;
-    const doc = await documentOf(stores, ctx.sagaId, ctx.input);
+    const doc = await documentOf(stores, ctx.sagaId, ctx.input, deps.content);
     const v = await versionOf(doc, sha, { limits });
     return { docId: doc.id, title: doc.title, contentSha256: sha, chunkCount: v.chunks.length, metadata: doc.metadata };
   };
@@ -168,7 +171,7 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
     // saga needs its staged content no more.
     run: async (ctx, w) => {
       const out = await finishDocument(ctx, w);
-      await dropContent(stores, ctx.sagaId);
+      await dropContent(stores, ctx.sagaId, deps.content);
       return out;
     },
   });
@@ -245,7 +248,7 @@ function firstTakesDocument<O extends object>(
     compensate: async (ctx) => {
       await step.compensate?.(ctx);
       await unlessBusy(stores.postgres.release(docIdOf(ctx.input), writeContextOf(ctx)));
-      await dropContent(stores, ctx.sagaId); // the saga's last action: it needs its content no more
+      await dropContent(stores, ctx.sagaId, deps.content); // the saga's last action: it needs its content no more
     },
   };
 }

@@ -16,6 +16,7 @@
 // - A caller whose signal aborts while it is still queued leaves the queue (STORE_TRANSIENT,
 //   "aborted before start", as an unstarted store call). Once its batch is sent, it waits for the
 //   batch like any started call (src/stores/timeout.ts): its outcome may be applied.
+// - A batch of one member goes through the adapter's per-document call when given (`sendOne`).
 // - A batch rejected as a whole with a retryable error rejects every member with it (each saga's
 //   own step policy retries). A permanent whole-batch error is split: every member is sent again
 //   alone, so one poison document never fails another.
@@ -26,6 +27,12 @@ export type MemberOutcome<R> = { ok: true; value: R } | { ok: false; error: unkn
 export interface CoalescerOptions<I, R> {
   /** The batched store call: one outcome per item, in order. Rejects when the batch failed as a whole. */
   send(items: readonly I[]): Promise<Array<MemberOutcome<R>>>;
+  /**
+   * The per-document call, for a batch of one (a lone caller at c=1, a member sent alone after a
+   * split): the adapter's single form is cheaper than its batched form with one member (no arrays
+   * expanded server-side), so low load pays exactly what it paid before the group commit.
+   */
+  sendOne?(item: I): Promise<R>;
   /** The document an item writes: two items with one key never share a batch. */
   keyOf(item: I): string;
   /** Approximate bytes of an item (the maxBytes cap); default 0. */
@@ -142,6 +149,15 @@ export class Coalescer<I, R> {
 
   private async sendBatch(batch: Array<Member<I, R>>, split = false): Promise<void> {
     this.opts.onBatch?.({ size: batch.length, bytes: batch.reduce((n, m) => n + m.bytes, 0), split });
+    const [only] = batch;
+    if (only && batch.length === 1 && this.opts.sendOne) {
+      try {
+        only.resolve(await this.opts.sendOne(only.item));
+      } catch (err) {
+        only.reject(err);
+      }
+      return;
+    }
     let outcomes: Array<MemberOutcome<R>>;
     try {
       outcomes = await this.opts.send(batch.map((m) => m.item));

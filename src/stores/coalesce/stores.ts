@@ -82,11 +82,13 @@ export function coalesceStores(stores: StoreSet, options: CoalesceOptions = {}, 
     send: (items: readonly I[]) => ReturnType<CoalescerOptions<I, R>['send']>,
     keyOf: (i: I) => string,
     sizeOf?: (i: I) => number,
+    sendOne?: (i: I) => Promise<R>,
   ): Coalescer<I, R> =>
     new Coalescer<I, R>({
       send,
       keyOf,
       ...(sizeOf ? { sizeOf } : {}),
+      ...(sendOne ? { sendOne } : {}),
       abortedError: () => new StoreError(store, 'STORE_TRANSIENT', `${op}: aborted before start`),
       onBatch: ({ size }) => stats.record(`${store}.${op}`, size),
       ...opts,
@@ -123,18 +125,26 @@ export function coalesceStores(stores: StoreSet, options: CoalesceOptions = {}, 
       (items) => b.putPendingBatch(items),
       (i) => i.v.docId,
       (i) => versionBytes(i.v),
+      (i) => postgres.putPending(i.v, i.ctx),
     );
     const commit = make<CommitItem, void>(
       'postgres',
       'commit',
       (items) => b.commitBatch(items),
       (i) => i.docId,
+      undefined,
+      (i) =>
+        i.expectedPrevious === undefined
+          ? postgres.commit(i.docId, i.contentSha256, i.ctx)
+          : postgres.commit(i.docId, i.contentSha256, i.ctx, i.expectedPrevious),
     );
     const finish = make<FinishItem, void>(
       'postgres',
       'finishVersion',
       (items) => b.finishVersionBatch(items),
       (i) => i.docId,
+      undefined,
+      (i) => postgres.finishVersion(i.docId, i.previousSha, i.ctx),
     );
     pg = overlay(pg, {
       putPending: (v: DocumentVersion, ctx: WriteContext) => put.submit({ v, ctx: bare(ctx) }, ctx.signal),
@@ -157,12 +167,15 @@ export function coalesceStores(stores: StoreSet, options: CoalesceOptions = {}, 
       (items) => b.writeVersionBatch(items),
       (i) => i.v.docId,
       (i) => versionBytes(i.v),
+      (i) => store.writeVersion(i.v, i.ctx),
     );
     const remove = make<RemoveVersionItem, void>(
       store.name,
       'removeVersion',
       (items) => b.removeVersionBatch(items),
       (i) => i.docId,
+      undefined,
+      (i) => store.removeVersion(i.docId, i.contentSha256, i.ctx),
     );
     return overlay(store, {
       writeVersion: (v: DocumentVersion, ctx: WriteContext) => write.submit({ v, ctx: bare(ctx) }, ctx.signal),
@@ -179,12 +192,16 @@ export function coalesceStores(stores: StoreSet, options: CoalesceOptions = {}, 
       'put',
       (items) => b.putBatch(items),
       (i) => i.entry.docId,
+      undefined,
+      (i) => redis.put(i.entry, i.ctx),
     );
     const remove = make<CacheRemoveItem, void>(
       'redis',
       'remove',
       (items) => b.removeBatch(items),
       (i) => i.docId,
+      undefined,
+      (i) => redis.remove(i.docId, i.contentSha256, i.ctx),
     );
     cache = overlay(redis, {
       put: (entry: CacheEntry, ctx: WriteContext) => put.submit({ entry, ctx: bare(ctx) }, ctx.signal),
