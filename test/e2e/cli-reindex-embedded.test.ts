@@ -3,6 +3,8 @@
 // refuses to start (exit 2, naming both), one with EMBEDDING_DIMENSION=384 searches the new
 // collection and `verify` reports 0; `--finish` drops the old collection. Also the refusals:
 // --chunking (exit 2) and another target while one is in progress (exit 1).
+// run-tests: beside
+// (embedded profile in temp data dirs, no shared server: it runs beside the group's other files.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
