@@ -60,10 +60,12 @@ if [ "$backfill" -gt 0 ]; then
   node -e '
     const [n, t0, t1, t2, ingest, verify] = process.argv.slice(1);
     const fs = require("node:fs");
-    const last = (f) => { try { const l = fs.readFileSync(f, "utf8").trim().split("\n").filter((x) => x.startsWith("{")); return JSON.parse(l[l.length - 1] ?? "{}"); } catch { return {}; } };
+    // The commands print one indented JSON document (--json): parse it whole, else its last line.
+    const last = (f) => { const t = fs.readFileSync(f, "utf8").trim(); try { return JSON.parse(t); } catch { try { const l = t.split("\n").filter((x) => x.startsWith("{")); return JSON.parse(l[l.length - 1] ?? "{}"); } catch { return {}; } } };
     const i = last(ingest), v = last(verify);
     console.log(JSON.stringify({ name: "backfill servers", n: +n, wall_s: +(t1 - t0).toFixed(1), throughput_per_s: +(n / (t1 - t0)).toFixed(1),
-      verify_s: +(t2 - t1).toFixed(1), ingest: i.summary ?? i, violations: v.violations?.length ?? v.total ?? null }));
+      verify_s: +(t2 - t1).toFixed(1), ingest: i.summary ?? i, documents: v.documents ?? null, violations: v.violations?.length ?? null,
+      violations_on_backfill: Array.isArray(v.violations) ? v.violations.filter((x) => String(x.docId ?? "").startsWith("backfill-")).length : null }));
   ' "$backfill" "$t0" "$t1" "$t2" "$dir/ingest.json" "$dir/verify.json" | tee -a "$out"
   rm -rf "$dir"
 fi
