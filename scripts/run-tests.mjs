@@ -8,8 +8,15 @@
 // filtered run must never pass for the whole suite).
 // --totals-out=FILE writes this run's counts as JSON; --totals-in=FILE adds an earlier run's (the
 // test command runs the unit group while the services start, then the rest: one closing line).
-import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync, mkdtempSync, existsSync, statSync } from 'node:fs';
+// Groups that share the real servers run one file at a time, with two markers (a line of the file,
+// for the minutes of CI time they save; the file's own comment says why it may carry one):
+//   "// run-tests: beside"  the file starts and stops servers of its own and touches no shared one:
+//                           it runs beside the group's other files, its output printed after theirs;
+//   "// run-tests: early"   the file has no timed bound that load can break: when the group has
+//                           files marked "beside", it runs first (its own node --test run), while
+//                           they load the machine.
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync, mkdtempSync, existsSync, statSync, openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 
@@ -68,35 +75,38 @@ for (const group of groups.length ? groups : ALL) {
   }
   const files = all.filter((f) => !only || f.includes(only));
   if (files.length === 0) continue; // filtered out by TEST_ONLY
-  console.log(`\n=== ${group}: ${files.length} file(s) ===`);
-  const tap = join(tmp, `${group}.tap`);
-  // Unit tests run files in parallel; groups that share real servers run one file at a time.
-  const concurrency = group === 'unit' ? '2' : '1';
-  const res = spawnSync(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--test',
-      `--test-concurrency=${concurrency}`,
-      '--test-reporter=spec',
-      '--test-reporter-destination=stdout',
-      '--test-reporter=tap',
-      `--test-reporter-destination=${tap}`,
-      ...files,
-    ],
-    { stdio: 'inherit', env: { ...process.env, APEX_TEST_GROUP: group, NODE_OPTIONS: SOURCE_CONDITION_OPTIONS } },
+  // Unit tests run files in parallel; groups that share real servers run one file at a time, and
+  // the files marked "beside" in a lane of their own next to them (see the top).
+  const serial = group !== 'unit';
+  const beside = serial ? files.filter((f) => marked(f, 'beside')) : [];
+  const main = files.filter((f) => !beside.includes(f));
+  // node --test runs the files it is given in name order: the early ones get a run of their own first.
+  const early = beside.length ? main.filter((f) => marked(f, 'early')) : [];
+  console.log(
+    `\n=== ${group}: ${files.length} file(s)${beside.length ? ` (${beside.length} beside the others: ${beside.join(', ')})` : ''} ===`,
   );
-  const text = existsSync(tap) ? readFileSync(tap, 'utf8') : '';
-  const g = {
-    pass: count(text, 'pass'),
-    fail: count(text, 'fail'),
-    skipped: count(text, 'skipped') + count(text, 'todo'),
-    cancelled: count(text, 'cancelled'),
-  };
-  if (res.status !== 0 && g.fail === 0 && g.cancelled === 0) {
-    g.fail = 1; // a crashed runner is a failure, never a silent pass
-    problems.push(`group ${group}: the test runner exited with ${res.status ?? res.signal} without reporting a failure`);
+  const besideLog = join(tmp, `${group}-beside.log`);
+  const mainLane = async () => [
+    await runLane(group, 'early', early, 1, 'inherit'),
+    await runLane(
+      group,
+      'main',
+      main.filter((f) => !early.includes(f)),
+      serial ? 1 : 2,
+      'inherit',
+    ),
+  ];
+  const [runs, besideLane] = await Promise.all([mainLane(), runLane(group, 'beside', beside, 1, besideLog)]);
+  if (besideLane) {
+    console.log(`\n=== ${group}, beside the others: ${beside.join(', ')} ===`);
+    process.stdout.write(readFileSync(besideLog, 'utf8'));
+  }
+  const g = { pass: 0, fail: 0, skipped: 0, cancelled: 0 };
+  let text = '';
+  for (const lane of [...runs, besideLane]) {
+    if (!lane) continue;
+    for (const k of Object.keys(g)) g[k] += lane.counts[k];
+    text += `${lane.text}\n`;
   }
   console.log(`--- ${group}: ${g.pass} passed, ${g.fail} failed, ${g.skipped} skipped, ${g.cancelled} cancelled`);
   printSlowest(group, text);
@@ -131,6 +141,55 @@ if (totalsOut) {
   console.log(`${totals.pass} passed, ${failed + totals.cancelled} failed, ${totals.skipped} skipped`);
 }
 process.exit(failed > 0 || totals.cancelled > 0 || totals.pass === 0 ? 1 : 0);
+
+/** Whether a test file carries the line "// run-tests: <what>" (see the top). */
+function marked(file, what) {
+  return new RegExp(`^// run-tests: ${what}\\b`, 'm').test(readFileSync(file, 'utf8'));
+}
+
+/**
+ * One node:test run over `files` (a lane of a group): its output to this process's stdout
+ * ('inherit') or to a file, its TAP to a file of its own; resolves with its counts and TAP.
+ */
+async function runLane(group, lane, files, concurrency, output) {
+  if (files.length === 0) return undefined;
+  const tap = join(tmp, `${group}-${lane}.tap`);
+  const fd = output === 'inherit' ? undefined : openSync(output, 'w');
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--test',
+      `--test-concurrency=${concurrency}`,
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      '--test-reporter=tap',
+      `--test-reporter-destination=${tap}`,
+      ...files,
+    ],
+    {
+      stdio: fd === undefined ? 'inherit' : ['ignore', fd, fd],
+      env: { ...process.env, APEX_TEST_GROUP: group, NODE_OPTIONS: SOURCE_CONDITION_OPTIONS },
+    },
+  );
+  const [code, signal] = await new Promise((resolve) => child.on('close', (c, s) => resolve([c, s])));
+  if (fd !== undefined) closeSync(fd);
+  const text = existsSync(tap) ? readFileSync(tap, 'utf8') : '';
+  const counts = {
+    pass: count(text, 'pass'),
+    fail: count(text, 'fail'),
+    skipped: count(text, 'skipped') + count(text, 'todo'),
+    cancelled: count(text, 'cancelled'),
+  };
+  if (code !== 0 && counts.fail === 0 && counts.cancelled === 0) {
+    counts.fail = 1; // a crashed runner is a failure, never a silent pass
+    problems.push(
+      `group ${group}${lane === 'main' ? '' : ` (${lane})`}: the test runner exited with ${code ?? signal} without reporting a failure`,
+    );
+  }
+  return { counts, text };
+}
 
 // The slowest top-level tests of a group, so that a CI log says where the run's minutes went.
 function printSlowest(group, text) {

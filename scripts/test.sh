@@ -8,10 +8,31 @@ node scripts/check-node.mjs
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
-echo "== lint" && npx eslint . --max-warnings=0
-echo "== format (prettier --check; fix with npm run format)" && npx prettier --check . --log-level=warn
-echo "== type check" && npx tsc -p tsconfig.json --noEmit
-echo "== build" && npm run -s build
+# Lint (eslint with type information) and the type check (tsc, then the build's two tsc runs)
+# are each one single-threaded process: on the CI's 2 cores they run side by side, each into its
+# own log, printed in this order once both are done (with how long each took). Any of them
+# failing fails the run, as before.
+checks=$(mktemp -d)
+(
+  set +e
+  start=$SECONDS
+  npx eslint . --max-warnings=0 && npx prettier --check . --log-level=warn
+  rc=$? && echo "(lint and format: $((SECONDS - start)) s)" && exit $rc
+) > "$checks/lint.log" 2>&1 &
+lint_pid=$!
+(
+  set +e
+  start=$SECONDS
+  npx tsc -p tsconfig.json --noEmit && echo "(type check: $((SECONDS - start)) s)" && echo "== build" && npm run -s build
+  rc=$? && echo "(type check and build: $((SECONDS - start)) s)" && exit $rc
+) > "$checks/types.log" 2>&1 &
+types_pid=$!
+lint_rc=0 && wait "$lint_pid" || lint_rc=$?
+types_rc=0 && wait "$types_pid" || types_rc=$?
+echo "== lint, then format (prettier --check; fix with npm run format): exit $lint_rc" && cat "$checks/lint.log"
+echo "== type check, then build: exit $types_rc" && cat "$checks/types.log"
+rm -rf "$checks"
+if [ "$lint_rc" -ne 0 ] || [ "$types_rc" -ne 0 ]; then echo "test.sh: lint, format, type check or build failed (above)"; exit 1; fi
 # Qdrant's OpenAPI document is optional (a public clone has no ../shared): say which way this run goes.
 openapi="${QDRANT_OPENAPI:-../shared/contracts/qdrant-openapi-1.19.json}"
 if [ -f "$openapi" ]; then echo "== Qdrant contract checking: ON ($openapi)"

@@ -11,6 +11,9 @@
 // healthy. Then the pipe is closed: the ingest must exit as documented (0: every document
 // completed), nothing may be left running, a stuck saga must complete after `sagas retry`,
 // `verify` must report 0 and every document fed must be committed.
+// run-tests: beside
+// (its servers are its own, on ports of its own; it touches no shared one, so it runs beside the
+// group's other files: its bounds are generous, 90 s for each thing to be seen.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';

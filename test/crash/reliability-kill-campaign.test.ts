@@ -1,5 +1,6 @@
-// Random kill campaign on the real servers (PostgreSQL saga log, 1 s leases): at least 200 SIGKILLs
-// (x RELIABILITY_SCALE) at random moments, across three lanes running at once:
+// Random kill campaign on the real servers (PostgreSQL saga log, 1 s leases): at least 100 SIGKILLs
+// in CI (x RELIABILITY_SCALE: 200 at 2; CI ran 200 until the suite went over its 30-minute budget) at random
+// moments, across three lanes running at once:
 //  - writers: 4 at a time, each updating and deleting 20 shared documents from 4 lanes
 //    (reliability-kill-child.ts), SIGKILLed and replaced. Three lanes kill theirs 0.3-2.5 s after
 //    spawn (mostly in start-up on a loaded machine: opening the stores, creating the schema); the
@@ -34,7 +35,7 @@ import { makeDoc, sleep, spawnWorker, type WorkerChild } from '../fleet/harness.
 import { allSagas } from '../support/log-pages.js';
 
 const SCALE = reliabilityScale();
-const TARGET_KILLS = Math.round(200 * SCALE);
+const TARGET_KILLS = Math.round(100 * SCALE);
 const MAX_MS = Math.round(170_000 * SCALE);
 const LEASE_MS = 1_000;
 /** Writer kills that must land after READY (mid-saga): the after-READY lane goes on until they have. */

@@ -1,6 +1,8 @@
 // The whole CLI flow on the embedded profile, each step a real `apex-memory` child process on one
 // temp data dir: ingest the example corpus, verify, re-ingest (all unchanged), search, get,
 // delete, verify again, list and show sagas, status, recover.
+// run-tests: beside
+// (embedded profile in temp data dirs, no shared server: it runs beside the group's other files.)
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';

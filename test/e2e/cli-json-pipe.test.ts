@@ -4,6 +4,8 @@
 // gave 65536. The reader here waits before its first read and then takes one chunk at a time, so
 // the CLI is done with its work long before its output is read. The commands that can print a
 // lot are given an embedded data dir and inputs that make them print more than 1 MiB.
+// run-tests: beside
+// (embedded profile in temp data dirs, no shared server: it runs beside the group's other files.)
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -4,6 +4,8 @@
 // collection and `verify` reports 0; `--finish` drops the old collection. Also the refusals:
 // --chunking (exit 2) and another target while one is in progress (exit 1). Then re-chunking:
 // `reindex --chunk-target-chars 300 --chunk-max-chars 500`, `--switch`, `verify` 0, `--finish`.
+// run-tests: beside
+// (embedded profile in temp data dirs, no shared server: it runs beside the group's other files.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';

@@ -11,6 +11,8 @@
 //   - a reader holding a SQLite file open keeps its WAL from truncating: that step fails, exit 1;
 //     run again once it let go, exit 0.
 // (Every version's erasure is the integration and crash tests' business; CLI runs are costly.)
+// run-tests: beside
+// (embedded profile in temp data dirs, no shared server: it runs beside the group's other files.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';

@@ -5,6 +5,8 @@
 //  - the same with the content changed between the runs: the re-run's content wins everywhere;
 //  - two processes on one data directory: the second refuses, naming the holder's pid, and
 //    writes nothing.
+// run-tests: beside
+// (embedded profile in temp data dirs, no shared server: it runs beside the group's other files.)
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';

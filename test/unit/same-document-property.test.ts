@@ -4,9 +4,13 @@
 // absent document. One engine may "crash" at a random store call: it either dies there (that call
 // and everything after it never happen) or stalls past its lease while the call is in flight and
 // lands it after another engine took its saga over (a stale write, unfenced in the vector store).
-// Leases are short and not renewed, so they also expire under live owners mid-step. Afterwards a
-// fresh engine finishes whatever is left, and: verify reports 0, and the document holds what the
-// last completed saga left (test/support/last-writer.ts). Replay with FC_SEED=<seed>.
+// Leases are short and not renewed, so they also expire under live owners mid-step. A fresh engine
+// (a new process taking the dead one's place) recovers whatever has an expired lease: from the
+// moment an engine dies while the others still run (as a fleet worker or `serve` would; without it
+// a live write waiting for the document a dead saga holds waits out its first step's 60 s budget,
+// which made this test take minutes), and after them until nothing is left. Then: verify reports 0,
+// and the document holds what the last completed saga left (test/support/last-writer.ts). Replay
+// with FC_SEED=<seed>.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -43,7 +47,11 @@ interface Crash {
 const never = new Promise<never>(() => undefined);
 
 /** A "process": its own view of the stores and the log, which can die at a chosen store call. */
-function processView(log: SagaLog, crash: Crash | undefined): { stores: StoreSet; log: SagaLog; landStale: () => void } {
+function processView(
+  log: SagaLog,
+  crash: Crash | undefined,
+  onDeath: () => void,
+): { stores: StoreSet; log: SagaLog; landStale: () => void } {
   let calls = 0;
   let dead = false;
   let landStale: () => void = () => undefined;
@@ -62,10 +70,15 @@ function processView(log: SagaLog, crash: Crash | undefined): { stores: StoreSet
           calls++;
           if (crash && calls === crash.atCall) {
             dead = true;
+            onDeath();
             if (crash.mode === 'dies') return never;
-            // Stalled with the request built: it lands once another owner has taken over.
+            // Stalled with the request built: it lands once another owner has taken over (once:
+            // later calls of landStale find it landed).
             return new Promise((res, rej) => {
-              landStale = () => void (v as (...a: unknown[]) => Promise<unknown>).apply(t, args).then(res, rej);
+              landStale = () => {
+                landStale = () => undefined;
+                void (v as (...a: unknown[]) => Promise<unknown>).apply(t, args).then(res, rej);
+              };
             }).then(() => never);
           }
           return (v as (...a: unknown[]) => unknown).apply(t, args);
@@ -109,7 +122,9 @@ async function runCase(initial: number | null, ops: Op[], crash: Crash | undefin
     const setup = engineOn({ stores, log });
     assert.equal((await setup.writer.ingest(doc(initial))).status, 'completed');
   }
-  const views = ops.map((_, i) => processView(log, crash?.writer === i ? crash : undefined));
+  let died: () => void = () => undefined;
+  const death = new Promise<void>((r) => (died = r));
+  const views = ops.map((_, i) => processView(log, crash?.writer === i ? crash : undefined, died));
   const writers = views.map((v) => engineOn(v));
   for (const w of writers) w.engine.addHooks({ onTakeover: () => views.forEach((v) => v.landStale()) });
   const runs = ops.map((op, i) => {
@@ -117,14 +132,30 @@ async function runCase(initial: number | null, ops: Op[], crash: Crash | undefin
     if (!w) throw new Error('no writer');
     return op.kind === 'delete' ? w.writer.delete(docId) : w.writer.ingest(doc(op.variant));
   });
-  // The crashed writer never returns; the others must, whatever the crashed one left.
-  await Promise.all(runs.filter((_, i) => i !== crash?.writer).map((r) => r.catch(() => undefined)));
   const finisher = engineOn({ stores, log });
-  for (let round = 0; round < 40; round++) {
-    views.forEach((v) => v.landStale());
+  const round = async (landStale: boolean): Promise<void> => {
+    if (landStale) views.forEach((v) => v.landStale());
     await new Promise((r) => setTimeout(r, LEASE_MS + 10));
     await finisher.engine.recover({ limit: 10 });
     await finisher.engine.idle();
+  };
+  // The crashed writer never returns; the others must, whatever the crashed one left. Once one
+  // has died, the new process recovers beside them; while they run, a stalled write lands when
+  // this process takes its saga over (as when a writer does), not later: landing after the live
+  // writes went on would be a late Qdrant removal after a later commit, the open issue of
+  // docs/RELIABILITY.md ("coalesced simulation with stalled owners"), which this test does not
+  // target. After them it lands as before: at each round, after the taken-over saga finished.
+  let liveDone = false;
+  finisher.engine.addHooks({ onTakeover: () => void (liveDone || views.forEach((v) => v.landStale())) });
+  const live = Promise.all(runs.filter((_, i) => i !== crash?.writer).map((r) => r.catch(() => undefined))).then(() => {
+    liveDone = true;
+  });
+  await Promise.race([live, death]);
+  let inFlight: Promise<void> | undefined;
+  while (!liveDone) await Promise.race([live, (inFlight = round(false))]);
+  await inFlight; // one round at a time: a second recover would take over this engine's own sagas
+  for (let n = 0; n < 40; n++) {
+    await round(true);
     if ((await log.count({ status: 'running' })) + (await log.count({ status: 'compensating' })) === 0) break;
   }
   for (let i = 0; i < 200 && sweepers.some((s) => s.pending > 0); i++) await new Promise((r) => setTimeout(r, 10));
