@@ -11,12 +11,13 @@ import { writeTargets } from './state.js';
 import { limitsOf } from './chunkings.js';
 import type { TargetBinding, VectorTargets } from './targets.js';
 import type { Embedder } from '../embedder.js';
+import { settleAll } from '../../lib/settle-all.js';
 
 /** Runs `action` on every extra target; tolerates failures on targets the record dropped. */
 export async function forEachOther(targets: VectorTargets | undefined, action: (b: TargetBinding) => Promise<void>): Promise<string[]> {
   if (!targets) return [];
   // Side by side: each target is its own collection (and embedder).
-  const outcomes = await Promise.all(
+  const outcomes = await settleAll(
     (await targets.others()).map(async (b) => {
       try {
         await action(b);

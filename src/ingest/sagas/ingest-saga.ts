@@ -29,6 +29,7 @@ import { storeStepFactory, writeContext as writeContextOf, type StoreStep } from
 import { versionOf, type IngestInput } from './version.js';
 import { docIdOf, documentOf, dropContent } from './content.js';
 import { cacheOption } from './cache-choice.js';
+import { settleAll } from '../../lib/settle-all.js';
 import type { StagedContentCache } from './content-cache.js';
 import { forEachOther, writeOthers } from '../reindex/dual-write.js';
 import type { VectorTargets } from '../reindex/targets.js';
@@ -135,7 +136,7 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
       // The targets side by side: the dual writes doubled the vector part of every write until
       // --finish when they ran one after the other (bench/reindex.ts). A failure anywhere fails
       // the step; its retry rewrites them all (idempotent), its compensation removes from all.
-      const [, collections] = await Promise.all([
+      const [, collections] = await settleAll([
         stores.qdrant.writeVersion(v, w),
         writeOthers(deps.targets, doc, ctx.input.sha, w, { limits, cacheOf: (e) => cacheOption(deps, e, stores.postgres).embeddingCache }),
       ]);
@@ -146,7 +147,7 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
     compensate: (ctx, w) => {
       const docId = docIdOf(ctx.input);
       return removeOwnVersion(stores, docId, ctx.input.sha, w, async () => {
-        await Promise.all([
+        await settleAll([
           stores.qdrant.removeVersion(docId, ctx.input.sha, w),
           forEachOther(deps.targets, (b) => b.store.removeVersion(docId, ctx.input.sha, w)),
         ]);
@@ -218,7 +219,7 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
       committedNow = h.row?.contentSha256 ?? null;
     }
     if (stale !== null && stale !== committedNow) {
-      await Promise.all([
+      await settleAll([
         stores.neo4j.removeVersion(docId, stale, w),
         stores.qdrant.removeVersion(docId, stale, w),
         forEachOther(deps.targets, (b) => b.store.removeVersion(docId, stale, w)), // dual writes
