@@ -103,18 +103,24 @@ export function coalesceStores(stores: StoreSet, options: CoalesceOptions = {}, 
     // DOC_HELD answer, the takeover of a dead holder) of concurrent writes: one statement.
     const b = postgres as unknown as RelationalBatchReads;
     type State = { row: DocumentRow | undefined; holder: string | undefined };
-    const states = make<string, State>(
+    type Read = { docId: string; want: 'row' | 'holder' };
+    const none: State = { row: undefined, holder: undefined };
+    const states = make<Read, State>(
       'postgres',
       'documentStates',
-      async (ids) => {
-        const found = await b.documentStates(ids);
-        return ids.map((docId) => ({ ok: true as const, value: found.get(docId) ?? { row: undefined, holder: undefined } }));
+      async (reads) => {
+        const found = await b.documentStates(reads.map((r) => r.docId));
+        return reads.map((r) => ({ ok: true as const, value: found.get(r.docId) ?? none }));
       },
-      (docId) => docId,
+      (r) => r.docId,
+      undefined,
+      // Alone, a read goes as its own per-document statement (the combined one costs more alone).
+      async (r) =>
+        r.want === 'row' ? { ...none, row: await postgres.getDocument(r.docId) } : { ...none, holder: await postgres.holderOf(r.docId) },
     );
     pg = overlay(pg, {
-      getDocument: async (docId: string) => (await states.submit(docId)).row,
-      holderOf: async (docId: string) => (await states.submit(docId)).holder,
+      getDocument: async (docId: string) => (await states.submit({ docId, want: 'row' })).row,
+      holderOf: async (docId: string) => (await states.submit({ docId, want: 'holder' })).holder,
     });
   }
   if (on('postgres') && hasMethods(postgres, 'putPendingBatch', 'commitBatch', 'finishVersionBatch')) {
