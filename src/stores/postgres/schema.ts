@@ -34,7 +34,16 @@
  * whose ON CONFLICT names the old key.
  */
 const CHUNKING_MIGRATION: readonly string[] = [
-  'ALTER TABLE chunks ADD COLUMN IF NOT EXISTS chunking integer NOT NULL DEFAULT 1',
+  // Inside checks, not ALTER ... IF NOT EXISTS: an ALTER TABLE takes its ACCESS EXCLUSIVE lock before
+  // it looks, at every connect(), and a worker starting beside running ones then deadlocked with
+  // their writes (chunks, then documents: the fleet takeover test through PgBouncer, rehearsal).
+  `DO $do$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'chunks'::regclass AND attname = 'chunking' AND NOT attisdropped) THEN
+    ALTER TABLE chunks ADD COLUMN chunking integer NOT NULL DEFAULT 1;
+  END IF;
+END
+$do$`,
   `DO $do$
 BEGIN
   IF NOT EXISTS (
