@@ -107,7 +107,14 @@ export const SCHEMA_STATEMENTS: readonly string[] = [
   // documents.saga_id names the saga that committed the row (issue 22), or the saga in flight on a
   // row that has no committed version ('pending') or is being deleted ('deleting'). While a delete
   // holds the row, the committer waits here, and a compensated delete puts it back.
-  'ALTER TABLE documents ADD COLUMN IF NOT EXISTS committed_saga_id text NULL',
+  // Inside a check, like the chunking column: ALTER TABLE locks before it looks (see above).
+  `DO $do$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'documents'::regclass AND attname = 'committed_saga_id' AND NOT attisdropped) THEN
+    ALTER TABLE documents ADD COLUMN committed_saga_id text NULL;
+  END IF;
+END
+$do$`,
   `CREATE TABLE IF NOT EXISTS saga_inputs (
      saga_id    text PRIMARY KEY,
      doc_id     text NOT NULL,
