@@ -19,7 +19,7 @@
 import neo4j from 'neo4j-driver';
 import type { ManagedTransaction } from 'neo4j-driver';
 import { StoreError } from '../errors.js';
-import { chunkParams } from './chunkings.js';
+import { chunkParams, LOCK_ENTITIES } from './chunkings.js';
 import { failed, OK, type MemberOutcome, type RemoveVersionItem, type WriteItem } from '../batch-types.js';
 import type { WriteContext } from '../types.js';
 
@@ -153,12 +153,6 @@ UNWIND $members AS m
 MATCH (c:Chunk {doc_id: m.docId, content_sha256: m.sha})-[:MENTIONS]->(e:Entity)
 RETURN DISTINCT e.name AS name`;
 
-const LOCK_ENTITIES_FOR_REMOVAL = `
-UNWIND $names AS name
-MATCH (e:Entity {name: name})
-SET e._lock = true
-REMOVE e._lock`;
-
 const REMOVE_VERSIONS = `
 UNWIND $members AS m
 WITH m WHERE ${LIVE}
@@ -187,11 +181,7 @@ export async function removeVersionBatch(tx: ManagedTransaction, items: readonly
   const members = items.map((it) => ({ ...memberParam(it.docId, it.ctx), sha: it.contentSha256 })).sort((a, b) => byKey(a.docId, b.docId));
   const [raised, mentioned] = await Promise.all([tx.run(RAISE_FENCES, { fences: fenceRows(items) }), tx.run(MENTIONED, { members })]);
   const names = [...new Set(mentioned.records.map((r) => String(r.get('name'))))].sort();
-  await Promise.all([
-    tx.run(LOCK_ENTITIES_FOR_REMOVAL, { names }),
-    tx.run(REMOVE_VERSIONS, { members }),
-    tx.run(DELETE_CHUNKS, { members }),
-  ]);
+  await Promise.all([tx.run(LOCK_ENTITIES, { names }), tx.run(REMOVE_VERSIONS, { members }), tx.run(DELETE_CHUNKS, { members })]);
   const stale = staleMembers(raised.records, items);
   return items.map((_, i) => {
     const s = stale.get(i);

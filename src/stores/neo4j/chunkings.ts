@@ -39,7 +39,8 @@ MATCH (c:Chunk {doc_id: id})-[:MENTIONS]->(e:Entity)
 WHERE coalesce(c.chunking, 1) = $chunking
 RETURN DISTINCT e.name AS name`;
 
-const LOCK_ENTITIES = `
+/** Locks entities by name (the removals' step of the global lock order; shared with batch.ts). */
+export const LOCK_ENTITIES = `
 UNWIND $names AS name
 MATCH (e:Entity {name: name})
 SET e._lock = true

@@ -5,7 +5,7 @@ import neo4j from 'neo4j-driver';
 import type { Driver, ManagedTransaction } from 'neo4j-driver';
 import { StoreError } from '../errors.js';
 import { classifyNeo4jError } from './errors.js';
-import { chunkParams, dropChunking as dropChunkingTx, storedVersion } from './chunkings.js';
+import { chunkParams, dropChunking as dropChunkingTx, LOCK_ENTITIES, storedVersion } from './chunkings.js';
 import { DEFAULT_TIMEOUT_MS, withTimeout } from '../timeout.js';
 import type {
   DocIdPage,
@@ -81,12 +81,6 @@ WITH name
 MERGE (:Entity {name: name})`;
 
 /** Removals: the same order, on the entities that exist (a removal creates nothing). */
-const LOCK_ENTITIES_FOR_REMOVAL = `
-UNWIND $names AS name
-MATCH (e:Entity {name: name})
-SET e._lock = true
-REMOVE e._lock`;
-
 const LOCK_DOCUMENT_FOR_WRITE = 'MERGE (d:Document {id: $docId}) SET d._lock = true REMOVE d._lock';
 const LOCK_DOCUMENT_FOR_REMOVAL = 'MATCH (d:Document {id: $docId}) SET d._lock = true REMOVE d._lock';
 
@@ -170,7 +164,7 @@ function sortedUnique(names: readonly string[]): string[] {
 async function lockForRemoval(tx: ManagedTransaction, entitiesQuery: string, params: Record<string, unknown>): Promise<void> {
   const res = await tx.run(entitiesQuery, params);
   const names = sortedUnique(res.records.map((r) => String(r.get('name'))));
-  if (names.length > 0) await tx.run(LOCK_ENTITIES_FOR_REMOVAL, { names });
+  if (names.length > 0) await tx.run(LOCK_ENTITIES, { names });
   await tx.run(LOCK_DOCUMENT_FOR_REMOVAL, params);
 }
 
