@@ -10,6 +10,7 @@ import { HashingEmbedder } from '../../src/ingest/embedder.js';
 import { checkCompensations, checkLastPivot, sweepLateQdrant } from './sim-effects.js';
 import { World, type BatchFigures, type WorldOptions } from './sim-world.js';
 import { allSagas } from './log-pages.js';
+import type { OperatorFigures } from './sim-reindex-ops.js';
 
 export interface WorldFigures {
   seed: number;
@@ -23,7 +24,14 @@ export interface WorldFigures {
   /** Coalesced worlds: what the batches did. */
   batches: BatchFigures;
   /** Reindex worlds: reindex sagas started in the world and completed, and what the final loop did. */
-  reindex?: { sagas: number; completed: number; finalPasses: number; finalReindexed: number };
+  reindex?: {
+    sagas: number;
+    completed: number;
+    finalPasses: number;
+    finalReindexed: number;
+    /** `switching`/`rollback` worlds: the operator's transitions (sim-reindex-ops.ts). */
+    operator?: OperatorFigures;
+  };
 }
 
 /** Runs one world and checks every invariant; throws with `SIM_SEED=<seed>` in the message. */
@@ -59,12 +67,25 @@ export async function checkWorld(opts: WorldOptions): Promise<WorldFigures> {
     const sagas = await allSagas(r.log);
     const mine = sagas.filter((s) => s.name === 'reindex');
     const summary = await world.finalReindex(label);
+    // No document is left held (a saga across a transition released what it took).
+    for (let i = 0; i < opts.docs; i++) {
+      const holder = await r.stores.postgres.holderOf(`sim-${i}`);
+      if (holder !== undefined) throw new Error(`sim-${i} is left held by ${holder} (${label})`);
+    }
     reindex = {
       sagas: mine.length,
       completed: mine.filter((s) => s.status === 'completed').length,
       finalPasses: summary?.passes ?? 0,
       finalReindexed: summary?.reindexed ?? 0,
+      ...(world.operator ? { operator: world.operator } : {}),
     };
+    // The transitions happened while the writers went on (not after the last saga started).
+    const op = world.operator;
+    if (op && (world.index.kind === 'switching' || world.index.kind === 'rollback')) {
+      if (op.switchedAt < 0 || op.switchedAt >= r.sagasStarted) throw new Error(`no switch mid-world: ${JSON.stringify(op)} (${label})`);
+      if (world.index.kind === 'rollback' && (op.rolledBackAt < 0 || op.rolledBackAt >= r.sagasStarted))
+        throw new Error(`no rollback mid-world: ${JSON.stringify(op)} (${label})`);
+    }
   }
   return {
     seed: opts.seed,

@@ -16,6 +16,7 @@ import { MEMBER_CALL, withBatchForms } from './sim-batch.js';
 import { simStores } from './sim-stores.js';
 import { allSagas } from './log-pages.js';
 import { SimIndex, finalPass, reindexDefinition, reindexOne, type SimReindexPhase } from './sim-reindex.js';
+import { operate, type OperatorFigures } from './sim-reindex-ops.js';
 import type { VectorTargets } from '../../src/ingest/reindex/targets.js';
 import type { ReindexSummary } from '../../src/ingest/reindex/run.js';
 import type { ReindexInput } from '../../src/ingest/sagas/reindex-saga.js';
@@ -119,7 +120,10 @@ export interface WorldOptions {
   stallRate?: number;
   /**
    * A reindex (sim-reindex.ts): the index record says `migrating` or `switched`, or `starting`
-   * (steady until 90% of the sagas started, then the migration starts while the writers keep the steady record cached); the writes dual-write, the
+   * (steady until 90% of the sagas started, then the migration starts while the writers keep the
+   * steady record cached), or `switching`/`rollback` (the operator switches, and rolls back,
+   * mid-world: sim-reindex-ops.ts); `rechunk-*` with a target of another chunking (and texts of
+   * several paragraphs); the writes dual-write, the
    * documents start committed (in the old target only unless switched: written before the
    * migration began), and a third of the lanes' sagas are reindex sagas (the real one, as the
    * reindex loop starts it). Not with `coalesce`.
@@ -189,6 +193,14 @@ export class World {
   /** A reindex in progress (opts.reindex): the record, the other target. */
   readonly index: SimIndex | undefined;
   private migrationStarted = false;
+  /** The collection the world's vector store is bound to (the active one when the world began). */
+  private readonly boundTo: string | undefined;
+  /** `switching`/`rollback`: the operator's gate before the writers' next sagas (sim-reindex-ops.ts). */
+  private gateClosed = false;
+  private lanesAtGate = 0;
+  private lanesDone = 0;
+  private operatorSagas = 0;
+  operator: OperatorFigures | undefined;
   readonly batchStats = new BatchStats();
   crashesAfterApply = 0;
   stalls = 0;
@@ -203,6 +215,7 @@ export class World {
     if (opts.reindex && opts.coalesce) throw new Error('a reindex world is not coalesced (not modelled)');
     this.index = opts.reindex ? new SimIndex(opts.reindex, this.embedder.dimension) : undefined;
     this.stores = this.effects.wrap(opts.coalesce ? withBatchForms(models) : (this.index?.bindActive(models) ?? models));
+    this.boundTo = this.index?.active.collection;
     this.effects.isStale = (sagaId, token) => token < (this.tokens.get(sagaId) ?? 0);
   }
 
@@ -236,7 +249,7 @@ export class World {
   }
 
   /** A process: its own engine and writer over views of the stores and the log that can die. */
-  spawn(faulty = true, opts: { dualWrites?: boolean } = {}): SimProcess {
+  spawn(faulty = true, opts: { dualWrites?: boolean; cacheMs?: number } = {}): SimProcess {
     const id = `p${this.procNo++}`;
     let dead = false;
     /** A stalled process's store calls apply only after this (virtual) time: they land late. */
@@ -336,7 +349,9 @@ export class World {
     });
     // Coalesced: member calls (crash and fault points, as the fault wrapper above the coalescer in
     // the product) -> this process's coalescers -> batched calls (crash and fault points too).
-    const stores = this.opts.coalesce ? view(coalesceStores(view(this.stores), {}, this.batchStats), false) : view(this.stores);
+    // A reindex world: bound to the collection active now, as a process started now opens it.
+    const own = this.index && this.boundTo ? this.index.bindActive(this.stores, this.boundTo) : this.stores;
+    const stores = this.opts.coalesce ? view(coalesceStores(view(this.stores), {}, this.batchStats), false) : view(own);
     // No heartbeat (it runs on real timers): an owner whose step waits past its lease (a document
     // held by a chain of other sagas) is taken over every lease, and each takeover counts as an
     // interrupted attempt. In production the heartbeat renews the lease instead. So the recovery
@@ -352,14 +367,14 @@ export class World {
       clock: this.clock,
     });
     const index = this.index;
-    const targets = index && opts.dualWrites !== false ? index.targets(stores, () => this.clock.now()) : undefined;
+    const targets = index && opts.dualWrites !== false ? index.targets(stores, () => this.clock.now(), opts.cacheMs) : undefined;
     const embedder = index?.embedder() ?? this.embedder;
     const writer = new MemoryWriter({ stores, engine, embedder, stepTimeoutMs: 3_600_000, ...(targets ? { targets } : {}) });
     const proc: SimProcess = { engine, writer, alive: () => !dead, stores };
     if (index) {
       // Its own view of the record, as the reindex command is a process of its own: the reindex
       // saga reads the record fresh, which must not refresh the writer's cached one.
-      const t = index.targets(stores, () => this.clock.now());
+      const t = index.targets(stores, () => this.clock.now(), opts.cacheMs);
       const def = reindexDefinition(stores, t);
       engine.register(def);
       Object.assign(proc, {
@@ -371,15 +386,47 @@ export class World {
     return proc;
   }
 
+  /** A document's text: one sentence, or in re-chunking worlds 2 to 5 paragraphs (chunking 2 cuts
+   * each apart, chunking 1 keeps them in one chunk). */
+  private text(docId: string, variant: number): string {
+    const first = `Variant ${variant} of ${docId} about Project Atlas.`;
+    if (!this.index?.rechunk) return first;
+    const more = Array.from({ length: variant + 1 }, (_, p) => `Paragraph ${p} of ${docId}, variant ${variant}, on Vega Observatory.`);
+    return [first, ...more].join('\n\n');
+  }
+
+  private sagaId(kind: string): string {
+    return `s${this.opts.seed}-${kind}${this.operatorSagas++}`;
+  }
+
+  /** `switching`/`rollback` worlds: the operator's transitions beside the writers (sim-reindex-ops.ts). */
+  private async operate(lanes: number): Promise<void> {
+    const index = this.index;
+    if (!index) return;
+    this.operator = await operate({
+      index,
+      sagas: this.opts.sagas,
+      started: () => this.started,
+      now: () => this.clock.now(),
+      sleep: (ms) => this.clock.sleep(ms),
+      spawn: (cacheMs) => this.spawn(false, cacheMs === undefined ? {} : { cacheMs }),
+      gate: (closed) => {
+        this.gateClosed = closed;
+      },
+      idle: () => this.lanesAtGate + this.lanesDone === lanes,
+      sagaIds: () => this.sagaId('rx'),
+    });
+  }
+
   /** Reindex worlds: the record, then every document committed (variant 0) by a fault-free process. */
   private async setupIndex(index: SimIndex): Promise<void> {
     await index.install(this.stores);
     // While migrating, written before the migration began: in the old target only.
-    const p = this.spawn(false, { dualWrites: index.phase === 'switched' });
+    const p = this.spawn(false, { dualWrites: index.switched });
     // (`starting`: the record is steady, there is nothing to dual-write to yet.)
     for (let i = 0; i < this.opts.docs; i++) {
       const r = await p.writer.ingest(
-        { id: `sim-${i}`, title: `Doc sim-${i}`, text: `Variant 0 of sim-${i} about Project Atlas.`, metadata: {} },
+        { id: `sim-${i}`, title: `Doc sim-${i}`, text: this.text(`sim-${i}`, 0), metadata: {} },
         { sagaId: `setup-${i}` },
       );
       if (r.status !== 'completed') throw new Error(`setup of sim-${i}: ${r.status}`);
@@ -397,7 +444,14 @@ export class World {
     const { targets, reindexDef } = p;
     if (!targets || !reindexDef) throw new Error('a reindex world process without targets');
     return this.withUnrefTimers(() =>
-      finalPass(index, { stores: p.stores, engine: p.engine, targets, reindexDef }, this.stores, (x) => this.until(x), label),
+      finalPass(
+        index,
+        { stores: p.stores, engine: p.engine, targets, reindexDef },
+        this.stores,
+        (x) => this.until(x),
+        label,
+        () => this.sagaId('final'),
+      ),
     );
   }
 
@@ -420,6 +474,7 @@ export class World {
     const out = done.finally(() => {
       settled = true;
     });
+    out.catch(() => undefined); // a failure is the caller's (below), not an unhandled rejection meanwhile
     while (!settled) {
       await macrotask();
       if (settled) break;
@@ -439,7 +494,13 @@ export class World {
       const procs = Array.from({ length: this.opts.processes }, () => this.spawn());
       const lane = async (slot: number): Promise<void> => {
         while (this.started < this.opts.sagas) {
-          if (this.index?.phase === 'starting' && !this.migrationStarted && this.started >= this.opts.sagas * 0.9) {
+          if (this.gateClosed) {
+            this.lanesAtGate++; // the operator drains the writers before --switch
+            while (this.gateClosed) await this.clock.sleep(5);
+            this.lanesAtGate--;
+            continue;
+          }
+          if (this.index?.kind === 'starting' && !this.migrationStarted && this.started >= this.opts.sagas * 0.9) {
             this.migrationStarted = true; // the operator runs `reindex` (not a fault point)
             await this.index.start(this.stores);
           }
@@ -457,17 +518,19 @@ export class World {
             ? reindex(docId, sagaId)
             : this.random() < 0.25
               ? p.writer.delete(docId, { sagaId })
-              : p.writer.ingest(
-                  { id: docId, title: `Doc ${docId}`, text: `Variant ${variant} of ${docId} about Project Atlas.`, metadata: {} },
-                  { sagaId },
-                );
+              : p.writer.ingest({ id: docId, title: `Doc ${docId}`, text: this.text(docId, variant), metadata: {} }, { sagaId });
           // A crashed process's call never returns: the lane moves on once it is dead.
           let over = false;
           await Promise.race([op.catch(() => undefined), this.deadOf(p, () => over)]);
           over = true;
         }
       };
-      await Promise.all(Array.from({ length: this.opts.processes * this.opts.lanes }, (_, i) => lane(i % this.opts.processes)));
+      const lanes = this.opts.processes * this.opts.lanes;
+      const laneDone = async (i: number): Promise<void> => {
+        await lane(i % this.opts.processes);
+        this.lanesDone++;
+      };
+      await Promise.all([...Array.from({ length: lanes }, (_, i) => laneDone(i)), this.operate(lanes)]);
       // A fresh, fault-free process finishes whatever the dead left, as leases expire.
       const finisher = this.spawn(false);
       for (let round = 0; round < 200; round++) {

@@ -2,37 +2,51 @@
 // reindex (issue 25; test/support/sim-reindex.ts): the active index record in memory says
 // `migrating` (next = a second collection with another embedder dimension) or `switched`
 // (previous still dual-written), or is steady until the world starts the migration late
-// (`starting`: the writers keep acting on the steady record they cached); 12 documents start committed
-// (in the old target only unless switched); 3 processes x 4 writers run updates, deletes and the real reindex saga (a third of the
+// (`starting`: the writers keep acting on the steady record they cached), or the operator runs the
+// real transitions mid-world (sim-reindex-ops.ts): `switching` (the reindex loop under traffic, a
+// drain, the loop to its fixed point and `--switch` once verify is clean; the writers then resume on
+// the record they cached before it), `rollback` (the same, then `--rollback` under traffic);
+// `rechunk-*` the same with a target of another chunking (texts of several paragraphs, which the
+// new chunking cuts apart). 12 documents start committed (in the old target only unless
+// switched); 3 processes x 4 writers run updates, deletes and the real reindex saga (a third of the
 // sagas, started as the reindex loop starts them) on the shared documents, with seeded crashes,
 // transient faults and permanent refusals at every store and log call, and dual writes through the
 // real VectorTargets. Invariants after each world:
-//  - the simulation's (nothing open; verify 0 on the active target; last completed saga wins;
-//    compensations exactly once in reverse order, an ingest's dual write to the other target
-//    counted as a step of its own);
-//  - before any further pass, verify of the other target: once switched in full, while migrating
-//    no orphan and no stale version (a deleted document is in neither target); not when the
-//    migration started late (a saga with a cached record leaves what the loop must fix);
+//  - the simulation's (nothing open; verify 0 on the active target, in its chunking; last
+//    completed saga wins; compensations exactly once (per chunking) in reverse order, an ingest's
+//    dual write to the other target counted as a step of its own); no document left held;
+//  - before any further pass, verify of the other target: once switched in full (with a chunking
+//    of its own: PostgreSQL's rows and the graph's nodes of it too), while migrating no orphan and
+//    no stale version (a deleted document is in neither target); not when the migration started
+//    late (a saga with a cached record leaves what the loop must fix);
+//  - switch/rollback worlds: the transitions happened before the last saga started; after each,
+//    once the record cache expired, a process started before the switch reads from the active
+//    collection (its reader binding) and the alias `<base>_live` names it;
 //  - then the real reindex loop (src/ingest/reindex/run.ts) to its fixed point, as the CLI runs
-//    it: no document failed, every committed document's current version (right vector count) and
-//    no other in the next target, nothing else there; verify of both targets in full.
+//    it: no document failed, every committed document's current version (right vector count;
+//    with a new chunking, PostgreSQL's rows and Neo4j's nodes of it) and no other in the next
+//    target, nothing else there; verify of both targets in full.
 // The first world runs twice and must give the same trace hash. Replay a world with
 // SIM_SEED=<seed> SIM_REINDEX_PHASE=<phase> (both printed with a violation); SIM_REINDEX_SAGAS or
-// RELIABILITY_SCALE scale it.
+// RELIABILITY_SCALE scale it (the worlds of the first three phases have 1,000 sagas, the others 600).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import type { WorldOptions } from '../support/sim-world.js';
 import { checkWorld, type WorldFigures } from '../support/sim-worker.js';
 import { reliabilityScale, writeResult } from '../support/sim-results.js';
+import { SIM_REINDEX_PHASES } from '../support/sim-reindex.js';
 
 const TOTAL = Number(process.env.SIM_REINDEX_SAGAS ?? Math.round(3_000 * reliabilityScale()));
 const PER_WORLD = 1_000;
+/** The worlds added for issue 25 item 4 (switch, rollback, re-chunking) are smaller: CI time. */
+const PER_NEW_WORLD = 600;
+const ORIGINAL: readonly string[] = ['migrating', 'switched', 'starting'];
 const base = Number(process.env.SIM_SEED ?? Math.floor(Math.random() * 1e9));
-const PHASES = ['migrating', 'switched', 'starting'] as const;
+const PHASES = SIM_REINDEX_PHASES;
 type Phase = (typeof PHASES)[number];
 const PHASE: Phase = PHASES.find((p) => p === process.env.SIM_REINDEX_PHASE) ?? 'migrating';
-const options = (seed: number, reindex: Phase, sagas = PER_WORLD): WorldOptions => ({
+const options = (seed: number, reindex: Phase, sagas = ORIGINAL.includes(reindex) ? PER_WORLD : PER_NEW_WORLD): WorldOptions => ({
   seed,
   docs: 12,
   processes: 3,
@@ -63,7 +77,7 @@ function inWorker(worlds: WorldOptions[]): Promise<WorldFigures[]> {
 }
 
 test(
-  `deterministic simulation with a reindex: ${TOTAL.toLocaleString('en')} sagas (update, delete, reindex), migrating, switched, started late`,
+  `deterministic simulation with a reindex: update, delete, reindex sagas; migrating, switched, started late, switched and rolled back mid-world, re-chunking`,
   { timeout: 600_000 },
   async () => {
     console.log(`sim reindex seed=${base} (replay one world: SIM_SEED=<its seed>)`);
@@ -90,11 +104,16 @@ test(
       reindexSagas: sum((r) => r.reindex?.sagas ?? 0),
       reindexCompleted: sum((r) => r.reindex?.completed ?? 0),
       finalReindexed: sum((r) => r.reindex?.finalReindexed ?? 0),
+      switches: sum((r) => ((r.reindex?.operator?.switchedAt ?? -1) >= 0 ? 1 : 0)),
+      rollbacks: sum((r) => ((r.reindex?.operator?.rolledBackAt ?? -1) >= 0 ? 1 : 0)),
+      switchRefusals: sum((r) => r.reindex?.operator?.switchRefusals ?? 0),
+      readChecks: sum((r) => r.reindex?.operator?.readChecks ?? 0),
     };
     const wallMs = Math.round(performance.now() - t0);
     console.log(`reindex simulation: ${results.length} worlds, ${JSON.stringify(figures)}, ${wallMs} ms`);
     // The reindex sagas did run, and some were compensated or crashed into recovery.
     assert.ok(figures.reindexCompleted > 0, 'no reindex saga completed');
+    if (!only) assert.ok(figures.switches >= 2 && figures.rollbacks >= 1, 'the switch and rollback worlds did not switch or roll back');
     writeResult('simulation-reindex', { seed: base, worlds: results.length, wallMs, violations: 0, replayHash: first.hash, ...figures });
   },
 );

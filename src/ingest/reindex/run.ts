@@ -45,6 +45,8 @@ export interface ReindexRunOptions {
   signal?: AbortSignal;
   /** The active target's chunking: when `next`'s differs (re-chunking), the graph is compared too. */
   activeChunking?: number;
+  /** Saga ids of the reindex sagas (default: random ones); the simulation's are deterministic. */
+  sagaIds?: () => string;
 }
 
 export async function runReindex(
@@ -109,7 +111,7 @@ export async function runReindex(
           if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         }
         await clearHolder(stores.postgres, engine, docId).catch(() => undefined); // the saga waits otherwise
-        const outcome = await engine.execute(def, { docId }, { sagaId: newSagaId(), key: docId });
+        const outcome = await engine.execute(def, { docId }, { sagaId: (opts.sagaIds ?? newSagaId)(), key: docId });
         if (outcome.status === 'completed') {
           done++;
           failed.delete(docId);
