@@ -13,7 +13,7 @@ import { BatchStats, coalesceStores } from '../../src/stores/coalesce/stores.js'
 import type { StoreName, StoreSet } from '../../src/stores/types.js';
 import { EffectLog } from './sim-effects.js';
 import { MEMBER_CALL, withBatchForms } from './sim-batch.js';
-import { simStores } from './sim-stores.js';
+import { SimCache, simStores } from './sim-stores.js';
 import { allSagas } from './log-pages.js';
 import { SimIndex, finalPass, reindexDefinition, reindexOne, type SimReindexPhase } from './sim-reindex.js';
 import { operate, type OperatorFigures } from './sim-reindex-ops.js';
@@ -214,6 +214,7 @@ export class World {
     const models = simStores(() => this.clock.now(), this.embedder.dimension);
     if (opts.reindex && opts.coalesce) throw new Error('a reindex world is not coalesced (not modelled)');
     this.index = opts.reindex ? new SimIndex(opts.reindex, this.embedder.dimension) : undefined;
+    if (this.index?.rechunk && models.redis instanceof SimCache) models.redis.countInDigest = false; // see SimCache
     this.stores = this.effects.wrap(opts.coalesce ? withBatchForms(models) : (this.index?.bindActive(models) ?? models));
     this.boundTo = this.index?.active.collection;
     this.effects.isStale = (sagaId, token) => token < (this.tokens.get(sagaId) ?? 0);
