@@ -99,8 +99,12 @@ export class EffectLog {
     return out;
   }
 
-  /** The stores, with every saga write recorded. Model calls are atomic (no await before they change anything). */
-  wrap(stores: StoreSet): StoreSet {
+  /**
+   * The stores, with every saga write recorded. Model calls are atomic (no await before they change
+   * anything). `collection`: the one `stores.qdrant` is bound to, so that a process started after a
+   * switch (bound to the other one) names it as the others do.
+   */
+  wrap(stores: StoreSet, collection?: string): StoreSet {
     // `label`: the store's name, or `qdrant@<collection>` for another collection of the vector
     // store (withCollection: the other target of a reindex), whose writes are its own effects.
     const view = <T extends object>(name: StoreName, target: T, label: string = name): T =>
@@ -109,7 +113,8 @@ export class EffectLog {
           const v: unknown = Reflect.get(t, prop, recv);
           if (typeof v !== 'function' || typeof prop !== 'string' || prop === 'digest') return v;
           if (prop === 'withCollection')
-            return (n: string, d: number): unknown => view(name, (v as (n: string, d: number) => object).call(t, n, d), `${name}@${n}`);
+            return (n: string, d: number): unknown =>
+              view(name, (v as (n: string, d: number) => object).call(t, n, d), n === collection ? name : `${name}@${n}`);
           const model = t as unknown as Digestible;
           const member = MEMBER_CALL[prop];
           if (member !== undefined)

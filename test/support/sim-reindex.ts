@@ -102,9 +102,10 @@ export class SimIndex {
   get active(): IndexTarget {
     return this.live.active;
   }
-  /** The other target the record names (next while migrating, previous once switched). */
+  /** The other target (next while migrating, previous once switched): the world's, not the
+   * record's, so that a record that forgot it is caught by the checks of that target. */
   get other(): IndexTarget {
-    return this.live.next ?? this.live.previous ?? this.neu;
+    return this.active.collection === this.neu.collection ? this.old : this.neu;
   }
   get switched(): boolean {
     return this.live.phase === 'switched';

@@ -215,7 +215,10 @@ export class World {
     if (opts.reindex && opts.coalesce) throw new Error('a reindex world is not coalesced (not modelled)');
     this.index = opts.reindex ? new SimIndex(opts.reindex, this.embedder.dimension) : undefined;
     if (this.index?.rechunk && models.redis instanceof SimCache) models.redis.countInDigest = false; // see SimCache
-    this.stores = this.effects.wrap(opts.coalesce ? withBatchForms(models) : (this.index?.bindActive(models) ?? models));
+    this.stores = this.effects.wrap(
+      opts.coalesce ? withBatchForms(models) : (this.index?.bindActive(models) ?? models),
+      this.index?.active.collection,
+    );
     this.boundTo = this.index?.active.collection;
     this.effects.isStale = (sagaId, token) => token < (this.tokens.get(sagaId) ?? 0);
   }
