@@ -9,13 +9,16 @@
 //       and `--switch`, repeated while verify refuses; the writers resume on the record they
 //       cached before the switch (the processes keep it until a crash replaces them).
 //   70% (`rollback`): `--rollback`, under traffic.
+//   `finishing`: right after the switch, `--finish` under traffic (it waits out the record cache,
+//       then drops the old collection); one writer's process lives through the whole world, so a
+//       process started before the switch keeps writing after the drop.
 //
 // After each transition, once the record cache (the product's 1 s) has expired: a process started
 // before the switch reads from the active collection (VectorTargets.reader), and the alias
 // `<base>_live` points at it.
 import assert from 'node:assert/strict';
 import { IndexRecord, RECORD_CACHE_MS } from '../../src/ingest/reindex/record.js';
-import { liveAlias, rollbackReindex, switchReindex, type ControlDeps } from '../../src/ingest/reindex/control.js';
+import { finishReindex, liveAlias, rollbackReindex, switchReindex, type ControlDeps } from '../../src/ingest/reindex/control.js';
 import { runReindex } from '../../src/ingest/reindex/run.js';
 import { errorCode } from '../../src/lib/errors.js';
 import type { VectorTargets } from '../../src/ingest/reindex/targets.js';
@@ -53,7 +56,7 @@ export interface OperatorWorld {
 }
 
 export interface OperatorFigures {
-  /** Sagas started when the switch (and the rollback) took effect; -1: not done. */
+  /** Sagas started when the switch (and the rollback, or the finish) took effect; -1: not done. */
   switchedAt: number;
   rolledBackAt: number;
   /** `--switch` attempts refused by verify after the drain. */
@@ -65,7 +68,7 @@ export interface OperatorFigures {
 /** Runs the operator of a `switching` or `rollback` world; undefined in the other worlds. */
 export async function operate(w: OperatorWorld): Promise<OperatorFigures | undefined> {
   const { index } = w;
-  if (index.kind !== 'switching' && index.kind !== 'rollback') return undefined;
+  if (index.kind !== 'switching' && index.kind !== 'rollback' && index.kind !== 'finishing') return undefined;
   const figures: OperatorFigures = { switchedAt: -1, rolledBackAt: -1, switchRefusals: 0, readChecks: 0 };
   // A process started before the switch, with the product's record cache: its reads must follow.
   const reader = w.spawn(RECORD_CACHE_MS);
@@ -82,7 +85,9 @@ export async function operate(w: OperatorWorld): Promise<OperatorFigures | undef
     figures.readChecks++;
   };
 
-  await waitFor(() => w.started() >= w.sagas * LOOP_AT);
+  // `finishing`: earlier, so that sagas still start after the drop (--finish waits 2 s first).
+  const at = index.kind === 'finishing' ? 0.5 : 1;
+  await waitFor(() => w.started() >= w.sagas * LOOP_AT * at);
   const op = w.spawn();
   const { targets, reindexDef } = op;
   if (!targets || !reindexDef) throw new Error('an operator process without targets');
@@ -100,7 +105,7 @@ export async function operate(w: OperatorWorld): Promise<OperatorFigures | undef
       sagaIds: w.sagaIds,
     });
   const first = loop(); // under traffic
-  await waitFor(() => w.started() >= w.sagas * SWITCH_AT);
+  await waitFor(() => w.started() >= w.sagas * SWITCH_AT * at);
   w.gate(true);
   await first;
   await waitFor(w.idle);
@@ -117,6 +122,13 @@ export async function operate(w: OperatorWorld): Promise<OperatorFigures | undef
   figures.switchedAt = w.started();
   assert.equal((await index.refresh()).phase, 'switched');
   w.gate(false);
+  if (index.kind === 'finishing') {
+    await finishReindex(deps); // under traffic: waits out the record cache, then drops
+    figures.rolledBackAt = w.started();
+    assert.equal((await index.refresh()).phase, 'steady');
+    await checkReads('--finish');
+    return figures;
+  }
   await checkReads('--switch');
   if (index.kind !== 'rollback') return figures;
 

@@ -57,7 +57,9 @@ export const SIM_REINDEX_PHASES = [
   'rechunk-switched',
   'rechunk-switching',
 ] as const;
-export type SimReindexPhase = (typeof SIM_REINDEX_PHASES)[number];
+/** `finishing`: the same switch, then `--finish` under traffic (sim-reindex-ops.ts). */
+export const SIM_FINISH_PHASES = ['finishing', 'rechunk-finishing'] as const;
+export type SimReindexPhase = (typeof SIM_REINDEX_PHASES)[number] | (typeof SIM_FINISH_PHASES)[number];
 export const SIM_BASE = 'apex_chunks';
 export const SIM_NEXT = 'apex_chunks_v2';
 /** The new target's dimension is the old one's plus this (another embedder: other vectors). */
@@ -93,9 +95,13 @@ export class SimIndex {
   }
 
   /** The world's plan without the re-chunking: what the record does. */
-  get kind(): 'migrating' | 'switched' | 'starting' | 'switching' | 'rollback' {
+  get kind(): 'migrating' | 'switched' | 'starting' | 'switching' | 'rollback' | 'finishing' {
     const k = this.phase.replace(/^rechunk-/, '');
-    return k === 'switched' || k === 'starting' || k === 'switching' || k === 'rollback' ? k : 'migrating';
+    return k === 'switched' || k === 'starting' || k === 'switching' || k === 'rollback' || k === 'finishing' ? k : 'migrating';
+  }
+  /** After `--finish`: steady on the new target, the old one dropped. */
+  get finished(): boolean {
+    return this.kind === 'finishing' && this.live.phase === 'steady';
   }
 
   /** The target reads use now: processes started now open their vector store on it (src/app.ts). */
@@ -169,6 +175,7 @@ export class SimIndex {
     // that sagas after a transition act on the record before it; with 1 s (the product's), the
     // reindex saga's fresh reads, crash replacements and later sagas repaired everything first.
     const stale = this.kind === 'starting' || this.kind === 'switching' || this.kind === 'rollback';
+    // `finishing`: the product's cache, which `--finish` waits out twice before it drops anything.
     const ms = cacheMs ?? (stale ? STARTING_CACHE_MS : undefined);
     const record = new IndexRecord(this.store, { now, ...(ms !== undefined ? { cacheMs: ms } : {}) });
     return new VectorTargets(record, {
@@ -198,6 +205,7 @@ export class SimIndex {
     const own = this.bindActive(stores, boundTo);
     const chunking = this.active.chunking;
     if (this.kind === 'starting' && !complete && this.live.phase !== 'switched') return verifyStores(own, { chunking }); // next: the loop's business
+    if (this.finished) return verifyStores(own, { chunking }); // nothing else is named any more
     const o = this.other;
     return verifyStores(own, {
       chunking,
@@ -227,7 +235,24 @@ export async function finalPass(
 ): Promise<ReindexSummary | undefined> {
   let summary: ReindexSummary | undefined;
   if (index.kind === 'starting' && index.live.phase === 'steady') await index.start(checked); // a world too short to start it starts it here
-  if (!index.switched) {
+  if (index.finished) {
+    // Nothing of the old target is left: its collection (a late write of a process acting on a
+    // record cached before --finish must not bring it back), and with a re-chunking its chunking.
+    const names = (await checked.qdrant.listCollections()).map((c) => c.name);
+    assert.deepEqual(names, [SIM_NEXT], `collections after --finish (${label})`);
+    assert.equal(index.live.retired, undefined, `retired collections left in the record (${label})`);
+    assert.equal(index.live.retiredChunkings, undefined, `retired chunkings left in the record (${label})`);
+    if (index.rechunk) {
+      for (const d of await checked.postgres.inspectDocuments(null, 1_000, index.old.chunking))
+        assert.equal(d.committedChunks, 0, `${d.row.id} keeps chunks of the retired chunking (${label})`);
+      const nodes = await checked.neo4j.versionsOf(Array.from({ length: 64 }, (_, i) => `sim-${i}`));
+      assert.deepEqual(
+        nodes.filter((v) => (v.chunking ?? 1) === index.old.chunking),
+        [],
+        `graph nodes of the retired chunking (${label})`,
+      );
+    }
+  } else if (!index.switched) {
     const next = proc.targets.bind(index.neu);
     const activeChunking = index.active.chunking;
     summary = await until(
@@ -250,7 +275,7 @@ export async function finalPass(
   }
   const report = await index.verify(checked, true);
   assert.deepEqual(report.violations, [], `verify of both targets after the loop (${label})`);
-  if (index.rechunk) {
+  if (index.rechunk && !index.finished) {
     // The two chunkings differ (else the checks above could not tell them apart).
     let differ = 0;
     for (const d of await checked.postgres.inspectDocuments(null, 1_000, index.neu.chunking)) {

@@ -501,13 +501,18 @@ export class SimVector extends SimDerived implements VectorStore {
   ) {
     super('qdrant', false);
   }
-  /** The bound name's collection (through an alias); a missing one reads empty, like Qdrant's. */
+  /** While a write runs: a missing collection is created first (the adapter's writeVersion does). */
+  private creating = false;
+  /**
+   * The bound name's collection (through an alias). A missing one reads empty and has nothing to
+   * remove, like Qdrant's (src/stores/qdrant/collection.ts); a write creates it again first.
+   */
   protected override get held(): Map<string, Map<string, number>> {
     const name = this.shared.aliases.get(this.bound) ?? this.bound;
     let c = this.shared.collections.get(name);
     if (!c) {
       c = { dimension: this.dimension, held: new Map() };
-      if (!this.shared.aliases.has(this.bound)) this.shared.collections.set(name, c);
+      if (this.creating && !this.shared.aliases.has(this.bound)) this.shared.collections.set(name, c);
     }
     return c.held;
   }
@@ -548,7 +553,12 @@ export class SimVector extends SimDerived implements VectorStore {
     return new SimVector(dimension, name, this.shared);
   }
   async writeVersion(v: DocumentVersion, ctx: WriteContext): Promise<void> {
-    this.write(v, ctx);
+    this.creating = true;
+    try {
+      this.write(v, ctx);
+    } finally {
+      this.creating = false;
+    }
   }
   async search(): Promise<VectorHit[]> {
     return [];

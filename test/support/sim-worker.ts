@@ -81,10 +81,10 @@ export async function checkWorld(opts: WorldOptions): Promise<WorldFigures> {
     };
     // The transitions happened while the writers went on (not after the last saga started).
     const op = world.operator;
-    if (op && (world.index.kind === 'switching' || world.index.kind === 'rollback')) {
+    if (op) {
       if (op.switchedAt < 0 || op.switchedAt >= r.sagasStarted) throw new Error(`no switch mid-world: ${JSON.stringify(op)} (${label})`);
-      if (world.index.kind === 'rollback' && (op.rolledBackAt < 0 || op.rolledBackAt >= r.sagasStarted))
-        throw new Error(`no rollback mid-world: ${JSON.stringify(op)} (${label})`);
+      if (world.index.kind !== 'switching' && (op.rolledBackAt < 0 || op.rolledBackAt >= r.sagasStarted))
+        throw new Error(`no rollback or finish mid-world: ${JSON.stringify(op)} (${label})`);
     }
   }
   return {

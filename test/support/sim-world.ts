@@ -496,6 +496,10 @@ export class World {
   async run(): Promise<WorldResult> {
     const work = async (): Promise<void> => {
       const procs = Array.from({ length: this.opts.processes }, () => this.spawn());
+      // `finishing`: one more writer, in a process that lives through the whole world (started
+      // before the switch, never replaced): what `--finish` drops, it opened.
+      const longLived = this.index?.kind === 'finishing';
+      if (longLived) procs.push(this.spawn(false));
       const lane = async (slot: number): Promise<void> => {
         while (this.started < this.opts.sagas) {
           if (this.gateClosed) {
@@ -529,9 +533,9 @@ export class World {
           over = true;
         }
       };
-      const lanes = this.opts.processes * this.opts.lanes;
+      const lanes = this.opts.processes * this.opts.lanes + (longLived ? 1 : 0);
       const laneDone = async (i: number): Promise<void> => {
-        await lane(i % this.opts.processes);
+        await lane(longLived && i === lanes - 1 ? this.opts.processes : i % this.opts.processes);
         this.lanesDone++;
       };
       await Promise.all([...Array.from({ length: lanes }, (_, i) => laneDone(i)), this.operate(lanes)]);
