@@ -154,6 +154,23 @@ test('reindex 256 -> 384 under live updates and deletes; switch, rollback, switc
     const vectors = (await targets.writers()).map((b) => b.store);
     assert.deepEqual(await sweepDocument(stores, late.id, vectors), { swept: true, removed: 1 });
     assert.deepEqual(await versions(next.store, late.id), [contentSha256(doc(3, 1))]);
+
+    // A saga that read the record before --finish and wrote after the drop creates the old
+    // collection again; a re-run of --finish drops it (the record no longer names it).
+    await stores.qdrant.writeVersion(
+      {
+        docId: late.id,
+        title: late.title,
+        contentSha256: contentSha256(late),
+        metadata: {},
+        chunks: [{ idx: 0, text: late.text, entities: [], embedding: new Array<number>(256).fill(0.1) }],
+      },
+      { sagaId: 'late', fencingToken: 1 },
+    );
+    const names = async () => (await stores.qdrant.listCollections()).map((c) => c.name).sort();
+    assert.deepEqual(await names(), [base, 'apex_chunks_v2'], 'the late write created the collection again');
+    await finishReindex(deps);
+    assert.deepEqual(await names(), ['apex_chunks_v2'], 'a re-run of --finish drops the stray collection');
   } finally {
     await engine.close();
   }
