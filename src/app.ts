@@ -139,7 +139,15 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
   });
   let index: AppIndex | undefined;
   if (record && targets) {
-    const reindexDef = reindexSaga({ stores, targets, stepTimeoutMs: opts.stepTimeoutMs, outage, cacheEmbeddings, cacheFor });
+    const reindexDef = reindexSaga({
+      stores,
+      targets,
+      stepTimeoutMs: opts.stepTimeoutMs,
+      outage,
+      cacheEmbeddings,
+      cacheFor,
+      onBusy: writer.busyHolders.onBusy,
+    });
     engine.register(reindexDef); // every process: recovery finishes a dead run's reindex sagas
     index = { record, targets, base, atStart, reindexDef, ...(mismatch !== undefined ? { mismatch } : {}) };
   }

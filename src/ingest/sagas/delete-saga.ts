@@ -41,6 +41,9 @@ export interface DeleteDeps {
   /** The vector targets of the active index record (docs/reindex.md): a delete removes from every
    * one it names now. Absent (unit tests): the process's own collection only. */
   targets?: VectorTargets;
+  /** A step refused STORE_BUSY names the holder here (holder.ts BusyHolders: a dead owner's saga
+   * is taken over and finished while this one waits, not after its whole wait budget). */
+  onBusy?: (holder: string) => void;
 }
 
 type Ctx = StepContext<DeleteInput, unknown>;
@@ -56,6 +59,7 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
   const storeStep = storeStepFactory<DeleteInput>({
     timeoutMs: deps.stepTimeoutMs ?? 30_000,
     retry: (step) => storeRetry(deps.outage, 'delete', step),
+    ...(deps.onBusy ? { onBusy: deps.onBusy } : {}),
   });
 
   const markDeleting = storeStep('postgres_mark_deleting', {

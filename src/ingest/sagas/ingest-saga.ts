@@ -54,6 +54,9 @@ export interface IngestDeps {
   /** The vector targets of the active index record (docs/reindex.md): the vector steps write every
    * one it names now. Absent (unit tests): the process's own collection only. */
   targets?: VectorTargets;
+  /** A step refused STORE_BUSY names the holder here (holder.ts BusyHolders: a dead owner's saga
+   * is taken over and finished while this one waits, not after its whole wait budget). */
+  onBusy?: (holder: string) => void;
   /** This process's copy of the staged contents (content-cache.ts): saves a read per step. */
   content?: StagedContentCache;
 }
@@ -75,6 +78,7 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
   const storeStep = storeStepFactory<IngestInput>({
     timeoutMs: deps.stepTimeoutMs ?? 30_000,
     retry: (step) => storeRetry(deps.outage, saga, step),
+    ...(deps.onBusy ? { onBusy: deps.onBusy } : {}),
   });
   const postgresPending = storeStep('postgres_pending', {
     run: async (ctx, w): Promise<Pending> => {
