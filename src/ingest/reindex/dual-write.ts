@@ -10,15 +10,17 @@ import type { DocumentVersion, EmbeddingCacheStore, VectorStore, WriteContext } 
 import type { ValidDocument } from '../schema.js';
 import type { IngestLimits } from '../limits.js';
 import { versionOf } from '../sagas/version.js';
-import { writeTargets } from './state.js';
+import { CHUNKING_VERSION, writeTargets } from './state.js';
 import { limitsOf } from './chunkings.js';
-import { targetOfEmbedder, type TargetBinding, type VectorTargets } from './targets.js';
+import type { TargetBinding, VectorTargets } from './targets.js';
 import type { Embedder } from '../embedder.js';
 import { settleAll } from '../../lib/settle-all.js';
 
 /** The process's own store and embedder: the one target of a deployment without an index record. */
 export function ownBinding(store: VectorStore, embedder: Embedder): TargetBinding {
-  return { target: { ...targetOfEmbedder(embedder), collection: '' }, store, embedder };
+  // Only its chunking (the first) and its store and embedder are used: no record names it.
+  const target = { embedder: 'own', model: '', dimension: embedder.dimension, chunking: CHUNKING_VERSION, collection: '' };
+  return { target, store, embedder };
 }
 
 /**
