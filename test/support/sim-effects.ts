@@ -69,6 +69,8 @@ function docIdOf(args: unknown[]): string | undefined {
 
 export class EffectLog {
   readonly effects: Effect[] = [];
+  /** Vector collections dropped (`--finish`), by the label their writes carry, and when. */
+  readonly drops: Array<{ seq: number; label: string }> = [];
   private seq = 0;
   /** Decides whether a write comes from an owner that lost its saga (the exhaustive scopes know). */
   isStale: (sagaId: string, token: number) => boolean = () => false;
@@ -116,6 +118,12 @@ export class EffectLog {
             return (n: string, d: number): unknown =>
               view(name, (v as (n: string, d: number) => object).call(t, n, d), n === collection ? name : `${name}@${n}`);
           const model = t as unknown as Digestible;
+          if (prop === 'dropCollection')
+            return (n: string): unknown => {
+              const out = (v as (n: string) => unknown).call(t, n);
+              this.drops.push({ seq: this.seq++, label: n === collection ? name : `${name}@${n}` });
+              return out;
+            };
           const member = MEMBER_CALL[prop];
           if (member !== undefined)
             return (items: unknown[]): unknown =>
@@ -164,6 +172,8 @@ export interface CompensationFigures {
   effectsUndone: number;
   /** Forward writes of a lost owner that landed after the new owner compensated (Qdrant: unfenced). */
   lateStaleWrites: number;
+  /** Forward writes undone by the drop of their collection (`--finish`), not by a compensation. */
+  droppedWithCollection: number;
 }
 
 /**
@@ -176,7 +186,7 @@ export interface CompensationFigures {
 export async function checkCompensations(log: SagaLog, effects: EffectLog, label: string): Promise<CompensationFigures> {
   const bySaga = new Map<string, Effect[]>();
   for (const e of effects.effects) bySaga.set(e.sagaId, [...(bySaga.get(e.sagaId) ?? []), e]);
-  const figures: CompensationFigures = { compensatedSagas: 0, effectsUndone: 0, lateStaleWrites: 0 };
+  const figures: CompensationFigures = { compensatedSagas: 0, effectsUndone: 0, lateStaleWrites: 0, droppedWithCollection: 0 };
   for (const [sagaId, list] of bySaga) {
     const saga = await log.load(sagaId);
     assert.ok(saga, `effects of unknown saga ${sagaId} (${label})`);
@@ -222,6 +232,17 @@ export async function checkCompensations(log: SagaLog, effects: EffectLog, label
       figures.lateStaleWrites += late.length;
       const applied = forward.length - late.length;
       const undoing = mine.filter((e) => roleOf(e)?.side === 'C' && e.changed);
+      // Undone by `--finish`: a write to a collection the record stopped naming before the
+      // compensation ran (which then skips it), dropped with that collection afterwards.
+      const where = (e: Effect): string => e.call.slice(0, e.call.lastIndexOf('.'));
+      const dropped =
+        undoing.length === 0 &&
+        forward.length > 0 &&
+        forward.every((f) => effects.drops.some((d) => d.label === where(f) && d.seq > f.seq));
+      if (dropped) {
+        figures.droppedWithCollection++;
+        continue;
+      }
       const what = `${sagaId} ${step}: ${applied} forward change(s), ${undoing.length} compensating change(s): ${mine.map((e) => `${e.call}${e.changed ? '*' : ''}@${e.token}`).join(' ')}`;
       // Once per chunking: a delete's compensation writes the committed version back in every live
       // chunking (re-chunking worlds), one write each; every other undo is one call.

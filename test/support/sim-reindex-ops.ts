@@ -56,9 +56,10 @@ export interface OperatorWorld {
 }
 
 export interface OperatorFigures {
-  /** Sagas started when the switch (and the rollback, or the finish) took effect; -1: not done. */
+  /** Sagas started when the switch (the rollback, the finish) took effect; -1: not done. */
   switchedAt: number;
   rolledBackAt: number;
+  finishedAt: number;
   /** `--switch` attempts refused by verify after the drain. */
   switchRefusals: number;
   /** Reader checks passed (one per transition). */
@@ -69,7 +70,7 @@ export interface OperatorFigures {
 export async function operate(w: OperatorWorld): Promise<OperatorFigures | undefined> {
   const { index } = w;
   if (index.kind !== 'switching' && index.kind !== 'rollback' && index.kind !== 'finishing') return undefined;
-  const figures: OperatorFigures = { switchedAt: -1, rolledBackAt: -1, switchRefusals: 0, readChecks: 0 };
+  const figures: OperatorFigures = { switchedAt: -1, rolledBackAt: -1, finishedAt: -1, switchRefusals: 0, readChecks: 0 };
   // A process started before the switch, with the product's record cache: its reads must follow.
   const reader = w.spawn(RECORD_CACHE_MS);
   const waitFor = async (cond: () => boolean): Promise<void> => {
@@ -124,13 +125,15 @@ export async function operate(w: OperatorWorld): Promise<OperatorFigures | undef
   w.gate(false);
   if (index.kind === 'finishing') {
     await finishReindex(deps); // under traffic: waits out the record cache, then drops
-    figures.rolledBackAt = w.started();
+    figures.finishedAt = w.started();
     assert.equal((await index.refresh()).phase, 'steady');
     await checkReads('--finish');
     return figures;
   }
-  await checkReads('--switch');
-  if (index.kind !== 'rollback') return figures;
+  if (index.kind !== 'rollback') {
+    await checkReads('--switch');
+    return figures;
+  }
 
   await waitFor(() => w.started() >= w.sagas * ROLLBACK_AT);
   await rollbackReindex(deps); // under traffic: no verify needed, the old index was dual-written

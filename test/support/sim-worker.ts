@@ -83,7 +83,8 @@ export async function checkWorld(opts: WorldOptions): Promise<WorldFigures> {
     const op = world.operator;
     if (op) {
       if (op.switchedAt < 0 || op.switchedAt >= r.sagasStarted) throw new Error(`no switch mid-world: ${JSON.stringify(op)} (${label})`);
-      if (world.index.kind !== 'switching' && (op.rolledBackAt < 0 || op.rolledBackAt >= r.sagasStarted))
+      const second = world.index.kind === 'finishing' ? op.finishedAt : op.rolledBackAt;
+      if (world.index.kind !== 'switching' && (second < 0 || second >= r.sagasStarted))
         throw new Error(`no rollback or finish mid-world: ${JSON.stringify(op)} (${label})`);
     }
   }

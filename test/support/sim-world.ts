@@ -497,9 +497,11 @@ export class World {
     const work = async (): Promise<void> => {
       const procs = Array.from({ length: this.opts.processes }, () => this.spawn());
       // `finishing`: one more writer, in a process that lives through the whole world (started
-      // before the switch, never replaced): what `--finish` drops, it opened.
+      // before the switch, never replaced): what `--finish` drops, it opened. SIM_FINISH_STALE=1:
+      // it keeps the record it read first for good (a write landing later after its record read
+      // than --finish waits; fails: the write creates the dropped collection again).
       const longLived = this.index?.kind === 'finishing';
-      if (longLived) procs.push(this.spawn(false));
+      if (longLived) procs.push(this.spawn(false, process.env.SIM_FINISH_STALE ? { cacheMs: 3_600_000 } : {}));
       const lane = async (slot: number): Promise<void> => {
         while (this.started < this.opts.sagas) {
           if (this.gateClosed) {
