@@ -455,6 +455,7 @@ export class World {
         (x) => this.until(x),
         label,
         () => this.sagaId('final'),
+        (ms) => this.clock.sleep(ms),
       ),
     );
   }
