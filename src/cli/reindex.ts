@@ -90,7 +90,7 @@ export function registerReindex(program: Command): void {
     .option('--verify', 'check the new index against PostgreSQL; exit 1 with the list of problems')
     .option('--switch', 'serve reads from the new index (refused unless --verify passes)')
     .option('--rollback', 'serve reads from the old index again (after --switch), or abandon the migration (before)')
-    .option('--finish', 'drop the old index after --switch (ends dual writes)')
+    .option('--finish', 'drop the old index after --switch (ends dual writes; a re-run also drops collections a late write re-created)')
     .option('--no-progress', 'no progress lines on stderr')
     .option('--json', 'print one JSON object on stdout')
     .action(exiting((flags: ReindexFlags, cmd: Command) => reindex(cmd, flags)));
