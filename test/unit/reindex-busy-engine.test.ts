@@ -22,8 +22,9 @@ import { MemoryIndexState } from '../support/memory-index-state.js';
 
 const N = 6;
 const doc = (i: number) => ({ id: `busy-${i}`, title: `D${i}`, text: `Document ${i} on Vega Observatory and Lumen Harbor.`, metadata: {} });
-/** Only ends a test that would otherwise hang (the behaviour under test is broken): its assertions fail then. */
-const WATCHDOG_MS = 10_000;
+/** Only ends a test that would otherwise hang (the behaviour under test broken): its assertions fail
+ * then. Far above the loop's time (under 0.1 s here), so that a slow machine cannot trip it. */
+const WATCHDOG_MS = 30_000;
 
 interface Gate {
   entered: Promise<void>;
