@@ -10,10 +10,10 @@
 //    --chunk-target-chars 400 --chunk-max-chars 600 -c 2` on another copy is killed twice and
 //    re-run: PostgreSQL's chunks of the new chunking are, document by document, those an
 //    uninterrupted run cuts, and `--verify`'s check (verifyNext, in this process) passes.
-// Kill points (seeded): right after the start transition (before the loop), at the first progress
-// line of a pass (sagas starting: no document done yet), or some milliseconds into a pass (sagas in
-// flight; one run of each plan is killed so). The delays are wall time, so a replay
-// (REINDEX_KILL_SEED=<seed>) repeats the plan, not the exact instant.
+// Kill points (seeded, test/support/reindex-kill.ts): right after the start transition (before the
+// loop), at the first progress line of a pass (sagas starting: no document done yet), or some
+// milliseconds into a pass (sagas in flight; one run of each plan is killed so). The delays are
+// wall time, so a replay (REINDEX_KILL_SEED=<seed>) repeats the plan, not the exact instant.
 // Embedded means one process per data directory: no writer runs beside the reindex here (the
 // servers test and test/unit/reindex-flow.test.ts cover live writes during a migration); the test
 // process opens the data directory only between the CLI runs. The corpus is ingested once; each
@@ -35,14 +35,14 @@ import { verifyNext } from '../../src/ingest/reindex/control.js';
 import { rechunk } from '../../src/ingest/reindex/chunkings.js';
 import { seededRandom } from '../../src/saga/index.js';
 import { json } from '../support/cli.js';
-import { runCliAsync, spawnCli } from '../support/cli-async.js';
+import { runCliAsync } from '../support/cli-async.js';
+import { killPlan, killedRun, takenOver } from '../support/reindex-kill.js';
 import { reliabilityScale } from '../support/sim-results.js';
 
 const N = 16;
 const seed = Number(process.env.REINDEX_KILL_SEED ?? Math.floor(Math.random() * 1e9));
 console.log(`embedded reindex crash test: seed=${seed} (replay: REINDEX_KILL_SEED=${seed})`);
 const random = seededRandom(seed);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const dirs: string[] = [];
 after(() => {
@@ -98,52 +98,6 @@ async function timed<T>(label: string, p: Promise<T>): Promise<T> {
   }
 }
 
-type Kill = { at: 'start' } | { at: 'pass'; delayMs: number };
-
-/** `runs` kill points; the run `inFlight` is killed 30-150 ms into its pass. */
-function killPlan(runs: number): Kill[] {
-  const inFlight = Math.floor(random() * runs);
-  return Array.from({ length: runs }, (_, k): Kill => {
-    if (k === inFlight) return { at: 'pass', delayMs: 30 + Math.floor(random() * 120) };
-    const r = random();
-    if (r < 0.3) return { at: 'start' };
-    return { at: 'pass', delayMs: r < 0.6 ? 0 : Math.floor(random() * 300) };
-  });
-}
-
-/**
- * Runs `args` and SIGKILLs it at `kill`; a run that ends first must exit 0. Returns whether the kill
- * came some milliseconds into a pass that still had documents to do: sagas in flight (barring the
- * few milliseconds between two sagas of a worker), which the next run must take over.
- */
-async function killedRun(args: string[], kill: Kill, label: string): Promise<boolean> {
-  const t0 = performance.now();
-  const run = spawnCli(args);
-  let midPass = false;
-  try {
-    await run.waitFor(kill.at === 'start' ? /reindex: .* -> .*dual writes on/ : /reindex pass \d+: /, 120_000);
-    if (kill.at === 'pass' && kill.delayMs > 0) await sleep(kill.delayMs);
-    midPass = kill.at === 'pass' && kill.delayMs > 0 && !/, 0 to go/.test(run.output());
-    run.child.kill('SIGKILL');
-  } catch {
-    // It finished before the kill point: nothing left to kill.
-  }
-  const end = await run.exited;
-  const killed = end.code === null;
-  const secs = ((performance.now() - t0) / 1000).toFixed(1);
-  console.log(
-    `  ${label}: ${JSON.stringify(kill)}: ${killed ? `SIGKILLed${midPass ? ' mid-pass' : ''}` : `exited ${String(end.code)}`} (${secs} s)`,
-  );
-  if (!killed) assert.equal(end.code, 0, `${end.stdout}\n${end.stderr}`);
-  return killed && midPass;
-}
-
-/** Reindex sagas a later run took over from a killed one (a takeover raises the fencing token). */
-async function takenOver(app: App): Promise<number> {
-  const page = await app.profile.log.list({ name: 'reindex' }, { limit: 10_000 });
-  return page.sagas.filter((s) => s.fencingToken > 1).length;
-}
-
 /** Nothing left behind: no document held, no saga unended. */
 async function nothingLeft(app: App): Promise<void> {
   assert.deepEqual(await app.stores.postgres.listHeld(null, 100), [], 'no document left held');
@@ -163,7 +117,7 @@ test(
     const dir = await seeded();
     const cmd = ['--data-dir', dir, 'reindex', '--dimension', '384', '-c', '2'];
     let midPass = false;
-    for (const [k, kill] of killPlan(3).entries()) midPass = (await killedRun(cmd, kill, `run ${k + 1}`)) || midPass;
+    for (const [k, kill] of killPlan(random, 3).entries()) midPass = (await killedRun(cmd, {}, kill, `run ${k + 1}`)) || midPass;
     const last = await timed('last run', runCliAsync(['--data-dir', dir, 'reindex', '--dimension', '384', '--no-progress', '--json']));
     assert.equal(last.code, 0, `${last.stdout}\n${last.stderr}`);
     const summary = json<{ ok: boolean; unsettled: number; committed: number; next: { collection: string } }>(last);
@@ -190,7 +144,7 @@ test(
       await nothingLeft(app);
       const hits = await app.search('Vega Observatory Lumen Harbor', 5);
       assert.ok(hits.length > 0, 'search answers from the new collection');
-      const over = await takenOver(app);
+      const over = await takenOver(app.profile.log);
       console.log(`reindex sagas taken over from killed runs: ${over}`);
       if (midPass) assert.ok(over > 0, 'a run killed mid-pass left sagas that the next run took over');
     } finally {
@@ -213,7 +167,7 @@ test(
     const params = { targetChars: 400, maxChars: 600 };
     const flags = ['--chunk-target-chars', String(params.targetChars), '--chunk-max-chars', String(params.maxChars)];
     const cmd = ['--data-dir', dir, 'reindex', ...flags, '-c', '2'];
-    for (const [k, kill] of killPlan(2).entries()) await killedRun(cmd, kill, `re-chunk run ${k + 1}`);
+    for (const [k, kill] of killPlan(random, 2).entries()) await killedRun(cmd, {}, kill, `re-chunk run ${k + 1}`);
     const last = await timed('last run', runCliAsync(['--data-dir', dir, 'reindex', ...flags, '--no-progress', '--json']));
     assert.equal(last.code, 0, `${last.stdout}\n${last.stderr}`);
     const summary = json<{ ok: boolean; unsettled: number; committed: number; next: { chunking: number } }>(last);
