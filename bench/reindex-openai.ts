@@ -34,7 +34,10 @@ export async function benchReindexOpenAI(opts: ReindexOpenAIOptions): Promise<vo
       for (const c of opts.rates) {
         const started = await startReindex(deps, {
           embedder: 'openai',
-          model: 'fake-embedding',
+          // A model per run: the embedding cache is keyed by model, so a second run of the same
+          // model would find every vector cached and send no request (the c=16 row of the first
+          // quiet run: 0 requests).
+          model: `fake-embedding-c${c}`,
           dimension: fake.dimension,
           chunking: CHUNKING_VERSION,
         });

@@ -17,7 +17,7 @@ import { SagaEngine, type SagaHooks } from './saga/index.js';
 import { Retention, retentionFromEnv } from './fleet/retention.js';
 import { hasIndexState, type RelationalStore } from './stores/types.js';
 import { IndexRecord } from './ingest/reindex/record.js';
-import { checkProcessEmbedder, targetOfEmbedder, VectorTargets } from './ingest/reindex/targets.js';
+import { checkProcessEmbedder, readViewOf, targetOfEmbedder, VectorTargets, type ReadView } from './ingest/reindex/targets.js';
 import { DEFAULT_VECTOR_COLLECTION } from './ingest/reindex/control.js';
 import { namespaceCollection } from './config/namespace.js';
 import { initialState, type IndexState } from './ingest/reindex/state.js';
@@ -64,6 +64,9 @@ export interface App {
   index?: AppIndex;
   /** Vector search on the active index, with the embedder it was built with. */
   search(query: string, limit?: number): Promise<SearchHit[]>;
+  /** The stores as reads and checks see them now (targets.ts): Qdrant bound to the active index,
+   * which moves at a --switch; what verify, repair, search and the document view use. */
+  readView(): Promise<ReadView>;
   close(opts?: { graceMs?: number }): Promise<void>;
 }
 
@@ -136,16 +139,27 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
   });
   let index: AppIndex | undefined;
   if (record && targets) {
-    const reindexDef = reindexSaga({ stores, targets, stepTimeoutMs: opts.stepTimeoutMs, outage, cacheEmbeddings, cacheFor });
+    const reindexDef = reindexSaga({
+      stores,
+      targets,
+      stepTimeoutMs: opts.stepTimeoutMs,
+      outage,
+      cacheEmbeddings,
+      cacheFor,
+      onBusy: writer.busyHolders.onBusy,
+    });
     engine.register(reindexDef); // every process: recovery finishes a dead run's reindex sagas
     index = { record, targets, base, atStart, reindexDef, ...(mismatch !== undefined ? { mismatch } : {}) };
   }
+  const readView = (): Promise<ReadView> => readViewOf(stores, embedder, targets);
   const search = async (query: string, limit = 5): Promise<SearchHit[]> => {
-    if (!targets) return searchDocuments(stores, embedder, query, limit);
-    const reader = await targets.reader();
-    return searchDocuments({ ...stores, qdrant: reader.store }, reader.embedder, query, limit, reader.target.chunking);
+    const view = await readView();
+    return searchDocuments(view.stores, view.embedder, query, limit, view.chunking);
   };
-  const sweeper = new StaleWriteSweeper(stores, profile.log);
+  // Every vector target the record names is swept (a lost owner's late write may land in any).
+  const sweeper = new StaleWriteSweeper(stores, profile.log, {
+    ...(targets ? { vectors: async () => (await targets.writers()).map((b) => b.store) } : {}),
+  });
   engine.addHooks(sweeper.hooks);
   const retention = new Retention({ log: profile.log, retentionMs, warn: (line) => void process.stderr.write(`${line}\n`) });
   return {
@@ -161,6 +175,7 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
     leaseMs,
     ...(index ? { index } : {}),
     search,
+    readView,
     close: async (o = {}) => {
       await retention.stop();
       await engine.close(o);

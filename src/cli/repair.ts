@@ -2,7 +2,6 @@
 // run while sagas are in flight (their writes would look like orphan data) unless --force.
 import type { Command } from 'commander';
 import { repairStores } from '../ingest/repair.js';
-import { chunkingPlan } from '../ingest/reindex/chunkings.js';
 import type { SagaStatus } from '../saga/index.js';
 import { exiting } from './command.js';
 import { EXIT_FAILED, EXIT_OK } from './errors.js';
@@ -34,10 +33,9 @@ export function registerRepair(program: Command): void {
             io.err('repair: let them finish (`apex-memory sagas recover`), or pass --force if their owners are gone for good.');
             return EXIT_FAILED;
           }
-          const report = await repairStores(app.stores, app.embedder, {
-            dryRun: flags.dryRun === true,
-            ...(app.index ? { chunking: (await chunkingPlan(app.index.targets)).primary } : {}),
-          });
+          // The active index with its embedder and chunking (docs/reindex.md).
+          const view = await app.readView();
+          const report = await repairStores(view.stores, view.embedder, { dryRun: flags.dryRun === true, chunking: view.chunking });
           const left = report.after?.violations.length ?? report.before.violations.length;
           if (io.json) {
             io.out(toJson({ ok: left === 0, dryRun: flags.dryRun === true, ...report }));

@@ -3,7 +3,6 @@
 import type { Command } from 'commander';
 import { checkErasure, type ErasureReceipt } from '../ingest/erasure.js';
 import { verifyStores, type ExtraVectors } from '../ingest/verify.js';
-import { chunkingPlan } from '../ingest/reindex/chunkings.js';
 import { httpUrl } from '../metrics/cli.js';
 import { recordVerify } from '../metrics/drift.js';
 import { pushOrWarn } from '../metrics/push.js';
@@ -35,17 +34,17 @@ export function registerVerify(program: Command): void {
       exiting((flags: { json?: boolean; pushgateway?: string; erased?: string; logScanLimit: number }, cmd: Command) =>
         withApp(cmd, { json: flags.json === true }, async (app, io) => {
           if (flags.erased !== undefined) {
-            const receipt = await checkErasure(app.stores, app.engine.log, flags.erased, {
+            const view = await app.readView();
+            const receipt = await checkErasure(view.stores, app.engine.log, flags.erased, {
               logScanLimit: flags.logScanLimit,
               extraVectors: await reindexTargets(app),
             });
             io.out(io.json ? toJson(receipt) : renderReceipt(receipt));
             return receipt.erased ? EXIT_OK : EXIT_FAILED;
           }
-          const report = await verifyStores(app.stores, {
-            extraVectors: await reindexTargets(app),
-            ...(app.index ? { chunking: (await chunkingPlan(app.index.targets)).primary } : {}),
-          });
+          // The active index (the record's, docs/reindex.md) beside the other targets it names.
+          const view = await app.readView();
+          const report = await verifyStores(view.stores, { extraVectors: await reindexTargets(app), chunking: view.chunking });
           if (flags.pushgateway !== undefined) {
             const metrics = new ApexMetrics();
             recordVerify(metrics, report);

@@ -9,7 +9,6 @@ import { createLogger, sagaLogHooks } from '../logging/logger.js';
 import { port } from '../metrics/cli.js';
 import { createObservability } from '../metrics/observe.js';
 import { serveMetrics, type MetricsServer } from '../metrics/server.js';
-import { chunkingPlan } from '../ingest/reindex/chunkings.js';
 import { scheduleVerify } from '../metrics/verify-schedule.js';
 import { drillWrapper } from '../stores/faults-env.js';
 import { onStopSignal } from '../fleet/signals.js';
@@ -100,13 +99,7 @@ function runWorker(flags: WorkerFlags, cmd: Command): Promise<number> {
     const verify =
       flags.verifyEvery === undefined
         ? undefined
-        : scheduleVerify(
-            app.stores,
-            obs.metrics,
-            flags.verifyEvery * 1000,
-            (line) => log.warn(line),
-            async () => (app.index ? (await chunkingPlan(app.index.targets)).primary : 1),
-          );
+        : scheduleVerify(app.readView, obs.metrics, flags.verifyEvery * 1000, (line) => log.warn(line));
     // Sagas retrying a store that is down (an outage ridden out) are named in the status line.
     const report = (): void => {
       const waiting = app.waits.current();

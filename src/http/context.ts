@@ -8,7 +8,7 @@ import type { Embedder } from '../ingest/embedder.js';
 import type { VerifyReport } from '../ingest/verify.js';
 import type { MemoryWriter } from '../ingest/writer.js';
 import type { SagaEngine, SagaLogBackend } from '../saga/index.js';
-import type { StoreSet } from '../stores/types.js';
+import type { StoreSet, VectorStore } from '../stores/types.js';
 import type { SagaTimings } from './timings.js';
 
 export interface ApiApp {
@@ -23,7 +23,17 @@ export interface ApiApp {
   index?: {
     record: { read(): Promise<{ state: IndexState } | undefined>; current(): Promise<{ state: IndexState }> };
     mismatch?: string;
+    /** The write targets besides the active one (a reindex in progress): erasure checks them too. */
+    targets?: { others(): Promise<Array<{ target: { collection: string }; store: VectorStore }>> };
   };
+  /** The stores as reads see them now (Qdrant on the active index, docs/reindex.md); absent: `stores`. */
+  readView?(): Promise<{ stores: StoreSet; chunking: number }>;
+}
+
+/** The app's read view, or its stores with the record's active chunking (apps without a view). */
+export async function readViewOf(app: ApiApp): Promise<{ stores: StoreSet; chunking: number }> {
+  if (app.readView) return app.readView();
+  return { stores: app.stores, chunking: (await app.index?.record.current())?.state.active.chunking ?? 1 };
 }
 
 /** A Prometheus registry (prom-client's Registry has this shape). */

@@ -4,7 +4,7 @@ import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { validateDocument } from '../ingest/schema.js';
 import { getDocument, searchDocuments } from '../ingest/read.js';
-import type { ApiContext } from './context.js';
+import { readViewOf, type ApiContext } from './context.js';
 import { readJsonBody } from './body.js';
 import { HttpProblem } from './problem.js';
 import { json, parseQuery, parseWith, problems, route } from './route.js';
@@ -147,7 +147,8 @@ export function registerDocumentRoutes(api: OpenAPIHono, ctx: ApiContext): void 
     },
     async (c) => {
       const id = idOf(c);
-      const { stores } = ctx.app;
+      // Qdrant: the active index's collection (it moves at a --switch), with its chunking.
+      const { stores, chunking } = await readViewOf(ctx.app);
       const [row, pending, graph, vectors, cache] = await Promise.all([
         stores.postgres.getDocument(id),
         stores.postgres.getPendingVersions(id),
@@ -156,12 +157,11 @@ export function registerDocumentRoutes(api: OpenAPIHono, ctx: ApiContext): void 
         stores.redis.get(id),
       ]);
       const sha = row?.ingestionStatus === 'committed' ? row.contentSha256 : null;
-      const chunking = (await ctx.app.index?.record.current())?.state.active.chunking;
       const chunks = row?.contentSha256 ? (await stores.postgres.getChunks(id, row.contentSha256, chunking)).length : 0;
       const only = (vs: Array<{ contentSha256: string }>): boolean =>
         sha === null ? vs.length === 0 : vs.length === 1 && vs[0]?.contentSha256 === sha;
       // The graph keeps every live chunking's nodes (re-chunking): the active one's are compared.
-      const activeGraph = graph.filter((v) => (v.chunking ?? 1) === (chunking ?? 1));
+      const activeGraph = graph.filter((v) => (v.chunking ?? 1) === chunking);
       const consistent = only(activeGraph) && only(vectors) && (cache === undefined || cache.contentSha256 === sha) && pending.length === 0;
       const strip = (vs: Array<{ contentSha256: string; chunkCount: number }>) =>
         vs.map((v) => ({ contentSha256: v.contentSha256, chunkCount: v.chunkCount }));

@@ -3,7 +3,7 @@
 // whether every store was checked and holds no trace (a client reads it as the CLI's exit code).
 import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import { checkErasure } from '../ingest/erasure.js';
-import type { ApiContext } from './context.js';
+import { readViewOf, type ApiContext } from './context.js';
 import { json, parseWith, problems, route } from './route.js';
 
 const IdParam = z.object({
@@ -59,7 +59,11 @@ export function registerErasureRoute(api: OpenAPIHono, ctx: ApiContext): void {
     },
     async (c) => {
       const { id } = parseWith(IdParam, { id: c.req.param('id') ?? '' }, 'HTTP_INVALID_PARAMETER', 400);
-      return c.json(await checkErasure(ctx.app.stores, ctx.app.engine.log, id), 200);
+      // Every vector target the record names: the active one (the view's) and the others.
+      const view = await readViewOf(ctx.app);
+      const others = (await ctx.app.index?.targets?.others()) ?? [];
+      const extraVectors = others.map((b) => ({ collection: b.target.collection, store: b.store }));
+      return c.json(await checkErasure(view.stores, ctx.app.engine.log, id, { extraVectors }), 200);
     },
   );
 }

@@ -6,7 +6,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { verifyStores } from '../ingest/verify.js';
 import { MAX_PAGE, type SagaEntry } from '../saga/index.js';
-import type { ApiContext } from './context.js';
+import { readViewOf, type ApiContext } from './context.js';
 import { json, polled, problems, route } from './route.js';
 import { Overview, VerifyResult } from './schemas.js';
 
@@ -128,8 +128,9 @@ export function registerOverviewRoutes(api: OpenAPIHono, ctx: ApiContext): void 
       responses: { 200: json(VerifyResult, 'The violations found (at most 1,000 listed).'), ...problems(503) },
     },
     async (c) => {
-      const chunking = (await ctx.app.index?.record.current())?.state.active.chunking; // re-chunking: the serving one's
-      const report = await verifyStores(ctx.app.stores, { maxViolations: 1_000, ...(chunking !== undefined ? { chunking } : {}) });
+      // The active index as the record names it now (it moves at a --switch), with its chunking.
+      const view = await readViewOf(ctx.app);
+      const report = await verifyStores(view.stores, { maxViolations: 1_000, chunking: view.chunking });
       const at = new Date();
       ctx.state.lastVerify = { at, report };
       ctx.opts.onVerify?.(report);

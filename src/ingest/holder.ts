@@ -53,3 +53,33 @@ export async function settleEarlier(log: Pick<SagaLogQueries, 'list'>, engine: S
     }
   }
 }
+
+/**
+ * Holders met by a saga's step (STORE_BUSY): at each refusal, before the step's retry waits, the
+ * holder is taken over and finished here if its owner is gone (its process died, or its lease
+ * expired): engine.settle with no wait, which returns at once while the owner lives. Without it a
+ * write that met a dead run's saga after the pre-check (clearHolder) waited its whole budget
+ * (60 s) and then gave up. Nothing waits in the background: the step's own retries ask again.
+ */
+export class BusyHolders {
+  private readonly settling = new Map<string, Promise<void>>();
+
+  constructor(private readonly engine: Pick<SagaEngine, 'settle'>) {}
+
+  readonly onBusy = (holder: string): void => {
+    if (this.settling.has(holder)) return; // a takeover of it runs already
+    const job = this.engine
+      .settle(holder, { timeoutMs: 0 })
+      .then(
+        () => undefined,
+        () => undefined, // its owner lives (SAGA_WAIT_TIMEOUT), another log's saga, the engine closing
+      )
+      .finally(() => this.settling.delete(holder));
+    this.settling.set(holder, job);
+  };
+
+  /** How many holders are being settled now. */
+  get pending(): number {
+    return this.settling.size;
+  }
+}

@@ -5,7 +5,7 @@
 // sweep removes every derived version that is not the committed one. Runs in the background,
 // bounded in time; `drain()` waits for it on shutdown.
 import type { SagaHooks, SagaLog } from '../saga/index.js';
-import type { StoreSet } from '../stores/types.js';
+import type { StoreSet, VectorStore } from '../stores/types.js';
 import { sweepDocument } from './sweep.js';
 
 export interface SweeperOptions {
@@ -16,6 +16,8 @@ export interface SweeperOptions {
   /** Wait before the first attempt, for the old owner's in-flight requests (default 1 s). */
   initialDelayMs?: number;
   onSwept?: (docId: string, removed: number) => void;
+  /** The vector stores to sweep (every target of the active index record); default stores.qdrant. */
+  vectors?: () => Promise<VectorStore[]>;
 }
 
 function docIdOf(input: unknown): string | undefined {
@@ -67,7 +69,7 @@ export class StaleWriteSweeper {
     await this.pause(this.opts.initialDelayMs ?? 1_000);
     while (!this.stopped && Date.now() < until) {
       try {
-        const r = await sweepDocument(this.stores, docId);
+        const r = await sweepDocument(this.stores, docId, await this.opts.vectors?.());
         if (r.swept) {
           this.opts.onSwept?.(docId, r.removed);
           return;

@@ -8,7 +8,7 @@
 import { isFinal, type ErrorInfo, type SagaEngine, type SagaLogQueries, type SagaOutcome, type SagaDefinition } from '../saga/index.js';
 import type { StoreSet } from '../stores/types.js';
 import { chunkText } from './chunk.js';
-import { clearHolder, settleEarlier } from './holder.js';
+import { BusyHolders, clearHolder, settleEarlier } from './holder.js';
 import type { Embedder } from './embedder.js';
 import { resolveLimits, type IngestLimits } from './limits.js';
 import { contentSha256 } from './prepare.js';
@@ -81,9 +81,14 @@ export class MemoryWriter {
   /** The contents this process staged, for its own sagas' steps (sagas/content-cache.ts). */
   private readonly content = new StagedContentCache();
 
+  /** Holders its sagas' steps met (holder.ts): a dead owner's saga is finished while they wait. */
+  readonly busyHolders: BusyHolders;
+
   constructor(private readonly opts: WriterOptions) {
     this.plan = opts.plan ?? 'default';
+    this.busyHolders = new BusyHolders(opts.engine);
     const deps = {
+      onBusy: this.busyHolders.onBusy,
       stores: opts.stores,
       embedder: opts.embedder,
       limits: opts.limits,

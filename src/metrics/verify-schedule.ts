@@ -7,18 +7,17 @@ import { recordVerify } from './drift.js';
 import type { ApexMetrics } from './registry.js';
 
 export function scheduleVerify(
-  stores: StoreSet,
+  /** The stores as checks see them at each run (App.readView: the active index moves at a --switch). */
+  view: () => Promise<{ stores: StoreSet; chunking: number }>,
   m: ApexMetrics,
   everyMs: number,
   warn: (line: string) => void,
-  /** The chunking the stores' own targets hold now (re-chunking, docs/reindex.md); default 1. */
-  chunking: () => Promise<number> = () => Promise.resolve(1),
 ): { stop(): Promise<void> } {
   let running: Promise<void> | undefined;
   const run = (): void => {
     if (running) return;
-    running = chunking()
-      .then((k) => verifyStores(stores, { chunking: k }))
+    running = view()
+      .then((v) => verifyStores(v.stores, { chunking: v.chunking }))
       .then((report) => recordVerify(m, report))
       .catch((err: unknown) =>
         warn(`verify: run failed (${err instanceof Error ? err.message : 'unknown error'}); drift gauges keep the last run`),

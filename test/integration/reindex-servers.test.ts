@@ -140,4 +140,23 @@ test('reindex 256 -> 384 under live writes and searches; switch, rollback, finis
     (await app.stores.qdrant.listCollections()).map((c) => c.name),
     ['apex_chunks_v2'],
   );
+
+  // The app was opened on apex_chunks at 256 before the migration: after --finish its writes follow
+  // the record into apex_chunks_v2 at 384 (no restart), its checks read the new index, and the
+  // dropped collection is not created again by a write.
+  await new Promise((r) => setTimeout(r, 1_100)); // the record cache
+  const active = await index.targets.reader();
+  assert.equal((await app.writer.ingest(doc(2, 5))).status, 'completed');
+  assert.equal((await app.writer.delete(doc(3).id)).status, 'completed');
+  assert.deepEqual(
+    (await app.stores.qdrant.listCollections()).map((c) => c.name),
+    ['apex_chunks_v2'],
+    'the dropped collection stays dropped',
+  );
+  assert.deepEqual(await versions(active.store, doc(2).id), [contentSha256(doc(2, 5))]);
+  assert.deepEqual(await versions(active.store, doc(3).id), []);
+  const view = await app.readView();
+  assert.equal(view.embedder.dimension, 384);
+  assert.deepEqual((await verifyStores(view.stores, { chunking: view.chunking })).violations, []);
+  assert.ok((await app.search('Vega Observatory events near Lumen Harbor', 3)).length > 0);
 });

@@ -11,7 +11,8 @@ import { MemoryWriter } from '../../src/ingest/writer.js';
 import { verifyStores } from '../../src/ingest/verify.js';
 import { checkErasure } from '../../src/ingest/erasure.js';
 import { IndexRecord } from '../../src/ingest/reindex/record.js';
-import { VectorTargets, targetOfEmbedder } from '../../src/ingest/reindex/targets.js';
+import { VectorTargets, readViewOf, targetOfEmbedder } from '../../src/ingest/reindex/targets.js';
+import { sweepDocument } from '../../src/ingest/sweep.js';
 import { initialState } from '../../src/ingest/reindex/state.js';
 import { finishReindex, liveAlias, rollbackReindex, startReindex, switchReindex, verifyNext } from '../../src/ingest/reindex/control.js';
 import { runReindex } from '../../src/ingest/reindex/run.js';
@@ -120,6 +121,56 @@ test('reindex 256 -> 384 under live updates and deletes; switch, rollback, switc
       ['apex_chunks_v2'],
     );
     assert.equal((await finishReindex(deps)).version, done.version, 'a re-run of --finish has nothing left to do');
+
+    // The same process (opened on the old collection with the old embedder) keeps writing after
+    // --finish: its writes follow the record into the new collection, with the new embedder, and
+    // never bring the dropped collection back.
+    assert.equal((await writer.ingest(doc(1, 3))).status, 'completed');
+    assert.equal((await writer.ingest(doc(40))).status, 'completed');
+    assert.equal((await writer.delete(doc(2).id)).status, 'completed');
+    assert.deepEqual(
+      (await stores.qdrant.listCollections()).map((c) => c.name),
+      ['apex_chunks_v2'],
+      'the dropped collection stays dropped',
+    );
+    assert.deepEqual(await versions(next.store, doc(1).id), [contentSha256(doc(1, 3))]);
+    assert.deepEqual(await versions(next.store, doc(40).id), [contentSha256(doc(40))]);
+    assert.deepEqual(await versions(next.store, doc(2).id), []);
+    const view = await readViewOf(stores, h256, targets);
+    assert.equal(view.embedder.dimension, 384, 'reads and checks use the active index and its embedder');
+    assert.deepEqual((await verifyStores(view.stores, { chunking: view.chunking })).violations, []);
+    // A lost owner's late write is swept from every target the record names (here: the new one).
+    const late = doc(3, 9);
+    await next.store.writeVersion(
+      {
+        docId: late.id,
+        title: late.title,
+        contentSha256: contentSha256(late),
+        metadata: {},
+        chunks: [{ idx: 0, text: late.text, entities: [], embedding: new Array<number>(384).fill(0.1) }],
+      },
+      { sagaId: 'lost', fencingToken: 1 },
+    );
+    const vectors = (await targets.writers()).map((b) => b.store);
+    assert.deepEqual(await sweepDocument(stores, late.id, vectors), { swept: true, removed: 1 });
+    assert.deepEqual(await versions(next.store, late.id), [contentSha256(doc(3, 1))]);
+
+    // A saga that read the record before --finish and wrote after the drop creates the old
+    // collection again; a re-run of --finish drops it (the record no longer names it).
+    await stores.qdrant.writeVersion(
+      {
+        docId: late.id,
+        title: late.title,
+        contentSha256: contentSha256(late),
+        metadata: {},
+        chunks: [{ idx: 0, text: late.text, entities: [], embedding: new Array<number>(256).fill(0.1) }],
+      },
+      { sagaId: 'late', fencingToken: 1 },
+    );
+    const names = async () => (await stores.qdrant.listCollections()).map((c) => c.name).sort();
+    assert.deepEqual(await names(), [base, 'apex_chunks_v2'], 'the late write created the collection again');
+    await finishReindex(deps);
+    assert.deepEqual(await names(), ['apex_chunks_v2'], 'a re-run of --finish drops the stray collection');
   } finally {
     await engine.close();
   }

@@ -13,8 +13,6 @@ export interface ChunkingPlan {
   active: number;
   /** Every chunking writes must produce now, active first. */
   all: number[];
-  /** The chunking of the process's own collection (stores.qdrant). */
-  primary: number;
   /** chunkText limits of chunking `k`, over the process's other limits. */
   limits(k: number): Partial<IngestLimits>;
 }
@@ -26,25 +24,15 @@ export function limitsOf(state: IndexState | undefined, k: number, base: Partial
   return { ...base, chunkTargetChars: p.targetChars, chunkMaxChars: p.maxChars };
 }
 
-export function planOf(
-  state: IndexState | undefined,
-  primaryCollection: string | undefined,
-  base: Partial<IngestLimits> = {},
-): ChunkingPlan {
-  if (!state) return { active: CHUNKING_VERSION, all: [CHUNKING_VERSION], primary: CHUNKING_VERSION, limits: () => base };
-  const own = [state.active, state.next, state.previous].find((t) => t?.collection === primaryCollection);
-  return {
-    active: state.active.chunking,
-    all: liveChunkings(state),
-    primary: own?.chunking ?? state.active.chunking,
-    limits: (k) => limitsOf(state, k, base),
-  };
+export function planOf(state: IndexState | undefined, base: Partial<IngestLimits> = {}): ChunkingPlan {
+  if (!state) return { active: CHUNKING_VERSION, all: [CHUNKING_VERSION], limits: () => base };
+  return { active: state.active.chunking, all: liveChunkings(state), limits: (k) => limitsOf(state, k, base) };
 }
 
 /** The plan per the record (read through its cache); chunking 1 alone without targets (unit tests). */
 export async function chunkingPlan(targets: VectorTargets | undefined, base: Partial<IngestLimits> = {}): Promise<ChunkingPlan> {
-  if (!targets) return planOf(undefined, undefined, base);
-  return planOf((await targets.record.current()).state, targets.primaryCollection, base);
+  if (!targets) return planOf(undefined, base);
+  return planOf((await targets.record.current()).state, base);
 }
 
 /**

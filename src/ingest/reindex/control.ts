@@ -13,6 +13,7 @@ import {
   chunkingFor,
   finish,
   liveChunkings,
+  writeTargets,
   rollback,
   startMigration,
   switchTo,
@@ -156,15 +157,34 @@ async function dropChunkingEverywhere(deps: ControlDeps, chunking: number): Prom
   }
 }
 
+/**
+ * Collections of this deployment that no target names and that are not listed as retired: a saga
+ * that read the record before a --finish and wrote after the drop created its collection again (a
+ * Qdrant write to a missing collection creates it). Only names up to the record's generation
+ * (`<base>` is the first): a collection a concurrent start names next is never one.
+ */
+async function strayCollections(deps: ControlDeps, s: IndexState, retired: readonly string[]): Promise<string[]> {
+  const named = new Set([...writeTargets(s).map((t) => t.collection), ...retired]);
+  const generationOf = (name: string): number | undefined => {
+    if (name === deps.base) return 1;
+    const m = /^(.*)_v(\d+)$/.exec(name);
+    return m?.[1] === deps.base ? Number(m[2]) : undefined;
+  };
+  return (await deps.vectors.listCollections())
+    .map((c) => c.name)
+    .filter((n) => !named.has(n) && (generationOf(n) ?? Infinity) <= s.generation);
+}
+
 /** Drops the retired collections, once no process can still act on a record that named them. */
 async function dropRetired(deps: ControlDeps): Promise<VersionedState> {
   const cur = await deps.record.read();
   if (!cur) throw new ReindexError('REINDEX_PHASE', 'no active index record');
   const retired = retiredOf(cur.state).filter((c) => c !== cur.state.active.collection);
   const chunkings = (cur.state.retiredChunkings ?? []).filter((k) => !liveChunkings(cur.state).includes(k));
-  if (retired.length === 0 && chunkings.length === 0) return cur;
+  const stray = await strayCollections(deps, cur.state, retired);
+  if (retired.length === 0 && chunkings.length === 0 && stray.length === 0) return cur;
   await (deps.sleep ?? sleepMs)(RECORD_CACHE_MS * 2);
-  for (const c of retired) await deps.vectors.dropCollection(c);
+  for (const c of [...retired, ...stray]) await deps.vectors.dropCollection(c);
   for (const k of chunkings) await dropChunkingEverywhere(deps, k);
   return deps.record.change((s) => {
     const left = retiredOf(s).filter((c) => !retired.includes(c));

@@ -7,7 +7,7 @@
 // collection; the alias (moved on the server at --switch) cannot carry the embedder. The alias is
 // for readers outside this process (docs/reindex.md).
 import { HashingEmbedder, embedderFromEnv, type Embedder, type EmbedderEnv } from '../embedder.js';
-import type { VectorStore } from '../../stores/types.js';
+import type { StoreSet, VectorStore } from '../../stores/types.js';
 import { CHUNKING_VERSION, ReindexError, describeTarget, writeTargets, type IndexState, type IndexTarget } from './state.js';
 import type { IndexRecord } from './record.js';
 
@@ -83,11 +83,22 @@ export class VectorTargets {
     return b;
   }
 
-  /** The targets besides this process's own collection that writes must reach now (dual writes). */
+  /**
+   * Every target writes must reach now, the active one first (docs/reindex.md "Dual writes"): the
+   * record's targets, not the collection this process opened. A process started before a
+   * `--switch` thus stops writing the old collection at `--finish` (a Qdrant write to a missing
+   * collection creates it again, so writing it would bring a retired collection back for good).
+   */
+  async writers(): Promise<TargetBinding[]> {
+    const { state } = await this.record.current();
+    return writeTargets(state).map((t) => this.bind(t));
+  }
+
+  /** The write targets besides the active one (verify and erasure check them beside it). */
   async others(): Promise<TargetBinding[]> {
     const { state } = await this.record.current();
     return writeTargets(state)
-      .filter((t) => t.collection !== this.opts.primaryCollection)
+      .filter((t) => t.collection !== state.active.collection)
       .map((t) => this.bind(t));
   }
 
@@ -101,4 +112,20 @@ export class VectorTargets {
     const n = (await this.record.current()).state.next;
     return n ? this.bind(n) : undefined;
   }
+}
+
+/** The stores as reads and checks see them now: Qdrant bound to the active target (docs/reindex.md). */
+export interface ReadView {
+  stores: StoreSet;
+  /** The embedder the active target's vectors came from (query vectors, repair's rewrites). */
+  embedder: Embedder;
+  /** The active target's chunking: what reads name and verify counts. */
+  chunking: number;
+}
+
+/** The read view now: the active target's collection, embedder and chunking per the record. */
+export async function readViewOf(stores: StoreSet, embedder: Embedder, targets: VectorTargets | undefined): Promise<ReadView> {
+  if (!targets) return { stores, embedder, chunking: CHUNKING_VERSION };
+  const r = await targets.reader();
+  return { stores: r.store === stores.qdrant ? stores : { ...stores, qdrant: r.store }, embedder: r.embedder, chunking: r.target.chunking };
 }

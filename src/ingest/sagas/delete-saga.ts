@@ -19,7 +19,7 @@ import { holdOrSkip, unlessBusy } from './document-guard.js';
 import { firstStepRetry, storeRetry, type OutageBudgets } from './outage-budget.js';
 import { storeStepFactory, writeContext } from './store-step.js';
 import { versionFromChunks, type DeleteInput } from './version.js';
-import { forEachOther } from '../reindex/dual-write.js';
+import { forEachTarget, ownBinding } from '../reindex/dual-write.js';
 import { cacheOption } from './cache-choice.js';
 import type { VectorTargets } from '../reindex/targets.js';
 import { chunkingPlan, type ChunkingPlan } from '../reindex/chunkings.js';
@@ -38,8 +38,12 @@ export interface DeleteDeps {
    * a grace period: staged, then never begun): their staged content may go. Without it, the delete
    * erases no staged content (the sweep does, later). staged-sweep.ts endedOf is the one in use. */
   endedSagas?: (staged: readonly StagedRef[]) => Promise<Set<string>>;
-  /** The other vector targets of a reindex in progress (docs/reindex.md): a delete removes from all. */
+  /** The vector targets of the active index record (docs/reindex.md): a delete removes from every
+   * one it names now. Absent (unit tests): the process's own collection only. */
   targets?: VectorTargets;
+  /** A step refused STORE_BUSY names the holder here (holder.ts BusyHolders: a dead owner's saga
+   * is taken over and finished while this one waits, not after its whole wait budget). */
+  onBusy?: (holder: string) => void;
 }
 
 type Ctx = StepContext<DeleteInput, unknown>;
@@ -55,6 +59,7 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
   const storeStep = storeStepFactory<DeleteInput>({
     timeoutMs: deps.stepTimeoutMs ?? 30_000,
     retry: (step) => storeRetry(deps.outage, 'delete', step),
+    ...(deps.onBusy ? { onBusy: deps.onBusy } : {}),
   });
 
   const markDeleting = storeStep('postgres_mark_deleting', {
@@ -80,7 +85,6 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
    */
   const committed = async (
     ctx: Ctx,
-    withEmbeddings: boolean,
     // The chunking to rebuild (docs/reindex.md "Re-chunking"); `required: false` for a target still
     // being built, which may not have its chunks of this document yet (the reindex loop writes them).
     chunking = 1,
@@ -104,13 +108,16 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
         `cannot restore ${JSON.stringify(docId)}: no chunks of ${sha} left in PostgreSQL`,
       );
     }
-    const texts = chunks.map((c) => c.text);
-    const cache = cacheOption(deps, embedder, stores.postgres);
-    return versionFromChunks(docId, title, sha, metadata, texts, {
-      chunking,
-      ...(withEmbeddings ? { embedder, signal: ctx.signal, ...cache } : {}),
-    });
+    return versionFromChunks(
+      docId,
+      title,
+      sha,
+      metadata,
+      chunks.map((c) => c.text),
+      { chunking },
+    );
   };
+  const own = ownBinding(stores.qdrant, embedder);
   const plan = (): Promise<ChunkingPlan> => chunkingPlan(deps.targets);
 
   const redisDelete = storeStep('redis_delete', {
@@ -119,7 +126,7 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
       return null;
     },
     compensate: async (ctx, w) => {
-      const v = await committed(ctx, false, (await plan()).active);
+      const v = await committed(ctx, (await plan()).active);
       if (!v) return;
       await stores.redis.put(
         { docId: v.docId, title: v.title, contentSha256: v.contentSha256, chunkCount: v.chunks.length, metadata: v.metadata },
@@ -135,7 +142,7 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
     compensate: async (ctx, w) => {
       const p = await plan();
       for (const k of p.all) {
-        const v = await committed(ctx, false, k, k === p.active);
+        const v = await committed(ctx, k, k === p.active);
         if (v) await stores.neo4j.writeVersion(v, w);
       }
     },
@@ -148,21 +155,17 @@ export function deleteSaga(deps: DeleteDeps): SagaDefinition<DeleteInput, Record
     // Dual writes (docs/reindex.md): the document also leaves every other vector target of a
     // reindex in progress, in this step (no step of their own: see ingest-saga.ts qdrant_write).
     run: async (ctx, w) => {
-      await stores.qdrant.removeDocument(ctx.input.docId, w);
-      const others = await forEachOther(deps.targets, (b) => b.store.removeDocument(ctx.input.docId, w));
+      const collections = await forEachTarget(deps.targets, own, (b) => b.store.removeDocument(ctx.input.docId, w));
       const embeddingsForgotten = await stores.postgres.forgetEmbeddings(ctx.input.docId, null, { heldBy: ctx.sagaId });
-      return others.length ? { embeddingsForgotten, collections: others } : { embeddingsForgotten };
+      return collections.length > 1 ? { embeddingsForgotten, collections } : { embeddingsForgotten };
     },
-    // The committed version back into every target, each with its own embedder.
+    // The committed version back into every target, each cut with its own chunking (from
+    // PostgreSQL's rows of it) and embedded with its own embedder.
     compensate: async (ctx, w) => {
-      const p = await plan();
-      const v = await committed(ctx, true, p.primary, p.primary === p.active);
-      if (v) await stores.qdrant.writeVersion(v, w);
-      else if (p.primary === p.active) return; // not held, or nothing committed: nothing of ours to undo
-      await forEachOther(deps.targets, async (b) => {
-        // Each target's own chunking, from PostgreSQL's rows of it.
-        const c = await committed(ctx, false, b.target.chunking, b.target.chunking === p.active);
-        if (!c) return;
+      const active = (await plan()).active;
+      await forEachTarget(deps.targets, own, async (b) => {
+        const c = await committed(ctx, b.target.chunking, b.target.chunking === active);
+        if (!c) return; // not held, nothing committed, or a target still being built without it
         const texts = c.chunks.map((x) => x.text);
         const mine = await versionFromChunks(c.docId, c.title, c.contentSha256, c.metadata, texts, {
           embedder: b.embedder,

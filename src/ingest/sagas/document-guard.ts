@@ -17,6 +17,13 @@ export function isBusy(err: unknown): boolean {
   return errorCode(err) === 'STORE_BUSY';
 }
 
+/** The saga a STORE_BUSY refusal names as the holder (the PostgreSQL adapters name it). */
+export function busyHolder(err: unknown): string | undefined {
+  if (!isBusy(err)) return undefined;
+  const holder = (err as { holder?: unknown }).holder;
+  return typeof holder === 'string' && holder !== '' ? holder : undefined;
+}
+
 /** Takes or confirms D for this saga; `held: false` when another saga holds it (see above). */
 export async function holdOrSkip(stores: StoreSet, docId: string, w: WriteContext): Promise<Held> {
   try {

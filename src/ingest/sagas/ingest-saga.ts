@@ -31,7 +31,7 @@ import { docIdOf, documentOf, dropContent } from './content.js';
 import { cacheOption } from './cache-choice.js';
 import { settleAll } from '../../lib/settle-all.js';
 import type { StagedContentCache } from './content-cache.js';
-import { forEachOther, writeOthers } from '../reindex/dual-write.js';
+import { forEachTarget, ownBinding, writeEverywhere } from '../reindex/dual-write.js';
 import type { VectorTargets } from '../reindex/targets.js';
 import { chunkingPlan } from '../reindex/chunkings.js';
 
@@ -51,9 +51,12 @@ export interface IngestDeps {
   cacheEmbeddings?: boolean;
   /** Per embedder (cache-choice.ts): the other targets' embedders during a reindex. */
   cacheFor?: (embedder: Embedder) => boolean;
-  /** The vector targets of the active index record (docs/reindex.md): while a reindex runs, the
-   * vector steps write the others too. Absent (unit tests): the process's own collection only. */
+  /** The vector targets of the active index record (docs/reindex.md): the vector steps write every
+   * one it names now. Absent (unit tests): the process's own collection only. */
   targets?: VectorTargets;
+  /** A step refused STORE_BUSY names the holder here (holder.ts BusyHolders: a dead owner's saga
+   * is taken over and finished while this one waits, not after its whole wait budget). */
+  onBusy?: (holder: string) => void;
   /** This process's copy of the staged contents (content-cache.ts): saves a read per step. */
   content?: StagedContentCache;
 }
@@ -75,6 +78,7 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
   const storeStep = storeStepFactory<IngestInput>({
     timeoutMs: deps.stepTimeoutMs ?? 30_000,
     retry: (step) => storeRetry(deps.outage, saga, step),
+    ...(deps.onBusy ? { onBusy: deps.onBusy } : {}),
   });
   const postgresPending = storeStep('postgres_pending', {
     run: async (ctx, w): Promise<Pending> => {
@@ -120,37 +124,29 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
       return removeOwnVersion(stores, docId, ctx.input.sha, w, () => stores.neo4j.removeVersion(docId, ctx.input.sha, w));
     },
   });
-  const embeddingCache = cacheOption(deps, embedder, stores.postgres);
-  // Dual writes (docs/reindex.md): while a reindex runs, the same step also writes the other vector
-  // targets, each with its own embedder. In this step, not one of their own: a step costs two
-  // saga-log records in every saga, and a choice point in every simulated one, reindex or not.
+  // The vector targets (dual-write.ts): every one the active index record names now, each with its
+  // own embedder; two while a reindex runs (docs/reindex.md). In this step, not steps of their own:
+  // a step costs two saga-log records in every saga, and a choice point in every simulated one.
+  const own = ownBinding(stores.qdrant, embedder);
   const qdrantWrite = storeStep('qdrant_write', {
     run: async (ctx, w) => {
       const doc = await documentOf(stores, ctx.sagaId, ctx.input, deps.content);
-      const plan = await chunkingPlan(deps.targets, limits);
-      const v = await versionOf(doc, ctx.input.sha, { limits: plan.limits(plan.primary), embedder, signal: ctx.signal, ...embeddingCache });
-      if (!deps.targets || (await deps.targets.others()).length === 0) {
-        await stores.qdrant.writeVersion(v, w);
-        return { points: v.chunks.length };
-      }
-      // The targets side by side: the dual writes doubled the vector part of every write until
-      // --finish when they ran one after the other (bench/reindex.ts). A failure anywhere fails
-      // the step; its retry rewrites them all (idempotent), its compensation removes from all.
-      const [, collections] = await settleAll([
-        stores.qdrant.writeVersion(v, w),
-        writeOthers(deps.targets, doc, ctx.input.sha, w, { limits, cacheOf: (e) => cacheOption(deps, e, stores.postgres).embeddingCache }),
-      ]);
-      return { points: v.chunks.length, collections };
+      // Side by side: the dual writes doubled the vector part of every write until --finish when
+      // they ran one after the other (bench/reindex.ts). A failure anywhere fails the step; its
+      // retry rewrites them all (idempotent), its compensation removes from all.
+      const { points, collections } = await writeEverywhere(deps.targets, own, doc, ctx.input.sha, w, {
+        limits,
+        signal: ctx.signal,
+        cacheOf: (e) => cacheOption(deps, e, stores.postgres).embeddingCache,
+      });
+      return collections.length > 1 ? { points, collections } : { points };
     },
     // Our version's points go (from every target), and so do its cached vectors that no other
     // version uses (the lookup recorded this version's use before embedding, so they are ours).
     compensate: (ctx, w) => {
       const docId = docIdOf(ctx.input);
       return removeOwnVersion(stores, docId, ctx.input.sha, w, async () => {
-        await settleAll([
-          stores.qdrant.removeVersion(docId, ctx.input.sha, w),
-          forEachOther(deps.targets, (b) => b.store.removeVersion(docId, ctx.input.sha, w)),
-        ]);
+        await forEachTarget(deps.targets, own, (b) => b.store.removeVersion(docId, ctx.input.sha, w));
         await stores.postgres.forgetEmbeddings(docId, ctx.input.sha, { heldBy: ctx.sagaId });
       });
     },
@@ -221,8 +217,7 @@ export function ingestSteps(deps: IngestDeps, saga = 'ingest') {
     if (stale !== null && stale !== committedNow) {
       await settleAll([
         stores.neo4j.removeVersion(docId, stale, w),
-        stores.qdrant.removeVersion(docId, stale, w),
-        forEachOther(deps.targets, (b) => b.store.removeVersion(docId, stale, w)), // dual writes
+        forEachTarget(deps.targets, own, (b) => b.store.removeVersion(docId, stale, w)), // every vector target
       ]);
       // The replaced version's cached vectors that the new one (or another document) does not use.
       await stores.postgres.forgetEmbeddings(docId, stale, { heldBy: ctx.sagaId });

@@ -40,6 +40,9 @@ export interface ReindexDeps {
   cacheEmbeddings?: boolean;
   /** Per embedder (cache-choice.ts): the target's embedder decides, not the process's own. */
   cacheFor?: (embedder: Embedder) => boolean;
+  /** A step refused STORE_BUSY names the holder here (holder.ts BusyHolders: a dead owner's saga
+   * is taken over and finished while this one waits, not after its whole wait budget). */
+  onBusy?: (holder: string) => void;
 }
 
 export const REINDEX_SAGA = 'reindex';
@@ -49,6 +52,7 @@ export function reindexSaga(deps: ReindexDeps): SagaDefinition<ReindexInput, Rec
   const storeStep = storeStepFactory<ReindexInput>({
     timeoutMs: deps.stepTimeoutMs ?? 30_000,
     retry: (step) => storeRetry(deps.outage, REINDEX_SAGA, step),
+    ...(deps.onBusy ? { onBusy: deps.onBusy } : {}),
   });
   const take = storeStep('postgres_take', {
     retry: firstStepRetry(deps.outage, REINDEX_SAGA, 'postgres_take'), // waits while another saga holds the document
