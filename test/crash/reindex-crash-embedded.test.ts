@@ -11,9 +11,11 @@
 //    re-run: PostgreSQL's chunks of the new chunking are, document by document, those an
 //    uninterrupted run cuts, and `--verify`'s check (verifyNext, in this process) passes.
 // Kill points (seeded, test/support/reindex-kill.ts): right after the start transition (before the
-// loop), at the first progress line of a pass (sagas starting: no document done yet), or some
-// milliseconds into a pass (sagas in flight; one run of each plan is killed so). The delays are
-// wall time, so a replay (REINDEX_KILL_SEED=<seed>) repeats the plan, not the exact instant.
+// loop), at the first progress line of a pass (sagas starting: no document done yet), some
+// milliseconds into a pass, or once the saga log (read by this process beside the CLI: SQLite in
+// WAL mode) shows a reindex saga running (one run of each plan): the sagas a kill left unended must
+// be taken over and ended by a later run. The delays are wall time, so a replay
+// (REINDEX_KILL_SEED=<seed>) repeats the plan, not the exact instant.
 // Embedded means one process per data directory: no writer runs beside the reindex here (the
 // servers test and test/unit/reindex-flow.test.ts cover live writes during a migration); the test
 // process opens the data directory only between the CLI runs. The corpus is ingested once; each
@@ -36,7 +38,8 @@ import { rechunk } from '../../src/ingest/reindex/chunkings.js';
 import { seededRandom } from '../../src/saga/index.js';
 import { json } from '../support/cli.js';
 import { runCliAsync } from '../support/cli-async.js';
-import { killPlan, killedRun, takenOver } from '../support/reindex-kill.js';
+import { assertTakenOver, killPlan, killedRuns } from '../support/reindex-kill.js';
+import { SqliteSagaLog } from '../../src/log/sqlite/index.js';
 import { reliabilityScale } from '../support/sim-results.js';
 
 const N = 16;
@@ -116,8 +119,13 @@ test(
     const t0 = performance.now();
     const dir = await seeded();
     const cmd = ['--data-dir', dir, 'reindex', '--dimension', '384', '-c', '2'];
-    let midPass = false;
-    for (const [k, kill] of killPlan(random, 3).entries()) midPass = (await killedRun(cmd, {}, kill, `run ${k + 1}`)) || midPass;
+    const log = new SqliteSagaLog(join(dir, 'saga-log.db')); // read beside the CLI runs (WAL)
+    let killed;
+    try {
+      killed = await killedRuns(cmd, {}, killPlan(random, 3), log, 'run');
+    } finally {
+      await log.close();
+    }
     const last = await timed('last run', runCliAsync(['--data-dir', dir, 'reindex', '--dimension', '384', '--no-progress', '--json']));
     assert.equal(last.code, 0, `${last.stdout}\n${last.stderr}`);
     const summary = json<{ ok: boolean; unsettled: number; committed: number; next: { collection: string } }>(last);
@@ -144,9 +152,7 @@ test(
       await nothingLeft(app);
       const hits = await app.search('Vega Observatory Lumen Harbor', 5);
       assert.ok(hits.length > 0, 'search answers from the new collection');
-      const over = await takenOver(app.profile.log);
-      console.log(`reindex sagas taken over from killed runs: ${over}`);
-      if (midPass) assert.ok(over > 0, 'a run killed mid-pass left sagas that the next run took over');
+      await assertTakenOver(app.profile.log, killed.left, killed.inFlightKilled);
     } finally {
       await app.close();
     }
@@ -167,7 +173,13 @@ test(
     const params = { targetChars: 400, maxChars: 600 };
     const flags = ['--chunk-target-chars', String(params.targetChars), '--chunk-max-chars', String(params.maxChars)];
     const cmd = ['--data-dir', dir, 'reindex', ...flags, '-c', '2'];
-    for (const [k, kill] of killPlan(random, 2).entries()) await killedRun(cmd, {}, kill, `re-chunk run ${k + 1}`);
+    const log = new SqliteSagaLog(join(dir, 'saga-log.db'));
+    let killed;
+    try {
+      killed = await killedRuns(cmd, {}, killPlan(random, 2), log, 're-chunk run');
+    } finally {
+      await log.close();
+    }
     const last = await timed('last run', runCliAsync(['--data-dir', dir, 'reindex', ...flags, '--no-progress', '--json']));
     assert.equal(last.code, 0, `${last.stdout}\n${last.stderr}`);
     const summary = json<{ ok: boolean; unsettled: number; committed: number; next: { chunking: number } }>(last);
@@ -194,6 +206,7 @@ test(
       }
       assert.ok(more > 0, 'the new chunking cut some documents into more chunks than the serving one');
       await nothingLeft(app);
+      await assertTakenOver(app.profile.log, killed.left, killed.inFlightKilled);
     } finally {
       await app.close();
     }
