@@ -60,6 +60,10 @@ export interface WriterOptions {
   waits?: StoreWaits;
   /** The vector steps use the embedding cache (APEX_EMBEDDING_CACHE, chunk-embeddings.ts). */
   cacheEmbeddings?: boolean;
+  /** Take a holder whose owner is gone over while a step waits for its document (holder.ts
+   * BusyHolders; default true). The exhaustive scopes turn it off: its log reads double their
+   * executions, and the settle it runs is the pre-check's (clearHolder), which they cover. */
+  busyTakeover?: boolean;
   /** The same choice for any embedder (the other targets' during a reindex: sagas/cache-choice.ts). */
   cacheFor?: (embedder: Embedder) => boolean;
   /** The vector targets of the active index record: dual writes during a reindex (docs/reindex.md). */
@@ -88,7 +92,7 @@ export class MemoryWriter {
     this.plan = opts.plan ?? 'default';
     this.busyHolders = new BusyHolders(opts.engine);
     const deps = {
-      onBusy: this.busyHolders.onBusy,
+      ...(opts.busyTakeover === false ? {} : { onBusy: this.busyHolders.onBusy }),
       stores: opts.stores,
       embedder: opts.embedder,
       limits: opts.limits,

@@ -241,7 +241,14 @@ export class ScopeRun implements Run {
     };
     proc.engine = new SagaEngine({ log: logView, owner: `sim:${id}`, leaseMs: LEASE_MS, heartbeatMs: 0, clock: this.clock });
     const targets = this.index?.targets(stores, () => this.clock.now());
-    proc.writer = new MemoryWriter({ stores, engine: proc.engine, embedder, stepTimeoutMs: Infinity, ...(targets ? { targets } : {}) });
+    proc.writer = new MemoryWriter({
+      stores,
+      engine: proc.engine,
+      embedder,
+      stepTimeoutMs: Infinity,
+      busyTakeover: false,
+      ...(targets ? { targets } : {}),
+    });
     if (targets) {
       const def = reindexDefinition(stores, targets);
       proc.engine.register(def);
@@ -271,7 +278,7 @@ export class ScopeRun implements Run {
     // With a reindex: written before the migration began (no targets), so in the old target only.
     if (this.scope.initial !== null) {
       const engine = new SagaEngine({ log: this.log, owner: 'sim:setup', leaseMs: LEASE_MS, heartbeatMs: 0, clock: this.clock });
-      const writer = new MemoryWriter({ stores: this.stores, engine, embedder, stepTimeoutMs: Infinity });
+      const writer = new MemoryWriter({ stores: this.stores, engine, embedder, stepTimeoutMs: Infinity, busyTakeover: false });
       const r = await this.until(writer.ingest(docOf(this.scope.initial), { sagaId: 'init' }));
       if (r.status !== 'completed') throw new Error(`setup: ${r.status}`);
     }
@@ -414,7 +421,14 @@ export class ScopeRun implements Run {
   } {
     const engine = new SagaEngine({ log: this.log, owner, leaseMs: LEASE_MS, heartbeatMs: 0, clock: this.clock });
     const targets = this.index?.targets(this.stores, () => this.clock.now());
-    new MemoryWriter({ stores: this.stores, engine, embedder, stepTimeoutMs: Infinity, ...(targets ? { targets } : {}) });
+    new MemoryWriter({
+      stores: this.stores,
+      engine,
+      embedder,
+      stepTimeoutMs: Infinity,
+      busyTakeover: false,
+      ...(targets ? { targets } : {}),
+    });
     if (!targets) return { engine };
     const reindexDef = reindexDefinition(this.stores, targets);
     engine.register(reindexDef);
