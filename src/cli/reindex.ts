@@ -191,6 +191,11 @@ async function run(app: App, deps: ControlDeps, io: CommandIo, flags: ReindexFla
   } finally {
     process.off('SIGINT', onSigint);
   }
+  // The loop waits for its own reindex sagas only; its start also took over the other sagas a
+  // killed process on this host left (an ingest, a delete). Nothing else runs on this command's
+  // engine, so let those end before it closes: cut there, they would count one more interrupted
+  // attempt (RECOVERY_LIMIT) and hold their documents until someone recovers them.
+  await app.engine.idle();
   const ok = summary.unsettled === 0 && summary.failed.length === 0;
   if (io.json) {
     io.out(
