@@ -196,9 +196,9 @@ async function rateRun(reindexApp: App, c: number): Promise<ReindexSummary> {
 
 /**
  * The writer while a reindex runs. The writer starts at the loop's first progress report (its first
- * comparison is done and its sagas begin; it also has passed its `engine.idle()`, which on the
- * embedded profile would otherwise wait for the writer's own sagas) and stops early if the loop
- * reaches its fixed point first; then the loop is stopped and the migration abandoned.
+ * comparison is done and its sagas begin) and stops early if the loop reaches its fixed point
+ * first; then the loop is stopped and the migration abandoned. (The loop waits for its own reindex
+ * sagas only, not for the writer's on a shared engine: test/unit/reindex-busy-engine.test.ts.)
  */
 async function migratingPhase(
   app: App,

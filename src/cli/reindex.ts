@@ -90,7 +90,7 @@ export function registerReindex(program: Command): void {
     .option('--verify', 'check the new index against PostgreSQL; exit 1 with the list of problems')
     .option('--switch', 'serve reads from the new index (refused unless --verify passes)')
     .option('--rollback', 'serve reads from the old index again (after --switch), or abandon the migration (before)')
-    .option('--finish', 'drop the old index after --switch (ends dual writes)')
+    .option('--finish', 'drop the old index after --switch (ends dual writes; a re-run also drops collections a late write re-created)')
     .option('--no-progress', 'no progress lines on stderr')
     .option('--json', 'print one JSON object on stdout')
     .action(exiting((flags: ReindexFlags, cmd: Command) => reindex(cmd, flags)));
@@ -191,6 +191,11 @@ async function run(app: App, deps: ControlDeps, io: CommandIo, flags: ReindexFla
   } finally {
     process.off('SIGINT', onSigint);
   }
+  // The loop waits for its own reindex sagas only; its start also took over the other sagas a
+  // killed process on this host left (an ingest, a delete). Nothing else runs on this command's
+  // engine, so let those end before it closes: cut there, they would count one more interrupted
+  // attempt (RECOVERY_LIMIT) and hold their documents until someone recovers them.
+  await app.engine.idle();
   const ok = summary.unsettled === 0 && summary.failed.length === 0;
   if (io.json) {
     io.out(

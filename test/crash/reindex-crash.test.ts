@@ -1,9 +1,13 @@
-// issue 25: `apex-memory reindex` SIGKILLed at seeded random points three times (after a seeded
-// number of documents was reported done), re-run each time with the same command; the last run
-// finishes, and the result is what an uninterrupted run gives: every committed document's current
-// version in the new collection with its chunk count and nothing else, --verify exits 0, --switch
-// works, and verify on a process with the new settings reports 0 (no document left held, no
-// orphan). Servers profile (saga log on PostgreSQL). Replay with REINDEX_KILL_SEED=<seed>.
+// issue 25: `apex-memory reindex` SIGKILLed at seeded random points three times (the plan of
+// test/support/reindex-kill.ts: right after the start transition, at a pass's first progress line,
+// some milliseconds into a pass, or once the log shows a reindex saga running), re-run each time
+// with the same command;
+// the last run finishes, and the result is what an uninterrupted run gives: every committed
+// document's current version in the new collection with its chunk count and nothing else,
+// --verify exits 0, --switch works, and verify on a process with the new settings reports 0 (no
+// document left held, no orphan); the sagas the kills left unended were taken over and ended.
+// Servers profile (saga log on PostgreSQL); the embedded twin is reindex-crash-embedded.test.ts.
+// Replay with REINDEX_KILL_SEED=<seed> (the plan; the delays are wall time).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openApp, type App } from '../../src/app.js';
@@ -14,6 +18,7 @@ import { seededRandom } from '../../src/saga/index.js';
 import { serversEnv } from '../support/cli.js';
 import { spawnCli } from '../support/cli-async.js';
 import { realStores, type RealStores } from '../support/real-stores.js';
+import { assertTakenOver, killPlan, killedRuns } from '../support/reindex-kill.js';
 
 const N = 16;
 const seed = Number(process.env.REINDEX_KILL_SEED ?? Math.floor(Math.random() * 1e9));
@@ -44,17 +49,7 @@ test('reindex SIGKILLed three times at seeded points, re-run each time, ends as 
     }),
   );
   const cliEnv = serversEnv(env.config);
-  for (let k = 0; k < 3; k++) {
-    const threshold = 1 + Math.floor(random() * 3);
-    const run = spawnCli(['reindex', '--dimension', '384', '-c', '2'], cliEnv);
-    const killed = await run
-      .waitFor(new RegExp(`reindex pass \\d+: ([${threshold}-9]|[1-9]\\d+) done`), 180_000)
-      .then(() => run.child.kill('SIGKILL'))
-      .catch(() => false); // it finished first: nothing left to kill
-    const end = await run.exited;
-    console.log(`run ${k + 1}: kill after >= ${threshold} done: ${killed ? 'SIGKILLed' : `exited ${String(end.code)}`}`);
-    if (!killed) assert.equal(end.code, 0, end.stderr);
-  }
+  const killed = await killedRuns(['reindex', '--dimension', '384', '-c', '2'], cliEnv, killPlan(random, 3), app.profile.log, 'run');
   const last = spawnCli(['reindex', '--dimension', '384', '--no-progress', '--json'], cliEnv);
   const done = await last.exited;
   assert.equal(done.code, 0, `${done.stdout}\n${done.stderr}`);
@@ -69,6 +64,7 @@ test('reindex SIGKILLed three times at seeded points, re-run each time, ends as 
   assert.equal((await spawnCli(['reindex', '--verify'], cliEnv).exited).code, 0);
   const sw = await spawnCli(['reindex', '--switch'], cliEnv).exited;
   assert.equal(sw.code, 0, sw.stderr);
+  await assertTakenOver(app.profile.log, killed.left, killed.inFlightKilled);
   const app384 = await openApp({ config: env.config, embedder: new HashingEmbedder(384) });
   try {
     assert.deepEqual((await verifyStores(app384.stores)).violations, []);

@@ -151,20 +151,30 @@ export class SimRelational extends Lifecycle implements RelationalStore {
       .map(([sagaId, r]) => ({ sagaId, docId: r.docId, createdAt: r.createdAt, ageMs: this.now() - r.createdAt.getTime() }));
   }
 
-  /** lockAndFence + holdDocument: refuses (nothing changed) or returns the commit of both. */
-  private admit(docId: string, ctx: WriteContext): () => void {
+  /** lockAndFence + holdDocument: refuses (nothing changed but the fence) or returns the commit of
+   * both. A refusal after the fence check passed (busy here, conflict or no pending version in
+   * commit) keeps the fence raised, as postgres/locks.ts keepFenceRaised does: a newer owner of the
+   * saga exists whatever refused it. `raiseAndThrow` is that for the caller's own refusals. */
+  private admit(docId: string, ctx: WriteContext): (() => void) & { raiseAndThrow: (err: Error) => never } {
     const raise = this.fences.check(docId, ctx);
     const d = this.docs.get(docId);
     const newer =
       (d && d.row.sagaId === ctx.sagaId && d.token > ctx.fencingToken) ||
       [...(this.versions.get(docId)?.values() ?? [])].some((v) => v.sagaId === ctx.sagaId && v.token > ctx.fencingToken);
     if (newer) throw new StoreError('postgres', 'STORE_FENCED', `saga ${ctx.sagaId} token ${ctx.fencingToken} is stale for ${docId}`);
-    const holder = this.locks.get(docId);
-    if (holder !== undefined && holder !== ctx.sagaId) throw new DocumentBusyError(docId, holder);
-    return () => {
+    const raiseAndThrow = (err: Error): never => {
       raise();
-      this.locks.set(docId, ctx.sagaId);
+      throw err;
     };
+    const holder = this.locks.get(docId);
+    if (holder !== undefined && holder !== ctx.sagaId) raiseAndThrow(new DocumentBusyError(docId, holder));
+    return Object.assign(
+      () => {
+        raise();
+        this.locks.set(docId, ctx.sagaId);
+      },
+      { raiseAndThrow },
+    );
   }
   private release0(docId: string, ctx: WriteContext): void {
     if (this.locks.get(docId) === ctx.sagaId) this.locks.delete(docId);
@@ -249,10 +259,11 @@ export class SimRelational extends Lifecycle implements RelationalStore {
     const d = this.docs.get(docId);
     const current = d?.row.contentSha256 ?? null;
     if (expectedPrevious !== undefined && current !== expectedPrevious && current !== sha) {
-      throw new StoreError('postgres', 'STORE_CONFLICT', `commit: ${docId} changed meanwhile`);
+      admit.raiseAndThrow(new StoreError('postgres', 'STORE_CONFLICT', `commit: ${docId} changed meanwhile`));
     }
     const v = this.versions.get(docId)?.get(sha);
-    if (!(d && v) && current !== sha) throw new StoreError('postgres', 'STORE_PERMANENT', `commit: no pending version ${sha} of ${docId}`);
+    if (!(d && v) && current !== sha)
+      admit.raiseAndThrow(new StoreError('postgres', 'STORE_PERMANENT', `commit: no pending version ${sha} of ${docId}`));
     admit();
     if (d && v) {
       d.row = { ...d.row, contentSha256: sha, title: v.title, metadata: v.metadata, ingestionStatus: 'committed' };

@@ -62,7 +62,7 @@ test('a saga that took the document after the pre-check and died is taken over w
     }
     return orig(...args);
   });
-  const b = new SagaEngine({ log, leaseMs: 300 });
+  const b = new SagaEngine({ log, leaseMs: 10_000 }); // B lives: a long lease, renewed
   // B's first step gives up after 30 attempts (budget 0: about 25 s) if nobody ends A's saga.
   const bWriter = new MemoryWriter({ stores: bStores, engine: b, embedder, stepTimeoutMs: 5_000, outage: { defaultMs: 0 } });
   try {

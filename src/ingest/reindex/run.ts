@@ -4,7 +4,7 @@
 // write (it read the record before the migration began) is caught by a later pass, and a re-run
 // after SIGKILL continues where the killed run stopped: the comparison is the only progress
 // record it needs.
-import type { SagaDefinition, SagaEngine } from '../../saga/index.js';
+import type { SagaDefinition, SagaEngine, SagaLogQueries } from '../../saga/index.js';
 import { newSagaId } from '../../saga/index.js';
 import type { StoreSet } from '../../stores/types.js';
 import { clearHolder } from '../holder.js';
@@ -49,16 +49,21 @@ export interface ReindexRunOptions {
   sagaIds?: () => string;
 }
 
-export async function runReindex(
-  deps: { stores: StoreSet; engine: SagaEngine; def: SagaDefinition<ReindexInput, Record<string, unknown>> },
-  next: TargetBinding,
-  opts: ReindexRunOptions = {},
-): Promise<ReindexSummary> {
+export interface ReindexRunDeps {
+  stores: StoreSet;
+  /** Its own process's engine may be a busy one (the HTTP server, a worker): see settleOwn. */
+  engine: SagaEngine;
+  def: SagaDefinition<ReindexInput, Record<string, unknown>>;
+  /** Finds this engine's unended reindex sagas; default: the engine's log (every bundled log answers it). */
+  log?: Pick<SagaLogQueries, 'list'>;
+}
+
+export async function runReindex(deps: ReindexRunDeps, next: TargetBinding, opts: ReindexRunOptions = {}): Promise<ReindexSummary> {
   const t0 = performance.now();
   const { stores, engine, def } = deps;
+  const log = deps.log ?? queriesOf(engine);
   // Sagas a killed run left behind on this host are taken over first (their owner is gone).
   await engine.recover({ limit: 1_000 });
-  await engine.idle();
   const concurrency = Math.max(1, opts.concurrency ?? 4);
   const maxPasses = opts.maxPasses ?? 5;
   let done = 0;
@@ -66,6 +71,7 @@ export async function runReindex(
   const failed = new Map<string, { docId: string; status: string; reason?: string }>();
   let committed = 0;
   for (let pass = 1; ; pass++) {
+    await settleOwn(engine, def.name, log);
     const k = next.target.chunking;
     const rechunking = opts.activeChunking !== undefined && opts.activeChunking !== k;
     const cmp = await compareTarget(stores, next.store, { chunking: k, ...(rechunking ? { graph: stores.neo4j } : {}) });
@@ -124,4 +130,41 @@ export async function runReindex(
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, todo.length) }, worker));
   }
+}
+
+const OWN_PAGE = 1_000;
+
+/**
+ * Waits until no reindex saga of this engine runs: the ones `recover` just took over from a killed
+ * run, or that this process's own recovery took over meanwhile. A comparison while one of them runs
+ * could count a document current that its compensation then removes from the target, and end the
+ * loop at a false fixed point. Only the reindex sagas: the engine may be a busy process's, whose
+ * writers never leave it idle and are none of the loop's business (the loop's fixed point already
+ * catches what they write meanwhile). The loop's own sagas of a pass have all ended when the next
+ * pass begins (the workers await them).
+ */
+async function settleOwn(engine: SagaEngine, name: string, log: Pick<SagaLogQueries, 'list'> | undefined): Promise<void> {
+  if (!log) {
+    await engine.idle(); // a log without queries cannot tell its reindex sagas apart: every saga
+    return;
+  }
+  const ids: string[] = [];
+  let cursor: string | null = null;
+  do {
+    const page = await log.list(
+      { name, owner: engine.owner, status: ['running', 'compensating'] },
+      { limit: OWN_PAGE, ...(cursor === null ? {} : { cursor }) },
+    );
+    ids.push(...page.sagas.map((s) => s.sagaId));
+    cursor = page.next;
+  } while (cursor !== null);
+  // settle waits for a saga running here and finishes one whose run this process let go.
+  await Promise.allSettled(ids.map((id) => engine.settle(id)));
+}
+
+/** The engine's log as a query interface, when it is one (the memory, SQLite and PostgreSQL logs). */
+function queriesOf(engine: SagaEngine): Pick<SagaLogQueries, 'list'> | undefined {
+  const log: unknown = engine.log;
+  if (typeof log !== 'object' || log === null || !('list' in log) || typeof log.list !== 'function') return undefined;
+  return log as Pick<SagaLogQueries, 'list'>;
 }

@@ -2,6 +2,8 @@
 // carries the same write of many sagas, each on its own document. Each member runs the very same
 // per-document function inside its own EXCEPTION block (a subtransaction), so a member that is
 // fenced, busy, in conflict or bad rolls back alone and reports its SQLSTATE; the others commit.
+// A member refused busy, in conflict or without a pending version keeps its fence raise (raised
+// again after its rollback, in the member's turn of the document order).
 //
 // Lock order: members run in document-id order (COLLATE "C"), so two concurrent batches take
 // their documents' rows in the same order and cannot deadlock on each other. A per-document call
@@ -32,6 +34,11 @@ BEGIN
     EXCEPTION WHEN OTHERS THEN
       GET STACKED DIAGNOSTICS err_state = RETURNED_SQLSTATE, err_message = MESSAGE_TEXT, err_detail = PG_EXCEPTION_DETAIL;
     END;
+    -- Refused after its fence check passed: the member's rollback took its fence raise with it;
+    -- raise it again, in the batch's transaction (functions.ts, apex_raise_fence: why).
+    IF err_state IN ('AXB01', 'AXC01', 'AXP01') THEN
+      PERFORM apex_raise_fence(r.item->>'doc', r.item->>'saga', (r.item->>'token')::bigint);
+    END IF;
     RETURN NEXT;
   END LOOP;
 END

@@ -14,6 +14,13 @@
 //   AXF01 stale fencing token (STORE_FENCED)      AXB01 held by another saga, DETAIL = holder (STORE_BUSY)
 //   AXC01 commit conflict, DETAIL = current sha or '' (STORE_CONFLICT)
 //   AXP01 commit without a pending version (STORE_PERMANENT)
+//
+// A refusal after apex_take raised the fence (AXB01, AXC01, AXP01) rolls the raise back with the
+// rest of the call, yet what the raise says stays true: a newer owner of this saga exists. Left
+// low, the fence let a lost owner with the older token take the document after the newer owner
+// had ended the saga (busy at its take), so the document stayed held by an ended saga. The caller
+// therefore raises it again by itself (apex_raise_fence): postgres/locks.ts keepFenceRaised for a
+// per-document call, the batch functions per member (batch-functions.ts).
 
 /** Shared by every fenced write: lock the row, check fencing, take or confirm the document.
  * Returns the committed version as found under the row lock (null: none, or no row). */
@@ -45,6 +52,17 @@ BEGIN
     RAISE EXCEPTION 'document is held by another saga' USING ERRCODE = 'AXB01', DETAIL = coalesce(v_holder, 'another saga');
   END IF;
   RETURN v_sha;
+END
+$fn$`;
+
+/** Raises this saga's fence to p_token, or changes nothing when a newer token already wrote; never
+ * refuses (a refusal is what it follows). The same upsert as apex_take's, alone. */
+const RAISE_FENCE = `CREATE OR REPLACE FUNCTION apex_raise_fence(p_doc text, p_saga text, p_token bigint) RETURNS void
+LANGUAGE plpgsql AS $fn$
+BEGIN
+  INSERT INTO write_fences AS f (doc_id, saga_id, fencing_token) VALUES (p_doc, p_saga, p_token)
+    ON CONFLICT (doc_id, saga_id) DO UPDATE SET fencing_token = EXCLUDED.fencing_token
+      WHERE f.fencing_token <= EXCLUDED.fencing_token;
 END
 $fn$`;
 
@@ -133,4 +151,4 @@ END
 $fn$`;
 
 /** Run after the tables (postgres-schema.ts); CREATE OR REPLACE keeps an existing database current. */
-export const FUNCTION_STATEMENTS: readonly string[] = [TAKE, PUT_PENDING, COMMIT, FINISH];
+export const FUNCTION_STATEMENTS: readonly string[] = [TAKE, RAISE_FENCE, PUT_PENDING, COMMIT, FINISH];

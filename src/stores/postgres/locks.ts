@@ -7,8 +7,8 @@
 // write or commit it, so what the compensation removes can only be this saga's own work.
 //
 // The checks run server-side in one statement, apex_take (postgres-functions.ts: lock the row,
-// raise the fence, check it, take the document); this file calls it and turns its SQLSTATEs back
-// into typed errors.
+// raise the fence, check it, take the document); this file calls it, turns its SQLSTATEs back
+// into typed errors, and keeps the fence raised when the call is refused after the raise.
 import { StoreError } from '../errors.js';
 import type { SqlExecutor } from './sql-store.js';
 import type { WriteContext } from '../types.js';
@@ -29,6 +29,21 @@ export async function takeDocument(tx: SqlExecutor, docId: string, ctx: WriteCon
 /** Gives the document back; only its holder can (a no-op for anyone else). */
 export async function releaseDocument(tx: SqlExecutor, docId: string, ctx: WriteContext): Promise<void> {
   await tx.query('DELETE FROM document_locks WHERE doc_id = $1 AND saga_id = $2', [docId, ctx.sagaId]);
+}
+
+/** SQLSTATEs of a refusal that comes after apex_take raised the fence (busy, conflict, no pending
+ * version): its rollback took the raise with it. */
+const REFUSED_AFTER_RAISE: ReadonlySet<string> = new Set(['AXB01', 'AXC01', 'AXP01']);
+
+/**
+ * After a fenced call failed with `err`: when it was refused after its fence check passed, raises
+ * the fence again in a statement of its own (functions.ts, apex_raise_fence: why). Only refusals
+ * pay this round trip; a failure of it fails the call (transient) rather than answer a refusal
+ * whose fence stayed low.
+ */
+export async function keepFenceRaised(db: SqlExecutor, err: unknown, docId: string, ctx: WriteContext): Promise<void> {
+  if (!REFUSED_AFTER_RAISE.has(sqlErrorFields(err).code)) return;
+  await db.query('SELECT apex_raise_fence($1, $2, $3::bigint) AS done', [docId, ctx.sagaId, ctx.fencingToken]);
 }
 
 /** The typed error for apex_take's own SQLSTATEs (fenced, busy); undefined for any other error. */

@@ -3,7 +3,7 @@
 // Every mutating method is one transaction that first locks the document row, then checks fencing
 // and the single-writer rule (postgres/locks.ts).
 import { StoreError } from '../errors.js';
-import { releaseDocument, sqlErrorFields, takeDocument, takeErrorOf } from './locks.js';
+import { keepFenceRaised, releaseDocument, sqlErrorFields, takeDocument, takeErrorOf } from './locks.js';
 import { classifyPgError } from './errors.js';
 import { DOCUMENT_COLUMNS, toDocumentRow, type DocumentRecord } from './rows.js';
 import { FUNCTION_STATEMENTS } from './functions.js';
@@ -108,13 +108,21 @@ export class SqlRelationalStore implements RelationalStore, IndexStateStore, Rel
     );
   }
 
-  /** A fenced call: apex_take's SQLSTATEs (postgres-functions.ts) become STORE_FENCED / STORE_BUSY. */
-  private fenced<T>(what: string, docId: string, ctx: WriteContext, work: () => Promise<T>): Promise<T> {
+  /** A fenced call: apex_take's SQLSTATEs (postgres-functions.ts) become STORE_FENCED / STORE_BUSY
+   * (or what `typed` makes of the others); a refusal after the fence raise keeps the raise. */
+  private fenced<T>(
+    what: string,
+    docId: string,
+    ctx: WriteContext,
+    work: () => Promise<T>,
+    typed: (err: unknown) => unknown = (err) => err,
+  ): Promise<T> {
     return this.run(
       what,
       () =>
-        work().catch((err: unknown) => {
-          throw takeErrorOf(err, docId, ctx) ?? err;
+        work().catch(async (err: unknown) => {
+          await keepFenceRaised(this.opts.db, err, docId, ctx);
+          throw takeErrorOf(err, docId, ctx) ?? typed(err);
         }),
       ctx.signal,
     );
@@ -208,8 +216,11 @@ export class SqlRelationalStore implements RelationalStore, IndexStateStore, Rel
   commit(docId: string, contentSha256: string, ctx: WriteContext, expectedPrevious?: string | null): Promise<void> {
     // One call (apex_commit): the check against expectedPrevious runs under the row lock, so no
     // commit can slip in between it and the update.
-    return this.fenced('commit', docId, ctx, async () => {
-      try {
+    return this.fenced(
+      'commit',
+      docId,
+      ctx,
+      async () => {
         await this.call('SELECT apex_commit($1, $2, $3, $4::bigint, $5, $6) AS done', [
           docId,
           contentSha256,
@@ -218,24 +229,25 @@ export class SqlRelationalStore implements RelationalStore, IndexStateStore, Rel
           expectedPrevious !== undefined,
           expectedPrevious ?? null,
         ]);
-      } catch (err) {
+      },
+      (err) => {
         const { code, detail } = sqlErrorFields(err);
         if (code === 'AXC01') {
-          throw new StoreError(
+          return new StoreError(
             'postgres',
             'STORE_CONFLICT',
             `commit: document ${JSON.stringify(docId)} changed meanwhile (now ${detail || 'none'}, expected ${expectedPrevious ?? 'none'})`,
           );
         }
         if (code === 'AXP01')
-          throw new StoreError(
+          return new StoreError(
             'postgres',
             'STORE_PERMANENT',
             `commit: no pending version ${contentSha256} of document ${JSON.stringify(docId)}`,
           );
-        throw err;
-      }
-    });
+        return err;
+      },
+    );
   }
 
   removeVersion(docId: string, contentSha256: string): Promise<void> {

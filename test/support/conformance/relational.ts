@@ -20,6 +20,7 @@ import { relationalRegressionCases } from './reliability-regressions.js';
 import { relationalEmbeddingCacheCases } from './embedding-cache.js';
 import type { StoreHarness } from './fixtures.js';
 import { relationalChunkingCases } from './chunkings.js';
+import { relationalBusyFenceCases } from './busy-fence.js';
 
 export function relationalConformance(harness: StoreHarness<RelationalStore>): void {
   void describe(`RelationalStore conformance: ${harness.label}`, () => {
@@ -57,6 +58,7 @@ export function relationalConformance(harness: StoreHarness<RelationalStore>): v
     relationalRegressionCases(() => store, id);
     relationalEmbeddingCacheCases(() => store, id);
     relationalChunkingCases(() => store, id);
+    relationalBusyFenceCases(() => store, id);
 
     void it('health reports ok with a secret-free detail', async () => {
       const h = await store.health();
