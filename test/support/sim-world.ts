@@ -428,12 +428,16 @@ export class World {
     // While migrating, written before the migration began: in the old target only.
     const p = this.spawn(false, { dualWrites: index.switched });
     // (`starting`: the record is steady, there is nothing to dual-write to yet.)
-    for (let i = 0; i < this.opts.docs; i++) {
-      const r = await p.writer.ingest(
-        { id: `sim-${i}`, title: `Doc sim-${i}`, text: this.text(`sim-${i}`, 0), metadata: {} },
-        { sagaId: `setup-${i}` },
-      );
-      if (r.status !== 'completed') throw new Error(`setup of sim-${i}: ${r.status}`);
+    // Re-chunking worlds: 4 documents no writer touches ("cold"), so that only the reindex loop
+    // gives them the new chunking (the reindex saga cuts, writes and embeds it): the writers'
+    // dual writes give it to every document they write.
+    const ids = [
+      ...Array.from({ length: this.opts.docs }, (_, i) => `sim-${i}`),
+      ...(index.rechunk ? Array.from({ length: 4 }, (_, i) => `cold-${i}`) : []),
+    ];
+    for (const id of ids) {
+      const r = await p.writer.ingest({ id, title: `Doc ${id}`, text: this.text(id, 0), metadata: {} }, { sagaId: `setup-${id}` });
+      if (r.status !== 'completed') throw new Error(`setup of ${id}: ${r.status}`);
     }
   }
 
