@@ -141,32 +141,26 @@ test('reindex 256 -> 384 under live updates and deletes; switch, rollback, switc
     assert.deepEqual((await verifyStores(view.stores, { chunking: view.chunking })).violations, []);
     // A lost owner's late write is swept from every target the record names (here: the new one).
     const late = doc(3, 9);
-    await next.store.writeVersion(
-      {
-        docId: late.id,
-        title: late.title,
-        contentSha256: contentSha256(late),
-        metadata: {},
-        chunks: [{ idx: 0, text: late.text, entities: [], embedding: new Array<number>(384).fill(0.1) }],
-      },
-      { sagaId: 'lost', fencingToken: 1 },
-    );
+    /** A write of version `late` sent by a saga that lost the document (one point). */
+    const lateWrite = (store: VectorStore, dimension: number, sagaId: string) =>
+      store.writeVersion(
+        {
+          docId: late.id,
+          title: late.title,
+          contentSha256: contentSha256(late),
+          metadata: {},
+          chunks: [{ idx: 0, text: late.text, entities: [], embedding: new Array<number>(dimension).fill(0.1) }],
+        },
+        { sagaId, fencingToken: 1 },
+      );
+    await lateWrite(next.store, 384, 'lost');
     const vectors = (await targets.writers()).map((b) => b.store);
     assert.deepEqual(await sweepDocument(stores, late.id, vectors), { swept: true, removed: 1 });
     assert.deepEqual(await versions(next.store, late.id), [contentSha256(doc(3, 1))]);
 
     // A saga that read the record before --finish and wrote after the drop creates the old
     // collection again; a re-run of --finish drops it (the record no longer names it).
-    await stores.qdrant.writeVersion(
-      {
-        docId: late.id,
-        title: late.title,
-        contentSha256: contentSha256(late),
-        metadata: {},
-        chunks: [{ idx: 0, text: late.text, entities: [], embedding: new Array<number>(256).fill(0.1) }],
-      },
-      { sagaId: 'late', fencingToken: 1 },
-    );
+    await lateWrite(stores.qdrant, 256, 'late');
     const names = async () => (await stores.qdrant.listCollections()).map((c) => c.name).sort();
     assert.deepEqual(await names(), [base, 'apex_chunks_v2'], 'the late write created the collection again');
     await finishReindex(deps);
