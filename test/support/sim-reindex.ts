@@ -233,6 +233,8 @@ export async function finalPass(
   label: string,
   sagaIds?: () => string,
   sleep?: (ms: number) => Promise<void>,
+  /** The world kept a process on a record read before --finish (WorldOptions.finishStale). */
+  stale = false,
 ): Promise<ReindexSummary | undefined> {
   let summary: ReindexSummary | undefined;
   if (index.kind === 'starting' && index.live.phase === 'steady') await index.start(checked); // a world too short to start it starts it here
@@ -240,9 +242,10 @@ export async function finalPass(
     // Nothing of the old target is left: its collection (a late write of a process acting on a
     // record cached before --finish must not bring it back), and with a re-chunking its chunking.
     let names = (await checked.qdrant.listCollections()).map((c) => c.name);
-    if (names.length > 1 && process.env.SIM_FINISH_STALE && sleep) {
-      // A write long after its record read brought the dropped collection back (the window
-      // docs/reindex.md names): a re-run of --finish removes it.
+    if (stale && sleep) {
+      // A write long after its record read brought the dropped collection back, and the retired
+      // chunking's rows and nodes (the window docs/reindex.md names): a re-run of --finish
+      // removes them.
       const deps = { stores: checked, record: new IndexRecord(index.store), vectors: checked.qdrant, base: SIM_BASE, sleep };
       await until(finishReindex(deps));
       names = (await checked.qdrant.listCollections()).map((c) => c.name);

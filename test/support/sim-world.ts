@@ -129,6 +129,10 @@ export interface WorldOptions {
    * reindex loop starts it). Not with `coalesce`.
    */
   reindex?: SimReindexPhase;
+  /** Finishing worlds: the long-lived process keeps the record it read first for good (a write
+   * landing long after its record read); the end re-runs --finish, which must remove what those
+   * writes brought back. Also SIM_FINISH_STALE=1. */
+  finishStale?: boolean;
 }
 
 /** A simulated process (spawn). */
@@ -460,6 +464,7 @@ export class World {
         label,
         () => this.sagaId('final'),
         (ms) => this.clock.sleep(ms),
+        this.finishStale,
       ),
     );
   }
@@ -496,6 +501,10 @@ export class World {
     return out;
   }
 
+  private get finishStale(): boolean {
+    return this.opts.finishStale === true || process.env.SIM_FINISH_STALE !== undefined;
+  }
+
   /** The workload: `processes` processes, `lanes` writers each, ingests (updates) and deletes of
    * `docs` shared documents until `sagas` were started; crashed processes are replaced. */
   async run(): Promise<WorldResult> {
@@ -506,7 +515,7 @@ export class World {
       // it keeps the record it read first for good (a write landing later after its record read
       // than --finish waits; fails: the write creates the dropped collection again).
       const longLived = this.index?.kind === 'finishing';
-      if (longLived) procs.push(this.spawn(false, process.env.SIM_FINISH_STALE ? { cacheMs: 3_600_000 } : {}));
+      if (longLived) procs.push(this.spawn(false, this.finishStale ? { cacheMs: 3_600_000 } : {}));
       const lane = async (slot: number): Promise<void> => {
         while (this.started < this.opts.sagas) {
           if (this.gateClosed) {

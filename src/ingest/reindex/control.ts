@@ -9,6 +9,7 @@ import type { StoreSet, VectorStore } from '../../stores/types.js';
 import { compareTarget, type TargetProblem } from './compare.js';
 import { RECORD_CACHE_MS, type IndexRecord, type VersionedState } from './record.js';
 import {
+  CHUNKING_VERSION,
   ReindexError,
   chunkingFor,
   finish,
@@ -175,17 +176,34 @@ async function strayCollections(deps: ControlDeps, s: IndexState, retired: reado
     .filter((n) => !named.has(n) && (generationOf(n) ?? Infinity) <= s.generation);
 }
 
+/**
+ * Once steady, every chunking the record knows but no target uses: a saga that read the record
+ * before a --finish and wrote after it puts the retired chunking's rows and nodes back (its
+ * postgres_pending and neo4j_write write every chunking its record named). A re-run of --finish
+ * removes them (a pass over every document; none when only one chunking was ever used).
+ */
+function strayChunkings(s: IndexState): number[] {
+  if (s.phase !== 'steady') return [];
+  return [CHUNKING_VERSION, ...Object.keys(s.chunkings ?? {}).map(Number)].filter((k) => !liveChunkings(s).includes(k));
+}
+
 /** Drops the retired collections, once no process can still act on a record that named them. */
 async function dropRetired(deps: ControlDeps): Promise<VersionedState> {
   const cur = await deps.record.read();
   if (!cur) throw new ReindexError('REINDEX_PHASE', 'no active index record');
   const retired = retiredOf(cur.state).filter((c) => c !== cur.state.active.collection);
-  const chunkings = (cur.state.retiredChunkings ?? []).filter((k) => !liveChunkings(cur.state).includes(k));
+  const chunkings = [...new Set([...(cur.state.retiredChunkings ?? []), ...strayChunkings(cur.state)])].filter(
+    (k) => !liveChunkings(cur.state).includes(k),
+  );
   const stray = await strayCollections(deps, cur.state, retired);
   if (retired.length === 0 && chunkings.length === 0 && stray.length === 0) return cur;
   await (deps.sleep ?? sleepMs)(RECORD_CACHE_MS * 2);
   for (const c of [...retired, ...stray]) await deps.vectors.dropCollection(c);
-  for (const k of chunkings) await dropChunkingEverywhere(deps, k);
+  for (const k of chunkings) {
+    const now = await deps.record.read();
+    if (now && liveChunkings(now.state).includes(k)) continue; // a migration named it meanwhile
+    await dropChunkingEverywhere(deps, k);
+  }
   return deps.record.change((s) => {
     const left = retiredOf(s).filter((c) => !retired.includes(c));
     const leftChunkings = (s.retiredChunkings ?? []).filter((k) => !chunkings.includes(k));
