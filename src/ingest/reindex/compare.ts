@@ -70,31 +70,10 @@ export async function compareTarget(
     for (const d of live) {
       committed++;
       const sha = d.row.contentSha256 ?? '';
-      const versions = by.get(d.row.id) ?? [];
-      const mine = versions.find((v) => v.sha === sha);
-      let ok = true;
-      if (!mine) {
-        ok = false;
-        add({ docId: d.row.id, kind: 'missing', detail: `committed version ${sha} is absent` });
-      } else if (mine.chunks !== d.committedChunks) {
-        ok = false;
-        add({ docId: d.row.id, kind: 'chunk_count', detail: `${mine.chunks} vectors, PostgreSQL has ${d.committedChunks} chunks` });
-      }
-      const nodes = opts.graph ? (graphBy.get(`${d.row.id}\u0000${sha}`) ?? 0) : d.committedChunks;
-      if (ok && nodes !== d.committedChunks) {
-        ok = false;
-        add({
-          docId: d.row.id,
-          kind: 'chunk_count',
-          detail: `Neo4j has ${nodes} chunks of chunking v${chunking}, PostgreSQL has ${d.committedChunks}`,
-        });
-      }
-      for (const v of versions) {
-        if (v.sha === sha) continue;
-        ok = false;
-        add({ docId: d.row.id, kind: 'stale_version', detail: `holds version ${v.sha} (${v.chunks} vectors)` });
-      }
-      if (ok) current++;
+      const nodes = opts.graph ? (graphBy.get(`${d.row.id}\u0000${sha}`) ?? 0) : undefined;
+      const found = docProblems(d.row.id, sha, d.committedChunks, by.get(d.row.id) ?? [], nodes, chunking);
+      found.forEach(add);
+      if (found.length === 0) current++;
     }
     if (page.length < PAGE) break;
     after = page[page.length - 1]?.row.id ?? null;
@@ -114,4 +93,67 @@ export async function compareTarget(
     cursor = next;
   }
   return { committed, current, problems };
+}
+
+/** What is wrong in a target with one committed document (none: current). `nodes`: the graph's
+ * chunks of the target's chunking, for a re-chunking target (undefined: not compared). */
+function docProblems(
+  docId: string,
+  sha: string,
+  committedChunks: number,
+  versions: ReadonlyArray<{ sha: string; chunks: number }>,
+  nodes: number | undefined,
+  chunking: number,
+): TargetProblem[] {
+  const out: TargetProblem[] = [];
+  const mine = versions.find((v) => v.sha === sha);
+  if (!mine) out.push({ docId, kind: 'missing', detail: `committed version ${sha} is absent` });
+  else if (mine.chunks !== committedChunks)
+    out.push({ docId, kind: 'chunk_count', detail: `${mine.chunks} vectors, PostgreSQL has ${committedChunks} chunks` });
+  else if (nodes !== undefined && nodes !== committedChunks)
+    out.push({
+      docId,
+      kind: 'chunk_count',
+      detail: `Neo4j has ${nodes} chunks of chunking v${chunking}, PostgreSQL has ${committedChunks}`,
+    });
+  for (const v of versions) {
+    if (v.sha !== sha) out.push({ docId, kind: 'stale_version', detail: `holds version ${v.sha} (${v.chunks} vectors)` });
+  }
+  return out;
+}
+
+/**
+ * The same comparison for a few documents only (by id): what `--switch` checks again once the
+ * sagas that held them ended (switch-gate.ts). A document that is not committed is an orphan
+ * when the target has points of it.
+ */
+export async function compareDocuments(
+  stores: StoreSet,
+  target: VectorStore,
+  docIds: readonly string[],
+  opts: { chunking?: number; graph?: GraphStore } = {},
+): Promise<TargetProblem[]> {
+  const chunking = opts.chunking ?? 1;
+  const ids = [...new Set(docIds)];
+  const by = new Map<string, Array<{ sha: string; chunks: number }>>();
+  for (const v of await target.versionsOf(ids))
+    by.set(v.docId, [...(by.get(v.docId) ?? []), { sha: v.contentSha256, chunks: v.chunkCount }]);
+  const graph = opts.graph ? await opts.graph.versionsOf(ids) : [];
+  const problems: TargetProblem[] = [];
+  for (const id of ids) {
+    const row = await stores.postgres.getDocument(id);
+    const versions = by.get(id) ?? [];
+    if (row?.ingestionStatus !== 'committed' || row.contentSha256 === null) {
+      if (versions.length > 0)
+        problems.push({ docId: id, kind: 'orphan', detail: row ? `PostgreSQL row is '${row.ingestionStatus}'` : 'no PostgreSQL row' });
+      continue;
+    }
+    const sha = row.contentSha256;
+    const chunks = (await stores.postgres.getChunks(id, sha, chunking)).length;
+    const nodes = opts.graph
+      ? (graph.find((v) => v.docId === id && v.contentSha256 === sha && (v.chunking ?? 1) === chunking)?.chunkCount ?? 0)
+      : undefined;
+    problems.push(...docProblems(id, sha, chunks, versions, nodes, chunking));
+  }
+  return problems;
 }

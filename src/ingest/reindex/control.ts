@@ -7,6 +7,7 @@
 //   finish   record (steady, retired) -> wait out the record cache -> drop retired -> clear them
 import type { StoreSet, VectorStore } from '../../stores/types.js';
 import { compareTarget, type TargetProblem } from './compare.js';
+import { settleInFlight } from './switch-gate.js';
 import { RECORD_CACHE_MS, type IndexRecord, type VersionedState } from './record.js';
 import {
   CHUNKING_VERSION,
@@ -37,6 +38,8 @@ export interface ControlDeps {
   vectors: VectorStore;
   base: string;
   sleep?: (ms: number) => Promise<void>;
+  /** How long --switch waits for sagas in flight on documents verify found not current (switch-gate.ts). */
+  switchWaitMs?: number;
 }
 
 const sleepMs = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -95,10 +98,12 @@ export async function switchReindex(deps: ControlDeps): Promise<VersionedState> 
   if (!cur) throw new ReindexError('REINDEX_PHASE', 'no active index record');
   if (cur.state.phase === 'migrating') {
     const report = await verifyNext(deps, cur.state);
-    if (report.problems.length > 0) {
+    // Documents of sagas in flight are checked again once those sagas ended (switch-gate.ts).
+    const problems = await settleInFlight(deps, cur.state, report.problems);
+    if (problems.length > 0) {
       throw new ReindexError(
         'REINDEX_VERIFY_FAILED',
-        `the new index is not complete (${report.problems.length} problem(s), e.g. ${report.problems
+        `the new index is not complete (${problems.length} problem(s), e.g. ${problems
           .slice(0, 3)
           .map((p) => `${p.docId || '-'}: ${p.detail}`)
           .join('; ')}): run \`apex-memory reindex\` with the same settings, then \`--switch\` again`,
