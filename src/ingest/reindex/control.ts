@@ -212,6 +212,8 @@ async function dropRetired(deps: ControlDeps): Promise<VersionedState> {
   return deps.record.change((s) => {
     const left = retiredOf(s).filter((c) => !retired.includes(c));
     const leftChunkings = (s.retiredChunkings ?? []).filter((k) => !chunkings.includes(k));
+    // Only strays dropped (a re-run): the record lists nothing less, so it is not written.
+    if (left.length === retiredOf(s).length && leftChunkings.length === (s.retiredChunkings ?? []).length) return s;
     const { retired: _dropped, retiredChunkings: _removed, ...rest } = s;
     return {
       ...rest,
