@@ -4,23 +4,18 @@
 // --switch again and --finish. Asserts what each collection holds, not the calls made.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemorySagaLog } from '../../src/log/memory.js';
-import { SagaEngine } from '../../src/saga/index.js';
 import { HashingEmbedder } from '../../src/ingest/embedder.js';
 import { MemoryWriter } from '../../src/ingest/writer.js';
 import { verifyStores } from '../../src/ingest/verify.js';
 import { checkErasure } from '../../src/ingest/erasure.js';
-import { IndexRecord } from '../../src/ingest/reindex/record.js';
-import { VectorTargets, readViewOf, targetOfEmbedder } from '../../src/ingest/reindex/targets.js';
+import { readViewOf, targetOfEmbedder } from '../../src/ingest/reindex/targets.js';
 import { sweepDocument } from '../../src/ingest/sweep.js';
-import { initialState } from '../../src/ingest/reindex/state.js';
 import { finishReindex, liveAlias, rollbackReindex, startReindex, switchReindex, verifyNext } from '../../src/ingest/reindex/control.js';
 import { runReindex } from '../../src/ingest/reindex/run.js';
 import { reindexSaga } from '../../src/ingest/sagas/reindex-saga.js';
 import { contentSha256 } from '../../src/ingest/prepare.js';
 import type { VectorStore } from '../../src/stores/types.js';
-import { simStores } from '../support/sim-stores.js';
-import { MemoryIndexState } from '../support/memory-index-state.js';
+import { reindexUnitSetup } from '../support/reindex-unit.js';
 
 const base = 'apex_chunks';
 const doc = (i: number, v = 0) => ({
@@ -36,11 +31,7 @@ async function versions(store: VectorStore, id: string): Promise<string[]> {
 
 test('reindex 256 -> 384 under live updates and deletes; switch, rollback, switch, finish', async () => {
   const h256 = new HashingEmbedder(256);
-  const stores = simStores(Date.now, 256);
-  const record = new IndexRecord(new MemoryIndexState(), { cacheMs: 0 });
-  await record.ensure(initialState({ ...targetOfEmbedder(h256), collection: base }));
-  const targets = new VectorTargets(record, { primary: stores.qdrant, primaryCollection: base, embedder: h256, env: {} });
-  const engine = new SagaEngine({ log: new MemorySagaLog(), leaseMs: 5_000 });
+  const { stores, record, targets, engine } = await reindexUnitSetup(h256);
   const writer = new MemoryWriter({ stores, engine, embedder: h256, targets, stepTimeoutMs: 2_000 });
   const def = reindexSaga({ stores, targets, stepTimeoutMs: 2_000 });
   engine.register(def);

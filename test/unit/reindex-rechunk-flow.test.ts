@@ -10,17 +10,14 @@ import { SagaEngine } from '../../src/saga/index.js';
 import { HashingEmbedder } from '../../src/ingest/embedder.js';
 import { MemoryWriter } from '../../src/ingest/writer.js';
 import { verifyStores } from '../../src/ingest/verify.js';
-import { IndexRecord } from '../../src/ingest/reindex/record.js';
 import { VectorTargets, targetOfEmbedder } from '../../src/ingest/reindex/targets.js';
-import { initialState } from '../../src/ingest/reindex/state.js';
 import { finishReindex, rollbackReindex, startReindex, switchReindex, verifyNext } from '../../src/ingest/reindex/control.js';
 import { runReindex } from '../../src/ingest/reindex/run.js';
 import { reindexSaga } from '../../src/ingest/sagas/reindex-saga.js';
 import { getDocument } from '../../src/ingest/read.js';
 import { contentSha256 } from '../../src/ingest/prepare.js';
 import type { StoreSet, VectorStore } from '../../src/stores/types.js';
-import { simStores } from '../support/sim-stores.js';
-import { MemoryIndexState } from '../support/memory-index-state.js';
+import { reindexUnitSetup } from '../support/reindex-unit.js';
 
 const base = 'apex_chunks';
 const paragraph = (i: number, p: number, v: number): string =>
@@ -43,11 +40,7 @@ async function counts(stores: StoreSet, id: string, k: number, vectors?: VectorS
 
 test('re-chunk v1 -> 120/200 chars under live updates and deletes; switch, rollback, switch, finish', async () => {
   const h = new HashingEmbedder(64);
-  const stores = simStores(Date.now, 64);
-  const record = new IndexRecord(new MemoryIndexState(), { cacheMs: 0 });
-  await record.ensure(initialState({ ...targetOfEmbedder(h), collection: base }));
-  const targets = new VectorTargets(record, { primary: stores.qdrant, primaryCollection: base, embedder: h, env: {} });
-  const engine = new SagaEngine({ log: new MemorySagaLog(), leaseMs: 5_000 });
+  const { stores, record, targets, engine } = await reindexUnitSetup(h);
   const writer = new MemoryWriter({ stores, engine, embedder: h, targets, stepTimeoutMs: 2_000 });
   const def = reindexSaga({ stores, targets, stepTimeoutMs: 2_000 });
   engine.register(def);

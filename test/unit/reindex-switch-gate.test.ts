@@ -5,30 +5,21 @@
 // still refused. Memory saga log and the simulation's stores (collections in memory).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemorySagaLog } from '../../src/log/memory.js';
-import { SagaEngine } from '../../src/saga/index.js';
 import { HashingEmbedder } from '../../src/ingest/embedder.js';
 import { MemoryWriter } from '../../src/ingest/writer.js';
-import { IndexRecord } from '../../src/ingest/reindex/record.js';
-import { VectorTargets, targetOfEmbedder } from '../../src/ingest/reindex/targets.js';
-import { initialState } from '../../src/ingest/reindex/state.js';
+import { targetOfEmbedder } from '../../src/ingest/reindex/targets.js';
 import { startReindex, switchReindex, verifyNext } from '../../src/ingest/reindex/control.js';
 import { runReindex } from '../../src/ingest/reindex/run.js';
 import { reindexSaga } from '../../src/ingest/sagas/reindex-saga.js';
 import type { StoreSet } from '../../src/stores/types.js';
-import { simStores } from '../support/sim-stores.js';
-import { MemoryIndexState } from '../support/memory-index-state.js';
+import { reindexUnitSetup } from '../support/reindex-unit.js';
 
 const base = 'apex_chunks';
 const doc = (i: number, v = 0) => ({ id: `g-${i}`, title: `G ${i}`, text: `Gate ${i} version ${v} about Vega and Lumen.`, metadata: {} });
 
 test('--switch waits for a saga in flight on a document verify found stale, then switches; a real gap is refused', async () => {
   const h256 = new HashingEmbedder(256);
-  const stores = simStores(Date.now, 256);
-  const record = new IndexRecord(new MemoryIndexState(), { cacheMs: 0 });
-  await record.ensure(initialState({ ...targetOfEmbedder(h256), collection: base }));
-  const targets = new VectorTargets(record, { primary: stores.qdrant, primaryCollection: base, embedder: h256, env: {} });
-  const engine = new SagaEngine({ log: new MemorySagaLog(), leaseMs: 10_000 });
+  const { stores, record, targets, engine } = await reindexUnitSetup(h256, { leaseMs: 10_000 });
   // The writer's pivot waits for `open` (its dual vector write is done by then).
   let open: () => void = () => undefined;
   let reachedPivot: () => void = () => undefined;
@@ -81,10 +72,7 @@ test('--switch waits for a saga in flight on a document verify found stale, then
 
 test('--switch refuses at once when no saga holds the documents that are not current', async () => {
   const h256 = new HashingEmbedder(256);
-  const stores = simStores(Date.now, 256);
-  const record = new IndexRecord(new MemoryIndexState(), { cacheMs: 0 });
-  await record.ensure(initialState({ ...targetOfEmbedder(h256), collection: base }));
-  const engine = new SagaEngine({ log: new MemorySagaLog(), leaseMs: 10_000 });
+  const { stores, record, engine } = await reindexUnitSetup(h256, { leaseMs: 10_000 });
   const writer = new MemoryWriter({ stores, engine, embedder: h256, stepTimeoutMs: 10_000 }); // no targets: writes the old index only
   let slept = 0;
   const deps = { stores, record, vectors: stores.qdrant, base, sleep: async () => void slept++ };
